@@ -1,1 +1,5 @@
-export const PROTOCOL_VERSION = 1;
+export * from "./common.js";
+export * from "./errors.js";
+export * from "./frames.js";
+export * from "./http.js";
+export * from "./version.js";

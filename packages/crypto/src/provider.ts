@@ -1,0 +1,250 @@
+/**
+ * Parley's ts-mls crypto provider: MLS cipher suite 3,
+ * MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519 (RFC 9420 §17.1), built only on
+ * @noble/curves, @noble/ciphers and @noble/hashes.
+ *
+ * Why it exists: ts-mls's own providers reach WebCrypto, directly (SHA-256, HMAC, Ed25519
+ * when `crypto.subtle` exists) or through @hpke/core (HKDF, X25519, HPKE). Parley has to run
+ * in any browser context, including pages where `crypto.subtle` is missing, so every
+ * operation here is synchronous noble code wrapped in the promises ts-mls expects. The only
+ * platform dependency left is `crypto.getRandomValues`, through @noble/hashes' randomBytes.
+ */
+import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
+import { equalBytes } from "@noble/ciphers/utils.js";
+import { ed25519 } from "@noble/curves/ed25519.js";
+import { expand, extract } from "@noble/hashes/hkdf.js";
+import { hmac } from "@noble/hashes/hmac.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { randomBytes } from "@noble/hashes/utils.js";
+import type {
+  Ciphersuite,
+  CiphersuiteImpl,
+  CiphersuiteName,
+  CryptoProvider,
+  Hash,
+  Hpke,
+  Kdf,
+  PrivateKey,
+  PublicKey,
+  Rng,
+  Signature,
+} from "ts-mls";
+import { CryptoError } from "ts-mls/mlsError.js";
+import {
+  clampX25519,
+  deriveKeyPair,
+  generateKeyPair,
+  HPKE_KEY_LENGTH,
+  HPKE_NONCE_LENGTH,
+  HpkeError,
+  openBase,
+  receiveExportBase,
+  sealBase,
+  sendExportBase,
+  x25519PublicKey,
+} from "./hpke.js";
+
+/** The one cipher suite Parley speaks (RFC 9420 §17.1, value 0x0003). */
+export const PARLEY_CIPHERSUITE: CiphersuiteName = "MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519";
+export const PARLEY_CIPHERSUITE_ID = 3;
+
+const ED25519_SECRET_KEY_LENGTH = 32;
+const X25519_KEY_LENGTH = 32;
+const EMPTY = new Uint8Array(0);
+
+/** RFC 9420 §5.1: Hash and MAC (HMAC) of the suite are SHA-256. */
+const hash: Hash = {
+  async digest(data) {
+    return sha256(data);
+  },
+  async mac(key, data) {
+    return hmac(sha256, key, data);
+  },
+  async verifyMac(key, mac, data) {
+    const expected = hmac(sha256, key, data);
+    // noble's equalBytes compares in constant time for equal lengths.
+    return mac.length === expected.length && equalBytes(mac, expected);
+  },
+};
+
+/** RFC 9420 §5.1: the KDF is HKDF-SHA256 (RFC 5869); Nh = 32. */
+const kdf: Kdf = {
+  async extract(salt, ikm) {
+    return extract(sha256, ikm, salt);
+  },
+  async expand(prk, info, length) {
+    return expand(sha256, prk, info, length);
+  },
+  size: 32,
+};
+
+/**
+ * RFC 9420 §5.1.2: Ed25519 (RFC 8032). The signing key is the 32-byte seed. Verification uses
+ * RFC 8032's strict rules (zip215: false), which reject non-canonical encodings, so a signature
+ * has exactly one valid byte form.
+ */
+const signature: Signature = {
+  async sign(signKey, message) {
+    if (signKey.length !== ED25519_SECRET_KEY_LENGTH) {
+      throw new RangeError(`an Ed25519 signing key is ${ED25519_SECRET_KEY_LENGTH} bytes`);
+    }
+    return ed25519.sign(message, signKey);
+  },
+  async verify(publicKey, message, sig) {
+    try {
+      return ed25519.verify(sig, message, publicKey, { zip215: false });
+    } catch {
+      return false;
+    }
+  },
+  async keygen() {
+    const signKey = ed25519.utils.randomSecretKey();
+    return { signKey, publicKey: ed25519.getPublicKey(signKey) };
+  },
+};
+
+const rng: Rng = {
+  randomBytes(n) {
+    return randomBytes(n);
+  },
+};
+
+/*
+ * ts-mls types HPKE keys as WebCrypto CryptoKeys but treats them as opaque handles that only
+ * travel back into the same Hpke object. Ours are frozen tokens; the key bytes live in a
+ * WeakMap, out of reach of anything that walks or logs the object.
+ */
+interface PrivateKeyMaterial {
+  secretKey: Uint8Array;
+  publicKey: Uint8Array;
+}
+const privateKeys = new WeakMap<object, PrivateKeyMaterial>();
+const publicKeys = new WeakMap<object, Uint8Array>();
+
+function toPrivateKey(secretKey: Uint8Array, publicKey: Uint8Array): PrivateKey {
+  const token = Object.freeze({ type: "private" as const });
+  privateKeys.set(token, { secretKey, publicKey });
+  return token as unknown as PrivateKey;
+}
+
+function toPublicKey(publicKey: Uint8Array): PublicKey {
+  const token = Object.freeze({ type: "public" as const });
+  publicKeys.set(token, publicKey);
+  return token as unknown as PublicKey;
+}
+
+function privateMaterial(key: PrivateKey): PrivateKeyMaterial {
+  const material = privateKeys.get(key as unknown as object);
+  if (material === undefined) throw new TypeError("not an HPKE private key made by the Parley provider");
+  return material;
+}
+
+function publicMaterial(key: PublicKey): Uint8Array {
+  const material = publicKeys.get(key as unknown as object);
+  if (material === undefined) throw new TypeError("not an HPKE public key made by the Parley provider");
+  return material;
+}
+
+function keyPairFrom(kp: { secretKey: Uint8Array; publicKey: Uint8Array }): {
+  privateKey: PrivateKey;
+  publicKey: PublicKey;
+} {
+  return { privateKey: toPrivateKey(kp.secretKey, kp.publicKey), publicKey: toPublicKey(kp.publicKey.slice()) };
+}
+
+/**
+ * ts-mls expects failures on the receiving side as its CryptoError, which it surfaces to the
+ * caller; the cause is never more specific than "it did not authenticate".
+ */
+function asCryptoError(e: unknown): never {
+  if (e instanceof HpkeError) throw new CryptoError("HPKE open failed");
+  throw e;
+}
+
+/** RFC 9420 §5.1.1 / RFC 9180: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20Poly1305. */
+const hpke: Hpke = {
+  async seal(publicKey, plaintext, info, aad) {
+    return sealBase(publicMaterial(publicKey), info, aad ?? EMPTY, plaintext);
+  },
+  async open(privateKey, kemOutput, ciphertext, info, aad) {
+    const { secretKey, publicKey } = privateMaterial(privateKey);
+    try {
+      return openBase(kemOutput, secretKey, publicKey, info, aad ?? EMPTY, ciphertext);
+    } catch (e) {
+      return asCryptoError(e);
+    }
+  },
+  async exportSecret(publicKey, exporterContext, length, info) {
+    return sendExportBase(publicMaterial(publicKey), info, exporterContext, length);
+  },
+  async importSecret(privateKey, exporterContext, kemOutput, length, info) {
+    const { secretKey, publicKey } = privateMaterial(privateKey);
+    try {
+      return receiveExportBase(kemOutput, secretKey, publicKey, info, exporterContext, length);
+    } catch (e) {
+      return asCryptoError(e);
+    }
+  },
+  /** RFC 9180 §7.1.2: DeserializePrivateKey clamps its input for X25519. */
+  async importPrivateKey(k) {
+    if (k.length !== X25519_KEY_LENGTH) throw new CryptoError("invalid X25519 private key length");
+    const secretKey = clampX25519(k);
+    return toPrivateKey(secretKey, x25519PublicKey(secretKey));
+  },
+  async importPublicKey(k) {
+    if (k.length !== X25519_KEY_LENGTH) throw new CryptoError("invalid X25519 public key length");
+    return toPublicKey(k.slice());
+  },
+  async exportPublicKey(k) {
+    return publicMaterial(k).slice();
+  },
+  /** RFC 9180 §7.1.2: SerializePrivateKey clamps its output for X25519. */
+  async exportPrivateKey(k) {
+    return clampX25519(privateMaterial(k).secretKey);
+  },
+  async encryptAead(key, nonce, aad, plaintext) {
+    return chacha20poly1305(key, nonce, aad ?? EMPTY).encrypt(plaintext);
+  },
+  async decryptAead(key, nonce, aad, ciphertext) {
+    try {
+      return chacha20poly1305(key, nonce, aad ?? EMPTY).decrypt(ciphertext);
+    } catch {
+      throw new CryptoError("AEAD authentication failed");
+    }
+  },
+  async deriveKeyPair(ikm) {
+    return keyPairFrom(deriveKeyPair(ikm));
+  },
+  async generateKeyPair() {
+    return keyPairFrom(generateKeyPair());
+  },
+  keyLength: HPKE_KEY_LENGTH,
+  nonceLength: HPKE_NONCE_LENGTH,
+};
+
+const impl: CiphersuiteImpl = Object.freeze({
+  hash,
+  hpke,
+  signature,
+  kdf,
+  rng,
+  name: PARLEY_CIPHERSUITE,
+});
+
+/** The CiphersuiteImpl for suite 3 that every Parley MLS operation uses. */
+export function parleyCiphersuite(): CiphersuiteImpl {
+  return impl;
+}
+
+/**
+ * A ts-mls CryptoProvider that knows only suite 3. Asking it for anything else is a
+ * programming error: Parley never negotiates another suite.
+ */
+export const parleyCryptoProvider: CryptoProvider = {
+  async getCiphersuiteImpl(cs: Ciphersuite) {
+    if (cs.name !== PARLEY_CIPHERSUITE) {
+      throw new RangeError(`the Parley provider supports only ${PARLEY_CIPHERSUITE}, not ${cs.name}`);
+    }
+    return impl;
+  },
+};

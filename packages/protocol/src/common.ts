@@ -1,0 +1,56 @@
+import { Type } from "typebox";
+
+/** Request id chosen by the client; echoed as `rid` in the reply so calls can be correlated. */
+export const RequestId = Type.String({ minLength: 1, maxLength: 64 });
+
+export const UserIdSchema = Type.String({ minLength: 1, maxLength: 64 });
+/**
+ * Room ids are six characters from an alphabet without look-alikes (no 0/O, 1/I/L), easy to
+ * read aloud; the server accepts them in either case.
+ */
+export const RoomIdSchema = Type.String({ pattern: "^[2-9A-HJKMNP-Za-hjkmnp-z]{6}$" });
+export const UsernameInput = Type.String({ minLength: 1, maxLength: 64 });
+export const PasswordInput = Type.String({ minLength: 1, maxLength: 1024 });
+/** Opaque ciphertext, base64 (standard or URL-safe). The server never looks inside. */
+export const Payload = Type.String({ minLength: 1, pattern: "^[A-Za-z0-9+/_-]+={0,2}$" });
+
+export const UserView = Type.Object({
+  id: UserIdSchema,
+  username: Type.String(),
+  isAdmin: Type.Boolean(),
+});
+
+export const UserWithPresence = Type.Object({
+  id: UserIdSchema,
+  username: Type.String(),
+  online: Type.Boolean(),
+});
+
+export const RoomView = Type.Object({
+  id: Type.String(),
+  kind: Type.Union([Type.Literal("room"), Type.Literal("direct")]),
+  name: Type.String(),
+  topic: Type.Union([Type.String(), Type.Null()]),
+  isPublic: Type.Boolean(),
+  ownerId: Type.Union([Type.String(), Type.Null()]),
+  createdAt: Type.Integer(),
+});
+
+export const MemberView = Type.Object({
+  userId: Type.String(),
+  username: Type.String(),
+  role: Type.Union([Type.Literal("owner"), Type.Literal("member")]),
+  online: Type.Boolean(),
+});
+
+/** The body of every error answer (REST) and the core of the WebSocket `error` frame. */
+export const ErrorBody = Type.Object({
+  code: Type.String(),
+  message: Type.String(),
+  /** Milliseconds to wait before retrying, for rate limits and blocks. */
+  retryAfterMs: Type.Optional(Type.Integer({ minimum: 0 })),
+  /** For `password_policy`: every rule that failed. */
+  failedRules: Type.Optional(Type.Array(Type.String())),
+  /** For `validation_failed`: where the input was wrong (JSON pointers), never the input itself. */
+  details: Type.Optional(Type.Array(Type.String())),
+});

@@ -1,0 +1,108 @@
+/**
+ * Every error Parley puts on the wire, in one registry: a stable code (never reused, never
+ * renamed), the HTTP status for REST answers, the WebSocket close code when the error ends the
+ * connection (null when the socket stays open and gets an `error` frame), and a message for
+ * people. Clients branch on `code`, never on `message`. docs/PROTOCOL.md lists the same table;
+ * a test keeps the two in step.
+ */
+export const ERRORS = {
+  // ---- input ----
+  malformed_json: { status: 400, wsClose: null, message: "The body is not valid JSON." },
+  validation_failed: { status: 400, wsClose: null, message: "The request does not match the schema." },
+  body_too_large: { status: 413, wsClose: 1009, message: "The request or frame exceeds the size limit." },
+  unsupported_media_type: { status: 415, wsClose: null, message: "Send application/json." },
+  too_many_invalid_frames: {
+    status: 400,
+    wsClose: 1008,
+    message: "Too many invalid frames; the connection is closed.",
+  },
+  binary_frames_unsupported: { status: 400, wsClose: null, message: "Send frames as JSON text." },
+
+  // ---- protocol and connection ----
+  unsupported_protocol_version: {
+    status: 426,
+    wsClose: 4426,
+    message: "This server speaks another protocol version.",
+  },
+  auth_required: { status: 401, wsClose: 4401, message: "The first frame must be an auth frame." },
+  auth_timeout: { status: 408, wsClose: 4408, message: "No auth frame within the time limit." },
+  origin_forbidden: { status: 403, wsClose: null, message: "This origin may not connect." },
+  too_many_connections: {
+    status: 429,
+    wsClose: 4429,
+    message: "Too many open connections for this account.",
+  },
+  slow_consumer: {
+    status: 503,
+    wsClose: 4503,
+    message: "The connection fell too far behind and was closed.",
+  },
+  heartbeat_timeout: { status: 408, wsClose: 4000, message: "The connection stopped answering pings." },
+  server_shutting_down: { status: 503, wsClose: 1001, message: "The server is shutting down." },
+
+  // ---- authentication and sessions ----
+  invalid_credentials: { status: 401, wsClose: null, message: "Wrong username or password." },
+  token_invalid: { status: 401, wsClose: 4401, message: "The token is not valid." },
+  token_expired: { status: 401, wsClose: 4401, message: "The token has expired; refresh it." },
+  session_revoked: { status: 401, wsClose: 1008, message: "The session has ended." },
+  refresh_token_invalid: { status: 401, wsClose: null, message: "The refresh token is not valid." },
+  account_disabled: { status: 403, wsClose: 1008, message: "This account is disabled." },
+  ip_blocked: {
+    status: 403,
+    wsClose: null,
+    message: "Too many failed logins from this address; try again later.",
+  },
+  account_throttled: {
+    status: 429,
+    wsClose: null,
+    message: "Too many failed logins for this account; wait before trying again.",
+  },
+  forbidden: { status: 403, wsClose: null, message: "You may not do this." },
+
+  // ---- registration ----
+  invalid_username: {
+    status: 400,
+    wsClose: null,
+    message: "Usernames are 3-32 characters: letters, digits, '.', '_' or '-'.",
+  },
+  username_taken: { status: 409, wsClose: null, message: "That username is taken." },
+  password_policy: { status: 400, wsClose: null, message: "The password does not meet the policy." },
+  registration_closed: { status: 403, wsClose: null, message: "Registration is closed on this server." },
+  invite_required: { status: 403, wsClose: null, message: "Registration needs an invite code." },
+  invite_invalid: { status: 403, wsClose: null, message: "The invite code is not valid." },
+
+  // ---- rooms, users, messages ----
+  user_not_found: { status: 404, wsClose: null, message: "No such user." },
+  room_not_found: { status: 404, wsClose: null, message: "No such room." },
+  not_a_member: { status: 403, wsClose: null, message: "You are not a member of this room." },
+  not_invited: { status: 403, wsClose: null, message: "This room is private; you need an invite." },
+  not_room_owner: { status: 403, wsClose: null, message: "Only the room's owner may do this." },
+  invalid_target: { status: 400, wsClose: null, message: "That target is not valid here." },
+  rate_limited: { status: 429, wsClose: null, message: "Too many requests; slow down." },
+
+  // ---- HTTP generic ----
+  not_found: { status: 404, wsClose: null, message: "Not found." },
+  method_not_allowed: { status: 405, wsClose: null, message: "Method not allowed." },
+  request_timeout: { status: 408, wsClose: null, message: "The request took too long." },
+  service_unavailable: {
+    status: 503,
+    wsClose: 1013,
+    message: "A backing service is unavailable; try again shortly.",
+  },
+  internal_error: { status: 500, wsClose: 1011, message: "Internal error." },
+} as const satisfies Record<string, ErrorDefinition>;
+
+export interface ErrorDefinition {
+  readonly status: number;
+  /** WebSocket close code when this error ends the connection; null when it does not. */
+  readonly wsClose: number | null;
+  readonly message: string;
+}
+
+export type ErrorCode = keyof typeof ERRORS;
+
+export const ERROR_CODES = Object.keys(ERRORS) as ErrorCode[];
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === "string" && Object.hasOwn(ERRORS, value);
+}

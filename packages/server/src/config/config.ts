@@ -1,0 +1,410 @@
+import { isIP } from "node:net";
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+
+/**
+ * Parley's configuration: one table of settings, each an environment variable and a CLI flag
+ * (`PARLEY_MSG_RATE` <-> `--msg-rate`; `DATABASE_URL` <-> `--database-url`). Read once at
+ * start, validated, frozen. A flag wins over the environment. The README's configuration table
+ * lists the same settings; a test keeps them in step.
+ */
+export interface Config {
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly tls: "auto" | "off";
+  readonly tlsCert: string | null;
+  readonly tlsKey: string | null;
+  readonly allowedOrigins: readonly string[];
+  readonly lanOnly: boolean;
+  readonly allowCidrs: readonly string[];
+  readonly passwordPolicy: "default" | "nist" | "classic";
+  readonly registration: "open" | "invite" | "closed";
+  readonly idsMaxFailures: number;
+  readonly idsWindowS: number;
+  readonly idsBlockS: number;
+  readonly accountFreeFailures: number;
+  readonly accountMaxDelayS: number;
+  readonly authRatePerMin: number;
+  readonly msgRate: number;
+  readonly msgBurst: number;
+  readonly maxFrameBytes: number;
+  readonly maxBodyBytes: number;
+  readonly maxConnectionsPerUser: number;
+  readonly sendBufferBytes: number;
+  readonly authTimeoutMs: number;
+  readonly heartbeatS: number;
+  readonly requestTimeoutS: number;
+  readonly trustedProxies: readonly string[];
+  readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  readonly databaseUrl: string | null;
+  readonly redisUrl: string | null;
+}
+
+type Parser<T> = (raw: string, name: string) => T;
+
+interface Setting<K extends keyof Config> {
+  key: K;
+  env: string;
+  default: string;
+  parse: Parser<Config[K]>;
+  help: string;
+  secret?: boolean;
+}
+
+export class ConfigError extends TypeError {
+  readonly code = "CONFIG_INVALID";
+}
+
+const int =
+  (min: number, max: number): Parser<number> =>
+  (raw, name) => {
+    const n = Number(raw);
+    if (!/^-?\d+$/.test(raw.trim()) || n < min || n > max) {
+      throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
+    }
+    return n;
+  };
+const num =
+  (min: number, max: number): Parser<number> =>
+  (raw, name) => {
+    const n = Number(raw);
+    if (raw.trim() === "" || !Number.isFinite(n) || n < min || n > max) {
+      throw new ConfigError(`${name} must be a number from ${min} to ${max}, got "${raw}"`);
+    }
+    return n;
+  };
+const bool: Parser<boolean> = (raw, name) => {
+  const v = raw.trim().toLowerCase();
+  if (["1", "true", "yes", "on"].includes(v)) return true;
+  if (["0", "false", "no", "off"].includes(v)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+};
+const oneOf =
+  <T extends string>(...values: T[]): Parser<T> =>
+  (raw, name) => {
+    if ((values as string[]).includes(raw)) return raw as T;
+    throw new ConfigError(`${name} must be one of ${values.join(", ")}, got "${raw}"`);
+  };
+const list: Parser<readonly string[]> = (raw) =>
+  raw
+    .split(/[,\s]+/)
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0);
+const optional: Parser<string | null> = (raw) => (raw.trim() === "" ? null : raw.trim());
+const text: Parser<string> = (raw, name) => {
+  if (raw.trim() === "") throw new ConfigError(`${name} must not be empty`);
+  return raw.trim();
+};
+const origins: Parser<readonly string[]> = (raw, name) =>
+  list(raw, name).map((o) => {
+    let url: URL;
+    try {
+      url = new URL(o);
+    } catch {
+      throw new ConfigError(`${name}: "${o}" is not an origin like https://chat.example:8443`);
+    }
+    if (url.origin !== o.replace(/\/$/, "")) {
+      throw new ConfigError(`${name}: "${o}" is not an origin (scheme://host[:port], no path)`);
+    }
+    return url.origin;
+  });
+const urlOf =
+  (...schemes: string[]): Parser<string | null> =>
+  (raw, name) => {
+    const v = optional(raw, name);
+    if (v === null) return null;
+    let url: URL;
+    try {
+      url = new URL(v);
+    } catch {
+      throw new ConfigError(`${name} is not a valid URL`);
+    }
+    if (!schemes.includes(url.protocol)) {
+      throw new ConfigError(`${name} must use ${schemes.join(" or ")}`);
+    }
+    return v;
+  };
+
+// The settings table: the one place that names every setting, its default and its meaning.
+const SETTINGS = [
+  { key: "host", env: "PARLEY_HOST", default: "0.0.0.0", parse: text, help: "Address to bind." },
+  { key: "port", env: "PARLEY_PORT", default: "8443", parse: int(0, 65535), help: "Port to bind (0: any)." },
+  {
+    key: "dataDir",
+    env: "PARLEY_DATA_DIR",
+    default: "./data",
+    parse: (raw, name) => resolve(text(raw, name)),
+    help: "SQLite database, TLS material and the JWT secret (mode 0600).",
+  },
+  {
+    key: "tls",
+    env: "PARLEY_TLS",
+    default: "auto",
+    parse: oneOf("auto", "off"),
+    help: "`auto`: HTTPS with a generated local CA (or PARLEY_TLS_CERT/KEY). `off`: plain HTTP, loopback host only.",
+  },
+  {
+    key: "tlsCert",
+    env: "PARLEY_TLS_CERT",
+    default: "",
+    parse: optional,
+    help: "Operator's own certificate (PEM).",
+  },
+  {
+    key: "tlsKey",
+    env: "PARLEY_TLS_KEY",
+    default: "",
+    parse: optional,
+    help: "Private key for PARLEY_TLS_CERT (PEM).",
+  },
+  {
+    key: "allowedOrigins",
+    env: "PARLEY_ALLOWED_ORIGINS",
+    default: "",
+    parse: origins,
+    help: "Extra origins allowed to open WebSockets; the server's own origin always is.",
+  },
+  {
+    key: "lanOnly",
+    env: "PARLEY_LAN_ONLY",
+    default: "true",
+    parse: bool,
+    help: "Accept only loopback, private, link-local and ULA source addresses.",
+  },
+  {
+    key: "allowCidrs",
+    env: "PARLEY_ALLOW_CIDRS",
+    default: "",
+    parse: list,
+    help: "Extra source networks to accept (comma-separated CIDRs).",
+  },
+  {
+    key: "passwordPolicy",
+    env: "PARLEY_PASSWORD_POLICY",
+    default: "default",
+    parse: oneOf("default", "nist", "classic"),
+    help: "`default` 12-128 chars + uppercase + special; `nist` 15+; `classic` 12-15.",
+  },
+  {
+    key: "registration",
+    env: "PARLEY_REGISTRATION",
+    default: "open",
+    parse: oneOf("open", "invite", "closed"),
+    help: "Who may create an account (`invite`: admin-issued codes).",
+  },
+  {
+    key: "idsMaxFailures",
+    env: "PARLEY_IDS_MAX_FAILURES",
+    default: "5",
+    parse: int(1, 1_000_000),
+    help: "Failed logins from one IP within the window that block it.",
+  },
+  {
+    key: "idsWindowS",
+    env: "PARLEY_IDS_WINDOW_S",
+    default: "300",
+    parse: int(1, 86_400),
+    help: "IDS counting window, seconds.",
+  },
+  {
+    key: "idsBlockS",
+    env: "PARLEY_IDS_BLOCK_S",
+    default: "300",
+    parse: int(1, 86_400),
+    help: "How long a blocked IP stays blocked, seconds.",
+  },
+  {
+    key: "accountFreeFailures",
+    env: "PARLEY_ACCOUNT_FREE_FAILURES",
+    default: "5",
+    parse: int(1, 1_000_000),
+    help: "Failed logins on one account (from any IP) before each further try must wait.",
+  },
+  {
+    key: "accountMaxDelayS",
+    env: "PARLEY_ACCOUNT_MAX_DELAY_S",
+    default: "30",
+    parse: int(1, 3600),
+    help: "Cap of the per-account wait, which doubles per failure: never a permanent lock-out.",
+  },
+  {
+    key: "authRatePerMin",
+    env: "PARLEY_AUTH_RATE",
+    default: "60",
+    parse: int(1, 1_000_000),
+    help: "Register/login/refresh requests per IP per minute.",
+  },
+  {
+    key: "msgRate",
+    env: "PARLEY_MSG_RATE",
+    default: "10",
+    parse: num(0.01, 1_000_000),
+    help: "Frames per second per user (token bucket refill).",
+  },
+  {
+    key: "msgBurst",
+    env: "PARLEY_MSG_BURST",
+    default: "20",
+    parse: int(1, 1_000_000),
+    help: "Token bucket size per user.",
+  },
+  {
+    key: "maxFrameBytes",
+    env: "PARLEY_MAX_FRAME_BYTES",
+    default: "262144",
+    parse: int(1024, 64 * 1024 * 1024),
+    help: "Largest WebSocket frame accepted.",
+  },
+  {
+    key: "maxBodyBytes",
+    env: "PARLEY_MAX_BODY_BYTES",
+    default: "16384",
+    parse: int(1024, 16 * 1024 * 1024),
+    help: "Largest HTTP request body accepted.",
+  },
+  {
+    key: "maxConnectionsPerUser",
+    env: "PARLEY_MAX_CONNECTIONS_PER_USER",
+    default: "8",
+    parse: int(1, 10_000),
+    help: "Open WebSockets per account.",
+  },
+  {
+    key: "sendBufferBytes",
+    env: "PARLEY_SEND_BUFFER_BYTES",
+    default: "4194304",
+    parse: int(64 * 1024, 1024 * 1024 * 1024),
+    help: "Unsent bytes a connection may queue before it is closed as a slow consumer.",
+  },
+  {
+    key: "authTimeoutMs",
+    env: "PARLEY_AUTH_TIMEOUT_MS",
+    default: "5000",
+    parse: int(50, 60_000),
+    help: "Time a new WebSocket has to send its auth frame.",
+  },
+  {
+    key: "heartbeatS",
+    env: "PARLEY_HEARTBEAT_S",
+    default: "25",
+    parse: num(0.05, 3600),
+    help: "Ping interval; two missed pongs close the connection.",
+  },
+  {
+    key: "requestTimeoutS",
+    env: "PARLEY_REQUEST_TIMEOUT_S",
+    default: "30",
+    parse: int(1, 3600),
+    help: "Longest an HTTP request may take.",
+  },
+  {
+    key: "trustedProxies",
+    env: "PARLEY_TRUSTED_PROXIES",
+    default: "",
+    parse: list,
+    help: "Proxies (IPs/CIDRs) whose X-Forwarded-For is believed.",
+  },
+  {
+    key: "logLevel",
+    env: "PARLEY_LOG_LEVEL",
+    default: "info",
+    parse: oneOf("fatal", "error", "warn", "info", "debug", "trace", "silent"),
+    help: "pino log level.",
+  },
+  {
+    key: "databaseUrl",
+    env: "DATABASE_URL",
+    default: "",
+    parse: urlOf("postgres:", "postgresql:"),
+    help: "PostgreSQL URL; empty: SQLite in the data dir.",
+    secret: true,
+  },
+  {
+    key: "redisUrl",
+    env: "REDIS_URL",
+    default: "",
+    parse: urlOf("redis:", "rediss:"),
+    help: "Redis URL for several servers; empty: in-memory bus.",
+    secret: true,
+  },
+] as const satisfies readonly Setting<keyof Config>[];
+
+export const CONFIG_SETTINGS: readonly { env: string; flag: string; default: string; help: string }[] =
+  SETTINGS.map((s) => ({ env: s.env, flag: flagOf(s.env), default: s.default, help: s.help }));
+
+function flagOf(env: string): string {
+  return env
+    .replace(/^PARLEY_/, "")
+    .toLowerCase()
+    .replaceAll("_", "-");
+}
+
+export interface LoadConfigOptions {
+  env?: Record<string, string | undefined>;
+  argv?: string[];
+}
+
+/** Reads, validates and freezes the configuration. Throws ConfigError with an exact message. */
+export function loadConfig(options: LoadConfigOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const { values } = parseArgs({
+    args: options.argv ?? [],
+    options: Object.fromEntries(SETTINGS.map((s) => [flagOf(s.env), { type: "string" as const }])),
+    strict: true,
+    allowPositionals: false,
+  });
+  const out: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    const flag = flagOf(s.env);
+    const fromFlag = values[flag];
+    const raw = typeof fromFlag === "string" ? fromFlag : (env[s.env] ?? s.default);
+    const label = typeof fromFlag === "string" ? `--${flag}` : s.env;
+    out[s.key] = (s.parse as Parser<unknown>)(raw, label);
+  }
+  return validate(out as unknown as Config);
+}
+
+/** Builds a configuration from defaults plus overrides, for tests and embedding. */
+export function configWith(overrides: Partial<Config>, env: Record<string, string | undefined> = {}): Config {
+  return validate({ ...loadConfig({ env }), ...overrides });
+}
+
+function validate(c: Config): Config {
+  if (c.tls === "off" && !isLoopbackHost(c.host)) {
+    throw new ConfigError(
+      `PARLEY_TLS=off is only allowed with a loopback PARLEY_HOST (127.0.0.1, ::1, localhost), got "${c.host}"`,
+    );
+  }
+  if ((c.tlsCert === null) !== (c.tlsKey === null)) {
+    throw new ConfigError("PARLEY_TLS_CERT and PARLEY_TLS_KEY must be set together");
+  }
+  if (c.msgBurst < 1) throw new ConfigError("PARLEY_MSG_BURST must be at least 1");
+  return Object.freeze({ ...c });
+}
+
+export function isLoopbackHost(host: string): boolean {
+  if (host === "localhost") return true;
+  if (isIP(host) === 4) return host.startsWith("127.");
+  return host === "::1";
+}
+
+function redactUrl(v: string): string {
+  try {
+    const u = new URL(v);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return "***";
+  }
+}
+
+/** One line per setting for the start-up log, with secrets redacted. */
+export function configSummary(c: Config): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    const v = c[s.key];
+    out[s.env] = "secret" in s && s.secret && typeof v === "string" ? redactUrl(v) : v;
+  }
+  return out;
+}

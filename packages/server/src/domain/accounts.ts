@@ -1,0 +1,229 @@
+import { randomUUID } from "node:crypto";
+import type { SessionResponse } from "@parley/protocol";
+import {
+  type SessionRecord,
+  type Storage,
+  StorageConflictError,
+  type UserRecord,
+} from "../storage/storage.js";
+import { ParleyError } from "./errors.js";
+import { asSessionId, asUserId, type SessionId, type UserId } from "./ids.js";
+import type { LoginGuard } from "./login-guard.js";
+import { dummyVerify, hashPassword, needsRehash, verifyPassword } from "./password-hasher.js";
+import { checkPassword, type PasswordPolicy } from "./password-policy.js";
+import {
+  hashInviteCode,
+  hashRefreshToken,
+  newRefreshToken,
+  TokenError,
+  type TokenService,
+} from "./tokens.js";
+import { usernameKey, validateUsername } from "./usernames.js";
+
+export interface AccountServiceOptions {
+  storage: Storage;
+  tokens: TokenService;
+  guard: LoginGuard;
+  policy: PasswordPolicy;
+  registration: "open" | "invite" | "closed";
+  /** Ends every socket of a session (logout, password change, disable). */
+  onSessionRevoked: (sessionId: SessionId, reason: "session_revoked" | "account_disabled") => void;
+  refreshTtlMs?: number;
+  sessionMaxMs?: number;
+  now?: () => number;
+}
+
+export interface AuthContext {
+  userId: UserId;
+  sessionId: SessionId;
+  username: string;
+  isAdmin: boolean;
+}
+
+const DAY = 24 * 60 * 60 * 1000;
+
+/**
+ * Accounts and sessions. A session is one sign-in on one device; it holds a chain of
+ * refresh tokens (stored as hashes, rotated on every use) and hands out 15-minute access JWTs.
+ * Reusing a refresh token that was already rotated means it leaked: the whole session ends.
+ */
+export class AccountService {
+  readonly #o: Required<Omit<AccountServiceOptions, "now">> & { now: () => number };
+
+  constructor(options: AccountServiceOptions) {
+    this.#o = { refreshTtlMs: 14 * DAY, sessionMaxMs: 90 * DAY, now: Date.now, ...options };
+  }
+
+  async register(input: {
+    username: string;
+    password: string;
+    inviteCode?: string;
+  }): Promise<SessionResponse> {
+    const { storage, registration, policy } = this.#o;
+    if (registration === "closed") throw new ParleyError("registration_closed");
+    const username = validateUsername(input.username);
+    const verdict = checkPassword(input.password, username, policy);
+    if (!verdict.ok) throw new ParleyError("password_policy", { failedRules: verdict.failed });
+    if (registration === "invite" && input.inviteCode === undefined) throw new ParleyError("invite_required");
+
+    const now = this.#o.now();
+    const id = asUserId(randomUUID());
+    const passwordHash = await hashPassword(input.password);
+    if (registration === "invite") {
+      // Check the name before spending the single-use code on it.
+      if (await storage.findUserByUsername(username)) throw new ParleyError("username_taken");
+      const consumed = await storage.consumeInvite(hashInviteCode(input.inviteCode ?? ""), id, now);
+      if (!consumed) throw new ParleyError("invite_invalid");
+    }
+    // Never an admin by registering: "first to register wins" is a race anyone on the LAN can
+    // enter. Admins are made from the server's own console (the `parley admin` command).
+    const isAdmin = false;
+    let user: UserRecord;
+    try {
+      user = await storage.createUser({ id, username, passwordHash, isAdmin, createdAt: now });
+    } catch (e) {
+      if (e instanceof StorageConflictError) throw new ParleyError("username_taken");
+      throw e;
+    }
+    return this.#openSession(user);
+  }
+
+  async login(input: { username: string; password: string }, ip: string): Promise<SessionResponse> {
+    const { storage, guard } = this.#o;
+    const key = usernameKey(input.username);
+    await guard.check(ip, key);
+    const user = await storage.findUserByUsername(input.username.normalize("NFKC").trim());
+    // Unknown users cost a verification too, so timing does not tell which names exist.
+    const ok = user
+      ? await verifyPassword(user.passwordHash, input.password)
+      : await dummyVerify(input.password);
+    if (!user || !ok) {
+      await guard.failure(ip, key);
+      throw new ParleyError("invalid_credentials");
+    }
+    if (user.disabled) throw new ParleyError("account_disabled");
+    await guard.success(ip, key);
+    if (needsRehash(user.passwordHash)) {
+      await storage.updatePasswordHash(user.id, await hashPassword(input.password));
+    }
+    return this.#openSession(user);
+  }
+
+  /** Verifies an access token and that its session is still alive. */
+  async authenticate(token: string): Promise<AuthContext> {
+    let claims: Awaited<ReturnType<TokenService["verifyAccessToken"]>>;
+    try {
+      claims = await this.#o.tokens.verifyAccessToken(token);
+    } catch (e) {
+      if (e instanceof TokenError)
+        throw new ParleyError(e.code === "token_expired" ? "token_expired" : "token_invalid");
+      throw e;
+    }
+    const session = await this.#o.storage.findSession(asSessionId(claims.sid));
+    if (!this.#alive(session) || session.userId !== claims.sub) throw new ParleyError("session_revoked");
+    const user = await this.#o.storage.findUserById(asUserId(claims.sub));
+    if (!user) throw new ParleyError("session_revoked");
+    if (user.disabled) throw new ParleyError("account_disabled");
+    return { userId: user.id, sessionId: session.id, username: user.username, isAdmin: user.isAdmin };
+  }
+
+  async refresh(refreshToken: string): Promise<SessionResponse> {
+    const { storage } = this.#o;
+    const now = this.#o.now();
+    const hash = hashRefreshToken(refreshToken);
+    const record = await storage.findRefreshToken(hash);
+    if (!record) throw new ParleyError("refresh_token_invalid");
+    const session = await storage.findSession(record.sessionId);
+    if (!this.#alive(session)) throw new ParleyError("refresh_token_invalid");
+    if (record.usedAt !== null || !(await storage.markRefreshTokenUsed(hash, now))) {
+      // RFC 6819 §5.2.2.3 / OAuth 2.1: a rotated token presented again was stolen or replayed;
+      // end the session so neither holder can go on.
+      await this.#revoke(session.id, "session_revoked");
+      throw new ParleyError("refresh_token_invalid");
+    }
+    if (record.expiresAt <= now) throw new ParleyError("refresh_token_invalid");
+    const user = await storage.findUserById(session.userId);
+    if (!user || user.disabled) throw new ParleyError(user ? "account_disabled" : "refresh_token_invalid");
+    return this.#issue(user, session);
+  }
+
+  async logout(auth: AuthContext): Promise<void> {
+    await this.#revoke(auth.sessionId, "session_revoked");
+  }
+
+  async changePassword(
+    auth: AuthContext,
+    currentPassword: string,
+    newPassword: string,
+    ip: string,
+  ): Promise<void> {
+    const { storage, guard, policy } = this.#o;
+    const user = await storage.findUserById(auth.userId);
+    if (!user) throw new ParleyError("session_revoked");
+    const key = usernameKey(user.username);
+    await guard.check(ip, key);
+    if (!(await verifyPassword(user.passwordHash, currentPassword))) {
+      await guard.failure(ip, key);
+      throw new ParleyError("invalid_credentials");
+    }
+    const verdict = checkPassword(newPassword, user.username, policy);
+    if (!verdict.ok) throw new ParleyError("password_policy", { failedRules: verdict.failed });
+    await storage.updatePasswordHash(user.id, await hashPassword(newPassword));
+    const revoked = await storage.revokeUserSessions(user.id, this.#o.now(), auth.sessionId);
+    for (const id of revoked) this.#o.onSessionRevoked(id, "session_revoked");
+  }
+
+  async setDisabled(userId: UserId, disabled: boolean): Promise<void> {
+    const { storage } = this.#o;
+    await storage.setUserDisabled(userId, disabled);
+    if (!disabled) return;
+    const revoked = await storage.revokeUserSessions(userId, this.#o.now());
+    for (const id of revoked) this.#o.onSessionRevoked(id, "account_disabled");
+  }
+
+  async #openSession(user: UserRecord): Promise<SessionResponse> {
+    const now = this.#o.now();
+    const session = await this.#o.storage.createSession({
+      id: asSessionId(randomUUID()),
+      userId: user.id,
+      createdAt: now,
+      expiresAt: now + this.#o.sessionMaxMs,
+    });
+    return this.#issue(user, session);
+  }
+
+  async #issue(user: UserRecord, session: SessionRecord): Promise<SessionResponse> {
+    const now = this.#o.now();
+    const access = await this.#o.tokens.issueAccessToken({
+      userId: user.id,
+      sessionId: session.id,
+      username: user.username,
+      isAdmin: user.isAdmin,
+    });
+    const refresh = newRefreshToken();
+    const refreshExpiresAt = Math.min(now + this.#o.refreshTtlMs, session.expiresAt);
+    await this.#o.storage.insertRefreshToken({
+      tokenHash: refresh.hash,
+      sessionId: session.id,
+      createdAt: now,
+      expiresAt: refreshExpiresAt,
+    });
+    return {
+      user: { id: user.id, username: user.username, isAdmin: user.isAdmin },
+      sessionId: session.id,
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt,
+      refreshToken: refresh.token,
+      refreshTokenExpiresAt: refreshExpiresAt,
+    };
+  }
+
+  #alive(session: SessionRecord | undefined): session is SessionRecord {
+    return session !== undefined && session.revokedAt === null && session.expiresAt > this.#o.now();
+  }
+
+  async #revoke(sessionId: SessionId, reason: "session_revoked" | "account_disabled"): Promise<void> {
+    await this.#o.storage.revokeSession(sessionId, this.#o.now());
+    this.#o.onSessionRevoked(sessionId, reason);
+  }
+}

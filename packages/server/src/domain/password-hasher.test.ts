@@ -1,0 +1,147 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { argon2i, argon2id, hash } from "argon2";
+import {
+  ARGON2_PARAMETERS,
+  dummyVerify,
+  hashPassword,
+  needsRehash,
+  parsePasswordHash,
+  verifyPassword,
+} from "./password-hasher.js";
+
+const PASSWORD = "Tangerine-Rocket-42";
+
+describe("hashPassword and verifyPassword", () => {
+  it("verifies the password it hashed", async () => {
+    const encoded = await hashPassword(PASSWORD);
+    assert.equal(await verifyPassword(encoded, PASSWORD), true);
+  });
+
+  it("refuses a wrong password", async () => {
+    const encoded = await hashPassword(PASSWORD);
+    assert.equal(await verifyPassword(encoded, "Tangerine-Rocket-43"), false);
+    assert.equal(await verifyPassword(encoded, ""), false);
+  });
+
+  it("salts every hash", async () => {
+    assert.notEqual(await hashPassword(PASSWORD), await hashPassword(PASSWORD));
+  });
+
+  it("writes argon2id v1.3 with at least OWASP's parameters", async () => {
+    const encoded = await hashPassword(PASSWORD);
+    const match = /^\$argon2id\$v=19\$m=(\d+),p=(\d+),t=(\d+)\$/.exec(encoded);
+    assert.ok(match, encoded);
+    const [, m, p, t] = match.map(Number);
+    assert.ok(m !== undefined && m >= 19_456, `m=${m}`);
+    assert.ok(t !== undefined && t >= 2, `t=${t}`);
+    assert.equal(p, 1);
+    assert.deepEqual(parsePasswordHash(encoded), {
+      algorithm: "argon2id",
+      version: 0x13,
+      memoryCost: ARGON2_PARAMETERS.memoryCost,
+      timeCost: ARGON2_PARAMETERS.timeCost,
+      parallelism: ARGON2_PARAMETERS.parallelism,
+    });
+  });
+
+  it("treats NFKC-equivalent passwords as the same password", async () => {
+    const fullWidth = await hashPassword("Ｔａｎｇｅｒｉｎｅ－Ｒｏｃｋｅｔ－４２");
+    assert.equal(await verifyPassword(fullWidth, PASSWORD), true);
+    const decomposed = await hashPassword("Cafe\u0301-Rocket-42");
+    assert.equal(await verifyPassword(decomposed, "Caf\u00e9-Rocket-42"), true);
+  });
+
+  it("answers false, without throwing, for malformed hashes", async () => {
+    const good = await hashPassword(PASSWORD);
+    const malformed = [
+      "",
+      "plaintext",
+      "$argon2id$",
+      "$argon2id$v=19$m=19456,t=2,p=1$",
+      good.slice(0, good.lastIndexOf("$")),
+      `${good.slice(0, good.lastIndexOf("$") + 1)}!!!!!!!!!!!!!!!!`,
+      good.replace("m=19456", "m=1"),
+      good.replace("argon2id", "argon2x"),
+      good.replace("m=19456,", "m=19456,m=19456,"),
+      "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW",
+      "$scrypt$ln=16,r=8,p=1$aM15713r3Xsvxbi31lqr1Q$nFNh2CVHVjNldFVKDHDlm4CbdRSCdEBsjjJxD+iCs5E",
+    ];
+    for (const encoded of malformed) {
+      assert.equal(await verifyPassword(encoded, PASSWORD), false, encoded);
+    }
+  });
+
+  it("parses nothing out of a malformed hash", () => {
+    for (const encoded of [
+      "",
+      "$argon2id$v=19$m=19456,t=2$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNo",
+      "$2b$12$abc",
+    ]) {
+      assert.equal(parsePasswordHash(encoded), undefined, encoded);
+    }
+  });
+});
+
+describe("needsRehash", () => {
+  const weaker = (options: {
+    memoryCost?: number;
+    timeCost?: number;
+    parallelism?: number;
+    type?: 0 | 1 | 2;
+  }) => hash(PASSWORD, { ...ARGON2_PARAMETERS, ...options });
+
+  it("is false for a hash made with the current parameters", async () => {
+    assert.equal(needsRehash(await hashPassword(PASSWORD)), false);
+  });
+
+  it("is true when less memory was used", async () => {
+    assert.equal(needsRehash(await weaker({ memoryCost: 8_192 })), true);
+  });
+
+  it("is true when fewer passes were made", async () => {
+    assert.equal(needsRehash(await weaker({ timeCost: 1 })), true);
+  });
+
+  it("is true for another lane count", async () => {
+    assert.equal(needsRehash(await weaker({ parallelism: 4 })), true);
+  });
+
+  it("is true for argon2i", async () => {
+    assert.equal(needsRehash(await weaker({ type: argon2i })), true);
+  });
+
+  it("is false for a stronger argon2id hash, so lowering the cost never downgrades", async () => {
+    assert.equal(needsRehash(await weaker({ type: argon2id, memoryCost: 32_768, timeCost: 3 })), false);
+  });
+
+  it("is true for a malformed hash", () => {
+    assert.equal(needsRehash("not a hash"), true);
+  });
+});
+
+describe("dummyVerify", () => {
+  it("answers false whatever the password", async () => {
+    assert.equal(await dummyVerify(PASSWORD), false);
+    assert.equal(await dummyVerify(""), false);
+    assert.equal(await dummyVerify(), false);
+  });
+
+  it("takes about as long as verifying a real password", async () => {
+    const encoded = await hashPassword(PASSWORD);
+    await dummyVerify(PASSWORD);
+    const median = async (run: () => Promise<unknown>) => {
+      const times: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        const start = performance.now();
+        await run();
+        times.push(performance.now() - start);
+      }
+      return times.sort((a, b) => a - b)[1] ?? 0;
+    };
+    const real = await median(() => verifyPassword(encoded, "wrong password"));
+    const dummy = await median(() => dummyVerify("wrong password"));
+    // Loose bounds: the point is that the dummy does a full argon2id verification, not a no-op.
+    assert.ok(dummy > real / 4 && dummy < real * 4, `real ${real} ms, dummy ${dummy} ms`);
+  });
+});

@@ -1,0 +1,98 @@
+import type { Bus } from "../bus/bus.js";
+import type { AuthContext } from "./accounts.js";
+import { encodeFrame, type MessageIds } from "./encode.js";
+import { ParleyError } from "./errors.js";
+import { asRoomId, type UserId } from "./ids.js";
+import type { Membership, MembershipCache } from "./membership-cache.js";
+import { normalizeRoomId } from "./room-ids.js";
+import type { SubscriptionService } from "./subscriptions.js";
+
+export interface RelayOptions {
+  bus: Bus;
+  membership: MembershipCache;
+  subscriptions: SubscriptionService;
+  ids: MessageIds;
+  userExists: (id: UserId) => boolean | Promise<boolean>;
+  now?: () => number;
+}
+
+/**
+ * The blind relay: an opaque payload goes to the current members' connected devices, stamped
+ * with the sender, a server time and an id. It is never stored, logged or inspected. The
+ * frame is serialised once and the same buffer goes to every recipient (an MLS application
+ * message is the same ciphertext for the whole group).
+ */
+export class Relay {
+  readonly #now: () => number;
+
+  constructor(private readonly o: RelayOptions) {
+    this.#now = o.now ?? Date.now;
+  }
+
+  async toRoom(
+    auth: AuthContext,
+    connectionId: string,
+    rawRoomId: string,
+    payload: string,
+  ): Promise<{ id: string; ts: number }> {
+    const roomId = asRoomId(normalizeRoomId(rawRoomId));
+    const members = this.o.membership.peek(roomId) ?? (await this.o.membership.load(roomId));
+    if (!members) throw new ParleyError("room_not_found");
+    if (!members.set.has(auth.userId)) throw new ParleyError("not_a_member");
+    const id = this.o.ids.next();
+    const ts = this.#now();
+    const from = { id: auth.userId, username: auth.username };
+    this.o.bus.deliver(
+      members.list,
+      encodeFrame({ type: "message", id, ts, from, room: roomId, payload }),
+      connectionId,
+    );
+    if (members.isPublic && members.kind === "room") {
+      await this.#toFollowers(auth.userId, members, () =>
+        encodeFrame({ type: "message", id, ts, from, room: roomId, via: "subscription", payload }),
+      );
+    }
+    return { id, ts };
+  }
+
+  async toUser(
+    auth: AuthContext,
+    connectionId: string,
+    userId: UserId,
+    payload: string,
+  ): Promise<{ id: string; ts: number }> {
+    if (!(await this.o.userExists(userId))) throw new ParleyError("user_not_found");
+    const id = this.o.ids.next();
+    const ts = this.#now();
+    const frame = encodeFrame({
+      type: "message",
+      id,
+      ts,
+      from: { id: auth.userId, username: auth.username },
+      user: userId,
+      payload,
+    });
+    // The recipient's devices, and the sender's other devices so their history stays whole.
+    this.o.bus.deliver(userId === auth.userId ? [userId] : [userId, auth.userId], frame, connectionId);
+    return { id, ts };
+  }
+
+  async typing(auth: AuthContext, connectionId: string, rawRoomId: string, active: boolean): Promise<void> {
+    const roomId = asRoomId(normalizeRoomId(rawRoomId));
+    const members = this.o.membership.peek(roomId) ?? (await this.o.membership.load(roomId));
+    if (!members) throw new ParleyError("room_not_found");
+    if (!members.set.has(auth.userId)) throw new ParleyError("not_a_member");
+    this.o.bus.deliver(
+      members.list,
+      encodeFrame({ type: "typing.event", roomId, userId: auth.userId, username: auth.username, active }),
+      connectionId,
+    );
+  }
+
+  async #toFollowers(sender: UserId, members: Membership, frame: () => Buffer): Promise<void> {
+    const followers = await this.o.subscriptions.followersOf(sender);
+    if (followers.length === 0) return;
+    const outside = followers.filter((f) => !members.set.has(f));
+    if (outside.length > 0) this.o.bus.deliver(outside, frame());
+  }
+}

@@ -1,0 +1,238 @@
+import type { MemberView, RoomView } from "@parley/protocol";
+import type { Static } from "typebox";
+import type { Bus } from "../bus/bus.js";
+import {
+  type MemberRecord,
+  type RoomRecord,
+  type Storage,
+  StorageConflictError,
+} from "../storage/storage.js";
+import type { AuthContext } from "./accounts.js";
+import { encodeFrame } from "./encode.js";
+import { ParleyError } from "./errors.js";
+import { asRoomId, type RoomId, type UserId } from "./ids.js";
+import type { MembershipCache } from "./membership-cache.js";
+import { newRoomId, normalizeRoomId } from "./room-ids.js";
+
+export type RoomViewT = Static<typeof RoomView>;
+export type MemberViewT = Static<typeof MemberView>;
+
+export interface RoomServiceOptions {
+  storage: Storage;
+  bus: Bus;
+  membership: MembershipCache;
+  now?: () => number;
+}
+
+/**
+ * Rooms and direct conversations: who is in which, and who may join. Every change is pushed
+ * to the members' devices as a `room.event` and announced on the bus so every server's
+ * membership cache drops the room.
+ */
+export class RoomService {
+  readonly #now: () => number;
+
+  constructor(private readonly o: RoomServiceOptions) {
+    this.#now = o.now ?? Date.now;
+  }
+
+  async create(auth: AuthContext, input: { name: string; topic?: string; isPublic?: boolean }) {
+    const name = input.name.trim();
+    if (name.length === 0) throw new ParleyError("validation_failed", { details: ["/name"] });
+    const topic = input.topic?.trim() || null;
+    const now = this.#now();
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const room = await this.o.storage.createRoom({
+          id: asRoomId(newRoomId()),
+          kind: "room",
+          name,
+          topic,
+          isPublic: input.isPublic ?? true,
+          ownerId: auth.userId,
+          pairKey: null,
+          createdAt: now,
+        });
+        await this.o.storage.addMember(room.id, auth.userId, "owner", now);
+        this.#changed(room.id);
+        return { room: roomView(room), members: await this.#memberViews(room.id) };
+      } catch (e) {
+        // A six-character id can collide; draw another.
+        if (e instanceof StorageConflictError && attempt < 5) continue;
+        throw e;
+      }
+    }
+  }
+
+  async invite(auth: AuthContext, rawRoomId: string, userId: UserId): Promise<void> {
+    const room = await this.#roomOfMember(auth, rawRoomId);
+    if (room.kind === "direct") throw new ParleyError("invalid_target");
+    const target = await this.o.storage.findUserById(userId);
+    if (!target || target.disabled) throw new ParleyError("user_not_found");
+    if (await this.o.storage.isMember(room.id, userId)) return;
+    await this.o.storage.addRoomInvite(room.id, userId, auth.userId, this.#now());
+    this.o.bus.deliver(
+      [userId],
+      encodeFrame({
+        type: "invited",
+        room: roomView(room),
+        by: { id: auth.userId, username: auth.username },
+      }),
+    );
+    await this.#announce(room.id, "invited", target.id, target.username);
+  }
+
+  async join(auth: AuthContext, rawRoomId: string) {
+    const room = await this.#room(rawRoomId);
+    if (room.kind === "direct") throw new ParleyError("not_invited");
+    const already = await this.o.storage.isMember(room.id, auth.userId);
+    if (!already) {
+      if (!room.isPublic && !(await this.o.storage.hasRoomInvite(room.id, auth.userId))) {
+        throw new ParleyError("not_invited");
+      }
+      await this.o.storage.addMember(room.id, auth.userId, "member", this.#now());
+      await this.o.storage.removeRoomInvite(room.id, auth.userId);
+      this.#changed(room.id);
+      await this.#announce(room.id, "joined", auth.userId, auth.username);
+    }
+    return { room: roomView(room), members: await this.#memberViews(room.id) };
+  }
+
+  async leave(auth: AuthContext, rawRoomId: string): Promise<void> {
+    const room = await this.#roomOfMember(auth, rawRoomId);
+    await this.o.storage.removeMember(room.id, auth.userId);
+    this.#changed(room.id);
+    const rest = await this.o.storage.listMembers(room.id);
+    if (rest.length === 0) {
+      await this.o.storage.deleteRoom(room.id);
+      this.#changed(room.id);
+      return;
+    }
+    if (room.ownerId === auth.userId && room.kind === "room") {
+      // The longest-standing member inherits the room rather than leaving it ownerless.
+      const heir = [...rest].sort((a, b) => a.joinedAt - b.joinedAt)[0] as MemberRecord;
+      await this.o.storage.setRoomOwner(room.id, heir.userId);
+    }
+    await this.#announce(room.id, "left", auth.userId, auth.username, [auth.userId]);
+  }
+
+  async remove(auth: AuthContext, rawRoomId: string, userId: UserId): Promise<void> {
+    const room = await this.#roomOfMember(auth, rawRoomId);
+    if (room.kind === "direct" || room.ownerId !== auth.userId) throw new ParleyError("not_room_owner");
+    if (userId === auth.userId) throw new ParleyError("invalid_target");
+    const target = await this.o.storage.findUserById(userId);
+    if (!target || !(await this.o.storage.removeMember(room.id, userId)))
+      throw new ParleyError("not_a_member");
+    this.#changed(room.id);
+    await this.#announce(room.id, "removed", target.id, target.username, [target.id]);
+  }
+
+  async listMine(auth: AuthContext): Promise<RoomViewT[]> {
+    return (await this.o.storage.listRoomsOfUser(auth.userId)).map(roomView);
+  }
+
+  async discover(): Promise<RoomViewT[]> {
+    return (await this.o.storage.listPublicRooms()).map(roomView);
+  }
+
+  async members(auth: AuthContext, rawRoomId: string): Promise<{ roomId: string; members: MemberViewT[] }> {
+    const room = await this.#room(rawRoomId);
+    if (!room.isPublic && !(await this.o.storage.isMember(room.id, auth.userId))) {
+      throw new ParleyError("not_a_member");
+    }
+    return { roomId: room.id, members: await this.#memberViews(room.id) };
+  }
+
+  async openDirect(auth: AuthContext, userId: UserId) {
+    if (userId === auth.userId) throw new ParleyError("invalid_target");
+    const target = await this.o.storage.findUserById(userId);
+    if (!target || target.disabled) throw new ParleyError("user_not_found");
+    const pairKey = [auth.userId, userId].sort().join(":");
+    let room = await this.o.storage.findDirectRoom(pairKey);
+    if (!room) {
+      const now = this.#now();
+      try {
+        room = await this.o.storage.createRoom({
+          id: asRoomId(newRoomId()),
+          kind: "direct",
+          name: "",
+          topic: null,
+          isPublic: false,
+          ownerId: null,
+          pairKey,
+          createdAt: now,
+        });
+      } catch (e) {
+        // Both users opened it at once: the other call created it.
+        if (!(e instanceof StorageConflictError)) throw e;
+        room = await this.o.storage.findDirectRoom(pairKey);
+        if (!room) throw e;
+      }
+    }
+    // Either side may have left it earlier; opening it again brings both back.
+    const now = this.#now();
+    await this.o.storage.addMember(room.id, auth.userId, "member", now);
+    await this.o.storage.addMember(room.id, userId, "member", now);
+    this.#changed(room.id);
+    const result = { room: roomView(room), members: await this.#memberViews(room.id) };
+    this.o.bus.deliver([userId], encodeFrame({ type: "room", ...result }));
+    return result;
+  }
+
+  async #room(rawRoomId: string): Promise<RoomRecord> {
+    const room = await this.o.storage.findRoom(asRoomId(normalizeRoomId(rawRoomId)));
+    if (!room) throw new ParleyError("room_not_found");
+    return room;
+  }
+
+  async #roomOfMember(auth: AuthContext, rawRoomId: string): Promise<RoomRecord> {
+    const room = await this.#room(rawRoomId);
+    if (!(await this.o.storage.isMember(room.id, auth.userId))) throw new ParleyError("not_a_member");
+    return room;
+  }
+
+  async #memberViews(roomId: RoomId): Promise<MemberViewT[]> {
+    const [members, online] = await Promise.all([
+      this.o.storage.listMembers(roomId),
+      this.o.bus.onlineUserIds(),
+    ]);
+    const views: MemberViewT[] = [];
+    for (const m of members) {
+      const user = await this.o.storage.findUserById(m.userId);
+      if (user)
+        views.push({ userId: m.userId, username: user.username, role: m.role, online: online.has(m.userId) });
+    }
+    return views;
+  }
+
+  #changed(roomId: RoomId): void {
+    this.o.membership.invalidate(roomId);
+    this.o.bus.publishControl({ type: "membership.changed", roomId });
+  }
+
+  async #announce(
+    roomId: RoomId,
+    event: "joined" | "left" | "removed" | "invited",
+    userId: UserId,
+    username: string,
+    alsoTo: UserId[] = [],
+  ): Promise<void> {
+    const members = (await this.o.storage.listMembers(roomId)).map((m) => m.userId);
+    this.o.bus.deliver(
+      [...members, ...alsoTo],
+      encodeFrame({ type: "room.event", roomId, event, userId, username }),
+    );
+  }
+}
+
+export function roomView(r: RoomRecord): RoomViewT {
+  return {
+    id: r.id,
+    kind: r.kind,
+    name: r.name,
+    topic: r.topic,
+    isPublic: r.isPublic,
+    ownerId: r.ownerId,
+    createdAt: r.createdAt,
+  };
+}

@@ -1,0 +1,272 @@
+import { readFile } from "node:fs/promises";
+import type { Server } from "node:http";
+import type { ServerOptions as HttpsServerOptions } from "node:https";
+import { fileURLToPath } from "node:url";
+import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import {
+  ChangePasswordRequest,
+  type InfoResponse,
+  LoginRequest,
+  type MeResponse,
+  PROTOCOL_VERSION,
+  RefreshRequest,
+  RegisterRequest,
+  type UsersResponse,
+} from "@parley/protocol";
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyRequest,
+  LogController,
+} from "fastify";
+import type { Logger } from "pino";
+import type { Bus } from "../bus/bus.js";
+import type { Config } from "../config/config.js";
+import type { AccountService } from "../domain/accounts.js";
+import { ParleyError } from "../domain/errors.js";
+import { isLimiterRejection, type LimiterFactory } from "../domain/limiters.js";
+import type { PasswordPolicy } from "../domain/password-policy.js";
+import type { Metrics } from "../ops/metrics.js";
+import type { Storage } from "../storage/storage.js";
+import { authOf, requireAuth } from "./auth-hook.js";
+import { registerSecurityHeaders } from "./security-headers.js";
+
+export interface HttpAppOptions {
+  config: Config;
+  log: Logger;
+  https: HttpsServerOptions | null;
+  accounts: AccountService;
+  storage: Storage;
+  bus: Bus;
+  metrics: Metrics;
+  limiters: LimiterFactory;
+  policy: PasswordPolicy;
+  caCertPem: string | null;
+  caFingerprint: string | null;
+  /** True while the server is draining for shutdown. */
+  draining: () => boolean;
+}
+
+const INDEX_HTML = fileURLToPath(new URL("../../public/index.html", import.meta.url));
+
+/** The REST API, health and metrics endpoints, and the static pages, on Fastify. */
+export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<Server>> {
+  const { config } = o;
+  const app = Fastify({
+    loggerInstance: o.log.child({ component: "http" }),
+    // Request lines are logged at debug level by our own hook, with the route, never the URL.
+    logController: new LogController({ disableRequestLogging: true }),
+    ...(o.https ? { https: o.https } : {}),
+    trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
+    bodyLimit: config.maxBodyBytes,
+    requestTimeout: config.requestTimeoutS * 1000,
+    connectionTimeout: config.requestTimeoutS * 1000,
+    return503OnClosing: true,
+    // JSON types must match the schema exactly: no "123" for 123 or the other way round.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: true, allErrors: false } },
+    onProtoPoisoning: "remove",
+    onConstructorPoisoning: "remove",
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance<Server>;
+
+  app.decorateRequest("auth", null);
+  await registerSecurityHeaders(app, o.https !== null);
+
+  app.addHook("onRequest", async (req, reply) => {
+    // TRACE/TRACK echo requests back (cross-site tracing); nothing here needs them.
+    if (req.method === "TRACE" || req.method === "TRACK") throw new ParleyError("method_not_allowed");
+    if (req.url.startsWith("/api/")) {
+      reply.header("Cache-Control", "no-store");
+      // No CORS here: a browser page from another origin gets no answer it may read, and is
+      // refused outright so it cannot even cause side effects.
+      const origin = req.headers.origin;
+      if (origin !== undefined && !sameOrigin(origin, req, o.https !== null, config.allowedOrigins)) {
+        throw new ParleyError("forbidden");
+      }
+    }
+  });
+  app.addHook("onResponse", async (req, reply) => {
+    req.log.debug({ method: req.method, path: req.routeOptions.url, status: reply.statusCode }, "request");
+  });
+
+  app.setErrorHandler((error: FastifyError | ParleyError, req, reply) => {
+    const e = toParleyError(error);
+    if (e.code === "internal_error") req.log.error({ err: error }, "request failed");
+    if (e.retryAfterMs !== undefined)
+      reply.header("Retry-After", Math.max(1, Math.ceil(e.retryAfterMs / 1000)));
+    if (e.code === "method_not_allowed") reply.header("Allow", "GET, HEAD, POST");
+    reply.status(e.status).header("Cache-Control", "no-store").send(e.toBody());
+  });
+  app.setNotFoundHandler((_req, reply) => {
+    const e = new ParleyError("not_found");
+    reply.status(404).send(e.toBody());
+  });
+
+  // Register, login and refresh cost an argon2 hash or a database write: cap them per IP.
+  const authRate = o.limiters({ keyPrefix: "http_auth", points: config.authRatePerMin, duration: 60 });
+  const rateLimitAuth = async (req: FastifyRequest) => {
+    try {
+      await authRate.consume(req.ip);
+    } catch (e) {
+      if (isLimiterRejection(e)) throw new ParleyError("rate_limited", { retryAfterMs: e.msBeforeNext });
+      throw e;
+    }
+  };
+  const auth = requireAuth(o.accounts);
+
+  app.post(
+    "/api/register",
+    { schema: { body: RegisterRequest }, preHandler: rateLimitAuth },
+    async (req, reply) => {
+      const body = req.body as RegisterRequest;
+      const session = await o.accounts.register({
+        username: body.username,
+        password: body.password,
+        ...(body.inviteCode !== undefined ? { inviteCode: body.inviteCode } : {}),
+      });
+      req.log.info({ event: "user_registered", userId: session.user.id }, "account created");
+      return reply.status(201).send(session);
+    },
+  );
+
+  app.post("/api/login", { schema: { body: LoginRequest }, preHandler: rateLimitAuth }, async (req) => {
+    const body = req.body as LoginRequest;
+    try {
+      return await o.accounts.login(body, req.ip);
+    } catch (e) {
+      if (e instanceof ParleyError) o.metrics.authFailures.inc({ kind: e.code });
+      throw e;
+    }
+  });
+
+  app.post(
+    "/api/token/refresh",
+    { schema: { body: RefreshRequest }, preHandler: rateLimitAuth },
+    async (req) => {
+      return o.accounts.refresh((req.body as RefreshRequest).refreshToken);
+    },
+  );
+
+  app.post("/api/logout", { preHandler: auth }, async (req, reply) => {
+    await o.accounts.logout(authOf(req));
+    return reply.status(204).send();
+  });
+
+  app.post(
+    "/api/password",
+    { schema: { body: ChangePasswordRequest }, preHandler: auth },
+    async (req, reply) => {
+      const body = req.body as ChangePasswordRequest;
+      await o.accounts.changePassword(authOf(req), body.currentPassword, body.newPassword, req.ip);
+      return reply.status(204).send();
+    },
+  );
+
+  app.get("/api/me", { preHandler: auth }, async (req): Promise<MeResponse> => {
+    const a = authOf(req);
+    return { user: { id: a.userId, username: a.username, isAdmin: a.isAdmin }, sessionId: a.sessionId };
+  });
+
+  app.get("/api/users", { preHandler: auth }, async (): Promise<UsersResponse> => {
+    const [users, online] = await Promise.all([o.storage.listUsers(), o.bus.onlineUserIds()]);
+    return {
+      users: users
+        .filter((u) => !u.disabled)
+        .map((u) => ({ id: u.id, username: u.username, online: online.has(u.id) }))
+        .sort((a, b) => a.username.localeCompare(b.username)),
+    };
+  });
+
+  app.get("/api/info", async (): Promise<InfoResponse> => {
+    const p = o.policy;
+    return {
+      name: "parley",
+      protocolVersion: PROTOCOL_VERSION,
+      registration: config.registration,
+      passwordPolicy: {
+        name: p.name,
+        minLength: p.minLength,
+        maxLength: p.maxLength,
+        requireUppercase: p.requireUppercase,
+        requireSpecial: p.requireSpecial,
+        specialCharacters: p.specialCharacters,
+        rejectCommon: p.rejectCommon,
+        rejectUsername: p.rejectUsername,
+      },
+      limits: {
+        maxFrameBytes: config.maxFrameBytes,
+        messageRate: config.msgRate,
+        messageBurst: config.msgBurst,
+      },
+      caFingerprint: o.caFingerprint,
+    };
+  });
+
+  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/readyz", async (_req, reply) => {
+    const checks: Record<string, boolean> = { draining: !o.draining(), bus: o.bus.healthy() };
+    try {
+      await o.storage.ping();
+      checks.database = true;
+    } catch {
+      checks.database = false;
+    }
+    const ready = Object.values(checks).every(Boolean);
+    return reply
+      .status(ready ? 200 : 503)
+      .header("Cache-Control", "no-store")
+      .send({ ready, checks });
+  });
+  app.get("/metrics", async (_req, reply) => {
+    reply.header("Content-Type", o.metrics.registry.contentType).header("Cache-Control", "no-store");
+    return o.metrics.registry.metrics();
+  });
+
+  if (o.caCertPem !== null) {
+    const pem = o.caCertPem;
+    app.get("/ca.crt", async (_req, reply) =>
+      reply
+        .header("Content-Type", "application/x-x509-ca-cert")
+        .header("Content-Disposition", 'attachment; filename="parley-ca.crt"')
+        .send(pem),
+    );
+  }
+
+  const indexHtml = await readFile(INDEX_HTML, "utf8");
+  app.get("/", async (_req, reply) => reply.type("text/html; charset=utf-8").send(indexHtml));
+
+  return app;
+}
+
+function sameOrigin(origin: string, req: FastifyRequest, tls: boolean, allowed: readonly string[]): boolean {
+  if (allowed.includes(origin)) return true;
+  try {
+    const u = new URL(origin);
+    return u.protocol === (tls ? "https:" : "http:") && u.host === req.headers.host;
+  } catch {
+    return false;
+  }
+}
+
+/** Maps Fastify's own errors onto the registry's stable codes. */
+function toParleyError(error: FastifyError | ParleyError): ParleyError {
+  if (error instanceof ParleyError) return error;
+  if (error.validation) {
+    const details = error.validation.map((v) => v.instancePath || "/").slice(0, 5);
+    return new ParleyError("validation_failed", { details });
+  }
+  switch (error.code) {
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return new ParleyError("body_too_large");
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+    case "FST_ERR_CTP_EMPTY_JSON_BODY":
+      return new ParleyError("malformed_json");
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
+      return new ParleyError("unsupported_media_type");
+    case "FST_ERR_NOT_FOUND":
+      return new ParleyError("not_found");
+  }
+  if (error.statusCode === 408) return new ParleyError("request_timeout");
+  if (error.statusCode === 400 && error.message.includes("JSON")) return new ParleyError("malformed_json");
+  return new ParleyError("internal_error");
+}

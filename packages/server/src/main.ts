@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+import { networkInterfaces } from "node:os";
+import { ConfigError, configSummary, loadConfig } from "./config/config.js";
+import { createLogger } from "./ops/logger.js";
+import { startServer } from "./server.js";
+import { terminalQr } from "./tls/index.js";
+
+/** `npm start`: the server with embedded defaults (SQLite, in-memory bus, generated TLS). */
+async function main(): Promise<void> {
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig({ argv: process.argv.slice(2) });
+  } catch (e) {
+    process.stderr.write(`parley: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exit(2);
+  }
+  const log = createLogger(config.logLevel);
+  log.info({ event: "config", config: configSummary(config) }, "configuration");
+
+  const server = await startServer(config, { log });
+  const scheme = config.tls === "auto" ? "https" : "http";
+  const urls = lanUrls(scheme, config.host, server.port);
+  log.info({ event: "listening", urls, caFingerprint: server.caFingerprint }, "Parley is listening");
+
+  if (process.stdout.isTTY) {
+    const main = urls.find((u) => !u.includes("127.0.0.1") && !u.includes("[::1]")) ?? server.url;
+    process.stdout.write(`\nParley is up. Open ${main}\n`);
+    for (const u of urls) process.stdout.write(`  ${u}\n`);
+    if (server.caFingerprint) {
+      process.stdout.write(`CA fingerprint (SHA-256): ${server.caFingerprint}\n`);
+      process.stdout.write(`Trust it on a phone: download ${main}/ca.crt\n`);
+    }
+    process.stdout.write(`${await terminalQr(main)}\n`);
+  }
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ event: "shutdown", signal }, "shutting down");
+    const force = setTimeout(() => process.exit(1), 10_000);
+    force.unref();
+    server.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+function lanUrls(scheme: string, host: string, port: number): string[] {
+  if (host !== "0.0.0.0" && host !== "::")
+    return [`${scheme}://${host.includes(":") ? `[${host}]` : host}:${port}`];
+  const out: string[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const a of list ?? []) {
+      if (a.family === "IPv4") out.push(`${scheme}://${a.address}:${port}`);
+    }
+  }
+  return out;
+}
+
+main().catch((e: unknown) => {
+  const code =
+    e instanceof ConfigError || (e as { code?: string }).code ? ` (${(e as { code?: string }).code})` : "";
+  process.stderr.write(`parley: could not start${code}: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,237 @@
+import { mkdir } from "node:fs/promises";
+import type { IncomingMessage, Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import type { Logger } from "pino";
+import proxyAddr from "proxy-addr";
+import type { Bus } from "./bus/bus.js";
+import { MemoryBus } from "./bus/memory-bus.js";
+import type { Config } from "./config/config.js";
+import { AccountService } from "./domain/accounts.js";
+import { MessageIds } from "./domain/encode.js";
+import type { SessionId } from "./domain/ids.js";
+import { type LimiterFactory, memoryLimiters } from "./domain/limiters.js";
+import { LoginGuard } from "./domain/login-guard.js";
+import { MembershipCache } from "./domain/membership-cache.js";
+import { PASSWORD_POLICIES } from "./domain/password-policy.js";
+import { Relay } from "./domain/relay.js";
+import { RoomService } from "./domain/rooms.js";
+import { SubscriptionService } from "./domain/subscriptions.js";
+import { loadOrCreateSecret, TokenService } from "./domain/tokens.js";
+import { buildHttpApp } from "./http/app.js";
+import { createSourceFilter } from "./lan/index.js";
+import { Metrics } from "./ops/metrics.js";
+import { openStorage } from "./storage/open-storage.js";
+import type { Storage } from "./storage/storage.js";
+import {
+  defaultHostnames,
+  ensureTlsMaterial,
+  interfaceAddresses,
+  loadOperatorTls,
+  tlsServerOptions,
+} from "./tls/index.js";
+import { Gateway } from "./ws/gateway.js";
+
+export interface StartOptions {
+  log: Logger;
+  /** Overrides for tests and embedding; production uses the defaults from the config. */
+  bus?: Bus;
+  limiters?: LimiterFactory;
+  storage?: Storage;
+}
+
+export interface ParleyServer {
+  readonly config: Config;
+  /** e.g. https://127.0.0.1:8443 (the bound address; 0.0.0.0 is shown as 127.0.0.1). */
+  readonly url: string;
+  readonly port: number;
+  readonly caCertPem: string | null;
+  readonly caFingerprint: string | null;
+  readonly storage: Storage;
+  readonly gateway: Gateway;
+  /** Graceful stop: refuse new connections, close sockets with 1001, flush, release. */
+  close(): Promise<void>;
+}
+
+const TLS_RECHECK_MS = 12 * 60 * 60 * 1000;
+
+/** Builds every part of a Parley server from its configuration and starts listening. */
+export async function startServer(config: Config, options: StartOptions): Promise<ParleyServer> {
+  const { log } = options;
+  await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
+
+  let https: { material: Awaited<ReturnType<typeof ensureTlsMaterial>> | null; options: object } | null =
+    null;
+  let caCertPem: string | null = null;
+  let caFingerprint: string | null = null;
+  if (config.tls === "auto") {
+    if (config.tlsCert && config.tlsKey) {
+      const own = await loadOperatorTls(config.tlsCert, config.tlsKey);
+      https = { material: null, options: tlsServerOptions(own) };
+      caFingerprint = own.fingerprintSha256;
+    } else {
+      const material = await ensureTlsMaterial({
+        dataDir: config.dataDir,
+        hostnames: defaultHostnames(),
+        ipAddresses: interfaceAddresses(),
+      });
+      https = { material, options: tlsServerOptions(material) };
+      caCertPem = material.caCertPem;
+      caFingerprint = material.caFingerprintSha256;
+      if (material.generated.ca)
+        log.warn({ event: "tls_ca_created" }, "created a new local certificate authority");
+    }
+  }
+
+  const storage =
+    options.storage ??
+    (await openStorage({
+      ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
+      sqliteFile: join(config.dataDir, "parley.db"),
+    }));
+  const bus = options.bus ?? new MemoryBus();
+  const limiters = options.limiters ?? memoryLimiters;
+  const metrics = new Metrics();
+  const audit = log.child({ component: "audit" });
+  const secret = await loadOrCreateSecret(join(config.dataDir, "jwt.secret"));
+  const tokens = new TokenService({ secret, issuer: "parley", audience: "parley-clients" });
+  const policy = PASSWORD_POLICIES[config.passwordPolicy];
+  const guard = new LoginGuard({
+    maxFailures: config.idsMaxFailures,
+    windowS: config.idsWindowS,
+    blockS: config.idsBlockS,
+    accountFreeFailures: config.accountFreeFailures,
+    accountMaxDelayS: config.accountMaxDelayS,
+    limiters,
+    audit: (event) => {
+      if (event.event === "ip_blocked") metrics.blocks.inc();
+      audit.warn(event, event.event);
+    },
+  });
+  const revoke = (sessionId: SessionId, reason: "session_revoked" | "account_disabled") =>
+    bus.publishControl({ type: "session.revoked", sessionId, reason });
+  const accounts = new AccountService({
+    storage,
+    tokens,
+    guard,
+    policy,
+    registration: config.registration,
+    onSessionRevoked: revoke,
+  });
+  const membership = new MembershipCache(storage);
+  const subscriptions = new SubscriptionService(storage);
+  const rooms = new RoomService({ storage, bus, membership });
+  const knownUsers = new Set<string>();
+  const relay = new Relay({
+    bus,
+    membership,
+    subscriptions,
+    ids: new MessageIds(),
+    userExists: (id) => {
+      if (knownUsers.has(id)) return true;
+      return storage.findUserById(id).then((u) => {
+        if (u && !u.disabled) knownUsers.add(id);
+        return u !== undefined && !u.disabled;
+      });
+    },
+  });
+
+  let draining = false;
+  const app = await buildHttpApp({
+    config,
+    log,
+    https: https ? (https.options as never) : null,
+    accounts,
+    storage,
+    bus,
+    metrics,
+    limiters,
+    policy,
+    caCertPem,
+    caFingerprint,
+    draining: () => draining,
+  });
+  const server = app.server as Server;
+
+  const trust = proxyAddr.compile([...config.trustedProxies]);
+  const clientIp = (req: IncomingMessage) =>
+    config.trustedProxies.length > 0 ? proxyAddr(req, trust) : (req.socket.remoteAddress ?? "");
+  const gateway = new Gateway({
+    config,
+    bus,
+    accounts,
+    rooms,
+    relay,
+    subscriptions,
+    membership,
+    metrics,
+    log: log.child({ component: "ws" }),
+    clientIp,
+  });
+  gateway.attach(server);
+
+  // LAN only: a source outside the allowed networks gets a closed connection before TLS starts.
+  const allowed = createSourceFilter({ lanOnly: config.lanOnly, allowCidrs: [...config.allowCidrs] });
+  const lastAudit = new Map<string, number>();
+  server.prependListener("connection", (socket) => {
+    const ip = socket.remoteAddress ?? "";
+    if (allowed(ip)) return;
+    const now = Date.now();
+    if ((lastAudit.get(ip) ?? 0) < now - 60_000) {
+      if (lastAudit.size > 10_000) lastAudit.clear();
+      lastAudit.set(ip, now);
+      audit.warn({ event: "source_refused", ip }, "connection from outside the allowed networks refused");
+    }
+    socket.destroy();
+  });
+
+  await app.listen({ host: config.host, port: config.port });
+  const port = (server.address() as AddressInfo).port;
+  const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
+  const url = `${https ? "https" : "http"}://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`;
+
+  // Renew the leaf before it expires, or when the machine gained an address, without a restart.
+  const tlsTimer = setInterval(async () => {
+    if (!https?.material) return;
+    try {
+      const next = await ensureTlsMaterial({
+        dataDir: config.dataDir,
+        hostnames: defaultHostnames(),
+        ipAddresses: interfaceAddresses(),
+      });
+      if (next.generated.leaf) {
+        (server as unknown as { setSecureContext(o: object): void }).setSecureContext(tlsServerOptions(next));
+        log.info({ event: "tls_leaf_renewed", reason: next.leafIssueReason }, "server certificate renewed");
+      }
+    } catch (err) {
+      log.error({ err, event: "tls_renew_failed" }, "could not renew the server certificate");
+    }
+  }, TLS_RECHECK_MS);
+  tlsTimer.unref();
+
+  let closing: Promise<void> | null = null;
+  return {
+    config,
+    url,
+    port,
+    caCertPem,
+    caFingerprint,
+    storage,
+    gateway,
+    close() {
+      closing ??= (async () => {
+        draining = true;
+        clearInterval(tlsTimer);
+        server.close();
+        await gateway.shutdown();
+        await app.close();
+        guard.close();
+        await bus.close();
+        if (!options.storage) await storage.close();
+        log.info({ event: "stopped" }, "server stopped");
+        await new Promise<void>((resolve) => log.flush(() => resolve()));
+      })();
+      return closing;
+    },
+  };
+}

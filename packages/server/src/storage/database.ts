@@ -1,0 +1,87 @@
+import type { RoomId, SessionId, UserId } from "../domain/ids.js";
+import type { MemberRole, RoomKind } from "./storage.js";
+
+/**
+ * Row shapes as the database holds them, for Kysely's typing. Booleans are 0/1 integers and
+ * times are integer milliseconds because that is the one representation both SQLite and
+ * PostgreSQL store and return identically.
+ */
+export interface Database {
+  users: UsersTable;
+  sessions: SessionsTable;
+  refresh_tokens: RefreshTokensTable;
+  invites: InvitesTable;
+  rooms: RoomsTable;
+  room_members: RoomMembersTable;
+  room_invites: RoomInvitesTable;
+  subscriptions: SubscriptionsTable;
+}
+
+export type Flag = 0 | 1;
+
+export interface UsersTable {
+  id: UserId;
+  username: string;
+  /** username.normalize("NFKC").toLowerCase(), unique: what makes names case-insensitive. */
+  username_key: string;
+  password_hash: string;
+  is_admin: Flag;
+  disabled: Flag;
+  created_at: number;
+}
+
+export interface SessionsTable {
+  id: SessionId;
+  user_id: UserId;
+  created_at: number;
+  expires_at: number;
+  revoked_at: number | null;
+}
+
+export interface RefreshTokensTable {
+  token_hash: string;
+  session_id: SessionId;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface InvitesTable {
+  code_hash: string;
+  created_by: UserId;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+  used_by: UserId | null;
+}
+
+export interface RoomsTable {
+  id: RoomId;
+  kind: RoomKind;
+  name: string;
+  topic: string | null;
+  is_public: Flag;
+  owner_id: UserId | null;
+  pair_key: string | null;
+  created_at: number;
+}
+
+export interface RoomMembersTable {
+  room_id: RoomId;
+  user_id: UserId;
+  role: MemberRole;
+  joined_at: number;
+}
+
+export interface RoomInvitesTable {
+  room_id: RoomId;
+  user_id: UserId;
+  invited_by: UserId;
+  created_at: number;
+}
+
+export interface SubscriptionsTable {
+  follower_id: UserId;
+  target_id: UserId;
+  created_at: number;
+}

@@ -1,0 +1,420 @@
+import { type Kysely, sql } from "kysely";
+import type { RoomId, SessionId, UserId } from "../domain/ids.js";
+import type { Database } from "./database.js";
+import { toFlag, toMember, toRefreshToken, toRoom, toSession, toUser } from "./rows.js";
+import type {
+  MemberRecord,
+  MemberRole,
+  NewInvite,
+  NewRefreshToken,
+  NewRoom,
+  NewSession,
+  NewUser,
+  RefreshTokenRecord,
+  RoomRecord,
+  SessionRecord,
+  Storage,
+  UserRecord,
+} from "./storage.js";
+import { rejectingConflicts } from "./unique-violation.js";
+import { usernameKey } from "./username-key.js";
+
+/**
+ * The Storage for both SQLite and PostgreSQL. Every query is written once in the subset both
+ * databases share, so the one contract suite that passes on each vouches for this one class.
+ * Operations that must be race-free are single conditional statements (UPDATE ... WHERE
+ * used_at IS NULL) judged by their affected-row count, never read-then-write.
+ */
+export class KyselyStorage implements Storage {
+  readonly #db: Kysely<Database>;
+  #closing: Promise<void> | undefined;
+
+  constructor(
+    db: Kysely<Database>,
+    readonly dialect: Storage["dialect"],
+  ) {
+    this.#db = db;
+  }
+
+  // ---- users ----
+
+  async createUser(user: NewUser): Promise<UserRecord> {
+    await rejectingConflicts(
+      this.#db
+        .insertInto("users")
+        .values({
+          id: user.id,
+          username: user.username,
+          username_key: usernameKey(user.username),
+          password_hash: user.passwordHash,
+          is_admin: toFlag(user.isAdmin),
+          disabled: 0,
+          created_at: user.createdAt,
+        })
+        .execute(),
+    );
+    const { id, username, passwordHash, isAdmin, createdAt } = user;
+    return { id, username, passwordHash, isAdmin, createdAt, disabled: false };
+  }
+
+  async findUserById(id: UserId): Promise<UserRecord | undefined> {
+    const row = await this.#db.selectFrom("users").selectAll().where("id", "=", id).executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  async findUserByUsername(username: string): Promise<UserRecord | undefined> {
+    const row = await this.#db
+      .selectFrom("users")
+      .selectAll()
+      .where("username_key", "=", usernameKey(username))
+      .executeTakeFirst();
+    return row && toUser(row);
+  }
+
+  async listUsers(): Promise<UserRecord[]> {
+    const rows = await this.#db.selectFrom("users").selectAll().orderBy("username_key").execute();
+    return rows.map(toUser);
+  }
+
+  async countUsers(): Promise<number> {
+    const row = await this.#db
+      .selectFrom("users")
+      .select((eb) => eb.fn.countAll<number | string>().as("n"))
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async updatePasswordHash(id: UserId, passwordHash: string): Promise<void> {
+    await this.#db.updateTable("users").set({ password_hash: passwordHash }).where("id", "=", id).execute();
+  }
+
+  async setUserDisabled(id: UserId, disabled: boolean): Promise<void> {
+    await this.#db
+      .updateTable("users")
+      .set({ disabled: toFlag(disabled) })
+      .where("id", "=", id)
+      .execute();
+  }
+
+  // ---- sessions and refresh tokens ----
+
+  async createSession(session: NewSession): Promise<SessionRecord> {
+    await rejectingConflicts(
+      this.#db
+        .insertInto("sessions")
+        .values({
+          id: session.id,
+          user_id: session.userId,
+          created_at: session.createdAt,
+          expires_at: session.expiresAt,
+          revoked_at: null,
+        })
+        .execute(),
+    );
+    const { id, userId, createdAt, expiresAt } = session;
+    return { id, userId, createdAt, expiresAt, revokedAt: null };
+  }
+
+  async findSession(id: SessionId): Promise<SessionRecord | undefined> {
+    const row = await this.#db.selectFrom("sessions").selectAll().where("id", "=", id).executeTakeFirst();
+    return row && toSession(row);
+  }
+
+  async revokeSession(id: SessionId, at: number): Promise<boolean> {
+    const result = await this.#db
+      .updateTable("sessions")
+      .set({ revoked_at: at })
+      .where("id", "=", id)
+      .where("revoked_at", "is", null)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async revokeUserSessions(userId: UserId, at: number, keep?: SessionId): Promise<SessionId[]> {
+    let query = this.#db
+      .updateTable("sessions")
+      .set({ revoked_at: at })
+      .where("user_id", "=", userId)
+      .where("revoked_at", "is", null);
+    if (keep !== undefined) query = query.where("id", "!=", keep);
+    const rows = await query.returning("id").execute();
+    return rows.map((r) => r.id);
+  }
+
+  async insertRefreshToken(token: NewRefreshToken): Promise<void> {
+    await rejectingConflicts(
+      this.#db
+        .insertInto("refresh_tokens")
+        .values({
+          token_hash: token.tokenHash,
+          session_id: token.sessionId,
+          created_at: token.createdAt,
+          expires_at: token.expiresAt,
+          used_at: null,
+        })
+        .execute(),
+    );
+  }
+
+  async findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined> {
+    const row = await this.#db
+      .selectFrom("refresh_tokens")
+      .selectAll()
+      .where("token_hash", "=", tokenHash)
+      .executeTakeFirst();
+    return row && toRefreshToken(row);
+  }
+
+  async markRefreshTokenUsed(tokenHash: string, at: number): Promise<boolean> {
+    const result = await this.#db
+      .updateTable("refresh_tokens")
+      .set({ used_at: at })
+      .where("token_hash", "=", tokenHash)
+      .where("used_at", "is", null)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async purgeExpiredRefreshTokens(before: number): Promise<number> {
+    const result = await this.#db
+      .deleteFrom("refresh_tokens")
+      .where("expires_at", "<", before)
+      .executeTakeFirst();
+    return Number(result.numDeletedRows);
+  }
+
+  // ---- registration invites ----
+
+  async createInvite(invite: NewInvite): Promise<void> {
+    await rejectingConflicts(
+      this.#db
+        .insertInto("invites")
+        .values({
+          code_hash: invite.codeHash,
+          created_by: invite.createdBy,
+          created_at: invite.createdAt,
+          expires_at: invite.expiresAt,
+          used_at: null,
+          used_by: null,
+        })
+        .execute(),
+    );
+  }
+
+  async consumeInvite(codeHash: string, userId: UserId, at: number): Promise<boolean> {
+    const result = await this.#db
+      .updateTable("invites")
+      .set({ used_at: at, used_by: userId })
+      .where("code_hash", "=", codeHash)
+      .where("used_at", "is", null)
+      .where("expires_at", ">", at)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  // ---- rooms and direct conversations ----
+
+  async createRoom(room: NewRoom): Promise<RoomRecord> {
+    await rejectingConflicts(
+      this.#db
+        .insertInto("rooms")
+        .values({
+          id: room.id,
+          kind: room.kind,
+          name: room.name,
+          topic: room.topic,
+          is_public: toFlag(room.isPublic),
+          owner_id: room.ownerId,
+          pair_key: room.pairKey,
+          created_at: room.createdAt,
+        })
+        .execute(),
+    );
+    const { id, kind, name, topic, isPublic, ownerId, pairKey, createdAt } = room;
+    return { id, kind, name, topic, isPublic, ownerId, pairKey, createdAt };
+  }
+
+  async findRoom(id: RoomId): Promise<RoomRecord | undefined> {
+    const row = await this.#db.selectFrom("rooms").selectAll().where("id", "=", id).executeTakeFirst();
+    return row && toRoom(row);
+  }
+
+  async findDirectRoom(pairKey: string): Promise<RoomRecord | undefined> {
+    const row = await this.#db
+      .selectFrom("rooms")
+      .selectAll()
+      .where("pair_key", "=", pairKey)
+      .where("kind", "=", "direct")
+      .executeTakeFirst();
+    return row && toRoom(row);
+  }
+
+  async listRoomsOfUser(userId: UserId): Promise<RoomRecord[]> {
+    const rows = await this.#db
+      .selectFrom("rooms")
+      .innerJoin("room_members", "room_members.room_id", "rooms.id")
+      .selectAll("rooms")
+      .where("room_members.user_id", "=", userId)
+      .orderBy("rooms.created_at")
+      .orderBy("rooms.id")
+      .execute();
+    return rows.map(toRoom);
+  }
+
+  async listPublicRooms(): Promise<RoomRecord[]> {
+    const rows = await this.#db
+      .selectFrom("rooms")
+      .selectAll()
+      .where("kind", "=", "room")
+      .where("is_public", "=", 1)
+      .orderBy("created_at")
+      .orderBy("id")
+      .execute();
+    return rows.map(toRoom);
+  }
+
+  async addMember(roomId: RoomId, userId: UserId, role: MemberRole, at: number): Promise<void> {
+    await this.#db
+      .insertInto("room_members")
+      .values({ room_id: roomId, user_id: userId, role, joined_at: at })
+      .onConflict((oc) => oc.columns(["room_id", "user_id"]).doNothing())
+      .execute();
+  }
+
+  async removeMember(roomId: RoomId, userId: UserId): Promise<boolean> {
+    const result = await this.#db
+      .deleteFrom("room_members")
+      .where("room_id", "=", roomId)
+      .where("user_id", "=", userId)
+      .executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
+  async listMembers(roomId: RoomId): Promise<MemberRecord[]> {
+    const rows = await this.#db
+      .selectFrom("room_members")
+      .select(["user_id", "role", "joined_at"])
+      .where("room_id", "=", roomId)
+      .orderBy("joined_at")
+      .orderBy("user_id")
+      .execute();
+    return rows.map(toMember);
+  }
+
+  async isMember(roomId: RoomId, userId: UserId): Promise<boolean> {
+    const row = await this.#db
+      .selectFrom("room_members")
+      .select("user_id")
+      .where("room_id", "=", roomId)
+      .where("user_id", "=", userId)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async addRoomInvite(roomId: RoomId, userId: UserId, invitedBy: UserId, at: number): Promise<void> {
+    await this.#db
+      .insertInto("room_invites")
+      .values({ room_id: roomId, user_id: userId, invited_by: invitedBy, created_at: at })
+      .onConflict((oc) => oc.columns(["room_id", "user_id"]).doNothing())
+      .execute();
+  }
+
+  async hasRoomInvite(roomId: RoomId, userId: UserId): Promise<boolean> {
+    const row = await this.#db
+      .selectFrom("room_invites")
+      .select("user_id")
+      .where("room_id", "=", roomId)
+      .where("user_id", "=", userId)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async removeRoomInvite(roomId: RoomId, userId: UserId): Promise<void> {
+    await this.#db
+      .deleteFrom("room_invites")
+      .where("room_id", "=", roomId)
+      .where("user_id", "=", userId)
+      .execute();
+  }
+
+  /** A room has one owner, so every other "owner" row is demoted, not just the previous one's. */
+  async setRoomOwner(roomId: RoomId, userId: UserId): Promise<void> {
+    await this.#db.transaction().execute(async (trx) => {
+      await trx.updateTable("rooms").set({ owner_id: userId }).where("id", "=", roomId).execute();
+      await trx
+        .updateTable("room_members")
+        .set({ role: "member" })
+        .where("room_id", "=", roomId)
+        .where("role", "=", "owner")
+        .where("user_id", "!=", userId)
+        .execute();
+      await trx
+        .updateTable("room_members")
+        .set({ role: "owner" })
+        .where("room_id", "=", roomId)
+        .where("user_id", "=", userId)
+        .execute();
+    });
+  }
+
+  async deleteRoom(id: RoomId): Promise<void> {
+    // Explicit deletes rather than trusting ON DELETE CASCADE alone: SQLite enforces foreign
+    // keys only on connections that turned them on.
+    await this.#db.transaction().execute(async (trx) => {
+      await trx.deleteFrom("room_members").where("room_id", "=", id).execute();
+      await trx.deleteFrom("room_invites").where("room_id", "=", id).execute();
+      await trx.deleteFrom("rooms").where("id", "=", id).execute();
+    });
+  }
+
+  // ---- subscriptions ----
+
+  async addSubscription(followerId: UserId, targetId: UserId, at: number): Promise<void> {
+    await this.#db
+      .insertInto("subscriptions")
+      .values({ follower_id: followerId, target_id: targetId, created_at: at })
+      .onConflict((oc) => oc.columns(["follower_id", "target_id"]).doNothing())
+      .execute();
+  }
+
+  async removeSubscription(followerId: UserId, targetId: UserId): Promise<boolean> {
+    const result = await this.#db
+      .deleteFrom("subscriptions")
+      .where("follower_id", "=", followerId)
+      .where("target_id", "=", targetId)
+      .executeTakeFirst();
+    return result.numDeletedRows > 0n;
+  }
+
+  async listSubscriptions(followerId: UserId): Promise<UserId[]> {
+    const rows = await this.#db
+      .selectFrom("subscriptions")
+      .select("target_id")
+      .where("follower_id", "=", followerId)
+      .orderBy("target_id")
+      .execute();
+    return rows.map((r) => r.target_id);
+  }
+
+  async listSubscribers(targetId: UserId): Promise<UserId[]> {
+    const rows = await this.#db
+      .selectFrom("subscriptions")
+      .select("follower_id")
+      .where("target_id", "=", targetId)
+      .orderBy("follower_id")
+      .execute();
+    return rows.map((r) => r.follower_id);
+  }
+
+  // ---- operations ----
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.#db);
+  }
+
+  /** Idempotent: a second call waits for the first instead of failing on a closed pool. */
+  close(): Promise<void> {
+    this.#closing ??= this.#db.destroy();
+    return this.#closing;
+  }
+}

@@ -1,0 +1,14 @@
+import type { Migration, MigrationProvider } from "kysely";
+import { initial } from "./0001-initial.js";
+
+/**
+ * Every migration, by name. A static map rather than Kysely's FileMigrationProvider so that
+ * it survives bundling; the Migrator runs them in name order, so names keep the 4-digit prefix.
+ */
+export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
+  "0001-initial": initial,
+});
+
+export const migrationProvider: MigrationProvider = {
+  getMigrations: async () => ({ ...migrations }),
+};

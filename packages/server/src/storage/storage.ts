@@ -1,0 +1,155 @@
+import type { RoomId, SessionId, UserId } from "../domain/ids.js";
+
+/**
+ * Everything the server keeps on disk, behind one interface so that the domain never knows
+ * whether it runs on SQLite or PostgreSQL. No message content ever passes through here: the
+ * relay keeps none (DESIGN.md, "content retention").
+ *
+ * Times are milliseconds since the epoch (numbers). Every method is async because the
+ * PostgreSQL implementation is.
+ */
+export interface Storage {
+  readonly dialect: "sqlite" | "postgres";
+
+  // ---- users ----
+  /** Throws StorageConflictError when the username is taken (case-insensitively). */
+  createUser(user: NewUser): Promise<UserRecord>;
+  findUserById(id: UserId): Promise<UserRecord | undefined>;
+  /** Case-insensitive lookup. */
+  findUserByUsername(username: string): Promise<UserRecord | undefined>;
+  listUsers(): Promise<UserRecord[]>;
+  countUsers(): Promise<number>;
+  updatePasswordHash(id: UserId, passwordHash: string): Promise<void>;
+  setUserDisabled(id: UserId, disabled: boolean): Promise<void>;
+
+  // ---- sessions and refresh tokens ----
+  createSession(session: NewSession): Promise<SessionRecord>;
+  findSession(id: SessionId): Promise<SessionRecord | undefined>;
+  /** Idempotent; returns true when this call revoked it. */
+  revokeSession(id: SessionId, at: number): Promise<boolean>;
+  /** Revokes every live session of the user except `keep`; returns the ids it revoked. */
+  revokeUserSessions(userId: UserId, at: number, keep?: SessionId): Promise<SessionId[]>;
+  /** Refresh tokens are stored by their SHA-256 hash only. */
+  insertRefreshToken(token: NewRefreshToken): Promise<void>;
+  findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined>;
+  /**
+   * Marks the token used, atomically: returns true only for the first caller, so two
+   * concurrent refreshes with one token cannot both succeed.
+   */
+  markRefreshTokenUsed(tokenHash: string, at: number): Promise<boolean>;
+  /** Removes refresh tokens that expired before `before`; returns how many. */
+  purgeExpiredRefreshTokens(before: number): Promise<number>;
+
+  // ---- registration invites (admin-issued codes, stored hashed) ----
+  createInvite(invite: NewInvite): Promise<void>;
+  /** Atomically consumes an unused, unexpired invite; true when it was consumed by this call. */
+  consumeInvite(codeHash: string, userId: UserId, at: number): Promise<boolean>;
+
+  // ---- rooms and direct conversations ----
+  /** Throws StorageConflictError when the id (or the direct pair key) is taken. */
+  createRoom(room: NewRoom): Promise<RoomRecord>;
+  findRoom(id: RoomId): Promise<RoomRecord | undefined>;
+  /** The direct conversation of two users, by its order-independent pair key. */
+  findDirectRoom(pairKey: string): Promise<RoomRecord | undefined>;
+  listRoomsOfUser(userId: UserId): Promise<RoomRecord[]>;
+  listPublicRooms(): Promise<RoomRecord[]>;
+  /** Idempotent. */
+  addMember(roomId: RoomId, userId: UserId, role: MemberRole, at: number): Promise<void>;
+  /** Returns true when the user was a member. */
+  removeMember(roomId: RoomId, userId: UserId): Promise<boolean>;
+  listMembers(roomId: RoomId): Promise<MemberRecord[]>;
+  isMember(roomId: RoomId, userId: UserId): Promise<boolean>;
+  /** Idempotent. */
+  addRoomInvite(roomId: RoomId, userId: UserId, invitedBy: UserId, at: number): Promise<void>;
+  hasRoomInvite(roomId: RoomId, userId: UserId): Promise<boolean>;
+  removeRoomInvite(roomId: RoomId, userId: UserId): Promise<void>;
+  /** Hands the room to another owner: sets rooms.owner_id and that member's role to "owner"
+   * (the previous owner's membership row, if any, becomes "member"). */
+  setRoomOwner(roomId: RoomId, userId: UserId): Promise<void>;
+  /** Deletes the room, its members and its invites. */
+  deleteRoom(id: RoomId): Promise<void>;
+
+  // ---- subscriptions (follow a user's posts in public rooms) ----
+  /** Idempotent. */
+  addSubscription(followerId: UserId, targetId: UserId, at: number): Promise<void>;
+  /** Returns true when there was one. */
+  removeSubscription(followerId: UserId, targetId: UserId): Promise<boolean>;
+  listSubscriptions(followerId: UserId): Promise<UserId[]>;
+  listSubscribers(targetId: UserId): Promise<UserId[]>;
+
+  // ---- operations ----
+  /** Cheap round trip for /readyz. Throws when the database is unreachable. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type MemberRole = "owner" | "member";
+export type RoomKind = "room" | "direct";
+
+export interface NewUser {
+  id: UserId;
+  username: string;
+  passwordHash: string;
+  isAdmin: boolean;
+  createdAt: number;
+}
+export interface UserRecord extends NewUser {
+  disabled: boolean;
+}
+
+export interface NewSession {
+  id: SessionId;
+  userId: UserId;
+  createdAt: number;
+  /** Absolute end of the session (refresh tokens cannot extend past it). */
+  expiresAt: number;
+}
+export interface SessionRecord extends NewSession {
+  revokedAt: number | null;
+}
+
+export interface NewRefreshToken {
+  tokenHash: string;
+  sessionId: SessionId;
+  createdAt: number;
+  expiresAt: number;
+}
+export interface RefreshTokenRecord extends NewRefreshToken {
+  usedAt: number | null;
+}
+
+export interface NewInvite {
+  codeHash: string;
+  createdBy: UserId;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface NewRoom {
+  id: RoomId;
+  kind: RoomKind;
+  name: string;
+  topic: string | null;
+  /** Public rooms can be joined by anyone who knows the id; private ones need an invite. */
+  isPublic: boolean;
+  ownerId: UserId | null;
+  /** Only for direct conversations: the two user ids sorted and joined with ":". */
+  pairKey: string | null;
+  createdAt: number;
+}
+export type RoomRecord = NewRoom;
+
+export interface MemberRecord {
+  userId: UserId;
+  role: MemberRole;
+  joinedAt: number;
+}
+
+/** A uniqueness constraint was violated (username, room id, direct pair). */
+export class StorageConflictError extends Error {
+  readonly code = "STORAGE_CONFLICT";
+  constructor(readonly constraint: string) {
+    super(`conflict on ${constraint}`);
+    this.name = "StorageConflictError";
+  }
+}
