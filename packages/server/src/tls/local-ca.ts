@@ -5,15 +5,16 @@ import {
   randomBytes,
   webcrypto,
 } from "node:crypto";
-import { chmod, mkdir, open, readFile, rename, unlink } from "node:fs/promises";
+import { chmod, mkdir } from "node:fs/promises";
 import { isIP } from "node:net";
 import os from "node:os";
 import { join } from "node:path";
-// Must run before @peculiar/x509 loads; see the module for why.
-import "./reflect-metadata.js";
+// @peculiar/x509 uses tsyringe, which needs the Reflect metadata API loaded first.
+import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import ipaddr from "ipaddr.js";
 import { TlsError, TlsErrorCode } from "./errors.js";
+import { readIfExists, replaceFile, writeNewFile } from "./files.js";
 import { isValidHostname, normalizeHostname } from "./hostnames.js";
 
 // @peculiar/x509 does the ASN.1; Node's WebCrypto does the keys and signatures.
@@ -417,38 +418,6 @@ function randomSerial(): string {
   const bytes = randomBytes(16);
   bytes[0] = ((bytes[0] ?? 0) & 0x7f) | 0x40;
   return bytes.toString("hex");
-}
-
-async function readIfExists(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
-}
-
-/** Creates `path` with `mode` from the start (no window where a key is world-readable); fails if it exists. */
-async function writeNewFile(path: string, data: string, mode: number): Promise<void> {
-  const file = await open(path, "wx", mode);
-  try {
-    await file.writeFile(data);
-    await file.sync();
-  } finally {
-    await file.close();
-  }
-}
-
-/** Writes a sibling temporary file and renames it over `path`, so readers see old or new, never half. */
-async function replaceFile(path: string, data: string, mode: number): Promise<void> {
-  const tmp = `${path}.${randomBytes(6).toString("hex")}.tmp`;
-  try {
-    await writeNewFile(tmp, data, mode);
-    await rename(tmp, path);
-  } catch (error) {
-    await unlink(tmp).catch(() => {});
-    throw error;
-  }
 }
 
 function ensureNewline(pem: string): string {
