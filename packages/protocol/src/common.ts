@@ -1,4 +1,4 @@
-import { Type } from "typebox";
+import { type Static, Type } from "typebox";
 
 /** Request id chosen by the client; echoed as `rid` in the reply so calls can be correlated. */
 export const RequestId = Type.String({ minLength: 1, maxLength: 64 });
@@ -54,3 +54,9 @@ export const ErrorBody = Type.Object({
   /** For `validation_failed`: where the input was wrong (JSON pointers), never the input itself. */
   details: Type.Optional(Type.Array(Type.String())),
 });
+
+export type UserView = Static<typeof UserView>;
+export type UserWithPresence = Static<typeof UserWithPresence>;
+export type RoomView = Static<typeof RoomView>;
+export type MemberView = Static<typeof MemberView>;
+export type ErrorBody = Static<typeof ErrorBody>;

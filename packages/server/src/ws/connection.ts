@@ -5,6 +5,8 @@ import type { AuthContext } from "../domain/accounts.js";
 import { encodeFrame } from "../domain/encode.js";
 import type { ParleyError } from "../domain/errors.js";
 
+const CLOSE_GRACE_MS = 1000;
+
 /** One WebSocket and what the gateway knows about it. */
 export class Connection {
   auth: AuthContext | null = null;
@@ -51,5 +53,8 @@ export class Connection {
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {
       this.ws.close(closeCode, code);
     }
+    // A peer that does not read (a slow consumer, a dead phone) never completes the closing
+    // handshake; do not hold its socket and buffers for ws's 30 s default.
+    setTimeout(() => this.ws.terminate(), CLOSE_GRACE_MS).unref();
   }
 }
