@@ -9,7 +9,9 @@ for pair in "tmux:tmux" "chromium:chromium"; do
   bin=${pair%%:*}; pkg=${pair##*:}
   command -v "$bin" >/dev/null 2>&1 || need_pkgs+=("$pkg")
 done
-if [ ${#need_pkgs[@]} -gt 0 ]; then
+if [ ${#need_pkgs[@]} -gt 0 ] && [ "$(id -u)" != 0 ]; then
+  echo "ensure-services: missing Debian packages (${need_pkgs[*]}); run as root or install them: the tests that need them will fail"
+elif [ ${#need_pkgs[@]} -gt 0 ]; then
   echo "ensure-services: installing Debian packages: ${need_pkgs[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq

@@ -5,8 +5,8 @@
  * option) throws TypeError or RangeError instead, as programming errors.
  *
  * Authentication failures are deliberately coarse: a tampered ciphertext, a bad signature and
- * a wrong membership tag all report `authentication_failed` (RFC 9420 §16 gives an attacker no
- * oracle to tell them apart).
+ * a wrong membership tag all report `authentication_failed`, so the error is no oracle telling
+ * an attacker which check their forgery failed.
  */
 export const CRYPTO_ERRORS = {
   malformed_message: "The bytes are not a valid MLS message of the expected kind.",
@@ -17,10 +17,12 @@ export const CRYPTO_ERRORS = {
   message_too_far_ahead: "The sender skipped more messages than the out-of-order window allows.",
   authentication_failed: "The message failed authentication: altered in transit, or not from a member.",
   invalid_message: "The message is well formed but not valid for this group's state.",
+  credential_rejected: "The Authentication Service check refused a member's credential or signature key.",
   own_commit: "This commit was made by this device; merge the pending commit instead of processing it.",
   not_a_member: "This device is not a member of the group (any more).",
   invalid_identity: "The credential does not carry a valid Parley device identity.",
-  invalid_key_package: "The KeyPackage is malformed, badly signed, expired, or not for Parley's cipher suite.",
+  invalid_key_package:
+    "The KeyPackage is malformed, badly signed, expired, or not for Parley's cipher suite.",
   no_matching_key_package: "The Welcome is not addressed to any of the given KeyPackages.",
   invalid_state: "The stored bytes are not a group state or key bundle this version can restore.",
 } as const;

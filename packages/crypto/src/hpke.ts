@@ -223,7 +223,12 @@ export function sealBaseDeterministic(
 }
 
 /** RFC 9180 §6.1 SealBase(pkR, info, aad, pt) -> (enc, ct). */
-export function sealBase(pkR: Uint8Array, info: Uint8Array, aad: Uint8Array, plaintext: Uint8Array): SealResult {
+export function sealBase(
+  pkR: Uint8Array,
+  info: Uint8Array,
+  aad: Uint8Array,
+  plaintext: Uint8Array,
+): SealResult {
   return seal(pkR, info, aad, plaintext, generateKeyPair());
 }
 

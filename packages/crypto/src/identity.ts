@@ -70,7 +70,8 @@ function readId(bytes: Uint8Array, offset: number): [string, number] {
   const raw = bytes.subarray(offset + 1, offset + 1 + len);
   const text = bytesToUtf8(raw);
   // Invalid UTF-8 decodes to U+FFFD and so does not re-encode to the same bytes.
-  if (!equalBytes(utf8ToBytes(text), raw) || CONTROL.test(text)) throw new ParleyCryptoError("invalid_identity");
+  if (!equalBytes(utf8ToBytes(text), raw) || CONTROL.test(text))
+    throw new ParleyCryptoError("invalid_identity");
   return [text, offset + 1 + len];
 }
 

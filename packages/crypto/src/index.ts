@@ -1,1 +1,73 @@
-export {};
+/**
+ * @parley/crypto: MLS (RFC 9420) on ts-mls with Parley's @noble provider, device identities
+ * and safety numbers. Pure: no node: imports, no WebCrypto; only crypto.getRandomValues.
+ */
+export { CRYPTO_ERRORS, type CryptoErrorCode, isParleyCryptoError, ParleyCryptoError } from "./errors.js";
+export {
+  credentialFor,
+  type DeviceIdentity,
+  type DeviceRef,
+  decodeDeviceRef,
+  deviceRefFromCredential,
+  encodeDeviceRef,
+  exportDeviceIdentity,
+  generateDeviceIdentity,
+  importDeviceIdentity,
+  sameDevice,
+} from "./identity.js";
+export {
+  addMembers,
+  type CreateGroupOptions,
+  commitPendingProposals,
+  createGroup,
+  createMlsConfig,
+  decodeKeyPackageBundle,
+  encodeKeyPackageBundle,
+  encryptApplicationMessage,
+  exportGroupInfo,
+  exportGroupState,
+  type GroupState,
+  generateKeyPackages,
+  generateLastResortKeyPackage,
+  groupEpoch,
+  groupIdOf,
+  groupMembers,
+  type IncomingResult,
+  importGroupState,
+  inspectKeyPackage,
+  inspectMessage,
+  isActiveMember,
+  joinByExternalCommit,
+  joinFromWelcome,
+  type KeyPackageBundle,
+  type KeyPackageInfo,
+  type KeyPackageOptions,
+  LAST_RESORT_EXTENSION_TYPE,
+  type Member,
+  type MessageInfo,
+  MLS_DEFAULTS,
+  type MlsConfigOptions,
+  mergePendingCommit,
+  ownLeafIndex,
+  type PendingCommit,
+  type ProcessOptions,
+  processMessage,
+  proposeLeave,
+  removeMembers,
+  selfUpdate,
+  welcomeKeyPackageRefs,
+} from "./mls.js";
+export {
+  PARLEY_CIPHERSUITE,
+  PARLEY_CIPHERSUITE_ID,
+  parleyCiphersuite,
+  parleyCryptoProvider,
+} from "./provider.js";
+export {
+  computeSafetyNumber,
+  type SafetyNumber,
+  type SafetyNumberParty,
+  safetyNumbersMatch,
+  userFingerprint,
+  verifyScannedSafetyNumber,
+} from "./safety-number.js";

@@ -149,7 +149,10 @@ function keyPairFrom(kp: { secretKey: Uint8Array; publicKey: Uint8Array }): {
   privateKey: PrivateKey;
   publicKey: PublicKey;
 } {
-  return { privateKey: toPrivateKey(kp.secretKey, kp.publicKey), publicKey: toPublicKey(kp.publicKey.slice()) };
+  return {
+    privateKey: toPrivateKey(kp.secretKey, kp.publicKey),
+    publicKey: toPublicKey(kp.publicKey.slice()),
+  };
 }
 
 /**
@@ -161,7 +164,10 @@ function asCryptoError(e: unknown): never {
   throw e;
 }
 
-/** RFC 9420 §5.1.1 / RFC 9180: DHKEM(X25519, HKDF-SHA256), HKDF-SHA256, ChaCha20Poly1305. */
+/**
+ * RFC 9420 §5.1.3 public key encryption, RFC 9180 base mode with DHKEM(X25519, HKDF-SHA256),
+ * HKDF-SHA256 and ChaCha20Poly1305 (see hpke.ts).
+ */
 const hpke: Hpke = {
   async seal(publicKey, plaintext, info, aad) {
     return sealBase(publicMaterial(publicKey), info, aad ?? EMPTY, plaintext);

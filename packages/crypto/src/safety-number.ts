@@ -66,7 +66,8 @@ function logicalKeyBytes(keys: readonly Uint8Array[]): Uint8Array {
   }
   const sorted = [...keys].sort(compareBytes);
   for (let i = 1; i < sorted.length; i++) {
-    if (compareBytes(sorted[i - 1]!, sorted[i]!) === 0) throw new RangeError("identity keys must be distinct");
+    if (compareBytes(sorted[i - 1]!, sorted[i]!) === 0)
+      throw new RangeError("identity keys must be distinct");
   }
   return concatBytes(...sorted);
 }
@@ -77,7 +78,11 @@ export function userFingerprint(party: SafetyNumberParty): Uint8Array {
     throw new RangeError("userId must be a non-empty string");
   }
   const keyBytes = logicalKeyBytes(party.identityKeys);
-  let hash = concatBytes(Uint8Array.of(FINGERPRINT_VERSION >> 8, FINGERPRINT_VERSION & 0xff), keyBytes, utf8ToBytes(party.userId));
+  let hash = concatBytes(
+    Uint8Array.of(FINGERPRINT_VERSION >> 8, FINGERPRINT_VERSION & 0xff),
+    keyBytes,
+    utf8ToBytes(party.userId),
+  );
   for (let i = 0; i < ITERATIONS; i++) hash = sha512(concatBytes(hash, keyBytes));
   return hash;
 }

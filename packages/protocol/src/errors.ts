@@ -77,6 +77,7 @@ export const ERRORS = {
   not_a_member: { status: 403, wsClose: null, message: "You are not a member of this room." },
   not_invited: { status: 403, wsClose: null, message: "This room is private; you need an invite." },
   not_room_owner: { status: 403, wsClose: null, message: "Only the room's owner may do this." },
+  target_not_member: { status: 404, wsClose: null, message: "That user is not a member of this room." },
   invalid_target: { status: 400, wsClose: null, message: "That target is not valid here." },
   rate_limited: { status: 429, wsClose: null, message: "Too many requests; slow down." },
 

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     const main = urls.find((u) => !u.includes("127.0.0.1") && !u.includes("[::1]")) ?? server.url;
     process.stdout.write(`\nParley is up. Open ${main}\n`);
     for (const u of urls) process.stdout.write(`  ${u}\n`);
-    if (server.caFingerprint) {
+    if (server.caFingerprint && server.caCertPem) {
       process.stdout.write(`CA fingerprint (SHA-256): ${server.caFingerprint}\n`);
       process.stdout.write(`Trust it on a phone: download ${main}/ca.crt\n`);
     }

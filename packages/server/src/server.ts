@@ -6,7 +6,7 @@ import type { Logger } from "pino";
 import proxyAddr from "proxy-addr";
 import type { Bus } from "./bus/bus.js";
 import { MemoryBus } from "./bus/memory-bus.js";
-import type { Config } from "./config/config.js";
+import { type Config, ConfigError } from "./config/config.js";
 import { AccountService } from "./domain/accounts.js";
 import { MessageIds } from "./domain/encode.js";
 import type { SessionId } from "./domain/ids.js";
@@ -58,6 +58,12 @@ const TLS_RECHECK_MS = 12 * 60 * 60 * 1000;
 /** Builds every part of a Parley server from its configuration and starts listening. */
 export async function startServer(config: Config, options: StartOptions): Promise<ParleyServer> {
   const { log } = options;
+  if (config.redisUrl && !options.bus) {
+    // Accepting it and quietly running single-node would split users across servers unseen.
+    throw new ConfigError(
+      "REDIS_URL is set, but this version runs on one server only (scale-out is not built yet)",
+    );
+  }
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
 
   let https: { material: Awaited<ReturnType<typeof ensureTlsMaterial>> | null; options: object } | null =
@@ -67,8 +73,9 @@ export async function startServer(config: Config, options: StartOptions): Promis
   if (config.tls === "auto") {
     if (config.tlsCert && config.tlsKey) {
       const own = await loadOperatorTls(config.tlsCert, config.tlsKey);
+      // The operator's certificate chains to their own CA, which this server does not know:
+      // no /ca.crt and no CA fingerprint to show.
       https = { material: null, options: tlsServerOptions(own) };
-      caFingerprint = own.fingerprintSha256;
     } else {
       const material = await ensureTlsMaterial({
         dataDir: config.dataDir,
@@ -121,20 +128,22 @@ export async function startServer(config: Config, options: StartOptions): Promis
   const membership = new MembershipCache(storage);
   const subscriptions = new SubscriptionService(storage);
   const rooms = new RoomService({ storage, bus, membership });
-  const knownUsers = new Set<string>();
   const relay = new Relay({
     bus,
     membership,
     subscriptions,
     ids: new MessageIds(),
-    userExists: (id) => {
-      if (knownUsers.has(id)) return true;
-      return storage.findUserById(id).then((u) => {
-        if (u && !u.disabled) knownUsers.add(id);
-        return u !== undefined && !u.disabled;
-      });
+    // A primary-key lookup, not cached, so a disabled account stops receiving at once.
+    userExists: async (id) => {
+      const u = await storage.findUserById(id);
+      return u !== undefined && !u.disabled;
     },
   });
+  const storageUp = () =>
+    storage.ping().then(
+      () => true,
+      () => false,
+    );
 
   let draining = false;
   const app = await buildHttpApp({
@@ -149,6 +158,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     policy,
     caCertPem,
     caFingerprint,
+    storageUp,
     draining: () => draining,
   });
   const server = app.server as Server;
@@ -167,6 +177,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     metrics,
     log: log.child({ component: "ws" }),
     clientIp,
+    storageUp,
   });
   gateway.attach(server);
 
@@ -208,6 +219,16 @@ export async function startServer(config: Config, options: StartOptions): Promis
     }
   }, TLS_RECHECK_MS);
   tlsTimer.unref();
+  // Spent refresh tokens are only evidence for reuse detection until they expire.
+  const purgeTimer = setInterval(
+    () => {
+      storage.purgeExpiredRefreshTokens(Date.now()).catch((err: unknown) => {
+        log.warn({ err, event: "purge_failed" }, "could not purge expired refresh tokens");
+      });
+    },
+    60 * 60 * 1000,
+  );
+  purgeTimer.unref();
 
   let closing: Promise<void> | null = null;
   return {
@@ -222,6 +243,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
       closing ??= (async () => {
         draining = true;
         clearInterval(tlsTimer);
+        clearInterval(purgeTimer);
         server.close();
         await gateway.shutdown();
         await app.close();

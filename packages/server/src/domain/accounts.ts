@@ -90,9 +90,11 @@ export class AccountService {
 
   async login(input: { username: string; password: string }, ip: string): Promise<SessionResponse> {
     const { storage, guard } = this.#o;
-    const key = usernameKey(input.username);
+    // One normalised name for the throttle and the lookup: " alice" must not get its own counter.
+    const name = input.username.normalize("NFKC").trim();
+    const key = usernameKey(name);
     await guard.check(ip, key);
-    const user = await storage.findUserByUsername(input.username.normalize("NFKC").trim());
+    const user = await storage.findUserByUsername(name);
     // Unknown users cost a verification too, so timing does not tell which names exist.
     const ok = user
       ? await verifyPassword(user.passwordHash, input.password)

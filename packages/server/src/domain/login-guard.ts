@@ -71,7 +71,8 @@ export class LoginGuard {
     }
     const accountFailures = await consumeCount(this.#accountFailures, accountKey);
     const over = accountFailures - this.options.accountFreeFailures;
-    if (over > 0) {
+    if (over >= 0) {
+      // The try right after the last free failure waits 1 s, then 2, 4, 8 ... up to the cap.
       const seconds = Math.min(this.options.accountMaxDelayS, 2 ** Math.min(over, 20));
       await this.#accountWait.block(accountKey, seconds);
       this.options.audit({
@@ -83,13 +84,12 @@ export class LoginGuard {
     }
   }
 
-  /** A correct password from an unblocked IP clears the account's and the IP's failure counts. */
-  async success(ip: string, accountKey: string): Promise<void> {
-    await Promise.all([
-      this.#ipFailures.delete(ip),
-      this.#accountFailures.delete(accountKey),
-      this.#accountWait.delete(accountKey),
-    ]);
+  /**
+   * A correct password clears that account's failures. The IP's count stays: an attacker with
+   * an account of their own must not be able to wipe it by logging in between guesses.
+   */
+  async success(_ip: string, accountKey: string): Promise<void> {
+    await Promise.all([this.#accountFailures.delete(accountKey), this.#accountWait.delete(accountKey)]);
   }
 
   /** Lifts a block by hand (admin). Returns whether the IP was blocked. */

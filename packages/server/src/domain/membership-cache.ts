@@ -30,11 +30,21 @@ export class MembershipCache {
   async load(roomId: RoomId): Promise<Membership | null> {
     const hit = this.#entries.get(roomId);
     if (hit !== undefined) return hit;
-    let pending = this.#loading.get(roomId);
-    if (!pending) {
-      pending = this.#fetch(roomId).finally(() => this.#loading.delete(roomId));
-      this.#loading.set(roomId, pending);
-    }
+    const current = this.#loading.get(roomId);
+    if (current) return current;
+    const pending: Promise<Membership | null> = this.#fetch(roomId).then((entry) => {
+      // Store only if no change invalidated this load meanwhile; a newer load may be running.
+      if (this.#loading.get(roomId) === pending) {
+        this.#loading.delete(roomId);
+        if (this.#entries.size >= this.maxEntries) this.#entries.clear();
+        this.#entries.set(roomId, entry);
+      }
+      return entry;
+    });
+    this.#loading.set(roomId, pending);
+    pending.catch(() => {
+      if (this.#loading.get(roomId) === pending) this.#loading.delete(roomId);
+    });
     return pending;
   }
 
@@ -49,11 +59,6 @@ export class MembershipCache {
     if (room) {
       const list = (await this.storage.listMembers(roomId)).map((m) => m.userId);
       entry = { set: new Set(list), list, isPublic: room.isPublic, kind: room.kind };
-    }
-    // A change that raced with this load invalidated it; do not cache stale data.
-    if (this.#loading.has(roomId)) {
-      if (this.#entries.size >= this.maxEntries) this.#entries.clear();
-      this.#entries.set(roomId, entry);
     }
     return entry;
   }

@@ -121,8 +121,9 @@ export class RoomService {
     if (room.kind === "direct" || room.ownerId !== auth.userId) throw new ParleyError("not_room_owner");
     if (userId === auth.userId) throw new ParleyError("invalid_target");
     const target = await this.o.storage.findUserById(userId);
-    if (!target || !(await this.o.storage.removeMember(room.id, userId)))
-      throw new ParleyError("not_a_member");
+    if (!target || !(await this.o.storage.removeMember(room.id, userId))) {
+      throw new ParleyError("target_not_member");
+    }
     this.#changed(room.id);
     await this.#announce(room.id, "removed", target.id, target.username, [target.id]);
   }

@@ -43,6 +43,7 @@ export interface HttpAppOptions {
   policy: PasswordPolicy;
   caCertPem: string | null;
   caFingerprint: string | null;
+  storageUp: () => Promise<boolean>;
   /** True while the server is draining for shutdown. */
   draining: () => boolean;
 }
@@ -80,7 +81,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
       // refused outright so it cannot even cause side effects.
       const origin = req.headers.origin;
       if (origin !== undefined && !sameOrigin(origin, req, o.https !== null, config.allowedOrigins)) {
-        throw new ParleyError("forbidden");
+        throw new ParleyError("origin_forbidden");
       }
     }
   });
@@ -88,13 +89,17 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     req.log.debug({ method: req.method, path: req.routeOptions.url, status: reply.statusCode }, "request");
   });
 
-  app.setErrorHandler((error: FastifyError | ParleyError, req, reply) => {
-    const e = toParleyError(error);
-    if (e.code === "internal_error") req.log.error({ err: error }, "request failed");
+  app.setErrorHandler(async (error: FastifyError | ParleyError, req, reply) => {
+    let e = toParleyError(error);
+    if (e.code === "internal_error") {
+      req.log.error({ err: error }, "request failed");
+      // A failure because the database is away is the client's "try again shortly", not a bug.
+      if (!(await o.storageUp())) e = new ParleyError("service_unavailable", { retryAfterMs: 5000 });
+    }
     if (e.retryAfterMs !== undefined)
       reply.header("Retry-After", Math.max(1, Math.ceil(e.retryAfterMs / 1000)));
     if (e.code === "method_not_allowed") reply.header("Allow", "GET, HEAD, POST");
-    reply.status(e.status).header("Cache-Control", "no-store").send(e.toBody());
+    return reply.status(e.status).header("Cache-Control", "no-store").send(e.toBody());
   });
   app.setNotFoundHandler((_req, reply) => {
     const e = new ParleyError("not_found");
@@ -111,7 +116,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
       throw e;
     }
   };
-  const auth = requireAuth(o.accounts);
+  const auth = requireAuth(o.accounts, (code) => o.metrics.authFailures.inc({ kind: code }));
 
   app.post(
     "/api/register",
@@ -142,7 +147,12 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     "/api/token/refresh",
     { schema: { body: RefreshRequest }, preHandler: rateLimitAuth },
     async (req) => {
-      return o.accounts.refresh((req.body as RefreshRequest).refreshToken);
+      try {
+        return await o.accounts.refresh((req.body as RefreshRequest).refreshToken);
+      } catch (e) {
+        if (e instanceof ParleyError) o.metrics.authFailures.inc({ kind: e.code });
+        throw e;
+      }
     },
   );
 
@@ -261,8 +271,9 @@ function toParleyError(error: FastifyError | ParleyError): ParleyError {
     case "FST_ERR_CTP_EMPTY_JSON_BODY":
       return new ParleyError("malformed_json");
     case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
-    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
       return new ParleyError("unsupported_media_type");
+    case "FST_ERR_CTP_INVALID_CONTENT_LENGTH":
+      return new ParleyError("validation_failed", { details: ["content-length"] });
     case "FST_ERR_NOT_FOUND":
       return new ParleyError("not_found");
   }

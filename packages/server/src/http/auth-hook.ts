@@ -9,12 +9,17 @@ declare module "fastify" {
 }
 
 /** `Authorization: Bearer <access token>`; the token is never accepted from a URL or a cookie. */
-export function requireAuth(accounts: AccountService) {
+export function requireAuth(accounts: AccountService, onFailure: (code: string) => void = () => {}) {
   return async (req: FastifyRequest): Promise<void> => {
-    const header = req.headers.authorization;
-    const match = typeof header === "string" ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header) : null;
-    if (!match?.[1]) throw new ParleyError("token_invalid");
-    req.auth = await accounts.authenticate(match[1]);
+    try {
+      const header = req.headers.authorization;
+      const match = typeof header === "string" ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header) : null;
+      if (!match?.[1]) throw new ParleyError("token_invalid");
+      req.auth = await accounts.authenticate(match[1]);
+    } catch (e) {
+      if (e instanceof ParleyError) onFailure(e.code);
+      throw e;
+    }
   };
 }
 

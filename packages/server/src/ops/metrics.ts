@@ -36,7 +36,7 @@ export class Metrics {
     });
     new Counter({
       name: "parley_deliveries_total",
-      help: "Relayed messages delivered to a device",
+      help: "Frames the relay delivered to devices (messages, presence, typing, room events)",
       registers: [this.registry],
       collect() {
         this.reset();

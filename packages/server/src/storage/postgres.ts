@@ -1,8 +1,9 @@
-import { Kysely, PostgresDialect } from "kysely";
+import { Kysely } from "kysely";
 import pg from "pg";
 import type { Database } from "./database.js";
 import { KyselyStorage } from "./kysely-storage.js";
 import { migrate } from "./migrations/migrate.js";
+import { SchemaScopedPostgresDialect } from "./postgres-dialect.js";
 
 export interface PostgresStorageOptions {
   /** Most connections the pool opens. Default 10. */
@@ -46,7 +47,7 @@ export async function openPostgresStorage(
   });
   // Without a listener, an error on an idle connection would crash the process.
   pool.on("error", o.onIdleError);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new SchemaScopedPostgresDialect({ pool }) });
   try {
     await migrate(db, "postgres");
   } catch (error) {

@@ -2,9 +2,10 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, test } from "node:test";
 import BetterSqlite3 from "better-sqlite3";
-import { Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
+import { Kysely, SqliteDialect, sql } from "kysely";
 import pg from "pg";
 import type { Database } from "./database.js";
+import { SchemaScopedPostgresDialect } from "./postgres-dialect.js";
 import type { Storage } from "./storage.js";
 
 // Helpers for the storage tests only; nothing in the server imports this module.
@@ -46,8 +47,11 @@ export class TestSchemas {
   }
 
   async dropAll(): Promise<void> {
-    const schemas = this.#created.splice(0);
-    if (schemas.length > 0) await this.#admin(`drop schema if exists ${schemas.join(", ")} cascade`);
+    // One schema per statement: dropping them all at once takes a lock per object in one
+    // transaction, which can exhaust PostgreSQL's shared lock table for every other session.
+    for (const schema of this.#created.splice(0)) {
+      await this.#admin(`drop schema if exists ${schema} cascade`);
+    }
   }
 
   async #admin(statement: string): Promise<void> {
@@ -73,7 +77,7 @@ export function kyselyOn(dialect: Storage["dialect"], location: string): Kysely<
     dialect:
       dialect === "sqlite"
         ? new SqliteDialect({ database: new BetterSqlite3(location) })
-        : new PostgresDialect({ pool: new pg.Pool({ connectionString: location, max: 2 }) }),
+        : new SchemaScopedPostgresDialect({ pool: new pg.Pool({ connectionString: location, max: 2 }) }),
   });
 }
 

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
-import { type ClientFrame, PROTOCOL_VERSION, WS_PATH } from "@parley/protocol";
+import { type ClientFrame, type ErrorCode, PROTOCOL_VERSION, WS_PATH } from "@parley/protocol";
 import type { Logger } from "pino";
 import { type RawData, WebSocketServer } from "ws";
 import type { Bus, BusSink, ControlEvent } from "../bus/bus.js";
@@ -29,6 +29,8 @@ export interface GatewayOptions {
   membership: MembershipCache;
   metrics: Metrics;
   log: Logger;
+  /** False when the database does not answer (errors are then `service_unavailable`). */
+  storageUp: () => Promise<boolean>;
   /** The client address as the HTTP layer sees it (honours trusted proxies). */
   clientIp: (req: IncomingMessage) => string;
 }
@@ -80,7 +82,7 @@ export class Gateway implements BusSink {
   #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = req.url ?? "";
     if (url !== WS_PATH && !url.startsWith(`${WS_PATH}?`)) {
-      refuse(socket, 404, "Not Found");
+      refuse(socket, 404, "Not Found", "not_found");
       return;
     }
     // WS-2: Cross-Site WebSocket Hijacking defence. Browsers always send Origin; it must be this
@@ -88,7 +90,7 @@ export class Gateway implements BusSink {
     const origin = req.headers.origin;
     if (origin !== undefined && !this.#originAllowed(origin, req)) {
       this.o.log.warn({ event: "ws_origin_refused", ip: this.o.clientIp(req) }, "foreign origin refused");
-      refuse(socket, 403, "Forbidden");
+      refuse(socket, 403, "Forbidden", "origin_forbidden");
       return;
     }
     this.#wss.handleUpgrade(req, socket, head, (ws) => {
@@ -148,10 +150,7 @@ export class Gateway implements BusSink {
     removeFrom(this.#bySession, auth.sessionId, conn);
     try {
       const { wentOffline } = await this.o.bus.connectionClosed(auth.userId, conn.id);
-      if (wentOffline) {
-        this.#buckets.forget(auth.userId);
-        await this.#broadcastPresence(auth.userId, auth.username, false);
-      }
+      if (wentOffline) await this.#broadcastPresence(auth.userId, auth.username, false);
     } catch (err) {
       this.o.log.error({ err, event: "presence_error" }, "presence update failed");
     }
@@ -209,14 +208,18 @@ export class Gateway implements BusSink {
       .catch((e: unknown) => this.#fail(conn, e, frame));
   }
 
-  #fail(conn: Connection, e: unknown, frame: ClientFrame): void {
+  async #fail(conn: Connection, e: unknown, frame: ClientFrame): Promise<void> {
     const rid = "rid" in frame ? frame.rid : undefined;
+    let error: ParleyError;
     if (e instanceof ParleyError) {
-      conn.sendError(e, rid);
-      return;
+      error = e;
+    } else {
+      this.o.log.error({ err: e, event: "frame_error", frameType: frame.type }, "frame handling failed");
+      error = new ParleyError((await this.o.storageUp()) ? "internal_error" : "service_unavailable");
     }
-    this.o.log.error({ err: e, event: "frame_error", frameType: frame.type }, "frame handling failed");
-    conn.sendError(new ParleyError("internal_error"), rid);
+    conn.sendError(error, rid);
+    // A connection that could not be authenticated gets no second chance and no open socket.
+    if (!conn.auth) conn.close(error.code);
   }
 
   async #handle(conn: Connection, frame: ClientFrame): Promise<void> {
@@ -384,9 +387,13 @@ function rawToString(data: RawData): string {
   return Buffer.from(data).toString("utf8");
 }
 
-function refuse(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
-  socket.destroy();
+/** Refuses an upgrade with a plain HTTP answer carrying the registry's error body. */
+function refuse(socket: Duplex, status: number, text: string, code: ErrorCode): void {
+  const body = JSON.stringify(new ParleyError(code).toBody());
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+      `Cache-Control: no-store\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
 }
 
 function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {

@@ -9,14 +9,16 @@ export class StorageMigrationError extends Error {
     readonly migration: string | undefined,
     options: { cause: unknown },
   ) {
-    super(`database migration ${migration ?? "(setup)"} failed`, options);
+    const reason = options.cause instanceof Error ? `: ${options.cause.message}` : "";
+    super(`database migration ${migration ?? "(setup)"} failed${reason}`, options);
     this.name = "StorageMigrationError";
   }
 }
 
 /**
  * Brings the database to the latest schema and returns the names of the migrations this call
- * applied (empty when it was already current). Throws StorageMigrationError on failure.
+ * applied (empty when it was already current). A failing migration throws
+ * StorageMigrationError; an unreachable database throws the driver's own error.
  *
  * Safe when several server processes start at once: on PostgreSQL, Kysely's Migrator holds an
  * advisory lock and runs the migrations in one transaction; on SQLite (where Kysely does
