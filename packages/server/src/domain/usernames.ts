@@ -9,7 +9,5 @@ export function validateUsername(raw: string): string {
   return name;
 }
 
-/** The case-insensitive key under which a username is unique and throttled. */
-export function usernameKey(name: string): string {
-  return name.normalize("NFKC").toLowerCase();
-}
+/** The case-insensitive key under which a username is unique (in storage) and throttled. */
+export { usernameKey } from "../storage/username-key.js";
