@@ -9,6 +9,9 @@ export const UserIdSchema = Type.String({ minLength: 1, maxLength: 64 });
  * read aloud; the server accepts them in either case.
  */
 export const RoomIdSchema = Type.String({ pattern: "^[2-9A-HJKMNP-Za-hjkmnp-z]{6}$" });
+/** A device id chosen by the client: 1-64 URL-safe characters. */
+export const DeviceIdSchema = Type.String({ pattern: "^[A-Za-z0-9_-]{1,64}$" });
+export const DeviceRefSchema = Type.Object({ userId: UserIdSchema, deviceId: DeviceIdSchema });
 export const UsernameInput = Type.String({ minLength: 1, maxLength: 64 });
 export const PasswordInput = Type.String({ minLength: 1, maxLength: 1024 });
 /** Opaque ciphertext, base64 (standard or URL-safe). The server never looks inside. */
@@ -53,6 +56,8 @@ export const ErrorBody = Type.Object({
   failedRules: Type.Optional(Type.Array(Type.String())),
   /** For `validation_failed`: where the input was wrong (JSON pointers), never the input itself. */
   details: Type.Optional(Type.Array(Type.String())),
+  /** For `stale_epoch`: the group's current epoch. */
+  epoch: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 
 export type UserView = Static<typeof UserView>;

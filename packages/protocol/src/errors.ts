@@ -81,6 +81,38 @@ export const ERRORS = {
   invalid_target: { status: 400, wsClose: null, message: "That target is not valid here." },
   rate_limited: { status: 429, wsClose: null, message: "Too many requests; slow down." },
 
+  // ---- admin ----
+  admin_required: { status: 403, wsClose: null, message: "Only an admin may do this." },
+  not_blocked: { status: 404, wsClose: null, message: "That address is not blocked." },
+
+  // ---- MLS delivery service ----
+  device_required: {
+    status: 400,
+    wsClose: null,
+    message: "This needs a registered device: authenticate with a deviceId and send device.register.",
+  },
+  device_key_mismatch: {
+    status: 409,
+    wsClose: null,
+    message: "This device id is bound to another signature key; a new key needs a new device id.",
+  },
+  key_package_invalid: {
+    status: 400,
+    wsClose: null,
+    message: "A KeyPackage is malformed, badly signed, or not for this account and device.",
+  },
+  stale_epoch: {
+    status: 409,
+    wsClose: null,
+    message: "Another Commit was accepted for this epoch; apply it and rebuild yours on top.",
+  },
+  commit_invalid: { status: 400, wsClose: null, message: "The Commit does not fit this room's group." },
+  group_not_found: {
+    status: 404,
+    wsClose: null,
+    message: "This room's group has no state on the server yet.",
+  },
+
   // ---- HTTP generic ----
   not_found: { status: 404, wsClose: null, message: "Not found." },
   method_not_allowed: { status: 405, wsClose: null, message: "Method not allowed." },

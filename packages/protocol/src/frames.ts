@@ -1,5 +1,15 @@
 import { type Static, type TSchema, Type } from "typebox";
-import { MemberView, Payload, RequestId, RoomIdSchema, RoomView, UserIdSchema, UserView } from "./common.js";
+import {
+  DeviceIdSchema,
+  DeviceRefSchema,
+  MemberView,
+  Payload,
+  RequestId,
+  RoomIdSchema,
+  RoomView,
+  UserIdSchema,
+  UserView,
+} from "./common.js";
 
 // Every frame is a JSON text message with a `type` tag. Client frames may carry `rid`, which
 // the server echoes on the answer (or on the `error` frame) for that request.
@@ -14,6 +24,11 @@ const frame = <T extends string, P extends Record<string, TSchema>>(type: T, pro
 export const AuthFrame = frame("auth", {
   token: Type.String({ minLength: 1, maxLength: 4096 }),
   protocolVersion: Type.Integer({ minimum: 1 }),
+  /**
+   * MLS-1: the device this connection speaks for. Only a connection with a registered device
+   * receives handshake traffic (`mls.handshake`) and may commit.
+   */
+  deviceId: Type.Optional(DeviceIdSchema),
 });
 export const RoomCreateFrame = frame("room.create", {
   rid,
@@ -41,6 +56,53 @@ export const SubscribeFrame = frame("subscribe", { rid, userId: UserIdSchema });
 export const UnsubscribeFrame = frame("unsubscribe", { rid, userId: UserIdSchema });
 export const SubscriptionsListFrame = frame("subscriptions.list", { rid });
 
+// ---- MLS delivery service (RFC 9420 §14, RFC 9750). Binary MLS objects travel as base64.
+
+/**
+ * MLS-2: binds a device id and its Ed25519 signature key to the account (the Authentication
+ * Service) and uploads its KeyPackages. Idempotent for the same key; a different key for a
+ * known device id is refused (`device_key_mismatch`): a new key is a new device.
+ */
+export const DeviceRegisterFrame = frame("device.register", {
+  rid,
+  deviceId: DeviceIdSchema,
+  signatureKey: Payload,
+  keyPackages: Type.Array(Payload, { maxItems: 100 }),
+  lastResort: Payload,
+});
+/** MLS-3: adds KeyPackages for the connection's device (and optionally replaces its last resort). */
+export const KeyPackagesUploadFrame = frame("keypackages.upload", {
+  rid,
+  keyPackages: Type.Array(Payload, { maxItems: 100 }),
+  lastResort: Type.Optional(Payload),
+});
+/** MLS-4: one KeyPackage for each device of a user, consumed (the last resort is reused). */
+export const KeyPackagesClaimFrame = frame("keypackages.claim", { rid, userId: UserIdSchema });
+/** The devices (and their signature keys) of a user, for key pinning and safety numbers. */
+export const DevicesListFrame = frame("devices.list", { rid, userId: UserIdSchema });
+/**
+ * MLS-5: a Commit (PublicMessage) for the room's group at `epoch`. The first Commit for an
+ * epoch wins; any other gets `stale_epoch` with the current epoch. A Welcome for the added
+ * devices is released only together with its accepted Commit.
+ */
+export const MlsCommitFrame = frame("mls.commit", {
+  rid,
+  roomId: RoomIdSchema,
+  epoch: Type.Integer({ minimum: 0 }),
+  commit: Payload,
+  welcome: Type.Optional(Payload),
+  /** GroupInfo for the epoch this Commit creates, kept for external joins. */
+  groupInfo: Payload,
+  addDevices: Type.Optional(Type.Array(DeviceRefSchema, { maxItems: 1000 })),
+  removeDevices: Type.Optional(Type.Array(DeviceRefSchema, { maxItems: 1000 })),
+  /** An external Commit: the sending device joins (or rejoins) the group by itself. */
+  external: Type.Optional(Type.Boolean()),
+});
+/** MLS-6: acknowledges queued handshake messages up to and including `seq`. */
+export const MlsAckFrame = frame("mls.ack", { upTo: Type.Integer({ minimum: 0 }) });
+/** MLS-7: the latest GroupInfo of a room's group, for an external join. */
+export const MlsGroupInfoFrame = frame("mls.groupinfo.get", { rid, roomId: RoomIdSchema });
+
 export const ClientFrame = Type.Union([
   AuthFrame,
   RoomCreateFrame,
@@ -57,6 +119,13 @@ export const ClientFrame = Type.Union([
   SubscribeFrame,
   UnsubscribeFrame,
   SubscriptionsListFrame,
+  DeviceRegisterFrame,
+  KeyPackagesUploadFrame,
+  KeyPackagesClaimFrame,
+  DevicesListFrame,
+  MlsCommitFrame,
+  MlsAckFrame,
+  MlsGroupInfoFrame,
 ]);
 export type ClientFrame = Static<typeof ClientFrame>;
 export type ClientFrameType = ClientFrame["type"];
@@ -80,6 +149,8 @@ export const ErrorFrame = frame("error", {
   message: Type.String(),
   retryAfterMs: Type.Optional(Type.Integer({ minimum: 0 })),
   details: Type.Optional(Type.Array(Type.String())),
+  /** For `stale_epoch`: the group's current epoch, to rebuild on. */
+  epoch: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 /** Success without data (invite, leave, remove, subscribe, unsubscribe). */
 export const OkFrame = frame("ok", { rid });
@@ -132,6 +203,49 @@ export const TypingEventFrame = frame("typing.event", {
   active: Type.Boolean(),
 });
 
+/** Answer to keypackages.claim: one KeyPackage per device of the user that has one. */
+export const KeyPackagesFrame = frame("keypackages", {
+  rid,
+  userId: Type.String(),
+  devices: Type.Array(
+    Type.Object({ deviceId: Type.String(), signatureKey: Type.String(), keyPackage: Type.String() }),
+  ),
+});
+/** Answer to keypackages.upload and device.register; also pushed when the supply runs low. */
+export const KeyPackagesCountFrame = frame("keypackages.count", {
+  rid,
+  remaining: Type.Integer({ minimum: 0 }),
+  /** True when the device should upload more (MLS-3). */
+  low: Type.Boolean(),
+});
+export const DevicesFrame = frame("devices", {
+  rid,
+  userId: Type.String(),
+  devices: Type.Array(
+    Type.Object({ deviceId: Type.String(), signatureKey: Type.String(), createdAt: Type.Integer() }),
+  ),
+});
+/** Answer to an accepted mls.commit: the epoch it created. */
+export const MlsAcceptedFrame = frame("mls.accepted", { rid, roomId: Type.String(), epoch: Type.Integer() });
+/**
+ * MLS-8: a queued handshake message for this device, in the group's total order. It stays
+ * queued (also across reconnects and server restarts) until the device sends `mls.ack`.
+ */
+export const MlsHandshakeFrame = frame("mls.handshake", {
+  seq: Type.Integer(),
+  roomId: Type.String(),
+  kind: Type.Union([Type.Literal("commit"), Type.Literal("welcome")]),
+  epoch: Type.Integer(),
+  from: DeviceRefSchema,
+  payload: Type.String(),
+});
+export const MlsGroupInfoAnswerFrame = frame("mls.groupinfo", {
+  rid,
+  roomId: Type.String(),
+  epoch: Type.Integer(),
+  groupInfo: Type.String(),
+});
+
 export const ServerFrame = Type.Union([
   ReadyFrame,
   ErrorFrame,
@@ -146,6 +260,12 @@ export const ServerFrame = Type.Union([
   RoomEventFrame,
   InvitedFrame,
   TypingEventFrame,
+  KeyPackagesFrame,
+  KeyPackagesCountFrame,
+  DevicesFrame,
+  MlsAcceptedFrame,
+  MlsHandshakeFrame,
+  MlsGroupInfoAnswerFrame,
 ]);
 export type ServerFrame = Static<typeof ServerFrame>;
 export type ServerFrameType = ServerFrame["type"];

@@ -1,5 +1,5 @@
 import { type Static, Type } from "typebox";
-import { PasswordInput, UsernameInput, UserView, UserWithPresence } from "./common.js";
+import { PasswordInput, UserIdSchema, UsernameInput, UserView, UserWithPresence } from "./common.js";
 
 /** POST /api/register */
 export const RegisterRequest = Type.Object({
@@ -78,3 +78,62 @@ export const InfoResponse = Type.Object({
   caFingerprint: Type.Union([Type.String(), Type.Null()]),
 });
 export type InfoResponse = Static<typeof InfoResponse>;
+
+// ---- admin (Bearer, and the account must be an admin: `admin_required` otherwise) ----
+
+/** POST /api/admin/invites. Send `{}` for the default lifetime. */
+export const CreateInviteRequest = Type.Object({
+  /** How long the code stays valid, in hours: 1-720 (30 days); default 72. */
+  ttlHours: Type.Optional(Type.Integer({ minimum: 1, maximum: 720 })),
+});
+export type CreateInviteRequest = Static<typeof CreateInviteRequest>;
+
+/** Answer to POST /api/admin/invites: the only time the code is shown (the server keeps its hash). */
+export const CreateInviteResponse = Type.Object({
+  /** `XXXX-XXXX-XXXX-XXXX`, Crockford base32. */
+  code: Type.String(),
+  /** Milliseconds since the epoch. */
+  expiresAt: Type.Integer(),
+});
+export type CreateInviteResponse = Static<typeof CreateInviteResponse>;
+
+/** An account as an admin sees it: disabled ones included, no presence. */
+export const AdminUserView = Type.Object({
+  id: UserIdSchema,
+  username: Type.String(),
+  isAdmin: Type.Boolean(),
+  disabled: Type.Boolean(),
+  /** Milliseconds since the epoch. */
+  createdAt: Type.Integer(),
+});
+export type AdminUserView = Static<typeof AdminUserView>;
+
+/** GET /api/admin/users */
+export const AdminUsersResponse = Type.Object({
+  users: Type.Array(AdminUserView),
+});
+export type AdminUsersResponse = Static<typeof AdminUsersResponse>;
+
+/** Path of POST /api/admin/users/:userId/disable and /enable. */
+export const AdminUserParams = Type.Object({
+  userId: UserIdSchema,
+});
+export type AdminUserParams = Static<typeof AdminUserParams>;
+
+/** GET /api/admin/blocks: client IPs refused by the login block (AUTH-3). */
+export const AdminBlocksResponse = Type.Object({
+  blocks: Type.Array(
+    Type.Object({
+      ip: Type.String(),
+      /** Milliseconds until the block ends by itself. */
+      retryAfterMs: Type.Integer({ minimum: 0 }),
+    }),
+  ),
+});
+export type AdminBlocksResponse = Static<typeof AdminBlocksResponse>;
+
+/** Path of DELETE /api/admin/blocks/:ip. The server then checks it is an IP address. */
+export const AdminBlockParams = Type.Object({
+  ip: Type.String({ minLength: 2, maxLength: 64 }),
+});
+export type AdminBlockParams = Static<typeof AdminBlockParams>;

@@ -8,6 +8,7 @@ import type { Bus } from "./bus/bus.js";
 import { MemoryBus } from "./bus/memory-bus.js";
 import { type Config, ConfigError } from "./config/config.js";
 import { AccountService } from "./domain/accounts.js";
+import { DeliveryService } from "./domain/delivery.js";
 import { MessageIds } from "./domain/encode.js";
 import type { SessionId } from "./domain/ids.js";
 import { type LimiterFactory, memoryLimiters } from "./domain/limiters.js";
@@ -128,6 +129,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
   const membership = new MembershipCache(storage);
   const subscriptions = new SubscriptionService(storage);
   const rooms = new RoomService({ storage, bus, membership });
+  const delivery = new DeliveryService({ storage, bus, limiters });
   const relay = new Relay({
     bus,
     membership,
@@ -151,6 +153,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     log,
     https: https ? (https.options as never) : null,
     accounts,
+    guard,
     storage,
     bus,
     metrics,
@@ -170,6 +173,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     config,
     bus,
     accounts,
+    delivery,
     rooms,
     relay,
     subscriptions,

@@ -13,6 +13,8 @@ export interface Bus {
   attach(sink: BusSink): void;
   /** Sends one serialised frame to every connected device of these users. */
   deliver(userIds: readonly UserId[], frame: Buffer, exceptConnection?: string): void;
+  /** Sends a frame to the connections of one device (MLS handshake traffic is per device). */
+  deliverToDevice(userId: UserId, deviceId: string, frame: Buffer): void;
   /** A device connected; returns the user's open connection count and whether they just came online. */
   connectionOpened(userId: UserId, connectionId: string): Promise<{ count: number; cameOnline: boolean }>;
   /** A device disconnected; returns whether the user just went offline. */
@@ -26,6 +28,7 @@ export interface Bus {
 
 export interface BusSink {
   deliverLocal(userIds: readonly UserId[], frame: Buffer, exceptConnection?: string): void;
+  deliverLocalDevice(userId: UserId, deviceId: string, frame: Buffer): void;
   onControl(event: ControlEvent): void;
 }
 

@@ -14,6 +14,10 @@ export class MemoryBus implements Bus {
     this.#sink?.deliverLocal(userIds, frame, exceptConnection);
   }
 
+  deliverToDevice(userId: UserId, deviceId: string, frame: Buffer): void {
+    this.#sink?.deliverLocalDevice(userId, deviceId, frame);
+  }
+
   async connectionOpened(
     userId: UserId,
     connectionId: string,

@@ -380,7 +380,9 @@ function validate(c: Config): Config {
     throw new ConfigError("PARLEY_TLS_CERT and PARLEY_TLS_KEY must be set together");
   }
   if (c.msgBurst < 1) throw new ConfigError("PARLEY_MSG_BURST must be at least 1");
-  return Object.freeze({ ...c });
+  const frozen: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(c)) frozen[k] = Array.isArray(v) ? Object.freeze([...v]) : v;
+  return Object.freeze(frozen) as unknown as Config;
 }
 
 export function isLoopbackHost(host: string): boolean {
@@ -393,6 +395,10 @@ function redactUrl(v: string): string {
   try {
     const u = new URL(v);
     if (u.password) u.password = "***";
+    // libpq and pg also take credentials from the query string.
+    for (const key of [...u.searchParams.keys()]) {
+      if (/pass|secret|token|key/i.test(key)) u.searchParams.set(key, "***");
+    }
     return u.toString();
   } catch {
     return "***";

@@ -4,6 +4,8 @@ export interface ParleyErrorOptions {
   retryAfterMs?: number;
   failedRules?: readonly string[];
   details?: readonly string[];
+  /** For `stale_epoch`: the group's current epoch. */
+  epoch?: number;
   message?: string;
 }
 
@@ -16,6 +18,7 @@ export class ParleyError extends Error {
   readonly retryAfterMs: number | undefined;
   readonly failedRules: readonly string[] | undefined;
   readonly details: readonly string[] | undefined;
+  readonly epoch: number | undefined;
 
   constructor(
     readonly code: ErrorCode,
@@ -26,6 +29,7 @@ export class ParleyError extends Error {
     this.retryAfterMs = options.retryAfterMs;
     this.failedRules = options.failedRules;
     this.details = options.details;
+    this.epoch = options.epoch;
   }
 
   get status(): number {
@@ -39,6 +43,7 @@ export class ParleyError extends Error {
     retryAfterMs?: number;
     failedRules?: string[];
     details?: string[];
+    epoch?: number;
   } {
     return {
       code: this.code,
@@ -46,6 +51,7 @@ export class ParleyError extends Error {
       ...(this.retryAfterMs !== undefined ? { retryAfterMs: Math.ceil(this.retryAfterMs) } : {}),
       ...(this.failedRules ? { failedRules: [...this.failedRules] } : {}),
       ...(this.details ? { details: [...this.details] } : {}),
+      ...(this.epoch !== undefined ? { epoch: this.epoch } : {}),
     };
   }
 }

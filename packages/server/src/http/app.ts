@@ -25,9 +25,11 @@ import type { Config } from "../config/config.js";
 import type { AccountService } from "../domain/accounts.js";
 import { ParleyError } from "../domain/errors.js";
 import { isLimiterRejection, type LimiterFactory } from "../domain/limiters.js";
+import type { LoginGuard } from "../domain/login-guard.js";
 import type { PasswordPolicy } from "../domain/password-policy.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Storage } from "../storage/storage.js";
+import { registerAdminRoutes } from "./admin-routes.js";
 import { authOf, requireAuth } from "./auth-hook.js";
 import { registerSecurityHeaders } from "./security-headers.js";
 
@@ -36,6 +38,7 @@ export interface HttpAppOptions {
   log: Logger;
   https: HttpsServerOptions | null;
   accounts: AccountService;
+  guard: LoginGuard;
   storage: Storage;
   bus: Bus;
   metrics: Metrics;
@@ -70,6 +73,8 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance<Server>;
 
   app.decorateRequest("auth", null);
+  // JSON only: a text/plain body is what a cross-site form can send without a CORS preflight.
+  app.removeContentTypeParser("text/plain");
   await registerSecurityHeaders(app, o.https !== null);
 
   app.addHook("onRequest", async (req, reply) => {
@@ -98,7 +103,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     }
     if (e.retryAfterMs !== undefined)
       reply.header("Retry-After", Math.max(1, Math.ceil(e.retryAfterMs / 1000)));
-    if (e.code === "method_not_allowed") reply.header("Allow", "GET, HEAD, POST");
+    if (e.code === "method_not_allowed") reply.header("Allow", "GET, HEAD, POST, DELETE");
     return reply.status(e.status).header("Cache-Control", "no-store").send(e.toBody());
   });
   app.setNotFoundHandler((_req, reply) => {
@@ -243,6 +248,14 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
 
   const indexHtml = await readFile(INDEX_HTML, "utf8");
   app.get("/", async (_req, reply) => reply.type("text/html; charset=utf-8").send(indexHtml));
+
+  await registerAdminRoutes(app, {
+    accounts: o.accounts,
+    storage: o.storage,
+    guard: o.guard,
+    requireAuth: auth,
+    log: o.log,
+  });
 
   return app;
 }

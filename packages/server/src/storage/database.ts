@@ -15,6 +15,11 @@ export interface Database {
   room_members: RoomMembersTable;
   room_invites: RoomInvitesTable;
   subscriptions: SubscriptionsTable;
+  devices: DevicesTable;
+  key_packages: KeyPackagesTable;
+  mls_groups: MlsGroupsTable;
+  mls_group_devices: MlsGroupDevicesTable;
+  handshake_queue: HandshakeQueueTable;
 }
 
 export type Flag = 0 | 1;
@@ -83,5 +88,48 @@ export interface RoomInvitesTable {
 export interface SubscriptionsTable {
   follower_id: UserId;
   target_id: UserId;
+  created_at: number;
+}
+
+export interface DevicesTable {
+  user_id: UserId;
+  device_id: string;
+  signature_key: string;
+  next_seq: number;
+  created_at: number;
+}
+
+export interface KeyPackagesTable {
+  ref: string;
+  user_id: UserId;
+  device_id: string;
+  key_package: string;
+  last_resort: Flag;
+  created_at: number;
+}
+
+export interface MlsGroupsTable {
+  room_id: RoomId;
+  epoch: number;
+  group_info: string;
+  updated_at: number;
+}
+
+export interface MlsGroupDevicesTable {
+  room_id: RoomId;
+  user_id: UserId;
+  device_id: string;
+}
+
+export interface HandshakeQueueTable {
+  user_id: UserId;
+  device_id: string;
+  seq: number;
+  room_id: RoomId;
+  kind: "commit" | "welcome";
+  epoch: number;
+  from_user_id: UserId;
+  from_device_id: string;
+  payload: string;
   created_at: number;
 }

@@ -1,6 +1,7 @@
 import { type Kysely, sql } from "kysely";
 import type { RoomId, SessionId, UserId } from "../domain/ids.js";
 import type { Database } from "./database.js";
+import { KyselyDeliveryStore } from "./delivery-store.js";
 import { toFlag, toMember, toRefreshToken, toRoom, toSession, toUser } from "./rows.js";
 import type {
   MemberRecord,
@@ -27,6 +28,7 @@ import { usernameKey } from "./username-key.js";
  */
 export class KyselyStorage implements Storage {
   readonly #db: Kysely<Database>;
+  readonly delivery: KyselyDeliveryStore;
   #closing: Promise<void> | undefined;
 
   constructor(
@@ -34,6 +36,7 @@ export class KyselyStorage implements Storage {
     readonly dialect: Storage["dialect"],
   ) {
     this.#db = db;
+    this.delivery = new KyselyDeliveryStore(db);
   }
 
   // ---- users ----
@@ -92,6 +95,14 @@ export class KyselyStorage implements Storage {
     await this.#db
       .updateTable("users")
       .set({ disabled: toFlag(disabled) })
+      .where("id", "=", id)
+      .execute();
+  }
+
+  async setUserAdmin(id: UserId, isAdmin: boolean): Promise<void> {
+    await this.#db
+      .updateTable("users")
+      .set({ is_admin: toFlag(isAdmin) })
       .where("id", "=", id)
       .execute();
   }

@@ -159,6 +159,17 @@ export function storageContract(name: string, harness: StorageHarness): void {
         await s.setUserDisabled(id, false);
         assert.equal((await s.findUserById(id))?.disabled, false);
       });
+
+      test("grants and takes away admin rights of one user only", async (t) => {
+        const s = await fresh(t);
+        const id = await addUser(s, "alice");
+        const other = await addUser(s, "bob");
+        await s.setUserAdmin(id, true);
+        assert.equal((await s.findUserById(id))?.isAdmin, true);
+        assert.equal((await s.findUserById(other))?.isAdmin, false);
+        await s.setUserAdmin(id, false);
+        assert.equal((await s.findUserById(id))?.isAdmin, false);
+      });
     });
 
     describe("sessions", () => {

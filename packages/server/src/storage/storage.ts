@@ -1,4 +1,5 @@
 import type { RoomId, SessionId, UserId } from "../domain/ids.js";
+import type { DeliveryStore } from "./delivery-store.js";
 
 /**
  * Everything the server keeps on disk, behind one interface so that the domain never knows
@@ -10,6 +11,8 @@ import type { RoomId, SessionId, UserId } from "../domain/ids.js";
  */
 export interface Storage {
   readonly dialect: "sqlite" | "postgres";
+  /** The MLS delivery service's records (devices, KeyPackages, groups, handshake queues). */
+  readonly delivery: DeliveryStore;
 
   // ---- users ----
   /** Throws StorageConflictError when the username is taken (case-insensitively). */
@@ -21,6 +24,8 @@ export interface Storage {
   countUsers(): Promise<number>;
   updatePasswordHash(id: UserId, passwordHash: string): Promise<void>;
   setUserDisabled(id: UserId, disabled: boolean): Promise<void>;
+  /** Grants or takes away admin rights (the server's local admin command). */
+  setUserAdmin(id: UserId, isAdmin: boolean): Promise<void>;
 
   // ---- sessions and refresh tokens ----
   createSession(session: NewSession): Promise<SessionRecord>;

@@ -13,6 +13,9 @@ const CONSTRAINTS = [
   { name: "invite", postgres: "invites_pkey", sqlite: "invites.code_hash" },
   { name: "room_id", postgres: "rooms_pkey", sqlite: "rooms.id" },
   { name: "direct_pair", postgres: "rooms_pair_key", sqlite: "rooms.pair_key" },
+  { name: "device", postgres: "devices_pkey", sqlite: "devices.user_id, devices.device_id" },
+  { name: "device_key", postgres: "devices_signature_key", sqlite: "devices.signature_key" },
+  { name: "mls_group", postgres: "mls_groups_pkey", sqlite: "mls_groups.room_id" },
 ] as const;
 
 export type ConflictConstraint = (typeof CONSTRAINTS)[number]["name"];

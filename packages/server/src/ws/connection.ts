@@ -10,6 +10,8 @@ const CLOSE_GRACE_MS = 1000;
 /** One WebSocket and what the gateway knows about it. */
 export class Connection {
   auth: AuthContext | null = null;
+  /** The device this connection speaks for (MLS-1), or null for a device-less client. */
+  deviceId: string | null = null;
   invalidFrames = 0;
   missedPongs = 0;
   closing = false;

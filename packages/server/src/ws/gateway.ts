@@ -7,6 +7,7 @@ import { type RawData, WebSocketServer } from "ws";
 import type { Bus, BusSink, ControlEvent } from "../bus/bus.js";
 import type { Config } from "../config/config.js";
 import type { AccountService } from "../domain/accounts.js";
+import type { DeliveryService } from "../domain/delivery.js";
 import { encodeFrame } from "../domain/encode.js";
 import { ParleyError } from "../domain/errors.js";
 import { asUserId, type SessionId, type UserId } from "../domain/ids.js";
@@ -23,6 +24,7 @@ export interface GatewayOptions {
   config: Config;
   bus: Bus;
   accounts: AccountService;
+  delivery: DeliveryService;
   rooms: RoomService;
   relay: Relay;
   subscriptions: SubscriptionService;
@@ -47,6 +49,7 @@ export class Gateway implements BusSink {
   readonly #parser = new FrameParser();
   readonly #byUser = new Map<UserId, Set<Connection>>();
   readonly #bySession = new Map<SessionId, Set<Connection>>();
+  readonly #byDevice = new Map<string, Set<Connection>>();
   readonly #all = new Set<Connection>();
   readonly #buckets: TokenBuckets;
   readonly #heartbeat: NodeJS.Timeout;
@@ -148,6 +151,7 @@ export class Gateway implements BusSink {
     if (!auth) return;
     removeFrom(this.#byUser, auth.userId, conn);
     removeFrom(this.#bySession, auth.sessionId, conn);
+    if (conn.deviceId !== null) removeFrom(this.#byDevice, deviceKey(auth.userId, conn.deviceId), conn);
     try {
       const { wentOffline } = await this.o.bus.connectionClosed(auth.userId, conn.id);
       if (wentOffline) await this.#broadcastPresence(auth.userId, auth.username, false);
@@ -291,6 +295,46 @@ export class Gateway implements BusSink {
           ...rid(frame),
           users: await this.o.subscriptions.list(auth),
         });
+      case "device.register": {
+        if (conn.deviceId !== frame.deviceId)
+          throw new ParleyError("device_required", { details: ["/deviceId"] });
+        const supply = await this.o.delivery.registerDevice(auth, frame);
+        conn.send({ type: "keypackages.count", ...rid(frame), ...supply });
+        return this.#sendPending(conn);
+      }
+      case "keypackages.upload": {
+        const supply = await this.o.delivery.uploadKeyPackages(
+          auth,
+          conn.deviceId,
+          frame.keyPackages,
+          frame.lastResort,
+        );
+        return conn.send({ type: "keypackages.count", ...rid(frame), ...supply });
+      }
+      case "keypackages.claim":
+        return conn.send({
+          type: "keypackages",
+          ...rid(frame),
+          ...(await this.o.delivery.claim(auth, asUserId(frame.userId))),
+        });
+      case "devices.list":
+        return conn.send({
+          type: "devices",
+          ...rid(frame),
+          ...(await this.o.delivery.devices(asUserId(frame.userId))),
+        });
+      case "mls.commit": {
+        const accepted = await this.o.delivery.commit(auth, conn.deviceId, frame);
+        return conn.send({ type: "mls.accepted", ...rid(frame), ...accepted });
+      }
+      case "mls.ack":
+        return this.o.delivery.ack(auth, conn.deviceId, frame.upTo);
+      case "mls.groupinfo.get":
+        return conn.send({
+          type: "mls.groupinfo",
+          ...rid(frame),
+          ...(await this.o.delivery.groupInfo(auth, frame.roomId)),
+        });
       default:
         return assertNever(frame);
     }
@@ -320,8 +364,10 @@ export class Gateway implements BusSink {
       return;
     }
     conn.auth = auth;
+    conn.deviceId = frame.deviceId ?? null;
     addTo(this.#byUser, auth.userId, conn);
     addTo(this.#bySession, auth.sessionId, conn);
+    if (conn.deviceId !== null) addTo(this.#byDevice, deviceKey(auth.userId, conn.deviceId), conn);
     conn.send({
       type: "ready",
       user: { id: auth.userId, username: auth.username, isAdmin: auth.isAdmin },
@@ -335,6 +381,15 @@ export class Gateway implements BusSink {
       },
     });
     if (cameOnline) await this.#broadcastPresence(auth.userId, auth.username, true);
+    // MLS-8: everything still queued for this device, before anything newer.
+    if (conn.deviceId !== null && (await this.o.delivery.isRegistered(auth.userId, conn.deviceId))) {
+      await this.#sendPending(conn);
+    }
+  }
+
+  async #sendPending(conn: Connection): Promise<void> {
+    if (!conn.auth || conn.deviceId === null) return;
+    for (const frame of await this.o.delivery.pendingFrames(conn.auth, conn.deviceId)) conn.sendRaw(frame);
   }
 
   async #broadcastPresence(userId: UserId, username: string, online: boolean): Promise<void> {
@@ -359,6 +414,10 @@ export class Gateway implements BusSink {
     this.o.metrics.deliveries += delivered;
   }
 
+  deliverLocalDevice(userId: UserId, deviceId: string, frame: Buffer): void {
+    for (const conn of this.#byDevice.get(deviceKey(userId, deviceId)) ?? []) conn.sendRaw(frame);
+  }
+
   onControl(event: ControlEvent): void {
     switch (event.type) {
       case "session.revoked": {
@@ -375,6 +434,10 @@ export class Gateway implements BusSink {
         assertNever(event);
     }
   }
+}
+
+function deviceKey(userId: UserId, deviceId: string): string {
+  return `${userId}\u0000${deviceId}`;
 }
 
 function rid(frame: { rid?: string }): { rid?: string } {

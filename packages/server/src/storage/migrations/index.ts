@@ -1,5 +1,6 @@
 import type { Migration, MigrationProvider } from "kysely";
 import { initial } from "./0001-initial.js";
+import { mlsDelivery } from "./0002-mls-delivery.js";
 
 /**
  * Every migration, by name. A static map rather than Kysely's FileMigrationProvider so that
@@ -7,6 +8,7 @@ import { initial } from "./0001-initial.js";
  */
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   "0001-initial": initial,
+  "0002-mls-delivery": mlsDelivery,
 });
 
 export const migrationProvider: MigrationProvider = {

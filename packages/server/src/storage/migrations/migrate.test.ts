@@ -4,10 +4,16 @@ import { type Kysely, sql } from "kysely";
 import type { Database } from "../database.js";
 import type { Storage } from "../storage.js";
 import { describePostgres, kyselyOn, TestSchemas, tableNames, withSearchPath } from "../test-databases.js";
+import { migrations } from "./index.js";
 import { migrate, StorageMigrationError } from "./migrate.js";
 
 const SCHEMA_TABLES = [
+  "devices",
+  "handshake_queue",
   "invites",
+  "key_packages",
+  "mls_group_devices",
+  "mls_groups",
   "refresh_tokens",
   "room_invites",
   "room_members",
@@ -17,6 +23,7 @@ const SCHEMA_TABLES = [
   "users",
 ];
 const ALL_TABLES = [...SCHEMA_TABLES, "kysely_migration", "kysely_migration_lock"].sort();
+const ALL_MIGRATIONS = Object.keys(migrations).sort();
 
 function migrationSuite(dialect: Storage["dialect"], location: () => Promise<string>): void {
   async function empty(t: TestContext): Promise<Kysely<Database>> {
@@ -27,7 +34,7 @@ function migrationSuite(dialect: Storage["dialect"], location: () => Promise<str
 
   test("creates every table on an empty database", async (t) => {
     const db = await empty(t);
-    assert.deepEqual(await migrate(db, dialect), ["0001-initial"]);
+    assert.deepEqual(await migrate(db, dialect), ALL_MIGRATIONS);
     assert.deepEqual(await tableNames(db, dialect), ALL_TABLES);
   });
 
@@ -38,7 +45,7 @@ function migrationSuite(dialect: Storage["dialect"], location: () => Promise<str
     const rows = await sql<{ name: string }>`select name from kysely_migration`.execute(db);
     assert.deepEqual(
       rows.rows.map((r) => r.name),
-      ["0001-initial"],
+      ALL_MIGRATIONS,
     );
   });
 
@@ -53,7 +60,7 @@ function migrationSuite(dialect: Storage["dialect"], location: () => Promise<str
     const left = await tableNames(db, dialect);
     assert.ok(!left.includes("sessions"), `no table of the failed migration remains: ${left}`);
     await sql`drop table users`.execute(db);
-    assert.deepEqual(await migrate(db, dialect), ["0001-initial"]);
+    assert.deepEqual(await migrate(db, dialect), ALL_MIGRATIONS);
   });
 }
 
@@ -70,7 +77,7 @@ describePostgres("migrate on PostgreSQL", (baseUrl) => {
     const dbs = [kyselyOn("postgres", url), kyselyOn("postgres", url)];
     t.after(() => Promise.all(dbs.map((db) => db.destroy())));
     const applied = await Promise.all(dbs.map((db) => migrate(db, "postgres")));
-    assert.deepEqual(applied.map((a) => a.join()).sort(), ["", "0001-initial"]);
+    assert.deepEqual(applied.map((a) => a.join()).sort(), ["", ALL_MIGRATIONS.join()]);
     assert.deepEqual(await tableNames(dbs[0]!, "postgres"), ALL_TABLES);
   });
 

@@ -1,0 +1,124 @@
+import { bytesToHex, randomBytes } from "@noble/ciphers/utils.js";
+import {
+  type DeviceIdentity,
+  decodeKeyPackageBundle,
+  encodeKeyPackageBundle,
+  exportDeviceIdentity,
+  generateDeviceIdentity,
+  generateKeyPackages,
+  generateLastResortKeyPackage,
+  importDeviceIdentity,
+  type KeyPackageBundle,
+  welcomeKeyPackageRefs,
+} from "@parley/crypto";
+import { bytesToBase64 } from "./base64.js";
+import { ParleyClientError } from "./errors.js";
+import type { DeviceStore } from "./store.js";
+
+const IDENTITY_KEY = "device/identity";
+const REGISTERED_KEY = "device/registered";
+const kpKey = (ref: Uint8Array) => `kp/${bytesToHex(ref)}`;
+
+/** KeyPackages per upload (MLS-2, MLS-3). */
+export const KEY_PACKAGE_BATCH = 50;
+
+export interface Registration {
+  deviceId: string;
+  signatureKey: string;
+  keyPackages: string[];
+  lastResort: string;
+}
+
+/**
+ * This device's long-term secrets in the store: its Ed25519 identity (one per device, bound
+ * to one account) and the private halves of the KeyPackages it published, kept until a Welcome
+ * uses them (RFC 9420 §16.8: single-use packages are deleted after use, the last resort is kept).
+ */
+export class DeviceKeys {
+  #identity: DeviceIdentity | undefined;
+
+  constructor(
+    private readonly store: DeviceStore,
+    private readonly now: () => number,
+  ) {}
+
+  get identity(): DeviceIdentity | undefined {
+    return this.#identity;
+  }
+
+  /**
+   * Loads this store's identity for `userId`, creating one (with a random device id) on first
+   * use. A store that belongs to another account is refused.
+   */
+  async ensure(userId: string): Promise<DeviceIdentity> {
+    if (this.#identity !== undefined && this.#identity.accountId === userId) return this.#identity;
+    const raw = await this.store.get(IDENTITY_KEY);
+    if (raw !== undefined) {
+      const identity = importDeviceIdentity(raw);
+      if (identity.accountId !== userId) throw new ParleyClientError("store_account_mismatch");
+      this.#identity = identity;
+      return identity;
+    }
+    return this.#create(userId);
+  }
+
+  /** Replaces the identity with a new device (new id, new key), e.g. after device_key_mismatch. */
+  async recreate(userId: string): Promise<DeviceIdentity> {
+    await this.store.delete(REGISTERED_KEY);
+    return this.#create(userId);
+  }
+
+  async #create(userId: string): Promise<DeviceIdentity> {
+    const deviceId = bytesToBase64(randomBytes(12)).replace(/\+/g, "-").replace(/\//g, "_");
+    const identity = await generateDeviceIdentity({ accountId: userId, deviceId });
+    await this.store.put(IDENTITY_KEY, exportDeviceIdentity(identity));
+    this.#identity = identity;
+    return identity;
+  }
+
+  async isRegistered(): Promise<boolean> {
+    return (await this.store.get(REGISTERED_KEY)) !== undefined;
+  }
+
+  async markRegistered(): Promise<void> {
+    await this.store.put(REGISTERED_KEY, Uint8Array.of(1));
+  }
+
+  /** A device.register body: KEY_PACKAGE_BATCH packages plus a last resort, private halves stored first. */
+  async registration(identity: DeviceIdentity): Promise<Registration> {
+    const keyPackages = await this.newKeyPackages(identity, KEY_PACKAGE_BATCH);
+    const lastResort = await generateLastResortKeyPackage(identity, { now: this.now });
+    await this.#keep(lastResort);
+    return {
+      deviceId: identity.deviceId,
+      signatureKey: bytesToBase64(identity.signaturePublicKey),
+      keyPackages,
+      lastResort: bytesToBase64(lastResort.keyPackage),
+    };
+  }
+
+  /** New single-use KeyPackages (base64), their private halves stored before they are returned. */
+  async newKeyPackages(identity: DeviceIdentity, count: number): Promise<string[]> {
+    const bundles = await generateKeyPackages(identity, count, { now: this.now });
+    for (const b of bundles) await this.#keep(b);
+    return bundles.map((b) => bytesToBase64(b.keyPackage));
+  }
+
+  /** The stored bundle a Welcome is addressed to, if any. */
+  async bundleFor(welcome: Uint8Array): Promise<KeyPackageBundle | undefined> {
+    for (const ref of welcomeKeyPackageRefs(welcome)) {
+      const raw = await this.store.get(kpKey(ref));
+      if (raw !== undefined) return decodeKeyPackageBundle(raw);
+    }
+    return undefined;
+  }
+
+  /** A used single-use package is deleted (its init key must not be used twice); the last resort stays. */
+  async consumed(bundle: KeyPackageBundle): Promise<void> {
+    if (!bundle.lastResort) await this.store.delete(kpKey(bundle.ref));
+  }
+
+  async #keep(bundle: KeyPackageBundle): Promise<void> {
+    await this.store.put(kpKey(bundle.ref), encodeKeyPackageBundle(bundle));
+  }
+}

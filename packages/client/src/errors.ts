@@ -1,0 +1,97 @@
+import { type CryptoErrorCode, isParleyCryptoError } from "@parley/crypto";
+import { type ErrorCode, isErrorCode } from "@parley/protocol";
+
+/**
+ * Failures that start in the SDK itself, in one registry. Server refusals keep the server's
+ * code (docs/PROTOCOL.md, section 10) and @parley/crypto's failures keep the crypto code, so a
+ * caller branches on one `code` field whatever layer refused. Codes are never reused.
+ */
+export const CLIENT_ERRORS = {
+  not_signed_in: "Sign in (register, login or resume) first.",
+  signed_out: "The session ended; sign in again.",
+  not_connected: "The connection is not open and did not open in time.",
+  connection_lost:
+    "The connection closed before the server answered; the request may or may not have been carried out.",
+  timeout: "The server did not answer in time.",
+  closed: "The client was closed.",
+  http_failed: "The HTTP request failed before an answer arrived.",
+  unexpected_answer: "The server's answer does not match the protocol.",
+  store_tampered: "A value in the device store failed authentication: altered, or stored under another key.",
+  store_account_mismatch: "This device store belongs to another account.",
+  no_group: "This device holds no group state for the conversation and could not join it.",
+  not_in_room: "This device is not a member of the room's group.",
+  commit_conflict: "The change kept losing to other members' commits; retry later.",
+  sender_mismatch: "The server named another sender than the one the message is authenticated as.",
+  content_invalid: "The decrypted message is not Parley content.",
+  listener_failed: "An event listener threw.",
+} as const;
+
+export type ClientErrorCode = keyof typeof CLIENT_ERRORS;
+
+/** Every code a ParleyClientError may carry. */
+export type AnyErrorCode = ClientErrorCode | ErrorCode | CryptoErrorCode;
+
+export interface ParleyClientErrorOptions {
+  message?: string;
+  cause?: unknown;
+  /** For `stale_epoch`: the group's epoch on the server. */
+  epoch?: number;
+  /** For `rate_limited` and similar: how long to wait. */
+  retryAfterMs?: number;
+  /** The HTTP status, for REST refusals. */
+  status?: number;
+  /** For `validation_failed`: JSON pointers to what was wrong. */
+  details?: readonly string[];
+}
+
+/** The one error type the SDK throws and reports; branch on `code`, never on `message`. */
+export class ParleyClientError extends Error {
+  readonly code: AnyErrorCode;
+  readonly epoch: number | undefined;
+  readonly retryAfterMs: number | undefined;
+  readonly status: number | undefined;
+  readonly details: readonly string[] | undefined;
+
+  constructor(code: AnyErrorCode, options: ParleyClientErrorOptions = {}) {
+    super(
+      options.message ?? (code in CLIENT_ERRORS ? CLIENT_ERRORS[code as ClientErrorCode] : code),
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.name = "ParleyClientError";
+    this.code = code;
+    this.epoch = options.epoch;
+    this.retryAfterMs = options.retryAfterMs;
+    this.status = options.status;
+    this.details = options.details;
+  }
+}
+
+export function isParleyClientError(e: unknown, code?: AnyErrorCode): e is ParleyClientError {
+  return e instanceof ParleyClientError && (code === undefined || e.code === code);
+}
+
+/** A server error body (REST or `error` frame) as a ParleyClientError. */
+export function fromErrorBody(body: unknown, status?: number): ParleyClientError {
+  const b = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
+  const code = isErrorCode(b.code) ? b.code : "unexpected_answer";
+  return new ParleyClientError(code, {
+    ...(typeof b.message === "string" ? { message: b.message } : {}),
+    ...(typeof b.epoch === "number" ? { epoch: b.epoch } : {}),
+    ...(typeof b.retryAfterMs === "number" ? { retryAfterMs: b.retryAfterMs } : {}),
+    ...(Array.isArray(b.details) ? { details: b.details.filter((d) => typeof d === "string") } : {}),
+    ...(status !== undefined ? { status } : {}),
+  });
+}
+
+/**
+ * Anything caught, as a ParleyClientError for an `error` event: @parley/crypto's errors keep
+ * their code; anything else (a bug) is `internal_error` with the original as `cause`.
+ */
+export function asClientError(e: unknown): ParleyClientError {
+  if (e instanceof ParleyClientError) return e;
+  if (isParleyCryptoError(e)) return new ParleyClientError(e.code, { message: e.message, cause: e });
+  return new ParleyClientError("internal_error", {
+    message: e instanceof Error ? e.message : String(e),
+    cause: e,
+  });
+}

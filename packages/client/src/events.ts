@@ -1,0 +1,91 @@
+import type { DeviceRef } from "@parley/crypto";
+import type { RoomView } from "@parley/protocol";
+import type { ConnectionStatus } from "./connection.js";
+import type { Content } from "./content.js";
+import type { AnyErrorCode, ParleyClientError } from "./errors.js";
+import type { KeyChange, TrustState } from "./pins.js";
+
+/** A decrypted message of a room or direct conversation. */
+export interface MessageEvent {
+  readonly roomId: string;
+  /** The server's id and time stamp (WS-6): the same for every recipient. */
+  readonly id: string;
+  readonly ts: number;
+  /** The sender as MLS authenticated it (its device's credential), with the server's username. */
+  readonly from: { readonly userId: string; readonly username: string; readonly deviceId: string };
+  readonly content: Content;
+  /** `content.text` for text messages, else undefined. */
+  readonly text: string | undefined;
+  /** The sender's key trust at the time of receipt. */
+  readonly trust: TrustState;
+  /** The MLS epoch the message was sent in. */
+  readonly epoch: number;
+}
+
+/**
+ * Changes of who is in a conversation. `room`: the server's roster (ROOM-9). `group`: the MLS
+ * group moved to a new epoch, adding or removing devices. `self`: this device joined the group
+ * (Welcome, external join) or was removed from it.
+ */
+export type MembershipEvent =
+  | {
+      readonly source: "room";
+      readonly roomId: string;
+      readonly event: "joined" | "left" | "removed" | "invited";
+      readonly userId: string;
+      readonly username: string;
+    }
+  | {
+      readonly source: "group";
+      readonly roomId: string;
+      readonly epoch: number;
+      readonly added: readonly DeviceRef[];
+      readonly removed: readonly DeviceRef[];
+      readonly by: DeviceRef | undefined;
+    }
+  | {
+      readonly source: "self";
+      readonly roomId: string;
+      readonly event: "joined" | "rejoined" | "removed";
+      readonly epoch: number;
+    };
+
+export interface PresenceEvent {
+  readonly userId: string;
+  readonly username: string;
+  readonly online: boolean;
+}
+
+export interface TypingEvent {
+  readonly roomId: string;
+  readonly userId: string;
+  readonly username: string;
+  readonly active: boolean;
+}
+
+export interface InvitedEvent {
+  readonly room: RoomView;
+  readonly by: { readonly id: string; readonly username: string };
+}
+
+/** Something failed that no caller is waiting for: a message that did not decrypt, a lost sync. */
+export interface ErrorEvent {
+  readonly code: AnyErrorCode;
+  readonly error: ParleyClientError;
+  readonly roomId?: string;
+  /** The server's message id, for a message that could not be read. */
+  readonly messageId?: string;
+}
+
+export interface ClientEvents {
+  message: MessageEvent;
+  membership: MembershipEvent;
+  presence: PresenceEvent;
+  typing: TypingEvent;
+  invited: InvitedEvent;
+  /** A direct conversation someone opened with this user (ROOM-8), or a room this user joined. */
+  room: RoomView;
+  key_changed: KeyChange;
+  status: ConnectionStatus;
+  error: ErrorEvent;
+}

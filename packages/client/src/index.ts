@@ -1,0 +1,35 @@
+/**
+ * @parley/client: the SDK the web and terminal clients share. Pure: no node: imports, no DOM;
+ * the platform injects fetch, a WebSocket constructor and a DeviceStore.
+ */
+export { BACKOFF_DEFAULTS, Backoff, type BackoffOptions, backoffDelay } from "./backoff.js";
+export { base64ToBytes, bytesToBase64 } from "./base64.js";
+export {
+  type CreateRoomOptions,
+  ParleyClient,
+  type ParleyClientOptions,
+  type SafetyNumberResult,
+} from "./client.js";
+export type { ConnectionStatus } from "./connection.js";
+export { type Content, decodeContent, encodeContent } from "./content.js";
+export { type EmitterOptions, type Listener, TypedEmitter } from "./emitter.js";
+export { EncryptedStore } from "./encrypted-store.js";
+export {
+  type AnyErrorCode,
+  CLIENT_ERRORS,
+  type ClientErrorCode,
+  isParleyClientError,
+  ParleyClientError,
+} from "./errors.js";
+export type {
+  ClientEvents,
+  ErrorEvent,
+  InvitedEvent,
+  MembershipEvent,
+  MessageEvent,
+  PresenceEvent,
+  TypingEvent,
+} from "./events.js";
+export { type KeyChange, KeyPins, type TrustState } from "./pins.js";
+export type { FetchLike, Timers, WebSocketConstructor, WebSocketLike } from "./platform.js";
+export { type DeviceStore, MemoryStore } from "./store.js";

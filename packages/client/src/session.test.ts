@@ -1,0 +1,170 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { isParleyClientError } from "./errors.js";
+import type { FetchLike } from "./platform.js";
+import { SessionManager } from "./session.js";
+import { MemoryStore } from "./store.js";
+
+interface Call {
+  method: string;
+  path: string;
+  auth: string | undefined;
+  body: unknown;
+}
+
+function session(n: number, now: number) {
+  return {
+    user: { id: "u1", username: "alice", isAdmin: false },
+    sessionId: "s1",
+    accessToken: `at${n}`,
+    accessTokenExpiresAt: now + 15 * 60_000,
+    refreshToken: `prt_${n}`,
+    refreshTokenExpiresAt: now + 14 * 86_400_000,
+  };
+}
+
+/** A fake server: `handle` answers each call; every call is recorded. */
+function fakeFetch(handle: (c: Call) => { status: number; body?: unknown }) {
+  const calls: Call[] = [];
+  const fetch: FetchLike = async (url, init) => {
+    const call: Call = {
+      method: init.method,
+      path: new URL(url).pathname,
+      auth: init.headers.authorization,
+      body: init.body === undefined ? undefined : JSON.parse(init.body),
+    };
+    calls.push(call);
+    await Promise.resolve();
+    const { status, body } = handle(call);
+    return { status, text: async () => (body === undefined ? "" : JSON.stringify(body)) };
+  };
+  return { fetch, calls };
+}
+
+function manager(handle: (c: Call) => { status: number; body?: unknown }, clock = { now: 1_000_000 }) {
+  const store = new MemoryStore();
+  const { fetch, calls } = fakeFetch(handle);
+  const signedOut: string[] = [];
+  const m = new SessionManager({
+    baseUrl: "https://parley.test/",
+    fetch,
+    store,
+    now: () => clock.now,
+    onSignedOut: (c) => signedOut.push(c),
+  });
+  return { m, calls, store, clock, signedOut };
+}
+
+test("login keeps the session and saves it in the store", async () => {
+  const t = manager(() => ({ status: 200, body: session(1, 1_000_000) }));
+  const s = await t.m.login("alice", "pw");
+  assert.equal(s.accessToken, "at1");
+  assert.deepEqual(t.calls[0], {
+    method: "POST",
+    path: "/api/login",
+    auth: undefined,
+    body: { username: "alice", password: "pw" },
+  });
+  assert.deepEqual(t.store.keys(), ["session"]);
+  const again = new SessionManager({
+    baseUrl: "https://parley.test",
+    fetch: async () => ({ status: 500, text: async () => "" }),
+    store: t.store,
+    now: () => 0,
+  });
+  assert.equal(await again.resume(), true);
+  assert.equal(await again.accessToken(), "at1");
+});
+
+test("a refused login rejects with the server's code and status", async () => {
+  const t = manager(() => ({
+    status: 401,
+    body: { code: "invalid_credentials", message: "Wrong username or password." },
+  }));
+  await assert.rejects(
+    t.m.login("alice", "bad"),
+    (e) => isParleyClientError(e, "invalid_credentials") && e.status === 401,
+  );
+});
+
+test("the access token is refreshed shortly before it expires, once for concurrent callers", async () => {
+  let n = 1;
+  const t = manager((c) =>
+    c.path === "/api/token/refresh"
+      ? { status: 200, body: session(++n, 2_000_000) }
+      : { status: 200, body: session(1, 1_000_000) },
+  );
+  await t.m.login("alice", "pw");
+  assert.equal(await t.m.accessToken(), "at1");
+  t.clock.now += 15 * 60_000 - 30_000; // 30 s before expiry: inside the 60 s margin
+  const tokens = await Promise.all([t.m.accessToken(), t.m.accessToken(), t.m.accessToken()]);
+  assert.deepEqual(tokens, ["at2", "at2", "at2"]);
+  const refreshes = t.calls.filter((c) => c.path === "/api/token/refresh");
+  assert.equal(refreshes.length, 1);
+  assert.deepEqual(refreshes[0]?.body, { refreshToken: "prt_1" });
+});
+
+test("an API call that meets token_expired refreshes and retries once", async () => {
+  let meCalls = 0;
+  const t = manager((c) => {
+    if (c.path === "/api/login") return { status: 200, body: session(1, 1_000_000) };
+    if (c.path === "/api/token/refresh") return { status: 200, body: session(2, 1_000_000) };
+    meCalls++;
+    return meCalls === 1
+      ? { status: 401, body: { code: "token_expired", message: "m" } }
+      : { status: 200, body: { users: [] } };
+  });
+  await t.m.login("alice", "pw");
+  assert.deepEqual(await t.m.api("GET", "/api/users"), { users: [] });
+  assert.deepEqual(
+    t.calls.map((c) => [c.path, c.auth]),
+    [
+      ["/api/login", undefined],
+      ["/api/users", "Bearer at1"],
+      ["/api/token/refresh", undefined],
+      ["/api/users", "Bearer at2"],
+    ],
+  );
+});
+
+test("a refused refresh token signs out: the session is forgotten and reported", async () => {
+  const t = manager((c) =>
+    c.path === "/api/token/refresh"
+      ? { status: 401, body: { code: "refresh_token_invalid", message: "m" } }
+      : { status: 200, body: session(1, 1_000_000) },
+  );
+  await t.m.login("alice", "pw");
+  await assert.rejects(t.m.accessToken(true), (e) => isParleyClientError(e, "signed_out"));
+  assert.deepEqual(t.signedOut, ["refresh_token_invalid"]);
+  assert.equal(t.m.current, undefined);
+  assert.deepEqual(t.store.keys(), []);
+  await assert.rejects(t.m.accessToken(), (e) => isParleyClientError(e, "not_signed_in"));
+});
+
+test("logout ends the session on the server and here, even when the server refuses", async () => {
+  const t = manager((c) =>
+    c.path === "/api/logout"
+      ? { status: 401, body: { code: "session_revoked", message: "m" } }
+      : { status: 200, body: session(1, 1_000_000) },
+  );
+  await t.m.login("alice", "pw");
+  await t.m.logout();
+  assert.equal(t.calls.at(-1)?.auth, "Bearer at1");
+  assert.equal(t.m.current, undefined);
+  assert.deepEqual(t.store.keys(), []);
+});
+
+test("a network failure is http_failed; an answer that is not a session is unexpected_answer", async () => {
+  const store = new MemoryStore();
+  const failing = new SessionManager({
+    baseUrl: "https://parley.test",
+    fetch: async () => {
+      throw new Error("ECONNREFUSED");
+    },
+    store,
+    now: () => 0,
+  });
+  await assert.rejects(failing.login("a", "b"), (e) => isParleyClientError(e, "http_failed"));
+  const t = manager(() => ({ status: 200, body: { user: "nope" } }));
+  await assert.rejects(t.m.login("a", "b"), (e) => isParleyClientError(e, "unexpected_answer"));
+});

@@ -1,0 +1,169 @@
+import { bytesToUtf8, utf8ToBytes } from "@noble/ciphers/utils.js";
+import { type SessionResponse, SessionResponse as SessionSchema } from "@parley/protocol";
+import { fromErrorBody, ParleyClientError } from "./errors.js";
+import { expectShape, parseJson } from "./json.js";
+import type { FetchLike } from "./platform.js";
+import type { DeviceStore } from "./store.js";
+
+const SESSION_KEY = "session";
+
+export interface SessionOptions {
+  /** The server's origin, e.g. `https://parley.local:8443`. */
+  baseUrl: string;
+  fetch: FetchLike;
+  store: DeviceStore;
+  now: () => number;
+  /** Refresh this long before the access token expires. Default 60 s. */
+  refreshMarginMs?: number;
+  /** Called once when the session can no longer be refreshed (revoked, expired, reused token). */
+  onSignedOut?: (code: string) => void;
+}
+
+/**
+ * The account session over REST (docs/PROTOCOL.md, AUTH-5 to AUTH-7): keeps the access and
+ * refresh tokens, refreshes before expiry and on `token_expired`, one refresh at a time (a
+ * refresh token is single use: two concurrent refreshes would end the session), and persists
+ * the rotated pair in the device store before using it.
+ */
+export class SessionManager {
+  #session: SessionResponse | undefined;
+  #refreshing: Promise<SessionResponse> | undefined;
+  readonly #margin: number;
+
+  constructor(private readonly o: SessionOptions) {
+    this.#margin = o.refreshMarginMs ?? 60_000;
+  }
+
+  get current(): SessionResponse | undefined {
+    return this.#session;
+  }
+
+  async register(username: string, password: string, inviteCode?: string): Promise<SessionResponse> {
+    const body = { username, password, ...(inviteCode !== undefined ? { inviteCode } : {}) };
+    return this.#adopt(await this.#call("POST", "/api/register", body));
+  }
+
+  async login(username: string, password: string): Promise<SessionResponse> {
+    return this.#adopt(await this.#call("POST", "/api/login", { username, password }));
+  }
+
+  /** Restores the session saved in the store; false when there is none. */
+  async resume(): Promise<boolean> {
+    const raw = await this.o.store.get(SESSION_KEY);
+    if (raw === undefined) return false;
+    let saved: unknown;
+    try {
+      saved = parseJson(bytesToUtf8(raw));
+    } catch {
+      await this.o.store.delete(SESSION_KEY);
+      return false;
+    }
+    this.#session = expectShape<SessionResponse>(SessionSchema, saved, "saved session");
+    return true;
+  }
+
+  /** Ends the session on the server (AUTH-7) and forgets it here, even when the server is unreachable. */
+  async logout(): Promise<void> {
+    const session = this.#session;
+    if (session === undefined) return;
+    try {
+      await this.#call("POST", "/api/logout", undefined, session.accessToken);
+    } catch (e) {
+      // An already-ended session is what we wanted; anything else still ends it locally.
+      if (!(e instanceof ParleyClientError)) throw e;
+    } finally {
+      await this.#forget();
+    }
+  }
+
+  /** A valid access token, refreshed first when it is about to expire. */
+  async accessToken(forceRefresh = false): Promise<string> {
+    const session = this.#session;
+    if (session === undefined) throw new ParleyClientError("not_signed_in");
+    if (!forceRefresh && session.accessTokenExpiresAt - this.o.now() > this.#margin)
+      return session.accessToken;
+    return (await this.refresh()).accessToken;
+  }
+
+  /** Rotates the tokens (AUTH-6); concurrent callers share one request. */
+  refresh(): Promise<SessionResponse> {
+    this.#refreshing ??= this.#doRefresh().finally(() => {
+      this.#refreshing = undefined;
+    });
+    return this.#refreshing;
+  }
+
+  /** An authenticated REST call; on `token_expired` it refreshes once and retries. */
+  async api<T = unknown>(method: string, path: string, body?: unknown): Promise<T> {
+    try {
+      return (await this.#call(method, path, body, await this.accessToken())) as T;
+    } catch (e) {
+      if (!(e instanceof ParleyClientError) || e.code !== "token_expired") throw e;
+      return (await this.#call(method, path, body, await this.accessToken(true))) as T;
+    }
+  }
+
+  async #doRefresh(): Promise<SessionResponse> {
+    const session = this.#session;
+    if (session === undefined) throw new ParleyClientError("not_signed_in");
+    let answer: unknown;
+    try {
+      answer = await this.#call("POST", "/api/token/refresh", { refreshToken: session.refreshToken });
+    } catch (e) {
+      if (
+        e instanceof ParleyClientError &&
+        (e.code === "refresh_token_invalid" || e.code === "account_disabled")
+      ) {
+        await this.#forget();
+        this.o.onSignedOut?.(e.code);
+        throw new ParleyClientError("signed_out", { cause: e });
+      }
+      throw e;
+    }
+    return this.#adopt(answer);
+  }
+
+  async #adopt(answer: unknown): Promise<SessionResponse> {
+    const session = expectShape<SessionResponse>(SessionSchema, answer, "session");
+    // AUTH-6: store the rotated refresh token before anything can use it.
+    await this.o.store.put(SESSION_KEY, utf8ToBytes(JSON.stringify(session)));
+    this.#session = session;
+    return session;
+  }
+
+  async #forget(): Promise<void> {
+    this.#session = undefined;
+    await this.o.store.delete(SESSION_KEY);
+  }
+
+  /** Drops the session without telling the server (it already ended it). */
+  async forget(): Promise<void> {
+    await this.#forget();
+  }
+
+  async #call(method: string, path: string, body: unknown, token?: string): Promise<unknown> {
+    const headers: Record<string, string> = { accept: "application/json" };
+    if (token !== undefined) headers.authorization = `Bearer ${token}`;
+    const init: Parameters<FetchLike>[1] = { method, headers };
+    if (body !== undefined) {
+      headers["content-type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let res: Awaited<ReturnType<FetchLike>>;
+    let text: string;
+    try {
+      res = await this.o.fetch(`${this.o.baseUrl.replace(/\/+$/, "")}${path}`, init);
+      text = await res.text();
+    } catch (cause) {
+      throw new ParleyClientError("http_failed", { cause });
+    }
+    let json: unknown;
+    try {
+      json = text.length > 0 ? parseJson(text) : undefined;
+    } catch {
+      json = undefined;
+    }
+    if (res.status >= 200 && res.status < 300) return json;
+    throw fromErrorBody(json, res.status);
+  }
+}

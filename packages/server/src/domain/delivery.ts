@@ -1,0 +1,315 @@
+import {
+  type DeviceRef as CryptoDeviceRef,
+  inspectKeyPackage,
+  inspectMessage,
+  ParleyCryptoError,
+} from "@parley/crypto";
+import type { Bus } from "../bus/bus.js";
+import type { DeliveryStore, DeviceRef, QueuedHandshake } from "../storage/delivery-store.js";
+import { type Storage, StorageConflictError } from "../storage/storage.js";
+import type { AuthContext } from "./accounts.js";
+import { encodeFrame } from "./encode.js";
+import { ParleyError } from "./errors.js";
+import { asRoomId, asUserId, type RoomId, type UserId } from "./ids.js";
+import { isLimiterRejection, type Limiter, type LimiterFactory } from "./limiters.js";
+import { normalizeRoomId } from "./room-ids.js";
+
+/** Below this many single-use KeyPackages a device is told to upload more (MLS-3). */
+export const KEY_PACKAGES_LOW = 10;
+const PENDING_BATCH = 500;
+
+export interface DeliveryServiceOptions {
+  storage: Storage;
+  bus: Bus;
+  limiters: LimiterFactory;
+  /** KeyPackage claims per user per minute. */
+  claimsPerMinute?: number;
+  now?: () => number;
+}
+
+export interface DeviceRegistration {
+  deviceId: string;
+  signatureKey: string;
+  keyPackages: readonly string[];
+  lastResort: string;
+}
+
+export interface CommitRequest {
+  roomId: string;
+  epoch: number;
+  commit: string;
+  welcome?: string;
+  groupInfo: string;
+  addDevices?: readonly { userId: string; deviceId: string }[];
+  removeDevices?: readonly { userId: string; deviceId: string }[];
+  external?: boolean;
+}
+
+/**
+ * The MLS delivery service and Authentication Service (RFC 9420 §14-16, RFC 9750): binds
+ * device signature keys to accounts, keeps the KeyPackage directory, orders Commits (the first
+ * for an epoch wins) and queues Commits and Welcomes per device until acknowledged. It reads
+ * only the public framing of handshake messages; application messages never come here.
+ */
+export class DeliveryService {
+  readonly #store: DeliveryStore;
+  readonly #claims: Limiter;
+  readonly #now: () => number;
+
+  constructor(private readonly o: DeliveryServiceOptions) {
+    this.#store = o.storage.delivery;
+    this.#claims = o.limiters({ keyPrefix: "mls_kp_claim", points: o.claimsPerMinute ?? 120, duration: 60 });
+    this.#now = o.now ?? Date.now;
+  }
+
+  /** MLS-2: binds the device to the account and stores its KeyPackages. */
+  async registerDevice(
+    auth: AuthContext,
+    reg: DeviceRegistration,
+  ): Promise<{ remaining: number; low: boolean }> {
+    const ref: DeviceRef = { userId: auth.userId, deviceId: reg.deviceId };
+    const existing = await this.#store.findDevice(ref);
+    if (existing && existing.signatureKey !== reg.signatureKey) throw new ParleyError("device_key_mismatch");
+    const packages = await this.#checkPackages(ref, reg.signatureKey, reg.keyPackages, reg.lastResort);
+    if (!existing) {
+      try {
+        await this.#store.addDevice({ ...ref, signatureKey: reg.signatureKey, createdAt: this.#now() });
+      } catch (e) {
+        // The same key under another device id or account: a key is one device's alone.
+        if (e instanceof StorageConflictError) throw new ParleyError("device_key_mismatch");
+        throw e;
+      }
+    }
+    await this.#store.addKeyPackages(packages, this.#now());
+    return this.#supply(ref);
+  }
+
+  /** MLS-3 */
+  async uploadKeyPackages(
+    auth: AuthContext,
+    deviceId: string | null,
+    keyPackages: readonly string[],
+    lastResort: string | undefined,
+  ): Promise<{ remaining: number; low: boolean }> {
+    const device = await this.#ownDevice(auth, deviceId);
+    const packages = await this.#checkPackages(device, device.signatureKey, keyPackages, lastResort);
+    await this.#store.addKeyPackages(packages, this.#now());
+    return this.#supply(device);
+  }
+
+  /** MLS-4: one package per device of the user; tells a device that runs low. */
+  async claim(auth: AuthContext, userId: UserId) {
+    try {
+      await this.#claims.consume(auth.userId);
+    } catch (e) {
+      if (isLimiterRejection(e)) throw new ParleyError("rate_limited", { retryAfterMs: e.msBeforeNext });
+      throw e;
+    }
+    if (!(await this.o.storage.findUserById(userId))) throw new ParleyError("user_not_found");
+    const out: { deviceId: string; signatureKey: string; keyPackage: string }[] = [];
+    for (const device of await this.#store.listDevices(userId)) {
+      const claimed = await this.#store.claimKeyPackage(device);
+      if (!claimed) continue;
+      out.push({
+        deviceId: device.deviceId,
+        signatureKey: device.signatureKey,
+        keyPackage: claimed.keyPackage,
+      });
+      const supply = await this.#supply(device);
+      if (supply.low) {
+        this.o.bus.deliverToDevice(
+          device.userId,
+          device.deviceId,
+          encodeFrame({ type: "keypackages.count", ...supply }),
+        );
+      }
+    }
+    return { userId, devices: out };
+  }
+
+  async devices(userId: UserId) {
+    if (!(await this.o.storage.findUserById(userId))) throw new ParleyError("user_not_found");
+    const devices = await this.#store.listDevices(userId);
+    return {
+      userId,
+      devices: devices.map((d) => ({
+        deviceId: d.deviceId,
+        signatureKey: d.signatureKey,
+        createdAt: d.createdAt,
+      })),
+    };
+  }
+
+  /** MLS-5: RFC 9420 §14, the first Commit for an epoch wins; Welcomes go out only with it. */
+  async commit(
+    auth: AuthContext,
+    deviceId: string | null,
+    req: CommitRequest,
+  ): Promise<{ roomId: RoomId; epoch: number }> {
+    const device = await this.#ownDevice(auth, deviceId);
+    const roomId = asRoomId(normalizeRoomId(req.roomId));
+    const room = await this.o.storage.findRoom(roomId);
+    if (!room) throw new ParleyError("room_not_found");
+    const members = new Set((await this.o.storage.listMembers(roomId)).map((m) => m.userId));
+    if (!members.has(auth.userId)) throw new ParleyError("not_a_member");
+
+    this.#checkCommitFraming(req, roomId);
+    const group = await this.#store.findGroup(roomId);
+    const inGroup = group ? await this.#store.groupDevices(roomId) : [];
+    const key = (d: DeviceRef) => `${d.userId}\u0000${d.deviceId}`;
+    const groupKeys = new Set(inGroup.map(key));
+    const external = req.external === true;
+    if (group && !external && !groupKeys.has(key(device)))
+      throw new ParleyError("commit_invalid", { details: ["/from"] });
+
+    const add: DeviceRef[] = [];
+    for (const d of req.addDevices ?? []) {
+      const ref = { userId: asUserId(d.userId), deviceId: d.deviceId };
+      if (!(await this.#store.findDevice(ref)))
+        throw new ParleyError("commit_invalid", { details: ["/addDevices"] });
+      const allowed = members.has(ref.userId) || (await this.o.storage.hasRoomInvite(roomId, ref.userId));
+      if (!allowed) throw new ParleyError("not_invited", { details: ["/addDevices"] });
+      add.push(ref);
+    }
+    if (external && add.length > 0) throw new ParleyError("commit_invalid", { details: ["/addDevices"] });
+    const remove: DeviceRef[] = [];
+    for (const d of req.removeDevices ?? []) {
+      const ref = { userId: asUserId(d.userId), deviceId: d.deviceId };
+      if (!groupKeys.has(key(ref))) throw new ParleyError("commit_invalid", { details: ["/removeDevices"] });
+      // Anyone may drop devices of people who left; one's own devices; the owner anyone's.
+      const ok =
+        ref.userId === auth.userId || !members.has(ref.userId) || (!external && room.ownerId === auth.userId);
+      if (!ok) throw new ParleyError("not_room_owner", { details: ["/removeDevices"] });
+      remove.push(ref);
+    }
+
+    const outcome = await this.#store.acceptCommit({
+      roomId,
+      epoch: req.epoch,
+      commit: req.commit,
+      welcome: req.welcome ?? null,
+      groupInfo: req.groupInfo,
+      from: device,
+      add,
+      remove,
+      committerJoins: external || !group,
+      roomMembers: members,
+      at: this.#now(),
+    });
+    if (!outcome.accepted) throw new ParleyError("stale_epoch", { epoch: outcome.epoch });
+    for (const { to, entry } of outcome.queued) {
+      this.o.bus.deliverToDevice(to.userId, to.deviceId, encodeFrame(handshakeFrame(entry)));
+    }
+    return { roomId, epoch: outcome.epoch };
+  }
+
+  /** MLS-6 */
+  async ack(auth: AuthContext, deviceId: string | null, upTo: number): Promise<void> {
+    if (deviceId === null) throw new ParleyError("device_required");
+    await this.#store.ackHandshakes({ userId: auth.userId, deviceId }, upTo);
+  }
+
+  /** Everything still queued for a device, oldest first, as frames ready to send. */
+  async pendingFrames(auth: AuthContext, deviceId: string): Promise<Buffer[]> {
+    const entries = await this.#store.pendingHandshakes({ userId: auth.userId, deviceId }, PENDING_BATCH);
+    return entries.map((e) => encodeFrame(handshakeFrame(e)));
+  }
+
+  /** MLS-7: for members of the room only. */
+  async groupInfo(auth: AuthContext, rawRoomId: string) {
+    const roomId = asRoomId(normalizeRoomId(rawRoomId));
+    if (!(await this.o.storage.findRoom(roomId))) throw new ParleyError("room_not_found");
+    if (!(await this.o.storage.isMember(roomId, auth.userId))) throw new ParleyError("not_a_member");
+    const group = await this.#store.findGroup(roomId);
+    if (!group) throw new ParleyError("group_not_found");
+    return { roomId, epoch: group.epoch, groupInfo: group.groupInfo };
+  }
+
+  async isRegistered(userId: UserId, deviceId: string): Promise<boolean> {
+    return (await this.#store.findDevice({ userId, deviceId })) !== undefined;
+  }
+
+  async #ownDevice(auth: AuthContext, deviceId: string | null) {
+    if (deviceId === null) throw new ParleyError("device_required");
+    const device = await this.#store.findDevice({ userId: auth.userId, deviceId });
+    if (!device) throw new ParleyError("device_required");
+    return device;
+  }
+
+  async #supply(ref: DeviceRef): Promise<{ remaining: number; low: boolean }> {
+    const remaining = await this.#store.countKeyPackages(ref);
+    return { remaining, low: remaining < KEY_PACKAGES_LOW };
+  }
+
+  /**
+   * The Authentication Service check (RFC 9420 §5.3.1, §16.10): every KeyPackage must carry this
+   * account's and device's credential and the device's registered signature key, verify under
+   * it, and be within its lifetime. A server that accepted others' packages could hand out keys
+   * it controls.
+   */
+  async #checkPackages(
+    ref: DeviceRef,
+    signatureKey: string,
+    keyPackages: readonly string[],
+    lastResort: string | undefined,
+  ) {
+    const expectedKey = Buffer.from(signatureKey, "base64");
+    const nowS = BigInt(Math.floor(this.#now() / 1000));
+    const all = [
+      ...keyPackages.map((p) => ({ p, last: false })),
+      ...(lastResort ? [{ p: lastResort, last: true }] : []),
+    ];
+    const out = [];
+    for (const [i, { p, last }] of all.entries()) {
+      const where = last ? "/lastResort" : `/keyPackages/${i}`;
+      let info: Awaited<ReturnType<typeof inspectKeyPackage>>;
+      try {
+        info = await inspectKeyPackage(Buffer.from(p, "base64"));
+      } catch (e) {
+        if (e instanceof ParleyCryptoError)
+          throw new ParleyError("key_package_invalid", { details: [where] });
+        throw e;
+      }
+      const sameDevice = (d: CryptoDeviceRef) => d.accountId === ref.userId && d.deviceId === ref.deviceId;
+      const ok =
+        sameDevice(info.device) &&
+        Buffer.from(info.signaturePublicKey).equals(expectedKey) &&
+        info.lastResort === last &&
+        info.notBefore <= nowS + 300n &&
+        info.notAfter > nowS;
+      if (!ok) throw new ParleyError("key_package_invalid", { details: [where] });
+      out.push({ ...ref, ref: Buffer.from(info.ref).toString("hex"), keyPackage: p, lastResort: last });
+    }
+    return out;
+  }
+
+  /** Reads the Commit's public framing (RFC 9420 §6.2): its group, epoch and kind must fit. */
+  #checkCommitFraming(req: CommitRequest, roomId: RoomId): void {
+    let info: ReturnType<typeof inspectMessage>;
+    try {
+      info = inspectMessage(Buffer.from(req.commit, "base64"));
+    } catch {
+      throw new ParleyError("commit_invalid", { details: ["/commit"] });
+    }
+    const expectedSender = req.external ? "new_member_commit" : "member";
+    const fits =
+      info.wireformat === "public_message" &&
+      info.contentType === "commit" &&
+      info.senderType === expectedSender &&
+      info.epoch === BigInt(req.epoch) &&
+      Buffer.from(info.groupId).equals(Buffer.from(roomId, "utf8"));
+    if (!fits) throw new ParleyError("commit_invalid", { details: ["/commit"] });
+  }
+}
+
+export function handshakeFrame(e: QueuedHandshake) {
+  return {
+    type: "mls.handshake" as const,
+    seq: e.seq,
+    roomId: e.roomId,
+    kind: e.kind,
+    epoch: e.epoch,
+    from: { userId: e.from.userId, deviceId: e.from.deviceId },
+    payload: e.payload,
+  };
+}

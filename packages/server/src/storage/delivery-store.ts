@@ -1,0 +1,362 @@
+import { type Kysely, sql, type Transaction } from "kysely";
+import type { RoomId, UserId } from "../domain/ids.js";
+import type { Database } from "./database.js";
+import { toFlag } from "./rows.js";
+import { StorageConflictError } from "./storage.js";
+import { rejectingConflicts, toConflictError } from "./unique-violation.js";
+
+export interface DeviceRef {
+  userId: UserId;
+  deviceId: string;
+}
+
+export interface DeviceRecord extends DeviceRef {
+  signatureKey: string;
+  createdAt: number;
+}
+
+export interface NewKeyPackage extends DeviceRef {
+  /** KeyPackageRef (RFC 9420 §5.2), hex: unique per package. */
+  ref: string;
+  keyPackage: string;
+  lastResort: boolean;
+}
+
+export interface QueuedHandshake {
+  seq: number;
+  roomId: RoomId;
+  kind: "commit" | "welcome";
+  epoch: number;
+  from: DeviceRef;
+  payload: string;
+}
+
+export interface CommitInput {
+  roomId: RoomId;
+  /** The epoch the Commit was made in; the server's epoch must equal it. */
+  epoch: number;
+  commit: string;
+  welcome: string | null;
+  groupInfo: string;
+  from: DeviceRef;
+  add: readonly DeviceRef[];
+  remove: readonly DeviceRef[];
+  /** The committer's device becomes a member by this Commit (first Commit, or external). */
+  committerJoins: boolean;
+  /** Only devices of these users get the Commit: a user who left the room gets nothing more. */
+  roomMembers: ReadonlySet<UserId>;
+  at: number;
+}
+
+export type CommitOutcome =
+  | { accepted: true; epoch: number; queued: { to: DeviceRef; entry: QueuedHandshake }[] }
+  | { accepted: false; epoch: number };
+
+/**
+ * The MLS delivery service's records. Separate from Storage's accounts and rooms because it is
+ * its own concern, but on the same database and connection pool.
+ */
+export interface DeliveryStore {
+  findDevice(ref: DeviceRef): Promise<DeviceRecord | undefined>;
+  /** Throws StorageConflictError "device" (id taken) or "device_key" (key bound elsewhere). */
+  addDevice(device: DeviceRecord): Promise<void>;
+  listDevices(userId: UserId): Promise<DeviceRecord[]>;
+  /** Stores packages (a repeated ref is ignored); a new last resort replaces the old one. */
+  addKeyPackages(packages: readonly NewKeyPackage[], at: number): Promise<void>;
+  /** Single-use packages left for a device (the last resort not counted). */
+  countKeyPackages(ref: DeviceRef): Promise<number>;
+  /** Takes one single-use package atomically, else returns the last resort (not consumed). */
+  claimKeyPackage(ref: DeviceRef): Promise<{ keyPackage: string; lastResort: boolean } | undefined>;
+  findGroup(roomId: RoomId): Promise<{ epoch: number; groupInfo: string } | undefined>;
+  groupDevices(roomId: RoomId): Promise<DeviceRef[]>;
+  /**
+   * RFC 9420 §14: the first Commit for an epoch wins. One transaction checks the epoch with a
+   * conditional update, applies the membership change and queues the Commit for every other
+   * member device and the Welcome for every added one.
+   */
+  acceptCommit(input: CommitInput): Promise<CommitOutcome>;
+  pendingHandshakes(ref: DeviceRef, limit: number): Promise<QueuedHandshake[]>;
+  /** Drops queued entries up to and including `upTo`; returns how many. */
+  ackHandshakes(ref: DeviceRef, upTo: number): Promise<number>;
+}
+
+export class KyselyDeliveryStore implements DeliveryStore {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async findDevice(ref: DeviceRef): Promise<DeviceRecord | undefined> {
+    const row = await this.db
+      .selectFrom("devices")
+      .selectAll()
+      .where("user_id", "=", ref.userId)
+      .where("device_id", "=", ref.deviceId)
+      .executeTakeFirst();
+    return row && toDevice(row);
+  }
+
+  async addDevice(d: DeviceRecord): Promise<void> {
+    await rejectingConflicts(
+      this.db
+        .insertInto("devices")
+        .values({
+          user_id: d.userId,
+          device_id: d.deviceId,
+          signature_key: d.signatureKey,
+          next_seq: 0,
+          created_at: d.createdAt,
+        })
+        .execute(),
+    );
+  }
+
+  async listDevices(userId: UserId): Promise<DeviceRecord[]> {
+    const rows = await this.db
+      .selectFrom("devices")
+      .selectAll()
+      .where("user_id", "=", userId)
+      .orderBy("created_at")
+      .orderBy("device_id")
+      .execute();
+    return rows.map(toDevice);
+  }
+
+  async addKeyPackages(packages: readonly NewKeyPackage[], at: number): Promise<void> {
+    if (packages.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      for (const p of packages) {
+        if (p.lastResort) {
+          await trx
+            .deleteFrom("key_packages")
+            .where("user_id", "=", p.userId)
+            .where("device_id", "=", p.deviceId)
+            .where("last_resort", "=", 1)
+            .execute();
+        }
+        await trx
+          .insertInto("key_packages")
+          .values({
+            ref: p.ref,
+            user_id: p.userId,
+            device_id: p.deviceId,
+            key_package: p.keyPackage,
+            last_resort: toFlag(p.lastResort),
+            created_at: at,
+          })
+          .onConflict((oc) => oc.column("ref").doNothing())
+          .execute();
+      }
+    });
+  }
+
+  async countKeyPackages(ref: DeviceRef): Promise<number> {
+    const row = await this.db
+      .selectFrom("key_packages")
+      .select((eb) => eb.fn.countAll<number | string>().as("n"))
+      .where("user_id", "=", ref.userId)
+      .where("device_id", "=", ref.deviceId)
+      .where("last_resort", "=", 0)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async claimKeyPackage(ref: DeviceRef): Promise<{ keyPackage: string; lastResort: boolean } | undefined> {
+    // Take the oldest single-use package; if another claim deleted it first, try the next one.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const candidate = await this.db
+        .selectFrom("key_packages")
+        .select(["ref", "key_package"])
+        .where("user_id", "=", ref.userId)
+        .where("device_id", "=", ref.deviceId)
+        .where("last_resort", "=", 0)
+        .orderBy("created_at")
+        .orderBy("ref")
+        .limit(1)
+        .executeTakeFirst();
+      if (!candidate) break;
+      const deleted = await this.db
+        .deleteFrom("key_packages")
+        .where("ref", "=", candidate.ref)
+        .executeTakeFirst();
+      if (Number(deleted.numDeletedRows) === 1)
+        return { keyPackage: candidate.key_package, lastResort: false };
+    }
+    const lastResort = await this.db
+      .selectFrom("key_packages")
+      .select("key_package")
+      .where("user_id", "=", ref.userId)
+      .where("device_id", "=", ref.deviceId)
+      .where("last_resort", "=", 1)
+      .executeTakeFirst();
+    return lastResort && { keyPackage: lastResort.key_package, lastResort: true };
+  }
+
+  async findGroup(roomId: RoomId): Promise<{ epoch: number; groupInfo: string } | undefined> {
+    const row = await this.db
+      .selectFrom("mls_groups")
+      .select(["epoch", "group_info"])
+      .where("room_id", "=", roomId)
+      .executeTakeFirst();
+    return row && { epoch: Number(row.epoch), groupInfo: row.group_info };
+  }
+
+  async groupDevices(roomId: RoomId): Promise<DeviceRef[]> {
+    return groupDevicesIn(this.db, roomId);
+  }
+
+  async acceptCommit(input: CommitInput): Promise<CommitOutcome> {
+    try {
+      return await this.db.transaction().execute((trx) => this.#accept(trx, input));
+    } catch (e) {
+      // Two first Commits raced to create the group: the other one won.
+      const conflict = toConflictError(e);
+      if (conflict instanceof StorageConflictError && conflict.constraint === "mls_group") {
+        const group = await this.findGroup(input.roomId);
+        return { accepted: false, epoch: group?.epoch ?? 0 };
+      }
+      throw e;
+    }
+  }
+
+  async #accept(trx: Transaction<Database>, input: CommitInput): Promise<CommitOutcome> {
+    const group = await trx
+      .selectFrom("mls_groups")
+      .select("epoch")
+      .where("room_id", "=", input.roomId)
+      .executeTakeFirst();
+    const newEpoch = input.epoch + 1;
+    if (!group) {
+      if (input.epoch !== 0) return { accepted: false, epoch: 0 };
+      await trx
+        .insertInto("mls_groups")
+        .values({ room_id: input.roomId, epoch: newEpoch, group_info: input.groupInfo, updated_at: input.at })
+        .execute();
+    } else {
+      const updated = await trx
+        .updateTable("mls_groups")
+        .set({ epoch: newEpoch, group_info: input.groupInfo, updated_at: input.at })
+        .where("room_id", "=", input.roomId)
+        .where("epoch", "=", input.epoch)
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) !== 1) return { accepted: false, epoch: Number(group.epoch) };
+    }
+
+    const before = await groupDevicesIn(trx, input.roomId);
+    const key = (d: DeviceRef) => `${d.userId}\u0000${d.deviceId}`;
+    const removed = new Set(input.remove.map(key));
+    for (const d of input.remove) {
+      await trx
+        .deleteFrom("mls_group_devices")
+        .where("room_id", "=", input.roomId)
+        .where("user_id", "=", d.userId)
+        .where("device_id", "=", d.deviceId)
+        .execute();
+    }
+    const joining = input.committerJoins ? [...input.add, input.from] : input.add;
+    for (const d of joining) {
+      await trx
+        .insertInto("mls_group_devices")
+        .values({ room_id: input.roomId, user_id: d.userId, device_id: d.deviceId })
+        .onConflict((oc) => oc.columns(["room_id", "user_id", "device_id"]).doNothing())
+        .execute();
+    }
+
+    const queued: { to: DeviceRef; entry: QueuedHandshake }[] = [];
+    const enqueue = async (to: DeviceRef, kind: "commit" | "welcome", payload: string) => {
+      const bumped = await trx
+        .updateTable("devices")
+        .set({ next_seq: sql<number>`next_seq + 1` })
+        .where("user_id", "=", to.userId)
+        .where("device_id", "=", to.deviceId)
+        .returning("next_seq")
+        .executeTakeFirst();
+      if (!bumped) return; // the device was deleted meanwhile
+      const entry: QueuedHandshake = {
+        seq: Number(bumped.next_seq),
+        roomId: input.roomId,
+        kind,
+        epoch: input.epoch,
+        from: input.from,
+        payload,
+      };
+      await trx
+        .insertInto("handshake_queue")
+        .values({
+          user_id: to.userId,
+          device_id: to.deviceId,
+          seq: entry.seq,
+          room_id: input.roomId,
+          kind,
+          epoch: input.epoch,
+          from_user_id: input.from.userId,
+          from_device_id: input.from.deviceId,
+          payload,
+          created_at: input.at,
+        })
+        .execute();
+      queued.push({ to, entry });
+    };
+    // The Commit goes to every device that was in the group and stays in it, except the
+    // committer's own (it merges on `mls.accepted`); removed devices get nothing more.
+    for (const d of before) {
+      if (key(d) === key(input.from) || removed.has(key(d)) || !input.roomMembers.has(d.userId)) continue;
+      await enqueue(d, "commit", input.commit);
+    }
+    if (input.welcome !== null) {
+      for (const d of input.add) await enqueue(d, "welcome", input.welcome);
+    }
+    return { accepted: true, epoch: newEpoch, queued };
+  }
+
+  async pendingHandshakes(ref: DeviceRef, limit: number): Promise<QueuedHandshake[]> {
+    const rows = await this.db
+      .selectFrom("handshake_queue")
+      .selectAll()
+      .where("user_id", "=", ref.userId)
+      .where("device_id", "=", ref.deviceId)
+      .orderBy("seq")
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      roomId: r.room_id,
+      kind: r.kind,
+      epoch: Number(r.epoch),
+      from: { userId: r.from_user_id, deviceId: r.from_device_id },
+      payload: r.payload,
+    }));
+  }
+
+  async ackHandshakes(ref: DeviceRef, upTo: number): Promise<number> {
+    const res = await this.db
+      .deleteFrom("handshake_queue")
+      .where("user_id", "=", ref.userId)
+      .where("device_id", "=", ref.deviceId)
+      .where("seq", "<=", upTo)
+      .executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+}
+
+async function groupDevicesIn(db: Kysely<Database>, roomId: RoomId): Promise<DeviceRef[]> {
+  const rows = await db
+    .selectFrom("mls_group_devices")
+    .select(["user_id", "device_id"])
+    .where("room_id", "=", roomId)
+    .orderBy("user_id")
+    .orderBy("device_id")
+    .execute();
+  return rows.map((r) => ({ userId: r.user_id, deviceId: r.device_id }));
+}
+
+function toDevice(row: {
+  user_id: UserId;
+  device_id: string;
+  signature_key: string;
+  created_at: number;
+}): DeviceRecord {
+  return {
+    userId: row.user_id,
+    deviceId: row.device_id,
+    signatureKey: row.signature_key,
+    createdAt: Number(row.created_at),
+  };
+}

@@ -1,0 +1,574 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import {
+  AdminBlocksResponse,
+  AdminUsersResponse,
+  CreateInviteResponse,
+  type SessionResponse,
+} from "@parley/protocol";
+import type { Config } from "@parley/server";
+import { Value } from "typebox/value";
+import { asUserId } from "../../packages/server/src/domain/ids.js";
+import { newInviteCode } from "../../packages/server/src/domain/tokens.js";
+import { describePostgres, TestSchemas } from "../../packages/server/src/storage/test-databases.js";
+import {
+  login,
+  registerUser,
+  request,
+  STRONG_PASSWORD,
+  startTestServer,
+  type TestServer,
+  uniqueName,
+} from "./support/harness.js";
+import { type Closed, TestSocket } from "./support/ws-client.js";
+
+// The admin API (PROTOCOL.md AUTH-10, "Admin endpoints") over real HTTPS and WSS, and the local
+// promote command run as a real child process against a server's data dir.
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const PROMOTE_CLI = "packages/server/src/admin/promote-cli.ts";
+const HOUR = 3_600_000;
+
+/** Keeps the brute-force defences out of the way where a test does not exercise them. */
+const QUIET_IDS: Partial<Config> = {
+  idsMaxFailures: 1_000_000,
+  accountFreeFailures: 1_000_000,
+  authRatePerMin: 1_000_000,
+};
+
+type Err = { code: string };
+
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+function closedOf(socket: TestSocket): Promise<Closed> {
+  return within(socket.closed, 5000, "socket close");
+}
+
+/** A registered user made admin straight in the database (the CLI has its own tests below). */
+async function registerAdmin(ts: TestServer): Promise<SessionResponse> {
+  const session = await registerUser(ts, uniqueName("admin"));
+  await ts.server.storage.setUserAdmin(asUserId(session.user.id), true);
+  return session;
+}
+
+function register(ts: TestServer, username: string, inviteCode?: string) {
+  return request<SessionResponse & Err>(ts, "POST", "/api/register", {
+    body: { username, password: STRONG_PASSWORD, ...(inviteCode !== undefined ? { inviteCode } : {}) },
+  });
+}
+
+function createInvite(ts: TestServer, token: string, body: unknown = {}) {
+  return request<CreateInviteResponse & Err>(ts, "POST", "/api/admin/invites", { token, body });
+}
+
+function logLines(ts: TestServer): Record<string, unknown>[] {
+  return ts.logs
+    .flatMap((chunk) => chunk.split("\n"))
+    .filter((line) => line.trim() !== "")
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** The audit line of an event; pino writes it before the response, so no waiting is needed. */
+function auditLine(ts: TestServer, match: (line: Record<string, unknown>) => boolean, what: string) {
+  const line = logLines(ts).find((l) => l.component === "audit" && match(l));
+  assert.ok(line, `no ${what} audit line`);
+  return line;
+}
+
+describe("admin API", () => {
+  let ts: TestServer;
+  let admin: SessionResponse;
+  let user: SessionResponse;
+  before(async () => {
+    ts = await startTestServer(QUIET_IDS);
+    admin = await registerAdmin(ts);
+    user = await registerUser(ts, uniqueName("plain"));
+  });
+  after(async () => {
+    await ts?.stop();
+  });
+
+  const ENDPOINTS: [method: string, path: () => string][] = [
+    ["POST", () => "/api/admin/invites"],
+    ["GET", () => "/api/admin/users"],
+    ["POST", () => `/api/admin/users/${admin.user.id}/disable`],
+    ["POST", () => `/api/admin/users/${admin.user.id}/enable`],
+    ["GET", () => "/api/admin/blocks"],
+    ["DELETE", () => "/api/admin/blocks/127.0.0.1"],
+  ];
+
+  it("refuses every admin endpoint to a user who is not an admin with 403 admin_required", async () => {
+    for (const [method, path] of ENDPOINTS) {
+      const res = await request<Err>(ts, method, path(), {
+        token: user.accessToken,
+        ...(path() === "/api/admin/invites" ? { body: {} } : {}),
+      });
+      assert.equal(res.status, 403, `${method} ${path()}: ${res.text}`);
+      assert.equal(res.body.code, "admin_required");
+      assert.equal(res.headers["cache-control"], "no-store");
+    }
+  });
+
+  it("refuses every admin endpoint without a token with 401 token_invalid", async () => {
+    for (const [method, path] of ENDPOINTS) {
+      const res = await request<Err>(ts, method, path());
+      assert.equal(res.status, 401, `${method} ${path()}: ${res.text}`);
+      assert.equal(res.body.code, "token_invalid");
+    }
+  });
+
+  it("checks the admin before the body, so a non-admin learns nothing from a bad body", async () => {
+    const res = await createInvite(ts, user.accessToken, { ttlHours: "not a number" });
+    assert.equal(res.status, 403);
+    assert.equal(res.body.code, "admin_required");
+  });
+
+  it("lists every account with its admin and disabled flags and nothing secret", async () => {
+    const res = await request<AdminUsersResponse>(ts, "GET", "/api/admin/users", {
+      token: admin.accessToken,
+    });
+    assert.equal(res.status, 200, res.text);
+    assert.ok(Value.Check(AdminUsersResponse, res.body), res.text);
+    const byName = new Map(res.body.users.map((u) => [u.username, u]));
+    assert.deepEqual(Object.keys(byName.get(admin.user.username) ?? {}).sort(), [
+      "createdAt",
+      "disabled",
+      "id",
+      "isAdmin",
+      "username",
+    ]);
+    assert.equal(byName.get(admin.user.username)?.isAdmin, true);
+    assert.equal(byName.get(user.user.username)?.isAdmin, false);
+    assert.equal(byName.get(user.user.username)?.disabled, false);
+    assert.equal(byName.get(user.user.username)?.id, user.user.id);
+    const createdAt = byName.get(user.user.username)?.createdAt ?? 0;
+    assert.ok(createdAt > Date.now() - HOUR && createdAt <= Date.now(), `createdAt ${createdAt}`);
+    assert.ok(!res.text.includes("argon2"), "a password hash is in the answer");
+  });
+
+  it("creates an invite code that lives 72 hours by default and audits it without the code", async () => {
+    const before = Date.now();
+    const res = await createInvite(ts, admin.accessToken);
+    assert.equal(res.status, 201, res.text);
+    assert.ok(Value.Check(CreateInviteResponse, res.body), res.text);
+    assert.match(res.body.code, /^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$/);
+    assert.ok(res.body.expiresAt >= before + 72 * HOUR && res.body.expiresAt <= Date.now() + 72 * HOUR);
+
+    const line = auditLine(ts, (l) => l.event === "admin_invite_created", "admin_invite_created");
+    assert.equal(line.adminId, admin.user.id);
+    assert.equal(line.expiresAt, res.body.expiresAt);
+    const logs = ts.logs.join("");
+    assert.ok(!logs.includes(res.body.code), "the invite code is in the logs");
+    assert.ok(!logs.includes(res.body.code.replaceAll("-", "")), "the invite code is in the logs");
+  });
+
+  it("takes ttlHours from 1 to 720 and refuses anything else as validation_failed", async () => {
+    const one = await createInvite(ts, admin.accessToken, { ttlHours: 1 });
+    assert.equal(one.status, 201, one.text);
+    assert.ok(Math.abs(one.body.expiresAt - (Date.now() + HOUR)) < 60_000);
+    assert.equal((await createInvite(ts, admin.accessToken, { ttlHours: 720 })).status, 201);
+    for (const ttlHours of [0, 721, 1.5, "24", null]) {
+      const res = await createInvite(ts, admin.accessToken, { ttlHours });
+      assert.equal(res.status, 400, `ttlHours ${JSON.stringify(ttlHours)}: ${res.text}`);
+      assert.equal(res.body.code, "validation_failed");
+    }
+  });
+
+  it("disables a user: closes their socket with 1008, and their login fails with account_disabled", async () => {
+    const name = uniqueName("victim");
+    const victim = await registerUser(ts, name);
+    const socket = await TestSocket.authed(ts, victim.accessToken);
+
+    const res = await request(ts, "POST", `/api/admin/users/${victim.user.id}/disable`, {
+      token: admin.accessToken,
+    });
+    assert.equal(res.status, 204, res.text);
+    const closed = await closedOf(socket);
+    assert.equal(closed.code, 1008);
+    assert.equal(closed.reason, "account_disabled");
+
+    const relogin = await login(ts, name);
+    assert.equal(relogin.status, 403, relogin.text);
+    assert.equal((relogin.body as unknown as Err).code, "account_disabled");
+    // Disabling ended the session too, so the old token is refused for that first.
+    const me = await request<Err>(ts, "GET", "/api/me", { token: victim.accessToken });
+    assert.equal(me.status, 401, me.text);
+    assert.equal(me.body.code, "session_revoked");
+
+    const list = await request<AdminUsersResponse>(ts, "GET", "/api/admin/users", {
+      token: admin.accessToken,
+    });
+    assert.equal(list.body.users.find((u) => u.id === victim.user.id)?.disabled, true);
+    const line = auditLine(
+      ts,
+      (l) => l.event === "admin_user_disabled" && l.userId === victim.user.id,
+      "admin_user_disabled",
+    );
+    assert.equal(line.adminId, admin.user.id);
+  });
+
+  it("enables a disabled user so that they can log in again", async () => {
+    const name = uniqueName("back");
+    const back = await registerUser(ts, name);
+    const path = (what: string) => `/api/admin/users/${back.user.id}/${what}`;
+    assert.equal((await request(ts, "POST", path("disable"), { token: admin.accessToken })).status, 204);
+    assert.equal((await login(ts, name)).status, 403);
+
+    const res = await request(ts, "POST", path("enable"), { token: admin.accessToken });
+    assert.equal(res.status, 204, res.text);
+    const relogin = await login(ts, name);
+    assert.equal(relogin.status, 200, relogin.text);
+    const line = auditLine(
+      ts,
+      (l) => l.event === "admin_user_enabled" && l.userId === back.user.id,
+      "admin_user_enabled",
+    );
+    assert.equal(line.adminId, admin.user.id);
+  });
+
+  it("refuses to let an admin disable their own account with invalid_target", async () => {
+    const res = await request<Err>(ts, "POST", `/api/admin/users/${admin.user.id}/disable`, {
+      token: admin.accessToken,
+    });
+    assert.equal(res.status, 400);
+    assert.equal(res.body.code, "invalid_target");
+    assert.equal((await request(ts, "GET", "/api/me", { token: admin.accessToken })).status, 200);
+  });
+
+  it("answers user_not_found for an account that does not exist", async () => {
+    for (const what of ["disable", "enable"]) {
+      const res = await request<Err>(ts, "POST", `/api/admin/users/no-such-user/${what}`, {
+        token: admin.accessToken,
+      });
+      assert.equal(res.status, 404, res.text);
+      assert.equal(res.body.code, "user_not_found");
+    }
+  });
+
+  it("takes admin rights away at once: the demoted admin's same token gets admin_required", async () => {
+    const second = await registerAdmin(ts);
+    const path = "/api/admin/users";
+    assert.equal((await request(ts, "GET", path, { token: second.accessToken })).status, 200);
+    await ts.server.storage.setUserAdmin(asUserId(second.user.id), false);
+    const res = await request<Err>(ts, "GET", path, { token: second.accessToken });
+    assert.equal(res.status, 403);
+    assert.equal(res.body.code, "admin_required");
+  });
+
+  it("refuses an admin whose account was disabled, with the same token", async () => {
+    const second = await registerAdmin(ts);
+    const res = await request(ts, "POST", `/api/admin/users/${second.user.id}/disable`, {
+      token: admin.accessToken,
+    });
+    assert.equal(res.status, 204);
+    const after = await request<Err>(ts, "GET", "/api/admin/users", { token: second.accessToken });
+    assert.equal(after.status, 401, after.text);
+    assert.equal(after.body.code, "session_revoked");
+  });
+});
+
+describe("admin API: invite codes for registration", () => {
+  let ts: TestServer;
+  let admin: SessionResponse;
+  before(async () => {
+    ts = await startTestServer({ ...QUIET_IDS, registration: "invite" });
+    // The first account needs a code too: one written straight into the database.
+    const { code, hash } = newInviteCode();
+    const bootstrap = asUserId("bootstrap");
+    await ts.server.storage.createUser({
+      id: bootstrap,
+      username: uniqueName("boot"),
+      passwordHash: "not-a-login",
+      isAdmin: true,
+      createdAt: Date.now(),
+    });
+    await ts.server.storage.createInvite({
+      codeHash: hash,
+      createdBy: bootstrap,
+      createdAt: Date.now(),
+      expiresAt: Date.now() + HOUR,
+    });
+    const res = await register(ts, uniqueName("admin"), code);
+    assert.equal(res.status, 201, res.text);
+    admin = res.body;
+    await ts.server.storage.setUserAdmin(asUserId(admin.user.id), true);
+  });
+  after(async () => {
+    await ts?.stop();
+  });
+
+  it("lets one registration, and only one, use a code the admin created", async () => {
+    const { body, status } = await createInvite(ts, admin.accessToken, { ttlHours: 2 });
+    assert.equal(status, 201);
+    const first = await register(ts, uniqueName("invited"), body.code);
+    assert.equal(first.status, 201, first.text);
+    assert.equal(first.body.user.isAdmin, false);
+
+    const second = await register(ts, uniqueName("invited"), body.code);
+    assert.equal(second.status, 403, second.text);
+    assert.equal(second.body.code, "invite_invalid");
+  });
+
+  it("accepts the code as typed on a phone: lowercase, with spaces for dashes", async () => {
+    const { body } = await createInvite(ts, admin.accessToken);
+    const typed = body.code.toLowerCase().replaceAll("-", " ");
+    assert.equal((await register(ts, uniqueName("phone"), typed)).status, 201);
+  });
+
+  it("stores only the hash of a code: the code is nowhere in the data dir", async () => {
+    const { body } = await createInvite(ts, admin.accessToken);
+    // The database (with its WAL) holds the hash; a registration with the code proves it matches.
+    const entries = await readdir(ts.dataDir, { withFileTypes: true });
+    const files = entries.filter((e) => e.isFile()).map((e) => e.name);
+    assert.ok(files.includes("parley.db"));
+    for (const file of files) {
+      const bytes = await readFile(join(ts.dataDir, file));
+      for (const form of [body.code, body.code.replaceAll("-", "")]) {
+        assert.ok(!bytes.includes(form), `${file} holds the invite code`);
+      }
+    }
+    assert.equal((await register(ts, uniqueName("hashed"), body.code)).status, 201);
+  });
+
+  it("refuses an expired code as invite_invalid", async () => {
+    const { code, hash } = newInviteCode();
+    await ts.server.storage.createInvite({
+      codeHash: hash,
+      createdBy: asUserId(admin.user.id),
+      createdAt: Date.now() - 2 * HOUR,
+      expiresAt: Date.now() - 1000,
+    });
+    const res = await register(ts, uniqueName("late"), code);
+    assert.equal(res.status, 403, res.text);
+    assert.equal(res.body.code, "invite_invalid");
+  });
+});
+
+describe("admin API: IP blocks", () => {
+  let ts: TestServer;
+  let admin: SessionResponse;
+  let victim: string;
+  before(async () => {
+    // A long block, so that only the admin can have lifted it.
+    ts = await startTestServer({
+      idsMaxFailures: 5,
+      idsWindowS: 300,
+      idsBlockS: 600,
+      accountFreeFailures: 1_000_000,
+      authRatePerMin: 1_000_000,
+    });
+    admin = await registerAdmin(ts);
+    victim = uniqueName("blocked");
+    await registerUser(ts, victim);
+  });
+  after(async () => {
+    await ts?.stop();
+  });
+
+  async function blockLoopback(): Promise<void> {
+    for (let i = 0; i < 5; i++) {
+      const res = await login(ts, victim, `Wrong-Guess-${i}-Zq!`);
+      assert.equal(res.status, 401, res.text);
+    }
+    const refused = await login(ts, victim);
+    assert.equal(refused.status, 403, refused.text);
+    assert.equal((refused.body as unknown as Err).code, "ip_blocked");
+  }
+
+  function blocks() {
+    return request<AdminBlocksResponse>(ts, "GET", "/api/admin/blocks", { token: admin.accessToken });
+  }
+
+  function unblock(ip: string) {
+    return request<Err>(ts, "DELETE", `/api/admin/blocks/${encodeURIComponent(ip)}`, {
+      token: admin.accessToken,
+    });
+  }
+
+  it("lists nothing while no address is blocked", async () => {
+    const res = await blocks();
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(res.body, { blocks: [] });
+  });
+
+  it("lists a blocked address, and lifting it lets the correct password in again", async () => {
+    await blockLoopback();
+    const listed = await blocks();
+    assert.ok(Value.Check(AdminBlocksResponse, listed.body), listed.text);
+    assert.equal(listed.body.blocks.length, 1, listed.text);
+    const [block] = listed.body.blocks;
+    assert.equal(block?.ip, "127.0.0.1");
+    assert.ok((block?.retryAfterMs ?? 0) > 590_000 && (block?.retryAfterMs ?? 0) <= 600_000);
+
+    const res = await unblock("127.0.0.1");
+    assert.equal(res.status, 204, res.text);
+    const relogin = await login(ts, victim);
+    assert.equal(relogin.status, 200, relogin.text);
+    assert.deepEqual((await blocks()).body, { blocks: [] });
+
+    const line = auditLine(ts, (l) => l.event === "admin_ip_unblocked", "admin_ip_unblocked");
+    assert.equal(line.adminId, admin.user.id);
+    assert.equal(line.ip, "127.0.0.1");
+    auditLine(ts, (l) => l.event === "ip_unblocked" && l.by === "admin", "ip_unblocked by admin");
+  });
+
+  it("lifts a block named by another form of the same address (IPv4-mapped IPv6)", async () => {
+    await blockLoopback();
+    const res = await unblock("::ffff:127.0.0.1");
+    assert.equal(res.status, 204, res.text);
+    assert.equal((await login(ts, victim)).status, 200);
+  });
+
+  it("answers 404 not_blocked for an address that is not blocked", async () => {
+    const res = await unblock("192.0.2.7");
+    assert.equal(res.status, 404, res.text);
+    assert.equal(res.body.code, "not_blocked");
+  });
+
+  it("refuses something that is not an IP address with validation_failed", async () => {
+    for (const ip of ["not-an-ip", "127.1", "1.2.3.4.5", "x".repeat(65)]) {
+      const res = await unblock(ip);
+      assert.equal(res.status, 400, `${ip}: ${res.text}`);
+      assert.equal(res.body.code, "validation_failed");
+    }
+  });
+});
+
+interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the promote command as the operator would, with none of this process's Parley settings. */
+function runCli(args: string[]): Promise<CliResult> {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(
+      ([k]) => !k.startsWith("PARLEY_") && k !== "DATABASE_URL" && k !== "REDIS_URL",
+    ),
+  );
+  const child = spawn(
+    process.execPath,
+    ["--conditions=parley-source", "--import", "tsx", PROMOTE_CLI, ...args],
+    { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (c: Buffer) => {
+    stdout += String(c);
+  });
+  child.stderr.on("data", (c: Buffer) => {
+    stderr += String(c);
+  });
+  const exited = new Promise<CliResult>((resolve) => {
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+  return within(exited, 30_000, "promote-cli exit").catch((e: unknown) => {
+    child.kill();
+    throw e;
+  });
+}
+
+describe("promote command (local, on the server's own database)", () => {
+  let ts: TestServer;
+  let emptyDir: string;
+  before(async () => {
+    ts = await startTestServer(QUIET_IDS);
+    emptyDir = await mkdtemp(join(tmpdir(), "parley-empty-"));
+  });
+  after(async () => {
+    await ts?.stop();
+    await rm(emptyDir, { recursive: true, force: true });
+  });
+
+  it("promotes a user while the server runs, and their current token works for the admin API at once", async () => {
+    const name = uniqueName("operator");
+    const session = await registerUser(ts, name);
+    const path = "/api/admin/users";
+    assert.equal((await request(ts, "GET", path, { token: session.accessToken })).status, 403);
+
+    const res = await runCli(["promote", name, "--data-dir", ts.dataDir]);
+    assert.equal(res.status, 0, res.stderr);
+    assert.equal(res.stdout, `${name} is now an admin\n`);
+    assert.equal(res.stderr, "");
+    assert.equal((await request(ts, "GET", path, { token: session.accessToken })).status, 200);
+
+    const again = await runCli(["promote", name.toUpperCase(), "--data-dir", ts.dataDir]);
+    assert.equal(again.status, 0, again.stderr);
+    assert.equal(again.stdout, `${name} is already an admin\n`);
+
+    const demoted = await runCli(["demote", name, "--data-dir", ts.dataDir]);
+    assert.equal(demoted.status, 0, demoted.stderr);
+    assert.equal(demoted.stdout, `${name} is no longer an admin\n`);
+    const refused = await request<Err>(ts, "GET", path, { token: session.accessToken });
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.code, "admin_required");
+  });
+
+  it("exits 1 with one line for an unknown user", async () => {
+    const res = await runCli(["promote", "nobody-here", "--data-dir", ts.dataDir]);
+    assert.equal(res.status, 1);
+    assert.equal(res.stdout, "");
+    assert.match(res.stderr, /^parley admin: unknown user "nobody-here"\n$/);
+  });
+
+  it("exits 1 without creating a database in a data dir that has none", async () => {
+    const res = await runCli(["promote", "alice", "--data-dir", emptyDir]);
+    assert.equal(res.status, 1);
+    assert.match(
+      res.stderr,
+      /^parley admin: no Parley database at .*parley\.db \(check --data-dir or PARLEY_DATA_DIR\)\n$/,
+    );
+    assert.deepEqual(await readdir(emptyDir), []);
+  });
+
+  it("exits 2 with the usage line for a bad command line", async () => {
+    for (const args of [
+      [],
+      ["promote"],
+      ["crown", "alice"],
+      ["promote", "a", "b"],
+      ["promote", "a", "--nope"],
+    ]) {
+      const res = await runCli([...args, "--data-dir", ts.dataDir]);
+      assert.equal(res.status, 2, `${args.join(" ")}: ${res.stderr}`);
+      assert.equal(res.stderr.split("\n").length, 2, res.stderr);
+      assert.ok(res.stderr.startsWith("parley admin: "), res.stderr);
+    }
+  });
+});
+
+describePostgres("promote command on PostgreSQL (DATABASE_URL)", (baseUrl) => {
+  const schemas = new TestSchemas(baseUrl);
+  let ts: TestServer;
+  let databaseUrl: string;
+  before(async () => {
+    databaseUrl = await schemas.create();
+    ts = await startTestServer({ ...QUIET_IDS, databaseUrl });
+  });
+  after(async () => {
+    await ts?.stop();
+    await schemas.dropAll();
+  });
+
+  it("promotes a user in the server's PostgreSQL database, not in a data dir", async () => {
+    const name = uniqueName("pgop");
+    const session = await registerUser(ts, name);
+    const res = await runCli(["promote", name, "--database-url", databaseUrl]);
+    assert.equal(res.status, 0, res.stderr);
+    assert.equal(res.stdout, `${name} is now an admin\n`);
+    const users = await request(ts, "GET", "/api/admin/users", { token: session.accessToken });
+    assert.equal(users.status, 200, users.text);
+  });
+});

@@ -1,0 +1,319 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import {
+  addMembers,
+  createGroup,
+  type DeviceIdentity,
+  encryptApplicationMessage,
+  exportGroupInfo,
+  type GroupState,
+  generateDeviceIdentity,
+  generateKeyPackages,
+  generateLastResortKeyPackage,
+  groupEpoch,
+  joinFromWelcome,
+  type KeyPackageBundle,
+  mergePendingCommit,
+  processMessage,
+  selfUpdate,
+} from "@parley/crypto";
+import { PROTOCOL_VERSION, type ServerFrame } from "@parley/protocol";
+import { registerUser, startTestServer, type TestServer } from "./support/harness.js";
+import { TestSocket } from "./support/ws-client.js";
+
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
+const bytes = (s: string) => new Uint8Array(Buffer.from(s, "base64"));
+
+interface Device {
+  userId: string;
+  deviceId: string;
+  token: string;
+  identity: DeviceIdentity;
+  bundles: KeyPackageBundle[];
+  socket: TestSocket;
+}
+
+async function connectDevice(ts: TestServer, token: string, deviceId: string): Promise<TestSocket> {
+  const socket = await TestSocket.open(ts);
+  socket.send({ type: "auth", token, protocolVersion: PROTOCOL_VERSION, deviceId });
+  await socket.next("ready");
+  return socket;
+}
+
+async function newDevice(ts: TestServer, count = 3, token?: string, userId?: string): Promise<Device> {
+  let t = token;
+  let u = userId;
+  if (t === undefined || u === undefined) {
+    const session = await registerUser(ts);
+    t = session.accessToken;
+    u = session.user.id;
+  }
+  const deviceId = `dev${Math.floor(Math.random() * 1e9)}`;
+  const identity = await generateDeviceIdentity({ accountId: u, deviceId });
+  const bundles = await generateKeyPackages(identity, count);
+  const last = await generateLastResortKeyPackage(identity);
+  const socket = await connectDevice(ts, t, deviceId);
+  const answer = await socket.call({
+    type: "device.register",
+    deviceId,
+    signatureKey: b64(identity.signaturePublicKey),
+    keyPackages: bundles.map((b) => b64(b.keyPackage)),
+    lastResort: b64(last.keyPackage),
+  });
+  assert.equal(answer.type, "keypackages.count", JSON.stringify(answer));
+  return { userId: u, deviceId, token: t, identity, bundles: [...bundles, last], socket };
+}
+
+function expect<T extends ServerFrame["type"]>(f: ServerFrame, type: T): Extract<ServerFrame, { type: T }> {
+  assert.equal(f.type, type, JSON.stringify(f));
+  return f as Extract<ServerFrame, { type: T }>;
+}
+
+async function commitFrame(
+  roomId: string,
+  pending: Awaited<ReturnType<typeof selfUpdate>>,
+  extra: object = {},
+) {
+  return {
+    type: "mls.commit",
+    roomId,
+    epoch: Number(pending.epoch),
+    commit: b64(pending.commit),
+    groupInfo: b64(await exportGroupInfo(pending.newState)),
+    ...(pending.welcome ? { welcome: b64(pending.welcome) } : {}),
+    ...extra,
+  };
+}
+
+describe("MLS delivery service", () => {
+  let ts: TestServer;
+  before(async () => {
+    ts = await startTestServer({ msgRate: 1000, msgBurst: 1000 });
+  });
+  after(() => ts.stop());
+
+  test("binds a device key to the account and refuses packages that are not the device's", async () => {
+    const alice = await newDevice(ts);
+    const mallory = await newDevice(ts);
+    // Mallory uploads a KeyPackage carrying Alice's credential: the Authentication Service refuses it.
+    const forged = await generateKeyPackages(alice.identity, 1);
+    const refused = await mallory.socket.call({
+      type: "keypackages.upload",
+      keyPackages: forged.map((b) => b64(b.keyPackage)),
+    });
+    assert.equal(expect(refused, "error").code, "key_package_invalid");
+    // The same device id with another key is a different device: refused.
+    const other = await generateDeviceIdentity({ accountId: alice.userId, deviceId: alice.deviceId });
+    const swap = await alice.socket.call({
+      type: "device.register",
+      deviceId: alice.deviceId,
+      signatureKey: b64(other.signaturePublicKey),
+      keyPackages: [],
+      lastResort: b64((await generateLastResortKeyPackage(other)).keyPackage),
+    });
+    assert.equal(expect(swap, "error").code, "device_key_mismatch");
+    // A connection without a device cannot commit.
+    const plain = await TestSocket.authed(ts, alice.token);
+    const noDevice = await plain.call({ type: "mls.ack", upTo: 1, rid: "x" });
+    assert.equal(expect(noDevice, "error").code, "device_required");
+    for (const s of [alice.socket, mallory.socket, plain]) s.close();
+  });
+
+  test("a claim consumes single-use packages, then hands out the last resort, and warns the owner", async () => {
+    const bob = await newDevice(ts, 2);
+    const carol = await newDevice(ts);
+    const seen = new Set<string>();
+    for (let i = 0; i < 4; i++) {
+      const claim = expect(
+        await carol.socket.call({ type: "keypackages.claim", userId: bob.userId }),
+        "keypackages",
+      );
+      assert.equal(claim.devices.length, 1);
+      seen.add(claim.devices[0]?.keyPackage ?? "");
+    }
+    // Two single-use packages and then the same last resort twice.
+    assert.equal(seen.size, 3);
+    const low = await bob.socket.next("keypackages.count");
+    assert.equal(low.low, true);
+    bob.socket.close();
+    carol.socket.close();
+  });
+
+  test("adds a member with a Welcome, orders competing commits, and queues them durably", async () => {
+    const alice = await newDevice(ts);
+    const bob = await newDevice(ts);
+    const room = expect(await alice.socket.call({ type: "room.create", name: "e2ee" }), "room");
+    const roomId = room.room.id;
+    await bob.socket.call({ type: "room.join", roomId });
+
+    let aliceState: GroupState = await createGroup(alice.identity, {
+      groupId: new TextEncoder().encode(roomId),
+    });
+    const claim = expect(
+      await alice.socket.call({ type: "keypackages.claim", userId: bob.userId }),
+      "keypackages",
+    );
+    const add = await addMembers(aliceState, [bytes(claim.devices[0]?.keyPackage ?? "")]);
+    const accepted = await alice.socket.call(
+      await commitFrame(roomId, add, { addDevices: [{ userId: bob.userId, deviceId: bob.deviceId }] }),
+    );
+    assert.equal(expect(accepted, "mls.accepted").epoch, 1);
+    aliceState = mergePendingCommit(add);
+
+    const welcome = await bob.socket.next("mls.handshake");
+    assert.equal(welcome.kind, "welcome");
+    let bobState = await joinFromWelcome(bytes(welcome.payload), bob.bundles, bob.identity);
+    bob.socket.send({ type: "mls.ack", upTo: welcome.seq });
+    assert.equal(groupEpoch(bobState), 1n);
+
+    // Both commit at epoch 1 at once: exactly one wins, the other is told the current epoch.
+    const [a, b] = await Promise.all([selfUpdate(aliceState), selfUpdate(bobState)]);
+    const answers = await Promise.all([
+      alice.socket.call(await commitFrame(roomId, a)),
+      bob.socket.call(await commitFrame(roomId, b)),
+    ]);
+    const winners = answers.filter((f) => f.type === "mls.accepted");
+    const losers = answers.filter((f) => f.type === "error");
+    assert.equal(winners.length, 1, JSON.stringify(answers));
+    assert.equal(losers.length, 1);
+    assert.equal(losers[0]?.type === "error" && losers[0].code, "stale_epoch");
+    assert.equal(losers[0]?.type === "error" && losers[0].epoch, 2);
+
+    // The loser applies the winning commit from its queue; both reach epoch 2 and can talk.
+    const aliceWon = answers[0]?.type === "mls.accepted";
+    if (aliceWon) {
+      aliceState = mergePendingCommit(a);
+      const c = await bob.socket.next("mls.handshake");
+      const r = await processMessage(bobState, bytes(c.payload));
+      bobState = r.state;
+      bob.socket.send({ type: "mls.ack", upTo: c.seq });
+    } else {
+      bobState = mergePendingCommit(b);
+      const c = await alice.socket.next("mls.handshake");
+      const r = await processMessage(aliceState, bytes(c.payload));
+      aliceState = r.state;
+      alice.socket.send({ type: "mls.ack", upTo: c.seq });
+    }
+    assert.equal(groupEpoch(aliceState), 2n);
+    assert.equal(groupEpoch(bobState), 2n);
+    const sealed = await encryptApplicationMessage(aliceState, new TextEncoder().encode("converged"));
+    aliceState = sealed.state;
+    await alice.socket.call({ type: "message.send", to: { room: roomId }, payload: b64(sealed.message) });
+    const got = await bob.socket.next("message");
+    const opened = await processMessage(bobState, bytes(got.payload));
+    assert.equal(opened.kind, "application");
+    assert.equal(opened.kind === "application" && new TextDecoder().decode(opened.plaintext), "converged");
+    alice.socket.close();
+    bob.socket.close();
+  });
+
+  test("refuses commits that do not fit the room's group", async () => {
+    const alice = await newDevice(ts);
+    const outsider = await newDevice(ts);
+    const room = expect(
+      await alice.socket.call({ type: "room.create", name: "rules", isPublic: false }),
+      "room",
+    );
+    const roomId = room.room.id;
+    const state = await createGroup(alice.identity, { groupId: new TextEncoder().encode(roomId) });
+    const claim = expect(
+      await alice.socket.call({ type: "keypackages.claim", userId: outsider.userId }),
+      "keypackages",
+    );
+    const add = await addMembers(state, [bytes(claim.devices[0]?.keyPackage ?? "")]);
+    // Adding someone who is neither a member nor invited.
+    const notInvited = await alice.socket.call(
+      await commitFrame(roomId, add, {
+        addDevices: [{ userId: outsider.userId, deviceId: outsider.deviceId }],
+      }),
+    );
+    assert.equal(expect(notInvited, "error").code, "not_invited");
+    // A commit whose epoch field lies about the message's epoch.
+    const lie = await alice.socket.call({ ...(await commitFrame(roomId, add)), epoch: 7 });
+    assert.equal(expect(lie, "error").code, "commit_invalid");
+    // Another room's group id.
+    const other = await createGroup(alice.identity, { groupId: new TextEncoder().encode("ZZZZZZ") });
+    const wrongGroup = await alice.socket.call(await commitFrame(roomId, await selfUpdate(other)));
+    assert.equal(expect(wrongGroup, "error").code, "commit_invalid");
+    // A non-member of the room cannot commit to it.
+    const outsiderState = await createGroup(outsider.identity, { groupId: new TextEncoder().encode(roomId) });
+    const intruder = await outsider.socket.call(await commitFrame(roomId, await selfUpdate(outsiderState)));
+    assert.equal(expect(intruder, "error").code, "not_a_member");
+    alice.socket.close();
+    outsider.socket.close();
+  });
+
+  test("a device offline during commits gets them in order on reconnect, also after a server restart", async () => {
+    // One data dir for both lives of the server, owned (and removed) by this test.
+    const dataDir = await mkdtemp(join(tmpdir(), "parley-restart-"));
+    const persistent = await startTestServer({ msgRate: 1000, msgBurst: 1000 }, { dataDir });
+    let restarted: TestServer | undefined;
+    try {
+      const alice = await newDevice(persistent);
+      const bob = await newDevice(persistent);
+      const roomId = expect(await alice.socket.call({ type: "room.create", name: "queue" }), "room").room.id;
+      await bob.socket.call({ type: "room.join", roomId });
+      let aliceState = await createGroup(alice.identity, { groupId: new TextEncoder().encode(roomId) });
+      const claim = expect(
+        await alice.socket.call({ type: "keypackages.claim", userId: bob.userId }),
+        "keypackages",
+      );
+      const add = await addMembers(aliceState, [bytes(claim.devices[0]?.keyPackage ?? "")]);
+      await alice.socket.call(
+        await commitFrame(roomId, add, { addDevices: [{ userId: bob.userId, deviceId: bob.deviceId }] }),
+      );
+      aliceState = mergePendingCommit(add);
+      bob.socket.close();
+      await bob.socket.closed;
+
+      // Two commits while Bob is away.
+      for (let i = 0; i < 2; i++) {
+        const p = await selfUpdate(aliceState);
+        expect(await alice.socket.call(await commitFrame(roomId, p)), "mls.accepted");
+        aliceState = mergePendingCommit(p);
+      }
+      alice.socket.close();
+      await persistent.stop();
+
+      restarted = await startTestServer({ msgRate: 1000, msgBurst: 1000 }, { dataDir });
+      const back = await connectDevice(restarted, bob.token, bob.deviceId);
+      const queued = [
+        await back.next("mls.handshake"),
+        await back.next("mls.handshake"),
+        await back.next("mls.handshake"),
+      ];
+      assert.deepEqual(
+        queued.map((q) => [q.kind, q.epoch]),
+        [
+          ["welcome", 0],
+          ["commit", 1],
+          ["commit", 2],
+        ],
+      );
+      assert.ok(
+        queued[0] && queued[1] && queued[2] && queued[0].seq < queued[1].seq && queued[1].seq < queued[2].seq,
+      );
+      let bobState = await joinFromWelcome(bytes(queued[0]?.payload ?? ""), bob.bundles, bob.identity);
+      for (const q of queued.slice(1)) bobState = (await processMessage(bobState, bytes(q.payload))).state;
+      assert.equal(groupEpoch(bobState), groupEpoch(aliceState));
+
+      // Acknowledged entries are gone; unacknowledged ones come again.
+      back.send({ type: "mls.ack", upTo: queued[1]?.seq ?? 0 });
+      await back.settle();
+      back.close();
+      await back.closed;
+      const again = await connectDevice(restarted, bob.token, bob.deviceId);
+      const redelivered = await again.next("mls.handshake");
+      assert.equal(redelivered.seq, queued[2]?.seq);
+      assert.ok(!(await again.settle()).some((f) => f.type === "mls.handshake"));
+      again.close();
+    } finally {
+      await persistent.stop();
+      await restarted?.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
