@@ -83,6 +83,7 @@ async function startServerIn(
         PARLEY_PORT: String(port),
         PARLEY_DATA_DIR: dataDir,
         PARLEY_LOG_LEVEL: "info",
+        PARLEY_MDNS: "off",
         ...env,
       }),
       stdio: ["ignore", "pipe", "pipe"],

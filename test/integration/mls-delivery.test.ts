@@ -210,6 +210,55 @@ describe("MLS delivery service", () => {
     bob.socket.close();
   });
 
+  test("an invited user added by Welcome follows later commits before joining the room", async () => {
+    const alice = await newDevice(ts);
+    const bob = await newDevice(ts);
+    const roomId = expect(
+      await alice.socket.call({ type: "room.create", name: "invite-first", isPublic: false }),
+      "room",
+    ).room.id;
+    expect(await alice.socket.call({ type: "room.invite", roomId, userId: bob.userId }), "ok");
+    let aliceState = await createGroup(alice.identity, { groupId: new TextEncoder().encode(roomId) });
+    const claim = expect(
+      await alice.socket.call({ type: "keypackages.claim", userId: bob.userId }),
+      "keypackages",
+    );
+    const add = await addMembers(aliceState, [bytes(claim.devices[0]?.keyPackage ?? "")]);
+    expect(
+      await alice.socket.call(
+        await commitFrame(roomId, add, { addDevices: [{ userId: bob.userId, deviceId: bob.deviceId }] }),
+      ),
+      "mls.accepted",
+    );
+    aliceState = mergePendingCommit(add);
+    const update = await selfUpdate(aliceState);
+    expect(await alice.socket.call(await commitFrame(roomId, update)), "mls.accepted");
+    // Bob has not joined the room, yet he gets the Welcome and the later Commit, in order.
+    const welcome = await bob.socket.next("mls.handshake");
+    const commit = await bob.socket.next("mls.handshake");
+    assert.deepEqual([welcome.kind, commit.kind], ["welcome", "commit"]);
+    let bobState = await joinFromWelcome(bytes(welcome.payload), bob.bundles, bob.identity);
+    bobState = (await processMessage(bobState, bytes(commit.payload))).state;
+    assert.equal(groupEpoch(bobState), groupEpoch(mergePendingCommit(update)));
+    alice.socket.close();
+    bob.socket.close();
+  });
+
+  test("a first Commit that lost the race to create the group is told stale_epoch", async () => {
+    const alice = await newDevice(ts);
+    const bob = await newDevice(ts);
+    const roomId = expect(await alice.socket.call({ type: "room.create", name: "race" }), "room").room.id;
+    await bob.socket.call({ type: "room.join", roomId });
+    const gid = new TextEncoder().encode(roomId);
+    const first = await selfUpdate(await createGroup(alice.identity, { groupId: gid }));
+    expect(await alice.socket.call(await commitFrame(roomId, first)), "mls.accepted");
+    const late = await selfUpdate(await createGroup(bob.identity, { groupId: gid }));
+    const refused = expect(await bob.socket.call(await commitFrame(roomId, late)), "error");
+    assert.deepEqual([refused.code, refused.epoch], ["stale_epoch", 1]);
+    alice.socket.close();
+    bob.socket.close();
+  });
+
   test("refuses commits that do not fit the room's group", async () => {
     const alice = await newDevice(ts);
     const outsider = await newDevice(ts);

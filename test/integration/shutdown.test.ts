@@ -14,7 +14,13 @@ const MAIN = fileURLToPath(new URL("../../packages/server/src/main.ts", import.m
 test("SIGTERM stops accepting, closes sockets with 1001 and exits 0", async () => {
   const dataDir = await mkdtemp(join(tmpdir(), "parley-shutdown-"));
   const child = spawn(process.execPath, ["--conditions=parley-source", "--import", "tsx", MAIN], {
-    env: { ...process.env, PARLEY_HOST: "127.0.0.1", PARLEY_PORT: "0", PARLEY_DATA_DIR: dataDir },
+    env: {
+      ...process.env,
+      PARLEY_HOST: "127.0.0.1",
+      PARLEY_PORT: "0",
+      PARLEY_DATA_DIR: dataDir,
+      PARLEY_MDNS: "off",
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));

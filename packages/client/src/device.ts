@@ -1,4 +1,4 @@
-import { bytesToHex, randomBytes } from "@noble/ciphers/utils.js";
+import { bytesToHex, bytesToUtf8, randomBytes, utf8ToBytes } from "@noble/ciphers/utils.js";
 import {
   type DeviceIdentity,
   decodeKeyPackageBundle,
@@ -17,6 +17,7 @@ import type { DeviceStore } from "./store.js";
 
 const IDENTITY_KEY = "device/identity";
 const REGISTERED_KEY = "device/registered";
+const SEQ_KEY = "device/handshake-seq";
 const kpKey = (ref: Uint8Array) => `kp/${bytesToHex(ref)}`;
 
 /** KeyPackages per upload (MLS-2, MLS-3). */
@@ -65,6 +66,7 @@ export class DeviceKeys {
   /** Replaces the identity with a new device (new id, new key), e.g. after device_key_mismatch. */
   async recreate(userId: string): Promise<DeviceIdentity> {
     await this.store.delete(REGISTERED_KEY);
+    await this.store.delete(SEQ_KEY);
     return this.#create(userId);
   }
 
@@ -82,6 +84,21 @@ export class DeviceKeys {
 
   async markRegistered(): Promise<void> {
     await this.store.put(REGISTERED_KEY, Uint8Array.of(1));
+  }
+
+  /**
+   * The last handshake-queue entry (MLS-8 `seq`) this device applied: entries the server sends
+   * again because their ack was lost are then skipped, also after a restart.
+   */
+  async handshakeSeq(): Promise<number> {
+    const raw = await this.store.get(SEQ_KEY);
+    if (raw === undefined) return -1;
+    const n = Number(bytesToUtf8(raw));
+    return Number.isSafeInteger(n) ? n : -1;
+  }
+
+  async saveHandshakeSeq(seq: number): Promise<void> {
+    await this.store.put(SEQ_KEY, utf8ToBytes(String(seq)));
   }
 
   /** A device.register body: KEY_PACKAGE_BATCH packages plus a last resort, private halves stored first. */

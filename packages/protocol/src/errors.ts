@@ -32,6 +32,11 @@ export const ERRORS = {
     wsClose: 4429,
     message: "Too many open connections for this account.",
   },
+  duplicate_login: {
+    status: 409,
+    wsClose: 4409,
+    message: "This account is already connected; this server allows one connection per account.",
+  },
   slow_consumer: {
     status: 503,
     wsClose: 4503,

@@ -6,7 +6,8 @@ import type { Logger } from "pino";
 import proxyAddr from "proxy-addr";
 import type { Bus } from "./bus/bus.js";
 import { MemoryBus } from "./bus/memory-bus.js";
-import { type Config, ConfigError } from "./config/config.js";
+import { DEFAULT_REDIS_KEY_PREFIX, RedisBus, type RedisBusTuning } from "./bus/redis-bus.js";
+import type { Config } from "./config/config.js";
 import { AccountService } from "./domain/accounts.js";
 import { DeliveryService } from "./domain/delivery.js";
 import { MessageIds } from "./domain/encode.js";
@@ -15,12 +16,14 @@ import { type LimiterFactory, memoryLimiters } from "./domain/limiters.js";
 import { LoginGuard } from "./domain/login-guard.js";
 import { MembershipCache } from "./domain/membership-cache.js";
 import { PASSWORD_POLICIES } from "./domain/password-policy.js";
+import { RedisLimiters } from "./domain/redis-limiters.js";
 import { Relay } from "./domain/relay.js";
 import { RoomService } from "./domain/rooms.js";
 import { SubscriptionService } from "./domain/subscriptions.js";
 import { loadOrCreateSecret, TokenService } from "./domain/tokens.js";
 import { buildHttpApp } from "./http/app.js";
 import { createSourceFilter } from "./lan/index.js";
+import { startMdnsAdvertiser } from "./lan/mdns.js";
 import { Metrics } from "./ops/metrics.js";
 import { openStorage } from "./storage/open-storage.js";
 import type { Storage } from "./storage/storage.js";
@@ -39,6 +42,8 @@ export interface StartOptions {
   bus?: Bus;
   limiters?: LimiterFactory;
   storage?: Storage;
+  /** With REDIS_URL: key prefix (default `parley:`) and timings, for tests and shared Redis servers. */
+  redis?: RedisBusTuning;
 }
 
 export interface ParleyServer {
@@ -59,12 +64,6 @@ const TLS_RECHECK_MS = 12 * 60 * 60 * 1000;
 /** Builds every part of a Parley server from its configuration and starts listening. */
 export async function startServer(config: Config, options: StartOptions): Promise<ParleyServer> {
   const { log } = options;
-  if (config.redisUrl && !options.bus) {
-    // Accepting it and quietly running single-node would split users across servers unseen.
-    throw new ConfigError(
-      "REDIS_URL is set, but this version runs on one server only (scale-out is not built yet)",
-    );
-  }
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
 
   let https: { material: Awaited<ReturnType<typeof ensureTlsMaterial>> | null; options: object } | null =
@@ -97,8 +96,33 @@ export async function startServer(config: Config, options: StartOptions): Promis
       ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
       sqliteFile: join(config.dataDir, "parley.db"),
     }));
-  const bus = options.bus ?? new MemoryBus();
-  const limiters = options.limiters ?? memoryLimiters;
+  let redisBus: RedisBus | null = null;
+  let redisLimiters: RedisLimiters | null = null;
+  if (config.redisUrl) {
+    if (!options.bus) {
+      redisBus = new RedisBus({
+        ...options.redis,
+        url: config.redisUrl,
+        nodeId: config.nodeId,
+        log: log.child({ component: "bus" }),
+        usernameOf: async (id) => (await storage.findUserById(id))?.username,
+      });
+      // Without Redis the server still serves its own users; /readyz says not ready meanwhile.
+      if (!(await redisBus.waitUntilReady(5000))) {
+        log.warn({ event: "redis_unavailable" }, "Redis does not answer yet; serving local users only");
+      }
+    }
+    if (!options.limiters) {
+      redisLimiters = new RedisLimiters({
+        url: config.redisUrl,
+        keyPrefix: options.redis?.keyPrefix ?? DEFAULT_REDIS_KEY_PREFIX,
+        connectionName: `parley:${config.nodeId}:limiters`,
+        ...(options.redis?.retryDelayMs ? { retryDelayMs: options.redis.retryDelayMs } : {}),
+      });
+    }
+  }
+  const bus: Bus = options.bus ?? redisBus ?? new MemoryBus();
+  const limiters = options.limiters ?? redisLimiters?.factory ?? memoryLimiters;
   const metrics = new Metrics();
   const audit = log.child({ component: "audit" });
   const secret = await loadOrCreateSecret(join(config.dataDir, "jwt.secret"));
@@ -204,6 +228,16 @@ export async function startServer(config: Config, options: StartOptions): Promis
   const port = (server.address() as AddressInfo).port;
   const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;
   const url = `${https ? "https" : "http"}://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`;
+  const mdns =
+    config.mdns === "on"
+      ? startMdnsAdvertiser({
+          port,
+          caFingerprint,
+          tls: https !== null,
+          interfaceAddress: config.mdnsInterface,
+          log,
+        })
+      : null;
 
   // Renew the leaf before it expires, or when the machine gained an address, without a restart.
   const tlsTimer = setInterval(async () => {
@@ -246,6 +280,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     close() {
       closing ??= (async () => {
         draining = true;
+        await mdns?.stop();
         clearInterval(tlsTimer);
         clearInterval(purgeTimer);
         server.close();
@@ -253,6 +288,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
         await app.close();
         guard.close();
         await bus.close();
+        await redisLimiters?.close();
         if (!options.storage) await storage.close();
         log.info({ event: "stopped" }, "server stopped");
         await new Promise<void>((resolve) => log.flush(() => resolve()));

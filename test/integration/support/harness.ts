@@ -41,7 +41,14 @@ export async function startTestServer(
       done();
     },
   });
-  const config = configWith({ host: "127.0.0.1", port: 0, dataDir, logLevel: "debug", ...overrides });
+  const config = configWith({
+    host: "127.0.0.1",
+    port: 0,
+    dataDir,
+    logLevel: "debug",
+    mdns: "off",
+    ...overrides,
+  });
   const server = await startServer(config, { ...options, log: createLogger(config.logLevel, sink) });
   let stopped = false;
   return {

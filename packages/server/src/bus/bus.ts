@@ -15,7 +15,10 @@ export interface Bus {
   deliver(userIds: readonly UserId[], frame: Buffer, exceptConnection?: string): void;
   /** Sends a frame to the connections of one device (MLS handshake traffic is per device). */
   deliverToDevice(userId: UserId, deviceId: string, frame: Buffer): void;
-  /** A device connected; returns the user's open connection count and whether they just came online. */
+  /**
+   * A device connected; returns the user's open connection count on every server that shares
+   * the bus (LIMIT-3, the duplicate-login policy) and whether they just came online.
+   */
   connectionOpened(userId: UserId, connectionId: string): Promise<{ count: number; cameOnline: boolean }>;
   /** A device disconnected; returns whether the user just went offline. */
   connectionClosed(userId: UserId, connectionId: string): Promise<{ wentOffline: boolean }>;
@@ -34,4 +37,6 @@ export interface BusSink {
 
 export type ControlEvent =
   | { type: "session.revoked"; sessionId: SessionId; reason: "session_revoked" | "account_disabled" }
-  | { type: "membership.changed"; roomId: RoomId };
+  | { type: "membership.changed"; roomId: RoomId }
+  /** Someone followed or unfollowed this user: drop the cached list of their followers. */
+  | { type: "subscriptions.changed"; userId: UserId };

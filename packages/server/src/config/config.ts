@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -18,6 +19,8 @@ export interface Config {
   readonly allowedOrigins: readonly string[];
   readonly lanOnly: boolean;
   readonly allowCidrs: readonly string[];
+  readonly mdns: "on" | "off";
+  readonly mdnsInterface: string | null;
   readonly passwordPolicy: "default" | "nist" | "classic";
   readonly registration: "open" | "invite" | "closed";
   readonly idsMaxFailures: number;
@@ -39,6 +42,8 @@ export interface Config {
   readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
   readonly databaseUrl: string | null;
   readonly redisUrl: string | null;
+  readonly nodeId: string;
+  readonly duplicateLogin: "allow" | "reject";
 }
 
 type Parser<T> = (raw: string, name: string) => T;
@@ -50,6 +55,8 @@ interface Setting<K extends keyof Config> {
   parse: Parser<Config[K]>;
   help: string;
   secret?: boolean;
+  /** The default when NODE_ENV=test, for settings that must stay off in tests unless asked for. */
+  testDefault?: string;
 }
 
 export class ConfigError extends TypeError {
@@ -96,6 +103,11 @@ const text: Parser<string> = (raw, name) => {
   if (raw.trim() === "") throw new ConfigError(`${name} must not be empty`);
   return raw.trim();
 };
+const ipv4OrEmpty: Parser<string | null> = (raw, name) => {
+  const v = optional(raw, name);
+  if (v !== null && isIP(v) !== 4) throw new ConfigError(`${name} must be an IPv4 address, got "${raw}"`);
+  return v;
+};
 const origins: Parser<readonly string[]> = (raw, name) =>
   list(raw, name).map((o) => {
     let url: URL;
@@ -125,6 +137,16 @@ const urlOf =
     }
     return v;
   };
+
+const nodeId: Parser<string> = (raw, name) => {
+  const v = raw.trim();
+  // A stable name lets a restarted server clear its own presence at once (docs/OPERATIONS.md).
+  if (v === "") return randomBytes(6).toString("hex");
+  if (!/^[A-Za-z0-9._-]{1,64}$/.test(v)) {
+    throw new ConfigError(`${name} must be 1-64 of A-Z a-z 0-9 . _ -, got "${raw}"`);
+  }
+  return v;
+};
 
 // The settings table: the one place that names every setting, its default and its meaning.
 const SETTINGS = [
@@ -178,6 +200,22 @@ const SETTINGS = [
     default: "",
     parse: list,
     help: "Extra source networks to accept (comma-separated CIDRs).",
+  },
+  {
+    key: "mdns",
+    env: "PARLEY_MDNS",
+    default: "on",
+    parse: oneOf("on", "off"),
+    // shared/DESIGN.md: multicast stays off in tests unless a test turns it on inside a namespace.
+    testDefault: "off",
+    help: "Advertise the server on the LAN over mDNS/DNS-SD (`_parley._tcp`) for `parley discover`; `off` when NODE_ENV=test.",
+  },
+  {
+    key: "mdnsInterface",
+    env: "PARLEY_MDNS_INTERFACE",
+    default: "",
+    parse: ipv4OrEmpty,
+    help: "IPv4 address of the one interface to advertise on; empty: every interface.",
   },
   {
     key: "passwordPolicy",
@@ -328,6 +366,20 @@ const SETTINGS = [
     help: "Redis URL for several servers; empty: in-memory bus.",
     secret: true,
   },
+  {
+    key: "nodeId",
+    env: "PARLEY_NODE_ID",
+    default: "",
+    parse: nodeId,
+    help: "This server's name among several on one Redis (1-64 of `A-Za-z0-9._-`); empty: random at each start.",
+  },
+  {
+    key: "duplicateLogin",
+    env: "PARLEY_DUPLICATE_LOGIN",
+    default: "allow",
+    parse: oneOf("allow", "reject"),
+    help: "`reject`: refuse a second WebSocket for an account connected anywhere (4409 `duplicate_login`).",
+  },
 ] as const satisfies readonly Setting<keyof Config>[];
 
 export const CONFIG_SETTINGS: readonly { env: string; flag: string; default: string; help: string }[] =
@@ -358,7 +410,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   for (const s of SETTINGS) {
     const flag = flagOf(s.env);
     const fromFlag = values[flag];
-    const raw = typeof fromFlag === "string" ? fromFlag : (env[s.env] ?? s.default);
+    const fallback = "testDefault" in s && env.NODE_ENV === "test" ? s.testDefault : s.default;
+    const raw = typeof fromFlag === "string" ? fromFlag : (env[s.env] ?? fallback);
     const label = typeof fromFlag === "string" ? `--${flag}` : s.env;
     out[s.key] = (s.parse as Parser<unknown>)(raw, label);
   }

@@ -159,8 +159,11 @@ export class DeliveryService {
     const key = (d: DeviceRef) => `${d.userId}\u0000${d.deviceId}`;
     const groupKeys = new Set(inGroup.map(key));
     const external = req.external === true;
-    if (group && !external && !groupKeys.has(key(device)))
+    // A Commit for an epoch that has passed lost the race, whoever sent it (RFC 9420 §14).
+    if (group && req.epoch !== group.epoch) throw new ParleyError("stale_epoch", { epoch: group.epoch });
+    if (group && !external && !groupKeys.has(key(device))) {
       throw new ParleyError("commit_invalid", { details: ["/from"] });
+    }
 
     const add: DeviceRef[] = [];
     for (const d of req.addDevices ?? []) {
@@ -183,6 +186,14 @@ export class DeliveryService {
       remove.push(ref);
     }
 
+    // Devices of invited users who were added (by Welcome) but have not joined the room yet
+    // must follow the group too, or their state falls behind before they ever join.
+    const recipients = new Set(members);
+    for (const d of inGroup) {
+      if (!recipients.has(d.userId) && (await this.o.storage.hasRoomInvite(roomId, d.userId))) {
+        recipients.add(d.userId);
+      }
+    }
     const outcome = await this.#store.acceptCommit({
       roomId,
       epoch: req.epoch,
@@ -193,7 +204,7 @@ export class DeliveryService {
       add,
       remove,
       committerJoins: external || !group,
-      roomMembers: members,
+      roomMembers: recipients,
       at: this.#now(),
     });
     if (!outcome.accepted) throw new ParleyError("stale_epoch", { epoch: outcome.epoch });

@@ -285,9 +285,11 @@ export class Gateway implements BusSink {
         });
       case "subscribe":
         await this.o.subscriptions.subscribe(auth, asUserId(frame.userId));
+        this.o.bus.publishControl({ type: "subscriptions.changed", userId: asUserId(frame.userId) });
         return conn.send({ type: "ok", ...rid(frame) });
       case "unsubscribe":
         await this.o.subscriptions.unsubscribe(auth, asUserId(frame.userId));
+        this.o.bus.publishControl({ type: "subscriptions.changed", userId: asUserId(frame.userId) });
         return conn.send({ type: "ok", ...rid(frame) });
       case "subscriptions.list":
         return conn.send({
@@ -357,6 +359,11 @@ export class Gateway implements BusSink {
     if (count > this.o.config.maxConnectionsPerUser) {
       await this.o.bus.connectionClosed(auth.userId, conn.id);
       return conn.close("too_many_connections");
+    }
+    if (count > 1 && this.o.config.duplicateLogin === "reject") {
+      // The original distributed design: one live socket per account in the whole cluster.
+      await this.o.bus.connectionClosed(auth.userId, conn.id);
+      return conn.close("duplicate_login");
     }
     if (conn.closing) {
       // It went away while we were registering it.
@@ -429,6 +436,9 @@ export class Gateway implements BusSink {
       }
       case "membership.changed":
         this.o.membership.invalidate(event.roomId);
+        return;
+      case "subscriptions.changed":
+        this.o.subscriptions.invalidate(event.userId);
         return;
       default:
         assertNever(event);

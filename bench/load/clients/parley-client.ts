@@ -1,0 +1,142 @@
+import { PROTOCOL_VERSION } from "@parley/protocol";
+import WebSocket, { type RawData } from "ws";
+import { headerInFrame, startsWith } from "../payload.js";
+import {
+  type BenchClient,
+  type ClientIdentity,
+  type ClientSink,
+  type ClientTarget,
+  withTimeout,
+} from "./bench-client.js";
+
+/**
+ * A Parley client reduced to what the benchmark does: `auth`, `room.create`, `room.join`,
+ * `message.send`. Hot frames (`message`, `ack`) are recognised by their first bytes and never
+ * parsed (the server serialises `type` first); only the rare control frames go through
+ * JSON.parse.
+ */
+
+const MESSAGE = Buffer.from('{"type":"message"');
+const ACK = Buffer.from('{"type":"ack"');
+const NOISE = [Buffer.from('{"type":"presence"'), Buffer.from('{"type":"room.event"')];
+
+interface Waiter {
+  resolve: (frame: Record<string, unknown>) => void;
+  reject: (e: Error) => void;
+}
+
+export class ParleyClient implements BenchClient {
+  #ws: WebSocket | null = null;
+  #closing = false;
+  #nextRid = 0;
+  readonly #waiting = new Map<string, Waiter>();
+  #ready: Waiter | null = null;
+
+  constructor(
+    private readonly target: ClientTarget,
+    private readonly identity: ClientIdentity,
+    private readonly sink: ClientSink,
+  ) {}
+
+  connect(): Promise<void> {
+    const ws = new WebSocket(this.target.url, {
+      perMessageDeflate: false,
+      localAddress: this.identity.localAddress,
+      handshakeTimeout: 15_000,
+      ...(this.target.ca !== undefined ? { ca: this.target.ca } : {}),
+    });
+    this.#ws = ws;
+    const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
+      this.#ready = { resolve, reject };
+    });
+    ws.on("open", () => {
+      ws.send(
+        JSON.stringify({ type: "auth", token: this.identity.token, protocolVersion: PROTOCOL_VERSION }),
+      );
+    });
+    ws.on("message", (data) => this.#onFrame(data));
+    ws.on("error", (e) => this.#fail(e));
+    ws.on("close", (code, reason) => this.#fail(new Error(`closed ${code} ${reason.toString()}`)));
+    return withTimeout(ready, "parley auth").then(() => undefined);
+  }
+
+  async createRoom(name: string): Promise<string> {
+    const frame = await this.#request({ type: "room.create", name });
+    const id = (frame.room as { id?: unknown } | undefined)?.id;
+    if (typeof id !== "string") throw new Error("room.create: no room id in the answer");
+    return id;
+  }
+
+  async joinRoom(key: string): Promise<void> {
+    await this.#request({ type: "room.join", roomId: key });
+  }
+
+  send(roomKey: string, payload: string): void {
+    // Room ids and base64 need no JSON escaping.
+    this.#ws?.send(`{"type":"message.send","to":{"room":"${roomKey}"},"payload":"${payload}"}`);
+  }
+
+  close(): void {
+    this.#closing = true;
+    this.#ws?.terminate();
+  }
+
+  #request(frame: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const rid = String(++this.#nextRid);
+    const answer = new Promise<Record<string, unknown>>((resolve, reject) => {
+      this.#waiting.set(rid, { resolve, reject });
+    });
+    this.#ws?.send(JSON.stringify({ ...frame, rid }));
+    return withTimeout(answer, String(frame.type)).finally(() => this.#waiting.delete(rid));
+  }
+
+  #onFrame(data: RawData): void {
+    if (!Buffer.isBuffer(data)) return;
+    if (startsWith(data, MESSAGE)) {
+      const header = headerInFrame(data);
+      if (header !== null) this.sink.delivery(header);
+      return;
+    }
+    if (startsWith(data, ACK)) {
+      this.sink.ack();
+      return;
+    }
+    for (const prefix of NOISE) if (startsWith(data, prefix)) return;
+    const frame = JSON.parse(data.toString("utf8")) as Record<string, unknown>;
+    const rid = typeof frame.rid === "string" ? frame.rid : undefined;
+    switch (frame.type) {
+      case "ready":
+        this.#ready?.resolve(frame);
+        this.#ready = null;
+        return;
+      case "room":
+        if (rid !== undefined) this.#waiting.get(rid)?.resolve(frame);
+        return;
+      case "error": {
+        const code = String(frame.code);
+        const waiter = rid !== undefined ? this.#waiting.get(rid) : undefined;
+        if (waiter) waiter.reject(new Error(`parley error ${code}`));
+        else if (this.#ready) this.#ready.reject(new Error(`parley error ${code}`));
+        else this.sink.error(code);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  #fail(e: Error): void {
+    if (this.#ready) {
+      this.#closing = true;
+      this.#ready.reject(e);
+      this.#ready = null;
+      this.#ws?.terminate();
+      return;
+    }
+    for (const w of this.#waiting.values()) w.reject(e);
+    if (!this.#closing) {
+      this.#closing = true;
+      this.sink.lost(e.message);
+    }
+  }
+}

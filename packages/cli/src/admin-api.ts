@@ -1,0 +1,109 @@
+import {
+  AdminBlocksResponse,
+  AdminUsersResponse,
+  CreateInviteResponse,
+  ErrorBody,
+  SessionResponse,
+} from "@parley/protocol";
+import type { TSchema } from "typebox";
+import { Check } from "typebox/value";
+import { CliError, EXIT } from "./cli-error.js";
+import type { FetchLike } from "./https-fetch.js";
+import { printable } from "./printable.js";
+
+/**
+ * The admin API (docs/PROTOCOL.md "Admin endpoints") as typed calls, signed in as one admin
+ * account for the length of one command. Every answer is checked against its protocol schema.
+ */
+export class AdminApi {
+  private constructor(
+    private readonly base: string,
+    private readonly fetch: FetchLike,
+    private readonly token: string,
+  ) {}
+
+  /** Logs in (POST /api/login): a new session, ended again by signOut(). */
+  static async signIn(base: URL, fetch: FetchLike, username: string, password: string): Promise<AdminApi> {
+    const root = base.origin;
+    const session = await call<SessionResponse>(fetch, root, "POST", "/api/login", null, SessionResponse, {
+      username,
+      password,
+    });
+    return new AdminApi(root, fetch, session.accessToken);
+  }
+
+  createInvite(ttlHours?: number): Promise<CreateInviteResponse> {
+    const body = ttlHours === undefined ? {} : { ttlHours };
+    return this.#call<CreateInviteResponse>("POST", "/api/admin/invites", CreateInviteResponse, body);
+  }
+
+  async users(): Promise<AdminUsersResponse["users"]> {
+    return (await this.#call<AdminUsersResponse>("GET", "/api/admin/users", AdminUsersResponse)).users;
+  }
+
+  async setDisabled(userId: string, disabled: boolean): Promise<void> {
+    const path = `/api/admin/users/${encodeURIComponent(userId)}/${disabled ? "disable" : "enable"}`;
+    await this.#call("POST", path, null);
+  }
+
+  async blocks(): Promise<AdminBlocksResponse["blocks"]> {
+    return (await this.#call<AdminBlocksResponse>("GET", "/api/admin/blocks", AdminBlocksResponse)).blocks;
+  }
+
+  async unblock(ip: string): Promise<void> {
+    await this.#call("DELETE", `/api/admin/blocks/${encodeURIComponent(ip)}`, null);
+  }
+
+  /** Ends the session (POST /api/logout). Best effort: the command's work is already done. */
+  async signOut(): Promise<void> {
+    await this.#call("POST", "/api/logout", null).catch(() => undefined);
+  }
+
+  #call<T>(method: string, path: string, schema: TSchema | null, body?: unknown): Promise<T> {
+    return call<T>(this.fetch, this.base, method, path, this.token, schema, body);
+  }
+}
+
+async function call<T>(
+  fetch: FetchLike,
+  base: string,
+  method: string,
+  path: string,
+  token: string | null,
+  schema: TSchema | null,
+  body?: unknown,
+): Promise<T> {
+  const headers: Record<string, string> = { accept: "application/json" };
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers,
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await res.text();
+  const data = text.length > 0 ? parseJson(text) : undefined;
+  if (res.status >= 400) {
+    if (Check(ErrorBody, data)) {
+      const retry =
+        data.retryAfterMs !== undefined ? `; retry in ${Math.ceil(data.retryAfterMs / 1000)} s` : "";
+      throw new CliError(printable(`${data.message} (${data.code}${retry})`), EXIT.failed);
+    }
+    throw new CliError(`${method} ${path} failed with HTTP ${res.status}`, EXIT.failed);
+  }
+  if (schema !== null && !Check(schema, data)) {
+    throw new CliError(`the server's answer to ${method} ${path} does not match the protocol`, EXIT.failed);
+  }
+  return data as T;
+}
+
+/** JSON.parse for untrusted input: keys that could reach a prototype are dropped. */
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text, (key, value: unknown) =>
+      key === "__proto__" || key === "constructor" || key === "prototype" ? undefined : value,
+    );
+  } catch {
+    return undefined;
+  }
+}

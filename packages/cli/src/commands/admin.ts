@@ -1,0 +1,227 @@
+import { AdminApi } from "../admin-api.js";
+import { parseCommand, wantsHelp } from "../args.js";
+import { CliError, EXIT, usageError } from "../cli-error.js";
+import { defaultConfigDir } from "../config-dir.js";
+import { trustedFetch } from "../https-fetch.js";
+import { printable } from "../printable.js";
+import { confirm, readHidden } from "../prompt.js";
+import { trustServer } from "../server-trust.js";
+
+export const DEFAULT_URL = "https://127.0.0.1:8443";
+
+const USAGE = `usage: parley admin <command> [options]
+
+On a server, over HTTPS, signed in as an admin account:
+  invite [--ttl-hours N]   create a single-use invite code (valid 72 hours unless N, 1-720)
+  users                    list every account
+  disable <user>           disable an account; its sessions end at once
+  enable <user>            let a disabled account log in again
+  blocks                   list the IP addresses blocked for failed logins
+  unblock <ip>             lift the block on an address
+
+On this machine, on the server's own database (nobody becomes admin over the network):
+  promote <user>           make an account an admin (this is how the first admin is made)
+  demote <user>            take the admin role away
+    --data-dir DIR         the server's data directory (default: PARLEY_DATA_DIR, ./data)
+    --database-url URL     the server's PostgreSQL (default: DATABASE_URL)
+
+Options of the server commands:
+  --url URL                the server (default ${DEFAULT_URL})
+  --user NAME              the admin account to sign in as (required)
+  --json                   machine-readable output (invite, users, blocks)
+  --ca FILE                trust this CA certificate (PEM) instead of pinning the server's
+  --accept-new-fingerprint pin the server's CA again when its fingerprint changed
+  --config-dir DIR         where pinned servers are kept (default: $XDG_CONFIG_HOME/parley,
+                           else ~/.config/parley)
+The password is read from PARLEY_PASSWORD, else asked for on the terminal without echo.
+The first use of a URL pins the CA fingerprint the server presents (trust on first use, as
+ssh does); a later change is refused with exit status 3.
+`;
+
+const REMOTE = ["invite", "users", "disable", "enable", "blocks", "unblock"] as const;
+type Remote = (typeof REMOTE)[number];
+
+const OPTIONS = {
+  url: { type: "string" },
+  user: { type: "string" },
+  json: { type: "boolean" },
+  ca: { type: "string" },
+  "accept-new-fingerprint": { type: "boolean" },
+  "config-dir": { type: "string" },
+  "ttl-hours": { type: "string" },
+  "data-dir": { type: "string" },
+  "database-url": { type: "string" },
+} as const;
+
+/** Which options each subcommand takes besides the connection ones. */
+const OWN_OPTIONS: Record<Remote | "promote" | "demote", readonly string[]> = {
+  invite: ["ttl-hours", "json"],
+  users: ["json"],
+  blocks: ["json"],
+  disable: [],
+  enable: [],
+  unblock: [],
+  promote: ["data-dir", "database-url"],
+  demote: ["data-dir", "database-url"],
+};
+const CONNECTION_OPTIONS = ["url", "user", "ca", "accept-new-fingerprint", "config-dir"];
+
+/** `parley admin …`: see USAGE. */
+export async function adminCommand(argv: string[]): Promise<number> {
+  if (wantsHelp(argv)) {
+    process.stdout.write(USAGE);
+    return EXIT.ok;
+  }
+  const { values, positionals } = parseCommand(argv, OPTIONS, "admin");
+  const [action, ...args] = positionals;
+  if (action === undefined) throw usageError("which admin command?", "admin");
+  if (!Object.hasOwn(OWN_OPTIONS, action)) throw usageError(`unknown admin command "${action}"`, "admin");
+  const sub = action as keyof typeof OWN_OPTIONS;
+  const allowed = new Set([
+    ...OWN_OPTIONS[sub],
+    ...(sub === "promote" || sub === "demote" ? [] : CONNECTION_OPTIONS),
+  ]);
+  for (const given of Object.keys(values)) {
+    if (!allowed.has(given)) throw usageError(`"admin ${sub}" takes no --${given}`, "admin");
+  }
+  const wantArgs =
+    sub === "disable" || sub === "enable" || sub === "unblock" || sub === "promote" || sub === "demote"
+      ? 1
+      : 0;
+  if (args.length !== wantArgs) {
+    throw usageError(
+      wantArgs === 1 ? `"admin ${sub}" takes one argument` : `"admin ${sub}" takes no arguments`,
+      "admin",
+    );
+  }
+
+  if (sub === "promote" || sub === "demote") return promote(sub, args[0] ?? "", values);
+
+  let ttlHours: number | undefined;
+  if (values["ttl-hours"] !== undefined) {
+    ttlHours = Number(values["ttl-hours"]);
+    if (!/^\d+$/.test(values["ttl-hours"]) || ttlHours < 1 || ttlHours > 720) {
+      throw usageError("--ttl-hours must be a whole number of hours from 1 to 720", "admin");
+    }
+  }
+  if (values.user === undefined || values.user.trim() === "")
+    throw usageError("--user NAME is required", "admin");
+  let url: URL;
+  try {
+    url = new URL(values.url ?? DEFAULT_URL);
+  } catch {
+    throw usageError(`--url "${values.url}" is not a URL`, "admin");
+  }
+
+  const trust = await trustServer({
+    url,
+    configDir: values["config-dir"] ?? defaultConfigDir(),
+    caFile: values.ca,
+    acceptNewFingerprint: values["accept-new-fingerprint"] === true,
+    confirm: process.stdin.isTTY && process.stderr.isTTY ? confirm : undefined,
+    notice: (line) => process.stderr.write(`${line}\n`),
+  });
+  const password = await readPassword(values.user);
+  const api = await AdminApi.signIn(url, trustedFetch({ ca: trust.ca }), values.user, password);
+  try {
+    return await runRemote(api, sub, args[0] ?? "", { json: values.json === true, ttlHours });
+  } finally {
+    await api.signOut();
+  }
+}
+
+async function runRemote(
+  api: AdminApi,
+  sub: Remote,
+  arg: string,
+  o: { json: boolean; ttlHours: number | undefined },
+): Promise<number> {
+  const out = (text: string) => process.stdout.write(`${text}\n`);
+  switch (sub) {
+    case "invite": {
+      const invite = await api.createInvite(o.ttlHours);
+      if (o.json) out(JSON.stringify(invite));
+      else out(`${invite.code}  (single use, valid until ${new Date(invite.expiresAt).toISOString()})`);
+      return EXIT.ok;
+    }
+    case "users": {
+      const users = await api.users();
+      if (o.json) out(JSON.stringify({ users }));
+      else if (users.length === 0) out("no accounts");
+      else {
+        const width = Math.max(8, ...users.map((u) => u.username.length));
+        out(`${"USERNAME".padEnd(width)}  ADMIN  DISABLED  CREATED`);
+        for (const u of users) {
+          const created = new Date(u.createdAt).toISOString().slice(0, 10);
+          out(
+            `${printable(u.username).padEnd(width)}  ${(u.isAdmin ? "yes" : "no").padEnd(5)}  ${(u.disabled ? "yes" : "no").padEnd(8)}  ${created}`,
+          );
+        }
+      }
+      return EXIT.ok;
+    }
+    case "disable":
+    case "enable": {
+      const user = await findUser(api, arg);
+      await api.setDisabled(user.id, sub === "disable");
+      out(`${printable(user.username)} ${sub === "disable" ? "disabled (its sessions ended)" : "enabled"}`);
+      return EXIT.ok;
+    }
+    case "blocks": {
+      const blocks = await api.blocks();
+      if (o.json) out(JSON.stringify({ blocks }));
+      else if (blocks.length === 0) out("no blocked addresses");
+      else
+        for (const b of blocks)
+          out(`${printable(b.ip)}  blocked for ${Math.ceil(b.retryAfterMs / 1000)} s more`);
+      return EXIT.ok;
+    }
+    case "unblock":
+      await api.unblock(arg);
+      out(`${arg} unblocked`);
+      return EXIT.ok;
+    default:
+      return assertNever(sub);
+  }
+}
+
+/** Accounts are named by username on the command line, by id in the API. */
+async function findUser(api: AdminApi, name: string) {
+  // The server's own comparison (storage/username-key.ts): NFKC, then case-folded.
+  const key = name.normalize("NFKC").trim().toLowerCase();
+  const user = (await api.users()).find((u) => u.username.normalize("NFKC").toLowerCase() === key);
+  if (!user) throw new CliError(`no account named "${printable(name)}"`, EXIT.failed);
+  return user;
+}
+
+async function readPassword(user: string): Promise<string> {
+  const fromEnv = process.env.PARLEY_PASSWORD;
+  if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
+  if (!process.stdin.isTTY) {
+    throw new CliError("no password: set PARLEY_PASSWORD, or run on a terminal to be asked", EXIT.usage);
+  }
+  return readHidden(`Password for ${user}: `);
+}
+
+async function promote(
+  action: "promote" | "demote",
+  username: string,
+  values: { "data-dir"?: string; "database-url"?: string },
+): Promise<number> {
+  const { runPromote, PromoteError, ConfigError } = await import("@parley/server");
+  const argv = [action, username];
+  if (values["data-dir"] !== undefined) argv.push("--data-dir", values["data-dir"]);
+  if (values["database-url"] !== undefined) argv.push("--database-url", values["database-url"]);
+  try {
+    process.stdout.write(`${await runPromote(argv)}\n`);
+    return EXIT.ok;
+  } catch (e) {
+    if (e instanceof PromoteError) throw new CliError(e.message, e.exitCode);
+    if (e instanceof ConfigError) throw new CliError(e.message, EXIT.usage);
+    throw e;
+  }
+}
+
+function assertNever(x: never): never {
+  throw new TypeError(`unexpected admin command ${String(x)}`);
+}

@@ -1,0 +1,167 @@
+import { X509Certificate } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { isIP } from "node:net";
+import { connect, type DetailedPeerCertificate } from "node:tls";
+import { CliError, EXIT } from "./cli-error.js";
+import { KnownServers, originOf } from "./known-servers.js";
+import { printable } from "./printable.js";
+
+/**
+ * Decides whether to talk to a server, the way ssh does with host keys: the CA certificate a
+ * server presents is pinned by fingerprint the first time its URL is used (trust on first use),
+ * and a later CA with another fingerprint is refused until the person accepts it explicitly.
+ * `--ca FILE` trusts a given CA instead and pins nothing. Every request afterwards is verified
+ * against the trusted CA by TLS itself (chain and host name), so what is pinned is also what is
+ * checked. Shared by `parley admin` and, later, `parley chat`.
+ */
+export interface TrustOptions {
+  url: URL;
+  /** Where known_servers.json lives. */
+  configDir: string;
+  /** A CA certificate (PEM file) to trust instead of pinning (`--ca`). */
+  caFile?: string | undefined;
+  /** Replace a pin that no longer matches (`--accept-new-fingerprint`). */
+  acceptNewFingerprint?: boolean;
+  /** Asked before a server seen for the first time is pinned; absent (no terminal): pin at once. */
+  confirm?: ((question: string) => Promise<boolean>) | undefined;
+  /** Where the fingerprint and pinning notices go (stderr). */
+  notice: (line: string) => void;
+  /** For the certificate probe. Default 10 s. */
+  timeoutMs?: number;
+}
+
+export interface ServerTrust {
+  /** The CA certificate (PEM) to verify every connection against; null for plain HTTP on loopback. */
+  readonly ca: string | null;
+  readonly caFingerprint: string | null;
+  readonly how: "ca-file" | "pinned" | "first-use" | "re-pinned" | "plain-http";
+}
+
+export async function trustServer(options: TrustOptions): Promise<ServerTrust> {
+  const { url } = options;
+  const host = bareHost(url.hostname);
+  if (url.protocol === "http:") {
+    if (!isLoopback(host)) {
+      throw new CliError(
+        `plain http:// is only for a server on this machine; use https://${url.host}`,
+        EXIT.usage,
+      );
+    }
+    return { ca: null, caFingerprint: null, how: "plain-http" };
+  }
+  if (url.protocol !== "https:") throw new CliError(`"${url.href}" is not an https:// URL`, EXIT.usage);
+
+  if (options.caFile !== undefined) {
+    let pem: string;
+    let fingerprint: string;
+    try {
+      pem = await readFile(options.caFile, "utf8");
+      fingerprint = new X509Certificate(pem).fingerprint256;
+    } catch (e) {
+      throw new CliError(
+        `cannot use --ca ${options.caFile}: ${e instanceof Error ? e.message : String(e)}`,
+        2,
+      );
+    }
+    return { ca: pem, caFingerprint: fingerprint, how: "ca-file" };
+  }
+
+  const known = await KnownServers.load(options.configDir);
+  const presented = await presentedCa(url, options.timeoutMs ?? 10_000);
+  const origin = originOf(url);
+  const pin = known.get(url);
+  if (pin?.caFingerprint === presented.fingerprint) {
+    return { ca: presented.pem, caFingerprint: presented.fingerprint, how: "pinned" };
+  }
+  if (pin) {
+    if (!options.acceptNewFingerprint) {
+      throw new CliError(
+        `REFUSED: the CA fingerprint of ${origin} changed since it was pinned; someone may be intercepting the connection`,
+        EXIT.untrusted,
+        [
+          `pinned:  ${pin.caFingerprint}`,
+          `offered: ${presented.fingerprint}`,
+          "If the server's CA really changed, compare the new fingerprint with the one the server printed",
+          `at start, then rerun with --accept-new-fingerprint (pins are kept in ${known.file}).`,
+        ],
+      );
+    }
+    await known.pin(url, presented.fingerprint);
+    options.notice(`The CA of ${origin} changed; pinned the new one (--accept-new-fingerprint):`);
+    options.notice(`  ${presented.fingerprint}`);
+    return { ca: presented.pem, caFingerprint: presented.fingerprint, how: "re-pinned" };
+  }
+
+  options.notice(
+    `${origin} is a server not seen before. Its CA ("${presented.subject}") has the fingerprint`,
+  );
+  options.notice(`  SHA-256 ${presented.fingerprint}`);
+  options.notice("Compare it with the fingerprint the server printed at start.");
+  if (options.confirm && !(await options.confirm("Trust this server and remember its CA? [y/N] "))) {
+    throw new CliError(`not trusted: ${origin} was not pinned`, EXIT.untrusted);
+  }
+  await known.pin(url, presented.fingerprint);
+  options.notice(`Pinned it in ${known.file}.`);
+  return { ca: presented.pem, caFingerprint: presented.fingerprint, how: "first-use" };
+}
+
+interface PresentedCa {
+  pem: string;
+  fingerprint: string;
+  subject: string;
+}
+
+/**
+ * One TLS handshake, unverified on purpose, to read the certificate at the top of the chain the
+ * server sends (Parley sends its leaf, then its CA). Nothing is sent over this connection.
+ */
+function presentedCa(url: URL, timeoutMs: number): Promise<PresentedCa> {
+  const host = bareHost(url.hostname);
+  const port = Number(url.port || 443);
+  return new Promise((resolve, reject) => {
+    const socket = connect({
+      host,
+      port,
+      ...(isIP(host) === 0 ? { servername: host } : {}),
+      rejectUnauthorized: false,
+    });
+    const fail = (e: unknown) => {
+      socket.destroy();
+      const code = (e as { code?: string }).code;
+      reject(
+        new CliError(
+          `cannot reach ${url.origin}: ${code ?? (e instanceof Error ? e.message : String(e))}`,
+          1,
+        ),
+      );
+    };
+    socket.setTimeout(timeoutMs, () => fail(new Error(`no TLS handshake within ${timeoutMs} ms`)));
+    socket.once("error", fail);
+    socket.once("secureConnect", () => {
+      let cert: DetailedPeerCertificate = socket.getPeerCertificate(true);
+      socket.end();
+      if (!cert?.raw) return fail(new Error("the server presented no certificate"));
+      // Up the chain to its self-signed root, or to the last certificate the server sent.
+      for (let depth = 0; depth < 10; depth += 1) {
+        const issuer = cert.issuerCertificate;
+        if (!issuer?.raw || issuer === cert || issuer.fingerprint256 === cert.fingerprint256) break;
+        cert = issuer;
+      }
+      const x509 = new X509Certificate(cert.raw);
+      resolve({ pem: x509.toString(), fingerprint: x509.fingerprint256, subject: commonName(x509.subject) });
+    });
+  });
+}
+
+function commonName(subject: string): string {
+  const cn = subject.split("\n").find((l) => l.startsWith("CN="));
+  return printable(cn?.slice(3) ?? subject);
+}
+
+function bareHost(hostname: string): string {
+  return hostname.startsWith("[") ? hostname.slice(1, -1) : hostname;
+}
+
+function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || (isIP(host) === 4 && host.startsWith("127."));
+}

@@ -1,0 +1,429 @@
+import assert from "node:assert/strict";
+import { randomBytes, randomUUID } from "node:crypto";
+import { after, describe, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { Redis } from "ioredis";
+import pino from "pino";
+import { asRoomId, asSessionId, asUserId, type UserId } from "../domain/ids.js";
+import type { BusSink, ControlEvent } from "./bus.js";
+import {
+  decodeEnvelope,
+  ENVELOPE_DEVICE,
+  ENVELOPE_USERS,
+  encodeEnvelope,
+  RedisBus,
+  type RedisBusOptions,
+} from "./redis-bus.js";
+
+// The Redis bus against a real Redis (PARLEY_TEST_REDIS_URL). Each run works under its own key
+// prefix and deletes its keys at the end; nothing here flushes or kills anything it did not make.
+
+const REQUIRE_SERVICES = process.env.PARLEY_REQUIRE_SERVICES === "1";
+const silent = pino({ level: "silent" });
+
+function describeRedis(name: string, body: (url: string) => void): void {
+  const url = process.env.PARLEY_TEST_REDIS_URL;
+  if (url) describe(name, () => body(url));
+  else if (REQUIRE_SERVICES)
+    test(name, () => assert.fail("PARLEY_REQUIRE_SERVICES=1 but PARLEY_TEST_REDIS_URL is not set"));
+  else describe(name, { skip: "PARLEY_TEST_REDIS_URL is not set" }, () => undefined);
+}
+
+/** Deletes every key under the prefix (SCAN + DEL: other tests share this Redis). */
+async function deleteKeys(admin: Redis, prefix: string): Promise<void> {
+  let cursor = "0";
+  do {
+    const [next, keys] = await admin.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+    cursor = next;
+    if (keys.length > 0) await admin.del(...keys);
+  } while (cursor !== "0");
+}
+
+async function keysUnder(admin: Redis, prefix: string): Promise<string[]> {
+  const out: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, keys] = await admin.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
+    cursor = next;
+    out.push(...keys);
+  } while (cursor !== "0");
+  return out;
+}
+
+/** Closes this node's bus connections from the server side, as a network failure would. */
+async function killConnections(admin: Redis, nodeId: string): Promise<number> {
+  const list = String(await admin.call("CLIENT", "LIST"));
+  const ids = list
+    .split("\n")
+    .filter((line) => line.includes(` name=parley:${nodeId}:`))
+    .map((line) => /(?:^|\s)id=(\d+)/.exec(line)?.[1])
+    .filter((id): id is string => id !== undefined);
+  for (const id of ids) await admin.call("CLIENT", "KILL", "ID", id);
+  return ids.length;
+}
+
+async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`not ${what} within ${timeoutMs} ms`);
+    await sleep(10);
+  }
+}
+
+interface Received {
+  userId: string;
+  connectionId: string;
+  frame: string;
+}
+
+/** Stands in for a server's gateway: a set of local connections and what reached them. */
+class FakeNode implements BusSink {
+  readonly received: Received[] = [];
+  readonly controls: ControlEvent[] = [];
+  readonly #connections = new Map<string, Set<string>>();
+  readonly #devices = new Map<string, string>();
+
+  constructor(readonly bus: RedisBus) {
+    bus.attach(this);
+  }
+
+  async connect(userId: string, deviceId?: string) {
+    const connectionId = randomUUID();
+    let set = this.#connections.get(userId);
+    if (!set) {
+      set = new Set();
+      this.#connections.set(userId, set);
+    }
+    set.add(connectionId);
+    if (deviceId) this.#devices.set(connectionId, `${userId}/${deviceId}`);
+    return { connectionId, ...(await this.bus.connectionOpened(asUserId(userId), connectionId)) };
+  }
+
+  async disconnect(userId: string, connectionId: string) {
+    this.#connections.get(userId)?.delete(connectionId);
+    this.#devices.delete(connectionId);
+    return this.bus.connectionClosed(asUserId(userId), connectionId);
+  }
+
+  deliverLocal(userIds: readonly UserId[], frame: Buffer, exceptConnection?: string): void {
+    for (const userId of userIds) {
+      for (const connectionId of this.#connections.get(userId) ?? []) {
+        if (connectionId !== exceptConnection)
+          this.received.push({ userId, connectionId, frame: frame.toString("utf8") });
+      }
+    }
+  }
+
+  deliverLocalDevice(userId: UserId, deviceId: string, frame: Buffer): void {
+    for (const [connectionId, device] of this.#devices) {
+      if (device === `${userId}/${deviceId}`)
+        this.received.push({ userId, connectionId, frame: frame.toString("utf8") });
+    }
+  }
+
+  onControl(event: ControlEvent): void {
+    this.controls.push(event);
+  }
+
+  framesFor(userId: string): string[] {
+    return this.received.filter((r) => r.userId === userId).map((r) => r.frame);
+  }
+
+  presence(userId: string): { userId: string; username: string; online: boolean }[] {
+    return this.received
+      .map((r) => JSON.parse(r.frame) as { type: string; userId: string; username: string; online: boolean })
+      .filter((f) => f.type === "presence" && f.userId === userId);
+  }
+}
+
+describe("the Redis bus envelope", () => {
+  test("carries recipients and frame bytes unchanged, binary included", () => {
+    const frame = Buffer.from([0, 1, 2, 255, 10, 13, 0]);
+    const users = decodeEnvelope(encodeEnvelope(ENVELOPE_USERS, { u: ["a", "b"], x: "conn" }, frame));
+    assert.deepEqual(users, { kind: ENVELOPE_USERS, userIds: ["a", "b"], except: "conn", frame });
+    const device = decodeEnvelope(encodeEnvelope(ENVELOPE_DEVICE, { u: "a", d: "phone" }, frame));
+    assert.deepEqual(device, { kind: ENVELOPE_DEVICE, userId: "a", deviceId: "phone", frame });
+  });
+
+  test("refuses truncated, unknown or ill-typed envelopes", () => {
+    const good = encodeEnvelope(ENVELOPE_USERS, { u: ["a"] }, Buffer.from("{}"));
+    assert.equal(decodeEnvelope(good.subarray(0, 4)), null);
+    assert.equal(decodeEnvelope(good.subarray(0, 8)), null);
+    assert.equal(decodeEnvelope(encodeEnvelope(9, { u: ["a"] }, Buffer.alloc(0))), null);
+    assert.equal(decodeEnvelope(encodeEnvelope(ENVELOPE_USERS, { u: "a" }, Buffer.alloc(0))), null);
+    assert.equal(decodeEnvelope(encodeEnvelope(ENVELOPE_USERS, { u: [1] }, Buffer.alloc(0))), null);
+    assert.equal(decodeEnvelope(encodeEnvelope(ENVELOPE_DEVICE, { u: "a" }, Buffer.alloc(0))), null);
+    const notJson = Buffer.concat([Buffer.from([1, 0, 0, 0, 2]), Buffer.from("{x")]);
+    assert.equal(decodeEnvelope(notJson), null);
+  });
+});
+
+describe("RedisBus options", () => {
+  const base = { url: "redis://127.0.0.1:1", log: silent, usernameOf: async () => undefined };
+
+  test("refuses a node id that could not name a channel", () => {
+    assert.throws(() => new RedisBus({ ...base, nodeId: "a b" }), {
+      name: "TypeError",
+      message: 'nodeId must be 1-64 of A-Z a-z 0-9 . _ -, got "a b"',
+    });
+    assert.throws(() => new RedisBus({ ...base, nodeId: "a|b" }), TypeError);
+    assert.throws(() => new RedisBus({ ...base, nodeId: "" }), TypeError);
+  });
+
+  test("refuses a presence lifetime that a late heartbeat could outlive", () => {
+    assert.throws(() => new RedisBus({ ...base, nodeId: "n1", heartbeatMs: 1000, presenceTtlMs: 2000 }), {
+      name: "RangeError",
+      message: "presenceTtlMs must be more than twice heartbeatMs",
+    });
+  });
+});
+
+describeRedis("RedisBus", (url) => {
+  const prefix = `parley-test-${randomBytes(6).toString("hex")}:`;
+  const admin = new Redis(url);
+  const buses: RedisBus[] = [];
+  after(async () => {
+    await Promise.all(buses.map((b) => b.close()));
+    await deleteKeys(admin, prefix);
+    await admin.quit();
+  });
+
+  const HEARTBEAT_MS = 100;
+  const TTL_MS = 400;
+
+  async function node(options: Partial<RedisBusOptions> = {}, suffix = "") {
+    const bus = new RedisBus({
+      url,
+      nodeId: `n${randomBytes(4).toString("hex")}`,
+      log: silent,
+      keyPrefix: `${prefix}${suffix}`,
+      heartbeatMs: HEARTBEAT_MS,
+      presenceTtlMs: TTL_MS,
+      usernameOf: async (id) => `name-${id}`,
+      ...options,
+    });
+    buses.push(bus);
+    const fake = new FakeNode(bus);
+    assert.ok(await bus.waitUntilReady(5000), "bus ready");
+    return fake;
+  }
+
+  /** Three nodes on a prefix of their own, so presence from other tests cannot interfere. */
+  async function cluster(options: Partial<RedisBusOptions> = {}) {
+    const suffix = `${randomBytes(3).toString("hex")}:`;
+    return Promise.all([node(options, suffix), node(options, suffix), node(options, suffix)]);
+  }
+
+  test("delivers to a user on another node, and to local users without a Redis round trip", async () => {
+    const [a, b] = await cluster();
+    await a.connect("alice");
+    await b.connect("bob");
+    a.bus.deliver([asUserId("alice"), asUserId("bob")], Buffer.from('{"type":"x","n":1}'));
+    // Local delivery is synchronous: it happened before deliver() returned.
+    assert.deepEqual(a.framesFor("alice"), ['{"type":"x","n":1}']);
+    await eventually(() => b.framesFor("bob").length === 1, 2000, "delivered on b");
+    assert.deepEqual(b.framesFor("bob"), ['{"type":"x","n":1}']);
+    assert.deepEqual(a.framesFor("bob"), [], "bob is not on a");
+    assert.deepEqual(b.framesFor("alice"), [], "alice is not on b");
+  });
+
+  test("skips the sending connection wherever the user is", async () => {
+    const [a, b] = await cluster();
+    const first = await a.connect("carol");
+    await b.connect("carol");
+    a.bus.deliver([asUserId("carol")], Buffer.from("m"), first.connectionId);
+    await eventually(() => b.framesFor("carol").length === 1, 2000, "delivered on b");
+    assert.deepEqual(a.framesFor("carol"), []);
+  });
+
+  test("publishes only to nodes that host a recipient", async () => {
+    const [a, b, c] = await cluster();
+    await a.connect("dave");
+    await b.connect("erin");
+    await c.connect("frank");
+    a.bus.deliver([asUserId("erin")], Buffer.from("for erin"));
+    a.bus.deliver([asUserId("frank")], Buffer.from("for frank"));
+    await eventually(() => c.framesFor("frank").length === 1, 2000, "delivered on c");
+    // One publisher connection keeps order: had c been sent the first frame, it would be here.
+    assert.deepEqual(
+      c.received.map((r) => r.frame),
+      ["for frank"],
+    );
+    await eventually(() => b.framesFor("erin").length === 1, 2000, "delivered on b");
+  });
+
+  test("sends a device's frame only to that device's connections", async () => {
+    const [a, b] = await cluster();
+    await b.connect("gina", "phone");
+    await b.connect("gina", "laptop");
+    a.bus.deliverToDevice(asUserId("gina"), "phone", Buffer.from("commit"));
+    await eventually(() => b.received.length === 1, 2000, "delivered");
+    const [got] = b.received;
+    assert.equal(got?.frame, "commit");
+    await sleep(50);
+    assert.equal(b.received.length, 1, "the laptop got nothing");
+  });
+
+  test("counts a user's connections across nodes and reports each online transition once", async () => {
+    const [a, b] = await cluster();
+    const one = await a.connect("hank");
+    assert.deepEqual([one.count, one.cameOnline], [1, true]);
+    const two = await b.connect("hank");
+    assert.deepEqual([two.count, two.cameOnline], [2, false]);
+    assert.deepEqual(await a.disconnect("hank", one.connectionId), { wentOffline: false });
+    assert.deepEqual(await b.disconnect("hank", two.connectionId), { wentOffline: true });
+    assert.deepEqual(await b.disconnect("hank", two.connectionId), { wentOffline: false }, "closed twice");
+  });
+
+  test("lists the online users of every live node", async () => {
+    const [a, b, c] = await cluster();
+    await a.connect("ivan");
+    await b.connect("judy");
+    const online = await c.bus.onlineUserIds();
+    assert.deepEqual([...online].sort(), ["ivan", "judy"]);
+  });
+
+  test("hands a control event to the local node at once and to every other node once", async () => {
+    const [a, b, c] = await cluster();
+    const event: ControlEvent = {
+      type: "session.revoked",
+      sessionId: asSessionId("s1"),
+      reason: "session_revoked",
+    };
+    a.bus.publishControl(event);
+    assert.deepEqual(a.controls, [event]);
+    await eventually(() => b.controls.length === 1 && c.controls.length === 1, 2000, "delivered");
+    a.bus.publishControl({ type: "membership.changed", roomId: asRoomId("ROOM42") });
+    a.bus.publishControl({ type: "subscriptions.changed", userId: asUserId("kim") });
+    await eventually(() => c.controls.length === 3, 2000, "delivered");
+    assert.deepEqual(c.controls.slice(1), [
+      { type: "membership.changed", roomId: "ROOM42" },
+      { type: "subscriptions.changed", userId: "kim" },
+    ]);
+    await sleep(50);
+    assert.equal(a.controls.length, 3, "a node ignores its own events coming back from Redis");
+  });
+
+  test("drops malformed messages on its channels and keeps working", async () => {
+    const [a, b] = await cluster();
+    await b.connect("liam");
+    const publisher = new Redis(url);
+    try {
+      const channels = (await admin.call("PUBSUB", "CHANNELS", `${prefix}*`)) as string[];
+      const nodeChannel = channels.find((ch) => ch.endsWith(`node:${b.bus.nodeId}`));
+      assert.ok(nodeChannel);
+      const controlChannel = nodeChannel.replace(/node:[^:]+$/, "control");
+      await publisher.publish(nodeChannel, Buffer.from([1, 255, 255, 255, 255]));
+      await publisher.publish(controlChannel, "{not json");
+      await publisher.publish(controlChannel, JSON.stringify({ from: "x", event: { type: "__proto__" } }));
+    } finally {
+      await publisher.quit();
+    }
+    a.bus.deliver([asUserId("liam")], Buffer.from("still here"));
+    await eventually(() => b.framesFor("liam").length === 1, 2000, "delivered");
+    assert.deepEqual(b.controls, []);
+  });
+
+  test("writes frames to no key: a canary payload is found nowhere under the prefix", async () => {
+    const [a, b] = await cluster();
+    const canary = `canary-${randomBytes(8).toString("hex")}`;
+    await a.connect("mia");
+    await b.connect("noah", "tablet");
+    a.bus.deliver([asUserId("mia"), asUserId("noah")], Buffer.from(canary));
+    a.bus.deliverToDevice(asUserId("noah"), "tablet", Buffer.from(canary));
+    await eventually(() => b.received.length === 2, 2000, "delivered");
+    for (const key of await keysUnder(admin, prefix)) {
+      const type = await admin.type(key);
+      const dump =
+        type === "string"
+          ? await admin.get(key)
+          : type === "hash"
+            ? await admin.hgetall(key)
+            : type === "set"
+              ? await admin.smembers(key)
+              : `unexpected type ${type}`;
+      assert.ok(!JSON.stringify(dump).includes(canary), `${key} holds the canary`);
+      assert.ok(!key.includes(canary));
+    }
+  });
+
+  test("a crashed node's users go offline within the presence TTL, announced once", async () => {
+    const [a, b, c] = await cluster({ retryDelayMs: () => null });
+    await a.connect("olga");
+    await b.connect("pete");
+    await c.connect("quinn");
+    const crashed = Date.now();
+    assert.ok((await killConnections(admin, a.bus.nodeId)) >= 2);
+    await eventually(
+      async () => !(await b.bus.onlineUserIds()).has(asUserId("olga")),
+      TTL_MS + 3 * HEARTBEAT_MS + 1000,
+      "olga offline",
+    );
+    const took = Date.now() - crashed;
+    // Bound: the TTL after its last refresh, plus one sweep period (slack for a loaded machine).
+    assert.ok(took <= TTL_MS + 2 * HEARTBEAT_MS + 600, `offline after ${took} ms`);
+    await eventually(
+      () => b.presence("olga").length === 1 && c.presence("olga").length === 1,
+      2000,
+      "offline announced",
+    );
+    await sleep(3 * HEARTBEAT_MS);
+    assert.deepEqual(b.presence("olga"), [
+      { type: "presence", userId: "olga", username: "name-olga", online: false },
+    ]);
+    assert.equal(c.presence("olga").length, 1, "one survivor announced it, once");
+    assert.deepEqual([...(await c.bus.onlineUserIds())].sort(), ["pete", "quinn"]);
+  });
+
+  test("a node back after an outage longer than the TTL puts its users online again", async () => {
+    const [a, b] = await cluster({ retryDelayMs: () => TTL_MS * 3 });
+    await a.connect("rita");
+    await b.connect("sam");
+    await killConnections(admin, a.bus.nodeId);
+    await eventually(() => !a.bus.healthy(), 1000, "a unhealthy");
+    // Meanwhile a still serves its own users.
+    a.bus.deliver([asUserId("rita")], Buffer.from("local"));
+    assert.deepEqual(a.framesFor("rita"), ["local"]);
+    await eventually(() => b.presence("rita").some((p) => !p.online), TTL_MS * 3, "rita offline on b");
+    await eventually(() => a.bus.healthy(), TTL_MS * 6, "a healthy again");
+    await eventually(() => b.presence("rita").some((p) => p.online), 3000, "rita online again on b");
+    assert.ok((await b.bus.onlineUserIds()).has(asUserId("rita")));
+    b.bus.deliver([asUserId("rita")], Buffer.from("welcome back"));
+    await eventually(() => a.framesFor("rita").includes("welcome back"), 2000, "delivered to a");
+  });
+
+  test("keeps control events published during an outage and sends them when Redis is back", async () => {
+    const [a, b] = await cluster({ retryDelayMs: () => 300 });
+    await killConnections(admin, a.bus.nodeId);
+    await eventually(() => !a.bus.healthy(), 1000, "a unhealthy");
+    const event: ControlEvent = {
+      type: "session.revoked",
+      sessionId: asSessionId("s2"),
+      reason: "session_revoked",
+    };
+    a.bus.publishControl(event);
+    assert.deepEqual(a.controls, [event], "handled locally at once");
+    await eventually(() => b.controls.length === 1, 5000, "delivered after the reconnect");
+    assert.deepEqual(b.controls, [event]);
+  });
+
+  test("a restarted node under the same id clears its predecessor's presence at once", async () => {
+    const suffix = `${randomBytes(3).toString("hex")}:`;
+    const nodeId = `n${randomBytes(4).toString("hex")}`;
+    const long = { retryDelayMs: () => null, heartbeatMs: 1000, presenceTtlMs: 30_000 };
+    const first = await node({ ...long, nodeId }, suffix);
+    const other = await node(long, suffix);
+    await first.connect("tara");
+    await other.connect("uma");
+    await killConnections(admin, nodeId);
+    const second = await node({ ...long, nodeId }, suffix);
+    await eventually(
+      async () => !(await other.bus.onlineUserIds()).has(asUserId("tara")),
+      3000,
+      "tara offline well before the 30 s TTL",
+    );
+    await eventually(() => other.presence("tara").length === 1, 2000, "offline announced");
+    const again = await second.connect("tara");
+    assert.deepEqual([again.count, again.cameOnline], [1, true]);
+  });
+});

@@ -1,0 +1,634 @@
+import { randomBytes } from "node:crypto";
+import { Redis, type RedisOptions } from "ioredis";
+import type { Logger } from "pino";
+import { encodeFrame } from "../domain/encode.js";
+import { asRoomId, asSessionId, asUserId, type UserId } from "../domain/ids.js";
+import type { Bus, BusSink, ControlEvent } from "./bus.js";
+
+export interface RedisBusOptions {
+  /** `redis://` or `rediss://` URL (REDIS_URL). */
+  url: string;
+  /** This server's name in the cluster, 1-64 of `A-Z a-z 0-9 . _ -` (PARLEY_NODE_ID). */
+  nodeId: string;
+  log: Logger;
+  /** Username for the presence frames the bus sends by itself (a crashed node's users going offline). */
+  usernameOf: (userId: UserId) => Promise<string | undefined>;
+  /** Prefix of every key and channel, so several Parleys or test runs can share one Redis. Default `parley:`. */
+  keyPrefix?: string;
+  /** How often a node refreshes its alive key and sweeps dead nodes. Default 5000 ms. */
+  heartbeatMs?: number;
+  /** Lifetime of a node's alive key; more than twice `heartbeatMs`. Default 15000 ms. */
+  presenceTtlMs?: number;
+  /** Longest a Redis command may take before the bus counts Redis as unreachable. Default 2000 ms. */
+  commandTimeoutMs?: number;
+  /** Delay before reconnect attempt `attempt` (1, 2, ...), or null to give up. Default 50 ms per attempt, at most 2 s. */
+  retryDelayMs?: (attempt: number) => number | null;
+}
+
+/** The options a server may tune without building the bus itself (StartOptions.redis). */
+export type RedisBusTuning = Pick<
+  RedisBusOptions,
+  "keyPrefix" | "heartbeatMs" | "presenceTtlMs" | "commandTimeoutMs" | "retryDelayMs"
+>;
+
+export const DEFAULT_REDIS_KEY_PREFIX = "parley:";
+const NODE_ID = /^[A-Za-z0-9._-]{1,64}$/;
+/** Control events kept while Redis is unreachable, sent when it is back (oldest dropped beyond). */
+const OUTBOX_LIMIT = 10_000;
+
+// ---------------------------------------------------------------------------------------------
+// Redis layout, all under the key prefix P (docs/OPERATIONS.md, "Several servers"):
+//   P node-alive:<node>   string, the node's instance token, PX presenceTtlMs, refreshed every beat
+//   P nodes               set of node ids that registered and have not been swept
+//   P node-users:<node>   set of user ids with a connection on that node
+//   P presence:<user>     hash <node>|<connection> -> <node>, one field per authenticated socket
+// channels:
+//   P node:<node>         frames for users on that node (binary envelope, below)
+//   P control             control events for every node (JSON)
+// Nothing else is stored; frames travel only in PUBLISH, never in a key.
+//
+// The scripts build keys from the prefix instead of declaring them, so they need a standalone
+// Redis (or a primary with replicas), not Redis Cluster. Each runs atomically, which is what
+// makes the connection counts, online transitions and the sweep of a dead node exact.
+
+/** Shared by every script: ARGV[1] is the prefix, ARGV[2] the calling node (always alive to itself). */
+const PRELUDE = `
+local p, self = ARGV[1], ARGV[2]
+local alive = {}
+local function isAlive(n)
+  if n == self then return true end
+  local a = alive[n]
+  if a == nil then
+    a = redis.call('EXISTS', p .. 'node-alive:' .. n) == 1
+    alive[n] = a
+  end
+  return a
+end
+-- Live connections in a user's presence hash; fields of dead nodes are dropped on the way.
+local function live(key)
+  local f = redis.call('HGETALL', key)
+  local n = 0
+  for i = 1, #f, 2 do
+    if isAlive(f[i + 1]) then n = n + 1 else redis.call('HDEL', key, f[i]) end
+  end
+  return n
+end
+`;
+
+const SCRIPTS = {
+  // ARGV: p, self, envelope, userId... -> number of nodes published to.
+  parleyFanout: `${PRELUDE}
+local sent, seen = 0, {}
+for i = 4, #ARGV do
+  local nodes = redis.call('HVALS', p .. 'presence:' .. ARGV[i])
+  for j = 1, #nodes do
+    local n = nodes[j]
+    if n ~= self and not seen[n] then
+      seen[n] = true
+      redis.call('PUBLISH', p .. 'node:' .. n, ARGV[3])
+      sent = sent + 1
+    end
+  end
+end
+return sent`,
+  // ARGV: p, self, userId, connectionId -> the user's live connections in the cluster.
+  parleyOpen: `${PRELUDE}
+local key = p .. 'presence:' .. ARGV[3]
+redis.call('HSET', key, self .. '|' .. ARGV[4], self)
+redis.call('SADD', p .. 'node-users:' .. self, ARGV[3])
+return live(key)`,
+  // ARGV: p, self, userId, connectionId, lastLocal -> { removed, live connections left }.
+  parleyClose: `${PRELUDE}
+local key = p .. 'presence:' .. ARGV[3]
+local removed = redis.call('HDEL', key, self .. '|' .. ARGV[4])
+if ARGV[5] == '1' then redis.call('SREM', p .. 'node-users:' .. self, ARGV[3]) end
+return { removed, live(key) }`,
+  // ARGV: p, self -> user ids with a connection on a live node.
+  parleyOnline: `${PRELUDE}
+local keys, seen = {}, {}
+local nodes = redis.call('SMEMBERS', p .. 'nodes')
+nodes[#nodes + 1] = self
+for _, n in ipairs(nodes) do
+  if not seen[n] and isAlive(n) then
+    seen[n] = true
+    keys[#keys + 1] = p .. 'node-users:' .. n
+  end
+end
+return redis.call('SUNION', unpack(keys))`,
+  // ARGV: p, self, ttlMs, instance -> { previous instance token or '', users who went offline }.
+  // Refreshes this node's alive key, then removes every dead node's connections.
+  parleyBeat: `${PRELUDE}
+local aliveKey = p .. 'node-alive:' .. self
+local previous = redis.call('GET', aliveKey)
+redis.call('SET', aliveKey, ARGV[4], 'PX', ARGV[3])
+redis.call('SADD', p .. 'nodes', self)
+local offline = {}
+for _, n in ipairs(redis.call('SMEMBERS', p .. 'nodes')) do
+  if not isAlive(n) then
+    local usersKey = p .. 'node-users:' .. n
+    for _, u in ipairs(redis.call('SMEMBERS', usersKey)) do
+      local key = p .. 'presence:' .. u
+      if redis.call('EXISTS', key) == 1 and live(key) == 0 then offline[#offline + 1] = u end
+    end
+    redis.call('DEL', usersKey)
+    redis.call('SREM', p .. 'nodes', n)
+  end
+end
+return { previous or '', offline }`,
+  // ARGV: p, self, leave, userId1, connectionId1, ... -> { came online, went offline }.
+  // Makes this node's entries exactly its local connections (after an outage, a restart under
+  // the same node id, or a shutdown with leave = '1').
+  parleyReconcile: `${PRELUDE}
+local usersKey = p .. 'node-users:' .. self
+local want, wantUser, wasLive, came, went = {}, {}, {}, {}, {}
+for i = 4, #ARGV, 2 do
+  want[self .. '|' .. ARGV[i + 1]] = true
+  wantUser[ARGV[i]] = true
+end
+for u in pairs(wantUser) do wasLive[u] = live(p .. 'presence:' .. u) > 0 end
+for _, u in ipairs(redis.call('SMEMBERS', usersKey)) do
+  local key = p .. 'presence:' .. u
+  local f = redis.call('HGETALL', key)
+  local removed = false
+  for i = 1, #f, 2 do
+    if f[i + 1] == self and not want[f[i]] then
+      redis.call('HDEL', key, f[i])
+      removed = true
+    end
+  end
+  if not wantUser[u] then
+    redis.call('SREM', usersKey, u)
+    if removed and live(key) == 0 then went[#went + 1] = u end
+  end
+end
+for i = 4, #ARGV, 2 do
+  redis.call('HSET', p .. 'presence:' .. ARGV[i], self .. '|' .. ARGV[i + 1], self)
+  redis.call('SADD', usersKey, ARGV[i])
+end
+for u in pairs(wantUser) do
+  if not wasLive[u] then came[#came + 1] = u end
+end
+if ARGV[3] == '1' then
+  redis.call('DEL', p .. 'node-alive:' .. self, usersKey)
+  redis.call('SREM', p .. 'nodes', self)
+end
+return { came, went }`,
+} as const;
+
+interface BusScripts {
+  parleyFanout(p: string, self: string, envelope: Buffer, userIds: readonly string[]): Promise<number>;
+  parleyOpen(p: string, self: string, userId: string, connectionId: string): Promise<number>;
+  parleyClose(
+    p: string,
+    self: string,
+    userId: string,
+    connectionId: string,
+    lastLocal: "0" | "1",
+  ): Promise<[number, number]>;
+  parleyOnline(p: string, self: string): Promise<string[]>;
+  parleyBeat(p: string, self: string, ttlMs: number, instance: string): Promise<[string, string[]]>;
+  parleyReconcile(
+    p: string,
+    self: string,
+    leave: "0" | "1",
+    pairs: readonly string[],
+  ): Promise<[string[], string[]]>;
+}
+
+type ScriptedRedis = Redis & BusScripts;
+
+/**
+ * The bus of a Parley cluster: several servers on one Redis act as one. Frames for users on
+ * other nodes go through Redis pub/sub on one channel per node, chosen from a presence index,
+ * so a frame costs one PUBLISH per node that hosts a recipient, whatever the number of users
+ * (docs/OPERATIONS.md explains the choice). Local recipients get frames directly. Presence
+ * expires with a node's alive key, so a crashed node's users go offline within
+ * `presenceTtlMs + heartbeatMs`. While Redis is unreachable the node keeps serving its own
+ * users, reports not healthy, and puts its presence back in order when Redis answers again.
+ */
+export class RedisBus implements Bus {
+  readonly nodeId: string;
+  readonly #o: Required<Omit<RedisBusOptions, "retryDelayMs">>;
+  readonly #pub: ScriptedRedis;
+  readonly #sub: Redis;
+  readonly #nodeChannel: string;
+  readonly #controlChannel: string;
+  /** Tells this process's alive key apart from another's with the same node id. */
+  readonly #instance = randomBytes(8).toString("hex");
+  readonly #local = new Map<UserId, Set<string>>();
+  readonly #inflight = new Set<Promise<unknown>>();
+  readonly #heartbeat: NodeJS.Timeout;
+  #sink: BusSink | undefined;
+  #outbox: ControlEvent[] = [];
+  #subscribed = false;
+  #registered = false;
+  /** Redis may not match the local connections (a failed command, a reconnect): reconcile. */
+  #dirty = true;
+  #ticking = false;
+  #down = false;
+  #closed = false;
+
+  constructor(options: RedisBusOptions) {
+    const o = {
+      keyPrefix: DEFAULT_REDIS_KEY_PREFIX,
+      heartbeatMs: 5000,
+      presenceTtlMs: 15_000,
+      commandTimeoutMs: 2000,
+      ...options,
+    };
+    if (!NODE_ID.test(o.nodeId)) {
+      throw new TypeError(`nodeId must be 1-64 of A-Z a-z 0-9 . _ -, got "${o.nodeId}"`);
+    }
+    if (o.presenceTtlMs <= 2 * o.heartbeatMs) {
+      throw new RangeError("presenceTtlMs must be more than twice heartbeatMs");
+    }
+    this.#o = o;
+    this.nodeId = o.nodeId;
+    this.#nodeChannel = `${o.keyPrefix}node:${o.nodeId}`;
+    this.#controlChannel = `${o.keyPrefix}control`;
+    const retryDelayMs = options.retryDelayMs ?? ((attempt: number) => Math.min(attempt * 50, 2000));
+    const common = {
+      retryStrategy: (attempt) => retryDelayMs(attempt),
+      commandTimeout: o.commandTimeoutMs,
+      // Fail at once while disconnected instead of queueing without bound: remote deliveries
+      // are dropped (application messages are never stored), presence is reconciled later.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+    } satisfies RedisOptions;
+    this.#pub = new Redis(o.url, {
+      ...common,
+      connectionName: `parley:${o.nodeId}:bus-pub`,
+      scripts: Object.fromEntries(
+        Object.entries(SCRIPTS).map(([name, lua]) => [name, { lua, numberOfKeys: 0 }]),
+      ),
+    }) as ScriptedRedis;
+    this.#sub = new Redis(o.url, {
+      ...common,
+      connectionName: `parley:${o.nodeId}:bus-sub`,
+      // Subscribed again by hand on every "ready", so health follows the subscription itself.
+      autoResubscribe: false,
+    });
+    this.#watch(this.#pub, "pub");
+    this.#watch(this.#sub, "sub");
+    this.#pub.on("ready", () => {
+      void this.#tick().then(() => this.#flushOutbox());
+    });
+    this.#sub.on("ready", () => {
+      this.#sub.subscribe(this.#nodeChannel, this.#controlChannel).then(
+        () => {
+          this.#subscribed = true;
+        },
+        (err: unknown) => this.#failed("subscribe", err),
+      );
+    });
+    this.#sub.on("close", () => {
+      this.#subscribed = false;
+    });
+    this.#sub.on("messageBuffer", (channel: Buffer, message: Buffer) => this.#onMessage(channel, message));
+    this.#heartbeat = setInterval(() => void this.#tick(), o.heartbeatMs);
+    this.#heartbeat.unref();
+  }
+
+  /** Resolves true once connected, subscribed and registered, or false after `timeoutMs`. */
+  async waitUntilReady(timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(this.healthy() && this.#registered)) {
+      if (Date.now() >= deadline || this.#closed) return false;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    return true;
+  }
+
+  attach(sink: BusSink): void {
+    this.#sink = sink;
+  }
+
+  deliver(userIds: readonly UserId[], frame: Buffer, exceptConnection?: string): void {
+    this.#sink?.deliverLocal(userIds, frame, exceptConnection);
+    if (userIds.length === 0) return;
+    const header = exceptConnection === undefined ? { u: userIds } : { u: userIds, x: exceptConnection };
+    this.#publish(encodeEnvelope(ENVELOPE_USERS, header, frame), userIds);
+  }
+
+  deliverToDevice(userId: UserId, deviceId: string, frame: Buffer): void {
+    this.#sink?.deliverLocalDevice(userId, deviceId, frame);
+    this.#publish(encodeEnvelope(ENVELOPE_DEVICE, { u: userId, d: deviceId }, frame), [userId]);
+  }
+
+  async connectionOpened(
+    userId: UserId,
+    connectionId: string,
+  ): Promise<{ count: number; cameOnline: boolean }> {
+    let set = this.#local.get(userId);
+    if (!set) {
+      set = new Set();
+      this.#local.set(userId, set);
+    }
+    set.add(connectionId);
+    try {
+      const count = await this.#track(
+        this.#pub.parleyOpen(this.#o.keyPrefix, this.nodeId, userId, connectionId),
+      );
+      return { count, cameOnline: count === 1 };
+    } catch (err) {
+      // Degraded: count what this node sees; presence is announced when Redis is back.
+      this.#failed("presence", err);
+      return { count: set.size, cameOnline: false };
+    }
+  }
+
+  async connectionClosed(userId: UserId, connectionId: string): Promise<{ wentOffline: boolean }> {
+    const set = this.#local.get(userId);
+    if (!set?.delete(connectionId)) return { wentOffline: false };
+    const lastLocal = set.size === 0;
+    if (lastLocal) this.#local.delete(userId);
+    try {
+      const [removed, left] = await this.#track(
+        this.#pub.parleyClose(this.#o.keyPrefix, this.nodeId, userId, connectionId, lastLocal ? "1" : "0"),
+      );
+      return { wentOffline: removed === 1 && left === 0 };
+    } catch (err) {
+      this.#failed("presence", err);
+      return { wentOffline: false };
+    }
+  }
+
+  async onlineUserIds(): Promise<ReadonlySet<UserId>> {
+    try {
+      const ids = await this.#track(this.#pub.parleyOnline(this.#o.keyPrefix, this.nodeId));
+      return new Set(ids.map(asUserId));
+    } catch (err) {
+      this.#failed("presence", err);
+      return new Set(this.#local.keys());
+    }
+  }
+
+  publishControl(event: ControlEvent): void {
+    this.#sink?.onControl(event);
+    this.#sendControl(event);
+  }
+
+  healthy(): boolean {
+    return !this.#closed && this.#pub.status === "ready" && this.#subscribed;
+  }
+
+  /** Leaves the cluster: removes this node's presence (announcing who went offline), then disconnects. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#heartbeat);
+    await Promise.allSettled([...this.#inflight]);
+    if (this.#pub.status === "ready") {
+      try {
+        // Whatever is still open here is being dropped with this node: no entries stay behind.
+        const [, went] = await this.#pub.parleyReconcile(this.#o.keyPrefix, this.nodeId, "1", []);
+        await this.#announce(went.map(asUserId), false);
+      } catch (err) {
+        this.#failed("leave", err);
+      }
+    }
+    this.#local.clear();
+    await Promise.allSettled([quit(this.#pub), quit(this.#sub)]);
+  }
+
+  // ------------------------------------------------------------------ internals
+
+  #publish(envelope: Buffer, userIds: readonly string[]): void {
+    if (this.#pub.status !== "ready") return;
+    this.#pub
+      .parleyFanout(this.#o.keyPrefix, this.nodeId, envelope, userIds)
+      .catch((err: unknown) => this.#failed("publish", err));
+  }
+
+  #onMessage(channelBytes: Buffer, message: Buffer): void {
+    const channel = channelBytes.toString("utf8");
+    if (channel === this.#nodeChannel) {
+      const envelope = decodeEnvelope(message);
+      if (envelope === null) this.#dropped("envelope");
+      else if (envelope.kind === ENVELOPE_USERS)
+        this.#sink?.deliverLocal(envelope.userIds, envelope.frame, envelope.except);
+      else this.#sink?.deliverLocalDevice(envelope.userId, envelope.deviceId, envelope.frame);
+    } else if (channel === this.#controlChannel) {
+      const received = parseControl(message);
+      if (received === null) this.#dropped("control");
+      else if (received.from !== this.nodeId) this.#sink?.onControl(received.event);
+    }
+  }
+
+  #sendControl(event: ControlEvent): void {
+    if (this.#pub.status !== "ready") {
+      this.#queueControl(event);
+      return;
+    }
+    this.#pub
+      .publish(this.#controlChannel, JSON.stringify({ from: this.nodeId, event }))
+      .catch(() => this.#queueControl(event));
+  }
+
+  /** Control events (a logout, a membership change) are not lost to other nodes by an outage of ours. */
+  #queueControl(event: ControlEvent): void {
+    if (this.#closed) return;
+    this.#outbox.push(event);
+    if (this.#outbox.length > OUTBOX_LIMIT) this.#outbox.shift();
+  }
+
+  #flushOutbox(): void {
+    const pending = this.#outbox;
+    this.#outbox = [];
+    for (const event of pending) this.#sendControl(event);
+  }
+
+  /** Heartbeat: refresh this node's alive key, sweep dead nodes, reconcile after trouble. */
+  async #tick(): Promise<void> {
+    if (this.#ticking || this.#closed || this.#pub.status !== "ready") return;
+    this.#ticking = true;
+    try {
+      const [previous, offline] = await this.#track(
+        this.#pub.parleyBeat(this.#o.keyPrefix, this.nodeId, this.#o.presenceTtlMs, this.#instance),
+      );
+      if (previous !== this.#instance) {
+        // Empty: our key expired (an outage longer than the TTL, or the first beat). Another
+        // token: a restart under the same node id (first beat) or a second node using our id.
+        if (previous !== "") {
+          this.#o.log.warn(
+            { event: this.#registered ? "node_id_conflict" : "node_id_reused", nodeId: this.nodeId },
+            this.#registered
+              ? "another server uses this PARLEY_NODE_ID: give each server its own"
+              : "replacing the presence of an earlier process with this node id",
+          );
+        }
+        this.#dirty = true;
+      }
+      this.#registered = true;
+      if (this.#dirty) await this.#reconcile();
+      if (offline.length > 0) {
+        this.#o.log.info(
+          { event: "presence_expired", users: offline.length },
+          "a dead node's users went offline",
+        );
+        await this.#announce(offline.map(asUserId), false);
+      }
+    } catch (err) {
+      this.#failed("heartbeat", err);
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  async #reconcile(): Promise<void> {
+    this.#dirty = false;
+    const pairs = [...this.#local].flatMap(([u, conns]) => [...conns].flatMap((c) => [u, c]));
+    try {
+      const [came, went] = await this.#track(
+        this.#pub.parleyReconcile(this.#o.keyPrefix, this.nodeId, "0", pairs),
+      );
+      await this.#announce(went.map(asUserId), false);
+      await this.#announce(came.map(asUserId), true);
+    } catch (err) {
+      this.#dirty = true;
+      throw err;
+    }
+  }
+
+  /** Presence frames for transitions the bus found itself (PRES-1: to every online user). */
+  async #announce(userIds: readonly UserId[], online: boolean): Promise<void> {
+    if (userIds.length === 0) return;
+    const everyone = [...(await this.onlineUserIds())];
+    for (const userId of userIds) {
+      const username = await this.#o.usernameOf(userId);
+      if (username === undefined) continue;
+      this.deliver(everyone, encodeFrame({ type: "presence", userId, username, online }));
+    }
+  }
+
+  #track<T>(promise: Promise<T>): Promise<T> {
+    this.#inflight.add(promise);
+    const done = () => this.#inflight.delete(promise);
+    promise.then(done, done);
+    return promise;
+  }
+
+  #watch(client: Redis, role: "pub" | "sub"): void {
+    client.on("error", (err: unknown) => {
+      // ioredis reports every failed reconnect; one line per outage is enough.
+      if (this.#down || this.#closed) return;
+      this.#down = true;
+      this.#o.log.warn(
+        { event: "redis_down", role, err: errorCode(err) },
+        "lost Redis; serving local users only until it is back",
+      );
+    });
+    client.on("close", () => {
+      if (role === "pub") this.#dirty = true;
+    });
+    client.on("ready", () => {
+      if (!this.#down) return;
+      this.#down = false;
+      this.#o.log.info({ event: "redis_up", role }, "Redis is back");
+    });
+  }
+
+  #failed(what: string, err: unknown): void {
+    if (what === "presence" || what === "heartbeat") this.#dirty = true;
+    if (this.#closed && what !== "leave") return;
+    this.#o.log.debug({ event: "redis_command_failed", what, err: errorCode(err) }, "Redis command failed");
+  }
+
+  #dropped(what: "envelope" | "control"): void {
+    this.#o.log.warn({ event: "bus_message_dropped", what }, "dropped a malformed message from Redis");
+  }
+}
+
+async function quit(client: Redis): Promise<void> {
+  if (client.status === "end") return;
+  try {
+    if (client.status !== "ready") throw new Error("not connected");
+    await client.quit();
+  } catch {
+    client.disconnect();
+  }
+}
+
+function errorCode(err: unknown): string {
+  if (err instanceof Error) return (err as Error & { code?: string }).code ?? err.message;
+  return String(err);
+}
+
+// ------------------------------------------------------------------ envelope
+
+/**
+ * What goes over a node channel: one kind byte, a 4-byte big-endian header length, a JSON
+ * header (recipients), then the frame bytes untouched. Binary-safe and parsed without copying
+ * the frame, which is opaque ciphertext plus metadata and is never written to a key.
+ */
+export const ENVELOPE_USERS = 1;
+export const ENVELOPE_DEVICE = 2;
+
+export type Envelope =
+  | { kind: typeof ENVELOPE_USERS; userIds: UserId[]; except?: string; frame: Buffer }
+  | { kind: typeof ENVELOPE_DEVICE; userId: UserId; deviceId: string; frame: Buffer };
+
+export function encodeEnvelope(kind: number, header: object, frame: Buffer): Buffer {
+  const head = Buffer.from(JSON.stringify(header));
+  const prefix = Buffer.allocUnsafe(5);
+  prefix.writeUInt8(kind, 0);
+  prefix.writeUInt32BE(head.length, 1);
+  return Buffer.concat([prefix, head, frame]);
+}
+
+/** Null for anything malformed: Redis is shared infrastructure, not a trusted peer. */
+export function decodeEnvelope(message: Buffer): Envelope | null {
+  if (message.length < 5) return null;
+  const kind = message.readUInt8(0);
+  const length = message.readUInt32BE(1);
+  if (5 + length > message.length) return null;
+  let header: unknown;
+  try {
+    header = JSON.parse(message.subarray(5, 5 + length).toString("utf8"));
+  } catch {
+    return null;
+  }
+  if (typeof header !== "object" || header === null) return null;
+  const h = header as Record<string, unknown>;
+  const frame = message.subarray(5 + length);
+  if (kind === ENVELOPE_USERS) {
+    if (!Array.isArray(h.u) || !h.u.every((u) => typeof u === "string")) return null;
+    if (h.x !== undefined && typeof h.x !== "string") return null;
+    const userIds = (h.u as string[]).map(asUserId);
+    return typeof h.x === "string"
+      ? { kind, userIds, except: h.x, frame }
+      : { kind: ENVELOPE_USERS, userIds, frame };
+  }
+  if (kind === ENVELOPE_DEVICE) {
+    if (typeof h.u !== "string" || typeof h.d !== "string") return null;
+    return { kind, userId: asUserId(h.u), deviceId: h.d, frame };
+  }
+  return null;
+}
+
+function parseControl(message: Buffer): { from: string; event: ControlEvent } | null {
+  let v: unknown;
+  try {
+    v = JSON.parse(message.toString("utf8"));
+  } catch {
+    return null;
+  }
+  if (typeof v !== "object" || v === null) return null;
+  const { from, event } = v as { from?: unknown; event?: unknown };
+  if (typeof from !== "string" || typeof event !== "object" || event === null) return null;
+  const e = event as Record<string, unknown>;
+  switch (e.type) {
+    case "session.revoked":
+      if (typeof e.sessionId !== "string") return null;
+      if (e.reason !== "session_revoked" && e.reason !== "account_disabled") return null;
+      return { from, event: { type: e.type, sessionId: asSessionId(e.sessionId), reason: e.reason } };
+    case "membership.changed":
+      if (typeof e.roomId !== "string") return null;
+      return { from, event: { type: e.type, roomId: asRoomId(e.roomId) } };
+    case "subscriptions.changed":
+      if (typeof e.userId !== "string") return null;
+      return { from, event: { type: e.type, userId: asUserId(e.userId) } };
+    default:
+      return null;
+  }
+}

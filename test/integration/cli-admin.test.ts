@@ -1,0 +1,338 @@
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { request as httpsRequest } from "node:https";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import {
+  registerUser,
+  request,
+  STRONG_PASSWORD,
+  startTestServer,
+  type TestServer,
+} from "./support/harness.js";
+
+// `parley admin` as a child process against real servers on 127.0.0.1: the admin API over
+// HTTPS, trust on first use of the server's CA, and promote/demote on the server's database.
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const CLI = join(ROOT, "packages/cli/src/main.ts");
+const WRONG_FP =
+  "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF";
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function parley(args: string[], env: Record<string, string> = {}, ms = 60_000): Promise<Run> {
+  const clean: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env)) {
+    if (key.startsWith("PARLEY_") || ["DATABASE_URL", "REDIS_URL", "NODE_TEST_CONTEXT"].includes(key))
+      continue;
+    clean[key] = value;
+  }
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--conditions=parley-source", "--import", "tsx", CLI, ...args], {
+      cwd: ROOT,
+      env: { ...clean, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.setEncoding("utf8").on("data", (c: string) => {
+      stdout += c;
+    });
+    child.stderr.setEncoding("utf8").on("data", (c: string) => {
+      stderr += c;
+    });
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`parley ${args.join(" ")} did not finish within ${ms} ms`));
+    }, ms);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const lines = (text: string) => text.split("\n").filter((l) => l.length > 0);
+
+interface AdminRunOptions {
+  server?: TestServer;
+  user?: string;
+  password?: string;
+  configDir?: string;
+}
+
+/** `parley admin <args> --url … --user … --config-dir …` with PARLEY_PASSWORD set. */
+function admin(args: string[], o: AdminRunOptions = {}): Promise<Run> {
+  const server = o.server ?? ts;
+  return parley(
+    [
+      "admin",
+      ...args,
+      "--url",
+      server.url,
+      "--user",
+      o.user ?? "boss",
+      "--config-dir",
+      o.configDir ?? configDir,
+    ],
+    { PARLEY_PASSWORD: o.password ?? STRONG_PASSWORD },
+  );
+}
+
+/** POST /api/login from a chosen loopback source address (so an IP block spares 127.0.0.1). */
+function loginFrom(localAddress: string, username: string, password: string) {
+  return new Promise<{ status: number; body: { code?: string } }>((resolve, reject) => {
+    const payload = JSON.stringify({ username, password });
+    const req = httpsRequest(
+      new URL("/api/login", ts.url),
+      {
+        method: "POST",
+        localAddress,
+        ca: ts.ca ?? "",
+        agent: false,
+        headers: { "content-type": "application/json", "content-length": String(Buffer.byteLength(payload)) },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (c: string) => {
+          text += c;
+        });
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as { code?: string } }),
+        );
+      },
+    );
+    req.on("error", reject);
+    req.end(payload);
+  });
+}
+
+interface PinFile {
+  version: number;
+  servers: Record<string, { caFingerprint: string; pinnedAt: string }>;
+}
+
+async function readPins(dir = configDir): Promise<PinFile> {
+  return JSON.parse(await readFile(join(dir, "known_servers.json"), "utf8")) as PinFile;
+}
+
+let tmp: string;
+let dataDir: string;
+let configDir: string;
+let ts: TestServer;
+let other: TestServer | undefined;
+let promoted: Run;
+
+before(async () => {
+  tmp = await mkdtemp(join(tmpdir(), "parley-cli-admin-"));
+  dataDir = join(tmp, "data");
+  configDir = join(tmp, "config", "parley");
+  // Accounts are made while registration is open, the first admin locally, then the server
+  // restarts in invite mode on the same data dir.
+  const open = await startTestServer({ registration: "open" }, { dataDir });
+  try {
+    await registerUser(open, "boss");
+    await registerUser(open, "pat");
+  } finally {
+    await open.stop();
+  }
+  promoted = await parley(["admin", "promote", "boss", "--data-dir", dataDir]);
+  ts = await startTestServer({ registration: "invite" }, { dataDir });
+});
+
+after(async () => {
+  await Promise.all([ts?.stop(), other?.stop()]);
+  await rm(tmp, { recursive: true, force: true });
+});
+
+describe("parley admin", () => {
+  it("promote makes the first admin on the server's own database", () => {
+    assert.equal(promoted.code, 0, promoted.stderr);
+    assert.equal(promoted.stdout, "boss is now an admin\n");
+  });
+
+  it("pins the server's CA fingerprint on the first use of its URL, in a 0600 file", async () => {
+    const run = await admin(["users"]);
+    assert.equal(run.code, 0, run.stderr);
+    const fingerprint = ts.server.caFingerprint ?? "";
+    assert.ok(run.stderr.includes(fingerprint), `the fingerprint is shown: ${run.stderr}`);
+    const pins = await readPins();
+    assert.equal(pins.servers[ts.url]?.caFingerprint, fingerprint);
+    assert.equal((await stat(join(configDir, "known_servers.json"))).mode & 0o777, 0o600);
+  });
+
+  it("invite creates a code that then works for registration in invite mode, once", async () => {
+    const run = await admin(["invite", "--json", "--ttl-hours", "2"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stderr, "", "a pinned server is used without a word");
+    const invite = JSON.parse(run.stdout) as { code: string; expiresAt: number };
+    assert.match(invite.code, /^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/);
+    assert.ok(Math.abs(invite.expiresAt - (Date.now() + 2 * 3_600_000)) < 120_000);
+
+    const without = await request<{ code: string }>(ts, "POST", "/api/register", {
+      body: { username: "newbie", password: STRONG_PASSWORD },
+    });
+    assert.equal(without.body.code, "invite_required");
+    const registered = await request(ts, "POST", "/api/register", {
+      body: { username: "newbie", password: STRONG_PASSWORD, inviteCode: invite.code },
+    });
+    assert.equal(registered.status, 201, registered.text);
+    const again = await request<{ code: string }>(ts, "POST", "/api/register", {
+      body: { username: "newbie2", password: STRONG_PASSWORD, inviteCode: invite.code },
+    });
+    assert.equal(again.body.code, "invite_invalid");
+  });
+
+  it("users --json lists every account with its role and state", async () => {
+    const run = await admin(["users", "--json"]);
+    assert.equal(run.code, 0, run.stderr);
+    const { users } = JSON.parse(run.stdout) as {
+      users: { username: string; isAdmin: boolean; disabled: boolean }[];
+    };
+    assert.deepEqual(
+      users.map((u) => [u.username, u.isAdmin, u.disabled]),
+      [
+        ["boss", true, false],
+        ["newbie", false, false],
+        ["pat", false, false],
+      ],
+    );
+  });
+
+  it("disable refuses the account's logins and enable lets it back in", async () => {
+    const disabled = await admin(["disable", "pat"]);
+    assert.equal(disabled.code, 0, disabled.stderr);
+    assert.match(disabled.stdout, /^pat disabled/);
+    const refused = await request<{ code: string }>(ts, "POST", "/api/login", {
+      body: { username: "pat", password: STRONG_PASSWORD },
+    });
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.code, "account_disabled");
+
+    const enabled = await admin(["enable", "PAT"]);
+    assert.equal(enabled.code, 0, enabled.stderr);
+    assert.equal(enabled.stdout, "pat enabled\n");
+    const back = await request(ts, "POST", "/api/login", {
+      body: { username: "pat", password: STRONG_PASSWORD },
+    });
+    assert.equal(back.status, 200, back.text);
+  });
+
+  it("blocks lists an address blocked for failed logins and unblock lifts it", async () => {
+    let blocked = false;
+    for (let i = 0; i < 8 && !blocked; i += 1) {
+      const res = await loginFrom("127.0.0.2", `nobody${i}`, "Wrong-Password-123!");
+      blocked = res.body.code === "ip_blocked";
+    }
+    assert.ok(blocked, "127.0.0.2 got blocked");
+
+    const listed = await admin(["blocks", "--json"]);
+    assert.equal(listed.code, 0, listed.stderr);
+    const { blocks } = JSON.parse(listed.stdout) as { blocks: { ip: string; retryAfterMs: number }[] };
+    assert.deepEqual(
+      blocks.map((b) => b.ip),
+      ["127.0.0.2"],
+    );
+
+    const lifted = await admin(["unblock", "127.0.0.2"]);
+    assert.equal(lifted.code, 0, lifted.stderr);
+    const text = await admin(["blocks"]);
+    assert.equal(text.stdout, "no blocked addresses\n");
+    const res = await loginFrom("127.0.0.2", "pat", STRONG_PASSWORD);
+    assert.equal(res.status, 200);
+  });
+
+  it("gives a non-admin one line and exit 1", async () => {
+    const run = await admin(["users"], { user: "pat" });
+    assert.equal(run.code, 1);
+    assert.equal(run.stdout, "");
+    assert.equal(lines(run.stderr).length, 1, run.stderr);
+    assert.match(run.stderr, /^parley admin: .*\(admin_required\)$/m);
+  });
+
+  it("gives a wrong password one line and exit 1", async () => {
+    const run = await admin(["users"], { password: "Not-The-Password-1!" });
+    assert.equal(run.code, 1);
+    assert.equal(lines(run.stderr).length, 1, run.stderr);
+    assert.match(run.stderr, /\(invalid_credentials\)/);
+  });
+
+  it("asks for PARLEY_PASSWORD when there is no terminal to prompt on (exit 2)", async () => {
+    const run = await parley([
+      "admin",
+      "users",
+      "--url",
+      ts.url,
+      "--user",
+      "boss",
+      "--config-dir",
+      configDir,
+    ]);
+    assert.equal(run.code, 2);
+    assert.match(run.stderr, /^parley admin: no password: set PARLEY_PASSWORD/);
+  });
+
+  it("refuses a server whose CA fingerprint changed with exit 3, until --accept-new-fingerprint", async () => {
+    const pins = await readPins();
+    const entry = pins.servers[ts.url];
+    assert.ok(entry);
+    entry.caFingerprint = WRONG_FP;
+    await writeFile(join(configDir, "known_servers.json"), JSON.stringify(pins));
+
+    const refused = await admin(["users"]);
+    assert.equal(refused.code, 3, refused.stderr);
+    assert.equal(refused.stdout, "");
+    assert.match(
+      refused.stderr,
+      /^parley admin: REFUSED: the CA fingerprint of https:\/\/127\.0\.0\.1:\d+ changed/,
+    );
+    assert.ok(refused.stderr.includes(WRONG_FP), "the pinned fingerprint is shown");
+    assert.ok(refused.stderr.includes(ts.server.caFingerprint ?? "?"), "the offered fingerprint is shown");
+    assert.equal((await readPins()).servers[ts.url]?.caFingerprint, WRONG_FP, "the pin is left alone");
+
+    const accepted = await admin(["users", "--accept-new-fingerprint"]);
+    assert.equal(accepted.code, 0, accepted.stderr);
+    assert.equal((await readPins()).servers[ts.url]?.caFingerprint, ts.server.caFingerprint);
+  });
+
+  it("pins a second server, with its own CA, under its own URL", async () => {
+    other = await startTestServer();
+    const session = await registerUser(other, "boss");
+    await other.server.storage.setUserAdmin(session.user.id as never, true);
+    const run = await admin(["users", "--json"], { server: other });
+    assert.equal(run.code, 0, run.stderr);
+    const pins = await readPins();
+    assert.notEqual(other.server.caFingerprint, ts.server.caFingerprint);
+    assert.equal(pins.servers[other.url]?.caFingerprint, other.server.caFingerprint);
+    assert.equal(pins.servers[ts.url]?.caFingerprint, ts.server.caFingerprint);
+  });
+
+  it("trusts --ca FILE without pinning, and refuses a server that CA did not sign (exit 3)", async () => {
+    const freshConfig = join(tmp, "fresh-config");
+    const caFile = join(dataDir, "tls", "ca.crt");
+    const ok = await parley(
+      ["admin", "users", "--url", ts.url, "--user", "boss", "--ca", caFile, "--config-dir", freshConfig],
+      { PARLEY_PASSWORD: STRONG_PASSWORD },
+    );
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.equal(ok.stderr, "");
+    await assert.rejects(stat(join(freshConfig, "known_servers.json")), { code: "ENOENT" });
+
+    assert.ok(other, "the second server runs");
+    const wrong = await parley(
+      ["admin", "users", "--url", other.url, "--user", "boss", "--ca", caFile, "--config-dir", freshConfig],
+      { PARLEY_PASSWORD: STRONG_PASSWORD },
+    );
+    assert.equal(wrong.code, 3, wrong.stderr);
+    assert.equal(lines(wrong.stderr).length, 1, wrong.stderr);
+  });
+});
