@@ -407,6 +407,22 @@ describeRedis("RedisBus", (url) => {
     assert.deepEqual(b.controls, [event]);
   });
 
+  test("logs one redis_down and one redis_up per connection and outage", async () => {
+    const lines: { event?: string; role?: string }[] = [];
+    const log = pino({ level: "debug" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const a = await node({ log, retryDelayMs: () => 200 });
+    await killConnections(admin, a.bus.nodeId);
+    await eventually(() => !a.bus.healthy(), 1000, "a unhealthy");
+    await eventually(() => a.bus.healthy(), 5000, "a healthy again");
+    const events = lines.filter((l) => l.event === "redis_down" || l.event === "redis_up");
+    assert.deepEqual(events.map((l) => `${l.event}/${l.role}`).sort(), [
+      "redis_down/pub",
+      "redis_down/sub",
+      "redis_up/pub",
+      "redis_up/sub",
+    ]);
+  });
+
   test("a restarted node under the same id clears its predecessor's presence at once", async () => {
     const suffix = `${randomBytes(3).toString("hex")}:`;
     const nodeId = `n${randomBytes(4).toString("hex")}`;

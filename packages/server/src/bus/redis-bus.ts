@@ -225,7 +225,7 @@ export class RedisBus implements Bus {
   /** Redis may not match the local connections (a failed command, a reconnect): reconcile. */
   #dirty = true;
   #ticking = false;
-  #down = false;
+  readonly #down = { pub: false, sub: false };
   #closed = false;
 
   constructor(options: RedisBusOptions) {
@@ -278,7 +278,11 @@ export class RedisBus implements Bus {
         () => {
           this.#subscribed = true;
         },
-        (err: unknown) => this.#failed("subscribe", err),
+        (err: unknown) => {
+          this.#failed("subscribe", err);
+          // Not subscribed on a live connection would leave the node deaf: start over.
+          if (!this.#closed) this.#sub.disconnect(true);
+        },
       );
     });
     this.#sub.on("close", () => {
@@ -305,13 +309,14 @@ export class RedisBus implements Bus {
 
   deliver(userIds: readonly UserId[], frame: Buffer, exceptConnection?: string): void {
     this.#sink?.deliverLocal(userIds, frame, exceptConnection);
-    if (userIds.length === 0) return;
+    if (userIds.length === 0 || this.#pub.status !== "ready") return;
     const header = exceptConnection === undefined ? { u: userIds } : { u: userIds, x: exceptConnection };
     this.#publish(encodeEnvelope(ENVELOPE_USERS, header, frame), userIds);
   }
 
   deliverToDevice(userId: UserId, deviceId: string, frame: Buffer): void {
     this.#sink?.deliverLocalDevice(userId, deviceId, frame);
+    if (this.#pub.status !== "ready") return;
     this.#publish(encodeEnvelope(ENVELOPE_DEVICE, { u: userId, d: deviceId }, frame), [userId]);
   }
 
@@ -393,8 +398,8 @@ export class RedisBus implements Bus {
 
   // ------------------------------------------------------------------ internals
 
+  /** Remote recipients only: a frame is dropped, not queued, while Redis is away. */
   #publish(envelope: Buffer, userIds: readonly string[]): void {
-    if (this.#pub.status !== "ready") return;
     this.#pub
       .parleyFanout(this.#o.keyPrefix, this.nodeId, envelope, userIds)
       .catch((err: unknown) => this.#failed("publish", err));
@@ -509,21 +514,23 @@ export class RedisBus implements Bus {
   }
 
   #watch(client: Redis, role: "pub" | "sub"): void {
-    client.on("error", (err: unknown) => {
+    const down = (err?: unknown) => {
       // ioredis reports every failed reconnect; one line per outage is enough.
-      if (this.#down || this.#closed) return;
-      this.#down = true;
+      if (this.#down[role] || this.#closed) return;
+      this.#down[role] = true;
       this.#o.log.warn(
-        { event: "redis_down", role, err: errorCode(err) },
+        { event: "redis_down", role, ...(err !== undefined ? { err: errorCode(err) } : {}) },
         "lost Redis; serving local users only until it is back",
       );
-    });
+    };
+    client.on("error", down);
     client.on("close", () => {
       if (role === "pub") this.#dirty = true;
+      down();
     });
     client.on("ready", () => {
-      if (!this.#down) return;
-      this.#down = false;
+      if (!this.#down[role]) return;
+      this.#down[role] = false;
       this.#o.log.info({ event: "redis_up", role }, "Redis is back");
     });
   }
