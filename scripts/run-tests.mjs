@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs the test suites with Node's own test runner and tsx, against the TypeScript sources
 // (the `parley-source` export condition), so no build step can leave a test on stale code.
-//   unit:        packages/*/src/**/*.test.ts  (no sockets, no services)
+//   unit:        packages/*/src/**/*.test.ts and bench/**/*.test.ts (no sockets, no services)
 //   integration: test/integration/**/*.test.ts (real HTTPS/WSS on ephemeral ports, SQLite, Postgres, Redis)
 //   e2e:         test/e2e/**/*.test.ts         (real Chromium)
 //   all:         every one of them
@@ -11,7 +11,7 @@ import { join, relative } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
 const suites = {
-  unit: ["packages"],
+  unit: ["packages", "bench"],
   integration: ["test/integration"],
   e2e: ["test/e2e"],
 };

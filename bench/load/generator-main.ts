@@ -18,6 +18,7 @@ let connected: boolean[] = [];
 let traffic: Traffic | null = null;
 
 const MAX_SAMPLES = 5;
+const CONNECT_ATTEMPTS = 3;
 
 function describe(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
@@ -69,14 +70,27 @@ async function connect(upTo: number, concurrency: number): Promise<ConnectResult
   const started = performance.now();
   const todo: number[] = [];
   for (let i = 0; i < Math.min(upTo, clients.length); i++) if (!connected[i]) todo.push(i);
+  let retries = 0;
   const outcomes = await mapLimit(todo, concurrency, async (i) => {
-    await (clients[i] as BenchClient).connect();
-    connected[i] = true;
+    const client = clients[i] as BenchClient;
+    // A server flooded by a mass connect may time a socket out (Parley: auth_timeout); a
+    // bounded retry keeps one slow handshake from costing a whole room.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await client.connect();
+        connected[i] = true;
+        return;
+      } catch (e) {
+        if (attempt >= CONNECT_ATTEMPTS) throw e;
+        retries++;
+      }
+    }
   });
   const failures = outcomes.filter((o) => o.status === "rejected");
   return {
     connected: connected.filter(Boolean).length,
     failed: failures.length,
+    retries,
     durationMs: performance.now() - started,
     samples: failures.slice(0, MAX_SAMPLES).map((f) => describe(f.reason)),
   };
@@ -104,8 +118,11 @@ async function join(concurrency: number): Promise<JoinResult> {
   const joins = rooms.flatMap((room, r) =>
     created[r]?.status === "fulfilled" ? room.members.slice(1).map((m) => ({ room, m })) : [],
   );
+  // Joining is idempotent on every server: one retry rides out an answer that came too late.
   const joined = await mapLimit(joins, concurrency, ({ room, m }) =>
-    (clients[m] as BenchClient).joinRoom(room.key),
+    (clients[m] as BenchClient)
+      .joinRoom(room.key)
+      .catch(() => (clients[m] as BenchClient).joinRoom(room.key)),
   );
   for (const [r, o] of created.entries()) {
     if (o.status === "rejected" && !bad.has(rooms[r]?.name ?? "")) {

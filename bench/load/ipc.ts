@@ -21,8 +21,10 @@ export interface SetupCommand {
 export interface ConnectResult {
   /** Clients connected in total after this call. */
   connected: number;
-  /** Connection attempts that failed in this call. */
+  /** Clients that could not connect in this call, after their retries. */
   failed: number;
+  /** Attempts that failed and were retried. */
+  retries: number;
   durationMs: number;
   /** A few failure messages, for the report. */
   samples: string[];

@@ -114,7 +114,8 @@ export class Traffic implements ClientSink {
     let issued = 0;
     let rr = 0;
     const tick = () => {
-      const due = Math.min(Math.floor((nowMs() - t0) * perMs) - issued, this.#budget);
+      // Message i is due at t0 + i / rate: by `elapsed`, floor(elapsed * rate) + 1 are due.
+      const due = Math.min(Math.floor((nowMs() - t0) * perMs) + 1 - issued, this.#budget);
       for (let i = 0; i < due; i++) {
         const room = this.#rooms[rr++ % this.#rooms.length] as Room;
         // The scheduled time, not the actual one: lateness of the generator counts as latency.

@@ -23,6 +23,16 @@ export function parleyBenchSettings(o: { tls: boolean; dataDir: string }): Bench
         : "plain ws on loopback, like the reference servers (apples to apples)",
     },
     {
+      env: "PARLEY_MDNS",
+      value: "off",
+      why: "no multicast on the machine's real interfaces (shared/DESIGN.md, network tests)",
+    },
+    {
+      env: "PARLEY_DUPLICATE_LOGIN",
+      value: "allow",
+      why: "the idle scenario holds several sockets per account (the default, stated)",
+    },
+    {
       env: "PARLEY_LOG_LEVEL",
       value: "info",
       why: "the `listening` event is at info; nothing on the message path logs at info",

@@ -40,6 +40,8 @@ export interface TrafficAgg {
   missingAcks: number;
   lost: number;
   connectFailures: number;
+  /** Connection attempts that failed and were retried (the server was slow to answer). */
+  connectRetries: number;
   joinFailures: number;
   errors: Record<string, number>;
 }
@@ -158,6 +160,7 @@ function aggregateTraffic(list: readonly TrafficData[]): TrafficAgg {
     missingAcks: list.reduce((n, t) => n + Math.max(0, t.sent - t.acks), 0),
     lost: list.reduce((n, t) => n + t.lost, 0),
     connectFailures: list.reduce((n, t) => n + t.connect.failed, 0),
+    connectRetries: list.reduce((n, t) => n + (t.connect.retries ?? 0), 0),
     joinFailures: list.reduce((n, t) => n + t.join.failed, 0),
     errors,
   };

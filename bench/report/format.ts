@@ -16,7 +16,7 @@ export function compact(v: number): string {
   if (a >= 1e6) return `${(v / 1e6).toFixed(2)}M`;
   if (a >= 1e4) return `${(v / 1e3).toFixed(1)}k`;
   if (a >= 1e3) return `${(v / 1e3).toFixed(2)}k`;
-  if (v === 0) return "0";
+  if (Number.isInteger(v)) return String(v);
   return v.toFixed(a >= 100 ? 0 : 1);
 }
 

@@ -17,7 +17,7 @@ function traffic(deliveriesPerS: number, undelivered = 0): TrafficData {
     roomSize: 10,
     payloadBytes: 256,
     mode: { kind: "closed", window: 2 },
-    connect: { connected: 100, failed: 0, durationMs: 100, perS: 1000, samples: [] },
+    connect: { connected: 100, failed: 0, retries: 0, durationMs: 100, perS: 1000, samples: [] },
     join: { rooms: 10, failed: 0, durationMs: 10, samples: [] },
     phases: {
       measure: {

@@ -426,7 +426,9 @@ function tlsSection(tlsId: string, byCase: Map<string, TargetAgg[]>): string[] {
   if (q) {
     out.push(
       "",
-      `TLS / plain: deliveries/s ${times(ratio(p.deliveriesPerS.median, q.deliveriesPerS.median))}, p99 ${times(ratio(p.p99.median, q.p99.median))}.`,
+      `TLS / plain: deliveries/s ${times(ratio(p.deliveriesPerS.median, q.deliveriesPerS.median))}, ` +
+        `CPU per delivery ${times(ratio(t.cpuUsPerDelivery.median, plain?.traffic?.cpuUsPerDelivery.median ?? Number.NaN))}, ` +
+        `p99 ${times(ratio(p.p99.median, q.p99.median))}.`,
     );
   }
   return out;
@@ -516,7 +518,7 @@ function correctness(r: BenchResults, byCase: Map<string, TargetAgg[]>): string[
         t.undelivered === 0 ? "0 ✓" : `**${num(t.undelivered)}**`,
         num(t.unexpected),
         num(t.missingAcks),
-        num(t.connectFailures + t.joinFailures),
+        `${num(t.connectFailures + t.joinFailures)}${t.connectRetries > 0 ? ` (${num(t.connectRetries)} retried)` : ""}`,
         num(t.lost),
         errors.length > 0 ? cell(errors.join(", ")) : "0",
         failed(a),

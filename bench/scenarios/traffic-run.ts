@@ -159,6 +159,7 @@ function summarizeConnect(results: readonly ConnectResult[]): ConnectSummary {
   return {
     connected,
     failed: sum(results, (r) => r.failed),
+    retries: sum(results, (r) => r.retries),
     durationMs,
     perS: durationMs > 0 ? (connected / durationMs) * 1000 : 0,
     samples: results.flatMap((r) => r.samples).slice(0, 5),

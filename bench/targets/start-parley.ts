@@ -4,6 +4,7 @@ import { parleyBenchSettings, settingsEnv } from "../parley/bench-config.js";
 import { type Child, REPO_ROOT, spawnChild, TS_NODE_ARGS, waitForLine } from "../system/child.js";
 import { httpCall } from "../system/http-json.js";
 import { readOpenFileLimit } from "../system/proc.js";
+import { guardMulticast } from "./multicast-guard.js";
 import { type LagReading, lagOf, type RunningServer, TARGETS } from "./target.js";
 
 const MAIN = join(REPO_ROOT, "packages/server/src/main.ts");
@@ -29,13 +30,18 @@ export async function startParley(o: StartParleyOptions): Promise<RunningServer>
     openFiles: o.openFiles,
     label: o.tls ? "parley (tls)" : "parley",
   });
+  const guard = guardMulticast(child);
   try {
     const url = await waitForLine(child, listeningUrl, START_TIMEOUT_MS);
+    if (guard.refused()) throw new Error("mDNS on");
     const ca = o.tls ? await readFile(join(o.dataDir, "tls", "ca.crt"), "utf8") : undefined;
     return parleyHandle(child, url, ca, o.tls, await readOpenFileLimit(child.pid));
   } catch (e) {
     await child.stop();
+    if (guard.refused()) throw new Error(`refused to run Parley with PARLEY_MDNS=${String(guard.seen())}`);
     throw e;
+  } finally {
+    guard.dispose();
   }
 }
 

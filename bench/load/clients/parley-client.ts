@@ -38,7 +38,10 @@ export class ParleyClient implements BenchClient {
     private readonly sink: ClientSink,
   ) {}
 
+  /** May be called again after a failure: each attempt has its own socket, the old one is dropped. */
   connect(): Promise<void> {
+    this.#ws?.terminate();
+    this.#closing = false;
     const ws = new WebSocket(this.target.url, {
       perMessageDeflate: false,
       localAddress: this.identity.localAddress,
@@ -49,15 +52,30 @@ export class ParleyClient implements BenchClient {
     const ready = new Promise<Record<string, unknown>>((resolve, reject) => {
       this.#ready = { resolve, reject };
     });
+    // Events of a socket that an earlier, failed attempt left behind are ignored.
     ws.on("open", () => {
       ws.send(
         JSON.stringify({ type: "auth", token: this.identity.token, protocolVersion: PROTOCOL_VERSION }),
       );
     });
-    ws.on("message", (data) => this.#onFrame(data));
-    ws.on("error", (e) => this.#fail(e));
-    ws.on("close", (code, reason) => this.#fail(new Error(`closed ${code} ${reason.toString()}`)));
-    return withTimeout(ready, "parley auth").then(() => undefined);
+    ws.on("message", (data) => {
+      if (this.#ws === ws) this.#onFrame(data);
+    });
+    ws.on("error", (e) => {
+      if (this.#ws === ws) this.#fail(e);
+    });
+    ws.on("close", (code, reason) => {
+      if (this.#ws === ws) this.#fail(new Error(`closed ${code} ${reason.toString()}`));
+    });
+    return withTimeout(ready, "parley auth").then(
+      () => undefined,
+      (e: unknown) => {
+        this.#ready = null;
+        this.#closing = true;
+        ws.terminate();
+        throw e;
+      },
+    );
   }
 
   async createRoom(name: string): Promise<string> {

@@ -44,8 +44,11 @@ export class SocketIoClient implements BenchClient {
     private readonly sink: ClientSink,
   ) {}
 
+  /** May be called again after a failure: each attempt has its own socket, the old one is dropped. */
   connect(): Promise<void> {
     if (!io) throw new Error(SOCKET_IO_MISSING);
+    this.#socket?.disconnect();
+    this.#closing = false;
     const url = new URL(this.target.url);
     const socket = io.io(`${url.protocol === "wss:" ? "https:" : "http:"}//${url.host}`, {
       path: url.pathname,
@@ -63,11 +66,12 @@ export class SocketIoClient implements BenchClient {
       socket.on("connect_error", (e) => reject(e instanceof Error ? e : new Error(String(e))));
     });
     socket.on("message", (m) => {
+      if (this.#socket !== socket) return;
       const payload = (m as { payload?: unknown } | null)?.payload;
       if (typeof payload === "string") this.sink.delivery(payload.slice(0, HEADER_CHARS));
     });
     socket.on("disconnect", (reason) => {
-      if (this.#closing) return;
+      if (this.#socket !== socket || this.#closing) return;
       this.#closing = true;
       this.sink.lost(`disconnect ${String(reason)}`);
     });

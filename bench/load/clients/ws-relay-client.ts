@@ -25,7 +25,11 @@ export class WsRelayClient implements BenchClient {
     private readonly sink: ClientSink,
   ) {}
 
+  /** May be called again after a failure: each attempt has its own socket, the old one is dropped. */
   connect(): Promise<void> {
+    this.#ws?.terminate();
+    this.#closing = false;
+    this.#opened = false;
     const ws = new WebSocket(this.target.url, {
       perMessageDeflate: false,
       localAddress: this.identity.localAddress,
@@ -39,11 +43,13 @@ export class WsRelayClient implements BenchClient {
       });
       ws.once("error", reject);
     });
-    ws.on("message", (data) => this.#onFrame(data));
+    ws.on("message", (data) => {
+      if (this.#ws === ws) this.#onFrame(data);
+    });
     ws.on("error", () => {});
     ws.on("close", (code) => {
-      // A socket that never opened is a failed connect, reported by connect() itself.
-      if (this.#closing || !this.#opened) return;
+      // A socket that never opened is a failed connect, which connect() reports itself.
+      if (this.#ws !== ws || this.#closing || !this.#opened) return;
       this.#closing = true;
       this.sink.lost(`closed ${code}`);
     });
