@@ -65,7 +65,7 @@ describe("loadConfig", () => {
         PARLEY_MSG_RATE: "2.5",
         PARLEY_MSG_BURST: "5",
         PARLEY_MAX_FRAME_BYTES: "65536",
-        PARLEY_TRUSTED_PROXIES: "10.0.0.1 10.0.0.2",
+        PARLEY_TRUSTED_PROXIES: "203.0.113.1 203.0.113.2",
         PARLEY_LOG_LEVEL: "warn",
         DATABASE_URL: "postgres://parley@db.example:5432/parley",
         REDIS_URL: "redis://cache.example:6379",
@@ -86,7 +86,7 @@ describe("loadConfig", () => {
     assert.equal(c.msgRate, 2.5);
     assert.equal(c.msgBurst, 5);
     assert.equal(c.maxFrameBytes, 65_536);
-    assert.deepEqual(c.trustedProxies, ["10.0.0.1", "10.0.0.2"]);
+    assert.deepEqual(c.trustedProxies, ["203.0.113.1", "203.0.113.2"]);
     assert.equal(c.logLevel, "warn");
     assert.equal(c.databaseUrl, "postgres://parley@db.example:5432/parley");
     assert.equal(c.redisUrl, "redis://cache.example:6379");
@@ -148,7 +148,7 @@ describe("loadConfig", () => {
       ["a Redis URL of another scheme", { REDIS_URL: "http://cache.example:6379" }, "REDIS_URL"],
       ["an empty host", { PARLEY_HOST: " " }, "PARLEY_HOST"],
       ["TLS off on a non-loopback host", { PARLEY_TLS: "off" }, "PARLEY_TLS"],
-      ["TLS off on a LAN address", { PARLEY_TLS: "off", PARLEY_HOST: "192.168.1.10" }, "PARLEY_HOST"],
+      ["TLS off on a LAN address", { PARLEY_TLS: "off", PARLEY_HOST: "203.0.113.10" }, "PARLEY_HOST"],
       ["a certificate without a key", { PARLEY_TLS_CERT: "/etc/parley/cert.pem" }, "PARLEY_TLS_KEY"],
       ["a key without a certificate", { PARLEY_TLS_KEY: "/etc/parley/key.pem" }, "PARLEY_TLS_CERT"],
     ];
