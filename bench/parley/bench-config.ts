@@ -37,7 +37,6 @@ export function parleyBenchSettings(o: { tls: boolean; dataDir: string }): Bench
       value: "info",
       why: "the `listening` event is at info; nothing on the message path logs at info",
     },
-    { env: "PARLEY_MDNS", value: "off", why: "a benchmark server must not advertise itself on the LAN" },
     { env: "PARLEY_AUTH_RATE", value: "1000000", why: "all clients register/log in from one IP" },
     { env: "PARLEY_IDS_MAX_FAILURES", value: "1000000", why: "no harness mistake blocks the loopback IP" },
     { env: "PARLEY_MSG_RATE", value: "1000000", why: "max-rate scenarios send far above a human's rate" },
