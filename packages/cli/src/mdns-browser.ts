@@ -1,13 +1,14 @@
 import type { EventEmitter } from "node:events";
 import { isIP } from "node:net";
+import { MDNS_SERVICE_TYPE, MDNS_TXT } from "@parley/protocol";
 import { Bonjour, type Service, type ServiceConfig } from "bonjour-service";
 import { CliError, EXIT } from "./cli-error.js";
 import { printable } from "./printable.js";
 
 /**
  * Finds Parley servers on the LAN: DNS-SD browsing (RFC 6763) for `_parley._tcp` over mDNS
- * (RFC 6762). The TXT record is the one packages/server/src/lan/mdns.ts announces: `v` protocol
- * version, `fp` CA fingerprint, `tls` "1"/"0". Everything here came from the network unchecked,
+ * (RFC 6762). The TXT record is the one packages/server/src/lan/mdns.ts announces (MDNS_TXT in
+ * @parley/protocol, LAN-1): `v` protocol version, `fp` CA fingerprint, `tls` "1"/"0". Everything here came from the network unchecked,
  * so it is validated, and shown only after control characters are replaced.
  */
 export interface DiscoveredServer {
@@ -35,7 +36,6 @@ export interface BrowseOptions {
   interfaceAddress: string | null;
 }
 
-const SERVICE_TYPE = "parley";
 const FINGERPRINT = /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/;
 
 /** Browses for `timeoutMs` and returns the servers still announced at the end, by name. */
@@ -57,7 +57,7 @@ export function browseParleyServers(options: BrowseOptions): Promise<DiscoveredS
     });
     socket.on("warning", () => undefined);
 
-    const browser = bonjour.find({ type: SERVICE_TYPE, protocol: "tcp" });
+    const browser = bonjour.find({ type: MDNS_SERVICE_TYPE, protocol: "tcp" });
     // RFC 6762 §5.2: repeat the query after 1 s, then at least doubling the interval.
     const timers: NodeJS.Timeout[] = [];
     for (let at = 1000, gap = 2000; at < options.timeoutMs; at += gap, gap *= 2) {
@@ -82,9 +82,9 @@ export function browseParleyServers(options: BrowseOptions): Promise<DiscoveredS
 
 function describe(service: Service): DiscoveredServer {
   const txt = readTxt((service as Service & { rawTxt?: unknown }).rawTxt);
-  const tls = txt.get("tls") === "1";
-  const fp = txt.get("fp") ?? "";
-  const version = txt.get("v") ?? "";
+  const tls = txt.get(MDNS_TXT.tls) === "1";
+  const fp = txt.get(MDNS_TXT.caFingerprint) ?? "";
+  const version = txt.get(MDNS_TXT.version) ?? "";
   const addresses = (service.addresses ?? []).filter((a) => isIP(a) !== 0);
   const from = service.referer?.address;
   const address = from && isIP(from) !== 0 ? from : (addresses[0] ?? null);

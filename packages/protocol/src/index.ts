@@ -2,4 +2,5 @@ export * from "./common.js";
 export * from "./errors.js";
 export * from "./frames.js";
 export * from "./http.js";
+export * from "./lan.js";
 export * from "./version.js";

@@ -1,6 +1,6 @@
 import type { EventEmitter } from "node:events";
 import { networkInterfaces, hostname as osHostname } from "node:os";
-import { PROTOCOL_VERSION } from "@parley/protocol";
+import { MDNS_SERVICE_TYPE, MDNS_TXT, PROTOCOL_VERSION } from "@parley/protocol";
 import { Bonjour, type Service, type ServiceConfig } from "bonjour-service";
 import type { Logger } from "pino";
 
@@ -12,13 +12,13 @@ import type { Logger } from "pino";
  *   v    the server's PROTOCOL_VERSION
  *   fp   the local CA's SHA-256 fingerprint (AB:CD:…), empty when there is none
  *   tls  "1" when the server speaks HTTPS, "0" when plain HTTP
- * packages/cli/src/mdns-browser.ts reads it; the two change together.
+ * The keys are MDNS_TXT in @parley/protocol (LAN-1), which packages/cli/src/mdns-browser.ts reads too.
  *
  * Pinned to one interface (`interfaceAddress`), every packet goes out on that interface only
  * (IP_MULTICAST_IF) and only that interface's addresses are announced: the tests rely on this to
  * keep multicast inside a network namespace, and an operator uses it to stay off a second network.
  */
-export const PARLEY_SERVICE_TYPE = "parley";
+export const PARLEY_SERVICE_TYPE = MDNS_SERVICE_TYPE;
 
 export interface MdnsAdvertiserOptions {
   port: number;
@@ -43,7 +43,11 @@ export function parleyTxtRecord(options: {
   caFingerprint: string | null;
   tls: boolean;
 }): Record<string, string> {
-  return { v: String(PROTOCOL_VERSION), fp: options.caFingerprint ?? "", tls: options.tls ? "1" : "0" };
+  return {
+    [MDNS_TXT.version]: String(PROTOCOL_VERSION),
+    [MDNS_TXT.caFingerprint]: options.caFingerprint ?? "",
+    [MDNS_TXT.tls]: options.tls ? "1" : "0",
+  };
 }
 
 // Probing (RFC 6762 §8.1) takes three queries 250 ms apart; a service not announced well after
