@@ -6,14 +6,7 @@ import {
   type MlsConfigOptions,
   type SafetyNumber,
 } from "@parley/crypto";
-import {
-  type RoomView,
-  type ServerFrame,
-  type ServerFrameOf,
-  type UserView,
-  type UserWithPresence,
-  WS_PATH,
-} from "@parley/protocol";
+import type { RoomView, ServerFrame, ServerFrameOf, UserView, UserWithPresence } from "@parley/protocol";
 import type { BackoffOptions } from "./backoff.js";
 import { base64ToBytes, bytesToBase64 } from "./base64.js";
 import { Connection, type ConnectionStatus } from "./connection.js";
@@ -26,12 +19,22 @@ import { GroupSync } from "./group-sync.js";
 import { canonicalRoomId, GroupStates } from "./groups.js";
 import { KeyPins, type TrustState } from "./pins.js";
 import { defaultTimers, type FetchLike, type Timers, type WebSocketConstructor } from "./platform.js";
+import { ServerList } from "./servers.js";
 import { SessionManager } from "./session.js";
 import type { DeviceStore } from "./store.js";
 
 export interface ParleyClientOptions {
-  /** The server's origin, e.g. `https://parley.local:8443`. */
-  baseUrl: string;
+  /**
+   * The server's origin, e.g. `https://parley.local:8443`, or the origins of several servers
+   * of one service (sharing Redis and PostgreSQL), e.g. `["https://a.lan:8443",
+   * "https://b.lan:8443"]`. With a list, the client starts on the first and stays on a
+   * server until it goes away (its socket closes with 1001, 1006, 1011-1014, or a REST call
+   * gets no answer or 502/503/504); then the WebSocket and REST calls move to the next one,
+   * round-robin, and the client catches up from the server's handshake queue (MLS-8). Behind
+   * a load balancer, give its one URL instead. A TypeError for an empty list or a non-http(s)
+   * entry.
+   */
+  baseUrl: string | readonly string[];
   fetch: FetchLike;
   WebSocket: WebSocketConstructor;
   /** Where this device's state lives; wrap it in EncryptedStore. */
@@ -109,8 +112,9 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       timers: options.timers ?? defaultTimers,
     };
     const { now, timers, store } = this.#o;
+    const servers = new ServerList(options.baseUrl);
     this.#session = new SessionManager({
-      baseUrl: options.baseUrl,
+      servers,
       fetch: options.fetch,
       store,
       now,
@@ -127,7 +131,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     });
     this.#groups = new GroupStates(store, this.#mls, timers);
     this.#conn = new Connection({
-      url: `${options.baseUrl.replace(/\/+$/, "").replace(/^http/, "ws")}${WS_PATH}`,
+      servers,
       WebSocket: options.WebSocket,
       token: (refresh) => this.#session.accessToken(refresh),
       deviceId: () => this.#identity().deviceId,
@@ -330,6 +334,26 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     this.#conn.fire({ type: "typing", roomId, active });
   }
 
+  // ------------------------------------------------------------------ following (SUB-1)
+
+  /**
+   * Follows a user (SUB-1): their posts to public rooms this user is not in arrive with
+   * `via: "subscription"`. Following twice is harmless; oneself is `invalid_target`.
+   */
+  async subscribe(userId: string): Promise<void> {
+    await this.#conn.request({ type: "subscribe", userId }, "ok");
+  }
+
+  /** Stops following a user; resolves whether or not this user was following them. */
+  async unsubscribe(userId: string): Promise<void> {
+    await this.#conn.request({ type: "unsubscribe", userId }, "ok");
+  }
+
+  /** The users this account follows. */
+  async subscriptions(): Promise<{ id: string; username: string }[]> {
+    return (await this.#conn.request({ type: "subscriptions.list" }, "subscriptions")).users;
+  }
+
   /**
    * A Commit with a fresh path for this device (RFC 9420 §12.4): new keys, so a copy of this
    * device's old state can no longer read the group (post-compromise security).
@@ -360,6 +384,11 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   /** The user compared safety numbers: their keys as pinned now are trusted. */
   markVerified(userId: string): Promise<void> {
     return this.#pins.markVerified(userId);
+  }
+
+  /** The user accepts a contact's changed keys without verifying them: `changed` becomes `unverified`. */
+  acceptKeyChange(userId: string): Promise<void> {
+    return this.#pins.acknowledge(userId);
   }
 
   trust(userId: string): Promise<TrustState> {

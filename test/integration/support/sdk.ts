@@ -1,0 +1,54 @@
+import { type ClientEvents, MemoryStore, ParleyClient } from "@parley/client";
+import { pinnedWebSocket } from "../../../packages/cli/src/chat/websocket.js";
+import { trustedFetch } from "../../../packages/cli/src/https-fetch.js";
+import { STRONG_PASSWORD, type TestServer, uniqueName } from "./harness.js";
+
+// An SDK client in the test process, on the same Node platform pieces the terminal client
+// uses (trustedFetch, the pinned `ws` constructor), trusting only the test server's CA.
+
+export interface SdkUser {
+  readonly client: ParleyClient;
+  readonly id: string;
+  readonly username: string;
+}
+
+export function sdkClient(ts: TestServer): ParleyClient {
+  return new ParleyClient({
+    baseUrl: ts.url,
+    fetch: trustedFetch({ ca: ts.ca }),
+    WebSocket: pinnedWebSocket(ts.ca),
+    store: new MemoryStore(),
+    backoff: { baseMs: 100, maxMs: 1000 },
+    syncTimeoutMs: 5000,
+  });
+}
+
+/** A registered, connected SDK client with a fresh account. */
+export async function sdkSignUp(ts: TestServer, prefix = "sdk"): Promise<SdkUser> {
+  const client = sdkClient(ts);
+  const username = uniqueName(prefix);
+  const user = await client.register(username, STRONG_PASSWORD);
+  await client.connect();
+  return { client, id: user.id, username };
+}
+
+/** Resolves with the next event `name` that `match` accepts; rejects after `ms`. */
+export function nextEvent<K extends keyof ClientEvents>(
+  client: ParleyClient,
+  name: K,
+  match: (e: ClientEvents[K]) => boolean = () => true,
+  ms = 20_000,
+): Promise<ClientEvents[K]> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      off();
+      reject(new Error(`no ${String(name)} event within ${ms} ms`));
+    }, ms);
+    const off = client.on(name, (e) => {
+      if (!match(e)) return;
+      clearTimeout(timer);
+      off();
+      resolve(e);
+    });
+  });
+}
