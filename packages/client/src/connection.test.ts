@@ -5,6 +5,7 @@ import type { ServerFrame } from "@parley/protocol";
 import { Connection, type ConnectionOptions, type ConnectionStatus } from "./connection.js";
 import { isParleyClientError, type ParleyClientError } from "./errors.js";
 import type { Timers, WebSocketLike } from "./platform.js";
+import { ServerList } from "./servers.js";
 
 /** Timers that only move when the test says so. */
 class FakeTimers implements Timers {
@@ -109,7 +110,7 @@ function setup(overrides: Partial<ConnectionOptions> = {}) {
   const signedOut: string[] = [];
   let readyCalls = 0;
   const conn = new Connection({
-    url: "wss://parley.test/ws",
+    servers: new ServerList("https://parley.test"),
     WebSocket: FakeSocket,
     token: async (refresh) => {
       tokenCalls.push(refresh);
@@ -365,6 +366,86 @@ test("a failing set-up closes the socket and tries again with backoff", async ()
   assert.equal(t.errors[0]?.code, "internal_error");
   fail = false;
   await t.timers.advance(500);
+  await t.connect();
+  assert.equal(t.conn.ready, true);
+  t.conn.stop();
+});
+
+test("with several servers, a close saying the server went away sends the next attempt to the next server", async () => {
+  const t = setup({ servers: new ServerList(["https://a.test", "https://b.test"]) });
+  t.conn.start();
+  assert.equal(t.socket().url, "wss://a.test/ws");
+  await t.connect();
+  assert.deepEqual(t.statuses.at(-1), { state: "connected", server: "https://a.test" });
+  t.socket().drop(1006); // A was killed
+  await t.timers.advance(500);
+  assert.equal(t.socket().url, "wss://b.test/ws");
+  await t.connect();
+  assert.deepEqual(t.statuses.at(-1), { state: "connected", server: "https://b.test" });
+  // B shuts down; A is back: the list wraps around.
+  t.socket().drop(1001, "server_shutting_down");
+  await t.timers.advance(500);
+  assert.equal(t.socket().url, "wss://a.test/ws");
+  t.conn.stop();
+});
+
+test("while every server is down, attempts rotate through them with growing backoff", async () => {
+  const t = setup({ servers: new ServerList(["https://a.test", "https://b.test"]) });
+  t.conn.start();
+  const urls: string[] = [t.socket().url];
+  const delays: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    t.socket().drop(1006); // refused before opening
+    const status = t.statuses.at(-1);
+    assert.equal(status?.state, "reconnecting");
+    if (status?.state === "reconnecting") delays.push(status.inMs);
+    await t.timers.advance(status?.state === "reconnecting" ? status.inMs : 0);
+    urls.push(t.socket().url);
+  }
+  assert.deepEqual(urls, [
+    "wss://a.test/ws",
+    "wss://b.test/ws",
+    "wss://a.test/ws",
+    "wss://b.test/ws",
+    "wss://a.test/ws",
+  ]);
+  assert.deepEqual(delays, [500, 1000, 2000, 4000]);
+  t.conn.stop();
+});
+
+test("closes about the client itself (token, policy, normal) do not change servers", async () => {
+  const t = setup({ servers: new ServerList(["https://a.test", "https://b.test"]) });
+  t.conn.start();
+  await t.connect();
+  for (const [code, reason] of [
+    [4401, "token_expired"],
+    [1000, ""],
+    [4000, "heartbeat_timeout"],
+    [4429, "too_many_connections"],
+  ] as const) {
+    t.socket().drop(code, reason);
+    const status = t.statuses.at(-1);
+    await t.timers.advance(status?.state === "reconnecting" ? status.inMs : 0);
+    assert.equal(t.socket().url, "wss://a.test/ws", `after ${code} ${reason}`);
+  }
+  t.conn.stop();
+});
+
+test("a WebSocket constructor that throws counts as a failed server", async () => {
+  let throwFor = "wss://a.test/ws";
+  class Throwing extends FakeSocket {
+    constructor(url: string) {
+      if (url === throwFor) throw new SyntaxError("bad URL");
+      super(url);
+    }
+  }
+  const t = setup({ servers: new ServerList(["https://a.test", "https://b.test"]), WebSocket: Throwing });
+  t.conn.start();
+  assert.equal(t.statuses.at(-1)?.state, "reconnecting");
+  assert.equal(t.errors[0]?.code, "not_connected");
+  await t.timers.advance(500);
+  assert.equal(t.socket().url, "wss://b.test/ws");
+  throwFor = "";
   await t.connect();
   assert.equal(t.conn.ready, true);
   t.conn.stop();

@@ -11,10 +11,12 @@ import { Backoff, type BackoffOptions } from "./backoff.js";
 import { fromErrorBody, ParleyClientError } from "./errors.js";
 import { parseJson } from "./json.js";
 import { sleep, type Timers, type WebSocketConstructor, type WebSocketLike, WS_OPEN } from "./platform.js";
+import { ServerList } from "./servers.js";
 
 export type ConnectionStatus =
   | { readonly state: "connecting" }
-  | { readonly state: "connected" }
+  /** `server`: the origin of the server this connection talks to. */
+  | { readonly state: "connected"; readonly server: string }
   | {
       readonly state: "reconnecting";
       readonly inMs: number;
@@ -34,8 +36,11 @@ export interface RequestOptions {
 }
 
 export interface ConnectionOptions {
-  /** `wss://host:port/ws` */
-  url: string;
+  /**
+   * The servers to connect to. After a close that says the server went away (see FAILOVER),
+   * the next attempt goes to the next server in the list.
+   */
+  servers: ServerList;
   WebSocket: WebSocketConstructor;
   /** An access token for the `auth` frame; `refresh` asks for a new one (after token_expired). */
   token: (refresh: boolean) => Promise<string>;
@@ -62,6 +67,14 @@ export interface ConnectionOptions {
 const FINAL = new Set(["unsupported_protocol_version", "account_disabled", "too_many_invalid_frames"]);
 const SIGNED_OUT = new Set(["session_revoked", "signed_out", "not_signed_in", "refresh_token_invalid"]);
 const REFRESH = new Set(["token_expired", "token_invalid"]);
+/**
+ * Closes that say this server cannot serve us now, where another one of the same service may
+ * (RFC 6455 §7.4.1): 1001 going away (shutdown), 1006 no close frame (crash, refused, network
+ * or TLS failure), 1011 internal error, 1012 service restart, 1013 try again later (a backing
+ * service is down), 1014 bad gateway. Other closes are about us (auth, token, policy): the
+ * same answer would come from every server, so the client stays where it is.
+ */
+const FAILOVER_CODES = new Set([1001, 1006, 1011, 1012, 1013, 1014]);
 
 const validators = new Map<string, TSchema>();
 for (const variant of (ServerFrame as unknown as { anyOf: TSchema[] }).anyOf) {
@@ -84,6 +97,8 @@ interface Pending {
  */
 export class Connection {
   #ws: WebSocketLike | undefined;
+  /** The origin `#ws` was opened to. */
+  #origin = "";
   #stopped = true;
   #authed = false;
   #ready = false;
@@ -217,11 +232,14 @@ export class Connection {
     if (this.#stopped) return;
     this.o.onStatus({ state: "connecting" });
     this.#lastError = undefined;
+    const origin = this.o.servers.current;
+    this.#origin = origin;
     let ws: WebSocketLike;
     try {
-      ws = new this.o.WebSocket(this.o.url);
+      ws = new this.o.WebSocket(ServerList.wsUrl(origin));
     } catch (cause) {
       this.o.onError(new ParleyClientError("not_connected", { cause }));
+      this.o.servers.failover(origin);
       this.#scheduleReconnect("connect_failed");
       return;
     }
@@ -325,7 +343,7 @@ export class Connection {
     if (this.#ws !== ws || !this.#authed) return;
     this.#ready = true;
     this.#backoff.reset();
-    this.o.onStatus({ state: "connected" });
+    this.o.onStatus({ state: "connected", server: this.#origin });
     const waiters = this.#readyWaiters;
     this.#readyWaiters = [];
     for (const w of waiters) w.resolve();
@@ -351,6 +369,9 @@ export class Connection {
       return;
     }
     if (REFRESH.has(why)) this.#refreshNext = true;
+    // Backoff keeps counting across servers: when every server is down, the retries still
+    // slow down, and full jitter still spreads the clients of a dead server over the others.
+    if (FAILOVER_CODES.has(code)) this.o.servers.failover(this.#origin);
     this.#scheduleReconnect(why);
   }
 

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { isParleyClientError } from "./errors.js";
 import type { FetchLike } from "./platform.js";
+import { ServerList } from "./servers.js";
 import { SessionManager } from "./session.js";
 import { MemoryStore } from "./store.js";
 
@@ -46,7 +47,7 @@ function manager(handle: (c: Call) => { status: number; body?: unknown }, clock 
   const { fetch, calls } = fakeFetch(handle);
   const signedOut: string[] = [];
   const m = new SessionManager({
-    baseUrl: "https://parley.test/",
+    servers: new ServerList("https://parley.test/"),
     fetch,
     store,
     now: () => clock.now,
@@ -67,7 +68,7 @@ test("login keeps the session and saves it in the store", async () => {
   });
   assert.deepEqual(t.store.keys(), ["session"]);
   const again = new SessionManager({
-    baseUrl: "https://parley.test",
+    servers: new ServerList("https://parley.test"),
     fetch: async () => ({ status: 500, text: async () => "" }),
     store: t.store,
     now: () => 0,
@@ -157,7 +158,7 @@ test("logout ends the session on the server and here, even when the server refus
 test("a network failure is http_failed; an answer that is not a session is unexpected_answer", async () => {
   const store = new MemoryStore();
   const failing = new SessionManager({
-    baseUrl: "https://parley.test",
+    servers: new ServerList("https://parley.test"),
     fetch: async () => {
       throw new Error("ECONNREFUSED");
     },
@@ -167,4 +168,85 @@ test("a network failure is http_failed; an answer that is not a session is unexp
   await assert.rejects(failing.login("a", "b"), (e) => isParleyClientError(e, "http_failed"));
   const t = manager(() => ({ status: 200, body: { user: "nope" } }));
   await assert.rejects(t.m.login("a", "b"), (e) => isParleyClientError(e, "unexpected_answer"));
+});
+
+/** Two fake servers; `down` lists the hosts that do not answer, `status` overrides answers. */
+function pair(answer: (host: string, c: Call) => { status: number; body?: unknown } | "down") {
+  const calls: (Call & { host: string })[] = [];
+  const servers = new ServerList(["https://a.test", "https://b.test"]);
+  const fetch: FetchLike = async (url, init) => {
+    const u = new URL(url);
+    const call = {
+      host: u.host,
+      method: init.method,
+      path: u.pathname,
+      auth: init.headers.authorization,
+      body: init.body === undefined ? undefined : JSON.parse(init.body),
+    };
+    calls.push(call);
+    await Promise.resolve();
+    const a = answer(u.host, call);
+    if (a === "down") throw new TypeError("fetch failed");
+    return { status: a.status, text: async () => (a.body === undefined ? "" : JSON.stringify(a.body)) };
+  };
+  const store = new MemoryStore();
+  const m = new SessionManager({ servers, fetch, store, now: () => 1_000_000 });
+  const hosts = () => calls.map((c) => `${c.host} ${c.path}`);
+  return { m, servers, calls, hosts };
+}
+
+test("a login the first server does not answer is sent to the next one, and later calls stay there", async () => {
+  const t = pair((host, c) => {
+    if (host === "a.test") return "down";
+    return c.path === "/api/login" ? { status: 200, body: session(1, 1_000_000) } : { status: 200, body: [] };
+  });
+  assert.equal((await t.m.login("alice", "pw")).accessToken, "at1");
+  await t.m.api("GET", "/api/users");
+  assert.deepEqual(t.hosts(), ["a.test /api/login", "b.test /api/login", "b.test /api/users"]);
+  assert.equal(t.servers.current, "https://b.test");
+});
+
+test("502, 503 and 504 answers fail over too; other refusals do not", async () => {
+  for (const status of [502, 503, 504]) {
+    const t = pair((host) =>
+      host === "a.test"
+        ? { status, body: { code: "service_unavailable", message: "m" } }
+        : { status: 200, body: session(1, 1_000_000) },
+    );
+    await t.m.login("alice", "pw");
+    assert.deepEqual(t.hosts(), ["a.test /api/login", "b.test /api/login"], `status ${status}`);
+  }
+  const t = pair(() => ({ status: 401, body: { code: "invalid_credentials", message: "m" } }));
+  await assert.rejects(t.m.login("alice", "pw"), (e) => isParleyClientError(e, "invalid_credentials"));
+  assert.deepEqual(t.hosts(), ["a.test /api/login"]);
+  assert.equal(t.servers.current, "https://a.test");
+});
+
+test("register and refresh are not repeated on the next server, but the next call goes there", async () => {
+  let aDown = false;
+  const t = pair((host, c) => {
+    if (host === "a.test" && aDown) return "down";
+    if (c.path === "/api/token/refresh") return { status: 200, body: session(2, 1_000_000) };
+    return { status: 201, body: session(1, 1_000_000) };
+  });
+  await t.m.register("alice", "pw");
+  aDown = true;
+  // A refresh that reached A may have been carried out: repeating it would present a spent token.
+  await assert.rejects(t.m.accessToken(true), (e) => isParleyClientError(e, "http_failed"));
+  assert.equal(await t.m.accessToken(true), "at2");
+  assert.deepEqual(t.hosts(), [
+    "a.test /api/register",
+    "a.test /api/token/refresh",
+    "b.test /api/token/refresh",
+  ]);
+  const r = pair(() => "down");
+  await assert.rejects(r.m.register("bob", "pw"), (e) => isParleyClientError(e, "http_failed"));
+  assert.deepEqual(r.hosts(), ["a.test /api/register"]);
+  assert.equal(r.servers.current, "https://b.test");
+});
+
+test("when no server answers, a repeatable call tries each once and fails with http_failed", async () => {
+  const t = pair(() => "down");
+  await assert.rejects(t.m.login("alice", "pw"), (e) => isParleyClientError(e, "http_failed"));
+  assert.deepEqual(t.hosts(), ["a.test /api/login", "b.test /api/login"]);
 });

@@ -3,13 +3,17 @@ import { type SessionResponse, SessionResponse as SessionSchema } from "@parley/
 import { fromErrorBody, ParleyClientError } from "./errors.js";
 import { expectShape, parseJson } from "./json.js";
 import type { FetchLike } from "./platform.js";
+import type { ServerList } from "./servers.js";
 import type { DeviceStore } from "./store.js";
 
 const SESSION_KEY = "session";
 
 export interface SessionOptions {
-  /** The server's origin, e.g. `https://parley.local:8443`. */
-  baseUrl: string;
+  /**
+   * The servers to call, shared with the connection. A call the current server does not
+   * answer (no response, or 502/503/504) moves the list on to the next server; see #call.
+   */
+  servers: ServerList;
   fetch: FetchLike;
   store: DeviceStore;
   now: () => number;
@@ -44,7 +48,7 @@ export class SessionManager {
   }
 
   async login(username: string, password: string): Promise<SessionResponse> {
-    return this.#adopt(await this.#call("POST", "/api/login", { username, password }));
+    return this.#adopt(await this.#call("POST", "/api/login", { username, password }, undefined, true));
   }
 
   /** Restores the session saved in the store; false when there is none. */
@@ -67,7 +71,7 @@ export class SessionManager {
     const session = this.#session;
     if (session === undefined) return;
     try {
-      await this.#call("POST", "/api/logout", undefined, session.accessToken);
+      await this.#call("POST", "/api/logout", undefined, session.accessToken, true);
     } catch (e) {
       // An already-ended session is what we wanted; anything else still ends it locally.
       if (!(e instanceof ParleyClientError)) throw e;
@@ -141,7 +145,43 @@ export class SessionManager {
     await this.#forget();
   }
 
-  async #call(method: string, path: string, body: unknown, token?: string): Promise<unknown> {
+  /**
+   * One REST call to the server in use. When that server does not answer, or answers 502, 503
+   * or 504 (down, shutting down, a backing service away, or a load balancer without a healthy
+   * node), the server list moves on, so the next call and the next WebSocket go elsewhere.
+   * `repeatable` calls are then sent again to the next server, at most once per server: those
+   * whose repetition is harmless (GET, login, logout). Others are not, since the first try may
+   * have been carried out before the answer was lost: a repeated register meets
+   * `username_taken`, and a repeated refresh presents a spent refresh token, which ends the
+   * session (AUTH-6). Their callers retry later, on the next server.
+   */
+  async #call(
+    method: string,
+    path: string,
+    body: unknown,
+    token?: string,
+    repeatable = method === "GET",
+  ): Promise<unknown> {
+    const servers = this.o.servers;
+    for (let tried = 1; ; tried++) {
+      const origin = servers.current;
+      try {
+        return await this.#callOnce(origin, method, path, body, token);
+      } catch (e) {
+        if (!(e instanceof ParleyClientError) || !unanswered(e)) throw e;
+        servers.failover(origin);
+        if (!repeatable || tried >= servers.size) throw e;
+      }
+    }
+  }
+
+  async #callOnce(
+    origin: string,
+    method: string,
+    path: string,
+    body: unknown,
+    token: string | undefined,
+  ): Promise<unknown> {
     const headers: Record<string, string> = { accept: "application/json" };
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
     const init: Parameters<FetchLike>[1] = { method, headers };
@@ -152,7 +192,7 @@ export class SessionManager {
     let res: Awaited<ReturnType<FetchLike>>;
     let text: string;
     try {
-      res = await this.o.fetch(`${this.o.baseUrl.replace(/\/+$/, "")}${path}`, init);
+      res = await this.o.fetch(`${origin}${path}`, init);
       text = await res.text();
     } catch (cause) {
       throw new ParleyClientError("http_failed", { cause });
@@ -166,4 +206,9 @@ export class SessionManager {
     if (res.status >= 200 && res.status < 300) return json;
     throw fromErrorBody(json, res.status);
   }
+}
+
+/** The server did not answer, or said it cannot serve now (RFC 9110 §15.6.3-15.6.5). */
+function unanswered(e: ParleyClientError): boolean {
+  return e.code === "http_failed" || e.status === 502 || e.status === 503 || e.status === 504;
 }
