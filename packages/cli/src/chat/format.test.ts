@@ -1,0 +1,74 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { clock, formatMessage, safetyNumberRows, wrap } from "./format.js";
+
+const TS = new Date(2026, 0, 2, 9, 7).getTime();
+
+describe("formatMessage", () => {
+  it("shows time, sender and the sender's trust mark", () => {
+    assert.equal(
+      formatMessage({ ts: TS, where: undefined, sender: "alice", trust: "verified", text: "hi" }),
+      "09:07 <alice+> hi",
+    );
+    assert.equal(
+      formatMessage({ ts: TS, where: "#team", sender: "bob", trust: "changed", text: "x" }),
+      "09:07 #team <bob!> x",
+    );
+    assert.equal(
+      formatMessage({ ts: TS, where: undefined, sender: "me", trust: undefined, text: "y" }),
+      "09:07 <me> y",
+    );
+  });
+
+  it("replaces control characters from the network, so an escape sequence cannot reach the terminal", () => {
+    const line = formatMessage({
+      ts: TS,
+      where: undefined,
+      sender: "e\u001b[2Jvil",
+      trust: "unverified",
+      text: "a\u001b]0;t\u0007b\nc",
+    });
+    assert.equal(line, "09:07 <e?[2Jvil?> a?]0;t?b?c");
+    assert.doesNotMatch(line, /\p{Cc}/u);
+  });
+});
+
+describe("clock", () => {
+  it("pads hours and minutes", () => {
+    assert.equal(clock(TS), "09:07");
+  });
+});
+
+describe("wrap", () => {
+  it("leaves a short line alone", () => {
+    assert.deepEqual(wrap("short line", 80), ["short line"]);
+  });
+
+  it("breaks at spaces into rows no wider than the terminal, indenting continuations", () => {
+    const words = Array.from({ length: 40 }, (_, i) => `word${i}`).join(" ");
+    const rows = wrap(words, 80, 6);
+    assert.ok(rows.length > 1);
+    for (const row of rows) assert.ok([...row].length <= 80, row);
+    for (const row of rows.slice(1)) assert.ok(row.startsWith("      ") && row[6] !== " ", row);
+    assert.equal(rows.map((r) => r.trim()).join(" "), words);
+  });
+
+  it("cuts a word longer than a row", () => {
+    const rows = wrap("x".repeat(200), 80, 4);
+    assert.deepEqual(
+      rows.map((r) => r.length),
+      [80, 80, 48],
+    );
+    assert.equal(rows.join("").replaceAll(" ", ""), "x".repeat(200));
+  });
+});
+
+describe("safetyNumberRows", () => {
+  it("shows 12 groups as 3 rows of 4", () => {
+    const groups = Array.from({ length: 12 }, (_, i) => String(i).padStart(5, "0"));
+    const rows = safetyNumberRows(groups);
+    assert.equal(rows.length, 3);
+    assert.equal(rows[0], "    00000 00001 00002 00003");
+    assert.equal(rows.join(" ").split(/\s+/).filter(Boolean).length, 12);
+  });
+});

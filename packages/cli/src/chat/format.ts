@@ -1,0 +1,83 @@
+import type { TrustState } from "@parley/client";
+import { printable } from "../printable.js";
+
+/**
+ * How `parley chat` shows things: plain lines for a plain 80-column terminal, no colour, no
+ * cursor tricks. Everything that came from the network passes through printable() here, so an
+ * escape sequence in a message or a user name can never rewrite the screen.
+ */
+
+/** The mark after a sender's name: what this user knows about the sender's keys. */
+export const TRUST_MARK: Record<TrustState, string> = {
+  verified: "+",
+  unverified: "?",
+  changed: "!",
+};
+
+export const MARK_LEGEND = "marks: + verified, ? not verified (key pinned on first use), ! key changed";
+
+/** "14:05", local time. */
+export function clock(ts: number): string {
+  const d = new Date(ts);
+  return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;
+}
+
+export interface MessageLine {
+  readonly ts: number;
+  /** Where it was said, when that is not the current conversation ("#team", "@alice"). */
+  readonly where: string | undefined;
+  readonly sender: string;
+  /** Undefined for this user's own messages. */
+  readonly trust: TrustState | undefined;
+  readonly text: string;
+}
+
+/** "14:05 #team <alice?> hello", or "14:05 <alice?> hello" in the current conversation. */
+export function formatMessage(m: MessageLine): string {
+  const mark = m.trust === undefined ? "" : TRUST_MARK[m.trust];
+  const where = m.where === undefined ? "" : `${printable(m.where)} `;
+  return `${clock(m.ts)} ${where}<${printable(m.sender)}${mark}> ${printable(m.text)}`;
+}
+
+/** "14:05 -- text", for notices (joins, presence, connection). */
+export function formatNotice(ts: number, text: string): string {
+  return `${clock(ts)} -- ${printable(text)}`;
+}
+
+/** "!! text": warnings that must not be missed (changed keys, refusals). */
+export function formatWarning(text: string): string {
+  return `!! ${printable(text)}`;
+}
+
+/** A safety number's 12 groups of 5 digits as 3 rows of 4, the way both sides read it aloud. */
+export function safetyNumberRows(groups: readonly string[]): string[] {
+  const rows: string[] = [];
+  for (let i = 0; i < groups.length; i += 4) rows.push(`    ${groups.slice(i, i + 4).join(" ")}`);
+  return rows;
+}
+
+/**
+ * Breaks a line into rows of at most `width` code points, at spaces where it can, with
+ * continuation rows indented by `indent` spaces. A word longer than a row is cut.
+ */
+export function wrap(line: string, width: number, indent = 6): string[] {
+  const w = Math.max(20, width);
+  const pad = " ".repeat(Math.min(indent, w - 10));
+  const rows: string[] = [];
+  let rest = [...line];
+  let first = true;
+  while (rest.length > 0) {
+    const room = first ? w : w - pad.length;
+    if (rest.length <= room) {
+      rows.push((first ? "" : pad) + rest.join(""));
+      break;
+    }
+    let cut = rest.lastIndexOf(" ", room);
+    if (cut <= 0) cut = room;
+    rows.push((first ? "" : pad) + rest.slice(0, cut).join("").trimEnd());
+    rest = rest.slice(cut);
+    while (rest[0] === " ") rest.shift();
+    first = false;
+  }
+  return rows.length === 0 ? [""] : rows;
+}

@@ -1,0 +1,60 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { parseInput } from "./input.js";
+
+describe("parseInput", () => {
+  it("sends a plain line to the current room, trimmed", () => {
+    assert.deepEqual(parseInput("  hello there "), { kind: "say", text: "hello there" });
+  });
+
+  it("sends a line starting with // as a message beginning with /", () => {
+    assert.deepEqual(parseInput("//shrug"), { kind: "say", text: "/shrug" });
+  });
+
+  it("ignores an empty line", () => {
+    assert.deepEqual(parseInput("   "), { kind: "empty" });
+  });
+
+  it("parses commands with their arguments, case-insensitively, with @ before user names", () => {
+    assert.deepEqual(parseInput("/REGISTER alice"), {
+      kind: "register",
+      user: "alice",
+      inviteCode: undefined,
+    });
+    assert.deepEqual(parseInput("/register alice ABCD-EFGH"), {
+      kind: "register",
+      user: "alice",
+      inviteCode: "ABCD-EFGH",
+    });
+    assert.deepEqual(parseInput("/login @bob"), { kind: "login", user: "bob" });
+    assert.deepEqual(parseInput("/join k7m2pq"), { kind: "join", roomId: "k7m2pq" });
+    assert.deepEqual(parseInput("/create Night shift"), { kind: "create", name: "Night shift" });
+    assert.deepEqual(parseInput("/verify carol"), { kind: "verify", user: "carol" });
+    assert.deepEqual(parseInput("/subscribe dan"), { kind: "subscribe", user: "dan" });
+    assert.deepEqual(parseInput("/unsubscribe dan"), { kind: "unsubscribe", user: "dan" });
+    assert.deepEqual(parseInput("/open @erin"), { kind: "switch", target: "@erin" });
+    assert.deepEqual(parseInput("/who"), { kind: "who" });
+    assert.deepEqual(parseInput("/quit"), { kind: "quit" });
+  });
+
+  it("keeps the spacing of a direct message's text", () => {
+    assert.deepEqual(parseInput("/msg alice  see   you at 5"), {
+      kind: "msg",
+      user: "alice",
+      text: "see   you at 5",
+    });
+  });
+
+  it("answers a missing or extra argument with the command's usage", () => {
+    for (const line of ["/login", "/login a b", "/join", "/msg alice", "/create", "/verify", "/register"]) {
+      const parsed = parseInput(line);
+      assert.equal(parsed.kind, "invalid", line);
+      assert.match((parsed as { reason: string }).reason, /^usage: \//, line);
+    }
+    assert.deepEqual(parseInput("/rooms all"), { kind: "invalid", reason: "/rooms takes no arguments" });
+  });
+
+  it("names an unknown command and points at /help", () => {
+    assert.deepEqual(parseInput("/frob x"), { kind: "invalid", reason: "unknown command /frob (see /help)" });
+  });
+});

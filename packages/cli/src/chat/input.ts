@@ -1,0 +1,111 @@
+/**
+ * What a line typed into `parley chat` asks for. Parsing is pure and separate from doing, so
+ * every command's syntax is tested without a server. A line that does not start with "/" is a
+ * message for the current conversation; "//" at the start sends a message that begins with "/".
+ */
+export type ChatInput =
+  | { readonly kind: "say"; readonly text: string }
+  | { readonly kind: "register"; readonly user: string; readonly inviteCode: string | undefined }
+  | { readonly kind: "login"; readonly user: string }
+  | { readonly kind: "logout" }
+  | { readonly kind: "join"; readonly roomId: string }
+  | { readonly kind: "leave" }
+  | { readonly kind: "rooms" }
+  | { readonly kind: "create"; readonly name: string }
+  | { readonly kind: "invite"; readonly user: string }
+  | { readonly kind: "msg"; readonly user: string; readonly text: string }
+  | { readonly kind: "switch"; readonly target: string }
+  | { readonly kind: "who" }
+  | { readonly kind: "subscribe"; readonly user: string }
+  | { readonly kind: "unsubscribe"; readonly user: string }
+  | { readonly kind: "verify"; readonly user: string }
+  | { readonly kind: "help" }
+  | { readonly kind: "quit" }
+  | { readonly kind: "empty" }
+  | { readonly kind: "invalid"; readonly reason: string };
+
+/** Every command with its arguments and what it does, for /help and for "unknown command". */
+export const COMMAND_HELP: readonly (readonly [string, string])[] = [
+  ["/register <user> [invite]", "create an account (password asked twice, not shown)"],
+  ["/login <user>", "sign in (password asked, not shown)"],
+  ["/logout", "sign out; this device's keys stay, encrypted"],
+  ["/rooms", "your rooms and direct conversations"],
+  ["/create <name>", "create a room and switch to it"],
+  ["/join <room-id>", "join a public room (or one you were invited to)"],
+  ["/switch <room>", "talk in another room: id, name or @user (also /open)"],
+  ["/leave", "leave the current room"],
+  ["/invite <user>", "invite a user to the current room"],
+  ["/msg <user> <text>", "send an end-to-end encrypted direct message"],
+  ["/who", "who is online, and the members of the current room"],
+  ["/subscribe <user>", "follow a user: see when they come and go"],
+  ["/unsubscribe <user>", "stop following a user"],
+  ["/verify <user>", "show your safety number with a user; mark them verified"],
+  ["/help", "this list"],
+  ["/quit", "leave parley chat (also Ctrl-D)"],
+];
+
+const ALIASES: Record<string, string> = { open: "switch", exit: "quit", q: "quit", j: "join", m: "msg" };
+
+export function parseInput(line: string): ChatInput {
+  const trimmed = line.trim();
+  if (trimmed === "") return { kind: "empty" };
+  if (trimmed.startsWith("//")) return { kind: "say", text: trimmed.slice(1) };
+  if (!trimmed.startsWith("/")) return { kind: "say", text: trimmed };
+
+  const [head = "", ...words] = trimmed.slice(1).split(/\s+/);
+  const name = ALIASES[head.toLowerCase()] ?? head.toLowerCase();
+  const rest = trimmed.slice(1 + head.length).trim();
+  const one = (what: string, kind: "login" | "invite" | "subscribe" | "unsubscribe" | "verify"): ChatInput =>
+    words.length === 1 && words[0] !== undefined
+      ? { kind, user: stripAt(words[0]) }
+      : { kind: "invalid", reason: `usage: /${name} <${what}>` };
+  const none = (kind: "logout" | "leave" | "rooms" | "who" | "help" | "quit"): ChatInput =>
+    words.length === 0 ? { kind } : { kind: "invalid", reason: `/${name} takes no arguments` };
+
+  switch (name) {
+    case "register":
+      if (words.length < 1 || words.length > 2 || words[0] === undefined)
+        return { kind: "invalid", reason: "usage: /register <user> [invite-code]" };
+      return { kind: "register", user: stripAt(words[0]), inviteCode: words[1] };
+    case "login":
+      return one("user", "login");
+    case "invite":
+    case "subscribe":
+    case "unsubscribe":
+    case "verify":
+      return one("user", name);
+    case "join":
+      return words.length === 1 && words[0] !== undefined
+        ? { kind: "join", roomId: words[0] }
+        : { kind: "invalid", reason: "usage: /join <room-id>" };
+    case "switch":
+      return words.length === 1 && words[0] !== undefined
+        ? { kind: "switch", target: words[0] }
+        : { kind: "invalid", reason: "usage: /switch <room-id | name | @user>" };
+    case "create":
+      return rest !== ""
+        ? { kind: "create", name: rest }
+        : { kind: "invalid", reason: "usage: /create <name>" };
+    case "msg": {
+      const user = words[0];
+      const text = user === undefined ? "" : rest.slice(user.length).trim();
+      return user !== undefined && text !== ""
+        ? { kind: "msg", user: stripAt(user), text }
+        : { kind: "invalid", reason: "usage: /msg <user> <text>" };
+    }
+    case "logout":
+    case "leave":
+    case "rooms":
+    case "who":
+    case "help":
+    case "quit":
+      return none(name);
+    default:
+      return { kind: "invalid", reason: `unknown command /${head} (see /help)` };
+  }
+}
+
+/** "@alice" and "alice" name the same user. */
+function stripAt(user: string): string {
+  return user.startsWith("@") && user.length > 1 ? user.slice(1) : user;
+}
