@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { chmod, copyFile, mkdtemp, rm } from "node:fs/promises";
-import { connect, createServer, type Server, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -37,6 +36,7 @@ import {
   startTestServer,
   type TestServer,
 } from "./support/harness.js";
+import { TcpRelay } from "./support/tcp-relay.js";
 import { TestSocket } from "./support/ws-client.js";
 
 // Issue 7, scale-out: two Parley servers in this process share one PostgreSQL schema (fresh per
@@ -224,55 +224,6 @@ async function connectionIds(admin: Redis, nodeId: string): Promise<string[]> {
     .filter((line) => line.includes(` name=parley:${nodeId}:`))
     .map((line) => /(?:^|\s)id=(\d+)/.exec(line)?.[1])
     .filter((id): id is string => id !== undefined);
-}
-
-/** A TCP relay to Redis that a test can cut and restore, standing in for a Redis outage. */
-class RedisOutage {
-  readonly #server: Server;
-  readonly #sockets = new Set<Socket>();
-  #up = true;
-  port = 0;
-
-  constructor(target: URL) {
-    this.#server = createServer((client) => {
-      if (!this.#up) {
-        client.destroy();
-        return;
-      }
-      const upstream = connect(Number(target.port || 6379), target.hostname);
-      for (const [from, to] of [
-        [client, upstream],
-        [upstream, client],
-      ] as const) {
-        this.#sockets.add(from);
-        from.pipe(to);
-        from.on("error", () => to.destroy());
-        from.on("close", () => {
-          this.#sockets.delete(from);
-          to.destroy();
-        });
-      }
-    });
-  }
-
-  async listen(): Promise<void> {
-    await new Promise<void>((resolve) => this.#server.listen(0, "127.0.0.1", resolve));
-    this.port = (this.#server.address() as { port: number }).port;
-  }
-
-  cut(): void {
-    this.#up = false;
-    for (const socket of this.#sockets) socket.destroy();
-  }
-
-  restore(): void {
-    this.#up = true;
-  }
-
-  async close(): Promise<void> {
-    this.cut();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
-  }
 }
 
 // ------------------------------------------------------------------ MLS devices (as in mls-delivery.test.ts)
@@ -679,14 +630,11 @@ describeCluster("a Redis outage under two servers", (redisUrl, baseDatabaseUrl) 
   const schemas = new TestSchemas(baseDatabaseUrl);
   const prefix = `${RUN_PREFIX}outage:`;
   const admin = new Redis(redisUrl);
-  const outage = new RedisOutage(new URL(redisUrl));
+  const outage = TcpRelay.to(redisUrl, 6379);
   let pair: Pair;
   before(async () => {
     await outage.listen();
-    const viaRelay = new URL(redisUrl);
-    viaRelay.hostname = "127.0.0.1";
-    viaRelay.port = String(outage.port);
-    pair = await startPair(viaRelay.href, await schemas.create(), {
+    pair = await startPair(outage.via(redisUrl), await schemas.create(), {
       keyPrefix: prefix,
       retryDelayMs: () => 100,
     });
