@@ -13,7 +13,7 @@ import {
 } from "@parley/protocol";
 import { SignJWT } from "jose";
 import { Value } from "typebox/value";
-import { PASSWORD_POLICIES } from "../../packages/server/src/domain/password-policy.js";
+import { PASSWORD_POLICIES } from "@parley/protocol/password-policy";
 import { hashInviteCode, newInviteCode } from "../../packages/server/src/domain/tokens.js";
 import {
   login,

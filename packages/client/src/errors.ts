@@ -42,6 +42,8 @@ export interface ParleyClientErrorOptions {
   status?: number;
   /** For `validation_failed`: JSON pointers to what was wrong. */
   details?: readonly string[];
+  /** For `password_policy`: the ids of every rule the password failed. */
+  failedRules?: readonly string[];
 }
 
 /** The one error type the SDK throws and reports; branch on `code`, never on `message`. */
@@ -51,6 +53,7 @@ export class ParleyClientError extends Error {
   readonly retryAfterMs: number | undefined;
   readonly status: number | undefined;
   readonly details: readonly string[] | undefined;
+  readonly failedRules: readonly string[] | undefined;
 
   constructor(code: AnyErrorCode, options: ParleyClientErrorOptions = {}) {
     super(
@@ -63,6 +66,7 @@ export class ParleyClientError extends Error {
     this.retryAfterMs = options.retryAfterMs;
     this.status = options.status;
     this.details = options.details;
+    this.failedRules = options.failedRules;
   }
 }
 
@@ -79,6 +83,9 @@ export function fromErrorBody(body: unknown, status?: number): ParleyClientError
     ...(typeof b.epoch === "number" ? { epoch: b.epoch } : {}),
     ...(typeof b.retryAfterMs === "number" ? { retryAfterMs: b.retryAfterMs } : {}),
     ...(Array.isArray(b.details) ? { details: b.details.filter((d) => typeof d === "string") } : {}),
+    ...(Array.isArray(b.failedRules)
+      ? { failedRules: b.failedRules.filter((r) => typeof r === "string") }
+      : {}),
     ...(status !== undefined ? { status } : {}),
   });
 }

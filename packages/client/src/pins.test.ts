@@ -68,6 +68,31 @@ test("markVerified trusts the current keys until the next change", async () => {
   assert.equal(await p.state("alice"), "verified");
 });
 
+test("acknowledge clears a change without trusting the keys, until the next change", async () => {
+  const { pins: p, changes } = pins();
+  await p.observe("alice", [{ deviceId: "d1", key: k(1) }]);
+  await p.markVerified("alice");
+  await p.observe("alice", [{ deviceId: "d1", key: k(2) }]);
+  assert.equal(await p.state("alice"), "changed");
+  await p.acknowledge("alice");
+  assert.equal(await p.state("alice"), "unverified");
+  await p.observe("alice", [{ deviceId: "d1", key: k(2) }]);
+  assert.equal(await p.state("alice"), "unverified");
+  await p.observe("alice", [{ deviceId: "d1", key: k(3) }]);
+  assert.equal(await p.state("alice"), "changed");
+  assert.equal(changes.length, 2);
+});
+
+test("acknowledge leaves a verified or unknown user as it was", async () => {
+  const { pins: p } = pins();
+  await p.acknowledge("nobody");
+  assert.equal(await p.state("nobody"), "unverified");
+  await p.observe("alice", [{ deviceId: "d1", key: k(1) }]);
+  await p.markVerified("alice");
+  await p.acknowledge("alice");
+  assert.equal(await p.state("alice"), "verified");
+});
+
 test("pins are per user", async () => {
   const { pins: p, changes } = pins();
   await p.observe("alice", [{ deviceId: "d1", key: k(1) }]);

@@ -92,6 +92,20 @@ export class KeyPins {
     });
   }
 
+  /**
+   * The user saw a key change and chose to go on without comparing safety numbers: the keys
+   * pinned now stop being reported as changed, and the contact is `unverified` (never `verified`).
+   */
+  acknowledge(userId: string): Promise<void> {
+    return this.#lock.run(userId, async () => {
+      const record = await this.#load(userId);
+      if (record === undefined || !record.changed) return;
+      record.changed = false;
+      record.verified = false;
+      await this.#save(userId, record);
+    });
+  }
+
   /** The pinned keys, deviceId -> key. */
   async pinned(userId: string): Promise<Map<string, Uint8Array>> {
     const record = await this.#lock.run(userId, () => this.#load(userId));

@@ -15,7 +15,7 @@ import type { SessionId } from "./domain/ids.js";
 import { type LimiterFactory, memoryLimiters } from "./domain/limiters.js";
 import { LoginGuard } from "./domain/login-guard.js";
 import { MembershipCache } from "./domain/membership-cache.js";
-import { PASSWORD_POLICIES } from "./domain/password-policy.js";
+import { PASSWORD_POLICIES } from "@parley/protocol/password-policy";
 import { RedisLimiters } from "./domain/redis-limiters.js";
 import { Relay } from "./domain/relay.js";
 import { RoomService } from "./domain/rooms.js";

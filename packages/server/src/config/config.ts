@@ -13,6 +13,7 @@ export interface Config {
   readonly host: string;
   readonly port: number;
   readonly dataDir: string;
+  readonly webDir: string | null;
   readonly tls: "auto" | "off";
   readonly tlsCert: string | null;
   readonly tlsKey: string | null;
@@ -158,6 +159,16 @@ const SETTINGS = [
     default: "./data",
     parse: (raw, name) => resolve(text(raw, name)),
     help: "SQLite database, TLS material and the JWT secret (mode 0600).",
+  },
+  {
+    key: "webDir",
+    env: "PARLEY_WEB_DIR",
+    default: "",
+    parse: (raw, name) => {
+      const value = optional(raw, name);
+      return value === null ? null : resolve(value);
+    },
+    help: "The browser client's files to serve at `/`; empty: the build in packages/web/dist.",
   },
   {
     key: "tls",

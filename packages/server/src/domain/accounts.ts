@@ -10,7 +10,7 @@ import { ParleyError } from "./errors.js";
 import { asSessionId, asUserId, type SessionId, type UserId } from "./ids.js";
 import type { LoginGuard } from "./login-guard.js";
 import { dummyVerify, hashPassword, needsRehash, verifyPassword } from "./password-hasher.js";
-import { checkPassword, type PasswordPolicy } from "./password-policy.js";
+import { checkPassword, type PasswordPolicy } from "@parley/protocol/password-policy";
 import {
   hashInviteCode,
   hashRefreshToken,

@@ -1,7 +1,5 @@
-import { readFile } from "node:fs/promises";
 import type { Server } from "node:http";
 import type { ServerOptions as HttpsServerOptions } from "node:https";
-import { fileURLToPath } from "node:url";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import {
   ChangePasswordRequest,
@@ -13,6 +11,7 @@ import {
   RegisterRequest,
   type UsersResponse,
 } from "@parley/protocol";
+import type { PasswordPolicy } from "@parley/protocol/password-policy";
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
@@ -26,12 +25,12 @@ import type { AccountService } from "../domain/accounts.js";
 import { ParleyError } from "../domain/errors.js";
 import { isLimiterRejection, type LimiterFactory } from "../domain/limiters.js";
 import type { LoginGuard } from "../domain/login-guard.js";
-import type { PasswordPolicy } from "../domain/password-policy.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Storage } from "../storage/storage.js";
 import { registerAdminRoutes } from "./admin-routes.js";
 import { authOf, requireAuth } from "./auth-hook.js";
 import { registerSecurityHeaders } from "./security-headers.js";
+import { registerWebClient } from "./web-client.js";
 
 export interface HttpAppOptions {
   config: Config;
@@ -50,8 +49,6 @@ export interface HttpAppOptions {
   /** True while the server is draining for shutdown. */
   draining: () => boolean;
 }
-
-const INDEX_HTML = fileURLToPath(new URL("../../public/index.html", import.meta.url));
 
 /** The REST API, health and metrics endpoints, and the static pages, on Fastify. */
 export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<Server>> {
@@ -246,8 +243,9 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     );
   }
 
-  const indexHtml = await readFile(INDEX_HTML, "utf8");
-  app.get("/", async (_req, reply) => reply.type("text/html; charset=utf-8").send(indexHtml));
+  const web = await registerWebClient(app, config.webDir);
+  if (web === "placeholder")
+    o.log.warn("the browser client is not built (npm run build): / shows a placeholder");
 
   await registerAdminRoutes(app, {
     accounts: o.accounts,

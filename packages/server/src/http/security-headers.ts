@@ -38,7 +38,7 @@ export async function registerSecurityHeaders(app: FastifyInstance, tls: boolean
   app.addHook("onSend", async (_req, reply) => {
     reply.header(
       "Permissions-Policy",
-      "camera=(self), microphone=(self), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), interest-cohort=()",
+      "camera=(self), microphone=(self), geolocation=(), payment=(), usb=(), serial=(), browsing-topics=()",
     );
   });
 }

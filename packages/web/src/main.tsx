@@ -1,0 +1,35 @@
+import { effect } from "@preact/signals";
+import { render } from "preact";
+import "./styles/base.css";
+import { me, route } from "./state/model.js";
+import { loadServerInfo, resumeLastSession } from "./state/session.js";
+import { App, routeFromHash } from "./ui/app.js";
+import { startTheme } from "./ui/theme.js";
+
+startTheme();
+const root = document.getElementById("app");
+if (root === null) throw new Error("#app is missing from index.html");
+
+const follow = () => {
+  route.value = routeFromHash(location.hash, me.value !== undefined);
+};
+addEventListener("hashchange", follow);
+follow();
+// Signing in or out moves the page to the app or back to the sign-in form.
+effect(() => {
+  const signedIn = me.value !== undefined;
+  const wanted = signedIn
+    ? "#/app"
+    : route.value === "signin" && location.hash === "#/app"
+      ? "#/signin"
+      : undefined;
+  if (wanted !== undefined && location.hash !== wanted && !(signedIn && location.hash === "#/trust")) {
+    history.replaceState(null, "", wanted);
+  }
+});
+
+render(<App />, root);
+void loadServerInfo();
+void resumeLastSession().then((resumed) => {
+  if (!resumed) follow();
+});

@@ -1,0 +1,70 @@
+import { isParleyClientError } from "@parley/client";
+
+const RULES: Readonly<Record<string, string>> = {
+  too_short: "is too short",
+  too_long: "is too long",
+  needs_uppercase: "needs an uppercase letter",
+  needs_special: "needs a special character",
+  common_password: "is a commonly used password",
+  contains_username: "contains your username",
+};
+
+/** "in 5 min", "in 3 s": how long to wait, rounded up. */
+export function waitText(ms: number): string {
+  const s = Math.max(1, Math.ceil(ms / 1000));
+  if (s < 90) return `${s} s`;
+  return `${Math.ceil(s / 60)} min`;
+}
+
+/**
+ * A sentence a person can act on, for anything the SDK or the server refused. Codes are
+ * stable (docs/PROTOCOL.md, section 10); the server's own message is the fallback.
+ */
+export function describeError(e: unknown): string {
+  if (!isParleyClientError(e)) return "Something went wrong in this page. Reload it and try again.";
+  const wait = e.retryAfterMs !== undefined ? ` Try again in ${waitText(e.retryAfterMs)}.` : "";
+  switch (e.code) {
+    case "invalid_credentials":
+      return "Wrong username or password.";
+    case "ip_blocked":
+      return `Too many failed attempts from this address.${wait || " Try again later."}`;
+    case "account_throttled":
+      return `Too many failed attempts for this account.${wait || " Wait a moment."}`;
+    case "rate_limited":
+      return `Slow down:${wait ? ` try again in ${waitText(e.retryAfterMs ?? 0)}.` : " try again in a moment."}`;
+    case "username_taken":
+      return "That username is taken.";
+    case "invalid_username":
+      return "Usernames are 3 to 32 characters: letters, digits, '.', '_' or '-'.";
+    case "password_policy": {
+      const rules = (e.failedRules ?? []).map((r) => RULES[r] ?? r);
+      return rules.length > 0
+        ? `The password ${rules.join(", ")}.`
+        : "The password does not meet the policy.";
+    }
+    case "registration_closed":
+      return "This server does not take new accounts.";
+    case "invite_required":
+    case "invite_invalid":
+      return "This server needs a valid invite code to register.";
+    case "account_disabled":
+      return "This account is disabled.";
+    case "http_failed":
+    case "not_connected":
+    case "connection_lost":
+    case "timeout":
+      return "The server cannot be reached right now.";
+    case "user_not_found":
+      return "There is no such user.";
+    case "room_not_found":
+      return "There is no room with that id.";
+    case "not_invited":
+      return "That room is private: you need an invitation.";
+    case "not_a_member":
+      return "You are not a member of that room.";
+    case "body_too_large":
+      return "That message is too long.";
+    default:
+      return e.message;
+  }
+}

@@ -1,0 +1,206 @@
+import type { RoomView } from "@parley/protocol";
+import { useState } from "preact/hooks";
+import { describeError } from "../state/errors.js";
+import { conversationName, directPeer, me, members, trust } from "../state/model.js";
+import { inviteUser, leaveRoom } from "../state/session.js";
+import { Composer } from "./composer.js";
+import { Dialog } from "./dialog.js";
+import { MessageList } from "./message-list.js";
+import { SafetyDialog } from "./safety-dialog.js";
+
+type TrustLevel = "verified" | "not verified" | "key changed";
+
+/** The conversation's overall trust: changed if anyone's key changed, verified only if everyone is. */
+function roomTrust(userIds: readonly string[]): TrustLevel {
+  const states = userIds.map((id) => trust.value[id] ?? "unverified");
+  if (states.includes("changed")) return "key changed";
+  if (states.length > 0 && states.every((s) => s === "verified")) return "verified";
+  return "not verified";
+}
+
+export function Conversation({ room }: { room: RoomView }) {
+  const self = me.value?.id;
+  const list = members.value[room.id] ?? [];
+  const others = list.filter((m) => m.userId !== self);
+  const name = conversationName(room);
+  const level = roomTrust(others.map((m) => m.userId));
+  const changed = others.filter((m) => trust.value[m.userId] === "changed");
+  const [verifying, setVerifying] = useState<{ userId: string; username: string } | undefined>();
+  const [dialog, setDialog] = useState<"invite" | "leave" | undefined>();
+  const [showMembers, setShowMembers] = useState(() => matchMedia("(min-width: 900px)").matches);
+  const isRoom = room.kind === "room";
+  const peer = isRoom ? undefined : directPeer(room.id);
+
+  const openLock = () => {
+    if (peer !== undefined) setVerifying({ userId: peer.userId, username: peer.username });
+    else setShowMembers(true);
+  };
+
+  return (
+    <section class="conversation" aria-labelledby="conversation-title">
+      <header class="conversation-header">
+        <div class="conversation-title">
+          <h2 id="conversation-title">{name}</h2>
+          {isRoom && (
+            <span class="room-id">
+              id <span data-testid="room-id">{room.id}</span>
+            </span>
+          )}
+        </div>
+        <div class="conversation-actions">
+          <button
+            type="button"
+            class={`lock lock-${level.replace(" ", "-")}`}
+            aria-label={`Encryption: ${level}`}
+            title={`End-to-end encrypted, ${level}`}
+            onClick={openLock}
+          >
+            <LockIcon open={level === "key changed"} />
+            <span aria-hidden="true" class="lock-text">
+              {level === "verified" ? "Verified" : level === "key changed" ? "Key changed" : "Unverified"}
+            </span>
+          </button>
+          {isRoom && (
+            <>
+              <button type="button" aria-expanded={showMembers} onClick={() => setShowMembers(!showMembers)}>
+                Members ({list.length})
+              </button>
+              <button type="button" onClick={() => setDialog("invite")}>
+                Invite
+              </button>
+              <button type="button" onClick={() => setDialog("leave")}>
+                Leave
+              </button>
+            </>
+          )}
+        </div>
+      </header>
+      {changed.map((m) => (
+        <div key={m.userId} role="alert" class="banner banner-danger">
+          <span>
+            {m.username}'s security key changed. This can be a new phone or browser, or someone in the middle.
+            Compare safety numbers before you go on.
+          </span>
+          <button type="button" onClick={() => setVerifying({ userId: m.userId, username: m.username })}>
+            Review safety number
+          </button>
+        </div>
+      ))}
+      {(isRoom ? showMembers : false) && (
+        <ul class="members" aria-label="Members">
+          {list.map((m) => (
+            <li key={m.userId} data-user={m.username} data-presence={m.online ? "online" : "offline"}>
+              <span class={`dot ${m.online ? "online" : "offline"}`} aria-hidden="true" />
+              <span>
+                {m.username}
+                {m.role === "owner" ? " (owner)" : ""}
+                {m.userId === self ? " (you)" : ""}
+              </span>
+              <span class="sr-only">{m.online ? "online" : "offline"}</span>
+              {m.userId !== self && (
+                <button
+                  type="button"
+                  class="small"
+                  onClick={() => setVerifying({ userId: m.userId, username: m.username })}
+                >
+                  Verify {m.username}
+                </button>
+              )}
+            </li>
+          ))}
+        </ul>
+      )}
+      <MessageList roomId={room.id} />
+      <Composer roomId={room.id} blocked={changed.length > 0} />
+      {verifying !== undefined && (
+        <SafetyDialog
+          userId={verifying.userId}
+          username={verifying.username}
+          onClose={() => setVerifying(undefined)}
+        />
+      )}
+      {dialog === "invite" && <InviteDialog roomId={room.id} onClose={() => setDialog(undefined)} />}
+      {dialog === "leave" && <LeaveDialog room={room} onClose={() => setDialog(undefined)} />}
+    </section>
+  );
+}
+
+function InviteDialog({ roomId, onClose }: { roomId: string; onClose: () => void }) {
+  const [error, setError] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const username = String(new FormData(e.currentTarget as HTMLFormElement).get("username") ?? "");
+    setBusy(true);
+    try {
+      await inviteUser(roomId, username);
+      onClose();
+    } catch (err) {
+      setError(err instanceof Error && !("code" in err) ? err.message : describeError(err));
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog title="Invite" onClose={onClose}>
+      <form onSubmit={submit}>
+        <label>
+          Username
+          <input name="username" required autoCapitalize="none" spellcheck={false} autoComplete="off" />
+        </label>
+        {error !== undefined && <p role="alert">{error}</p>}
+        <div class="dialog-actions">
+          <button type="submit" class="primary" disabled={busy}>
+            Send invite
+          </button>
+          <button type="button" onClick={onClose}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+function LeaveDialog({ room, onClose }: { room: RoomView; onClose: () => void }) {
+  const [error, setError] = useState<string | undefined>();
+  const leave = async () => {
+    try {
+      await leaveRoom(room.id);
+      onClose();
+    } catch (err) {
+      setError(describeError(err));
+    }
+  };
+  return (
+    <Dialog title="Leave room" onClose={onClose}>
+      <p>
+        Leave {room.name}? You will stop receiving its messages; someone has to invite you again if it is
+        private.
+      </p>
+      {error !== undefined && <p role="alert">{error}</p>}
+      <div class="dialog-actions">
+        <button type="button" class="danger" onClick={() => void leave()}>
+          Leave room
+        </button>
+        <button type="button" onClick={onClose}>
+          Cancel
+        </button>
+      </div>
+    </Dialog>
+  );
+}
+
+/** A padlock drawn in SVG, so it shows on systems without an emoji font. */
+function LockIcon({ open }: { open: boolean }) {
+  return (
+    <svg class="lock-icon" viewBox="0 0 16 16" aria-hidden="true" focusable="false">
+      <path
+        d={open ? "M5 7V4.5a3 3 0 0 1 5.8-1" : "M5 7V4.5a3 3 0 0 1 6 0V7"}
+        fill="none"
+        stroke="currentColor"
+        stroke-width="1.6"
+      />
+      <rect x="3" y="7" width="10" height="7.5" rx="1.5" fill="currentColor" />
+    </svg>
+  );
+}

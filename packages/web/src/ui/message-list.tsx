@@ -1,0 +1,109 @@
+import { Fragment } from "preact";
+import { useLayoutEffect, useRef } from "preact/hooks";
+import { type ChatMessage, messages, typing } from "../state/model.js";
+import { retry } from "../state/session.js";
+import { dayNumber, formatDay, formatFull, formatTime } from "./format.js";
+import { Markdown } from "./markdown.js";
+
+/** Messages of one sender closer together than this share one header (a burst). */
+const BURST_MS = 5 * 60_000;
+/** Within this distance of the bottom, new messages scroll into view; further up, the reader stays put. */
+const STICKY_PX = 80;
+
+export function MessageList({ roomId }: { roomId: string }) {
+  const list = messages.value[roomId] ?? [];
+  const ref = useRef<HTMLDivElement>(null);
+  const stick = useRef(true);
+  useLayoutEffect(() => {
+    const el = ref.current;
+    if (el !== null && stick.current) el.scrollTop = el.scrollHeight;
+  });
+  const onScroll = () => {
+    const el = ref.current;
+    if (el !== null) stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < STICKY_PX;
+  };
+  const typists = Object.values(typing.value[roomId] ?? {});
+  return (
+    <>
+      <div class="messages" ref={ref} onScroll={onScroll} role="log" aria-label="Messages" aria-live="polite">
+        {list.length === 0 && (
+          <p class="empty muted">No messages yet. Say hello: only the members can read it.</p>
+        )}
+        {list.map((m, i) => {
+          const prev = list[i - 1];
+          const newDay = prev === undefined || dayNumber(prev.ts) !== dayNumber(m.ts);
+          const burst =
+            !newDay && prev !== undefined && prev.fromId === m.fromId && m.ts - prev.ts < BURST_MS;
+          return (
+            <Fragment key={m.key}>
+              {newDay && (
+                <h3 class="day" data-testid="day">
+                  {formatDay(m.ts)}
+                </h3>
+              )}
+              <Message message={m} continued={burst} />
+            </Fragment>
+          );
+        })}
+      </div>
+      <p class="typing" data-testid="typing" aria-live="polite">
+        {typists.length === 1
+          ? `${typists[0]} is typing…`
+          : typists.length > 1
+            ? `${typists.slice(0, 3).join(", ")} are typing…`
+            : ""}
+      </p>
+    </>
+  );
+}
+
+function Message({ message: m, continued }: { message: ChatMessage; continued: boolean }) {
+  const statusLabel =
+    m.status === "delivered"
+      ? "Delivered"
+      : m.status === "sending"
+        ? "Sending"
+        : m.status === "failed"
+          ? "Not sent"
+          : undefined;
+  return (
+    <article
+      class={`message${m.own ? " own" : ""}${continued ? " continued" : ""}`}
+      data-testid="message"
+      data-from={m.fromName}
+      data-status={m.status}
+      aria-label={`${m.fromName} at ${formatTime(m.ts)}`}
+    >
+      <header class={continued ? "sr-only" : "message-header"}>
+        <span class="sender">{m.fromName}</span>
+        {m.trust === "verified" && (
+          <span class="verified" title="Verified">
+            <span aria-hidden="true">✓</span>
+            <span class="sr-only">verified</span>
+          </span>
+        )}
+        <time dateTime={new Date(m.ts).toISOString()} title={formatFull(m.ts)}>
+          {formatTime(m.ts)}
+        </time>
+      </header>
+      <div class="body" data-testid="body">
+        <Markdown text={m.text} />
+      </div>
+      {statusLabel !== undefined && (
+        <footer class={`status status-${m.status}`}>
+          <span title={statusLabel}>
+            <span aria-hidden="true">
+              {m.status === "delivered" ? "✓✓" : m.status === "sending" ? "…" : "!"}
+            </span>
+            <span class="sr-only">{statusLabel}</span>
+          </span>
+          {m.status === "failed" && (
+            <button type="button" class="small" onClick={() => retry(m.key)}>
+              Retry
+            </button>
+          )}
+        </footer>
+      )}
+    </article>
+  );
+}

@@ -1,0 +1,67 @@
+import type { SafetyNumberResult } from "@parley/client";
+import { useEffect, useState } from "preact/hooks";
+import { describeError } from "../state/errors.js";
+import { trust } from "../state/model.js";
+import { acceptKeyChange, markVerified, safetyNumber } from "../state/session.js";
+import { Dialog } from "./dialog.js";
+import { QrCode } from "./qr-code.js";
+
+/**
+ * The safety number of this user and a contact: 60 digits in 12 groups and a QR code of the
+ * same value. Both people see the same number only if neither's keys were swapped on the way.
+ */
+export function SafetyDialog({
+  userId,
+  username,
+  onClose,
+}: {
+  userId: string;
+  username: string;
+  onClose: () => void;
+}) {
+  const [result, setResult] = useState<SafetyNumberResult | undefined>();
+  const [error, setError] = useState<string | undefined>();
+  useEffect(() => {
+    safetyNumber(userId).then(setResult, (e: unknown) => setError(describeError(e)));
+  }, [userId]);
+  const state = trust.value[userId] ?? result?.trust ?? "unverified";
+  return (
+    <Dialog title={`Safety number with ${username}`} onClose={onClose} wide>
+      {error !== undefined && <p role="alert">{error}</p>}
+      {result !== undefined && (
+        <>
+          <p class="muted">
+            Compare these digits with {username}, in person or on a call you trust, or scan each other's code.
+            If they match, nobody is in the middle.
+          </p>
+          <p class="safety-number" data-testid="safety-number">
+            {result.groups.join(" ")}
+          </p>
+          <QrCode text={`parley-sn:${result.qrPayloadBase64}`} label="QR code" />
+          <p class={`trust-state trust-${state}`}>
+            {state === "verified"
+              ? `You have verified ${username}.`
+              : state === "changed"
+                ? `${username}'s security key changed since you last saw it.`
+                : `You have not verified ${username} yet.`}
+          </p>
+        </>
+      )}
+      <div class="dialog-actions">
+        {result !== undefined && state !== "verified" && (
+          <button type="button" class="primary" onClick={() => void markVerified(userId)}>
+            Mark as verified
+          </button>
+        )}
+        {state === "changed" && (
+          <button type="button" onClick={() => void acceptKeyChange(userId)}>
+            Accept new key
+          </button>
+        )}
+        <button type="button" onClick={onClose}>
+          Close
+        </button>
+      </div>
+    </Dialog>
+  );
+}

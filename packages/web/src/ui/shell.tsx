@@ -1,0 +1,326 @@
+import { useEffect, useState } from "preact/hooks";
+import { describeError } from "../state/errors.js";
+import {
+  connection,
+  conversationName,
+  invitations,
+  keepHistory,
+  me,
+  notice,
+  people,
+  persistent,
+  rooms,
+  selectedRoom,
+  type ThemeChoice,
+  theme,
+  unread,
+} from "../state/model.js";
+import {
+  createRoom,
+  declineInvitation,
+  joinRoom,
+  openDirect,
+  selectRoom,
+  setKeepHistory,
+  signOut,
+} from "../state/session.js";
+import { Conversation } from "./conversation.js";
+import { Dialog } from "./dialog.js";
+
+export function Shell() {
+  const [dialog, setDialog] = useState<"new" | "join" | "settings" | undefined>();
+  const room = rooms.value.find((r) => r.id === selectedRoom.value);
+  const totalUnread = Object.values(unread.value).reduce((a, b) => a + b, 0);
+  useEffect(() => {
+    document.title = totalUnread > 0 ? `(${totalUnread}) Parley` : "Parley";
+  }, [totalUnread]);
+  return (
+    <div class={`shell${room !== undefined ? " has-conversation" : ""}`}>
+      <header class="topbar">
+        <span class="logo">Parley</span>
+        <ConnectionStatus />
+        <span class="me" data-testid="me">
+          {me.value?.username}
+        </span>
+        <button type="button" onClick={() => setDialog("settings")}>
+          Settings
+        </button>
+      </header>
+      <aside class="sidebar">
+        <div class="sidebar-actions">
+          <button type="button" onClick={() => setDialog("new")}>
+            New room
+          </button>
+          <button type="button" onClick={() => setDialog("join")}>
+            Join room
+          </button>
+        </div>
+        <Invitations />
+        <nav aria-label="Conversations">
+          <h2 class="section-title">Conversations</h2>
+          {rooms.value.length === 0 && <p class="muted small-text">No conversations yet.</p>}
+          <ul>
+            {[...rooms.value]
+              .sort((a, b) => conversationName(a).localeCompare(conversationName(b)))
+              .map((r) => {
+                const n = unread.value[r.id] ?? 0;
+                return (
+                  <li key={r.id}>
+                    <button
+                      type="button"
+                      class={`conversation-link${r.id === selectedRoom.value ? " selected" : ""}`}
+                      aria-current={r.id === selectedRoom.value ? "true" : undefined}
+                      onClick={() => selectRoom(r.id)}
+                    >
+                      <span class="conversation-name">
+                        <span aria-hidden="true">{r.kind === "direct" ? "@ " : "# "}</span>
+                        {conversationName(r)}
+                      </span>
+                      {n > 0 && (
+                        <span class="badge" data-testid="unread">
+                          <span aria-hidden="true">{n}</span>
+                          <span class="sr-only">, {n} unread</span>
+                        </span>
+                      )}
+                    </button>
+                  </li>
+                );
+              })}
+          </ul>
+        </nav>
+        <People />
+      </aside>
+      <main class="main">
+        {room !== undefined ? (
+          <>
+            <button type="button" class="back" onClick={() => selectRoom(undefined)}>
+              ← Conversations
+            </button>
+            <Conversation key={room.id} room={room} />
+          </>
+        ) : (
+          <section class="welcome">
+            <h2>Welcome{me.value ? `, ${me.value.username}` : ""}</h2>
+            <p class="muted">
+              Pick a conversation, create a room, or message someone from People. Everything you send is
+              end-to-end encrypted: the server only relays ciphertext.
+            </p>
+          </section>
+        )}
+      </main>
+      <p class="notice" role="status" aria-live="polite">
+        {notice.value !== undefined && (
+          <>
+            {notice.value}{" "}
+            <button type="button" class="small" onClick={() => (notice.value = undefined)}>
+              Dismiss
+            </button>
+          </>
+        )}
+      </p>
+      {dialog === "new" && <NewRoomDialog onClose={() => setDialog(undefined)} />}
+      {dialog === "join" && <JoinRoomDialog onClose={() => setDialog(undefined)} />}
+      {dialog === "settings" && <SettingsDialog onClose={() => setDialog(undefined)} />}
+    </div>
+  );
+}
+
+function ConnectionStatus() {
+  const s = connection.value;
+  const [now, setNow] = useState(Date.now());
+  const [since, setSince] = useState(Date.now());
+  useEffect(() => setSince(Date.now()), [s]);
+  useEffect(() => {
+    if (s.state !== "reconnecting") return;
+    const t = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(t);
+  }, [s]);
+  const text =
+    s.state === "connected"
+      ? "Connected"
+      : s.state === "connecting"
+        ? "Connecting"
+        : s.state === "reconnecting"
+          ? `Reconnecting in ${Math.max(0, Math.ceil((s.inMs - (now - since)) / 1000))} s`
+          : "Offline";
+  return (
+    <span class={`connection connection-${s.state}`} role="status" data-testid="connection">
+      <span class="dot" aria-hidden="true" />
+      {text}
+    </span>
+  );
+}
+
+function Invitations() {
+  if (invitations.value.length === 0) return null;
+  return (
+    <section class="invitations">
+      <h2 class="section-title">Invitations</h2>
+      <ul aria-label="Invitations">
+        {invitations.value.map((i) => (
+          <li key={i.room.id}>
+            <span>
+              {i.by.username} invited you to <strong>{i.room.name}</strong>
+            </span>
+            <span class="row">
+              <button type="button" class="small primary" onClick={() => void joinRoom(i.room.id)}>
+                Join {i.room.name}
+              </button>
+              <button type="button" class="small" onClick={() => declineInvitation(i.room.id)}>
+                Decline {i.room.name}
+              </button>
+            </span>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function People() {
+  const self = me.value?.id;
+  const others = people.value.filter((p) => p.id !== self);
+  const sorted = [...others].sort(
+    (a, b) => Number(b.online) - Number(a.online) || a.username.localeCompare(b.username),
+  );
+  return (
+    <section class="people" aria-label="People">
+      <h2 class="section-title">People</h2>
+      <ul>
+        {sorted.map((p) => (
+          <li key={p.id} data-user={p.username} data-presence={p.online ? "online" : "offline"}>
+            <button
+              type="button"
+              class="person"
+              aria-label={`Message ${p.username}`}
+              onClick={() => {
+                openDirect(p.id).catch((e: unknown) => {
+                  notice.value = describeError(e);
+                });
+              }}
+            >
+              <span class={`dot ${p.online ? "online" : "offline"}`} aria-hidden="true" />
+              {p.username}
+            </button>
+            <span class="sr-only">{p.online ? "online" : "offline"}</span>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+function FormDialog(props: {
+  title: string;
+  label: string;
+  name: string;
+  submit: string;
+  action: (value: string) => Promise<void>;
+  onClose: () => void;
+  hint?: string;
+}) {
+  const [error, setError] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+  const onSubmit = async (e: Event) => {
+    e.preventDefault();
+    const value = String(new FormData(e.currentTarget as HTMLFormElement).get(props.name) ?? "").trim();
+    setBusy(true);
+    try {
+      await props.action(value);
+      props.onClose();
+    } catch (err) {
+      setError(describeError(err));
+      setBusy(false);
+    }
+  };
+  return (
+    <Dialog title={props.title} onClose={props.onClose}>
+      <form onSubmit={onSubmit}>
+        <label>
+          {props.label}
+          <input name={props.name} required autoComplete="off" spellcheck={false} />
+        </label>
+        {props.hint !== undefined && <p class="muted small-text">{props.hint}</p>}
+        {error !== undefined && <p role="alert">{error}</p>}
+        <div class="dialog-actions">
+          <button type="submit" class="primary" disabled={busy}>
+            {props.submit}
+          </button>
+          <button type="button" onClick={props.onClose}>
+            Cancel
+          </button>
+        </div>
+      </form>
+    </Dialog>
+  );
+}
+
+function NewRoomDialog({ onClose }: { onClose: () => void }) {
+  return (
+    <FormDialog
+      title="New room"
+      label="Room name"
+      name="name"
+      submit="Create"
+      action={createRoom}
+      onClose={onClose}
+    />
+  );
+}
+
+function JoinRoomDialog({ onClose }: { onClose: () => void }) {
+  return (
+    <FormDialog
+      title="Join room"
+      label="Room id"
+      name="roomId"
+      submit="Join"
+      action={joinRoom}
+      onClose={onClose}
+      hint="Six letters and digits, like 7KQ2XM: ask someone in the room."
+    />
+  );
+}
+
+function SettingsDialog({ onClose }: { onClose: () => void }) {
+  const [erase, setErase] = useState(false);
+  return (
+    <Dialog title="Settings" onClose={onClose}>
+      <label>
+        Theme
+        <select value={theme.value} onChange={(e) => (theme.value = e.currentTarget.value as ThemeChoice)}>
+          <option value="system">System</option>
+          <option value="modern-light">Modern light</option>
+          <option value="modern-dark">Modern dark</option>
+          <option value="terminal">Terminal</option>
+        </select>
+      </label>
+      <label class="check">
+        <input
+          type="checkbox"
+          checked={keepHistory.value}
+          disabled={!persistent.value}
+          onChange={(e) => void setKeepHistory(e.currentTarget.checked)}
+        />
+        Keep history on this device
+      </label>
+      <p class="muted small-text">
+        Off: messages live in this page's memory only. On: they are kept in this browser, encrypted with a key
+        the page cannot export.
+      </p>
+      <hr />
+      <label class="check">
+        <input type="checkbox" checked={erase} onChange={(e) => setErase(e.currentTarget.checked)} />
+        Erase this device's keys and history
+      </label>
+      <div class="dialog-actions">
+        <button type="button" class={erase ? "danger" : ""} onClick={() => void signOut(erase)}>
+          Sign out
+        </button>
+        <button type="button" onClick={onClose}>
+          Close
+        </button>
+      </div>
+    </Dialog>
+  );
+}
