@@ -24,3 +24,14 @@ test("rejects unknown targets and impossible numbers with a TypeError", () => {
   assert.throws(() => parsePlan(["--reps", "0"], "/tmp"), TypeError);
   assert.throws(() => parsePlan(["--clients", "50", "--room-sizes", "100"], "/tmp"), TypeError);
 });
+
+test("quick mode keeps the crypto and web scenarios small: no 100-member groups, two page loads", () => {
+  const quick = parsePlan(["--quick"], "/tmp/out");
+  assert.ok(quick.scenarios.includes("crypto") && quick.scenarios.includes("web"));
+  assert.ok(!quick.cryptoAdds.includes(100));
+  assert.ok(!quick.cryptoGroupSizes.includes(100));
+  assert.equal(quick.webLoads, 2);
+  const full = parsePlan([], "/tmp/out");
+  assert.deepEqual(full.cryptoAdds, [1, 10, 100]);
+  assert.deepEqual(full.cryptoGroupSizes, [10, 100]);
+});

@@ -28,6 +28,16 @@ export interface BenchPlan {
   readonly stormLogins: number;
   /** Max rate: deliveries kept in flight across all rooms (sets each room's window). */
   readonly inflightDeliveries: number;
+  /** Crypto: members added by one Commit, one measurement each. */
+  readonly cryptoAdds: readonly number[];
+  /** Crypto: group sizes at which a newcomer joins from a Welcome and the state is serialised. */
+  readonly cryptoGroupSizes: readonly number[];
+  /** Crypto: application payload sizes, bytes. */
+  readonly cryptoPayloads: readonly number[];
+  /** Crypto: at most this many messages encrypted (then decrypted) per payload size. */
+  readonly cryptoMessages: number;
+  /** Web: cold page loads per run, each in a fresh browser context. */
+  readonly webLoads: number;
   /** Generator processes; default: one per generator core. */
   readonly generators: number | null;
   /** A fresh server for every run (full); quick mode keeps one per server to save start-ups. */
@@ -50,6 +60,11 @@ const FULL: Omit<BenchPlan, "outDir"> = {
   moderateRatePerClient: 1,
   stormLogins: 50,
   inflightDeliveries: 1000,
+  cryptoAdds: [1, 10, 100],
+  cryptoGroupSizes: [10, 100],
+  cryptoPayloads: [256, 4096],
+  cryptoMessages: 2000,
+  webLoads: 5,
   generators: null,
   freshServers: true,
   pin: true,
@@ -67,6 +82,10 @@ const QUICK: Omit<BenchPlan, "outDir"> = {
   payloadSizes: [256],
   warmupS: 1,
   durationS: 3,
+  cryptoAdds: [1, 10],
+  cryptoGroupSizes: [10],
+  cryptoMessages: 300,
+  webLoads: 2,
   freshServers: false,
 };
 

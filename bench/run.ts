@@ -70,7 +70,9 @@ async function main(): Promise<number> {
   const dataDir = await mkdtemp(join(tmpdir(), "parley-bench-"));
   const processes = plan.generators ?? (cores.pinned ? cores.generatorCores.length : 1);
   const accounts = new BenchAccounts();
-  const needAccounts = cases.some((c) => c.targets.some((t) => TARGETS[t].accounts));
+  const needAccounts = cases.some(
+    (c) => !c.inProcess && c.usesAccounts !== false && c.targets.some((t) => TARGETS[t].accounts),
+  );
   let pool: GeneratorPool | null = null;
   let results: BenchResults;
   const servers = new ServerSupply({ reuse: !plan.freshServers, cores, dataDir, openFiles: OPEN_FILES });
@@ -184,11 +186,16 @@ async function runOnce(
   };
   let server: RunningServer | null = null;
   try {
+    if (c.inProcess) {
+      record.data = await c.run(ctx);
+      log(`  rep ${rep} ${target}: ${progressLine(record)}`);
+      return record;
+    }
     const got = await servers.get(target);
     server = got.server;
     record.serverStartMs = got.startMs;
     if (got.startMs > 0) log(`    ${target} started in ${(got.startMs / 1000).toFixed(1)} s`);
-    if (server.target.accounts) {
+    if (server.target.accounts && c.usesAccounts !== false) {
       const refreshed = await ctx.accounts.ensureFresh(server.httpUrl, TOKEN_MARGIN_MS, server.ca);
       if (refreshed)
         log(

@@ -36,3 +36,14 @@ export function ratio(parley: number, reference: number): number {
   if (!Number.isFinite(parley) || !Number.isFinite(reference) || reference === 0) return Number.NaN;
   return parley / reference;
 }
+
+/**
+ * Nearest-rank percentile (the smallest value with at least p % of the values at or below it):
+ * for a handful of samples it is always one of them, never an interpolation. NaN when empty.
+ */
+export function percentile(values: readonly number[], p: number): number {
+  if (!(p > 0 && p <= 100)) throw new RangeError(`percentile must be in (0, 100], got ${p}`);
+  const s = values.filter((v) => Number.isFinite(v)).sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  return s[Math.ceil((p / 100) * s.length) - 1] as number;
+}

@@ -1,11 +1,14 @@
 import { ratio, type Spread } from "../measure/stats.js";
 import type { BenchResults } from "../results-file.js";
+import type { RunRecord } from "../scenarios/types.js";
 import { TARGETS, type TargetId } from "../targets/target.js";
 import { aggregateCase, type PhaseAgg, type TargetAgg, type TrafficAgg } from "./aggregate.js";
 import { type BarGroup, barChart } from "./bar-chart.js";
 import { type CdfSeries, cdfChart } from "./cdf-chart.js";
+import { aggregateCrypto, cryptoHeadline, cryptoSection } from "./crypto-section.js";
 import { cell, compact, DASH, kib, mib, ms, num, pct, table, times, withSpread } from "./format.js";
 import { undeliveredOf } from "./progress-line.js";
+import { aggregateWeb, webHeadline, webSection } from "./web-section.js";
 
 /**
  * The Markdown report: what a reader wants first (headline ratios, charts), then a table per
@@ -144,7 +147,19 @@ export function buildReport(r: BenchResults): Report {
   const stormCase = casesOf("login-storm")[0];
   if (stormCase) out.push(...stormSection(stormCase, byCase.get(stormCase.id) ?? [], chart), "");
 
-  // ------------------------------------------------------------------ 5, 6 and anything unavailable
+  // ------------------------------------------------------------------ 5. crypto, 6. web
+  const cryptoCase = casesOf("crypto")[0];
+  if (cryptoCase) {
+    const runs = r.runs.filter((x) => x.case === cryptoCase.id);
+    out.push(...cryptoSection(cryptoCase.title, aggregateCrypto(runs), failedOf(runs), chart), "");
+  }
+  const webCase = casesOf("web")[0];
+  if (webCase) {
+    const runs = r.runs.filter((x) => x.case === webCase.id);
+    out.push(...webSection(webCase.title, aggregateWeb(runs), failedOf(runs)), "");
+  }
+
+  // ------------------------------------------------------------------ anything unavailable
   for (const s of r.scenarios) {
     if (s.unavailable) out.push(`## ${s.number}. ${s.title}`, "", `${cap(s.unavailable)}.`, "");
   }
@@ -224,6 +239,12 @@ function headline(r: BenchResults, byCase: Map<string, TargetAgg[]>): string[] {
       );
     }
   }
+  const runsOf = (scenario: string) => {
+    const c = r.cases.find((x) => x.scenario === scenario);
+    return c ? r.runs.filter((x) => x.case === c.id) : [];
+  };
+  lines.push(...cryptoHeadline(aggregateCrypto(runsOf("crypto"))));
+  lines.push(...webHeadline(aggregateWeb(runsOf("web"))));
   const undelivered = r.runs.reduce((n, x) => n + undeliveredOf(x), 0);
   lines.push(
     undelivered === 0
@@ -489,7 +510,8 @@ function stormSection(
 
 function correctness(r: BenchResults, byCase: Map<string, TargetAgg[]>): string[] {
   const rows: string[][] = [];
-  for (const c of r.cases) {
+  // Crypto and web carry no traffic; their sections report their own failures.
+  for (const c of r.cases.filter((x) => x.scenario !== "crypto" && x.scenario !== "web")) {
     for (const a of byCase.get(c.id) ?? []) {
       const t = a.traffic ?? a.storm?.traffic;
       if (!t) {
@@ -623,6 +645,12 @@ function find(aggs: readonly TargetAgg[], target: TargetId): TargetAgg | undefin
 function failed(a: TargetAgg | undefined): string {
   if (!a || a.failedRuns.length === 0) return "";
   return cell(`${a.failedRuns.length} run(s) failed: ${a.failedRuns[0]?.error.split("\n")[0] ?? ""}`);
+}
+
+/** "2 run(s) failed: <first error>" for the failed (not skipped) runs, or "". */
+function failedOf(runs: readonly RunRecord[]): string {
+  const bad = runs.filter((x) => x.error !== null && !x.skipped);
+  return bad.length === 0 ? "" : `${bad.length} run(s) failed: ${bad[0]?.error?.split("\n")[0] ?? ""}`;
 }
 
 function cdfSeries(aggs: TargetAgg[], phase: string): CdfSeries[] {

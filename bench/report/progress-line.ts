@@ -1,5 +1,7 @@
 import type { RunRecord } from "../scenarios/types.js";
 import { assertNever } from "../system/assert-never.js";
+import { cryptoLine } from "./crypto-section.js";
+import { webLine } from "./web-section.js";
 
 /** The one-line summary of a run that the bench prints as it goes. */
 export function progressLine(r: RunRecord): string {
@@ -24,6 +26,10 @@ export function progressLine(r: RunRecord): string {
           : "";
       return `${parts.join("; ")} (${cpu}${t.resources.generatorBound ? ", GENERATOR-BOUND" : ""}${bad})`;
     }
+    case "crypto":
+      return cryptoLine(d.crypto);
+    case "web":
+      return webLine(d.web);
     default:
       return assertNever(d);
   }

@@ -1,11 +1,12 @@
 import type { BenchPlan } from "../plan.js";
+import { crypto } from "./crypto.js";
 import { fanout } from "./fanout.js";
 import { idle } from "./idle.js";
 import { loginStorm } from "./login-storm.js";
 import { moderate } from "./moderate.js";
-import { crypto, web } from "./not-yet.js";
 import { tls } from "./tls.js";
 import type { Scenario } from "./types.js";
+import { web } from "./web.js";
 
 /** Every scenario, in the order of the issue; `--scenarios` picks among their ids. */
 export const SCENARIOS: readonly Scenario[] = [idle, fanout, tls, moderate, loginStorm, crypto, web];

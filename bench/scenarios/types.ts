@@ -7,6 +7,11 @@ import type { AuthBatchResult, BenchAccounts } from "../parley/accounts.js";
 import type { BenchPlan } from "../plan.js";
 import type { CorePlan } from "../system/pinning.js";
 import type { LagReading, RunningServer, TargetId } from "../targets/target.js";
+import type { CryptoData } from "./crypto-data.js";
+import type { WebData } from "./web-data.js";
+
+export type { CryptoData } from "./crypto-data.js";
+export type { WebData } from "./web-data.js";
 
 /** What every scenario may use; built once per run by bench/run.ts. */
 export interface BenchContext {
@@ -21,21 +26,38 @@ export interface BenchContext {
   log(line: string): void;
 }
 
-/**
- * One measurable thing (a scenario at one parameter set), run once per repetition per target
- * on a freshly started server. The orchestrator starts and stops the server.
- */
-export interface BenchCase {
+interface CaseBase {
   readonly scenario: string;
   readonly id: string;
   readonly title: string;
   readonly targets: readonly TargetId[];
+}
+
+/**
+ * One measurable thing (a scenario at one parameter set), run once per repetition per target
+ * on a freshly started server. The orchestrator starts and stops the server.
+ */
+export interface ServerCase extends CaseBase {
+  readonly inProcess?: false;
+  /** Whether the run uses the registered bench accounts; default: when the target has accounts. */
+  readonly usesAccounts?: boolean;
   run(ctx: BenchContext, server: RunningServer): Promise<CaseData>;
 }
 
 /**
- * A numbered scenario of the issue. Scenarios that belong to other work (crypto, web) say why
- * they cannot run yet instead of producing cases: the extension point is this interface.
+ * A case measured inside the orchestrator's process with no server (the crypto scenario):
+ * `targets` names whose code it measures, and no server is started for it.
+ */
+export interface InProcessCase extends CaseBase {
+  readonly inProcess: true;
+  run(ctx: BenchContext): Promise<CaseData>;
+}
+
+export type BenchCase = ServerCase | InProcessCase;
+
+/**
+ * A numbered scenario of the issue. A scenario that cannot run on this machine or build says
+ * why in `unavailable` instead of producing cases.
  */
 export interface Scenario {
   readonly id: string;
@@ -116,7 +138,9 @@ export interface StormData {
 export type CaseData =
   | { kind: "traffic"; traffic: TrafficData }
   | { kind: "idle"; idle: IdleData }
-  | { kind: "storm"; storm: StormData };
+  | { kind: "storm"; storm: StormData }
+  | { kind: "crypto"; crypto: CryptoData }
+  | { kind: "web"; web: WebData };
 
 export interface RunRecord {
   case: string;

@@ -1,0 +1,58 @@
+/** What one run of scenario 6 (web) measured; see web.ts for how. */
+
+export type AssetKind = "js" | "css" | "html" | "other";
+
+export interface AssetSize {
+  /** Path inside dist, with forward slashes. */
+  path: string;
+  kind: AssetKind;
+  rawBytes: number;
+  /** node:zlib gzip, level 9. */
+  gzipBytes: number;
+  /** node:zlib brotli, quality 11. */
+  brotliBytes: number;
+}
+
+export interface AssetTotals {
+  files: number;
+  rawBytes: number;
+  gzipBytes: number;
+  brotliBytes: number;
+}
+
+export interface BundleSizes {
+  files: AssetSize[];
+  byKind: Record<AssetKind, AssetTotals>;
+}
+
+export interface NavigationFigures {
+  browser: string;
+  /** chromium.launch, ms (once per run, not part of the navigation figures). */
+  launchMs: number;
+  /** Page loads tried, each in a fresh browser context (cold cache). */
+  attempts: number;
+  /** Navigation start to a visible, enabled "Username" textbox, ms, one per successful load. */
+  signInMs: number[];
+  /** DOMContentLoaded of the same loads, ms from navigation start (browser clock). */
+  domContentLoadedMs: number[];
+  /** Requests the page made to the server. */
+  requests: number;
+  /** Requests to any other host, blocked; must be 0. */
+  blockedRequests: number;
+  blockedHosts: string[];
+  /** Why the loads stopped short ("sign-in form not found within 15 s"), or null. */
+  note: string | null;
+}
+
+export interface WebData {
+  /** "built" (dist was there), "built now" (the scenario ran the build) or "not built". */
+  build: "built" | "built now" | "not built";
+  buildNote: string | null;
+  buildMs: number | null;
+  /** The newest file's modification time in dist, ISO. */
+  distTime: string | null;
+  sizes: BundleSizes | null;
+  navigation: NavigationFigures | null;
+  /** Why the navigation was not measured (no browser, no build), or null. */
+  navigationSkipped: string | null;
+}
