@@ -13,18 +13,20 @@ export function Dialog(props: {
 }) {
   const ref = useRef<HTMLDialogElement>(null);
   const titleId = useId();
-  const { onClose } = props;
+  // The latest onClose, without reopening the dialog each time the parent renders a new function.
+  const onClose = useRef(props.onClose);
+  onClose.current = props.onClose;
   useEffect(() => {
     const el = ref.current;
     if (el === null) return;
     if (!el.open) el.showModal();
-    const closed = () => onClose();
+    const closed = () => onClose.current();
     el.addEventListener("close", closed);
     return () => {
       el.removeEventListener("close", closed);
       if (el.open) el.close();
     };
-  }, [onClose]);
+  }, []);
   return (
     <dialog ref={ref} aria-labelledby={titleId} class={props.wide ? "dialog dialog-wide" : "dialog"}>
       <h2 id={titleId}>{props.title}</h2>
