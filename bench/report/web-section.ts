@@ -117,7 +117,8 @@ export function webSection(title: string, a: WebAgg | null, failures: string): s
 
   out.push("### Navigation to a usable sign-in form", "");
   out.push(
-    "Headless Chromium (Debian's, driven by playwright-core) loads Parley's `/` over plain HTTP on 127.0.0.1, " +
+    "Headless Chromium (Debian's, driven by playwright-core; on the load generator's core when the run is " +
+      "pinned) loads Parley's `/` over plain HTTP on 127.0.0.1, " +
       "each time in a fresh browser context (empty cache), and the clock stops when the textbox labelled " +
       '"Username" is visible and enabled. Any request to another host is aborted and counted.',
     "",
