@@ -11,9 +11,9 @@ import {
   SessionResponse as SessionResponseSchema,
   UsersResponse,
 } from "@parley/protocol";
+import { PASSWORD_POLICIES } from "@parley/protocol/password-policy";
 import { SignJWT } from "jose";
 import { Value } from "typebox/value";
-import { PASSWORD_POLICIES } from "@parley/protocol/password-policy";
 import { hashInviteCode, newInviteCode } from "../../packages/server/src/domain/tokens.js";
 import {
   login,

@@ -55,7 +55,13 @@ describe("web client serving", () => {
   });
 
   it("answers the API's JSON 404 for unknown paths, dotfiles and traversal attempts", async () => {
-    for (const path of ["/assets/missing.js", "/.secret", "/assets/../.secret", "/%2e%2e/etc/passwd", "/nope"]) {
+    for (const path of [
+      "/assets/missing.js",
+      "/.secret",
+      "/assets/../.secret",
+      "/%2e%2e/etc/passwd",
+      "/nope",
+    ]) {
       const res = await request<{ code: string }>(ts, "GET", path);
       assert.equal(res.status, 404, path);
       assert.equal(res.body.code, "not_found", path);

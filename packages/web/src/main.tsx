@@ -2,8 +2,9 @@ import { effect } from "@preact/signals";
 import { render } from "preact";
 import "./styles/base.css";
 import { me, route } from "./state/model.js";
+import { routeFromHash } from "./state/routes.js";
 import { loadServerInfo, resumeLastSession } from "./state/session.js";
-import { App, routeFromHash } from "./ui/app.js";
+import { App } from "./ui/app.js";
 import { startTheme } from "./ui/theme.js";
 
 startTheme();

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { SessionResponse } from "@parley/protocol";
+import { checkPassword, type PasswordPolicy } from "@parley/protocol/password-policy";
 import {
   type SessionRecord,
   type Storage,
@@ -10,7 +11,6 @@ import { ParleyError } from "./errors.js";
 import { asSessionId, asUserId, type SessionId, type UserId } from "./ids.js";
 import type { LoginGuard } from "./login-guard.js";
 import { dummyVerify, hashPassword, needsRehash, verifyPassword } from "./password-hasher.js";
-import { checkPassword, type PasswordPolicy } from "@parley/protocol/password-policy";
 import {
   hashInviteCode,
   hashRefreshToken,

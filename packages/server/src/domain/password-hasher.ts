@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { argon2id, hash, verify } from "argon2";
 import { normalizePassword } from "@parley/protocol/password-policy";
+import { argon2id, hash, verify } from "argon2";
 
 /**
  * Password hashing with argon2id (RFC 9106) through the `argon2` package, which runs each hash

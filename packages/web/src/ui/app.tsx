@@ -1,18 +1,6 @@
-import { type Route, route } from "../state/model.js";
+import { route } from "../state/model.js";
 import { Register, SignIn, Trust } from "./auth.js";
 import { Shell } from "./shell.js";
-
-const PUBLIC_ROUTES: Readonly<Record<string, Route>> = {
-  "#/signin": "signin",
-  "#/register": "register",
-  "#/trust": "trust",
-};
-
-/** The route a hash asks for; signed-in users are always in the app. */
-export function routeFromHash(hash: string, signedIn: boolean): Route {
-  if (signedIn) return hash === "#/trust" ? "trust" : "app";
-  return PUBLIC_ROUTES[hash] ?? "signin";
-}
 
 export function App() {
   switch (route.value) {

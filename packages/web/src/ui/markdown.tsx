@@ -1,5 +1,7 @@
+/** @jsxImportSource preact */
 import { lexer, type Token, type Tokens } from "marked";
 import type { ComponentChildren } from "preact";
+import { safeHref } from "./links.js";
 
 /**
  * Messages as a safe Markdown subset: bold, italic, strikethrough, inline code, code blocks,
@@ -16,19 +18,6 @@ export function Markdown({ text }: { text: string }) {
     return <p>{text}</p>;
   }
   return <>{blocks(tokens)}</>;
-}
-
-const SAFE_SCHEMES = new Set(["http:", "https:", "mailto:"]);
-
-/** The URL when it is one a message may link to, else undefined. */
-export function safeHref(href: string): string | undefined {
-  let url: URL;
-  try {
-    url = new URL(href);
-  } catch {
-    return undefined;
-  }
-  return SAFE_SCHEMES.has(url.protocol) ? url.href : undefined;
 }
 
 function blocks(tokens: readonly Token[]): ComponentChildren[] {

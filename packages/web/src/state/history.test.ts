@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { MemoryStore } from "@parley/client";
+import { HISTORY_LIMIT, History } from "./history.js";
+import type { ChatMessage } from "./model.js";
+
+const msg = (roomId: string, n: number, extra: Partial<ChatMessage> = {}): ChatMessage => ({
+  key: `${roomId}-${n}`,
+  roomId,
+  fromId: "u1",
+  fromName: "alice",
+  ts: 1_700_000_000_000 + n,
+  text: `message ${n}`,
+  own: false,
+  ...extra,
+});
+
+test("kept history round-trips per conversation, without messages still being sent", async () => {
+  const store = new MemoryStore();
+  const h = new History(store);
+  h.save("AAAAAA", [msg("AAAAAA", 1), msg("AAAAAA", 2, { own: true, status: "sending" })]);
+  h.save("BBBBBB", [msg("BBBBBB", 1)]);
+  await h.flush();
+  const loaded = await new History(store).loadAll();
+  assert.deepEqual(Object.keys(loaded).sort(), ["AAAAAA", "BBBBBB"]);
+  assert.deepEqual(
+    loaded.AAAAAA?.map((m) => m.key),
+    ["AAAAAA-1"],
+  );
+});
+
+test("at most HISTORY_LIMIT messages per conversation, the newest", async () => {
+  const store = new MemoryStore();
+  const h = new History(store);
+  h.save(
+    "AAAAAA",
+    Array.from({ length: HISTORY_LIMIT + 5 }, (_, i) => msg("AAAAAA", i)),
+  );
+  await h.flush();
+  const list = (await h.loadAll()).AAAAAA ?? [];
+  assert.equal(list.length, HISTORY_LIMIT);
+  assert.equal(list[0]?.key, "AAAAAA-5");
+});
+
+test("remove and clear delete what was kept, and a damaged value loads as nothing", async () => {
+  const store = new MemoryStore();
+  const h = new History(store);
+  h.save("AAAAAA", [msg("AAAAAA", 1)]);
+  h.save("BBBBBB", [msg("BBBBBB", 1)]);
+  await h.flush();
+  await h.remove("AAAAAA");
+  assert.deepEqual(Object.keys(await h.loadAll()), ["BBBBBB"]);
+  await store.put("history/room/BBBBBB", new TextEncoder().encode("{not json"));
+  assert.deepEqual(await h.loadAll(), {});
+  await h.clear();
+  assert.deepEqual(store.keys(), []);
+});
