@@ -233,7 +233,8 @@ export function cryptoSection(
     out.push(
       "A newcomer added to a group of N - 1 joins from its Welcome (`joinFromWelcome`, which checks the whole " +
         "ratchet tree) into a group of N. State: `exportGroupState` (secrets included, before encryption at " +
-        "rest) of an existing member and of the newcomer.",
+        "rest) of an existing member and of the newcomer; the member's also holds the receiver data of the past " +
+        "epochs it retains (two by default), which a newcomer does not have yet.",
       "",
     );
     out.push(
