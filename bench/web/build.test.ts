@@ -20,3 +20,9 @@ test("firstError falls back to the last line, and says when there was no output"
   assert.equal(firstError(""), "no output");
   assert.equal(firstError("Error: ".concat("x".repeat(1000))).length, 300);
 });
+
+test("firstError strips terminal colours and joins a bare 'error during build:' to its cause", () => {
+  const stderr =
+    '\u001b[31merror during build:\u001b[39m\nError: [vite]: Rollup failed to resolve import "x"\n    at y (z.js:1:1)';
+  assert.equal(firstError(stderr), 'error during build: Error: [vite]: Rollup failed to resolve import "x"');
+});
