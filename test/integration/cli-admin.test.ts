@@ -1,11 +1,10 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { mkdtemp, readFile, rm, stat, writeFile } from "node:fs/promises";
 import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
+import { lines, parley, type Run } from "./support/cli.js";
 import {
   registerUser,
   request,
@@ -17,50 +16,8 @@ import {
 // `parley admin` as a child process against real servers on 127.0.0.1: the admin API over
 // HTTPS, trust on first use of the server's CA, and promote/demote on the server's database.
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const CLI = join(ROOT, "packages/cli/src/main.ts");
 const WRONG_FP =
   "00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF";
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function parley(args: string[], env: Record<string, string> = {}, ms = 60_000): Promise<Run> {
-  const clean: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key.startsWith("PARLEY_") || ["DATABASE_URL", "REDIS_URL", "NODE_TEST_CONTEXT"].includes(key))
-      continue;
-    clean[key] = value;
-  }
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--conditions=parley-source", "--import", "tsx", CLI, ...args], {
-      cwd: ROOT,
-      env: { ...clean, ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (c: string) => {
-      stdout += c;
-    });
-    child.stderr.setEncoding("utf8").on("data", (c: string) => {
-      stderr += c;
-    });
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`parley ${args.join(" ")} did not finish within ${ms} ms`));
-    }, ms);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-const lines = (text: string) => text.split("\n").filter((l) => l.length > 0);
 
 interface AdminRunOptions {
   server?: TestServer;

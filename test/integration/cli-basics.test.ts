@@ -5,59 +5,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
+import { CLI, cleanEnv, lines, parley, ROOT } from "./support/cli.js";
 import { request } from "./support/harness.js";
 
 // The `parley` command as a person runs it: a child process on the TypeScript sources.
-
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
-const CLI = join(ROOT, "packages/cli/src/main.ts");
-
-/** The environment minus anything that would configure the server or CLI from the caller's shell. */
-function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [key, value] of Object.entries(process.env)) {
-    if (key.startsWith("PARLEY_") || ["DATABASE_URL", "REDIS_URL", "NODE_TEST_CONTEXT"].includes(key))
-      continue;
-    env[key] = value;
-  }
-  // Multicast stays off outside the test namespaces (shared/DESIGN.md).
-  return { ...env, PARLEY_MDNS: "off", ...extra };
-}
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function parley(args: string[], ms = 60_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--conditions=parley-source", "--import", "tsx", CLI, ...args], {
-      cwd: ROOT,
-      env: cleanEnv(),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (c: string) => {
-      stdout += c;
-    });
-    child.stderr.setEncoding("utf8").on("data", (c: string) => {
-      stderr += c;
-    });
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`parley ${args.join(" ")} did not finish within ${ms} ms`));
-    }, ms);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-const lines = (text: string) => text.split("\n").filter((l) => l.length > 0);
 
 let tmp: string;
 before(async () => {
@@ -102,11 +53,13 @@ describe("errors", () => {
     assert.match(run.stderr, /^parley: unknown command "frobnicate"/);
   });
 
-  it("says `chat` is not built yet, in one line with exit 2", async () => {
-    const run = await parley(["chat"]);
-    assert.equal(run.code, 2);
-    assert.equal(lines(run.stderr).length, 1, run.stderr);
-    assert.match(run.stderr, /^parley chat: not built yet/);
+  it("refuses `chat` with something that is not a URL, in one line with exit 2", async () => {
+    const runs = await Promise.all([parley(["chat", "not a url"]), parley(["chat", "--timeout", "soon"])]);
+    for (const run of runs) {
+      assert.equal(run.code, 2, run.stderr);
+      assert.equal(lines(run.stderr).length, 1, run.stderr);
+      assert.match(run.stderr, /^parley chat: /);
+    }
   });
 
   it("refuses bad options in one line with exit 2", async () => {

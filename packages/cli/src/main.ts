@@ -7,7 +7,7 @@ commands:
   server     start a Parley server (the same flags and environment as npm start)
   discover   list the Parley servers advertised on the LAN (mDNS/DNS-SD)
   admin      invite codes, accounts and IP blocks on a server; promote or demote an admin
-  chat       end-to-end encrypted terminal client (not built yet)
+  chat       end-to-end encrypted terminal client
 
 Run "parley <command> --help" for a command's options.
 Exit status: 0 done, 1 failed, 2 bad usage, 3 server not trusted (its CA fingerprint changed).

@@ -1,5 +1,6 @@
 import type { TrustState } from "@parley/client";
 import { printable } from "../printable.js";
+import { COMMAND_HELP } from "./input.js";
 
 /**
  * How `parley chat` shows things: plain lines for a plain 80-column terminal, no colour, no
@@ -15,6 +16,11 @@ export const TRUST_MARK: Record<TrustState, string> = {
 };
 
 export const MARK_LEGEND = "marks: + verified, ? not verified (key pinned on first use), ! key changed";
+
+/** /help: one row per command, aligned. */
+export const COMMAND_HELP_LINES: readonly string[] = COMMAND_HELP.map(
+  ([usage, what]) => `  ${usage.padEnd(26)} ${what}`,
+);
 
 /** "14:05", local time. */
 export function clock(ts: number): string {

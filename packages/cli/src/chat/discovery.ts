@@ -1,0 +1,39 @@
+import { CliError, EXIT } from "../cli-error.js";
+import { type BrowseOptions, browseParleyServers, type DiscoveredServer } from "../mdns-browser.js";
+import type { Screen } from "./screen.js";
+
+/**
+ * `parley chat` without a URL: the servers announced on the LAN (the same browsing as `parley
+ * discover`), one to pick by number. The announcement is unauthenticated; the CA it names is
+ * shown so it can be compared, and the server is then pinned like any other (server-trust.ts).
+ */
+export async function pickServer(screen: Screen, options: BrowseOptions): Promise<URL> {
+  screen.print(`looking for Parley servers on the LAN for ${options.timeoutMs / 1000} s…`);
+  const servers = (await browseParleyServers(options)).filter((s) => s.url !== null);
+  if (servers.length === 0) {
+    throw new CliError(
+      "no Parley server found on the LAN; give its URL: parley chat https://host:port",
+      EXIT.failed,
+    );
+  }
+  screen.print(...serverChoices(servers));
+  const answer = await screen.ask(`Which server? [1-${servers.length}]`);
+  const chosen = choose(servers, answer);
+  if (chosen === undefined) throw new CliError("no server chosen", EXIT.usage);
+  return new URL(chosen);
+}
+
+/** The numbered list shown to pick from. */
+export function serverChoices(servers: readonly DiscoveredServer[]): string[] {
+  return servers.flatMap((s, i) => [
+    `${String(i + 1).padStart(2)}. ${s.name}  ${s.url}`,
+    `    CA ${s.caFingerprint ?? "none announced"}`,
+  ]);
+}
+
+/** The URL of the server numbered `answer` (1-based), or undefined. */
+export function choose(servers: readonly DiscoveredServer[], answer: string | undefined): string | undefined {
+  const n = Number((answer ?? "").trim());
+  if (!Number.isInteger(n) || n < 1 || n > servers.length) return undefined;
+  return servers[n - 1]?.url ?? undefined;
+}
