@@ -1,0 +1,158 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, it } from "node:test";
+import { promisify } from "node:util";
+import { CLI, cleanEnv, NODE_ARGS, ROOT } from "./support/cli.js";
+import { STRONG_PASSWORD, startTestServer, type TestServer, uniqueName } from "./support/harness.js";
+import { nextEvent, type SdkUser, sdkSignUp } from "./support/sdk.js";
+
+// `parley chat` on a real terminal: tmux (from Debian; scripts/ensure-services.sh installs it)
+// runs it in a detached 80x24 session on its own socket, the test types with send-keys and
+// reads the screen with capture-pane. It proves that a message arriving while a line is half
+// typed is shown above the input line and leaves the typed text on the prompt.
+
+const run = promisify(execFile);
+const SOCKET = `parley-chat-${process.pid}-${randomBytes(4).toString("hex")}`;
+const SESSION = "chat";
+
+let tmp: string;
+let ts: TestServer;
+let sam: SdkUser;
+let haveTmux = true;
+
+function tmux(...args: string[]) {
+  return run("tmux", ["-L", SOCKET, ...args], {
+    env: cleanEnv({ HOME: tmp, XDG_CONFIG_HOME: join(tmp, ".config") }),
+  });
+}
+
+async function screen(): Promise<string[]> {
+  const { stdout } = await tmux("capture-pane", "-p", "-t", SESSION);
+  return stdout.split("\n");
+}
+
+/** Polls the screen every 100 ms until `check` accepts it; fails after `ms` showing the screen. */
+async function waitScreen(check: (rows: string[]) => boolean, what: string, ms = 20_000): Promise<string[]> {
+  const end = Date.now() + ms;
+  let rows: string[] = [];
+  while (Date.now() < end) {
+    rows = await screen();
+    if (check(rows)) return rows;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`not on screen within ${ms} ms: ${what}\n${rows.join("\n")}`);
+}
+
+const shows = (text: string) => (rows: string[]) => rows.some((r) => r.includes(text));
+
+/** The row the cursor is on, as tmux reports it. */
+async function cursorRow(): Promise<string> {
+  const { stdout } = await tmux("display-message", "-p", "-t", SESSION, "#{cursor_y}");
+  const rows = await screen();
+  return rows[Number(stdout.trim())] ?? "";
+}
+
+async function type(text: string, enter = false): Promise<void> {
+  await tmux("send-keys", "-t", SESSION, "-l", "--", text);
+  if (enter) await tmux("send-keys", "-t", SESSION, "Enter");
+}
+
+before(async () => {
+  try {
+    await run("tmux", ["-V"]);
+  } catch {
+    haveTmux = false;
+    return;
+  }
+  tmp = await mkdtemp(join(tmpdir(), "parley-chat-tmux-"));
+  ts = await startTestServer();
+  sam = await sdkSignUp(ts, "sam");
+});
+
+after(async () => {
+  await sam?.client.close();
+  await ts?.stop();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+it("keeps the half-typed input line intact while a message arrives, in an 80x24 terminal", async (t) => {
+  if (!haveTmux) {
+    if (process.env.PARLEY_REQUIRE_SERVICES === "1")
+      assert.fail("tmux is missing (scripts/ensure-services.sh installs it)");
+    t.skip("tmux is not installed");
+    return;
+  }
+  const alice = uniqueName("alice");
+  const command = [process.execPath, ...NODE_ARGS, CLI, "chat", ts.url].map((a) => `'${a}'`).join(" ");
+  await tmux("new-session", "-d", "-s", SESSION, "-x", "80", "-y", "24", "-c", ROOT, command);
+  try {
+    // On a terminal, a server seen for the first time is pinned only when the person says so.
+    let rows = await waitScreen(
+      shows("Trust this server and remember its CA? [y/N]"),
+      "the TOFU question",
+      60_000,
+    );
+    assert.ok(
+      rows
+        .join("")
+        .replaceAll("\n", "")
+        .includes(ts.server.caFingerprint ?? "?"),
+      "the fingerprint is shown",
+    );
+    await type("y", true);
+    await waitScreen(shows("not signed in"), "the greeting", 30_000);
+
+    // The password is asked without echo.
+    await type(`/register ${alice}`, true);
+    await waitScreen(shows(`Password for ${alice}:`), "the password question");
+    await type(STRONG_PASSWORD, true);
+    await waitScreen(shows("The same password again:"), "the second password question");
+    await type(STRONG_PASSWORD, true);
+    rows = await waitScreen(shows(`signed in as ${alice}`), "signed in", 30_000);
+    assert.ok(!rows.some((r) => r.includes(STRONG_PASSWORD)), "the password is not on the screen");
+
+    await type("/create den", true);
+    rows = await waitScreen(shows("created #den (id "), "the room");
+    const roomId = /created #den \(id ([0-9A-Z]{6})/.exec(rows.join("\n"))?.[1] ?? "";
+    assert.match(roomId, /^[0-9A-Z]{6}$/);
+    const invited = nextEvent(sam.client, "invited", (i) => i.room.id === roomId);
+    await type(`/invite ${sam.username}`, true);
+    await invited;
+    await sam.client.join(roomId);
+    await waitScreen(shows(`${sam.username} joined #den`), "sam joining");
+
+    // Half a line typed, no Enter; then a message arrives.
+    await type("partial words");
+    await waitScreen((r) => r.some((row) => row === "#den> partial words"), "the partial input");
+    await sam.client.send(roomId, "incoming while you type");
+    rows = await waitScreen(shows("incoming while you type"), "the incoming message");
+    const messageAt = rows.findIndex((r) => r.includes(`<${sam.username}?> incoming while you type`));
+    const promptAt = rows.findIndex((r) => r === "#den> partial words");
+    assert.ok(messageAt >= 0, `the message is shown with sender and mark:\n${rows.join("\n")}`);
+    assert.ok(promptAt > messageAt, `the input line is below the message, intact:\n${rows.join("\n")}`);
+    assert.equal(await cursorRow(), "#den> partial words", "the cursor is still on the input line");
+    assert.equal(rows.filter((r) => r.includes("partial words")).length, 1, "the input is drawn once");
+
+    // Finishing the line sends exactly what was typed, both halves.
+    const received = nextEvent(sam.client, "message", (m) => m.roomId === roomId);
+    await type(" and the rest", true);
+    const m = await received;
+    assert.equal(m.text, "partial words and the rest");
+    assert.equal(m.from.username, alice);
+    await waitScreen(shows(`<${alice}> partial words and the rest`), "the sent line");
+
+    // A line longer than the terminal is wrapped, not cut.
+    const long = Array.from({ length: 30 }, (_, i) => `w${i}`)
+      .join(" ")
+      .repeat(2);
+    await sam.client.send(roomId, long);
+    rows = await waitScreen(shows("w29w0"), "the long message");
+    for (const row of rows) assert.ok([...row].length <= 80, `row fits 80 columns: ${row}`);
+  } finally {
+    await tmux("kill-server").catch(() => undefined);
+  }
+});
