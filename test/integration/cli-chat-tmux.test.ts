@@ -131,7 +131,7 @@ it("keeps the half-typed input line intact while a message arrives, in an 80x24 
     await sam.client.send(roomId, "incoming while you type");
     rows = await waitScreen(shows("incoming while you type"), "the incoming message");
     const messageAt = rows.findIndex((r) => r.includes(`<${sam.username}?> incoming while you type`));
-    const promptAt = rows.findIndex((r) => r === "#den> partial words");
+    const promptAt = rows.indexOf("#den> partial words");
     assert.ok(messageAt >= 0, `the message is shown with sender and mark:\n${rows.join("\n")}`);
     assert.ok(promptAt > messageAt, `the input line is below the message, intact:\n${rows.join("\n")}`);
     assert.equal(await cursorRow(), "#den> partial words", "the cursor is still on the input line");
