@@ -297,18 +297,25 @@ export class ChatController {
   }
 
   async #connect(client: ParleyClient): Promise<void> {
-    try {
-      await client.connect();
-    } catch (e) {
-      await client.close();
-      throw e;
-    }
     const user = client.user;
-    if (user === undefined) throw new ChatError("signed in, but the server did not say as whom");
+    if (user === undefined) {
+      await client.close();
+      throw new ChatError("signed in, but the server did not say as whom");
+    }
+    // Current before connecting, so what arrives with the connection (a Welcome's room, a
+    // message) is shown rather than dropped as the event of a replaced client.
     this.#client = client;
     this.#state.reset();
     this.#state.me = { id: user.id, username: user.username };
     this.#state.learn(user);
+    try {
+      await client.connect();
+    } catch (e) {
+      this.#client = undefined;
+      this.#state.reset();
+      await client.close();
+      throw e;
+    }
     await this.#o.lastUser.set(user.username);
     await this.#refreshRooms();
     this.#state.setFollowing(await client.subscriptions());
