@@ -230,6 +230,34 @@ describe("parley chat", () => {
   });
 });
 
+describe("parley chat with a passphrase", () => {
+  it("seals the device state with PARLEY_PASSPHRASE and refuses a wrong one at the next start", async () => {
+    const home = join(tmp, "passphrase");
+    const env = (passphrase: string) => ({
+      HOME: home,
+      XDG_CONFIG_HOME: join(home, ".config"),
+      PARLEY_PASSPHRASE: passphrase,
+    });
+    const user = uniqueName("pat");
+    const first = new CliProcess(["chat", ts.url], env("a long and right passphrase"));
+    running.push(first);
+    await step(first, [`/register ${user}`, STRONG_PASSWORD, STRONG_PASSWORD], `signed in as ${user}`);
+    assert.equal(await first.stop(), 0, first.stderr);
+    await assert.rejects(stat(join(home, ".config/parley/chat/device.key")), { code: "ENOENT" });
+
+    const wrong = new CliProcess(["chat", ts.url], env("not the passphrase at all"));
+    running.push(wrong);
+    await wrong.waitFor(new RegExp(`^!! cannot open the device state of ${user}: wrong passphrase`));
+    await wrong.waitFor(`not signed in: /login ${user}`);
+    assert.equal(await wrong.stop(), 0, wrong.stderr);
+
+    const right = new CliProcess(["chat", ts.url], env("a long and right passphrase"));
+    running.push(right);
+    await right.waitFor(`signed in as ${user}`);
+    assert.ok(!right.stdout.includes("a long and right passphrase"), "the passphrase is never printed");
+  });
+});
+
 describe("parley chat and a changed server CA", () => {
   it("refuses a server whose CA differs from the pinned one, with the warning and exit 3", async () => {
     const other = await startTestServer();

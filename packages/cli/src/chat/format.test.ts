@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { clock, formatMessage, safetyNumberRows, wrap } from "./format.js";
+import { COMMAND_HELP_LINES, clock, formatMessage, MARK_LEGEND, safetyNumberRows, wrap } from "./format.js";
 
 const TS = new Date(2026, 0, 2, 9, 7).getTime();
 
@@ -70,5 +70,12 @@ describe("safetyNumberRows", () => {
     assert.equal(rows.length, 3);
     assert.equal(rows[0], "    00000 00001 00002 00003");
     assert.equal(rows.join(" ").split(/\s+/).filter(Boolean).length, 12);
+  });
+});
+
+describe("/help", () => {
+  it("fits every row in 80 columns, so nothing wraps in a plain terminal", () => {
+    for (const row of [...COMMAND_HELP_LINES, MARK_LEGEND]) assert.ok(row.length <= 80, row);
+    assert.ok(COMMAND_HELP_LINES.some((r) => r.includes("/verify <user>")));
   });
 });
