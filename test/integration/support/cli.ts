@@ -66,8 +66,17 @@ export class CliProcess {
   stderr = "";
   readonly exited: Promise<number | null>;
 
-  constructor(args: string[], env: Record<string, string> = {}) {
-    this.child = spawn(process.execPath, [...NODE_ARGS, CLI, ...args], { cwd: ROOT, env: cleanEnv(env) });
+  /**
+   * `wrap` turns the node command line into another, e.g. one run inside a network namespace:
+   * (argv) => ["ip", ["netns", "exec", ns, ...argv]].
+   */
+  constructor(
+    args: string[],
+    env: Record<string, string> = {},
+    wrap: (argv: string[]) => [string, string[]] = ([command = "", ...rest]) => [command, rest],
+  ) {
+    const [command, argv] = wrap([process.execPath, ...NODE_ARGS, CLI, ...args]);
+    this.child = spawn(command, argv, { cwd: ROOT, env: cleanEnv(env) });
     this.child.stdout.setEncoding("utf8").on("data", (c: string) => {
       this.stdout += c;
     });
@@ -101,6 +110,18 @@ export class CliProcess {
         );
       }
       await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Sends `signal` and waits for the exit; SIGKILL after `ms`. */
+  async kill(signal: NodeJS.Signals = "SIGTERM", ms = 15_000): Promise<number | null> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return this.child.exitCode;
+    this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), ms);
+    try {
+      return await this.exited;
+    } finally {
+      clearTimeout(timer);
     }
   }
 

@@ -16,7 +16,7 @@ export async function pickServer(screen: Screen, options: BrowseOptions): Promis
       EXIT.failed,
     );
   }
-  screen.print(...serverChoices(servers));
+  screen.printUnwrapped(...serverChoices(servers));
   const answer = await screen.ask(`Which server? [1-${servers.length}]`);
   const chosen = choose(servers, answer);
   if (chosen === undefined) throw new CliError("no server chosen", EXIT.usage);

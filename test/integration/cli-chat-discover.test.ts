@@ -1,0 +1,105 @@
+import assert from "node:assert/strict";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, it } from "node:test";
+import { CliProcess, lines } from "./support/cli.js";
+import { STRONG_PASSWORD, uniqueName } from "./support/harness.js";
+import { createNetnsPair, type NetnsPair, NetnsUnavailableError } from "./support/netns.js";
+
+// `parley chat` without a URL: it finds the server over mDNS and connects to the one picked.
+// As in mdns.test.ts, the server and the client run in two network namespaces joined by a veth
+// pair on 198.51.100.0/24 (TEST-NET-2, RFC 5737), mDNS pinned to the veth ends, so no
+// multicast packet reaches the machine's real interfaces (shared/DESIGN.md).
+
+const SERVER_CIDR = "198.51.100.1/24";
+const CLIENT_CIDR = "198.51.100.2/24";
+const PORT = 18463;
+
+let pair: NetnsPair | undefined;
+let skipReason: string | undefined;
+let server: CliProcess | undefined;
+let tmp: string;
+let caFingerprint = "";
+
+const inNs =
+  (ns: string) =>
+  (argv: string[]): [string, string[]] => ["ip", ["netns", "exec", ns, ...argv]];
+
+before(async () => {
+  try {
+    pair = await createNetnsPair({
+      tag: `c${process.pid.toString(36)}${Math.floor(Math.random() * 36 ** 2).toString(36)}`,
+      serverCidr: SERVER_CIDR,
+      clientCidr: CLIENT_CIDR,
+    });
+  } catch (e) {
+    if (!(e instanceof NetnsUnavailableError)) throw e;
+    if (process.env.PARLEY_REQUIRE_SERVICES === "1") {
+      throw new Error(`PARLEY_REQUIRE_SERVICES=1 but this test needs network namespaces: ${e.message}`);
+    }
+    skipReason = `network namespaces unavailable (needs root and iproute2): ${e.message}`;
+    return;
+  }
+  tmp = await mkdtemp(join(tmpdir(), "parley-chat-discover-"));
+  server = new CliProcess(
+    ["server", "--host", "0.0.0.0", "--port", String(PORT), "--data-dir", join(tmp, "data")],
+    {
+      PARLEY_LOG_LEVEL: "info",
+      PARLEY_MDNS: "on",
+      PARLEY_MDNS_INTERFACE: pair.serverAddress,
+      // TEST-NET-2 is not a private range: let the client's address in explicitly.
+      PARLEY_ALLOW_CIDRS: "198.51.100.0/24",
+    },
+    inNs(pair.server),
+  );
+  const listening = await server.waitFor('"event":"listening"', 60_000);
+  caFingerprint = (JSON.parse(listening) as { caFingerprint: string }).caFingerprint;
+  await server.waitFor('"event":"mdns_advertising"', 20_000);
+});
+
+after(async () => {
+  await server?.kill("SIGTERM");
+  await pair?.destroy();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+it("lists the servers found on the LAN, connects to the one picked, and pins its CA", async (t) => {
+  if (!pair || !server) return t.skip(skipReason);
+  const home = join(tmp, "home");
+  const user = uniqueName("lan");
+  const chat = new CliProcess(
+    ["chat", "--interface", pair.clientAddress, "--timeout", "3"],
+    { HOME: home, XDG_CONFIG_HOME: join(home, ".config") },
+    inNs(pair.client),
+  );
+  try {
+    await chat.waitFor(`https://${pair.serverAddress}:${PORT}`, 30_000);
+    await chat.waitFor(`CA ${caFingerprint}`);
+    await chat.waitFor("Which server? [1-1]");
+    chat.send("1");
+    await chat.waitFor("not signed in", 30_000);
+    chat.send(`/register ${user}`, STRONG_PASSWORD, STRONG_PASSWORD);
+    await chat.waitFor(`signed in as ${user}`, 30_000);
+    const pins = JSON.parse(await readFile(join(home, ".config/parley/known_servers.json"), "utf8")) as {
+      servers: Record<string, { caFingerprint: string }>;
+    };
+    assert.equal(pins.servers[`https://${pair.serverAddress}:${PORT}`]?.caFingerprint, caFingerprint);
+  } finally {
+    await chat.stop();
+  }
+  assert.equal(await chat.exited, 0, chat.stderr);
+});
+
+it("exits 1 with one line when no server answers and no URL was given", async (t) => {
+  if (!pair) return t.skip(skipReason);
+  // The client end alone, asking on the loopback of its namespace: nobody advertises there.
+  const chat = new CliProcess(
+    ["chat", "--interface", "127.0.0.1", "--timeout", "1"],
+    { HOME: join(tmp, "nobody"), XDG_CONFIG_HOME: join(tmp, "nobody", ".config") },
+    inNs(pair.client),
+  );
+  assert.equal(await chat.exited, 1, chat.stderr);
+  assert.match(chat.stderr, /^parley chat: no Parley server found on the LAN/);
+  assert.equal(lines(chat.stderr).length, 1, chat.stderr);
+});
