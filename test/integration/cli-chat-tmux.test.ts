@@ -56,6 +56,18 @@ async function cursorRow(): Promise<string> {
   return rows[Number(stdout.trim())] ?? "";
 }
 
+/** Polls until the cursor's row reads `expected` (capture-pane drops trailing spaces). */
+async function waitCursorRow(expected: string, what: string, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  let row = "";
+  while (Date.now() < end) {
+    row = await cursorRow();
+    if (row === expected) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`cursor row is not "${expected}" within ${ms} ms (${what}): "${row}"`);
+}
+
 async function type(text: string, enter = false): Promise<void> {
   await tmux("send-keys", "-t", SESSION, "-l", "--", text);
   if (enter) await tmux("send-keys", "-t", SESSION, "Enter");
@@ -114,6 +126,12 @@ it("keeps the half-typed input line intact while a message arrives, in an 80x24 
     await type(STRONG_PASSWORD, true);
     rows = await waitScreen(shows(`signed in as ${alice}`), "signed in", 30_000);
     assert.ok(!rows.some((r) => r.includes(STRONG_PASSWORD)), "the password is not on the screen");
+    // Nor in the input history: arrow-up brings back the command, not the password.
+    await tmux("send-keys", "-t", SESSION, "Up");
+    await waitCursorRow(`> /register ${alice}`, "the command back from the history");
+    assert.ok(!(await screen()).some((r) => r.includes(STRONG_PASSWORD)), "no password from the history");
+    await tmux("send-keys", "-t", SESSION, "C-u");
+    await waitCursorRow(">", "the input cleared");
 
     await type("/create den", true);
     rows = await waitScreen(shows("created #den (id "), "the room");

@@ -55,3 +55,14 @@ describe("Screen without a terminal", () => {
     assert.equal(await screen.ask("still there?"), undefined);
   });
 });
+
+describe("Screen on a terminal whose output is not one", () => {
+  it("refuses to ask for a secret rather than let the terminal echo it", async () => {
+    const input = Object.assign(new PassThrough(), { isTTY: true });
+    const output = new PassThrough();
+    const screen = new Screen({ input, output: output as unknown as NodeJS.WriteStream });
+    assert.equal(screen.interactive, false);
+    await assert.rejects(screen.askSecret("Password: "), /without echo/);
+    screen.close();
+  });
+});

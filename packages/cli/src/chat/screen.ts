@@ -1,5 +1,6 @@
 import { clearScreenDown, createInterface, cursorTo, type Interface, moveCursor } from "node:readline";
 import { Writable } from "node:stream";
+import { CliError, EXIT } from "../cli-error.js";
 import { wrap } from "./format.js";
 
 export interface ScreenOptions {
@@ -22,6 +23,7 @@ export interface ScreenOptions {
 export class Screen {
   readonly interactive: boolean;
   readonly #out: NodeJS.WriteStream;
+  readonly #input: ScreenOptions["input"];
   readonly #echo: MutableOutput | undefined;
   readonly #rl: Interface;
   readonly #queue: string[] = [];
@@ -36,6 +38,7 @@ export class Screen {
 
   constructor(o: ScreenOptions) {
     this.#out = o.output;
+    this.#input = o.input;
     this.interactive = o.input.isTTY === true && o.output.isTTY === true;
     if (this.interactive) {
       this.#echo = new MutableOutput(o.output);
@@ -121,6 +124,13 @@ export class Screen {
 
   /** Asks for a secret: on a terminal it is not echoed and not kept in the history. */
   async askSecret(question: string): Promise<string | undefined> {
+    if (this.#input.isTTY === true && !this.interactive) {
+      // Typed on a terminal whose echo only readline's terminal mode could turn off.
+      throw new CliError(
+        "cannot ask for a secret without echo when the output is not a terminal",
+        EXIT.usage,
+      );
+    }
     if (!this.interactive || this.#echo === undefined) return this.ask(question);
     this.#clearInput();
     this.#out.write(question);
