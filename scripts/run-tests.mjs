@@ -5,8 +5,8 @@
 //   integration: test/integration/**/*.test.ts (real HTTPS/WSS on ephemeral ports, SQLite, Postgres, Redis)
 //   e2e:         test/e2e/**/*.test.ts         (real Chromium)
 //   all:         every one of them
-import { spawn } from "node:child_process";
-import { readdirSync, statSync } from "node:fs";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -49,6 +49,31 @@ if (files.length === 0) {
   console.error("no test files found");
   process.exit(1);
 }
+// The e2e suite drives the production bundle the server serves: (re)build it when it is missing
+// or older than anything it is built from (the web sources and the SDK packages it bundles).
+function newestMtime(path) {
+  if (!existsSync(path)) return 0;
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let newest = 0;
+  for (const name of readdirSync(path)) {
+    if (name === "node_modules" || name === "dist") continue;
+    newest = Math.max(newest, newestMtime(join(path, name)));
+  }
+  return newest;
+}
+if (files.some((f) => f.startsWith("test/e2e/"))) {
+  const web = join(root, "packages/web");
+  const inputs = ["src", "public", "index.html", "vite.config.ts"].map((p) => join(web, p));
+  inputs.push(...["protocol", "crypto", "client"].map((p) => join(root, "packages", p, "src")));
+  const built = newestMtime(join(web, "dist/index.html"));
+  if (built === 0 || inputs.some((p) => newestMtime(p) > built)) {
+    console.error("run-tests: building packages/web for the e2e suite");
+    const build = spawnSync("npm", ["run", "build", "-w", "@parley/web"], { cwd: root, stdio: "inherit" });
+    if (build.status !== 0) process.exit(build.status ?? 1);
+  }
+}
+
 const child = spawn(
   process.execPath,
   ["--conditions=parley-source", "--import", "tsx", "--test", "--test-concurrency=2", ...files],
