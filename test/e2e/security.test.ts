@@ -1,0 +1,261 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { NetworkGuard } from "./support/network-guard.js";
+import { newDevice, newPerson, type Person } from "./support/people.js";
+import { E2eSuite } from "./support/suite.js";
+import {
+  composer,
+  conversationButton,
+  conversationHeading,
+  lockBadge,
+  messageLog,
+  messages,
+  openConversation,
+  peopleEntry,
+  safetyDialog,
+  sendMessage,
+  waitForMessage,
+} from "./support/ui.js";
+import { until, waitForText } from "./support/wait.js";
+
+// Issue 4, "Done means": HTML and javascript: links in messages are harmless text, no request
+// leaves for any host but the server, safety numbers agree across two browsers, "mark as
+// verified" flips the lock badge, and a device change raises the blocking key-change banner.
+
+/** Opens the direct conversation of `from` with `to` from the People list. */
+async function openDirect(from: Person, to: Person): Promise<void> {
+  await peopleEntry(from.page, to.username)
+    .getByRole("button", { name: `Message ${to.username}` })
+    .click();
+  await conversationHeading(from.page, to.username).waitFor();
+}
+
+const SAFETY_NUMBER = /^(\d{5} ){11}\d{5}$/;
+
+/** Opens the safety-number dialog from the lock badge and returns its 60 digits as shown. */
+async function readSafetyNumber(p: Person, peer: string): Promise<string> {
+  await lockBadge(p.page).click();
+  const dialog = safetyDialog(p.page, peer);
+  await dialog.waitFor();
+  const digits = await waitForText(dialog.getByTestId("safety-number"), SAFETY_NUMBER);
+  await dialog.getByRole("img", { name: "QR code" }).waitFor();
+  return digits;
+}
+
+describe("message rendering", () => {
+  let s: E2eSuite;
+  let alice: Person;
+  let bob: Person;
+  before(async () => {
+    s = await E2eSuite.start(import.meta.url, { authRatePerMin: 10_000 });
+    alice = await newPerson(s, "alice");
+    bob = await newPerson(s, "bob");
+    await openDirect(bob, alice);
+    await sendMessage(bob.page, "Hi Alice.");
+    await openConversation(alice.page, bob.username);
+    await waitForMessage(alice.page, bob.username, "Hi Alice.");
+  });
+  after(async () => {
+    await s?.close();
+  });
+
+  it("shows HTML in a message as text: no element, no script, no request", (t) =>
+    s.check(t, async () => {
+      const payload = "<img src=x onerror=alert(1)> and <script>alert(2)</script>";
+      await sendMessage(bob.page, payload);
+      // A plain message after it: once it is shown, anything the first one could load or run has had its turn.
+      await sendMessage(bob.page, "after the html");
+      for (const p of [alice, bob]) {
+        const html = await waitForMessage(p.page, bob.username, "<img src=x onerror=alert(1)>");
+        await waitForMessage(p.page, bob.username, "after the html");
+        const body = html.getByTestId("body");
+        assert.match(
+          (await body.textContent()) ?? "",
+          /<img src=x onerror=alert\(1\)> and <script>alert\(2\)<\/script>/,
+        );
+        assert.equal(
+          await messageLog(p.page).locator("img, script").count(),
+          0,
+          `${p.label}: an element from the message`,
+        );
+        assert.deepEqual(p.dialogs, [], `${p.label}: a dialog opened`);
+        const fetched = p.guard.requests.filter((r) => new URL(r.url).pathname === "/x");
+        assert.deepEqual(fetched, [], `${p.label}: the page fetched the message's image`);
+      }
+    }));
+
+  it("does not turn javascript: or data: URLs into links, but links https with its target shown", (t) =>
+    s.check(t, async () => {
+      // Loopback addresses: even a prefetch of these would not leave the machine.
+      const lines = [
+        "[click me](javascript:alert(1))",
+        "javascript:alert(2)",
+        "[data link](data:text/html,<b>x</b>)",
+        "[the runbook](https://127.0.0.2/runbook) and https://127.0.0.3/status",
+      ];
+      for (const line of lines) await sendMessage(bob.page, line);
+      for (const p of [alice, bob]) {
+        for (const line of lines.slice(0, 3)) {
+          const m = await waitForMessage(p.page, bob.username, line);
+          assert.equal(await m.locator("a").count(), 0, `${p.label}: "${line}" became a link`);
+        }
+        const links = await waitForMessage(p.page, bob.username, "127.0.0.3/status");
+        const runbook = links.getByRole("link", { name: "the runbook" });
+        assert.equal(await runbook.getAttribute("href"), "https://127.0.0.2/runbook");
+        assert.deepEqual(((await runbook.getAttribute("rel")) ?? "").split(/\s+/).sort(), [
+          "nofollow",
+          "noopener",
+          "noreferrer",
+        ]);
+        assert.equal(await runbook.getAttribute("target"), "_blank");
+        // The target is shown next to a link whose text is not the URL itself.
+        assert.match((await links.textContent()) ?? "", /the runbook\s*\(https:\/\/127\.0\.0\.2\/runbook\)/);
+        const bare = links.getByRole("link", { name: "https://127.0.0.3/status" });
+        assert.equal(await bare.getAttribute("href"), "https://127.0.0.3/status");
+        assert.match((await bare.getAttribute("rel")) ?? "", /\bnoopener\b/);
+      }
+      // Clicking the text of the javascript: "link" runs nothing.
+      await messages(alice.page, bob.username, "[click me]").last().getByText("click me").click();
+      assert.deepEqual(alice.dialogs, []);
+      assert.match(alice.page.url(), /#\/app$/);
+    }));
+
+  it("is guarded: a request to any other host is blocked and reported", (t) =>
+    s.check(t, async () => {
+      // The guard itself must be able to fail a test: a context of its own, so the suite's
+      // end-of-file check stays about the app. The addresses are loopback: nothing leaves even if it broke.
+      const context = await s.browser.newContext();
+      try {
+        const guard = await NetworkGuard.attach(context, s.url);
+        const page = await context.newPage();
+        await page.goto(s.url);
+        // The app's CSP (connect-src 'self') would refuse these before any network activity:
+        // from a blank page, only the guard stands in the way.
+        await page.goto("about:blank");
+        const outcome = await page.evaluate(
+          `Promise.allSettled([fetch("https://127.0.0.2:9/leak"), fetch("https://localhost:${new URL(s.url).port}/leak")]).then((r) => r.map((x) => x.status))`,
+        );
+        assert.deepEqual(outcome, ["rejected", "rejected"]);
+        assert.deepEqual(
+          guard
+            .blocked()
+            .map((r) => r.url)
+            .sort(),
+          ["https://127.0.0.2:9/leak", `https://localhost:${new URL(s.url).port}/leak`],
+        );
+        assert.throws(
+          () => guard.assertClean("self-test"),
+          /2 request\(s\) to hosts other than the test server/,
+        );
+        assert.ok(
+          guard.requests.some((r) => r.allowed && r.url.startsWith(s.url)),
+          "the server's own page was allowed",
+        );
+      } finally {
+        await context.close();
+      }
+    }));
+});
+
+describe("safety numbers and key changes", () => {
+  let s: E2eSuite;
+  before(async () => {
+    s = await E2eSuite.start(import.meta.url, { authRatePerMin: 10_000 });
+  });
+  after(async () => {
+    await s?.close();
+  });
+
+  it("shows both people the same 60 digits, and marking verified flips the lock badge", (t) =>
+    s.check(t, async () => {
+      const alice = await newPerson(s, "alice");
+      const bob = await newPerson(s, "bob");
+      await openDirect(bob, alice);
+      await sendMessage(bob.page, "Shall we compare numbers?");
+      await openConversation(alice.page, bob.username);
+      await waitForMessage(alice.page, bob.username, "Shall we compare numbers?");
+
+      await alice.page.getByRole("button", { name: "Encryption: not verified", exact: true }).waitFor();
+      const seenByAlice = await readSafetyNumber(alice, bob.username);
+      const seenByBob = await readSafetyNumber(bob, alice.username);
+      assert.equal(seenByAlice, seenByBob);
+      assert.equal(seenByAlice.replace(/ /g, "").length, 60);
+
+      const dialog = safetyDialog(alice.page, bob.username);
+      await dialog.getByRole("button", { name: "Mark as verified" }).click();
+      await dialog.getByRole("button", { name: "Close" }).click();
+      await dialog.waitFor({ state: "hidden" });
+      await alice.page.getByRole("button", { name: "Encryption: verified", exact: true }).waitFor();
+      // Only Alice verified: Bob's side is unchanged.
+      await safetyDialog(bob.page, alice.username).getByRole("button", { name: "Close" }).click();
+      await bob.page.getByRole("button", { name: "Encryption: not verified", exact: true }).waitFor();
+    }));
+
+  it("blocks the conversation with a banner when a contact's key changes, until verified again", (t) =>
+    s.check(t, async () => {
+      const alice = await newPerson(s, "alice");
+      const bob = await newPerson(s, "bob");
+      await openDirect(bob, alice);
+      await sendMessage(bob.page, "First device here.");
+      await openConversation(alice.page, bob.username);
+      await waitForMessage(alice.page, bob.username, "First device here.");
+      await composer(alice.page).waitFor();
+      assert.ok(await composer(alice.page).isEnabled());
+
+      // Bob signs in on a new device: fresh storage, so a new identity key.
+      const bobPhone = await newDevice(s, bob, "bob-phone");
+      await openConversation(bobPhone.page, alice.username);
+      await sendMessage(bobPhone.page, "New phone, same Bob.");
+
+      const banner = alice.page
+        .getByRole("alert")
+        .filter({ hasText: `${bob.username}'s security key changed` });
+      await banner.waitFor();
+      await alice.page.getByRole("button", { name: "Encryption: key changed", exact: true }).waitFor();
+      assert.ok(await composer(alice.page).isDisabled(), "the composer is disabled while the banner shows");
+
+      await banner.getByRole("button", { name: "Review safety number" }).click();
+      const dialog = safetyDialog(alice.page, bob.username);
+      const aliceSees = await waitForText(dialog.getByTestId("safety-number"), SAFETY_NUMBER);
+      // The number now covers both of Bob's devices, and Bob's new device agrees with it.
+      const phoneSees = await readSafetyNumber(bobPhone, alice.username);
+      assert.equal(aliceSees, phoneSees);
+      await dialog.getByRole("button", { name: "Mark as verified" }).click();
+      await dialog.getByRole("button", { name: "Close" }).click();
+      await banner.waitFor({ state: "detached" });
+      await until(async () => composer(alice.page).isEnabled(), "the composer to be enabled again");
+      await alice.page.getByRole("button", { name: "Encryption: verified", exact: true }).waitFor();
+      await waitForMessage(alice.page, bob.username, "New phone, same Bob.");
+      await sendMessage(alice.page, "Verified your phone.");
+      await waitForMessage(bobPhone.page, alice.username, "Verified your phone.");
+    }));
+
+  it("lets the user accept a changed key without verifying, which unblocks the composer", (t) =>
+    s.check(t, async () => {
+      const alice = await newPerson(s, "alice");
+      const carol = await newPerson(s, "carol");
+      await openDirect(carol, alice);
+      await sendMessage(carol.page, "Hello from my laptop.");
+      await openConversation(alice.page, carol.username);
+      await waitForMessage(alice.page, carol.username, "Hello from my laptop.");
+
+      const carolTablet = await newDevice(s, carol, "carol-tablet");
+      await openConversation(carolTablet.page, alice.username);
+      await sendMessage(carolTablet.page, "And from my tablet.");
+      const banner = alice.page
+        .getByRole("alert")
+        .filter({ hasText: `${carol.username}'s security key changed` });
+      await banner.waitFor();
+      assert.ok(await composer(alice.page).isDisabled());
+
+      await banner.getByRole("button", { name: "Review safety number" }).click();
+      const dialog = safetyDialog(alice.page, carol.username);
+      await dialog.getByRole("button", { name: "Accept new key" }).click();
+      await dialog.getByRole("button", { name: "Close" }).click();
+      await banner.waitFor({ state: "detached" });
+      await until(async () => composer(alice.page).isEnabled(), "the composer to be enabled again");
+      // Accepted is not verified.
+      await alice.page.getByRole("button", { name: "Encryption: not verified", exact: true }).waitFor();
+      assert.equal(await conversationButton(alice.page, carol.username).count(), 1);
+    }));
+});
