@@ -1,4 +1,5 @@
 import {
+  type ClientEvents,
   type DeviceStore,
   type FetchLike,
   isParleyClientError,
@@ -51,6 +52,7 @@ export class ChatController {
   readonly #now: () => number;
   #client: ParleyClient | undefined;
   #offline = false;
+  #events: Promise<void> = Promise.resolve();
 
   constructor(options: ChatControllerOptions) {
     this.#o = options;
@@ -348,49 +350,45 @@ export class ChatController {
       WebSocket: this.#o.WebSocket,
       store,
     });
-    const live = (f: () => void | Promise<void>) => () => {
-      // Events of a client that was replaced (logout, another login) are not shown.
-      if (this.#client !== client) return;
-      Promise.resolve(f()).catch((e: unknown) => this.#fail(e));
+    const on = <K extends keyof ClientEvents>(
+      event: K,
+      handle: (payload: ClientEvents[K]) => void | Promise<void>,
+    ): void => {
+      client.on(event, (payload) => {
+        // Events of a client that was replaced (logout, another login) are not shown. One at a
+        // time, in order: a message that waits for its room's name is not overtaken.
+        if (this.#client !== client) return;
+        this.#events = this.#events.then(() => handle(payload)).catch((e: unknown) => this.#fail(e));
+      });
     };
-    client.on("message", (m) => live(() => this.#onMessage(client, m))());
-    client.on("membership", (m) => live(() => this.#onMembership(m))());
-    client.on("presence", (p) =>
-      live(() => {
-        this.#state.learn({ id: p.userId, username: p.username });
-        if (this.#state.follows(p.userId)) {
-          this.#notice(`${p.username} is ${p.online ? "online" : "offline"}`);
-        }
-      })(),
-    );
-    client.on("invited", (i) =>
-      live(() => {
-        this.#state.learn(i.by);
-        this.#notice(`${i.by.username} invited you to #${i.room.name} (${i.room.id}): /join ${i.room.id}`);
-      })(),
-    );
-    client.on("room", (room) => live(() => this.#onRoom(client, room))());
-    client.on("key_changed", (c) => live(() => this.#onKeyChanged(c))());
-    client.on("status", (s) =>
-      live(() => {
-        if (s.state === "connected" && this.#offline) {
-          this.#offline = false;
-          this.#notice("connected again");
-        } else if (s.state === "reconnecting" && !this.#offline) {
-          this.#offline = true;
-          this.#notice(`connection lost (${s.reason}); reconnecting`);
-        } else if (s.state === "offline" && s.reason === "signed_out") {
-          this.#warn("the server ended this session: /login again");
-        }
-      })(),
-    );
-    client.on("error", (e) =>
-      live(() => {
-        if (e.code === "closed" || e.code === "not_connected") return;
-        const where = e.roomId !== undefined ? ` in ${this.#state.label(e.roomId)}` : "";
-        this.#warn(`${e.error.message}${where} (${e.code})`);
-      })(),
-    );
+    on("message", (m) => this.#onMessage(client, m));
+    on("membership", (m) => this.#onMembership(m));
+    on("room", (room) => this.#onRoom(client, room));
+    on("key_changed", (c) => this.#onKeyChanged(c));
+    on("presence", (p) => {
+      this.#state.learn({ id: p.userId, username: p.username });
+      if (this.#state.follows(p.userId)) this.#notice(`${p.username} is ${p.online ? "online" : "offline"}`);
+    });
+    on("invited", (i) => {
+      this.#state.learn(i.by);
+      this.#notice(`${i.by.username} invited you to #${i.room.name} (${i.room.id}): /join ${i.room.id}`);
+    });
+    on("status", (s) => {
+      if (s.state === "connected" && this.#offline) {
+        this.#offline = false;
+        this.#notice("connected again");
+      } else if (s.state === "reconnecting" && !this.#offline) {
+        this.#offline = true;
+        this.#notice(`connection lost (${s.reason}); reconnecting`);
+      } else if (s.state === "offline" && s.reason === "signed_out") {
+        this.#warn("the server ended this session: /login again");
+      }
+    });
+    on("error", (e) => {
+      if (e.code === "closed" || e.code === "not_connected") return;
+      const where = e.roomId !== undefined ? ` in ${this.#state.label(e.roomId)}` : "";
+      this.#warn(`${e.error.message}${where} (${e.code})`);
+    });
     return client;
   }
 
