@@ -62,9 +62,7 @@ export class ChatController {
 
   /** Runs until /quit or the end of input; resolves with the exit status. */
   async run(): Promise<number> {
-    this.#notice(
-      `Parley on ${this.#o.baseUrl}. Messages are end-to-end encrypted. /help lists the commands.`,
-    );
+    this.#notice(`parley chat on ${this.#o.baseUrl}; /help lists the commands`);
     await this.#resume();
     this.#screen.start();
     try {
