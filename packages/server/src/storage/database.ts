@@ -20,6 +20,8 @@ export interface Database {
   mls_groups: MlsGroupsTable;
   mls_group_devices: MlsGroupDevicesTable;
   handshake_queue: HandshakeQueueTable;
+  offline_queue: OfflineQueueTable;
+  offline_queue_cursors: OfflineQueueCursorsTable;
 }
 
 export type Flag = 0 | 1;
@@ -132,4 +134,26 @@ export interface HandshakeQueueTable {
   from_device_id: string;
   payload: string;
   created_at: number;
+}
+
+export interface OfflineQueueCursorsTable {
+  user_id: UserId;
+  device_id: string;
+  next_seq: number;
+  dropped: number;
+}
+
+export interface OfflineQueueTable {
+  user_id: UserId;
+  device_id: string;
+  seq: number;
+  room_id: RoomId;
+  message_id: string;
+  from_user_id: UserId;
+  from_username: string;
+  ts: number;
+  /** The ciphertext as bytes; `payload_encoding` says how the client's string encoded them. */
+  payload: Uint8Array;
+  payload_encoding: "base64" | "base64url" | "text";
+  expires_at: number;
 }

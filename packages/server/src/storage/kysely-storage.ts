@@ -2,6 +2,7 @@ import { type Kysely, sql } from "kysely";
 import type { RoomId, SessionId, UserId } from "../domain/ids.js";
 import type { Database } from "./database.js";
 import { KyselyDeliveryStore } from "./delivery-store.js";
+import { KyselyOfflineQueueStore } from "./offline-queue-store.js";
 import { toFlag, toMember, toRefreshToken, toRoom, toSession, toUser } from "./rows.js";
 import type {
   MemberRecord,
@@ -29,6 +30,7 @@ import { usernameKey } from "./username-key.js";
 export class KyselyStorage implements Storage {
   readonly #db: Kysely<Database>;
   readonly delivery: KyselyDeliveryStore;
+  readonly offlineQueue: KyselyOfflineQueueStore;
   #closing: Promise<void> | undefined;
 
   constructor(
@@ -37,6 +39,7 @@ export class KyselyStorage implements Storage {
   ) {
     this.#db = db;
     this.delivery = new KyselyDeliveryStore(db);
+    this.offlineQueue = new KyselyOfflineQueueStore(db);
   }
 
   // ---- users ----

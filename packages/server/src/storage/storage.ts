@@ -1,10 +1,12 @@
 import type { RoomId, SessionId, UserId } from "../domain/ids.js";
 import type { DeliveryStore } from "./delivery-store.js";
+import type { OfflineQueueStore } from "./offline-queue-store.js";
 
 /**
  * Everything the server keeps on disk, behind one interface so that the domain never knows
- * whether it runs on SQLite or PostgreSQL. No message content ever passes through here: the
- * relay keeps none (DESIGN.md, "content retention").
+ * whether it runs on SQLite or PostgreSQL. No message plaintext ever passes through here: the
+ * relay keeps none, and only the opt-in offline queue keeps ciphertext (DESIGN.md, "content
+ * retention").
  *
  * Times are milliseconds since the epoch (numbers). Every method is async because the
  * PostgreSQL implementation is.
@@ -13,6 +15,8 @@ export interface Storage {
   readonly dialect: "sqlite" | "postgres";
   /** The MLS delivery service's records (devices, KeyPackages, groups, handshake queues). */
   readonly delivery: DeliveryStore;
+  /** The opt-in offline ciphertext queue (RELAY-5); empty unless PARLEY_OFFLINE_QUEUE=on. */
+  readonly offlineQueue: OfflineQueueStore;
 
   // ---- users ----
   /** Throws StorageConflictError when the username is taken (case-insensitively). */

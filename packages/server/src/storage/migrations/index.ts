@@ -1,6 +1,7 @@
 import type { Migration, MigrationProvider } from "kysely";
 import { initial } from "./0001-initial.js";
 import { mlsDelivery } from "./0002-mls-delivery.js";
+import { offlineQueue } from "./0003-offline-queue.js";
 
 /**
  * Every migration, by name. A static map rather than Kysely's FileMigrationProvider so that
@@ -9,6 +10,7 @@ import { mlsDelivery } from "./0002-mls-delivery.js";
 export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   "0001-initial": initial,
   "0002-mls-delivery": mlsDelivery,
+  "0003-offline-queue": offlineQueue,
 });
 
 export const migrationProvider: MigrationProvider = {

@@ -14,6 +14,8 @@ const SCHEMA_TABLES = [
   "key_packages",
   "mls_group_devices",
   "mls_groups",
+  "offline_queue",
+  "offline_queue_cursors",
   "refresh_tokens",
   "room_invites",
   "room_members",
