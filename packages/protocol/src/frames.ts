@@ -102,6 +102,11 @@ export const MlsCommitFrame = frame("mls.commit", {
 export const MlsAckFrame = frame("mls.ack", { upTo: Type.Integer({ minimum: 0 }) });
 /** MLS-7: the latest GroupInfo of a room's group, for an external join. */
 export const MlsGroupInfoFrame = frame("mls.groupinfo.get", { rid, roomId: RoomIdSchema });
+/**
+ * RELAY-6: acknowledges queued `message` frames (`queued: true`) up to and including `seq`.
+ * Mirrors `mls.ack`: the server deletes them and sends the next page, if any.
+ */
+export const QueueAckFrame = frame("queue.ack", { upTo: Type.Integer({ minimum: 0 }) });
 
 export const ClientFrame = Type.Union([
   AuthFrame,
@@ -126,6 +131,7 @@ export const ClientFrame = Type.Union([
   MlsCommitFrame,
   MlsAckFrame,
   MlsGroupInfoFrame,
+  QueueAckFrame,
 ]);
 export type ClientFrame = Static<typeof ClientFrame>;
 export type ClientFrameType = ClientFrame["type"];
@@ -174,6 +180,10 @@ export const MessageFrame = frame("message", {
   /** Set when the recipient got it only because they subscribe to the sender. */
   via: Type.Optional(Type.Literal("subscription")),
   payload: Type.String(),
+  /** RELAY-6: delivered from the offline queue (the device was offline when it was sent). */
+  queued: Type.Optional(Type.Literal(true)),
+  /** RELAY-6: the entry's place in this device's offline queue, for `queue.ack`. */
+  seq: Type.Optional(Type.Integer({ minimum: 1 })),
 });
 export const PresenceFrame = frame("presence", {
   userId: Type.String(),
@@ -239,6 +249,11 @@ export const MlsHandshakeFrame = frame("mls.handshake", {
   from: DeviceRefSchema,
   payload: Type.String(),
 });
+/**
+ * RELAY-6: sent once after `auth` (before the queued messages) when the offline queue dropped
+ * entries for this device: `dropped` oldest ones went because the queue was full.
+ */
+export const QueueMissedFrame = frame("queue.missed", { dropped: Type.Integer({ minimum: 1 }) });
 export const MlsGroupInfoAnswerFrame = frame("mls.groupinfo", {
   rid,
   roomId: Type.String(),
@@ -266,6 +281,7 @@ export const ServerFrame = Type.Union([
   MlsAcceptedFrame,
   MlsHandshakeFrame,
   MlsGroupInfoAnswerFrame,
+  QueueMissedFrame,
 ]);
 export type ServerFrame = Static<typeof ServerFrame>;
 export type ServerFrameType = ServerFrame["type"];

@@ -16,6 +16,7 @@ import type { SessionId } from "./domain/ids.js";
 import { type LimiterFactory, memoryLimiters } from "./domain/limiters.js";
 import { LoginGuard } from "./domain/login-guard.js";
 import { MembershipCache } from "./domain/membership-cache.js";
+import { OfflineQueue } from "./domain/offline-queue.js";
 import { RedisLimiters } from "./domain/redis-limiters.js";
 import { Relay } from "./domain/relay.js";
 import { RoomService } from "./domain/rooms.js";
@@ -154,6 +155,16 @@ export async function startServer(config: Config, options: StartOptions): Promis
   const subscriptions = new SubscriptionService(storage);
   const rooms = new RoomService({ storage, bus, membership });
   const delivery = new DeliveryService({ storage, bus, limiters });
+  // RELAY-5: off unless the operator turns it on; then ciphertext waits for offline devices.
+  const offlineQueue =
+    config.offlineQueue === "on"
+      ? new OfflineQueue({
+          storage,
+          bus,
+          ttlMs: config.offlineQueueTtlS * 1000,
+          maxPerDevice: config.offlineQueueMaxPerDevice,
+        })
+      : undefined;
   const relay = new Relay({
     bus,
     membership,
@@ -164,6 +175,16 @@ export async function startServer(config: Config, options: StartOptions): Promis
       const u = await storage.findUserById(id);
       return u !== undefined && !u.disabled;
     },
+    ...(offlineQueue
+      ? {
+          offlineQueue,
+          onQueueError: (err: unknown) =>
+            log.error(
+              { err, event: "offline_queue_failed" },
+              "could not queue a message for offline devices",
+            ),
+        }
+      : {}),
   });
   const storageUp = () =>
     storage.ping().then(
@@ -202,6 +223,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     relay,
     subscriptions,
     membership,
+    ...(offlineQueue ? { offlineQueue } : {}),
     metrics,
     log: log.child({ component: "ws" }),
     clientIp,
@@ -267,6 +289,17 @@ export async function startServer(config: Config, options: StartOptions): Promis
     60 * 60 * 1000,
   );
   purgeTimer.unref();
+  // RELAY-5: expired entries also go for devices that never come back (reads purge the rest),
+  // and, hourly, those left from a time the queue was on.
+  const queueSweep = setInterval(
+    () => {
+      storage.offlineQueue.purgeExpired(Date.now()).catch((err: unknown) => {
+        log.warn({ err, event: "offline_queue_sweep_failed" }, "could not purge expired queued messages");
+      });
+    },
+    offlineQueue ? Math.min(60_000, config.offlineQueueTtlS * 1000) : 60 * 60 * 1000,
+  );
+  queueSweep.unref();
 
   let closing: Promise<void> | null = null;
   return {
@@ -283,6 +316,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
         await mdns?.stop();
         clearInterval(tlsTimer);
         clearInterval(purgeTimer);
+        clearInterval(queueSweep);
         server.close();
         await gateway.shutdown();
         await app.close();

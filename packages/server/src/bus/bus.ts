@@ -23,6 +23,14 @@ export interface Bus {
   /** A device disconnected; returns whether the user just went offline. */
   connectionClosed(userId: UserId, connectionId: string): Promise<{ wentOffline: boolean }>;
   onlineUserIds(): Promise<ReadonlySet<UserId>>;
+  /**
+   * Of these devices, the ones that may be connected somewhere (RELAY-5, the offline queue).
+   * Exact for this server's own connections. Presence in a cluster is kept per user, not per
+   * device, so a device of a user who has any connection on another node counts as connected:
+   * queueing for it as well would hand it the message twice, and MLS refuses a second
+   * decryption of one ciphertext.
+   */
+  connectedDevices(devices: readonly { userId: UserId; deviceId: string }[]): Promise<ReadonlySet<string>>;
   publishControl(event: ControlEvent): void;
   /** True while the bus can reach every node (always, for the in-memory bus). */
   healthy(): boolean;
@@ -32,6 +40,8 @@ export interface Bus {
 export interface BusSink {
   deliverLocal(userIds: readonly UserId[], frame: Buffer, exceptConnection?: string): void;
   deliverLocalDevice(userId: UserId, deviceId: string, frame: Buffer): void;
+  /** True when this device has an authenticated connection on this server. */
+  hasLocalDevice?(userId: UserId, deviceId: string): boolean;
   onControl(event: ControlEvent): void;
 }
 
@@ -40,3 +50,8 @@ export type ControlEvent =
   | { type: "membership.changed"; roomId: RoomId }
   /** Someone followed or unfollowed this user: drop the cached list of their followers. */
   | { type: "subscriptions.changed"; userId: UserId };
+
+/** The key `connectedDevices` answers with: user id and device id, NUL-separated. */
+export function deviceKey(userId: UserId, deviceId: string): string {
+  return `${userId}\u0000${deviceId}`;
+}

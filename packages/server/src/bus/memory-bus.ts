@@ -1,5 +1,5 @@
 import type { UserId } from "../domain/ids.js";
-import type { Bus, BusSink, ControlEvent } from "./bus.js";
+import { type Bus, type BusSink, type ControlEvent, deviceKey } from "./bus.js";
 
 /** The bus of a single server: everything is local, so every call goes straight to the sink. */
 export class MemoryBus implements Bus {
@@ -42,6 +42,17 @@ export class MemoryBus implements Bus {
 
   async onlineUserIds(): Promise<ReadonlySet<UserId>> {
     return new Set(this.#connections.keys());
+  }
+
+  async connectedDevices(
+    devices: readonly { userId: UserId; deviceId: string }[],
+  ): Promise<ReadonlySet<string>> {
+    const sink = this.#sink;
+    return new Set(
+      devices
+        .filter((d) => sink?.hasLocalDevice?.(d.userId, d.deviceId) === true)
+        .map((d) => deviceKey(d.userId, d.deviceId)),
+    );
   }
 
   publishControl(event: ControlEvent): void {

@@ -3,7 +3,7 @@ import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
 import { encodeFrame } from "../domain/encode.js";
 import { asRoomId, asSessionId, asUserId, type UserId } from "../domain/ids.js";
-import type { Bus, BusSink, ControlEvent } from "./bus.js";
+import { type Bus, type BusSink, type ControlEvent, deviceKey } from "./bus.js";
 
 export interface RedisBusOptions {
   /** `redis://` or `rediss://` URL (REDIS_URL). */
@@ -76,6 +76,19 @@ end
 `;
 
 const SCRIPTS = {
+  // ARGV: p, self, userId... -> those of the users with a connection on another live node.
+  parleyElsewhere: `${PRELUDE}
+local out = {}
+for i = 3, #ARGV do
+  local nodes = redis.call('HVALS', p .. 'presence:' .. ARGV[i])
+  for j = 1, #nodes do
+    if nodes[j] ~= self and isAlive(nodes[j]) then
+      out[#out + 1] = ARGV[i]
+      break
+    end
+  end
+end
+return out`,
   // ARGV: p, self, envelope, userId... -> number of nodes published to.
   parleyFanout: `${PRELUDE}
 local sent, seen = 0, {}
@@ -176,6 +189,7 @@ return { came, went }`,
 } as const;
 
 interface BusScripts {
+  parleyElsewhere(p: string, self: string, userIds: readonly string[]): Promise<string[]>;
   parleyFanout(p: string, self: string, envelope: Buffer, userIds: readonly string[]): Promise<number>;
   parleyOpen(p: string, self: string, userId: string, connectionId: string): Promise<number>;
   parleyClose(
@@ -366,6 +380,30 @@ export class RedisBus implements Bus {
       this.#failed("presence", err);
       return new Set(this.#local.keys());
     }
+  }
+
+  async connectedDevices(
+    devices: readonly { userId: UserId; deviceId: string }[],
+  ): Promise<ReadonlySet<string>> {
+    const out = new Set<string>();
+    const rest: { userId: UserId; deviceId: string }[] = [];
+    for (const d of devices) {
+      if (this.#sink?.hasLocalDevice?.(d.userId, d.deviceId) === true)
+        out.add(deviceKey(d.userId, d.deviceId));
+      else rest.push(d);
+    }
+    if (rest.length === 0) return out;
+    try {
+      const users = [...new Set(rest.map((d) => d.userId))];
+      const elsewhere = new Set(
+        await this.#track(this.#pub.parleyElsewhere(this.#o.keyPrefix, this.nodeId, users)),
+      );
+      for (const d of rest) if (elsewhere.has(d.userId)) out.add(deviceKey(d.userId, d.deviceId));
+    } catch (err) {
+      // Unreachable Redis means unreachable nodes: a remote device would not get the message live.
+      this.#failed("presence", err);
+    }
+    return out;
   }
 
   publishControl(event: ControlEvent): void {

@@ -45,6 +45,9 @@ export interface Config {
   readonly redisUrl: string | null;
   readonly nodeId: string;
   readonly duplicateLogin: "allow" | "reject";
+  readonly offlineQueue: "off" | "on";
+  readonly offlineQueueTtlS: number;
+  readonly offlineQueueMaxPerDevice: number;
 }
 
 type Parser<T> = (raw: string, name: string) => T;
@@ -390,6 +393,27 @@ const SETTINGS = [
     default: "allow",
     parse: oneOf("allow", "reject"),
     help: "`reject`: refuse a second WebSocket for an account connected anywhere (4409 `duplicate_login`).",
+  },
+  {
+    key: "offlineQueue",
+    env: "PARLEY_OFFLINE_QUEUE",
+    default: "off",
+    parse: oneOf("off", "on"),
+    help: "`on`: keep room messages (ciphertext only) for devices that are offline, until they fetch them or the TTL ends. `off`: never store a message.",
+  },
+  {
+    key: "offlineQueueTtlS",
+    env: "PARLEY_OFFLINE_QUEUE_TTL_S",
+    default: "604800",
+    parse: int(1, 30 * 86_400),
+    help: "How long a queued message waits for its device, seconds (default 7 days, at most 30).",
+  },
+  {
+    key: "offlineQueueMaxPerDevice",
+    env: "PARLEY_OFFLINE_QUEUE_MAX_PER_DEVICE",
+    default: "500",
+    parse: int(1, 10_000),
+    help: "Queued messages kept per device; beyond it the oldest are dropped and the device is told how many.",
   },
 ] as const satisfies readonly Setting<keyof Config>[];
 

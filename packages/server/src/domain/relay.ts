@@ -4,6 +4,7 @@ import { encodeFrame, type MessageIds } from "./encode.js";
 import { ParleyError } from "./errors.js";
 import { asRoomId, type UserId } from "./ids.js";
 import type { Membership, MembershipCache } from "./membership-cache.js";
+import type { OfflineQueue } from "./offline-queue.js";
 import { normalizeRoomId } from "./room-ids.js";
 import type { SubscriptionService } from "./subscriptions.js";
 
@@ -13,12 +14,20 @@ export interface RelayOptions {
   subscriptions: SubscriptionService;
   ids: MessageIds;
   userExists: (id: UserId) => boolean | Promise<boolean>;
+  /** The opt-in offline ciphertext queue (RELAY-5); absent when PARLEY_OFFLINE_QUEUE=off. */
+  offlineQueue?: OfflineQueue;
+  /**
+   * A message was relayed but could not be queued for offline devices. It is not refused: the
+   * connected devices have it already, and a retry would hand it to them twice.
+   */
+  onQueueError?: (err: unknown) => void;
   now?: () => number;
 }
 
 /**
  * The blind relay: an opaque payload goes to the current members' connected devices, stamped
- * with the sender, a server time and an id. It is never stored, logged or inspected. The
+ * with the sender, a server time and an id. It is never logged or inspected, and never stored
+ * unless the operator turned on the offline ciphertext queue (RELAY-5). The
  * frame is serialised once and the same buffer goes to every recipient (an MLS application
  * message is the same ciphertext for the whole group).
  */
@@ -47,6 +56,19 @@ export class Relay {
       encodeFrame({ type: "message", id, ts, from, room: roomId, payload }),
       connectionId,
     );
+    if (this.o.offlineQueue) {
+      try {
+        await this.o.offlineQueue.enqueue(members.set, {
+          roomId,
+          messageId: id,
+          from: { userId: auth.userId, username: auth.username },
+          ts,
+          payload,
+        });
+      } catch (err) {
+        this.o.onQueueError?.(err);
+      }
+    }
     if (members.isPublic && members.kind === "room") {
       await this.#toFollowers(auth.userId, members, () =>
         encodeFrame({ type: "message", id, ts, from, room: roomId, via: "subscription", payload }),

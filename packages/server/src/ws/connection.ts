@@ -15,6 +15,13 @@ export class Connection {
   invalidFrames = 0;
   missedPongs = 0;
   closing = false;
+  /**
+   * RELAY-6: the offline queue's delivery started on this connection; how far it read; the seq
+   * of the last queued frame it sent, whose ack asks for the next page.
+   */
+  queueStarted = false;
+  queueReadUpTo = 0;
+  queueAwaitedAck = 0;
   /** Frames are handled one after another, so a join is done before the next send is checked. */
   queue: Promise<void> = Promise.resolve();
   authTimer: NodeJS.Timeout | undefined;

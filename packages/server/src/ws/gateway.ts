@@ -10,9 +10,11 @@ import type { AccountService } from "../domain/accounts.js";
 import type { DeliveryService } from "../domain/delivery.js";
 import { encodeFrame } from "../domain/encode.js";
 import { ParleyError } from "../domain/errors.js";
-import { asUserId, type SessionId, type UserId } from "../domain/ids.js";
+import { asRoomId, asUserId, type SessionId, type UserId } from "../domain/ids.js";
 import type { MembershipCache } from "../domain/membership-cache.js";
+import type { OfflineQueue } from "../domain/offline-queue.js";
 import type { Relay } from "../domain/relay.js";
+import { normalizeRoomId } from "../domain/room-ids.js";
 import type { RoomService } from "../domain/rooms.js";
 import type { SubscriptionService } from "../domain/subscriptions.js";
 import { TokenBuckets } from "../domain/token-bucket.js";
@@ -29,6 +31,8 @@ export interface GatewayOptions {
   relay: Relay;
   subscriptions: SubscriptionService;
   membership: MembershipCache;
+  /** The opt-in offline ciphertext queue (RELAY-5..7); absent when it is off. */
+  offlineQueue?: OfflineQueue;
   metrics: Metrics;
   log: Logger;
   /** False when the database does not answer (errors are then `service_unavailable`). */
@@ -269,9 +273,11 @@ export class Gateway implements BusSink {
         return conn.send({ type: "ok", ...rid(frame) });
       case "room.leave":
         await this.o.rooms.leave(auth, frame.roomId);
+        await this.o.offlineQueue?.dropRoom(auth.userId, asRoomId(normalizeRoomId(frame.roomId)));
         return conn.send({ type: "ok", ...rid(frame) });
       case "room.remove":
         await this.o.rooms.remove(auth, frame.roomId, asUserId(frame.userId));
+        await this.o.offlineQueue?.dropRoom(asUserId(frame.userId), asRoomId(normalizeRoomId(frame.roomId)));
         return conn.send({ type: "ok", ...rid(frame) });
       case "room.list":
         return conn.send({ type: "rooms", ...rid(frame), rooms: await this.o.rooms.listMine(auth) });
@@ -302,7 +308,8 @@ export class Gateway implements BusSink {
           throw new ParleyError("device_required", { details: ["/deviceId"] });
         const supply = await this.o.delivery.registerDevice(auth, frame);
         conn.send({ type: "keypackages.count", ...rid(frame), ...supply });
-        return this.#sendPending(conn);
+        await this.#sendPending(conn);
+        return this.#startQueue(conn);
       }
       case "keypackages.upload": {
         const supply = await this.o.delivery.uploadKeyPackages(
@@ -331,6 +338,15 @@ export class Gateway implements BusSink {
       }
       case "mls.ack":
         return this.o.delivery.ack(auth, conn.deviceId, frame.upTo);
+      case "queue.ack": {
+        if (conn.deviceId === null) throw new ParleyError("device_required");
+        const queue = this.o.offlineQueue;
+        if (!queue) return; // RELAY-6: harmless with the queue off, there is nothing to drop
+        await queue.ack({ userId: auth.userId, deviceId: conn.deviceId }, frame.upTo);
+        // The device has everything sent so far: the next page, if there is one.
+        if (frame.upTo >= conn.queueAwaitedAck) await this.#sendQueuePage(conn);
+        return;
+      }
       case "mls.groupinfo.get":
         return conn.send({
           type: "mls.groupinfo",
@@ -391,6 +407,35 @@ export class Gateway implements BusSink {
     // MLS-8: everything still queued for this device, before anything newer.
     if (conn.deviceId !== null && (await this.o.delivery.isRegistered(auth.userId, conn.deviceId))) {
       await this.#sendPending(conn);
+      // RELAY-6: queued messages after the handshakes, so the device has their epochs' keys.
+      await this.#startQueue(conn);
+    }
+  }
+
+  /** RELAY-6: once per connection, the dropped count and then the first page of the queue. */
+  async #startQueue(conn: Connection): Promise<void> {
+    const queue = this.o.offlineQueue;
+    if (!queue || !conn.auth || conn.deviceId === null || conn.queueStarted) return;
+    conn.queueStarted = true;
+    const missed = await queue.missedFrame({ userId: conn.auth.userId, deviceId: conn.deviceId });
+    if (missed) conn.sendRaw(missed);
+    await this.#sendQueuePage(conn);
+  }
+
+  /** Sends the next page after what this connection sent; skips pages that filtering emptied. */
+  async #sendQueuePage(conn: Connection): Promise<void> {
+    const queue = this.o.offlineQueue;
+    if (!queue || !conn.auth || conn.deviceId === null || !conn.queueStarted) return;
+    const ref = { userId: conn.auth.userId, deviceId: conn.deviceId };
+    // Bounded: each round moves past a page of entries, and a device holds a bounded number.
+    for (let round = 0; round < 1000 && !conn.closing; round++) {
+      const { frames, lastSeq, lastFrameSeq } = await queue.page(ref, conn.queueReadUpTo);
+      if (lastSeq === conn.queueReadUpTo) return;
+      conn.queueReadUpTo = lastSeq;
+      if (frames.length === 0) continue;
+      conn.queueAwaitedAck = lastFrameSeq;
+      for (const frame of frames) conn.sendRaw(frame);
+      return;
     }
   }
 
@@ -423,6 +468,10 @@ export class Gateway implements BusSink {
 
   deliverLocalDevice(userId: UserId, deviceId: string, frame: Buffer): void {
     for (const conn of this.#byDevice.get(deviceKey(userId, deviceId)) ?? []) conn.sendRaw(frame);
+  }
+
+  hasLocalDevice(userId: UserId, deviceId: string): boolean {
+    return this.#byDevice.has(deviceKey(userId, deviceId));
   }
 
   onControl(event: ControlEvent): void {

@@ -1,0 +1,119 @@
+import type { ServerFrameOf } from "@parley/protocol";
+import { type Bus, deviceKey } from "../bus/bus.js";
+import type { DeviceRef } from "../storage/delivery-store.js";
+import type { OfflineMessage, QueuedMessage } from "../storage/offline-queue-store.js";
+import type { Storage } from "../storage/storage.js";
+import { encodeFrame } from "./encode.js";
+import type { RoomId, UserId } from "./ids.js";
+
+export interface OfflineQueueOptions {
+  storage: Storage;
+  bus: Bus;
+  /** How long an entry waits for its device, ms (PARLEY_OFFLINE_QUEUE_TTL_S). */
+  ttlMs: number;
+  /** Entries kept per device (PARLEY_OFFLINE_QUEUE_MAX_PER_DEVICE). */
+  maxPerDevice: number;
+  now?: () => number;
+}
+
+/** Queued messages sent per page; the next page follows the device's `queue.ack` (RELAY-6). */
+export const QUEUE_PAGE = 100;
+
+/**
+ * The opt-in offline ciphertext queue (RELAY-5..7). Without it a room message reaches only the
+ * devices connected at that moment; with it, the MLS group's devices of the room's current
+ * members that are connected nowhere get the ciphertext kept for them until they come back and
+ * acknowledge it, or until it expires. Only the server's instance of this class exists when the
+ * operator turned the option on, so "off" stores nothing by construction.
+ */
+export class OfflineQueue {
+  readonly #now: () => number;
+
+  constructor(private readonly o: OfflineQueueOptions) {
+    if (!Number.isInteger(o.maxPerDevice) || o.maxPerDevice < 1) {
+      throw new RangeError("maxPerDevice must be a positive integer");
+    }
+    if (!(o.ttlMs > 0)) throw new RangeError("ttlMs must be positive");
+    this.#now = o.now ?? Date.now;
+  }
+
+  /**
+   * RELAY-5: keeps `message` for the room's devices that are connected nowhere. Only devices in
+   * the room's MLS group can decrypt it, so those are the candidates, limited to users who are
+   * members right now (a removed member's devices may linger in the group until a Commit drops
+   * them, and must get nothing).
+   */
+  async enqueue(members: ReadonlySet<UserId>, message: OfflineMessage): Promise<number> {
+    const devices = (await this.o.storage.delivery.groupDevices(message.roomId)).filter((d) =>
+      members.has(d.userId),
+    );
+    if (devices.length === 0) return 0;
+    const connected = await this.o.bus.connectedDevices(devices);
+    const offline = devices.filter((d) => !connected.has(deviceKey(d.userId, d.deviceId)));
+    if (offline.length === 0) return 0;
+    return this.o.storage.offlineQueue.enqueue({
+      to: offline,
+      message,
+      expiresAt: this.#now() + this.o.ttlMs,
+      maxPerDevice: this.o.maxPerDevice,
+    });
+  }
+
+  /** How many entries the cap dropped since the device was last told, as a frame (or none). */
+  async missedFrame(ref: DeviceRef): Promise<Buffer | undefined> {
+    const dropped = await this.o.storage.offlineQueue.takeDropped(ref);
+    return dropped > 0 ? encodeFrame({ type: "queue.missed", dropped }) : undefined;
+  }
+
+  /**
+   * RELAY-6: the device's next page after `afterSeq`, oldest first, as `message` frames with
+   * `queued: true`. Entries of rooms the user is no longer in are dropped here too (RELAY-7),
+   * whatever way they left.
+   */
+  async page(
+    ref: DeviceRef,
+    afterSeq: number,
+  ): Promise<{ frames: Buffer[]; lastSeq: number; lastFrameSeq: number }> {
+    const entries = await this.o.storage.offlineQueue.pending(ref, afterSeq, QUEUE_PAGE, this.#now());
+    const member = new Map<RoomId, boolean>();
+    const frames: Buffer[] = [];
+    let lastSeq = afterSeq;
+    let lastFrameSeq = 0;
+    for (const e of entries) {
+      lastSeq = e.seq;
+      let isMember = member.get(e.roomId);
+      if (isMember === undefined) {
+        isMember = await this.o.storage.isMember(e.roomId, ref.userId);
+        member.set(e.roomId, isMember);
+        if (!isMember) await this.o.storage.offlineQueue.dropRoom(ref.userId, e.roomId);
+      }
+      if (!isMember) continue;
+      frames.push(encodeFrame(queuedFrame(e)));
+      lastFrameSeq = e.seq;
+    }
+    return { frames, lastSeq, lastFrameSeq };
+  }
+
+  /** RELAY-6: deletes the device's entries up to and including `upTo`. */
+  async ack(ref: DeviceRef, upTo: number): Promise<void> {
+    await this.o.storage.offlineQueue.ack(ref, upTo);
+  }
+
+  /** RELAY-7: the user left the room or was removed: nothing of it waits for their devices. */
+  async dropRoom(userId: UserId, roomId: RoomId): Promise<void> {
+    await this.o.storage.offlineQueue.dropRoom(userId, roomId);
+  }
+}
+
+export function queuedFrame(e: QueuedMessage): ServerFrameOf<"message"> {
+  return {
+    type: "message",
+    id: e.messageId,
+    ts: e.ts,
+    from: { id: e.from.userId, username: e.from.username },
+    room: e.roomId,
+    payload: e.payload,
+    queued: true,
+    seq: e.seq,
+  };
+}
