@@ -17,6 +17,7 @@ import { asClientError, ParleyClientError } from "./errors.js";
 import type { ClientEvents, ErrorEvent } from "./events.js";
 import { GroupSync } from "./group-sync.js";
 import { canonicalRoomId, GroupStates } from "./groups.js";
+import { OfflineInbox } from "./offline-inbox.js";
 import { KeyPins, type TrustState } from "./pins.js";
 import { defaultTimers, type FetchLike, type Timers, type WebSocketConstructor } from "./platform.js";
 import { ServerList } from "./servers.js";
@@ -85,6 +86,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   readonly #conn: Connection;
   readonly #mls: ReturnType<typeof createMlsConfig>;
   readonly #sync: GroupSync;
+  readonly #offline: OfflineInbox;
   readonly #timers = new Set<unknown>();
   #inbox: Promise<void> = Promise.resolve();
   #handshakesQueued = 0;
@@ -149,6 +151,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
         void this.#session.forget();
       },
     });
+    this.#offline = new OfflineInbox((frame) => this.#conn.fire(frame), store);
     this.#sync = new GroupSync({
       groups: this.#groups,
       device: this.#device,
@@ -465,8 +468,14 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
         this.#handshakesQueued++;
         this.#enqueue(() => this.#onHandshake(frame));
         return;
-      case "message":
-        this.#enqueue(() => this.#sync.onMessage(frame));
+      case "message": {
+        // RELAY-6: queued and live messages alike; duplicates by server id are skipped.
+        const fresh = this.#offline.arrived(frame);
+        this.#enqueue(() => this.#offline.handle(frame, fresh, () => this.#sync.onMessage(frame)));
+        return;
+      }
+      case "queue.missed":
+        this.emit("queue_missed", { dropped: frame.dropped });
         return;
       case "presence":
         this.emit("presence", { userId: frame.userId, username: frame.username, online: frame.online });

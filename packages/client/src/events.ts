@@ -20,6 +20,8 @@ export interface MessageEvent {
   readonly trust: TrustState;
   /** The MLS epoch the message was sent in. */
   readonly epoch: number;
+  /** Kept for this device by the server's offline queue while it was offline (RELAY-6). */
+  readonly queued?: true;
 }
 
 /**
@@ -68,6 +70,15 @@ export interface InvitedEvent {
   readonly by: { readonly id: string; readonly username: string };
 }
 
+/**
+ * The server's offline queue was full while this device was away: its `dropped` oldest
+ * messages are gone (RELAY-6). Messages older than the MLS key retention
+ * (`retainKeysForEpochs`) cannot be read either; those come as `error` events.
+ */
+export interface QueueMissedEvent {
+  readonly dropped: number;
+}
+
 /** Something failed that no caller is waiting for: a message that did not decrypt, a lost sync. */
 export interface ErrorEvent {
   readonly code: AnyErrorCode;
@@ -86,6 +97,7 @@ export interface ClientEvents {
   /** A direct conversation someone opened with this user (ROOM-8), or a room this user joined. */
   room: RoomView;
   key_changed: KeyChange;
+  queue_missed: QueueMissedEvent;
   status: ConnectionStatus;
   error: ErrorEvent;
 }

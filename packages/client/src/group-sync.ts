@@ -279,6 +279,7 @@ export class GroupSync {
         text: "text" in content ? content.text : undefined,
         trust: await this.#d.pins.state(sender.accountId),
         epoch: Number(result.epoch),
+        ...(frame.queued === true ? { queued: true as const } : {}),
       });
     });
   }

@@ -28,6 +28,7 @@ export type {
   MembershipEvent,
   MessageEvent,
   PresenceEvent,
+  QueueMissedEvent,
   TypingEvent,
 } from "./events.js";
 export { type KeyChange, KeyPins, type TrustState } from "./pins.js";
