@@ -67,10 +67,18 @@ export async function openSettings(page: Page): Promise<Locator> {
   return dialog;
 }
 
-export async function signOut(page: Page): Promise<void> {
+/** Signs out from Settings; with `erase`, ticks "Erase this device's keys and history" first. */
+export async function signOut(page: Page, options: { erase?: boolean } = {}): Promise<void> {
   const dialog = await openSettings(page);
+  if (options.erase)
+    await dialog.getByRole("checkbox", { name: "Erase this device's keys and history" }).check();
   await dialog.getByRole("button", { name: "Sign out" }).click();
   await signInForm(page).waitFor();
+}
+
+export async function closeDialog(dialog: Locator): Promise<void> {
+  await dialog.getByRole("button", { name: "Close" }).click();
+  await dialog.waitFor({ state: "hidden" });
 }
 
 /**
@@ -179,4 +187,20 @@ export function lockBadge(page: Page): Locator {
 
 export function safetyDialog(page: Page, peer: string): Locator {
   return page.getByRole("dialog", { name: `Safety number with ${peer}` });
+}
+
+/** 12 groups of 5 digits separated by spaces. */
+export const SAFETY_NUMBER = /^(\d{5} ){11}\d{5}$/;
+
+/**
+ * Opens the safety-number dialog from the open conversation's lock badge and returns the 60
+ * digits as shown (the dialog stays open; see closeDialog).
+ */
+export async function readSafetyNumber(page: Page, peer: string): Promise<string> {
+  await lockBadge(page).click();
+  const dialog = safetyDialog(page, peer);
+  await dialog.waitFor();
+  const digits = await waitForText(dialog.getByTestId("safety-number"), SAFETY_NUMBER);
+  await dialog.getByRole("img", { name: "QR code" }).waitFor();
+  return digits;
 }
