@@ -282,6 +282,48 @@ test(
   },
 );
 
+test(
+  "a backlog longer than a page arrives whole and in order, page after page as the device acknowledges",
+  BOUNDED,
+  async () => {
+    const ts = await startTestServer(QUEUE_ON);
+    let alice: Device | undefined;
+    let bob: Device | undefined;
+    try {
+      alice = await signUp(ts, "alice");
+      bob = await signUp(ts, "bob");
+      const roomId = await roomWith(alice, [bob]);
+      await goOffline(ts, bob);
+      const texts = Array.from({ length: 230 }, (_, i) => `n${i}`);
+      for (const text of texts) await alice.client.send(roomId, text);
+      assert.equal(await queuedCount(ts, bob), texts.length);
+
+      await comeBack(ts, bob);
+      await eventually(
+        async () => bob!.messages.length === texts.length,
+        "bob reads the whole backlog",
+        60_000,
+      );
+      assert.deepEqual(
+        bob.messages.map((m) => m.text),
+        texts,
+      );
+      // Three pages of at most 100 (RELAY-6), each sent after the previous one's ack.
+      const seqs = queuedFrames(bob).map((f) => f.seq);
+      assert.deepEqual(
+        seqs,
+        texts.map((_, i) => i + 1),
+      );
+      await eventually(async () => (await queuedCount(ts, bob!)) === 0, "all acknowledged");
+      noErrors(alice);
+      noErrors(bob);
+    } finally {
+      await closeAll([alice, bob]);
+      await ts.stop();
+    }
+  },
+);
+
 test("entries not acknowledged are sent again on the next connection", BOUNDED, async () => {
   const ts = await startTestServer(QUEUE_ON);
   let alice: Device | undefined;
@@ -442,6 +484,8 @@ test(
         ["new news"],
       );
       assert.equal(bob.errors.length, 1, "the old message is reported once");
+      assert.equal(bob.errors[0]?.roomId, roomId);
+      assert.ok(bob.errors[0]?.messageId, "the error names the message");
       // Acknowledged anyway: it can never be read, and must not block the queue.
       await eventually(async () => (await queuedCount(ts, bob!)) === 0, "the queue is empty");
     } finally {
