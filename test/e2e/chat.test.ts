@@ -6,10 +6,12 @@ import { E2eSuite } from "./support/suite.js";
 import {
   acceptInvitation,
   composer,
+  conversationButton,
   conversationHeading,
   createRoom,
   invite,
   joinRoom,
+  messageLog,
   messages,
   openConversation,
   peopleEntry,
@@ -51,6 +53,7 @@ describe("chat between browsers", () => {
 
       await sendMessage(alice.page, "Hello Bob, the build is green.");
       await waitForMessage(bob.page, alice.username, "Hello Bob, the build is green.");
+      await waitForText(messageLog(bob.page).getByTestId("day").first(), "Today");
       // The server acknowledged it: the sender's copy carries the delivered tick.
       await waitForAttribute(
         messages(alice.page, alice.username, "the build is green").last(),
@@ -124,6 +127,80 @@ describe("chat between browsers", () => {
         async () => (await typing.count()) === 0 || !(await typing.textContent())?.includes(bob.username),
         "the typing indicator to go",
       );
+    }));
+
+  it("composes: Shift+Enter for a new line, a character counter, an emoji picker that fetches nothing", (t) =>
+    s.check(t, async () => {
+      await openConversation(carol.page, bob.username);
+      await openConversation(bob.page, carol.username);
+      const box = composer(carol.page);
+      const counter = carol.page.getByTestId("char-count");
+      await box.fill("");
+      await box.pressSequentially("line one");
+      await box.press("Shift+Enter");
+      await box.pressSequentially("line two");
+      assert.equal(await box.inputValue(), "line one\nline two");
+      await waitForText(counter, /^17 \/ \d+$/);
+      assert.equal(await messages(carol.page, carol.username, "line two").count(), 0, "Shift+Enter sent it");
+
+      const requestsBefore = carol.guard.requests.length;
+      await carol.page.getByRole("button", { name: "Emoji", exact: true }).click();
+      await carol.page
+        .getByRole("group", { name: "Emoji", exact: true })
+        .getByRole("button", { name: "grinning face", exact: true })
+        .click();
+      assert.equal(await box.inputValue(), "line one\nline two😀");
+      await waitForText(counter, /^18 \/ \d+$/);
+      assert.equal(carol.guard.requests.length, requestsBefore, "the emoji picker made a request");
+
+      await box.press("Enter");
+      const got = await waitForMessage(bob.page, carol.username, "line two😀");
+      // The rendered text, where the line break shows (as <br> or a new paragraph).
+      // biome-ignore lint/performance/useDomNodeTextContent: Playwright's Locator.innerText, not the DOM's
+      const shown = await got.getByTestId("body").innerText();
+      assert.match(shown, /line one\s*\n\s*line two😀/);
+      await waitForText(counter, /^0 \/ \d+$/);
+    }));
+
+  it("refuses to send a message over the length limit, and says so in the counter", (t) =>
+    s.check(t, async () => {
+      await openConversation(carol.page, bob.username);
+      const counter = carol.page.getByTestId("char-count");
+      const limit = Number((await waitForText(counter, /^\d+ \/ \d+$/)).split(" / ")[1]);
+      assert.ok(limit > 0);
+      const box = composer(carol.page);
+      await box.fill("a".repeat(limit + 1));
+      await waitForText(counter, `${limit + 1} / ${limit}`);
+      assert.ok(await carol.page.getByRole("button", { name: "Send", exact: true }).isDisabled());
+      const before = await messages(carol.page, carol.username).count();
+      await box.press("Enter");
+      await box.fill("a".repeat(limit));
+      await waitForText(counter, `${limit} / ${limit}`);
+      assert.ok(await carol.page.getByRole("button", { name: "Send", exact: true }).isEnabled());
+      assert.equal(
+        await messages(carol.page, carol.username).count(),
+        before,
+        "the over-long message was sent",
+      );
+      await box.fill("");
+    }));
+
+  it("leaves a room: it goes from the sidebar and from the others' member list", (t) =>
+    s.check(t, async () => {
+      const room = uniqueName("Short");
+      const roomId = await createRoom(alice.page, room);
+      await joinRoom(carol.page, roomId);
+      const aliceSees = alice.page
+        .getByRole("list", { name: "Members" })
+        .locator(`li[data-user="${carol.username}"]`);
+      await aliceSees.waitFor();
+      await carol.page.getByRole("button", { name: "Leave", exact: true }).click();
+      await carol.page
+        .getByRole("dialog", { name: "Leave room" })
+        .getByRole("button", { name: "Leave room" })
+        .click();
+      await conversationButton(carol.page, room).waitFor({ state: "detached" });
+      await aliceSees.waitFor({ state: "detached" });
     }));
 
   it("sends a message typed while the connection was down once it is back", (t) =>

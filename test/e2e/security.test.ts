@@ -109,6 +109,25 @@ describe("message rendering", () => {
       assert.match(alice.page.url(), /#\/app$/);
     }));
 
+  it("renders the Markdown subset: bold, italic, code, code blocks and lists", (t) =>
+    s.check(t, async () => {
+      await sendMessage(bob.page, "**bold** and _italic_ and `inline code`");
+      await sendMessage(bob.page, "- apples\n- pears");
+      await sendMessage(bob.page, "1. first\n2. second");
+      await sendMessage(bob.page, "```\nconst x = 1;\n```");
+      const page = alice.page;
+      const inline = (await waitForMessage(page, bob.username, "inline code")).getByTestId("body");
+      assert.equal(await inline.locator("strong").textContent(), "bold");
+      assert.equal(await inline.locator("em").textContent(), "italic");
+      assert.equal(await inline.locator("code").textContent(), "inline code");
+      const ul = (await waitForMessage(page, bob.username, "pears")).locator("ul > li");
+      assert.deepEqual(await ul.allInnerTexts(), ["apples", "pears"]);
+      const ol = (await waitForMessage(page, bob.username, "second")).locator("ol > li");
+      assert.deepEqual(await ol.allInnerTexts(), ["first", "second"]);
+      const block = (await waitForMessage(page, bob.username, "const x = 1;")).locator("pre > code");
+      assert.equal((await block.textContent())?.trim(), "const x = 1;");
+    }));
+
   it("is guarded: a request to any other host is blocked and reported", (t) =>
     s.check(t, async () => {
       // The guard itself must be able to fail a test: a context of its own, so the suite's
