@@ -155,3 +155,29 @@ describe("intrusion detection", () => {
       assert.equal(await page.getByTestId("me").count(), 0, "not signed in");
     }));
 });
+
+describe("rate limit", () => {
+  let s: E2eSuite;
+  before(async () => {
+    // One register/login request per minute from an address: the account's own registration uses it.
+    s = await E2eSuite.start(import.meta.url, { authRatePerMin: 1 });
+  });
+  after(async () => {
+    await s?.close();
+  });
+
+  it("asks the user to slow down, with the seconds to wait", (t) =>
+    s.check(t, async () => {
+      const { page } = await s.newUser("hurried");
+      const username = uniqueName("rate");
+      await registerUser(s.server, username);
+      await submitSignIn(page, username, STRONG_PASSWORD);
+      const text = await waitForText(
+        signInForm(page).getByRole("alert"),
+        /^Slow down: try again in \d+ s\.$/,
+      );
+      const seconds = Number(/(\d+) s\./.exec(text)?.[1]);
+      assert.ok(seconds >= 1 && seconds <= 60, text);
+      assert.equal(await page.getByTestId("me").count(), 0, "not signed in");
+    }));
+});

@@ -218,7 +218,7 @@ describe("chat between browsers", () => {
 
       relay.cut();
       const status = dave.page.getByTestId("connection");
-      await waitForText(status, /^(Reconnecting|Offline|Connecting)/);
+      await waitForText(status, /^Reconnecting in \d+ s$/);
       await sendMessage(dave.page, "Typed while the network was gone.");
       const mine = messages(dave.page, dave.username, "while the network was gone").last();
       await until(

@@ -144,16 +144,24 @@ describe("message rendering", () => {
           `Promise.allSettled([fetch("https://127.0.0.2:9/leak"), fetch("https://localhost:${new URL(s.url).port}/leak")]).then((r) => r.map((x) => x.status))`,
         );
         assert.deepEqual(outcome, ["rejected", "rejected"]);
+        const socket = await page.evaluate(
+          `new Promise((resolve) => { const ws = new WebSocket("wss://127.0.0.2:9/ws"); ws.onopen = () => resolve("open"); ws.onclose = () => resolve("closed"); })`,
+        );
+        assert.equal(socket, "closed");
         assert.deepEqual(
           guard
             .blocked()
             .map((r) => r.url)
             .sort(),
-          ["https://127.0.0.2:9/leak", `https://localhost:${new URL(s.url).port}/leak`],
+          [
+            "https://127.0.0.2:9/leak",
+            `https://localhost:${new URL(s.url).port}/leak`,
+            "wss://127.0.0.2:9/ws",
+          ],
         );
         assert.throws(
           () => guard.assertClean("self-test"),
-          /2 request\(s\) to hosts other than the test server/,
+          /3 request\(s\) to hosts other than the test server/,
         );
         assert.ok(
           guard.requests.some((r) => r.allowed && r.url.startsWith(s.url)),
