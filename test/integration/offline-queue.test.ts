@@ -20,6 +20,7 @@ import type WebSocket from "ws";
 import { pinnedWebSocket } from "../../packages/cli/src/chat/websocket.js";
 import { trustedFetch } from "../../packages/cli/src/https-fetch.js";
 import { asUserId } from "../../packages/server/src/domain/ids.js";
+import { openSqliteStorage } from "../../packages/server/src/storage/sqlite.js";
 import { TestSchemas } from "../../packages/server/src/storage/test-databases.js";
 import { STRONG_PASSWORD, startTestServer, type TestServer, uniqueName } from "./support/harness.js";
 
@@ -320,6 +321,65 @@ test(
     } finally {
       await closeAll([alice, bob]);
       await ts.stop();
+    }
+  },
+);
+
+test(
+  "a message queued while its device is connecting reaches it without another reconnect",
+  BOUNDED,
+  async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "parley-test-"));
+    const storage = await openSqliteStorage(join(dataDir, "parley.db"));
+    // The queue's writes wait for a gate, and its reads are recorded, so the test can make the
+    // device read its (empty) queue while the message is still being written.
+    const queue = storage.offlineQueue;
+    const enqueue = queue.enqueue.bind(queue);
+    const pending = queue.pending.bind(queue);
+    let release: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let writing = false;
+    const reads: string[] = [];
+    queue.enqueue = async (input) => {
+      writing = true;
+      await gate;
+      return enqueue(input);
+    };
+    queue.pending = (ref, afterSeq, limit, now) => {
+      reads.push(ref.deviceId);
+      return pending(ref, afterSeq, limit, now);
+    };
+    const ts = await startTestServer(QUEUE_ON, { storage, dataDir });
+    let alice: Device | undefined;
+    let bob: Device | undefined;
+    try {
+      alice = await signUp(ts, "alice");
+      bob = await signUp(ts, "bob");
+      const roomId = await roomWith(alice, [bob]);
+      await goOffline(ts, bob);
+      const sent = alice.client.send(roomId, "just in time");
+      await eventually(async () => writing, "the relay is writing the queue entry");
+      const bobDevice = deviceOf(bob);
+      reads.length = 0;
+      await comeBack(ts, bob);
+      await eventually(async () => reads.includes(bobDevice), "bob's device read its queue");
+      release();
+      await sent;
+      await eventually(
+        async () => bob!.messages.some((m) => m.text === "just in time" && m.queued === true),
+        "bob gets it on this connection",
+      );
+      await eventually(async () => (await queuedCount(ts, bob!)) === 0, "and acknowledges it");
+      noErrors(alice);
+      noErrors(bob);
+    } finally {
+      release();
+      await closeAll([alice, bob]);
+      await ts.stop();
+      await storage.close();
+      await rm(dataDir, { recursive: true, force: true });
     }
   },
 );

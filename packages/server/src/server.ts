@@ -163,6 +163,8 @@ export async function startServer(config: Config, options: StartOptions): Promis
           bus,
           ttlMs: config.offlineQueueTtlS * 1000,
           maxPerDevice: config.offlineQueueMaxPerDevice,
+          // Messages are relayed only once the gateway below exists.
+          onQueued: (devices) => gateway.queueChanged(devices),
         })
       : undefined;
   const relay = new Relay({

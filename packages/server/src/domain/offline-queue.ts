@@ -13,6 +13,11 @@ export interface OfflineQueueOptions {
   ttlMs: number;
   /** Entries kept per device (PARLEY_OFFLINE_QUEUE_MAX_PER_DEVICE). */
   maxPerDevice: number;
+  /**
+   * Entries were queued for these devices. A device that connected while they were being
+   * written may have read its queue just before: this lets the gateway send it the rest.
+   */
+  onQueued?: (devices: readonly DeviceRef[]) => void;
   now?: () => number;
 }
 
@@ -51,12 +56,14 @@ export class OfflineQueue {
     const connected = await this.o.bus.connectedDevices(devices);
     const offline = devices.filter((d) => !connected.has(deviceKey(d.userId, d.deviceId)));
     if (offline.length === 0) return 0;
-    return this.o.storage.offlineQueue.enqueue({
+    const made = await this.o.storage.offlineQueue.enqueue({
       to: offline,
       message,
       expiresAt: this.#now() + this.o.ttlMs,
       maxPerDevice: this.o.maxPerDevice,
     });
+    this.o.onQueued?.(offline);
+    return made;
   }
 
   /** How many entries the cap dropped since the device was last told, as a frame (or none). */

@@ -22,6 +22,7 @@ export class Connection {
   queueStarted = false;
   queueReadUpTo = 0;
   queueAwaitedAck = 0;
+  queueAcked = 0;
   /** Frames are handled one after another, so a join is done before the next send is checked. */
   queue: Promise<void> = Promise.resolve();
   authTimer: NodeJS.Timeout | undefined;

@@ -343,6 +343,7 @@ export class Gateway implements BusSink {
         const queue = this.o.offlineQueue;
         if (!queue) return; // RELAY-6: harmless with the queue off, there is nothing to drop
         await queue.ack({ userId: auth.userId, deviceId: conn.deviceId }, frame.upTo);
+        conn.queueAcked = Math.max(conn.queueAcked, frame.upTo);
         // The device has everything sent so far: the next page, if there is one.
         if (frame.upTo >= conn.queueAwaitedAck) await this.#sendQueuePage(conn);
         return;
@@ -468,6 +469,25 @@ export class Gateway implements BusSink {
 
   deliverLocalDevice(userId: UserId, deviceId: string, frame: Buffer): void {
     for (const conn of this.#byDevice.get(deviceKey(userId, deviceId)) ?? []) conn.sendRaw(frame);
+  }
+
+  /**
+   * RELAY-6: entries were queued for these devices. Normally none is connected here; one that
+   * connected while they were written may have read its queue just before, so a connection
+   * with no page outstanding reads on (in its frame order; an outstanding page's ack does it).
+   */
+  queueChanged(devices: readonly { userId: UserId; deviceId: string }[]): void {
+    for (const d of devices) {
+      for (const conn of this.#byDevice.get(deviceKey(d.userId, d.deviceId)) ?? []) {
+        conn.queue = conn.queue
+          .then(async () => {
+            if (conn.queueStarted && conn.queueAcked >= conn.queueAwaitedAck) await this.#sendQueuePage(conn);
+          })
+          .catch((err: unknown) => {
+            this.o.log.warn({ err, event: "offline_queue_failed" }, "could not send queued messages");
+          });
+      }
+    }
   }
 
   hasLocalDevice(userId: UserId, deviceId: string): boolean {
