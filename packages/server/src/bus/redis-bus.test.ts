@@ -121,6 +121,10 @@ class FakeNode implements BusSink {
     }
   }
 
+  hasLocalDevice(userId: UserId, deviceId: string): boolean {
+    return [...this.#devices.values()].includes(`${userId}/${deviceId}`);
+  }
+
   onControl(event: ControlEvent): void {
     this.controls.push(event);
   }
@@ -262,6 +266,28 @@ describeRedis("RedisBus", (url) => {
     assert.equal(got?.frame, "commit");
     await sleep(50);
     assert.equal(b.received.length, 1, "the laptop got nothing");
+  });
+
+  test("counts a device as connected when it is here, or when its user has a socket on another live node", async () => {
+    const [a, b, c] = await cluster();
+    await a.connect("hank", "phone");
+    await b.connect("ivy", "laptop");
+    const gone = await c.connect("jon", "tablet");
+    await c.disconnect("jon", gone.connectionId);
+    const devices = [
+      { userId: asUserId("hank"), deviceId: "phone" },
+      { userId: asUserId("hank"), deviceId: "watch" },
+      { userId: asUserId("ivy"), deviceId: "laptop" },
+      { userId: asUserId("ivy"), deviceId: "phone" },
+      { userId: asUserId("jon"), deviceId: "tablet" },
+    ];
+    // On a: hank's phone exactly; ivy is on b, so each of her devices may be (RELAY-5); jon is gone.
+    assert.deepEqual([...(await a.bus.connectedDevices(devices))].sort(), [
+      `hank\u0000phone`,
+      `ivy\u0000laptop`,
+      `ivy\u0000phone`,
+    ]);
+    assert.deepEqual([...(await a.bus.connectedDevices([]))], []);
   });
 
   test("counts a user's connections across nodes and reports each online transition once", async () => {
