@@ -56,7 +56,8 @@ export class OfflineInbox {
       return;
     }
     try {
-      const handled = await this.#loadSeq();
+      // Unknown after a store failure: decrypting again at worst reports a replay, never loses one.
+      const handled = await this.#loadSeq().catch(() => 0);
       if (fresh && frame.seq > handled) await decrypt();
       if (frame.seq > handled) {
         this.#handledSeq = Promise.resolve(frame.seq);
@@ -72,10 +73,16 @@ export class OfflineInbox {
   }
 
   #loadSeq(): Promise<number> {
-    this.#handledSeq ??= this.#store.get(SEQ_KEY).then((raw) => {
-      const n = raw === undefined ? 0 : Number(bytesToUtf8(raw));
-      return Number.isSafeInteger(n) ? n : 0;
-    });
+    this.#handledSeq ??= this.#store.get(SEQ_KEY).then(
+      (raw) => {
+        const n = raw === undefined ? 0 : Number(bytesToUtf8(raw));
+        return Number.isSafeInteger(n) ? n : 0;
+      },
+      (e: unknown) => {
+        this.#handledSeq = undefined; // a store that failed once is asked again next time
+        throw e;
+      },
+    );
     return this.#handledSeq;
   }
 }
