@@ -153,6 +153,9 @@ function wire(c: ParleyClient): void {
   c.on("key_changed", (change) => {
     trust.value = { ...trust.value, [change.userId]: "changed" };
   });
+  c.on("queue_missed", (m) => {
+    notice.value = `${m.dropped} message${m.dropped === 1 ? "" : "s"} sent while this device was away did not wait for it (the server keeps only the newest).`;
+  });
   c.on("error", (e) => {
     if (e.messageId !== undefined) notice.value = "A message could not be decrypted on this device.";
   });
