@@ -103,6 +103,28 @@ describe("register and sign in", () => {
       assert.equal(await page.getByTestId("me").count(), 0, "still signed out after a reload");
     }));
 
+  it("signs in with the keyboard alone", (t) =>
+    s.check(t, async () => {
+      const { page } = visitor;
+      const username = uniqueName("keys");
+      await registerUser(s.server, username);
+      await gotoRoute(page, "signin");
+      await signInForm(page).waitFor();
+      const focused = () => page.evaluate<string>("document.activeElement?.getAttribute('name') ?? ''");
+      await until(async () => {
+        if ((await focused()) === "username") return true;
+        await page.keyboard.press("Tab");
+        return false;
+      }, "Tab to reach the Username field");
+      await page.keyboard.type(username);
+      await page.keyboard.press("Tab");
+      assert.equal(await focused(), "password");
+      await page.keyboard.type(STRONG_PASSWORD);
+      await page.keyboard.press("Enter");
+      await waitForSignedIn(page, username);
+      await signOut(page);
+    }));
+
   it("shows on the trust page the CA fingerprint that /api/info reports", (t) =>
     s.check(t, async () => {
       const { page } = visitor;

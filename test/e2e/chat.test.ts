@@ -54,6 +54,8 @@ describe("chat between browsers", () => {
       await sendMessage(alice.page, "Hello Bob, the build is green.");
       await waitForMessage(bob.page, alice.username, "Hello Bob, the build is green.");
       await waitForText(messageLog(bob.page).getByTestId("day").first(), "Today");
+      // New messages are announced: the log is a polite live region.
+      assert.equal(await messageLog(bob.page).getAttribute("aria-live"), "polite");
       // The server acknowledged it: the sender's copy carries the delivered tick.
       await waitForAttribute(
         messages(alice.page, alice.username, "the build is green").last(),

@@ -3,18 +3,22 @@ import { stat } from "node:fs/promises";
 import { after, before, describe, it } from "node:test";
 import type { Page } from "playwright-core";
 import { STRONG_PASSWORD, uniqueName } from "../integration/support/harness.js";
+import { newPerson } from "./support/people.js";
 import { DESKTOP, E2eSuite, PHONE } from "./support/suite.js";
 import {
   composer,
+  conversationHeading,
   createRoom,
+  openConversation,
   openSettings,
+  peopleEntry,
   register,
   sendMessage,
   signInForm,
   waitForMessage,
   waitForSignedIn,
 } from "./support/ui.js";
-import { until } from "./support/wait.js";
+import { until, waitForText } from "./support/wait.js";
 
 // Issue 4: "responsive from a 360 px wide phone to a desktop", screenshots as test artifacts,
 // the terminal and modern themes, and a page that runs under the server's strict CSP.
@@ -126,6 +130,43 @@ describe("layout and themes", () => {
       const again = await openSettings(page);
       assert.equal(await again.getByRole("combobox", { name: "Theme" }).inputValue(), "terminal");
       await user.close();
+    }));
+
+  it("does not shift the layout on a phone when messages and typing notices arrive", (t) =>
+    s.check(t, async () => {
+      const reader = await newPerson(s, "reader", { viewport: PHONE });
+      const writer = await newPerson(s, "writer");
+      await peopleEntry(writer.page, reader.username)
+        .getByRole("button", { name: `Message ${reader.username}` })
+        .click();
+      await conversationHeading(writer.page, reader.username).waitFor();
+      await sendMessage(writer.page, "First.");
+      await openConversation(reader.page, writer.username);
+      await waitForMessage(reader.page, writer.username, "First.");
+
+      // The Layout Instability API: every shift of visible content not caused by the user's input.
+      await reader.page.evaluate(
+        "window.__shifts = []; new PerformanceObserver((list) => { for (const e of list.getEntries()) if (!e.hadRecentInput) window.__shifts.push(e.value); }).observe({ type: 'layout-shift' })",
+      );
+      for (let i = 1; i <= 8; i++) {
+        await composer(writer.page).pressSequentially(`Message number ${i}`, { delay: 5 });
+        await waitForText(reader.page.getByTestId("typing"), `${writer.username} is typing…`);
+        await composer(writer.page).press("Enter");
+        await waitForMessage(reader.page, writer.username, `Message number ${i}`);
+      }
+      await waitForText(reader.page.getByTestId("typing"), "");
+      assert.deepEqual(await reader.page.evaluate("window.__shifts"), []);
+
+      // The observer works: content pushed in above the app is a shift it reports.
+      await reader.page.evaluate(
+        "document.body.prepend(Object.assign(document.createElement('div'), { textContent: 'control' }))",
+      );
+      await until(
+        async () => (await reader.page.evaluate<number[]>("window.__shifts")).length > 0,
+        "a control shift",
+      );
+      await reader.close();
+      await writer.close();
     }));
 
   it("ran every page of this file without a CSP violation or an uncaught error", (t) =>

@@ -1,12 +1,17 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { uniqueName } from "../integration/support/harness.js";
 import { NetworkGuard } from "./support/network-guard.js";
 import { newDevice, newPerson, type Person } from "./support/people.js";
 import { E2eSuite } from "./support/suite.js";
 import {
+  acceptInvitation,
+  closeDialog,
   composer,
   conversationButton,
   conversationHeading,
+  createRoom,
+  invite,
   messageLog,
   messages,
   openConversation,
@@ -205,6 +210,34 @@ describe("safety numbers and key changes", () => {
       // Only Alice verified: Bob's side is unchanged.
       await safetyDialog(bob.page, alice.username).getByRole("button", { name: "Close" }).click();
       await bob.page.getByRole("button", { name: "Encryption: not verified", exact: true }).waitFor();
+    }));
+
+  it("verifies a room member from the Members list, and the room's lock badge follows", (t) =>
+    s.check(t, async () => {
+      const alice = await newPerson(s, "alice");
+      const bob = await newPerson(s, "bob");
+      const room = uniqueName("Vault");
+      await createRoom(alice.page, room);
+      await invite(alice.page, bob.username);
+      await acceptInvitation(bob.page, room);
+      await alice.page
+        .getByRole("list", { name: "Members" })
+        .locator(`li[data-user="${bob.username}"]`)
+        .waitFor();
+      await alice.page.getByRole("button", { name: "Encryption: not verified", exact: true }).waitFor();
+
+      await alice.page.getByRole("button", { name: `Verify ${bob.username}`, exact: true }).click();
+      const dialog = safetyDialog(alice.page, bob.username);
+      const aliceSees = await waitForText(dialog.getByTestId("safety-number"), SAFETY_NUMBER);
+      await bob.page.getByRole("button", { name: `Verify ${alice.username}`, exact: true }).click();
+      const bobSees = await waitForText(
+        safetyDialog(bob.page, alice.username).getByTestId("safety-number"),
+        SAFETY_NUMBER,
+      );
+      assert.equal(aliceSees, bobSees);
+      await dialog.getByRole("button", { name: "Mark as verified" }).click();
+      await closeDialog(dialog);
+      await alice.page.getByRole("button", { name: "Encryption: verified", exact: true }).waitFor();
     }));
 
   it("blocks the conversation with a banner when a contact's key changes, until verified again", (t) =>

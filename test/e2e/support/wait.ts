@@ -47,15 +47,17 @@ export async function waitForText(
   match: string | RegExp,
   timeoutMs = WAIT_MS,
 ): Promise<string> {
-  return until(
+  // Wrapped: an empty text is a valid answer, but a falsy one to `until`.
+  const found = await until(
     async () => {
       const text = ((await locator.textContent({ timeout: 1000 })) ?? "").replace(/\s+/g, " ").trim();
       const ok = typeof match === "string" ? text === match : match.test(text);
-      return ok ? text : false;
+      return ok ? { text } : false;
     },
-    `${locator} text ${String(match)}`,
+    `${locator} text ${JSON.stringify(String(match))}`,
     timeoutMs,
   );
+  return found.text;
 }
 
 /** Waits until `locator` matches exactly `n` elements. */
