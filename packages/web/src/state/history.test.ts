@@ -55,3 +55,13 @@ test("remove and clear delete what was kept, and a damaged value loads as nothin
   await h.clear();
   assert.deepEqual(store.keys(), []);
 });
+
+test("saveNow resolves once the conversation is stored", async () => {
+  const store = new MemoryStore();
+  const h = new History(store);
+  await h.saveNow("AAAAAA", [msg("AAAAAA", 1)]);
+  assert.deepEqual(
+    (await new History(store).loadAll()).AAAAAA?.map((m) => m.key),
+    ["AAAAAA-1"],
+  );
+});

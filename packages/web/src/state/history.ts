@@ -31,6 +31,12 @@ export class History {
     }, SAVE_DELAY_MS);
   }
 
+  /** Writes one conversation (and anything else pending) now; resolves once it is stored. */
+  saveNow(roomId: string, list: readonly ChatMessage[]): Promise<void> {
+    this.#pending.set(roomId, list);
+    return this.flush();
+  }
+
   /** Writes every pending change now. */
   flush(): Promise<void> {
     if (this.#timer !== undefined) clearTimeout(this.#timer);

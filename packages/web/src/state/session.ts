@@ -123,6 +123,7 @@ async function begin(
   await setSetting(LAST_ACCOUNT, username);
   keepHistory.value = canPersist && (await getSetting(historySetting())) === "on";
   history = new History(store);
+  addEventListener("pagehide", () => void history?.flush());
   wire(c);
   route.value = "app";
   if (keepHistory.value) messages.value = await history.loadAll();
@@ -142,7 +143,7 @@ function historySetting(): string {
 function wire(c: ParleyClient): void {
   c.on("status", (status) => onStatus(c, status));
   c.on("message", (m) => onMessage(m));
-  c.on("presence", (p) => setOnline(p.userId, p.online));
+  c.on("presence", (p) => setOnline(p.userId, p.username, p.online));
   c.on("typing", (t) => {
     if (t.userId === me.value?.id) return;
     setTyping(t.roomId, t.userId, t.username, t.active);
@@ -228,7 +229,7 @@ function onInvited(i: InvitedEvent): void {
 function onMessage(m: MessageEvent): void {
   if (m.text === undefined) return; // attachments arrive with the files feature
   const self = me.value?.id;
-  append({
+  receive({
     key: m.id,
     roomId: m.roomId,
     fromId: m.from.userId,
@@ -238,14 +239,45 @@ function onMessage(m: MessageEvent): void {
     own: m.from.userId === self,
     trust: m.trust,
   });
-  setTyping(m.roomId, m.from.userId, m.from.username, false);
-  if (m.roomId !== selectedRoom.value || document.visibilityState !== "visible") {
-    unread.value = { ...unread.value, [m.roomId]: (unread.value[m.roomId] ?? 0) + 1 };
-  }
 }
 
-function setOnline(userId: string, online: boolean): void {
-  people.value = people.value.map((p) => (p.id === userId ? { ...p, online } : p));
+let receiving: Promise<void> = Promise.resolve();
+
+/**
+ * Shows a received message. With history kept, the message is written first, so what the
+ * page has shown survives a reload that follows at once; arrivals keep their order.
+ */
+function receive(message: ChatMessage): void {
+  const show = () => {
+    append(message);
+    setTyping(message.roomId, message.fromId, message.fromName, false);
+    if (message.roomId !== selectedRoom.value || document.visibilityState !== "visible") {
+      unread.value = { ...unread.value, [message.roomId]: (unread.value[message.roomId] ?? 0) + 1 };
+    }
+  };
+  const kept = history;
+  if (!keepHistory.value || kept === undefined) {
+    show();
+    return;
+  }
+  receiving = receiving.then(async () => {
+    const list = messages.value[message.roomId] ?? [];
+    if (!list.some((x) => x.key === message.key)) {
+      try {
+        await kept.saveNow(message.roomId, [...list, message]);
+      } catch {
+        notice.value = "This device could not keep a message in its history.";
+      }
+    }
+    show();
+  });
+}
+
+function setOnline(userId: string, username: string, online: boolean): void {
+  // Someone who registered after this page loaded appears with their first presence.
+  people.value = people.value.some((p) => p.id === userId)
+    ? people.value.map((p) => (p.id === userId ? { ...p, online } : p))
+    : [...people.value, { id: userId, username, online }];
   const next: Record<string, (typeof members.value)[string]> = {};
   for (const [roomId, list] of Object.entries(members.value)) {
     next[roomId] = list.map((m) => (m.userId === userId ? { ...m, online } : m));
