@@ -197,6 +197,35 @@ describe("parley chat", () => {
     await step(b, [`/login ${bob}`, STRONG_PASSWORD], `signed in as ${bob}`);
   });
 
+  it("says the password rules before /register, names the ones a refused password breaks, and registers nothing", async () => {
+    const carol = uniqueName("carol");
+    const c = chat(join(tmp, "carol"));
+    await c.waitFor("not signed in");
+    const from = c.stdout.length;
+    c.send(`/register ${carol}`);
+    // Lines are wrapped at 80 columns, continuation lines indented.
+    await c.waitFor(
+      /-- passwords here need 12 to \d+ characters, an uppercase letter and a$/,
+      undefined,
+      from,
+    );
+    c.send("zq8kw", "zq8kw");
+    await c.waitFor(
+      "!! The password is shorter than 12 characters, needs an uppercase letter and",
+      undefined,
+      from,
+    );
+    await c.waitFor(/^ +needs a special character\. Nothing was registered\.$/, undefined, from);
+    assert.ok(!c.stdout.includes("zq8kw"), "the refused password is not echoed");
+    assert.equal(
+      (await sam.client.users()).find((u) => u.username === carol),
+      undefined,
+    );
+    await step(c, [`/register ${carol}`, STRONG_PASSWORD, STRONG_PASSWORD], `signed in as ${carol}`);
+    c.send("/quit");
+    assert.equal(await c.exited, 0, c.stderr);
+  });
+
   it("resumes the session from the sealed device state after a restart, with nothing readable at rest", async () => {
     assert.equal(await a.stop(), 0, a.stderr);
     a = chat(aliceHome());

@@ -1,4 +1,7 @@
 import { isCommonPassword } from "./common-passwords.js";
+import type { PasswordRule } from "./password-rules.js";
+
+export { PASSWORD_RULES, type PasswordRule } from "./password-rules.js";
 
 /**
  * The password rules (DESIGN.md, "password policy"). Pure: no `node:` imports and no hashing,
@@ -8,25 +11,6 @@ import { isCommonPassword } from "./common-passwords.js";
  * hashes: an emoji is one character, and a full-width `Ａ` typed on a phone is the `A` typed on a
  * laptop (NIST SP 800-63B-4 §3.1.1.2: count code points, normalise with NFKC or NFKD before hashing).
  */
-
-/** Stable ids: they go on the wire (`failedRules`) and key the UI's checklist. */
-export type PasswordRule =
-  | "too_short"
-  | "too_long"
-  | "needs_uppercase"
-  | "needs_special"
-  | "common_password"
-  | "contains_username";
-
-/** Every rule, in the order `checkPassword` reports them. */
-export const PASSWORD_RULES: readonly PasswordRule[] = Object.freeze([
-  "too_short",
-  "too_long",
-  "needs_uppercase",
-  "needs_special",
-  "common_password",
-  "contains_username",
-]);
 
 /** ASCII punctuation, the 32 printable characters that are neither letters nor digits. Space is not one. */
 export const ASCII_SPECIAL_CHARACTERS = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";

@@ -9,7 +9,8 @@ import {
   ParleyClient,
   type WebSocketConstructor,
 } from "@parley/client";
-import type { RoomView, UserView } from "@parley/protocol";
+import { InfoResponse, passwordRefusal, type RoomView, type UserView } from "@parley/protocol";
+import { Check } from "typebox/value";
 import { CliError } from "../cli-error.js";
 import {
   COMMAND_HELP_LINES,
@@ -17,6 +18,7 @@ import {
   formatNotice,
   formatWarning,
   MARK_LEGEND,
+  passwordRequirements,
   safetyNumberRows,
   TRUST_MARK,
 } from "./format.js";
@@ -100,10 +102,17 @@ export class ChatController {
       case "say":
         return this.#say(input.text);
       case "register": {
+        const policy = await this.#passwordPolicy();
+        if (policy !== undefined) this.#notice(passwordRequirements(policy));
         const password = await this.#secret(`Password for ${input.user}: `);
         const again = await this.#secret("The same password again: ");
         if (password !== again) throw new ChatError("the two passwords differ; nothing was registered");
-        return this.#signIn(input.user, (c) => c.register(input.user, password, input.inviteCode));
+        try {
+          return await this.#signIn(input.user, (c) => c.register(input.user, password, input.inviteCode));
+        } catch (e) {
+          if (!isParleyClientError(e, "password_policy")) throw e;
+          throw new ChatError(`${passwordRefusal(e.failedRules ?? [], policy)} Nothing was registered.`);
+        }
       }
       case "login": {
         const password = await this.#secret(`Password for ${input.user}: `);
@@ -505,6 +514,18 @@ export class ChatController {
     const room = this.#state.current;
     if (room === undefined) throw new ChatError("no conversation open: /switch <room> first");
     return room;
+  }
+
+  /** The server's password policy (GET /api/info), or undefined when it cannot be read. */
+  async #passwordPolicy(): Promise<InfoResponse["passwordPolicy"] | undefined> {
+    try {
+      const res = await this.#o.fetch(`${this.#o.baseUrl}/api/info`, { method: "GET", headers: {} });
+      if (res.status !== 200) return undefined;
+      const info = JSON.parse(await res.text()) as unknown;
+      return Check(InfoResponse, info) ? info.passwordPolicy : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   #notice(text: string): void {

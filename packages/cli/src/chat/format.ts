@@ -1,4 +1,5 @@
 import type { TrustState } from "@parley/client";
+import type { InfoResponse } from "@parley/protocol";
 import { printable } from "../printable.js";
 import { COMMAND_HELP } from "./input.js";
 
@@ -53,6 +54,24 @@ export function formatNotice(ts: number, text: string): string {
 /** "!! text": warnings that must not be missed (changed keys, refusals). */
 export function formatWarning(text: string): string {
   return `!! ${printable(text)}`;
+}
+
+/**
+ * What a new password must be on this server, said before /register asks for one: "passwords
+ * here need 12 to 256 characters, an uppercase letter and a special character (!"#$%&'()*+,…),
+ * and may not be a commonly used password or contain the username".
+ */
+export function passwordRequirements(policy: InfoResponse["passwordPolicy"]): string {
+  const needs = [`${policy.minLength} to ${policy.maxLength} characters`];
+  if (policy.requireUppercase) needs.push("an uppercase letter");
+  if (policy.requireSpecial) needs.push(`a special character (${policy.specialCharacters.slice(0, 12)}…)`);
+  const not = [
+    ...(policy.rejectCommon ? ["be a commonly used password"] : []),
+    ...(policy.rejectUsername ? ["contain the username"] : []),
+  ];
+  const last = needs.pop();
+  const need = needs.length > 0 ? `${needs.join(", ")} and ${last}` : last;
+  return `passwords here need ${need}${not.length > 0 ? `, and may not ${not.join(" or ")}` : ""}`;
 }
 
 /** A safety number's 12 groups of 5 digits as 3 rows of 4, the way both sides read it aloud. */

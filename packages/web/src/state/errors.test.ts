@@ -16,7 +16,7 @@ test("refusals become sentences a person can act on, with the time to wait", () 
   assert.equal(describeError(new ParleyClientError("username_taken")), "That username is taken.");
   assert.equal(
     describeError(new ParleyClientError("password_policy", { failedRules: ["too_short", "needs_special"] })),
-    "The password is too short, needs a special character.",
+    "The password is too short and needs a special character.",
   );
 });
 

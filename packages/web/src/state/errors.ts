@@ -1,13 +1,6 @@
 import { isParleyClientError } from "@parley/client";
-
-const RULES: Readonly<Record<string, string>> = {
-  too_short: "is too short",
-  too_long: "is too long",
-  needs_uppercase: "needs an uppercase letter",
-  needs_special: "needs a special character",
-  common_password: "is a commonly used password",
-  contains_username: "contains your username",
-};
+import { passwordRefusal } from "@parley/protocol";
+import { serverInfo } from "./model.js";
 
 /** "in 5 min", "in 3 s": how long to wait, rounded up. */
 export function waitText(ms: number): string {
@@ -36,12 +29,8 @@ export function describeError(e: unknown): string {
       return "That username is taken.";
     case "invalid_username":
       return "Usernames are 3 to 32 characters: letters, digits, '.', '_' or '-'.";
-    case "password_policy": {
-      const rules = (e.failedRules ?? []).map((r) => RULES[r] ?? r);
-      return rules.length > 0
-        ? `The password ${rules.join(", ")}.`
-        : "The password does not meet the policy.";
-    }
+    case "password_policy":
+      return passwordRefusal(e.failedRules ?? [], serverInfo.value?.passwordPolicy);
     case "registration_closed":
       return "This server does not take new accounts.";
     case "invite_required":
