@@ -5,6 +5,7 @@ import type { BenchPlan } from "./plan.js";
 import type { RunRecord } from "./scenarios/types.js";
 import type { MachineInfo } from "./system/machine.js";
 import type { CorePlan } from "./system/pinning.js";
+import type { ClusterInfo } from "./targets/cluster-backend.js";
 import type { TargetId } from "./targets/target.js";
 
 /** Everything a run measured: bench/results/<stamp>.json, from which the report is drawn. */
@@ -22,6 +23,8 @@ export interface BenchResults {
   /** Targets left out, with the reason (e.g. "socket.io not installed: skipped"). */
   skippedTargets: { target: TargetId; reason: string }[];
   registration: Omit<AuthBatchResult, "latenciesMs"> | null;
+  /** The multi-node scenario's services, or why it did not run (absent in older results). */
+  cluster?: (ClusterInfo & { unavailable: null }) | { unavailable: string };
   parleySettings: { env: string; value: string; why: string }[];
   scenarios: { id: string; number: number; title: string; unavailable: string | null }[];
   cases: { id: string; scenario: string; title: string; targets: TargetId[] }[];

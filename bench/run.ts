@@ -17,6 +17,7 @@ import { currentLoad, describeMachine } from "./system/machine.js";
 import { optionalImport, SOCKET_IO_MISSING } from "./system/optional-import.js";
 import { pinPrefix, pinSelf, planCores } from "./system/pinning.js";
 import { readOpenFileLimit } from "./system/proc.js";
+import { ClusterBackend } from "./targets/cluster-backend.js";
 import { ServerSupply } from "./targets/server-supply.js";
 import { type RunningServer, TARGETS, type TargetId, TargetUnavailableError } from "./targets/target.js";
 
@@ -56,7 +57,7 @@ async function main(): Promise<number> {
   for (const s of scenarios) if (s.unavailable) log(`scenario ${s.number} (${s.id}): ${s.unavailable}`);
 
   const skippedTargets: BenchResults["skippedTargets"] = [];
-  const available = new Set<TargetId>([...plan.targets, "parley-tls"]);
+  const available = new Set<TargetId>([...plan.targets, "parley-tls", "parley-redis", "parley-cluster"]);
   if (plan.targets.includes("socketio-relay")) {
     const ok =
       (await optionalImport("socket.io")) !== null && (await optionalImport("socket.io-client")) !== null;
@@ -75,7 +76,31 @@ async function main(): Promise<number> {
   );
   let pool: GeneratorPool | null = null;
   let results: BenchResults;
-  const servers = new ServerSupply({ reuse: !plan.freshServers, cores, dataDir, openFiles: OPEN_FILES });
+  // The multi-node scenario's schema, Redis database and accounts are made while the rest is
+  // set up; when a service does not answer, its targets are skipped with the reason.
+  const needCluster = cases.some((c) =>
+    c.targets.some((t) => t === "parley-redis" || t === "parley-cluster"),
+  );
+  const cluster: Promise<ClusterBackend | string> = needCluster
+    ? ClusterBackend.prepare({
+        plan,
+        dataDir,
+        cores,
+        openFiles: OPEN_FILES,
+        log,
+        ...(process.env.PARLEY_TEST_DATABASE_URL
+          ? { databaseUrl: process.env.PARLEY_TEST_DATABASE_URL }
+          : {}),
+        ...(process.env.PARLEY_TEST_REDIS_URL ? { redisUrl: process.env.PARLEY_TEST_REDIS_URL } : {}),
+      }).catch((e: unknown) => `skipped: ${e instanceof Error ? e.message : String(e)}`)
+    : Promise.resolve("not run");
+  const servers = new ServerSupply({
+    reuse: !plan.freshServers,
+    cores,
+    dataDir,
+    openFiles: OPEN_FILES,
+    cluster,
+  });
   try {
     // The generator processes start while the accounts are being registered.
     const starting = GeneratorPool.start({
@@ -86,12 +111,14 @@ async function main(): Promise<number> {
     void starting.then((p) => {
       pool = p;
     });
-    const [ready, registration] = await Promise.all([
+    const [ready, registration, backend] = await Promise.all([
       starting,
       needAccounts
         ? setupAccounts({ plan, accounts, dataDir, cores, openFiles: OPEN_FILES, log })
         : Promise.resolve(null),
+      cluster,
     ]);
+    if (typeof backend === "string" && needCluster) log(`multi-node scenario ${backend}`);
     const limits = await Promise.all(ready.pids.map((pid) => readOpenFileLimit(pid)));
     const generatorOpenFiles = Math.min(...limits.map((l) => l ?? 1024));
     log(`${processes} generator process(es), open-file limit ${generatorOpenFiles}`);
@@ -118,6 +145,8 @@ async function main(): Promise<number> {
       targets: plan.targets.filter((t) => available.has(t)),
       skippedTargets,
       registration,
+      cluster:
+        typeof backend === "string" ? { unavailable: backend } : { ...backend.info, unavailable: null },
       parleySettings: parleyBenchSettings({ tls: false, dataDir: "<temporary directory>" }),
       scenarios: scenarios.map((s) => ({
         id: s.id,
@@ -147,6 +176,8 @@ async function main(): Promise<number> {
     }
   } finally {
     await servers.stopAll();
+    const backend = await cluster;
+    if (typeof backend !== "string") await backend.dispose();
     await (pool as GeneratorPool | null)?.close();
     await stopAllChildren();
     await rm(dataDir, { recursive: true, force: true });
@@ -196,7 +227,11 @@ async function runOnce(
     record.serverStartMs = got.startMs;
     if (got.startMs > 0) log(`    ${target} started in ${(got.startMs / 1000).toFixed(1)} s`);
     if (server.target.accounts && c.usesAccounts !== false) {
-      const refreshed = await ctx.accounts.ensureFresh(server.httpUrl, TOKEN_MARGIN_MS, server.ca);
+      const refreshed = await (server.accounts ?? ctx.accounts).ensureFresh(
+        server.httpUrl,
+        TOKEN_MARGIN_MS,
+        server.ca,
+      );
       if (refreshed)
         log(
           `    refreshed ${refreshed.count} access tokens in ${(refreshed.durationMs / 1000).toFixed(1)} s`,

@@ -32,7 +32,9 @@ async function handle(c: GeneratorCommand): Promise<unknown> {
       traffic = new Traffic(c.payloadBytes);
       const Client = await clientClass(c.target.kind);
       const sink = traffic;
-      clients = c.identities.map((id) => new Client(c.target, id, sink));
+      clients = c.identities.map(
+        (id) => new Client(id.url === undefined ? c.target : { ...c.target, url: id.url }, id, sink),
+      );
       connected = clients.map(() => false);
       return null;
     }

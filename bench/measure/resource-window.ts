@@ -13,12 +13,24 @@ export const GENERATOR_BOUND_SHARE = 0.85;
 
 const RSS_SAMPLE_MS = 250;
 
-/** CPU and memory over one measurement window; CPU as a share of one core (1 = 100 %). */
+/** One server process of a multi-node target over the window. */
+export interface NodeUse {
+  cpu: number;
+  peakRssBytes: number;
+}
+
+/**
+ * CPU and memory over one measurement window; CPU as a share of one core (1 = 100 %). For a
+ * multi-node target the server figures are the sums over its nodes, each node in `nodes`.
+ */
 export interface ResourceUse {
   serverCpu: number;
   serverRssBytes: number;
   /** Highest RSS sampled during the window (every 250 ms). */
   serverPeakRssBytes: number;
+  nodes?: NodeUse[];
+  /** CPU of the services the target depends on (Redis), by name, when their process is local. */
+  services?: Record<string, number>;
   /** Sum over the generator processes. */
   generatorCpu: number;
   /** Busiest single generator process. */
@@ -32,60 +44,93 @@ export interface ResourceUse {
 }
 
 /**
- * Brackets a measurement window: CPU time from /proc/<pid>/stat of the server and of every
- * generator process, core busy time from /proc/stat, RSS from /proc/<pid>/status.
+ * Brackets a measurement window: CPU time from /proc/<pid>/stat of the server (each node of a
+ * multi-node target) and of every generator process, core busy time from /proc/stat, RSS from
+ * /proc/<pid>/status.
  */
 export class ResourceWindow {
-  #peakRss = 0;
+  /** Highest RSS per server process, and of their sum. */
+  readonly #peakRss: number[];
+  #peakTotal = 0;
   readonly #timer: NodeJS.Timeout;
 
   private constructor(
-    private readonly serverPid: number,
+    private readonly serverPids: readonly number[],
     private readonly generatorPids: readonly number[],
     private readonly cores: CorePlan,
-    private readonly server0: ProcessSample | null,
+    private readonly servers0: (ProcessSample | null)[],
     private readonly generators0: (ProcessSample | null)[],
     private readonly cores0: CoreTimes | null,
+    private readonly services: readonly { name: string; pid: number; at0: ProcessSample | null }[],
   ) {
+    this.#peakRss = serverPids.map(() => 0);
     this.#timer = setInterval(() => {
-      void readProcess(serverPid).then((s) => {
-        if (s) this.#peakRss = Math.max(this.#peakRss, s.rssBytes);
+      void Promise.all(serverPids.map(readProcess)).then((samples) => {
+        let total = 0;
+        for (const [i, s] of samples.entries()) {
+          this.#peakRss[i] = Math.max(this.#peakRss[i] ?? 0, s?.rssBytes ?? 0);
+          total += s?.rssBytes ?? 0;
+        }
+        this.#peakTotal = Math.max(this.#peakTotal, total);
       });
     }, RSS_SAMPLE_MS);
   }
 
   static async open(
-    serverPid: number,
+    serverPids: readonly number[],
     generatorPids: readonly number[],
     cores: CorePlan,
+    services: readonly { name: string; pid: number }[] = [],
   ): Promise<ResourceWindow> {
-    const [server0, cores0, ...generators0] = await Promise.all([
-      readProcess(serverPid),
+    const [cores0, ...samples] = await Promise.all([
       readCoreTimes(),
-      ...generatorPids.map(readProcess),
+      ...[...serverPids, ...generatorPids, ...services.map((x) => x.pid)].map(readProcess),
     ]);
+    const at0 = samples.slice(serverPids.length + generatorPids.length) as (ProcessSample | null)[];
     return new ResourceWindow(
-      serverPid,
+      serverPids,
       generatorPids,
       cores,
-      server0 as ProcessSample | null,
-      generators0 as (ProcessSample | null)[],
+      samples.slice(0, serverPids.length) as (ProcessSample | null)[],
+      samples.slice(serverPids.length, serverPids.length + generatorPids.length) as (ProcessSample | null)[],
       cores0 as CoreTimes | null,
+      services.map((x, i) => ({ ...x, at0: at0[i] ?? null })),
     );
   }
 
   async close(): Promise<ResourceUse> {
     clearInterval(this.#timer);
-    const [server1, cores1, ...generators1] = await Promise.all([
-      readProcess(this.serverPid),
+    const [cores1, ...samples] = await Promise.all([
       readCoreTimes(),
-      ...this.generatorPids.map(readProcess),
+      ...[...this.serverPids, ...this.generatorPids, ...this.services.map((x) => x.pid)].map(readProcess),
     ]);
-    const s1 = server1 as ProcessSample | null;
+    const servers1 = samples.slice(0, this.serverPids.length) as (ProcessSample | null)[];
+    const generators1 = samples.slice(
+      this.serverPids.length,
+      this.serverPids.length + this.generatorPids.length,
+    ) as (ProcessSample | null)[];
+    const services1 = samples.slice(
+      this.serverPids.length + this.generatorPids.length,
+    ) as (ProcessSample | null)[];
+    const services = Object.fromEntries(
+      this.services.flatMap((x, i) => {
+        const s1 = services1[i];
+        return x.at0 && s1 ? [[x.name, cpuShare(x.at0, s1)]] : [];
+      }),
+    );
     const c1 = cores1 as CoreTimes | null;
-    const serverCpu = this.server0 && s1 ? cpuShare(this.server0, s1) : Number.NaN;
+    const nodes: NodeUse[] = this.serverPids.map((_, i) => {
+      const s0 = this.servers0[i];
+      const s1 = servers1[i];
+      return {
+        cpu: s0 && s1 ? cpuShare(s0, s1) : Number.NaN,
+        peakRssBytes: Math.max(this.#peakRss[i] ?? 0, s1?.rssBytes ?? 0),
+      };
+    });
+    const serverCpu = nodes.reduce((n, x) => n + x.cpu, 0);
+    const serverRssBytes = servers1.reduce((n, s) => n + (s?.rssBytes ?? Number.NaN), 0);
     const genShares = this.generators0.map((g0, i) => {
-      const g1 = generators1[i] as ProcessSample | null;
+      const g1 = generators1[i];
       return g0 && g1 ? cpuShare(g0, g1) : Number.NaN;
     });
     const meanBusy = (list: readonly number[]) => {
@@ -100,8 +145,10 @@ export class ResourceWindow {
       : generatorMaxProcessCpu;
     return {
       serverCpu,
-      serverRssBytes: s1?.rssBytes ?? Number.NaN,
-      serverPeakRssBytes: Math.max(this.#peakRss, s1?.rssBytes ?? 0),
+      serverRssBytes,
+      serverPeakRssBytes: Math.max(this.#peakTotal, Number.isFinite(serverRssBytes) ? serverRssBytes : 0),
+      ...(nodes.length > 1 ? { nodes } : {}),
+      ...(this.services.length > 0 ? { services } : {}),
       generatorCpu: genShares.reduce((a, b) => a + (Number.isFinite(b) ? b : 0), 0),
       generatorMaxProcessCpu,
       serverCoreBusy,

@@ -15,3 +15,23 @@ test("keeps the benchmark server on loopback and off multicast", () => {
     assert.equal(env.PARLEY_TLS, tls ? "auto" : "off");
   }
 });
+
+test("runs the single-node server on SQLite and the in-memory bus whatever the caller's environment", () => {
+  const env = settingsEnv(parleyBenchSettings({ tls: false, dataDir: "/tmp/x" }));
+  assert.equal(env.DATABASE_URL, "");
+  assert.equal(env.REDIS_URL, "");
+  assert.equal(env.PARLEY_NODE_ID, undefined);
+});
+
+test("points a multi-node server at the run's own schema, Redis database and node name", () => {
+  const backend = {
+    databaseUrl: "postgres://postgres@127.0.0.1:5432/test?options=-c%20search_path%3Dx",
+    redisUrl: "redis://127.0.0.1:6379/9",
+    nodeId: "bench-a",
+  };
+  const env = settingsEnv(parleyBenchSettings({ tls: false, dataDir: "/tmp/x", backend }));
+  assert.equal(env.DATABASE_URL, backend.databaseUrl);
+  assert.equal(env.REDIS_URL, backend.redisUrl);
+  assert.equal(env.PARLEY_NODE_ID, "bench-a");
+  assert.equal(env.PARLEY_MDNS, "off");
+});

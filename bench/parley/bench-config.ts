@@ -10,7 +10,21 @@ export interface BenchSetting {
   readonly why: string;
 }
 
-export function parleyBenchSettings(o: { tls: boolean; dataDir: string }): BenchSetting[] {
+/** Where a node of the multi-node scenario keeps its state (bench/targets/cluster-backend.ts). */
+export interface ParleyBackend {
+  /** The run's own PostgreSQL schema (`search_path` in the URL). */
+  readonly databaseUrl: string;
+  /** The run's own Redis database (`/<db>` in the URL). */
+  readonly redisUrl: string;
+  readonly nodeId: string;
+}
+
+export function parleyBenchSettings(o: {
+  tls: boolean;
+  dataDir: string;
+  backend?: ParleyBackend;
+}): BenchSetting[] {
+  const b = o.backend;
   return [
     { env: "PARLEY_HOST", value: "127.0.0.1", why: "loopback only" },
     { env: "PARLEY_PORT", value: "0", why: "any free port, read from the `listening` log line" },
@@ -46,6 +60,19 @@ export function parleyBenchSettings(o: { tls: boolean; dataDir: string }): Bench
       value: "10000",
       why: "idle scenario holds up to 20k sockets over fewer accounts",
     },
+    // Stated even when empty, so that a DATABASE_URL or REDIS_URL in the caller's environment
+    // never turns the single-node figure into a PostgreSQL or Redis one.
+    {
+      env: "DATABASE_URL",
+      value: b?.databaseUrl ?? "",
+      why: b ? "the run's own PostgreSQL schema, dropped at the end" : "SQLite in the data directory",
+    },
+    {
+      env: "REDIS_URL",
+      value: b?.redisUrl ?? "",
+      why: b ? "the run's own Redis database, its keys deleted at the end" : "in-memory bus",
+    },
+    ...(b ? [{ env: "PARLEY_NODE_ID", value: b.nodeId, why: "a run-unique name per node" }] : []),
   ];
 }
 

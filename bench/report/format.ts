@@ -67,3 +67,18 @@ export function table(
   const align = head.map((_, i) => (textColumns.includes(i) ? "---" : "---:"));
   return [line(head), line(align), ...rows.map(line)].join("\n");
 }
+
+/** "fanout-r10-256b" -> "rooms of 10, 256 B". */
+export function shortCase(id: string): string {
+  const m = /r(\d+)-(\d+)b$/.exec(id);
+  return m ? `rooms of ${m[1]}, ${m[2]} B` : id;
+}
+
+/** A figure that was not measured (a bar left out, a cell left blank). */
+export function emptySpread(): Spread {
+  return { median: Number.NaN, min: Number.NaN, max: Number.NaN, spreadPct: 0, n: 0 };
+}
+
+export function cap(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}

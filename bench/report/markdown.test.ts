@@ -51,10 +51,10 @@ function traffic(deliveriesPerS: number, undelivered = 0): TrafficData {
   };
 }
 
-function run(target: TargetId, rep: number, t: TrafficData): RunRecord {
+function run(target: TargetId, rep: number, t: TrafficData, caseId = "fanout-r10-256b"): RunRecord {
   return {
-    case: "fanout-r10-256b",
-    scenario: "fanout",
+    case: caseId,
+    scenario: caseId.split("-")[0] as string,
     target,
     rep,
     startedAt: "",
@@ -65,7 +65,7 @@ function run(target: TargetId, rep: number, t: TrafficData): RunRecord {
   };
 }
 
-function results(runs: RunRecord[]): BenchResults {
+function results(runs: RunRecord[], more: Partial<BenchResults> = {}): BenchResults {
   const plan = parsePlan(["--quick"], "/tmp/out");
   return {
     version: 1,
@@ -98,6 +98,38 @@ function results(runs: RunRecord[]): BenchResults {
     ],
     cases: [{ id: "fanout-r10-256b", scenario: "fanout", title: "fan-out", targets: ["ws-relay", "parley"] }],
     runs,
+    ...more,
+  };
+}
+
+const CLUSTER_CASE = {
+  id: "cluster-r10-256b",
+  scenario: "cluster",
+  title: "two nodes",
+  targets: ["parley-redis", "parley-cluster"],
+} satisfies BenchResults["cases"][number];
+
+const CLUSTER_INFO = {
+  database: "postgres://postgres@127.0.0.1:5432/test, schema parley_test_x_0",
+  redis: "redis://127.0.0.1:6379/1",
+  redisCpuMeasured: true,
+  registration: null,
+  unavailable: null,
+} satisfies BenchResults["cluster"];
+
+/** Two nodes at `cpu` each, with Redis at 30 %. */
+function onTwoNodes(t: TrafficData, cpu: number): TrafficData {
+  return {
+    ...t,
+    resources: {
+      ...t.resources,
+      serverCpu: 2 * cpu,
+      nodes: [
+        { cpu, peakRssBytes: 1e8 },
+        { cpu, peakRssBytes: 1e8 },
+      ],
+      services: { redis: 0.3 },
+    },
   };
 }
 
@@ -121,4 +153,43 @@ test("gives the median and spread of repetitions and flags undelivered messages"
   );
   assert.match(r.markdown, /50\.0k <sub>40\.0k–60\.0k<\/sub>/);
   assert.match(r.markdown, /Undelivered after drain: 3/);
+});
+
+test("puts two nodes beside one node on the same services and the SQLite node, with their ratios", () => {
+  const r = buildReport(
+    results(
+      [
+        run("parley", 1, traffic(60_000)),
+        run("parley-redis", 1, traffic(40_000), CLUSTER_CASE.id),
+        run("parley-cluster", 1, onTwoNodes(traffic(30_000), 0.45), CLUSTER_CASE.id),
+      ],
+      { cases: [...results([]).cases, CLUSTER_CASE], cluster: CLUSTER_INFO },
+    ),
+  );
+  assert.match(r.markdown, /## 7\. Fan-out across two nodes/);
+  assert.match(r.markdown, /\| 1 node, SQLite \+ in-memory bus \(scenario 2\) \| 60\.0k/);
+  assert.match(r.markdown, /\| 2 nodes, PostgreSQL \+ Redis \| 30\.0k/);
+  // Both nodes' CPU and RSS, and Redis's CPU.
+  assert.match(r.markdown, /90 ?% \(45 ?% \/ 45 ?%\)/);
+  assert.match(r.markdown, /\| 30 ?% \|/);
+  assert.match(r.markdown, /vs 1 node on PostgreSQL \+ Redis: deliveries\/s 0\.75×/);
+  assert.match(r.markdown, /vs 1 node on SQLite: deliveries\/s 0\.50×/);
+  assert.match(r.markdown, /Both nodes run on core 0 .* core 1/);
+  assert.match(r.markdown, /schema parley_test_x_0/);
+  assert.match(r.markdown, /\*\*Two nodes, rooms of 10, 256 B\*\*/);
+  assert.ok(r.charts.some((c) => c.file.endsWith("cluster-deliveries.svg")));
+});
+
+test("says why the two-node scenario was skipped instead of failing the report", () => {
+  const r = buildReport(
+    results([run("parley", 1, traffic(60_000))], {
+      cases: [...results([]).cases, CLUSTER_CASE],
+      cluster: { unavailable: "skipped: Redis at redis://127.0.0.1:6379 does not answer" },
+    }),
+  );
+  assert.match(
+    r.markdown,
+    /## 7\. Fan-out across two nodes[\s\S]*Skipped: Redis at redis:\/\/127\.0\.0\.1:6379 does not answer\./,
+  );
+  assert.ok(!r.charts.some((c) => c.file.includes("cluster")));
 });

@@ -1,12 +1,28 @@
-import { ratio, type Spread } from "../measure/stats.js";
+import { ratio } from "../measure/stats.js";
 import type { BenchResults } from "../results-file.js";
 import type { RunRecord } from "../scenarios/types.js";
 import { TARGETS, type TargetId } from "../targets/target.js";
 import { aggregateCase, type PhaseAgg, type TargetAgg, type TrafficAgg } from "./aggregate.js";
 import { type BarGroup, barChart } from "./bar-chart.js";
 import { type CdfSeries, cdfChart } from "./cdf-chart.js";
+import { clusterHeadline, clusterSection } from "./cluster-section.js";
 import { aggregateCrypto, cryptoHeadline, cryptoSection } from "./crypto-section.js";
-import { cell, compact, DASH, kib, mib, ms, num, pct, table, times, withSpread } from "./format.js";
+import {
+  cap,
+  cell,
+  compact,
+  DASH,
+  emptySpread,
+  kib,
+  mib,
+  ms,
+  num,
+  pct,
+  shortCase,
+  table,
+  times,
+  withSpread,
+} from "./format.js";
 import { undeliveredOf } from "./progress-line.js";
 import { aggregateWeb, webHeadline, webSection } from "./web-section.js";
 
@@ -159,6 +175,9 @@ export function buildReport(r: BenchResults): Report {
     out.push(...webSection(webCase.title, aggregateWeb(runs), failedOf(runs)), "");
   }
 
+  // ------------------------------------------------------------------ 7. two nodes
+  out.push(...clusterSection(r, byCase, chart), "");
+
   // ------------------------------------------------------------------ anything unavailable
   for (const s of r.scenarios) {
     if (s.unavailable) out.push(`## ${s.number}. ${s.title}`, "", `${cap(s.unavailable)}.`, "");
@@ -243,6 +262,7 @@ function headline(r: BenchResults, byCase: Map<string, TargetAgg[]>): string[] {
     const c = r.cases.find((x) => x.scenario === scenario);
     return c ? r.runs.filter((x) => x.case === c.id) : [];
   };
+  lines.push(...clusterHeadline(r, byCase));
   lines.push(...cryptoHeadline(aggregateCrypto(runsOf("crypto"))));
   lines.push(...webHeadline(aggregateWeb(runsOf("web"))));
   const undelivered = r.runs.reduce((n, x) => n + undeliveredOf(x), 0);
@@ -660,20 +680,6 @@ function cdfSeries(aggs: TargetAgg[], phase: string): CdfSeries[] {
   });
 }
 
-/** "fanout-r10-256b" -> "rooms of 10, 256 B". */
-function shortCase(id: string): string {
-  const m = /r(\d+)-(\d+)b$/.exec(id);
-  return m ? `rooms of ${m[1]}, ${m[2]} B` : id;
-}
-
 function shortRef(t: TargetId): string {
   return t === "ws-relay" ? "ws" : t === "socketio-relay" ? "Socket.IO" : t;
-}
-
-function emptySpread(): Spread {
-  return { median: Number.NaN, min: Number.NaN, max: Number.NaN, spreadPct: 0, n: 0 };
-}
-
-function cap(s: string): string {
-  return s.charAt(0).toUpperCase() + s.slice(1);
 }

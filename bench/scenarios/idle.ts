@@ -63,7 +63,7 @@ async function runIdle(
     let before = 0;
     for (const t of targets) {
       if (t.target <= before) continue;
-      const window = await ResourceWindow.open(server.pid, ctx.pool.pids, ctx.cores);
+      const window = await ResourceWindow.open([server.pid], ctx.pool.pids, ctx.cores);
       const results: ConnectResult[] = await Promise.all(
         setups.map((_, p) =>
           ctx.pool.call(p, {

@@ -1,4 +1,5 @@
 import type { BenchPlan } from "../plan.js";
+import { cluster } from "./cluster.js";
 import { crypto } from "./crypto.js";
 import { fanout } from "./fanout.js";
 import { idle } from "./idle.js";
@@ -9,7 +10,7 @@ import type { Scenario } from "./types.js";
 import { web } from "./web.js";
 
 /** Every scenario, in the order of the issue; `--scenarios` picks among their ids. */
-export const SCENARIOS: readonly Scenario[] = [idle, fanout, tls, moderate, loginStorm, crypto, web];
+export const SCENARIOS: readonly Scenario[] = [idle, fanout, tls, moderate, loginStorm, crypto, web, cluster];
 
 export function selectScenarios(plan: BenchPlan): Scenario[] {
   const known = new Set(SCENARIOS.map((s) => s.id));

@@ -51,3 +51,42 @@ test("deals idle clients round-robin", () => {
     [1, 0, 0],
   );
 });
+
+test("alternates each room's members between the nodes of a multi-node target, with its own accounts", () => {
+  const users = Array.from({ length: 20 }, (_, i) => ({ accessToken: `t${i}` }));
+  const cluster = {
+    ...server,
+    target: TARGETS["parley-cluster"],
+    nodes: [
+      { pid: 1, wsUrl: "ws://127.0.0.1:1/ws", httpUrl: "http://127.0.0.1:1" },
+      { pid: 2, wsUrl: "ws://127.0.0.1:2/ws", httpUrl: "http://127.0.0.1:2" },
+    ],
+    accounts: { users },
+  } as unknown as RunningServer;
+  const setups = roomSetups(ctxWith(1), cluster, {
+    clients: 20,
+    roomSize: 10,
+    payloadBytes: 256,
+    roomPrefix: "c",
+  });
+  const s = setups[0] as (typeof setups)[number];
+  for (const room of s.rooms) {
+    const urls = room.map((m) => s.identities[m]?.url);
+    assert.equal(urls.filter((u) => u === "ws://127.0.0.1:1/ws").length, 5);
+    assert.equal(urls.filter((u) => u === "ws://127.0.0.1:2/ws").length, 5);
+  }
+  assert.deepEqual(
+    s.identities.map((id) => id.token),
+    users.map((u) => u.accessToken),
+  );
+});
+
+test("gives clients of a one-node target no URL of their own", () => {
+  const setups = roomSetups(ctxWith(1), server, {
+    clients: 10,
+    roomSize: 10,
+    payloadBytes: 256,
+    roomPrefix: "t",
+  });
+  assert.ok(setups[0]?.identities.every((id) => id.url === undefined));
+});

@@ -1,11 +1,13 @@
 import type { ClientIdentity, ClientTarget } from "../load/clients/index.js";
 import type { SetupCommand } from "../load/ipc.js";
-import type { RunningServer } from "../targets/target.js";
+import { nodesOf, type RunningServer } from "../targets/target.js";
 import type { BenchContext } from "./types.js";
 
 /**
  * How clients and rooms are spread over the generator processes. A room is never split: its
- * sender and receivers share a process, hence a clock and the delivery accounting.
+ * sender and receivers share a process, hence a clock and the delivery accounting. On a
+ * multi-node target the members of a room alternate between the nodes, so every message
+ * reaches about half its recipients through the other node.
  */
 
 export function clientTarget(server: RunningServer): ClientTarget {
@@ -16,13 +18,19 @@ export function clientTarget(server: RunningServer): ClientTarget {
   };
 }
 
-/** Identity of client `i`: for Parley, account `i mod accounts` (one socket each until they run out). */
-export function identity(ctx: BenchContext, server: RunningServer, i: number): ClientIdentity {
-  const users = ctx.accounts.users;
+/**
+ * Identity of client `i`: for Parley, account `i mod accounts` (one socket each until they run
+ * out), of the server's own accounts when it has them; on a multi-node target, node `node mod
+ * nodes`.
+ */
+export function identity(ctx: BenchContext, server: RunningServer, i: number, node = i): ClientIdentity {
+  const users = (server.accounts ?? ctx.accounts).users;
   const token = server.target.accounts ? (users[i % users.length]?.accessToken ?? "") : "";
   if (server.target.accounts && token === "") throw new Error("no Parley accounts registered");
   const localAddress = ctx.sourceAddresses[i % ctx.sourceAddresses.length] as string;
-  return { token, localAddress };
+  const nodes = nodesOf(server);
+  if (nodes.length === 1) return { token, localAddress };
+  return { token, localAddress, url: (nodes[node % nodes.length] as (typeof nodes)[number]).wsUrl };
 }
 
 /** `clients` clients in rooms of `roomSize` (the last room may be smaller, never below 2). */
@@ -46,7 +54,7 @@ export function roomSetups(
     const members: number[] = [];
     for (let k = 0; k < o.roomSize; k++) {
       members.push(s.identities.length);
-      s.identities.push(identity(ctx, server, r * o.roomSize + k));
+      s.identities.push(identity(ctx, server, r * o.roomSize + k, k));
     }
     s.rooms.push(members);
   }

@@ -2,7 +2,7 @@ import type { ConnectResult, JoinResult } from "../load/ipc.js";
 import type { LoadMode, TrafficReport } from "../load/traffic.js";
 import { mergeHistograms, summarize } from "../measure/histogram.js";
 import { type ResourceUse, ResourceWindow } from "../measure/resource-window.js";
-import type { RunningServer } from "../targets/target.js";
+import { nodesOf, type RunningServer } from "../targets/target.js";
 import { roomSetups } from "./layout.js";
 import type { BenchContext, ConnectSummary, PhaseMeasure, TrafficData } from "./types.js";
 
@@ -71,7 +71,12 @@ export async function runTraffic(
     await sleep(plan.warmupS * 1000);
 
     await server.lag(); // starts the event-loop window
-    const window = await ResourceWindow.open(server.pid, pool.pids, ctx.cores);
+    const window = await ResourceWindow.open(
+      nodesOf(server).map((n) => n.pid),
+      pool.pids,
+      ctx.cores,
+      server.services ?? [],
+    );
     let resources: ResourceUse;
     try {
       await drive({ phase: async (name) => void (await pool.all({ op: "phase", name })) });

@@ -1,8 +1,9 @@
 import type { CorePlan } from "../system/pinning.js";
 import { pinPrefix } from "../system/pinning.js";
+import type { ClusterBackend } from "./cluster-backend.js";
 import { startParley } from "./start-parley.js";
 import { startPeer } from "./start-peer.js";
-import type { RunningServer, TargetId } from "./target.js";
+import { type RunningServer, type TargetId, TargetUnavailableError } from "./target.js";
 
 export interface ServerSupplyOptions {
   /** Keep one server per target for the whole run (quick mode) instead of one per run. */
@@ -10,6 +11,8 @@ export interface ServerSupplyOptions {
   cores: CorePlan;
   dataDir: string;
   openFiles: number;
+  /** PostgreSQL + Redis for `parley-redis` and `parley-cluster`, or why there are none. */
+  cluster: Promise<ClusterBackend | string>;
 }
 
 /**
@@ -28,17 +31,31 @@ export class ServerSupply {
     if (kept) return { server: kept, startMs: 0 };
     const pin = pinPrefix(this.o.cores, this.o.cores.serverCores);
     const t = performance.now();
-    const server =
-      target === "parley" || target === "parley-tls"
-        ? await startParley({
-            tls: target === "parley-tls",
-            dataDir: this.o.dataDir,
-            pin,
-            openFiles: this.o.openFiles,
-          })
-        : await startPeer(target, { pin, openFiles: this.o.openFiles });
+    const server = await this.#start(target, pin);
     if (this.o.reuse) this.#kept.set(target, server);
     return { server, startMs: performance.now() - t };
+  }
+
+  async #start(target: TargetId, pin: readonly string[]): Promise<RunningServer> {
+    switch (target) {
+      case "parley":
+      case "parley-tls":
+        return startParley({
+          tls: target === "parley-tls",
+          dataDir: this.o.dataDir,
+          pin,
+          openFiles: this.o.openFiles,
+        });
+      case "parley-redis":
+      case "parley-cluster": {
+        // Every node on the server cores, as for one server: the report says so.
+        const cluster = await this.o.cluster;
+        if (typeof cluster === "string") throw new TargetUnavailableError(cluster);
+        return cluster.start(target === "parley-redis" ? 1 : 2, pin);
+      }
+      default:
+        return startPeer(target, { pin, openFiles: this.o.openFiles });
+    }
   }
 
   /** Stops the server after a run unless it is kept; a failed run always gets a fresh one next. */

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { parleyBenchSettings, settingsEnv } from "../parley/bench-config.js";
+import { type ParleyBackend, parleyBenchSettings, settingsEnv } from "../parley/bench-config.js";
 import { type Child, REPO_ROOT, spawnChild, TS_NODE_ARGS, waitForLine } from "../system/child.js";
 import { httpCall } from "../system/http-json.js";
 import { readOpenFileLimit } from "../system/proc.js";
@@ -15,6 +15,10 @@ export interface StartParleyOptions {
   dataDir: string;
   pin: readonly string[];
   openFiles: number;
+  /** PostgreSQL + Redis for a node of the multi-node scenario; default SQLite and the in-memory bus. */
+  backend?: ParleyBackend;
+  /** Label in error messages and the process list; default "parley". */
+  label?: string;
 }
 
 /**
@@ -22,13 +26,15 @@ export interface StartParleyOptions {
  * module), with the benchmark configuration, and waits for its `listening` log event.
  */
 export async function startParley(o: StartParleyOptions): Promise<RunningServer> {
-  const env = settingsEnv(parleyBenchSettings({ tls: o.tls, dataDir: o.dataDir }));
+  const env = settingsEnv(
+    parleyBenchSettings({ tls: o.tls, dataDir: o.dataDir, ...(o.backend ? { backend: o.backend } : {}) }),
+  );
   const child = spawnChild({
     argv: [process.execPath, ...TS_NODE_ARGS, MAIN],
     pin: o.pin,
     env,
     openFiles: o.openFiles,
-    label: o.tls ? "parley (tls)" : "parley",
+    label: o.label ?? (o.tls ? "parley (tls)" : "parley"),
   });
   const guard = guardMulticast(child);
   try {

@@ -1,7 +1,18 @@
 import type { ClientKind } from "../load/clients/index.js";
+import type { BenchAccounts } from "../parley/accounts.js";
 
-/** The servers a run compares. `parley-tls` is Parley over wss:// for the one TLS figure. */
-export type TargetId = "ws-relay" | "socketio-relay" | "parley" | "parley-tls";
+/**
+ * The servers a run compares. `parley-tls` is Parley over wss:// for the one TLS figure;
+ * `parley-redis` one Parley node and `parley-cluster` two nodes, both on PostgreSQL + Redis,
+ * for the multi-node figure.
+ */
+export type TargetId =
+  | "ws-relay"
+  | "socketio-relay"
+  | "parley"
+  | "parley-tls"
+  | "parley-redis"
+  | "parley-cluster";
 
 export interface TargetInfo {
   readonly id: TargetId;
@@ -16,6 +27,18 @@ export const TARGETS: Readonly<Record<TargetId, TargetInfo>> = {
   "socketio-relay": { id: "socketio-relay", label: "Socket.IO relay", client: "socketio", accounts: false },
   parley: { id: "parley", label: "Parley", client: "parley", accounts: true },
   "parley-tls": { id: "parley-tls", label: "Parley (TLS)", client: "parley", accounts: true },
+  "parley-redis": {
+    id: "parley-redis",
+    label: "Parley, 1 node (PostgreSQL + Redis)",
+    client: "parley",
+    accounts: true,
+  },
+  "parley-cluster": {
+    id: "parley-cluster",
+    label: "Parley, 2 nodes (PostgreSQL + Redis)",
+    client: "parley",
+    accounts: true,
+  },
 };
 
 /**
@@ -39,13 +62,24 @@ export interface LagReading {
   maxS: number;
 }
 
-export interface RunningServer {
-  readonly target: TargetInfo;
+/** One server process of a target. */
+export interface ServerNode {
   readonly pid: number;
   /** ws:// or wss:// endpoint the clients open. */
   readonly wsUrl: string;
   /** http(s):// origin for REST, /metrics and /lag. */
   readonly httpUrl: string;
+}
+
+/** A target as started for a run; for a cluster, `pid` and the URLs are its first node's. */
+export interface RunningServer extends ServerNode {
+  readonly target: TargetInfo;
+  /** Every process of a multi-node target, in order; absent for one server. */
+  readonly nodes?: readonly ServerNode[];
+  /** Local processes the target depends on but the run did not start (Redis), measured beside it. */
+  readonly services?: readonly { name: string; pid: number }[];
+  /** The accounts that exist on this server, when not the run's (a cluster has its own database). */
+  readonly accounts?: BenchAccounts;
   /** PEM to trust for wss:// and https://. */
   readonly ca?: string;
   /** The open-file limit the server process actually got. */
@@ -53,6 +87,11 @@ export interface RunningServer {
   /** Event-loop delay since the previous call (the first call starts the window). */
   lag(): Promise<LagReading | null>;
   stop(): Promise<void>;
+}
+
+/** The processes behind a target: its nodes, or the one server itself. */
+export function nodesOf(server: RunningServer): readonly ServerNode[] {
+  return server.nodes ?? [server];
 }
 
 /** A target that cannot run on this machine (e.g. socket.io not installed). */

@@ -41,6 +41,8 @@ export interface ClientIdentity {
   readonly token: string;
   /** Source address on 127/8: spreading clients over several keeps ephemeral ports plentiful. */
   readonly localAddress: string;
+  /** The node this client opens instead of the target's URL (multi-node targets). */
+  readonly url?: string;
 }
 
 /** How long a connect or a room request may take before it counts as failed. */

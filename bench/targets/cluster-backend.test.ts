@@ -1,0 +1,26 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { describeUrl, offLoopback, pickRedisDatabase } from "./cluster-backend.js";
+
+test("takes the lowest empty Redis database above 0, or none", () => {
+  assert.equal(pickRedisDatabase([5, 0, 0, 0]), 1);
+  assert.equal(pickRedisDatabase([0, 3, 1, 0]), 3);
+  assert.equal(pickRedisDatabase([0, 2, 1]), null);
+  assert.equal(pickRedisDatabase([0]), null);
+});
+
+test("accepts services on 127.0.0.0/8 only", () => {
+  assert.equal(offLoopback("postgres://postgres@127.0.0.1:5432/test"), null);
+  assert.equal(offLoopback("redis://127.0.0.2:6379"), null);
+  assert.match(offLoopback("redis://10.0.0.5:6379") ?? "", /not a loopback address/);
+  assert.match(offLoopback("redis://localhost.example.com:6379") ?? "", /not a loopback address/);
+  assert.match(offLoopback("not a url") ?? "", /not a valid URL/);
+});
+
+test("shows a service URL without its password or options", () => {
+  assert.equal(
+    describeUrl("postgres://bench:s3cret@127.0.0.1:5432/test?options=-c%20search_path%3Dx"),
+    "postgres://bench@127.0.0.1:5432/test",
+  );
+  assert.equal(describeUrl("redis://127.0.0.1:6379"), "redis://127.0.0.1:6379");
+});
