@@ -2,8 +2,8 @@ import assert from "node:assert/strict";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, it } from "node:test";
-import { CliProcess, lines } from "./support/cli.js";
+import { after, before, describe, it } from "node:test";
+import { CliProcess, lines, ROOT } from "./support/cli.js";
 import { STRONG_PASSWORD, uniqueName } from "./support/harness.js";
 import { createNetnsPair, type NetnsPair, NetnsUnavailableError } from "./support/netns.js";
 
@@ -89,6 +89,81 @@ it("lists the servers found on the LAN, connects to the one picked, and pins its
     await chat.stop();
   }
   assert.equal(await chat.exited, 0, chat.stderr);
+});
+
+describe("an announcement naming another CA than the server presents", () => {
+  // A forger in the server's namespace announces the real server's address and port under
+  // another name, with a CA fingerprint that is not the server's.
+  const FORGED = Array.from({ length: 32 }, () => "AB").join(":");
+  let forger: CliProcess | undefined;
+  before(async () => {
+    if (!pair || !server) return;
+    forger = new CliProcess(
+      [pair.serverAddress, String(PORT), FORGED, "forger"],
+      {},
+      inNs(pair.server),
+      join(ROOT, "test/integration/support/mdns-announce.ts"),
+    );
+    await forger.waitFor('"event":"mdns_advertising"', 20_000);
+  });
+  after(async () => {
+    await forger?.kill("SIGTERM");
+  });
+
+  /** `parley chat` without a URL, picking the forged entry from the list. */
+  async function pickForged(home: string): Promise<CliProcess> {
+    assert.ok(pair);
+    const chat = new CliProcess(
+      ["chat", "--interface", pair.clientAddress, "--timeout", "3"],
+      { HOME: home, XDG_CONFIG_HOME: join(home, ".config") },
+      inNs(pair.client),
+    );
+    const entry = await chat.waitFor("Parley on forger", 30_000);
+    await chat.waitFor(`CA ${FORGED}`);
+    await chat.waitFor("Which server? [1-2]");
+    chat.send(entry.trim().split(".")[0] ?? "");
+    return chat;
+  }
+
+  it("is refused on first use with both fingerprints, exit 3, and nothing pinned", async (t) => {
+    if (!pair || !server) return t.skip(skipReason);
+    const home = join(tmp, "first-use");
+    const chat = await pickForged(home);
+    assert.equal(await chat.exited, 3, chat.stderr);
+    assert.match(chat.stderr, /REFUSED: .* presents another CA than the one announced for it on the LAN/);
+    assert.ok(chat.stderr.includes(`announced: ${FORGED}`), chat.stderr);
+    assert.ok(chat.stderr.includes(`presented: ${caFingerprint}`), chat.stderr);
+    await assert.rejects(readFile(join(home, ".config/parley/known_servers.json"), "utf8"), {
+      code: "ENOENT",
+    });
+  });
+
+  it("does not override a pin: the pinned CA is used, with a warning about the announcement", async (t) => {
+    if (!pair || !server) return t.skip(skipReason);
+    const home = join(tmp, "pinned");
+    const user = uniqueName("pin");
+    const first = new CliProcess(
+      ["chat", `https://${pair.serverAddress}:${PORT}`],
+      { HOME: home, XDG_CONFIG_HOME: join(home, ".config") },
+      inNs(pair.client),
+    );
+    try {
+      await first.waitFor("not signed in", 30_000);
+      first.send(`/register ${user}`, STRONG_PASSWORD, STRONG_PASSWORD);
+      await first.waitFor(`signed in as ${user}`, 30_000);
+    } finally {
+      await first.stop();
+    }
+    const chat = await pickForged(home);
+    try {
+      await chat.waitFor("Warning: the LAN announcement of", 30_000);
+      await chat.waitFor(`announced: ${FORGED}`);
+      await chat.waitFor(`signed in as ${user}`, 30_000);
+    } finally {
+      await chat.stop();
+    }
+    assert.equal(await chat.exited, 0, chat.stderr);
+  });
 });
 
 it("exits 1 with one line when no server answers and no URL was given", async (t) => {

@@ -26,6 +26,12 @@ export interface TrustOptions {
   confirm?: ((question: string) => Promise<boolean>) | undefined;
   /** Where the fingerprint and pinning notices go (stderr). */
   notice: (line: string) => void;
+  /**
+   * The CA fingerprint the server's mDNS announcement named, when it was picked from the LAN.
+   * The announcement is unauthenticated, so it can only make trust stricter: on first use a
+   * server presenting another CA is refused; a pinned CA still wins over the announcement.
+   */
+  announcedFingerprint?: string | null | undefined;
   /** For the certificate probe. Default 10 s. */
   timeoutMs?: number;
 }
@@ -70,7 +76,14 @@ export async function trustServer(options: TrustOptions): Promise<ServerTrust> {
   const presented = await presentedCa(url, options.timeoutMs ?? 10_000);
   const origin = originOf(url);
   const pin = known.get(url);
+  const announced = options.announcedFingerprint ?? null;
+  const unlikeAnnounced = announced !== null && announced !== presented.fingerprint;
   if (pin?.caFingerprint === presented.fingerprint) {
+    if (unlikeAnnounced) {
+      options.notice(`Warning: the LAN announcement of ${origin} named another CA than the one pinned:`);
+      options.notice(`  announced: ${announced}`);
+      options.notice("The pinned CA was used; the announcement may be forged or out of date.");
+    }
     return { ca: presented.pem, caFingerprint: presented.fingerprint, how: "pinned" };
   }
   if (pin) {
@@ -92,11 +105,27 @@ export async function trustServer(options: TrustOptions): Promise<ServerTrust> {
     return { ca: presented.pem, caFingerprint: presented.fingerprint, how: "re-pinned" };
   }
 
+  if (unlikeAnnounced) {
+    throw new CliError(
+      `REFUSED: ${origin} presents another CA than the one announced for it on the LAN; someone may be impersonating it`,
+      EXIT.untrusted,
+      [
+        `announced: ${announced}`,
+        `presented: ${presented.fingerprint}`,
+        "Nothing was pinned. Compare both with the fingerprint the server printed at start, then",
+        `connect with its URL: parley chat ${origin}`,
+      ],
+    );
+  }
   options.notice(
     `${origin} is a server not seen before. Its CA ("${presented.subject}") has the fingerprint`,
   );
   options.notice(`  SHA-256 ${presented.fingerprint}`);
-  options.notice("Compare it with the fingerprint the server printed at start.");
+  options.notice(
+    announced === null
+      ? "Compare it with the fingerprint the server printed at start."
+      : "It is the one announced on the LAN, which anyone there can announce: compare it with the fingerprint the server printed at start.",
+  );
   if (options.confirm && !(await options.confirm("Trust this server and remember its CA? [y/N] "))) {
     throw new CliError(`not trusted: ${origin} was not pinned`, EXIT.untrusted);
   }

@@ -74,8 +74,10 @@ export class CliProcess {
     args: string[],
     env: Record<string, string> = {},
     wrap: (argv: string[]) => [string, string[]] = ([command = "", ...rest]) => [command, rest],
+    /** Another TypeScript entry point than the CLI (a test fixture). */
+    script = CLI,
   ) {
-    const [command, argv] = wrap([process.execPath, ...NODE_ARGS, CLI, ...args]);
+    const [command, argv] = wrap([process.execPath, ...NODE_ARGS, script, ...args]);
     this.child = spawn(command, argv, { cwd: ROOT, env: cleanEnv(env) });
     this.child.stdout.setEncoding("utf8").on("data", (c: string) => {
       this.stdout += c;

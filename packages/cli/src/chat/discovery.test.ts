@@ -32,8 +32,8 @@ describe("choosing a discovered server", () => {
   });
 
   it("takes the number typed, and nothing else", () => {
-    assert.equal(choose(servers, " 2 "), "https://10.0.0.9:8443");
-    assert.equal(choose(servers, "1"), "https://10.0.0.5:8443");
+    assert.equal(choose(servers, " 2 ")?.url, "https://10.0.0.9:8443");
+    assert.equal(choose(servers, "1")?.url, "https://10.0.0.5:8443");
     for (const answer of ["0", "3", "", "one", "1.5", undefined])
       assert.equal(choose(servers, answer), undefined);
   });

@@ -69,9 +69,18 @@ export async function chatCommand(argv: string[]): Promise<number> {
   const screen = new Screen({ input: process.stdin, output: process.stdout });
   screen.onInterrupt = () => screen.close();
   try {
-    url ??= await pickServer(screen, { timeoutMs: Math.round(timeoutS * 1000), interfaceAddress: iface });
+    let announcedFingerprint: string | null = null;
+    if (url === undefined) {
+      const picked = await pickServer(screen, {
+        timeoutMs: Math.round(timeoutS * 1000),
+        interfaceAddress: iface,
+      });
+      url = picked.url;
+      announcedFingerprint = picked.announcedFingerprint;
+    }
     const trust = await trustServer({
       url,
+      announcedFingerprint,
       configDir,
       caFile: values.ca,
       acceptNewFingerprint: values["accept-new-fingerprint"] === true,
