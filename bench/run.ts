@@ -92,7 +92,7 @@ async function main(): Promise<number> {
           ? { databaseUrl: process.env.PARLEY_TEST_DATABASE_URL }
           : {}),
         ...(process.env.PARLEY_TEST_REDIS_URL ? { redisUrl: process.env.PARLEY_TEST_REDIS_URL } : {}),
-      }).catch((e: unknown) => `skipped: ${e instanceof Error ? e.message : String(e)}`)
+      }).catch((e: unknown) => (e instanceof Error ? e.message : String(e)))
     : Promise.resolve("not run");
   const servers = new ServerSupply({
     reuse: !plan.freshServers,
@@ -118,7 +118,7 @@ async function main(): Promise<number> {
         : Promise.resolve(null),
       cluster,
     ]);
-    if (typeof backend === "string" && needCluster) log(`multi-node scenario ${backend}`);
+    if (typeof backend === "string" && needCluster) log(`two-node scenario skipped: ${backend}`);
     const limits = await Promise.all(ready.pids.map((pid) => readOpenFileLimit(pid)));
     const generatorOpenFiles = Math.min(...limits.map((l) => l ?? 1024));
     log(`${processes} generator process(es), open-file limit ${generatorOpenFiles}`);
@@ -146,7 +146,9 @@ async function main(): Promise<number> {
       skippedTargets,
       registration,
       cluster:
-        typeof backend === "string" ? { unavailable: backend } : { ...backend.info, unavailable: null },
+        typeof backend === "string"
+          ? { unavailable: `skipped: ${backend.replace(/\.$/, "")}` }
+          : { ...backend.info, unavailable: null },
       parleySettings: parleyBenchSettings({ tls: false, dataDir: "<temporary directory>" }),
       scenarios: scenarios.map((s) => ({
         id: s.id,
