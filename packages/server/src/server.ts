@@ -7,7 +7,7 @@ import type { Logger } from "pino";
 import proxyAddr from "proxy-addr";
 import type { Bus } from "./bus/bus.js";
 import { MemoryBus } from "./bus/memory-bus.js";
-import { DEFAULT_REDIS_KEY_PREFIX, RedisBus, type RedisBusTuning } from "./bus/redis-bus.js";
+import { RedisBus, type RedisBusTuning } from "./bus/redis-bus.js";
 import type { Config } from "./config/config.js";
 import { AccountService } from "./domain/accounts.js";
 import { DeliveryService } from "./domain/delivery.js";
@@ -102,6 +102,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
   if (config.redisUrl) {
     if (!options.bus) {
       redisBus = new RedisBus({
+        keyPrefix: config.redisKeyPrefix,
         ...options.redis,
         url: config.redisUrl,
         nodeId: config.nodeId,
@@ -116,7 +117,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     if (!options.limiters) {
       redisLimiters = new RedisLimiters({
         url: config.redisUrl,
-        keyPrefix: options.redis?.keyPrefix ?? DEFAULT_REDIS_KEY_PREFIX,
+        keyPrefix: options.redis?.keyPrefix ?? config.redisKeyPrefix,
         connectionName: `parley:${config.nodeId}:limiters`,
         ...(options.redis?.retryDelayMs ? { retryDelayMs: options.redis.retryDelayMs } : {}),
       });

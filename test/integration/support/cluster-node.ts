@@ -1,9 +1,9 @@
 import { createLogger, loadConfig, startServer } from "@parley/server";
 
 // A Parley server as a process of its own, for tests that kill it (support/cluster.ts). It is
-// packages/server/src/main.ts with the two things a shared test Redis needs and the command
-// cannot set: the key prefix of the run, and shorter presence timings so a killed server's users
-// go offline sooner. Configuration otherwise comes from the environment, as for main.ts.
+// packages/server/src/main.ts with what the command cannot set: shorter presence timings so a
+// killed server's users go offline sooner. Configuration otherwise comes from the environment,
+// as for main.ts (the run's Redis key prefix is PARLEY_REDIS_KEY_PREFIX).
 
 const env = process.env;
 const ms = (name: string) => (env[name] ? Number(env[name]) : undefined);
@@ -15,7 +15,6 @@ const log = createLogger(config.logLevel);
 const server = await startServer(config, {
   log,
   redis: {
-    ...(env.PARLEY_TEST_REDIS_PREFIX ? { keyPrefix: env.PARLEY_TEST_REDIS_PREFIX } : {}),
     ...(heartbeatMs !== undefined ? { heartbeatMs } : {}),
     ...(presenceTtlMs !== undefined ? { presenceTtlMs } : {}),
   },

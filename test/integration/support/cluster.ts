@@ -71,7 +71,7 @@ export async function spawnNode(options: SpawnNodeOptions): Promise<NodeProcess>
         PARLEY_LOG_LEVEL: "info",
         REDIS_URL: options.redisUrl,
         DATABASE_URL: options.databaseUrl,
-        PARLEY_TEST_REDIS_PREFIX: options.redisPrefix,
+        PARLEY_REDIS_KEY_PREFIX: options.redisPrefix,
         ...(options.heartbeatMs ? { PARLEY_TEST_HEARTBEAT_MS: String(options.heartbeatMs) } : {}),
         ...(options.presenceTtlMs ? { PARLEY_TEST_PRESENCE_TTL_MS: String(options.presenceTtlMs) } : {}),
         ...options.env,

@@ -45,6 +45,7 @@ describe("loadConfig", () => {
     assert.equal(c.logLevel, "info");
     assert.equal(c.databaseUrl, null);
     assert.equal(c.redisUrl, null);
+    assert.equal(c.redisKeyPrefix, "parley:");
   });
 
   it("reads every setting from the environment", () => {
@@ -69,6 +70,7 @@ describe("loadConfig", () => {
         PARLEY_LOG_LEVEL: "warn",
         DATABASE_URL: "postgres://parley@db.example:5432/parley",
         REDIS_URL: "redis://cache.example:6379",
+        PARLEY_REDIS_KEY_PREFIX: "team-b:",
       },
     });
     assert.equal(c.host, "127.0.0.1");
@@ -90,6 +92,7 @@ describe("loadConfig", () => {
     assert.equal(c.logLevel, "warn");
     assert.equal(c.databaseUrl, "postgres://parley@db.example:5432/parley");
     assert.equal(c.redisUrl, "redis://cache.example:6379");
+    assert.equal(c.redisKeyPrefix, "team-b:");
   });
 
   it("accepts every spelling of a boolean", () => {
@@ -147,6 +150,8 @@ describe("loadConfig", () => {
       ["a database URL of another scheme", { DATABASE_URL: "mysql://db.example/parley" }, "DATABASE_URL"],
       ["a Redis URL of another scheme", { REDIS_URL: "http://cache.example:6379" }, "REDIS_URL"],
       ["an empty host", { PARLEY_HOST: " " }, "PARLEY_HOST"],
+      ["an empty Redis key prefix", { PARLEY_REDIS_KEY_PREFIX: "" }, "PARLEY_REDIS_KEY_PREFIX"],
+      ["a Redis key prefix with a glob", { PARLEY_REDIS_KEY_PREFIX: "parley*" }, "PARLEY_REDIS_KEY_PREFIX"],
       ["TLS off on a non-loopback host", { PARLEY_TLS: "off" }, "PARLEY_TLS"],
       ["TLS off on a LAN address", { PARLEY_TLS: "off", PARLEY_HOST: "203.0.113.10" }, "PARLEY_HOST"],
       ["a certificate without a key", { PARLEY_TLS_CERT: "/etc/parley/cert.pem" }, "PARLEY_TLS_KEY"],

@@ -44,6 +44,7 @@ export interface Config {
   readonly databaseUrl: string | null;
   readonly redisUrl: string | null;
   readonly nodeId: string;
+  readonly redisKeyPrefix: string;
   readonly duplicateLogin: "allow" | "reject";
   readonly offlineQueue: "off" | "on";
   readonly offlineQueueTtlS: number;
@@ -148,6 +149,14 @@ const nodeId: Parser<string> = (raw, name) => {
   if (v === "") return randomBytes(6).toString("hex");
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(v)) {
     throw new ConfigError(`${name} must be 1-64 of A-Z a-z 0-9 . _ -, got "${raw}"`);
+  }
+  return v;
+};
+
+const redisKeyPrefix: Parser<string> = (raw, name) => {
+  const v = raw.trim();
+  if (!/^[A-Za-z0-9._:-]{1,64}$/.test(v)) {
+    throw new ConfigError(`${name} must be 1-64 of A-Z a-z 0-9 . _ : -, got "${raw}"`);
   }
   return v;
 };
@@ -386,6 +395,13 @@ const SETTINGS = [
     default: "",
     parse: nodeId,
     help: "This server's name among several on one Redis (1-64 of `A-Za-z0-9._-`); empty: random at each start.",
+  },
+  {
+    key: "redisKeyPrefix",
+    env: "PARLEY_REDIS_KEY_PREFIX",
+    default: "parley:",
+    parse: redisKeyPrefix,
+    help: "Prefix of every Redis key and channel: one cluster's servers share it, another Parley on the same Redis uses its own.",
   },
   {
     key: "duplicateLogin",
