@@ -76,7 +76,7 @@ async function main(): Promise<number> {
   );
   let pool: GeneratorPool | null = null;
   let results: BenchResults;
-  // The multi-node scenario's schema, Redis database and accounts are made while the rest is
+  // The multi-node scenario's schema, Redis key prefix and accounts are made while the rest is
   // set up; when a service does not answer, its targets are skipped with the reason.
   const needCluster = cases.some((c) =>
     c.targets.some((t) => t === "parley-redis" || t === "parley-cluster"),

@@ -23,15 +23,17 @@ test("runs the single-node server on SQLite and the in-memory bus whatever the c
   assert.equal(env.PARLEY_NODE_ID, undefined);
 });
 
-test("points a multi-node server at the run's own schema, Redis database and node name", () => {
+test("points a multi-node server at the run's own schema, Redis key prefix and node name", () => {
   const backend = {
     databaseUrl: "postgres://postgres@127.0.0.1:5432/test?options=-c%20search_path%3Dx",
-    redisUrl: "redis://127.0.0.1:6379/9",
+    redisUrl: "redis://127.0.0.1:6379",
+    redisKeyPrefix: "parley-bench-1a2b3c4d:",
     nodeId: "bench-a",
   };
   const env = settingsEnv(parleyBenchSettings({ tls: false, dataDir: "/tmp/x", backend }));
   assert.equal(env.DATABASE_URL, backend.databaseUrl);
   assert.equal(env.REDIS_URL, backend.redisUrl);
+  assert.equal(env.PARLEY_REDIS_KEY_PREFIX, "parley-bench-1a2b3c4d:");
   assert.equal(env.PARLEY_NODE_ID, "bench-a");
   assert.equal(env.PARLEY_MDNS, "off");
 });

@@ -14,8 +14,9 @@ export interface BenchSetting {
 export interface ParleyBackend {
   /** The run's own PostgreSQL schema (`search_path` in the URL). */
   readonly databaseUrl: string;
-  /** The run's own Redis database (`/<db>` in the URL). */
   readonly redisUrl: string;
+  /** The run's own Redis key prefix (PARLEY_REDIS_KEY_PREFIX). */
+  readonly redisKeyPrefix: string;
   readonly nodeId: string;
 }
 
@@ -70,9 +71,18 @@ export function parleyBenchSettings(o: {
     {
       env: "REDIS_URL",
       value: b?.redisUrl ?? "",
-      why: b ? "the run's own Redis database, its keys deleted at the end" : "in-memory bus",
+      why: b ? "the shared Redis" : "in-memory bus",
     },
-    ...(b ? [{ env: "PARLEY_NODE_ID", value: b.nodeId, why: "a run-unique name per node" }] : []),
+    ...(b
+      ? [
+          {
+            env: "PARLEY_REDIS_KEY_PREFIX",
+            value: b.redisKeyPrefix,
+            why: "the run's own keys and channels, deleted at the end",
+          },
+          { env: "PARLEY_NODE_ID", value: b.nodeId, why: "a run-unique name per node" },
+        ]
+      : []),
   ];
 }
 

@@ -99,7 +99,7 @@ export function clusterSection(
   const out = ["## 7. Fan-out across two nodes (PostgreSQL + Redis)", ""];
   out.push(
     "The fan-out traffic of scenario 2 (same clients, room sizes, payload and window) against two Parley " +
-      "servers that share one PostgreSQL schema and one Redis database. The members of each room alternate " +
+      "servers that share one PostgreSQL schema and one Redis (under a key prefix of the run's own). The members of each room alternate " +
       "between node A and node B, and members take turns sending, so every message reaches about half its " +
       "recipients on the other node, through Redis. Beside it, in the same run: one node on the same services " +
       "(every message still goes through Redis's fan-out script) and the single node of scenario 2 (SQLite, " +

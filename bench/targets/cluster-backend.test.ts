@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { describeUrl, offLoopback, pickRedisDatabase } from "./cluster-backend.js";
+import { describeUrl, offLoopback, runKeyPrefix } from "./cluster-backend.js";
 
-test("takes the lowest empty Redis database above 0, or none", () => {
-  assert.equal(pickRedisDatabase([5, 0, 0, 0]), 1);
-  assert.equal(pickRedisDatabase([0, 3, 1, 0]), 3);
-  assert.equal(pickRedisDatabase([0, 2, 1]), null);
-  assert.equal(pickRedisDatabase([0]), null);
+test("gives each run a Redis key prefix of its own that the server accepts", () => {
+  const a = runKeyPrefix();
+  assert.match(a, /^parley-bench-[0-9a-f]{8}:$/);
+  assert.notEqual(runKeyPrefix(), a);
 });
 
 test("accepts services on 127.0.0.0/8 only", () => {

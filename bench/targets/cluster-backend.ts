@@ -11,8 +11,8 @@ import { startParley } from "./start-parley.js";
 import { type LagReading, type RunningServer, TARGETS } from "./target.js";
 
 /**
- * PostgreSQL and Redis for the multi-node scenario: a fresh schema and an empty Redis database
- * of this run's own, with their own accounts, on which one or two real Parley servers
+ * PostgreSQL and Redis for the multi-node scenario: a fresh schema and a Redis key prefix
+ * (PARLEY_REDIS_KEY_PREFIX) of this run's own, with their own accounts, on which one or two real Parley servers
  * (packages/server/src/main.ts, like every other Parley of the run) are started. Both services
  * are shared with the test suite, so nothing outside what the run created is ever touched, and
  * what it created is removed at the end.
@@ -21,10 +21,6 @@ import { type LagReading, type RunningServer, TARGETS } from "./target.js";
 /** The services of the development and CI machines (shared/DESIGN.md); the tests' variables win. */
 export const DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/test";
 export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
-/** Parley's default key prefix: main.ts has no setting for another, so the database isolates. */
-const KEY_PREFIX = "parley:";
-/** Written first into the database a run takes, so that a concurrent run takes another. */
-const CLAIM_KEY = "parley-bench:claim";
 const CONNECT_TIMEOUT_MS = 3000;
 
 /** What the report says about the services (never a password). */
@@ -41,13 +37,9 @@ export interface ClusterBackendOptions extends Omit<SetupAccountsOptions, "accou
   redisUrl?: string;
 }
 
-/**
- * The lowest-numbered empty Redis database above 0 (0 is where the tests keep their prefixes),
- * from each database's key count; null when none is empty.
- */
-export function pickRedisDatabase(keyCounts: readonly number[]): number | null {
-  for (let db = 1; db < keyCounts.length; db++) if (keyCounts[db] === 0) return db;
-  return null;
+/** A key prefix no other run or test uses: every key and channel of the run's nodes is under it. */
+export function runKeyPrefix(): string {
+  return `parley-bench-${randomBytes(4).toString("hex")}:`;
 }
 
 /** Why a service URL may not be used, or null: all benchmark traffic stays on 127.0.0.0/8. */
@@ -85,7 +77,7 @@ export class ClusterBackend {
   ) {}
 
   /**
-   * Takes a Redis database and creates a schema, then registers the accounts there; throws with
+   * Picks a Redis key prefix and creates a schema, then registers the accounts there; throws with
    * the reason when a service is off loopback or does not answer (nothing is left behind then).
    */
   static async prepare(o: ClusterBackendOptions): Promise<ClusterBackend> {
@@ -106,19 +98,16 @@ export class ClusterBackend {
     });
     redis.on("error", () => undefined); // the failed command says it
     const schemas = new TestSchemas(databaseUrl);
-    let db: number | null = null;
+    const redisKeyPrefix = runKeyPrefix();
     try {
       await redis.connect().catch((e: unknown) => {
         throw new Error(`Redis at ${describeUrl(redisUrl)} does not answer: ${messageOf(e)}`);
       });
-      db = await claimDatabase(redis);
-      if (db === null) throw new Error(`Redis at ${describeUrl(redisUrl)} has no empty database to use`);
+      await redis.ping();
       const schemaUrl = await schemas.create().catch((e: unknown) => {
         throw new Error(`PostgreSQL at ${describeUrl(databaseUrl)} does not answer: ${messageOf(e)}`);
       });
-      const u = new URL(redisUrl);
-      u.pathname = `/${db}`;
-      const backend = { databaseUrl: schemaUrl, redisUrl: u.href };
+      const backend = { databaseUrl: schemaUrl, redisUrl, redisKeyPrefix };
       const accounts = new BenchAccounts();
       const registration = await setupAccounts({
         ...o,
@@ -136,14 +125,14 @@ export class ClusterBackend {
         accounts,
         {
           database: `${describeUrl(databaseUrl)}, schema ${schema} (created for the run, dropped at the end)`,
-          redis: `${describeUrl(u.href)} (an empty database taken for the run, its keys deleted at the end)`,
+          redis: `${describeUrl(redisUrl)}, key prefix ${redisKeyPrefix} (the run's own, its keys deleted at the end)`,
           redisCpuMeasured: redisPid !== null,
           registration,
         },
         redisPid,
       );
     } catch (e) {
-      await release(redis, schemas, db);
+      await release(redis, schemas, redisKeyPrefix);
       throw e;
     }
   }
@@ -184,8 +173,7 @@ export class ClusterBackend {
 
   /** Drops the schema and deletes the run's Redis keys; the nodes must be stopped first. */
   async dispose(): Promise<void> {
-    const db = Number(new URL(this.backend.redisUrl).pathname.slice(1));
-    await release(this.redis, this.schemas, db);
+    await release(this.redis, this.schemas, this.backend.redisKeyPrefix);
   }
 }
 
@@ -197,31 +185,14 @@ async function localRedisPid(redis: Redis): Promise<number | null> {
   return comm.startsWith("redis") ? Number(m[1]) : null;
 }
 
-async function claimDatabase(redis: Redis): Promise<number | null> {
-  const [, count] = (await redis.config("GET", "databases")) as [string, string];
-  for (;;) {
-    const sizes: number[] = [];
-    for (let db = 0; db < Number(count); db++) {
-      await redis.select(db);
-      sizes.push(await redis.dbsize());
-    }
-    const db = pickRedisDatabase(sizes);
-    if (db === null) return null;
-    await redis.select(db);
-    if ((await redis.set(CLAIM_KEY, "1", "NX")) === "OK") return db;
-  }
-}
-
-async function release(redis: Redis, schemas: TestSchemas, db: number | null): Promise<void> {
+async function release(redis: Redis, schemas: TestSchemas, keyPrefix: string): Promise<void> {
   try {
     await schemas.dropAll();
   } finally {
-    if (db !== null && redis.status === "ready") {
-      await redis.select(db);
-      const stream = redis.scanStream({ match: `${KEY_PREFIX}*`, count: 1000 });
+    if (redis.status === "ready") {
+      const stream = redis.scanStream({ match: `${keyPrefix}*`, count: 1000 });
       for await (const keys of stream as AsyncIterable<string[]>)
         if (keys.length > 0) await redis.del(...keys);
-      await redis.del(CLAIM_KEY);
     }
     redis.disconnect();
   }
