@@ -44,6 +44,37 @@ describe("help", () => {
   });
 });
 
+describe("npx parley", () => {
+  it("runs the command npm linked from this repository, never one from the registry, with its exit status", async () => {
+    // `--no`: npm exec may not install anything, so a missing link fails instead of downloading
+    // whatever the registry calls "parley"; offline, so it could not even ask.
+    const npx = (args: string[]) =>
+      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+        const child = spawn("npm", ["exec", "--no", "--offline", "--", "parley", ...args], {
+          cwd: ROOT,
+          env: cleanEnv(),
+          stdio: ["ignore", "pipe", "pipe"],
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.setEncoding("utf8").on("data", (c: string) => {
+          stdout += c;
+        });
+        child.stderr.setEncoding("utf8").on("data", (c: string) => {
+          stderr += c;
+        });
+        child.once("error", reject);
+        child.once("exit", (code) => resolve({ code, stdout, stderr }));
+      });
+    const help = await npx(["--help"]);
+    assert.equal(help.code, 0, help.stderr);
+    assert.ok(help.stdout.startsWith("usage: parley <command>"), help.stdout.slice(0, 80));
+    const unknown = await npx(["frobnicate"]);
+    assert.equal(unknown.code, 2, unknown.stderr);
+    assert.match(unknown.stderr, /^parley: unknown command "frobnicate"/m);
+  });
+});
+
 describe("errors", () => {
   it("refuses an unknown subcommand with one line and exit 2", async () => {
     const run = await parley(["frobnicate"]);
