@@ -1,13 +1,16 @@
 import assert from "node:assert/strict";
+import { availableParallelism } from "node:os";
 import { describe, it } from "node:test";
 import { argon2i, argon2id, hash } from "argon2";
 import {
   ARGON2_PARAMETERS,
   dummyVerify,
+  hashGate,
   hashPassword,
   needsRehash,
   parsePasswordHash,
   verifyPassword,
+  WorkGate,
 } from "./password-hasher.js";
 
 const PASSWORD = "Tangerine-Rocket-42";
@@ -143,5 +146,62 @@ describe("dummyVerify", () => {
     const dummy = await median(() => dummyVerify("wrong password"));
     // Loose bounds: the point is that the dummy does a full argon2id verification, not a no-op.
     assert.ok(dummy > real / 4 && dummy < real * 4, `real ${real} ms, dummy ${dummy} ms`);
+  });
+});
+
+describe("WorkGate", () => {
+  /** A piece of work that finishes when told to, recording when it started. */
+  function controlled(log: string[], name: string) {
+    let finish: (ok: boolean) => void = () => undefined;
+    const done = new Promise<boolean>((resolve) => {
+      finish = resolve;
+    });
+    const work = async () => {
+      log.push(name);
+      if (!(await done)) throw new Error(`${name} failed`);
+      return name;
+    };
+    return { work, finish: (ok = true) => finish(ok) };
+  }
+  const settle = () => new Promise((r) => setImmediate(r));
+
+  it("runs at most its limit at once and starts the others in order, also after a failure", async () => {
+    const gate = new WorkGate(2);
+    const started: string[] = [];
+    const pieces = ["a", "b", "c", "d", "e"].map((n) => controlled(started, n));
+    const results = pieces.map((p) => gate.run(p.work).catch((e: Error) => e.message));
+    await settle();
+    assert.deepEqual(started, ["a", "b"]);
+    assert.equal(gate.running, 2);
+    assert.equal(gate.waiting, 3);
+    pieces[1]?.finish(false);
+    await settle();
+    assert.deepEqual(started, ["a", "b", "c"], "a failed piece frees its slot");
+    pieces[0]?.finish();
+    pieces[2]?.finish();
+    await settle();
+    assert.deepEqual(started, ["a", "b", "c", "d", "e"]);
+    assert.equal(gate.running, 2);
+    pieces[3]?.finish();
+    pieces[4]?.finish();
+    assert.deepEqual(await Promise.all(results), ["a", "b failed", "c", "d", "e"]);
+    assert.equal(gate.running, 0);
+    assert.equal(gate.waiting, 0);
+  });
+
+  it("refuses a limit below one", () => {
+    assert.throws(() => new WorkGate(0), RangeError);
+    assert.throws(() => new WorkGate(1.5), RangeError);
+  });
+
+  it("holds back password hashes beyond one less than the cores, so the event loop keeps a core", async () => {
+    assert.equal(hashGate.limit, Math.max(1, availableParallelism() - 1));
+    const hashes = Array.from({ length: hashGate.limit + 3 }, (_, i) => hashPassword(`Pw-${i}-long-enough!`));
+    assert.equal(hashGate.running, hashGate.limit);
+    assert.equal(hashGate.waiting, 3);
+    const done = await Promise.all(hashes);
+    assert.equal(new Set(done).size, done.length);
+    assert.ok(await verifyPassword(done[0] ?? "", "Pw-0-long-enough!"));
+    assert.equal(hashGate.running, 0);
   });
 });
