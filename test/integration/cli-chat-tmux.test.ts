@@ -170,6 +170,33 @@ it("keeps the half-typed input line intact while a message arrives, in an 80x24 
     await sam.client.send(roomId, long);
     rows = await waitScreen(shows("w29w0"), "the long message");
     for (const row of rows) assert.ok([...row].length <= 80, `row fits 80 columns: ${row}`);
+
+    // Typing, both ways. Sam's shows on the prompt until he says he stopped.
+    sam.client.typing(roomId, true);
+    await waitCursorRow(`#den (${sam.username} typing)>`, "sam typing, on the prompt");
+    sam.client.typing(roomId, false);
+    await waitCursorRow("#den>", "sam stopped");
+    // Alice's reaches sam as she types a message, and stops when she clears the line; a
+    // command is not typing.
+    const typing = nextEvent(sam.client, "typing", (e) => e.roomId === roomId && e.username === alice);
+    await type("hel");
+    assert.equal((await typing).active, true);
+    const stopped = nextEvent(sam.client, "typing", (e) => e.roomId === roomId && !e.active);
+    await tmux("send-keys", "-t", SESSION, "C-u");
+    await stopped;
+    // What sam hears from here until a message: a command says nothing, the message's own
+    // typing says "typing" once (repeats come every 3 s) and "stopped" when it is sent.
+    const heard: string[] = [];
+    const offTyping = sam.client.on("typing", (e) => {
+      if (e.roomId === roomId) heard.push(e.active ? "typing" : "stopped");
+    });
+    const done = nextEvent(sam.client, "message", (m) => m.roomId === roomId && m.text === "done");
+    await type("/who", true);
+    await waitScreen(shows("online ("), "the /who answer");
+    await type("done", true);
+    await done;
+    offTyping();
+    assert.deepEqual(heard, ["typing", "stopped"]);
   } finally {
     await tmux("kill-server").catch(() => undefined);
   }

@@ -34,3 +34,11 @@ export type {
 export { type KeyChange, KeyPins, type TrustState } from "./pins.js";
 export type { FetchLike, Timers, WebSocketConstructor, WebSocketLike } from "./platform.js";
 export { type DeviceStore, MemoryStore } from "./store.js";
+export {
+  TYPING_IDLE_MS,
+  TYPING_REPEAT_MS,
+  TYPING_SHOWN_MS,
+  TypingNotifier,
+  TypingRoster,
+  type Typist,
+} from "./typing.js";

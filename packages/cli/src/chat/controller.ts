@@ -7,6 +7,8 @@ import {
   type MembershipEvent,
   type MessageEvent,
   ParleyClient,
+  TypingNotifier,
+  TypingRoster,
   type WebSocketConstructor,
 } from "@parley/client";
 import { InfoResponse, passwordRefusal, type RoomView, type UserView } from "@parley/protocol";
@@ -55,11 +57,18 @@ export class ChatController {
   #client: ParleyClient | undefined;
   #offline = false;
   #events: Promise<void> = Promise.resolve();
+  /** Who is typing in which room: the current room's typists are shown on the prompt. */
+  readonly #typists = new TypingRoster((roomId) => {
+    if (roomId === this.#state.current?.id) this.#updatePrompt();
+  });
+  /** This user's typing, told to the current room while a message (not a command) is typed. */
+  readonly #ownTyping = new TypingNotifier((roomId, active) => this.#client?.typing(roomId, active));
 
   constructor(options: ChatControllerOptions) {
     this.#o = options;
     this.#screen = options.screen;
     this.#now = options.now ?? (() => Date.now());
+    this.#screen.onEdit = (line) => this.#edited(line);
   }
 
   /** Runs until /quit or the end of input; resolves with the exit status. */
@@ -78,13 +87,31 @@ export class ChatController {
         } catch (e) {
           this.#fail(e);
         }
-        this.#screen.setPrompt(this.#state.prompt());
+        this.#updatePrompt();
       }
     } finally {
+      this.#ownTyping.stop();
+      this.#typists.clear();
       await this.#client?.close();
       this.#client = undefined;
     }
     return 0;
+  }
+
+  #updatePrompt(): void {
+    const room = this.#state.current;
+    const typing = room === undefined ? [] : this.#typists.typists(room.id).map((t) => t.username);
+    this.#screen.setPrompt(this.#state.prompt(typing));
+  }
+
+  /** The input line changed (a terminal only): say "typing" for a message, nothing for a command. */
+  #edited(line: string): void {
+    const room = this.#state.current;
+    if (this.#client === undefined || room === undefined || line.trim() === "" || line.startsWith("/")) {
+      this.#ownTyping.stop();
+      return;
+    }
+    this.#ownTyping.typed(room.id);
   }
 
   // ------------------------------------------------------------------ commands
@@ -343,6 +370,8 @@ export class ChatController {
   }
 
   async #closeClient(): Promise<void> {
+    this.#ownTyping.stop();
+    this.#typists.clear();
     const client = this.#client;
     this.#client = undefined;
     this.#state.reset();
@@ -372,6 +401,9 @@ export class ChatController {
     on("membership", (m) => this.#onMembership(m));
     on("room", (room) => this.#onRoom(client, room));
     on("key_changed", (c) => this.#onKeyChanged(c));
+    on("typing", (t) => {
+      if (t.userId !== client.user?.id) this.#typists.update(t);
+    });
     on("presence", (p) => {
       this.#state.learn({ id: p.userId, username: p.username });
       if (this.#state.follows(p.userId)) this.#notice(`${p.username} is ${p.online ? "online" : "offline"}`);
@@ -416,6 +448,13 @@ export class ChatController {
     }
     const text = m.text;
     const mine = m.from.userId === client.user?.id;
+    // The message is what they were typing.
+    this.#typists.update({
+      roomId: m.roomId,
+      userId: m.from.userId,
+      username: m.from.username,
+      active: false,
+    });
     this.#screen.print(
       formatMessage({
         ts: m.ts,

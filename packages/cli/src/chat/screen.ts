@@ -35,6 +35,8 @@ export class Screen {
   #prompt = "> ";
   /** Called on Ctrl-C at an empty prompt. */
   onInterrupt: () => void = () => undefined;
+  /** Called with the input line after each key typed on a terminal (not while a secret is typed). */
+  onEdit: (line: string) => void = () => undefined;
 
   constructor(o: ScreenOptions) {
     this.#out = o.output;
@@ -55,6 +57,10 @@ export class Screen {
           return;
         }
         this.onInterrupt();
+      });
+      // readline handles each key first (its listener came first), so the line is up to date.
+      o.input.on("keypress", () => {
+        if (!this.#secret && !this.#ended) this.onEdit(this.#rl.line);
       });
     } else {
       this.#echo = undefined;

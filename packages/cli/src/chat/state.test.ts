@@ -58,6 +58,16 @@ describe("ChatState", () => {
     assert.equal(s.prompt(), "> ");
   });
 
+  it("says on the prompt who is typing in the current conversation, without their control characters", () => {
+    const s = state();
+    assert.equal(s.prompt(["alice"]), "> ", "no conversation open");
+    s.setCurrent("aaaaaa");
+    assert.equal(s.prompt(["alice"]), "#team (alice typing)> ");
+    assert.equal(s.prompt(["alice", "bob"]), "#team (alice, bob typing)> ");
+    assert.equal(s.prompt(["alice", "bob", "carol"]), "#team (3 typing)> ");
+    assert.ok(!s.prompt(["e\u001b[2Jvil"]).includes("\u001b"));
+  });
+
   it("finds users by name the way the server compares them", () => {
     const s = state();
     s.learn({ id: "u-bob", username: "Bob" });

@@ -1,4 +1,5 @@
 import type { RoomView } from "@parley/protocol";
+import { printable } from "../printable.js";
 
 export interface UserRef {
   readonly id: string;
@@ -136,10 +137,18 @@ export class ChatState {
     return { error: `you are in no room ${target} (see /rooms, or /join <room-id>)` };
   }
 
-  /** "#team> ", "@alice> ", or "> " with no conversation open. */
-  prompt(): string {
+  /**
+   * "#team> ", "@alice> ", or "> " with no conversation open; with who is typing there:
+   * "#team (alice typing)> ", "#team (alice, bob typing)> ", "#team (3 typing)> ".
+   */
+  prompt(typing: readonly string[] = []): string {
     const room = this.current;
-    return room === undefined ? "> " : `${this.label(room.id)}> `;
+    if (room === undefined) return "> ";
+    const who =
+      typing.length === 0
+        ? ""
+        : ` (${typing.length <= 2 ? typing.map((n) => printable(n)).join(", ") : typing.length} typing)`;
+    return `${this.label(room.id)}${who}> `;
   }
 }
 

@@ -6,6 +6,8 @@ import {
   type MessageEvent,
   ParleyClient,
   type SafetyNumberResult,
+  TypingNotifier,
+  TypingRoster,
 } from "@parley/client";
 import type { InfoResponse, RoomView } from "@parley/protocol";
 import { eraseAccount, getSetting, openAccountStore, setSetting } from "../platform/idb-store.js";
@@ -38,11 +40,6 @@ import {
  */
 
 const LAST_ACCOUNT = "last-account";
-/** How long a "typing" indicator lasts without a refresh from the typist. */
-const TYPING_SHOWN_MS = 6_000;
-/** How often this page repeats "typing" while the user keeps typing, and when it stops. */
-const TYPING_REPEAT_MS = 3_000;
-const TYPING_IDLE_MS = 4_000;
 
 let client: ParleyClient | undefined;
 let account: string | undefined;
@@ -50,9 +47,14 @@ let history: History | undefined;
 let localCounter = 0;
 const outbox: { key: string; roomId: string; text: string }[] = [];
 let flushing = false;
-const typingTimers = new Map<string, ReturnType<typeof setTimeout>>();
-let typingSent: { roomId: string; at: number } | undefined;
-let typingStop: ReturnType<typeof setTimeout> | undefined;
+/** Who is typing where (the `typing` signal follows it). */
+const typists = new TypingRoster((roomId, list) => {
+  typing.value = { ...typing.value, [roomId]: Object.fromEntries(list.map((t) => [t.userId, t.username])) };
+});
+/** This user's own typing, told to the room it happens in. */
+const ownTyping = new TypingNotifier((roomId, active) => {
+  if (connection.value.state === "connected") client?.typing(roomId, active);
+});
 
 function makeClient(store: DeviceStore): ParleyClient {
   return new ParleyClient({
@@ -146,7 +148,7 @@ function wire(c: ParleyClient): void {
   c.on("presence", (p) => setOnline(p.userId, p.username, p.online));
   c.on("typing", (t) => {
     if (t.userId === me.value?.id) return;
-    setTyping(t.roomId, t.userId, t.username, t.active);
+    typists.update(t);
   });
   c.on("membership", (m) => void onMembership(c, m));
   c.on("invited", (i) => onInvited(i));
@@ -250,7 +252,12 @@ let receiving: Promise<void> = Promise.resolve();
 function receive(message: ChatMessage): void {
   const show = () => {
     append(message);
-    setTyping(message.roomId, message.fromId, message.fromName, false);
+    typists.update({
+      roomId: message.roomId,
+      userId: message.fromId,
+      username: message.fromName,
+      active: false,
+    });
     if (message.roomId !== selectedRoom.value || document.visibilityState !== "visible") {
       unread.value = { ...unread.value, [message.roomId]: (unread.value[message.roomId] ?? 0) + 1 };
     }
@@ -283,25 +290,6 @@ function setOnline(userId: string, username: string, online: boolean): void {
     next[roomId] = list.map((m) => (m.userId === userId ? { ...m, online } : m));
   }
   members.value = next;
-}
-
-function setTyping(roomId: string, userId: string, username: string, on: boolean): void {
-  const timerKey = `${roomId}/${userId}`;
-  const previous = typingTimers.get(timerKey);
-  if (previous !== undefined) clearTimeout(previous);
-  typingTimers.delete(timerKey);
-  const inRoom = { ...(typing.value[roomId] ?? {}) };
-  if (on) {
-    inRoom[userId] = username;
-    typingTimers.set(
-      timerKey,
-      setTimeout(() => setTyping(roomId, userId, username, false), TYPING_SHOWN_MS),
-    );
-  } else {
-    if (!(userId in inRoom)) return;
-    delete inRoom[userId];
-  }
-  typing.value = { ...typing.value, [roomId]: inRoom };
 }
 
 // ------------------------------------------------------------------------------- messages
@@ -350,7 +338,7 @@ export function sendMessage(roomId: string, text: string): void {
     status: "sending",
   });
   outbox.push({ key, roomId, text });
-  stopTyping();
+  ownTyping.stop();
   void flushOutbox();
 }
 
@@ -389,25 +377,8 @@ async function flushOutbox(): Promise<void> {
 
 /** Tells the room this user is typing (repeated while typing, stopped after a pause). */
 export function typingInRoom(roomId: string): void {
-  const c = client;
-  if (c === undefined || connection.value.state !== "connected") return;
-  const now = Date.now();
-  if (typingSent === undefined || typingSent.roomId !== roomId || now - typingSent.at > TYPING_REPEAT_MS) {
-    if (typingSent !== undefined && typingSent.roomId !== roomId) c.typing(typingSent.roomId, false);
-    c.typing(roomId, true);
-    typingSent = { roomId, at: now };
-  }
-  if (typingStop !== undefined) clearTimeout(typingStop);
-  typingStop = setTimeout(stopTyping, TYPING_IDLE_MS);
-}
-
-function stopTyping(): void {
-  if (typingStop !== undefined) clearTimeout(typingStop);
-  typingStop = undefined;
-  if (typingSent !== undefined && connection.value.state === "connected") {
-    client?.typing(typingSent.roomId, false);
-  }
-  typingSent = undefined;
+  if (client === undefined || connection.value.state !== "connected") return;
+  ownTyping.typed(roomId);
 }
 
 export function selectRoom(roomId: string | undefined): void {
@@ -512,8 +483,8 @@ export async function signOut(erase: boolean): Promise<void> {
   history = undefined;
   if (erase && name !== undefined) await eraseAccount(name);
   await setSetting(LAST_ACCOUNT, undefined);
-  for (const t of typingTimers.values()) clearTimeout(t);
-  typingTimers.clear();
+  typists.clear();
+  ownTyping.stop();
   me.value = undefined;
   rooms.value = [];
   people.value = [];
