@@ -14,6 +14,7 @@ import {
   messageLog,
   messages,
   openConversation,
+  openDirect,
   peopleEntry,
   sendMessage,
   unreadBadge,
@@ -99,10 +100,7 @@ describe("chat between browsers", () => {
     s.check(t, async () => {
       // Bob still looks at the last room, so Carol's first direct message counts as unread.
       // Carol clicks: she signed in after Bob registered (see pending-contract.test.ts for why).
-      await peopleEntry(carol.page, bob.username)
-        .getByRole("button", { name: `Message ${bob.username}` })
-        .click();
-      await conversationHeading(carol.page, bob.username).waitFor();
+      await openDirect(carol.page, bob.username);
       await sendMessage(carol.page, "Bob, a word in private?");
 
       await waitForText(unreadBadge(bob.page, carol.username), /\b1 unread\b/);
@@ -211,9 +209,7 @@ describe("chat between browsers", () => {
       // while the server and Alice stay up (see E2eSuite.relay for why not setOffline).
       const relay = await s.relay();
       const dave = await newPerson(s, "dave", { via: relay });
-      await peopleEntry(dave.page, alice.username)
-        .getByRole("button", { name: `Message ${alice.username}` })
-        .click();
+      await openDirect(dave.page, alice.username);
       await sendMessage(dave.page, "Dave online.");
       await openConversation(alice.page, dave.username);
       await waitForMessage(alice.page, dave.username, "Dave online.");

@@ -4,9 +4,8 @@ import { newPerson, type Person } from "./support/people.js";
 import { E2eSuite } from "./support/suite.js";
 import {
   closeDialog,
-  conversationHeading,
   openConversation,
-  peopleEntry,
+  openDirect,
   readSafetyNumber,
   SAFETY_NUMBER,
   safetyDialog,
@@ -28,10 +27,7 @@ describe("this device's keys", () => {
     s = await E2eSuite.start(import.meta.url, { authRatePerMin: 10_000 });
     alice = await newPerson(s, "alice");
     bob = await newPerson(s, "bob");
-    await peopleEntry(bob.page, alice.username)
-      .getByRole("button", { name: `Message ${alice.username}` })
-      .click();
-    await conversationHeading(bob.page, alice.username).waitFor();
+    await openDirect(bob.page, alice.username);
     await sendMessage(bob.page, "Hello from my first sign-in.");
     await openConversation(alice.page, bob.username);
     await waitForMessage(alice.page, bob.username, "Hello from my first sign-in.");

@@ -4,11 +4,10 @@ import { newPerson, type Person } from "./support/people.js";
 import { E2eSuite } from "./support/suite.js";
 import {
   closeDialog,
-  conversationHeading,
   messages,
   openConversation,
+  openDirect,
   openSettings,
-  peopleEntry,
   sendMessage,
   waitForMessage,
   waitForSignedIn,
@@ -27,10 +26,7 @@ describe("history on this device", () => {
     s = await E2eSuite.start(import.meta.url, { authRatePerMin: 10_000 });
     alice = await newPerson(s, "alice");
     bob = await newPerson(s, "bob");
-    await peopleEntry(bob.page, alice.username)
-      .getByRole("button", { name: `Message ${alice.username}` })
-      .click();
-    await conversationHeading(bob.page, alice.username).waitFor();
+    await openDirect(bob.page, alice.username);
     await sendMessage(bob.page, "Said before any reload.");
     await openConversation(alice.page, bob.username);
     await waitForMessage(alice.page, bob.username, "Said before any reload.");

@@ -7,11 +7,10 @@ import { newPerson } from "./support/people.js";
 import { DESKTOP, E2eSuite, PHONE } from "./support/suite.js";
 import {
   composer,
-  conversationHeading,
   createRoom,
   openConversation,
+  openDirect,
   openSettings,
-  peopleEntry,
   register,
   sendMessage,
   signInForm,
@@ -136,10 +135,7 @@ describe("layout and themes", () => {
     s.check(t, async () => {
       const reader = await newPerson(s, "reader", { viewport: PHONE });
       const writer = await newPerson(s, "writer");
-      await peopleEntry(writer.page, reader.username)
-        .getByRole("button", { name: `Message ${reader.username}` })
-        .click();
-      await conversationHeading(writer.page, reader.username).waitFor();
+      await openDirect(writer.page, reader.username);
       await sendMessage(writer.page, "First.");
       await openConversation(reader.page, writer.username);
       await waitForMessage(reader.page, writer.username, "First.");

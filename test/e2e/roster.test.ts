@@ -1,13 +1,7 @@
 import { after, before, describe, it } from "node:test";
 import { newPerson, type Person } from "./support/people.js";
 import { E2eSuite } from "./support/suite.js";
-import {
-  conversationHeading,
-  openConversation,
-  peopleEntry,
-  sendMessage,
-  waitForMessage,
-} from "./support/ui.js";
+import { openConversation, openDirect, peopleEntry, sendMessage, waitForMessage } from "./support/ui.js";
 import { waitForAttribute } from "./support/wait.js";
 
 // Issue 4: "a roster of users with online/offline dots". Someone who was signed in before a
@@ -29,8 +23,7 @@ describe("the People roster", () => {
       const late = await newPerson(s, "late");
       const entry = peopleEntry(early.page, late.username);
       await waitForAttribute(entry, "data-presence", "online");
-      await entry.getByRole("button", { name: `Message ${late.username}` }).click();
-      await conversationHeading(early.page, late.username).waitFor();
+      await openDirect(early.page, late.username);
       await sendMessage(early.page, "Welcome aboard.");
       await openConversation(late.page, early.username);
       await waitForMessage(late.page, early.username, "Welcome aboard.");

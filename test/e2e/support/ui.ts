@@ -181,6 +181,14 @@ export function peopleEntry(page: Page, username: string): Locator {
   return page.getByRole("region", { name: "People" }).locator(`li[data-user="${username}"]`);
 }
 
+/** Starts (or opens) the direct conversation with `username` from the People list. */
+export async function openDirect(page: Page, username: string): Promise<void> {
+  await peopleEntry(page, username)
+    .getByRole("button", { name: `Message ${username}` })
+    .click();
+  await conversationHeading(page, username).waitFor();
+}
+
 export function lockBadge(page: Page): Locator {
   return page.getByRole("button", { name: /^Encryption: / });
 }
