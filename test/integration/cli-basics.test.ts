@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, it } from "node:test";
-import { CLI, cleanEnv, lines, parley, ROOT } from "./support/cli.js";
+import { CLI, cleanEnv, lines, parley, ROOT, runCommand } from "./support/cli.js";
 import { request } from "./support/harness.js";
 
 // The `parley` command as a person runs it: a child process on the TypeScript sources.
@@ -48,24 +48,7 @@ describe("npx parley", () => {
   it("runs the command npm linked from this repository, never one from the registry, with its exit status", async () => {
     // `--no`: npm exec may not install anything, so a missing link fails instead of downloading
     // whatever the registry calls "parley"; offline, so it could not even ask.
-    const npx = (args: string[]) =>
-      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const child = spawn("npm", ["exec", "--no", "--offline", "--", "parley", ...args], {
-          cwd: ROOT,
-          env: cleanEnv(),
-          stdio: ["ignore", "pipe", "pipe"],
-        });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.setEncoding("utf8").on("data", (c: string) => {
-          stdout += c;
-        });
-        child.stderr.setEncoding("utf8").on("data", (c: string) => {
-          stderr += c;
-        });
-        child.once("error", reject);
-        child.once("exit", (code) => resolve({ code, stdout, stderr }));
-      });
+    const npx = (args: string[]) => runCommand("npm", ["exec", "--no", "--offline", "--", "parley", ...args]);
     const help = await npx(["--help"]);
     assert.equal(help.code, 0, help.stderr);
     assert.ok(help.stdout.startsWith("usage: parley <command>"), help.stdout.slice(0, 80));

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
+import { type Run, runCommand } from "./support/cli.js";
 import { createNetnsPair, type NetnsPair, NetnsUnavailableError } from "./support/netns.js";
 
 // mDNS discovery between two network namespaces joined by a veth pair on 198.51.100.0/24
@@ -126,33 +127,9 @@ async function startServerIn(
   return server;
 }
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs argv inside namespace `ns` to its end (bounded by `ms`). */
 function runIn(pair: NetnsPair, ns: string, argv: string[], ms = 30_000): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn("ip", pair.execArgv(ns, argv), { cwd: ROOT, env: cleanEnv({}) });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.setEncoding("utf8").on("data", (c: string) => {
-      stdout += c;
-    });
-    child.stderr.setEncoding("utf8").on("data", (c: string) => {
-      stderr += c;
-    });
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`${argv.join(" ")} did not finish within ${ms} ms`));
-    }, ms);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return runCommand("ip", pair.execArgv(ns, argv), {}, ms);
 }
 
 interface Discovered {

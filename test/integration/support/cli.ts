@@ -29,12 +29,21 @@ export interface Run {
 
 /** Runs `parley <args>` to its end (stdin closed); kills it and fails after `ms`. */
 export function parley(args: string[], env: Record<string, string> = {}, ms = 60_000): Promise<Run> {
+  return runCommand(process.execPath, [...NODE_ARGS, CLI, ...args], env, ms);
+}
+
+/**
+ * Runs a command to its end from the repository root, stdin closed and the environment cleaned
+ * (cleanEnv); kills it and fails after `ms`.
+ */
+export function runCommand(
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+  ms = 60_000,
+): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...NODE_ARGS, CLI, ...args], {
-      cwd: ROOT,
-      env: cleanEnv(env),
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const child = spawn(command, args, { cwd: ROOT, env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (c: string) => {
@@ -43,9 +52,10 @@ export function parley(args: string[], env: Record<string, string> = {}, ms = 60
     child.stderr.setEncoding("utf8").on("data", (c: string) => {
       stderr += c;
     });
+    child.once("error", reject);
     const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      reject(new Error(`parley ${args.join(" ")} did not finish within ${ms} ms`));
+      reject(new Error(`${command} ${args.join(" ")} did not finish within ${ms} ms`));
     }, ms);
     child.once("exit", (code) => {
       clearTimeout(timer);
