@@ -33,6 +33,7 @@ export type {
 } from "./events.js";
 export { type KeyChange, KeyPins, type TrustState } from "./pins.js";
 export type { FetchLike, Timers, WebSocketConstructor, WebSocketLike } from "./platform.js";
+export { fetchServerInfo } from "./server-info.js";
 export { type DeviceStore, MemoryStore } from "./store.js";
 export {
   TYPING_IDLE_MS,

@@ -175,37 +175,51 @@ export class SessionManager {
     }
   }
 
-  async #callOnce(
+  #callOnce(
     origin: string,
     method: string,
     path: string,
     body: unknown,
     token: string | undefined,
   ): Promise<unknown> {
-    const headers: Record<string, string> = { accept: "application/json" };
-    if (token !== undefined) headers.authorization = `Bearer ${token}`;
-    const init: Parameters<FetchLike>[1] = { method, headers };
-    if (body !== undefined) {
-      headers["content-type"] = "application/json";
-      init.body = JSON.stringify(body);
-    }
-    let res: Awaited<ReturnType<FetchLike>>;
-    let text: string;
-    try {
-      res = await this.o.fetch(`${origin}${path}`, init);
-      text = await res.text();
-    } catch (cause) {
-      throw new ParleyClientError("http_failed", { cause });
-    }
-    let json: unknown;
-    try {
-      json = text.length > 0 ? parseJson(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    if (res.status >= 200 && res.status < 300) return json;
-    throw fromErrorBody(json, res.status);
+    return requestJson(this.o.fetch, `${origin}${path}`, method, body, token);
   }
+}
+
+/**
+ * One JSON request: the answer's body on 2xx; otherwise the server's error as a
+ * ParleyClientError (`http_failed` when there was no answer at all).
+ */
+export async function requestJson(
+  fetch: FetchLike,
+  url: string,
+  method: string,
+  body?: unknown,
+  token?: string,
+): Promise<unknown> {
+  const headers: Record<string, string> = { accept: "application/json" };
+  if (token !== undefined) headers.authorization = `Bearer ${token}`;
+  const init: Parameters<FetchLike>[1] = { method, headers };
+  if (body !== undefined) {
+    headers["content-type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let res: Awaited<ReturnType<FetchLike>>;
+  let text: string;
+  try {
+    res = await fetch(url, init);
+    text = await res.text();
+  } catch (cause) {
+    throw new ParleyClientError("http_failed", { cause });
+  }
+  let json: unknown;
+  try {
+    json = text.length > 0 ? parseJson(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  if (res.status >= 200 && res.status < 300) return json;
+  throw fromErrorBody(json, res.status);
 }
 
 /** The server did not answer, or said it cannot serve now (RFC 9110 §15.6.3-15.6.5). */

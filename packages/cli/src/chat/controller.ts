@@ -2,6 +2,7 @@ import {
   type ClientEvents,
   type DeviceStore,
   type FetchLike,
+  fetchServerInfo,
   isParleyClientError,
   type KeyChange,
   type MembershipEvent,
@@ -11,8 +12,7 @@ import {
   TypingRoster,
   type WebSocketConstructor,
 } from "@parley/client";
-import { InfoResponse, passwordRefusal, type RoomView, type UserView } from "@parley/protocol";
-import { Check } from "typebox/value";
+import { type InfoResponse, passwordRefusal, type RoomView, type UserView } from "@parley/protocol";
 import { CliError } from "../cli-error.js";
 import {
   COMMAND_HELP_LINES,
@@ -558,10 +558,7 @@ export class ChatController {
   /** The server's password policy (GET /api/info), or undefined when it cannot be read. */
   async #passwordPolicy(): Promise<InfoResponse["passwordPolicy"] | undefined> {
     try {
-      const res = await this.#o.fetch(`${this.#o.baseUrl}/api/info`, { method: "GET", headers: {} });
-      if (res.status !== 200) return undefined;
-      const info = JSON.parse(await res.text()) as unknown;
-      return Check(InfoResponse, info) ? info.passwordPolicy : undefined;
+      return (await fetchServerInfo(this.#o.baseUrl, this.#o.fetch)).passwordPolicy;
     } catch {
       return undefined;
     }

@@ -1,6 +1,7 @@
 import {
   type ConnectionStatus,
   type DeviceStore,
+  fetchServerInfo,
   type InvitedEvent,
   type MembershipEvent,
   type MessageEvent,
@@ -74,9 +75,9 @@ function active(): ParleyClient {
 
 export async function loadServerInfo(): Promise<InfoResponse | undefined> {
   try {
-    const res = await fetch("/api/info", { cache: "no-store" });
-    if (!res.ok) return undefined;
-    serverInfo.value = (await res.json()) as InfoResponse;
+    serverInfo.value = await fetchServerInfo(location.origin, (url, init) =>
+      fetch(url, { ...init, cache: "no-store" }),
+    );
     return serverInfo.value;
   } catch {
     return undefined;
