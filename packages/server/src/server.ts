@@ -100,10 +100,12 @@ export async function startServer(config: Config, options: StartOptions): Promis
   let redisBus: RedisBus | null = null;
   let redisLimiters: RedisLimiters | null = null;
   if (config.redisUrl) {
+    // A test's tuning may name its own prefix; otherwise PARLEY_REDIS_KEY_PREFIX, for bus and limiters alike.
+    const keyPrefix = options.redis?.keyPrefix ?? config.redisKeyPrefix;
     if (!options.bus) {
       redisBus = new RedisBus({
-        keyPrefix: config.redisKeyPrefix,
         ...options.redis,
+        keyPrefix,
         url: config.redisUrl,
         nodeId: config.nodeId,
         log: log.child({ component: "bus" }),
@@ -117,7 +119,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     if (!options.limiters) {
       redisLimiters = new RedisLimiters({
         url: config.redisUrl,
-        keyPrefix: options.redis?.keyPrefix ?? config.redisKeyPrefix,
+        keyPrefix,
         connectionName: `parley:${config.nodeId}:limiters`,
         ...(options.redis?.retryDelayMs ? { retryDelayMs: options.redis.retryDelayMs } : {}),
       });
