@@ -82,43 +82,33 @@ export class ResourceWindow {
     cores: CorePlan,
     services: readonly { name: string; pid: number }[] = [],
   ): Promise<ResourceWindow> {
-    const [cores0, ...samples] = await Promise.all([
+    const [cores0, [servers0, generators0, at0]] = await Promise.all([
       readCoreTimes(),
-      ...[...serverPids, ...generatorPids, ...services.map((x) => x.pid)].map(readProcess),
+      readGroups([serverPids, generatorPids, services.map((x) => x.pid)]),
     ]);
-    const at0 = samples.slice(serverPids.length + generatorPids.length) as (ProcessSample | null)[];
     return new ResourceWindow(
       serverPids,
       generatorPids,
       cores,
-      samples.slice(0, serverPids.length) as (ProcessSample | null)[],
-      samples.slice(serverPids.length, serverPids.length + generatorPids.length) as (ProcessSample | null)[],
-      cores0 as CoreTimes | null,
+      servers0,
+      generators0,
+      cores0,
       services.map((x, i) => ({ ...x, at0: at0[i] ?? null })),
     );
   }
 
   async close(): Promise<ResourceUse> {
     clearInterval(this.#timer);
-    const [cores1, ...samples] = await Promise.all([
+    const [c1, [servers1, generators1, services1]] = await Promise.all([
       readCoreTimes(),
-      ...[...this.serverPids, ...this.generatorPids, ...this.services.map((x) => x.pid)].map(readProcess),
+      readGroups([this.serverPids, this.generatorPids, this.services.map((x) => x.pid)]),
     ]);
-    const servers1 = samples.slice(0, this.serverPids.length) as (ProcessSample | null)[];
-    const generators1 = samples.slice(
-      this.serverPids.length,
-      this.serverPids.length + this.generatorPids.length,
-    ) as (ProcessSample | null)[];
-    const services1 = samples.slice(
-      this.serverPids.length + this.generatorPids.length,
-    ) as (ProcessSample | null)[];
     const services = Object.fromEntries(
       this.services.flatMap((x, i) => {
         const s1 = services1[i];
         return x.at0 && s1 ? [[x.name, cpuShare(x.at0, s1)]] : [];
       }),
     );
-    const c1 = cores1 as CoreTimes | null;
     const nodes: NodeUse[] = this.serverPids.map((_, i) => {
       const s0 = this.servers0[i];
       const s1 = servers1[i];
@@ -162,4 +152,12 @@ export class ResourceWindow {
         generatorCoreBusy > GENERATOR_BOUND_SHARE,
     };
   }
+}
+
+/** /proc samples of the servers, the generators and the services at once, group by group. */
+async function readGroups(
+  groups: readonly [readonly number[], readonly number[], readonly number[]],
+): Promise<[(ProcessSample | null)[], (ProcessSample | null)[], (ProcessSample | null)[]]> {
+  const [servers, generators, services] = groups.map((pids) => Promise.all(pids.map(readProcess)));
+  return Promise.all([servers ?? [], generators ?? [], services ?? []]);
 }

@@ -12,10 +12,10 @@ import { type LagReading, type RunningServer, TARGETS } from "./target.js";
 
 /**
  * PostgreSQL and Redis for the multi-node scenario: a fresh schema and a Redis key prefix
- * (PARLEY_REDIS_KEY_PREFIX) of this run's own, with their own accounts, on which one or two real Parley servers
- * (packages/server/src/main.ts, like every other Parley of the run) are started. Both services
- * are shared with the test suite, so nothing outside what the run created is ever touched, and
- * what it created is removed at the end.
+ * (PARLEY_REDIS_KEY_PREFIX) of this run's own, with their own accounts, on which one or two
+ * real Parley servers (packages/server/src/main.ts, like every other Parley of the run) are
+ * started. Both services are shared with the test suite, so nothing outside what the run
+ * created is ever touched, and what it created is removed at the end.
  */
 
 /** The services of the development and CI machines (shared/DESIGN.md); the tests' variables win. */
@@ -103,7 +103,6 @@ export class ClusterBackend {
       await redis.connect().catch((e: unknown) => {
         throw new Error(`Redis at ${describeUrl(redisUrl)} does not answer: ${messageOf(e)}`);
       });
-      await redis.ping();
       const schemaUrl = await schemas.create().catch((e: unknown) => {
         throw new Error(`PostgreSQL at ${describeUrl(databaseUrl)} does not answer: ${messageOf(e)}`);
       });
