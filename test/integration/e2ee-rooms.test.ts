@@ -254,6 +254,20 @@ async function filesUnder(dir: string): Promise<string[]> {
   return out;
 }
 
+/**
+ * The server answers the client's next `type` frame, but the answer dies with the connection;
+ * `stayOffline` keeps the network down until the test lifts `tap.offline`.
+ */
+function loseNextAnswer(c: TestClient, type: ServerFrame["type"], stayOffline = false): void {
+  c.tap.hide = (f) => {
+    if (f.type !== type || !("rid" in f) || f.rid === undefined) return false;
+    c.tap.hide = undefined;
+    c.tap.offline = stayOffline;
+    c.tap.current?.terminate();
+    return true;
+  };
+}
+
 async function closeAll(clients: (TestClient | undefined)[]): Promise<void> {
   await Promise.all(clients.map((c) => c?.client.close()));
 }
@@ -624,6 +638,39 @@ test("a user's second device joins their rooms; a device that lost its group sta
   }
 });
 
+test("a rejoin pass cut off by a lost connection runs again on the next one, without an error", async () => {
+  const ts = await startTestServer();
+  let alice: TestClient | undefined;
+  let bob: TestClient | undefined;
+  try {
+    alice = await signUp(ts, "alice");
+    bob = await signUp(ts, "bob");
+    const roomId = await roomWith(alice, [bob]);
+
+    // Bob's device loses its group state; the room list it asks for to rejoin is lost on the way.
+    await bob.client.close();
+    await bob.store.delete(`group/${roomId}`);
+    const rebooted = makeClient(ts, bob.store);
+    assert.equal(await rebooted.client.resume(), true);
+    bob = { ...rebooted, id: bob.id, username: bob.username };
+    loseNextAnswer(bob, "rooms");
+    const rejoined = next(bob, "membership", (m) => m.source === "self" && m.roomId === roomId);
+    await bob.client.connect();
+    await rejoined;
+    assert.ok(
+      bob.tap.sent.filter((f) => f.type === "room.list").length >= 2,
+      "the room list was asked again",
+    );
+    await say(alice, [bob], roomId, "you are back");
+    await say(bob, [alice], roomId, "I am");
+    noErrors(alice);
+    noErrors(bob);
+  } finally {
+    await closeAll([alice, bob]);
+    await ts.stop();
+  }
+});
+
 test("a member who leaves is removed from the group by the others; invitees who join late catch up", async () => {
   const ts = await startTestServer();
   let alice: TestClient | undefined;
@@ -685,6 +732,18 @@ test("the device uploads new KeyPackages when the server says its supply is low"
       keyPackages: string[];
     };
     assert.equal(upload.keyPackages.length, 50);
+
+    // The next upload's answer dies with the connection: a fresh batch goes up once it is back.
+    const uploads = () => alice!.tap.sent.filter((f) => f.type === "keypackages.upload").length;
+    const counted = () =>
+      alice!.tap.received.filter((f) => f.type === "keypackages.count" && f.rid !== undefined).length;
+    const countedBefore = counted();
+    loseNextAnswer(alice, "keypackages.count");
+    alice.tap.inject({ type: "keypackages.count", remaining: 3, low: true });
+    await eventually(
+      async () => uploads() === 3 && counted() === countedBefore + 2,
+      "the upload is made again",
+    );
     noErrors(alice);
   } finally {
     await closeAll([alice]);
@@ -801,27 +860,17 @@ test("a Commit whose answer is lost with the connection is settled once the devi
     const roomId = await roomWith(alice, [bob]);
     const start = await sameEpoch([alice, bob], roomId);
     const commitsSent = () => alice!.tap.sent.filter((f) => f.type === "mls.commit").length;
-    /** The server accepts alice's next Commit, but the answer dies with her connection. */
-    const loseNextAnswer = (stayOffline: boolean) => {
-      alice!.tap.hide = (f) => {
-        if (f.type !== "mls.accepted") return false;
-        alice!.tap.hide = undefined;
-        alice!.tap.offline = stayOffline;
-        alice!.tap.current?.terminate();
-        return true;
-      };
-    };
 
     // Nothing else happens meanwhile: the server's GroupInfo is alice's, so her Commit won.
     let before = commitsSent();
-    loseNextAnswer(false);
+    loseNextAnswer(alice, "mls.accepted");
     await alice.client.updateKeys(roomId);
     assert.equal(commitsSent() - before, 1, "settled without a second Commit");
     assert.equal(await sameEpoch([alice, bob], roomId), start + 1);
 
     // Bob commits on top before alice is back: her queue jumps from her epoch to the next.
     before = commitsSent();
-    loseNextAnswer(true);
+    loseNextAnswer(alice, "mls.accepted", true);
     const aliceUpdate = alice.client.updateKeys(roomId);
     await eventually(
       async () => (await bob!.client.epoch(roomId)) === start + 2,

@@ -13,7 +13,7 @@ import { Connection, type ConnectionStatus } from "./connection.js";
 import { type Content, encodeContent } from "./content.js";
 import { DeviceKeys, KEY_PACKAGE_BATCH } from "./device.js";
 import { TypedEmitter } from "./emitter.js";
-import { asClientError, ParleyClientError } from "./errors.js";
+import { asClientError, isConnectionGone, ParleyClientError } from "./errors.js";
 import type { ClientEvents, ErrorEvent } from "./events.js";
 import { GroupSync } from "./group-sync.js";
 import { canonicalRoomId, GroupStates } from "./groups.js";
@@ -93,6 +93,8 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   #lastSeq = -1;
   #ackedSeq = -1;
   #replenishing: Promise<void> | undefined;
+  /** A KeyPackage upload was cut off with its connection: it is made again on the next one. */
+  #replenishOnReady = false;
   #user: UserView | undefined;
   #status: ConnectionStatus = { state: "offline", reason: "not_started" };
   #closed = false;
@@ -426,19 +428,29 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       }
       await this.#device.markRegistered();
       if (count.low) this.#replenish();
+    } else if (this.#replenishOnReady) {
+      this.#replenish();
     }
     // Rooms whose group this device is not in (a new device, lost state): join them in the
-    // background, after the handshake queue the server resends on auth has been applied.
-    this.#later(0, () => this.#rejoinRooms());
+    // background, after the handshake queue the server resends on auth has been applied. A
+    // connection lost meanwhile ends the pass quietly: the next connection starts a new one.
+    this.#later(0, () =>
+      this.#rejoinRooms().catch((e: unknown) => {
+        if (!isConnectionGone(e)) throw e;
+      }),
+    );
   }
 
   #replenish(): void {
+    this.#replenishOnReady = false;
     this.#replenishing ??= (async () => {
       try {
         const keyPackages = await this.#device.newKeyPackages(this.#identity(), KEY_PACKAGE_BATCH);
         await this.#conn.request({ type: "keypackages.upload", keyPackages }, "keypackages.count");
       } catch (e) {
-        this.#report(asClientError(e));
+        // The server may not have stored them; a fresh batch goes up once the device is back.
+        if (isConnectionGone(e)) this.#replenishOnReady = !this.#closed;
+        else this.#report(asClientError(e));
       } finally {
         this.#replenishing = undefined;
       }
@@ -455,6 +467,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       try {
         await this.#sync.ensureGroup(id, false);
       } catch (e) {
+        if (isConnectionGone(e)) throw e;
         this.#report(asClientError(e), id);
       }
     }

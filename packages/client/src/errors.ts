@@ -74,6 +74,17 @@ export function isParleyClientError(e: unknown, code?: AnyErrorCode): e is Parle
   return e instanceof ParleyClientError && (code === undefined || e.code === code);
 }
 
+/**
+ * The connection went away under a request (or was never there): work that is started again on
+ * every new connection treats this as "not now", not as a failure to report.
+ */
+export function isConnectionGone(e: unknown): boolean {
+  return (
+    e instanceof ParleyClientError &&
+    (e.code === "connection_lost" || e.code === "not_connected" || e.code === "closed")
+  );
+}
+
 /** A server error body (REST or `error` frame) as a ParleyClientError. */
 export function fromErrorBody(body: unknown, status?: number): ParleyClientError {
   const b = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
