@@ -27,6 +27,7 @@ function data(scale: number, withBaseline = true): CryptoData {
         membersBefore: 2,
         commitMs: 7 * scale,
         processMs: 11 * scale,
+        auditMs: 2 * scale,
         commitBytes: 512,
         welcomeBytes: 900,
       },
@@ -100,6 +101,8 @@ test("aggregates repetitions into the median and spread of each figure, matched 
   assert.deepEqual([add100?.commitMs.median, add100?.commitMs.min, add100?.commitMs.max], [1200, 600, 2400]);
   assert.equal(a.groups[0]?.joinMs.median, 440);
   assert.equal(a.keyPackagesPerS.median, 100);
+  // The server's audit time where runs measured it; results from before it have none.
+  assert.deepEqual([a.adds[0]?.auditMs.median, a.adds[0]?.auditMs.n, add100?.auditMs.n], [4, 3, 0]);
 });
 
 test("a run that failed counts as no data, and no data at all gives null", () => {
@@ -122,7 +125,8 @@ test("the section gives the tables, the chart and the provider comparison", () =
   }).join("\n");
   assert.match(md, /## 5\. Crypto \(MLS\)/);
   assert.match(md, /\| 256 B \| 402 B \| 1\.00k \| 500 \|/);
-  assert.match(md, /\| 100 \| 600 \| 300 \|/);
+  assert.match(md, /\| 1 \| 7\.00 \| 11\.0 \| 2\.00 \|/);
+  assert.match(md, /\| 100 \| 600 \| 300 \| - \|/);
   assert.match(md, /\| 100 \| 220 \| 19\.5 KiB \| 38\.1 KiB \| 37\.1 KiB \|/);
   assert.match(md, /\| encrypt, msgs\/s \(256 B\) \| 1\.80k \| 900 \| 2\.00× \|/);
   assert.match(md, /\| add 10 members, ms \| 30\.0 \| 10\.0 \| 0\.33× \|/);

@@ -21,6 +21,8 @@ export interface CryptoAgg {
     membersBefore: number;
     commitMs: Spread;
     processMs: Spread;
+    /** NaN median when no run measured it (older results). */
+    auditMs: Spread;
     commitBytes: number;
     welcomeBytes: number;
   }[];
@@ -81,6 +83,7 @@ export function aggregateCrypto(runs: readonly RunRecord[]): CryptoAgg | null {
         membersBefore: a0.membersBefore,
         commitMs: spread(same.map((a) => a.commitMs)),
         processMs: spread(same.map((a) => a.processMs)),
+        auditMs: spread(same.map((a) => a.auditMs ?? Number.NaN)),
         commitBytes: a0.commitBytes,
         welcomeBytes: a0.welcomeBytes,
       };
@@ -210,16 +213,25 @@ export function cryptoSection(
     out.push("### Adding members in one Commit", "");
     out.push(
       `A group of ${a.adds[0]?.membersBefore ?? 2}: the creator commits the Adds and merges (\`addMembers\` + ` +
-        "`mergePendingCommit`); the other existing member processes that Commit (`processMessage`).",
+        "`mergePendingCommit`); the other existing member processes that Commit (`processMessage`); the " +
+        "delivery service audits it before accepting it (`auditCommit`: signatures, transcript and tree hashes, members).",
       "",
     );
     out.push(
       table(
-        ["members added", "creator: commit ms", "existing member: process ms", "Commit", "Welcome"],
+        [
+          "members added",
+          "creator: commit ms",
+          "existing member: process ms",
+          "server: audit ms",
+          "Commit",
+          "Welcome",
+        ],
         a.adds.map((x) => [
           num(x.added),
           withSpread(x.commitMs, ms),
           withSpread(x.processMs, ms),
+          x.auditMs.n > 0 ? withSpread(x.auditMs, ms) : "-",
           kib(x.commitBytes),
           kib(x.welcomeBytes),
         ]),

@@ -22,6 +22,11 @@ export interface AddTiming {
   commitMs: number;
   /** processMessage of that Commit on the existing member, ms. */
   processMs: number;
+  /**
+   * The delivery service's audit of that Commit (auditCommit: signatures, transcript and tree
+   * hashes, members), ms; absent in results written before the server audited Commits.
+   */
+  auditMs?: number;
   commitBytes: number;
   welcomeBytes: number;
 }

@@ -1,8 +1,10 @@
 import {
   addMembers,
+  auditCommit,
   createGroup,
   type DeviceIdentity,
   encryptApplicationMessage,
+  exportGroupInfo,
   exportGroupState,
   type GroupState,
   generateDeviceIdentity,
@@ -35,7 +37,8 @@ const KEY_PACKAGE_BATCH = 50;
  * - Messages: a two-member group; the creator encrypts up to N application messages of each
  *   payload size, then the other member decrypts them (processMessage), in order.
  * - Adds: a group of two (creator and one existing member) gets k members in one Commit; the
- *   creator's addMembers + merge, and the existing member's processMessage of that Commit.
+ *   creator's addMembers + merge, the existing member's processMessage of that Commit, and the
+ *   delivery service's audit of it (auditCommit, what the server pays per Commit).
  * - Group sizes: a newcomer added to a group of N - 1 joins from its Welcome (joinFromWelcome)
  *   into a group of N; the serialised state of an existing member and of the newcomer.
  */
@@ -215,11 +218,20 @@ async function addTiming(people: People, added: number): Promise<AddTiming> {
   const processMs = performance.now() - t;
   if (r.kind !== "commit" || r.added.length !== added)
     throw new Error(`the existing member saw ${r.kind}, not a Commit adding ${added}`);
+  // What the server pays for it: the two GroupInfos are what it holds and what it is sent.
+  const before = await exportGroupInfo(creator);
+  const after = await exportGroupInfo(pending.newState);
+  t = performance.now();
+  const audit = await auditCommit(before, pending.commit, after);
+  const auditMs = performance.now() - t;
+  if (audit.added.length !== added)
+    throw new Error(`the audit found ${audit.added.length} added, not ${added}`);
   return {
     added,
     membersBefore: 2,
     commitMs,
     processMs,
+    auditMs,
     commitBytes: pending.commit.length,
     welcomeBytes: pending.welcome?.length ?? 0,
   };

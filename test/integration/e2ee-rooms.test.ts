@@ -744,6 +744,15 @@ test("the device uploads new KeyPackages when the server says its supply is low"
       async () => uploads() === 3 && counted() === countedBefore + 2,
       "the upload is made again",
     );
+
+    // The device now holds the 200 packages the server keeps: one more batch is refused, and
+    // the SDK takes that as "nothing missing", not as an error.
+    alice.tap.inject({ type: "keypackages.count", remaining: 3, low: true });
+    await eventually(
+      async () => alice!.tap.received.some((f) => f.type === "error" && f.code === "key_packages_full"),
+      "the server refuses a fifth batch",
+    );
+    assert.equal(uploads(), 4);
     noErrors(alice);
   } finally {
     await closeAll([alice]);

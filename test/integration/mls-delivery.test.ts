@@ -122,6 +122,32 @@ describe("MLS delivery service", () => {
     for (const s of [alice.socket, mallory.socket, plain]) s.close();
   });
 
+  test("a device holds at most 200 KeyPackages: an upload beyond is refused whole, registering again keeps the cap", async () => {
+    const alice = await newDevice(ts, 100);
+    const batch = async () => (await generateKeyPackages(alice.identity, 100)).map((b) => b64(b.keyPackage));
+    const upload = async (keyPackages: string[]) =>
+      alice.socket.call({ type: "keypackages.upload", keyPackages });
+    assert.equal(expect(await upload(await batch()), "keypackages.count").remaining, 200);
+    const full = expect(await upload(await batch()), "error");
+    assert.deepEqual([full.code, full.details], ["key_packages_full", ["/keyPackages"]]);
+    // Registering again (the first answer was lost) succeeds; what is over the cap is dropped.
+    const again = await alice.socket.call({
+      type: "device.register",
+      deviceId: alice.deviceId,
+      signatureKey: b64(alice.identity.signaturePublicKey),
+      keyPackages: await batch(),
+      lastResort: b64((await generateLastResortKeyPackage(alice.identity)).keyPackage),
+    });
+    assert.equal(expect(again, "keypackages.count").remaining, 200);
+    // A claim makes room for one.
+    const bob = await newDevice(ts);
+    expect(await bob.socket.call({ type: "keypackages.claim", userId: alice.userId }), "keypackages");
+    const [one] = await batch();
+    assert.equal(expect(await upload([one!]), "keypackages.count").remaining, 200);
+    alice.socket.close();
+    bob.socket.close();
+  });
+
   test("a claim consumes single-use packages, then hands out the last resort, and warns the owner", async () => {
     const bob = await newDevice(ts, 2);
     const carol = await newDevice(ts);
@@ -293,6 +319,59 @@ describe("MLS delivery service", () => {
     assert.equal(expect(intruder, "error").code, "not_a_member");
     alice.socket.close();
     outsider.socket.close();
+  });
+
+  test("membership is read from the Commit itself: other declarations, unbound keys and lying GroupInfos are refused", async () => {
+    const alice = await newDevice(ts);
+    const bob = await newDevice(ts);
+    const room = expect(await alice.socket.call({ type: "room.create", name: "audit" }), "room");
+    const roomId = room.room.id;
+    await bob.socket.call({ type: "room.join", roomId });
+    const bobDevice = { userId: bob.userId, deviceId: bob.deviceId };
+    const refused = async (frame: Record<string, unknown>, details: string) => {
+      const answer = expect(await alice.socket.call(frame), "error");
+      assert.deepEqual([answer.code, answer.details], ["commit_invalid", [details]]);
+    };
+    const state = await createGroup(alice.identity, { groupId: new TextEncoder().encode(roomId) });
+
+    // A KeyPackage made for Bob's device id with a key the server never bound to it.
+    const impostor = await generateDeviceIdentity({ accountId: bob.userId, deviceId: bob.deviceId });
+    const [forged] = await generateKeyPackages(impostor, 1);
+    const fake = await addMembers(state, [forged!.keyPackage]);
+    await refused(await commitFrame(roomId, fake, { addDevices: [bobDevice] }), "/addDevices");
+
+    // Bob's real package, but the client says it adds nobody.
+    const claim = expect(
+      await alice.socket.call({ type: "keypackages.claim", userId: bob.userId }),
+      "keypackages",
+    );
+    const add = await addMembers(state, [bytes(claim.devices[0]?.keyPackage ?? "")]);
+    await refused(await commitFrame(roomId, add), "/addDevices");
+    // A GroupInfo that is not the one this Commit leads to.
+    await refused(
+      { ...(await commitFrame(roomId, add)), groupInfo: b64(await exportGroupInfo(fake.newState)) },
+      "/groupInfo",
+    );
+    // Nothing of that was recorded: Bob got no Welcome, and the honest Commit is the first one.
+    const accepted = await alice.socket.call(await commitFrame(roomId, add, { addDevices: [bobDevice] }));
+    assert.equal(expect(accepted, "mls.accepted").epoch, 1);
+    const welcome = await bob.socket.next("mls.handshake");
+    assert.equal(welcome.kind, "welcome");
+    const aliceState = mergePendingCommit(add);
+
+    // Later Commits are checked against the GroupInfo the server holds: a self-update that
+    // claims to remove Bob, and a Commit whose signature was made with another key.
+    const update = await selfUpdate(aliceState);
+    await refused(await commitFrame(roomId, update, { removeDevices: [bobDevice] }), "/removeDevices");
+    const tampered = new Uint8Array(update.commit);
+    // The PublicMessage ends with the signature, then the confirmation and membership tags
+    // (each a 1-byte length and 32 bytes): this flips a byte of the signature.
+    tampered[tampered.length - 70]! ^= 1;
+    await refused({ ...(await commitFrame(roomId, update)), commit: b64(tampered) }, "/commit");
+    const fine = await alice.socket.call(await commitFrame(roomId, update));
+    assert.equal(expect(fine, "mls.accepted").epoch, 2);
+    alice.socket.close();
+    bob.socket.close();
   });
 
   test("a device offline during commits gets them in order on reconnect, also after a server restart", async () => {

@@ -13,7 +13,7 @@ import { Connection, type ConnectionStatus } from "./connection.js";
 import { type Content, encodeContent } from "./content.js";
 import { DeviceKeys, KEY_PACKAGE_BATCH } from "./device.js";
 import { TypedEmitter } from "./emitter.js";
-import { asClientError, isConnectionGone, ParleyClientError } from "./errors.js";
+import { asClientError, isConnectionGone, isParleyClientError, ParleyClientError } from "./errors.js";
 import type { ClientEvents, ErrorEvent } from "./events.js";
 import { GroupSync } from "./group-sync.js";
 import { canonicalRoomId, GroupStates } from "./groups.js";
@@ -450,7 +450,8 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       } catch (e) {
         // The server may not have stored them; a fresh batch goes up once the device is back.
         if (isConnectionGone(e)) this.#replenishOnReady = !this.#closed;
-        else this.#report(asClientError(e));
+        // The server holds all it keeps for this device: nothing is missing.
+        else if (!isParleyClientError(e, "key_packages_full")) this.#report(asClientError(e));
       } finally {
         this.#replenishing = undefined;
       }

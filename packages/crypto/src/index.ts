@@ -2,6 +2,13 @@
  * @parley/crypto: MLS (RFC 9420) on ts-mls with Parley's @noble provider, device identities
  * and safety numbers. Pure: no node: imports, no WebCrypto; only crypto.getRandomValues.
  */
+export {
+  type AuditedDevice,
+  type AuditedPart,
+  auditCommit,
+  type CommitAudit,
+  CommitAuditError,
+} from "./commit-audit.js";
 export { CRYPTO_ERRORS, type CryptoErrorCode, isParleyCryptoError, ParleyCryptoError } from "./errors.js";
 export {
   credentialFor,

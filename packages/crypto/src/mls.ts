@@ -36,7 +36,7 @@ import {
 } from "ts-mls";
 import { joinGroup, makePskIndex } from "ts-mls/clientState.js";
 import { createGroupInfoWithExternalPubAndRatchetTree, joinGroupExternal } from "ts-mls/createCommit.js";
-import { ratchetTreeFromExtension } from "ts-mls/groupInfo.js";
+import { type GroupInfo, ratchetTreeFromExtension } from "ts-mls/groupInfo.js";
 import { decryptSenderData, type PrivateMessage } from "ts-mls/privateMessage.js";
 import { processPrivateMessage, processPublicMessage } from "ts-mls/processMessages.js";
 import type { PublicMessage } from "ts-mls/publicMessage.js";
@@ -160,7 +160,8 @@ export interface Member {
   readonly signaturePublicKey: Uint8Array;
 }
 
-function membersOfTree(tree: RatchetTree): Member[] {
+/** The members of a ratchet tree, leaf by leaf (also used by commit-audit.ts). */
+export function membersOfTree(tree: RatchetTree): Member[] {
   const out: Member[] = [];
   for (let nodeIndex = 0; nodeIndex < tree.length; nodeIndex += 2) {
     const node = tree[nodeIndex];
@@ -598,6 +599,20 @@ export async function exportGroupInfo(state: GroupState): Promise<Uint8Array> {
 }
 
 /**
+ * MLSMessage(GroupInfo) bytes as the GroupInfo and the ratchet tree it carries (Parley's always
+ * carry one); also used by commit-audit.ts.
+ */
+export function decodeGroupInfo(bytes: Uint8Array): { info: GroupInfo; tree: RatchetTree } {
+  const m = decodeMessage(bytes);
+  if (m.wireformat !== "mls_group_info") throw new ParleyCryptoError("malformed_message");
+  if (m.groupInfo.groupContext.cipherSuite !== PARLEY_CIPHERSUITE)
+    throw new ParleyCryptoError("invalid_message");
+  const tree = ratchetTreeFromExtension(m.groupInfo);
+  if (tree === undefined) throw new ParleyCryptoError("invalid_message");
+  return { info: m.groupInfo, tree };
+}
+
+/**
  * Joins by external Commit from a stored GroupInfo. With `resync`, a leaf already holding this
  * device's signature key is removed in the same Commit (rejoin after lost state). Returns the
  * Commit for the delivery service and the state to use once it is accepted.
@@ -607,12 +622,7 @@ export async function joinByExternalCommit(
   identity: DeviceIdentity,
   config: ClientConfig = defaultConfig,
 ): Promise<{ state: GroupState; commit: Uint8Array }> {
-  const m = decodeMessage(groupInfo);
-  if (m.wireformat !== "mls_group_info") throw new ParleyCryptoError("malformed_message");
-  if (m.groupInfo.groupContext.cipherSuite !== PARLEY_CIPHERSUITE)
-    throw new ParleyCryptoError("invalid_message");
-  const tree = ratchetTreeFromExtension(m.groupInfo);
-  if (tree === undefined) throw new ParleyCryptoError("invalid_message");
+  const { info, tree } = decodeGroupInfo(groupInfo);
   const resync = membersOfTree(tree).some((x) =>
     equalBytes(x.signaturePublicKey, identity.signaturePublicKey),
   );
@@ -620,7 +630,7 @@ export async function joinByExternalCommit(
   const kp = keyPackageOf(own.keyPackage, "invalid_key_package");
   const result = await guarded(() =>
     joinGroupExternal(
-      m.groupInfo,
+      info,
       kp,
       {
         initPrivateKey: own.initPrivateKey,

@@ -106,6 +106,12 @@ export const ERRORS = {
     wsClose: null,
     message: "A KeyPackage is malformed, badly signed, or not for this account and device.",
   },
+  key_packages_full: {
+    status: 409,
+    wsClose: null,
+    message:
+      "This device already holds as many KeyPackages as the server keeps; upload when told the supply is low.",
+  },
   stale_epoch: {
     status: 409,
     wsClose: null,

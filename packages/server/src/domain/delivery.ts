@@ -1,4 +1,8 @@
 import {
+  type AuditedDevice,
+  auditCommit,
+  type CommitAudit,
+  CommitAuditError,
   type DeviceRef as CryptoDeviceRef,
   inspectKeyPackage,
   inspectMessage,
@@ -16,6 +20,8 @@ import { normalizeRoomId } from "./room-ids.js";
 
 /** Below this many single-use KeyPackages a device is told to upload more (MLS-3). */
 export const KEY_PACKAGES_LOW = 10;
+/** The most single-use KeyPackages one device may hold (MLS-3): bounds what a device can store. */
+export const KEY_PACKAGES_MAX = 200;
 const PENDING_BATCH = 500;
 
 export interface DeliveryServiceOptions {
@@ -80,7 +86,11 @@ export class DeliveryService {
         throw e;
       }
     }
-    await this.#store.addKeyPackages(packages, this.#now());
+    // Registering again (an answer lost on the way) must still succeed: single-use packages
+    // beyond what the device may hold are dropped instead of refused.
+    let room = KEY_PACKAGES_MAX - (existing ? await this.#store.countKeyPackages(ref) : 0);
+    const kept = packages.filter((p) => p.lastResort || room-- > 0);
+    await this.#store.addKeyPackages(kept, this.#now());
     return this.#supply(ref);
   }
 
@@ -92,6 +102,8 @@ export class DeliveryService {
     lastResort: string | undefined,
   ): Promise<{ remaining: number; low: boolean }> {
     const device = await this.#ownDevice(auth, deviceId);
+    if ((await this.#store.countKeyPackages(device)) + keyPackages.length > KEY_PACKAGES_MAX)
+      throw new ParleyError("key_packages_full", { details: ["/keyPackages"] });
     const packages = await this.#checkPackages(device, device.signatureKey, keyPackages, lastResort);
     await this.#store.addKeyPackages(packages, this.#now());
     return this.#supply(device);
@@ -164,20 +176,29 @@ export class DeliveryService {
     if (group && !external && !groupKeys.has(key(device))) {
       throw new ParleyError("commit_invalid", { details: ["/from"] });
     }
+    // What the Commit itself does, read and checked without any group secret: the membership
+    // recorded below is the one the group's members will compute, not the client's say-so.
+    const audit = await this.#audit(group?.groupInfo, req);
+    if (!(await this.#isBound(audit.committer)) || !sameRef(audit.committer, device)) {
+      throw new ParleyError("commit_invalid", { details: ["/commit"] });
+    }
+    this.#declared(req.addDevices, external ? [] : audit.added, "/addDevices");
+    // A device rejoining by external Commit replaces its own old leaf; it stays in the group.
+    const removed = external ? audit.removed.filter((d) => !sameRef(d, device)) : audit.removed;
+    this.#declared(req.removeDevices, removed, "/removeDevices");
 
     const add: DeviceRef[] = [];
-    for (const d of req.addDevices ?? []) {
-      const ref = { userId: asUserId(d.userId), deviceId: d.deviceId };
-      if (!(await this.#store.findDevice(ref)))
-        throw new ParleyError("commit_invalid", { details: ["/addDevices"] });
+    for (const d of external ? [] : audit.added) {
+      const ref = { userId: asUserId(d.device.accountId), deviceId: d.device.deviceId };
+      // The Authentication Service check: an added leaf carries the device's registered key.
+      if (!(await this.#isBound(d))) throw new ParleyError("commit_invalid", { details: ["/addDevices"] });
       const allowed = members.has(ref.userId) || (await this.o.storage.hasRoomInvite(roomId, ref.userId));
       if (!allowed) throw new ParleyError("not_invited", { details: ["/addDevices"] });
       add.push(ref);
     }
-    if (external && add.length > 0) throw new ParleyError("commit_invalid", { details: ["/addDevices"] });
     const remove: DeviceRef[] = [];
-    for (const d of req.removeDevices ?? []) {
-      const ref = { userId: asUserId(d.userId), deviceId: d.deviceId };
+    for (const d of removed) {
+      const ref = { userId: asUserId(d.device.accountId), deviceId: d.device.deviceId };
       if (!groupKeys.has(key(ref))) throw new ParleyError("commit_invalid", { details: ["/removeDevices"] });
       // Anyone may drop devices of people who left; one's own devices; the owner anyone's.
       const ok =
@@ -294,6 +315,43 @@ export class DeliveryService {
     return out;
   }
 
+  async #audit(previousGroupInfo: string | undefined, req: CommitRequest): Promise<CommitAudit> {
+    try {
+      return await auditCommit(
+        previousGroupInfo === undefined ? undefined : Buffer.from(previousGroupInfo, "base64"),
+        Buffer.from(req.commit, "base64"),
+        Buffer.from(req.groupInfo, "base64"),
+      );
+    } catch (e) {
+      if (e instanceof CommitAuditError) throw new ParleyError("commit_invalid", { details: [`/${e.part}`] });
+      throw e;
+    }
+  }
+
+  /** True when the leaf names a registered device of its account, with that device's key. */
+  async #isBound(d: AuditedDevice): Promise<boolean> {
+    const found = await this.#store.findDevice({
+      userId: asUserId(d.device.accountId),
+      deviceId: d.device.deviceId,
+    });
+    return found !== undefined && Buffer.from(found.signatureKey, "base64").equals(d.signaturePublicKey);
+  }
+
+  /** The devices a client declares it adds or removes must be exactly those its Commit does. */
+  #declared(
+    declared: CommitRequest["addDevices"],
+    actual: readonly AuditedDevice[],
+    where: "/addDevices" | "/removeDevices",
+  ): void {
+    const named = new Set((declared ?? []).map((d) => `${d.userId}\u0000${d.deviceId}`));
+    const made = new Set(actual.map((d) => `${d.device.accountId}\u0000${d.device.deviceId}`));
+    const same =
+      named.size === (declared ?? []).length &&
+      named.size === made.size &&
+      [...made].every((k) => named.has(k));
+    if (!same) throw new ParleyError("commit_invalid", { details: [where] });
+  }
+
   /** Reads the Commit's public framing (RFC 9420 §6.2): its group, epoch and kind must fit. */
   #checkCommitFraming(req: CommitRequest, roomId: RoomId): void {
     let info: ReturnType<typeof inspectMessage>;
@@ -312,6 +370,9 @@ export class DeliveryService {
     if (!fits) throw new ParleyError("commit_invalid", { details: ["/commit"] });
   }
 }
+
+const sameRef = (d: AuditedDevice, ref: DeviceRef) =>
+  d.device.accountId === ref.userId && d.device.deviceId === ref.deviceId;
 
 export function handshakeFrame(e: QueuedHandshake) {
   return {
