@@ -87,7 +87,10 @@ async function runCrypto(ctx: BenchContext, plan: BenchPlan): Promise<CryptoData
   for (const k of plan.cryptoAdds) {
     const a = await addTiming(people, k);
     adds.push(a);
-    ctx.log(`    add ${k}: commit ${a.commitMs.toFixed(0)} ms, processed in ${a.processMs.toFixed(0)} ms`);
+    ctx.log(
+      `    add ${k}: commit ${a.commitMs.toFixed(0)} ms, processed in ${a.processMs.toFixed(0)} ms, ` +
+        `audited by the server in ${(a.auditMs ?? Number.NaN).toFixed(1)} ms`,
+    );
   }
 
   const groups: GroupSizeFigures[] = [];
