@@ -36,6 +36,7 @@ import {
   startTestServer,
   type TestServer,
 } from "./support/harness.js";
+import { gateQueue } from "./support/queue-gate.js";
 import { TcpRelay } from "./support/tcp-relay.js";
 import { TestSocket } from "./support/ws-client.js";
 
@@ -231,6 +232,7 @@ async function connectionIds(admin: Redis, nodeId: string): Promise<string[]> {
 interface Device {
   userId: string;
   deviceId: string;
+  token: string;
   identity: DeviceIdentity;
   bundles: KeyPackageBundle[];
   socket: TestSocket;
@@ -254,7 +256,7 @@ async function newDevice(ts: TestServer): Promise<Device> {
     lastResort: b64(last.keyPackage),
   });
   expectType(answer, "keypackages.count");
-  return { userId, deviceId, identity, bundles: [...bundles, last], socket };
+  return { userId, deviceId, token: session.accessToken, identity, bundles: [...bundles, last], socket };
 }
 
 async function commitFrame(roomId: string, pending: Awaited<ReturnType<typeof selfUpdate>>, extra = {}) {
@@ -572,6 +574,102 @@ describeCluster("two servers on one Redis and one PostgreSQL", (redisUrl, baseDa
     alice.socket.close();
     bob.socket.close();
   });
+});
+
+describeCluster("the offline queue across servers", (redisUrl, baseDatabaseUrl) => {
+  const schemas = new TestSchemas(baseDatabaseUrl);
+  const prefix = `${RUN_PREFIX}queue:`;
+  const admin = new Redis(redisUrl);
+  let pair: Pair;
+  before(async () => {
+    pair = await startPair(redisUrl, await schemas.create(), { keyPrefix: prefix }, { offlineQueue: "on" });
+  });
+  after(async () => {
+    await pair?.stop();
+    await schemas.dropAll();
+    await deleteKeys(admin, prefix);
+    await admin.quit();
+  });
+
+  test(
+    "a message A queues while its device is connecting to B reaches the device on that connection",
+    BOUNDED,
+    async () => {
+      const alice = await newDevice(pair.a);
+      const bob = await newDevice(pair.b);
+      const room = expectType(await alice.socket.call({ type: "room.create", name: "queue" }), "room");
+      const roomId = room.room.id;
+      await bob.socket.call({ type: "room.join", roomId });
+      await alice.socket.next("room.event");
+      const claim = expectType(
+        await alice.socket.call({ type: "keypackages.claim", userId: bob.userId }),
+        "keypackages",
+      );
+      const start = await createGroup(alice.identity, { groupId: new TextEncoder().encode(roomId) });
+      const add = await addMembers(start, [bytes(claim.devices[0]?.keyPackage ?? "")]);
+      const bobRef = { userId: bob.userId, deviceId: bob.deviceId };
+      expectType(
+        await alice.socket.call(await commitFrame(roomId, add, { addDevices: [bobRef] })),
+        "mls.accepted",
+      );
+      const welcome = await bob.socket.next("mls.handshake");
+      const bobState = await joinFromWelcome(bytes(welcome.payload), bob.bundles, bob.identity);
+      bob.socket.send({ type: "mls.ack", upTo: welcome.seq });
+
+      // Bob goes offline everywhere (alice hears it once the cluster knows).
+      bob.socket.close();
+      await alice.socket.waitFor(
+        (f) => f.type === "presence" && f.userId === bob.userId && !f.online,
+        10_000,
+        "bob offline",
+      );
+
+      // A's queue write waits for a gate and B's queue reads are recorded, so bob's device can
+      // read its (empty) queue on B while A is still writing the entry for it.
+      const gate = gateQueue(pair.a.server.storage.offlineQueue, pair.b.server.storage.offlineQueue);
+      let again: TestSocket | undefined;
+      try {
+        const sealed = await encryptApplicationMessage(
+          mergePendingCommit(add),
+          new TextEncoder().encode("in time"),
+        );
+        const sent = alice.socket.call({
+          type: "message.send",
+          to: { room: roomId },
+          payload: b64(sealed.message),
+        });
+        await eventually(async () => gate.writing, 10_000, "A writing the queue entry");
+        again = await TestSocket.open(pair.b);
+        again.send({
+          type: "auth",
+          token: bob.token,
+          protocolVersion: PROTOCOL_VERSION,
+          deviceId: bob.deviceId,
+        });
+        await again.next("ready");
+        await eventually(
+          async () => gate.reads.includes(bob.deviceId),
+          10_000,
+          "bob's device reading its queue on B",
+        );
+        gate.release();
+        expectType(await sent, "ack");
+        const queued = await again.waitFor(
+          (f) => f.type === "message" && f.queued === true,
+          10_000,
+          "the queued message",
+        );
+        assert.ok(queued.type === "message" && queued.seq !== undefined);
+        const read = await processMessage(bobState, bytes(queued.payload));
+        assert.equal(read.kind === "application" && new TextDecoder().decode(read.plaintext), "in time");
+        again.send({ type: "queue.ack", upTo: queued.seq });
+      } finally {
+        gate.restore();
+        again?.close();
+        alice.socket.close();
+      }
+    },
+  );
 });
 
 describeCluster("PARLEY_DUPLICATE_LOGIN=reject across servers", (redisUrl, baseDatabaseUrl) => {

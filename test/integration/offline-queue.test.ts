@@ -23,6 +23,7 @@ import { asUserId } from "../../packages/server/src/domain/ids.js";
 import { openSqliteStorage } from "../../packages/server/src/storage/sqlite.js";
 import { TestSchemas } from "../../packages/server/src/storage/test-databases.js";
 import { STRONG_PASSWORD, startTestServer, type TestServer, uniqueName } from "./support/harness.js";
+import { gateQueue } from "./support/queue-gate.js";
 
 // RELAY-5..7: the opt-in offline ciphertext queue, end to end with real servers and the real
 // SDK (MLS encryption and decryption included). A device goes "offline" by closing its client;
@@ -333,24 +334,7 @@ test(
     const storage = await openSqliteStorage(join(dataDir, "parley.db"));
     // The queue's writes wait for a gate, and its reads are recorded, so the test can make the
     // device read its (empty) queue while the message is still being written.
-    const queue = storage.offlineQueue;
-    const enqueue = queue.enqueue.bind(queue);
-    const pending = queue.pending.bind(queue);
-    let release: () => void = () => undefined;
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    let writing = false;
-    const reads: string[] = [];
-    queue.enqueue = async (input) => {
-      writing = true;
-      await gate;
-      return enqueue(input);
-    };
-    queue.pending = (ref, afterSeq, limit, now) => {
-      reads.push(ref.deviceId);
-      return pending(ref, afterSeq, limit, now);
-    };
+    const gate = gateQueue(storage.offlineQueue);
     const ts = await startTestServer(QUEUE_ON, { storage, dataDir });
     let alice: Device | undefined;
     let bob: Device | undefined;
@@ -360,12 +344,12 @@ test(
       const roomId = await roomWith(alice, [bob]);
       await goOffline(ts, bob);
       const sent = alice.client.send(roomId, "just in time");
-      await eventually(async () => writing, "the relay is writing the queue entry");
+      await eventually(async () => gate.writing, "the relay is writing the queue entry");
       const bobDevice = deviceOf(bob);
-      reads.length = 0;
+      gate.reads.length = 0;
       await comeBack(ts, bob);
-      await eventually(async () => reads.includes(bobDevice), "bob's device read its queue");
-      release();
+      await eventually(async () => gate.reads.includes(bobDevice), "bob's device read its queue");
+      gate.release();
       await sent;
       await eventually(
         async () => bob!.messages.some((m) => m.text === "just in time" && m.queued === true),
@@ -375,7 +359,7 @@ test(
       noErrors(alice);
       noErrors(bob);
     } finally {
-      release();
+      gate.restore();
       await closeAll([alice, bob]);
       await ts.stop();
       await storage.close();

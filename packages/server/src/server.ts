@@ -166,8 +166,9 @@ export async function startServer(config: Config, options: StartOptions): Promis
           bus,
           ttlMs: config.offlineQueueTtlS * 1000,
           maxPerDevice: config.offlineQueueMaxPerDevice,
-          // Messages are relayed only once the gateway below exists.
-          onQueued: (devices) => gateway.queueChanged(devices),
+          // The device may be connecting to this server or another one right now (the bus
+          // hands the event to this server's gateway too).
+          onQueued: (devices) => bus.publishControl({ type: "queue.written", devices }),
         })
       : undefined;
   const relay = new Relay({

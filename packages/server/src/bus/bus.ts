@@ -49,7 +49,19 @@ export type ControlEvent =
   | { type: "session.revoked"; sessionId: SessionId; reason: "session_revoked" | "account_disabled" }
   | { type: "membership.changed"; roomId: RoomId }
   /** Someone followed or unfollowed this user: drop the cached list of their followers. */
-  | { type: "subscriptions.changed"; userId: UserId };
+  | { type: "subscriptions.changed"; userId: UserId }
+  /**
+   * Offline-queue entries were written for these devices (RELAY-5). A device that connected to
+   * any server while they were being written may have read its queue just before; its server
+   * sends it the rest. Best effort: not kept through an outage (the device gets the entries on
+   * its next connection anyway).
+   */
+  | { type: "queue.written"; devices: readonly { userId: UserId; deviceId: string }[] };
+
+/** Control events worth keeping through a bus outage (the others are only hints). */
+export function isDurableControl(event: ControlEvent): boolean {
+  return event.type !== "queue.written";
+}
 
 /** The key `connectedDevices` answers with: user id and device id, NUL-separated. */
 export function deviceKey(userId: UserId, deviceId: string): string {

@@ -3,7 +3,7 @@ import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
 import { encodeFrame } from "../domain/encode.js";
 import { asRoomId, asSessionId, asUserId, type UserId } from "../domain/ids.js";
-import { type Bus, type BusSink, type ControlEvent, deviceKey } from "./bus.js";
+import { type Bus, type BusSink, type ControlEvent, deviceKey, isDurableControl } from "./bus.js";
 
 export interface RedisBusOptions {
   /** `redis://` or `rediss://` URL (REDIS_URL). */
@@ -35,6 +35,8 @@ export const DEFAULT_REDIS_KEY_PREFIX = "parley:";
 const NODE_ID = /^[A-Za-z0-9._-]{1,64}$/;
 /** Control events kept while Redis is unreachable, sent when it is back (oldest dropped beyond). */
 const OUTBOX_LIMIT = 10_000;
+/** A control event naming more devices than this is refused as malformed. */
+const MAX_CONTROL_DEVICES = 10_000;
 
 // ---------------------------------------------------------------------------------------------
 // Redis layout, all under the key prefix P (docs/OPERATIONS.md, "Several servers"):
@@ -470,7 +472,7 @@ export class RedisBus implements Bus {
 
   /** Control events (a logout, a membership change) are not lost to other nodes by an outage of ours. */
   #queueControl(event: ControlEvent): void {
-    if (this.#closed) return;
+    if (this.#closed || !isDurableControl(event)) return;
     this.#outbox.push(event);
     if (this.#outbox.length > OUTBOX_LIMIT) this.#outbox.shift();
   }
@@ -673,6 +675,19 @@ function parseControl(message: Buffer): { from: string; event: ControlEvent } | 
     case "subscriptions.changed":
       if (typeof e.userId !== "string") return null;
       return { from, event: { type: e.type, userId: asUserId(e.userId) } };
+    case "queue.written": {
+      if (!Array.isArray(e.devices) || e.devices.length > MAX_CONTROL_DEVICES) return null;
+      const devices: { userId: UserId; deviceId: string }[] = [];
+      for (const d of e.devices as unknown[]) {
+        const { userId, deviceId } = (typeof d === "object" && d !== null ? d : {}) as Record<
+          string,
+          unknown
+        >;
+        if (typeof userId !== "string" || typeof deviceId !== "string") return null;
+        devices.push({ userId: asUserId(userId), deviceId });
+      }
+      return { from, event: { type: e.type, devices } };
+    }
     default:
       return null;
   }

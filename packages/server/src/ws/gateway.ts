@@ -509,6 +509,9 @@ export class Gateway implements BusSink {
       case "subscriptions.changed":
         this.o.subscriptions.invalidate(event.userId);
         return;
+      case "queue.written":
+        this.queueChanged(event.devices);
+        return;
       default:
         assertNever(event);
     }
