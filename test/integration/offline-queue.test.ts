@@ -22,7 +22,14 @@ import { trustedFetch } from "../../packages/cli/src/https-fetch.js";
 import { asUserId } from "../../packages/server/src/domain/ids.js";
 import { openSqliteStorage } from "../../packages/server/src/storage/sqlite.js";
 import { TestSchemas } from "../../packages/server/src/storage/test-databases.js";
-import { STRONG_PASSWORD, startTestServer, type TestServer, uniqueName } from "./support/harness.js";
+import {
+  metricSum,
+  STRONG_PASSWORD,
+  scrapeMetrics,
+  startTestServer,
+  type TestServer,
+  uniqueName,
+} from "./support/harness.js";
 import { gateQueue } from "./support/queue-gate.js";
 
 // RELAY-5..7: the opt-in offline ciphertext queue, end to end with real servers and the real
@@ -120,6 +127,13 @@ function deviceOf(d: Device): string {
   const id = d.client.deviceId;
   assert.ok(id, `${d.username} has a device`);
   return id;
+}
+
+/** The offline queue's counters on the server's /metrics. */
+async function queueMetrics(ts: TestServer) {
+  const text = await scrapeMetrics(ts);
+  const n = (what: string) => metricSum(text, `parley_offline_queue_${what}_total`);
+  return { written: n("written"), sent: n("sent"), dropped: n("dropped"), expired: n("expired") };
 }
 
 function queuedCount(ts: TestServer, d: Device): Promise<number> {
@@ -264,6 +278,7 @@ test(
         [1, 2, 3],
       );
       await eventually(async () => (await queuedCount(ts, bob!)) === 0, "bob's ack empties his queue");
+      assert.deepEqual(await queueMetrics(ts), { written: 3, sent: 3, dropped: 0, expired: 0 });
 
       // A second and a third reconnect: nothing again, and live traffic flows.
       for (const round of ["again", "and again"]) {
@@ -276,6 +291,7 @@ test(
         );
         assert.deepEqual(queuedFrames(bob), []);
       }
+      assert.deepEqual(await queueMetrics(ts), { written: 3, sent: 3, dropped: 0, expired: 0 });
       for (const d of [alice, bob, carol]) noErrors(d);
     } finally {
       await closeAll([alice, bob, carol]);
@@ -426,6 +442,7 @@ test("a full queue drops the oldest messages and the device is told how many", B
     await comeBack(ts, bob);
     await sendSeen(alice, bob, roomId, ["live"]);
     assert.deepEqual(bob.missed, []);
+    assert.deepEqual(await queueMetrics(ts), { written: 5, sent: 2, dropped: 3, expired: 0 });
     for (const d of [alice, bob, carol]) noErrors(d);
   } finally {
     await closeAll([alice, bob, carol]);
@@ -448,6 +465,7 @@ test("queued messages expire after the TTL, also for a device that never comes b
     assert.equal(await queuedCount(ts, bob), 1);
     // The periodic sweep (every TTL, at most a minute) deletes it without bob reading anything.
     await eventually(async () => (await queuedCount(ts, bob!)) === 0, "the sweep purges the expired entry");
+    assert.deepEqual(await queueMetrics(ts), { written: 1, sent: 0, dropped: 0, expired: 1 });
     await comeBack(ts, bob);
     await sendSeen(alice, bob, roomId, ["fresh"]);
     assert.deepEqual(

@@ -4,9 +4,11 @@ import { after, before, describe, it } from "node:test";
 import type { InfoResponse } from "@parley/protocol";
 import {
   login,
+  metricSum,
   registerUser,
   request,
   STRONG_PASSWORD,
+  scrapeMetrics,
   startTestServer,
   type TestServer,
   uniqueName,
@@ -17,24 +19,6 @@ import { TestSocket } from "./support/ws-client.js";
 // /metrics, and /ca.crt with the fingerprint the server announces.
 
 type Readiness = { ready: boolean; checks: Record<string, boolean> };
-
-/** The sum of every sample of `name` whose labels include `labels` (0 when there is none). */
-function sample(metrics: string, name: string, labels: Record<string, string> = {}): number {
-  let sum = 0;
-  for (const line of metrics.split("\n")) {
-    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line);
-    if (!m || m[1] !== name) continue;
-    const have = m[2] ?? "";
-    if (Object.entries(labels).every(([k, v]) => have.includes(`${k}="${v}"`))) sum += Number(m[3]);
-  }
-  return sum;
-}
-
-async function scrape(ts: TestServer): Promise<string> {
-  const res = await request<string>(ts, "GET", "/metrics");
-  assert.equal(res.status, 200);
-  return res.text;
-}
 
 describe("operations endpoints", () => {
   let ts: TestServer;
@@ -78,7 +62,7 @@ describe("operations endpoints", () => {
   });
 
   it("counts connections, frames in, deliveries, failed logins and IP blocks", async () => {
-    const before = await scrape(ts);
+    const before = await scrapeMetrics(ts);
     const alice = await registerUser(ts, uniqueName("alice"));
     const bob = await registerUser(ts, uniqueName("bob"));
     const a = await TestSocket.authed(ts, alice.accessToken);
@@ -97,13 +81,21 @@ describe("operations endpoints", () => {
       assert.equal(res.status, 401);
     }
 
-    const during = await scrape(ts);
-    assert.ok(sample(during, "parley_ws_connections") >= sample(before, "parley_ws_connections") + 2);
-    assert.ok(sample(during, "parley_ws_frames_in_total") >= sample(before, "parley_ws_frames_in_total") + 3);
-    assert.ok(sample(during, "parley_deliveries_total") >= sample(before, "parley_deliveries_total") + 1);
-    const failures = (m: string) => sample(m, "parley_auth_failures_total", { kind: "invalid_credentials" });
+    const during = await scrapeMetrics(ts);
+    assert.ok(metricSum(during, "parley_ws_connections") >= metricSum(before, "parley_ws_connections") + 2);
+    assert.ok(
+      metricSum(during, "parley_ws_frames_in_total") >= metricSum(before, "parley_ws_frames_in_total") + 3,
+    );
+    assert.ok(
+      metricSum(during, "parley_deliveries_total") >= metricSum(before, "parley_deliveries_total") + 1,
+    );
+    const failures = (m: string) =>
+      metricSum(m, "parley_auth_failures_total", { kind: "invalid_credentials" });
     assert.ok(failures(during) >= failures(before) + 3);
-    assert.equal(sample(during, "parley_ip_blocks_total"), sample(before, "parley_ip_blocks_total") + 1);
+    assert.equal(
+      metricSum(during, "parley_ip_blocks_total"),
+      metricSum(before, "parley_ip_blocks_total") + 1,
+    );
 
     a.close();
     b.close();

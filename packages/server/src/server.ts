@@ -169,6 +169,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
           // The device may be connecting to this server or another one right now (the bus
           // hands the event to this server's gateway too).
           onQueued: (devices) => bus.publishControl({ type: "queue.written", devices }),
+          counters: { written: metrics.queueWritten, dropped: metrics.queueDropped },
         })
       : undefined;
   const relay = new Relay({
@@ -299,9 +300,12 @@ export async function startServer(config: Config, options: StartOptions): Promis
   // and, hourly, those left from a time the queue was on.
   const queueSweep = setInterval(
     () => {
-      storage.offlineQueue.purgeExpired(Date.now()).catch((err: unknown) => {
-        log.warn({ err, event: "offline_queue_sweep_failed" }, "could not purge expired queued messages");
-      });
+      storage.offlineQueue.purgeExpired(Date.now()).then(
+        (expired) => metrics.queueExpired.inc(expired),
+        (err: unknown) => {
+          log.warn({ err, event: "offline_queue_sweep_failed" }, "could not purge expired queued messages");
+        },
+      );
     },
     offlineQueue ? Math.min(60_000, config.offlineQueueTtlS * 1000) : 60 * 60 * 1000,
   );

@@ -137,3 +137,22 @@ export async function registerUser(ts: TestServer, username = uniqueName()): Pro
 export async function login(ts: TestServer, username: string, password = STRONG_PASSWORD) {
   return request<SessionResponse>(ts, "POST", "/api/login", { body: { username, password } });
 }
+
+/** The sum of every sample of `name` whose labels include `labels` (0 when there is none). */
+export function metricSum(metrics: string, name: string, labels: Record<string, string> = {}): number {
+  let sum = 0;
+  for (const line of metrics.split("\n")) {
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})? (\S+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const have = m[2] ?? "";
+    if (Object.entries(labels).every(([k, v]) => have.includes(`${k}="${v}"`))) sum += Number(m[3]);
+  }
+  return sum;
+}
+
+/** The server's /metrics text (Prometheus format). */
+export async function scrapeMetrics(ts: TestServer): Promise<string> {
+  const res = await request<string>(ts, "GET", "/metrics");
+  if (res.status !== 200) throw new Error(`/metrics answered ${res.status}`);
+  return res.text;
+}

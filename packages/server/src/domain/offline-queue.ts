@@ -18,7 +18,13 @@ export interface OfflineQueueOptions {
    * written may have read its queue just before: this lets the gateway send it the rest.
    */
   onQueued?: (devices: readonly DeviceRef[]) => void;
+  /** Counts for /metrics: entries written, and entries the cap dropped (when the device is told). */
+  counters?: { written: Increment; dropped: Increment };
   now?: () => number;
+}
+
+interface Increment {
+  inc(by: number): void;
 }
 
 /** Queued messages sent per page; the next page follows the device's `queue.ack` (RELAY-6). */
@@ -62,6 +68,7 @@ export class OfflineQueue {
       expiresAt: this.#now() + this.o.ttlMs,
       maxPerDevice: this.o.maxPerDevice,
     });
+    this.o.counters?.written.inc(made);
     this.o.onQueued?.(offline);
     return made;
   }
@@ -69,7 +76,9 @@ export class OfflineQueue {
   /** How many entries the cap dropped since the device was last told, as a frame (or none). */
   async missedFrame(ref: DeviceRef): Promise<Buffer | undefined> {
     const dropped = await this.o.storage.offlineQueue.takeDropped(ref);
-    return dropped > 0 ? encodeFrame({ type: "queue.missed", dropped }) : undefined;
+    if (dropped === 0) return undefined;
+    this.o.counters?.dropped.inc(dropped);
+    return encodeFrame({ type: "queue.missed", dropped });
   }
 
   /**

@@ -12,6 +12,11 @@ export class Metrics {
   readonly authFailures: Counter<"kind">;
   readonly blocks: Counter;
   readonly connections: Gauge;
+  /** RELAY-5..7, the opt-in offline queue; all stay 0 while it is off. */
+  readonly queueWritten: Counter;
+  readonly queueSent: Counter;
+  readonly queueDropped: Counter;
+  readonly queueExpired: Counter;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "parley_", eventLoopMonitoringPrecision: 20 });
@@ -57,6 +62,26 @@ export class Metrics {
     this.connections = new Gauge({
       name: "parley_ws_connections",
       help: "Open WebSocket connections",
+      registers: [this.registry],
+    });
+    this.queueWritten = new Counter({
+      name: "parley_offline_queue_written_total",
+      help: "Offline-queue entries written (one per offline device a message was kept for)",
+      registers: [this.registry],
+    });
+    this.queueSent = new Counter({
+      name: "parley_offline_queue_sent_total",
+      help: "Offline-queue entries sent to devices (again after a lost acknowledgement)",
+      registers: [this.registry],
+    });
+    this.queueDropped = new Counter({
+      name: "parley_offline_queue_dropped_total",
+      help: "Offline-queue entries the per-device cap dropped, counted when the device is told",
+      registers: [this.registry],
+    });
+    this.queueExpired = new Counter({
+      name: "parley_offline_queue_expired_total",
+      help: "Offline-queue entries the periodic sweep deleted because they expired unread",
       registers: [this.registry],
     });
   }

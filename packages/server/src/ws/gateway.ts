@@ -436,6 +436,7 @@ export class Gateway implements BusSink {
       if (frames.length === 0) continue;
       conn.queueAwaitedAck = lastFrameSeq;
       for (const frame of frames) conn.sendRaw(frame);
+      this.o.metrics.queueSent.inc(frames.length);
       return;
     }
   }
