@@ -38,7 +38,7 @@ import {
 } from "./support/harness.js";
 import { gateQueue } from "./support/queue-gate.js";
 import { TcpRelay } from "./support/tcp-relay.js";
-import { TestSocket } from "./support/ws-client.js";
+import { presenceOf, TestSocket } from "./support/ws-client.js";
 
 // Issue 7, scale-out: two Parley servers in this process share one PostgreSQL schema (fresh per
 // run) and one Redis (a key prefix per run, deleted at the end; nothing here flushes Redis or
@@ -338,11 +338,11 @@ describeCluster("two servers on one Redis and one PostgreSQL", (redisUrl, baseDa
     const bobSession = await registerUser(pair.b);
     const bob = await TestSocket.authed(pair.b, bobSession.accessToken);
     const online = await alice.socket.waitFor(
-      (f) => f.type === "presence" && f.userId === bobSession.user.id && f.online,
+      (f) => presenceOf(f, bobSession.user.id)?.online === true,
       5000,
       "bob online",
     );
-    assert.equal(online.type === "presence" && online.username, bobSession.user.username);
+    assert.equal(presenceOf(online, bobSession.user.id)?.username, bobSession.user.username);
     const users = await request<{ users: { id: string; online: boolean }[] }>(pair.a, "GET", "/api/users", {
       token: alice.session.accessToken,
     });
@@ -357,7 +357,7 @@ describeCluster("two servers on one Redis and one PostgreSQL", (redisUrl, baseDa
 
     bob.close();
     await alice.socket.waitFor(
-      (f) => f.type === "presence" && f.userId === bobSession.user.id && !f.online,
+      (f) => presenceOf(f, bobSession.user.id)?.online === false,
       5000,
       "bob offline",
     );
@@ -618,11 +618,7 @@ describeCluster("the offline queue across servers", (redisUrl, baseDatabaseUrl) 
 
       // Bob goes offline everywhere (alice hears it once the cluster knows).
       bob.socket.close();
-      await alice.socket.waitFor(
-        (f) => f.type === "presence" && f.userId === bob.userId && !f.online,
-        10_000,
-        "bob offline",
-      );
+      await alice.socket.waitFor((f) => presenceOf(f, bob.userId)?.online === false, 10_000, "bob offline");
 
       // A's queue write waits for a gate and B's queue reads are recorded, so bob's device can
       // read its (empty) queue on B while A is still writing the entry for it.

@@ -760,6 +760,31 @@ test("the device uploads new KeyPackages when the server says its supply is low"
   }
 });
 
+test("a presence.batch frame is one presence event per user it names, in order", async () => {
+  const ts = await startTestServer();
+  let alice: TestClient | undefined;
+  try {
+    alice = await signUp(ts, "alice");
+    const events: { userId: string; online: boolean }[] = [];
+    alice.client.on("presence", (p) => events.push({ userId: p.userId, online: p.online }));
+    alice.tap.inject({
+      type: "presence.batch",
+      users: [
+        { userId: "u1", username: "one", online: true },
+        { userId: "u2", username: "two", online: false },
+      ],
+    });
+    assert.deepEqual(events, [
+      { userId: "u1", online: true },
+      { userId: "u2", online: false },
+    ]);
+    noErrors(alice);
+  } finally {
+    await closeAll([alice]);
+    await ts.stop();
+  }
+});
+
 test("a member who updates their keys heals: a copy of their old state cannot follow the group", async () => {
   const ts = await startTestServer();
   let alice: TestClient | undefined;

@@ -2,13 +2,31 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { ServerFrame, ServerFrameOf } from "@parley/protocol";
 import { registerUser, startTestServer, type TestServer } from "./support/harness.js";
-import { TestSocket } from "./support/ws-client.js";
+import { presenceOf, TestSocket } from "./support/ws-client.js";
 
 const payload = (text: string) => Buffer.from(text).toString("base64");
 
 function expectType<T extends ServerFrame["type"]>(frame: ServerFrame, type: T): ServerFrameOf<T> {
   assert.equal(frame.type, type, `expected ${type}, got ${JSON.stringify(frame)}`);
   return frame as ServerFrameOf<T>;
+}
+
+/**
+ * Every frame `socket` has received and not consumed, once the presence changes made so far
+ * have gone out: they leave in order, in windows (PRES-1), so a new user's arrival, once seen,
+ * comes after all of them. settle() alone cannot tell, as presence may wait for its window.
+ */
+async function presenceSettled(ts: TestServer, socket: TestSocket): Promise<ServerFrame[]> {
+  const marker = await registerUser(ts);
+  const other = await TestSocket.authed(ts, marker.accessToken);
+  const seen = await socket.waitFor(
+    (f) => presenceOf(f, marker.user.id)?.online === true,
+    10_000,
+    "the marker",
+  );
+  other.close();
+  // The marker's frame too: a batch may carry other users' changes beside it.
+  return [seen, ...socket.frames];
 }
 
 async function user(ts: TestServer) {
@@ -156,7 +174,7 @@ describe("rooms, relay, presence and subscriptions", () => {
       ].sort(),
     );
     bob.socket.close();
-    await alice.socket.waitFor((f) => f.type === "presence" && f.userId === bob.id && !f.online);
+    await alice.socket.waitFor((f) => presenceOf(f, bob.id)?.online === false);
     const after = expectType(
       await alice.socket.call({ type: "room.members", roomId: pub.room.id }),
       "members",
@@ -279,23 +297,44 @@ describe("rooms, relay, presence and subscriptions", () => {
     const alice = await user(ts);
     const bobSession = await registerUser(ts);
     const bob = await TestSocket.authed(ts, bobSession.accessToken);
-    const online = await alice.socket.waitFor(
-      (f) => f.type === "presence" && f.userId === bobSession.user.id,
-    );
-    assert.equal(online.type === "presence" && online.online, true);
+    const online = await alice.socket.waitFor((f) => presenceOf(f, bobSession.user.id) !== undefined);
+    assert.equal(presenceOf(online, bobSession.user.id)?.online, true);
     // A second device does not announce again; closing one of two keeps the user online.
     const bob2 = await TestSocket.authed(ts, bobSession.accessToken);
     bob2.close();
     await bob2.closed;
-    let frames = await alice.socket.settle();
-    assert.ok(!frames.some((f) => f.type === "presence" && f.userId === bobSession.user.id));
+    let frames = await presenceSettled(ts, alice.socket);
+    assert.ok(!frames.some((f) => presenceOf(f, bobSession.user.id) !== undefined));
     bob.close();
-    const offline = await alice.socket.waitFor(
-      (f) => f.type === "presence" && f.userId === bobSession.user.id,
-    );
-    assert.equal(offline.type === "presence" && offline.online, false);
-    frames = await alice.socket.settle();
-    assert.equal(frames.filter((f) => f.type === "presence" && f.userId === bobSession.user.id).length, 0);
+    const offline = await alice.socket.waitFor((f) => presenceOf(f, bobSession.user.id) !== undefined);
+    assert.equal(presenceOf(offline, bobSession.user.id)?.online, false);
+    frames = await presenceSettled(ts, alice.socket);
+    assert.equal(frames.filter((f) => presenceOf(f, bobSession.user.id) !== undefined).length, 0);
+    alice.socket.close();
+  });
+
+  test("presence: a burst of users coming online is announced once per user", async () => {
+    const alice = await user(ts);
+    const sessions = await Promise.all(Array.from({ length: 6 }, () => registerUser(ts)));
+    const ids = sessions.map((s) => s.user.id);
+    const sockets = await Promise.all(sessions.map((s) => TestSocket.authed(ts, s.accessToken)));
+    // One frame may announce several of them (presence.batch); each frame is taken once.
+    const announced: string[] = [];
+    while (!ids.every((id) => announced.includes(id))) {
+      const f = await alice.socket.waitFor((x) => ids.some((id) => presenceOf(x, id) !== undefined));
+      for (const id of ids) {
+        const p = presenceOf(f, id);
+        if (p === undefined) continue;
+        assert.equal(p.online, true);
+        announced.push(id);
+      }
+    }
+    assert.deepEqual([...announced].sort(), [...ids].sort(), "each announced once");
+    const frames = await presenceSettled(ts, alice.socket);
+    for (const id of ids) {
+      assert.equal(frames.filter((f) => presenceOf(f, id) !== undefined).length, 0, `${id} announced twice`);
+    }
+    for (const s of sockets) s.close();
     alice.socket.close();
   });
 

@@ -494,6 +494,10 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       case "presence":
         this.emit("presence", { userId: frame.userId, username: frame.username, online: frame.online });
         return;
+      case "presence.batch":
+        for (const u of frame.users)
+          this.emit("presence", { userId: u.userId, username: u.username, online: u.online });
+        return;
       case "typing.event":
         this.emit("typing", {
           roomId: frame.roomId,

@@ -190,6 +190,13 @@ export const PresenceFrame = frame("presence", {
   username: Type.String(),
   online: Type.Boolean(),
 });
+/** PRES-1: several users' changes at once (a burst of connections), each as in `presence`. */
+export const PresenceBatchFrame = frame("presence.batch", {
+  users: Type.Array(Type.Object({ userId: Type.String(), username: Type.String(), online: Type.Boolean() }), {
+    minItems: 1,
+    maxItems: 500,
+  }),
+});
 export const RoomEventFrame = frame("room.event", {
   roomId: Type.String(),
   event: Type.Union([
@@ -272,6 +279,7 @@ export const ServerFrame = Type.Union([
   AckFrame,
   MessageFrame,
   PresenceFrame,
+  PresenceBatchFrame,
   RoomEventFrame,
   InvitedFrame,
   TypingEventFrame,

@@ -108,3 +108,18 @@ export class TestSocket {
     this.ws.close();
   }
 }
+
+/**
+ * What `f` says of `userId`'s presence (PRES-1): a `presence` frame about them, or their entry
+ * in a `presence.batch`; undefined when the frame says nothing of them.
+ */
+export function presenceOf(
+  f: ServerFrame,
+  userId: string,
+): { online: boolean; username: string } | undefined {
+  if (f.type === "presence")
+    return f.userId === userId ? { online: f.online, username: f.username } : undefined;
+  if (f.type !== "presence.batch") return undefined;
+  const entry = f.users.find((u) => u.userId === userId);
+  return entry ? { online: entry.online, username: entry.username } : undefined;
+}

@@ -3,6 +3,7 @@ import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
 import { encodeFrame } from "../domain/encode.js";
 import { asRoomId, asSessionId, asUserId, type UserId } from "../domain/ids.js";
+import { type PresenceChange, presenceFrames } from "../domain/presence.js";
 import { type Bus, type BusSink, type ControlEvent, deviceKey, isDurableControl } from "./bus.js";
 
 export interface RedisBusOptions {
@@ -539,11 +540,12 @@ export class RedisBus implements Bus {
   async #announce(userIds: readonly UserId[], online: boolean): Promise<void> {
     if (userIds.length === 0) return;
     const everyone = [...(await this.onlineUserIds())];
+    const changes: PresenceChange[] = [];
     for (const userId of userIds) {
       const username = await this.#o.usernameOf(userId);
-      if (username === undefined) continue;
-      this.deliver(everyone, encodeFrame({ type: "presence", userId, username, online }));
+      if (username !== undefined) changes.push({ userId, username, online });
     }
+    for (const frame of presenceFrames(changes)) this.deliver(everyone, encodeFrame(frame));
   }
 
   #track<T>(promise: Promise<T>): Promise<T> {

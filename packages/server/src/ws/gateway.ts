@@ -13,6 +13,7 @@ import { ParleyError } from "../domain/errors.js";
 import { asRoomId, asUserId, type SessionId, type UserId } from "../domain/ids.js";
 import type { MembershipCache } from "../domain/membership-cache.js";
 import type { OfflineQueue } from "../domain/offline-queue.js";
+import { PresenceBatcher, type PresenceChange, presenceFrames } from "../domain/presence.js";
 import type { Relay } from "../domain/relay.js";
 import { normalizeRoomId } from "../domain/room-ids.js";
 import type { RoomService } from "../domain/rooms.js";
@@ -58,6 +59,7 @@ export class Gateway implements BusSink {
   readonly #buckets: TokenBuckets;
   readonly #heartbeat: NodeJS.Timeout;
   readonly #allowedOrigins: ReadonlySet<string>;
+  readonly #presence: PresenceBatcher;
   readonly #onSent = () => {
     this.o.metrics.framesOut++;
   };
@@ -73,6 +75,13 @@ export class Gateway implements BusSink {
     this.#allowedOrigins = new Set(o.config.allowedOrigins);
     this.#heartbeat = setInterval(() => this.#beat(), o.config.heartbeatS * 1000);
     this.#heartbeat.unref();
+    this.#presence = new PresenceBatcher({
+      flush: (changes) => {
+        this.#announce(changes).catch((err: unknown) => {
+          this.o.log.error({ err, event: "presence_error" }, "presence update failed");
+        });
+      },
+    });
     o.bus.attach(this);
   }
 
@@ -158,7 +167,7 @@ export class Gateway implements BusSink {
     if (conn.deviceId !== null) removeFrom(this.#byDevice, deviceKey(auth.userId, conn.deviceId), conn);
     try {
       const { wentOffline } = await this.o.bus.connectionClosed(auth.userId, conn.id);
-      if (wentOffline) await this.#broadcastPresence(auth.userId, auth.username, false);
+      if (wentOffline) this.#presence.add({ userId: auth.userId, username: auth.username, online: false });
     } catch (err) {
       this.o.log.error({ err, event: "presence_error" }, "presence update failed");
     }
@@ -179,6 +188,7 @@ export class Gateway implements BusSink {
   /** Closes every connection with 1001 (going away) and stops the heartbeat. */
   async shutdown(): Promise<void> {
     clearInterval(this.#heartbeat);
+    this.#presence.stop();
     const closing = [...this.#all].map(
       (conn) =>
         new Promise<void>((resolve) => {
@@ -404,7 +414,7 @@ export class Gateway implements BusSink {
         messageBurst: this.o.config.msgBurst,
       },
     });
-    if (cameOnline) await this.#broadcastPresence(auth.userId, auth.username, true);
+    if (cameOnline) this.#presence.add({ userId: auth.userId, username: auth.username, online: true });
     // MLS-8: everything still queued for this device, before anything newer.
     if (conn.deviceId !== null && (await this.o.delivery.isRegistered(auth.userId, conn.deviceId))) {
       await this.#sendPending(conn);
@@ -446,10 +456,11 @@ export class Gateway implements BusSink {
     for (const frame of await this.o.delivery.pendingFrames(conn.auth, conn.deviceId)) conn.sendRaw(frame);
   }
 
-  async #broadcastPresence(userId: UserId, username: string, online: boolean): Promise<void> {
+  /** PRES-1: a window's changes to every online user, in as few frames as the batch size allows. */
+  async #announce(changes: readonly PresenceChange[]): Promise<void> {
     const everyone = [...(await this.o.bus.onlineUserIds())];
-    if (!online) everyone.push(userId);
-    this.o.bus.deliver(everyone, encodeFrame({ type: "presence", userId, username, online }));
+    for (const c of changes) if (!c.online) everyone.push(c.userId);
+    for (const frame of presenceFrames(changes)) this.o.bus.deliver(everyone, encodeFrame(frame));
   }
 
   // ------------------------------------------------------------------ bus sink
