@@ -164,6 +164,43 @@ describe("an announcement naming another CA than the server presents", () => {
     }
     assert.equal(await chat.exited, 0, chat.stderr);
   });
+
+  it("parley discover --check tells the real server from the forged announcement, and shows the pin", async (t) => {
+    if (!pair || !server) return t.skip(skipReason);
+    const home = join(tmp, "pinned"); // the real CA was pinned there by the test above
+    const env = { HOME: home, XDG_CONFIG_HOME: join(home, ".config") };
+    const args = ["discover", "--interface", pair.clientAddress, "--timeout", "3", "--check"];
+    const json = new CliProcess([...args, "--json"], env, inNs(pair.client));
+    assert.equal(await json.exited, 0, json.stderr);
+    type Entry = {
+      name: string;
+      caFingerprint: string;
+      pinned: string | null;
+      check?: { status: string; presented: string | null };
+    };
+    const { servers } = JSON.parse(json.stdout) as { servers: Entry[] };
+    const real = servers.find((s) => s.caFingerprint === caFingerprint);
+    const forged = servers.find((s) => s.caFingerprint === FORGED);
+    assert.deepEqual(
+      [real?.check?.status, real?.check?.presented, real?.pinned],
+      ["verified", caFingerprint, caFingerprint],
+    );
+    assert.deepEqual(
+      [forged?.name, forged?.check?.status, forged?.check?.presented, forged?.pinned],
+      ["Parley on forger", "differs", caFingerprint, caFingerprint],
+    );
+
+    // The same, as a person reads it.
+    const text = new CliProcess(args, env, inNs(pair.client));
+    assert.equal(await text.exited, 0, text.stderr);
+    assert.match(text.stdout, /check {5}verified: the server holds a key this CA certified/);
+    assert.match(
+      text.stdout,
+      /check {5}DIFFERS: the server presents another CA; someone may be impersonating it/,
+    );
+    assert.ok(text.stdout.includes(`pinned    ANOTHER CA: ${caFingerprint}`), text.stdout);
+    assert.ok(text.stdout.includes("pinned    yes, this CA"), text.stdout);
+  });
 });
 
 it("exits 1 with one line when no server answers and no URL was given", async (t) => {

@@ -134,6 +134,69 @@ export async function trustServer(options: TrustOptions): Promise<ServerTrust> {
   return { ca: presented.pem, caFingerprint: presented.fingerprint, how: "first-use" };
 }
 
+/** What `parley discover --check` learns of one announced server. */
+export interface AnnouncementCheck {
+  /**
+   * verified: the server proved, in a TLS handshake checked against the announced CA (chain and
+   * address), that it holds a key that CA certified; differs: it presents another CA, or the
+   * announced CA but no key certified by it; not_announced: the announcement named no CA;
+   * unreachable: no TLS handshake within the time limit.
+   */
+  status: "verified" | "differs" | "not_announced" | "unreachable";
+  /** The fingerprint of the CA at the top of the chain the server sent, when it answered. */
+  presented: string | null;
+  /** Why, for `differs` and `unreachable`. */
+  detail: string | null;
+}
+
+/**
+ * Checks an mDNS announcement against the server it names, the way `parley chat` does before
+ * it pins anything, without pinning: the CA the server presents must be the one announced, and
+ * a handshake verified against that CA must succeed. Sends nothing over either connection.
+ */
+export async function checkAnnouncement(
+  url: URL,
+  announced: string | null,
+  timeoutMs: number,
+): Promise<AnnouncementCheck> {
+  let presented: PresentedCa;
+  try {
+    presented = await presentedCa(url, timeoutMs);
+  } catch (e) {
+    return { status: "unreachable", presented: null, detail: e instanceof Error ? e.message : String(e) };
+  }
+  const base = { presented: presented.fingerprint };
+  if (announced === null) return { ...base, status: "not_announced", detail: null };
+  if (presented.fingerprint !== announced) {
+    return { ...base, status: "differs", detail: "the server presents another CA" };
+  }
+  const refused = await verifiedHandshake(url, presented.pem, timeoutMs);
+  return refused === null
+    ? { ...base, status: "verified", detail: null }
+    : { ...base, status: "differs", detail: `the announced CA does not vouch for it: ${refused}` };
+}
+
+/** A TLS handshake that trusts only `caPem` (chain and host name checked); null when it succeeds. */
+function verifiedHandshake(url: URL, caPem: string, timeoutMs: number): Promise<string | null> {
+  const host = bareHost(url.hostname);
+  return new Promise((resolve) => {
+    const socket = connect({
+      host,
+      port: Number(url.port || 443),
+      ca: caPem,
+      ...(isIP(host) === 0 ? { servername: host } : {}),
+      rejectUnauthorized: true,
+    });
+    const done = (why: string | null) => {
+      socket.destroy();
+      resolve(why);
+    };
+    socket.setTimeout(timeoutMs, () => done(`no TLS handshake within ${timeoutMs} ms`));
+    socket.once("error", (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
+    socket.once("secureConnect", () => done(null));
+  });
+}
+
 interface PresentedCa {
   pem: string;
   fingerprint: string;
