@@ -208,4 +208,33 @@ describe("the delivery service's audit of a Commit", () => {
     assert.equal((await auditCommit(update.before, update.pending.commit, same)).removed.length, 0);
     assert.equal(groupMembers(alice).length, 3);
   });
+
+  test("bytes mutated at random are refused with a CommitAuditError, never another error", async () => {
+    const { alice } = await team();
+    const update = await made(alice, await selfUpdate(alice));
+    const inputs = [update.before!, update.pending.commit, update.after];
+    // A fixed seed, so a failure here is the same failure on every run (mulberry32).
+    let seed = 0x5eed;
+    const random = () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    const others: string[] = [];
+    for (let i = 0; i < 600; i++) {
+      const copy = inputs.map((x) => new Uint8Array(x));
+      const target = i % 3;
+      const bytes = copy[target]!;
+      for (let k = 0; k < 1 + Math.floor(random() * 4); k++)
+        bytes[Math.floor(random() * bytes.length)] = Math.floor(random() * 256);
+      if (random() < 0.2) copy[target] = bytes.slice(0, Math.floor(random() * bytes.length));
+      try {
+        await auditCommit(copy[0], copy[1]!, copy[2]!);
+      } catch (e) {
+        if (!(e instanceof CommitAuditError)) others.push(`${(e as Error).name}: ${(e as Error).message}`);
+      }
+    }
+    assert.deepEqual(others, []);
+  });
 });

@@ -69,12 +69,19 @@ function fail(code: CryptoErrorCode, part: AuditedPart): never {
   throw new CommitAuditError(code, part);
 }
 
+/**
+ * Runs one step on input from the network. Its failures are the input's fault: ts-mls's codecs
+ * can also throw TypeError or RangeError on crafted bytes (seen when fuzzing), which count as
+ * malformed input, never as a server error.
+ */
 async function check<T>(part: AuditedPart, f: () => Promise<T>): Promise<T> {
   try {
     return await guarded(f);
   } catch (e) {
     if (e instanceof CommitAuditError) throw e;
     if (e instanceof ParleyCryptoError) throw new CommitAuditError(e.code, part, { cause: e });
+    if (e instanceof TypeError || e instanceof RangeError)
+      throw new CommitAuditError("malformed_message", part, { cause: e });
     throw e;
   }
 }
@@ -96,6 +103,21 @@ export async function auditCommit(
   commit: Uint8Array,
   nextGroupInfo: Uint8Array,
 ): Promise<CommitAudit> {
+  try {
+    return await audit(previousGroupInfo, commit, nextGroupInfo);
+  } catch (e) {
+    // A shape no step expected (a field a crafted message lacks): still the input's fault.
+    if (e instanceof TypeError || e instanceof RangeError)
+      throw new CommitAuditError("malformed_message", "commit", { cause: e });
+    throw e;
+  }
+}
+
+async function audit(
+  previousGroupInfo: Uint8Array | undefined,
+  commit: Uint8Array,
+  nextGroupInfo: Uint8Array,
+): Promise<CommitAudit> {
   const message = await check("commit", async () => decodeMessage(commit));
   if (message.wireformat !== "mls_public_message") fail("malformed_message", "commit");
   const { content, auth } = message.publicMessage;
@@ -111,7 +133,7 @@ export async function auditCommit(
   const treeHash = await check("groupInfo", () => treeHashRoot(next.tree, cs.hash));
   if (!equalBytes(treeHash, nextContext.treeHash)) fail("invalid_message", "groupInfo");
   if (!equalBytes(auth.confirmationTag, next.info.confirmationTag)) fail("invalid_message", "groupInfo");
-  const after = membersOfTree(next.tree);
+  const after = await check("groupInfo", async () => membersOfTree(next.tree));
   const signer = after.find((m) => m.leafIndex === next.info.signer) ?? fail("invalid_message", "groupInfo");
   const signedByThem = await check("groupInfo", () =>
     verifyGroupInfoSignature(next.info, signer.signaturePublicKey, cs.signature),
@@ -145,7 +167,7 @@ export async function auditCommit(
       );
     });
     if (!equalBytes(confirmed, nextContext.confirmedTranscriptHash)) fail("invalid_message", "groupInfo");
-    before = membersOfTree(previous.tree);
+    before = await check("groupInfo", async () => membersOfTree(previous.tree));
     if (sender.senderType === "member") {
       const member = before.find((m) => m.leafIndex === sender.leafIndex) ?? fail("not_a_member", "commit");
       committer = audited(member);
