@@ -8,10 +8,12 @@ import { DESKTOP, E2eSuite, PHONE } from "./support/suite.js";
 import {
   composer,
   createRoom,
+  gotoRoute,
   openConversation,
   openDirect,
   openSettings,
   register,
+  registerForm,
   sendMessage,
   signInForm,
   waitForMessage,
@@ -163,6 +165,36 @@ describe("layout and themes", () => {
       );
       await reader.close();
       await writer.close();
+    }));
+
+  it("keeps the register form still when the password checker arrives late", (t) =>
+    s.check(t, async () => {
+      const user = await s.newUser("late-checker");
+      const { page } = user;
+      // The checker (with its common-password list) is a chunk of its own, loaded by the form:
+      // hold it back until the form has been measured.
+      let release: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let requested = false;
+      await page.route(/\/password-policy-[^/]*\.js$/, async (route) => {
+        requested = true;
+        await held;
+        await route.fallback(); // on to the context's network guard
+      });
+      await gotoRoute(page, "register");
+      const form = registerForm(page);
+      const rules = form.getByRole("list", { name: "Password requirements" }).getByRole("listitem");
+      const button = form.getByRole("button", { name: "Create account" });
+      // Every rule is listed, not met yet, before the checker is here.
+      await until(async () => requested && (await rules.count()) === 7, "seven requirements listed");
+      const before = await button.boundingBox();
+      await form.getByLabel("Password", { exact: true }).fill(STRONG_PASSWORD);
+      release();
+      await until(async () => (await form.locator('li[data-met="true"]').count()) === 6, "six rules met");
+      assert.deepEqual(await button.boundingBox(), before, "the button moved when the checker arrived");
+      await user.close();
     }));
 
   it("ran every page of this file without a CSP violation or an uncaught error", (t) =>

@@ -1,4 +1,4 @@
-import type { PasswordRule } from "@parley/protocol/password-policy";
+import { PASSWORD_RULES, type PasswordRule } from "@parley/protocol";
 import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../state/errors.js";
 import { persistent, serverInfo } from "../state/model.js";
@@ -137,8 +137,10 @@ export function Register() {
           />
         </label>
         <ul id="password-rules" class="checklist" aria-label="Password requirements" aria-live="polite">
-          {verdict !== undefined && policy !== undefined
-            ? verdict.checks.map((c) => (
+          {policy !== undefined
+            ? // Until the checker (with its common-password list) has loaded, the same rules are
+              // listed as not met yet, so nothing below moves when it arrives.
+              (verdict?.checks ?? PASSWORD_RULES.map((rule) => ({ rule, ok: false }))).map((c) => (
                 <li key={c.rule} data-met={String(c.ok && password.length > 0)}>
                   <span aria-hidden="true">{c.ok && password.length > 0 ? "✓" : "•"}</span>{" "}
                   {RULE_TEXT[c.rule](policy)}
