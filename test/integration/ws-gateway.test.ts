@@ -120,6 +120,16 @@ describe("WebSocket gateway", () => {
     assert.deepEqual(wrongType.details, ["/roomId"]);
     socket.ws.send(Buffer.from([1, 2, 3]), { binary: true });
     assert.equal((await socket.next("error")).code, "binary_frames_unsupported");
+    // A refused request is named by its rid, so the caller need not wait for a time-out.
+    const named = await socket.call({ type: "room.join", roomId: 42 });
+    assert.deepEqual(named.type === "error" && [named.code, named.details], [
+      "validation_failed",
+      ["/roomId"],
+    ]);
+    const unknownNamed = await socket.call({ type: "no.such.frame" });
+    assert.equal(unknownNamed.type === "error" && unknownNamed.code, "validation_failed");
+    socket.send({ type: "room.join", roomId: 42, rid: "r".repeat(65) });
+    assert.equal("rid" in (await socket.next("error")), false, "an unusable rid is not echoed");
     // Still usable afterwards.
     const rooms = await socket.call({ type: "room.list" });
     assert.equal(rooms.type, "rooms");

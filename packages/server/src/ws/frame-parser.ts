@@ -31,14 +31,30 @@ export class FrameParser {
     } catch {
       throw new ParleyError("malformed_json");
     }
-    const type = typeof value === "object" && value !== null ? (value as { type?: unknown }).type : undefined;
-    const validator = typeof type === "string" ? this.#validators.get(type) : undefined;
-    if (!validator) throw new ParleyError("validation_failed", { details: ["/type"] });
+    const object =
+      typeof value === "object" && value !== null ? (value as { type?: unknown; rid?: unknown }) : {};
+    // WS-3: a refusal names the request it answers when the frame carries a usable rid.
+    const rid =
+      typeof object.rid === "string" && object.rid.length > 0 && object.rid.length <= 64
+        ? object.rid
+        : undefined;
+    const validator = typeof object.type === "string" ? this.#validators.get(object.type) : undefined;
+    if (!validator) throw new FrameError({ details: ["/type"] }, rid);
     if (!validator.Check(value)) {
       const paths = [...new Set(validator.Errors(value).map((e) => e.instancePath || "/"))].slice(0, 5);
-      throw new ParleyError("validation_failed", { details: paths });
+      throw new FrameError({ details: paths }, rid);
     }
     return value as ClientFrame;
+  }
+}
+
+/** `validation_failed` for a frame that parsed as JSON, with its rid when it had one. */
+export class FrameError extends ParleyError {
+  constructor(
+    options: { details: string[] },
+    readonly rid: string | undefined,
+  ) {
+    super("validation_failed", options);
   }
 }
 

@@ -21,7 +21,7 @@ import type { SubscriptionService } from "../domain/subscriptions.js";
 import { TokenBuckets } from "../domain/token-bucket.js";
 import type { Metrics } from "../ops/metrics.js";
 import { Connection } from "./connection.js";
-import { FrameParser } from "./frame-parser.js";
+import { FrameError, FrameParser } from "./frame-parser.js";
 
 export interface GatewayOptions {
   config: Config;
@@ -218,7 +218,7 @@ export class Gateway implements BusSink {
       conn.invalidFrames++;
       if (!conn.auth) conn.close("auth_required");
       else if (conn.invalidFrames > MAX_INVALID_FRAMES) conn.close("too_many_invalid_frames");
-      else conn.sendError(err);
+      else conn.sendError(err, e instanceof FrameError ? e.rid : undefined);
       return;
     }
     conn.queue = conn.queue
