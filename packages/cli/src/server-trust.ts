@@ -1,7 +1,7 @@
 import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
-import { connect, type DetailedPeerCertificate } from "node:tls";
+import { type ConnectionOptions, connect, type DetailedPeerCertificate, type TLSSocket } from "node:tls";
 import { CliError, EXIT } from "./cli-error.js";
 import { KnownServers, originOf } from "./known-servers.js";
 import { printable } from "./printable.js";
@@ -177,23 +177,39 @@ export async function checkAnnouncement(
 }
 
 /** A TLS handshake that trusts only `caPem` (chain and host name checked); null when it succeeds. */
-function verifiedHandshake(url: URL, caPem: string, timeoutMs: number): Promise<string | null> {
+async function verifiedHandshake(url: URL, caPem: string, timeoutMs: number): Promise<string | null> {
+  try {
+    (await handshake(url, { ca: caPem, rejectUnauthorized: true }, timeoutMs)).destroy();
+    return null;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code ?? (e instanceof Error ? e.message : String(e));
+  }
+}
+
+/**
+ * One TLS handshake with `url`'s host and port (SNI for a host name), bounded by `timeoutMs`;
+ * resolves with the connected socket, on which nothing has been sent, for the caller to end.
+ */
+function handshake(url: URL, options: ConnectionOptions, timeoutMs: number): Promise<TLSSocket> {
   const host = bareHost(url.hostname);
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     const socket = connect({
       host,
       port: Number(url.port || 443),
-      ca: caPem,
       ...(isIP(host) === 0 ? { servername: host } : {}),
-      rejectUnauthorized: true,
+      ...options,
     });
-    const done = (why: string | null) => {
+    const fail = (e: unknown) => {
       socket.destroy();
-      resolve(why);
+      reject(e);
     };
-    socket.setTimeout(timeoutMs, () => done(`no TLS handshake within ${timeoutMs} ms`));
-    socket.once("error", (e: NodeJS.ErrnoException) => done(e.code ?? e.message));
-    socket.once("secureConnect", () => done(null));
+    socket.setTimeout(timeoutMs, () => fail(new Error(`no TLS handshake within ${timeoutMs} ms`)));
+    socket.once("error", fail);
+    socket.once("secureConnect", () => {
+      // The error listener stays: a late reset must not become an unhandled 'error' event.
+      socket.setTimeout(0);
+      resolve(socket);
+    });
   });
 }
 
@@ -207,42 +223,25 @@ interface PresentedCa {
  * One TLS handshake, unverified on purpose, to read the certificate at the top of the chain the
  * server sends (Parley sends its leaf, then its CA). Nothing is sent over this connection.
  */
-function presentedCa(url: URL, timeoutMs: number): Promise<PresentedCa> {
-  const host = bareHost(url.hostname);
-  const port = Number(url.port || 443);
-  return new Promise((resolve, reject) => {
-    const socket = connect({
-      host,
-      port,
-      ...(isIP(host) === 0 ? { servername: host } : {}),
-      rejectUnauthorized: false,
-    });
-    const fail = (e: unknown) => {
-      socket.destroy();
-      const code = (e as { code?: string }).code;
-      reject(
-        new CliError(
-          `cannot reach ${url.origin}: ${code ?? (e instanceof Error ? e.message : String(e))}`,
-          1,
-        ),
-      );
-    };
-    socket.setTimeout(timeoutMs, () => fail(new Error(`no TLS handshake within ${timeoutMs} ms`)));
-    socket.once("error", fail);
-    socket.once("secureConnect", () => {
-      let cert: DetailedPeerCertificate = socket.getPeerCertificate(true);
-      socket.end();
-      if (!cert?.raw) return fail(new Error("the server presented no certificate"));
-      // Up the chain to its self-signed root, or to the last certificate the server sent.
-      for (let depth = 0; depth < 10; depth += 1) {
-        const issuer = cert.issuerCertificate;
-        if (!issuer?.raw || issuer === cert || issuer.fingerprint256 === cert.fingerprint256) break;
-        cert = issuer;
-      }
-      const x509 = new X509Certificate(cert.raw);
-      resolve({ pem: x509.toString(), fingerprint: x509.fingerprint256, subject: commonName(x509.subject) });
-    });
-  });
+async function presentedCa(url: URL, timeoutMs: number): Promise<PresentedCa> {
+  const unreachable = (why: string) => new CliError(`cannot reach ${url.origin}: ${why}`, 1);
+  let socket: TLSSocket;
+  try {
+    socket = await handshake(url, { rejectUnauthorized: false }, timeoutMs);
+  } catch (e) {
+    throw unreachable((e as NodeJS.ErrnoException).code ?? (e instanceof Error ? e.message : String(e)));
+  }
+  let cert: DetailedPeerCertificate = socket.getPeerCertificate(true);
+  socket.end();
+  if (!cert?.raw) throw unreachable("the server presented no certificate");
+  // Up the chain to its self-signed root, or to the last certificate the server sent.
+  for (let depth = 0; depth < 10; depth += 1) {
+    const issuer = cert.issuerCertificate;
+    if (!issuer?.raw || issuer === cert || issuer.fingerprint256 === cert.fingerprint256) break;
+    cert = issuer;
+  }
+  const x509 = new X509Certificate(cert.raw);
+  return { pem: x509.toString(), fingerprint: x509.fingerprint256, subject: commonName(x509.subject) };
 }
 
 function commonName(subject: string): string {

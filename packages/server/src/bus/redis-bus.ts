@@ -1,9 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
-import { encodeFrame } from "../domain/encode.js";
 import { asRoomId, asSessionId, asUserId, type UserId } from "../domain/ids.js";
-import { type PresenceChange, presenceFrames } from "../domain/presence.js";
+import { announcePresence, type PresenceChange } from "../domain/presence.js";
 import { type Bus, type BusSink, type ControlEvent, deviceKey, isDurableControl } from "./bus.js";
 
 export interface RedisBusOptions {
@@ -538,14 +537,12 @@ export class RedisBus implements Bus {
 
   /** Presence frames for transitions the bus found itself (PRES-1: to every online user). */
   async #announce(userIds: readonly UserId[], online: boolean): Promise<void> {
-    if (userIds.length === 0) return;
-    const everyone = [...(await this.onlineUserIds())];
     const changes: PresenceChange[] = [];
     for (const userId of userIds) {
       const username = await this.#o.usernameOf(userId);
       if (username !== undefined) changes.push({ userId, username, online });
     }
-    for (const frame of presenceFrames(changes)) this.deliver(everyone, encodeFrame(frame));
+    await announcePresence(this, changes);
   }
 
   #track<T>(promise: Promise<T>): Promise<T> {

@@ -1,4 +1,6 @@
 import type { ServerFrameOf } from "@parley/protocol";
+import type { Bus } from "../bus/bus.js";
+import { encodeFrame } from "./encode.js";
 import type { UserId } from "./ids.js";
 
 /** PRES-1: changes wait at most this long, so that a burst of them goes out together. */
@@ -31,6 +33,20 @@ export function presenceFrames(changes: readonly PresenceChange[]): PresenceFram
     out.push({ type: "presence.batch", users });
   }
   return out;
+}
+
+/**
+ * PRES-1: `changes` to every online user of the cluster (and to the users who went offline,
+ * whose other sockets may still be closing), in as few frames as the batch size allows.
+ */
+export async function announcePresence(
+  bus: Pick<Bus, "onlineUserIds" | "deliver">,
+  changes: readonly PresenceChange[],
+): Promise<void> {
+  if (changes.length === 0) return;
+  const everyone = [...(await bus.onlineUserIds())];
+  for (const c of changes) if (!c.online) everyone.push(c.userId);
+  for (const frame of presenceFrames(changes)) bus.deliver(everyone, encodeFrame(frame));
 }
 
 export interface PresenceBatcherOptions {

@@ -1,4 +1,4 @@
-import { ClientFrame, type ClientFrameType } from "@parley/protocol";
+import { ClientFrame, type ClientFrameType, RequestId } from "@parley/protocol";
 import type { TSchema } from "typebox";
 import type { Validator } from "typebox/compile";
 import { Compile } from "typebox/compile";
@@ -12,6 +12,8 @@ import { ParleyError } from "../domain/errors.js";
  */
 export class FrameParser {
   readonly #validators = new Map<string, Validator>();
+  /** The protocol's own RequestId schema, for the rid of a frame that is refused. */
+  readonly #rid = Compile(RequestId) as unknown as Validator;
 
   constructor() {
     for (const variant of (ClientFrame as unknown as { anyOf: TSchema[] }).anyOf) {
@@ -34,10 +36,7 @@ export class FrameParser {
     const object =
       typeof value === "object" && value !== null ? (value as { type?: unknown; rid?: unknown }) : {};
     // WS-3: a refusal names the request it answers when the frame carries a usable rid.
-    const rid =
-      typeof object.rid === "string" && object.rid.length > 0 && object.rid.length <= 64
-        ? object.rid
-        : undefined;
+    const rid = this.#rid.Check(object.rid) ? (object.rid as string) : undefined;
     const validator = typeof object.type === "string" ? this.#validators.get(object.type) : undefined;
     if (!validator) throw new FrameError({ details: ["/type"] }, rid);
     if (!validator.Check(value)) {

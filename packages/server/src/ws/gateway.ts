@@ -8,12 +8,11 @@ import type { Bus, BusSink, ControlEvent } from "../bus/bus.js";
 import type { Config } from "../config/config.js";
 import type { AccountService } from "../domain/accounts.js";
 import type { DeliveryService } from "../domain/delivery.js";
-import { encodeFrame } from "../domain/encode.js";
 import { ParleyError } from "../domain/errors.js";
 import { asRoomId, asUserId, type SessionId, type UserId } from "../domain/ids.js";
 import type { MembershipCache } from "../domain/membership-cache.js";
 import type { OfflineQueue } from "../domain/offline-queue.js";
-import { PresenceBatcher, type PresenceChange, presenceFrames } from "../domain/presence.js";
+import { announcePresence, PresenceBatcher } from "../domain/presence.js";
 import type { Relay } from "../domain/relay.js";
 import { normalizeRoomId } from "../domain/room-ids.js";
 import type { RoomService } from "../domain/rooms.js";
@@ -77,7 +76,7 @@ export class Gateway implements BusSink {
     this.#heartbeat.unref();
     this.#presence = new PresenceBatcher({
       flush: (changes) => {
-        this.#announce(changes).catch((err: unknown) => {
+        announcePresence(this.o.bus, changes).catch((err: unknown) => {
           this.o.log.error({ err, event: "presence_error" }, "presence update failed");
         });
       },
@@ -454,13 +453,6 @@ export class Gateway implements BusSink {
   async #sendPending(conn: Connection): Promise<void> {
     if (!conn.auth || conn.deviceId === null) return;
     for (const frame of await this.o.delivery.pendingFrames(conn.auth, conn.deviceId)) conn.sendRaw(frame);
-  }
-
-  /** PRES-1: a window's changes to every online user, in as few frames as the batch size allows. */
-  async #announce(changes: readonly PresenceChange[]): Promise<void> {
-    const everyone = [...(await this.o.bus.onlineUserIds())];
-    for (const c of changes) if (!c.online) everyone.push(c.userId);
-    for (const frame of presenceFrames(changes)) this.o.bus.deliver(everyone, encodeFrame(frame));
   }
 
   // ------------------------------------------------------------------ bus sink
