@@ -1,7 +1,15 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
-import { type ClientFrame, type ErrorCode, PROTOCOL_VERSION, WS_PATH } from "@parley/protocol";
+import {
+  assertNever,
+  type ClientFrame,
+  canonicalRoomId,
+  deviceKey,
+  type ErrorCode,
+  PROTOCOL_VERSION,
+  WS_PATH,
+} from "@parley/protocol";
 import type { Logger } from "pino";
 import { type RawData, WebSocketServer } from "ws";
 import type { Bus, BusSink, ControlEvent } from "../bus/bus.js";
@@ -14,7 +22,6 @@ import type { MembershipCache } from "../domain/membership-cache.js";
 import type { OfflineQueue } from "../domain/offline-queue.js";
 import { announcePresence, PresenceBatcher } from "../domain/presence.js";
 import type { Relay } from "../domain/relay.js";
-import { normalizeRoomId } from "../domain/room-ids.js";
 import type { RoomService } from "../domain/rooms.js";
 import type { SubscriptionService } from "../domain/subscriptions.js";
 import { TokenBuckets } from "../domain/token-bucket.js";
@@ -282,11 +289,11 @@ export class Gateway implements BusSink {
         return conn.send({ type: "ok", ...rid(frame) });
       case "room.leave":
         await this.o.rooms.leave(auth, frame.roomId);
-        await this.o.offlineQueue?.dropRoom(auth.userId, asRoomId(normalizeRoomId(frame.roomId)));
+        await this.o.offlineQueue?.dropRoom(auth.userId, asRoomId(canonicalRoomId(frame.roomId)));
         return conn.send({ type: "ok", ...rid(frame) });
       case "room.remove":
         await this.o.rooms.remove(auth, frame.roomId, asUserId(frame.userId));
-        await this.o.offlineQueue?.dropRoom(asUserId(frame.userId), asRoomId(normalizeRoomId(frame.roomId)));
+        await this.o.offlineQueue?.dropRoom(asUserId(frame.userId), asRoomId(canonicalRoomId(frame.roomId)));
         return conn.send({ type: "ok", ...rid(frame) });
       case "room.list":
         return conn.send({ type: "rooms", ...rid(frame), rooms: await this.o.rooms.listMine(auth) });
@@ -522,10 +529,6 @@ export class Gateway implements BusSink {
   }
 }
 
-function deviceKey(userId: UserId, deviceId: string): string {
-  return `${userId}\u0000${deviceId}`;
-}
-
 function rid(frame: { rid?: string }): { rid?: string } {
   return frame.rid !== undefined ? { rid: frame.rid } : {};
 }
@@ -559,8 +562,4 @@ function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
   if (!set) return;
   set.delete(value);
   if (set.size === 0) map.delete(key);
-}
-
-export function assertNever(x: never): never {
-  throw new Error(`unhandled case: ${JSON.stringify(x)}`);
 }
