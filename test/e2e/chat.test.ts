@@ -99,7 +99,7 @@ describe("chat between browsers", () => {
   it("opens a direct conversation by clicking a user in People, with an unread count on the other side", (t) =>
     s.check(t, async () => {
       // Bob still looks at the last room, so Carol's first direct message counts as unread.
-      // Carol clicks: she signed in after Bob registered (see pending-contract.test.ts for why).
+      // Carol clicks: she signed in after Bob registered, so the People list she loaded names him.
       await openDirect(carol.page, bob.username);
       await sendMessage(carol.page, "Bob, a word in private?");
 

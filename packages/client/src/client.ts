@@ -46,7 +46,7 @@ export interface ParleyClientOptions {
   baseUrl: string | readonly string[];
   fetch: FetchLike;
   WebSocket: WebSocketConstructor;
-  /** Where this device's state lives; wrap it in EncryptedStore. */
+  /** Where this device's state lives, encrypted at rest (EncryptedStore, or the web's WebCrypto store). */
   store: DeviceStore;
   /** Clock in ms. Default Date.now. */
   now?: () => number;

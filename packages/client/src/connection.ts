@@ -8,7 +8,7 @@ import {
 } from "@parley/protocol";
 import { Check } from "typebox/value";
 import { Backoff, type BackoffOptions } from "./backoff.js";
-import { fromErrorBody, ParleyClientError } from "./errors.js";
+import { clientAction, fromErrorBody, ParleyClientError } from "./errors.js";
 import { parseJson } from "./json.js";
 import { sleep, type Timers, type WebSocketConstructor, type WebSocketLike, WS_OPEN } from "./platform.js";
 import { ServerList } from "./servers.js";
@@ -63,10 +63,6 @@ export interface ConnectionOptions {
   onSignedOut: (code: string) => void;
 }
 
-/** Close reasons after which reconnecting cannot help (docs/PROTOCOL.md, section 9). */
-const FINAL = new Set(["unsupported_protocol_version", "account_disabled", "too_many_invalid_frames"]);
-const SIGNED_OUT = new Set(["session_revoked", "signed_out", "not_signed_in", "refresh_token_invalid"]);
-const REFRESH = new Set(["token_expired", "token_invalid"]);
 /**
  * Closes that say this server cannot serve us now, where another one of the same service may
  * (RFC 6455 §7.4.1): 1001 going away (shutdown), 1006 no close frame (crash, refused, network
@@ -186,7 +182,11 @@ export class Connection {
         }
         return answer as ServerFrameOf<T>;
       } catch (e) {
-        if (!(e instanceof ParleyClientError) || e.code !== "rate_limited" || attempt >= this.#rateRetries)
+        if (
+          !(e instanceof ParleyClientError) ||
+          clientAction(e.code) !== "retry" ||
+          attempt >= this.#rateRetries
+        )
           throw e;
         await sleep(this.o.timers, Math.max(e.retryAfterMs ?? 100, 10));
       }
@@ -262,7 +262,7 @@ export class Connection {
     } catch (e) {
       const code = e instanceof ParleyClientError ? e.code : "not_connected";
       if (this.#ws !== ws) return;
-      if (SIGNED_OUT.has(code)) {
+      if (clientAction(code) === "sign_in") {
         this.#signedOut(code);
       } else {
         this.#lastError = code;
@@ -350,17 +350,20 @@ export class Connection {
     this.#failAll(new ParleyClientError("connection_lost"), false);
     const why = reason !== "" ? reason : (this.#lastError ?? `close_${code}`);
     if (this.#stopped) return;
-    if (SIGNED_OUT.has(why)) {
+    // What the registries say to do about the close reason (docs/PROTOCOL.md, sections 9 and 10);
+    // any other close (a bare close code, another server's reason) is worth a reconnect.
+    const action = clientAction(why);
+    if (action === "sign_in") {
       this.#signedOut(why);
       return;
     }
-    if (FINAL.has(why)) {
+    if (action === "give_up") {
       this.#stopped = true;
       this.#failAll(new ParleyClientError("not_connected"));
       this.o.onStatus({ state: "offline", reason: why });
       return;
     }
-    if (REFRESH.has(why)) this.#refreshNext = true;
+    if (action === "refresh") this.#refreshNext = true;
     // Backoff keeps counting across servers: when every server is down, the retries still
     // slow down, and full jitter still spreads the clients of a dead server over the others.
     if (FAILOVER_CODES.has(code)) this.o.servers.failover(this.#origin);

@@ -9,7 +9,9 @@ const NONCE_BYTES = 24;
 
 /**
  * Encrypts every value of another DeviceStore with XChaCha20-Poly1305 under a 32-byte key that
- * the platform holds (a non-extractable key in the browser, a key file in the CLI). The random
+ * the platform holds: the CLI's key file. (The browser does not use it: it keeps its key
+ * non-extractable in WebCrypto, so it encrypts with AES-GCM in
+ * packages/web/src/platform/web-crypto-store.ts instead.) The random
  * 192-bit nonce makes nonce reuse negligible without a counter to keep. The entry's key name is
  * the associated data, so a value moved to another key fails to open. Keys themselves (room ids,
  * user ids) stay readable: they are metadata the server knows anyway.

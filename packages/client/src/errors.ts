@@ -1,30 +1,47 @@
-import { type CryptoErrorCode, isParleyCryptoError } from "@parley/crypto";
-import { type ErrorCode, isErrorCode } from "@parley/protocol";
+import { CRYPTO_ERRORS, type CryptoErrorCode, isParleyCryptoError } from "@parley/crypto";
+import { type ClientAction, ERRORS, type ErrorCode, isErrorCode } from "@parley/protocol";
 
 /**
- * Failures that start in the SDK itself, in one registry. Server refusals keep the server's
- * code (docs/PROTOCOL.md, section 10) and @parley/crypto's failures keep the crypto code, so a
- * caller branches on one `code` field whatever layer refused. Codes are never reused.
+ * Failures that start in the SDK itself, in one registry, each with what to do about it (as in
+ * the protocol's registry). Server refusals keep the server's code (docs/PROTOCOL.md, section
+ * 10) and @parley/crypto's failures keep the crypto code, so a caller branches on one `code`
+ * field whatever layer refused. Codes are never reused, and no two registries share one
+ * (errors.test.ts), so a code names one failure whichever layer reported it.
  */
 export const CLIENT_ERRORS = {
-  not_signed_in: "Sign in (register, login or resume) first.",
-  signed_out: "The session ended; sign in again.",
-  not_connected: "The connection is not open and did not open in time.",
-  connection_lost:
-    "The connection closed before the server answered; the request may or may not have been carried out.",
-  timeout: "The server did not answer in time.",
-  closed: "The client was closed.",
-  http_failed: "The HTTP request failed before an answer arrived.",
-  unexpected_answer: "The server's answer does not match the protocol.",
-  store_tampered: "A value in the device store failed authentication: altered, or stored under another key.",
-  store_account_mismatch: "This device store belongs to another account.",
-  no_group: "This device holds no group state for the conversation and could not join it.",
-  not_in_room: "This device is not a member of the room's group.",
-  commit_conflict: "The change kept losing to other members' commits; retry later.",
-  sender_mismatch: "The server named another sender than the one the message is authenticated as.",
-  content_invalid: "The decrypted message is not Parley content.",
-  listener_failed: "An event listener threw.",
-} as const;
+  not_signed_in: { client: "sign_in", message: "Sign in (register, login or resume) first." },
+  signed_out: { client: "sign_in", message: "The session ended; sign in again." },
+  not_connected: { client: "reconnect", message: "The connection is not open and did not open in time." },
+  connection_lost: {
+    client: "reconnect",
+    message:
+      "The connection closed before the server answered; the request may or may not have been carried out.",
+  },
+  timeout: { client: "report", message: "The server did not answer in time." },
+  closed: { client: "give_up", message: "The client was closed." },
+  http_failed: { client: "reconnect", message: "The HTTP request failed before an answer arrived." },
+  unexpected_answer: { client: "report", message: "The server's answer does not match the protocol." },
+  store_tampered: {
+    client: "give_up",
+    message: "A value in the device store failed authentication: altered, or stored under another key.",
+  },
+  store_account_mismatch: { client: "give_up", message: "This device store belongs to another account." },
+  no_group: {
+    client: "report",
+    message: "This device holds no group state for the conversation and could not join it.",
+  },
+  not_in_room: { client: "report", message: "This device is not a member of the room's group." },
+  commit_conflict: {
+    client: "report",
+    message: "The change kept losing to other members' commits; retry later.",
+  },
+  sender_mismatch: {
+    client: "report",
+    message: "The server named another sender than the one the message is authenticated as.",
+  },
+  content_invalid: { client: "report", message: "The decrypted message is not Parley content." },
+  listener_failed: { client: "report", message: "An event listener threw." },
+} as const satisfies Record<string, { client: ClientAction; message: string }>;
 
 export type ClientErrorCode = keyof typeof CLIENT_ERRORS;
 
@@ -57,7 +74,8 @@ export class ParleyClientError extends Error {
 
   constructor(code: AnyErrorCode, options: ParleyClientErrorOptions = {}) {
     super(
-      options.message ?? (code in CLIENT_ERRORS ? CLIENT_ERRORS[code as ClientErrorCode] : code),
+      options.message ??
+        (Object.hasOwn(CLIENT_ERRORS, code) ? CLIENT_ERRORS[code as ClientErrorCode].message : code),
       options.cause === undefined ? undefined : { cause: options.cause },
     );
     this.name = "ParleyClientError";
@@ -68,6 +86,18 @@ export class ParleyClientError extends Error {
     this.details = options.details;
     this.failedRules = options.failedRules;
   }
+}
+
+/**
+ * What to do about a code (see ClientAction): from the protocol's registry or the SDK's;
+ * @parley/crypto's failures are `report`. Undefined for a string that is no code, such as a
+ * close reason from another server.
+ */
+export function clientAction(code: string): ClientAction | undefined {
+  if (isErrorCode(code)) return ERRORS[code].client;
+  if (Object.hasOwn(CLIENT_ERRORS, code)) return CLIENT_ERRORS[code as ClientErrorCode].client;
+  if (Object.hasOwn(CRYPTO_ERRORS, code)) return "report";
+  return undefined;
 }
 
 export function isParleyClientError(e: unknown, code?: AnyErrorCode): e is ParleyClientError {

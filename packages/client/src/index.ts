@@ -18,6 +18,7 @@ export {
   type AnyErrorCode,
   CLIENT_ERRORS,
   type ClientErrorCode,
+  clientAction,
   isParleyClientError,
   ParleyClientError,
 } from "./errors.js";

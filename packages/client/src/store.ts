@@ -1,8 +1,9 @@
 /**
  * Where a device keeps its state: identity key, KeyPackage private keys, MLS group states,
  * pinned contact keys, the session. Values are opaque bytes under string keys; platforms supply
- * the implementation (IndexedDB in browsers, a file in the CLI) and wrap it in EncryptedStore so
- * nothing is readable at rest.
+ * the implementation and encrypt it so nothing is readable at rest: the CLI wraps a file in
+ * EncryptedStore, the browser wraps IndexedDB in its WebCrypto store
+ * (packages/web/src/platform/web-crypto-store.ts).
  */
 export interface DeviceStore {
   /** The value stored under `key`, or undefined. */

@@ -169,7 +169,7 @@ async function audit(
     if (!equalBytes(confirmed, nextContext.confirmedTranscriptHash)) fail("invalid_message", "groupInfo");
     before = await check("groupInfo", async () => membersOfTree(previous.tree));
     if (sender.senderType === "member") {
-      const member = before.find((m) => m.leafIndex === sender.leafIndex) ?? fail("not_a_member", "commit");
+      const member = before.find((m) => m.leafIndex === sender.leafIndex) ?? fail("not_in_group", "commit");
       committer = audited(member);
     } else {
       committer = joinerOf(content.commit.path?.leafNode);

@@ -1,7 +1,8 @@
 /**
  * Every failure @parley/crypto reports for input it was given (messages, credentials, stored
  * state), in one registry. Codes are stable and never reused; callers and tests branch on
- * `code`, never on `message`. Misuse by the caller (a wrong argument type, an out-of-range
+ * `code`, never on `message`; no code is also one of @parley/protocol's wire codes (the SDK
+ * hands both to the same callers). Misuse by the caller (a wrong argument type, an out-of-range
  * option) throws TypeError or RangeError instead, as programming errors.
  *
  * Authentication failures are deliberately coarse: a tampered ciphertext, a bad signature and
@@ -19,9 +20,9 @@ export const CRYPTO_ERRORS = {
   invalid_message: "The message is well formed but not valid for this group's state.",
   credential_rejected: "The Authentication Service check refused a member's credential or signature key.",
   own_commit: "This commit was made by this device; merge the pending commit instead of processing it.",
-  not_a_member: "This device is not a member of the group (any more).",
+  not_in_group: "This device is not a member of the group (any more).",
   invalid_identity: "The credential does not carry a valid Parley device identity.",
-  invalid_key_package:
+  key_package_unusable:
     "The KeyPackage is malformed, badly signed, expired, or not for Parley's cipher suite.",
   no_matching_key_package: "The Welcome is not addressed to any of the given KeyPackages.",
   invalid_state: "The stored bytes are not a group state or key bundle this version can restore.",

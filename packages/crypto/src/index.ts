@@ -25,7 +25,6 @@ export {
 export {
   addMembers,
   type CreateGroupOptions,
-  commitPendingProposals,
   createGroup,
   createMlsConfig,
   decodeKeyPackageBundle,
@@ -59,7 +58,6 @@ export {
   type PendingCommit,
   type ProcessOptions,
   processMessage,
-  proposeLeave,
   removeMembers,
   selfUpdate,
   welcomeKeyPackageRefs,
@@ -74,7 +72,5 @@ export {
   computeSafetyNumber,
   type SafetyNumber,
   type SafetyNumberParty,
-  safetyNumbersMatch,
   userFingerprint,
-  verifyScannedSafetyNumber,
 } from "./safety-number.js";

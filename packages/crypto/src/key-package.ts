@@ -158,7 +158,7 @@ export async function decodeKeyPackageBundle(bytes: Uint8Array): Promise<KeyPack
   });
 }
 
-export function keyPackageOf(bytes: Uint8Array, code: "invalid_key_package" | "invalid_state"): KeyPackage {
+export function keyPackageOf(bytes: Uint8Array, code: "key_package_unusable" | "invalid_state"): KeyPackage {
   let m: MLSMessage;
   try {
     m = decodeMessage(bytes);
@@ -185,18 +185,18 @@ export interface KeyPackageInfo {
  * credential, both signatures (KeyPackage and LeafNode, under leaf_node.signature_key), and
  * init_key != encryption_key. It does not check the lifetime against a clock or the binding
  * of the key to an account: that is the caller's (the Authentication Service's) job.
- * Throws ParleyCryptoError `invalid_key_package`.
+ * Throws ParleyCryptoError `key_package_unusable`.
  */
 export async function inspectKeyPackage(bytes: Uint8Array): Promise<KeyPackageInfo> {
-  const kp = keyPackageOf(bytes, "invalid_key_package");
+  const kp = keyPackageOf(bytes, "key_package_unusable");
   if (kp.version !== "mls10" || kp.cipherSuite !== PARLEY_CIPHERSUITE) {
-    throw new ParleyCryptoError("invalid_key_package");
+    throw new ParleyCryptoError("key_package_unusable");
   }
   let device: DeviceRef;
   try {
     device = deviceRefFromCredential(kp.leafNode.credential);
   } catch (cause) {
-    throw new ParleyCryptoError("invalid_key_package", { cause });
+    throw new ParleyCryptoError("key_package_unusable", { cause });
   }
   const leaf = kp.leafNode;
   if (
@@ -205,7 +205,7 @@ export async function inspectKeyPackage(bytes: Uint8Array): Promise<KeyPackageIn
     !(await verifyKeyPackage(kp, cs.signature)) ||
     !(await verifyLeafNodeSignatureKeyPackage(leaf, cs.signature))
   ) {
-    throw new ParleyCryptoError("invalid_key_package");
+    throw new ParleyCryptoError("key_package_unusable");
   }
   return Object.freeze({
     ref: await makeKeyPackageRef(kp, cs.hash),

@@ -25,7 +25,6 @@ import {
   type ClientState,
   createApplicationMessage,
   createCommit,
-  createProposal,
   decodeGroupState,
   defaultKeyPackageEqualityConfig,
   defaultLifetimeConfig,
@@ -213,7 +212,7 @@ export async function createGroup(
   const groupId = options.groupId ?? cs.rng.randomBytes(16);
   if (groupId.length === 0 || groupId.length > 255) throw new RangeError("groupId must be 1..255 bytes");
   const own = await makeKeyPackage(identity, false, {});
-  const kp = keyPackageOf(own.keyPackage, "invalid_key_package");
+  const kp = keyPackageOf(own.keyPackage, "key_package_unusable");
   return guarded(() =>
     mlsCreateGroup(
       groupId,
@@ -276,14 +275,14 @@ export async function addMembers(
   if (keyPackages.length === 0) throw new RangeError("addMembers needs at least one KeyPackage");
   const proposals: Proposal[] = keyPackages.map((bytes) => ({
     proposalType: "add",
-    add: { keyPackage: keyPackageOf(bytes, "invalid_key_package") },
+    add: { keyPackage: keyPackageOf(bytes, "key_package_unusable") },
   }));
   return commit(state, proposals);
 }
 
 /**
  * Commit removing the members at these leaves (RFC 9420 §12.1.3). A committer cannot remove
- * itself (§12.2); see proposeLeave.
+ * itself (§12.2): the members who stay remove a device that left.
  */
 export async function removeMembers(
   state: GroupState,
@@ -293,7 +292,7 @@ export async function removeMembers(
   const present = new Set(groupMembers(state).map((m) => m.leafIndex));
   for (const i of leafIndices) {
     if (i === ownLeafIndex(state))
-      throw new RangeError("a member cannot commit its own removal; use proposeLeave");
+      throw new RangeError("a member cannot commit its own removal (RFC 9420 §12.2)");
     if (!present.has(i)) throw new RangeError(`no member at leaf ${i}`);
   }
   return commit(
@@ -310,22 +309,6 @@ export async function removeMembers(
  */
 export function selfUpdate(state: GroupState): Promise<PendingCommit> {
   return commit(state, []);
-}
-
-/** Commits the proposals this state has received (for example a member's leave request). */
-export function commitPendingProposals(state: GroupState): Promise<PendingCommit> {
-  return commit(state, []);
-}
-
-/**
- * A Remove proposal for this device, as PublicMessage (RFC 9420 §12.1.3): a member leaves by
- * asking another member to commit its removal.
- */
-export async function proposeLeave(state: GroupState): Promise<{ state: GroupState; proposal: Uint8Array }> {
-  const result = await guarded(() =>
-    createProposal(state, true, { proposalType: "remove", remove: { removed: ownLeafIndex(state) } }, cs),
-  );
-  return { state: result.newState, proposal: encodeMessage(result.message) };
 }
 
 /**
@@ -386,7 +369,7 @@ export async function joinFromWelcome(
   const refs = m.welcome.secrets.map((s) => s.newMember);
   const bundle = bundles.find((b) => refs.some((r) => equalBytes(r, b.ref)));
   if (bundle === undefined) throw new ParleyCryptoError("no_matching_key_package");
-  const kp = keyPackageOf(bundle.keyPackage, "invalid_key_package");
+  const kp = keyPackageOf(bundle.keyPackage, "key_package_unusable");
   const state = await guarded(() =>
     joinGroup(
       m.welcome,
@@ -497,7 +480,7 @@ async function privateSenderLeaf(
  * Processes one incoming MLSMessage for this group: application data, a proposal or a commit.
  * Throws ParleyCryptoError with a stable code: `authentication_failed` (tampered or forged),
  * `message_replayed` (its key was already used), `epoch_unavailable`, `wrong_group`,
- * `own_commit`, `not_a_member`, `malformed_message`, `invalid_message`, `message_too_far_ahead`.
+ * `own_commit`, `not_in_group`, `malformed_message`, `invalid_message`, `message_too_far_ahead`.
  * On failure the given state is untouched and remains current.
  */
 export async function processMessage(
@@ -512,7 +495,7 @@ export async function processMessage(
     checkGroup(state, pm.groupId);
     if (pm.epoch > state.groupContext.epoch) throw new ParleyCryptoError("epoch_unavailable");
     if (pm.contentType !== "application" && !isActiveMember(state))
-      throw new ParleyCryptoError("not_a_member");
+      throw new ParleyCryptoError("not_in_group");
     const { leaf, tree } = await privateSenderLeaf(state, pm);
     const result = await guarded(() => processPrivateMessage(state, pm, pskIndex, cs, options.policy));
     if (result.kind === "applicationMessage") {
@@ -533,7 +516,7 @@ export async function processMessage(
     const pub: PublicMessage = m.publicMessage;
     checkGroup(state, pub.content.groupId);
     if (pub.content.epoch !== state.groupContext.epoch) throw new ParleyCryptoError("epoch_unavailable");
-    if (!isActiveMember(state)) throw new ParleyCryptoError("not_a_member");
+    if (!isActiveMember(state)) throw new ParleyCryptoError("not_in_group");
     const sender = pub.content.sender;
     const senderLeaf = sender.senderType === "member" ? sender.leafIndex : undefined;
     if (pub.content.contentType === "commit" && senderLeaf === ownLeafIndex(state)) {
@@ -628,7 +611,7 @@ export async function joinByExternalCommit(
     equalBytes(x.signaturePublicKey, identity.signaturePublicKey),
   );
   const own = await makeKeyPackage(identity, false, {});
-  const kp = keyPackageOf(own.keyPackage, "invalid_key_package");
+  const kp = keyPackageOf(own.keyPackage, "key_package_unusable");
   const result = await guarded(() =>
     joinGroupExternal(
       info,

@@ -1,13 +1,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, test } from "node:test";
-import {
-  computeSafetyNumber,
-  type SafetyNumberParty,
-  safetyNumbersMatch,
-  userFingerprint,
-  verifyScannedSafetyNumber,
-} from "./safety-number.js";
+import { computeSafetyNumber, type SafetyNumberParty, userFingerprint } from "./safety-number.js";
 
 const key = (start: number) => Uint8Array.from({ length: 32 }, (_, i) => (start + i) & 0xff);
 const alice: SafetyNumberParty = { userId: "alice", identityKeys: [key(0)] };
@@ -63,8 +57,7 @@ describe("safety numbers", () => {
     const ba = computeSafetyNumber(bob, alice);
     assert.equal(ab.digits, ba.digits);
     assert.deepEqual(ab.qrPayload, ba.qrPayload);
-    assert.ok(safetyNumbersMatch(ab, ba.groups.join(" ")));
-    assert.ok(verifyScannedSafetyNumber(ab, ba.qrPayloadBase64));
+    assert.equal(ab.qrPayloadBase64, ba.qrPayloadBase64);
   });
 
   test("do not depend on the order of a user's device keys", () => {
@@ -82,8 +75,8 @@ describe("safety numbers", () => {
     ];
     for (const [a, b] of variants) {
       const other = computeSafetyNumber(a!, b!);
-      assert.equal(safetyNumbersMatch(base, other), false);
-      assert.equal(verifyScannedSafetyNumber(base, other.qrPayload), false);
+      assert.notEqual(other.digits, base.digits);
+      assert.notEqual(other.qrPayloadBase64, base.qrPayloadBase64);
     }
     // Only the changed user's half moves.
     const changed = computeSafetyNumber({ userId: "alice", identityKeys: [key(1)] }, bob);
@@ -93,7 +86,7 @@ describe("safety numbers", () => {
 
   test("change when the user id changes", () => {
     const other = computeSafetyNumber({ userId: "alicia", identityKeys: [key(0)] }, bob);
-    assert.equal(safetyNumbersMatch(computeSafetyNumber(alice, bob), other), false);
+    assert.notEqual(other.digits, computeSafetyNumber(alice, bob).digits);
   });
 
   test("reject misuse", () => {
@@ -107,16 +100,5 @@ describe("safety numbers", () => {
       () => computeSafetyNumber(alice, { userId: "bob", identityKeys: [key(3), key(3)] }),
       RangeError,
     );
-  });
-
-  test("treat malformed scans and strings as no match", () => {
-    const sn = computeSafetyNumber(alice, bob);
-    assert.equal(verifyScannedSafetyNumber(sn, "not base64 at all!"), false);
-    assert.equal(verifyScannedSafetyNumber(sn, sn.qrPayload.subarray(1)), false);
-    const wrongVersion = sn.qrPayload.slice();
-    wrongVersion[0] = 2;
-    assert.equal(verifyScannedSafetyNumber(sn, wrongVersion), false);
-    assert.equal(safetyNumbersMatch(sn, "12345"), false);
-    assert.equal(safetyNumbersMatch("x".repeat(60), "x".repeat(60)), false);
   });
 });

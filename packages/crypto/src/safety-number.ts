@@ -23,10 +23,10 @@
  * like Signal's scannable fingerprint; both sides compute identical bytes, so comparing a
  * scanned payload is a plain constant-time equality.
  */
-import { equalBytes, utf8ToBytes } from "@noble/ciphers/utils.js";
+import { utf8ToBytes } from "@noble/ciphers/utils.js";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { concatBytes } from "@noble/hashes/utils.js";
-import { base64ToBytes, bytesToBase64 } from "ts-mls/util/byteArray.js";
+import { bytesToBase64 } from "ts-mls/util/byteArray.js";
 
 const FINGERPRINT_VERSION = 0;
 const ITERATIONS = 5200;
@@ -117,28 +117,4 @@ export function computeSafetyNumber(a: SafetyNumberParty, b: SafetyNumberParty):
     qrPayload,
     qrPayloadBase64: bytesToBase64(qrPayload),
   });
-}
-
-/** True when two displayed safety numbers are the same, ignoring spaces and line breaks. */
-export function safetyNumbersMatch(a: SafetyNumber | string, b: SafetyNumber | string): boolean {
-  const norm = (x: SafetyNumber | string) => (typeof x === "string" ? x : x.digits).replace(/\s+/g, "");
-  const x = norm(a);
-  const y = norm(b);
-  return /^\d{60}$/.test(x) && equalBytes(utf8ToBytes(x), utf8ToBytes(y));
-}
-
-/**
- * True when a scanned QR payload (bytes, or the base64 text) equals ours. Anything malformed,
- * of another version or length, is simply not a match.
- */
-export function verifyScannedSafetyNumber(mine: SafetyNumber, scanned: Uint8Array | string): boolean {
-  let bytes: Uint8Array;
-  try {
-    bytes = typeof scanned === "string" ? base64ToBytes(scanned.trim()) : scanned;
-  } catch {
-    return false;
-  }
-  return (
-    bytes.length === mine.qrPayload.length && bytes[0] === QR_VERSION && equalBytes(bytes, mine.qrPayload)
-  );
 }

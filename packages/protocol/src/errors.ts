@@ -1,147 +1,283 @@
 /**
  * Every error Parley puts on the wire, in one registry: a stable code (never reused, never
  * renamed), the HTTP status for REST answers, the WebSocket close code when the error ends the
- * connection (null when the socket stays open and gets an `error` frame), and a message for
- * people. Clients branch on `code`, never on `message`. docs/PROTOCOL.md lists the same table;
+ * connection (null when the socket stays open and gets an `error` frame), what a client does
+ * about it (`client`, see ClientAction), and a message for people. Clients branch on `code`, never on `message`. docs/PROTOCOL.md lists the same table;
  * a test keeps the two in step.
  */
 export const ERRORS = {
   // ---- input ----
-  malformed_json: { status: 400, wsClose: null, message: "The body is not valid JSON." },
-  validation_failed: { status: 400, wsClose: null, message: "The request does not match the schema." },
-  body_too_large: { status: 413, wsClose: 1009, message: "The request or frame exceeds the size limit." },
-  unsupported_media_type: { status: 415, wsClose: null, message: "Send application/json." },
+  malformed_json: { status: 400, wsClose: null, client: "report", message: "The body is not valid JSON." },
+  validation_failed: {
+    status: 400,
+    wsClose: null,
+    client: "report",
+    message: "The request does not match the schema.",
+  },
+  body_too_large: {
+    status: 413,
+    wsClose: 1009,
+    client: "reconnect",
+    message: "The request or frame exceeds the size limit.",
+  },
+  unsupported_media_type: { status: 415, wsClose: null, client: "report", message: "Send application/json." },
   too_many_invalid_frames: {
     status: 400,
     wsClose: 1008,
+    client: "give_up",
     message: "Too many invalid frames; the connection is closed.",
   },
-  binary_frames_unsupported: { status: 400, wsClose: null, message: "Send frames as JSON text." },
+  binary_frames_unsupported: {
+    status: 400,
+    wsClose: null,
+    client: "report",
+    message: "Send frames as JSON text.",
+  },
 
   // ---- protocol and connection ----
   unsupported_protocol_version: {
     status: 426,
     wsClose: 4426,
+    client: "give_up",
     message: "This server speaks another protocol version.",
   },
-  auth_required: { status: 401, wsClose: 4401, message: "The first frame must be an auth frame." },
-  auth_timeout: { status: 408, wsClose: 4408, message: "No auth frame within the time limit." },
-  origin_forbidden: { status: 403, wsClose: null, message: "This origin may not connect." },
+  auth_required: {
+    status: 401,
+    wsClose: 4401,
+    client: "reconnect",
+    message: "The first frame must be an auth frame.",
+  },
+  auth_timeout: {
+    status: 408,
+    wsClose: 4408,
+    client: "reconnect",
+    message: "No auth frame within the time limit.",
+  },
+  origin_forbidden: {
+    status: 403,
+    wsClose: null,
+    client: "give_up",
+    message: "This origin may not connect.",
+  },
   too_many_connections: {
     status: 429,
     wsClose: 4429,
+    client: "reconnect",
     message: "Too many open connections for this account.",
   },
   duplicate_login: {
     status: 409,
     wsClose: 4409,
+    client: "reconnect",
     message: "This account is already connected; this server allows one connection per account.",
   },
   slow_consumer: {
     status: 503,
     wsClose: 4503,
+    client: "reconnect",
     message: "The connection fell too far behind and was closed.",
   },
-  heartbeat_timeout: { status: 408, wsClose: 4000, message: "The connection stopped answering pings." },
-  server_shutting_down: { status: 503, wsClose: 1001, message: "The server is shutting down." },
+  heartbeat_timeout: {
+    status: 408,
+    wsClose: 4000,
+    client: "reconnect",
+    message: "The connection stopped answering pings.",
+  },
+  server_shutting_down: {
+    status: 503,
+    wsClose: 1001,
+    client: "reconnect",
+    message: "The server is shutting down.",
+  },
 
   // ---- authentication and sessions ----
-  invalid_credentials: { status: 401, wsClose: null, message: "Wrong username or password." },
-  token_invalid: { status: 401, wsClose: 4401, message: "The token is not valid." },
-  token_expired: { status: 401, wsClose: 4401, message: "The token has expired; refresh it." },
-  session_revoked: { status: 401, wsClose: 1008, message: "The session has ended." },
-  refresh_token_invalid: { status: 401, wsClose: null, message: "The refresh token is not valid." },
-  account_disabled: { status: 403, wsClose: 1008, message: "This account is disabled." },
+  invalid_credentials: {
+    status: 401,
+    wsClose: null,
+    client: "report",
+    message: "Wrong username or password.",
+  },
+  token_invalid: { status: 401, wsClose: 4401, client: "refresh", message: "The token is not valid." },
+  token_expired: {
+    status: 401,
+    wsClose: 4401,
+    client: "refresh",
+    message: "The token has expired; refresh it.",
+  },
+  session_revoked: { status: 401, wsClose: 1008, client: "sign_in", message: "The session has ended." },
+  refresh_token_invalid: {
+    status: 401,
+    wsClose: null,
+    client: "sign_in",
+    message: "The refresh token is not valid.",
+  },
+  account_disabled: { status: 403, wsClose: 1008, client: "give_up", message: "This account is disabled." },
   ip_blocked: {
     status: 403,
     wsClose: null,
+    client: "report",
     message: "Too many failed logins from this address; try again later.",
   },
   account_throttled: {
     status: 429,
     wsClose: null,
+    client: "report",
     message: "Too many failed logins for this account; wait before trying again.",
   },
-  forbidden: { status: 403, wsClose: null, message: "You may not do this." },
+  forbidden: { status: 403, wsClose: null, client: "report", message: "You may not do this." },
 
   // ---- registration ----
   invalid_username: {
     status: 400,
     wsClose: null,
+    client: "report",
     message: "Usernames are 3-32 characters: letters, digits, '.', '_' or '-'.",
   },
-  username_taken: { status: 409, wsClose: null, message: "That username is taken." },
-  password_policy: { status: 400, wsClose: null, message: "The password does not meet the policy." },
-  registration_closed: { status: 403, wsClose: null, message: "Registration is closed on this server." },
-  invite_required: { status: 403, wsClose: null, message: "Registration needs an invite code." },
-  invite_invalid: { status: 403, wsClose: null, message: "The invite code is not valid." },
+  username_taken: { status: 409, wsClose: null, client: "report", message: "That username is taken." },
+  password_policy: {
+    status: 400,
+    wsClose: null,
+    client: "report",
+    message: "The password does not meet the policy.",
+  },
+  registration_closed: {
+    status: 403,
+    wsClose: null,
+    client: "report",
+    message: "Registration is closed on this server.",
+  },
+  invite_required: {
+    status: 403,
+    wsClose: null,
+    client: "report",
+    message: "Registration needs an invite code.",
+  },
+  invite_invalid: { status: 403, wsClose: null, client: "report", message: "The invite code is not valid." },
 
   // ---- rooms, users, messages ----
-  user_not_found: { status: 404, wsClose: null, message: "No such user." },
-  room_not_found: { status: 404, wsClose: null, message: "No such room." },
-  not_a_member: { status: 403, wsClose: null, message: "You are not a member of this room." },
-  not_invited: { status: 403, wsClose: null, message: "This room is private; you need an invite." },
-  not_room_owner: { status: 403, wsClose: null, message: "Only the room's owner may do this." },
-  target_not_member: { status: 404, wsClose: null, message: "That user is not a member of this room." },
-  invalid_target: { status: 400, wsClose: null, message: "That target is not valid here." },
-  rate_limited: { status: 429, wsClose: null, message: "Too many requests; slow down." },
+  user_not_found: { status: 404, wsClose: null, client: "report", message: "No such user." },
+  room_not_found: { status: 404, wsClose: null, client: "report", message: "No such room." },
+  not_a_member: {
+    status: 403,
+    wsClose: null,
+    client: "report",
+    message: "You are not a member of this room.",
+  },
+  not_invited: {
+    status: 403,
+    wsClose: null,
+    client: "report",
+    message: "This room is private; you need an invite.",
+  },
+  not_room_owner: {
+    status: 403,
+    wsClose: null,
+    client: "report",
+    message: "Only the room's owner may do this.",
+  },
+  target_not_member: {
+    status: 404,
+    wsClose: null,
+    client: "report",
+    message: "That user is not a member of this room.",
+  },
+  invalid_target: { status: 400, wsClose: null, client: "report", message: "That target is not valid here." },
+  rate_limited: { status: 429, wsClose: null, client: "retry", message: "Too many requests; slow down." },
 
   // ---- admin ----
-  admin_required: { status: 403, wsClose: null, message: "Only an admin may do this." },
-  not_blocked: { status: 404, wsClose: null, message: "That address is not blocked." },
+  admin_required: { status: 403, wsClose: null, client: "report", message: "Only an admin may do this." },
+  not_blocked: { status: 404, wsClose: null, client: "report", message: "That address is not blocked." },
 
   // ---- MLS delivery service ----
   device_required: {
     status: 400,
     wsClose: null,
+    client: "report",
     message: "This needs a registered device: authenticate with a deviceId and send device.register.",
   },
   device_key_mismatch: {
     status: 409,
     wsClose: null,
+    client: "report",
     message: "This device id is bound to another signature key; a new key needs a new device id.",
   },
   key_package_invalid: {
     status: 400,
     wsClose: null,
+    client: "report",
     message: "A KeyPackage is malformed, badly signed, or not for this account and device.",
   },
   key_packages_full: {
     status: 409,
     wsClose: null,
+    client: "report",
     message:
       "This device already holds as many KeyPackages as the server keeps; upload when told the supply is low.",
   },
   stale_epoch: {
     status: 409,
     wsClose: null,
+    client: "report",
     message: "Another Commit was accepted for this epoch; apply it and rebuild yours on top.",
   },
-  commit_invalid: { status: 400, wsClose: null, message: "The Commit does not fit this room's group." },
+  commit_invalid: {
+    status: 400,
+    wsClose: null,
+    client: "report",
+    message: "The Commit does not fit this room's group.",
+  },
   group_not_found: {
     status: 404,
     wsClose: null,
+    client: "report",
     message: "This room's group has no state on the server yet.",
   },
 
   // ---- HTTP generic ----
-  not_found: { status: 404, wsClose: null, message: "Not found." },
-  method_not_allowed: { status: 405, wsClose: null, message: "Method not allowed." },
-  request_timeout: { status: 408, wsClose: null, message: "The request took too long." },
+  not_found: { status: 404, wsClose: null, client: "report", message: "Not found." },
+  method_not_allowed: { status: 405, wsClose: null, client: "report", message: "Method not allowed." },
+  request_timeout: { status: 408, wsClose: null, client: "report", message: "The request took too long." },
   service_unavailable: {
     status: 503,
     wsClose: 1013,
+    client: "reconnect",
     message: "A backing service is unavailable; try again shortly.",
   },
-  internal_error: { status: 500, wsClose: 1011, message: "Internal error." },
+  internal_error: { status: 500, wsClose: 1011, client: "reconnect", message: "Internal error." },
 } as const satisfies Record<string, ErrorDefinition>;
 
 export interface ErrorDefinition {
   readonly status: number;
   /** WebSocket close code when this error ends the connection; null when it does not. */
   readonly wsClose: number | null;
+  /** What a client does about it (docs/PROTOCOL.md, section 10). */
+  readonly client: ClientAction;
   readonly message: string;
 }
+
+/**
+ * What a client does about an error, so that clients decide by the registry instead of by
+ * lists of code strings of their own:
+ * - `retry`: the request was not carried out; send it again after `retryAfterMs`.
+ * - `reconnect`: when it closes the connection, open a new one with backoff (as the answer to
+ *   a request, the request failed: report it).
+ * - `refresh`: the access token is no good; get a new one (AUTH-6), then reconnect.
+ * - `sign_in`: the session is over; do not reconnect, ask the person to sign in again.
+ * - `give_up`: trying again cannot help (another protocol version, a disabled account, a
+ *   client that sends broken frames); stop and say why.
+ * - `report`: the request failed for a reason the caller or the person must deal with; sending
+ *   it again unchanged gets the same answer.
+ */
+export type ClientAction = "retry" | "reconnect" | "refresh" | "sign_in" | "give_up" | "report";
+
+export const CLIENT_ACTIONS: readonly ClientAction[] = [
+  "retry",
+  "reconnect",
+  "refresh",
+  "sign_in",
+  "give_up",
+  "report",
+];
 
 export type ErrorCode = keyof typeof ERRORS;
 

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { ClientFrame, ERROR_CODES, ERRORS, PROTOCOL_VERSION, ServerFrame } from "./index.js";
+import { CLIENT_ACTIONS, ClientFrame, ERROR_CODES, ERRORS, PROTOCOL_VERSION, ServerFrame } from "./index.js";
 
 // docs/PROTOCOL.md is the spec clients are written from; these tests keep it in step with the
 // registry and the frame unions, so a new code or frame cannot ship undocumented.
@@ -11,13 +11,14 @@ import { ClientFrame, ERROR_CODES, ERRORS, PROTOCOL_VERSION, ServerFrame } from 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const DOC = readFileSync(new URL("../../../docs/PROTOCOL.md", import.meta.url), "utf8");
 const LINES = DOC.split("\n");
-const TABLE_HEADER = "| code | HTTP status | WebSocket close | meaning |";
+const TABLE_HEADER = "| code | HTTP status | WebSocket close | client | meaning |";
 const RULE_PREFIXES = "PROTO|WS|RELAY|AUTH|HTTP|ROOM|PRES|SUB|LIMIT";
 
 interface DocumentedError {
   code: string;
   status: number;
   wsClose: number | null;
+  client: string;
   meaning: string;
 }
 
@@ -32,13 +33,23 @@ function errorTable(): DocumentedError[] {
       .slice(1, -1)
       .split("|")
       .map((cell) => cell.trim());
-    assert.equal(cells.length, 4, `error table row does not have 4 cells: ${line}`);
-    const [code = "", status = "", close = "", meaning = ""] = cells;
+    assert.equal(cells.length, 5, `error table row does not have 5 cells: ${line}`);
+    const [code = "", status = "", close = "", client = "", meaning = ""] = cells;
     const name = /^`([a-z0-9_]+)`$/.exec(code)?.[1];
     assert.ok(name, `error table code is not one word in backticks: ${line}`);
     assert.match(status, /^\d{3}$/, `error table status is not a number: ${line}`);
     assert.match(close, /^(\d{4}|-)$/, `error table close is neither a number nor "-": ${line}`);
-    rows.push({ code: name, status: Number(status), wsClose: close === "-" ? null : Number(close), meaning });
+    assert.ok(
+      (CLIENT_ACTIONS as readonly string[]).includes(client),
+      `error table client is not an action: ${line}`,
+    );
+    rows.push({
+      code: name,
+      status: Number(status),
+      wsClose: close === "-" ? null : Number(close),
+      client,
+      meaning,
+    });
   }
   assert.ok(rows.length > 0, "the error table has no rows");
   return rows;
@@ -84,7 +95,7 @@ function sourceFiles(dir: string): string[] {
 }
 
 describe("docs/PROTOCOL.md error registry", () => {
-  test("lists every registry code exactly once with its HTTP status and close code", () => {
+  test("lists every registry code exactly once with its HTTP status, close code and client action", () => {
     const rows = errorTable();
     for (const code of ERROR_CODES) {
       const matching = rows.filter((r) => r.code === code);
@@ -92,6 +103,7 @@ describe("docs/PROTOCOL.md error registry", () => {
       const row = matching[0] as DocumentedError;
       assert.equal(row.status, ERRORS[code].status, `${code}: HTTP status`);
       assert.equal(row.wsClose, ERRORS[code].wsClose, `${code}: WebSocket close code`);
+      assert.equal(row.client, ERRORS[code].client, `${code}: client action`);
     }
   });
 
