@@ -1,4 +1,5 @@
 export * from "./common.js";
+export * from "./display-text.js";
 export * from "./errors.js";
 export * from "./frames.js";
 export * from "./http.js";
