@@ -182,6 +182,12 @@ export const ERRORS = {
     message: "That user is not a member of this room.",
   },
   invalid_target: { status: 400, wsClose: null, client: "report", message: "That target is not valid here." },
+  invalid_text: {
+    status: 400,
+    wsClose: null,
+    client: "report",
+    message: "Names and topics may not contain control or formatting characters, nor only invisible ones.",
+  },
   rate_limited: { status: 429, wsClose: null, client: "retry", message: "Too many requests; slow down." },
 
   // ---- admin ----
@@ -213,6 +219,12 @@ export const ERRORS = {
     client: "report",
     message:
       "This device already holds as many KeyPackages as the server keeps; upload when told the supply is low.",
+  },
+  too_many_devices: {
+    status: 409,
+    wsClose: null,
+    client: "report",
+    message: "This account has as many devices as the server allows.",
   },
   stale_epoch: {
     status: 409,
