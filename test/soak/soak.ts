@@ -13,9 +13,23 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { PROTOCOL_VERSION } from "@parley/protocol";
 import { type ChildServer, processFigures, startChildServer } from "../integration/support/child-server.js";
+import type { TestServer } from "../integration/support/harness.js";
 import { login, registerUser, request } from "../integration/support/harness.js";
 import { TestSocket } from "../integration/support/ws-client.js";
+
+/** Generous waits: the soak measures growth, not speed, and shares a busy machine. */
+const WAIT_MS = 60_000;
+/** The soak stops early after this many failed steps. */
+const MAX_FAILURES = 20;
+
+async function authed(ts: TestServer, token: string): Promise<TestSocket> {
+  const socket = await TestSocket.open(ts);
+  socket.send({ type: "auth", token, protocolVersion: PROTOCOL_VERSION });
+  await socket.next("ready", WAIT_MS);
+  return socket;
+}
 
 const { values } = parseArgs({
   options: {
@@ -65,9 +79,9 @@ async function main(): Promise<void> {
     });
     const srv = server;
     const { ts } = srv;
-    const users = [];
+    const users: Awaited<ReturnType<typeof registerUser>>[] = [];
     for (let i = 0; i < userCount; i++) users.push(await registerUser(ts, `soak${i}x${process.pid}`));
-    for (const u of users) sockets.push(await TestSocket.authed(ts, u.accessToken));
+    for (const u of users) sockets.push(await authed(ts, u.accessToken));
     const first = sockets[0] as TestSocket;
     const created = await first.call({ type: "room.create", name: "soak", isPublic: true });
     if (created.type !== "room") throw new Error(`room.create answered ${created.type}`);
@@ -97,11 +111,31 @@ async function main(): Promise<void> {
       }
     };
 
-    for (let tick = 0; Date.now() < deadline; tick++) {
+    for (let tick = 0; Date.now() < deadline && failures.length < MAX_FAILURES; tick++) {
       if (srv.child.exitCode !== null) throw new Error(`server exited with ${srv.child.exitCode}`);
+      try {
+        await step(tick);
+      } catch (e) {
+        failures.push(`tick ${tick}: ${e instanceof Error ? e.message : String(e)}`);
+        const i = tick % userCount;
+        if (sockets[i]?.ws.readyState !== sockets[i]?.ws.OPEN) {
+          sockets[i] = await authed(ts, tokens[i] as string).catch(() => sockets[i] as TestSocket);
+        }
+      }
+      if (Date.now() >= nextSample) {
+        await sample();
+        nextSample += sampleMs;
+      }
+      await new Promise((r) => setTimeout(r, tickMs));
+    }
+
+    async function step(tick: number): Promise<void> {
       const i = tick % userCount;
       const s = sockets[i] as TestSocket;
-      const sent = await s.call({ type: "message.send", to: { room: roomId }, payload: payload(tick) });
+      const sent = await s.call(
+        { type: "message.send", to: { room: roomId }, payload: payload(tick) },
+        WAIT_MS,
+      );
       answer(sent, "message.send");
       if (sent.type === "ack") counts.messages += 1;
       // Other members' copies pile up in their sockets' buffers: count and drop them.
@@ -112,7 +146,7 @@ async function main(): Promise<void> {
       }
       switch (tick % 10) {
         case 1: {
-          answer(await s.call({ type: "room.list" }), "room.list");
+          answer(await s.call({ type: "room.list" }, WAIT_MS), "room.list");
           counts.lists += 1;
           break;
         }
@@ -125,7 +159,7 @@ async function main(): Promise<void> {
         case 5: {
           const to = users[(i + 1) % userCount]?.user.id as string;
           answer(
-            await s.call({ type: "message.send", to: { user: to }, payload: payload(tick + 1) }),
+            await s.call({ type: "message.send", to: { user: to }, payload: payload(tick + 1) }, WAIT_MS),
             "direct",
           );
           counts.directs += 1;
@@ -144,16 +178,11 @@ async function main(): Promise<void> {
           // Reconnect churn: the user's socket goes away and a new one comes.
           s.close();
           await s.closed;
-          sockets[i] = await TestSocket.authed(ts, tokens[i] as string);
+          sockets[i] = await authed(ts, tokens[i] as string);
           counts.reconnects += 1;
           break;
         }
       }
-      if (Date.now() >= nextSample) {
-        await sample();
-        nextSample += sampleMs;
-      }
-      await new Promise((r) => setTimeout(r, tickMs));
     }
     await sample();
     const errorLogs = srv.events.filter((e) => typeof e.level === "number" && e.level >= 50);
