@@ -40,7 +40,7 @@ export async function startChildServer(
   const events: Record<string, unknown>[] = [];
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   const listening = await new Promise<{ urls: string[] }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error("server did not start within 60 s")), 60_000);
+    const timer = setTimeout(() => reject(new Error("server did not start within 180 s")), 180_000);
     lines.on("line", (line) => {
       let entry: Record<string, unknown>;
       try {
