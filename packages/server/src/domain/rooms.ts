@@ -1,4 +1,4 @@
-import type { MemberView, RoomView } from "@parley/protocol";
+import { canonicalRoomId, isDisplayText, type MemberView, type RoomView } from "@parley/protocol";
 import type { Static } from "typebox";
 import type { Bus } from "../bus/bus.js";
 import {
@@ -12,7 +12,7 @@ import { encodeFrame } from "./encode.js";
 import { ParleyError } from "./errors.js";
 import { asRoomId, type RoomId, type UserId } from "./ids.js";
 import type { MembershipCache } from "./membership-cache.js";
-import { newRoomId, normalizeRoomId } from "./room-ids.js";
+import { newRoomId } from "./room-ids.js";
 
 export type RoomViewT = Static<typeof RoomView>;
 export type MemberViewT = Static<typeof MemberView>;
@@ -42,6 +42,10 @@ export class RoomService {
     const name = input.name.trim();
     if (name.length === 0) throw new ParleyError("validation_failed", { details: ["/name"] });
     const topic = input.topic?.trim() || null;
+    // ROOM-10: what every member's screen shows may not rewrite or hide the text around it.
+    if (!isDisplayText(name)) throw new ParleyError("invalid_text", { details: ["/name"] });
+    if (topic !== null && !isDisplayText(topic))
+      throw new ParleyError("invalid_text", { details: ["/topic"] });
     const now = this.#now();
     for (let attempt = 0; ; attempt++) {
       try {
@@ -185,7 +189,7 @@ export class RoomService {
   }
 
   async #room(rawRoomId: string): Promise<RoomRecord> {
-    const room = await this.o.storage.findRoom(asRoomId(normalizeRoomId(rawRoomId)));
+    const room = await this.o.storage.findRoom(asRoomId(canonicalRoomId(rawRoomId)));
     if (!room) throw new ParleyError("room_not_found");
     return room;
   }
