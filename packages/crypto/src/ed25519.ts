@@ -45,6 +45,13 @@ interface Subtle {
   ): Promise<unknown>;
   sign(algorithm: object, key: unknown, data: Uint8Array): Promise<ArrayBuffer>;
   verify(algorithm: object, key: unknown, signature: Uint8Array, data: Uint8Array): Promise<boolean>;
+  exportKey(format: "raw", key: unknown): Promise<ArrayBuffer>;
+  generateKey(
+    algorithm: object,
+    extractable: boolean,
+    usages: string[],
+  ): Promise<{ publicKey: unknown; privateKey: unknown }>;
+  deriveBits(algorithm: object, baseKey: unknown, length: number): Promise<ArrayBuffer>;
 }
 
 function forced(): Primitives | undefined {
@@ -55,16 +62,43 @@ function forced(): Primitives | undefined {
   throw new RangeError(`PARLEY_CRYPTO_PRIMITIVES must be native, noble or auto, not ${value}`);
 }
 
+// RFC 7748 §6.1: Alice's private key, Bob's public key, their shared secret K.
+const RFC7748_ALICE_PRIVATE = hexToBytes("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a");
+const RFC7748_BOB_PUBLIC = hexToBytes("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f");
+const RFC7748_SHARED = hexToBytes("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742");
+const X25519 = { name: "X25519" } as const;
+/** PKCS #8 PrivateKeyInfo for an X25519 private key (RFC 8410 §7), without the 32 key bytes. */
+const X25519_PKCS8_PREFIX = hexToBytes("302e020100300506032b656e04220420");
+
+function pkcs8(prefix: Uint8Array, key: Uint8Array): Uint8Array {
+  const out = new Uint8Array(prefix.length + key.length);
+  out.set(prefix);
+  out.set(key, prefix.length);
+  return out;
+}
+
+/** WebCrypto's X25519 when it reproduces RFC 7748's shared secret, else false. Never throws. */
+async function nativeX25519(subtle: Subtle): Promise<boolean> {
+  try {
+    const der = pkcs8(X25519_PKCS8_PREFIX, RFC7748_ALICE_PRIVATE);
+    const privateKey = await subtle.importKey("pkcs8", der, X25519, false, ["deriveBits"]);
+    const publicKey = await subtle.importKey("raw", RFC7748_BOB_PUBLIC, X25519, true, []);
+    const shared = new Uint8Array(await subtle.deriveBits({ ...X25519, public: publicKey }, privateKey, 256));
+    return equal(shared, RFC7748_SHARED);
+  } catch {
+    return false;
+  }
+}
+
 /** WebCrypto's Ed25519 when it works as RFC 8032 says, else null. Never throws. */
 async function nativeEd25519(): Promise<Subtle | null> {
   try {
     // Reading `crypto.subtle` can itself throw (a getter that refuses, see no-webcrypto.test).
     const subtle = (globalThis as { crypto?: { subtle?: Subtle } }).crypto?.subtle;
     if (subtle === undefined) return null;
-    const pkcs8 = new Uint8Array(PKCS8_PREFIX.length + RFC8032_SEED.length);
-    pkcs8.set(PKCS8_PREFIX);
-    pkcs8.set(RFC8032_SEED, PKCS8_PREFIX.length);
-    const signKey = await subtle.importKey("pkcs8", pkcs8, ED25519, false, ["sign"]);
+    const signKey = await subtle.importKey("pkcs8", pkcs8(PKCS8_PREFIX, RFC8032_SEED), ED25519, false, [
+      "sign",
+    ]);
     const signed = new Uint8Array(await subtle.sign(ED25519, signKey, new Uint8Array(0)));
     if (!equal(signed, RFC8032_SIGNATURE)) return null;
     const verifyKey = await subtle.importKey("raw", RFC8032_PUBLIC, ED25519, false, ["verify"]);
@@ -85,18 +119,25 @@ function equal(a: Uint8Array, b: Uint8Array): boolean {
   return diff === 0;
 }
 
-/** Decided once, at load; every call waits for it (a settled promise after the first). */
-const chosen: Promise<{ primitives: Primitives; subtle: Subtle | null }> = (async () => {
-  const want = forced();
-  if (want === "noble") return { primitives: "noble" as const, subtle: null };
-  const subtle = await nativeEd25519();
-  if (want === "native" && subtle === null) {
-    throw new Error("PARLEY_CRYPTO_PRIMITIVES=native, but this platform's WebCrypto has no working Ed25519");
-  }
-  return subtle === null
-    ? { primitives: "noble" as const, subtle }
-    : { primitives: "native" as const, subtle };
-})();
+/**
+ * Decided once, at load; every call waits for it (a settled promise after the first). `subtle`
+ * is set when Ed25519 is native; `x25519` when X25519 is native too.
+ */
+const chosen: Promise<{ primitives: Primitives; subtle: Subtle | null; x25519: Subtle | null }> =
+  (async () => {
+    const want = forced();
+    if (want === "noble") return { primitives: "noble" as const, subtle: null, x25519: null };
+    const subtle = await nativeEd25519();
+    const x25519 = subtle !== null && (await nativeX25519(subtle)) ? subtle : null;
+    if (want === "native" && x25519 === null) {
+      throw new Error(
+        "PARLEY_CRYPTO_PRIMITIVES=native, but this platform's WebCrypto lacks Ed25519 or X25519",
+      );
+    }
+    return subtle === null
+      ? { primitives: "noble" as const, subtle, x25519 }
+      : { primitives: "native" as const, subtle, x25519 };
+  })();
 // A forced native path that is missing fails every signature; do not also report it unhandled.
 chosen.catch(() => undefined);
 
@@ -149,10 +190,8 @@ const signKeys = new WeakMap<Uint8Array, Promise<unknown>>();
 function signKey(subtle: Subtle, seed: Uint8Array): Promise<unknown> {
   let key = signKeys.get(seed);
   if (key === undefined) {
-    const pkcs8 = new Uint8Array(PKCS8_PREFIX.length + seed.length);
-    pkcs8.set(PKCS8_PREFIX);
-    pkcs8.set(seed, PKCS8_PREFIX.length);
-    key = subtle.importKey("pkcs8", pkcs8, ED25519, false, ["sign"]).finally(() => pkcs8.fill(0));
+    const der = pkcs8(PKCS8_PREFIX, seed);
+    key = subtle.importKey("pkcs8", der, ED25519, false, ["sign"]).finally(() => der.fill(0));
     signKeys.set(seed, key);
   }
   return key;
@@ -187,4 +226,45 @@ export async function ed25519Verify(
   } catch {
     return false;
   }
+}
+
+/**
+ * X25519 through WebCrypto, for HPKE's Encap and Decap (hpke.ts), or null where it is not native
+ * (then hpke.ts uses @noble).
+ */
+export interface NativeX25519 {
+  /** A fresh ephemeral key pair's public key and its shared secret with `publicKey` (Encap). */
+  ephemeral(publicKey: Uint8Array): Promise<{ enc: Uint8Array; shared: Uint8Array }>;
+  /** The shared secret of `secretKey` (with its public key, for the import) and `publicKey`. */
+  dh(secretKey: Uint8Array, publicKey: Uint8Array): Promise<Uint8Array>;
+}
+
+/** Imported X25519 private keys, by the secret array they came from (see signKeys). */
+const dhKeys = new WeakMap<Uint8Array, Promise<unknown>>();
+
+export async function nativeX25519Ops(): Promise<NativeX25519 | null> {
+  const { x25519: subtle } = await chosen;
+  if (subtle === null) return null;
+  const peer = (publicKey: Uint8Array) => subtle.importKey("raw", publicKey.slice(), X25519, true, []);
+  const derive = async (privateKey: unknown, publicKey: Uint8Array) =>
+    new Uint8Array(await subtle.deriveBits({ ...X25519, public: await peer(publicKey) }, privateKey, 256));
+  return {
+    async ephemeral(publicKey) {
+      const pair = await subtle.generateKey(X25519, true, ["deriveBits"]);
+      const enc = new Uint8Array(await subtle.exportKey("raw", pair.publicKey));
+      return { enc, shared: await derive(pair.privateKey, publicKey) };
+    },
+    async dh(secretKey, publicKey) {
+      let key = dhKeys.get(secretKey);
+      if (key === undefined || secretKey.every((b) => b === 0)) {
+        const der = pkcs8(X25519_PKCS8_PREFIX, secretKey);
+        const imported = subtle
+          .importKey("pkcs8", der, X25519, false, ["deriveBits"])
+          .finally(() => der.fill(0));
+        dhKeys.set(secretKey, imported);
+        key = imported;
+      }
+      return derive(await key, publicKey);
+    },
+  };
 }

@@ -34,20 +34,20 @@ describe("HPKE", () => {
       c[i] = c[i]! ^ 1;
       return c;
     };
-    const broken: [string, Promise<unknown>][] = [
-      ["wrong key", cs.hpke.open(other.privateKey, enc, ct, info, aad)],
-      ["tampered ciphertext", cs.hpke.open(privateKey, enc, flip(ct, 0), info, aad)],
-      ["tampered tag", cs.hpke.open(privateKey, enc, flip(ct, ct.length - 1), info, aad)],
-      ["tampered enc", cs.hpke.open(privateKey, flip(enc, 3), ct, info, aad)],
-      ["other info", cs.hpke.open(privateKey, enc, ct, new Uint8Array(), aad)],
-      ["other aad", cs.hpke.open(privateKey, enc, ct, info, new Uint8Array())],
-      ["short enc", cs.hpke.open(privateKey, enc.subarray(1), ct, info, aad)],
-      ["all-zero enc (low order point)", cs.hpke.open(privateKey, new Uint8Array(32), ct, info, aad)],
-      ["truncated ciphertext", cs.hpke.open(privateKey, enc, ct.subarray(0, 10), info, aad)],
+    const broken: [string, () => Promise<unknown>][] = [
+      ["wrong key", () => cs.hpke.open(other.privateKey, enc, ct, info, aad)],
+      ["tampered ciphertext", () => cs.hpke.open(privateKey, enc, flip(ct, 0), info, aad)],
+      ["tampered tag", () => cs.hpke.open(privateKey, enc, flip(ct, ct.length - 1), info, aad)],
+      ["tampered enc", () => cs.hpke.open(privateKey, flip(enc, 3), ct, info, aad)],
+      ["other info", () => cs.hpke.open(privateKey, enc, ct, new Uint8Array(), aad)],
+      ["other aad", () => cs.hpke.open(privateKey, enc, ct, info, new Uint8Array())],
+      ["short enc", () => cs.hpke.open(privateKey, enc.subarray(1), ct, info, aad)],
+      ["all-zero enc (low order point)", () => cs.hpke.open(privateKey, new Uint8Array(32), ct, info, aad)],
+      ["truncated ciphertext", () => cs.hpke.open(privateKey, enc, ct.subarray(0, 10), info, aad)],
     ];
-    for (const [name, p] of broken) {
+    for (const [name, open] of broken) {
       await assert.rejects(
-        p,
+        open(),
         (e: unknown) => e instanceof CryptoError && e.message === "HPKE open failed",
         name,
       );

@@ -6,8 +6,9 @@
  * Why it exists: ts-mls's own providers reach WebCrypto, directly (SHA-256, HMAC, Ed25519
  * when `crypto.subtle` exists) or through @hpke/core (HKDF, X25519, HPKE). Parley has to run
  * in any browser context, including pages where `crypto.subtle` is missing, so every
- * operation here has a noble implementation. Ed25519 alone uses WebCrypto where the platform
- * has it (ed25519.ts: it was three quarters of a message's decryption); the rest stays on noble,
+ * operation here has a noble implementation. Ed25519 and X25519 use WebCrypto where the
+ * platform has them (ed25519.ts: Ed25519 was three quarters of a message's decryption, X25519
+ * half of a Commit adding many members); the rest stays on noble,
  * which is faster than a WebCrypto round trip for the few dozen bytes MLS hashes at a time.
  * The only platform dependency left is `crypto.getRandomValues`, through @noble/hashes'
  * randomBytes.
@@ -41,10 +42,10 @@ import {
   HPKE_KEY_LENGTH,
   HPKE_NONCE_LENGTH,
   HpkeError,
-  openBase,
-  receiveExportBase,
-  sealBase,
-  sendExportBase,
+  openBaseAsync,
+  receiveExportBaseAsync,
+  sealBaseAsync,
+  sendExportBaseAsync,
   x25519PublicKey,
 } from "./hpke.js";
 
@@ -171,23 +172,23 @@ function asCryptoError(e: unknown): never {
  */
 const hpke: Hpke = {
   async seal(publicKey, plaintext, info, aad) {
-    return sealBase(publicMaterial(publicKey), info, aad ?? EMPTY, plaintext);
+    return sealBaseAsync(publicMaterial(publicKey), info, aad ?? EMPTY, plaintext);
   },
   async open(privateKey, kemOutput, ciphertext, info, aad) {
     const { secretKey, publicKey } = privateMaterial(privateKey);
     try {
-      return openBase(kemOutput, secretKey, publicKey, info, aad ?? EMPTY, ciphertext);
+      return await openBaseAsync(kemOutput, secretKey, publicKey, info, aad ?? EMPTY, ciphertext);
     } catch (e) {
       return asCryptoError(e);
     }
   },
   async exportSecret(publicKey, exporterContext, length, info) {
-    return sendExportBase(publicMaterial(publicKey), info, exporterContext, length);
+    return sendExportBaseAsync(publicMaterial(publicKey), info, exporterContext, length);
   },
   async importSecret(privateKey, exporterContext, kemOutput, length, info) {
     const { secretKey, publicKey } = privateMaterial(privateKey);
     try {
-      return receiveExportBase(kemOutput, secretKey, publicKey, info, exporterContext, length);
+      return await receiveExportBaseAsync(kemOutput, secretKey, publicKey, info, exporterContext, length);
     } catch (e) {
       return asCryptoError(e);
     }

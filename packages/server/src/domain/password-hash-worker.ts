@@ -1,20 +1,14 @@
 /**
- * The child process that does the argon2 work for password-hasher.ts (see the top of that
- * file). It lowers its own priority first, before libuv starts the threads that run the hashes,
- * so those threads are created at the lowest priority too (Linux applies a nice value to one
- * thread, and new threads inherit their creator's).
+ * The program of the child process that does the argon2 work for password-hasher.ts (see the
+ * top of that file), as plain JavaScript run with `node --input-type=module --eval`: no loader,
+ * no TypeScript, the same under tsx (tests, the benchmark) and from dist, and quick to start.
+ *
+ * Once loaded (at normal priority, so that its start-up is not starved on a busy machine), it
+ * lowers the priority of each of its threads, before libuv starts the ones that run the hashes:
+ * Linux applies a nice value to one thread, and new threads inherit their creator's, so those
+ * are created at the low priority too. argon2's error messages are not passed on: they may
+ * quote their input.
  */
-import { setPriority } from "node:os";
-import { hash, verify } from "argon2";
-
-/** The lowest scheduling priority (POSIX nice 19). */
-const LOWEST_PRIORITY = 19;
-
-try {
-  setPriority(LOWEST_PRIORITY);
-} catch {
-  // Not allowed here (some containers); the hashes still run outside the event loop's process.
-}
 
 export type HashRequest =
   | { readonly id: number; readonly op: "hash"; readonly password: string; readonly options: object }
@@ -24,21 +18,34 @@ export type HashReply =
   | { readonly id: number; readonly ok: true; readonly value: string | boolean }
   | { readonly id: number; readonly ok: false };
 
-async function answer(request: HashRequest): Promise<HashReply> {
+/** The child's source; `argon2Url` is where the server's own copy of the argon2 package is. */
+export function hashWorkerSource(argon2Url: string, nice: number): string {
+  return `
+import { readdirSync } from "node:fs";
+import { setPriority } from "node:os";
+const { hash, verify } = await import(${JSON.stringify(argon2Url)});
+const NICE = ${JSON.stringify(nice)};
+let threads = [];
+try {
+  threads = readdirSync("/proc/self/task");
+} catch {}
+try {
+  setPriority(NICE);
+  for (const tid of threads) setPriority(Number(tid), NICE);
+} catch {}
+async function answer(request) {
   try {
-    const value =
-      request.op === "hash"
-        ? await hash(request.password, request.options)
-        : await verify(request.encoded, request.password);
+    const value = request.op === "hash"
+      ? await hash(request.password, request.options)
+      : await verify(request.encoded, request.password);
     return { id: request.id, ok: true, value };
   } catch {
-    // argon2's message is not passed on: it may quote its input.
     return { id: request.id, ok: false };
   }
 }
-
-process.on("message", (request: HashRequest) => {
-  void answer(request).then((reply) => process.send?.(reply));
+process.on("message", (request) => {
+  void answer(request).then((reply) => process.send(reply));
 });
-// The server went away: nothing is left to do.
 process.on("disconnect", () => process.exit(0));
+`;
+}

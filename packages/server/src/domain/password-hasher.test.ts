@@ -7,6 +7,7 @@ import {
   ARGON2_PARAMETERS,
   dummyVerify,
   FairGate,
+  HASH_NICE,
   HashWorker,
   hashGate,
   hashPassword,
@@ -221,18 +222,18 @@ describe("FairGate", () => {
 });
 
 describe("the hash process", () => {
-  it("runs the hashes in a child process at the lowest priority", async () => {
+  it("runs the hashes in a child process at a low priority", async () => {
     const worker = new HashWorker(1);
     try {
       const encoded = await worker.hash("Pw-long-enough!", ARGON2_PARAMETERS);
       assert.equal(await worker.verify(encoded, "Pw-long-enough!"), true);
       const pid = worker.pid;
       assert.ok(pid !== undefined && pid !== process.pid);
-      // Every thread of the child, among them libuv's pool that ran the hash, at nice 19.
+      // Every thread of the child, among them libuv's pool that ran the hash, at the low priority.
       const threads = readdirSync(`/proc/${pid}/task`);
       assert.ok(threads.length > 1);
-      for (const tid of threads) assert.equal(getPriority(Number(tid)), 19, `thread ${tid}`);
-      assert.equal(getPriority(pid), 19);
+      for (const tid of threads) assert.equal(getPriority(Number(tid)), HASH_NICE, `thread ${tid}`);
+      assert.ok(HASH_NICE > 0);
     } finally {
       worker.stop();
     }

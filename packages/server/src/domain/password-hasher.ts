@@ -1,21 +1,20 @@
-import { type ChildProcess, fork } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { availableParallelism, setPriority } from "node:os";
-import { fileURLToPath } from "node:url";
+import { availableParallelism } from "node:os";
 import { normalizePassword } from "@parley/protocol/password-policy";
 import { argon2id } from "argon2";
-import type { HashReply, HashRequest } from "./password-hash-worker.js";
+import { type HashReply, type HashRequest, hashWorkerSource } from "./password-hash-worker.js";
 
 /**
  * Password hashing with argon2id (RFC 9106) through the `argon2` package.
  *
- * The hashes run in a child process at the lowest scheduling priority (nice 19), never in the
+ * The hashes run in a child process at a low scheduling priority (nice 10), never in the
  * server's own process. Argon2 is memory-hard and CPU-bound (about 40 ms a hash); run on libuv's
  * thread pool beside the event loop, a burst of logins took the core from the event loop that
  * relays everyone's messages: the benchmark's login storm (50 logins on a server with one core)
- * raised chat p99 from 8 ms to 108 ms even with at most cores-1 hashes at a time. At nice 19 the
- * kernel gives the hashes only what the event loop leaves (CFS weight 15 against 1024), also when
- * both share a single core. The child holds as many hash threads as the server may use cores
+ * raised chat p99 from 8 ms to 108 ms even with at most cores-1 hashes at a time. At nice 10 the
+ * kernel gives the hashes mostly what the event loop leaves (`HASH_NICE`), also when both share
+ * a single core. The child holds as many hash threads as the server may use cores
  * (`availableParallelism`, which honours CPU affinity; at most 4, since each hash holds 19 MiB).
  *
  * Waiting hashes are served round-robin by account (`FairGate`): a flood of logins or password
@@ -156,8 +155,14 @@ export class FairGate {
   }
 }
 
-/** The lowest scheduling priority (POSIX nice 19). */
-const LOWEST_PRIORITY = 19;
+/**
+ * The hashes' scheduling priority (POSIX nice 10): against the event loop's 0 the kernel's fair
+ * scheduler weighs them 110 to 1024, so a busy event loop keeps about 90% of a shared core and
+ * wakes up ahead of a running hash. Not 19 (weight 15): on a machine loaded by other programs
+ * too, hashes at 19 got so little CPU that logins timed out (seen at a load average of 35 on
+ * two cores, where a 40 ms hash took tens of seconds).
+ */
+export const HASH_NICE = 10;
 
 /**
  * One child process running password-hash-worker, started on first use and again after it
@@ -224,22 +229,12 @@ export class HashWorker {
   }
 
   #spawn(): ChildProcess {
-    // Under tsx (tests, the benchmark, `npm run`) this module is .ts, and so is its neighbour.
-    const typescript = import.meta.url.endsWith(".ts");
-    const file = fileURLToPath(
-      new URL(`./password-hash-worker.${typescript ? "ts" : "js"}`, import.meta.url),
-    );
-    const child = fork(file, [], {
-      execArgv: typescript ? ["--import", import.meta.resolve("tsx")] : [],
+    // The child lowers its own priority once loaded (password-hash-worker.ts).
+    const source = hashWorkerSource(import.meta.resolve("argon2"), HASH_NICE);
+    const child = spawn(process.execPath, ["--input-type=module", "--eval", source], {
       env: { ...process.env, UV_THREADPOOL_SIZE: String(this.threads) },
       stdio: ["ignore", "inherit", "inherit", "ipc"],
     });
-    // The child lowers itself too, before its hash threads exist; this covers a child that may not.
-    try {
-      if (child.pid !== undefined) setPriority(child.pid, LOWEST_PRIORITY);
-    } catch {
-      // Not allowed here; the child's own attempt is what matters.
-    }
     child.on("message", (reply: HashReply) => {
       const pending = this.#settle(reply.id, child);
       if (reply.ok) pending?.resolve(reply.value);
