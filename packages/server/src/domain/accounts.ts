@@ -68,7 +68,7 @@ export class AccountService {
 
     const now = this.#o.now();
     const id = asUserId(randomUUID());
-    const passwordHash = await hashPassword(input.password, usernameKey(username));
+    const passwordHash = await hashPassword(input.password);
     if (registration === "invite") {
       // Check the name before spending the single-use code on it.
       if (await storage.findUserByUsername(username)) throw new ParleyError("username_taken");
@@ -97,8 +97,8 @@ export class AccountService {
     const user = await storage.findUserByUsername(name);
     // Unknown users cost a verification too, so timing does not tell which names exist.
     const ok = user
-      ? await verifyPassword(user.passwordHash, input.password, key)
-      : await dummyVerify(input.password, key);
+      ? await verifyPassword(user.passwordHash, input.password)
+      : await dummyVerify(input.password);
     if (!user || !ok) {
       await guard.failure(ip, key);
       throw new ParleyError("invalid_credentials");
@@ -106,7 +106,7 @@ export class AccountService {
     if (user.disabled) throw new ParleyError("account_disabled");
     await guard.success(ip, key);
     if (needsRehash(user.passwordHash)) {
-      await storage.updatePasswordHash(user.id, await hashPassword(input.password, key));
+      await storage.updatePasswordHash(user.id, await hashPassword(input.password));
     }
     return this.#openSession(user);
   }
@@ -164,13 +164,13 @@ export class AccountService {
     if (!user) throw new ParleyError("session_revoked");
     const key = usernameKey(user.username);
     await guard.check(ip, key);
-    if (!(await verifyPassword(user.passwordHash, currentPassword, key))) {
+    if (!(await verifyPassword(user.passwordHash, currentPassword))) {
       await guard.failure(ip, key);
       throw new ParleyError("invalid_credentials");
     }
     const verdict = checkPassword(newPassword, user.username, policy);
     if (!verdict.ok) throw new ParleyError("password_policy", { failedRules: verdict.failed });
-    await storage.updatePasswordHash(user.id, await hashPassword(newPassword, key));
+    await storage.updatePasswordHash(user.id, await hashPassword(newPassword));
     const revoked = await storage.revokeUserSessions(user.id, this.#o.now(), auth.sessionId);
     for (const id of revoked) this.#o.onSessionRevoked(id, "session_revoked");
   }

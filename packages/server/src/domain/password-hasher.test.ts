@@ -1,20 +1,16 @@
 import assert from "node:assert/strict";
-import { readdirSync } from "node:fs";
-import { availableParallelism, getPriority } from "node:os";
+import { availableParallelism } from "node:os";
 import { describe, it } from "node:test";
 import { argon2i, argon2id, hash } from "argon2";
 import {
   ARGON2_PARAMETERS,
   dummyVerify,
-  FairGate,
-  HASH_NICE,
-  HashWorker,
   hashGate,
   hashPassword,
-  hashWorker,
   needsRehash,
   parsePasswordHash,
   verifyPassword,
+  WorkGate,
 } from "./password-hasher.js";
 
 const PASSWORD = "Tangerine-Rocket-42";
@@ -153,7 +149,7 @@ describe("dummyVerify", () => {
   });
 });
 
-describe("FairGate", () => {
+describe("WorkGate", () => {
   /** A piece of work that finishes when told to, recording when it started. */
   function controlled(log: string[], name: string) {
     let finish: (ok: boolean) => void = () => undefined;
@@ -170,10 +166,10 @@ describe("FairGate", () => {
   const settle = () => new Promise((r) => setImmediate(r));
 
   it("runs at most its limit at once and starts the others in order, also after a failure", async () => {
-    const gate = new FairGate(2);
+    const gate = new WorkGate(2);
     const started: string[] = [];
     const pieces = ["a", "b", "c", "d", "e"].map((n) => controlled(started, n));
-    const results = pieces.map((p) => gate.run("one account", p.work).catch((e: Error) => e.message));
+    const results = pieces.map((p) => gate.run(p.work).catch((e: Error) => e.message));
     await settle();
     assert.deepEqual(started, ["a", "b"]);
     assert.equal(gate.running, 2);
@@ -193,93 +189,19 @@ describe("FairGate", () => {
     assert.equal(gate.waiting, 0);
   });
 
-  it("serves waiting accounts round-robin, so a flood from one account does not delay the others", async () => {
-    const gate = new FairGate(1);
-    const finished: string[] = [];
-    const piece = (account: string, name: string) =>
-      gate.run(account, async () => {
-        await settle();
-        finished.push(name);
-      });
-    const all = [
-      ...["m1", "m2", "m3", "m4", "m5", "m6"].map((n) => piece("mallory", n)),
-      piece("alice", "a1"),
-      piece("bob", "b1"),
-      piece("alice", "a2"),
-      ...["m7", "m8"].map((n) => piece("mallory", n)),
-      piece("carol", "c1"),
-    ];
-    await Promise.all(all);
-    // m1 was running when the others came; then each account in turn, the one served longest ago
-    // first (accounts never served before in the order they came).
-    assert.deepEqual(finished, ["m1", "a1", "b1", "c1", "m2", "a2", "m3", "m4", "m5", "m6", "m7", "m8"]);
-  });
-
   it("refuses a limit below one", () => {
-    assert.throws(() => new FairGate(0), RangeError);
-    assert.throws(() => new FairGate(1.5), RangeError);
-  });
-});
-
-describe("the hash process", () => {
-  it("runs the hashes in a child process at a low priority", async () => {
-    const worker = new HashWorker(1);
-    try {
-      const encoded = await worker.hash("Pw-long-enough!", ARGON2_PARAMETERS);
-      assert.equal(await worker.verify(encoded, "Pw-long-enough!"), true);
-      const pid = worker.pid;
-      assert.ok(pid !== undefined && pid !== process.pid);
-      // Every thread of the child, among them libuv's pool that ran the hash, at the low priority.
-      const threads = readdirSync(`/proc/${pid}/task`);
-      assert.ok(threads.length > 1);
-      for (const tid of threads) assert.equal(getPriority(Number(tid)), HASH_NICE, `thread ${tid}`);
-      assert.ok(HASH_NICE > 0);
-    } finally {
-      worker.stop();
-    }
+    assert.throws(() => new WorkGate(0), RangeError);
+    assert.throws(() => new WorkGate(1.5), RangeError);
   });
 
-  it("serves a login of another account before a flood of password changes from one account", async () => {
-    // The real hasher, with one hash at a time: order of completion, not timing.
-    const gate = new FairGate(1);
-    const worker = new HashWorker(1);
-    const finished: string[] = [];
-    try {
-      const encoded = await worker.hash(PASSWORD, ARGON2_PARAMETERS);
-      const flood = Array.from({ length: 5 }, (_, i) =>
-        gate.run("mallory", async () => {
-          await worker.hash(`Flood-${i}-long-enough!`, ARGON2_PARAMETERS);
-          finished.push(`mallory-${i}`);
-        }),
-      );
-      const login = gate.run("alice", async () => {
-        const ok = await worker.verify(encoded, PASSWORD);
-        finished.push(`alice-${ok}`);
-      });
-      await Promise.all([...flood, login]);
-      assert.deepEqual(finished.slice(0, 2), ["mallory-0", "alice-true"]);
-      assert.equal(finished.length, 6);
-    } finally {
-      worker.stop();
-    }
-  });
-
-  it("rejects what was in flight when the child dies, and starts a new one for the next hash", async () => {
-    const worker = new HashWorker(1);
-    try {
-      await worker.hash("Pw-long-enough!", ARGON2_PARAMETERS);
-      const inFlight = worker.hash("Pw-long-enough-2!", ARGON2_PARAMETERS);
-      worker.kill();
-      await assert.rejects(inFlight, /exited/);
-      const encoded = await worker.hash("Pw-long-enough!", ARGON2_PARAMETERS);
-      assert.equal(await worker.verify(encoded, "Pw-long-enough!"), true);
-    } finally {
-      worker.stop();
-    }
-  });
-
-  it("the server's hasher allows one hash per usable core, at most 4", () => {
-    assert.equal(hashGate.limit, Math.min(4, Math.max(1, availableParallelism())));
-    assert.equal(hashWorker.threads, hashGate.limit);
+  it("holds back password hashes beyond one less than the cores, so the event loop keeps a core", async () => {
+    assert.equal(hashGate.limit, Math.max(1, availableParallelism() - 1));
+    const hashes = Array.from({ length: hashGate.limit + 3 }, (_, i) => hashPassword(`Pw-${i}-long-enough!`));
+    assert.equal(hashGate.running, hashGate.limit);
+    assert.equal(hashGate.waiting, 3);
+    const done = await Promise.all(hashes);
+    assert.equal(new Set(done).size, done.length);
+    assert.ok(await verifyPassword(done[0] ?? "", "Pw-0-long-enough!"));
+    assert.equal(hashGate.running, 0);
   });
 });

@@ -1,27 +1,22 @@
-import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { normalizePassword } from "@parley/protocol/password-policy";
-import { argon2id } from "argon2";
-import { type HashReply, type HashRequest, hashWorkerSource } from "./password-hash-worker.js";
+import { argon2id, hash, verify } from "argon2";
 
 /**
- * Password hashing with argon2id (RFC 9106) through the `argon2` package.
- *
- * The hashes run in a child process at a low scheduling priority (nice 10), never in the
- * server's own process. Argon2 is memory-hard and CPU-bound (about 40 ms a hash); run on libuv's
- * thread pool beside the event loop, a burst of logins took the core from the event loop that
- * relays everyone's messages: the benchmark's login storm (50 logins on a server with one core)
- * raised chat p99 from 8 ms to 108 ms even with at most cores-1 hashes at a time. At nice 10 the
- * kernel gives the hashes mostly what the event loop leaves (`HASH_NICE`), also when both share
- * a single core. The child holds as many hash threads as the server may use cores
- * (`availableParallelism`, which honours CPU affinity; at most 4, since each hash holds 19 MiB).
- *
- * Waiting hashes are served round-robin by account (`FairGate`): a flood of logins or password
- * changes for one account waits behind itself, not in front of other people's logins.
+ * Password hashing with argon2id (RFC 9106) through the `argon2` package, which runs each hash
+ * on libuv's thread pool, off the event loop. That pool is shared with fs and dns.lookup and
+ * holds 4 threads unless UV_THREADPOOL_SIZE says otherwise. Left alone, a burst of logins puts
+ * four hashes on the cores at once and the event loop, which relays everyone's messages, gets a
+ * fifth of a core: the benchmark's login storm (50 logins on a server with one core) raised
+ * chat p99 from 9 ms to 1.7 s. So at most one hash less than there are cores runs at a time
+ * (at least one; `availableParallelism` honours the process's CPU affinity), the rest wait
+ * their turn in order, and the per-IP and per-account login limits keep that queue short.
+ * Measured in one session (3 repetitions each): chat p99 during the storm 65 ms with the gate,
+ * 454 ms without; the 50 logins took 2.8 s and 3.1 s.
  *
  * Passwords are hashed in their NFKC form (`normalizePassword`), so the same password typed on
- * two keyboards verifies. They reach the child over its IPC pipe and are never logged.
+ * two keyboards verifies.
  */
 
 /**
@@ -86,17 +81,12 @@ export function parsePasswordHash(encoded: string): PasswordHashParameters | und
 }
 
 /**
- * Runs at most `limit` pieces of work at once. The waiting ones are grouped by key (an account)
- * and served round-robin: the next to start is the oldest waiting piece of the key that was
- * served longest ago (a key never served before goes first). So one key with many pieces waiting
- * delays another key's piece by at most one of its own per free slot, whatever their number.
+ * Runs at most `limit` pieces of work at once; the others start in the order they came as
+ * running ones finish.
  */
-export class FairGate {
+export class WorkGate {
   #running = 0;
-  #waiting = 0;
-  /** The number of pieces started so far; a key's `served` is this count at its last start. */
-  #starts = 0;
-  readonly #keys = new Map<string, { served: number; running: number; queue: Array<() => void> }>();
+  readonly #waiting: Array<() => void> = [];
 
   constructor(readonly limit: number) {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError("limit must be an integer >= 1");
@@ -109,178 +99,39 @@ export class FairGate {
 
   /** Pieces of work waiting for their turn. */
   get waiting(): number {
-    return this.#waiting;
+    return this.#waiting.length;
   }
 
-  async run<T>(key: string, work: () => Promise<T>): Promise<T> {
-    let entry = this.#keys.get(key);
-    if (entry === undefined) {
-      entry = { served: 0, running: 0, queue: [] };
-      this.#keys.set(key, entry);
-    }
-    if (this.#running < this.limit) this.#start(entry);
-    else {
-      this.#waiting++;
-      // The slot is handed over by the piece that finishes (#next), so #running stays as it is.
-      await new Promise<void>((start) => entry.queue.push(start));
-    }
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#running < this.limit) this.#running++;
+    // The slot is handed over by the piece that finishes, so #running stays as it is.
+    else await new Promise<void>((start) => this.#waiting.push(start));
     try {
       return await work();
     } finally {
-      entry.running--;
-      this.#running--;
-      if (entry.running === 0 && entry.queue.length === 0) this.#keys.delete(key);
-      this.#next();
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#running--;
     }
-  }
-
-  #start(entry: { served: number; running: number }): void {
-    this.#running++;
-    entry.running++;
-    entry.served = ++this.#starts;
-  }
-
-  #next(): void {
-    if (this.#waiting === 0 || this.#running >= this.limit) return;
-    let chosen: { served: number; running: number; queue: Array<() => void> } | undefined;
-    // Map order is first arrival, so among keys never served the earliest one wins.
-    for (const entry of this.#keys.values()) {
-      if (entry.queue.length > 0 && (chosen === undefined || entry.served < chosen.served)) chosen = entry;
-    }
-    const start = chosen?.queue.shift();
-    if (chosen === undefined || start === undefined) return;
-    this.#waiting--;
-    this.#start(chosen);
-    start();
   }
 }
 
-/**
- * The hashes' scheduling priority (POSIX nice 10): against the event loop's 0 the kernel's fair
- * scheduler weighs them 110 to 1024, so a busy event loop keeps about 90% of a shared core and
- * wakes up ahead of a running hash. Not 19 (weight 15): on a machine loaded by other programs
- * too, hashes at 19 got so little CPU that logins timed out (seen at a load average of 35 on
- * two cores, where a 40 ms hash took tens of seconds).
- */
-export const HASH_NICE = 10;
+/** argon2 hashes in progress: one core is left to the event loop (see the top of this file). */
+export const hashGate = new WorkGate(Math.max(1, availableParallelism() - 1));
 
-/**
- * One child process running password-hash-worker, started on first use and again after it
- * died. It keeps the server's process alive only while a hash is in flight.
- */
-export class HashWorker {
-  #child: ChildProcess | undefined;
-  #nextId = 1;
-  readonly #pending = new Map<
-    number,
-    { resolve: (value: string | boolean) => void; reject: (e: Error) => void }
-  >();
-
-  /** `threads`: how many hashes the child runs at once (its libuv thread pool). */
-  constructor(readonly threads: number) {}
-
-  hash(password: string, options: object): Promise<string> {
-    return this.#request({ op: "hash", password, options }) as Promise<string>;
-  }
-
-  verify(encoded: string, password: string): Promise<boolean> {
-    return this.#request({ op: "verify", encoded, password }) as Promise<boolean>;
-  }
-
-  /** The child's process id while it runs. */
-  get pid(): number | undefined {
-    return this.#child?.pid;
-  }
-
-  /** Kills the child as a crash would (tests): what is in flight fails, the next hash respawns it. */
-  kill(): void {
-    this.#child?.kill("SIGKILL");
-  }
-
-  /** Stops the child (tests; a server exiting takes its child along through the IPC pipe). */
-  stop(): void {
-    this.#child?.kill();
-    this.#child = undefined;
-  }
-
-  #request(body: DistributiveOmit<HashRequest, "id">): Promise<string | boolean> {
-    const child = this.#child ?? this.#spawn();
-    const id = this.#nextId++;
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { resolve, reject });
-      if (this.#pending.size === 1) {
-        child.ref();
-        child.channel?.ref();
-      }
-      child.send({ ...body, id } as HashRequest, (e) => {
-        if (e) this.#settle(id, child)?.reject(new Error("password hashing process unavailable"));
-      });
-    });
-  }
-
-  #settle(id: number, child: ChildProcess) {
-    const pending = this.#pending.get(id);
-    this.#pending.delete(id);
-    if (this.#pending.size === 0) {
-      child.unref();
-      child.channel?.unref();
-    }
-    return pending;
-  }
-
-  #spawn(): ChildProcess {
-    // The child lowers its own priority once loaded (password-hash-worker.ts).
-    const source = hashWorkerSource(import.meta.resolve("argon2"), HASH_NICE);
-    const child = spawn(process.execPath, ["--input-type=module", "--eval", source], {
-      env: { ...process.env, UV_THREADPOOL_SIZE: String(this.threads) },
-      stdio: ["ignore", "inherit", "inherit", "ipc"],
-    });
-    child.on("message", (reply: HashReply) => {
-      const pending = this.#settle(reply.id, child);
-      if (reply.ok) pending?.resolve(reply.value);
-      else pending?.reject(new Error("argon2 refused the input"));
-    });
-    const died = () => {
-      if (this.#child === child) this.#child = undefined;
-      for (const id of [...this.#pending.keys()]) {
-        this.#settle(id, child)?.reject(new Error("password hashing process exited"));
-      }
-    };
-    child.on("exit", died);
-    child.on("error", died);
-    this.#child = child;
-    return child;
-  }
-}
-
-type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
-
-/** Hashes that run at once: one per core the server may use, at most 4 (19 MiB each). */
-const HASH_THREADS = Math.min(4, Math.max(1, availableParallelism()));
-
-/** The queue in front of the hash process, fair by account. */
-export const hashGate = new FairGate(HASH_THREADS);
-
-/** The process that runs the hashes (see the top of this file). */
-export const hashWorker = new HashWorker(HASH_THREADS);
-
-/**
- * The PHC-encoded argon2id hash of the NFKC form of `password`, with a fresh random salt.
- * `account` (the normalised username) is the key the queue is fair by.
- */
-export async function hashPassword(password: string, account = ""): Promise<string> {
-  return hashGate.run(account, () => hashWorker.hash(normalizePassword(password), ARGON2_PARAMETERS));
+/** The PHC-encoded argon2id hash of the NFKC form of `password`, with a fresh random salt. */
+export async function hashPassword(password: string): Promise<string> {
+  return hashGate.run(() => hash(normalizePassword(password), ARGON2_PARAMETERS));
 }
 
 /**
  * True when `password` matches `encoded`. Never throws on a malformed hash: it answers false,
- * and the caller can tell that case apart with `parsePasswordHash` to log it. `account` as for
- * `hashPassword`.
+ * and the caller can tell that case apart with `parsePasswordHash` to log it.
  */
-export async function verifyPassword(encoded: string, password: string, account = ""): Promise<boolean> {
+export async function verifyPassword(encoded: string, password: string): Promise<boolean> {
   if (parsePasswordHash(encoded) === undefined) return false;
   try {
-    return await hashGate.run(account, () => hashWorker.verify(encoded, normalizePassword(password)));
+    return await hashGate.run(() => verify(encoded, normalizePassword(password)));
   } catch {
     // Well-formed on the surface but refused by argon2 (salt too short, memory cost too small, ...).
     return false;
@@ -316,7 +167,7 @@ let dummyHash: Promise<string> | undefined;
  * The hash is made on the first call, which therefore costs two hashes; call it once at start-up
  * to pay that early.
  */
-export async function dummyVerify(password = "", account = ""): Promise<false> {
+export async function dummyVerify(password = ""): Promise<false> {
   if (dummyHash === undefined) {
     const pending = hashPassword(randomBytes(32).toString("base64url"));
     dummyHash = pending;
@@ -324,6 +175,6 @@ export async function dummyVerify(password = "", account = ""): Promise<false> {
       if (dummyHash === pending) dummyHash = undefined;
     });
   }
-  await verifyPassword(await dummyHash, password, account);
+  await verifyPassword(await dummyHash, password);
   return false;
 }
