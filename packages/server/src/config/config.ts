@@ -36,6 +36,12 @@ export interface Config {
   readonly maxFrameBytes: number;
   readonly maxBodyBytes: number;
   readonly maxConnectionsPerUser: number;
+  readonly maxDevicesPerAccount: number;
+  readonly passwordChangesPerHour: number;
+  readonly keyPackageClaimsPerPair: number;
+  readonly keyPackageClaimsPerTarget: number;
+  readonly keyPackageVerifyRate: number;
+  readonly keyPackageVerifyBurst: number;
   readonly sendBufferBytes: number;
   readonly authTimeoutMs: number;
   readonly heartbeatS: number;
@@ -50,6 +56,7 @@ export interface Config {
   readonly offlineQueue: "off" | "on";
   readonly offlineQueueTtlS: number;
   readonly offlineQueueMaxPerDevice: number;
+  readonly metricsToken: string | null;
 }
 
 type Parser<T> = (raw: string, name: string) => T;
@@ -60,7 +67,8 @@ interface Setting<K extends keyof Config> {
   default: string;
   parse: Parser<Config[K]>;
   help: string;
-  secret?: boolean;
+  /** true: a URL whose password is redacted in the start-up summary; "token": the whole value is. */
+  secret?: boolean | "token";
   /** The default when NODE_ENV=test, for settings that must stay off in tests unless asked for. */
   testDefault?: string;
 }
@@ -143,6 +151,15 @@ const urlOf =
     }
     return v;
   };
+
+const bearerToken: Parser<string | null> = (raw, name) => {
+  const v = raw.trim();
+  if (v === "") return null;
+  if (!/^[A-Za-z0-9._~+/=-]{16,512}$/.test(v)) {
+    throw new ConfigError(`${name} must be 16-512 of A-Z a-z 0-9 . _ ~ + / = - (a bearer token)`);
+  }
+  return v;
+};
 
 const nodeId: Parser<string> = (raw, name) => {
   const v = raw.trim();
@@ -333,6 +350,48 @@ const SETTINGS = [
     help: "Open WebSockets per account.",
   },
   {
+    key: "maxDevicesPerAccount",
+    env: "PARLEY_MAX_DEVICES_PER_ACCOUNT",
+    default: "10",
+    parse: int(1, 10_000),
+    help: "Registered MLS devices per account; another is refused with `too_many_devices`.",
+  },
+  {
+    key: "passwordChangesPerHour",
+    env: "PARLEY_PASSWORD_CHANGES_PER_HOUR",
+    default: "10",
+    parse: int(1, 1_000_000),
+    help: "Password changes per account per hour (each costs two argon2 hashes); beyond it `rate_limited`.",
+  },
+  {
+    key: "keyPackageClaimsPerPair",
+    env: "PARLEY_KEY_PACKAGE_CLAIMS_PER_PAIR",
+    default: "10",
+    parse: int(1, 1_000_000),
+    help: "One-time KeyPackages one account may claim from another per hour; beyond it the last resort is handed out.",
+  },
+  {
+    key: "keyPackageClaimsPerTarget",
+    env: "PARLEY_KEY_PACKAGE_CLAIMS_PER_TARGET",
+    default: "100",
+    parse: int(1, 1_000_000),
+    help: "One-time KeyPackages claimed from one account per hour by everyone; beyond it the last resort is handed out.",
+  },
+  {
+    key: "keyPackageVerifyRate",
+    env: "PARLEY_KEY_PACKAGE_VERIFY_RATE",
+    default: "5",
+    parse: num(0.01, 1_000_000),
+    help: "KeyPackage signature checks per second per account (refill of the budget below).",
+  },
+  {
+    key: "keyPackageVerifyBurst",
+    env: "PARLEY_KEY_PACKAGE_VERIFY_BURST",
+    default: "300",
+    parse: int(101, 1_000_000),
+    help: "KeyPackage signature checks an account may spend at once; beyond it `rate_limited`.",
+  },
+  {
     key: "sendBufferBytes",
     env: "PARLEY_SEND_BUFFER_BYTES",
     default: "4194304",
@@ -432,6 +491,14 @@ const SETTINGS = [
     parse: int(1, 10_000),
     help: "Queued messages kept per device; beyond it the oldest are dropped and the device is told how many.",
   },
+  {
+    key: "metricsToken",
+    env: "PARLEY_METRICS_TOKEN",
+    default: "",
+    parse: bearerToken,
+    help: "When set, `/metrics` answers only requests with `Authorization: Bearer <this token>` (16-512 characters); empty: open to anyone the LAN filter lets in.",
+    secret: "token",
+  },
 ] as const satisfies readonly Setting<keyof Config>[];
 
 export const CONFIG_SETTINGS: readonly { env: string; flag: string; default: string; help: string }[] =
@@ -515,7 +582,8 @@ export function configSummary(c: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const s of SETTINGS) {
     const v = c[s.key];
-    out[s.env] = "secret" in s && s.secret && typeof v === "string" ? redactUrl(v) : v;
+    if (!("secret" in s) || typeof v !== "string") out[s.env] = v;
+    else out[s.env] = s.secret === "token" ? "[redacted]" : redactUrl(v);
   }
   return out;
 }

@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { Server } from "node:http";
 import type { ServerOptions as HttpsServerOptions } from "node:https";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -15,6 +16,7 @@ import type { PasswordPolicy } from "@parley/protocol/password-policy";
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
+  type FastifyReply,
   type FastifyRequest,
   LogController,
 } from "fastify";
@@ -25,6 +27,7 @@ import type { AccountService } from "../domain/accounts.js";
 import { ParleyError } from "../domain/errors.js";
 import { isLimiterRejection, type LimiterFactory } from "../domain/limiters.js";
 import type { LoginGuard } from "../domain/login-guard.js";
+import { LogThrottle } from "../ops/log-throttle.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Storage } from "../storage/storage.js";
 import { registerAdminRoutes } from "./admin-routes.js";
@@ -67,6 +70,16 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     ajv: { customOptions: { coerceTypes: false, removeAdditional: true, allErrors: false } },
     onProtoPoisoning: "remove",
     onConstructorPoisoning: "remove",
+    // A malformed percent-encoding or an over-long route parameter is answered by the router
+    // itself, with the framework's code and the path echoed back: send the registry's answer.
+    frameworkErrors: (_error, _req, anyReply) => {
+      const reply = anyReply as FastifyReply;
+      reply
+        .status(404)
+        .header("Cache-Control", "no-store")
+        .header("Content-Type", "application/json; charset=utf-8")
+        .send(new ParleyError("not_found").toBody());
+    },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance<Server>;
 
   app.decorateRequest("auth", null);
@@ -91,7 +104,16 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     req.log.debug({ method: req.method, path: req.routeOptions.url, status: reply.statusCode }, "request");
   });
 
+  const quiet = new LogThrottle();
   app.setErrorHandler(async (error: FastifyError | ParleyError, req, reply) => {
+    if (clientWentAway(error, req)) {
+      // The client's own doing (a body cut off, a closed tab): nobody is left to answer, and
+      // anyone could fill the error log with it, so one info line per minute at most.
+      const folded = quiet.take("request_aborted");
+      if (folded > 0)
+        req.log.info({ event: "request_aborted", count: folded }, "client went away mid-request");
+      return reply;
+    }
     let e = toParleyError(error);
     if (e.code === "internal_error") {
       req.log.error({ err: error }, "request failed");
@@ -119,6 +141,22 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     }
   };
   const auth = requireAuth(o.accounts, (code) => o.metrics.authFailures.inc({ kind: code }));
+  // A password change costs two argon2 hashes in the queue logins use: charged per IP (with
+  // register/login/refresh) and per account, before the body is looked at.
+  const passwordRate = o.limiters({
+    keyPrefix: "http_password",
+    points: config.passwordChangesPerHour,
+    duration: 3600,
+  });
+  const rateLimitPasswordChange = async (req: FastifyRequest) => {
+    await rateLimitAuth(req);
+    try {
+      await passwordRate.consume(authOf(req).userId);
+    } catch (e) {
+      if (isLimiterRejection(e)) throw new ParleyError("rate_limited", { retryAfterMs: e.msBeforeNext });
+      throw e;
+    }
+  };
 
   app.post(
     "/api/register",
@@ -165,7 +203,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
 
   app.post(
     "/api/password",
-    { schema: { body: ChangePasswordRequest }, preHandler: auth },
+    { schema: { body: ChangePasswordRequest }, preHandler: [auth, rateLimitPasswordChange] },
     async (req, reply) => {
       const body = req.body as ChangePasswordRequest;
       await o.accounts.changePassword(authOf(req), body.currentPassword, body.newPassword, req.ip);
@@ -228,7 +266,9 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
       .header("Cache-Control", "no-store")
       .send({ ready, checks });
   });
-  app.get("/metrics", async (_req, reply) => {
+  app.get("/metrics", async (req, reply) => {
+    if (config.metricsToken !== null && !bearerMatches(req.headers.authorization, config.metricsToken))
+      throw new ParleyError("token_invalid");
     reply.header("Content-Type", o.metrics.registry.contentType).header("Cache-Control", "no-store");
     return o.metrics.registry.metrics();
   });
@@ -258,6 +298,13 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
   return app;
 }
 
+/** Whether `header` is `Bearer <expected>`, compared in constant time (SHA-256 of both sides). */
+function bearerMatches(header: string | undefined, expected: string): boolean {
+  const m = /^Bearer (.+)$/i.exec(header ?? "");
+  const digest = (s: string) => createHash("sha256").update(s).digest();
+  return timingSafeEqual(digest(m?.[1] ?? ""), digest(expected)) && m !== null;
+}
+
 function sameOrigin(origin: string, req: FastifyRequest, tls: boolean, allowed: readonly string[]): boolean {
   if (allowed.includes(origin)) return true;
   try {
@@ -266,6 +313,12 @@ function sameOrigin(origin: string, req: FastifyRequest, tls: boolean, allowed: 
   } catch {
     return false;
   }
+}
+
+/** The client closed the connection before the request was read: Node's "aborted" error. */
+function clientWentAway(error: FastifyError | ParleyError, req: FastifyRequest): boolean {
+  if (error instanceof ParleyError) return false;
+  return (error.code === "ECONNRESET" && error.message === "aborted") || req.raw.destroyed;
 }
 
 /** Maps Fastify's own errors onto the registry's stable codes. */
