@@ -12,8 +12,13 @@ export class TokenBuckets {
     private readonly now: () => number = performance.now.bind(performance),
   ) {}
 
-  /** Takes one token; returns 0 when allowed, else the milliseconds until a token is there. */
-  take(key: string): number {
+  /** Users holding a bucket. */
+  get size(): number {
+    return this.#buckets.size;
+  }
+
+  /** Takes `cost` tokens; returns 0 when allowed, else the milliseconds until they are there. */
+  take(key: string, cost = 1): number {
     const now = this.now();
     let b = this.#buckets.get(key);
     if (!b) {
@@ -23,13 +28,14 @@ export class TokenBuckets {
       b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) * this.ratePerSecond) / 1000);
       b.at = now;
     }
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
+    if (b.tokens >= cost) {
+      b.tokens -= cost;
       return 0;
     }
-    return Math.ceil(((1 - b.tokens) * 1000) / this.ratePerSecond);
+    return Math.ceil(((cost - b.tokens) * 1000) / this.ratePerSecond);
   }
 
+  /** Drops the key's bucket (its user's last connection closed), so the map does not only grow. */
   forget(key: string): void {
     this.#buckets.delete(key);
   }
