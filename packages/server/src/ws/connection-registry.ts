@@ -1,6 +1,6 @@
 // This server's connections by user, session and device, with each connected user's frame budget: the bus's sink.
+import { assertNever, deviceKey } from "@parley/protocol";
 import type { BusSink, ControlEvent } from "../bus/bus.js";
-import { deviceKey } from "../bus/bus.js";
 import { ParleyError } from "../domain/errors.js";
 import type { SessionId, UserId } from "../domain/ids.js";
 import { TokenBuckets } from "../domain/token-bucket.js";
@@ -144,8 +144,4 @@ function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): boolean {
   if (set.size > 0) return false;
   map.delete(key);
   return true;
-}
-
-export function assertNever(x: never): never {
-  throw new Error(`unhandled case: ${JSON.stringify(x)}`);
 }
