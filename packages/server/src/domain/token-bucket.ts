@@ -17,7 +17,11 @@ export class TokenBuckets {
     return this.#buckets.size;
   }
 
-  /** Takes `cost` tokens; returns 0 when allowed, else the milliseconds until they are there. */
+  /**
+   * Takes `cost` tokens (one by default; work that costs more is charged more); returns 0 when
+   * allowed, else the milliseconds until that many tokens are there. `cost` must not exceed the
+   * burst, or it would never be allowed.
+   */
   take(key: string, cost = 1): number {
     const now = this.now();
     let b = this.#buckets.get(key);
