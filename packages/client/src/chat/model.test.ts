@@ -10,7 +10,7 @@ import { TYPING_SHOWN_MS } from "../typing.js";
 import { ChatModel, type ChatModelOptions } from "./model.js";
 import type { ChatChange, ChatClient, ChatHistory, ChatMessage } from "./types.js";
 
-const ALICE: UserView = { id: "u-alice", username: "alice" };
+const ALICE: UserView = { id: "u-alice", username: "alice", isAdmin: false };
 const BOB = { id: "u-bob", username: "bob" };
 const CAROL = { id: "u-carol", username: "Carol" };
 
@@ -105,7 +105,7 @@ class FakeClient extends TypedEmitter<ClientEvents> implements ChatClient {
   }
 
   connectNow(): void {
-    this.status = { state: "connected" };
+    this.status = { state: "connected", server: "https://parley.test" };
     this.emit("status", this.status);
   }
 }
@@ -302,7 +302,7 @@ describe("ChatModel", () => {
       const first = model.send("TEAM01", "one");
       const second = model.send("TEAM01", "two");
       await settle();
-      assert.deepEqual(client.sent, []);
+      assert.equal(client.sent.length, 0);
       client.connectNow();
       await Promise.all([first, second]);
       assert.deepEqual(
@@ -384,7 +384,7 @@ describe("ChatModel", () => {
       const { client, model } = setUp();
       model.typed("TEAM01");
       assert.deepEqual(client.typingSent, []);
-      client.status = { state: "connected" };
+      client.status = { state: "connected", server: "https://parley.test" };
       client.emit("status", client.status);
       model.typed("TEAM01");
       void model.send("TEAM01", "done").catch(() => {});

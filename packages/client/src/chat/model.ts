@@ -182,33 +182,29 @@ export class ChatModel {
     this.#emit({ type: "state" });
   }
 
-  /** Reads a room's members and what the pins say about each from the server. Never rejects. */
+  /** Reads a room's members and what the pins say about each from the server. */
   async loadMembers(roomId: string): Promise<void> {
-    try {
-      const list = await this.#client.members(roomId);
-      const self = this.#snapshot.me?.id;
-      const states = await Promise.all(
-        list
-          .filter((m) => m.userId !== self)
-          .map(async (m) => [m.userId, await this.#client.trust(m.userId)] as const),
-      );
-      if (this.#disposed) return;
-      for (const m of list) this.#learn({ id: m.userId, username: m.username });
-      const peers = { ...this.#snapshot.peers };
-      const room = this.room(roomId);
-      const other = list.find((m) => m.userId !== self);
-      if (room?.kind === "direct" && peers[room.id] === undefined && other !== undefined) {
-        peers[room.id] = { id: other.userId, username: other.username };
-      }
-      this.#set({
-        members: { ...this.#snapshot.members, [canonicalRoomId(roomId)]: list },
-        peers,
-        trust: { ...this.#snapshot.trust, ...Object.fromEntries(states) },
-      });
-      this.#emit({ type: "state" });
-    } catch {
-      // The room may have gone (left, removed) between the list and this call.
+    const list = await this.#client.members(roomId);
+    const self = this.#snapshot.me?.id;
+    const states = await Promise.all(
+      list
+        .filter((m) => m.userId !== self)
+        .map(async (m) => [m.userId, await this.#client.trust(m.userId)] as const),
+    );
+    if (this.#disposed) return;
+    for (const m of list) this.#learn({ id: m.userId, username: m.username });
+    const peers = { ...this.#snapshot.peers };
+    const room = this.room(roomId);
+    const other = list.find((m) => m.userId !== self);
+    if (room?.kind === "direct" && peers[room.id] === undefined && other !== undefined) {
+      peers[room.id] = { id: other.userId, username: other.username };
     }
+    this.#set({
+      members: { ...this.#snapshot.members, [canonicalRoomId(roomId)]: list },
+      peers,
+      trust: { ...this.#snapshot.trust, ...Object.fromEntries(states) },
+    });
+    this.#emit({ type: "state" });
   }
 
   /** Shows the messages the history kept (replacing those in memory). */
@@ -312,7 +308,7 @@ export class ChatModel {
 
   async invite(roomId: string, userId: string): Promise<void> {
     await this.#client.invite(roomId, userId);
-    await this.loadMembers(roomId);
+    await this.#loadMembersQuietly(roomId);
   }
 
   /** Opens (or finds) the direct conversation with a user. */
@@ -462,7 +458,7 @@ export class ChatModel {
     if (m.userId === this.#snapshot.me?.id && (m.event === "left" || m.event === "removed")) {
       this.#dropRoom(m.roomId);
     } else {
-      void this.loadMembers(m.roomId);
+      void this.#loadMembersQuietly(m.roomId);
     }
     this.#emit({ type: "membership", event: m });
   }
@@ -504,7 +500,7 @@ export class ChatModel {
     const peers = Object.fromEntries(Object.entries(this.#snapshot.peers).filter(([id]) => ids.has(id)));
     this.#set({ rooms, people, peers });
     this.#emit({ type: "state" });
-    await Promise.all(rooms.map((r) => this.loadMembers(r.id)));
+    await Promise.all(rooms.map((r) => this.#loadMembersQuietly(r.id)));
   }
 
   async #addRoom(room: RoomView): Promise<void> {
@@ -513,7 +509,15 @@ export class ChatModel {
       invitations: this.#snapshot.invitations.filter((i) => i.room.id !== room.id),
     });
     this.#emit({ type: "state" });
-    await this.loadMembers(room.id);
+    await this.#loadMembersQuietly(room.id);
+  }
+
+  async #loadMembersQuietly(roomId: string): Promise<void> {
+    try {
+      await this.loadMembers(roomId);
+    } catch {
+      // The room may have gone (left, removed) between the list and this call.
+    }
   }
 
   #dropRoom(roomId: string): void {
