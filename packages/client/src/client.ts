@@ -17,9 +17,10 @@ import { asClientError, isConnectionGone, isParleyClientError, ParleyClientError
 import type { ClientEvents, ErrorEvent } from "./events.js";
 import { GroupSync } from "./group-sync.js";
 import { canonicalRoomId, GroupStates } from "./groups.js";
-import { OfflineInbox } from "./offline-inbox.js";
+import { type AckedStream, Inbox } from "./inbox.js";
 import { KeyPins, type TrustState } from "./pins.js";
 import { defaultTimers, type FetchLike, type Timers, type WebSocketConstructor } from "./platform.js";
+import { RecentIds } from "./recent-ids.js";
 import { ServerList } from "./servers.js";
 import { SessionManager } from "./session.js";
 import type { DeviceStore } from "./store.js";
@@ -86,12 +87,13 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   readonly #conn: Connection;
   readonly #mls: ReturnType<typeof createMlsConfig>;
   readonly #sync: GroupSync;
-  readonly #offline: OfflineInbox;
+  readonly #inbox: Inbox;
+  /** MLS-8: Commits and Welcomes, in the delivery service's order. */
+  readonly #handshakes: AckedStream;
+  /** RELAY-6: messages the server kept while this device was offline. */
+  readonly #queue: AckedStream;
+  readonly #seen = new RecentIds();
   readonly #timers = new Set<unknown>();
-  #inbox: Promise<void> = Promise.resolve();
-  #handshakesQueued = 0;
-  #lastSeq = -1;
-  #ackedSeq = -1;
   #replenishing: Promise<void> | undefined;
   /** A KeyPackage upload was cut off with its connection: it is made again on the next one. */
   #replenishOnReady = false;
@@ -153,7 +155,15 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
         void this.#session.forget();
       },
     });
-    this.#offline = new OfflineInbox((frame) => this.#conn.fire(frame), store);
+    this.#inbox = new Inbox((e) => this.#report(asClientError(e)));
+    this.#handshakes = this.#inbox.stream({
+      store: this.#device.handshakeMark,
+      ack: (upTo) => this.#conn.fire({ type: "mls.ack", upTo }),
+    });
+    this.#queue = this.#inbox.stream({
+      store: this.#device.queueMark,
+      ack: (upTo) => this.#conn.fire({ type: "queue.ack", upTo }),
+    });
     this.#sync = new GroupSync({
       groups: this.#groups,
       device: this.#device,
@@ -166,8 +176,8 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       },
       report: (error, roomId, messageId) => this.#report(error, roomId, messageId),
       later: (ms, task) => this.#later(ms, task),
-      drain: () => this.#drain(),
-      enqueue: (task) => this.#enqueue(task),
+      drain: () => this.#inbox.drain(),
+      enqueue: (task) => this.#inbox.run(task),
       random: this.#o.random,
       syncTimeoutMs: options.syncTimeoutMs ?? 10_000,
       commitRetries: options.commitRetries ?? 5,
@@ -218,7 +228,6 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     if (session === undefined) throw new ParleyClientError("not_signed_in");
     this.#closed = false;
     await this.#device.ensure(session.user.id);
-    this.#lastSeq = Math.max(this.#lastSeq, await this.#device.handshakeSeq());
     this.#conn.start();
     await this.#conn.whenReady(timeoutMs);
   }
@@ -230,7 +239,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     for (const t of this.#timers) this.#o.timers.clearTimeout(t);
     this.#timers.clear();
     this.#groups.cancelWaiters();
-    await this.#drain();
+    await this.#inbox.drain();
   }
 
   /** Every account on the server (GET /api/users). */
@@ -311,7 +320,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   async openDirect(userId: string): Promise<RoomView> {
     const answer = await this.#conn.request({ type: "direct.open", userId }, "room");
     const roomId = canonicalRoomId(answer.room.id);
-    await this.#drain();
+    await this.#inbox.drain();
     if ((await this.#groups.get(roomId)) !== undefined) return answer.room;
     if ((await this.#sync.groupInfo(roomId)) !== undefined) {
       await this.#sync.ensureGroup(roomId);
@@ -423,6 +432,8 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
         // The id is bound to another key (state lost): this is a new device from now on.
         if (e instanceof ParleyClientError && e.code === "device_key_mismatch") {
           await this.#device.recreate(identity.accountId);
+          this.#handshakes.forget();
+          this.#queue.forget();
         }
         throw e;
       }
@@ -460,7 +471,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
 
   async #rejoinRooms(): Promise<void> {
     const rooms = await this.rooms();
-    await this.#drain();
+    await this.#inbox.drain();
     for (const room of rooms) {
       if (this.#closed) return;
       const id = canonicalRoomId(room.id);
@@ -479,15 +490,16 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   #onFrame(frame: ServerFrame): void {
     switch (frame.type) {
       case "mls.handshake":
-        this.#handshakesQueued++;
-        this.#enqueue(() => this.#onHandshake(frame));
+        this.#handshakes.receive(frame.seq, () => this.#onHandshake(frame));
         return;
-      case "message": {
-        // RELAY-6: queued and live messages alike; duplicates by server id are skipped.
-        const fresh = this.#offline.arrived(frame);
-        this.#enqueue(() => this.#offline.handle(frame, fresh, () => this.#sync.onMessage(frame)));
+      case "message":
+        // RELAY-6: queued and live messages alike; a copy of one already seen is skipped.
+        if (frame.queued === true && frame.seq !== undefined) {
+          this.#queue.receive(frame.seq, () => this.#onMessage(frame));
+        } else {
+          this.#inbox.run(() => this.#onMessage(frame));
+        }
         return;
-      }
       case "queue.missed":
         this.emit("queue_missed", { dropped: frame.dropped });
         return;
@@ -546,40 +558,18 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     void this.#sync.scheduleRemoval(roomId, frame.userId, frame.event === "removed");
   }
 
-  #enqueue(task: () => Promise<void>): void {
-    this.#inbox = this.#inbox.then(task).catch((e: unknown) => this.#report(asClientError(e)));
-  }
-
-  /** Resolves once every frame received so far has been handled. */
-  async #drain(): Promise<void> {
-    let seen: Promise<void>;
-    do {
-      seen = this.#inbox;
-      await seen;
-    } while (seen !== this.#inbox);
+  async #onMessage(frame: ServerFrameOf<"message">): Promise<void> {
+    if (this.#seen.add(frame.id)) await this.#sync.onMessage(frame);
   }
 
   async #onHandshake(frame: ServerFrameOf<"mls.handshake">): Promise<void> {
+    const roomId = canonicalRoomId(frame.roomId);
     try {
-      if (frame.seq > this.#lastSeq) {
-        const roomId = canonicalRoomId(frame.roomId);
-        try {
-          await this.#sync.handshake(roomId, frame);
-        } catch (e) {
-          // The entry is acknowledged anyway: a message that cannot be applied now never can
-          // be, and a stuck queue would stop every later Commit. The group resyncs instead.
-          this.#report(asClientError(e), roomId);
-          this.#sync.resyncSoon(roomId);
-        }
-        this.#lastSeq = frame.seq;
-        await this.#device.saveHandshakeSeq(frame.seq);
-      }
-    } finally {
-      this.#handshakesQueued--;
-      // MLS-6: one ack for a burst, after the states are stored.
-      if (this.#handshakesQueued === 0 && this.#lastSeq > this.#ackedSeq) {
-        if (this.#conn.fire({ type: "mls.ack", upTo: this.#lastSeq })) this.#ackedSeq = this.#lastSeq;
-      }
+      await this.#sync.handshake(roomId, frame);
+    } catch (e) {
+      // Acknowledged anyway (see AckedStream): the group resyncs instead.
+      this.#report(asClientError(e), roomId);
+      this.#sync.resyncSoon(roomId);
     }
   }
 

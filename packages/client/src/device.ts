@@ -13,11 +13,13 @@ import {
 } from "@parley/crypto";
 import { bytesToBase64 } from "./base64.js";
 import { ParleyClientError } from "./errors.js";
+import type { SeqStore } from "./inbox.js";
 import type { DeviceStore } from "./store.js";
 
 const IDENTITY_KEY = "device/identity";
 const REGISTERED_KEY = "device/registered";
 const SEQ_KEY = "device/handshake-seq";
+const QUEUE_SEQ_KEY = "device/offline-queue-seq";
 const kpKey = (ref: Uint8Array) => `kp/${bytesToHex(ref)}`;
 
 /** KeyPackages per upload (MLS-2, MLS-3). */
@@ -41,7 +43,10 @@ export class DeviceKeys {
   constructor(
     private readonly store: DeviceStore,
     private readonly now: () => number,
-  ) {}
+  ) {
+    this.handshakeMark = storedSeq(store, SEQ_KEY, -1);
+    this.queueMark = storedSeq(store, QUEUE_SEQ_KEY, 0);
+  }
 
   get identity(): DeviceIdentity | undefined {
     return this.#identity;
@@ -66,7 +71,10 @@ export class DeviceKeys {
   /** Replaces the identity with a new device (new id, new key), e.g. after device_key_mismatch. */
   async recreate(userId: string): Promise<DeviceIdentity> {
     await this.store.delete(REGISTERED_KEY);
+    // Both queues number a device's entries from 1 (MLS-8, RELAY-6): the old marks would skip
+    // the new device's first entries.
     await this.store.delete(SEQ_KEY);
+    await this.store.delete(QUEUE_SEQ_KEY);
     return this.#create(userId);
   }
 
@@ -88,18 +96,12 @@ export class DeviceKeys {
 
   /**
    * The last handshake-queue entry (MLS-8 `seq`) this device applied: entries the server sends
-   * again because their ack was lost are then skipped, also after a restart.
+   * again because their ack was lost are then skipped, also after a restart. -1 for none.
    */
-  async handshakeSeq(): Promise<number> {
-    const raw = await this.store.get(SEQ_KEY);
-    if (raw === undefined) return -1;
-    const n = Number(bytesToUtf8(raw));
-    return Number.isSafeInteger(n) ? n : -1;
-  }
+  readonly handshakeMark: SeqStore;
 
-  async saveHandshakeSeq(seq: number): Promise<void> {
-    await this.store.put(SEQ_KEY, utf8ToBytes(String(seq)));
-  }
+  /** The last offline-queue entry (RELAY-6 `seq`) this device handled. 0 for none. */
+  readonly queueMark: SeqStore;
 
   /** A device.register body: KEY_PACKAGE_BATCH packages plus a last resort, private halves stored first. */
   async registration(identity: DeviceIdentity): Promise<Registration> {
@@ -138,4 +140,16 @@ export class DeviceKeys {
   async #keep(bundle: KeyPackageBundle): Promise<void> {
     await this.store.put(kpKey(bundle.ref), encodeKeyPackageBundle(bundle));
   }
+}
+
+function storedSeq(store: DeviceStore, key: string, none: number): SeqStore {
+  return {
+    async load() {
+      const raw = await store.get(key);
+      if (raw === undefined) return none;
+      const n = Number(bytesToUtf8(raw));
+      return Number.isSafeInteger(n) ? n : none;
+    },
+    save: (seq) => store.put(key, utf8ToBytes(String(seq))),
+  };
 }

@@ -21,6 +21,8 @@ export interface RoomServiceOptions {
   storage: Storage;
   bus: Bus;
   membership: MembershipCache;
+  /** RELAY-7: the user left the room or was removed from it (the offline queue drops its entries). */
+  onMemberGone?: (userId: UserId, roomId: RoomId) => Promise<void>;
   now?: () => number;
 }
 
@@ -102,6 +104,7 @@ export class RoomService {
     const room = await this.#roomOfMember(auth, rawRoomId);
     await this.o.storage.removeMember(room.id, auth.userId);
     this.#changed(room.id);
+    await this.o.onMemberGone?.(auth.userId, room.id);
     const rest = await this.o.storage.listMembers(room.id);
     if (rest.length === 0) {
       await this.o.storage.deleteRoom(room.id);
@@ -125,6 +128,7 @@ export class RoomService {
       throw new ParleyError("target_not_member");
     }
     this.#changed(room.id);
+    await this.o.onMemberGone?.(target.id, room.id);
     await this.#announce(room.id, "removed", target.id, target.username, [target.id]);
   }
 
