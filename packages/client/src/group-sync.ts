@@ -21,14 +21,14 @@ import {
   removeMembers,
   selfUpdate,
 } from "@parley/crypto";
-import type { ServerFrameOf } from "@parley/protocol";
+import { canonicalRoomId, type ServerFrameOf } from "@parley/protocol";
 import { base64ToBytes, bytesToBase64 } from "./base64.js";
 import type { Connection } from "./connection.js";
 import { type Content, decodeContent } from "./content.js";
 import type { DeviceKeys } from "./device.js";
 import { asClientError, ParleyClientError } from "./errors.js";
 import type { ClientEvents } from "./events.js";
-import { canonicalRoomId, type GroupStates, groupIdFor } from "./groups.js";
+import { type GroupStates, groupIdFor } from "./groups.js";
 import { KeyedMutex } from "./lock.js";
 import type { KeyPins } from "./pins.js";
 

@@ -12,7 +12,13 @@ import {
   ParleyClient,
   type WebSocketConstructor,
 } from "@parley/client";
-import { type InfoResponse, passwordRefusal, type RoomView, type UserView } from "@parley/protocol";
+import {
+  assertNever,
+  type InfoResponse,
+  passwordRefusal,
+  type RoomView,
+  type UserView,
+} from "@parley/protocol";
 import { CliError } from "../cli-error.js";
 import {
   COMMAND_HELP_LINES,
@@ -547,7 +553,3 @@ export class ChatController {
 }
 
 const EMPTY = emptyChatSnapshot();
-
-function assertNever(x: never): never {
-  throw new TypeError(`unexpected input ${JSON.stringify(x)}`);
-}

@@ -1,5 +1,5 @@
 import { type ChatSnapshot, type Person, usernameKey } from "@parley/client";
-import type { RoomView } from "@parley/protocol";
+import { canonicalRoomId, type RoomView } from "@parley/protocol";
 import { printable } from "../printable.js";
 
 export type UserRef = Person;
@@ -32,7 +32,7 @@ export class ChatState {
   }
 
   setCurrent(roomId: string | undefined): void {
-    this.#current = roomId === undefined ? undefined : roomId.toUpperCase();
+    this.#current = roomId === undefined ? undefined : canonicalRoomId(roomId);
   }
 
   rooms(): RoomView[] {
@@ -40,12 +40,12 @@ export class ChatState {
   }
 
   room(roomId: string): RoomView | undefined {
-    const id = roomId.toUpperCase();
+    const id = canonicalRoomId(roomId);
     return this.chat().rooms.find((r) => r.id === id);
   }
 
   peer(roomId: string): UserRef | undefined {
-    return this.chat().peers[roomId.toUpperCase()];
+    return this.chat().peers[canonicalRoomId(roomId)];
   }
 
   setFollowing(users: readonly UserRef[]): void {
@@ -70,9 +70,9 @@ export class ChatState {
     const room = this.room(roomId);
     if (room?.kind === "direct") {
       const peer = this.peer(roomId);
-      return peer ? `@${peer.username}` : `@${roomId.toUpperCase()}`;
+      return peer ? `@${peer.username}` : `@${canonicalRoomId(roomId)}`;
     }
-    return `#${room?.name || roomId.toUpperCase()}`;
+    return `#${room?.name || canonicalRoomId(roomId)}`;
   }
 
   /**

@@ -1,8 +1,7 @@
-import type { RoomView } from "@parley/protocol";
+import { canonicalRoomId, type RoomView } from "@parley/protocol";
 import type { ConnectionStatus } from "../connection.js";
 import { ParleyClientError } from "../errors.js";
 import type { InvitedEvent, MembershipEvent, MessageEvent, PresenceEvent } from "../events.js";
-import { canonicalRoomId } from "../groups.js";
 import type { Timers } from "../platform.js";
 import { TypingNotifier, TypingRoster } from "../typing.js";
 import type { ChatChange, ChatClient, ChatHistory, ChatMessage, ChatSnapshot, Person } from "./types.js";

@@ -1,5 +1,5 @@
-import type { ServerFrameOf } from "@parley/protocol";
-import { type Bus, deviceKey } from "../bus/bus.js";
+import { deviceKey, type ServerFrameOf } from "@parley/protocol";
+import type { Bus } from "../bus/bus.js";
 import type { DeviceRef } from "../storage/delivery-store.js";
 import type { OfflineMessage, QueuedMessage } from "../storage/offline-queue-store.js";
 import type { Storage } from "../storage/storage.js";
@@ -60,7 +60,7 @@ export class OfflineQueue {
     );
     if (devices.length === 0) return 0;
     const connected = await this.o.bus.connectedDevices(devices);
-    const offline = devices.filter((d) => !connected.has(deviceKey(d.userId, d.deviceId)));
+    const offline = devices.filter((d) => !connected.has(deviceKey(d)));
     if (offline.length === 0) return 0;
     const made = await this.o.storage.offlineQueue.enqueue({
       to: offline,

@@ -1,4 +1,4 @@
-import type { MemberView, RoomView } from "@parley/protocol";
+import { canonicalRoomId, type MemberView, type RoomView } from "@parley/protocol";
 import type { Static } from "typebox";
 import type { Bus } from "../bus/bus.js";
 import {
@@ -12,7 +12,7 @@ import { encodeFrame } from "./encode.js";
 import { ParleyError } from "./errors.js";
 import { asRoomId, type RoomId, type UserId } from "./ids.js";
 import type { MembershipCache } from "./membership-cache.js";
-import { newRoomId, normalizeRoomId } from "./room-ids.js";
+import { newRoomId } from "./room-ids.js";
 
 export type RoomViewT = Static<typeof RoomView>;
 export type MemberViewT = Static<typeof MemberView>;
@@ -185,7 +185,7 @@ export class RoomService {
   }
 
   async #room(rawRoomId: string): Promise<RoomRecord> {
-    const room = await this.o.storage.findRoom(asRoomId(normalizeRoomId(rawRoomId)));
+    const room = await this.o.storage.findRoom(asRoomId(canonicalRoomId(rawRoomId)));
     if (!room) throw new ParleyError("room_not_found");
     return room;
   }

@@ -1,7 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
-import { type ClientFrame, type ErrorCode, PROTOCOL_VERSION, WS_PATH } from "@parley/protocol";
+import {
+  assertNever,
+  type ClientFrame,
+  deviceKey,
+  type ErrorCode,
+  PROTOCOL_VERSION,
+  WS_PATH,
+} from "@parley/protocol";
 import type { Logger } from "pino";
 import { type RawData, WebSocketServer } from "ws";
 import type { Bus, BusSink, ControlEvent } from "../bus/bus.js";
@@ -490,10 +497,6 @@ function streamOutput(conn: Connection) {
   };
 }
 
-function deviceKey(userId: UserId, deviceId: string): string {
-  return `${userId}\u0000${deviceId}`;
-}
-
 function rid(frame: { rid?: string }): { rid?: string } {
   return frame.rid !== undefined ? { rid: frame.rid } : {};
 }
@@ -527,8 +530,4 @@ function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
   if (!set) return;
   set.delete(value);
   if (set.size === 0) map.delete(key);
-}
-
-export function assertNever(x: never): never {
-  throw new Error(`unhandled case: ${JSON.stringify(x)}`);
 }

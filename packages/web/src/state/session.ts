@@ -7,7 +7,7 @@ import {
   ParleyClient,
   type SafetyNumberResult,
 } from "@parley/client";
-import type { InfoResponse } from "@parley/protocol";
+import { assertNever, canonicalRoomId, type InfoResponse } from "@parley/protocol";
 import { eraseAccount, getSetting, openAccountStore, setSetting } from "../platform/idb-store.js";
 import { describeError } from "./errors.js";
 import { History } from "./history.js";
@@ -158,8 +158,17 @@ function onChange(model: ChatModel, change: ChatChange): void {
           ? "This device could not keep a message in its history."
           : describeError(change.error);
       return;
-    default:
+    case "state":
+    case "status":
+    case "message":
+    case "conversation":
+    case "presence":
+    case "typing":
+    case "invited":
+    case "key_changed":
       return;
+    default:
+      assertNever(change);
   }
 }
 
@@ -194,7 +203,7 @@ export async function createRoom(name: string): Promise<void> {
 }
 
 export async function joinRoom(roomId: string): Promise<void> {
-  const room = await active().model.join(roomId.trim().toUpperCase());
+  const room = await active().model.join(canonicalRoomId(roomId.trim()));
   selectRoom(room.id);
 }
 
