@@ -84,6 +84,11 @@ export const ERRORS = {
   not_room_owner: { status: 403, wsClose: null, message: "Only the room's owner may do this." },
   target_not_member: { status: 404, wsClose: null, message: "That user is not a member of this room." },
   invalid_target: { status: 400, wsClose: null, message: "That target is not valid here." },
+  invalid_text: {
+    status: 400,
+    wsClose: null,
+    message: "Names and topics may not contain control or formatting characters, nor only invisible ones.",
+  },
   rate_limited: { status: 429, wsClose: null, message: "Too many requests; slow down." },
 
   // ---- admin ----
@@ -111,6 +116,11 @@ export const ERRORS = {
     wsClose: null,
     message:
       "This device already holds as many KeyPackages as the server keeps; upload when told the supply is low.",
+  },
+  too_many_devices: {
+    status: 409,
+    wsClose: null,
+    message: "This account has as many devices as the server allows.",
   },
   stale_epoch: {
     status: 409,

@@ -1,6 +1,7 @@
 export * from "./assert-never.js";
 export * from "./common.js";
 export * from "./device-ref.js";
+export * from "./display-text.js";
 export * from "./errors.js";
 export * from "./frames.js";
 export * from "./http.js";

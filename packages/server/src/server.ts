@@ -157,7 +157,14 @@ export async function startServer(config: Config, options: StartOptions): Promis
   });
   const membership = new MembershipCache(storage);
   const subscriptions = new SubscriptionService(storage, bus);
-  const delivery = new DeliveryService({ storage, bus, limiters });
+  const delivery = new DeliveryService({
+    storage,
+    bus,
+    limiters,
+    maxDevicesPerAccount: config.maxDevicesPerAccount,
+    verifyBudget: { ratePerSecond: config.keyPackageVerifyRate, burst: config.keyPackageVerifyBurst },
+    onVerified: (n) => metrics.keyPackagesVerified.inc(n),
+  });
   // RELAY-5: off unless the operator turns it on; then ciphertext waits for offline devices.
   const offlineQueue =
     config.offlineQueue === "on"

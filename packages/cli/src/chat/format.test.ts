@@ -33,6 +33,19 @@ describe("formatMessage", () => {
   });
 });
 
+describe("printable", () => {
+  it("drops bidi overrides and isolates, so a name cannot reorder the rest of the line", () => {
+    const line = formatMessage({
+      ts: TS,
+      where: "#ops\u202Etxt.exe",
+      sender: "m\u2066allory\u2069",
+      trust: undefined,
+      text: "see \u202Dreport\u202C\u200F",
+    });
+    assert.equal(line, "09:07 #opstxt.exe <mallory> see report");
+  });
+});
+
 describe("clock", () => {
   it("pads hours and minutes", () => {
     assert.equal(clock(TS), "09:07");

@@ -36,6 +36,9 @@ export interface Config {
   readonly maxFrameBytes: number;
   readonly maxBodyBytes: number;
   readonly maxConnectionsPerUser: number;
+  readonly maxDevicesPerAccount: number;
+  readonly keyPackageVerifyRate: number;
+  readonly keyPackageVerifyBurst: number;
   readonly sendBufferBytes: number;
   readonly authTimeoutMs: number;
   readonly heartbeatS: number;
@@ -331,6 +334,27 @@ const SETTINGS = [
     default: "8",
     parse: int(1, 10_000),
     help: "Open WebSockets per account.",
+  },
+  {
+    key: "maxDevicesPerAccount",
+    env: "PARLEY_MAX_DEVICES_PER_ACCOUNT",
+    default: "10",
+    parse: int(1, 10_000),
+    help: "Registered MLS devices per account; another is refused with `too_many_devices`.",
+  },
+  {
+    key: "keyPackageVerifyRate",
+    env: "PARLEY_KEY_PACKAGE_VERIFY_RATE",
+    default: "5",
+    parse: num(0.01, 1_000_000),
+    help: "KeyPackage signature checks per second per account (refill of the budget below).",
+  },
+  {
+    key: "keyPackageVerifyBurst",
+    env: "PARLEY_KEY_PACKAGE_VERIFY_BURST",
+    default: "300",
+    parse: int(101, 1_000_000),
+    help: "KeyPackage signature checks an account may spend at once; beyond it `rate_limited`.",
   },
   {
     key: "sendBufferBytes",

@@ -10,13 +10,14 @@ import {
 } from "@parley/crypto";
 import { canonicalRoomId, deviceKey } from "@parley/protocol";
 import type { Bus } from "../bus/bus.js";
-import type { DeliveryStore, DeviceRef, QueuedHandshake } from "../storage/delivery-store.js";
+import type { DeliveryStore, DeviceRef, NewKeyPackage, QueuedHandshake } from "../storage/delivery-store.js";
 import { type Storage, StorageConflictError } from "../storage/storage.js";
 import type { AuthContext } from "./accounts.js";
 import { encodeFrame } from "./encode.js";
 import { ParleyError } from "./errors.js";
 import { asRoomId, asUserId, type RoomId, type UserId } from "./ids.js";
 import { isLimiterRejection, type Limiter, type LimiterFactory } from "./limiters.js";
+import { TokenBuckets } from "./token-bucket.js";
 
 /** Below this many single-use KeyPackages a device is told to upload more (MLS-3). */
 export const KEY_PACKAGES_LOW = 10;
@@ -30,6 +31,15 @@ export interface DeliveryServiceOptions {
   limiters: LimiterFactory;
   /** KeyPackage claims per user per minute. */
   claimsPerMinute?: number;
+  /** Registered devices one account may have (default 10). */
+  maxDevicesPerAccount?: number;
+  /**
+   * KeyPackage signature checks per account: a budget of `burst` refilled at `ratePerSecond`
+   * (default 300 and 5). Each check costs one; a request that would overdraw it is refused.
+   */
+  verifyBudget?: { ratePerSecond: number; burst: number };
+  /** Counts the KeyPackages whose signature was checked (the work a request cost). */
+  onVerified?: (count: number) => void;
   now?: () => number;
 }
 
@@ -60,15 +70,22 @@ export interface CommitRequest {
 export class DeliveryService {
   readonly #store: DeliveryStore;
   readonly #claims: Limiter;
+  readonly #verifyBudget: TokenBuckets;
   readonly #now: () => number;
 
   constructor(private readonly o: DeliveryServiceOptions) {
     this.#store = o.storage.delivery;
+    const budget = o.verifyBudget ?? { ratePerSecond: 5, burst: 300 };
+    this.#verifyBudget = new TokenBuckets(budget.ratePerSecond, budget.burst);
     this.#claims = o.limiters({ keyPrefix: "mls_kp_claim", points: o.claimsPerMinute ?? 120, duration: 60 });
     this.#now = o.now ?? Date.now;
   }
 
-  /** MLS-2: binds the device to the account and stores its KeyPackages. */
+  /**
+   * MLS-2: binds the device to the account and stores its KeyPackages. Registering again (an
+   * answer lost on the way, or a replay) verifies only packages the device does not hold yet,
+   * and only as many as it has room for: known input is never checked twice.
+   */
   async registerDevice(
     auth: AuthContext,
     reg: DeviceRegistration,
@@ -76,7 +93,20 @@ export class DeliveryService {
     const ref: DeviceRef = { userId: auth.userId, deviceId: reg.deviceId };
     const existing = await this.#store.findDevice(ref);
     if (existing && existing.signatureKey !== reg.signatureKey) throw new ParleyError("device_key_mismatch");
-    const packages = await this.#checkPackages(ref, reg.signatureKey, reg.keyPackages, reg.lastResort);
+    if (!existing) {
+      const max = this.o.maxDevicesPerAccount ?? 10;
+      if ((await this.#store.listDevices(auth.userId)).length >= max)
+        throw new ParleyError("too_many_devices");
+    }
+    const known = existing
+      ? await this.#store.storedKeyPackages(ref, [...reg.keyPackages, reg.lastResort])
+      : new Set<string>();
+    // Single-use packages beyond what the device may hold are dropped instead of refused, and
+    // are not checked at all.
+    let room = KEY_PACKAGES_MAX - (existing ? await this.#store.countKeyPackages(ref) : 0);
+    const fresh = [...new Set(reg.keyPackages)].filter((p) => !known.has(p) && room-- > 0);
+    const lastResort = known.has(reg.lastResort) ? undefined : reg.lastResort;
+    const packages = await this.#checkPackages(auth, ref, reg.signatureKey, fresh, lastResort);
     if (!existing) {
       try {
         await this.#store.addDevice({ ...ref, signatureKey: reg.signatureKey, createdAt: this.#now() });
@@ -86,11 +116,7 @@ export class DeliveryService {
         throw e;
       }
     }
-    // Registering again (an answer lost on the way) must still succeed: single-use packages
-    // beyond what the device may hold are dropped instead of refused.
-    let room = KEY_PACKAGES_MAX - (existing ? await this.#store.countKeyPackages(ref) : 0);
-    const kept = packages.filter((p) => p.lastResort || room-- > 0);
-    await this.#store.addKeyPackages(kept, this.#now());
+    await this.#store.addKeyPackages(packages, this.#now());
     return this.#supply(ref);
   }
 
@@ -104,7 +130,7 @@ export class DeliveryService {
     const device = await this.#ownDevice(auth, deviceId);
     if ((await this.#store.countKeyPackages(device)) + keyPackages.length > KEY_PACKAGES_MAX)
       throw new ParleyError("key_packages_full", { details: ["/keyPackages"] });
-    const packages = await this.#checkPackages(device, device.signatureKey, keyPackages, lastResort);
+    const packages = await this.#checkPackages(auth, device, device.signatureKey, keyPackages, lastResort);
     await this.#store.addKeyPackages(packages, this.#now());
     return this.#supply(device);
   }
@@ -277,9 +303,12 @@ export class DeliveryService {
    * The Authentication Service check (RFC 9420 §5.3.1, §16.10): every KeyPackage must carry this
    * account's and device's credential and the device's registered signature key, verify under
    * it, and be within its lifetime. A server that accepted others' packages could hand out keys
-   * it controls.
+   * it controls. Each check is charged to the account's verification budget before any is made,
+   * and the checks yield to the event loop between packages, so one account's uploads neither
+   * stall the others' requests nor run without bound.
    */
   async #checkPackages(
+    auth: AuthContext,
     ref: DeviceRef,
     signatureKey: string,
     keyPackages: readonly string[],
@@ -291,8 +320,13 @@ export class DeliveryService {
       ...keyPackages.map((p) => ({ p, last: false })),
       ...(lastResort ? [{ p: lastResort, last: true }] : []),
     ];
-    const out = [];
+    const out: NewKeyPackage[] = [];
+    if (all.length === 0) return out;
+    const wait = this.#verifyBudget.take(auth.userId, all.length);
+    if (wait > 0) throw new ParleyError("rate_limited", { retryAfterMs: wait });
+    this.o.onVerified?.(all.length);
     for (const [i, { p, last }] of all.entries()) {
+      if (i > 0) await new Promise<void>((resolve) => setImmediate(resolve));
       const where = last ? "/lastResort" : `/keyPackages/${i}`;
       let info: Awaited<ReturnType<typeof inspectKeyPackage>>;
       try {

@@ -1,4 +1,4 @@
-import { canonicalRoomId, type MemberView, type RoomView } from "@parley/protocol";
+import { canonicalRoomId, isDisplayText, type MemberView, type RoomView } from "@parley/protocol";
 import type { Static } from "typebox";
 import type { Bus } from "../bus/bus.js";
 import {
@@ -42,6 +42,10 @@ export class RoomService {
     const name = input.name.trim();
     if (name.length === 0) throw new ParleyError("validation_failed", { details: ["/name"] });
     const topic = input.topic?.trim() || null;
+    // ROOM-10: what every member's screen shows may not rewrite or hide the text around it.
+    if (!isDisplayText(name)) throw new ParleyError("invalid_text", { details: ["/name"] });
+    if (topic !== null && !isDisplayText(topic))
+      throw new ParleyError("invalid_text", { details: ["/topic"] });
     const now = this.#now();
     for (let attempt = 0; ; attempt++) {
       try {

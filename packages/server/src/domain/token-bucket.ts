@@ -12,8 +12,12 @@ export class TokenBuckets {
     private readonly now: () => number = performance.now.bind(performance),
   ) {}
 
-  /** Takes one token; returns 0 when allowed, else the milliseconds until a token is there. */
-  take(key: string): number {
+  /**
+   * Takes `cost` tokens (one by default; work that costs more is charged more); returns 0 when
+   * allowed, else the milliseconds until that many tokens are there. `cost` must not exceed the
+   * burst, or it would never be allowed.
+   */
+  take(key: string, cost = 1): number {
     const now = this.now();
     let b = this.#buckets.get(key);
     if (!b) {
@@ -23,11 +27,11 @@ export class TokenBuckets {
       b.tokens = Math.min(this.burst, b.tokens + ((now - b.at) * this.ratePerSecond) / 1000);
       b.at = now;
     }
-    if (b.tokens >= 1) {
-      b.tokens -= 1;
+    if (b.tokens >= cost) {
+      b.tokens -= cost;
       return 0;
     }
-    return Math.ceil(((1 - b.tokens) * 1000) / this.ratePerSecond);
+    return Math.ceil(((cost - b.tokens) * 1000) / this.ratePerSecond);
   }
 
   forget(key: string): void {

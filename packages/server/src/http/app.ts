@@ -15,6 +15,7 @@ import type { PasswordPolicy } from "@parley/protocol/password-policy";
 import Fastify, {
   type FastifyError,
   type FastifyInstance,
+  type FastifyReply,
   type FastifyRequest,
   LogController,
 } from "fastify";
@@ -25,6 +26,7 @@ import type { AccountService } from "../domain/accounts.js";
 import { ParleyError } from "../domain/errors.js";
 import { isLimiterRejection, type LimiterFactory } from "../domain/limiters.js";
 import type { LoginGuard } from "../domain/login-guard.js";
+import { LogThrottle } from "../ops/log-throttle.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Storage } from "../storage/storage.js";
 import { registerAdminRoutes } from "./admin-routes.js";
@@ -67,6 +69,16 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     ajv: { customOptions: { coerceTypes: false, removeAdditional: true, allErrors: false } },
     onProtoPoisoning: "remove",
     onConstructorPoisoning: "remove",
+    // A malformed percent-encoding or an over-long route parameter is answered by the router
+    // itself, with the framework's code and the path echoed back: send the registry's answer.
+    frameworkErrors: (_error, _req, anyReply) => {
+      const reply = anyReply as FastifyReply;
+      reply
+        .status(404)
+        .header("Cache-Control", "no-store")
+        .header("Content-Type", "application/json; charset=utf-8")
+        .send(new ParleyError("not_found").toBody());
+    },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance<Server>;
 
   app.decorateRequest("auth", null);
@@ -91,7 +103,16 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     req.log.debug({ method: req.method, path: req.routeOptions.url, status: reply.statusCode }, "request");
   });
 
+  const quiet = new LogThrottle();
   app.setErrorHandler(async (error: FastifyError | ParleyError, req, reply) => {
+    if (clientWentAway(error, req)) {
+      // The client's own doing (a body cut off, a closed tab): nobody is left to answer, and
+      // anyone could fill the error log with it, so one info line per minute at most.
+      const folded = quiet.take("request_aborted");
+      if (folded > 0)
+        req.log.info({ event: "request_aborted", count: folded }, "client went away mid-request");
+      return reply;
+    }
     let e = toParleyError(error);
     if (e.code === "internal_error") {
       req.log.error({ err: error }, "request failed");
@@ -266,6 +287,12 @@ function sameOrigin(origin: string, req: FastifyRequest, tls: boolean, allowed: 
   } catch {
     return false;
   }
+}
+
+/** The client closed the connection before the request was read: Node's "aborted" error. */
+function clientWentAway(error: FastifyError | ParleyError, req: FastifyRequest): boolean {
+  if (error instanceof ParleyError) return false;
+  return (error.code === "ECONNRESET" && error.message === "aborted") || req.raw.destroyed;
 }
 
 /** Maps Fastify's own errors onto the registry's stable codes. */

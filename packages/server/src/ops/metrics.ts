@@ -17,6 +17,9 @@ export class Metrics {
   readonly queueSent: Counter;
   readonly queueDropped: Counter;
   readonly queueExpired: Counter;
+  /** Issue 15: the work requests cost that is charged to the account, and what was refused. */
+  readonly keyPackagesVerified: Counter;
+  readonly connectionsRefused: Counter<"reason">;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "parley_", eventLoopMonitoringPrecision: 20 });
@@ -82,6 +85,17 @@ export class Metrics {
     this.queueExpired = new Counter({
       name: "parley_offline_queue_expired_total",
       help: "Offline-queue entries the periodic sweep deleted because they expired unread",
+      registers: [this.registry],
+    });
+    this.keyPackagesVerified = new Counter({
+      name: "parley_key_packages_verified_total",
+      help: "KeyPackage signatures checked (each one charged to the uploading account's budget)",
+      registers: [this.registry],
+    });
+    this.connectionsRefused = new Counter({
+      name: "parley_connections_refused_total",
+      help: "TCP connections closed at once because a connection cap was reached",
+      labelNames: ["reason"],
       registers: [this.registry],
     });
   }

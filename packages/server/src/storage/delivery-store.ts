@@ -61,6 +61,8 @@ export interface DeliveryStore {
   listDevices(userId: UserId): Promise<DeviceRecord[]>;
   /** Stores packages (a repeated ref is ignored); a new last resort replaces the old one. */
   addKeyPackages(packages: readonly NewKeyPackage[], at: number): Promise<void>;
+  /** Those of `keyPackages` (as uploaded) that the device holds already, its last resort included. */
+  storedKeyPackages(ref: DeviceRef, keyPackages: readonly string[]): Promise<Set<string>>;
   /** Single-use packages left for a device (the last resort not counted). */
   countKeyPackages(ref: DeviceRef): Promise<number>;
   /** Takes one single-use package atomically, else returns the last resort (not consumed). */
@@ -143,6 +145,18 @@ export class KyselyDeliveryStore implements DeliveryStore {
           .execute();
       }
     });
+  }
+
+  async storedKeyPackages(ref: DeviceRef, keyPackages: readonly string[]): Promise<Set<string>> {
+    if (keyPackages.length === 0) return new Set();
+    const rows = await this.db
+      .selectFrom("key_packages")
+      .select("key_package")
+      .where("user_id", "=", ref.userId)
+      .where("device_id", "=", ref.deviceId)
+      .where("key_package", "in", [...new Set(keyPackages)])
+      .execute();
+    return new Set(rows.map((r) => r.key_package));
   }
 
   async countKeyPackages(ref: DeviceRef): Promise<number> {

@@ -1,0 +1,275 @@
+import assert from "node:assert/strict";
+import { connect, type Socket } from "node:net";
+import { after, before, describe, it } from "node:test";
+import {
+  type DeviceIdentity,
+  generateDeviceIdentity,
+  generateKeyPackages,
+  generateLastResortKeyPackage,
+} from "@parley/crypto";
+import { PROTOCOL_VERSION, type ServerFrame } from "@parley/protocol";
+import {
+  metricSum,
+  registerUser,
+  request,
+  scrapeMetrics,
+  startTestServer,
+  type TestServer,
+} from "./support/harness.js";
+import { TestSocket } from "./support/ws-client.js";
+
+// Issue 15: no single account, client or slow socket may degrade the server for everyone.
+// Each `describe` is one finding; docs/SECURITY.md cites these tests by name.
+
+type Err = { code: string; message: string; retryAfterMs?: number };
+
+/** Writes raw bytes on a plain TCP connection and resolves with everything the server answered. */
+function rawExchange(port: number, bytes: string, opts: { keepOpen?: boolean } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = connect(port, "127.0.0.1", () => {
+      socket.write(bytes);
+      if (!opts.keepOpen) socket.end();
+    });
+    socket.on("data", (c: Buffer) => chunks.push(c));
+    socket.on("error", reject);
+    socket.on("close", () => resolve(Buffer.concat(chunks).toString("utf8")));
+    socket.setTimeout(15_000, () => socket.destroy(new Error("no answer")));
+  });
+}
+
+function statusAndBody(answer: string): { status: number; body: Err; raw: string } {
+  const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(answer)?.[1] ?? 0);
+  const text = answer.slice(answer.indexOf("\r\n\r\n") + 4);
+  let body: Err = { code: "", message: "" };
+  try {
+    body = JSON.parse(text) as Err;
+  } catch {
+    // not JSON
+  }
+  return { status, body, raw: answer };
+}
+
+const b64 = (bytes: Uint8Array) => Buffer.from(bytes).toString("base64");
+
+interface Device {
+  deviceId: string;
+  identity: DeviceIdentity;
+  socket: TestSocket;
+  /** The device.register frame it sent, to send again. */
+  register: Record<string, unknown>;
+}
+
+/** A device of the account: a socket authenticated for it and its registration frame (not sent). */
+async function deviceOf(ts: TestServer, token: string, userId: string, packages: number): Promise<Device> {
+  const deviceId = `dev${Math.floor(Math.random() * 1e9)}`;
+  const identity = await generateDeviceIdentity({ accountId: userId, deviceId });
+  const socket = await TestSocket.open(ts);
+  socket.send({ type: "auth", token, protocolVersion: PROTOCOL_VERSION, deviceId });
+  await socket.next("ready");
+  const register = {
+    type: "device.register",
+    deviceId,
+    signatureKey: b64(identity.signaturePublicKey),
+    keyPackages: (await generateKeyPackages(identity, packages)).map((b) => b64(b.keyPackage)),
+    lastResort: b64((await generateLastResortKeyPackage(identity)).keyPackage),
+  };
+  return { deviceId, identity, socket, register };
+}
+
+const verified = async (ts: TestServer) =>
+  metricSum(await scrapeMetrics(ts), "parley_key_packages_verified_total");
+
+const levelOf = (line: string): number => (JSON.parse(line) as { level: number }).level;
+
+describe("every error answer comes from the registry and never echoes input (issue 15.7)", () => {
+  let ts: TestServer;
+  before(async () => {
+    ts = await startTestServer({ tls: "off" });
+  });
+  after(() => ts?.stop());
+
+  it("answers a malformed percent-encoding in the path with 404 not_found, not FST_ERR_BAD_URL", async () => {
+    const port = ts.server.port;
+    for (const path of ["/%", "/api/admin/users/%zz/disable", "/%E0%A4%A"]) {
+      const { status, body, raw } = statusAndBody(
+        await rawExchange(port, `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n`),
+      );
+      assert.equal(status, 404, raw);
+      assert.equal(body.code, "not_found", raw);
+      assert.ok(!raw.includes("FST_"), raw);
+      assert.ok(!raw.includes(path), `the path is echoed: ${raw}`);
+    }
+  });
+
+  it("answers an over-long route parameter with 404 not_found, without echoing the path", async () => {
+    const marker = `X${"q".repeat(300)}`;
+    for (const path of [`/api/admin/users/${marker}/disable`, `/api/admin/blocks/${marker}`]) {
+      const res = await request<Err>(ts, path.includes("blocks") ? "DELETE" : "POST", path);
+      assert.equal(res.status, 404, res.text);
+      assert.equal(res.body.code, "not_found", res.text);
+      assert.ok(!res.text.includes(marker), res.text);
+      assert.ok(!res.text.includes("FST_"), res.text);
+    }
+  });
+});
+
+describe("client misbehaviour is logged at most at info, rate limited (issue 15.8)", () => {
+  let ts: TestServer;
+  before(async () => {
+    ts = await startTestServer({ tls: "off" });
+  });
+  after(() => ts?.stop());
+
+  it("logs a request body the client cut off below error level, once for a burst of them", async () => {
+    const before = ts.logs.length;
+    for (let i = 0; i < 5; i++) {
+      await new Promise<void>((resolve) => {
+        const socket: Socket = connect(ts.server.port, "127.0.0.1", () => {
+          socket.write(
+            "POST /api/login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+              'Content-Length: 1000\r\n\r\n{"username":"a',
+          );
+          // Let the server start reading the body, then go away in the middle of it.
+          setImmediate(() => socket.destroy());
+        });
+        socket.on("close", () => resolve());
+        socket.on("error", () => resolve());
+      });
+    }
+    // A request after them is answered: the server is fine, and its log lines are written.
+    assert.equal((await request(ts, "GET", "/healthz")).status, 200);
+    const lines = ts.logs.slice(before).flatMap((chunk) => chunk.split("\n").filter((l) => l.length > 0));
+    const loud = lines.filter((l) => levelOf(l) >= 40);
+    assert.deepEqual(loud, [], "warn or error lines for a client's cut-off body");
+    const aborted = lines.filter((l) => l.includes("request_aborted"));
+    assert.ok(aborted.length <= 1, `${aborted.length} lines for 5 cut-off bodies`);
+  });
+});
+
+describe("room names and topics refuse control and format characters (issue 15.9)", () => {
+  let ts: TestServer;
+  before(async () => {
+    ts = await startTestServer({ tls: "off", msgRate: 1000, msgBurst: 1000 });
+  });
+  after(() => ts?.stop());
+
+  it("refuses NUL, escape sequences, bidi overrides and invisible-only names with invalid_text", async () => {
+    const session = await registerUser(ts);
+    const socket = await TestSocket.authed(ts, session.accessToken);
+    const bad: [string, Record<string, string>][] = [
+      ["NUL in the name", { name: "ops\u0000room" }],
+      ["ESC sequence in the name", { name: "\u001b[2Jops" }],
+      ["bidi override in the name", { name: "txt.\u202Eexe" }],
+      ["isolate in the topic", { name: "ops", topic: "a\u2066b\u2069" }],
+      ["only zero-width characters", { name: "\u200B\u200C\u200D\uFEFF" }],
+      ["a line break in the topic", { name: "ops", topic: "one\ntwo" }],
+    ];
+    for (const [what, fields] of bad) {
+      const answer = await socket.call({ type: "room.create", ...fields });
+      assert.equal(answer.type, "error", what);
+      assert.equal((answer as Err).code, "invalid_text", what);
+    }
+    // Ordinary text, accents, scripts and emoji (a ZWJ sequence included) are fine.
+    for (const name of ["Ops – night shift", "Équipe", "会议室", "família 👨‍👩‍👧", "שלום"]) {
+      const answer = await socket.call({ type: "room.create", name, topic: "Zoë's notes" });
+      assert.equal(answer.type, "room", name);
+    }
+    const list = await socket.call({ type: "room.discover" });
+    assert.equal(list.type, "rooms");
+    socket.close();
+  });
+});
+
+describe("device registration costs what it verifies, once (issue 15.1, 15.3)", () => {
+  let ts: TestServer;
+  before(async () => {
+    // A frame rate limit that never interferes: what is measured is the verification budget.
+    ts = await startTestServer({
+      tls: "off",
+      msgRate: 10_000,
+      msgBurst: 10_000,
+      maxDevicesPerAccount: 3,
+      keyPackageVerifyBurst: 150,
+      keyPackageVerifyRate: 0.01,
+    });
+  });
+  after(() => ts?.stop());
+
+  it("answers a replayed device.register without verifying its KeyPackages again", async () => {
+    const alice = await registerUser(ts);
+    const device = await deviceOf(ts, alice.accessToken, alice.user.id, 100);
+    const start = await verified(ts);
+    const first = await device.socket.call(device.register);
+    assert.equal(first.type, "keypackages.count", JSON.stringify(first));
+    assert.equal(await verified(ts), start + 101);
+    // The same frame ten times at once (a replay): each is answered as before, none is checked again.
+    const replays = await Promise.all(Array.from({ length: 10 }, () => device.socket.call(device.register)));
+    for (const r of replays)
+      assert.deepEqual([r.type, (r as { remaining?: number }).remaining], ["keypackages.count", 100]);
+    assert.equal(await verified(ts), start + 101);
+    device.socket.close();
+  });
+
+  it("answers another user while one device's KeyPackages are being verified", async () => {
+    const alice = await registerUser(ts);
+    const bob = await registerUser(ts);
+    const bobSocket = await TestSocket.authed(ts, bob.accessToken);
+    const device = await deviceOf(ts, alice.accessToken, alice.user.id, 100);
+    const order: string[] = [];
+    const start = await verified(ts);
+    const aliceDone = device.socket
+      .call(device.register)
+      .then((f: ServerFrame) => order.push(`alice:${f.type}`));
+    // Bob asks once the server has started checking Alice's packages: the scrape that shows it
+    // is itself an answer given while they are being checked.
+    for (let i = 0; i < 500 && (await verified(ts)) === start; i++);
+    assert.equal(await verified(ts), start + 101);
+    const bobDone = bobSocket
+      .call({ type: "room.list" })
+      .then((f: ServerFrame) => order.push(`bob:${f.type}`));
+    await Promise.all([aliceDone, bobDone]);
+    // 101 signatures are checked between turns of the event loop, not in one block.
+    assert.deepEqual(order, ["bob:rooms", "alice:keypackages.count"]);
+    device.socket.close();
+    bobSocket.close();
+  });
+
+  it("charges the KeyPackages verified to the account: fresh ones beyond the budget are rate_limited", async () => {
+    const mallory = await registerUser(ts);
+    const device = await deviceOf(ts, mallory.accessToken, mallory.user.id, 1);
+    assert.equal((await device.socket.call(device.register)).type, "keypackages.count");
+    const start = await verified(ts);
+    const answers: ServerFrame[] = [];
+    // Fresh packages each time: four uploads of 50 would be 200 signature checks.
+    for (let i = 0; i < 4; i++) {
+      const keyPackages = (await generateKeyPackages(device.identity, 50)).map((b) => b64(b.keyPackage));
+      const answer = await device.socket.call({ type: "keypackages.upload", keyPackages });
+      answers.push(answer);
+      if (answer.type === "error") break;
+    }
+    const refused = answers.at(-1) as Err & { type: string };
+    assert.equal(refused.type, "error", JSON.stringify(answers.map((a) => a.type)));
+    assert.equal(refused.code, "rate_limited");
+    assert.ok((refused.retryAfterMs ?? 0) > 0);
+    const spent = (await verified(ts)) - start;
+    assert.ok(spent <= ts.server.config.keyPackageVerifyBurst, `${spent} verified`);
+    // The refused frame cost nothing, and other requests of the same account still go through.
+    assert.equal((await device.socket.call({ type: "room.list" })).type, "rooms");
+    device.socket.close();
+  });
+
+  it("caps the devices of one account with too_many_devices", async () => {
+    const carol = await registerUser(ts);
+    const answers: ServerFrame[] = [];
+    for (let i = 0; i < 4; i++) {
+      const device = await deviceOf(ts, carol.accessToken, carol.user.id, 1);
+      answers.push(await device.socket.call(device.register));
+      device.socket.close();
+    }
+    assert.deepEqual(
+      answers.map((a) => (a.type === "error" ? (a as Err).code : a.type)),
+      ["keypackages.count", "keypackages.count", "keypackages.count", "too_many_devices"],
+    );
+  });
+});
