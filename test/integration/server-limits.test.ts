@@ -12,6 +12,7 @@ import {
   metricSum,
   registerUser,
   request,
+  STRONG_PASSWORD,
   scrapeMetrics,
   startTestServer,
   type TestServer,
@@ -271,5 +272,90 @@ describe("device registration costs what it verifies, once (issue 15.1, 15.3)", 
       answers.map((a) => (a.type === "error" ? (a as Err).code : a.type)),
       ["keypackages.count", "keypackages.count", "keypackages.count", "too_many_devices"],
     );
+  });
+});
+
+describe("password changes are limited per account and never hash an unchanged password (issue 15.2)", () => {
+  let ts: TestServer;
+  before(async () => {
+    ts = await startTestServer({ tls: "off", passwordChangesPerHour: 3 });
+  });
+  after(() => ts?.stop());
+
+  it("refuses a new password equal to the current one with validation_failed", async () => {
+    const session = await registerUser(ts);
+    const res = await request<Err>(ts, "POST", "/api/password", {
+      token: session.accessToken,
+      body: { currentPassword: STRONG_PASSWORD, newPassword: STRONG_PASSWORD },
+    });
+    assert.equal(res.status, 400, res.text);
+    assert.equal(res.body.code, "validation_failed");
+  });
+
+  it("answers the changes beyond the account's hourly budget with 429 rate_limited and Retry-After", async () => {
+    const session = await registerUser(ts);
+    let current = STRONG_PASSWORD;
+    const statuses: number[] = [];
+    let last: Awaited<ReturnType<typeof request<Err>>> | undefined;
+    for (let i = 0; i < 5; i++) {
+      const next = `${STRONG_PASSWORD}-${i}x`;
+      last = await request<Err>(ts, "POST", "/api/password", {
+        token: session.accessToken,
+        body: { currentPassword: current, newPassword: next },
+      });
+      statuses.push(last.status);
+      if (last.status === 204) current = next;
+    }
+    assert.deepEqual(statuses, [204, 204, 204, 429, 429]);
+    assert.equal(last?.body.code, "rate_limited");
+    assert.ok(Number(last?.headers["retry-after"]) > 0);
+    // Another account is not affected.
+    const other = await registerUser(ts);
+    const res = await request(ts, "POST", "/api/password", {
+      token: other.accessToken,
+      body: { currentPassword: STRONG_PASSWORD, newPassword: `${STRONG_PASSWORD}-other` },
+    });
+    assert.equal(res.status, 204, res.text);
+  });
+});
+
+describe("one-time KeyPackages cannot be drained by others (issue 15.5)", () => {
+  let ts: TestServer;
+  before(async () => {
+    ts = await startTestServer({
+      tls: "off",
+      msgRate: 10_000,
+      msgBurst: 10_000,
+      keyPackageClaimsPerPair: 2,
+      keyPackageClaimsPerTarget: 5,
+    });
+  });
+  after(() => ts?.stop());
+
+  it("hands out the last resort beyond the per-claimer and per-target limits, to several claimers", async () => {
+    const target = await registerUser(ts);
+    const device = await deviceOf(ts, target.accessToken, target.user.id, 30);
+    assert.equal((await device.socket.call(device.register)).type, "keypackages.count");
+    const lastResort = device.register.lastResort as string;
+    const claimers = await Promise.all(
+      Array.from({ length: 4 }, async () => TestSocket.authed(ts, (await registerUser(ts)).accessToken)),
+    );
+    const handedOut: string[] = [];
+    for (const socket of claimers) {
+      for (let i = 0; i < 3; i++) {
+        const answer = await socket.call({ type: "keypackages.claim", userId: target.user.id });
+        assert.equal(answer.type, "keypackages", JSON.stringify(answer));
+        const got = (answer as { devices: { keyPackage: string }[] }).devices;
+        assert.equal(got.length, 1, "every claim still gets a package for the device");
+        handedOut.push(got[0]?.keyPackage ?? "");
+      }
+    }
+    const oneTime = handedOut.filter((p) => p !== lastResort);
+    // Each claimer took at most 2, and all of them together at most 5 of the 30.
+    assert.equal(oneTime.length, 5, `${oneTime.length} one-time packages handed out`);
+    assert.equal(new Set(oneTime).size, 5);
+    const supply = await device.socket.call({ type: "keypackages.upload", keyPackages: [] });
+    assert.equal((supply as { remaining?: number }).remaining, 25);
+    for (const s of [...claimers, device.socket]) s.close();
   });
 });

@@ -162,6 +162,8 @@ export async function startServer(config: Config, options: StartOptions): Promis
     bus,
     limiters,
     maxDevicesPerAccount: config.maxDevicesPerAccount,
+    claimsPerPair: config.keyPackageClaimsPerPair,
+    claimsPerTarget: config.keyPackageClaimsPerTarget,
     verifyBudget: { ratePerSecond: config.keyPackageVerifyRate, burst: config.keyPackageVerifyBurst },
     onVerified: (n) => metrics.keyPackagesVerified.inc(n),
   });

@@ -37,6 +37,9 @@ export interface Config {
   readonly maxBodyBytes: number;
   readonly maxConnectionsPerUser: number;
   readonly maxDevicesPerAccount: number;
+  readonly passwordChangesPerHour: number;
+  readonly keyPackageClaimsPerPair: number;
+  readonly keyPackageClaimsPerTarget: number;
   readonly keyPackageVerifyRate: number;
   readonly keyPackageVerifyBurst: number;
   readonly sendBufferBytes: number;
@@ -341,6 +344,27 @@ const SETTINGS = [
     default: "10",
     parse: int(1, 10_000),
     help: "Registered MLS devices per account; another is refused with `too_many_devices`.",
+  },
+  {
+    key: "passwordChangesPerHour",
+    env: "PARLEY_PASSWORD_CHANGES_PER_HOUR",
+    default: "10",
+    parse: int(1, 1_000_000),
+    help: "Password changes per account per hour (each costs two argon2 hashes); beyond it `rate_limited`.",
+  },
+  {
+    key: "keyPackageClaimsPerPair",
+    env: "PARLEY_KEY_PACKAGE_CLAIMS_PER_PAIR",
+    default: "10",
+    parse: int(1, 1_000_000),
+    help: "One-time KeyPackages one account may claim from another per hour; beyond it the last resort is handed out.",
+  },
+  {
+    key: "keyPackageClaimsPerTarget",
+    env: "PARLEY_KEY_PACKAGE_CLAIMS_PER_TARGET",
+    default: "100",
+    parse: int(1, 1_000_000),
+    help: "One-time KeyPackages claimed from one account per hour by everyone; beyond it the last resort is handed out.",
   },
   {
     key: "keyPackageVerifyRate",

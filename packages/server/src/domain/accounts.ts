@@ -162,6 +162,10 @@ export class AccountService {
     const { storage, guard, policy } = this.#o;
     const user = await storage.findUserById(auth.userId);
     if (!user) throw new ParleyError("session_revoked");
+    // The same password again changes nothing and would cost two hashes: refused unhashed.
+    if (newPassword.normalize("NFKC") === currentPassword.normalize("NFKC")) {
+      throw new ParleyError("validation_failed", { details: ["/newPassword"] });
+    }
     const key = usernameKey(user.username);
     await guard.check(ip, key);
     if (!(await verifyPassword(user.passwordHash, currentPassword))) {

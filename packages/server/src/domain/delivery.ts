@@ -31,6 +31,12 @@ export interface DeliveryServiceOptions {
   limiters: LimiterFactory;
   /** KeyPackage claims per user per minute. */
   claimsPerMinute?: number;
+  /**
+   * One-time KeyPackages per hour one account may take from another (default 10), and all
+   * accounts together from one account (default 100). Beyond either, claims get the last resort.
+   */
+  claimsPerPair?: number;
+  claimsPerTarget?: number;
   /** Registered devices one account may have (default 10). */
   maxDevicesPerAccount?: number;
   /**
@@ -70,6 +76,8 @@ export interface CommitRequest {
 export class DeliveryService {
   readonly #store: DeliveryStore;
   readonly #claims: Limiter;
+  readonly #claimsPerPair: Limiter;
+  readonly #claimsPerTarget: Limiter;
   readonly #verifyBudget: TokenBuckets;
   readonly #now: () => number;
 
@@ -78,6 +86,16 @@ export class DeliveryService {
     const budget = o.verifyBudget ?? { ratePerSecond: 5, burst: 300 };
     this.#verifyBudget = new TokenBuckets(budget.ratePerSecond, budget.burst);
     this.#claims = o.limiters({ keyPrefix: "mls_kp_claim", points: o.claimsPerMinute ?? 120, duration: 60 });
+    this.#claimsPerPair = o.limiters({
+      keyPrefix: "mls_kp_pair",
+      points: o.claimsPerPair ?? 10,
+      duration: 3600,
+    });
+    this.#claimsPerTarget = o.limiters({
+      keyPrefix: "mls_kp_target",
+      points: o.claimsPerTarget ?? 100,
+      duration: 3600,
+    });
     this.#now = o.now ?? Date.now;
   }
 
@@ -135,7 +153,12 @@ export class DeliveryService {
     return this.#supply(device);
   }
 
-  /** MLS-4: one package per device of the user; tells a device that runs low. */
+  /**
+   * MLS-4: one package per device of the user; tells a device that runs low. RFC 9420 §16.8 and
+   * RFC 9750 §5.2: one-time packages are a resource others can exhaust, so claims per (claimer,
+   * target) and per target are limited; beyond the limits the last resort is handed out, which
+   * keeps adding members possible without draining anyone's one-time supply.
+   */
   async claim(auth: AuthContext, userId: UserId) {
     try {
       await this.#claims.consume(auth.userId);
@@ -144,9 +167,16 @@ export class DeliveryService {
       throw e;
     }
     if (!(await this.o.storage.findUserById(userId))) throw new ParleyError("user_not_found");
+    const oneTime =
+      (await withinLimit(this.#claimsPerPair, `${auth.userId}:${userId}`)) &&
+      (await withinLimit(this.#claimsPerTarget, userId));
     const out: { deviceId: string; signatureKey: string; keyPackage: string }[] = [];
     for (const device of await this.#store.listDevices(userId)) {
-      const claimed = await this.#store.claimKeyPackage(device);
+      const claimed = oneTime
+        ? await this.#store.claimKeyPackage(device)
+        : await this.#store
+            .lastResortKeyPackage(device)
+            .then((p) => p && { keyPackage: p, lastResort: true });
       if (!claimed) continue;
       out.push({
         deviceId: device.deviceId,
@@ -402,6 +432,17 @@ export class DeliveryService {
       info.epoch === BigInt(req.epoch) &&
       Buffer.from(info.groupId).equals(Buffer.from(roomId, "utf8"));
     if (!fits) throw new ParleyError("commit_invalid", { details: ["/commit"] });
+  }
+}
+
+/** Consumes a point; false (instead of throwing) when the limit is reached. */
+async function withinLimit(limiter: Limiter, key: string): Promise<boolean> {
+  try {
+    await limiter.consume(key);
+    return true;
+  } catch (e) {
+    if (isLimiterRejection(e)) return false;
+    throw e;
   }
 }
 

@@ -140,6 +140,22 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     }
   };
   const auth = requireAuth(o.accounts, (code) => o.metrics.authFailures.inc({ kind: code }));
+  // A password change costs two argon2 hashes in the queue logins use: charged per IP (with
+  // register/login/refresh) and per account, before the body is looked at.
+  const passwordRate = o.limiters({
+    keyPrefix: "http_password",
+    points: config.passwordChangesPerHour,
+    duration: 3600,
+  });
+  const rateLimitPasswordChange = async (req: FastifyRequest) => {
+    await rateLimitAuth(req);
+    try {
+      await passwordRate.consume(authOf(req).userId);
+    } catch (e) {
+      if (isLimiterRejection(e)) throw new ParleyError("rate_limited", { retryAfterMs: e.msBeforeNext });
+      throw e;
+    }
+  };
 
   app.post(
     "/api/register",
@@ -186,7 +202,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
 
   app.post(
     "/api/password",
-    { schema: { body: ChangePasswordRequest }, preHandler: auth },
+    { schema: { body: ChangePasswordRequest }, preHandler: [auth, rateLimitPasswordChange] },
     async (req, reply) => {
       const body = req.body as ChangePasswordRequest;
       await o.accounts.changePassword(authOf(req), body.currentPassword, body.newPassword, req.ip);

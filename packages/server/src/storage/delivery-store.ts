@@ -63,6 +63,8 @@ export interface DeliveryStore {
   addKeyPackages(packages: readonly NewKeyPackage[], at: number): Promise<void>;
   /** Those of `keyPackages` (as uploaded) that the device holds already, its last resort included. */
   storedKeyPackages(ref: DeviceRef, keyPackages: readonly string[]): Promise<Set<string>>;
+  /** The device's last-resort package (never consumed). */
+  lastResortKeyPackage(ref: DeviceRef): Promise<string | undefined>;
   /** Single-use packages left for a device (the last resort not counted). */
   countKeyPackages(ref: DeviceRef): Promise<number>;
   /** Takes one single-use package atomically, else returns the last resort (not consumed). */
@@ -157,6 +159,17 @@ export class KyselyDeliveryStore implements DeliveryStore {
       .where("key_package", "in", [...new Set(keyPackages)])
       .execute();
     return new Set(rows.map((r) => r.key_package));
+  }
+
+  async lastResortKeyPackage(ref: DeviceRef): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom("key_packages")
+      .select("key_package")
+      .where("user_id", "=", ref.userId)
+      .where("device_id", "=", ref.deviceId)
+      .where("last_resort", "=", 1)
+      .executeTakeFirst();
+    return row?.key_package;
   }
 
   async countKeyPackages(ref: DeviceRef): Promise<number> {
