@@ -8,17 +8,17 @@ import proxyAddr from "proxy-addr";
 import type { Bus } from "./bus/bus.js";
 import { MemoryBus } from "./bus/memory-bus.js";
 import { RedisBus, type RedisBusTuning } from "./bus/redis-bus.js";
+import { RedisLimiters } from "./bus/redis-limiters.js";
 import type { Config } from "./config/config.js";
 import { AccountService } from "./domain/accounts.js";
 import { DeliveryService } from "./domain/delivery.js";
 import { DeviceStreams } from "./domain/device-stream.js";
-import { MessageIds } from "./domain/encode.js";
 import type { SessionId } from "./domain/ids.js";
 import { type LimiterFactory, memoryLimiters } from "./domain/limiters.js";
 import { LoginGuard } from "./domain/login-guard.js";
 import { MembershipCache } from "./domain/membership-cache.js";
+import { MessageIdGenerator } from "./domain/message-id-generator.js";
 import { OfflineQueue } from "./domain/offline-queue.js";
-import { RedisLimiters } from "./domain/redis-limiters.js";
 import { Relay } from "./domain/relay.js";
 import { RoomService } from "./domain/rooms.js";
 import { SubscriptionService } from "./domain/subscriptions.js";
@@ -197,7 +197,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     bus,
     membership,
     subscriptions,
-    ids: new MessageIds(),
+    messageIds: new MessageIdGenerator(),
     // A primary-key lookup, not cached, so a disabled account stops receiving at once.
     userExists: async (id) => {
       const u = await storage.findUserById(id);

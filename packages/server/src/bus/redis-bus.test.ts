@@ -1,19 +1,14 @@
 import assert from "node:assert/strict";
-import { randomBytes, randomUUID } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { after, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Redis } from "ioredis";
 import pino from "pino";
-import { asRoomId, asSessionId, asUserId, type UserId } from "../domain/ids.js";
-import type { BusSink, ControlEvent } from "./bus.js";
-import {
-  decodeEnvelope,
-  ENVELOPE_DEVICE,
-  ENVELOPE_USERS,
-  encodeEnvelope,
-  RedisBus,
-  type RedisBusOptions,
-} from "./redis-bus.js";
+import { asRoomId, asSessionId, asUserId } from "../domain/ids.js";
+import type { ControlEvent } from "./bus.js";
+import { deleteKeys, FakeSink } from "./bus-contract.js";
+import { decodeEnvelope, ENVELOPE_DEVICE, ENVELOPE_USERS, encodeEnvelope } from "./envelope.js";
+import { RedisBus, type RedisBusOptions } from "./redis-bus.js";
 
 // The Redis bus against a real Redis (PARLEY_TEST_REDIS_URL). Each run works under its own key
 // prefix and deletes its keys at the end; nothing here flushes or kills anything it did not make.
@@ -27,16 +22,6 @@ function describeRedis(name: string, body: (url: string) => void): void {
   else if (REQUIRE_SERVICES)
     test(name, () => assert.fail("PARLEY_REQUIRE_SERVICES=1 but PARLEY_TEST_REDIS_URL is not set"));
   else describe(name, { skip: "PARLEY_TEST_REDIS_URL is not set" }, () => undefined);
-}
-
-/** Deletes every key under the prefix (SCAN + DEL: other tests share this Redis). */
-async function deleteKeys(admin: Redis, prefix: string): Promise<void> {
-  let cursor = "0";
-  do {
-    const [next, keys] = await admin.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length > 0) await admin.del(...keys);
-  } while (cursor !== "0");
 }
 
 async function keysUnder(admin: Redis, prefix: string): Promise<string[]> {
@@ -70,75 +55,8 @@ async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: nu
   }
 }
 
-interface Received {
-  userId: string;
-  connectionId: string;
-  frame: string;
-}
-
-/** Stands in for a server's gateway: a set of local connections and what reached them. */
-class FakeNode implements BusSink {
-  readonly received: Received[] = [];
-  readonly controls: ControlEvent[] = [];
-  readonly #connections = new Map<string, Set<string>>();
-  readonly #devices = new Map<string, string>();
-
-  constructor(readonly bus: RedisBus) {
-    bus.attach(this);
-  }
-
-  async connect(userId: string, deviceId?: string) {
-    const connectionId = randomUUID();
-    let set = this.#connections.get(userId);
-    if (!set) {
-      set = new Set();
-      this.#connections.set(userId, set);
-    }
-    set.add(connectionId);
-    if (deviceId) this.#devices.set(connectionId, `${userId}/${deviceId}`);
-    return { connectionId, ...(await this.bus.connectionOpened(asUserId(userId), connectionId)) };
-  }
-
-  async disconnect(userId: string, connectionId: string) {
-    this.#connections.get(userId)?.delete(connectionId);
-    this.#devices.delete(connectionId);
-    return this.bus.connectionClosed(asUserId(userId), connectionId);
-  }
-
-  deliverLocal(userIds: readonly UserId[], frame: Buffer, exceptConnection?: string): void {
-    for (const userId of userIds) {
-      for (const connectionId of this.#connections.get(userId) ?? []) {
-        if (connectionId !== exceptConnection)
-          this.received.push({ userId, connectionId, frame: frame.toString("utf8") });
-      }
-    }
-  }
-
-  deliverLocalDevice(userId: UserId, deviceId: string, frame: Buffer): void {
-    for (const [connectionId, device] of this.#devices) {
-      if (device === `${userId}/${deviceId}`)
-        this.received.push({ userId, connectionId, frame: frame.toString("utf8") });
-    }
-  }
-
-  hasLocalDevice(userId: UserId, deviceId: string): boolean {
-    return [...this.#devices.values()].includes(`${userId}/${deviceId}`);
-  }
-
-  onControl(event: ControlEvent): void {
-    this.controls.push(event);
-  }
-
-  framesFor(userId: string): string[] {
-    return this.received.filter((r) => r.userId === userId).map((r) => r.frame);
-  }
-
-  presence(userId: string): { userId: string; username: string; online: boolean }[] {
-    return this.received
-      .map((r) => JSON.parse(r.frame) as { type: string; userId: string; username: string; online: boolean })
-      .filter((f) => f.type === "presence" && f.userId === userId);
-  }
-}
+/** Stands in for a server's connection registry. */
+const FakeNode = FakeSink<RedisBus>;
 
 describe("the Redis bus envelope", () => {
   test("carries recipients and frame bytes unchanged, binary included", () => {

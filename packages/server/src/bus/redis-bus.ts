@@ -1,10 +1,14 @@
+// The cluster bus on Redis: pub/sub fan-out to the nodes that host recipients, presence, control events.
 import { randomBytes } from "node:crypto";
 import { deviceKey } from "@parley/protocol";
 import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
-import { asRoomId, asSessionId, asUserId, type UserId } from "../domain/ids.js";
+import { asUserId, type UserId } from "../domain/ids.js";
 import { announcePresence, type PresenceChange } from "../domain/presence.js";
 import { type Bus, type BusSink, type ControlEvent, isDurableControl } from "./bus.js";
+import { encodeControl, parseControl } from "./control-codec.js";
+import { decodeEnvelope, ENVELOPE_DEVICE, ENVELOPE_USERS, encodeEnvelope } from "./envelope.js";
+import { SCRIPTS, type ScriptedRedis } from "./redis-scripts.js";
 
 export interface RedisBusOptions {
   /** `redis://` or `rediss://` URL (REDIS_URL). */
@@ -36,183 +40,6 @@ export const DEFAULT_REDIS_KEY_PREFIX = "parley:";
 const NODE_ID = /^[A-Za-z0-9._-]{1,64}$/;
 /** Control events kept while Redis is unreachable, sent when it is back (oldest dropped beyond). */
 const OUTBOX_LIMIT = 10_000;
-/** A control event naming more devices than this is refused as malformed. */
-const MAX_CONTROL_DEVICES = 10_000;
-
-// ---------------------------------------------------------------------------------------------
-// Redis layout, all under the key prefix P (docs/OPERATIONS.md, "Several servers"):
-//   P node-alive:<node>   string, the node's instance token, PX presenceTtlMs, refreshed every beat
-//   P nodes               set of node ids that registered and have not been swept
-//   P node-users:<node>   set of user ids with a connection on that node
-//   P presence:<user>     hash <node>|<connection> -> <node>, one field per authenticated socket
-// channels:
-//   P node:<node>         frames for users on that node (binary envelope, below)
-//   P control             control events for every node (JSON)
-// Nothing else is stored; frames travel only in PUBLISH, never in a key.
-//
-// The scripts build keys from the prefix instead of declaring them, so they need a standalone
-// Redis (or a primary with replicas), not Redis Cluster. Each runs atomically, which is what
-// makes the connection counts, online transitions and the sweep of a dead node exact.
-
-/** Shared by every script: ARGV[1] is the prefix, ARGV[2] the calling node (always alive to itself). */
-const PRELUDE = `
-local p, self = ARGV[1], ARGV[2]
-local alive = {}
-local function isAlive(n)
-  if n == self then return true end
-  local a = alive[n]
-  if a == nil then
-    a = redis.call('EXISTS', p .. 'node-alive:' .. n) == 1
-    alive[n] = a
-  end
-  return a
-end
--- Live connections in a user's presence hash; fields of dead nodes are dropped on the way.
-local function live(key)
-  local f = redis.call('HGETALL', key)
-  local n = 0
-  for i = 1, #f, 2 do
-    if isAlive(f[i + 1]) then n = n + 1 else redis.call('HDEL', key, f[i]) end
-  end
-  return n
-end
-`;
-
-const SCRIPTS = {
-  // ARGV: p, self, userId... -> those of the users with a connection on another live node.
-  parleyElsewhere: `${PRELUDE}
-local out = {}
-for i = 3, #ARGV do
-  local nodes = redis.call('HVALS', p .. 'presence:' .. ARGV[i])
-  for j = 1, #nodes do
-    if nodes[j] ~= self and isAlive(nodes[j]) then
-      out[#out + 1] = ARGV[i]
-      break
-    end
-  end
-end
-return out`,
-  // ARGV: p, self, envelope, userId... -> number of nodes published to.
-  parleyFanout: `${PRELUDE}
-local sent, seen = 0, {}
-for i = 4, #ARGV do
-  local nodes = redis.call('HVALS', p .. 'presence:' .. ARGV[i])
-  for j = 1, #nodes do
-    local n = nodes[j]
-    if n ~= self and not seen[n] then
-      seen[n] = true
-      redis.call('PUBLISH', p .. 'node:' .. n, ARGV[3])
-      sent = sent + 1
-    end
-  end
-end
-return sent`,
-  // ARGV: p, self, userId, connectionId -> the user's live connections in the cluster.
-  parleyOpen: `${PRELUDE}
-local key = p .. 'presence:' .. ARGV[3]
-redis.call('HSET', key, self .. '|' .. ARGV[4], self)
-redis.call('SADD', p .. 'node-users:' .. self, ARGV[3])
-return live(key)`,
-  // ARGV: p, self, userId, connectionId, lastLocal -> { removed, live connections left }.
-  parleyClose: `${PRELUDE}
-local key = p .. 'presence:' .. ARGV[3]
-local removed = redis.call('HDEL', key, self .. '|' .. ARGV[4])
-if ARGV[5] == '1' then redis.call('SREM', p .. 'node-users:' .. self, ARGV[3]) end
-return { removed, live(key) }`,
-  // ARGV: p, self -> user ids with a connection on a live node.
-  parleyOnline: `${PRELUDE}
-local keys, seen = {}, {}
-local nodes = redis.call('SMEMBERS', p .. 'nodes')
-nodes[#nodes + 1] = self
-for _, n in ipairs(nodes) do
-  if not seen[n] and isAlive(n) then
-    seen[n] = true
-    keys[#keys + 1] = p .. 'node-users:' .. n
-  end
-end
-return redis.call('SUNION', unpack(keys))`,
-  // ARGV: p, self, ttlMs, instance -> { previous instance token or '', users who went offline }.
-  // Refreshes this node's alive key, then removes every dead node's connections.
-  parleyBeat: `${PRELUDE}
-local aliveKey = p .. 'node-alive:' .. self
-local previous = redis.call('GET', aliveKey)
-redis.call('SET', aliveKey, ARGV[4], 'PX', ARGV[3])
-redis.call('SADD', p .. 'nodes', self)
-local offline = {}
-for _, n in ipairs(redis.call('SMEMBERS', p .. 'nodes')) do
-  if not isAlive(n) then
-    local usersKey = p .. 'node-users:' .. n
-    for _, u in ipairs(redis.call('SMEMBERS', usersKey)) do
-      local key = p .. 'presence:' .. u
-      if redis.call('EXISTS', key) == 1 and live(key) == 0 then offline[#offline + 1] = u end
-    end
-    redis.call('DEL', usersKey)
-    redis.call('SREM', p .. 'nodes', n)
-  end
-end
-return { previous or '', offline }`,
-  // ARGV: p, self, leave, userId1, connectionId1, ... -> { came online, went offline }.
-  // Makes this node's entries exactly its local connections (after an outage, a restart under
-  // the same node id, or a shutdown with leave = '1').
-  parleyReconcile: `${PRELUDE}
-local usersKey = p .. 'node-users:' .. self
-local want, wantUser, wasLive, came, went = {}, {}, {}, {}, {}
-for i = 4, #ARGV, 2 do
-  want[self .. '|' .. ARGV[i + 1]] = true
-  wantUser[ARGV[i]] = true
-end
-for u in pairs(wantUser) do wasLive[u] = live(p .. 'presence:' .. u) > 0 end
-for _, u in ipairs(redis.call('SMEMBERS', usersKey)) do
-  local key = p .. 'presence:' .. u
-  local f = redis.call('HGETALL', key)
-  local removed = false
-  for i = 1, #f, 2 do
-    if f[i + 1] == self and not want[f[i]] then
-      redis.call('HDEL', key, f[i])
-      removed = true
-    end
-  end
-  if not wantUser[u] then
-    redis.call('SREM', usersKey, u)
-    if removed and live(key) == 0 then went[#went + 1] = u end
-  end
-end
-for i = 4, #ARGV, 2 do
-  redis.call('HSET', p .. 'presence:' .. ARGV[i], self .. '|' .. ARGV[i + 1], self)
-  redis.call('SADD', usersKey, ARGV[i])
-end
-for u in pairs(wantUser) do
-  if not wasLive[u] then came[#came + 1] = u end
-end
-if ARGV[3] == '1' then
-  redis.call('DEL', p .. 'node-alive:' .. self, usersKey)
-  redis.call('SREM', p .. 'nodes', self)
-end
-return { came, went }`,
-} as const;
-
-interface BusScripts {
-  parleyElsewhere(p: string, self: string, userIds: readonly string[]): Promise<string[]>;
-  parleyFanout(p: string, self: string, envelope: Buffer, userIds: readonly string[]): Promise<number>;
-  parleyOpen(p: string, self: string, userId: string, connectionId: string): Promise<number>;
-  parleyClose(
-    p: string,
-    self: string,
-    userId: string,
-    connectionId: string,
-    lastLocal: "0" | "1",
-  ): Promise<[number, number]>;
-  parleyOnline(p: string, self: string): Promise<string[]>;
-  parleyBeat(p: string, self: string, ttlMs: number, instance: string): Promise<[string, string[]]>;
-  parleyReconcile(
-    p: string,
-    self: string,
-    leave: "0" | "1",
-    pairs: readonly string[],
-  ): Promise<[string[], string[]]>;
-}
-
-type ScriptedRedis = Redis & BusScripts;
 
 /**
  * The bus of a Parley cluster: several servers on one Redis act as one. Frames for users on
@@ -466,7 +293,7 @@ export class RedisBus implements Bus {
       return;
     }
     this.#pub
-      .publish(this.#controlChannel, JSON.stringify({ from: this.nodeId, event }))
+      .publish(this.#controlChannel, encodeControl(this.nodeId, event))
       .catch(() => this.#queueControl(event));
   }
 
@@ -598,96 +425,4 @@ async function quit(client: Redis): Promise<void> {
 function errorCode(err: unknown): string {
   if (err instanceof Error) return (err as Error & { code?: string }).code ?? err.message;
   return String(err);
-}
-
-// ------------------------------------------------------------------ envelope
-
-/**
- * What goes over a node channel: one kind byte, a 4-byte big-endian header length, a JSON
- * header (recipients), then the frame bytes untouched. Binary-safe and parsed without copying
- * the frame, which is opaque ciphertext plus metadata and is never written to a key.
- */
-export const ENVELOPE_USERS = 1;
-export const ENVELOPE_DEVICE = 2;
-
-export type Envelope =
-  | { kind: typeof ENVELOPE_USERS; userIds: UserId[]; except?: string; frame: Buffer }
-  | { kind: typeof ENVELOPE_DEVICE; userId: UserId; deviceId: string; frame: Buffer };
-
-export function encodeEnvelope(kind: number, header: object, frame: Buffer): Buffer {
-  const head = Buffer.from(JSON.stringify(header));
-  const prefix = Buffer.allocUnsafe(5);
-  prefix.writeUInt8(kind, 0);
-  prefix.writeUInt32BE(head.length, 1);
-  return Buffer.concat([prefix, head, frame]);
-}
-
-/** Null for anything malformed: Redis is shared infrastructure, not a trusted peer. */
-export function decodeEnvelope(message: Buffer): Envelope | null {
-  if (message.length < 5) return null;
-  const kind = message.readUInt8(0);
-  const length = message.readUInt32BE(1);
-  if (5 + length > message.length) return null;
-  let header: unknown;
-  try {
-    header = JSON.parse(message.subarray(5, 5 + length).toString("utf8"));
-  } catch {
-    return null;
-  }
-  if (typeof header !== "object" || header === null) return null;
-  const h = header as Record<string, unknown>;
-  const frame = message.subarray(5 + length);
-  if (kind === ENVELOPE_USERS) {
-    if (!Array.isArray(h.u) || !h.u.every((u) => typeof u === "string")) return null;
-    if (h.x !== undefined && typeof h.x !== "string") return null;
-    const userIds = (h.u as string[]).map(asUserId);
-    return typeof h.x === "string"
-      ? { kind, userIds, except: h.x, frame }
-      : { kind: ENVELOPE_USERS, userIds, frame };
-  }
-  if (kind === ENVELOPE_DEVICE) {
-    if (typeof h.u !== "string" || typeof h.d !== "string") return null;
-    return { kind, userId: asUserId(h.u), deviceId: h.d, frame };
-  }
-  return null;
-}
-
-function parseControl(message: Buffer): { from: string; event: ControlEvent } | null {
-  let v: unknown;
-  try {
-    v = JSON.parse(message.toString("utf8"));
-  } catch {
-    return null;
-  }
-  if (typeof v !== "object" || v === null) return null;
-  const { from, event } = v as { from?: unknown; event?: unknown };
-  if (typeof from !== "string" || typeof event !== "object" || event === null) return null;
-  const e = event as Record<string, unknown>;
-  switch (e.type) {
-    case "session.revoked":
-      if (typeof e.sessionId !== "string") return null;
-      if (e.reason !== "session_revoked" && e.reason !== "account_disabled") return null;
-      return { from, event: { type: e.type, sessionId: asSessionId(e.sessionId), reason: e.reason } };
-    case "membership.changed":
-      if (typeof e.roomId !== "string") return null;
-      return { from, event: { type: e.type, roomId: asRoomId(e.roomId) } };
-    case "subscriptions.changed":
-      if (typeof e.userId !== "string") return null;
-      return { from, event: { type: e.type, userId: asUserId(e.userId) } };
-    case "queue.written": {
-      if (!Array.isArray(e.devices) || e.devices.length > MAX_CONTROL_DEVICES) return null;
-      const devices: { userId: UserId; deviceId: string }[] = [];
-      for (const d of e.devices as unknown[]) {
-        const { userId, deviceId } = (typeof d === "object" && d !== null ? d : {}) as Record<
-          string,
-          unknown
-        >;
-        if (typeof userId !== "string" || typeof deviceId !== "string") return null;
-        devices.push({ userId: asUserId(userId), deviceId });
-      }
-      return { from, event: { type: e.type, devices } };
-    }
-    default:
-      return null;
-  }
 }

@@ -56,6 +56,7 @@ export interface Config {
   readonly offlineQueue: "off" | "on";
   readonly offlineQueueTtlS: number;
   readonly offlineQueueMaxPerDevice: number;
+  readonly metricsToken: string | null;
 }
 
 type Parser<T> = (raw: string, name: string) => T;
@@ -66,7 +67,8 @@ interface Setting<K extends keyof Config> {
   default: string;
   parse: Parser<Config[K]>;
   help: string;
-  secret?: boolean;
+  /** true: a URL whose password is redacted in the start-up summary; "token": the whole value is. */
+  secret?: boolean | "token";
   /** The default when NODE_ENV=test, for settings that must stay off in tests unless asked for. */
   testDefault?: string;
 }
@@ -149,6 +151,15 @@ const urlOf =
     }
     return v;
   };
+
+const bearerToken: Parser<string | null> = (raw, name) => {
+  const v = raw.trim();
+  if (v === "") return null;
+  if (!/^[A-Za-z0-9._~+/=-]{16,512}$/.test(v)) {
+    throw new ConfigError(`${name} must be 16-512 of A-Z a-z 0-9 . _ ~ + / = - (a bearer token)`);
+  }
+  return v;
+};
 
 const nodeId: Parser<string> = (raw, name) => {
   const v = raw.trim();
@@ -480,6 +491,14 @@ const SETTINGS = [
     parse: int(1, 10_000),
     help: "Queued messages kept per device; beyond it the oldest are dropped and the device is told how many.",
   },
+  {
+    key: "metricsToken",
+    env: "PARLEY_METRICS_TOKEN",
+    default: "",
+    parse: bearerToken,
+    help: "When set, `/metrics` answers only requests with `Authorization: Bearer <this token>` (16-512 characters); empty: open to anyone the LAN filter lets in.",
+    secret: "token",
+  },
 ] as const satisfies readonly Setting<keyof Config>[];
 
 export const CONFIG_SETTINGS: readonly { env: string; flag: string; default: string; help: string }[] =
@@ -563,7 +582,8 @@ export function configSummary(c: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const s of SETTINGS) {
     const v = c[s.key];
-    out[s.env] = "secret" in s && s.secret && typeof v === "string" ? redactUrl(v) : v;
+    if (!("secret" in s) || typeof v !== "string") out[s.env] = v;
+    else out[s.env] = s.secret === "token" ? "[redacted]" : redactUrl(v);
   }
   return out;
 }

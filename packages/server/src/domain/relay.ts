@@ -1,10 +1,11 @@
 import { canonicalRoomId } from "@parley/protocol";
 import type { Bus } from "../bus/bus.js";
 import type { AuthContext } from "./accounts.js";
-import { encodeFrame, type MessageIds } from "./encode.js";
+import { encodeFrame } from "./encode.js";
 import { ParleyError } from "./errors.js";
 import { asRoomId, type UserId } from "./ids.js";
 import type { Membership, MembershipCache } from "./membership-cache.js";
+import type { MessageIdGenerator } from "./message-id-generator.js";
 import type { OfflineQueue } from "./offline-queue.js";
 import type { SubscriptionService } from "./subscriptions.js";
 
@@ -12,7 +13,7 @@ export interface RelayOptions {
   bus: Bus;
   membership: MembershipCache;
   subscriptions: SubscriptionService;
-  ids: MessageIds;
+  messageIds: MessageIdGenerator;
   userExists: (id: UserId) => boolean | Promise<boolean>;
   /** The opt-in offline ciphertext queue (RELAY-5); absent when PARLEY_OFFLINE_QUEUE=off. */
   offlineQueue?: OfflineQueue;
@@ -48,7 +49,7 @@ export class Relay {
     const members = this.o.membership.peek(roomId) ?? (await this.o.membership.load(roomId));
     if (!members) throw new ParleyError("room_not_found");
     if (!members.set.has(auth.userId)) throw new ParleyError("not_a_member");
-    const id = this.o.ids.next();
+    const id = this.o.messageIds.next();
     const ts = this.#now();
     const from = { id: auth.userId, username: auth.username };
     this.o.bus.deliver(
@@ -84,7 +85,7 @@ export class Relay {
     payload: string,
   ): Promise<{ id: string; ts: number }> {
     if (!(await this.o.userExists(userId))) throw new ParleyError("user_not_found");
-    const id = this.o.ids.next();
+    const id = this.o.messageIds.next();
     const ts = this.#now();
     const frame = encodeFrame({
       type: "message",

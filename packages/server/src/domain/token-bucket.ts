@@ -12,6 +12,11 @@ export class TokenBuckets {
     private readonly now: () => number = performance.now.bind(performance),
   ) {}
 
+  /** Users holding a bucket. */
+  get size(): number {
+    return this.#buckets.size;
+  }
+
   /**
    * Takes `cost` tokens (one by default; work that costs more is charged more); returns 0 when
    * allowed, else the milliseconds until that many tokens are there. `cost` must not exceed the
@@ -34,6 +39,7 @@ export class TokenBuckets {
     return Math.ceil(((cost - b.tokens) * 1000) / this.ratePerSecond);
   }
 
+  /** Drops the key's bucket (its user's last connection closed), so the map does not only grow. */
   forget(key: string): void {
     this.#buckets.delete(key);
   }

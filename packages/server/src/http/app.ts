@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { Server } from "node:http";
 import type { ServerOptions as HttpsServerOptions } from "node:https";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -265,7 +266,9 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
       .header("Cache-Control", "no-store")
       .send({ ready, checks });
   });
-  app.get("/metrics", async (_req, reply) => {
+  app.get("/metrics", async (req, reply) => {
+    if (config.metricsToken !== null && !bearerMatches(req.headers.authorization, config.metricsToken))
+      throw new ParleyError("token_invalid");
     reply.header("Content-Type", o.metrics.registry.contentType).header("Cache-Control", "no-store");
     return o.metrics.registry.metrics();
   });
@@ -293,6 +296,13 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
   });
 
   return app;
+}
+
+/** Whether `header` is `Bearer <expected>`, compared in constant time (SHA-256 of both sides). */
+function bearerMatches(header: string | undefined, expected: string): boolean {
+  const m = /^Bearer (.+)$/i.exec(header ?? "");
+  const digest = (s: string) => createHash("sha256").update(s).digest();
+  return timingSafeEqual(digest(m?.[1] ?? ""), digest(expected)) && m !== null;
 }
 
 function sameOrigin(origin: string, req: FastifyRequest, tls: boolean, allowed: readonly string[]): boolean {

@@ -3,7 +3,7 @@ import type { ServerFrame } from "@parley/protocol";
 import { ERRORS, type ErrorCode } from "@parley/protocol";
 import WebSocket from "ws";
 import type { AuthContext } from "../domain/accounts.js";
-import type { DeviceStream } from "../domain/device-stream.js";
+import type { DeviceStream, StreamOutput } from "../domain/device-stream.js";
 import { encodeFrame } from "../domain/encode.js";
 import type { ParleyError } from "../domain/errors.js";
 
@@ -34,6 +34,17 @@ export class Connection {
   /** Runs `task` after everything this connection was handed before it (WS-4). */
   serially(task: () => Promise<void>, onError: (e: unknown) => Promise<void> | void): void {
     this.#frameChain = this.#frameChain.then(task).catch(onError);
+  }
+
+  /** This connection as the output of its device stream. */
+  streamOutput(): StreamOutput {
+    const self = this;
+    return {
+      send: (frame) => this.sendRaw(frame),
+      get closed() {
+        return self.closing;
+      },
+    };
   }
 
   /** Sends an already-serialised frame; closes the connection instead of buffering without bound. */

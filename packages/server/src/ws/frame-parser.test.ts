@@ -1,3 +1,4 @@
+// FrameParser: what it accepts and how it refuses (WS-3).
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { PROTOCOL_VERSION } from "@parley/protocol";

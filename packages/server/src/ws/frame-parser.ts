@@ -1,5 +1,7 @@
+// Turns a WebSocket message into a validated client frame, or a registry error (WS-3).
 import { CLIENT_FRAME_SCHEMAS, type ClientFrame, type ClientFrameType, RequestId } from "@parley/protocol";
 import { Compile, type Validator } from "typebox/compile";
+import type { RawData } from "ws";
 import { ParleyError } from "../domain/errors.js";
 
 /**
@@ -19,6 +21,14 @@ export class FrameParser {
 
   get types(): ClientFrameType[] {
     return [...this.#validators.keys()] as ClientFrameType[];
+  }
+
+  /** A WebSocket message as `ws` hands it over; binary frames are refused (WS-3). */
+  parseMessage(data: RawData, isBinary: boolean): ClientFrame {
+    if (isBinary) throw new ParleyError("binary_frames_unsupported");
+    if (Buffer.isBuffer(data)) return this.parse(data.toString("utf8"));
+    if (Array.isArray(data)) return this.parse(Buffer.concat(data).toString("utf8"));
+    return this.parse(Buffer.from(data).toString("utf8"));
   }
 
   parse(text: string): ClientFrame {

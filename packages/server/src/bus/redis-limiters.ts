@@ -1,6 +1,6 @@
 import { Redis } from "ioredis";
 import { RateLimiterMemory, RateLimiterRedis } from "rate-limiter-flexible";
-import type { LimiterFactory } from "./limiters.js";
+import type { LimiterFactory } from "../domain/limiters.js";
 
 export interface RedisLimitersOptions {
   /** `redis://` or `rediss://` URL (REDIS_URL). */

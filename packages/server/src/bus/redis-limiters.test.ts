@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { createServer, type Socket } from "node:net";
 import { after, describe, test } from "node:test";
 import { Redis } from "ioredis";
-import { LoginGuard } from "./login-guard.js";
+import { LoginGuard } from "../domain/login-guard.js";
 import { RedisLimiters } from "./redis-limiters.js";
 
 // Cluster-wide counters on a real Redis (PARLEY_TEST_REDIS_URL), under a key prefix of this

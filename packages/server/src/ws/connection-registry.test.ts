@@ -1,0 +1,140 @@
+// ConnectionRegistry: indexes, deliveries, control events and frame budgets.
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+import type WebSocket from "ws";
+import type { AuthContext } from "../domain/accounts.js";
+import type { DeviceStream } from "../domain/device-stream.js";
+import { asRoomId, asSessionId, asUserId } from "../domain/ids.js";
+import { Connection } from "./connection.js";
+import { ConnectionRegistry } from "./connection-registry.js";
+
+/** A socket that records what the connection sent and how it was closed. */
+function fakeSocket() {
+  const sent: string[] = [];
+  const closes: [number, string][] = [];
+  const ws = {
+    readyState: 1,
+    bufferedAmount: 0,
+    send: (data: Buffer) => sent.push(data.toString("utf8")),
+    close: (code: number, reason: string) => {
+      closes.push([code, reason]);
+    },
+    terminate: () => undefined,
+  };
+  return { ws: ws as unknown as WebSocket, sent, closes };
+}
+
+let n = 0;
+function connect(
+  registry: ConnectionRegistry,
+  user: string,
+  session = `s-${user}`,
+  deviceId: string | null = null,
+) {
+  const socket = fakeSocket();
+  const conn = new Connection(`c${++n}`, socket.ws, "127.0.0.1", 1 << 20, () => undefined);
+  registry.opened(conn);
+  const auth: AuthContext = {
+    userId: asUserId(user),
+    username: user,
+    sessionId: asSessionId(session),
+    isAdmin: false,
+  };
+  conn.auth = auth;
+  conn.deviceId = deviceId;
+  registry.authenticated(conn);
+  return { conn, ...socket };
+}
+
+function registry(overrides: Partial<ConstructorParameters<typeof ConnectionRegistry>[0]> = {}) {
+  const invalidated: unknown[] = [];
+  let delivered = 0;
+  const r = new ConnectionRegistry({
+    frameRate: 1,
+    frameBurst: 2,
+    invalidate: (e) => invalidated.push(e),
+    delivered: (count) => {
+      delivered += count;
+    },
+    onStreamError: (err) => assert.fail(String(err)),
+    ...overrides,
+  });
+  return { r, invalidated, delivered: () => delivered };
+}
+
+describe("ConnectionRegistry", () => {
+  test("forgets a user's frame budget when their last connection here closes", () => {
+    const { r } = registry();
+    const a = connect(r, "alice");
+    const b = connect(r, "alice");
+    assert.equal(r.take(asUserId("alice")), 0);
+    assert.equal(r.budgetedUsers, 1);
+    r.closed(a.conn);
+    assert.equal(r.budgetedUsers, 1, "alice still has a connection: her budget stays");
+    assert.equal(r.take(asUserId("alice")), 0);
+    assert.ok(r.take(asUserId("alice")) > 0, "the burst of 2 is spent across both connections");
+    r.closed(b.conn);
+    assert.equal(r.budgetedUsers, 0);
+    assert.equal(r.closed(b.conn), false, "closing twice is a no-op");
+  });
+
+  test("charges a frame's cost in tokens", () => {
+    const { r } = registry();
+    connect(r, "alice");
+    assert.ok(r.take(asUserId("alice"), 3) > 0, "more than the burst at once");
+    assert.equal(r.take(asUserId("alice"), 2), 0);
+  });
+
+  test("delivers to each connection of the users named but the sender's, and counts them", () => {
+    const { r, delivered } = registry();
+    const a1 = connect(r, "alice");
+    const a2 = connect(r, "alice");
+    const b = connect(r, "bob");
+    r.deliverLocal([asUserId("alice"), asUserId("bob"), asUserId("nobody")], Buffer.from("{}"), a1.conn.id);
+    assert.deepEqual([a1.sent.length, a2.sent.length, b.sent.length], [0, 1, 1]);
+    assert.equal(delivered(), 2);
+  });
+
+  test("delivers a device's frame to that device only and knows which devices are here", () => {
+    const { r } = registry();
+    const phone = connect(r, "alice", "s1", "phone");
+    const laptop = connect(r, "alice", "s1", "laptop");
+    r.deliverLocalDevice(asUserId("alice"), "phone", Buffer.from("{}"));
+    assert.deepEqual([phone.sent.length, laptop.sent.length], [1, 0]);
+    assert.equal(r.hasLocalDevice(asUserId("alice"), "phone"), true);
+    r.closed(phone.conn);
+    assert.equal(r.hasLocalDevice(asUserId("alice"), "phone"), false);
+  });
+
+  test("closes the connections of a revoked session only, with the reason (AUTH-7)", () => {
+    const { r } = registry();
+    const revoked = connect(r, "alice", "s-old");
+    const other = connect(r, "alice", "s-new");
+    r.onControl({ type: "session.revoked", sessionId: asSessionId("s-old"), reason: "session_revoked" });
+    assert.deepEqual(revoked.closes, [[1008, "session_revoked"]]);
+    assert.equal((JSON.parse(revoked.sent[0] ?? "{}") as { code?: string }).code, "session_revoked");
+    assert.deepEqual(other.closes, []);
+  });
+
+  test("hands cache events to the domain and queue writes to the device's stream", async () => {
+    const { r, invalidated } = registry();
+    const phone = connect(r, "alice", "s1", "phone");
+    let written = 0;
+    phone.conn.stream = {
+      queueWritten: async () => {
+        written++;
+      },
+    } as unknown as DeviceStream;
+    r.onControl({ type: "membership.changed", roomId: asRoomId("ROOM01") });
+    r.onControl({ type: "queue.written", devices: [{ userId: asUserId("alice"), deviceId: "phone" }] });
+    r.onControl({ type: "queue.written", devices: [{ userId: asUserId("alice"), deviceId: "laptop" }] });
+    await new Promise((resolve) =>
+      phone.conn.serially(
+        async () => resolve(undefined),
+        () => undefined,
+      ),
+    );
+    assert.equal(written, 1);
+    assert.deepEqual(invalidated, [{ type: "membership.changed", roomId: "ROOM01" }]);
+  });
+});

@@ -1,0 +1,185 @@
+// The dispatch table: for each client frame type after `auth`, the domain call and its answer frame.
+import type { ClientFrameOf, ClientFrameType } from "@parley/protocol";
+import type { AuthContext } from "../domain/accounts.js";
+import type { DeliveryService } from "../domain/delivery.js";
+import { ParleyError } from "../domain/errors.js";
+import { asUserId } from "../domain/ids.js";
+import type { Relay } from "../domain/relay.js";
+import type { RoomService } from "../domain/rooms.js";
+import type { SubscriptionService } from "../domain/subscriptions.js";
+import type { Connection } from "./connection.js";
+
+/** The domain services the handlers call. */
+export interface FrameDomain {
+  delivery: DeliveryService;
+  rooms: RoomService;
+  relay: Relay;
+  subscriptions: SubscriptionService;
+}
+
+/** An authenticated connection and its user. */
+export interface FrameContext {
+  conn: Connection;
+  auth: AuthContext;
+}
+
+export interface FrameHandler<T extends ClientFrameType> {
+  /** Frame tokens (LIMIT-2) the frame costs; 1 when absent. */
+  cost?: (frame: ClientFrameOf<T>) => number;
+  handle: (d: FrameDomain, c: FrameContext, frame: ClientFrameOf<T>) => Promise<void> | void;
+}
+
+export type FrameHandlers = { [T in Exclude<ClientFrameType, "auth">]: FrameHandler<T> };
+
+/** The answer's `rid`: the request's, when it had one (PROTO-5). */
+function rid(frame: { rid?: string }): { rid?: string } {
+  return frame.rid !== undefined ? { rid: frame.rid } : {};
+}
+
+/** The connection's device stream; frames about a device need one (MLS-6, RELAY-6). */
+function streamOf(conn: Connection) {
+  if (!conn.stream) throw new ParleyError("device_required");
+  return conn.stream;
+}
+
+export const FRAME_HANDLERS: FrameHandlers = {
+  "message.send": {
+    async handle(d, { conn, auth }, frame) {
+      const to = frame.to;
+      const { id, ts } =
+        "room" in to
+          ? await d.relay.toRoom(auth, conn.id, to.room, frame.payload)
+          : await d.relay.toUser(auth, conn.id, asUserId(to.user), frame.payload);
+      conn.send({ type: "ack", ...rid(frame), id, ts });
+    },
+  },
+  typing: {
+    handle: (d, { conn, auth }, frame) => d.relay.typing(auth, conn.id, frame.roomId, frame.active),
+  },
+  "room.create": {
+    async handle(d, { conn, auth }, frame) {
+      const result = await d.rooms.create(auth, {
+        name: frame.name,
+        ...(frame.topic !== undefined ? { topic: frame.topic } : {}),
+        ...(frame.isPublic !== undefined ? { isPublic: frame.isPublic } : {}),
+      });
+      conn.send({ type: "room", ...rid(frame), ...result });
+    },
+  },
+  "room.join": {
+    async handle(d, { conn, auth }, frame) {
+      conn.send({ type: "room", ...rid(frame), ...(await d.rooms.join(auth, frame.roomId)) });
+    },
+  },
+  "direct.open": {
+    async handle(d, { conn, auth }, frame) {
+      conn.send({ type: "room", ...rid(frame), ...(await d.rooms.openDirect(auth, asUserId(frame.userId))) });
+    },
+  },
+  "room.invite": {
+    async handle(d, { conn, auth }, frame) {
+      await d.rooms.invite(auth, frame.roomId, asUserId(frame.userId));
+      conn.send({ type: "ok", ...rid(frame) });
+    },
+  },
+  "room.leave": {
+    async handle(d, { conn, auth }, frame) {
+      await d.rooms.leave(auth, frame.roomId);
+      conn.send({ type: "ok", ...rid(frame) });
+    },
+  },
+  "room.remove": {
+    async handle(d, { conn, auth }, frame) {
+      await d.rooms.remove(auth, frame.roomId, asUserId(frame.userId));
+      conn.send({ type: "ok", ...rid(frame) });
+    },
+  },
+  "room.list": {
+    async handle(d, { conn, auth }, frame) {
+      conn.send({ type: "rooms", ...rid(frame), rooms: await d.rooms.listMine(auth) });
+    },
+  },
+  "room.discover": {
+    async handle(d, { conn }, frame) {
+      conn.send({ type: "rooms", ...rid(frame), rooms: await d.rooms.discover() });
+    },
+  },
+  "room.members": {
+    async handle(d, { conn, auth }, frame) {
+      conn.send({ type: "members", ...rid(frame), ...(await d.rooms.members(auth, frame.roomId)) });
+    },
+  },
+  subscribe: {
+    async handle(d, { conn, auth }, frame) {
+      await d.subscriptions.subscribe(auth, asUserId(frame.userId));
+      conn.send({ type: "ok", ...rid(frame) });
+    },
+  },
+  unsubscribe: {
+    async handle(d, { conn, auth }, frame) {
+      await d.subscriptions.unsubscribe(auth, asUserId(frame.userId));
+      conn.send({ type: "ok", ...rid(frame) });
+    },
+  },
+  "subscriptions.list": {
+    async handle(d, { conn, auth }, frame) {
+      conn.send({ type: "subscriptions", ...rid(frame), users: await d.subscriptions.list(auth) });
+    },
+  },
+  "device.register": {
+    async handle(d, { conn, auth }, frame) {
+      if (conn.deviceId !== frame.deviceId)
+        throw new ParleyError("device_required", { details: ["/deviceId"] });
+      const supply = await d.delivery.registerDevice(auth, frame);
+      conn.send({ type: "keypackages.count", ...rid(frame), ...supply });
+      // MLS-2, MLS-8, RELAY-6: the device's backlog follows the answer.
+      await streamOf(conn).start();
+    },
+  },
+  "keypackages.upload": {
+    async handle(d, { conn, auth }, frame) {
+      const supply = await d.delivery.uploadKeyPackages(
+        auth,
+        conn.deviceId,
+        frame.keyPackages,
+        frame.lastResort,
+      );
+      conn.send({ type: "keypackages.count", ...rid(frame), ...supply });
+    },
+  },
+  "keypackages.claim": {
+    async handle(d, { conn, auth }, frame) {
+      conn.send({
+        type: "keypackages",
+        ...rid(frame),
+        ...(await d.delivery.claim(auth, asUserId(frame.userId))),
+      });
+    },
+  },
+  "devices.list": {
+    async handle(d, { conn }, frame) {
+      conn.send({ type: "devices", ...rid(frame), ...(await d.delivery.devices(asUserId(frame.userId))) });
+    },
+  },
+  "mls.commit": {
+    async handle(d, { conn, auth }, frame) {
+      const accepted = await d.delivery.commit(auth, conn.deviceId, frame);
+      conn.send({ type: "mls.accepted", ...rid(frame), ...accepted });
+    },
+  },
+  "mls.ack": {
+    handle: (_d, { conn }, frame) => streamOf(conn).ackHandshakes(frame.upTo),
+  },
+  "queue.ack": {
+    handle: (_d, { conn }, frame) => streamOf(conn).ackQueue(frame.upTo),
+  },
+  "mls.groupinfo.get": {
+    async handle(d, { conn, auth }, frame) {
+      conn.send({
+        type: "mls.groupinfo",
+        ...rid(frame),
+        ...(await d.delivery.groupInfo(auth, frame.roomId)),
+      });
+    },
+  },
+};
