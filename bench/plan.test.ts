@@ -32,6 +32,6 @@ test("quick mode keeps the crypto and web scenarios small: no 100-member groups,
   assert.ok(!quick.cryptoGroupSizes.includes(100));
   assert.equal(quick.webLoads, 2);
   const full = parsePlan([], "/tmp/out");
-  assert.deepEqual(full.cryptoAdds, [1, 10, 100]);
-  assert.deepEqual(full.cryptoGroupSizes, [10, 100]);
+  assert.deepEqual(full.cryptoAdds, [1, 10, 100, 500]);
+  assert.deepEqual(full.cryptoGroupSizes, [10, 100, 500]);
 });

@@ -45,7 +45,7 @@ const KEY_PACKAGE_BATCH = 50;
 export const crypto: Scenario = {
   id: "crypto",
   number: 5,
-  title: "Crypto: MLS encrypt/decrypt msgs/s, add 1/10/100 members, Welcome at 100, state size",
+  title: "Crypto: MLS encrypt/decrypt msgs/s, add 1/10/100/500 members, Welcome at 100 and 500, state size",
   cases: (plan) => [
     {
       scenario: "crypto",

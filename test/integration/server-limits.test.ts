@@ -359,3 +359,25 @@ describe("one-time KeyPackages cannot be drained by others (issue 15.5)", () => 
     for (const s of [...claimers, device.socket]) s.close();
   });
 });
+
+describe("every connection has a deadline (issue 15.6)", () => {
+  let ts: TestServer;
+  before(async () => {
+    ts = await startTestServer({ requestTimeoutS: 1 });
+  });
+  after(() => ts?.stop());
+
+  it("closes a TCP connection that never starts its TLS handshake after the request timeout", async () => {
+    const closed = await new Promise<string>((resolve) => {
+      const socket = connect(ts.server.port, "127.0.0.1");
+      socket.on("close", () => resolve("closed by the server"));
+      socket.on("error", () => undefined);
+      // A bound for the test only (Node's own default is 120 s): the setting here is 1 s.
+      socket.setTimeout(20_000, () => {
+        socket.destroy();
+        resolve("still open");
+      });
+    });
+    assert.equal(closed, "closed by the server");
+  });
+});

@@ -54,6 +54,7 @@ import { expandSenderDataKey, expandSenderDataNonce, type ReuseGuard } from "ts-
 import { treeHash } from "ts-mls/treeHash.js";
 import { nodeToLeafIndex, toNodeIndex } from "ts-mls/treemath.js";
 import { decryptGroupInfo, decryptGroupSecrets } from "ts-mls/welcome.js";
+import { ed25519Primitives } from "./ed25519.js";
 import { openBase, sealBaseDeterministic } from "./hpke.js";
 import { PARLEY_CIPHERSUITE, PARLEY_CIPHERSUITE_ID, parleyCiphersuite } from "./provider.js";
 
@@ -65,6 +66,15 @@ const bytes = hexToBytes;
 
 // biome-ignore lint/suspicious/noExplicitAny: vector files are untyped JSON; each test narrows what it reads.
 type Json = any;
+
+/*
+ * The vectors run on the primitives this process chose: WebCrypto's Ed25519 in Node by default,
+ * @noble under PARLEY_CRYPTO_PRIMITIVES=noble (kat-noble.test.ts imports this file that way).
+ */
+test("runs on the primitives asked for", async () => {
+  const asked = (process.env.PARLEY_CRYPTO_PRIMITIVES ?? "") || "native";
+  assert.equal(await ed25519Primitives(), asked);
+});
 
 function suite3(file: string): Json[] {
   const path = resolve(vectorDir, file);

@@ -471,7 +471,14 @@ function memberDiff(before: Member[], after: Member[]): { added: Member[]; remov
 
 function memberAt(tree: RatchetTree, leafIndex: number | undefined): Member | undefined {
   if (leafIndex === undefined) return undefined;
-  return membersOfTree(tree).find((m) => m.leafIndex === leafIndex);
+  // Only the sender's leaf: decoding every member's credential cost each message O(group size).
+  const node = tree[leafIndex * 2];
+  if (node?.nodeType !== "leaf") return undefined;
+  return Object.freeze({
+    leafIndex,
+    device: deviceRefFromCredential(node.leaf.credential),
+    signaturePublicKey: node.leaf.signaturePublicKey,
+  });
 }
 
 function checkGroup(state: GroupState, groupId: Uint8Array): void {

@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { x25519 } from "@noble/curves/ed25519.js";
+import { ed25519, x25519 } from "@noble/curves/ed25519.js";
 import { getCiphersuiteFromName } from "ts-mls";
 import { CryptoError } from "ts-mls/mlsError.js";
+import { ed25519Primitives } from "./ed25519.js";
 import { HpkeError, openBase, sealBase } from "./hpke.js";
 import { PARLEY_CIPHERSUITE, parleyCiphersuite, parleyCryptoProvider } from "./provider.js";
 
@@ -33,20 +34,20 @@ describe("HPKE", () => {
       c[i] = c[i]! ^ 1;
       return c;
     };
-    const broken: [string, Promise<unknown>][] = [
-      ["wrong key", cs.hpke.open(other.privateKey, enc, ct, info, aad)],
-      ["tampered ciphertext", cs.hpke.open(privateKey, enc, flip(ct, 0), info, aad)],
-      ["tampered tag", cs.hpke.open(privateKey, enc, flip(ct, ct.length - 1), info, aad)],
-      ["tampered enc", cs.hpke.open(privateKey, flip(enc, 3), ct, info, aad)],
-      ["other info", cs.hpke.open(privateKey, enc, ct, new Uint8Array(), aad)],
-      ["other aad", cs.hpke.open(privateKey, enc, ct, info, new Uint8Array())],
-      ["short enc", cs.hpke.open(privateKey, enc.subarray(1), ct, info, aad)],
-      ["all-zero enc (low order point)", cs.hpke.open(privateKey, new Uint8Array(32), ct, info, aad)],
-      ["truncated ciphertext", cs.hpke.open(privateKey, enc, ct.subarray(0, 10), info, aad)],
+    const broken: [string, () => Promise<unknown>][] = [
+      ["wrong key", () => cs.hpke.open(other.privateKey, enc, ct, info, aad)],
+      ["tampered ciphertext", () => cs.hpke.open(privateKey, enc, flip(ct, 0), info, aad)],
+      ["tampered tag", () => cs.hpke.open(privateKey, enc, flip(ct, ct.length - 1), info, aad)],
+      ["tampered enc", () => cs.hpke.open(privateKey, flip(enc, 3), ct, info, aad)],
+      ["other info", () => cs.hpke.open(privateKey, enc, ct, new Uint8Array(), aad)],
+      ["other aad", () => cs.hpke.open(privateKey, enc, ct, info, new Uint8Array())],
+      ["short enc", () => cs.hpke.open(privateKey, enc.subarray(1), ct, info, aad)],
+      ["all-zero enc (low order point)", () => cs.hpke.open(privateKey, new Uint8Array(32), ct, info, aad)],
+      ["truncated ciphertext", () => cs.hpke.open(privateKey, enc, ct.subarray(0, 10), info, aad)],
     ];
-    for (const [name, p] of broken) {
+    for (const [name, open] of broken) {
       await assert.rejects(
-        p,
+        open(),
         (e: unknown) => e instanceof CryptoError && e.message === "HPKE open failed",
         name,
       );
@@ -142,12 +143,39 @@ describe("AEAD, MAC and signatures", () => {
     assert.equal(await cs.signature.verify(publicKey, pt, malleated), false);
   });
 
+  test("verify refuses a small-order public key, whose trivial signature holds for any message", async () => {
+    // A = the identity point, R = the identity point, S = 0: [S]B = R + [k]A for every k, so
+    // this "signature" satisfies the verification equation. RFC 8032 strict (and @noble) refuse
+    // the key; OpenSSL's Ed25519 alone would not, so the native path must check it first.
+    const identity = new Uint8Array(32);
+    identity[0] = 1;
+    const trivial = new Uint8Array(64);
+    trivial[0] = 1;
+    assert.equal(await cs.signature.verify(identity, pt, trivial), false);
+    assert.equal(await cs.signature.verify(identity, new Uint8Array(), trivial), false);
+  });
+
+  test("a signature verifies on the other path too (native and @noble agree)", async () => {
+    const { signKey, publicKey } = await cs.signature.keygen();
+    const sig = await cs.signature.sign(signKey, pt);
+    assert.deepEqual(sig, ed25519.sign(pt, signKey), "Ed25519 signatures are deterministic");
+    assert.equal(ed25519.verify(sig, pt, publicKey, { zip215: false }), true);
+    // The same key again (remembered by the native path) still refuses a changed message.
+    assert.equal(await cs.signature.verify(publicKey, pt, sig), true);
+    assert.equal(await cs.signature.verify(publicKey, aad, sig), false);
+  });
+
   test("sign refuses a signing key of the wrong length", async () => {
     await assert.rejects(cs.signature.sign(new Uint8Array(48), pt), RangeError);
   });
 });
 
 describe("provider", () => {
+  test("signs and verifies on the primitives asked for", async () => {
+    const asked = (process.env.PARLEY_CRYPTO_PRIMITIVES ?? "") || "native";
+    assert.equal(await ed25519Primitives(), asked);
+  });
+
   test("serves suite 3 and refuses every other suite", async () => {
     const impl = await parleyCryptoProvider.getCiphersuiteImpl(getCiphersuiteFromName(PARLEY_CIPHERSUITE));
     assert.equal(impl.name, PARLEY_CIPHERSUITE);

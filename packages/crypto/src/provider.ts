@@ -6,8 +6,12 @@
  * Why it exists: ts-mls's own providers reach WebCrypto, directly (SHA-256, HMAC, Ed25519
  * when `crypto.subtle` exists) or through @hpke/core (HKDF, X25519, HPKE). Parley has to run
  * in any browser context, including pages where `crypto.subtle` is missing, so every
- * operation here is synchronous noble code wrapped in the promises ts-mls expects. The only
- * platform dependency left is `crypto.getRandomValues`, through @noble/hashes' randomBytes.
+ * operation here has a noble implementation. Ed25519 and X25519 use WebCrypto where the
+ * platform has them (ed25519.ts: Ed25519 was three quarters of a message's decryption, X25519
+ * half of a Commit adding many members); the rest stays on noble,
+ * which is faster than a WebCrypto round trip for the few dozen bytes MLS hashes at a time.
+ * The only platform dependency left is `crypto.getRandomValues`, through @noble/hashes'
+ * randomBytes.
  */
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { equalBytes } from "@noble/ciphers/utils.js";
@@ -30,6 +34,7 @@ import type {
   Signature,
 } from "ts-mls";
 import { CryptoError } from "ts-mls/mlsError.js";
+import { ed25519Sign, ed25519Verify } from "./ed25519.js";
 import {
   clampX25519,
   deriveKeyPair,
@@ -37,10 +42,10 @@ import {
   HPKE_KEY_LENGTH,
   HPKE_NONCE_LENGTH,
   HpkeError,
-  openBase,
-  receiveExportBase,
-  sealBase,
-  sendExportBase,
+  openBaseAsync,
+  receiveExportBaseAsync,
+  sealBaseAsync,
+  sendExportBaseAsync,
   x25519PublicKey,
 } from "./hpke.js";
 
@@ -80,22 +85,19 @@ const kdf: Kdf = {
 
 /**
  * RFC 9420 §5.1.2: Ed25519 (RFC 8032). The signing key is the 32-byte seed. Verification uses
- * RFC 8032's strict rules (zip215: false), which reject non-canonical encodings, so a signature
- * has exactly one valid byte form.
+ * RFC 8032's strict rules, which reject non-canonical encodings, so a signature has exactly one
+ * valid byte form. WebCrypto's native Ed25519 where the platform has it, @noble otherwise
+ * (ed25519.ts).
  */
 const signature: Signature = {
   async sign(signKey, message) {
     if (signKey.length !== ED25519_SECRET_KEY_LENGTH) {
       throw new RangeError(`an Ed25519 signing key is ${ED25519_SECRET_KEY_LENGTH} bytes`);
     }
-    return ed25519.sign(message, signKey);
+    return ed25519Sign(signKey, message);
   },
   async verify(publicKey, message, sig) {
-    try {
-      return ed25519.verify(sig, message, publicKey, { zip215: false });
-    } catch {
-      return false;
-    }
+    return ed25519Verify(publicKey, message, sig);
   },
   async keygen() {
     const signKey = ed25519.utils.randomSecretKey();
@@ -170,23 +172,23 @@ function asCryptoError(e: unknown): never {
  */
 const hpke: Hpke = {
   async seal(publicKey, plaintext, info, aad) {
-    return sealBase(publicMaterial(publicKey), info, aad ?? EMPTY, plaintext);
+    return sealBaseAsync(publicMaterial(publicKey), info, aad ?? EMPTY, plaintext);
   },
   async open(privateKey, kemOutput, ciphertext, info, aad) {
     const { secretKey, publicKey } = privateMaterial(privateKey);
     try {
-      return openBase(kemOutput, secretKey, publicKey, info, aad ?? EMPTY, ciphertext);
+      return await openBaseAsync(kemOutput, secretKey, publicKey, info, aad ?? EMPTY, ciphertext);
     } catch (e) {
       return asCryptoError(e);
     }
   },
   async exportSecret(publicKey, exporterContext, length, info) {
-    return sendExportBase(publicMaterial(publicKey), info, exporterContext, length);
+    return sendExportBaseAsync(publicMaterial(publicKey), info, exporterContext, length);
   },
   async importSecret(privateKey, exporterContext, kemOutput, length, info) {
     const { secretKey, publicKey } = privateMaterial(privateKey);
     try {
-      return receiveExportBase(kemOutput, secretKey, publicKey, info, exporterContext, length);
+      return await receiveExportBaseAsync(kemOutput, secretKey, publicKey, info, exporterContext, length);
     } catch (e) {
       return asCryptoError(e);
     }

@@ -71,20 +71,23 @@ export async function startServer(config: Config, options: StartOptions): Promis
   let https: { material: Awaited<ReturnType<typeof ensureTlsMaterial>> | null; options: object } | null =
     null;
   let caCertPem: string | null = null;
+  // Issue 15.6: the request deadline also bounds the TLS handshake (Node's default is 120 s), so
+  // a connection that never starts TLS does not hold a descriptor for two minutes.
+  const deadlines = { handshakeTimeout: config.requestTimeoutS * 1000 };
   let caFingerprint: string | null = null;
   if (config.tls === "auto") {
     if (config.tlsCert && config.tlsKey) {
       const own = await loadOperatorTls(config.tlsCert, config.tlsKey);
       // The operator's certificate chains to their own CA, which this server does not know:
       // no /ca.crt and no CA fingerprint to show.
-      https = { material: null, options: tlsServerOptions(own) };
+      https = { material: null, options: { ...tlsServerOptions(own), ...deadlines } };
     } else {
       const material = await ensureTlsMaterial({
         dataDir: config.dataDir,
         hostnames: defaultHostnames(),
         ipAddresses: interfaceAddresses(),
       });
-      https = { material, options: tlsServerOptions(material) };
+      https = { material, options: { ...tlsServerOptions(material), ...deadlines } };
       caCertPem = material.caCertPem;
       caFingerprint = material.caFingerprintSha256;
       if (material.generated.ca)
