@@ -4,6 +4,16 @@
  */
 export { BACKOFF_DEFAULTS, Backoff, type BackoffOptions, backoffDelay } from "./backoff.js";
 export { base64ToBytes, bytesToBase64 } from "./base64.js";
+export { ChatModel, type ChatModelOptions, emptyChatSnapshot, usernameKey } from "./chat/model.js";
+export type {
+  ChatChange,
+  ChatClient,
+  ChatHistory,
+  ChatMessage,
+  ChatSnapshot,
+  OutgoingStatus,
+  Person,
+} from "./chat/types.js";
 export {
   type CreateRoomOptions,
   ParleyClient,

@@ -1,15 +1,15 @@
 import {
-  type ClientEvents,
+  type ChatChange,
+  type ChatMessage,
+  ChatModel,
   type DeviceStore,
+  emptyChatSnapshot,
   type FetchLike,
   fetchServerInfo,
   isParleyClientError,
   type KeyChange,
   type MembershipEvent,
-  type MessageEvent,
   ParleyClient,
-  TypingNotifier,
-  TypingRoster,
   type WebSocketConstructor,
 } from "@parley/client";
 import {
@@ -52,23 +52,20 @@ class ChatError extends Error {}
 
 /**
  * The terminal client's logic: reads lines from the Screen, runs them as commands on one
- * ParleyClient (one per signed-in user), and turns the SDK's events into lines. Lines are
- * handled one at a time, in order, so a question (a password, "verified?") takes the next line.
+ * ParleyClient and its ChatModel (one per signed-in user), and turns the model's changes into
+ * lines. The model holds the chat (conversations, people, typing, messages); this class holds
+ * only terminal concerns. Lines are handled one at a time, in order, so a question (a password,
+ * "verified?") takes the next line.
  */
 export class ChatController {
   readonly #o: ChatControllerOptions;
   readonly #screen: Screen;
-  readonly #state = new ChatState();
+  readonly #state = new ChatState(() => this.#model?.snapshot ?? EMPTY);
   readonly #now: () => number;
   #client: ParleyClient | undefined;
+  #model: ChatModel | undefined;
   #offline = false;
   #events: Promise<void> = Promise.resolve();
-  /** Who is typing in which room: the current room's typists are shown on the prompt. */
-  readonly #typists = new TypingRoster((roomId) => {
-    if (roomId === this.#state.current?.id) this.#updatePrompt();
-  });
-  /** This user's typing, told to the current room while a message (not a command) is typed. */
-  readonly #ownTyping = new TypingNotifier((roomId, active) => this.#client?.typing(roomId, active));
 
   constructor(options: ChatControllerOptions) {
     this.#o = options;
@@ -96,28 +93,23 @@ export class ChatController {
         this.#updatePrompt();
       }
     } finally {
-      this.#ownTyping.stop();
-      this.#typists.clear();
-      await this.#client?.close();
-      this.#client = undefined;
+      await this.#closeClient();
     }
     return 0;
   }
 
   #updatePrompt(): void {
-    const room = this.#state.current;
-    const typing = room === undefined ? [] : this.#typists.typists(room.id).map((t) => t.username);
-    this.#screen.setPrompt(this.#state.prompt(typing));
+    this.#screen.setPrompt(this.#state.prompt());
   }
 
   /** The input line changed (a terminal only): say "typing" for a message, nothing for a command. */
   #edited(line: string): void {
     const room = this.#state.current;
-    if (this.#client === undefined || room === undefined || line.trim() === "" || line.startsWith("/")) {
-      this.#ownTyping.stop();
+    if (this.#model === undefined || room === undefined || line.trim() === "" || line.startsWith("/")) {
+      this.#model?.stopTyping();
       return;
     }
-    this.#ownTyping.typed(room.id);
+    this.#model.typed(room.id);
   }
 
   // ------------------------------------------------------------------ commands
@@ -156,8 +148,7 @@ export class ChatController {
       case "rooms":
         return this.#rooms();
       case "create": {
-        const room = await this.#need().createRoom(input.name);
-        this.#state.addRoom(room);
+        const room = await this.#chat().createRoom(input.name);
         this.#state.setCurrent(room.id);
         this.#notice(
           `created ${this.#state.label(room.id)} (id ${room.id}; others join with /join ${room.id})`,
@@ -165,17 +156,16 @@ export class ChatController {
         return;
       }
       case "join": {
-        const room = await this.#need().join(input.roomId);
-        this.#state.addRoom(room);
+        const room = await this.#chat().join(input.roomId);
         this.#state.setCurrent(room.id);
         this.#notice(`joined ${this.#state.label(room.id)} (${room.id})`);
         return;
       }
       case "leave": {
         const room = this.#currentRoom();
-        await this.#need().leave(room.id);
-        this.#notice(`left ${this.#state.label(room.id)}`);
-        this.#state.removeRoom(room.id);
+        const label = this.#state.label(room.id);
+        await this.#chat().leave(room.id);
+        this.#notice(`left ${label}`);
         return;
       }
       case "switch": {
@@ -188,7 +178,7 @@ export class ChatController {
       case "invite": {
         const room = this.#currentRoom();
         const user = await this.#user(input.user);
-        await this.#need().invite(room.id, user.id);
+        await this.#chat().invite(room.id, user.id);
         this.#notice(`invited ${user.username} to ${this.#state.label(room.id)}`);
         return;
       }
@@ -200,7 +190,8 @@ export class ChatController {
         const user = await this.#user(input.user);
         await this.#need().subscribe(user.id);
         this.#state.follow(user);
-        const online = (await this.#need().users()).find((u) => u.id === user.id)?.online;
+        await this.#chat().refreshPeople();
+        const online = this.#chat().snapshot.people.find((u) => u.id === user.id)?.online;
         this.#notice(
           `following ${user.username} (${online ? "online" : "offline"} now); you will see when they come and go`,
         );
@@ -221,23 +212,21 @@ export class ChatController {
   }
 
   async #say(text: string): Promise<void> {
-    const client = this.#need();
+    const model = this.#chat();
     const room = this.#state.current;
     if (room === undefined)
       throw new ChatError("no conversation open: /join, /create, /switch or /msg first");
-    const sent = await client.send(room.id, text);
+    const sent = await model.send(room.id, text);
     this.#screen.print(
       formatMessage({ ts: sent.ts, where: undefined, sender: this.#me().username, trust: undefined, text }),
     );
   }
 
   async #direct(name: string, text: string): Promise<void> {
-    const client = this.#need();
+    const model = this.#chat();
     const user = await this.#user(name);
-    const room = await client.openDirect(user.id);
-    this.#state.addRoom(room);
-    this.#state.setPeer(room.id, user);
-    const sent = await client.send(room.id, text);
+    const room = await model.openDirect(user.id);
+    const sent = await model.send(room.id, text);
     const where = this.#state.current?.id === room.id ? undefined : `-> ${this.#state.label(room.id)}`;
     this.#screen.print(
       formatMessage({ ts: sent.ts, where, sender: this.#me().username, trust: undefined, text }),
@@ -245,7 +234,7 @@ export class ChatController {
   }
 
   async #rooms(): Promise<void> {
-    await this.#refreshRooms();
+    await this.#chat().refresh();
     const rooms = this.#state.rooms();
     if (rooms.length === 0) {
       this.#notice("no rooms yet: /create <name>, /join <room-id> or /msg <user> <text>");
@@ -261,18 +250,19 @@ export class ChatController {
   }
 
   async #who(): Promise<void> {
-    const client = this.#need();
-    const online = (await client.users()).filter((u) => u.online);
-    for (const u of online) this.#state.learn(u);
+    const model = this.#chat();
+    await model.refreshPeople();
+    const online = model.snapshot.people.filter((u) => u.online);
     this.#screen.print(`online (${online.length}): ${online.map((u) => u.username).join(", ") || "nobody"}`);
     const room = this.#state.current;
     if (room === undefined) return;
-    const members = await client.members(room.id);
+    await model.loadMembers(room.id);
+    const { members: all, trust } = model.snapshot;
+    const members = all[room.id] ?? [];
     const me = this.#me();
     const rows: string[] = [];
     for (const m of members) {
-      this.#state.learn({ id: m.userId, username: m.username });
-      const mark = m.userId === me.id ? " " : TRUST_MARK[await client.trust(m.userId)];
+      const mark = m.userId === me.id ? " " : TRUST_MARK[trust[m.userId] ?? "unverified"];
       const role = m.role === "owner" ? " (owner)" : "";
       rows.push(`  ${mark} ${m.username}${role}${m.online ? "" : "  offline"}`);
     }
@@ -296,7 +286,7 @@ export class ChatController {
     );
     const answer = await this.#screen.ask(`Mark ${user.username} as verified? [y/N]`);
     if (answer !== undefined && /^\s*y(es)?\s*$/i.test(answer)) {
-      await client.markVerified(user.id);
+      await this.#chat().markVerified(user.id);
       this.#notice(`${user.username} is verified ${TRUST_MARK.verified}`);
     } else {
       this.#notice(`${user.username} left ${sn.trust === "verified" ? "verified" : "unverified"}`);
@@ -346,20 +336,25 @@ export class ChatController {
     }
     // Current before connecting, so what arrives with the connection (a Welcome's room, a
     // message) is shown rather than dropped as the event of a replaced client.
+    const model = new ChatModel(client, { holdWhileOffline: false });
+    model.subscribe((change) => {
+      // In order: a warning that waits for a user's name is not overtaken by the next line.
+      if (this.#model !== model) return;
+      this.#events = this.#events
+        .then(() => this.#onChange(model, change))
+        .catch((e: unknown) => this.#fail(e));
+    });
     this.#client = client;
+    this.#model = model;
     this.#state.reset();
-    this.#state.me = { id: user.id, username: user.username };
-    this.#state.learn(user);
     try {
       await client.connect();
     } catch (e) {
-      this.#client = undefined;
-      this.#state.reset();
-      await client.close();
+      await this.#closeClient();
       throw e;
     }
     await this.#o.lastUser.set(user.username);
-    await this.#refreshRooms();
+    await model.refresh();
     this.#state.setFollowing(await client.subscriptions());
     this.#notice(`signed in as ${user.username}; device state sealed on this machine`);
     const rooms = this.#state.rooms();
@@ -376,91 +371,84 @@ export class ChatController {
   }
 
   async #closeClient(): Promise<void> {
-    this.#ownTyping.stop();
-    this.#typists.clear();
+    this.#model?.dispose();
     const client = this.#client;
     this.#client = undefined;
+    this.#model = undefined;
     this.#state.reset();
     this.#offline = false;
     await client?.close();
   }
 
   #newClient(store: DeviceStore): ParleyClient {
-    const client = new ParleyClient({
+    return new ParleyClient({
       baseUrl: this.#o.baseUrl,
       fetch: this.#o.fetch,
       WebSocket: this.#o.WebSocket,
       store,
     });
-    const on = <K extends keyof ClientEvents>(
-      event: K,
-      handle: (payload: ClientEvents[K]) => void | Promise<void>,
-    ): void => {
-      client.on(event, (payload) => {
-        // Events of a client that was replaced (logout, another login) are not shown. One at a
-        // time, in order: a message that waits for its room's name is not overtaken.
-        if (this.#client !== client) return;
-        this.#events = this.#events.then(() => handle(payload)).catch((e: unknown) => this.#fail(e));
-      });
-    };
-    on("message", (m) => this.#onMessage(client, m));
-    on("membership", (m) => this.#onMembership(m));
-    on("room", (room) => this.#onRoom(client, room));
-    on("key_changed", (c) => this.#onKeyChanged(c));
-    on("typing", (t) => {
-      if (t.userId !== client.user?.id) this.#typists.update(t);
-    });
-    on("presence", (p) => {
-      this.#state.learn({ id: p.userId, username: p.username });
-      if (this.#state.follows(p.userId)) this.#notice(`${p.username} is ${p.online ? "online" : "offline"}`);
-    });
-    on("invited", (i) => {
-      this.#state.learn(i.by);
-      this.#notice(`${i.by.username} invited you to #${i.room.name} (${i.room.id}): /join ${i.room.id}`);
-    });
-    on("status", (s) => {
-      if (s.state === "connected" && this.#offline) {
-        this.#offline = false;
-        this.#notice("connected again");
-      } else if (s.state === "reconnecting" && !this.#offline) {
-        this.#offline = true;
-        this.#notice(`connection lost (${s.reason}); reconnecting`);
-      } else if (s.state === "offline" && s.reason === "signed_out") {
-        this.#warn("the server ended this session: /login again");
-      }
-    });
-    on("error", (e) => {
-      if (e.code === "closed" || e.code === "not_connected") return;
-      const where = e.roomId !== undefined ? ` in ${this.#state.label(e.roomId)}` : "";
-      this.#warn(`${e.error.message}${where} (${e.code})`);
-    });
-    return client;
   }
 
-  // ------------------------------------------------------------------ events
+  // ------------------------------------------------------------------ the model's changes
 
-  async #onMessage(client: ParleyClient, m: MessageEvent): Promise<void> {
-    // Structured payloads (receipts, reactions) are for richer clients; text is what is shown.
-    if (m.text === undefined) return;
-    this.#state.learn({ id: m.from.userId, username: m.from.username });
-    if (this.#state.room(m.roomId) === undefined) await this.#refreshRooms();
-    const room = this.#state.room(m.roomId);
-    if (
-      room?.kind === "direct" &&
-      this.#state.peer(m.roomId) === undefined &&
-      m.from.userId !== this.#me().id
-    ) {
-      this.#state.setPeer(m.roomId, { id: m.from.userId, username: m.from.username });
+  async #onChange(model: ChatModel, change: ChatChange): Promise<void> {
+    switch (change.type) {
+      case "message":
+        return this.#onMessage(change.message);
+      case "membership":
+        return this.#onMembership(change.event);
+      case "conversation":
+        if (change.isNew && change.room.kind === "direct")
+          this.#notice(`${this.#state.label(change.room.id)} opened a direct conversation`);
+        return;
+      case "key_changed":
+        return this.#onKeyChanged(model, change.change);
+      case "typing":
+        if (change.roomId === this.#state.current?.id) this.#updatePrompt();
+        return;
+      case "presence": {
+        const p = change.event;
+        if (this.#state.follows(p.userId))
+          this.#notice(`${p.username} is ${p.online ? "online" : "offline"}`);
+        return;
+      }
+      case "invited": {
+        const i = change.invitation;
+        this.#notice(`${i.by.username} invited you to #${i.room.name} (${i.room.id}): /join ${i.room.id}`);
+        return;
+      }
+      case "status": {
+        const s = change.status;
+        if (s.state === "connected" && this.#offline) {
+          this.#offline = false;
+          this.#notice("connected again");
+        } else if (s.state === "reconnecting" && !this.#offline) {
+          this.#offline = true;
+          this.#notice(`connection lost (${s.reason}); reconnecting`);
+        } else if (s.state === "offline" && s.reason === "signed_out") {
+          this.#warn("the server ended this session: /login again");
+        }
+        return;
+      }
+      case "error": {
+        const e = change.event;
+        if (e.code === "closed" || e.code === "not_connected") return;
+        const where = e.roomId !== undefined ? ` in ${this.#state.label(e.roomId)}` : "";
+        this.#warn(`${e.error.message}${where} (${e.code})`);
+        return;
+      }
+      // A failed send is reported by the command that sent it; the rest is shown when asked for.
+      case "failed":
+      case "queue_missed":
+      case "state":
+        return;
+      default:
+        return assertNever(change);
     }
-    const text = m.text;
-    const mine = m.from.userId === client.user?.id;
-    // The message is what they were typing.
-    this.#typists.update({
-      roomId: m.roomId,
-      userId: m.from.userId,
-      username: m.from.username,
-      active: false,
-    });
+  }
+
+  #onMessage(m: ChatMessage): void {
+    const room = this.#state.room(m.roomId);
     this.#screen.print(
       formatMessage({
         ts: m.ts,
@@ -468,16 +456,15 @@ export class ChatController {
           this.#state.current?.id === room?.id && room !== undefined
             ? undefined
             : this.#state.label(m.roomId),
-        sender: m.from.username,
-        trust: mine ? undefined : m.trust,
-        text,
+        sender: m.fromName,
+        trust: m.own ? undefined : m.trust,
+        text: m.text,
       }),
     );
   }
 
-  #onMembership(m: MembershipEvent): void {
-    if (m.source !== "room" || m.userId === this.#state.me?.id) return;
-    this.#state.learn({ id: m.userId, username: m.username });
+  #onMembership(m: Extract<MembershipEvent, { source: "room" }>): void {
+    if (m.userId === this.#state.me?.id) return;
     const label = this.#state.label(m.roomId);
     const what = { joined: "joined", left: "left", removed: "was removed from", invited: "was invited to" }[
       m.event
@@ -485,17 +472,8 @@ export class ChatController {
     this.#notice(`${m.username} ${what} ${label}`);
   }
 
-  async #onRoom(client: ParleyClient, room: RoomView): Promise<void> {
-    const known = this.#state.room(room.id) !== undefined;
-    this.#state.addRoom(room);
-    if (room.kind === "direct" && this.#state.peer(room.id) === undefined)
-      await this.#findPeer(client, room.id);
-    if (!known && room.kind === "direct")
-      this.#notice(`${this.#state.label(room.id)} opened a direct conversation`);
-  }
-
-  async #onKeyChanged(c: KeyChange): Promise<void> {
-    const name = this.#state.nameOf(c.userId) ?? (await this.#lookupName(c.userId)) ?? c.userId;
+  async #onKeyChanged(model: ChatModel, c: KeyChange): Promise<void> {
+    const name = model.nameOf(c.userId) ?? (await this.#lookupName(model, c.userId)) ?? c.userId;
     const what = c.kind === "new_device" ? "has a new device" : "changed the key of a device";
     this.#warn(
       `WARNING: ${name} ${what} since you pinned their keys. If they did not tell you, someone may be listening in. Compare safety numbers: /verify ${name}`,
@@ -504,37 +482,19 @@ export class ChatController {
 
   // ------------------------------------------------------------------ helpers
 
-  async #refreshRooms(): Promise<void> {
-    const client = this.#need();
-    this.#state.setRooms(await client.rooms());
-    for (const r of this.#state.rooms()) {
-      if (r.kind === "direct" && this.#state.peer(r.id) === undefined) await this.#findPeer(client, r.id);
-    }
-  }
-
-  async #findPeer(client: ParleyClient, roomId: string): Promise<void> {
-    const me = this.#me();
-    const other = (await client.members(roomId)).find((m) => m.userId !== me.id);
-    if (other) this.#state.setPeer(roomId, { id: other.userId, username: other.username });
-  }
-
   async #user(name: string): Promise<UserRef> {
-    let id = this.#state.idOf(name);
-    if (id === undefined) {
-      for (const u of await this.#need().users()) this.#state.learn(u);
-      id = this.#state.idOf(name);
-    }
-    if (id === undefined) throw new ChatError(`no user named ${name}`);
-    return { id, username: this.#state.nameOf(id) ?? name };
+    const user = await this.#chat().findUser(name);
+    if (user === undefined) throw new ChatError(`no user named ${name}`);
+    return user;
   }
 
-  async #lookupName(userId: string): Promise<string | undefined> {
+  async #lookupName(model: ChatModel, userId: string): Promise<string | undefined> {
     try {
-      for (const u of await this.#need().users()) this.#state.learn(u);
+      await model.refreshPeople();
     } catch {
       return undefined;
     }
-    return this.#state.nameOf(userId);
+    return model.nameOf(userId);
   }
 
   async #secret(question: string): Promise<string> {
@@ -546,6 +506,11 @@ export class ChatController {
   #need(): ParleyClient {
     if (this.#client === undefined) throw new ChatError("not signed in: /login <user> or /register <user>");
     return this.#client;
+  }
+
+  #chat(): ChatModel {
+    if (this.#model === undefined) throw new ChatError("not signed in: /login <user> or /register <user>");
+    return this.#model;
   }
 
   #me(): UserRef {
@@ -586,3 +551,5 @@ export class ChatController {
     else this.#warn(`unexpected failure: ${e instanceof Error ? e.message : String(e)}`);
   }
 }
+
+const EMPTY = emptyChatSnapshot();

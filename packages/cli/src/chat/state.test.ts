@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { type ChatSnapshot, emptyChatSnapshot } from "@parley/client";
 import type { RoomView } from "@parley/protocol";
 import { ChatState } from "./state.js";
 
@@ -13,28 +14,33 @@ const room = (id: string, name: string, kind: RoomView["kind"] = "room"): RoomVi
   createdAt: 0,
 });
 
-function state(): ChatState {
-  const s = new ChatState();
-  s.setRooms([
-    room("AAAAAA", "team"),
-    room("BBBBBB", "ops"),
-    room("CCCCCC", "ops"),
-    room("DDDDDD", "", "direct"),
-  ]);
-  s.setPeer("DDDDDD", { id: "u-alice", username: "Alice" });
-  return s;
+function state(): { s: ChatState; chat: { snapshot: ChatSnapshot } } {
+  const chat = {
+    snapshot: {
+      ...emptyChatSnapshot(),
+      me: { id: "u-me", username: "me", isAdmin: false },
+      rooms: [
+        room("AAAAAA", "team"),
+        room("BBBBBB", "ops"),
+        room("CCCCCC", "ops"),
+        room("DDDDDD", "", "direct"),
+      ],
+      peers: { DDDDDD: { id: "u-alice", username: "Alice" } },
+    },
+  };
+  return { s: new ChatState(() => chat.snapshot), chat };
 }
 
 describe("ChatState", () => {
   it("names rooms with # and direct conversations with @ and the other user", () => {
-    const s = state();
+    const { s } = state();
     assert.equal(s.label("aaaaaa"), "#team");
     assert.equal(s.label("DDDDDD"), "@Alice");
     assert.equal(s.label("ZZZZZZ"), "#ZZZZZZ");
   });
 
   it("resolves /switch targets by id, name, #name and @user", () => {
-    const s = state();
+    const { s } = state();
     assert.deepEqual(s.resolve("aaaaaa"), { roomId: "AAAAAA" });
     assert.deepEqual(s.resolve("team"), { roomId: "AAAAAA" });
     assert.deepEqual(s.resolve("#TEAM"), { roomId: "AAAAAA" });
@@ -42,43 +48,45 @@ describe("ChatState", () => {
   });
 
   it("refuses an ambiguous name, an unknown room and a direct conversation not opened", () => {
-    const s = state();
+    const { s } = state();
     assert.match((s.resolve("ops") as { error: string }).error, /several rooms/);
     assert.match((s.resolve("#nope") as { error: string }).error, /no room/);
     assert.match((s.resolve("@bob") as { error: string }).error, /no direct conversation with bob/);
   });
 
   it("shows the current conversation in the prompt and drops it when the room goes", () => {
-    const s = state();
+    const { s, chat } = state();
     assert.equal(s.prompt(), "> ");
     s.setCurrent("aaaaaa");
     assert.equal(s.prompt(), "#team> ");
-    s.removeRoom("AAAAAA");
+    chat.snapshot = { ...chat.snapshot, rooms: chat.snapshot.rooms.filter((r) => r.id !== "AAAAAA") };
     assert.equal(s.current, undefined);
     assert.equal(s.prompt(), "> ");
   });
 
   it("says on the prompt who is typing in the current conversation, without their control characters", () => {
-    const s = state();
-    assert.equal(s.prompt(["alice"]), "> ", "no conversation open");
+    const { s, chat } = state();
+    const typing = (...names: string[]) => {
+      chat.snapshot = {
+        ...chat.snapshot,
+        typing: { AAAAAA: names.map((username) => ({ userId: `u-${username}`, username })) },
+      };
+    };
+    typing("alice");
+    assert.equal(s.prompt(), "> ", "no conversation open");
     s.setCurrent("aaaaaa");
-    assert.equal(s.prompt(["alice"]), "#team (alice typing)> ");
-    assert.equal(s.prompt(["alice", "bob"]), "#team (alice, bob typing)> ");
-    assert.equal(s.prompt(["alice", "bob", "carol"]), "#team (3 typing)> ");
-    assert.ok(!s.prompt(["e\u001b[2Jvil"]).includes("\u001b"));
+    assert.equal(s.prompt(), "#team (alice typing)> ");
+    typing("alice", "bob");
+    assert.equal(s.prompt(), "#team (alice, bob typing)> ");
+    typing("alice", "bob", "carol");
+    assert.equal(s.prompt(), "#team (3 typing)> ");
+    typing("e\u001b[2Jvil");
+    assert.ok(!s.prompt().includes("\u001b"));
   });
 
-  it("finds users by name the way the server compares them", () => {
-    const s = state();
-    s.learn({ id: "u-bob", username: "Bob" });
-    assert.equal(s.idOf("bob"), "u-bob");
-    assert.equal(s.idOf("ALICE"), "u-alice");
-    assert.equal(s.idOf("carol"), undefined);
-  });
-
-  it("tracks who is followed, and forgets it all on reset", () => {
-    const s = state();
-    s.me = { id: "u-me", username: "me" };
+  it("tracks who is followed, and forgets it and the current conversation on reset", () => {
+    const { s } = state();
+    s.setCurrent("AAAAAA");
     s.setFollowing([{ id: "u-bob", username: "bob" }]);
     assert.ok(s.follows("u-bob"));
     s.unfollow("u-bob");
@@ -86,7 +94,6 @@ describe("ChatState", () => {
     s.follow({ id: "u-bob", username: "bob" });
     s.reset();
     assert.ok(!s.follows("u-bob"));
-    assert.equal(s.me, undefined);
-    assert.deepEqual(s.rooms(), []);
+    assert.equal(s.current, undefined);
   });
 });

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import type { ChatMessage } from "@parley/client";
 import { MemoryStore } from "@parley/client";
 import { HISTORY_LIMIT, History } from "./history.js";
-import type { ChatMessage } from "./model.js";
 
 const msg = (roomId: string, n: number, extra: Partial<ChatMessage> = {}): ChatMessage => ({
   key: `${roomId}-${n}`,

@@ -1,5 +1,4 @@
-import type { DeviceStore } from "@parley/client";
-import type { ChatMessage } from "./model.js";
+import type { ChatHistory, ChatMessage, DeviceStore } from "@parley/client";
 
 const INDEX = "history/index";
 const roomKey = (roomId: string) => `history/room/${roomId}`;
@@ -16,7 +15,7 @@ const decoder = new TextDecoder();
  * conversation's recent messages as one encrypted value, plus an index of the conversations.
  * Messages still being sent are not kept: after a reload they could not be sent anyway.
  */
-export class History {
+export class History implements ChatHistory {
   readonly #pending = new Map<string, readonly ChatMessage[]>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #writing: Promise<void> = Promise.resolve();

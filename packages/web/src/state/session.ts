@@ -1,61 +1,39 @@
 import {
-  type ConnectionStatus,
+  type ChatChange,
+  ChatModel,
   type DeviceStore,
+  emptyChatSnapshot,
   fetchServerInfo,
-  type InvitedEvent,
-  type MembershipEvent,
-  type MessageEvent,
   ParleyClient,
   type SafetyNumberResult,
-  TypingNotifier,
-  TypingRoster,
 } from "@parley/client";
-import { canonicalRoomId, type InfoResponse, type RoomView } from "@parley/protocol";
+import { assertNever, canonicalRoomId, type InfoResponse } from "@parley/protocol";
 import { eraseAccount, getSetting, openAccountStore, setSetting } from "../platform/idb-store.js";
 import { describeError } from "./errors.js";
 import { History } from "./history.js";
-import {
-  type ChatMessage,
-  connection,
-  invitations,
-  keepHistory,
-  me,
-  members,
-  messages,
-  notice,
-  people,
-  persistent,
-  rooms,
-  route,
-  selectedRoom,
-  serverInfo,
-  trust,
-  typing,
-  unread,
-} from "./model.js";
+import { chat, keepHistory, notice, persistent, route, selectedRoom, serverInfo } from "./model.js";
 
 /**
- * The one place that talks to the SDK and writes the model's signals. Components call these
- * actions; every failure surfaces as a thrown error with a readable message (describeError) or
- * as a notice, never as a silent drop.
+ * The page's side of the chat: signing in and out, and the actions components call. The chat
+ * itself is one ChatModel per signed-in account (its snapshot is the `chat` signal); this file
+ * keeps only what is the page's own: which conversation is open, notices, the history setting.
+ * Every failure surfaces as a thrown error with a readable message (describeError) or as a
+ * notice, never as a silent drop.
  */
 
 const LAST_ACCOUNT = "last-account";
 
-let client: ParleyClient | undefined;
-let account: string | undefined;
-let history: History | undefined;
-let localCounter = 0;
-const outbox: { key: string; roomId: string; text: string }[] = [];
-let flushing = false;
-/** Who is typing where (the `typing` signal follows it). */
-const typists = new TypingRoster((roomId, list) => {
-  typing.value = { ...typing.value, [roomId]: Object.fromEntries(list.map((t) => [t.userId, t.username])) };
-});
-/** This user's own typing, told to the room it happens in. */
-const ownTyping = new TypingNotifier((roomId, active) => {
-  if (connection.value.state === "connected") client?.typing(roomId, active);
-});
+/** The signed-in account: its client, its chat model and where its history is kept. */
+interface Session {
+  readonly account: string;
+  readonly client: ParleyClient;
+  readonly model: ChatModel;
+  readonly history: History;
+  /** Stops listening to the model and the page. */
+  readonly detach: () => void;
+}
+
+let session: Session | undefined;
 
 function makeClient(store: DeviceStore): ParleyClient {
   return new ParleyClient({
@@ -66,9 +44,9 @@ function makeClient(store: DeviceStore): ParleyClient {
   });
 }
 
-function active(): ParleyClient {
-  if (client === undefined) throw new Error("not signed in");
-  return client;
+function active(): Session {
+  if (session === undefined) throw new Error("not signed in");
+  return session;
 }
 
 // ------------------------------------------------------------------------------- start-up
@@ -114,388 +92,189 @@ export async function register(username: string, password: string, inviteCode?: 
 }
 
 async function begin(
-  c: ParleyClient,
-  username: string,
+  client: ParleyClient,
+  account: string,
   store: DeviceStore,
   canPersist: boolean,
 ): Promise<void> {
-  client = c;
-  account = username;
   persistent.value = canPersist;
-  me.value = c.user;
-  await setSetting(LAST_ACCOUNT, username);
-  keepHistory.value = canPersist && (await getSetting(historySetting())) === "on";
-  history = new History(store);
-  addEventListener("pagehide", () => void history?.flush());
-  wire(c);
-  route.value = "app";
-  if (keepHistory.value) messages.value = await history.loadAll();
-  try {
-    await c.connect();
-  } catch (e) {
-    notice.value = describeError(e);
-  }
-}
-
-function historySetting(): string {
-  return `history:${account ?? ""}`;
-}
-
-// ------------------------------------------------------------------------------- SDK events
-
-function wire(c: ParleyClient): void {
-  c.on("status", (status) => onStatus(c, status));
-  c.on("message", (m) => onMessage(m));
-  c.on("presence", (p) => setOnline(p.userId, p.username, p.online));
-  c.on("typing", (t) => {
-    if (t.userId === me.value?.id) return;
-    typists.update(t);
+  await setSetting(LAST_ACCOUNT, account);
+  keepHistory.value = canPersist && (await getSetting(historySetting(account))) === "on";
+  const history = new History(store);
+  const model = new ChatModel(client, {
+    ...(keepHistory.value ? { history } : {}),
+    // A message in the open conversation of a visible page is read as it arrives.
+    isRead: (roomId) => roomId === selectedRoom.peek() && document.visibilityState === "visible",
   });
-  c.on("membership", (m) => void onMembership(c, m));
-  c.on("invited", (i) => onInvited(i));
-  c.on("room", (room) => void addRoom(c, room));
-  c.on("key_changed", (change) => {
-    trust.value = { ...trust.value, [change.userId]: "changed" };
-  });
-  c.on("queue_missed", (m) => {
-    notice.value = `${m.dropped} message${m.dropped === 1 ? "" : "s"} sent while this device was away did not wait for it (the server keeps only the newest).`;
-  });
-  c.on("error", (e) => {
-    if (e.messageId !== undefined) notice.value = "A message could not be decrypted on this device.";
-  });
-}
-
-function onStatus(c: ParleyClient, status: ConnectionStatus): void {
-  connection.value = status;
-  if (status.state === "connected") {
-    me.value = c.user;
-    void refreshAll(c);
-    void flushOutbox();
-  } else if (status.state === "offline") {
-    for (const item of outbox.splice(0)) setStatus(item.key, "failed");
-  }
-}
-
-async function refreshAll(c: ParleyClient): Promise<void> {
-  try {
-    const [list, users] = await Promise.all([c.rooms(), c.users()]);
-    rooms.value = list;
-    people.value = users;
-    await Promise.all(list.map((r) => loadMembers(c, r.id)));
-  } catch (e) {
-    notice.value = describeError(e);
-  }
-}
-
-async function loadMembers(c: ParleyClient, roomId: string): Promise<void> {
-  try {
-    const list = await c.members(roomId);
-    members.value = { ...members.value, [roomId]: list };
-    const self = me.value?.id;
-    const states = await Promise.all(
-      list.filter((m) => m.userId !== self).map(async (m) => [m.userId, await c.trust(m.userId)] as const),
-    );
-    trust.value = { ...trust.value, ...Object.fromEntries(states) };
-  } catch {
-    // The room may have gone (left, removed) between the list and this call.
-  }
-}
-
-async function addRoom(c: ParleyClient, room: RoomView): Promise<void> {
-  rooms.value = [...rooms.value.filter((r) => r.id !== room.id), room];
-  invitations.value = invitations.value.filter((i) => i.room.id !== room.id);
-  await loadMembers(c, room.id);
-}
-
-function dropRoom(roomId: string): void {
-  rooms.value = rooms.value.filter((r) => r.id !== roomId);
-  const { [roomId]: _gone, ...rest } = members.value;
-  members.value = rest;
-  if (selectedRoom.value === roomId) selectedRoom.value = undefined;
-}
-
-async function onMembership(c: ParleyClient, m: MembershipEvent): Promise<void> {
-  if (m.source !== "room") return;
-  if (m.userId === me.value?.id && (m.event === "left" || m.event === "removed")) {
-    dropRoom(m.roomId);
-    if (m.event === "removed") notice.value = "You were removed from a room.";
-    return;
-  }
-  await loadMembers(c, m.roomId);
-}
-
-function onInvited(i: InvitedEvent): void {
-  if (rooms.value.some((r) => r.id === i.room.id)) return;
-  invitations.value = [...invitations.value.filter((x) => x.room.id !== i.room.id), i];
-}
-
-function onMessage(m: MessageEvent): void {
-  if (m.text === undefined) return; // attachments arrive with the files feature
-  const self = me.value?.id;
-  receive({
-    key: m.id,
-    roomId: m.roomId,
-    fromId: m.from.userId,
-    fromName: m.from.username,
-    ts: m.ts,
-    text: m.text,
-    own: m.from.userId === self,
-    trust: m.trust,
-  });
-}
-
-let receiving: Promise<void> = Promise.resolve();
-
-/**
- * Shows a received message. With history kept, the message is written first, so what the
- * page has shown survives a reload that follows at once; arrivals keep their order.
- */
-function receive(message: ChatMessage): void {
-  const show = () => {
-    append(message);
-    typists.update({
-      roomId: message.roomId,
-      userId: message.fromId,
-      username: message.fromName,
-      active: false,
-    });
-    if (message.roomId !== selectedRoom.value || document.visibilityState !== "visible") {
-      unread.value = { ...unread.value, [message.roomId]: (unread.value[message.roomId] ?? 0) + 1 };
-    }
+  const stop = model.subscribe((change) => onChange(model, change));
+  const flush = () => void history.flush();
+  addEventListener("pagehide", flush);
+  session = {
+    account,
+    client,
+    model,
+    history,
+    detach: () => {
+      stop();
+      removeEventListener("pagehide", flush);
+    },
   };
-  const kept = history;
-  if (!keepHistory.value || kept === undefined) {
-    show();
-    return;
+  chat.value = model.snapshot;
+  route.value = "app";
+  if (keepHistory.value) await model.restoreHistory();
+  try {
+    await client.connect();
+  } catch (e) {
+    notice.value = describeError(e);
   }
-  receiving = receiving.then(async () => {
-    const list = messages.value[message.roomId] ?? [];
-    if (!list.some((x) => x.key === message.key)) {
-      try {
-        await kept.saveNow(message.roomId, [...list, message]);
-      } catch {
-        notice.value = "This device could not keep a message in its history.";
-      }
-    }
-    show();
-  });
 }
 
-function setOnline(userId: string, username: string, online: boolean): void {
-  // Someone who registered after this page loaded appears with their first presence.
-  people.value = people.value.some((p) => p.id === userId)
-    ? people.value.map((p) => (p.id === userId ? { ...p, online } : p))
-    : [...people.value, { id: userId, username, online }];
-  const next: Record<string, (typeof members.value)[string]> = {};
-  for (const [roomId, list] of Object.entries(members.value)) {
-    next[roomId] = list.map((m) => (m.userId === userId ? { ...m, online } : m));
+function historySetting(account: string): string {
+  return `history:${account}`;
+}
+
+/** Shows the model's new snapshot, and what the page says about the change. */
+function onChange(model: ChatModel, change: ChatChange): void {
+  if (session?.model !== model) return;
+  chat.value = model.snapshot;
+  switch (change.type) {
+    case "membership": {
+      const m = change.event;
+      if (m.userId !== model.snapshot.me?.id || (m.event !== "left" && m.event !== "removed")) return;
+      if (selectedRoom.value === m.roomId) selectedRoom.value = undefined;
+      if (m.event === "removed") notice.value = "You were removed from a room.";
+      return;
+    }
+    case "queue_missed":
+      notice.value = `${change.dropped} message${change.dropped === 1 ? "" : "s"} sent while this device was away did not wait for it (the server keeps only the newest).`;
+      return;
+    case "error":
+      if (change.event.messageId !== undefined)
+        notice.value = "A message could not be decrypted on this device.";
+      return;
+    case "failed":
+      notice.value =
+        change.what === "history"
+          ? "This device could not keep a message in its history."
+          : describeError(change.error);
+      return;
+    case "state":
+    case "status":
+    case "message":
+    case "conversation":
+    case "presence":
+    case "typing":
+    case "invited":
+    case "key_changed":
+      return;
+    default:
+      assertNever(change);
   }
-  members.value = next;
 }
 
 // ------------------------------------------------------------------------------- messages
 
-function append(message: ChatMessage): void {
-  const list = messages.value[message.roomId] ?? [];
-  if (list.some((x) => x.key === message.key)) return;
-  messages.value = { ...messages.value, [message.roomId]: [...list, message] };
-  persist(message.roomId);
-}
-
-function update(key: string, change: (m: ChatMessage) => ChatMessage): void {
-  for (const [roomId, list] of Object.entries(messages.value)) {
-    const i = list.findIndex((m) => m.key === key);
-    if (i < 0) continue;
-    const copy = [...list];
-    copy[i] = change(copy[i]!);
-    messages.value = { ...messages.value, [roomId]: copy };
-    persist(roomId);
-    return;
-  }
-}
-
-function setStatus(key: string, status: NonNullable<ChatMessage["status"]>): void {
-  update(key, (m) => ({ ...m, status }));
-}
-
-function persist(roomId: string): void {
-  if (keepHistory.value) history?.save(roomId, messages.value[roomId] ?? []);
-}
-
 /** Sends a text to a conversation: at once when connected, else when the connection is back. */
 export function sendMessage(roomId: string, text: string): void {
-  const user = me.value;
-  if (user === undefined) return;
-  localCounter += 1;
-  const key = `local-${Date.now()}-${localCounter}`;
-  append({
-    key,
-    roomId,
-    fromId: user.id,
-    fromName: user.username,
-    ts: Date.now(),
-    text,
-    own: true,
-    status: "sending",
-  });
-  outbox.push({ key, roomId, text });
-  ownTyping.stop();
-  void flushOutbox();
+  // A failure shows on the message (Retry) and as a notice.
+  session?.model.send(roomId, text).catch(() => undefined);
 }
 
 /** Sends a failed message again. */
 export function retry(key: string): void {
-  for (const list of Object.values(messages.value)) {
-    const m = list.find((x) => x.key === key && x.status === "failed");
-    if (m === undefined) continue;
-    setStatus(key, "sending");
-    outbox.push({ key, roomId: m.roomId, text: m.text });
-    void flushOutbox();
-    return;
-  }
-}
-
-async function flushOutbox(): Promise<void> {
-  if (flushing) return;
-  flushing = true;
-  try {
-    while (outbox.length > 0 && client !== undefined && connection.value.state === "connected") {
-      const item = outbox[0]!;
-      try {
-        const ack = await client.send(item.roomId, item.text);
-        outbox.shift();
-        update(item.key, (m) => ({ ...m, key: ack.id, ts: ack.ts, status: "delivered" }));
-      } catch (e) {
-        outbox.shift();
-        setStatus(item.key, "failed");
-        notice.value = describeError(e);
-      }
-    }
-  } finally {
-    flushing = false;
-  }
+  session?.model.retry(key)?.catch(() => undefined);
 }
 
 /** Tells the room this user is typing (repeated while typing, stopped after a pause). */
 export function typingInRoom(roomId: string): void {
-  if (client === undefined || connection.value.state !== "connected") return;
-  ownTyping.typed(roomId);
+  session?.model.typed(roomId);
 }
 
 export function selectRoom(roomId: string | undefined): void {
   selectedRoom.value = roomId;
-  if (roomId !== undefined && (unread.value[roomId] ?? 0) > 0) {
-    unread.value = { ...unread.value, [roomId]: 0 };
-  }
+  if (roomId !== undefined) session?.model.markRead(roomId);
 }
 
 // ------------------------------------------------------------------------------- rooms
 
 export async function createRoom(name: string): Promise<void> {
-  const c = active();
-  const room = await c.createRoom(name);
-  await addRoom(c, room);
+  const room = await active().model.createRoom(name);
   selectRoom(room.id);
 }
 
 export async function joinRoom(roomId: string): Promise<void> {
-  const c = active();
-  const room = await c.join(canonicalRoomId(roomId.trim()));
-  await addRoom(c, room);
+  const room = await active().model.join(canonicalRoomId(roomId.trim()));
   selectRoom(room.id);
 }
 
 export function declineInvitation(roomId: string): void {
-  invitations.value = invitations.value.filter((i) => i.room.id !== roomId);
+  session?.model.declineInvitation(roomId);
 }
 
 export async function leaveRoom(roomId: string): Promise<void> {
-  await active().leave(roomId);
-  dropRoom(roomId);
-  if (keepHistory.value) await history?.remove(roomId);
-  const { [roomId]: _gone, ...rest } = messages.value;
-  messages.value = rest;
+  await active().model.leave(roomId);
+  if (selectedRoom.value === roomId) selectedRoom.value = undefined;
 }
 
 export async function inviteUser(roomId: string, username: string): Promise<void> {
-  const c = active();
-  const wanted = username.trim().toLowerCase();
-  let user = people.value.find((p) => p.username.toLowerCase() === wanted);
-  if (user === undefined) {
-    people.value = await c.users();
-    user = people.value.find((p) => p.username.toLowerCase() === wanted);
-  }
+  const { model } = active();
+  const user = await model.findUser(username);
   if (user === undefined) throw new Error(`There is no user called ${username.trim()}.`);
-  await c.invite(roomId, user.id);
-  await loadMembers(c, roomId);
+  await model.invite(roomId, user.id);
 }
 
 export async function openDirect(userId: string): Promise<void> {
-  const c = active();
-  const room = await c.openDirect(userId);
-  await addRoom(c, room);
+  const room = await active().model.openDirect(userId);
   selectRoom(room.id);
 }
 
 // ------------------------------------------------------------------------------- identity
 
 export function safetyNumber(userId: string): Promise<SafetyNumberResult> {
-  return active().safetyNumber(userId);
+  return active().client.safetyNumber(userId);
 }
 
-export async function markVerified(userId: string): Promise<void> {
-  await active().markVerified(userId);
-  trust.value = { ...trust.value, [userId]: "verified" };
+export function markVerified(userId: string): Promise<void> {
+  return active().model.markVerified(userId);
 }
 
-export async function acceptKeyChange(userId: string): Promise<void> {
-  await active().acceptKeyChange(userId);
-  trust.value = { ...trust.value, [userId]: await active().trust(userId) };
+export function acceptKeyChange(userId: string): Promise<void> {
+  return active().model.acceptKeyChange(userId);
 }
 
 // ------------------------------------------------------------------------------- settings, sign-out
 
 export async function setKeepHistory(on: boolean): Promise<void> {
+  const s = session;
   keepHistory.value = on;
-  await setSetting(historySetting(), on ? "on" : undefined);
+  if (s === undefined) return;
+  await setSetting(historySetting(s.account), on ? "on" : undefined);
   if (on) {
-    for (const [roomId, list] of Object.entries(messages.value)) history?.save(roomId, list);
+    s.model.keepHistory(s.history);
   } else {
-    await history?.clear();
+    s.model.keepHistory(undefined);
+    await s.history.clear();
   }
 }
 
 /** Ends the session; with `erase`, also removes this account's keys and history from this browser. */
 export async function signOut(erase: boolean): Promise<void> {
-  const c = client;
-  const name = account;
-  client = undefined;
-  account = undefined;
-  outbox.length = 0;
-  if (c !== undefined) {
+  const s = session;
+  session = undefined;
+  if (s !== undefined) {
+    s.detach();
+    s.model.dispose();
     try {
-      await c.logout();
+      await s.client.logout();
     } catch {
       // Signed out locally anyway; the server's session expires on its own.
     }
-    await c.close();
+    await s.client.close();
+    await s.history.flush();
+    if (erase) await eraseAccount(s.account);
   }
-  await history?.flush();
-  history = undefined;
-  if (erase && name !== undefined) await eraseAccount(name);
   await setSetting(LAST_ACCOUNT, undefined);
-  typists.clear();
-  ownTyping.stop();
-  me.value = undefined;
-  rooms.value = [];
-  people.value = [];
-  members.value = {};
-  messages.value = {};
-  unread.value = {};
-  typing.value = {};
-  trust.value = {};
-  invitations.value = [];
+  chat.value = emptyChatSnapshot({ state: "offline", reason: "signed_out" });
   selectedRoom.value = undefined;
-  connection.value = { state: "offline", reason: "signed_out" };
   route.value = "signin";
 }

@@ -32,7 +32,7 @@ export function Conversation({ room }: { room: RoomView }) {
   const peer = isRoom ? undefined : directPeer(room.id);
 
   const openLock = () => {
-    if (peer !== undefined) setVerifying({ userId: peer.userId, username: peer.username });
+    if (peer !== undefined) setVerifying({ userId: peer.id, username: peer.username });
     else setShowMembers(true);
   };
 

@@ -22,7 +22,7 @@ export function MessageList({ roomId }: { roomId: string }) {
     const el = ref.current;
     if (el !== null) stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < STICKY_PX;
   };
-  const typists = Object.values(typing.value[roomId] ?? {});
+  const typists = (typing.value[roomId] ?? []).map((t) => t.username);
   return (
     <>
       <div class="messages" ref={ref} onScroll={onScroll} role="log" aria-label="Messages" aria-live="polite">

@@ -1,0 +1,544 @@
+import assert from "node:assert/strict";
+import { afterEach, beforeEach, describe, it, mock } from "node:test";
+import type { MemberView, RoomView, UserView, UserWithPresence } from "@parley/protocol";
+import type { ConnectionStatus } from "../connection.js";
+import { TypedEmitter } from "../emitter.js";
+import { ParleyClientError } from "../errors.js";
+import type { ClientEvents, MessageEvent } from "../events.js";
+import type { TrustState } from "../pins.js";
+import { TYPING_SHOWN_MS } from "../typing.js";
+import { ChatModel, type ChatModelOptions } from "./model.js";
+import type { ChatChange, ChatClient, ChatHistory, ChatMessage } from "./types.js";
+
+const ALICE: UserView = { id: "u-alice", username: "alice", isAdmin: false };
+const BOB = { id: "u-bob", username: "bob" };
+const CAROL = { id: "u-carol", username: "Carol" };
+
+const room = (id: string, name: string, kind: RoomView["kind"] = "room"): RoomView => ({
+  id,
+  kind,
+  name,
+  topic: null,
+  isPublic: kind === "room",
+  ownerId: null,
+  createdAt: 0,
+});
+const member = (u: { id: string; username: string }, online = true): MemberView => ({
+  userId: u.id,
+  username: u.username,
+  role: "member",
+  online,
+});
+
+/**
+ * An in-memory stand-in for ParleyClient: the server's view as plain data, requests answered
+ * from it, and the SDK's events emitted by the test.
+ */
+class FakeClient extends TypedEmitter<ClientEvents> implements ChatClient {
+  user: UserView | undefined = ALICE;
+  status: ConnectionStatus = { state: "offline", reason: "not_started" };
+  roomList: RoomView[] = [];
+  people: UserWithPresence[] = [];
+  memberLists = new Map<string, MemberView[]>();
+  trustStates = new Map<string, TrustState>();
+  sent: { roomId: string; text: string }[] = [];
+  typingSent: [string, boolean][] = [];
+  /** The next send() calls' outcomes, in order; when empty, sends succeed. */
+  sendOutcomes: (Error | "ok")[] = [];
+  #ids = 0;
+
+  async rooms() {
+    return [...this.roomList];
+  }
+  async users() {
+    return [...this.people];
+  }
+  async members(roomId: string) {
+    const list = this.memberLists.get(roomId);
+    if (list === undefined) throw new ParleyClientError("not_a_member");
+    return [...list];
+  }
+  async trust(userId: string) {
+    return this.trustStates.get(userId) ?? "unverified";
+  }
+  async send(roomId: string, content: unknown) {
+    const outcome = this.sendOutcomes.shift() ?? "ok";
+    if (outcome !== "ok") throw outcome;
+    this.sent.push({ roomId, text: String(content) });
+    this.#ids += 1;
+    return { id: `m${this.#ids}`, ts: 5_000 + this.#ids };
+  }
+  typing(roomId: string, active: boolean) {
+    this.typingSent.push([roomId, active]);
+  }
+  async createRoom(name: string) {
+    const r = room("NEWRM1", name);
+    this.roomList.push(r);
+    this.memberLists.set(r.id, [member(ALICE)]);
+    return r;
+  }
+  async join(roomId: string) {
+    const r = this.roomList.find((x) => x.id === roomId) ?? room(roomId, "joined");
+    if (!this.roomList.includes(r)) this.roomList.push(r);
+    return r;
+  }
+  async leave(roomId: string) {
+    this.roomList = this.roomList.filter((r) => r.id !== roomId);
+    this.memberLists.delete(roomId);
+  }
+  async invite(roomId: string, userId: string) {
+    const u = this.people.find((p) => p.id === userId);
+    if (u !== undefined) this.memberLists.get(roomId)?.push(member(u));
+  }
+  async openDirect(userId: string) {
+    const r = room(`D${userId.slice(2, 7).toUpperCase()}`, "", "direct");
+    if (!this.roomList.some((x) => x.id === r.id)) this.roomList.push(r);
+    const u = this.people.find((p) => p.id === userId)!;
+    this.memberLists.set(r.id, [member(ALICE), member(u)]);
+    return r;
+  }
+  async markVerified(userId: string) {
+    this.trustStates.set(userId, "verified");
+  }
+  async acceptKeyChange(userId: string) {
+    this.trustStates.set(userId, "unverified");
+  }
+
+  connectNow(): void {
+    this.status = { state: "connected", server: "https://parley.test" };
+    this.emit("status", this.status);
+  }
+}
+
+const message = (roomId: string, from: { id: string; username: string }, id: string, text = "hi") =>
+  ({
+    roomId,
+    id,
+    ts: 1_000,
+    from: { userId: from.id, username: from.username, deviceId: "d1" },
+    content: { type: "text", text },
+    text,
+    trust: "unverified",
+    epoch: 1,
+  }) as MessageEvent;
+
+/**
+ * Waits until the model's queued work (events, refreshes, the outbox) has settled: the fake
+ * answers through promises only, so everything is done once the microtask queue is empty.
+ */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+function setUp(options: ChatModelOptions = {}) {
+  const client = new FakeClient();
+  client.people = [
+    { ...ALICE, online: true },
+    { ...BOB, online: true },
+    { ...CAROL, online: false },
+  ];
+  client.roomList = [room("TEAM01", "team"), room("DBOB01", "", "direct")];
+  client.memberLists.set("TEAM01", [member(ALICE), member(BOB), member(CAROL, false)]);
+  client.memberLists.set("DBOB01", [member(ALICE), member(BOB)]);
+  const model = new ChatModel(client, options);
+  const changes: ChatChange[] = [];
+  model.subscribe((c) => changes.push(c));
+  return { client, model, changes };
+}
+
+async function connected(options: ChatModelOptions = {}) {
+  const s = setUp(options);
+  s.client.connectNow();
+  await settle();
+  return s;
+}
+
+describe("ChatModel", () => {
+  it("loads rooms, people, members and each member's trust when the client connects", async () => {
+    const { client, model } = setUp();
+    client.trustStates.set(BOB.id, "verified");
+    assert.deepEqual(model.snapshot.rooms, []);
+    client.connectNow();
+    await settle();
+    const s = model.snapshot;
+    assert.deepEqual(
+      s.rooms.map((r) => r.id),
+      ["TEAM01", "DBOB01"],
+    );
+    assert.equal(s.people.length, 3);
+    assert.deepEqual(
+      s.members.TEAM01?.map((m) => m.username),
+      ["alice", "bob", "Carol"],
+    );
+    assert.deepEqual(s.trust, { [BOB.id]: "verified", [CAROL.id]: "unverified" });
+    assert.equal(s.me?.id, ALICE.id);
+  });
+
+  it("gives every change a new snapshot and leaves the old one as it was", async () => {
+    const { client, model } = await connected();
+    const before = model.snapshot;
+    client.emit("presence", { userId: CAROL.id, username: CAROL.username, online: true });
+    assert.notEqual(model.snapshot, before);
+    assert.equal(before.people.find((p) => p.id === CAROL.id)?.online, false);
+    assert.equal(model.snapshot.people.find((p) => p.id === CAROL.id)?.online, true);
+  });
+
+  describe("direct conversations", () => {
+    it("resolves the other person once, from the members", async () => {
+      const { client, model } = await connected();
+      assert.deepEqual(model.snapshot.peers.DBOB01, BOB);
+      // A later members list that no longer has them (they left) does not rename the conversation.
+      client.memberLists.set("DBOB01", [member(ALICE)]);
+      await model.loadMembers("DBOB01");
+      assert.deepEqual(model.snapshot.peers.DBOB01, BOB);
+    });
+
+    it("takes the other person from their first message when the members list does not name them", async () => {
+      const { client, model } = setUp();
+      client.memberLists.set("DBOB01", [member(ALICE)]);
+      client.connectNow();
+      await settle();
+      assert.equal(model.snapshot.peers.DBOB01, undefined);
+      client.emit("message", message("DBOB01", ALICE, "m0", "from my other device"));
+      client.emit("message", message("DBOB01", BOB, "m1"));
+      await settle();
+      assert.deepEqual(model.snapshot.peers.DBOB01, BOB);
+    });
+
+    it("learns a conversation someone opened, with its person, before its first message is told", async () => {
+      const { client, model, changes } = await connected();
+      const r = room("DCARO1", "", "direct");
+      client.roomList.push(r);
+      client.memberLists.set("DCARO1", [member(ALICE), member(CAROL)]);
+      client.emit("room", r);
+      client.emit("message", message("DCARO1", CAROL, "m7"));
+      await settle();
+      const told = changes.filter((c) => c.type === "conversation" || c.type === "message");
+      assert.deepEqual(
+        told.map((c) => c.type),
+        ["conversation", "message"],
+      );
+      assert.deepEqual(told[0], { type: "conversation", room: r, isNew: true });
+      assert.deepEqual(model.snapshot.peers.DCARO1, CAROL);
+    });
+
+    it("reads the rooms again for a message in a conversation it does not know yet", async () => {
+      const { client, model } = await connected();
+      client.roomList.push(room("DCARO1", "", "direct"));
+      client.memberLists.set("DCARO1", [member(ALICE), member(CAROL)]);
+      client.emit("message", message("DCARO1", CAROL, "m9"));
+      await settle();
+      assert.ok(model.room("dcaro1"));
+      assert.deepEqual(model.snapshot.peers.DCARO1, CAROL);
+      assert.equal(model.snapshot.messages.DCARO1?.length, 1);
+    });
+
+    it("knows the person of a conversation this user opens", async () => {
+      const { model } = await connected();
+      const r = await model.openDirect(CAROL.id);
+      assert.deepEqual(model.snapshot.peers[r.id], CAROL);
+      assert.ok(model.snapshot.rooms.some((x) => x.id === r.id));
+    });
+  });
+
+  describe("unread counts", () => {
+    it("counts messages in conversations the user is not looking at, and clears on markRead", async () => {
+      let open: string | undefined = "TEAM01";
+      const { client, model } = await connected({ isRead: (roomId) => roomId === open });
+      client.emit("message", message("TEAM01", BOB, "m1"));
+      client.emit("message", message("DBOB01", BOB, "m2"));
+      client.emit("message", message("DBOB01", BOB, "m3"));
+      await settle();
+      assert.deepEqual(model.snapshot.unread, { DBOB01: 2 });
+      open = undefined;
+      client.emit("message", message("TEAM01", BOB, "m4"));
+      await settle();
+      assert.deepEqual(model.snapshot.unread, { DBOB01: 2, TEAM01: 1 });
+      model.markRead("DBOB01");
+      assert.deepEqual(model.snapshot.unread, { DBOB01: 0, TEAM01: 1 });
+    });
+
+    it("counts a message once when the same id arrives twice", async () => {
+      const { client, model } = await connected();
+      client.emit("message", message("TEAM01", BOB, "m1"));
+      client.emit("message", message("TEAM01", BOB, "m1"));
+      await settle();
+      assert.equal(model.snapshot.unread.TEAM01, 1);
+      assert.equal(model.snapshot.messages.TEAM01?.length, 1);
+    });
+
+    it("forgets a room's count when the user is removed from it", async () => {
+      const { client, model, changes } = await connected();
+      client.emit("message", message("TEAM01", BOB, "m1"));
+      client.emit("membership", {
+        source: "room",
+        roomId: "TEAM01",
+        event: "removed",
+        userId: ALICE.id,
+        username: ALICE.username,
+      });
+      await settle();
+      assert.equal(model.snapshot.unread.TEAM01, undefined);
+      assert.equal(model.room("TEAM01"), undefined);
+      assert.ok(changes.some((c) => c.type === "membership" && c.event.event === "removed"));
+    });
+  });
+
+  describe("outbox", () => {
+    it("shows a message as sending, then delivered with the server's id and time", async () => {
+      const { client, model } = await connected();
+      const sent = model.send("TEAM01", "hello");
+      const [local] = model.snapshot.messages.TEAM01 ?? [];
+      assert.equal(local?.status, "sending");
+      assert.equal(local?.own, true);
+      const done = await sent;
+      assert.equal(done.key, "m1");
+      assert.equal(done.status, "delivered");
+      assert.deepEqual(model.snapshot.messages.TEAM01, [done]);
+      assert.deepEqual(client.sent, [{ roomId: "TEAM01", text: "hello" }]);
+    });
+
+    it("holds messages while reconnecting and sends them in order once connected", async () => {
+      const { client, model } = await connected();
+      client.emit("status", { state: "reconnecting", reason: "closed", inMs: 500 } as ConnectionStatus);
+      const first = model.send("TEAM01", "one");
+      const second = model.send("TEAM01", "two");
+      await settle();
+      assert.equal(client.sent.length, 0);
+      client.connectNow();
+      await Promise.all([first, second]);
+      assert.deepEqual(
+        client.sent.map((s) => s.text),
+        ["one", "two"],
+      );
+    });
+
+    it("fails a message the server refused, says so once, and sends it again on retry", async () => {
+      const { client, model, changes } = await connected();
+      const refusal = new ParleyClientError("rate_limited");
+      client.sendOutcomes = [refusal];
+      await assert.rejects(model.send("TEAM01", "hello"), refusal);
+      const [failed] = model.snapshot.messages.TEAM01 ?? [];
+      assert.equal(failed?.status, "failed");
+      const told = changes.filter((c) => c.type === "failed");
+      assert.deepEqual(told, [{ type: "failed", what: "send", error: refusal, key: failed?.key }]);
+      const again = model.retry(failed!.key);
+      assert.equal(model.snapshot.messages.TEAM01?.[0]?.status, "sending");
+      const done = await again;
+      assert.equal(done?.status, "delivered");
+      assert.equal(model.snapshot.messages.TEAM01?.length, 1);
+      assert.equal(model.retry(done!.key), undefined, "only a failed message can be retried");
+    });
+
+    it("fails every waiting message when the client goes offline for good", async () => {
+      const { client, model } = await connected();
+      client.emit("status", { state: "reconnecting", reason: "closed", inMs: 500 } as ConnectionStatus);
+      const waiting = model.send("TEAM01", "one");
+      client.emit("status", { state: "offline", reason: "signed_out" });
+      await assert.rejects(waiting, (e) => e instanceof ParleyClientError && e.code === "not_connected");
+      assert.equal(model.snapshot.messages.TEAM01?.[0]?.status, "failed");
+    });
+
+    it("without holding, hands a message to the client at once even while reconnecting", async () => {
+      const { client, model } = await connected({ holdWhileOffline: false });
+      client.emit("status", { state: "reconnecting", reason: "closed", inMs: 500 } as ConnectionStatus);
+      const lost = new ParleyClientError("not_connected");
+      client.sendOutcomes = [lost];
+      await assert.rejects(model.send("TEAM01", "one"), lost);
+    });
+  });
+
+  describe("presence", () => {
+    it("updates people and every room's members, and adds someone new", async () => {
+      const { client, model, changes } = await connected();
+      client.emit("presence", { userId: BOB.id, username: BOB.username, online: false });
+      assert.equal(model.snapshot.people.find((p) => p.id === BOB.id)?.online, false);
+      assert.equal(model.snapshot.members.TEAM01?.find((m) => m.userId === BOB.id)?.online, false);
+      assert.equal(model.snapshot.members.DBOB01?.find((m) => m.userId === BOB.id)?.online, false);
+      client.emit("presence", { userId: "u-dave", username: "dave", online: true });
+      assert.deepEqual(model.snapshot.people.at(-1), { id: "u-dave", username: "dave", online: true });
+      assert.equal(changes.filter((c) => c.type === "presence").length, 2);
+    });
+  });
+
+  describe("typing", () => {
+    beforeEach(() => mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 }));
+    afterEach(() => mock.timers.reset());
+
+    it("shows who types until their message arrives, and never this user", async () => {
+      const { client, model } = setUp();
+      client.emit("typing", { roomId: "TEAM01", userId: BOB.id, username: "bob", active: true });
+      client.emit("typing", { roomId: "TEAM01", userId: ALICE.id, username: "alice", active: true });
+      assert.deepEqual(model.snapshot.typing.TEAM01, [{ userId: BOB.id, username: "bob" }]);
+      client.emit("message", message("TEAM01", BOB, "m1"));
+      await settle();
+      assert.deepEqual(model.snapshot.typing.TEAM01, []);
+    });
+
+    it("lets an indicator lapse when it is not refreshed", () => {
+      const { client, model } = setUp();
+      client.emit("typing", { roomId: "TEAM01", userId: BOB.id, username: "bob", active: true });
+      mock.timers.tick(TYPING_SHOWN_MS);
+      assert.deepEqual(model.snapshot.typing.TEAM01, []);
+    });
+
+    it("tells the room this user types only while connected, and stops when a message is sent", () => {
+      const { client, model } = setUp();
+      model.typed("TEAM01");
+      assert.deepEqual(client.typingSent, []);
+      client.status = { state: "connected", server: "https://parley.test" };
+      client.emit("status", client.status);
+      model.typed("TEAM01");
+      void model.send("TEAM01", "done").catch(() => {});
+      assert.deepEqual(client.typingSent, [
+        ["TEAM01", true],
+        ["TEAM01", false],
+      ]);
+    });
+  });
+
+  describe("trust", () => {
+    it("marks a member changed on a key change, verified after verification, and back after accepting", async () => {
+      const { client, model, changes } = await connected();
+      const change = {
+        userId: BOB.id,
+        deviceId: "d2",
+        kind: "new_device" as const,
+        key: new Uint8Array(32),
+        previousKey: undefined,
+      };
+      client.emit("key_changed", change);
+      assert.equal(model.snapshot.trust[BOB.id], "changed");
+      assert.ok(changes.some((c) => c.type === "key_changed" && c.change === change));
+      await model.acceptKeyChange(BOB.id);
+      assert.equal(model.snapshot.trust[BOB.id], "unverified");
+      await model.markVerified(BOB.id);
+      assert.equal(model.snapshot.trust[BOB.id], "verified");
+    });
+  });
+
+  describe("conversations", () => {
+    it("creates, joins and leaves rooms; a room joined ends its invitation", async () => {
+      const { client, model } = await connected();
+      client.roomList.push(room("OPS001", "ops"));
+      client.memberLists.set("OPS001", [member(BOB)]);
+      client.emit("invited", { room: room("OPS001", "ops"), by: BOB });
+      await settle();
+      assert.equal(model.snapshot.invitations.length, 1);
+      await model.join("OPS001");
+      assert.equal(model.snapshot.invitations.length, 0);
+      const created = await model.createRoom("lab");
+      assert.ok(model.room(created.id));
+      await model.leave("ops001");
+      assert.equal(model.room("OPS001"), undefined);
+    });
+
+    it("finds a user by name as the server compares names, asking the server when unknown", async () => {
+      const { client, model } = await connected();
+      assert.deepEqual(await model.findUser("carol"), CAROL);
+      client.people.push({ id: "u-dave", username: "Dave", online: false });
+      assert.deepEqual(await model.findUser(" DAVE "), { id: "u-dave", username: "Dave" });
+      assert.equal(await model.findUser("nobody"), undefined);
+    });
+
+    it("invites by user id and reads the room's members again", async () => {
+      const { model } = await connected();
+      const created = await model.createRoom("lab");
+      await model.invite(created.id, BOB.id);
+      assert.deepEqual(
+        model.snapshot.members[created.id]?.map((m) => m.username),
+        ["alice", "bob"],
+      );
+    });
+  });
+
+  describe("history", () => {
+    class MemoryHistory implements ChatHistory {
+      kept = new Map<string, readonly ChatMessage[]>();
+      failNext = false;
+      async loadAll() {
+        return Object.fromEntries(this.kept);
+      }
+      save(roomId: string, list: readonly ChatMessage[]) {
+        this.kept.set(
+          roomId,
+          list.filter((m) => m.status !== "sending"),
+        );
+      }
+      async saveNow(roomId: string, list: readonly ChatMessage[]) {
+        if (this.failNext) {
+          this.failNext = false;
+          throw new Error("disk full");
+        }
+        this.save(roomId, list);
+      }
+      async remove(roomId: string) {
+        this.kept.delete(roomId);
+      }
+    }
+
+    it("keeps a received message before it is shown, and restores it in a new model", async () => {
+      const history = new MemoryHistory();
+      const { client, model } = await connected({ history });
+      client.emit("message", message("TEAM01", BOB, "m1", "kept"));
+      await settle();
+      assert.equal(history.kept.get("TEAM01")?.[0]?.text, "kept");
+      const next = new ChatModel(client, { history });
+      await next.restoreHistory();
+      assert.equal(next.snapshot.messages.TEAM01?.[0]?.text, "kept");
+      model.dispose();
+      next.dispose();
+    });
+
+    it("shows a message it could not keep, and says so", async () => {
+      const history = new MemoryHistory();
+      history.failNext = true;
+      const { client, model, changes } = await connected({ history });
+      client.emit("message", message("TEAM01", BOB, "m1"));
+      await settle();
+      assert.equal(model.snapshot.messages.TEAM01?.length, 1);
+      assert.ok(changes.some((c) => c.type === "failed" && c.what === "history"));
+    });
+
+    it("saves every conversation when history is turned on, and removes a room's when it is left", async () => {
+      const history = new MemoryHistory();
+      const { client, model } = await connected();
+      client.emit("message", message("TEAM01", BOB, "m1"));
+      await settle();
+      model.keepHistory(history);
+      assert.equal(history.kept.get("TEAM01")?.length, 1);
+      await model.leave("TEAM01");
+      assert.equal(history.kept.has("TEAM01"), false);
+      assert.equal(model.snapshot.messages.TEAM01, undefined);
+    });
+  });
+
+  describe("reset", () => {
+    it("changes nothing after dispose: events are ignored and waiting messages fail as closed", async () => {
+      const { client, model, changes } = await connected();
+      client.emit("status", { state: "reconnecting", reason: "closed", inMs: 500 } as ConnectionStatus);
+      const waiting = model.send("TEAM01", "never");
+      const last = model.snapshot;
+      const told = changes.length;
+      model.dispose();
+      await assert.rejects(waiting, (e) => e instanceof ParleyClientError && e.code === "closed");
+      client.emit("message", message("TEAM01", BOB, "m1"));
+      client.emit("presence", { userId: BOB.id, username: "bob", online: false });
+      client.connectNow();
+      await settle();
+      assert.equal(model.snapshot, last);
+      assert.equal(changes.length, told);
+      assert.equal(client.listenerCount("message"), 0);
+      assert.deepEqual(client.sent, []);
+    });
+
+    it("withdraws this user's typing indicator when disposed", () => {
+      const { client, model } = setUp();
+      client.connectNow();
+      model.typed("TEAM01");
+      model.dispose();
+      assert.deepEqual(client.typingSent, [
+        ["TEAM01", true],
+        ["TEAM01", false],
+      ]);
+    });
+  });
+});

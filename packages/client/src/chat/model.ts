@@ -1,0 +1,643 @@
+import { canonicalRoomId, type RoomView } from "@parley/protocol";
+import type { ConnectionStatus } from "../connection.js";
+import { ParleyClientError } from "../errors.js";
+import type { InvitedEvent, MembershipEvent, MessageEvent, PresenceEvent } from "../events.js";
+import type { Timers } from "../platform.js";
+import { TypingNotifier, TypingRoster } from "../typing.js";
+import type { ChatChange, ChatClient, ChatHistory, ChatMessage, ChatSnapshot, Person } from "./types.js";
+
+export interface ChatModelOptions {
+  /** Where messages are kept between sessions; default none (memory only). See keepHistory(). */
+  history?: ChatHistory;
+  /**
+   * Whether the user is looking at a conversation now: a message arriving there is not counted
+   * as unread. Default: never.
+   */
+  isRead?: (roomId: string) => boolean;
+  /**
+   * Default true: a message sent while the connection is down waits in the outbox until it is
+   * back (and fails if the client goes offline for good). False: it is handed to the client at
+   * once, which waits for the connection as a request does and fails when it does not come.
+   */
+  holdWhileOffline?: boolean;
+  /** Clock in ms, for local ids and times of messages being sent. Default Date.now. */
+  now?: () => number;
+  /** For the typing indicators' timers. Default the host's. */
+  timers?: Timers;
+}
+
+interface OutboxItem {
+  readonly key: string;
+  readonly roomId: string;
+  readonly text: string;
+}
+
+interface Waiter {
+  resolve(message: ChatMessage): void;
+  reject(error: unknown): void;
+}
+
+/** The snapshot of a model that is not signed in (or of none). */
+export function emptyChatSnapshot(
+  connection: ConnectionStatus = { state: "offline", reason: "not_started" },
+): ChatSnapshot {
+  return {
+    me: undefined,
+    connection,
+    rooms: [],
+    people: [],
+    members: {},
+    peers: {},
+    trust: {},
+    typing: {},
+    unread: {},
+    messages: {},
+    invitations: [],
+  };
+}
+
+/** The server's comparison of user names (storage/username-key.ts): NFKC, trimmed, lower case. */
+export function usernameKey(name: string): string {
+  return name.normalize("NFKC").trim().toLowerCase();
+}
+
+/**
+ * The chat as both clients show it, built on one ParleyClient's public API and events:
+ * conversations (with each direct conversation's other person), people and presence, members
+ * and what this device's pins say about them, typing, unread counts, an outbox with retry, and
+ * the messages (kept by a platform's ChatHistory, or in memory).
+ *
+ * A view reads `snapshot` (a new immutable value after every change) and subscribes to learn of
+ * changes; it keeps only its own concerns (which conversation is open, dialogs, drafts). One
+ * model per signed-in client: signing out is dispose() and a new model for the next client.
+ */
+export class ChatModel {
+  readonly #client: ChatClient;
+  readonly #o: ChatModelOptions;
+  readonly #now: () => number;
+  readonly #listeners = new Set<(change: ChatChange) => void>();
+  readonly #unsubscribe: (() => void)[] = [];
+  readonly #typists: TypingRoster;
+  readonly #ownTyping: TypingNotifier;
+  readonly #outbox: OutboxItem[] = [];
+  readonly #waiters = new Map<string, Waiter>();
+  /** User id -> name, for everyone seen anywhere (people, members, senders, events). */
+  readonly #names = new Map<string, string>();
+  #snapshot: ChatSnapshot;
+  #history: ChatHistory | undefined;
+  #flushing = false;
+  #localCounter = 0;
+  #refreshing: Promise<void> | undefined;
+  /** Messages, conversations and membership changes are applied one at a time, in order. */
+  #events: Promise<void> = Promise.resolve();
+  #disposed = false;
+
+  constructor(client: ChatClient, options: ChatModelOptions = {}) {
+    this.#client = client;
+    this.#o = options;
+    this.#now = options.now ?? (() => Date.now());
+    this.#history = options.history;
+    const timers = options.timers !== undefined ? { timers: options.timers } : {};
+    this.#typists = new TypingRoster((roomId, list) => {
+      this.#set({ typing: { ...this.#snapshot.typing, [roomId]: list } });
+      this.#emit({ type: "typing", roomId });
+    }, timers);
+    this.#ownTyping = new TypingNotifier((roomId, active) => {
+      if (this.#snapshot.connection.state === "connected") this.#client.typing(roomId, active);
+    }, timers);
+    this.#snapshot = { ...emptyChatSnapshot(client.status), me: client.user };
+    if (client.user !== undefined) this.#learn(client.user);
+    this.#wire();
+  }
+
+  get snapshot(): ChatSnapshot {
+    return this.#snapshot;
+  }
+
+  /** Calls `listener` after every change; returns a function that stops it. */
+  subscribe(listener: (change: ChatChange) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /**
+   * Stops following the client: its events change nothing any more, timers stop, a typing
+   * indicator this user showed is withdrawn, and messages waiting in the outbox fail (`closed`).
+   */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#ownTyping.stop();
+    this.#disposed = true;
+    for (const off of this.#unsubscribe.splice(0)) off();
+    this.#typists.clear();
+    this.#outbox.length = 0;
+    for (const [key, waiter] of this.#waiters) {
+      this.#waiters.delete(key);
+      waiter.reject(new ParleyClientError("closed"));
+    }
+    this.#listeners.clear();
+  }
+
+  // ------------------------------------------------------------------ reading
+
+  /** A conversation by id, in any case. */
+  room(roomId: string): RoomView | undefined {
+    const id = canonicalRoomId(roomId);
+    return this.#snapshot.rooms.find((r) => r.id === id);
+  }
+
+  /** A user's name, from anything the model has seen. */
+  nameOf(userId: string): string | undefined {
+    return this.#names.get(userId);
+  }
+
+  /** A user by name (compared as the server does); asks the server for the people list when unknown. */
+  async findUser(name: string): Promise<Person | undefined> {
+    const known = this.#byName(name);
+    if (known !== undefined) return known;
+    await this.refreshPeople();
+    return this.#byName(name);
+  }
+
+  // ------------------------------------------------------------------ loading
+
+  /**
+   * Reads the rooms, the people and every room's members (and their trust) from the server. Done
+   * by itself on each connection; concurrent calls share one pass. Rejects when it fails.
+   */
+  refresh(): Promise<void> {
+    this.#refreshing ??= this.#refreshAll().finally(() => {
+      this.#refreshing = undefined;
+    });
+    return this.#refreshing;
+  }
+
+  /** Reads the people list (with presence) from the server. */
+  async refreshPeople(): Promise<void> {
+    const people = await this.#client.users();
+    if (this.#disposed) return;
+    for (const p of people) this.#learn(p);
+    this.#set({ people });
+    this.#emit({ type: "state" });
+  }
+
+  /** Reads a room's members and what the pins say about each from the server. */
+  async loadMembers(roomId: string): Promise<void> {
+    const list = await this.#client.members(roomId);
+    const self = this.#snapshot.me?.id;
+    const states = await Promise.all(
+      list
+        .filter((m) => m.userId !== self)
+        .map(async (m) => [m.userId, await this.#client.trust(m.userId)] as const),
+    );
+    if (this.#disposed) return;
+    for (const m of list) this.#learn({ id: m.userId, username: m.username });
+    const peers = { ...this.#snapshot.peers };
+    const room = this.room(roomId);
+    const other = list.find((m) => m.userId !== self);
+    if (room?.kind === "direct" && peers[room.id] === undefined && other !== undefined) {
+      peers[room.id] = { id: other.userId, username: other.username };
+    }
+    this.#set({
+      members: { ...this.#snapshot.members, [canonicalRoomId(roomId)]: list },
+      peers,
+      trust: { ...this.#snapshot.trust, ...Object.fromEntries(states) },
+    });
+    this.#emit({ type: "state" });
+  }
+
+  /** Shows the messages the history kept (replacing those in memory). */
+  async restoreHistory(): Promise<void> {
+    const history = this.#history;
+    if (history === undefined) return;
+    const messages = await history.loadAll();
+    if (this.#disposed) return;
+    this.#set({ messages });
+    this.#emit({ type: "state" });
+  }
+
+  /** Starts keeping messages in `history` (every conversation is saved now), or stops with undefined. */
+  keepHistory(history: ChatHistory | undefined): void {
+    this.#history = history;
+    if (history === undefined) return;
+    for (const [roomId, list] of Object.entries(this.#snapshot.messages)) history.save(roomId, list);
+  }
+
+  // ------------------------------------------------------------------ messages
+
+  /**
+   * Sends a text: it shows at once as `sending`, goes out when connected (see
+   * holdWhileOffline), then becomes `delivered` with the server's id and time. Resolves with the
+   * message as sent; rejects when it fails (it stays in the conversation as `failed`, and
+   * retry() sends it again).
+   */
+  send(roomId: string, text: string): Promise<ChatMessage> {
+    const me = this.#snapshot.me;
+    if (me === undefined || this.#disposed) return Promise.reject(new ParleyClientError("not_signed_in"));
+    this.#localCounter += 1;
+    const key = `local-${this.#now()}-${this.#localCounter}`;
+    this.#append({
+      key,
+      roomId,
+      fromId: me.id,
+      fromName: me.username,
+      ts: this.#now(),
+      text,
+      own: true,
+      status: "sending",
+    });
+    this.#emit({ type: "state" });
+    this.#ownTyping.stop();
+    return this.#enqueue({ key, roomId, text });
+  }
+
+  /** Sends a failed message again; undefined when there is no failed message with that key. */
+  retry(key: string): Promise<ChatMessage> | undefined {
+    for (const list of Object.values(this.#snapshot.messages)) {
+      const m = list.find((x) => x.key === key && x.status === "failed");
+      if (m === undefined) continue;
+      this.#update(key, (x) => ({ ...x, status: "sending" }));
+      return this.#enqueue({ key, roomId: m.roomId, text: m.text });
+    }
+    return undefined;
+  }
+
+  /** The user has seen a conversation: its unread count is zero. */
+  markRead(roomId: string): void {
+    if ((this.#snapshot.unread[roomId] ?? 0) === 0) return;
+    this.#set({ unread: { ...this.#snapshot.unread, [roomId]: 0 } });
+    this.#emit({ type: "state" });
+  }
+
+  /** Call on every keystroke that leaves text in a conversation's input: its members see "typing". */
+  typed(roomId: string): void {
+    if (this.#disposed || this.#snapshot.connection.state !== "connected") return;
+    this.#ownTyping.typed(roomId);
+  }
+
+  /** The input was cleared or left: "typing" stops. */
+  stopTyping(): void {
+    this.#ownTyping.stop();
+  }
+
+  // ------------------------------------------------------------------ conversations
+
+  async createRoom(name: string): Promise<RoomView> {
+    const room = await this.#client.createRoom(name);
+    await this.#addRoom(room);
+    return room;
+  }
+
+  async join(roomId: string): Promise<RoomView> {
+    const room = await this.#client.join(roomId);
+    await this.#addRoom(room);
+    return room;
+  }
+
+  /** Leaves a room: it goes, with its messages (kept ones too). */
+  async leave(roomId: string): Promise<void> {
+    const id = canonicalRoomId(roomId);
+    await this.#client.leave(id);
+    this.#dropRoom(id);
+    await this.#history?.remove(id);
+    const { [id]: _gone, ...messages } = this.#snapshot.messages;
+    this.#set({ messages });
+    this.#emit({ type: "state" });
+  }
+
+  async invite(roomId: string, userId: string): Promise<void> {
+    await this.#client.invite(roomId, userId);
+    await this.#loadMembersQuietly(roomId);
+  }
+
+  /** Opens (or finds) the direct conversation with a user. */
+  async openDirect(userId: string): Promise<RoomView> {
+    const room = await this.#client.openDirect(userId);
+    const name = this.#names.get(userId);
+    if (name !== undefined && this.#snapshot.peers[room.id] === undefined) {
+      this.#set({ peers: { ...this.#snapshot.peers, [room.id]: { id: userId, username: name } } });
+    }
+    await this.#addRoom(room);
+    return room;
+  }
+
+  declineInvitation(roomId: string): void {
+    const id = canonicalRoomId(roomId);
+    this.#set({ invitations: this.#snapshot.invitations.filter((i) => i.room.id !== id) });
+    this.#emit({ type: "state" });
+  }
+
+  // ------------------------------------------------------------------ trust
+
+  async markVerified(userId: string): Promise<void> {
+    await this.#client.markVerified(userId);
+    this.#setTrust(userId, "verified");
+  }
+
+  async acceptKeyChange(userId: string): Promise<void> {
+    await this.#client.acceptKeyChange(userId);
+    this.#setTrust(userId, await this.#client.trust(userId));
+  }
+
+  // ------------------------------------------------------------------ the client's events
+
+  #wire(): void {
+    const c = this.#client;
+    const on = this.#unsubscribe;
+    on.push(c.on("status", (s) => this.#onStatus(s)));
+    on.push(c.on("message", (m) => this.#chain(() => this.#onMessage(m))));
+    on.push(c.on("room", (room) => this.#chain(() => this.#onRoom(room))));
+    on.push(c.on("membership", (m) => this.#chain(async () => this.#onMembership(m))));
+    on.push(c.on("invited", (i) => this.#chain(async () => this.#onInvited(i))));
+    on.push(c.on("presence", (p) => this.#onPresence(p)));
+    on.push(
+      c.on("typing", (t) => {
+        if (t.userId !== this.#snapshot.me?.id) this.#typists.update(t);
+      }),
+    );
+    on.push(
+      c.on("key_changed", (change) => {
+        this.#setTrust(change.userId, "changed", false);
+        this.#emit({ type: "key_changed", change });
+      }),
+    );
+    on.push(c.on("queue_missed", (m) => this.#emit({ type: "queue_missed", dropped: m.dropped })));
+    on.push(c.on("error", (event) => this.#emit({ type: "error", event })));
+  }
+
+  /** Runs event handlers one at a time, in arrival order: a message waiting for its room is not overtaken. */
+  #chain(task: () => Promise<void>): void {
+    this.#events = this.#events
+      .then(() => (this.#disposed ? undefined : task()))
+      .catch((error: unknown) => {
+        if (!this.#disposed) this.#emit({ type: "failed", what: "refresh", error });
+      });
+  }
+
+  #onStatus(status: ConnectionStatus): void {
+    const connected = status.state === "connected";
+    const me = connected ? (this.#client.user ?? this.#snapshot.me) : this.#snapshot.me;
+    if (me !== undefined) this.#learn(me);
+    this.#set({ connection: status, me });
+    this.#emit({ type: "status", status });
+    if (connected) {
+      this.refresh().catch((error: unknown) => {
+        if (!this.#disposed) this.#emit({ type: "failed", what: "refresh", error });
+      });
+      void this.#flush();
+    } else if (status.state === "offline") {
+      for (const item of this.#outbox.splice(0)) this.#fail(item, new ParleyClientError("not_connected"));
+    }
+  }
+
+  async #onMessage(m: MessageEvent): Promise<void> {
+    if (m.text === undefined) return; // structured payloads (receipts, reactions, files) come later
+    const self = this.#snapshot.me?.id;
+    this.#learn({ id: m.from.userId, username: m.from.username });
+    if (this.room(m.roomId) === undefined) {
+      try {
+        await this.refresh();
+      } catch {
+        // Shown anyway, under the room's id; the next refresh names it.
+      }
+    }
+    const room = this.room(m.roomId);
+    if (room?.kind === "direct" && this.#snapshot.peers[room.id] === undefined && m.from.userId !== self) {
+      this.#set({
+        peers: { ...this.#snapshot.peers, [room.id]: { id: m.from.userId, username: m.from.username } },
+      });
+    }
+    const message: ChatMessage = {
+      key: m.id,
+      roomId: m.roomId,
+      fromId: m.from.userId,
+      fromName: m.from.username,
+      ts: m.ts,
+      text: m.text,
+      own: m.from.userId === self,
+      trust: m.trust,
+    };
+    const list = this.#snapshot.messages[m.roomId] ?? [];
+    if (list.some((x) => x.key === message.key)) return;
+    // Kept before it is shown, so what the view showed survives a reload that follows at once.
+    const history = this.#history;
+    if (history !== undefined) {
+      try {
+        await history.saveNow(m.roomId, [...list, message]);
+      } catch (error) {
+        this.#emit({ type: "failed", what: "history", error });
+      }
+      if (this.#disposed) return;
+    }
+    this.#append(message);
+    // The message is what they were typing.
+    this.#typists.update({
+      roomId: m.roomId,
+      userId: m.from.userId,
+      username: m.from.username,
+      active: false,
+    });
+    if (this.#o.isRead?.(m.roomId) !== true) {
+      this.#set({
+        unread: { ...this.#snapshot.unread, [m.roomId]: (this.#snapshot.unread[m.roomId] ?? 0) + 1 },
+      });
+    }
+    this.#emit({ type: "message", message });
+  }
+
+  async #onRoom(room: RoomView): Promise<void> {
+    const isNew = this.room(room.id) === undefined;
+    await this.#addRoom(room);
+    this.#emit({ type: "conversation", room, isNew });
+  }
+
+  #onMembership(m: MembershipEvent): void {
+    if (m.source !== "room") return;
+    this.#learn({ id: m.userId, username: m.username });
+    if (m.userId === this.#snapshot.me?.id && (m.event === "left" || m.event === "removed")) {
+      this.#dropRoom(m.roomId);
+    } else {
+      void this.#loadMembersQuietly(m.roomId);
+    }
+    this.#emit({ type: "membership", event: m });
+  }
+
+  #onInvited(i: InvitedEvent): void {
+    this.#learn(i.by);
+    if (this.room(i.room.id) === undefined) {
+      this.#set({
+        invitations: [...this.#snapshot.invitations.filter((x) => x.room.id !== i.room.id), i],
+      });
+    }
+    this.#emit({ type: "invited", invitation: i });
+  }
+
+  #onPresence(p: PresenceEvent): void {
+    this.#learn({ id: p.userId, username: p.username });
+    const { people, members } = this.#snapshot;
+    // Someone who registered after the list was read appears with their first presence.
+    const nextPeople = people.some((x) => x.id === p.userId)
+      ? people.map((x) => (x.id === p.userId ? { ...x, online: p.online } : x))
+      : [...people, { id: p.userId, username: p.username, online: p.online }];
+    const nextMembers: Record<string, (typeof members)[string]> = {};
+    for (const [roomId, list] of Object.entries(members)) {
+      nextMembers[roomId] = list.some((m) => m.userId === p.userId)
+        ? list.map((m) => (m.userId === p.userId ? { ...m, online: p.online } : m))
+        : list;
+    }
+    this.#set({ people: nextPeople, members: nextMembers });
+    this.#emit({ type: "presence", event: p });
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  async #refreshAll(): Promise<void> {
+    const [rooms, people] = await Promise.all([this.#client.rooms(), this.#client.users()]);
+    if (this.#disposed) return;
+    for (const p of people) this.#learn(p);
+    const ids = new Set(rooms.map((r) => r.id));
+    const peers = Object.fromEntries(Object.entries(this.#snapshot.peers).filter(([id]) => ids.has(id)));
+    this.#set({ rooms, people, peers });
+    this.#emit({ type: "state" });
+    await Promise.all(rooms.map((r) => this.#loadMembersQuietly(r.id)));
+  }
+
+  async #addRoom(room: RoomView): Promise<void> {
+    this.#set({
+      rooms: [...this.#snapshot.rooms.filter((r) => r.id !== room.id), room],
+      invitations: this.#snapshot.invitations.filter((i) => i.room.id !== room.id),
+    });
+    this.#emit({ type: "state" });
+    await this.#loadMembersQuietly(room.id);
+  }
+
+  async #loadMembersQuietly(roomId: string): Promise<void> {
+    try {
+      await this.loadMembers(roomId);
+    } catch {
+      // The room may have gone (left, removed) between the list and this call.
+    }
+  }
+
+  #dropRoom(roomId: string): void {
+    const id = canonicalRoomId(roomId);
+    const { [id]: _members, ...members } = this.#snapshot.members;
+    const { [id]: _peer, ...peers } = this.#snapshot.peers;
+    const { [id]: _unread, ...unread } = this.#snapshot.unread;
+    this.#set({ rooms: this.#snapshot.rooms.filter((r) => r.id !== id), members, peers, unread });
+    this.#emit({ type: "state" });
+  }
+
+  #setTrust(userId: string, state: ChatSnapshot["trust"][string], emit = true): void {
+    this.#set({ trust: { ...this.#snapshot.trust, [userId]: state } });
+    if (emit) this.#emit({ type: "state" });
+  }
+
+  #enqueue(item: OutboxItem): Promise<ChatMessage> {
+    const done = new Promise<ChatMessage>((resolve, reject) =>
+      this.#waiters.set(item.key, { resolve, reject }),
+    );
+    this.#outbox.push(item);
+    void this.#flush();
+    return done;
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    try {
+      while (this.#outbox.length > 0 && !this.#disposed && this.#canSend()) {
+        const item = this.#outbox[0]!;
+        try {
+          const ack = await this.#client.send(item.roomId, item.text);
+          this.#take(item);
+          const sent = this.#update(item.key, (m) => ({
+            ...m,
+            key: ack.id,
+            ts: ack.ts,
+            status: "delivered",
+          }));
+          const waiter = this.#waiters.get(item.key);
+          this.#waiters.delete(item.key);
+          if (sent !== undefined) waiter?.resolve(sent);
+        } catch (error) {
+          if (this.#take(item)) this.#fail(item, error, true);
+        }
+      }
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  #canSend(): boolean {
+    return this.#o.holdWhileOffline === false || this.#snapshot.connection.state === "connected";
+  }
+
+  /** Removes an item from the outbox; false when it was no longer there (failed meanwhile). */
+  #take(item: OutboxItem): boolean {
+    const i = this.#outbox.indexOf(item);
+    if (i >= 0) this.#outbox.splice(i, 1);
+    return i >= 0;
+  }
+
+  #fail(item: OutboxItem, error: unknown, announce = false): void {
+    this.#update(item.key, (m) => ({ ...m, status: "failed" }));
+    if (announce) this.#emit({ type: "failed", what: "send", error, key: item.key });
+    const waiter = this.#waiters.get(item.key);
+    this.#waiters.delete(item.key);
+    waiter?.reject(error);
+  }
+
+  #append(message: ChatMessage): void {
+    const list = this.#snapshot.messages[message.roomId] ?? [];
+    if (list.some((x) => x.key === message.key)) return;
+    this.#setMessages(message.roomId, [...list, message]);
+  }
+
+  /** Changes one message (found by key); returns it as changed. */
+  #update(key: string, change: (m: ChatMessage) => ChatMessage): ChatMessage | undefined {
+    for (const [roomId, list] of Object.entries(this.#snapshot.messages)) {
+      const i = list.findIndex((m) => m.key === key);
+      if (i < 0) continue;
+      const copy = [...list];
+      const changed = change(copy[i]!);
+      copy[i] = changed;
+      this.#setMessages(roomId, copy);
+      this.#emit({ type: "state" });
+      return changed;
+    }
+    return undefined;
+  }
+
+  #setMessages(roomId: string, list: readonly ChatMessage[]): void {
+    this.#set({ messages: { ...this.#snapshot.messages, [roomId]: list } });
+    this.#history?.save(roomId, list);
+  }
+
+  #learn(user: { readonly id: string; readonly username: string }): void {
+    this.#names.set(user.id, user.username);
+  }
+
+  #byName(name: string): Person | undefined {
+    const key = usernameKey(name);
+    for (const [id, username] of this.#names) if (usernameKey(username) === key) return { id, username };
+    return undefined;
+  }
+
+  #set(patch: Partial<ChatSnapshot>): void {
+    if (this.#disposed) return;
+    this.#snapshot = { ...this.#snapshot, ...patch };
+  }
+
+  #emit(change: ChatChange): void {
+    if (this.#disposed) return;
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(change);
+      } catch (error) {
+        // A view's bug must not stop the model or the other views; it still surfaces.
+        void Promise.reject(error);
+      }
+    }
+  }
+}

@@ -1,0 +1,121 @@
+import type { MemberView, RoomView, UserView, UserWithPresence } from "@parley/protocol";
+import type { ParleyClient } from "../client.js";
+import type { ConnectionStatus } from "../connection.js";
+import type { ErrorEvent, InvitedEvent, MembershipEvent, PresenceEvent } from "../events.js";
+import type { KeyChange, TrustState } from "../pins.js";
+import type { Typist } from "../typing.js";
+
+/** What the chat model needs of a ParleyClient: its public API, so a fake can stand in for it. */
+export type ChatClient = Pick<
+  ParleyClient,
+  | "on"
+  | "user"
+  | "status"
+  | "rooms"
+  | "users"
+  | "members"
+  | "trust"
+  | "send"
+  | "typing"
+  | "createRoom"
+  | "join"
+  | "leave"
+  | "invite"
+  | "openDirect"
+  | "markVerified"
+  | "acceptKeyChange"
+>;
+
+/** A person as the model knows them: an account id and its user name. */
+export interface Person {
+  readonly id: string;
+  readonly username: string;
+}
+
+/** Where one of this device's own messages is: not yet accepted, accepted by the server, or failed. */
+export type OutgoingStatus = "sending" | "delivered" | "failed";
+
+/** One line of a conversation. */
+export interface ChatMessage {
+  /** The server's message id, or a local id while an own message is not yet acknowledged. */
+  readonly key: string;
+  readonly roomId: string;
+  readonly fromId: string;
+  readonly fromName: string;
+  /** The server's time stamp (ms), or the local time for an own message not yet acknowledged. */
+  readonly ts: number;
+  readonly text: string;
+  /** Sent from this account (this device or another of the user's devices). */
+  readonly own: boolean;
+  /** For messages sent from this device: sending, delivered (the server acknowledged and relayed it) or failed. */
+  readonly status?: OutgoingStatus;
+  /** The sender's key trust when the message arrived. */
+  readonly trust?: TrustState;
+}
+
+/**
+ * Everything the model knows, as one immutable value: a change makes a new snapshot, so a view
+ * compares by identity. Records are keyed by room id (canonical, as the server sends it) or user id.
+ */
+export interface ChatSnapshot {
+  readonly me: UserView | undefined;
+  readonly connection: ConnectionStatus;
+  /** Rooms and direct conversations this user is in. */
+  readonly rooms: readonly RoomView[];
+  /** Every account on the server, with presence. */
+  readonly people: readonly UserWithPresence[];
+  readonly members: Readonly<Record<string, readonly MemberView[]>>;
+  /** The other person of each direct conversation, resolved once. */
+  readonly peers: Readonly<Record<string, Person>>;
+  /** What this device's pins say about each member's keys (pins.ts). */
+  readonly trust: Readonly<Record<string, TrustState>>;
+  /** Who is typing in each room, in the order they started. */
+  readonly typing: Readonly<Record<string, readonly Typist[]>>;
+  readonly unread: Readonly<Record<string, number>>;
+  readonly messages: Readonly<Record<string, readonly ChatMessage[]>>;
+  /** Invitations to rooms this user is not in yet. */
+  readonly invitations: readonly InvitedEvent[];
+}
+
+/**
+ * What happened, told to subscribers after the snapshot reflects it. `state` is any other change
+ * of the snapshot. The rest are things a view may announce (a line, a notice, a sound).
+ */
+export type ChatChange =
+  | { readonly type: "state" }
+  | { readonly type: "status"; readonly status: ConnectionStatus }
+  /** A message arrived from someone else, or from another device of this user. */
+  | { readonly type: "message"; readonly message: ChatMessage }
+  /** The server told this device about a conversation (SDK `room`); `isNew` when it was not known. */
+  | { readonly type: "conversation"; readonly room: RoomView; readonly isNew: boolean }
+  | { readonly type: "membership"; readonly event: Extract<MembershipEvent, { source: "room" }> }
+  | { readonly type: "presence"; readonly event: PresenceEvent }
+  | { readonly type: "typing"; readonly roomId: string }
+  | { readonly type: "invited"; readonly invitation: InvitedEvent }
+  | { readonly type: "key_changed"; readonly change: KeyChange }
+  | { readonly type: "queue_missed"; readonly dropped: number }
+  | { readonly type: "error"; readonly event: ErrorEvent }
+  /**
+   * Work the model did on its own failed: `refresh` (rooms and people after connecting),
+   * `send` (an outbox message, now `failed`, `key` says which), `history` (a message could not
+   * be kept in the history; it is shown anyway).
+   */
+  | {
+      readonly type: "failed";
+      readonly what: "refresh" | "send" | "history";
+      readonly error: unknown;
+      readonly key?: string;
+    };
+
+/**
+ * Where a platform keeps the messages of each conversation between sessions (the browser: its
+ * sealed IndexedDB store). Without one, messages live in the model's memory only.
+ */
+export interface ChatHistory {
+  loadAll(): Promise<Record<string, readonly ChatMessage[]>>;
+  /** Keeps a conversation's messages; may write later (batched). Messages still sending may be left out. */
+  save(roomId: string, list: readonly ChatMessage[]): void;
+  /** Keeps a conversation's messages; resolves once they are stored. */
+  saveNow(roomId: string, list: readonly ChatMessage[]): Promise<void>;
+  remove(roomId: string): Promise<void>;
+}
