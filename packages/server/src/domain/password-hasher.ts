@@ -159,15 +159,10 @@ export function needsRehash(encoded: string): boolean {
 let dummyHash: Promise<string> | undefined;
 
 /**
- * Does the work of one `verifyPassword` against a hash of a random password nobody knows, and
- * answers false. Call it when the username is unknown, so that such a login takes as long as a
- * wrong password for a real account and response times do not reveal who has an account
- * (OWASP Authentication Cheat Sheet, "Authentication Responses").
- *
- * The hash is made on the first call, which therefore costs two hashes; call it once at start-up
- * to pay that early.
+ * The hash `dummyVerify` checks against: made once, on first use, from a random password nobody
+ * knows, with the same parameters as every stored password.
  */
-export async function dummyVerify(password = ""): Promise<false> {
+export function dummyPasswordHash(): Promise<string> {
   if (dummyHash === undefined) {
     const pending = hashPassword(randomBytes(32).toString("base64url"));
     dummyHash = pending;
@@ -175,6 +170,19 @@ export async function dummyVerify(password = ""): Promise<false> {
       if (dummyHash === pending) dummyHash = undefined;
     });
   }
-  await verifyPassword(await dummyHash, password);
+  return dummyHash;
+}
+
+/**
+ * Does the work of one `verifyPassword` against `dummyPasswordHash()`, and answers false. Call it
+ * when the username is unknown, so that such a login takes as long as a wrong password for a real
+ * account and response times do not reveal who has an account (OWASP Authentication Cheat
+ * Sheet, "Authentication Responses").
+ *
+ * The hash is made on the first call, which therefore costs two hashes; call it once at start-up
+ * to pay that early.
+ */
+export async function dummyVerify(password = ""): Promise<false> {
+  await verifyPassword(await dummyPasswordHash(), password);
   return false;
 }
