@@ -1,3 +1,4 @@
+/** The SDK's public facade, ParleyClient: account, connection, rooms and identity calls, and the events pushed frames become. */
 import {
   computeSafetyNumber,
   createMlsConfig,
@@ -38,7 +39,7 @@ export interface ParleyClientOptions {
   baseUrl: string | readonly string[];
   fetch: FetchLike;
   WebSocket: WebSocketConstructor;
-  /** Where this device's state lives; wrap it in EncryptedStore. */
+  /** Where this device's state lives, sealed at rest (EncryptedStore, or the web's WebCrypto store). */
   store: DeviceStore;
   /** Clock in ms. Default Date.now. */
   now?: () => number;

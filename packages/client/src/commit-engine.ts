@@ -1,3 +1,4 @@
+/** Keeps this device's MLS groups at the delivery service's epoch: applies queued Commits and Welcomes, makes Commits (rebased after stale_epoch, settled when in doubt) and rejoins by external Commit. */
 import {
   addMembers,
   createGroup,
