@@ -12,12 +12,13 @@ import type { BackoffOptions } from "./backoff.js";
 import { base64ToBytes, bytesToBase64 } from "./base64.js";
 import { Connection, type ConnectionStatus } from "./connection.js";
 import { type Content, encodeContent } from "./content.js";
-import { DeviceKeys, KEY_PACKAGE_BATCH } from "./device.js";
+import { DeviceKeys } from "./device.js";
 import { TypedEmitter } from "./emitter.js";
-import { asClientError, isConnectionGone, isParleyClientError, ParleyClientError } from "./errors.js";
+import { asClientError, isConnectionGone, ParleyClientError } from "./errors.js";
 import type { ClientEvents, ErrorEvent } from "./events.js";
 import { GroupSync } from "./group-sync.js";
 import { canonicalRoomId, GroupStates } from "./groups.js";
+import { KeySupply } from "./key-supply.js";
 import { KeyPins, type TrustState } from "./pins.js";
 import { defaultTimers, type FetchLike, type Timers, type WebSocketConstructor } from "./platform.js";
 import { Scheduler } from "./scheduler.js";
@@ -88,9 +89,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   readonly #mls: ReturnType<typeof createMlsConfig>;
   readonly #sync: GroupSync;
   readonly #scheduler: Scheduler;
-  #replenishing: Promise<void> | undefined;
-  /** A KeyPackage upload was cut off with its connection: it is made again on the next one. */
-  #replenishOnReady = false;
+  readonly #keys: KeySupply;
   #user: UserView | undefined;
   #status: ConnectionStatus = { state: "offline", reason: "not_started" };
 
@@ -149,6 +148,14 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       },
     });
     this.#scheduler = new Scheduler(timers, (e) => this.#report(asClientError(e)));
+    this.#keys = new KeySupply({
+      device: this.#device,
+      server: this.#conn,
+      identity: () => this.#identity(),
+      onNewDevice: () => this.#sync.newDevice(),
+      report: (error) => this.#report(error),
+      closed: () => this.#scheduler.closed,
+    });
     this.#sync = new GroupSync({
       groups: this.#groups,
       device: this.#device,
@@ -395,28 +402,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
 
   async #onReady(ready: ServerFrameOf<"ready">): Promise<void> {
     this.#user = ready.user;
-    const identity = this.#identity();
-    if (!(await this.#device.isRegistered())) {
-      const registration = await this.#device.registration(identity);
-      let count: ServerFrameOf<"keypackages.count">;
-      try {
-        count = await this.#conn.request({ type: "device.register", ...registration }, "keypackages.count", {
-          early: true,
-          timeoutMs: 30_000,
-        });
-      } catch (e) {
-        // The id is bound to another key (state lost): this is a new device from now on.
-        if (e instanceof ParleyClientError && e.code === "device_key_mismatch") {
-          await this.#device.recreate(identity.accountId);
-          this.#sync.newDevice();
-        }
-        throw e;
-      }
-      await this.#device.markRegistered();
-      if (count.low) this.#replenish();
-    } else if (this.#replenishOnReady) {
-      this.#replenish();
-    }
+    await this.#keys.ready();
     // Rooms whose group this device is not in (a new device, lost state): join them in the
     // background, after the handshake queue the server resends on auth has been applied. A
     // connection lost meanwhile ends the pass quietly: the next connection starts a new one.
@@ -425,23 +411,6 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
         if (!isConnectionGone(e)) throw e;
       }),
     );
-  }
-
-  #replenish(): void {
-    this.#replenishOnReady = false;
-    this.#replenishing ??= (async () => {
-      try {
-        const keyPackages = await this.#device.newKeyPackages(this.#identity(), KEY_PACKAGE_BATCH);
-        await this.#conn.request({ type: "keypackages.upload", keyPackages }, "keypackages.count");
-      } catch (e) {
-        // The server may not have stored them; a fresh batch goes up once the device is back.
-        if (isConnectionGone(e)) this.#replenishOnReady = !this.#scheduler.closed;
-        // The server holds all it keeps for this device: nothing is missing.
-        else if (!isParleyClientError(e, "key_packages_full")) this.#report(asClientError(e));
-      } finally {
-        this.#replenishing = undefined;
-      }
-    })();
   }
 
   // ------------------------------------------------------------------ incoming frames
@@ -480,7 +449,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
         this.emit("room", frame.room);
         return;
       case "keypackages.count":
-        if (frame.low) this.#replenish();
+        if (frame.low) this.#keys.replenish();
         return;
       case "error":
         this.#report(
