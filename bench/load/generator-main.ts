@@ -1,4 +1,4 @@
-import { assertNever } from "../system/assert-never.js";
+import { assertNever } from "@parley/protocol";
 import { type BenchClient, clientClass } from "./clients/index.js";
 import type { ConnectResult, GeneratorCommand, JoinResult, Reply, Request, SetupCommand } from "./ipc.js";
 import { mapLimit } from "./map-limit.js";

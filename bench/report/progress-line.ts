@@ -1,5 +1,5 @@
+import { assertNever } from "@parley/protocol";
 import type { RunRecord } from "../scenarios/types.js";
-import { assertNever } from "../system/assert-never.js";
 import { cryptoLine } from "./crypto-section.js";
 import { webLine } from "./web-section.js";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { ServerFrame, ServerFrameOf } from "@parley/protocol";
+import { canonicalRoomId, isRoomId, type ServerFrame, type ServerFrameOf } from "@parley/protocol";
 import { registerUser, startTestServer, type TestServer } from "./support/harness.js";
 import { presenceOf, TestSocket } from "./support/ws-client.js";
 
@@ -49,7 +49,10 @@ describe("rooms, relay, presence and subscriptions", () => {
       await alice.socket.call({ type: "room.create", name: "ops", topic: "on call" }),
       "room",
     );
-    assert.match(created.room.id, /^[2-9A-HJKMNP-Z]{6}$/);
+    assert.ok(
+      isRoomId(created.room.id) && created.room.id === canonicalRoomId(created.room.id),
+      created.room.id,
+    );
     assert.equal(created.room.ownerId, alice.id);
     assert.deepEqual(
       created.members.map((m) => [m.userId, m.role]),

@@ -1,4 +1,4 @@
-import { assertNever } from "../../system/assert-never.js";
+import { assertNever } from "@parley/protocol";
 import type { BenchClient, ClientIdentity, ClientKind, ClientSink, ClientTarget } from "./bench-client.js";
 import { ParleyClient } from "./parley-client.js";
 import { loadSocketIoClient, SocketIoClient } from "./socketio-client.js";

@@ -7,7 +7,14 @@ import {
   type MlsConfigOptions,
   type SafetyNumber,
 } from "@parley/crypto";
-import type { RoomView, ServerFrame, ServerFrameOf, UserView, UserWithPresence } from "@parley/protocol";
+import {
+  canonicalRoomId,
+  type RoomView,
+  type ServerFrame,
+  type ServerFrameOf,
+  type UserView,
+  type UserWithPresence,
+} from "@parley/protocol";
 import type { BackoffOptions } from "./backoff.js";
 import { base64ToBytes, bytesToBase64 } from "./base64.js";
 import { Connection, type ConnectionStatus } from "./connection.js";
@@ -17,7 +24,7 @@ import { TypedEmitter } from "./emitter.js";
 import { asClientError, isConnectionGone, ParleyClientError } from "./errors.js";
 import type { ClientEvents, ErrorEvent } from "./events.js";
 import { GroupSync } from "./group-sync.js";
-import { canonicalRoomId, GroupStates } from "./groups.js";
+import { GroupStates } from "./groups.js";
 import { KeySupply } from "./key-supply.js";
 import { KeyPins, type TrustState } from "./pins.js";
 import { defaultTimers, type FetchLike, type Timers, type WebSocketConstructor } from "./platform.js";

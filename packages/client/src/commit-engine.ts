@@ -20,13 +20,13 @@ import {
   removeMembers,
   selfUpdate,
 } from "@parley/crypto";
-import type { ServerFrameOf } from "@parley/protocol";
+import { canonicalRoomId, deviceKey, type ServerFrameOf } from "@parley/protocol";
 import { base64ToBytes, bytesToBase64 } from "./base64.js";
 import type { Connection } from "./connection.js";
 import type { DeviceKeys } from "./device.js";
 import { asClientError, isConnectionGone, ParleyClientError } from "./errors.js";
 import type { MembershipEvent } from "./events.js";
-import { canonicalRoomId, type GroupStates, groupIdFor } from "./groups.js";
+import { type GroupStates, groupIdFor } from "./groups.js";
 import type { Inbox } from "./inbox.js";
 import { KeyedMutex } from "./lock.js";
 import type { KeyPins } from "./pins.js";
@@ -607,7 +607,7 @@ export class CommitEngine {
 }
 
 function refKey(d: DeviceRef): string {
-  return `${d.accountId}\u0000${d.deviceId}`;
+  return deviceKey(d.accountId, d.deviceId);
 }
 
 function toWire(d: DeviceRef): { userId: string; deviceId: string } {

@@ -2,11 +2,11 @@
 import {
   type ClientFrame,
   PROTOCOL_VERSION,
-  ServerFrame,
+  SERVER_FRAME_SCHEMAS,
+  type ServerFrame,
   type ServerFrameOf,
   type ServerFrameType,
 } from "@parley/protocol";
-import type { Static, TSchema } from "typebox";
 import { Check } from "typebox/value";
 import { Backoff, type BackoffOptions } from "./backoff.js";
 import { fromErrorBody, ParleyClientError } from "./errors.js";
@@ -76,14 +76,6 @@ const REFRESH = new Set(["token_expired", "token_invalid"]);
  * same answer would come from every server, so the client stays where it is.
  */
 const FAILOVER_CODES = new Set([1001, 1006, 1011, 1012, 1013, 1014]);
-
-const validators = new Map<string, TSchema>();
-for (const variant of (ServerFrame as unknown as { anyOf: TSchema[] }).anyOf) {
-  validators.set(
-    (variant as unknown as { properties: { type: { const: string } } }).properties.type.const,
-    variant,
-  );
-}
 
 interface Pending {
   resolve: (frame: ServerFrame) => void;
@@ -295,7 +287,7 @@ export class Connection {
       return;
     }
     const type = typeof value === "object" && value !== null ? (value as { type?: unknown }).type : undefined;
-    const schema = typeof type === "string" ? validators.get(type) : undefined;
+    const schema = typeof type === "string" ? SERVER_FRAME_SCHEMAS.get(type) : undefined;
     // Unknown frame types are skipped: a newer server may send more than this client knows.
     if (schema === undefined) return;
     if (!Check(schema, value)) {
@@ -306,7 +298,7 @@ export class Connection {
       );
       return;
     }
-    const frame = value as Static<typeof ServerFrame>;
+    const frame = value as ServerFrame;
     const rid = "rid" in frame ? frame.rid : undefined;
     const pending = rid === undefined ? undefined : this.#pending.get(rid);
     if (pending !== undefined && rid !== undefined) {

@@ -7,17 +7,13 @@ import {
   groupEpoch,
   importGroupState,
 } from "@parley/crypto";
+import { canonicalRoomId } from "@parley/protocol";
 import type { Timers } from "./platform.js";
 import type { DeviceStore } from "./store.js";
 
 const groupKey = (roomId: string) => `group/${roomId}`;
 
 type ClientConfig = ReturnType<typeof createMlsConfig>;
-
-/** Canonical room ids are upper case (ROOM-1); every map and store key uses that form. */
-export function canonicalRoomId(roomId: string): string {
-  return roomId.toUpperCase();
-}
 
 /** The MLS group id of a room: the UTF-8 bytes of its canonical id (the delivery service checks it). */
 export function groupIdFor(roomId: string): Uint8Array {

@@ -7,12 +7,12 @@ import {
   isParleyCryptoError,
   processMessage,
 } from "@parley/crypto";
-import type { ServerFrameOf } from "@parley/protocol";
+import { canonicalRoomId, type ServerFrameOf } from "@parley/protocol";
 import { base64ToBytes } from "./base64.js";
 import { type Content, decodeContent } from "./content.js";
 import { asClientError, ParleyClientError } from "./errors.js";
 import type { MessageEvent } from "./events.js";
-import { canonicalRoomId, type GroupStates } from "./groups.js";
+import type { GroupStates } from "./groups.js";
 import type { KeyedMutex } from "./lock.js";
 import type { KeyPins } from "./pins.js";
 import type { Scheduler } from "./scheduler.js";

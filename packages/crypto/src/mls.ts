@@ -18,6 +18,7 @@
  */
 
 import { equalBytes } from "@noble/ciphers/utils.js";
+import { assertNever } from "@parley/protocol";
 import {
   type AuthenticationService,
   type ClientConfig,
@@ -751,8 +752,4 @@ export function inspectMessage(bytes: Uint8Array): MessageInfo {
     default:
       return assertNever(m);
   }
-}
-
-function assertNever(x: never): never {
-  throw new TypeError(`unexpected value ${String(x)}`);
 }

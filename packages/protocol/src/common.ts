@@ -1,19 +1,24 @@
 import { type Static, Type } from "typebox";
+import {
+  DEVICE_ID_MAX_LENGTH,
+  PASSWORD_INPUT_MAX_LENGTH,
+  REQUEST_ID_MAX_LENGTH,
+  USER_ID_MAX_LENGTH,
+  USERNAME_INPUT_MAX_LENGTH,
+} from "./limits.js";
+import { ROOM_ID_PATTERN } from "./room-id.js";
 
 /** Request id chosen by the client; echoed as `rid` in the reply so calls can be correlated. */
-export const RequestId = Type.String({ minLength: 1, maxLength: 64 });
+export const RequestId = Type.String({ minLength: 1, maxLength: REQUEST_ID_MAX_LENGTH });
 
-export const UserIdSchema = Type.String({ minLength: 1, maxLength: 64 });
-/**
- * Room ids are six characters from an alphabet without look-alikes (no 0/O, 1/I/L), easy to
- * read aloud; the server accepts them in either case.
- */
-export const RoomIdSchema = Type.String({ pattern: "^[2-9A-HJKMNP-Za-hjkmnp-z]{6}$" });
+export const UserIdSchema = Type.String({ minLength: 1, maxLength: USER_ID_MAX_LENGTH });
+/** ROOM-1: a room id in either case (see room-id.ts). */
+export const RoomIdSchema = Type.String({ pattern: ROOM_ID_PATTERN });
 /** A device id chosen by the client: 1-64 URL-safe characters. */
-export const DeviceIdSchema = Type.String({ pattern: "^[A-Za-z0-9_-]{1,64}$" });
+export const DeviceIdSchema = Type.String({ pattern: `^[A-Za-z0-9_-]{1,${DEVICE_ID_MAX_LENGTH}}$` });
 export const DeviceRefSchema = Type.Object({ userId: UserIdSchema, deviceId: DeviceIdSchema });
-export const UsernameInput = Type.String({ minLength: 1, maxLength: 64 });
-export const PasswordInput = Type.String({ minLength: 1, maxLength: 1024 });
+export const UsernameInput = Type.String({ minLength: 1, maxLength: USERNAME_INPUT_MAX_LENGTH });
+export const PasswordInput = Type.String({ minLength: 1, maxLength: PASSWORD_INPUT_MAX_LENGTH });
 /** Opaque ciphertext, base64 (standard or URL-safe). The server never looks inside. */
 export const Payload = Type.String({ minLength: 1, pattern: "^[A-Za-z0-9+/_-]+={0,2}$" });
 

@@ -10,6 +10,14 @@ import {
   UserIdSchema,
   UserView,
 } from "./common.js";
+import {
+  ACCESS_TOKEN_MAX_LENGTH,
+  COMMIT_DEVICES_MAX,
+  KEY_PACKAGES_PER_UPLOAD_MAX,
+  PRESENCE_BATCH_MAX,
+  ROOM_NAME_MAX_LENGTH,
+  ROOM_TOPIC_MAX_LENGTH,
+} from "./limits.js";
 
 // Every frame is a JSON text message with a `type` tag. Client frames may carry `rid`, which
 // the server echoes on the answer (or on the `error` frame) for that request.
@@ -22,7 +30,7 @@ const frame = <T extends string, P extends Record<string, TSchema>>(type: T, pro
 
 /** WS-1: must be the first frame, within the auth timeout. The token never goes in a URL. */
 export const AuthFrame = frame("auth", {
-  token: Type.String({ minLength: 1, maxLength: 4096 }),
+  token: Type.String({ minLength: 1, maxLength: ACCESS_TOKEN_MAX_LENGTH }),
   protocolVersion: Type.Integer({ minimum: 1 }),
   /**
    * MLS-1: the device this connection speaks for. Only a connection with a registered device
@@ -32,8 +40,8 @@ export const AuthFrame = frame("auth", {
 });
 export const RoomCreateFrame = frame("room.create", {
   rid,
-  name: Type.String({ minLength: 1, maxLength: 64 }),
-  topic: Type.Optional(Type.String({ maxLength: 256 })),
+  name: Type.String({ minLength: 1, maxLength: ROOM_NAME_MAX_LENGTH }),
+  topic: Type.Optional(Type.String({ maxLength: ROOM_TOPIC_MAX_LENGTH })),
   /** Public rooms can be joined by id and are listed by `room.discover`; default true. */
   isPublic: Type.Optional(Type.Boolean()),
 });
@@ -67,13 +75,13 @@ export const DeviceRegisterFrame = frame("device.register", {
   rid,
   deviceId: DeviceIdSchema,
   signatureKey: Payload,
-  keyPackages: Type.Array(Payload, { maxItems: 100 }),
+  keyPackages: Type.Array(Payload, { maxItems: KEY_PACKAGES_PER_UPLOAD_MAX }),
   lastResort: Payload,
 });
 /** MLS-3: adds KeyPackages for the connection's device (and optionally replaces its last resort). */
 export const KeyPackagesUploadFrame = frame("keypackages.upload", {
   rid,
-  keyPackages: Type.Array(Payload, { maxItems: 100 }),
+  keyPackages: Type.Array(Payload, { maxItems: KEY_PACKAGES_PER_UPLOAD_MAX }),
   lastResort: Type.Optional(Payload),
 });
 /** MLS-4: one KeyPackage for each device of a user, consumed (the last resort is reused). */
@@ -93,8 +101,8 @@ export const MlsCommitFrame = frame("mls.commit", {
   welcome: Type.Optional(Payload),
   /** GroupInfo for the epoch this Commit creates, kept for external joins. */
   groupInfo: Payload,
-  addDevices: Type.Optional(Type.Array(DeviceRefSchema, { maxItems: 1000 })),
-  removeDevices: Type.Optional(Type.Array(DeviceRefSchema, { maxItems: 1000 })),
+  addDevices: Type.Optional(Type.Array(DeviceRefSchema, { maxItems: COMMIT_DEVICES_MAX })),
+  removeDevices: Type.Optional(Type.Array(DeviceRefSchema, { maxItems: COMMIT_DEVICES_MAX })),
   /** An external Commit: the sending device joins (or rejoins) the group by itself. */
   external: Type.Optional(Type.Boolean()),
 });
@@ -194,7 +202,7 @@ export const PresenceFrame = frame("presence", {
 export const PresenceBatchFrame = frame("presence.batch", {
   users: Type.Array(Type.Object({ userId: Type.String(), username: Type.String(), online: Type.Boolean() }), {
     minItems: 1,
-    maxItems: 500,
+    maxItems: PRESENCE_BATCH_MAX,
   }),
 });
 export const RoomEventFrame = frame("room.event", {
@@ -295,3 +303,15 @@ export type ServerFrame = Static<typeof ServerFrame>;
 export type ServerFrameType = ServerFrame["type"];
 export type ServerFrameOf<T extends ServerFrameType> = Extract<ServerFrame, { type: T }>;
 export type ClientFrameOf<T extends ClientFrameType> = Extract<ClientFrame, { type: T }>;
+
+/**
+ * PROTO-4: the schema of each frame type, taken once from the unions above. A frame's `type`
+ * picks the one schema to check it against, so an error points at the field that is wrong
+ * instead of at every branch of the union, and an unknown type is recognised as such.
+ */
+export const CLIENT_FRAME_SCHEMAS: ReadonlyMap<string, (typeof ClientFrame.anyOf)[number]> = new Map(
+  ClientFrame.anyOf.map((schema) => [schema.properties.type.const, schema]),
+);
+export const SERVER_FRAME_SCHEMAS: ReadonlyMap<string, (typeof ServerFrame.anyOf)[number]> = new Map(
+  ServerFrame.anyOf.map((schema) => [schema.properties.type.const, schema]),
+);

@@ -1,11 +1,12 @@
 import { type Static, Type } from "typebox";
 import { PasswordInput, UserIdSchema, UsernameInput, UserView, UserWithPresence } from "./common.js";
+import { INVITE_CODE_MAX_LENGTH, INVITE_TTL_HOURS_MAX, REFRESH_TOKEN_MAX_LENGTH } from "./limits.js";
 
 /** POST /api/register */
 export const RegisterRequest = Type.Object({
   username: UsernameInput,
   password: PasswordInput,
-  inviteCode: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  inviteCode: Type.Optional(Type.String({ minLength: 1, maxLength: INVITE_CODE_MAX_LENGTH })),
 });
 export type RegisterRequest = Static<typeof RegisterRequest>;
 
@@ -18,7 +19,7 @@ export type LoginRequest = Static<typeof LoginRequest>;
 
 /** POST /api/token/refresh */
 export const RefreshRequest = Type.Object({
-  refreshToken: Type.String({ minLength: 1, maxLength: 256 }),
+  refreshToken: Type.String({ minLength: 1, maxLength: REFRESH_TOKEN_MAX_LENGTH }),
 });
 export type RefreshRequest = Static<typeof RefreshRequest>;
 
@@ -84,7 +85,7 @@ export type InfoResponse = Static<typeof InfoResponse>;
 /** POST /api/admin/invites. Send `{}` for the default lifetime. */
 export const CreateInviteRequest = Type.Object({
   /** How long the code stays valid, in hours: 1-720 (30 days); default 72. */
-  ttlHours: Type.Optional(Type.Integer({ minimum: 1, maximum: 720 })),
+  ttlHours: Type.Optional(Type.Integer({ minimum: 1, maximum: INVITE_TTL_HOURS_MAX })),
 });
 export type CreateInviteRequest = Static<typeof CreateInviteRequest>;
 

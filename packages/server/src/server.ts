@@ -11,6 +11,7 @@ import { RedisBus, type RedisBusTuning } from "./bus/redis-bus.js";
 import type { Config } from "./config/config.js";
 import { AccountService } from "./domain/accounts.js";
 import { DeliveryService } from "./domain/delivery.js";
+import { DeviceStreams } from "./domain/device-stream.js";
 import { MessageIds } from "./domain/encode.js";
 import type { SessionId } from "./domain/ids.js";
 import { type LimiterFactory, memoryLimiters } from "./domain/limiters.js";
@@ -155,8 +156,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     onSessionRevoked: revoke,
   });
   const membership = new MembershipCache(storage);
-  const subscriptions = new SubscriptionService(storage);
-  const rooms = new RoomService({ storage, bus, membership });
+  const subscriptions = new SubscriptionService(storage, bus);
   const delivery = new DeliveryService({ storage, bus, limiters });
   // RELAY-5: off unless the operator turns it on; then ciphertext waits for offline devices.
   const offlineQueue =
@@ -172,6 +172,18 @@ export async function startServer(config: Config, options: StartOptions): Promis
           counters: { written: metrics.queueWritten, dropped: metrics.queueDropped },
         })
       : undefined;
+  const streams = new DeviceStreams({
+    delivery,
+    offlineQueue,
+    isMember: (roomId, userId) => storage.isMember(roomId, userId),
+    counters: { queueSent: metrics.queueSent },
+  });
+  const rooms = new RoomService({
+    storage,
+    bus,
+    membership,
+    onMemberGone: (userId, roomId) => streams.memberGone(userId, roomId),
+  });
   const relay = new Relay({
     bus,
     membership,
@@ -230,7 +242,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     relay,
     subscriptions,
     membership,
-    ...(offlineQueue ? { offlineQueue } : {}),
+    streams,
     metrics,
     log: log.child({ component: "ws" }),
     clientIp,

@@ -12,7 +12,13 @@ import {
   TypingRoster,
   type WebSocketConstructor,
 } from "@parley/client";
-import { type InfoResponse, passwordRefusal, type RoomView, type UserView } from "@parley/protocol";
+import {
+  assertNever,
+  type InfoResponse,
+  passwordRefusal,
+  type RoomView,
+  type UserView,
+} from "@parley/protocol";
 import { CliError } from "../cli-error.js";
 import {
   COMMAND_HELP_LINES,
@@ -579,8 +585,4 @@ export class ChatController {
     else if (e instanceof CliError) this.#warn(e.message);
     else this.#warn(`unexpected failure: ${e instanceof Error ? e.message : String(e)}`);
   }
-}
-
-function assertNever(x: never): never {
-  throw new TypeError(`unexpected input ${JSON.stringify(x)}`);
 }

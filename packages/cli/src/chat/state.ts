@@ -1,4 +1,4 @@
-import type { RoomView } from "@parley/protocol";
+import { canonicalRoomId, type RoomView } from "@parley/protocol";
 import { printable } from "../printable.js";
 
 export interface UserRef {
@@ -35,7 +35,7 @@ export class ChatState {
   }
 
   setCurrent(roomId: string | undefined): void {
-    this.#current = roomId === undefined ? undefined : roomId.toUpperCase();
+    this.#current = roomId === undefined ? undefined : canonicalRoomId(roomId);
   }
 
   rooms(): RoomView[] {
@@ -43,7 +43,7 @@ export class ChatState {
   }
 
   room(roomId: string): RoomView | undefined {
-    return this.#rooms.get(roomId.toUpperCase());
+    return this.#rooms.get(canonicalRoomId(roomId));
   }
 
   setRooms(rooms: readonly RoomView[]): void {
@@ -53,23 +53,23 @@ export class ChatState {
   }
 
   addRoom(room: RoomView): void {
-    this.#rooms.set(room.id.toUpperCase(), room);
+    this.#rooms.set(canonicalRoomId(room.id), room);
   }
 
   removeRoom(roomId: string): void {
-    const id = roomId.toUpperCase();
+    const id = canonicalRoomId(roomId);
     this.#rooms.delete(id);
     this.#peers.delete(id);
     if (this.#current === id) this.#current = undefined;
   }
 
   setPeer(roomId: string, peer: UserRef): void {
-    this.#peers.set(roomId.toUpperCase(), peer);
+    this.#peers.set(canonicalRoomId(roomId), peer);
     this.learn(peer);
   }
 
   peer(roomId: string): UserRef | undefined {
-    return this.#peers.get(roomId.toUpperCase());
+    return this.#peers.get(canonicalRoomId(roomId));
   }
 
   learn(user: UserRef): void {
@@ -110,9 +110,9 @@ export class ChatState {
     const room = this.room(roomId);
     if (room?.kind === "direct") {
       const peer = this.peer(roomId);
-      return peer ? `@${peer.username}` : `@${roomId.toUpperCase()}`;
+      return peer ? `@${peer.username}` : `@${canonicalRoomId(roomId)}`;
     }
-    return `#${room?.name || roomId.toUpperCase()}`;
+    return `#${room?.name || canonicalRoomId(roomId)}`;
   }
 
   /**
@@ -121,7 +121,7 @@ export class ChatState {
    */
   resolve(target: string): { roomId: string } | { error: string } {
     const byId = this.room(target);
-    if (byId) return { roomId: byId.id.toUpperCase() };
+    if (byId) return { roomId: canonicalRoomId(byId.id) };
     if (target.startsWith("@")) {
       const key = usernameKey(target.slice(1));
       for (const [roomId, peer] of this.#peers) if (usernameKey(peer.username) === key) return { roomId };
@@ -131,7 +131,7 @@ export class ChatState {
     const matches = [...this.#rooms.values()].filter(
       (r) => r.kind === "room" && r.name.toLowerCase() === name,
     );
-    if (matches.length === 1 && matches[0]) return { roomId: matches[0].id.toUpperCase() };
+    if (matches.length === 1 && matches[0]) return { roomId: canonicalRoomId(matches[0].id) };
     if (matches.length > 1)
       return { error: `several rooms are called ${name}: use the room id (see /rooms)` };
     return { error: `you are in no room ${target} (see /rooms, or /join <room-id>)` };

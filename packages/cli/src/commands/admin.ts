@@ -1,3 +1,4 @@
+import { assertNever } from "@parley/protocol";
 import { AdminApi } from "../admin-api.js";
 import { parseCommand, wantsHelp } from "../args.js";
 import { CliError, EXIT, usageError } from "../cli-error.js";
@@ -220,8 +221,4 @@ async function promote(
     if (e instanceof ConfigError) throw new CliError(e.message, EXIT.usage);
     throw e;
   }
-}
-
-function assertNever(x: never): never {
-  throw new TypeError(`unexpected admin command ${String(x)}`);
 }

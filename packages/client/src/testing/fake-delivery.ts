@@ -1,6 +1,6 @@
 /** An in-memory stand-in for the server's MLS delivery service and offline queue, for unit tests of the SDK's receive path. */
 import type { DeviceRef } from "@parley/crypto";
-import type { ClientFrame, ServerFrameOf } from "@parley/protocol";
+import { type ClientFrame, deviceKey, type ServerFrameOf } from "@parley/protocol";
 import type { RequestFrame } from "../connection.js";
 import { ParleyClientError } from "../errors.js";
 
@@ -12,7 +12,7 @@ interface Group {
   members: Set<string>;
 }
 
-const key = (d: { userId: string; deviceId: string }) => `${d.userId}\u0000${d.deviceId}`;
+const key = (d: { userId: string; deviceId: string }) => deviceKey(d);
 
 /**
  * The rules of docs/PROTOCOL.md that the receive path depends on, without sockets or audits:
@@ -82,7 +82,11 @@ export class FakeDeliveryService {
       case "room.list": {
         // The rooms whose group holds a device of this user (the fake has no other roster).
         const rooms = [...this.#groups]
-          .filter(([, g]) => [...g.members].some((m) => m.startsWith(`${from.ref.userId}\u0000`)))
+          .filter(([, g]) =>
+            [...this.#devices.values()].some(
+              (d) => d.ref.userId === from.ref.userId && g.members.has(key(d.ref)),
+            ),
+          )
           .map(([id]) => ({ id }));
         return { type: "rooms", rooms };
       }

@@ -1,4 +1,4 @@
-import type { AdminUserView, CreateInviteResponse } from "@parley/protocol";
+import { type AdminUserView, type CreateInviteResponse, INVITE_TTL_HOURS_DEFAULT } from "@parley/protocol";
 import type { AccountService } from "../domain/accounts.js";
 import { ParleyError } from "../domain/errors.js";
 import type { UserId } from "../domain/ids.js";
@@ -34,8 +34,6 @@ export interface AdminActor {
 declare const checked: unique symbol;
 
 const HOUR_MS = 60 * 60 * 1000;
-/** Default lifetime of an invite code (PROTOCOL.md, "Admin endpoints"). */
-export const DEFAULT_INVITE_TTL_HOURS = 72;
 
 /**
  * What an admin may do: issue invite codes, see and disable accounts, lift IP blocks.
@@ -58,7 +56,7 @@ export class AdminService {
   }
 
   /** A single-use registration code. Only its hash is stored; the code is returned once. */
-  async createInvite(admin: AdminActor, ttlHours = DEFAULT_INVITE_TTL_HOURS): Promise<CreateInviteResponse> {
+  async createInvite(admin: AdminActor, ttlHours = INVITE_TTL_HOURS_DEFAULT): Promise<CreateInviteResponse> {
     if (!Number.isInteger(ttlHours) || ttlHours < 1) throw new RangeError("ttlHours must be an integer >= 1");
     const now = this.#o.now();
     const expiresAt = now + ttlHours * HOUR_MS;

@@ -1,3 +1,4 @@
+import type { DeviceRef } from "@parley/protocol";
 import type { RoomId, SessionId, UserId } from "../domain/ids.js";
 
 /**
@@ -24,13 +25,14 @@ export interface Bus {
   connectionClosed(userId: UserId, connectionId: string): Promise<{ wentOffline: boolean }>;
   onlineUserIds(): Promise<ReadonlySet<UserId>>;
   /**
-   * Of these devices, the ones that may be connected somewhere (RELAY-5, the offline queue).
+   * Of these devices, the keys (`deviceKey`) of those that may be connected somewhere (RELAY-5,
+   * the offline queue).
    * Exact for this server's own connections. Presence in a cluster is kept per user, not per
    * device, so a device of a user who has any connection on another node counts as connected:
    * queueing for it as well would hand it the message twice, and MLS refuses a second
    * decryption of one ciphertext.
    */
-  connectedDevices(devices: readonly { userId: UserId; deviceId: string }[]): Promise<ReadonlySet<string>>;
+  connectedDevices(devices: readonly DeviceRef<UserId>[]): Promise<ReadonlySet<string>>;
   publishControl(event: ControlEvent): void;
   /** True while the bus can reach every node (always, for the in-memory bus). */
   healthy(): boolean;
@@ -61,9 +63,4 @@ export type ControlEvent =
 /** Control events worth keeping through a bus outage (the others are only hints). */
 export function isDurableControl(event: ControlEvent): boolean {
   return event.type !== "queue.written";
-}
-
-/** The key `connectedDevices` answers with: user id and device id, NUL-separated. */
-export function deviceKey(userId: UserId, deviceId: string): string {
-  return `${userId}\u0000${deviceId}`;
 }

@@ -1,5 +1,6 @@
+import { deviceKey } from "@parley/protocol";
 import type { UserId } from "../domain/ids.js";
-import { type Bus, type BusSink, type ControlEvent, deviceKey } from "./bus.js";
+import type { Bus, BusSink, ControlEvent } from "./bus.js";
 
 /** The bus of a single server: everything is local, so every call goes straight to the sink. */
 export class MemoryBus implements Bus {
@@ -49,9 +50,7 @@ export class MemoryBus implements Bus {
   ): Promise<ReadonlySet<string>> {
     const sink = this.#sink;
     return new Set(
-      devices
-        .filter((d) => sink?.hasLocalDevice?.(d.userId, d.deviceId) === true)
-        .map((d) => deviceKey(d.userId, d.deviceId)),
+      devices.filter((d) => sink?.hasLocalDevice?.(d.userId, d.deviceId) === true).map((d) => deviceKey(d)),
     );
   }
 

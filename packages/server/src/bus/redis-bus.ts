@@ -1,9 +1,10 @@
 import { randomBytes } from "node:crypto";
+import { deviceKey } from "@parley/protocol";
 import { Redis, type RedisOptions } from "ioredis";
 import type { Logger } from "pino";
 import { asRoomId, asSessionId, asUserId, type UserId } from "../domain/ids.js";
 import { announcePresence, type PresenceChange } from "../domain/presence.js";
-import { type Bus, type BusSink, type ControlEvent, deviceKey, isDurableControl } from "./bus.js";
+import { type Bus, type BusSink, type ControlEvent, isDurableControl } from "./bus.js";
 
 export interface RedisBusOptions {
   /** `redis://` or `rediss://` URL (REDIS_URL). */
@@ -390,8 +391,7 @@ export class RedisBus implements Bus {
     const out = new Set<string>();
     const rest: { userId: UserId; deviceId: string }[] = [];
     for (const d of devices) {
-      if (this.#sink?.hasLocalDevice?.(d.userId, d.deviceId) === true)
-        out.add(deviceKey(d.userId, d.deviceId));
+      if (this.#sink?.hasLocalDevice?.(d.userId, d.deviceId) === true) out.add(deviceKey(d));
       else rest.push(d);
     }
     if (rest.length === 0) return out;
@@ -400,7 +400,7 @@ export class RedisBus implements Bus {
       const elsewhere = new Set(
         await this.#track(this.#pub.parleyElsewhere(this.#o.keyPrefix, this.nodeId, users)),
       );
-      for (const d of rest) if (elsewhere.has(d.userId)) out.add(deviceKey(d.userId, d.deviceId));
+      for (const d of rest) if (elsewhere.has(d.userId)) out.add(deviceKey(d));
     } catch (err) {
       // Unreachable Redis means unreachable nodes: a remote device would not get the message live.
       this.#failed("presence", err);

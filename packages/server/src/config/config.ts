@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { DEFAULT_MAX_FRAME_BYTES } from "@parley/protocol";
 
 /**
  * Parley's configuration: one table of settings, each an environment variable and a CLI flag
@@ -313,7 +314,7 @@ const SETTINGS = [
   {
     key: "maxFrameBytes",
     env: "PARLEY_MAX_FRAME_BYTES",
-    default: "262144",
+    default: String(DEFAULT_MAX_FRAME_BYTES),
     parse: int(1024, 64 * 1024 * 1024),
     help: "Largest WebSocket frame accepted.",
   },

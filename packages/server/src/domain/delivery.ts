@@ -8,6 +8,7 @@ import {
   inspectMessage,
   ParleyCryptoError,
 } from "@parley/crypto";
+import { canonicalRoomId, deviceKey } from "@parley/protocol";
 import type { Bus } from "../bus/bus.js";
 import type { DeliveryStore, DeviceRef, QueuedHandshake } from "../storage/delivery-store.js";
 import { type Storage, StorageConflictError } from "../storage/storage.js";
@@ -16,7 +17,6 @@ import { encodeFrame } from "./encode.js";
 import { ParleyError } from "./errors.js";
 import { asRoomId, asUserId, type RoomId, type UserId } from "./ids.js";
 import { isLimiterRejection, type Limiter, type LimiterFactory } from "./limiters.js";
-import { normalizeRoomId } from "./room-ids.js";
 
 /** Below this many single-use KeyPackages a device is told to upload more (MLS-3). */
 export const KEY_PACKAGES_LOW = 10;
@@ -159,7 +159,7 @@ export class DeliveryService {
     req: CommitRequest,
   ): Promise<{ roomId: RoomId; epoch: number }> {
     const device = await this.#ownDevice(auth, deviceId);
-    const roomId = asRoomId(normalizeRoomId(req.roomId));
+    const roomId = asRoomId(canonicalRoomId(req.roomId));
     const room = await this.o.storage.findRoom(roomId);
     if (!room) throw new ParleyError("room_not_found");
     const members = new Set((await this.o.storage.listMembers(roomId)).map((m) => m.userId));
@@ -168,12 +168,11 @@ export class DeliveryService {
     this.#checkCommitFraming(req, roomId);
     const group = await this.#store.findGroup(roomId);
     const inGroup = group ? await this.#store.groupDevices(roomId) : [];
-    const key = (d: DeviceRef) => `${d.userId}\u0000${d.deviceId}`;
-    const groupKeys = new Set(inGroup.map(key));
+    const groupKeys = new Set(inGroup.map((d) => deviceKey(d)));
     const external = req.external === true;
     // A Commit for an epoch that has passed lost the race, whoever sent it (RFC 9420 §14).
     if (group && req.epoch !== group.epoch) throw new ParleyError("stale_epoch", { epoch: group.epoch });
-    if (group && !external && !groupKeys.has(key(device))) {
+    if (group && !external && !groupKeys.has(deviceKey(device))) {
       throw new ParleyError("commit_invalid", { details: ["/from"] });
     }
     // What the Commit itself does, read and checked without any group secret: the membership
@@ -199,7 +198,8 @@ export class DeliveryService {
     const remove: DeviceRef[] = [];
     for (const d of removed) {
       const ref = { userId: asUserId(d.device.accountId), deviceId: d.device.deviceId };
-      if (!groupKeys.has(key(ref))) throw new ParleyError("commit_invalid", { details: ["/removeDevices"] });
+      if (!groupKeys.has(deviceKey(ref)))
+        throw new ParleyError("commit_invalid", { details: ["/removeDevices"] });
       // Anyone may drop devices of people who left; one's own devices; the owner anyone's.
       const ok =
         ref.userId === auth.userId || !members.has(ref.userId) || (!external && room.ownerId === auth.userId);
@@ -249,7 +249,7 @@ export class DeliveryService {
 
   /** MLS-7: for members of the room only. */
   async groupInfo(auth: AuthContext, rawRoomId: string) {
-    const roomId = asRoomId(normalizeRoomId(rawRoomId));
+    const roomId = asRoomId(canonicalRoomId(rawRoomId));
     if (!(await this.o.storage.findRoom(roomId))) throw new ParleyError("room_not_found");
     if (!(await this.o.storage.isMember(roomId, auth.userId))) throw new ParleyError("not_a_member");
     const group = await this.#store.findGroup(roomId);
@@ -343,8 +343,8 @@ export class DeliveryService {
     actual: readonly AuditedDevice[],
     where: "/addDevices" | "/removeDevices",
   ): void {
-    const named = new Set((declared ?? []).map((d) => `${d.userId}\u0000${d.deviceId}`));
-    const made = new Set(actual.map((d) => `${d.device.accountId}\u0000${d.device.deviceId}`));
+    const named = new Set((declared ?? []).map((d) => deviceKey(d)));
+    const made = new Set(actual.map((d) => deviceKey(d.device.accountId, d.device.deviceId)));
     const same =
       named.size === (declared ?? []).length &&
       named.size === made.size &&

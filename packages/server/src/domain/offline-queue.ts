@@ -1,5 +1,5 @@
-import type { ServerFrameOf } from "@parley/protocol";
-import { type Bus, deviceKey } from "../bus/bus.js";
+import { deviceKey, type ServerFrameOf } from "@parley/protocol";
+import type { Bus } from "../bus/bus.js";
 import type { DeviceRef } from "../storage/delivery-store.js";
 import type { OfflineMessage, QueuedMessage } from "../storage/offline-queue-store.js";
 import type { Storage } from "../storage/storage.js";
@@ -60,7 +60,7 @@ export class OfflineQueue {
     );
     if (devices.length === 0) return 0;
     const connected = await this.o.bus.connectedDevices(devices);
-    const offline = devices.filter((d) => !connected.has(deviceKey(d.userId, d.deviceId)));
+    const offline = devices.filter((d) => !connected.has(deviceKey(d)));
     if (offline.length === 0) return 0;
     const made = await this.o.storage.offlineQueue.enqueue({
       to: offline,
@@ -82,32 +82,11 @@ export class OfflineQueue {
   }
 
   /**
-   * RELAY-6: the device's next page after `afterSeq`, oldest first, as `message` frames with
-   * `queued: true`. Entries of rooms the user is no longer in are dropped here too (RELAY-7),
-   * whatever way they left.
+   * RELAY-6: the device's next page after `afterSeq`, oldest first, unexpired. The device's
+   * stream (device-stream.ts) turns it into frames and drops what RELAY-7 forbids.
    */
-  async page(
-    ref: DeviceRef,
-    afterSeq: number,
-  ): Promise<{ frames: Buffer[]; lastSeq: number; lastFrameSeq: number }> {
-    const entries = await this.o.storage.offlineQueue.pending(ref, afterSeq, QUEUE_PAGE, this.#now());
-    const member = new Map<RoomId, boolean>();
-    const frames: Buffer[] = [];
-    let lastSeq = afterSeq;
-    let lastFrameSeq = 0;
-    for (const e of entries) {
-      lastSeq = e.seq;
-      let isMember = member.get(e.roomId);
-      if (isMember === undefined) {
-        isMember = await this.o.storage.isMember(e.roomId, ref.userId);
-        member.set(e.roomId, isMember);
-        if (!isMember) await this.o.storage.offlineQueue.dropRoom(ref.userId, e.roomId);
-      }
-      if (!isMember) continue;
-      frames.push(encodeFrame(queuedFrame(e)));
-      lastFrameSeq = e.seq;
-    }
-    return { frames, lastSeq, lastFrameSeq };
+  async page(ref: DeviceRef, afterSeq: number): Promise<QueuedMessage[]> {
+    return this.o.storage.offlineQueue.pending(ref, afterSeq, QUEUE_PAGE, this.#now());
   }
 
   /** RELAY-6: deletes the device's entries up to and including `upTo`. */
@@ -115,7 +94,7 @@ export class OfflineQueue {
     await this.o.storage.offlineQueue.ack(ref, upTo);
   }
 
-  /** RELAY-7: the user left the room or was removed: nothing of it waits for their devices. */
+  /** RELAY-7: deletes the room's entries for every device of the user. */
   async dropRoom(userId: UserId, roomId: RoomId): Promise<void> {
     await this.o.storage.offlineQueue.dropRoom(userId, roomId);
   }

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { PRESENCE_BATCH_MAX } from "@parley/protocol";
 import { asUserId } from "./ids.js";
-import { PRESENCE_BATCH_MAX, PresenceBatcher, type PresenceChange, presenceFrames } from "./presence.js";
+import { PresenceBatcher, type PresenceChange, presenceFrames } from "./presence.js";
 
 /** Timers the test fires by hand. */
 function manualTimers() {

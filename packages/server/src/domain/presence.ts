@@ -1,12 +1,10 @@
-import type { ServerFrameOf } from "@parley/protocol";
+import { PRESENCE_BATCH_MAX, type ServerFrameOf } from "@parley/protocol";
 import type { Bus } from "../bus/bus.js";
 import { encodeFrame } from "./encode.js";
 import type { UserId } from "./ids.js";
 
 /** PRES-1: changes wait at most this long, so that a burst of them goes out together. */
 export const PRESENCE_WINDOW_MS = 50;
-/** PRES-1: the most users one `presence.batch` frame names; a larger burst takes several. */
-export const PRESENCE_BATCH_MAX = 500;
 
 export interface PresenceChange {
   userId: UserId;

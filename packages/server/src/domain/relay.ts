@@ -1,3 +1,4 @@
+import { canonicalRoomId } from "@parley/protocol";
 import type { Bus } from "../bus/bus.js";
 import type { AuthContext } from "./accounts.js";
 import { encodeFrame, type MessageIds } from "./encode.js";
@@ -5,7 +6,6 @@ import { ParleyError } from "./errors.js";
 import { asRoomId, type UserId } from "./ids.js";
 import type { Membership, MembershipCache } from "./membership-cache.js";
 import type { OfflineQueue } from "./offline-queue.js";
-import { normalizeRoomId } from "./room-ids.js";
 import type { SubscriptionService } from "./subscriptions.js";
 
 export interface RelayOptions {
@@ -44,7 +44,7 @@ export class Relay {
     rawRoomId: string,
     payload: string,
   ): Promise<{ id: string; ts: number }> {
-    const roomId = asRoomId(normalizeRoomId(rawRoomId));
+    const roomId = asRoomId(canonicalRoomId(rawRoomId));
     const members = this.o.membership.peek(roomId) ?? (await this.o.membership.load(roomId));
     if (!members) throw new ParleyError("room_not_found");
     if (!members.set.has(auth.userId)) throw new ParleyError("not_a_member");
@@ -100,7 +100,7 @@ export class Relay {
   }
 
   async typing(auth: AuthContext, connectionId: string, rawRoomId: string, active: boolean): Promise<void> {
-    const roomId = asRoomId(normalizeRoomId(rawRoomId));
+    const roomId = asRoomId(canonicalRoomId(rawRoomId));
     const members = this.o.membership.peek(roomId) ?? (await this.o.membership.load(roomId));
     if (!members) throw new ParleyError("room_not_found");
     if (!members.set.has(auth.userId)) throw new ParleyError("not_a_member");

@@ -1,14 +1,9 @@
 import { randomInt } from "node:crypto";
+import { ROOM_ID_ALPHABET, ROOM_ID_LENGTH } from "@parley/protocol";
 
-/** No 0/O, 1/I/L: ids people read to each other across a room. 31^6 ≈ 887 million ids. */
-const ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ";
-
+/** ROOM-1: a new random room id, in canonical (upper-case) form. */
 export function newRoomId(): string {
   let id = "";
-  for (let i = 0; i < 6; i++) id += ALPHABET[randomInt(ALPHABET.length)];
+  for (let i = 0; i < ROOM_ID_LENGTH; i++) id += ROOM_ID_ALPHABET[randomInt(ROOM_ID_ALPHABET.length)];
   return id;
-}
-
-export function normalizeRoomId(raw: string): string {
-  return raw.toUpperCase();
 }

@@ -1,4 +1,4 @@
-import type { MemberView, RoomView } from "@parley/protocol";
+import { canonicalRoomId, type MemberView, type RoomView } from "@parley/protocol";
 import type { Static } from "typebox";
 import type { Bus } from "../bus/bus.js";
 import {
@@ -12,7 +12,7 @@ import { encodeFrame } from "./encode.js";
 import { ParleyError } from "./errors.js";
 import { asRoomId, type RoomId, type UserId } from "./ids.js";
 import type { MembershipCache } from "./membership-cache.js";
-import { newRoomId, normalizeRoomId } from "./room-ids.js";
+import { newRoomId } from "./room-ids.js";
 
 export type RoomViewT = Static<typeof RoomView>;
 export type MemberViewT = Static<typeof MemberView>;
@@ -21,6 +21,8 @@ export interface RoomServiceOptions {
   storage: Storage;
   bus: Bus;
   membership: MembershipCache;
+  /** RELAY-7: the user left the room or was removed from it (the offline queue drops its entries). */
+  onMemberGone?: (userId: UserId, roomId: RoomId) => Promise<void>;
   now?: () => number;
 }
 
@@ -102,6 +104,7 @@ export class RoomService {
     const room = await this.#roomOfMember(auth, rawRoomId);
     await this.o.storage.removeMember(room.id, auth.userId);
     this.#changed(room.id);
+    await this.o.onMemberGone?.(auth.userId, room.id);
     const rest = await this.o.storage.listMembers(room.id);
     if (rest.length === 0) {
       await this.o.storage.deleteRoom(room.id);
@@ -125,6 +128,7 @@ export class RoomService {
       throw new ParleyError("target_not_member");
     }
     this.#changed(room.id);
+    await this.o.onMemberGone?.(target.id, room.id);
     await this.#announce(room.id, "removed", target.id, target.username, [target.id]);
   }
 
@@ -181,7 +185,7 @@ export class RoomService {
   }
 
   async #room(rawRoomId: string): Promise<RoomRecord> {
-    const room = await this.o.storage.findRoom(asRoomId(normalizeRoomId(rawRoomId)));
+    const room = await this.o.storage.findRoom(asRoomId(canonicalRoomId(rawRoomId)));
     if (!room) throw new ParleyError("room_not_found");
     return room;
   }

@@ -1,7 +1,10 @@
+import { USERNAME_MAX_LENGTH, USERNAME_MIN_LENGTH } from "@parley/protocol";
 import { ParleyError } from "./errors.js";
 
-/** 3-32 characters: ASCII letters and digits, with '.', '_' or '-' inside (never first or last). */
-const USERNAME = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{1,30})[A-Za-z0-9]$/;
+/** AUTH-1: ASCII letters and digits, with '.', '_' or '-' inside (never first or last). */
+const USERNAME = new RegExp(
+  `^[A-Za-z0-9][A-Za-z0-9._-]{${USERNAME_MIN_LENGTH - 2},${USERNAME_MAX_LENGTH - 2}}[A-Za-z0-9]$`,
+);
 
 export function validateUsername(raw: string): string {
   const name = raw.normalize("NFKC").trim();

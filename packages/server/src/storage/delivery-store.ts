@@ -1,3 +1,4 @@
+import { deviceKey, type DeviceRef as ProtocolDeviceRef, sameDevice } from "@parley/protocol";
 import { type Kysely, sql, type Transaction } from "kysely";
 import type { RoomId, UserId } from "../domain/ids.js";
 import type { Database } from "./database.js";
@@ -5,10 +6,7 @@ import { toFlag } from "./rows.js";
 import { StorageConflictError } from "./storage.js";
 import { rejectingConflicts, toConflictError } from "./unique-violation.js";
 
-export interface DeviceRef {
-  userId: UserId;
-  deviceId: string;
-}
+export type DeviceRef = ProtocolDeviceRef<UserId>;
 
 export interface DeviceRecord extends DeviceRef {
   signatureKey: string;
@@ -240,8 +238,7 @@ export class KyselyDeliveryStore implements DeliveryStore {
     }
 
     const before = await groupDevicesIn(trx, input.roomId);
-    const key = (d: DeviceRef) => `${d.userId}\u0000${d.deviceId}`;
-    const removed = new Set(input.remove.map(key));
+    const removed = new Set(input.remove.map((d) => deviceKey(d)));
     for (const d of input.remove) {
       await trx
         .deleteFrom("mls_group_devices")
@@ -297,7 +294,8 @@ export class KyselyDeliveryStore implements DeliveryStore {
     // The Commit goes to every device that was in the group and stays in it, except the
     // committer's own (it merges on `mls.accepted`); removed devices get nothing more.
     for (const d of before) {
-      if (key(d) === key(input.from) || removed.has(key(d)) || !input.roomMembers.has(d.userId)) continue;
+      if (sameDevice(d, input.from) || removed.has(deviceKey(d)) || !input.roomMembers.has(d.userId))
+        continue;
       await enqueue(d, "commit", input.commit);
     }
     if (input.welcome !== null) {

@@ -1,7 +1,9 @@
+// One WebSocket and what the gateway knows about it: its user, its device stream, its frame chain.
 import type { ServerFrame } from "@parley/protocol";
 import { ERRORS, type ErrorCode } from "@parley/protocol";
 import WebSocket from "ws";
 import type { AuthContext } from "../domain/accounts.js";
+import type { DeviceStream } from "../domain/device-stream.js";
 import { encodeFrame } from "../domain/encode.js";
 import type { ParleyError } from "../domain/errors.js";
 
@@ -12,20 +14,14 @@ export class Connection {
   auth: AuthContext | null = null;
   /** The device this connection speaks for (MLS-1), or null for a device-less client. */
   deviceId: string | null = null;
+  /** The device's acked stream (handshakes, offline queue); null without a device. */
+  stream: DeviceStream | null = null;
   invalidFrames = 0;
   missedPongs = 0;
   closing = false;
-  /**
-   * RELAY-6: the offline queue's delivery started on this connection; how far it read; the seq
-   * of the last queued frame it sent, whose ack asks for the next page.
-   */
-  queueStarted = false;
-  queueReadUpTo = 0;
-  queueAwaitedAck = 0;
-  queueAcked = 0;
-  /** Frames are handled one after another, so a join is done before the next send is checked. */
-  queue: Promise<void> = Promise.resolve();
   authTimer: NodeJS.Timeout | undefined;
+  /** WS-4: frames are handled one after another, so a join is done before the next send is checked. */
+  #frameChain: Promise<void> = Promise.resolve();
 
   constructor(
     readonly id: string,
@@ -34,6 +30,11 @@ export class Connection {
     private readonly sendBufferBytes: number,
     private readonly onSent: () => void,
   ) {}
+
+  /** Runs `task` after everything this connection was handed before it (WS-4). */
+  serially(task: () => Promise<void>, onError: (e: unknown) => Promise<void> | void): void {
+    this.#frameChain = this.#frameChain.then(task).catch(onError);
+  }
 
   /** Sends an already-serialised frame; closes the connection instead of buffering without bound. */
   sendRaw(frame: Buffer): void {

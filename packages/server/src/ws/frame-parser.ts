@@ -1,7 +1,5 @@
-import { ClientFrame, type ClientFrameType, RequestId } from "@parley/protocol";
-import type { TSchema } from "typebox";
-import type { Validator } from "typebox/compile";
-import { Compile } from "typebox/compile";
+import { CLIENT_FRAME_SCHEMAS, type ClientFrame, type ClientFrameType, RequestId } from "@parley/protocol";
+import { Compile, type Validator } from "typebox/compile";
 import { ParleyError } from "../domain/errors.js";
 
 /**
@@ -13,13 +11,10 @@ import { ParleyError } from "../domain/errors.js";
 export class FrameParser {
   readonly #validators = new Map<string, Validator>();
   /** The protocol's own RequestId schema, for the rid of a frame that is refused. */
-  readonly #rid = Compile(RequestId) as unknown as Validator;
+  readonly #rid: Validator = Compile(RequestId);
 
   constructor() {
-    for (const variant of (ClientFrame as unknown as { anyOf: TSchema[] }).anyOf) {
-      const type = (variant as { properties: { type: { const: string } } }).properties.type.const;
-      this.#validators.set(type, Compile(variant) as unknown as Validator);
-    }
+    for (const [type, schema] of CLIENT_FRAME_SCHEMAS) this.#validators.set(type, Compile(schema));
   }
 
   get types(): ClientFrameType[] {

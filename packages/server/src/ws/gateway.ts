@@ -1,20 +1,26 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
-import { type ClientFrame, type ErrorCode, PROTOCOL_VERSION, WS_PATH } from "@parley/protocol";
+import {
+  assertNever,
+  type ClientFrame,
+  deviceKey,
+  type ErrorCode,
+  PROTOCOL_VERSION,
+  WS_PATH,
+} from "@parley/protocol";
 import type { Logger } from "pino";
 import { type RawData, WebSocketServer } from "ws";
 import type { Bus, BusSink, ControlEvent } from "../bus/bus.js";
 import type { Config } from "../config/config.js";
 import type { AccountService } from "../domain/accounts.js";
 import type { DeliveryService } from "../domain/delivery.js";
+import type { DeviceStreams } from "../domain/device-stream.js";
 import { ParleyError } from "../domain/errors.js";
-import { asRoomId, asUserId, type SessionId, type UserId } from "../domain/ids.js";
+import { asUserId, type SessionId, type UserId } from "../domain/ids.js";
 import type { MembershipCache } from "../domain/membership-cache.js";
-import type { OfflineQueue } from "../domain/offline-queue.js";
 import { announcePresence, PresenceBatcher } from "../domain/presence.js";
 import type { Relay } from "../domain/relay.js";
-import { normalizeRoomId } from "../domain/room-ids.js";
 import type { RoomService } from "../domain/rooms.js";
 import type { SubscriptionService } from "../domain/subscriptions.js";
 import { TokenBuckets } from "../domain/token-bucket.js";
@@ -31,8 +37,8 @@ export interface GatewayOptions {
   relay: Relay;
   subscriptions: SubscriptionService;
   membership: MembershipCache;
-  /** The opt-in offline ciphertext queue (RELAY-5..7); absent when it is off. */
-  offlineQueue?: OfflineQueue;
+  /** The devices' acked streams: handshake backlog and offline queue (MLS-8, RELAY-6). */
+  streams: DeviceStreams;
   metrics: Metrics;
   log: Logger;
   /** False when the database does not answer (errors are then `service_unavailable`). */
@@ -220,9 +226,10 @@ export class Gateway implements BusSink {
       else conn.sendError(err, e instanceof FrameError ? e.rid : undefined);
       return;
     }
-    conn.queue = conn.queue
-      .then(() => this.#handle(conn, frame))
-      .catch((e: unknown) => this.#fail(conn, e, frame));
+    conn.serially(
+      () => this.#handle(conn, frame),
+      (e: unknown) => this.#fail(conn, e, frame),
+    );
   }
 
   async #fail(conn: Connection, e: unknown, frame: ClientFrame): Promise<void> {
@@ -282,11 +289,9 @@ export class Gateway implements BusSink {
         return conn.send({ type: "ok", ...rid(frame) });
       case "room.leave":
         await this.o.rooms.leave(auth, frame.roomId);
-        await this.o.offlineQueue?.dropRoom(auth.userId, asRoomId(normalizeRoomId(frame.roomId)));
         return conn.send({ type: "ok", ...rid(frame) });
       case "room.remove":
         await this.o.rooms.remove(auth, frame.roomId, asUserId(frame.userId));
-        await this.o.offlineQueue?.dropRoom(asUserId(frame.userId), asRoomId(normalizeRoomId(frame.roomId)));
         return conn.send({ type: "ok", ...rid(frame) });
       case "room.list":
         return conn.send({ type: "rooms", ...rid(frame), rooms: await this.o.rooms.listMine(auth) });
@@ -300,11 +305,9 @@ export class Gateway implements BusSink {
         });
       case "subscribe":
         await this.o.subscriptions.subscribe(auth, asUserId(frame.userId));
-        this.o.bus.publishControl({ type: "subscriptions.changed", userId: asUserId(frame.userId) });
         return conn.send({ type: "ok", ...rid(frame) });
       case "unsubscribe":
         await this.o.subscriptions.unsubscribe(auth, asUserId(frame.userId));
-        this.o.bus.publishControl({ type: "subscriptions.changed", userId: asUserId(frame.userId) });
         return conn.send({ type: "ok", ...rid(frame) });
       case "subscriptions.list":
         return conn.send({
@@ -317,8 +320,8 @@ export class Gateway implements BusSink {
           throw new ParleyError("device_required", { details: ["/deviceId"] });
         const supply = await this.o.delivery.registerDevice(auth, frame);
         conn.send({ type: "keypackages.count", ...rid(frame), ...supply });
-        await this.#sendPending(conn);
-        return this.#startQueue(conn);
+        // MLS-2, MLS-8, RELAY-6: the device's backlog follows the answer.
+        return streamOf(conn).start();
       }
       case "keypackages.upload": {
         const supply = await this.o.delivery.uploadKeyPackages(
@@ -346,17 +349,9 @@ export class Gateway implements BusSink {
         return conn.send({ type: "mls.accepted", ...rid(frame), ...accepted });
       }
       case "mls.ack":
-        return this.o.delivery.ack(auth, conn.deviceId, frame.upTo);
-      case "queue.ack": {
-        if (conn.deviceId === null) throw new ParleyError("device_required");
-        const queue = this.o.offlineQueue;
-        if (!queue) return; // RELAY-6: harmless with the queue off, there is nothing to drop
-        await queue.ack({ userId: auth.userId, deviceId: conn.deviceId }, frame.upTo);
-        conn.queueAcked = Math.max(conn.queueAcked, frame.upTo);
-        // The device has everything sent so far: the next page, if there is one.
-        if (frame.upTo >= conn.queueAwaitedAck) await this.#sendQueuePage(conn);
-        return;
-      }
+        return streamOf(conn).ackHandshakes(frame.upTo);
+      case "queue.ack":
+        return streamOf(conn).ackQueue(frame.upTo);
       case "mls.groupinfo.get":
         return conn.send({
           type: "mls.groupinfo",
@@ -398,6 +393,7 @@ export class Gateway implements BusSink {
     }
     conn.auth = auth;
     conn.deviceId = frame.deviceId ?? null;
+    if (conn.deviceId !== null) conn.stream = this.o.streams.open(auth, conn.deviceId, streamOutput(conn));
     addTo(this.#byUser, auth.userId, conn);
     addTo(this.#bySession, auth.sessionId, conn);
     if (conn.deviceId !== null) addTo(this.#byDevice, deviceKey(auth.userId, conn.deviceId), conn);
@@ -414,45 +410,8 @@ export class Gateway implements BusSink {
       },
     });
     if (cameOnline) this.#presence.add({ userId: auth.userId, username: auth.username, online: true });
-    // MLS-8: everything still queued for this device, before anything newer.
-    if (conn.deviceId !== null && (await this.o.delivery.isRegistered(auth.userId, conn.deviceId))) {
-      await this.#sendPending(conn);
-      // RELAY-6: queued messages after the handshakes, so the device has their epochs' keys.
-      await this.#startQueue(conn);
-    }
-  }
-
-  /** RELAY-6: once per connection, the dropped count and then the first page of the queue. */
-  async #startQueue(conn: Connection): Promise<void> {
-    const queue = this.o.offlineQueue;
-    if (!queue || !conn.auth || conn.deviceId === null || conn.queueStarted) return;
-    conn.queueStarted = true;
-    const missed = await queue.missedFrame({ userId: conn.auth.userId, deviceId: conn.deviceId });
-    if (missed) conn.sendRaw(missed);
-    await this.#sendQueuePage(conn);
-  }
-
-  /** Sends the next page after what this connection sent; skips pages that filtering emptied. */
-  async #sendQueuePage(conn: Connection): Promise<void> {
-    const queue = this.o.offlineQueue;
-    if (!queue || !conn.auth || conn.deviceId === null || !conn.queueStarted) return;
-    const ref = { userId: conn.auth.userId, deviceId: conn.deviceId };
-    // Bounded: each round moves past a page of entries, and a device holds a bounded number.
-    for (let round = 0; round < 1000 && !conn.closing; round++) {
-      const { frames, lastSeq, lastFrameSeq } = await queue.page(ref, conn.queueReadUpTo);
-      if (lastSeq === conn.queueReadUpTo) return;
-      conn.queueReadUpTo = lastSeq;
-      if (frames.length === 0) continue;
-      conn.queueAwaitedAck = lastFrameSeq;
-      for (const frame of frames) conn.sendRaw(frame);
-      this.o.metrics.queueSent.inc(frames.length);
-      return;
-    }
-  }
-
-  async #sendPending(conn: Connection): Promise<void> {
-    if (!conn.auth || conn.deviceId === null) return;
-    for (const frame of await this.o.delivery.pendingFrames(conn.auth, conn.deviceId)) conn.sendRaw(frame);
+    // MLS-8, RELAY-6: everything still queued for this device, before anything newer.
+    await conn.stream?.resume();
   }
 
   // ------------------------------------------------------------------ bus sink
@@ -483,13 +442,14 @@ export class Gateway implements BusSink {
   queueChanged(devices: readonly { userId: UserId; deviceId: string }[]): void {
     for (const d of devices) {
       for (const conn of this.#byDevice.get(deviceKey(d.userId, d.deviceId)) ?? []) {
-        conn.queue = conn.queue
-          .then(async () => {
-            if (conn.queueStarted && conn.queueAcked >= conn.queueAwaitedAck) await this.#sendQueuePage(conn);
-          })
-          .catch((err: unknown) => {
+        const stream = conn.stream;
+        if (!stream) continue;
+        conn.serially(
+          () => stream.queueWritten(),
+          (err: unknown) => {
             this.o.log.warn({ err, event: "offline_queue_failed" }, "could not send queued messages");
-          });
+          },
+        );
       }
     }
   }
@@ -522,8 +482,19 @@ export class Gateway implements BusSink {
   }
 }
 
-function deviceKey(userId: UserId, deviceId: string): string {
-  return `${userId}\u0000${deviceId}`;
+/** The connection's device stream; frames about a device need one (MLS-6, RELAY-6). */
+function streamOf(conn: Connection) {
+  if (!conn.stream) throw new ParleyError("device_required");
+  return conn.stream;
+}
+
+function streamOutput(conn: Connection) {
+  return {
+    send: (frame: Buffer) => conn.sendRaw(frame),
+    get closed() {
+      return conn.closing;
+    },
+  };
 }
 
 function rid(frame: { rid?: string }): { rid?: string } {
@@ -559,8 +530,4 @@ function removeFrom<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {
   if (!set) return;
   set.delete(value);
   if (set.size === 0) map.delete(key);
-}
-
-export function assertNever(x: never): never {
-  throw new Error(`unhandled case: ${JSON.stringify(x)}`);
 }

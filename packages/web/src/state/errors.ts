@@ -1,5 +1,5 @@
 import { isParleyClientError } from "@parley/client";
-import { passwordRefusal } from "@parley/protocol";
+import { passwordRefusal, USERNAME_MAX_LENGTH, USERNAME_MIN_LENGTH } from "@parley/protocol";
 import { serverInfo } from "./model.js";
 
 /** "in 5 min", "in 3 s": how long to wait, rounded up. */
@@ -28,7 +28,7 @@ export function describeError(e: unknown): string {
     case "username_taken":
       return "That username is taken.";
     case "invalid_username":
-      return "Usernames are 3 to 32 characters: letters, digits, '.', '_' or '-'.";
+      return `Usernames are ${USERNAME_MIN_LENGTH} to ${USERNAME_MAX_LENGTH} characters: letters, digits, '.', '_' or '-'.`;
     case "password_policy":
       return passwordRefusal(e.failedRules ?? [], serverInfo.value?.passwordPolicy);
     case "registration_closed":

@@ -10,7 +10,7 @@ import {
   TypingNotifier,
   TypingRoster,
 } from "@parley/client";
-import type { InfoResponse, RoomView } from "@parley/protocol";
+import { canonicalRoomId, type InfoResponse, type RoomView } from "@parley/protocol";
 import { eraseAccount, getSetting, openAccountStore, setSetting } from "../platform/idb-store.js";
 import { describeError } from "./errors.js";
 import { History } from "./history.js";
@@ -400,7 +400,7 @@ export async function createRoom(name: string): Promise<void> {
 
 export async function joinRoom(roomId: string): Promise<void> {
   const c = active();
-  const room = await c.join(roomId.trim().toUpperCase());
+  const room = await c.join(canonicalRoomId(roomId.trim()));
   await addRoom(c, room);
   selectRoom(room.id);
 }

@@ -1,4 +1,9 @@
-import { PASSWORD_RULES, type PasswordRule } from "@parley/protocol";
+import {
+  PASSWORD_RULES,
+  type PasswordRule,
+  USERNAME_MAX_LENGTH,
+  USERNAME_MIN_LENGTH,
+} from "@parley/protocol";
 import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../state/errors.js";
 import { persistent, serverInfo } from "../state/model.js";
@@ -118,8 +123,8 @@ export function Register() {
             autoCapitalize="none"
             spellcheck={false}
             required
-            minLength={3}
-            maxLength={32}
+            minLength={USERNAME_MIN_LENGTH}
+            maxLength={USERNAME_MAX_LENGTH}
             value={username}
             onInput={(e) => setUsername(e.currentTarget.value)}
           />
