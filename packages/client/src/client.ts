@@ -1,3 +1,4 @@
+/** The SDK's public facade, ParleyClient: account, connection, rooms and identity calls, and the events pushed frames become. */
 import {
   computeSafetyNumber,
   createMlsConfig,
@@ -18,16 +19,16 @@ import type { BackoffOptions } from "./backoff.js";
 import { base64ToBytes, bytesToBase64 } from "./base64.js";
 import { Connection, type ConnectionStatus } from "./connection.js";
 import { type Content, encodeContent } from "./content.js";
-import { DeviceKeys, KEY_PACKAGE_BATCH } from "./device.js";
+import { DeviceKeys } from "./device.js";
 import { TypedEmitter } from "./emitter.js";
-import { asClientError, isConnectionGone, isParleyClientError, ParleyClientError } from "./errors.js";
+import { asClientError, isConnectionGone, ParleyClientError } from "./errors.js";
 import type { ClientEvents, ErrorEvent } from "./events.js";
 import { GroupSync } from "./group-sync.js";
 import { GroupStates } from "./groups.js";
-import { type AckedStream, Inbox } from "./inbox.js";
+import { KeySupply } from "./key-supply.js";
 import { KeyPins, type TrustState } from "./pins.js";
 import { defaultTimers, type FetchLike, type Timers, type WebSocketConstructor } from "./platform.js";
-import { RecentIds } from "./recent-ids.js";
+import { Scheduler } from "./scheduler.js";
 import { ServerList } from "./servers.js";
 import { SessionManager } from "./session.js";
 import type { DeviceStore } from "./store.js";
@@ -46,7 +47,7 @@ export interface ParleyClientOptions {
   baseUrl: string | readonly string[];
   fetch: FetchLike;
   WebSocket: WebSocketConstructor;
-  /** Where this device's state lives, encrypted at rest (EncryptedStore, or the web's WebCrypto store). */
+  /** Where this device's state lives, sealed at rest (EncryptedStore, or the web's WebCrypto store). */
   store: DeviceStore;
   /** Clock in ms. Default Date.now. */
   now?: () => number;
@@ -94,19 +95,10 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   readonly #conn: Connection;
   readonly #mls: ReturnType<typeof createMlsConfig>;
   readonly #sync: GroupSync;
-  readonly #inbox: Inbox;
-  /** MLS-8: Commits and Welcomes, in the delivery service's order. */
-  readonly #handshakes: AckedStream;
-  /** RELAY-6: messages the server kept while this device was offline. */
-  readonly #queue: AckedStream;
-  readonly #seen = new RecentIds();
-  readonly #timers = new Set<unknown>();
-  #replenishing: Promise<void> | undefined;
-  /** A KeyPackage upload was cut off with its connection: it is made again on the next one. */
-  #replenishOnReady = false;
+  readonly #scheduler: Scheduler;
+  readonly #keys: KeySupply;
   #user: UserView | undefined;
   #status: ConnectionStatus = { state: "offline", reason: "not_started" };
-  #closed = false;
 
   constructor(options: ParleyClientOptions) {
     super({
@@ -162,29 +154,28 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
         void this.#session.forget();
       },
     });
-    this.#inbox = new Inbox((e) => this.#report(asClientError(e)));
-    this.#handshakes = this.#inbox.stream({
-      store: this.#device.handshakeMark,
-      ack: (upTo) => this.#conn.fire({ type: "mls.ack", upTo }),
-    });
-    this.#queue = this.#inbox.stream({
-      store: this.#device.queueMark,
-      ack: (upTo) => this.#conn.fire({ type: "queue.ack", upTo }),
+    this.#scheduler = new Scheduler(timers, (e) => this.#report(asClientError(e)));
+    this.#keys = new KeySupply({
+      device: this.#device,
+      server: this.#conn,
+      identity: () => this.#identity(),
+      onNewDevice: () => this.#sync.newDevice(),
+      report: (error) => this.#report(error),
+      closed: () => this.#scheduler.closed,
     });
     this.#sync = new GroupSync({
       groups: this.#groups,
       device: this.#device,
       pins: this.#pins,
-      conn: this.#conn,
+      server: this.#conn,
       mls: this.#mls,
       identity: () => this.#identity(),
-      emit: (event, payload) => {
-        this.emit(event, payload);
+      scheduler: this.#scheduler,
+      out: {
+        message: (event) => this.emit("message", event),
+        membership: (event) => this.emit("membership", event),
+        error: (error, roomId, messageId) => this.#report(error, roomId, messageId),
       },
-      report: (error, roomId, messageId) => this.#report(error, roomId, messageId),
-      later: (ms, task) => this.#later(ms, task),
-      drain: () => this.#inbox.drain(),
-      enqueue: (task) => this.#inbox.run(task),
       random: this.#o.random,
       syncTimeoutMs: options.syncTimeoutMs ?? 10_000,
       commitRetries: options.commitRetries ?? 5,
@@ -233,7 +224,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   async connect(timeoutMs = 30_000): Promise<void> {
     const session = this.#session.current;
     if (session === undefined) throw new ParleyClientError("not_signed_in");
-    this.#closed = false;
+    this.#scheduler.open();
     await this.#device.ensure(session.user.id);
     this.#conn.start();
     await this.#conn.whenReady(timeoutMs);
@@ -241,12 +232,10 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
 
   /** Closes the connection and stops every timer; resolves after work in progress has finished. */
   async close(): Promise<void> {
-    this.#closed = true;
+    this.#scheduler.close();
     this.#conn.stop("closed");
-    for (const t of this.#timers) this.#o.timers.clearTimeout(t);
-    this.#timers.clear();
     this.#groups.cancelWaiters();
-    await this.#inbox.drain();
+    await this.#sync.drain();
   }
 
   /** Every account on the server (GET /api/users). */
@@ -287,7 +276,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       "room",
     );
     const roomId = canonicalRoomId(answer.room.id);
-    await this.#sync.startGroup(roomId, []);
+    await this.#sync.engine.startGroup(roomId, []);
     return answer.room;
   }
 
@@ -295,8 +284,8 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   async invite(roomId: string, userId: string): Promise<void> {
     const id = canonicalRoomId(roomId);
     await this.#conn.request({ type: "room.invite", roomId: id, userId }, "ok");
-    await this.#sync.ensureGroup(id);
-    await this.#sync.addUser(id, userId);
+    await this.#sync.engine.ensureGroup(id);
+    await this.#sync.engine.addUser(id, userId);
   }
 
   /**
@@ -305,7 +294,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
    */
   async join(roomId: string): Promise<RoomView> {
     const answer = await this.#conn.request({ type: "room.join", roomId }, "room");
-    await this.#sync.ensureGroup(canonicalRoomId(answer.room.id));
+    await this.#sync.engine.ensureGroup(canonicalRoomId(answer.room.id));
     return answer.room;
   }
 
@@ -320,20 +309,14 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   async remove(roomId: string, userId: string): Promise<void> {
     const id = canonicalRoomId(roomId);
     await this.#conn.request({ type: "room.remove", roomId: id, userId }, "ok");
-    await this.#sync.removeUser(id, userId);
+    await this.#sync.engine.removeUser(id, userId);
   }
 
   /** The direct conversation with a user: a two-member room and group (ROOM-8). */
   async openDirect(userId: string): Promise<RoomView> {
     const answer = await this.#conn.request({ type: "direct.open", userId }, "room");
     const roomId = canonicalRoomId(answer.room.id);
-    await this.#inbox.drain();
-    if ((await this.#groups.get(roomId)) !== undefined) return answer.room;
-    if ((await this.#sync.groupInfo(roomId)) !== undefined) {
-      await this.#sync.ensureGroup(roomId);
-      return answer.room;
-    }
-    await this.#sync.startGroup(roomId, await this.#sync.claim(userId));
+    await this.#sync.engine.joinDirect(roomId, userId);
     return answer.room;
   }
 
@@ -341,8 +324,8 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   async send(roomId: string, content: string | Content): Promise<{ id: string; ts: number }> {
     const id = canonicalRoomId(roomId);
     const plaintext = encodeContent(content);
-    if ((await this.#groups.get(id)) === undefined) await this.#sync.ensureGroup(id);
-    const message = await this.#sync.encrypt(id, plaintext);
+    if ((await this.#groups.get(id)) === undefined) await this.#sync.engine.ensureGroup(id);
+    const message = await this.#sync.crypto.encrypt(id, plaintext);
     const ack = await this.#conn.request(
       { type: "message.send", to: { room: id }, payload: bytesToBase64(message) },
       "ack",
@@ -380,7 +363,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
    * device's old state can no longer read the group (post-compromise security).
    */
   async updateKeys(roomId: string): Promise<void> {
-    await this.#sync.selfUpdate(canonicalRoomId(roomId));
+    await this.#sync.engine.selfUpdate(canonicalRoomId(roomId));
   }
 
   // ------------------------------------------------------------------ identity
@@ -426,70 +409,15 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
 
   async #onReady(ready: ServerFrameOf<"ready">): Promise<void> {
     this.#user = ready.user;
-    const identity = this.#identity();
-    if (!(await this.#device.isRegistered())) {
-      const registration = await this.#device.registration(identity);
-      let count: ServerFrameOf<"keypackages.count">;
-      try {
-        count = await this.#conn.request({ type: "device.register", ...registration }, "keypackages.count", {
-          early: true,
-          timeoutMs: 30_000,
-        });
-      } catch (e) {
-        // The id is bound to another key (state lost): this is a new device from now on.
-        if (e instanceof ParleyClientError && e.code === "device_key_mismatch") {
-          await this.#device.recreate(identity.accountId);
-          this.#handshakes.forget();
-          this.#queue.forget();
-        }
-        throw e;
-      }
-      await this.#device.markRegistered();
-      if (count.low) this.#replenish();
-    } else if (this.#replenishOnReady) {
-      this.#replenish();
-    }
+    await this.#keys.ready();
     // Rooms whose group this device is not in (a new device, lost state): join them in the
     // background, after the handshake queue the server resends on auth has been applied. A
     // connection lost meanwhile ends the pass quietly: the next connection starts a new one.
-    this.#later(0, () =>
-      this.#rejoinRooms().catch((e: unknown) => {
+    this.#scheduler.later(0, () =>
+      this.#sync.engine.rejoinRooms().catch((e: unknown) => {
         if (!isConnectionGone(e)) throw e;
       }),
     );
-  }
-
-  #replenish(): void {
-    this.#replenishOnReady = false;
-    this.#replenishing ??= (async () => {
-      try {
-        const keyPackages = await this.#device.newKeyPackages(this.#identity(), KEY_PACKAGE_BATCH);
-        await this.#conn.request({ type: "keypackages.upload", keyPackages }, "keypackages.count");
-      } catch (e) {
-        // The server may not have stored them; a fresh batch goes up once the device is back.
-        if (isConnectionGone(e)) this.#replenishOnReady = !this.#closed;
-        // The server holds all it keeps for this device: nothing is missing.
-        else if (!isParleyClientError(e, "key_packages_full")) this.#report(asClientError(e));
-      } finally {
-        this.#replenishing = undefined;
-      }
-    })();
-  }
-
-  async #rejoinRooms(): Promise<void> {
-    const rooms = await this.rooms();
-    await this.#inbox.drain();
-    for (const room of rooms) {
-      if (this.#closed) return;
-      const id = canonicalRoomId(room.id);
-      if ((await this.#groups.get(id)) !== undefined) continue;
-      try {
-        await this.#sync.ensureGroup(id, false);
-      } catch (e) {
-        if (isConnectionGone(e)) throw e;
-        this.#report(asClientError(e), id);
-      }
-    }
   }
 
   // ------------------------------------------------------------------ incoming frames
@@ -497,15 +425,8 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   #onFrame(frame: ServerFrame): void {
     switch (frame.type) {
       case "mls.handshake":
-        this.#handshakes.receive(frame.seq, () => this.#onHandshake(frame));
-        return;
       case "message":
-        // RELAY-6: queued and live messages alike; a copy of one already seen is skipped.
-        if (frame.queued === true && frame.seq !== undefined) {
-          this.#queue.receive(frame.seq, () => this.#onMessage(frame));
-        } else {
-          this.#inbox.run(() => this.#onMessage(frame));
-        }
+        this.#sync.receive(frame);
         return;
       case "queue.missed":
         this.emit("queue_missed", { dropped: frame.dropped });
@@ -535,7 +456,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
         this.emit("room", frame.room);
         return;
       case "keypackages.count":
-        if (frame.low) this.#replenish();
+        if (frame.low) this.#keys.replenish();
         return;
       case "error":
         this.#report(
@@ -562,22 +483,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       void this.#sync.forget(roomId);
       return;
     }
-    void this.#sync.scheduleRemoval(roomId, frame.userId, frame.event === "removed");
-  }
-
-  async #onMessage(frame: ServerFrameOf<"message">): Promise<void> {
-    if (this.#seen.add(frame.id)) await this.#sync.onMessage(frame);
-  }
-
-  async #onHandshake(frame: ServerFrameOf<"mls.handshake">): Promise<void> {
-    const roomId = canonicalRoomId(frame.roomId);
-    try {
-      await this.#sync.handshake(roomId, frame);
-    } catch (e) {
-      // Acknowledged anyway (see AckedStream): the group resyncs instead.
-      this.#report(asClientError(e), roomId);
-      this.#sync.resyncSoon(roomId);
-    }
+    void this.#sync.engine.scheduleRemoval(roomId, frame.userId, frame.event === "removed");
   }
 
   // ------------------------------------------------------------------ helpers
@@ -612,19 +518,8 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     await this.#pins.observe(device.accountId, [{ deviceId: device.deviceId, key }]);
   }
 
-  /** Runs `task` after `ms` unless the client is closed first; failures become error events. */
-  #later(ms: number, task: () => Promise<void>): void {
-    if (this.#closed) return;
-    const timer = this.#o.timers.setTimeout(() => {
-      this.#timers.delete(timer);
-      if (this.#closed) return;
-      task().catch((e: unknown) => this.#report(asClientError(e)));
-    }, ms);
-    this.#timers.add(timer);
-  }
-
   #report(error: ParleyClientError, roomId?: string, messageId?: string): void {
-    if (this.#closed && (error.code === "closed" || error.code === "not_connected")) return;
+    if (this.#scheduler.closed && (error.code === "closed" || error.code === "not_connected")) return;
     const event: ErrorEvent = {
       code: error.code,
       error,

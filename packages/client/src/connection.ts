@@ -1,3 +1,4 @@
+/** The client's one WebSocket: authentication, request/answer correlation by rid, rate-limit retries, and reconnects with backoff and failover. */
 import {
   type ClientFrame,
   PROTOCOL_VERSION,

@@ -1,3 +1,4 @@
+/** Encodes and decodes what travels inside an MLS application message (versioned JSON: text or structured data). */
 import { bytesToUtf8, utf8ToBytes } from "@noble/ciphers/utils.js";
 import { ParleyClientError } from "./errors.js";
 import { parseJson } from "./json.js";

@@ -1,3 +1,4 @@
+/** This device's long-term secrets in the store (identity key, KeyPackage private halves) and the seq marks of its two server queues. */
 import { bytesToHex, bytesToUtf8, randomBytes, utf8ToBytes } from "@noble/ciphers/utils.js";
 import {
   type DeviceIdentity,

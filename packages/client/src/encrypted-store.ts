@@ -1,3 +1,4 @@
+/** A DeviceStore wrapper that seals every value with XChaCha20-Poly1305 under a key the platform holds (used by the terminal client). */
 import { xchacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { randomBytes, utf8ToBytes } from "@noble/ciphers/utils.js";
 import { ParleyClientError } from "./errors.js";
@@ -9,9 +10,7 @@ const NONCE_BYTES = 24;
 
 /**
  * Encrypts every value of another DeviceStore with XChaCha20-Poly1305 under a 32-byte key that
- * the platform holds: the CLI's key file. (The browser does not use it: it keeps its key
- * non-extractable in WebCrypto, so it encrypts with AES-GCM in
- * packages/web/src/platform/web-crypto-store.ts instead.) The random
+ * the platform holds (a key file in the CLI; the browser uses its own WebCrypto store). The random
  * 192-bit nonce makes nonce reuse negligible without a counter to keep. The entry's key name is
  * the associated data, so a value moved to another key fails to open. Keys themselves (room ids,
  * user ids) stay readable: they are metadata the server knows anyway.

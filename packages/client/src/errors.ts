@@ -1,3 +1,4 @@
+/** The SDK's error registry and ParleyClientError, the one error type it throws and reports. */
 import { CRYPTO_ERRORS, type CryptoErrorCode, isParleyCryptoError } from "@parley/crypto";
 import { type ClientAction, ERRORS, type ErrorCode, isErrorCode } from "@parley/protocol";
 

@@ -1,3 +1,4 @@
+/** The types of the events ParleyClient emits (messages, membership, presence, typing, key changes, status, errors). */
 import type { DeviceRef } from "@parley/crypto";
 import type { RoomView } from "@parley/protocol";
 import type { ConnectionStatus } from "./connection.js";

@@ -1,53 +1,32 @@
-import {
-  addMembers,
-  createGroup,
-  type createMlsConfig,
-  type DeviceIdentity,
-  type DeviceRef,
-  encryptApplicationMessage,
-  exportGroupInfo,
-  type GroupState,
-  groupEpoch,
-  groupMembers,
-  inspectKeyPackage,
-  inspectMessage,
-  isParleyCryptoError,
-  joinByExternalCommit,
-  joinFromWelcome,
-  mergePendingCommit,
-  ownLeafIndex,
-  type PendingCommit,
-  processMessage,
-  removeMembers,
-  selfUpdate,
-} from "@parley/crypto";
-import { canonicalRoomId, type ServerFrameOf } from "@parley/protocol";
-import { base64ToBytes, bytesToBase64 } from "./base64.js";
-import type { Connection } from "./connection.js";
-import { type Content, decodeContent } from "./content.js";
+/** One device's MLS receive path: handshakes and messages go through the acked Inbox to the commit engine and message crypto, which it wires together. */
+import type { createMlsConfig, DeviceIdentity } from "@parley/crypto";
+import type { ClientFrame, ServerFrameOf } from "@parley/protocol";
+import { CommitEngine, type DeliveryService } from "./commit-engine.js";
 import type { DeviceKeys } from "./device.js";
-import { asClientError, ParleyClientError } from "./errors.js";
-import type { ClientEvents } from "./events.js";
-import { type GroupStates, groupIdFor } from "./groups.js";
+import { asClientError, type ParleyClientError } from "./errors.js";
+import type { MembershipEvent, MessageEvent } from "./events.js";
+import type { GroupStates } from "./groups.js";
+import { type AckedStream, Inbox } from "./inbox.js";
 import { KeyedMutex } from "./lock.js";
+import { MessageCrypto } from "./message-crypto.js";
 import type { KeyPins } from "./pins.js";
+import { RecentIds } from "./recent-ids.js";
+import type { Scheduler } from "./scheduler.js";
 
-/** What GroupSync needs from the client that owns it. */
-export interface GroupSyncDeps {
+export interface GroupSyncOptions {
   readonly groups: GroupStates;
-  readonly device: DeviceKeys;
-  readonly pins: KeyPins;
-  readonly conn: Connection;
+  readonly device: Pick<DeviceKeys, "bundleFor" | "consumed" | "handshakeMark" | "queueMark">;
+  readonly pins: Pick<KeyPins, "observe" | "state">;
+  /** The device's connection: requests, and acks that have no answer. */
+  readonly server: DeliveryService & { fire(frame: ClientFrame): boolean };
   readonly mls: ReturnType<typeof createMlsConfig>;
   identity(): DeviceIdentity;
-  emit<K extends keyof ClientEvents>(event: K, payload: ClientEvents[K]): void;
-  report(error: ParleyClientError, roomId?: string, messageId?: string): void;
-  /** Runs a task later, outside the caller's stack (and outside the inbox). */
-  later(ms: number, task: () => Promise<void>): void;
-  /** Resolves once every frame received so far has been handled. */
-  drain(): Promise<void>;
-  /** Queues a task behind the frames received so far. */
-  enqueue(task: () => Promise<void>): void;
+  readonly scheduler: Scheduler;
+  readonly out: {
+    message(event: MessageEvent): void;
+    membership(event: MembershipEvent): void;
+    error(error: ParleyClientError, roomId?: string, messageId?: string): void;
+  };
   random(): number;
   /** How long to wait for the handshake queue to bring a group to the server's epoch. */
   readonly syncTimeoutMs: number;
@@ -55,618 +34,94 @@ export interface GroupSyncDeps {
   readonly commitRetries: number;
 }
 
-interface Prepared {
-  readonly pending: PendingCommit;
-  readonly groupInfo: string;
-  readonly addDevices: DeviceRef[];
-  readonly removeDevices: DeviceRef[];
-}
-
-interface Built {
-  readonly pending: PendingCommit;
-  readonly addDevices?: DeviceRef[];
-  readonly removeDevices?: DeviceRef[];
-}
-
-export interface ClaimedDevice {
-  readonly ref: DeviceRef;
-  readonly keyPackage: Uint8Array;
-}
-
-/** Messages kept while their epoch is ahead of ours (its Commit is still on the way), per room. */
-const MAX_EARLY_MESSAGES = 256;
-/** How long a join waits for Commits or a Welcome already on the way before it joins by itself. */
-const SHORT_SYNC_MS = 1500;
-
 /**
- * Keeps this device's MLS groups in step with the delivery service (RFC 9420 §14, RFC 9750):
- * applies queued Commits and Welcomes in the server's order, decrypts application messages
- * (holding back those that are ahead of their Commit), and makes Commits: one at a time per
- * room, rebuilt on the winner after `stale_epoch`, settled from the GroupInfo when the answer
- * was lost with the connection. A device that fell out of step rejoins by external Commit.
- *
- * Two locks per room: the group lock guards each read-modify-write of the stored state and is
- * held briefly; the commit lock is held across a Commit's round trip, so the handshake queue
- * (which needs only the group lock) keeps flowing while a Commit waits for its answer.
+ * The two server streams that change group state arrive here in order: Commits and Welcomes
+ * (MLS-8) and queued messages (RELAY-6), each acknowledged after what it changed is stored, and
+ * live messages between them. Handshakes go to the CommitEngine, messages (each server id once)
+ * to MessageCrypto; the two share the per-room group lock, and a message held back for its
+ * epoch is tried again when the engine moves the group there.
  */
 export class GroupSync {
-  readonly #groupLock = new KeyedMutex();
-  readonly #commitLock = new KeyedMutex();
-  /** Commits sent but not answered when the connection dropped, per room. */
-  readonly #inDoubt = new Map<string, Prepared>();
-  /** In-doubt Commits the handshake queue showed to have won. */
-  readonly #won = new WeakSet<Prepared>();
-  readonly #early = new Map<string, ServerFrameOf<"message">[]>();
-  readonly #resyncing = new Map<string, Promise<void>>();
+  readonly inbox: Inbox;
+  readonly engine: CommitEngine;
+  readonly crypto: MessageCrypto;
+  readonly #handshakes: AckedStream;
+  readonly #queue: AckedStream;
+  readonly #seen = new RecentIds();
 
-  readonly #d: GroupSyncDeps;
-
-  constructor(deps: GroupSyncDeps) {
-    this.#d = deps;
-  }
-
-  /** Applies one queued handshake message (MLS-8) under the room's lock. */
-  handshake(roomId: string, frame: ServerFrameOf<"mls.handshake">): Promise<void> {
-    return this.#groupLock.run(roomId, () => this.#applyHandshake(roomId, frame));
-  }
-
-  /** Encrypts application data with the room's group and stores the advanced state. */
-  encrypt(roomId: string, plaintext: Uint8Array): Promise<Uint8Array> {
-    return this.#groupLock.run(roomId, async () => {
-      const state = await this.#d.groups.get(roomId);
-      if (state === undefined) throw new ParleyClientError("no_group");
-      const out = await encryptApplicationMessage(state, plaintext);
-      await this.#d.groups.put(roomId, out.state);
-      return out.message;
+  constructor(o: GroupSyncOptions) {
+    const report = (e: unknown) => o.out.error(asClientError(e));
+    this.inbox = new Inbox(report);
+    this.#handshakes = this.inbox.stream({
+      store: o.device.handshakeMark,
+      ack: (upTo) => o.server.fire({ type: "mls.ack", upTo }),
+    });
+    this.#queue = this.inbox.stream({
+      store: o.device.queueMark,
+      ack: (upTo) => o.server.fire({ type: "queue.ack", upTo }),
+    });
+    const groupLock = new KeyedMutex();
+    this.crypto = new MessageCrypto({
+      groups: o.groups,
+      groupLock,
+      pins: o.pins,
+      scheduler: o.scheduler,
+      out: o.out,
+      resync: (roomId) => this.engine.resync(roomId),
+      redeliver: (frame) => this.inbox.run(() => this.crypto.decrypt(frame)),
+      syncTimeoutMs: o.syncTimeoutMs,
+    });
+    this.engine = new CommitEngine({
+      groups: o.groups,
+      groupLock,
+      device: o.device,
+      pins: o.pins,
+      server: o.server,
+      mls: o.mls,
+      identity: o.identity,
+      inbox: this.inbox,
+      scheduler: o.scheduler,
+      out: {
+        membership: o.out.membership,
+        error: o.out.error,
+        epochChanged: (roomId) => this.crypto.epochChanged(roomId),
+      },
+      random: o.random,
+      syncTimeoutMs: o.syncTimeoutMs,
+      commitRetries: o.commitRetries,
     });
   }
 
-  /** This device is out of the room: its group state goes. */
+  /** A pushed handshake or message frame; call in arrival order. */
+  receive(frame: ServerFrameOf<"mls.handshake"> | ServerFrameOf<"message">): void {
+    if (frame.type === "mls.handshake") {
+      this.#handshakes.receive(frame.seq, () => this.engine.handshake(frame));
+    } else if (frame.queued === true && frame.seq !== undefined) {
+      this.#queue.receive(frame.seq, () => this.#decrypt(frame));
+    } else {
+      this.inbox.run(() => this.#decrypt(frame));
+    }
+  }
+
+  /** Resolves once every frame received so far has been handled. */
+  drain(): Promise<void> {
+    return this.inbox.drain();
+  }
+
+  /** The device got a new identity: both queues number its entries afresh. */
+  newDevice(): void {
+    this.#handshakes.forget();
+    this.#queue.forget();
+  }
+
+  /** This device is out of the room: its group state and held-back messages go. */
   forget(roomId: string): Promise<void> {
-    this.#early.delete(roomId);
-    return this.#groupLock.run(roomId, () => this.#d.groups.delete(roomId));
+    this.crypto.forget(roomId);
+    return this.engine.forget(roomId);
   }
 
-  /** A Commit with a fresh path for this device, rebuilt on the winner if another takes the epoch. */
-  selfUpdate(roomId: string): Promise<void> {
-    return this.#commit(roomId, async (state) => ({ pending: await selfUpdate(state) }));
+  /** RELAY-6: a copy of a message already seen (live, then queued) is not decrypted again. */
+  async #decrypt(frame: ServerFrameOf<"message">): Promise<void> {
+    if (this.#seen.add(frame.id)) await this.crypto.decrypt(frame);
   }
-
-  /**
-   * Someone left or was removed: their devices must leave the group too. One member should
-   * commit that; members wait in the order of their leaf index (the owner, who removed, goes
-   * first), and whoever finds the devices still there commits. Losing the race costs one
-   * `stale_epoch`, after which nothing is left to do.
-   */
-  async scheduleRemoval(roomId: string, userId: string, byOwner: boolean): Promise<void> {
-    const state = await this.#d.groups.get(roomId);
-    if (state === undefined) return;
-    const members = groupMembers(state);
-    if (!members.some((m) => m.device.accountId === userId)) return;
-    const others = members.filter((m) => m.device.accountId !== userId).map((m) => m.leafIndex);
-    const rank = others.sort((a, b) => a - b).indexOf(ownLeafIndex(state));
-    const delay = (byOwner ? 2000 : 0) + (rank <= 0 ? 0 : 1000 * rank + Math.floor(this.#d.random() * 500));
-    this.#d.later(delay, () => this.removeUser(roomId, userId));
-  }
-
-  async #applyHandshake(roomId: string, frame: ServerFrameOf<"mls.handshake">): Promise<void> {
-    const bytes = base64ToBytes(frame.payload);
-    if (frame.kind === "welcome") return this.#applyWelcome(roomId, bytes);
-    const state = await this.#d.groups.get(roomId);
-    if (state === undefined) return; // not in this group (left, or its Welcome never came)
-    let current = state;
-    const ours = groupEpoch(state);
-    if (BigInt(frame.epoch) < ours) return; // applied before the ack was lost
-    if (BigInt(frame.epoch) > ours) {
-      // The Commit for our epoch is missing: it was our own, accepted while the connection
-      // dropped (the committer gets no copy of its Commit). Merge it, then go on.
-      const doubt = this.#inDoubt.get(roomId);
-      if (doubt === undefined || doubt.pending.epoch !== ours || BigInt(frame.epoch) !== ours + 1n) {
-        throw new ParleyClientError("epoch_unavailable", {
-          message: `a Commit for epoch ${frame.epoch} arrived while this device is at ${ours}`,
-        });
-      }
-      this.#inDoubt.delete(roomId);
-      this.#won.add(doubt);
-      current = mergePendingCommit(doubt.pending, state);
-      await this.#d.groups.put(roomId, current);
-    }
-    let result: Awaited<ReturnType<typeof processMessage>>;
-    try {
-      result = await processMessage(current, bytes);
-    } catch (e) {
-      const doubt = this.#inDoubt.get(roomId);
-      if (
-        isParleyCryptoError(e, "own_commit") &&
-        doubt !== undefined &&
-        doubt.pending.epoch === groupEpoch(current)
-      ) {
-        this.#inDoubt.delete(roomId);
-        this.#won.add(doubt);
-        await this.#d.groups.put(roomId, mergePendingCommit(doubt.pending, current));
-        return;
-      }
-      throw e;
-    }
-    if (result.kind !== "commit") throw new ParleyClientError("invalid_message");
-    // Someone else's Commit won this epoch, so a Commit of ours still in doubt lost.
-    if (this.#inDoubt.get(roomId)?.pending.epoch === groupEpoch(current)) this.#inDoubt.delete(roomId);
-    if (result.removedSelf) {
-      await this.#d.groups.delete(roomId);
-      this.#d.emit("membership", { source: "self", roomId, event: "removed", epoch: Number(result.epoch) });
-      return;
-    }
-    await this.#d.groups.put(roomId, result.state);
-    this.#d.emit("membership", {
-      source: "group",
-      roomId,
-      epoch: Number(result.epoch),
-      added: result.added.map((m) => m.device),
-      removed: result.removed.map((m) => m.device),
-      by: result.committer?.device,
-    });
-    this.#replayEarly(roomId);
-  }
-
-  async #applyWelcome(roomId: string, welcome: Uint8Array): Promise<void> {
-    const bundle = await this.#d.device.bundleFor(welcome);
-    const existing = await this.#d.groups.get(roomId);
-    if (bundle === undefined) {
-      if (existing !== undefined) return; // already joined, and the package is spent
-      throw new ParleyClientError("no_matching_key_package");
-    }
-    const state = await joinFromWelcome(welcome, [bundle], this.#d.identity(), this.#d.mls);
-    await this.#d.device.consumed(bundle);
-    if (existing !== undefined && groupEpoch(existing) >= groupEpoch(state)) return;
-    await this.#d.groups.put(roomId, state);
-    this.#d.emit("membership", { source: "self", roomId, event: "joined", epoch: Number(groupEpoch(state)) });
-    this.#replayEarly(roomId);
-  }
-
-  async onMessage(frame: ServerFrameOf<"message">): Promise<void> {
-    if (frame.room === undefined) return; // user-to-user payloads are not MLS conversations
-    const roomId = canonicalRoomId(frame.room);
-    await this.#groupLock.run(roomId, async () => {
-      const state = await this.#d.groups.get(roomId);
-      if (state === undefined) {
-        // Followers of a public room's members get its traffic too (SUB-2); they are not in it.
-        if (frame.via === "subscription") return;
-        this.#d.report(new ParleyClientError("no_group"), roomId, frame.id);
-        this.resyncSoon(roomId);
-        return;
-      }
-      let bytes: Uint8Array;
-      try {
-        bytes = base64ToBytes(frame.payload);
-      } catch {
-        this.#d.report(new ParleyClientError("malformed_message"), roomId, frame.id);
-        return;
-      }
-      let result: Awaited<ReturnType<typeof processMessage>>;
-      try {
-        result = await processMessage(state, bytes);
-      } catch (e) {
-        if (isParleyCryptoError(e, "epoch_unavailable") && this.#isAhead(bytes, state)) {
-          this.#keepEarly(roomId, frame);
-          return;
-        }
-        this.#d.report(asClientError(e), roomId, frame.id);
-        return;
-      }
-      if (result.kind !== "application") {
-        this.#d.report(new ParleyClientError("invalid_message"), roomId, frame.id);
-        return;
-      }
-      await this.#d.groups.put(roomId, result.state);
-      let content: Content;
-      try {
-        content = decodeContent(result.plaintext);
-      } catch (e) {
-        this.#d.report(asClientError(e), roomId, frame.id);
-        return;
-      }
-      const sender = result.sender.device;
-      if (sender.accountId !== frame.from.id) {
-        this.#d.report(new ParleyClientError("sender_mismatch"), roomId, frame.id);
-        return;
-      }
-      this.#d.emit("message", {
-        roomId,
-        id: frame.id,
-        ts: frame.ts,
-        from: { userId: sender.accountId, username: frame.from.username, deviceId: sender.deviceId },
-        content,
-        text: "text" in content ? content.text : undefined,
-        trust: await this.#d.pins.state(sender.accountId),
-        epoch: Number(result.epoch),
-        ...(frame.queued === true ? { queued: true as const } : {}),
-      });
-    });
-  }
-
-  #isAhead(bytes: Uint8Array, state: GroupState): boolean {
-    try {
-      const info = inspectMessage(bytes);
-      return "epoch" in info && info.epoch > groupEpoch(state);
-    } catch {
-      return false;
-    }
-  }
-
-  /** A message from an epoch whose Commit has not arrived yet: kept until it does. */
-  #keepEarly(roomId: string, frame: ServerFrameOf<"message">): void {
-    const list = this.#early.get(roomId) ?? [];
-    if (list.length >= MAX_EARLY_MESSAGES) list.shift();
-    list.push(frame);
-    this.#early.set(roomId, list);
-    if (list.length === 1) {
-      const timeout = this.#d.syncTimeoutMs;
-      this.#d.later(timeout, async () => {
-        if ((this.#early.get(roomId)?.length ?? 0) === 0) return;
-        await this.#resync(roomId);
-        this.#replayEarly(roomId);
-      });
-    }
-  }
-
-  #replayEarly(roomId: string): void {
-    const list = this.#early.get(roomId);
-    if (list === undefined || list.length === 0) return;
-    this.#early.delete(roomId);
-    for (const frame of list) this.#d.enqueue(() => this.onMessage(frame));
-  }
-
-  // ------------------------------------------------------------------ commits
-
-  /**
-   * Makes, sends and merges one Commit (RFC 9420 §14): `build` makes it from the current state
-   * (or returns undefined when nothing is left to do). When another Commit won the epoch
-   * (`stale_epoch`), the winner arrives through the handshake queue, and the change is rebuilt
-   * on top of it. A Commit whose answer was lost with the connection is resolved from the
-   * delivery service's GroupInfo or from the queue.
-   */
-  async #commit(roomId: string, build: (state: GroupState) => Promise<Built | undefined>): Promise<void> {
-    await this.#commitLock.run(roomId, () => this.#commitLocked(roomId, build));
-  }
-
-  async #commitLocked(
-    roomId: string,
-    build: (state: GroupState) => Promise<Built | undefined>,
-  ): Promise<void> {
-    const retries = this.#d.commitRetries;
-    for (let attempt = 0; attempt <= retries; attempt++) {
-      const prepared = await this.#groupLock.run(roomId, async (): Promise<Prepared | undefined> => {
-        const state = await this.#d.groups.get(roomId);
-        if (state === undefined) throw new ParleyClientError("no_group");
-        const built = await build(state);
-        if (built === undefined) return undefined;
-        return {
-          pending: built.pending,
-          groupInfo: bytesToBase64(await exportGroupInfo(built.pending.newState)),
-          addDevices: built.addDevices ?? [],
-          removeDevices: built.removeDevices ?? [],
-        };
-      });
-      if (prepared === undefined) return;
-      const outcome = await this.#send(roomId, prepared);
-      if (outcome === "accepted") return;
-      if (outcome === "not_in_group" || outcome === "lost") throw new ParleyClientError("not_in_room");
-    }
-    throw new ParleyClientError("commit_conflict");
-  }
-
-  /**
-   * Sends a prepared Commit; merges it when accepted. "retry" means: rebuild on the new state.
-   * `first` marks a group's first Commit, made on a group created here: losing it means another
-   * device made the group first ("lost").
-   */
-  async #send(
-    roomId: string,
-    p: Prepared,
-    first = false,
-  ): Promise<"accepted" | "retry" | "not_in_group" | "lost"> {
-    const frame = {
-      type: "mls.commit" as const,
-      roomId,
-      epoch: Number(p.pending.epoch),
-      commit: bytesToBase64(p.pending.commit),
-      groupInfo: p.groupInfo,
-      ...(p.pending.welcome !== undefined ? { welcome: bytesToBase64(p.pending.welcome) } : {}),
-      ...(p.addDevices.length > 0 ? { addDevices: p.addDevices.map(toWire) } : {}),
-      ...(p.removeDevices.length > 0 ? { removeDevices: p.removeDevices.map(toWire) } : {}),
-    };
-    try {
-      await this.#d.conn.request(frame, "mls.accepted");
-    } catch (e) {
-      if (!(e instanceof ParleyClientError)) throw e;
-      // A first Commit that meets an existing group lost the race to make it; the delivery
-      // service says so with stale_epoch, or with commit_invalid when it checks the sender first.
-      if (first && (e.code === "stale_epoch" || e.code === "commit_invalid")) return "lost";
-      if (e.code === "stale_epoch") return this.#catchUp(roomId, e.epoch ?? Number(p.pending.epoch) + 1);
-      if (e.code === "connection_lost" || e.code === "timeout") return this.#settleInDoubt(roomId, p);
-      throw e;
-    }
-    await this.#merge(roomId, p);
-    return "accepted";
-  }
-
-  async #merge(roomId: string, p: Prepared): Promise<void> {
-    await this.#groupLock.run(roomId, async () => {
-      const current = await this.#d.groups.get(roomId);
-      if (current === undefined || groupEpoch(current) !== p.pending.epoch) {
-        throw new ParleyClientError("epoch_unavailable", {
-          message: "the group moved on while its Commit was accepted",
-        });
-      }
-      const before = groupMembers(current);
-      const merged = mergePendingCommit(p.pending, current);
-      await this.#d.groups.put(roomId, merged);
-      const after = groupMembers(merged);
-      const leafKey = (m: (typeof before)[number]) => `${m.leafIndex}:${bytesToBase64(m.signaturePublicKey)}`;
-      const had = new Set(before.map(leafKey));
-      const has = new Set(after.map(leafKey));
-      this.#d.emit("membership", {
-        source: "group",
-        roomId,
-        epoch: Number(groupEpoch(merged)),
-        added: after.filter((m) => !had.has(leafKey(m))).map((m) => m.device),
-        removed: before.filter((m) => !has.has(leafKey(m))).map((m) => m.device),
-        by: { accountId: this.#d.identity().accountId, deviceId: this.#d.identity().deviceId },
-      });
-    });
-    this.#replayEarly(roomId);
-  }
-
-  /** Waits until the handshake queue brings the group to the server's epoch; resyncs if it does not. */
-  async #catchUp(roomId: string, serverEpoch: number): Promise<"retry" | "not_in_group"> {
-    const target = BigInt(serverEpoch);
-    await this.#d.groups.waitFor(
-      roomId,
-      (s) => s === undefined || groupEpoch(s) >= target,
-      this.#d.syncTimeoutMs,
-    );
-    const state = await this.#d.groups.get(roomId);
-    if (state === undefined) return "not_in_group";
-    if (groupEpoch(state) < target) await this.#resyncLocked(roomId);
-    return "retry";
-  }
-
-  /**
-   * The connection dropped (or the answer timed out) after a Commit was sent: it may have won.
-   * The delivery service's GroupInfo tells: it is ours, byte for byte, exactly when our Commit
-   * made the current epoch. Later Commits by others settle it in the handshake path.
-   */
-  async #settleInDoubt(roomId: string, p: Prepared): Promise<"accepted" | "retry" | "not_in_group"> {
-    this.#inDoubt.set(roomId, p);
-    try {
-      await this.#d.conn.whenReady(Math.max(this.#d.syncTimeoutMs, 60_000));
-      await this.#d.drain();
-      // Settled by the queue meanwhile: merged if it won, else rebuilt.
-      if (this.#inDoubt.get(roomId) !== p) return this.#won.has(p) ? "accepted" : "retry";
-      const info = await this.groupInfo(roomId);
-      const ours = Number(p.pending.epoch);
-      if (info !== undefined && info.epoch === ours + 1 && info.groupInfo === p.groupInfo) {
-        this.#inDoubt.delete(roomId);
-        await this.#merge(roomId, p);
-        return "accepted";
-      }
-      if (info === undefined || info.epoch <= ours) return "retry";
-      // Later Commits exist; the queue that brings them also tells whether ours was first.
-      const caughtUp = await this.#catchUp(roomId, info.epoch);
-      return this.#won.has(p) ? "accepted" : caughtUp;
-    } finally {
-      if (this.#inDoubt.get(roomId) === p) this.#inDoubt.delete(roomId);
-    }
-  }
-
-  /** Creates the room's group here and makes its first Commit, adding `claimed` devices. */
-  async startGroup(roomId: string, claimed: readonly ClaimedDevice[]): Promise<void> {
-    await this.#commitLock.run(roomId, async () => {
-      if (!(await this.#createFirst(roomId, claimed))) await this.#ensureGroupLocked(roomId, false);
-    });
-  }
-
-  /**
-   * Creates the group here (epoch 0) and sends its first Commit. Losing it (two users opened
-   * the same direct conversation at once) means the other group is the real one: ours is
-   * dropped and the caller joins theirs. Call with the commit lock held.
-   */
-  async #createFirst(roomId: string, claimed: readonly ClaimedDevice[]): Promise<boolean> {
-    const local = await createGroup(this.#d.identity(), { groupId: groupIdFor(roomId), config: this.#d.mls });
-    await this.#groupLock.run(roomId, () => this.#d.groups.put(roomId, local));
-    const pending =
-      claimed.length > 0
-        ? await addMembers(
-            local,
-            claimed.map((c) => c.keyPackage),
-          )
-        : await selfUpdate(local);
-    const p: Prepared = {
-      pending,
-      groupInfo: bytesToBase64(await exportGroupInfo(pending.newState)),
-      addDevices: claimed.map((c) => c.ref),
-      removeDevices: [],
-    };
-    if ((await this.#send(roomId, p, true)) === "accepted") return true;
-    await this.#groupLock.run(roomId, async () => {
-      if ((await this.#d.groups.get(roomId)) === local) await this.#d.groups.delete(roomId);
-    });
-    return false;
-  }
-
-  /** Adds every device of `userId` that is not in the group yet. */
-  async addUser(roomId: string, userId: string): Promise<void> {
-    const claimed = await this.claim(userId);
-    if (claimed.length === 0) return; // no devices yet: they join by external Commit later
-    await this.#commit(roomId, async (state) => {
-      const present = new Set(groupMembers(state).map((m) => refKey(m.device)));
-      const todo = claimed.filter((c) => !present.has(refKey(c.ref)));
-      if (todo.length === 0) return undefined;
-      return {
-        pending: await addMembers(
-          state,
-          todo.map((c) => c.keyPackage),
-        ),
-        addDevices: todo.map((c) => c.ref),
-      };
-    });
-  }
-
-  /** Removes every leaf of `userId` from the group. */
-  async removeUser(roomId: string, userId: string): Promise<void> {
-    if ((await this.#d.groups.get(roomId)) === undefined) return;
-    await this.#commit(roomId, async (state) => {
-      const leaves = groupMembers(state).filter((m) => m.device.accountId === userId);
-      if (leaves.length === 0) return undefined;
-      return {
-        pending: await removeMembers(
-          state,
-          leaves.map((m) => m.leafIndex),
-        ),
-        removeDevices: leaves.map((m) => m.device),
-      };
-    });
-  }
-
-  /** One KeyPackage per device of a user (MLS-4), each checked against the device it claims to be. */
-  async claim(userId: string): Promise<ClaimedDevice[]> {
-    const answer = await this.#d.conn.request({ type: "keypackages.claim", userId }, "keypackages");
-    const out: ClaimedDevice[] = [];
-    for (const d of answer.devices) {
-      try {
-        const keyPackage = base64ToBytes(d.keyPackage);
-        const info = await inspectKeyPackage(keyPackage);
-        const claimedKey = base64ToBytes(d.signatureKey);
-        if (
-          info.device.accountId !== userId ||
-          info.device.deviceId !== d.deviceId ||
-          bytesToBase64(info.signaturePublicKey) !== bytesToBase64(claimedKey)
-        ) {
-          throw new ParleyClientError("key_package_invalid");
-        }
-        await this.#d.pins.observe(userId, [{ deviceId: d.deviceId, key: info.signaturePublicKey }]);
-        out.push({ ref: { accountId: userId, deviceId: d.deviceId }, keyPackage });
-      } catch (e) {
-        this.#d.report(asClientError(e));
-      }
-    }
-    return out;
-  }
-
-  // ------------------------------------------------------------------ joining and resyncing
-
-  async groupInfo(roomId: string): Promise<{ epoch: number; groupInfo: string } | undefined> {
-    try {
-      const answer = await this.#d.conn.request({ type: "mls.groupinfo.get", roomId }, "mls.groupinfo");
-      return { epoch: answer.epoch, groupInfo: answer.groupInfo };
-    } catch (e) {
-      if (e instanceof ParleyClientError && e.code === "group_not_found") return undefined;
-      throw e;
-    }
-  }
-
-  /**
-   * Makes sure this device is in the room's group and up to date with the delivery service.
-   * With `create`, a room that has no group yet gets one made here (whoever commits first makes
-   * it); without, such a room is left for its creator.
-   */
-  async ensureGroup(roomId: string, create = true): Promise<void> {
-    await this.#d.drain();
-    await this.#commitLock.run(roomId, () => this.#ensureGroupLocked(roomId, create));
-  }
-
-  async #ensureGroupLocked(roomId: string, create = true): Promise<void> {
-    const info = await this.groupInfo(roomId);
-    if (info === undefined) {
-      if (!create || (await this.#d.groups.get(roomId)) !== undefined) return;
-      if (await this.#createFirst(roomId, [])) return;
-      return this.#ensureGroupLocked(roomId, false);
-    }
-    const target = BigInt(info.epoch);
-    const caughtUp = (s: GroupState | undefined) => s !== undefined && groupEpoch(s) >= target;
-    if (caughtUp(await this.#d.groups.get(roomId))) return;
-    // A Welcome or the missing Commits may still be on their way through the queue; what was
-    // queued before this request has been applied already (drain), so a short wait suffices.
-    if (await this.#d.groups.waitFor(roomId, caughtUp, SHORT_SYNC_MS)) return;
-    await this.#externalJoin(roomId, info);
-  }
-
-  /** Rejoins in the background (outside the inbox, which must not wait for itself). */
-  resyncSoon(roomId: string): void {
-    if (this.#resyncing.has(roomId)) return;
-    this.#d.later(0, () => this.#resync(roomId));
-  }
-
-  async #resync(roomId: string): Promise<void> {
-    const running = this.#resyncing.get(roomId);
-    if (running !== undefined) return running;
-    const task = this.#commitLock
-      .run(roomId, () => this.#resyncLocked(roomId))
-      .finally(() => {
-        this.#resyncing.delete(roomId);
-      });
-    this.#resyncing.set(roomId, task);
-    return task;
-  }
-
-  async #resyncLocked(roomId: string): Promise<void> {
-    const info = await this.groupInfo(roomId);
-    if (info === undefined) return;
-    const state = await this.#d.groups.get(roomId);
-    if (state !== undefined && groupEpoch(state) >= BigInt(info.epoch)) return;
-    await this.#externalJoin(roomId, info);
-  }
-
-  /**
-   * Joins (or rejoins, replacing this device's old leaf) by external Commit from the delivery
-   * service's GroupInfo (RFC 9420 §12.4.3.2). Retries on a fresher GroupInfo when it loses.
-   */
-  async #externalJoin(roomId: string, first: { epoch: number; groupInfo: string }): Promise<void> {
-    let info: { epoch: number; groupInfo: string } | undefined = first;
-    const retries = this.#d.commitRetries;
-    for (let attempt = 0; attempt <= retries && info !== undefined; attempt++) {
-      const rejoin = (await this.#d.groups.get(roomId)) !== undefined;
-      const joined = await joinByExternalCommit(
-        base64ToBytes(info.groupInfo),
-        this.#d.identity(),
-        this.#d.mls,
-      );
-      const groupInfo = bytesToBase64(await exportGroupInfo(joined.state));
-      try {
-        await this.#d.conn.request(
-          {
-            type: "mls.commit",
-            roomId,
-            epoch: info.epoch,
-            commit: bytesToBase64(joined.commit),
-            groupInfo,
-            external: true,
-          },
-          "mls.accepted",
-        );
-      } catch (e) {
-        if (!(e instanceof ParleyClientError) || e.code !== "stale_epoch") throw e;
-        info = await this.groupInfo(roomId);
-        continue;
-      }
-      await this.#groupLock.run(roomId, () => this.#d.groups.put(roomId, joined.state));
-      this.#d.emit("membership", {
-        source: "self",
-        roomId,
-        event: rejoin ? "rejoined" : "joined",
-        epoch: Number(groupEpoch(joined.state)),
-      });
-      this.#replayEarly(roomId);
-      return;
-    }
-    throw new ParleyClientError("commit_conflict");
-  }
-}
-
-function refKey(d: DeviceRef): string {
-  return `${d.accountId}\u0000${d.deviceId}`;
-}
-
-function toWire(d: DeviceRef): { userId: string; deviceId: string } {
-  return { userId: d.accountId, deviceId: d.deviceId };
 }

@@ -1,3 +1,4 @@
+/** The MLS group state of each room, cached in memory and written to the device store on every change. */
 import { utf8ToBytes } from "@noble/ciphers/utils.js";
 import {
   type createMlsConfig,

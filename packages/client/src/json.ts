@@ -1,3 +1,4 @@
+/** JSON parsing for untrusted input and schema checks of server answers. */
 import type { TSchema } from "typebox";
 import { Check } from "typebox/value";
 import { ParleyClientError } from "./errors.js";

@@ -1,3 +1,4 @@
+/** Pins contacts' device keys on first sight and tracks their trust state (verified, unverified, changed). */
 import { bytesToUtf8, equalBytes, utf8ToBytes } from "@noble/ciphers/utils.js";
 import { base64ToBytes, bytesToBase64 } from "./base64.js";
 import { parseJson } from "./json.js";

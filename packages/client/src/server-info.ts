@@ -1,3 +1,4 @@
+/** Fetches GET /api/info, what a client shows before anyone signs in. */
 import { InfoResponse } from "@parley/protocol";
 import { expectShape } from "./json.js";
 import type { FetchLike } from "./platform.js";

@@ -1,3 +1,4 @@
+/** The list of servers of one service, and which one the client uses now (sticky round-robin failover). */
 import { WS_PATH } from "@parley/protocol";
 
 /**

@@ -1,3 +1,4 @@
+/** The account session over REST: register, login, token refresh and logout, persisted in the device store. */
 import { bytesToUtf8, utf8ToBytes } from "@noble/ciphers/utils.js";
 import { type SessionResponse, SessionResponse as SessionSchema } from "@parley/protocol";
 import { fromErrorBody, ParleyClientError } from "./errors.js";

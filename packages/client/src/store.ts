@@ -1,9 +1,9 @@
 /**
  * Where a device keeps its state: identity key, KeyPackage private keys, MLS group states,
  * pinned contact keys, the session. Values are opaque bytes under string keys; platforms supply
- * the implementation and encrypt it so nothing is readable at rest: the CLI wraps a file in
- * EncryptedStore, the browser wraps IndexedDB in its WebCrypto store
- * (packages/web/src/platform/web-crypto-store.ts).
+ * the implementation and seal it so nothing is readable at rest: the browser keeps it in
+ * IndexedDB behind packages/web/src/platform/web-crypto-store.ts (AES-GCM under a
+ * non-extractable WebCrypto key), the CLI in a file behind EncryptedStore.
  */
 export interface DeviceStore {
   /** The value stored under `key`, or undefined. */

@@ -1,3 +1,4 @@
+/** Typing indicators as both clients send and show them (PRES-2), lapsing when not refreshed. */
 import type { TypingEvent } from "./events.js";
 import { defaultTimers, type Timers } from "./platform.js";
 

@@ -1,0 +1,169 @@
+/** Encrypts and decrypts a room's application messages with its MLS group, holding back messages whose epoch's Commit has not arrived yet. */
+import {
+  encryptApplicationMessage,
+  type GroupState,
+  groupEpoch,
+  inspectMessage,
+  isParleyCryptoError,
+  processMessage,
+} from "@parley/crypto";
+import { canonicalRoomId, type ServerFrameOf } from "@parley/protocol";
+import { base64ToBytes } from "./base64.js";
+import { type Content, decodeContent } from "./content.js";
+import { asClientError, ParleyClientError } from "./errors.js";
+import type { MessageEvent } from "./events.js";
+import type { GroupStates } from "./groups.js";
+import type { KeyedMutex } from "./lock.js";
+import type { KeyPins } from "./pins.js";
+import type { Scheduler } from "./scheduler.js";
+
+/** Messages kept while their epoch is ahead of ours (its Commit is still on the way), per room. */
+const MAX_EARLY_MESSAGES = 256;
+
+export interface MessageCryptoOptions {
+  readonly groups: GroupStates;
+  /** The per-room lock every read-modify-write of a group state takes. */
+  readonly groupLock: KeyedMutex;
+  readonly pins: Pick<KeyPins, "state">;
+  readonly scheduler: Scheduler;
+  /** Where decrypted messages and undecryptable ones go. */
+  readonly out: {
+    message(event: MessageEvent): void;
+    error(error: ParleyClientError, roomId: string, messageId: string): void;
+  };
+  /**
+   * Brings the room's group to the delivery service's epoch (external Commit if need be); called
+   * outside the receive path, which must not wait for itself.
+   */
+  resync(roomId: string): Promise<void>;
+  /** Hands a held-back message to the receive path again, behind what it holds now. */
+  redeliver(frame: ServerFrameOf<"message">): void;
+  /** How long a message is held back before the group is resynced. */
+  readonly syncTimeoutMs: number;
+}
+
+/**
+ * Application messages of rooms (RFC 9420 §6.3, PrivateMessage). A message can arrive before
+ * the Commit that made its epoch (the sender merged its own Commit at once, the Commit travels
+ * through this device's handshake queue): such a message is kept and decrypted once the group
+ * reaches its epoch, or after a resync when the Commit does not come within `syncTimeoutMs`.
+ */
+export class MessageCrypto {
+  readonly #o: MessageCryptoOptions;
+  readonly #early = new Map<string, ServerFrameOf<"message">[]>();
+
+  constructor(options: MessageCryptoOptions) {
+    this.#o = options;
+  }
+
+  /** Encrypts application data with the room's group and stores the advanced state. */
+  encrypt(roomId: string, plaintext: Uint8Array): Promise<Uint8Array> {
+    return this.#o.groupLock.run(roomId, async () => {
+      const state = await this.#o.groups.get(roomId);
+      if (state === undefined) throw new ParleyClientError("no_group");
+      const out = await encryptApplicationMessage(state, plaintext);
+      await this.#o.groups.put(roomId, out.state);
+      return out.message;
+    });
+  }
+
+  /** Decrypts one received message and reports it as a `message` event, or as an error. */
+  async decrypt(frame: ServerFrameOf<"message">): Promise<void> {
+    if (frame.room === undefined) return; // user-to-user payloads are not MLS conversations
+    const roomId = canonicalRoomId(frame.room);
+    const { groups, out } = this.#o;
+    await this.#o.groupLock.run(roomId, async () => {
+      const state = await groups.get(roomId);
+      if (state === undefined) {
+        // Followers of a public room's members get its traffic too (SUB-2); they are not in it.
+        if (frame.via === "subscription") return;
+        out.error(new ParleyClientError("no_group"), roomId, frame.id);
+        this.#o.scheduler.later(0, () => this.#o.resync(roomId));
+        return;
+      }
+      let bytes: Uint8Array;
+      try {
+        bytes = base64ToBytes(frame.payload);
+      } catch {
+        out.error(new ParleyClientError("malformed_message"), roomId, frame.id);
+        return;
+      }
+      let result: Awaited<ReturnType<typeof processMessage>>;
+      try {
+        result = await processMessage(state, bytes);
+      } catch (e) {
+        if (isParleyCryptoError(e, "epoch_unavailable") && isAhead(bytes, state)) {
+          this.#keepEarly(roomId, frame);
+          return;
+        }
+        out.error(asClientError(e), roomId, frame.id);
+        return;
+      }
+      if (result.kind !== "application") {
+        out.error(new ParleyClientError("invalid_message"), roomId, frame.id);
+        return;
+      }
+      await groups.put(roomId, result.state);
+      let content: Content;
+      try {
+        content = decodeContent(result.plaintext);
+      } catch (e) {
+        out.error(asClientError(e), roomId, frame.id);
+        return;
+      }
+      const sender = result.sender.device;
+      if (sender.accountId !== frame.from.id) {
+        out.error(new ParleyClientError("sender_mismatch"), roomId, frame.id);
+        return;
+      }
+      out.message({
+        roomId,
+        id: frame.id,
+        ts: frame.ts,
+        from: { userId: sender.accountId, username: frame.from.username, deviceId: sender.deviceId },
+        content,
+        text: "text" in content ? content.text : undefined,
+        trust: await this.#o.pins.state(sender.accountId),
+        epoch: Number(result.epoch),
+        ...(frame.queued === true ? { queued: true as const } : {}),
+      });
+    });
+  }
+
+  /** The room's group moved to a new epoch (or was joined): held-back messages are tried again. */
+  epochChanged(roomId: string): void {
+    const list = this.#early.get(roomId);
+    if (list === undefined || list.length === 0) return;
+    this.#early.delete(roomId);
+    for (const frame of list) this.#o.redeliver(frame);
+  }
+
+  /** This device left the room: what it held back for it goes. */
+  forget(roomId: string): void {
+    this.#early.delete(roomId);
+  }
+
+  /** A message from an epoch whose Commit has not arrived yet: kept until it does. */
+  #keepEarly(roomId: string, frame: ServerFrameOf<"message">): void {
+    const list = this.#early.get(roomId) ?? [];
+    if (list.length >= MAX_EARLY_MESSAGES) list.shift();
+    list.push(frame);
+    this.#early.set(roomId, list);
+    if (list.length === 1) {
+      this.#o.scheduler.later(this.#o.syncTimeoutMs, async () => {
+        if ((this.#early.get(roomId)?.length ?? 0) === 0) return;
+        await this.#o.resync(roomId);
+        this.epochChanged(roomId);
+      });
+    }
+  }
+}
+
+function isAhead(bytes: Uint8Array, state: GroupState): boolean {
+  try {
+    const info = inspectMessage(bytes);
+    return "epoch" in info && info.epoch > groupEpoch(state);
+  } catch {
+    return false;
+  }
+}
