@@ -315,10 +315,14 @@ function sameOrigin(origin: string, req: FastifyRequest, tls: boolean, allowed: 
   }
 }
 
-/** The client closed the connection before the request was read: Node's "aborted" error. */
+/**
+ * The client closed the connection before the request was read: Node's "aborted" error, or a
+ * socket already gone. Not `req.raw.destroyed`: a request stream destroys itself once its body
+ * has been read, so that would silence every later failure (a database outage's 503 included).
+ */
 function clientWentAway(error: FastifyError | ParleyError, req: FastifyRequest): boolean {
   if (error instanceof ParleyError) return false;
-  return (error.code === "ECONNRESET" && error.message === "aborted") || req.raw.destroyed;
+  return (error.code === "ECONNRESET" && error.message === "aborted") || req.raw.socket.destroyed;
 }
 
 /** Maps Fastify's own errors onto the registry's stable codes. */
