@@ -13,6 +13,7 @@ import {
   isParleyCryptoError,
   joinByExternalCommit,
   joinFromWelcome,
+  memberDiff,
   mergePendingCommit,
   ownLeafIndex,
   type PendingCommit,
@@ -312,15 +313,13 @@ export class CommitEngine {
       const merged = mergePendingCommit(p.pending, current);
       await this.#d.groups.put(roomId, merged);
       const after = groupMembers(merged);
-      const leafKey = (m: (typeof before)[number]) => `${m.leafIndex}:${bytesToBase64(m.signaturePublicKey)}`;
-      const had = new Set(before.map(leafKey));
-      const has = new Set(after.map(leafKey));
+      const { added, removed } = memberDiff(before, after);
       this.#d.out.membership({
         source: "group",
         roomId,
         epoch: Number(groupEpoch(merged)),
-        added: after.filter((m) => !had.has(leafKey(m))).map((m) => m.device),
-        removed: before.filter((m) => !has.has(leafKey(m))).map((m) => m.device),
+        added: added.map((m) => m.device),
+        removed: removed.map((m) => m.device),
         by: { accountId: this.#d.identity().accountId, deviceId: this.#d.identity().deviceId },
       });
     });

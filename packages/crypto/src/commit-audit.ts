@@ -23,6 +23,7 @@
  */
 
 import { equalBytes } from "@noble/ciphers/utils.js";
+import { deviceKey } from "@parley/protocol";
 import { verifyFramedContentSignature } from "ts-mls/framedContent.js";
 import { verifyGroupInfoSignature } from "ts-mls/groupInfo.js";
 import type { Proposal } from "ts-mls/proposal.js";
@@ -90,8 +91,9 @@ const audited = (m: Member): AuditedDevice => ({
   device: m.device,
   signaturePublicKey: m.signaturePublicKey,
 });
-const deviceKey = (d: AuditedDevice) =>
-  `${d.device.accountId}\u0000${d.device.deviceId}\u0000${Array.from(d.signaturePublicKey).join(",")}`;
+/** A device together with the signature key its leaf carries: a new key is a new leaf. */
+const leafKey = (d: AuditedDevice) =>
+  `${deviceKey(d.device.accountId, d.device.deviceId)}\u0000${Array.from(d.signaturePublicKey).join(",")}`;
 
 /**
  * Checks a Commit against the group's GroupInfo before it (undefined for the group's first
@@ -212,9 +214,9 @@ async function audit(
   if (removed.length !== removedLeaves.size) fail("invalid_message", "commit");
   const added = external ? [committer] : adds;
 
-  const expected = before.filter((m) => !removedLeaves.has(m.leafIndex)).map((m) => deviceKey(audited(m)));
-  expected.push(...added.map(deviceKey));
-  const actual = after.map((m) => deviceKey(audited(m)));
+  const expected = before.filter((m) => !removedLeaves.has(m.leafIndex)).map((m) => leafKey(audited(m)));
+  expected.push(...added.map(leafKey));
+  const actual = after.map((m) => leafKey(audited(m)));
   if (expected.sort().join("\n") !== actual.sort().join("\n")) fail("invalid_message", "groupInfo");
   return { epoch: content.epoch, committer, external, added, removed };
 }

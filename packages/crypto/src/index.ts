@@ -53,6 +53,7 @@ export {
   type MessageInfo,
   MLS_DEFAULTS,
   type MlsConfigOptions,
+  memberDiff,
   mergePendingCommit,
   ownLeafIndex,
   type PendingCommit,

@@ -442,7 +442,11 @@ export interface ProcessOptions {
   policy?: IncomingMessageCallback;
 }
 
-function memberDiff(before: Member[], after: Member[]): { added: Member[]; removed: Member[] } {
+/** Who joined and who left between two member lists: a leaf counts as the same member while its index and signature key stay. */
+export function memberDiff(
+  before: readonly Member[],
+  after: readonly Member[],
+): { added: Member[]; removed: Member[] } {
   const key = (m: Member) => `${m.leafIndex}:${Array.from(m.signaturePublicKey).join(",")}`;
   const beforeKeys = new Set(before.map(key));
   const afterKeys = new Set(after.map(key));
