@@ -5,7 +5,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import type { Redis } from "ioredis";
 
 const ENTRY = fileURLToPath(new URL("./cluster-node.ts", import.meta.url));
 
@@ -119,12 +118,5 @@ export async function spawnNode(options: SpawnNodeOptions): Promise<NodeProcess>
   }
 }
 
-/** Deletes every key under `prefix` (a test run's own). */
-export async function deleteKeys(admin: Redis, prefix: string): Promise<void> {
-  let cursor = "0";
-  do {
-    const [next, keys] = await admin.scan(cursor, "MATCH", `${prefix}*`, "COUNT", 1000);
-    cursor = next;
-    if (keys.length > 0) await admin.del(...keys);
-  } while (cursor !== "0");
-}
+/** Deletes every key under a test run's own prefix: the bus contract suite's helper. */
+export { deleteKeys } from "../../../packages/server/src/bus/bus-contract.js";
