@@ -16,12 +16,20 @@ export type {
 } from "./chat/types.js";
 export {
   type CreateRoomOptions,
+  type DeviceInfo,
   ParleyClient,
   type ParleyClientOptions,
   type SafetyNumberResult,
 } from "./client.js";
 export type { ConnectionStatus } from "./connection.js";
 export { type Content, decodeContent, encodeContent } from "./content.js";
+export {
+  type JoinedLink,
+  type LinkCode,
+  linkCodeOf,
+  type PendingLink,
+  parseLinkCode,
+} from "./device-link.js";
 export { type EmitterOptions, type Listener, TypedEmitter } from "./emitter.js";
 export { EncryptedStore } from "./encrypted-store.js";
 export {
@@ -42,8 +50,9 @@ export type {
   QueueMissedEvent,
   TypingEvent,
 } from "./events.js";
-export { type KeyChange, KeyPins, type TrustState } from "./pins.js";
+export { type DeviceAdded, type IdentityChange, KeyPins, type TrustState } from "./pins.js";
 export type { FetchLike, Timers, WebSocketConstructor, WebSocketLike } from "./platform.js";
+export { SAFETY_NUMBER_GROUPS_PER_ROW, SAFETY_NUMBER_ROWS, safetyNumberRows } from "./safety-layout.js";
 export { fetchServerInfo } from "./server-info.js";
 export { type DeviceStore, MemoryStore } from "./store.js";
 export {

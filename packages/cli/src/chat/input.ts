@@ -19,6 +19,7 @@ export type ChatInput =
   | { readonly kind: "subscribe"; readonly user: string }
   | { readonly kind: "unsubscribe"; readonly user: string }
   | { readonly kind: "verify"; readonly user: string }
+  | { readonly kind: "link"; readonly code: string }
   | { readonly kind: "help" }
   | { readonly kind: "quit" }
   | { readonly kind: "empty" }
@@ -40,6 +41,7 @@ export const COMMAND_HELP: readonly (readonly [string, string])[] = [
   ["/subscribe <user>", "follow a user: see when they come and go"],
   ["/unsubscribe <user>", "stop following a user"],
   ["/verify <user>", "compare safety numbers; mark the user verified"],
+  ["/link <code>", "link a new device of yours: enter the code it shows, then compare the numbers"],
   ["/help", "this list"],
   ["/quit", "leave parley chat (also Ctrl-D)"],
 ];
@@ -74,6 +76,10 @@ export function parseInput(line: string): ChatInput {
     case "unsubscribe":
     case "verify":
       return one("user", name);
+    case "link":
+      return rest !== ""
+        ? { kind: "link", code: rest }
+        : { kind: "invalid", reason: "usage: /link <code shown on the new device>" };
     case "join":
       return words.length === 1 && words[0] !== undefined
         ? { kind: "join", roomId: words[0] }

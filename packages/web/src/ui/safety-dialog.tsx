@@ -35,15 +35,23 @@ export function SafetyDialog({
             If they match, nobody is in the middle.
           </p>
           <p class="safety-number" data-testid="safety-number">
-            {result.groups.join(" ")}
+            {/* The SDK's one layout (3 rows of 4 groups), the same as the terminal's. */}
+            {result.rows.map((row, i) => (
+              <span key={row} class="safety-row">
+                {i > 0 ? " " : ""}
+                {row}
+              </span>
+            ))}
           </p>
           <QrCode text={`parley-sn:${result.qrPayloadBase64}`} label="QR code" />
           <p class={`trust-state trust-${state}`}>
             {state === "verified"
               ? `You have verified ${username}.`
               : state === "changed"
-                ? `${username}'s security key changed since you last saw it.`
-                : `You have not verified ${username} yet.`}
+                ? `${username}'s identity key changed since you verified it.`
+                : state === "changed_unverified"
+                  ? `${username}'s identity key changed since you first saw it.`
+                  : `You have not verified ${username} yet.`}
           </p>
         </>
       )}
@@ -53,7 +61,7 @@ export function SafetyDialog({
             Mark as verified
           </button>
         )}
-        {state === "changed" && (
+        {(state === "changed" || state === "changed_unverified") && (
           <button type="button" onClick={() => void acceptKeyChange(userId)}>
             Accept new key
           </button>
