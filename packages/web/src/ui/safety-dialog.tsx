@@ -1,4 +1,4 @@
-import type { SafetyNumberResult } from "@parley/client";
+import { type SafetyNumberResult, safetyNumberRows } from "@parley/client";
 import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../state/errors.js";
 import { trust } from "../state/model.js";
@@ -9,9 +9,9 @@ import { safetyCodeText } from "./safety-code.js";
 import { ScanSafetyCode } from "./scan-safety-code.js";
 
 /**
- * The safety number of this user and a contact: 60 digits in 12 groups and a QR code of the
- * same value, which the contact can scan. Both people see the same number only if neither's
- * keys were swapped on the way.
+ * The safety number of this user and a contact: 60 digits in 3 rows of 4 groups (as in the
+ * terminal client) and a QR code of the same value, which the contact can scan. Both people
+ * see the same number only if neither's keys were swapped on the way.
  */
 export function SafetyDialog({
   userId,
@@ -38,7 +38,12 @@ export function SafetyDialog({
             If they match, nobody is in the middle.
           </p>
           <p class="safety-number" data-testid="safety-number">
-            {result.groups.join(" ")}
+            {safetyNumberRows(result.groups).map((row, i) => (
+              <span class="safety-row" key={row.join("")}>
+                {i > 0 && " "}
+                {row.join(" ")}
+              </span>
+            ))}
           </p>
           <QrCode text={safetyCodeText(result.qrPayloadBase64)} label="QR code" />
           <p class={`trust-state trust-${state}`}>
