@@ -224,7 +224,11 @@ export class Gateway {
     }
     conn.auth = auth;
     conn.deviceId = frame.deviceId ?? null;
-    if (conn.deviceId !== null) conn.stream = this.o.streams.open(auth, conn.deviceId, conn.streamOutput());
+    if (conn.deviceId !== null) {
+      conn.stream = this.o.streams.open(auth, conn.deviceId, conn.streamOutput());
+      // MLS-8: a Commit relayed while the backlog is read must not overtake the queued ones.
+      conn.holdDeliveries();
+    }
     this.#registry.authenticated(conn);
     conn.send({
       type: "ready",
@@ -239,6 +243,10 @@ export class Gateway {
       },
     });
     // MLS-8, RELAY-6: everything still queued for this device, before anything newer.
-    await conn.stream?.resume();
+    try {
+      await conn.stream?.resume();
+    } finally {
+      conn.releaseDeliveries();
+    }
   }
 }
