@@ -4,6 +4,7 @@ import {
   createMlsConfig,
   type DeviceIdentity,
   type DeviceRef,
+  groupMembers,
   type MlsConfigOptions,
   type SafetyNumber,
 } from "@parley/crypto";
@@ -25,6 +26,7 @@ import { asClientError, isConnectionGone, ParleyClientError } from "./errors.js"
 import type { ClientEvents, ErrorEvent } from "./events.js";
 import { GroupSync } from "./group-sync.js";
 import { GroupStates } from "./groups.js";
+import { KEY_ROTATION_DEFAULTS, KeyRotation, type KeyRotationPolicy } from "./key-rotation.js";
 import { KeySupply } from "./key-supply.js";
 import { KeyPins, type TrustState } from "./pins.js";
 import { defaultTimers, type FetchLike, type Timers, type WebSocketConstructor } from "./platform.js";
@@ -65,6 +67,12 @@ export interface ParleyClientOptions {
   commitRetries?: number;
   /** MLS tuning (retained epochs, out-of-order window, padding). */
   mls?: Omit<MlsConfigOptions, "verifyDevice">;
+  /**
+   * Automatic self-updates in each group (post-compromise security): after `afterMessages`
+   * sent (default 100) or `afterMs` with the same keys (default 7 days), whichever first, each
+   * with up to 20 % jitter per group, and after a key-change review. False turns them off.
+   */
+  keyRotation?: Partial<KeyRotationPolicy> | false;
 }
 
 export interface CreateRoomOptions {
@@ -97,6 +105,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   readonly #sync: GroupSync;
   readonly #scheduler: Scheduler;
   readonly #keys: KeySupply;
+  readonly #rotation: KeyRotation | undefined;
   #user: UserView | undefined;
   #status: ConnectionStatus = { state: "offline", reason: "not_started" };
 
@@ -180,6 +189,17 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       syncTimeoutMs: options.syncTimeoutMs ?? 10_000,
       commitRetries: options.commitRetries ?? 5,
     });
+    if (options.keyRotation !== false) {
+      this.#rotation = new KeyRotation({
+        store,
+        scheduler: this.#scheduler,
+        now,
+        random: this.#o.random,
+        policy: { ...KEY_ROTATION_DEFAULTS, ...options.keyRotation },
+        update: (roomId) => this.#autoUpdate(roomId),
+        groupRooms: () => this.#groupRooms(),
+      });
+    }
   }
 
   // ------------------------------------------------------------------ account and connection
@@ -277,6 +297,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     );
     const roomId = canonicalRoomId(answer.room.id);
     await this.#sync.engine.startGroup(roomId, []);
+    await this.#rotation?.refreshed(roomId);
     return answer.room;
   }
 
@@ -303,6 +324,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     const id = canonicalRoomId(roomId);
     await this.#conn.request({ type: "room.leave", roomId: id }, "ok");
     await this.#sync.forget(id);
+    await this.#rotation?.forget(id);
   }
 
   /** Removes a user from a room (owner only) and all their devices from its group. */
@@ -330,6 +352,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       { type: "message.send", to: { room: id }, payload: bytesToBase64(message) },
       "ack",
     );
+    this.#rotation?.sent(id).catch((e: unknown) => this.#report(asClientError(e), id));
     return { id: ack.id, ts: ack.ts };
   }
 
@@ -363,7 +386,9 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
    * device's old state can no longer read the group (post-compromise security).
    */
   async updateKeys(roomId: string): Promise<void> {
-    await this.#sync.engine.selfUpdate(canonicalRoomId(roomId));
+    const id = canonicalRoomId(roomId);
+    await this.#sync.engine.selfUpdate(id);
+    await this.#rotation?.refreshed(id);
   }
 
   // ------------------------------------------------------------------ identity
@@ -386,13 +411,16 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   }
 
   /** The user compared safety numbers: their keys as pinned now are trusted. */
-  markVerified(userId: string): Promise<void> {
-    return this.#pins.markVerified(userId);
+  async markVerified(userId: string): Promise<void> {
+    const wasChanged = (await this.#pins.state(userId)) === "changed";
+    await this.#pins.markVerified(userId);
+    if (wasChanged) this.#updateKeysWith(userId);
   }
 
   /** The user accepts a contact's changed keys without verifying them: `changed` becomes `unverified`. */
-  acceptKeyChange(userId: string): Promise<void> {
-    return this.#pins.acknowledge(userId);
+  async acceptKeyChange(userId: string): Promise<void> {
+    await this.#pins.acknowledge(userId);
+    this.#updateKeysWith(userId);
   }
 
   trust(userId: string): Promise<TrustState> {
@@ -410,6 +438,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   async #onReady(ready: ServerFrameOf<"ready">): Promise<void> {
     this.#user = ready.user;
     await this.#keys.ready();
+    this.#rotation?.connected();
     // Rooms whose group this device is not in (a new device, lost state): join them in the
     // background, after the handshake queue the server resends on auth has been applied. A
     // connection lost meanwhile ends the pass quietly: the next connection starts a new one.
@@ -484,6 +513,47 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       return;
     }
     void this.#sync.engine.scheduleRemoval(roomId, frame.userId, frame.event === "removed");
+  }
+
+  // ------------------------------------------------------------------ key updates
+
+  /** A self-update the rotation asked for; false when it cannot be done now. */
+  async #autoUpdate(roomId: string): Promise<boolean> {
+    if ((await this.#groups.get(roomId)) === undefined || this.#status.state !== "connected") return false;
+    try {
+      await this.#sync.engine.selfUpdate(roomId);
+      return true;
+    } catch (e) {
+      if (isConnectionGone(e)) return false;
+      throw e;
+    }
+  }
+
+  /** The rooms of this user where this device holds a group. */
+  async #groupRooms(): Promise<string[]> {
+    const rooms = (await this.rooms()).map((r) => canonicalRoomId(r.id));
+    const held = await Promise.all(rooms.map(async (id) => ((await this.#groups.get(id)) ? id : undefined)));
+    return held.filter((id): id is string => id !== undefined);
+  }
+
+  /**
+   * After a key-change review of `userId`: fresh keys in every group this device shares with
+   * them, in the background. Whatever the review's outcome, the group moves past the moment an
+   * unknown key may have been in it.
+   */
+  #updateKeysWith(userId: string): void {
+    const rotation = this.#rotation;
+    if (rotation === undefined) return;
+    this.#scheduler.later(0, async () => {
+      const shared: string[] = [];
+      for (const roomId of await this.#groupRooms()) {
+        const state = await this.#groups.get(roomId);
+        if (state !== undefined && groupMembers(state).some((m) => m.device.accountId === userId)) {
+          shared.push(roomId);
+        }
+      }
+      rotation.soon(shared);
+    });
   }
 
   // ------------------------------------------------------------------ helpers
