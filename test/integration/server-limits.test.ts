@@ -151,7 +151,7 @@ describe("client misbehaviour is logged at most at info, rate limited (issue 15.
 describe("room names and topics refuse control and format characters (issue 15.9)", () => {
   let ts: TestServer;
   before(async () => {
-    ts = await startTestServer({ tls: "off", msgRate: 1000, msgBurst: 1000 });
+    ts = await startTestServer({ tls: "off", frameRate: 1000, frameBurst: 1000 });
   });
   after(() => ts?.stop());
 
@@ -188,8 +188,8 @@ describe("device registration costs what it verifies, once (issue 15.1, 15.3)", 
     // A frame rate limit that never interferes: what is measured is the verification budget.
     ts = await startTestServer({
       tls: "off",
-      msgRate: 10_000,
-      msgBurst: 10_000,
+      frameRate: 10_000,
+      frameBurst: 10_000,
       maxDevicesPerAccount: 3,
       keyPackageVerifyBurst: 150,
       keyPackageVerifyRate: 0.01,
@@ -324,8 +324,8 @@ describe("one-time KeyPackages cannot be drained by others (issue 15.5)", () => 
   before(async () => {
     ts = await startTestServer({
       tls: "off",
-      msgRate: 10_000,
-      msgBurst: 10_000,
+      frameRate: 10_000,
+      frameBurst: 10_000,
       keyPackageClaimsPerPair: 2,
       keyPackageClaimsPerTarget: 5,
     });
