@@ -104,7 +104,7 @@ const noErrors = (...devices: Device[]) => {
 describe("delivery states and redelivery without server storage", BOUNDED, () => {
   let ts: TestServer;
   before(async () => {
-    ts = await startTestServer({ msgRate: 1000, msgBurst: 1000 });
+    ts = await startTestServer({ frameRate: 1000, frameBurst: 1000 });
   });
   after(async () => {
     await ts.stop();
