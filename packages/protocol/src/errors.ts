@@ -163,6 +163,12 @@ export const ERRORS = {
     client: "report",
     message: "You are not a member of this room.",
   },
+  recipient_not_member: {
+    status: 403,
+    wsClose: null,
+    client: "report",
+    message: "The user a receipt is for is not a member of this room.",
+  },
   not_invited: {
     status: 403,
     wsClose: null,

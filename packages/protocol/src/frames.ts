@@ -16,7 +16,9 @@ import {
   DISCOVER_PAGE_MAX,
   DISCOVER_QUERY_MAX_LENGTH,
   KEY_PACKAGES_PER_UPLOAD_MAX,
+  MESSAGE_ID_PATTERN,
   PRESENCE_BATCH_MAX,
+  RECEIPT_IDS_MAX,
   ROOM_NAME_MAX_LENGTH,
   ROOM_TOPIC_MAX_LENGTH,
 } from "./limits.js";
@@ -72,6 +74,22 @@ export const MessageSendFrame = frame("message.send", {
   payload: Payload,
 });
 export const TypingFrame = frame("typing", { roomId: RoomIdSchema, active: Type.Boolean() });
+const ReceiptState = Type.Union([Type.Literal("delivered"), Type.Literal("read")]);
+const ReceiptIds = Type.Array(Type.String({ pattern: MESSAGE_ID_PATTERN }), {
+  minItems: 1,
+  maxItems: RECEIPT_IDS_MAX,
+});
+/**
+ * RCPT-1: this device received (`delivered`) or its user saw (`read`) messages of `to` in a
+ * room, named by the ids their sender put inside the ciphertext. Relayed as `receipt.event` to
+ * the devices of `to`; both users must be members of the room. Needs a device (MLS-1).
+ */
+export const ReceiptFrame = frame("receipt", {
+  roomId: RoomIdSchema,
+  to: UserIdSchema,
+  ids: ReceiptIds,
+  state: ReceiptState,
+});
 export const SubscribeFrame = frame("subscribe", { rid, userId: UserIdSchema });
 export const UnsubscribeFrame = frame("unsubscribe", { rid, userId: UserIdSchema });
 export const SubscriptionsListFrame = frame("subscriptions.list", { rid });
@@ -141,6 +159,7 @@ export const ClientFrame = Type.Union([
   DirectOpenFrame,
   MessageSendFrame,
   TypingFrame,
+  ReceiptFrame,
   SubscribeFrame,
   UnsubscribeFrame,
   SubscriptionsListFrame,
@@ -244,6 +263,13 @@ export const TypingEventFrame = frame("typing.event", {
   username: Type.String(),
   active: Type.Boolean(),
 });
+/** RCPT-2: a `receipt` relayed to the devices of its `to`, stamped by the server with who sent it. */
+export const ReceiptEventFrame = frame("receipt.event", {
+  roomId: Type.String(),
+  from: DeviceRefSchema,
+  ids: ReceiptIds,
+  state: ReceiptState,
+});
 
 /** Answer to keypackages.claim: one KeyPackage per device of the user that has one. */
 export const KeyPackagesFrame = frame("keypackages", {
@@ -308,6 +334,7 @@ export const ServerFrame = Type.Union([
   RoomEventFrame,
   InvitedFrame,
   TypingEventFrame,
+  ReceiptEventFrame,
   KeyPackagesFrame,
   KeyPackagesCountFrame,
   DevicesFrame,

@@ -39,6 +39,10 @@ export const KEY_PACKAGES_PER_UPLOAD_MAX = 100;
 export const COMMIT_DEVICES_MAX = 1000;
 /** PRES-1: users in one `presence.batch` frame. */
 export const PRESENCE_BATCH_MAX = 500;
+/** RCPT-1: message ids one `receipt` frame may acknowledge. */
+export const RECEIPT_IDS_MAX = 100;
+/** RCPT-1: a message id (chosen by the sending client, inside the ciphertext) is 128 bits in hex. */
+export const MESSAGE_ID_PATTERN = "^[0-9a-f]{32}$";
 /** Default of PARLEY_MAX_FRAME_BYTES: the largest WebSocket frame a server accepts (256 KiB). */
 export const DEFAULT_MAX_FRAME_BYTES = 262_144;
 /** Invite lifetimes an admin may ask for, in hours (30 days at most); the default. */

@@ -56,6 +56,12 @@ export const FRAME_HANDLERS: FrameHandlers = {
   typing: {
     handle: (d, { conn, auth }, frame) => d.relay.typing(auth, conn.id, frame.roomId, frame.active),
   },
+  receipt: {
+    handle: (d, { conn, auth }, frame) => {
+      if (conn.deviceId === null) throw new ParleyError("device_required");
+      return d.relay.receipt(auth, conn.id, conn.deviceId, { ...frame, to: asUserId(frame.to) });
+    },
+  },
   "room.create": {
     async handle(d, { conn, auth }, frame) {
       const result = await d.rooms.create(auth, {
