@@ -335,6 +335,18 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     return (await this.#conn.request({ type: "room.list" }, "rooms")).rooms;
   }
 
+  /**
+   * A page of the public-room directory (ROOM-11), oldest first: rooms whose name contains
+   * `query`; pass the answer's `next` as `after` for the following page (absent: no more).
+   */
+  async discoverRooms(options: { query?: string; after?: string; limit?: number } = {}): Promise<{
+    rooms: RoomView[];
+    next?: string;
+  }> {
+    const answer = await this.#conn.request({ type: "room.discover", ...options }, "rooms");
+    return { rooms: answer.rooms, ...(answer.next !== undefined ? { next: answer.next } : {}) };
+  }
+
   async members(roomId: string) {
     return (await this.#conn.request({ type: "room.members", roomId }, "members")).members;
   }

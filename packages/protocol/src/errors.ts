@@ -226,6 +226,12 @@ export const ERRORS = {
     message:
       "This device already holds as many KeyPackages as the server keeps; upload when told the supply is low.",
   },
+  too_many_rooms: {
+    status: 409,
+    wsClose: null,
+    client: "report",
+    message: "You own as many rooms as the server allows; delete or hand over one first.",
+  },
   too_many_devices: {
     status: 409,
     wsClose: null,

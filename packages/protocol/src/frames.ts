@@ -13,6 +13,8 @@ import {
 import {
   ACCESS_TOKEN_MAX_LENGTH,
   COMMIT_DEVICES_MAX,
+  DISCOVER_PAGE_MAX,
+  DISCOVER_QUERY_MAX_LENGTH,
   KEY_PACKAGES_PER_UPLOAD_MAX,
   MESSAGE_ID_PATTERN,
   PRESENCE_BATCH_MAX,
@@ -51,7 +53,17 @@ export const RoomInviteFrame = frame("room.invite", { rid, roomId: RoomIdSchema,
 export const RoomJoinFrame = frame("room.join", { rid, roomId: RoomIdSchema });
 export const RoomLeaveFrame = frame("room.leave", { rid, roomId: RoomIdSchema });
 export const RoomListFrame = frame("room.list", { rid });
-export const RoomDiscoverFrame = frame("room.discover", { rid });
+/**
+ * ROOM-11: a page of the public-room directory, oldest first: rooms whose name contains `query`
+ * (case-insensitive), after the `next` cursor of the previous page, at most `limit` (default 50,
+ * at most 100). The answer's `next` is present when there may be more.
+ */
+export const RoomDiscoverFrame = frame("room.discover", {
+  rid,
+  query: Type.Optional(Type.String({ maxLength: DISCOVER_QUERY_MAX_LENGTH })),
+  after: Type.Optional(Type.String({ pattern: "^[0-9]{1,16}\\.[0-9A-Za-z]{1,64}$", maxLength: 81 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: DISCOVER_PAGE_MAX })),
+});
 export const RoomMembersFrame = frame("room.members", { rid, roomId: RoomIdSchema });
 export const RoomRemoveFrame = frame("room.remove", { rid, roomId: RoomIdSchema, userId: UserIdSchema });
 export const DirectOpenFrame = frame("direct.open", { rid, userId: UserIdSchema });
@@ -189,7 +201,12 @@ export const ErrorFrame = frame("error", {
 export const OkFrame = frame("ok", { rid });
 /** Answer to room.create, room.join and direct.open. */
 export const RoomFrame = frame("room", { rid, room: RoomView, members: Type.Array(MemberView) });
-export const RoomsFrame = frame("rooms", { rid, rooms: Type.Array(RoomView) });
+export const RoomsFrame = frame("rooms", {
+  rid,
+  rooms: Type.Array(RoomView),
+  /** `room.discover` only: the cursor of the next page, when there may be one. */
+  next: Type.Optional(Type.String()),
+});
 export const MembersFrame = frame("members", { rid, roomId: Type.String(), members: Type.Array(MemberView) });
 export const SubscriptionsFrame = frame("subscriptions", {
   rid,

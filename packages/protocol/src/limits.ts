@@ -27,6 +27,12 @@ export const ACCESS_TOKEN_MAX_LENGTH = 4096;
 /** `room.create`: a room's name (after trimming) and topic. */
 export const ROOM_NAME_MAX_LENGTH = 64;
 export const ROOM_TOPIC_MAX_LENGTH = 256;
+/** ROOM-11: public rooms in one `room.discover` answer, at most and by default; its query's length. */
+export const DISCOVER_PAGE_MAX = 100;
+export const DISCOVER_PAGE_DEFAULT = 50;
+export const DISCOVER_QUERY_MAX_LENGTH = 64;
+/** Default of PARLEY_MAX_ROOMS_PER_USER: rooms one account may own (ROOM-12). */
+export const DEFAULT_MAX_ROOMS_PER_USER = 100;
 /** MLS-2, MLS-3: KeyPackages in one `device.register` or `keypackages.upload`. */
 export const KEY_PACKAGES_PER_UPLOAD_MAX = 100;
 /** MLS-5: devices one Commit may declare it adds, or removes. */

@@ -107,7 +107,12 @@ export const FRAME_HANDLERS: FrameHandlers = {
   },
   "room.discover": {
     async handle(d, { conn }, frame) {
-      conn.send({ type: "rooms", ...rid(frame), rooms: await d.rooms.discover() });
+      const page = await d.rooms.discover({
+        ...(frame.query !== undefined ? { query: frame.query } : {}),
+        ...(frame.after !== undefined ? { after: frame.after } : {}),
+        ...(frame.limit !== undefined ? { limit: frame.limit } : {}),
+      });
+      conn.send({ type: "rooms", ...rid(frame), ...page });
     },
   },
   "room.members": {
