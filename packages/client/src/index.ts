@@ -20,9 +20,20 @@ export {
   ParleyClient,
   type ParleyClientOptions,
   type SafetyNumberResult,
+  type SendOptions,
+  type SentMessage,
 } from "./client.js";
 export type { ConnectionStatus } from "./connection.js";
-export { type Content, decodeContent, encodeContent } from "./content.js";
+export {
+  type Content,
+  decodeContent,
+  decodeEnvelope,
+  type Envelope,
+  encodeContent,
+  isMessageId,
+  newMessageId,
+  type Stamp,
+} from "./content.js";
 export {
   type JoinedLink,
   type LinkCode,
@@ -42,6 +53,7 @@ export {
 } from "./errors.js";
 export type {
   ClientEvents,
+  DeliveryEvent,
   ErrorEvent,
   InvitedEvent,
   MembershipEvent,
@@ -52,7 +64,7 @@ export type {
 } from "./events.js";
 export { type DeviceAdded, type IdentityChange, KeyPins, type TrustState } from "./pins.js";
 export type { FetchLike, Timers, WebSocketConstructor, WebSocketLike } from "./platform.js";
-export { SAFETY_NUMBER_GROUPS_PER_ROW, SAFETY_NUMBER_ROWS, safetyNumberRows } from "./safety-layout.js";
+export { SAFETY_NUMBER_GROUPS_PER_ROW, safetyNumberRows } from "./safety-layout.js";
 export { fetchServerInfo } from "./server-info.js";
 export { type DeviceStore, MemoryStore } from "./store.js";
 export {

@@ -42,6 +42,7 @@ export {
   verifyDeviceCertificate,
   verifyDeviceRevocation,
 } from "./identity.js";
+export { signMessageOrigin, verifyMessageOrigin } from "./message-origin.js";
 export {
   addMembers,
   type CreateGroupOptions,
@@ -58,6 +59,7 @@ export {
   groupEpoch,
   groupIdOf,
   groupMembers,
+  groupSuite,
   type IncomingResult,
   importGroupState,
   inspectKeyPackage,
@@ -87,7 +89,6 @@ export {
   PARLEY_CIPHERSUITE,
   PARLEY_CIPHERSUITE_ID,
   parleyCiphersuite,
-  parleyCryptoProvider,
 } from "./provider.js";
 export {
   computeSafetyNumber,
@@ -95,3 +96,4 @@ export {
   type SafetyNumberParty,
   userFingerprint,
 } from "./safety-number.js";
+export { ciphersuiteImpl, ciphersuiteName, parleyCryptoProvider } from "./suites.js";

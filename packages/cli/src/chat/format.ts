@@ -17,8 +17,7 @@ export const TRUST_MARK: Record<TrustState, string> = {
   changed_unverified: "~",
 };
 
-export const MARK_LEGEND =
-  "marks: + verified, ? not verified (identity pinned on first use), ! verified identity changed, ~ identity changed";
+export const MARK_LEGEND = "marks: + verified, ? unverified, ! verified identity changed, ~ identity changed";
 
 /** /help: one row per command, aligned. */
 export const COMMAND_HELP_LINES: readonly string[] = COMMAND_HELP.map(
@@ -76,9 +75,9 @@ export function passwordRequirements(policy: InfoResponse["passwordPolicy"]): st
   return `passwords here need ${need}${not.length > 0 ? `, and may not ${not.join(" or ")}` : ""}`;
 }
 
-/** A safety number's rows (the SDK's one layout, 3 rows of 4 groups), indented for the terminal. */
+/** A safety number's groups in the rows every client shows (the SDK's layout: 3 rows of 4), indented. */
 export function safetyNumberRows(groups: readonly string[]): string[] {
-  return layoutRows(groups).map((row) => `    ${row}`);
+  return layoutRows(groups).map((row) => `    ${row.join(" ")}`);
 }
 
 /**

@@ -61,8 +61,8 @@ export class Gateway {
       onSocket: (ws, req) => this.#open(ws, req),
     });
     this.#registry = new ConnectionRegistry({
-      frameRate: o.config.msgRate,
-      frameBurst: o.config.msgBurst,
+      frameRate: o.config.frameRate,
+      frameBurst: o.config.frameBurst,
       invalidate: (event) =>
         event.type === "membership.changed"
           ? o.membership.invalidate(event.roomId)
@@ -238,8 +238,8 @@ export class Gateway {
       serverTime: Date.now(),
       limits: {
         maxFrameBytes: this.o.config.maxFrameBytes,
-        messageRate: this.o.config.msgRate,
-        messageBurst: this.o.config.msgBurst,
+        messageRate: this.o.config.frameRate,
+        messageBurst: this.o.config.frameBurst,
       },
     });
     // MLS-8, RELAY-6: everything still queued for this device, before anything newer.
