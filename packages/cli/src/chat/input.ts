@@ -41,7 +41,7 @@ export const COMMAND_HELP: readonly (readonly [string, string])[] = [
   ["/subscribe <user>", "follow a user: see when they come and go"],
   ["/unsubscribe <user>", "stop following a user"],
   ["/verify <user>", "compare safety numbers; mark the user verified"],
-  ["/link <code>", "link your new device: enter its code, compare the numbers"],
+  ["/link <code>", "link your new device by the code it shows"],
   ["/help", "this list"],
   ["/quit", "leave parley chat (also Ctrl-D)"],
 ];
