@@ -4,6 +4,12 @@
  */
 export { BACKOFF_DEFAULTS, Backoff, type BackoffOptions, backoffDelay } from "./backoff.js";
 export { base64ToBytes, bytesToBase64 } from "./base64.js";
+export {
+  type DeliveryInfo,
+  type DeviceDelivery,
+  keepsNoMessages,
+  waitingNote,
+} from "./chat/delivery.js";
 export { ChatModel, type ChatModelOptions, emptyChatSnapshot, usernameKey } from "./chat/model.js";
 export type {
   ChatChange,
