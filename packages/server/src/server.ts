@@ -237,6 +237,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     https: https ? (https.options as never) : null,
     accounts,
     identity: delivery,
+    rooms,
     guard,
     storage,
     bus,

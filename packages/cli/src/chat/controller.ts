@@ -8,6 +8,7 @@ import {
   fetchServerInfo,
   type IdentityChange,
   isParleyClientError,
+  keepsNoMessages,
   type MembershipEvent,
   ParleyClient,
   type WebSocketConstructor,
@@ -31,6 +32,7 @@ import {
   TRUST_MARK,
 } from "./format.js";
 import { type ChatInput, parseInput } from "./input.js";
+import { OwnMessages } from "./own-messages.js";
 import type { Screen } from "./screen.js";
 import { ChatState, type UserRef } from "./state.js";
 
@@ -65,6 +67,7 @@ export class ChatController {
   #client: ParleyClient | undefined;
   #model: ChatModel | undefined;
   #offline = false;
+  #own = new OwnMessages();
   #events: Promise<void> = Promise.resolve();
 
   constructor(options: ChatControllerOptions) {
@@ -208,6 +211,8 @@ export class ChatController {
         return this.#verify(input.user);
       case "link":
         return this.#link(input.code);
+      case "info":
+        return this.#info(input.n);
       default:
         return assertNever(input);
     }
@@ -220,8 +225,21 @@ export class ChatController {
       throw new ChatError("no conversation open: /join, /create, /switch or /msg first");
     const sent = await model.send(room.id, text);
     this.#screen.print(
-      formatMessage({ ts: sent.ts, where: undefined, sender: this.#me().username, trust: undefined, text }),
+      `${formatMessage({ ts: sent.ts, where: undefined, sender: this.#me().username, trust: undefined, text })} ${this.#own.sent(sent)}`,
     );
+  }
+
+  /** RCPT-2: who has one of this session's messages, device by device. */
+  async #info(n: number): Promise<void> {
+    const model = this.#chat();
+    const mine = this.#own.find(n);
+    const m =
+      mine === undefined ? undefined : model.snapshot.messages[mine.roomId]?.find((x) => x.key === mine.key);
+    const info = m === undefined ? undefined : model.deliveryInfo(m.key);
+    if (m === undefined || info === undefined)
+      throw new ChatError(`no message #${n} of yours in this session`);
+    const server = await fetchServerInfo(this.#o.baseUrl, this.#o.fetch).catch(() => undefined);
+    this.#screen.print(...OwnMessages.describe(n, m.text, info, keepsNoMessages(server)));
   }
 
   async #direct(name: string, text: string): Promise<void> {
@@ -231,7 +249,7 @@ export class ChatController {
     const sent = await model.send(room.id, text);
     const where = this.#state.current?.id === room.id ? undefined : `-> ${this.#state.label(room.id)}`;
     this.#screen.print(
-      formatMessage({ ts: sent.ts, where, sender: this.#me().username, trust: undefined, text }),
+      `${formatMessage({ ts: sent.ts, where, sender: this.#me().username, trust: undefined, text })} ${this.#own.sent(sent)}`,
     );
   }
 
@@ -399,6 +417,7 @@ export class ChatController {
     this.#client = client;
     this.#model = model;
     this.#state.reset();
+    this.#own = new OwnMessages();
     try {
       try {
         await client.connect();
@@ -433,6 +452,7 @@ export class ChatController {
     this.#client = undefined;
     this.#model = undefined;
     this.#state.reset();
+    this.#own = new OwnMessages();
     this.#offline = false;
     await client?.close();
   }
@@ -497,9 +517,11 @@ export class ChatController {
         return;
       }
       // A failed send is reported by the command that sent it; the rest is shown when asked for.
+      case "state":
+        for (const line of this.#own.changes(model.snapshot.messages)) this.#notice(line);
+        return;
       case "failed":
       case "queue_missed":
-      case "state":
         return;
       default:
         return assertNever(change);
@@ -523,8 +545,12 @@ export class ChatController {
   }
 
   #onMembership(m: Extract<MembershipEvent, { source: "room" }>): void {
-    if (m.userId === this.#state.me?.id) return;
     const label = this.#state.label(m.roomId);
+    if (m.event === "deleted") {
+      this.#notice(`${label} was deleted by the server's admin ${m.username}`);
+      return;
+    }
+    if (m.userId === this.#state.me?.id) return;
     const what = { joined: "joined", left: "left", removed: "was removed from", invited: "was invited to" }[
       m.event
     ];

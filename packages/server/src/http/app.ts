@@ -30,6 +30,7 @@ import type { DeliveryService } from "../domain/delivery.js";
 import { ParleyError } from "../domain/errors.js";
 import { isLimiterRejection, type LimiterFactory } from "../domain/limiters.js";
 import type { LoginGuard } from "../domain/login-guard.js";
+import type { RoomService } from "../domain/rooms.js";
 import { LogThrottle } from "../ops/log-throttle.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Storage } from "../storage/storage.js";
@@ -45,6 +46,8 @@ export interface HttpAppOptions {
   accounts: AccountService;
   /** The identity keys of accounts (the delivery service's directory). */
   identity: Pick<DeliveryService, "identityKey" | "resetIdentity">;
+  /** For the admin's room deletion (ROOM-13). */
+  rooms: RoomService;
   guard: LoginGuard;
   storage: Storage;
   bus: Bus;
@@ -318,6 +321,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
 
   await registerAdminRoutes(app, {
     accounts: o.accounts,
+    rooms: o.rooms,
     storage: o.storage,
     guard: o.guard,
     requireAuth: auth,
