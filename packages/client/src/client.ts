@@ -10,6 +10,7 @@ import {
 } from "@parley/crypto";
 import {
   canonicalRoomId,
+  type MlsSuite,
   type RoomView,
   type ServerFrame,
   type ServerFrameOf,
@@ -278,6 +279,20 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     return e === undefined ? undefined : Number(e);
   }
 
+  /**
+   * The MLS cipher suite of the room's group (MLS-9), for a conversation's security details:
+   * "xwing" is post-quantum (X-Wing: ML-KEM-768 + X25519). Undefined when this device is not
+   * in the group. A group keeps its suite when the server changes its own.
+   */
+  async suite(roomId: string): Promise<MlsSuite | undefined> {
+    return this.#groups.suite(roomId);
+  }
+
+  /** The suite the server makes new groups and KeyPackages in, once connected (MLS-9). */
+  get serverSuite(): MlsSuite {
+    return this.#device.suite;
+  }
+
   // ------------------------------------------------------------------ rooms
 
   /**
@@ -437,6 +452,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
 
   async #onReady(ready: ServerFrameOf<"ready">): Promise<void> {
     this.#user = ready.user;
+    this.#device.suite = ready.mlsSuite;
     await this.#keys.ready();
     this.#rotation?.connected();
     // Rooms whose group this device is not in (a new device, lost state): join them in the
