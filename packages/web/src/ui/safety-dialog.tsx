@@ -5,6 +5,7 @@ import { trust } from "../state/model.js";
 import { acceptKeyChange, markVerified, safetyNumber } from "../state/session.js";
 import { Dialog } from "./dialog.js";
 import { QrCode } from "./qr-code.js";
+import { SuiteLabel } from "./suite-label.js";
 
 /**
  * The safety number of this user and a contact: 60 digits in 12 groups and a QR code of the
@@ -13,10 +14,13 @@ import { QrCode } from "./qr-code.js";
 export function SafetyDialog({
   userId,
   username,
+  roomId,
   onClose,
 }: {
   userId: string;
   username: string;
+  /** The conversation the dialog was opened from: its key exchange is shown too. */
+  roomId?: string;
   onClose: () => void;
 }) {
   const [result, setResult] = useState<SafetyNumberResult | undefined>();
@@ -38,6 +42,7 @@ export function SafetyDialog({
             {result.groups.join(" ")}
           </p>
           <QrCode text={`parley-sn:${result.qrPayloadBase64}`} label="QR code" />
+          {roomId !== undefined && <SuiteLabel roomId={roomId} />}
           <p class={`trust-state trust-${state}`}>
             {state === "verified"
               ? `You have verified ${username}.`
