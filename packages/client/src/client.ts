@@ -7,6 +7,7 @@ import {
   groupMembers,
   type MlsConfigOptions,
   type SafetyNumber,
+  signMessageOrigin,
 } from "@parley/crypto";
 import {
   canonicalRoomId,
@@ -20,17 +21,30 @@ import {
 import type { BackoffOptions } from "./backoff.js";
 import { base64ToBytes, bytesToBase64 } from "./base64.js";
 import { Connection, type ConnectionStatus } from "./connection.js";
-import { type Content, encodeContent } from "./content.js";
+import {
+  type Content,
+  encodeBatch,
+  encodeContent,
+  encodeSync,
+  newMessageId,
+  originText,
+  type StampedContent,
+  type SyncNotice,
+} from "./content.js";
 import { DeviceKeys } from "./device.js";
 import { TypedEmitter } from "./emitter.js";
 import { asClientError, isConnectionGone, ParleyClientError } from "./errors.js";
-import type { ClientEvents, ErrorEvent } from "./events.js";
+import type { ClientEvents, DeliveryEvent, ErrorEvent, MessageEvent } from "./events.js";
 import { GroupSync } from "./group-sync.js";
 import { GroupStates } from "./groups.js";
 import { KEY_ROTATION_DEFAULTS, KeyRotation, type KeyRotationPolicy } from "./key-rotation.js";
 import { KeySupply } from "./key-supply.js";
+import type { HeldMessage } from "./message-crypto.js";
 import { KeyPins, type TrustState } from "./pins.js";
 import { defaultTimers, type FetchLike, type Timers, type WebSocketConstructor } from "./platform.js";
+import { ReceiptSender } from "./receipts.js";
+import { RecentIds } from "./recent-ids.js";
+import { type Passable, Redelivery } from "./redelivery.js";
 import { Scheduler } from "./scheduler.js";
 import { ServerList } from "./servers.js";
 import { SessionManager } from "./session.js";
@@ -69,12 +83,44 @@ export interface ParleyClientOptions {
   /** MLS tuning (retained epochs, out-of-order window, padding). */
   mls?: Omit<MlsConfigOptions, "verifyDevice">;
   /**
+   * RCPT-5: how long this device keeps a message it sent for member devices that have not
+   * acknowledged it, to send it again when they are back. Default 7 days.
+   */
+  redeliveryKeepMs?: number;
+  /** RCPT-1: how long receipts gather before one frame carries them. Default 1000 ms. */
+  receiptBatchMs?: number;
+  /**
+   * RCPT-6: how long a device that holds another's message waits before passing it on to a
+   * device that lacks it (and does not if someone else did meanwhile); up to as much again is
+   * added at random. Default 3000 ms.
+   */
+  relayDelayMs?: number;
+  /**
    * Automatic self-updates in each group (post-compromise security): after `afterMessages`
    * sent (default 100) or `afterMs` with the same keys (default 7 days), whichever first, each
    * with up to 20 % jitter per group, and after a key-change review. False turns them off.
    */
   keyRotation?: Partial<KeyRotationPolicy> | false;
 }
+
+/** What send() resolves with. */
+export interface SentMessage {
+  /** The server's id and time (WS-6). */
+  readonly id: string;
+  readonly ts: number;
+  /** RCPT-3: the id and time chosen at compose time, inside the ciphertext. */
+  readonly messageId: string;
+  readonly sentAt: number;
+}
+
+export interface SendOptions {
+  /** RCPT-3: the message id, when the caller chose it at compose time (32 lower-case hex digits). */
+  readonly messageId?: string;
+  /** RCPT-3: the compose time (ms); default now. */
+  readonly sentAt?: number;
+}
+
+const READ_RECEIPTS_KEY = "settings/read-receipts";
 
 export interface CreateRoomOptions {
   topic?: string;
@@ -106,6 +152,11 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   readonly #sync: GroupSync;
   readonly #scheduler: Scheduler;
   readonly #keys: KeySupply;
+  readonly #redelivery: Redelivery;
+  readonly #receipts: ReceiptSender;
+  #readReceipts = true;
+  /** RCPT-6: "userId id" of messages seen sent again lately, so a holder does not repeat them. */
+  readonly #wentBy = new RecentIds(4096);
   readonly #rotation: KeyRotation | undefined;
   #user: UserView | undefined;
   #status: ConnectionStatus = { state: "offline", reason: "not_started" };
@@ -173,6 +224,18 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       report: (error) => this.#report(error),
       closed: () => this.#scheduler.closed,
     });
+    this.#redelivery = new Redelivery({
+      store,
+      now,
+      ...(options.redeliveryKeepMs !== undefined ? { keepMs: options.redeliveryKeepMs } : {}),
+      readReceipts: () => this.#readReceipts,
+      changed: (event) => this.emit("delivery", event),
+    });
+    this.#receipts = new ReceiptSender({
+      scheduler: this.#scheduler,
+      fire: (frame) => this.#conn.fire(frame),
+      ...(options.receiptBatchMs !== undefined ? { batchMs: options.receiptBatchMs } : {}),
+    });
     this.#sync = new GroupSync({
       groups: this.#groups,
       device: this.#device,
@@ -182,7 +245,9 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       identity: () => this.#identity(),
       scheduler: this.#scheduler,
       out: {
-        message: (event) => this.emit("message", event),
+        message: (event, held) => this.#onMessage(event, held),
+        sync: (roomId, from, notice) =>
+          this.#scheduler.later(0, () => this.#answerSync(roomId, from, notice)),
         membership: (event) => this.emit("membership", event),
         error: (error, roomId, messageId) => this.#report(error, roomId, messageId),
       },
@@ -247,6 +312,8 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     if (session === undefined) throw new ParleyClientError("not_signed_in");
     this.#scheduler.open();
     await this.#device.ensure(session.user.id);
+    const shared = await this.#o.store.get(READ_RECEIPTS_KEY);
+    this.#readReceipts = shared === undefined || shared[0] !== 0;
     this.#conn.start();
     await this.#conn.whenReady(timeoutMs);
   }
@@ -267,6 +334,18 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   /** The rooms and direct conversations the user is in. */
   async rooms(): Promise<RoomView[]> {
     return (await this.#conn.request({ type: "room.list" }, "rooms")).rooms;
+  }
+
+  /**
+   * A page of the public-room directory (ROOM-11), oldest first: rooms whose name contains
+   * `query`; pass the answer's `next` as `after` for the following page (absent: no more).
+   */
+  async discoverRooms(options: { query?: string; after?: string; limit?: number } = {}): Promise<{
+    rooms: RoomView[];
+    next?: string;
+  }> {
+    const answer = await this.#conn.request({ type: "room.discover", ...options }, "rooms");
+    return { rooms: answer.rooms, ...(answer.next !== undefined ? { next: answer.next } : {}) };
   }
 
   async members(roomId: string) {
@@ -357,18 +436,62 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     return answer.room;
   }
 
-  /** Encrypts and sends a text or a structured payload; resolves with the server's id and time. */
-  async send(roomId: string, content: string | Content): Promise<{ id: string; ts: number }> {
+  /**
+   * Encrypts and sends a text or a structured payload, stamped with a message id and compose
+   * time (RCPT-3); resolves with the server's id and time once it accepted it. From then on
+   * `delivery` events tell which member devices acknowledged it (RCPT-2), and this device sends
+   * it again to those that come back without it (RCPT-5).
+   */
+  async send(roomId: string, content: string | Content, options: SendOptions = {}): Promise<SentMessage> {
     const id = canonicalRoomId(roomId);
-    const plaintext = encodeContent(content);
+    const c: Content = typeof content === "string" ? { text: content } : content;
+    const me = this.#identity();
+    const bare = { id: options.messageId ?? newMessageId(), sent: options.sentAt ?? this.#o.now() };
+    const author = { userId: me.accountId, deviceId: me.deviceId };
+    const sig = bytesToBase64(await signMessageOrigin(me, originText(id, author, bare, c)));
+    const stamp = { ...bare, sig };
+    const plaintext = encodeContent(c, stamp);
     if ((await this.#groups.get(id)) === undefined) await this.#sync.engine.ensureGroup(id);
-    const message = await this.#sync.crypto.encrypt(id, plaintext);
-    const ack = await this.#conn.request(
-      { type: "message.send", to: { room: id }, payload: bytesToBase64(message) },
-      "ack",
-    );
-    this.#rotation?.sent(id).catch((e: unknown) => this.#report(asClientError(e), id));
-    return { id: ack.id, ts: ack.ts };
+    const { message, members } = await this.#sync.crypto.encryptFor(id, plaintext);
+    await this.#redelivery.recordSent(id, stamp, c, members, me);
+    try {
+      const ack = await this.#conn.request(
+        { type: "message.send", to: { room: id }, payload: bytesToBase64(message) },
+        "ack",
+      );
+      this.#rotation?.sent(id).catch((e: unknown) => this.#report(asClientError(e), id));
+      return { id: ack.id, ts: ack.ts, messageId: stamp.id, sentAt: stamp.sent };
+    } catch (e) {
+      this.#redelivery.forgetSent(stamp.id);
+      throw e;
+    }
+  }
+
+  /** RCPT-2: what is known of the delivery of a message this device sent, or undefined. */
+  delivery(messageId: string): DeliveryEvent | undefined {
+    return this.#redelivery.state(messageId);
+  }
+
+  /** Whether this user shares read receipts (and so sees other people's). Default true. */
+  get readReceipts(): boolean {
+    return this.#readReceipts;
+  }
+
+  /** RCPT-1: turns sharing read receipts on or off; off also hides other people's (kept in the store). */
+  async setReadReceipts(on: boolean): Promise<void> {
+    this.#readReceipts = on;
+    await this.#o.store.put(READ_RECEIPTS_KEY, new Uint8Array([on ? 1 : 0]));
+  }
+
+  /**
+   * RCPT-1: the user saw these messages of other people (by their RCPT-3 ids); their senders'
+   * devices learn it, unless this user does not share read receipts.
+   */
+  markRead(roomId: string, messages: readonly { readonly from: string; readonly messageId: string }[]): void {
+    if (!this.#readReceipts) return;
+    const id = canonicalRoomId(roomId);
+    const me = this.user?.id;
+    for (const m of messages) if (m.from !== me) this.#receipts.add(id, m.from, m.messageId, "read");
   }
 
   /** Tells the room's members this user started or stopped typing (PRES-2). */
@@ -454,14 +577,101 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     this.#user = ready.user;
     this.#device.suite = ready.mlsSuite;
     await this.#keys.ready();
+    this.#receipts.flushSoon();
     this.#rotation?.connected();
     // Rooms whose group this device is not in (a new device, lost state): join them in the
     // background, after the handshake queue the server resends on auth has been applied. A
     // connection lost meanwhile ends the pass quietly: the next connection starts a new one.
+    // Then RCPT-4: each group hears what this device holds and awaits.
     this.#scheduler.later(0, () =>
-      this.#sync.engine.rejoinRooms().catch((e: unknown) => {
-        if (!isConnectionGone(e)) throw e;
-      }),
+      this.#sync.engine
+        .rejoinRooms()
+        .then(() => this.#announce())
+        .catch((e: unknown) => {
+          if (!isConnectionGone(e)) throw e;
+        }),
+    );
+  }
+
+  // ------------------------------------------------------------------ delivery (RCPT-*)
+
+  /**
+   * RCPT-3: each message once per (sender, id). Acknowledged when new, and again for a live copy
+   * (its sender asks again); a copy sent again to another device is not acknowledged twice.
+   */
+  async #onMessage(event: MessageEvent, held: HeldMessage | undefined): Promise<void> {
+    if (event.messageId !== undefined && event.sentAt !== undefined) {
+      if (event.redelivered === true) this.#wentBy.add(`${event.from.userId} ${event.messageId}`);
+      const pass: Passable | undefined =
+        held?.sig === undefined
+          ? undefined
+          : {
+              origin: {
+                userId: event.from.userId,
+                deviceId: event.from.deviceId,
+                username: event.from.username,
+              },
+              content: event.content,
+              sig: held.sig,
+              members: held.members,
+            };
+      const fresh = await this.#redelivery.received(
+        event.roomId,
+        event.from.userId,
+        { id: event.messageId, sent: event.sentAt },
+        pass,
+      );
+      if (fresh || event.redelivered !== true)
+        this.#receipts.add(event.roomId, event.from.userId, event.messageId, "delivered");
+      if (!fresh) return;
+    }
+    this.emit("message", event);
+  }
+
+  /** RCPT-4: one sync notice to each group this device is in, after every Commit received so far. */
+  async #announce(): Promise<void> {
+    await this.#sync.drain();
+    for (const room of await this.rooms()) {
+      const roomId = canonicalRoomId(room.id);
+      if ((await this.#groups.get(roomId)) === undefined) continue;
+      await this.#notify(roomId, await this.#redelivery.notice(roomId));
+    }
+  }
+
+  async #notify(roomId: string, notice: SyncNotice): Promise<void> {
+    const { message } = await this.#sync.crypto.encryptFor(roomId, encodeSync(notice));
+    await this.#conn.request(
+      { type: "message.send", to: { room: roomId }, payload: bytesToBase64(message) },
+      "ack",
+    );
+  }
+
+  /** RCPT-4, RCPT-5: another device's notice, answered outside the receive path. */
+  async #answerSync(roomId: string, from: DeviceRef, notice: SyncNotice): Promise<void> {
+    const me = this.#identity();
+    if (from.accountId === me.accountId && from.deviceId === me.deviceId) return;
+    const answer = await this.#redelivery.sync(roomId, from, notice);
+    for (const id of answer.acknowledge) this.#receipts.add(roomId, from.accountId, id, "delivered");
+    if (answer.redeliver.length > 0) await this.#redeliver(roomId, answer.redeliver);
+    if (answer.relay.length > 0) {
+      // RCPT-6: the author's device answers at once; a holder waits, and passes on only what
+      // nobody sent again meanwhile (every member sees every batch go by).
+      const base = this.#o.relayDelayMs ?? 3000;
+      this.#scheduler.later(base + Math.floor(this.#o.random() * base), async () => {
+        const left = answer.relay.filter((i) => !this.#wentBy.has(`${i.by?.userId} ${i.stamp.id}`));
+        if (left.length > 0) await this.#redeliver(roomId, left);
+      });
+    }
+    if (answer.reply) await this.#notify(roomId, await this.#redelivery.notice(roomId, true));
+  }
+
+  /** RCPT-5: one batch, encrypted in the current epoch after every Commit received so far (RFC 9420 §15.2). */
+  async #redeliver(roomId: string, items: readonly StampedContent[]): Promise<void> {
+    await this.#sync.drain();
+    const { message } = await this.#sync.crypto.encryptFor(roomId, encodeBatch(items));
+    await this.#conn.request(
+      { type: "message.send", to: { room: roomId }, payload: bytesToBase64(message) },
+      "ack",
     );
   }
 
@@ -500,6 +710,12 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       case "room":
         this.emit("room", frame.room);
         return;
+      case "receipt.event": {
+        const me = this.user?.id;
+        if (me !== undefined)
+          void this.#redelivery.receipt(frame, me).catch((e: unknown) => this.#report(asClientError(e)));
+        return;
+      }
       case "keypackages.count":
         if (frame.low) this.#keys.replenish();
         return;

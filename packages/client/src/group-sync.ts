@@ -1,14 +1,15 @@
 /** One device's MLS receive path: handshakes and messages go through the acked Inbox to the commit engine and message crypto, which it wires together. */
-import type { createMlsConfig, DeviceIdentity } from "@parley/crypto";
+import type { createMlsConfig, DeviceIdentity, DeviceRef } from "@parley/crypto";
 import type { ClientFrame, ServerFrameOf } from "@parley/protocol";
 import { CommitEngine, type DeliveryService } from "./commit-engine.js";
+import type { SyncNotice } from "./content.js";
 import type { DeviceKeys } from "./device.js";
 import { asClientError, type ParleyClientError } from "./errors.js";
 import type { MembershipEvent, MessageEvent } from "./events.js";
 import type { GroupStates } from "./groups.js";
 import { type AckedStream, Inbox } from "./inbox.js";
 import { KeyedMutex } from "./lock.js";
-import { MessageCrypto } from "./message-crypto.js";
+import { type HeldMessage, MessageCrypto } from "./message-crypto.js";
 import type { KeyPins } from "./pins.js";
 import { RecentIds } from "./recent-ids.js";
 import type { Scheduler } from "./scheduler.js";
@@ -23,7 +24,8 @@ export interface GroupSyncOptions {
   identity(): DeviceIdentity;
   readonly scheduler: Scheduler;
   readonly out: {
-    message(event: MessageEvent): void;
+    message(event: MessageEvent, held?: HeldMessage): void | Promise<void>;
+    sync(roomId: string, from: DeviceRef, notice: SyncNotice): void;
     membership(event: MembershipEvent): void;
     error(error: ParleyClientError, roomId?: string, messageId?: string): void;
   };

@@ -4,6 +4,12 @@
  */
 export { BACKOFF_DEFAULTS, Backoff, type BackoffOptions, backoffDelay } from "./backoff.js";
 export { base64ToBytes, bytesToBase64 } from "./base64.js";
+export {
+  type DeliveryInfo,
+  type DeviceDelivery,
+  keepsNoMessages,
+  waitingNote,
+} from "./chat/delivery.js";
 export { ChatModel, type ChatModelOptions, emptyChatSnapshot, usernameKey } from "./chat/model.js";
 export type {
   ChatChange,
@@ -19,9 +25,20 @@ export {
   ParleyClient,
   type ParleyClientOptions,
   type SafetyNumberResult,
+  type SendOptions,
+  type SentMessage,
 } from "./client.js";
 export type { ConnectionStatus } from "./connection.js";
-export { type Content, decodeContent, encodeContent } from "./content.js";
+export {
+  type Content,
+  decodeContent,
+  decodeEnvelope,
+  type Envelope,
+  encodeContent,
+  isMessageId,
+  newMessageId,
+  type Stamp,
+} from "./content.js";
 export { type EmitterOptions, type Listener, TypedEmitter } from "./emitter.js";
 export { EncryptedStore } from "./encrypted-store.js";
 export {
@@ -34,6 +51,7 @@ export {
 } from "./errors.js";
 export type {
   ClientEvents,
+  DeliveryEvent,
   ErrorEvent,
   InvitedEvent,
   MembershipEvent,
@@ -44,6 +62,7 @@ export type {
 } from "./events.js";
 export { type KeyChange, KeyPins, type TrustState } from "./pins.js";
 export type { FetchLike, Timers, WebSocketConstructor, WebSocketLike } from "./platform.js";
+export { SAFETY_NUMBER_GROUPS_PER_ROW, SAFETY_NUMBER_ROWS, safetyNumberRows } from "./safety-layout.js";
 export { fetchServerInfo } from "./server-info.js";
 export { type DeviceStore, MemoryStore } from "./store.js";
 export {

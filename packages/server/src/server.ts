@@ -196,6 +196,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     bus,
     membership,
     onMemberGone: (userId, roomId) => streams.memberGone(userId, roomId),
+    maxRoomsPerUser: config.maxRoomsPerUser,
   });
   const relay = new Relay({
     bus,

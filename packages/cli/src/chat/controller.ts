@@ -8,6 +8,7 @@ import {
   fetchServerInfo,
   isParleyClientError,
   type KeyChange,
+  keepsNoMessages,
   type MembershipEvent,
   ParleyClient,
   type WebSocketConstructor,
@@ -32,6 +33,7 @@ import {
   TRUST_MARK,
 } from "./format.js";
 import { type ChatInput, parseInput } from "./input.js";
+import { OwnMessages } from "./own-messages.js";
 import type { Screen } from "./screen.js";
 import { ChatState, type UserRef } from "./state.js";
 
@@ -66,6 +68,7 @@ export class ChatController {
   #client: ParleyClient | undefined;
   #model: ChatModel | undefined;
   #offline = false;
+  #own = new OwnMessages();
   #events: Promise<void> = Promise.resolve();
 
   constructor(options: ChatControllerOptions) {
@@ -207,6 +210,8 @@ export class ChatController {
       }
       case "verify":
         return this.#verify(input.user);
+      case "info":
+        return this.#info(input.n);
       default:
         return assertNever(input);
     }
@@ -219,8 +224,21 @@ export class ChatController {
       throw new ChatError("no conversation open: /join, /create, /switch or /msg first");
     const sent = await model.send(room.id, text);
     this.#screen.print(
-      formatMessage({ ts: sent.ts, where: undefined, sender: this.#me().username, trust: undefined, text }),
+      `${formatMessage({ ts: sent.ts, where: undefined, sender: this.#me().username, trust: undefined, text })} ${this.#own.sent(sent)}`,
     );
+  }
+
+  /** RCPT-2: who has one of this session's messages, device by device. */
+  async #info(n: number): Promise<void> {
+    const model = this.#chat();
+    const mine = this.#own.find(n);
+    const m =
+      mine === undefined ? undefined : model.snapshot.messages[mine.roomId]?.find((x) => x.key === mine.key);
+    const info = m === undefined ? undefined : model.deliveryInfo(m.key);
+    if (m === undefined || info === undefined)
+      throw new ChatError(`no message #${n} of yours in this session`);
+    const server = await fetchServerInfo(this.#o.baseUrl, this.#o.fetch).catch(() => undefined);
+    this.#screen.print(...OwnMessages.describe(n, m.text, info, keepsNoMessages(server)));
   }
 
   async #direct(name: string, text: string): Promise<void> {
@@ -230,7 +248,7 @@ export class ChatController {
     const sent = await model.send(room.id, text);
     const where = this.#state.current?.id === room.id ? undefined : `-> ${this.#state.label(room.id)}`;
     this.#screen.print(
-      formatMessage({ ts: sent.ts, where, sender: this.#me().username, trust: undefined, text }),
+      `${formatMessage({ ts: sent.ts, where, sender: this.#me().username, trust: undefined, text })} ${this.#own.sent(sent)}`,
     );
   }
 
@@ -353,6 +371,7 @@ export class ChatController {
     this.#client = client;
     this.#model = model;
     this.#state.reset();
+    this.#own = new OwnMessages();
     try {
       await client.connect();
     } catch (e) {
@@ -382,6 +401,7 @@ export class ChatController {
     this.#client = undefined;
     this.#model = undefined;
     this.#state.reset();
+    this.#own = new OwnMessages();
     this.#offline = false;
     await client?.close();
   }
@@ -444,9 +464,11 @@ export class ChatController {
         return;
       }
       // A failed send is reported by the command that sent it; the rest is shown when asked for.
+      case "state":
+        for (const line of this.#own.changes(model.snapshot.messages)) this.#notice(line);
+        return;
       case "failed":
       case "queue_missed":
-      case "state":
         return;
       default:
         return assertNever(change);

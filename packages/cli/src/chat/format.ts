@@ -1,4 +1,4 @@
-import type { TrustState } from "@parley/client";
+import { safetyNumberRows as layoutRows, type TrustState } from "@parley/client";
 import type { InfoResponse, MlsSuite } from "@parley/protocol";
 import { printable } from "../printable.js";
 import { COMMAND_HELP } from "./input.js";
@@ -85,11 +85,9 @@ export function suiteLine(suite: MlsSuite | undefined): string {
     : "key exchange: X25519 (not post-quantum)";
 }
 
-/** A safety number's 12 groups of 5 digits as 3 rows of 4, the way both sides read it aloud. */
+/** A safety number's rows (the SDK's one layout, 3 rows of 4 groups), indented for the terminal. */
 export function safetyNumberRows(groups: readonly string[]): string[] {
-  const rows: string[] = [];
-  for (let i = 0; i < groups.length; i += 4) rows.push(`    ${groups.slice(i, i + 4).join(" ")}`);
-  return rows;
+  return layoutRows(groups).map((row) => `    ${row}`);
 }
 
 /**

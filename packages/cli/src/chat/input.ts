@@ -19,6 +19,7 @@ export type ChatInput =
   | { readonly kind: "subscribe"; readonly user: string }
   | { readonly kind: "unsubscribe"; readonly user: string }
   | { readonly kind: "verify"; readonly user: string }
+  | { readonly kind: "info"; readonly n: number }
   | { readonly kind: "help" }
   | { readonly kind: "quit" }
   | { readonly kind: "empty" }
@@ -40,6 +41,7 @@ export const COMMAND_HELP: readonly (readonly [string, string])[] = [
   ["/subscribe <user>", "follow a user: see when they come and go"],
   ["/unsubscribe <user>", "stop following a user"],
   ["/verify <user>", "compare safety numbers; mark the user verified"],
+  ["/info <n>", "who has your message #n, device by device"],
   ["/help", "this list"],
   ["/quit", "leave parley chat (also Ctrl-D)"],
 ];
@@ -92,6 +94,12 @@ export function parseInput(line: string): ChatInput {
       return user !== undefined && text !== ""
         ? { kind: "msg", user: stripAt(user), text }
         : { kind: "invalid", reason: "usage: /msg <user> <text>" };
+    }
+    case "info": {
+      const n = Number(words[0]);
+      return words.length === 1 && Number.isSafeInteger(n) && n > 0
+        ? { kind: "info", n }
+        : { kind: "invalid", reason: "usage: /info <n> (the number after one of your messages)" };
     }
     case "logout":
     case "leave":

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { DEFAULT_MAX_FRAME_BYTES, type MlsSuite } from "@parley/protocol";
+import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_ROOMS_PER_USER, type MlsSuite } from "@parley/protocol";
 
 /**
  * Parley's configuration: one table of settings, each an environment variable and a CLI flag
@@ -38,6 +38,7 @@ export interface Config {
   readonly maxBodyBytes: number;
   readonly maxConnectionsPerUser: number;
   readonly maxDevicesPerAccount: number;
+  readonly maxRoomsPerUser: number;
   readonly passwordChangesPerHour: number;
   readonly keyPackageClaimsPerPair: number;
   readonly keyPackageClaimsPerTarget: number;
@@ -370,6 +371,13 @@ const SETTINGS = [
     default: "10",
     parse: int(1, 10_000),
     help: "Registered MLS devices per account; another is refused with `too_many_devices`.",
+  },
+  {
+    key: "maxRoomsPerUser",
+    env: "PARLEY_MAX_ROOMS_PER_USER",
+    default: String(DEFAULT_MAX_ROOMS_PER_USER),
+    parse: int(1, 1_000_000),
+    help: "Rooms one account may own (created or handed over); another `room.create` is refused with `too_many_rooms`.",
   },
   {
     key: "passwordChangesPerHour",
