@@ -739,6 +739,12 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       userId: frame.userId,
       username: frame.username,
     });
+    if (frame.event === "deleted") {
+      // ROOM-13: an admin deleted the room; nobody is in its group any more.
+      void this.#sync.forget(roomId);
+      void this.#rotation?.forget(roomId);
+      return;
+    }
     if (frame.event !== "left" && frame.event !== "removed") return;
     if (frame.userId === this.user?.id) {
       void this.#sync.forget(roomId);

@@ -251,6 +251,8 @@ export const RoomEventFrame = frame("room.event", {
     Type.Literal("left"),
     Type.Literal("removed"),
     Type.Literal("invited"),
+    /** ROOM-13: an admin deleted the room; `userId`/`username` name the admin. */
+    Type.Literal("deleted"),
   ]),
   userId: Type.String(),
   username: Type.String(),

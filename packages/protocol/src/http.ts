@@ -1,5 +1,12 @@
 import { type Static, Type } from "typebox";
-import { PasswordInput, UserIdSchema, UsernameInput, UserView, UserWithPresence } from "./common.js";
+import {
+  PasswordInput,
+  RoomIdSchema,
+  UserIdSchema,
+  UsernameInput,
+  UserView,
+  UserWithPresence,
+} from "./common.js";
 import { INVITE_CODE_MAX_LENGTH, INVITE_TTL_HOURS_MAX, REFRESH_TOKEN_MAX_LENGTH } from "./limits.js";
 import { MlsSuiteSchema } from "./mls-suite.js";
 
@@ -126,6 +133,12 @@ export const AdminUserParams = Type.Object({
   userId: UserIdSchema,
 });
 export type AdminUserParams = Static<typeof AdminUserParams>;
+
+/** Path of DELETE /api/admin/rooms/:roomId. */
+export const AdminRoomParams = Type.Object({
+  roomId: RoomIdSchema,
+});
+export type AdminRoomParams = Static<typeof AdminRoomParams>;
 
 /** GET /api/admin/blocks: client IPs refused by the login block (AUTH-3). */
 export const AdminBlocksResponse = Type.Object({

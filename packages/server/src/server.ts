@@ -231,6 +231,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     log,
     https: https ? (https.options as never) : null,
     accounts,
+    rooms,
     guard,
     storage,
     bus,

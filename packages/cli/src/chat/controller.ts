@@ -492,8 +492,12 @@ export class ChatController {
   }
 
   #onMembership(m: Extract<MembershipEvent, { source: "room" }>): void {
-    if (m.userId === this.#state.me?.id) return;
     const label = this.#state.label(m.roomId);
+    if (m.event === "deleted") {
+      this.#notice(`${label} was deleted by the server's admin ${m.username}`);
+      return;
+    }
+    if (m.userId === this.#state.me?.id) return;
     const what = { joined: "joined", left: "left", removed: "was removed from", invited: "was invited to" }[
       m.event
     ];

@@ -140,9 +140,14 @@ function onChange(model: ChatModel, change: ChatChange): void {
   switch (change.type) {
     case "membership": {
       const m = change.event;
-      if (m.userId !== model.snapshot.me?.id || (m.event !== "left" && m.event !== "removed")) return;
+      const gone =
+        m.event === "deleted" ||
+        (m.userId === model.snapshot.me?.id && (m.event === "left" || m.event === "removed"));
+      if (!gone) return;
       if (selectedRoom.value === m.roomId) selectedRoom.value = undefined;
       if (m.event === "removed") notice.value = "You were removed from a room.";
+      if (m.event === "deleted")
+        notice.value = `A room you were in was deleted by the server's admin ${m.username}.`;
       return;
     }
     case "queue_missed":
