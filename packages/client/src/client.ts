@@ -17,6 +17,7 @@ import {
 import type { IdentityResponse } from "@parley/protocol";
 import {
   canonicalRoomId,
+  type MlsSuite,
   type RoomView,
   type ServerFrame,
   type ServerFrameOf,
@@ -414,6 +415,20 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     return e === undefined ? undefined : Number(e);
   }
 
+  /**
+   * The MLS cipher suite of the room's group (MLS-9), for a conversation's security details:
+   * "xwing" is post-quantum (X-Wing: ML-KEM-768 + X25519). Undefined when this device is not
+   * in the group. A group keeps its suite when the server changes its own.
+   */
+  async suite(roomId: string): Promise<MlsSuite | undefined> {
+    return this.#groups.suite(roomId);
+  }
+
+  /** The suite the server makes new groups and KeyPackages in, once connected (MLS-9). */
+  get serverSuite(): MlsSuite {
+    return this.#device.suite;
+  }
+
   // ------------------------------------------------------------------ rooms
 
   /**
@@ -733,6 +748,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
 
   async #onReady(ready: ServerFrameOf<"ready">): Promise<void> {
     this.#user = ready.user;
+    this.#device.suite = ready.mlsSuite;
     // A device that is still being linked has nothing to register or join yet.
     if (this.#device.identity === undefined) return;
     await this.#identityReady();

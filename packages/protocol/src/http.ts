@@ -8,6 +8,7 @@ import {
   UserWithPresence,
 } from "./common.js";
 import { INVITE_CODE_MAX_LENGTH, INVITE_TTL_HOURS_MAX, REFRESH_TOKEN_MAX_LENGTH } from "./limits.js";
+import { MlsSuiteSchema } from "./mls-suite.js";
 
 /** POST /api/register */
 export const RegisterRequest = Type.Object({
@@ -98,6 +99,11 @@ export const InfoResponse = Type.Object({
   }),
   /** SHA-256 of the local CA certificate (uppercase hex with colons), when the server made one. */
   caFingerprint: Type.Union([Type.String(), Type.Null()]),
+  /**
+   * The MLS cipher suite of new groups and KeyPackages on this server (MLS-9). Groups keep the
+   * suite they were created in.
+   */
+  mlsSuite: MlsSuiteSchema,
 });
 export type InfoResponse = Static<typeof InfoResponse>;
 

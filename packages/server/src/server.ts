@@ -170,6 +170,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     claimsPerTarget: config.keyPackageClaimsPerTarget,
     verifyBudget: { ratePerSecond: config.keyPackageVerifyRate, burst: config.keyPackageVerifyBurst },
     onVerified: (n) => metrics.keyPackagesVerified.inc(n),
+    mlsSuite: config.mlsSuite,
   });
   const links = new LinkRelay({
     bus,

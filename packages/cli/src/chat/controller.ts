@@ -29,6 +29,7 @@ import {
   MARK_LEGEND,
   passwordRequirements,
   safetyNumberRows,
+  suiteLine,
   TRUST_MARK,
 } from "./format.js";
 import { type ChatInput, parseInput } from "./input.js";
@@ -286,7 +287,11 @@ export class ChatController {
       const role = m.role === "owner" ? " (owner)" : "";
       rows.push(`  ${mark} ${m.username}${role}${m.online ? "" : "  offline"}`);
     }
-    this.#screen.print(`members of ${this.#state.label(room.id)} (${members.length}):`, ...rows);
+    this.#screen.print(
+      `members of ${this.#state.label(room.id)} (${members.length}):`,
+      ...rows,
+      suiteLine(await this.#need().suite(room.id)),
+    );
   }
 
   /** The existing device's side of linking (IDENT-3): join, compare the SAS, send the identity. */
@@ -353,6 +358,7 @@ export class ChatController {
       `Safety number of you and ${user.username} (${state}):`,
       ...safetyNumberRows(sn.groups),
       `Compare it with the one ${user.username} sees, in person or over a channel you trust.`,
+      ...(this.#state.current === undefined ? [] : [suiteLine(await client.suite(this.#state.current.id))]),
     );
     const answer = await this.#screen.ask(`Mark ${user.username} as verified? [y/N]`);
     if (answer !== undefined && /^\s*y(es)?\s*$/i.test(answer)) {

@@ -280,6 +280,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
         messageBurst: config.frameBurst,
       },
       caFingerprint: o.caFingerprint,
+      mlsSuite: config.mlsSuite,
     };
   });
 

@@ -8,7 +8,7 @@ import {
   ParleyClient,
   type SafetyNumberResult,
 } from "@parley/client";
-import { assertNever, canonicalRoomId, type InfoResponse } from "@parley/protocol";
+import { assertNever, canonicalRoomId, type InfoResponse, type MlsSuite } from "@parley/protocol";
 import { eraseAccount, getSetting, openAccountStore, setSetting } from "../platform/idb-store.js";
 import { describeError } from "./errors.js";
 import { History } from "./history.js";
@@ -240,6 +240,11 @@ export async function openDirect(userId: string): Promise<void> {
 }
 
 // ------------------------------------------------------------------------------- identity
+
+/** The MLS cipher suite of a conversation's group (MLS-9), undefined while this device is not in it. */
+export function roomSuite(roomId: string): Promise<MlsSuite | undefined> {
+  return active().client.suite(roomId);
+}
 
 export function safetyNumber(userId: string): Promise<SafetyNumberResult> {
   return active().client.safetyNumber(userId);
