@@ -192,7 +192,7 @@ describe("parley chat", () => {
   });
 
   it("reports a wrong password in one line and goes on", async () => {
-    await step(b, ["/logout"], `${bob} signed out`);
+    await step(b, ["/logout", "n"], `${bob} signed out`);
     await step(b, [`/login ${bob}`, "Wrong-Password-99!"], /^!! .*\(invalid_credentials\)$/);
     await step(b, [`/login ${bob}`, STRONG_PASSWORD], `signed in as ${bob}`);
   });

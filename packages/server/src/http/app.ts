@@ -248,6 +248,10 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
         messageBurst: config.msgBurst,
       },
       caFingerprint: o.caFingerprint,
+      storage:
+        config.offlineQueue === "on"
+          ? { messages: "queue", queueTtlSeconds: config.offlineQueueTtlS }
+          : { messages: "none" },
     };
   });
 
