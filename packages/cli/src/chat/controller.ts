@@ -470,7 +470,7 @@ export class ChatController {
     }
     if (erase) {
       await this.#o.eraseStore(name);
-      this.#notice(`${name} signed out; this device's keys and history of ${name} are erased`);
+      this.#notice(`${name} signed out; this device's keys and history are erased`);
     } else {
       this.#notice(`${name} signed out (this device's keys and history stay, sealed)`);
     }

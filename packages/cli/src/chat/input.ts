@@ -32,7 +32,7 @@ export type ChatInput =
 export const COMMAND_HELP: readonly (readonly [string, string])[] = [
   ["/register <user> [invite]", "create an account (password asked twice, not shown)"],
   ["/login <user>", "sign in (password asked, not shown)"],
-  ["/logout", "sign out; asks whether to erase keys and history here"],
+  ["/logout", "sign out; may erase this device's keys and history"],
   ["/rooms", "your rooms and direct conversations"],
   ["/create <name>", "create a room and switch to it"],
   ["/join <room-id>", "join a public room (or one you were invited to)"],
@@ -44,7 +44,7 @@ export const COMMAND_HELP: readonly (readonly [string, string])[] = [
   ["/subscribe <user>", "follow a user: see when they come and go"],
   ["/unsubscribe <user>", "stop following a user"],
   ["/verify <user>", "compare safety numbers; mark the user verified"],
-  ["/history [all|Nd|none]", "history kept here: all (default), 1d/7d/30d/90d, none"],
+  ["/history [all|Nd|none]", "history kept here: all (default), 1d-90d, none"],
   ["/disappear [off|1h|1d|1w]", "disappearing messages here, for every member"],
   ["/help", "this list"],
   ["/quit", "leave parley chat (also Ctrl-D)"],

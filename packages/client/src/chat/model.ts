@@ -464,7 +464,13 @@ export class ChatModel {
     };
     const list = this.#snapshot.messages[m.roomId] ?? [];
     if (list.some((x) => x.key === message.key)) return;
-    // Kept before it is shown, so what the view showed survives a reload that follows at once.
+    if (this.#o.isRead?.(m.roomId) !== true) {
+      this.#set({
+        unread: { ...this.#snapshot.unread, [m.roomId]: (this.#snapshot.unread[m.roomId] ?? 0) + 1 },
+      });
+    }
+    // Kept (with the unread count) before it is shown, so what the view showed survives a
+    // reload that follows at once.
     const history = this.#history;
     if (history !== undefined) {
       try {
@@ -482,11 +488,6 @@ export class ChatModel {
       username: m.from.username,
       active: false,
     });
-    if (this.#o.isRead?.(m.roomId) !== true) {
-      this.#set({
-        unread: { ...this.#snapshot.unread, [m.roomId]: (this.#snapshot.unread[m.roomId] ?? 0) + 1 },
-      });
-    }
     this.#emit({ type: "message", message });
     if (message.expiresAt !== undefined) this.#sweep();
   }

@@ -218,9 +218,9 @@ function DisappearingSelect({ roomId }: { roomId: string }) {
   const seconds = disappearing.value[roomId] ?? 0;
   return (
     <label class="disappearing" title="Messages sent from now on disappear from every member's device">
-      <span class="sr-only">Disappearing messages</span>
-      <span aria-hidden="true">⏱</span>
+      <span class="small-text">Disappearing</span>
       <select
+        aria-label="Disappearing messages"
         value={String(seconds)}
         onChange={(e) => {
           const next = Number(e.currentTarget.value);
