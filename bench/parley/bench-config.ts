@@ -53,9 +53,13 @@ export function parleyBenchSettings(o: {
       why: "the `listening` event is at info; nothing on the message path logs at info",
     },
     { env: "PARLEY_AUTH_RATE", value: "1000000", why: "all clients register/log in from one IP" },
-    { env: "PARLEY_IDS_MAX_FAILURES", value: "1000000", why: "no harness mistake blocks the loopback IP" },
-    { env: "PARLEY_MSG_RATE", value: "1000000", why: "max-rate scenarios send far above a human's rate" },
-    { env: "PARLEY_MSG_BURST", value: "1000000", why: "as above" },
+    {
+      env: "PARLEY_BRUTE_FORCE_MAX_FAILURES",
+      value: "1000000",
+      why: "no harness mistake blocks the loopback IP",
+    },
+    { env: "PARLEY_FRAME_RATE", value: "1000000", why: "max-rate scenarios send far above a human's rate" },
+    { env: "PARLEY_FRAME_BURST", value: "1000000", why: "as above" },
     {
       env: "PARLEY_MAX_CONNECTIONS_PER_USER",
       value: "10000",

@@ -148,8 +148,8 @@ describe("intrusion detection", () => {
   before(async () => {
     // Its own server: the block covers 127.0.0.1, which every browser here signs in from.
     s = await E2eSuite.start(import.meta.url, {
-      idsMaxFailures: 3,
-      idsBlockS: 300,
+      bruteForceMaxFailures: 3,
+      bruteForceBlockS: 300,
       accountFreeFailures: 1_000,
       authRatePerMin: 10_000,
     });

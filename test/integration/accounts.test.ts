@@ -29,8 +29,12 @@ import { type Closed, TestSocket } from "./support/ws-client.js";
 // Every account endpoint over real HTTPS: register, login, refresh, logout, password change,
 // /api/me with every kind of bad token, /api/users and /api/info.
 
-/** The brute-force defences have their own file (ids.test.ts); here they must stay out of the way. */
-const QUIET_IDS = { idsMaxFailures: 1_000_000, accountFreeFailures: 1_000_000, authRatePerMin: 1_000_000 };
+/** The brute-force defences have their own file (brute-force.test.ts); here they must stay out of the way. */
+const QUIET_IDS = {
+  bruteForceMaxFailures: 1_000_000,
+  accountFreeFailures: 1_000_000,
+  authRatePerMin: 1_000_000,
+};
 const NEW_PASSWORD = "Brand-New-Lantern-42";
 
 type Err = { code: string; failedRules?: string[]; retryAfterMs?: number };
@@ -460,8 +464,8 @@ describe("accounts (registration open)", () => {
       assert.deepEqual(res.body.passwordPolicy, { ...PASSWORD_POLICIES.default });
       assert.deepEqual(res.body.limits, {
         maxFrameBytes: ts.server.config.maxFrameBytes,
-        messageRate: ts.server.config.msgRate,
-        messageBurst: ts.server.config.msgBurst,
+        messageRate: ts.server.config.frameRate,
+        messageBurst: ts.server.config.frameBurst,
       });
       assert.match(res.body.caFingerprint ?? "", /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
       // The default keeps no message at all, and says so to the clients.

@@ -36,7 +36,7 @@ const HOUR = 3_600_000;
 
 /** Keeps the brute-force defences out of the way where a test does not exercise them. */
 const QUIET_IDS: Partial<Config> = {
-  idsMaxFailures: 1_000_000,
+  bruteForceMaxFailures: 1_000_000,
   accountFreeFailures: 1_000_000,
   authRatePerMin: 1_000_000,
 };
@@ -362,9 +362,9 @@ describe("admin API: IP blocks", () => {
   before(async () => {
     // A long block, so that only the admin can have lifted it.
     ts = await startTestServer({
-      idsMaxFailures: 5,
-      idsWindowS: 300,
-      idsBlockS: 600,
+      bruteForceMaxFailures: 5,
+      bruteForceWindowS: 300,
+      bruteForceBlockS: 600,
       accountFreeFailures: 1_000_000,
       authRatePerMin: 1_000_000,
     });

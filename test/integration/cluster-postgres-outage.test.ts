@@ -61,7 +61,7 @@ describeCluster("a PostgreSQL outage under two servers", (redisUrl, baseDatabase
   before(async () => {
     await relay.listen();
     const databaseUrl = relay.via(await schemas.create());
-    const config = { redisUrl, databaseUrl, msgRate: 1000, msgBurst: 1000 };
+    const config = { redisUrl, databaseUrl, frameRate: 1000, frameBurst: 1000 };
     const tuning = { redis: { keyPrefix: prefix } };
     a = await startTestServer({ ...config, nodeId: `a-${randomBytes(4).toString("hex")}` }, tuning);
     dirB = await mkdtemp(join(tmpdir(), "parley-test-"));

@@ -54,7 +54,7 @@ describeWithServices("a Redis restart under two servers", (baseDatabaseUrl) => {
     redis = new RedisProcess(await freePort());
     await redis.start();
     const databaseUrl = await schemas.create();
-    const config = { redisUrl: redis.url, databaseUrl, msgRate: 1000, msgBurst: 1000 };
+    const config = { redisUrl: redis.url, databaseUrl, frameRate: 1000, frameBurst: 1000 };
     const tuning = { redis: { heartbeatMs: 300, presenceTtlMs: 1000, retryDelayMs: () => 100 } };
     a = await startTestServer({ ...config, nodeId: nodeA }, tuning);
     dirB = await mkdtemp(join(tmpdir(), "parley-test-"));

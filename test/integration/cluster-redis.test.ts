@@ -90,10 +90,10 @@ async function eventually<T>(check: () => Promise<T | undefined | false>, timeou
 }
 
 const BASE: Partial<Config> = {
-  msgRate: 1000,
-  msgBurst: 1000,
+  frameRate: 1000,
+  frameBurst: 1000,
   authRatePerMin: 100_000,
-  idsMaxFailures: 5,
+  bruteForceMaxFailures: 5,
   accountFreeFailures: 1_000_000,
   // The IDS test speaks for other addresses through X-Forwarded-For, as a load balancer would.
   trustedProxies: ["127.0.0.1"],

@@ -65,7 +65,7 @@ describe("disappearing messages", () => {
   const kept = async (m: Member) => ((await new History(m.store).loadAll())[roomId] ?? []).map((x) => x.text);
 
   before(async () => {
-    ts = await startTestServer({ msgRate: 1000, msgBurst: 1000 });
+    ts = await startTestServer({ frameRate: 1000, frameBurst: 1000 });
     alice = await member("alice");
     bob = await member("bob");
     const room = await alice.user.client.createRoom("vanishing", { isPublic: false });

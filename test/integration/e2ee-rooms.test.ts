@@ -15,6 +15,7 @@ import {
   MemoryStore,
   type MessageEvent,
   ParleyClient,
+  type ParleyClientOptions,
   type WebSocketLike,
 } from "@parley/client";
 import {
@@ -150,7 +151,11 @@ interface TestClient {
   keyChanges: KeyChange[];
 }
 
-function makeClient(ts: TestServer, store = new MemoryStore()): Omit<TestClient, "id" | "username"> {
+function makeClient(
+  ts: TestServer,
+  store = new MemoryStore(),
+  extra: Partial<ParleyClientOptions> = {},
+): Omit<TestClient, "id" | "username"> {
   const tap = new Tap(ts.ca);
   const client = new ParleyClient({
     baseUrl: ts.url,
@@ -159,6 +164,7 @@ function makeClient(ts: TestServer, store = new MemoryStore()): Omit<TestClient,
     store,
     backoff: { baseMs: 100, maxMs: 1000 },
     syncTimeoutMs: 5000,
+    ...extra,
   });
   const errors: ErrorEvent[] = [];
   const keyChanges: KeyChange[] = [];
@@ -168,8 +174,12 @@ function makeClient(ts: TestServer, store = new MemoryStore()): Omit<TestClient,
 }
 
 /** A registered, connected client with its own device. */
-async function signUp(ts: TestServer, prefix: string): Promise<TestClient> {
-  const c = makeClient(ts);
+async function signUp(
+  ts: TestServer,
+  prefix: string,
+  extra: Partial<ParleyClientOptions> = {},
+): Promise<TestClient> {
+  const c = makeClient(ts, new MemoryStore(), extra);
   const username = uniqueName(prefix);
   const user = await c.client.register(username, STRONG_PASSWORD);
   await c.client.connect();
@@ -813,6 +823,74 @@ test("a member who updates their keys heals: a copy of their old state cannot fo
     await assert.rejects(processMessage(old, Buffer.from(message.payload, "base64")), (e) =>
       isParleyCryptoError(e, "epoch_unavailable"),
     );
+    noErrors(alice);
+    noErrors(bob);
+  } finally {
+    await closeAll([alice, bob]);
+    await ts.stop();
+  }
+});
+
+test("a device updates its keys by itself after so many messages: a copy of its old state is left behind", async () => {
+  const ts = await startTestServer();
+  let alice: TestClient | undefined;
+  let bob: TestClient | undefined;
+  try {
+    // random 0: no jitter and no delay, so the third message is the one that triggers it.
+    alice = await signUp(ts, "alice", { keyRotation: { afterMessages: 3 }, random: () => 0 });
+    bob = await signUp(ts, "bob");
+    const roomId = await roomWith(alice, [bob]);
+    const start = await sameEpoch([alice, bob], roomId);
+    const stolen = alice.store.raw(`group/${roomId}`)?.slice();
+    assert.ok(stolen);
+    const commits = () => alice!.tap.sent.filter((f) => f.type === "mls.commit").length;
+    const commitsBefore = commits();
+    await say(alice, [bob], roomId, "one");
+    await say(alice, [bob], roomId, "two");
+    await say(bob, [alice], roomId, "bob's do not count");
+    assert.equal(commits(), commitsBefore, "two of three: no update yet");
+    await say(alice, [bob], roomId, "three");
+    await eventually(async () => commits() === commitsBefore + 1, "alice's automatic update");
+    assert.equal(await sameEpoch([alice, bob], roomId), start + 1);
+    const commit = alice.tap.sent.filter((f) => f.type === "mls.commit").at(-1) as
+      | { commit: string }
+      | undefined;
+    assert.ok(commit);
+    await say(bob, [alice], roomId, "after the update");
+    const message = alice.tap.received.filter((f) => f.type === "message").at(-1) as ServerFrameOf<"message">;
+    const old = importGroupState(stolen);
+    await assert.rejects(processMessage(old, Buffer.from(commit.commit, "base64")), (e) =>
+      isParleyCryptoError(e, "own_commit"),
+    );
+    await assert.rejects(processMessage(old, Buffer.from(message.payload, "base64")), (e) =>
+      isParleyCryptoError(e, "epoch_unavailable"),
+    );
+    noErrors(alice);
+    noErrors(bob);
+  } finally {
+    await closeAll([alice, bob]);
+    await ts.stop();
+  }
+});
+
+test("accepting a contact's changed key makes this device update its keys in the rooms it shares with them", async () => {
+  const ts = await startTestServer();
+  let alice: TestClient | undefined;
+  let bob: TestClient | undefined;
+  try {
+    alice = await signUp(ts, "alice", { random: () => 0 });
+    bob = await signUp(ts, "bob");
+    const shared = await roomWith(alice, [bob], "shared");
+    const own = (await alice.client.createRoom("alone", { isPublic: false })).id;
+    const start = await sameEpoch([alice, bob], shared);
+    const alone = await alice.client.epoch(own);
+    await alice.client.acceptKeyChange(bob.id);
+    await eventually(
+      async () => (await alice!.client.epoch(shared)) === start + 1,
+      "an update in the shared room",
+    );
+    assert.equal(await sameEpoch([alice, bob], shared), start + 1);
+    assert.equal(await alice.client.epoch(own), alone, "a room without bob is left alone");
     noErrors(alice);
     noErrors(bob);
   } finally {

@@ -112,7 +112,7 @@ function generator(random: () => number) {
 describe("Gateway under random frames (WS-3)", () => {
   let ts: TestServer;
   before(async () => {
-    ts = await startTestServer({ msgRate: 100_000, msgBurst: 100_000 });
+    ts = await startTestServer({ frameRate: 100_000, frameBurst: 100_000 });
   });
   after(() => ts.stop());
 

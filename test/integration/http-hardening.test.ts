@@ -35,7 +35,7 @@ function assertSecurityHeaders(res: HttpResult, what: string, tls = true): void 
 describe("HTTP hardening over TLS", () => {
   let ts: TestServer;
   before(async () => {
-    ts = await startTestServer({ idsMaxFailures: 1_000_000, accountFreeFailures: 1_000_000 });
+    ts = await startTestServer({ bruteForceMaxFailures: 1_000_000, accountFreeFailures: 1_000_000 });
   });
   after(async () => {
     await ts?.stop();

@@ -91,7 +91,7 @@ async function commitFrame(
 describe("MLS delivery service", () => {
   let ts: TestServer;
   before(async () => {
-    ts = await startTestServer({ msgRate: 1000, msgBurst: 1000 });
+    ts = await startTestServer({ frameRate: 1000, frameBurst: 1000 });
   });
   after(() => ts.stop());
 
@@ -377,7 +377,7 @@ describe("MLS delivery service", () => {
   test("a device offline during commits gets them in order on reconnect, also after a server restart", async () => {
     // One data dir for both lives of the server, owned (and removed) by this test.
     const dataDir = await mkdtemp(join(tmpdir(), "parley-restart-"));
-    const persistent = await startTestServer({ msgRate: 1000, msgBurst: 1000 }, { dataDir });
+    const persistent = await startTestServer({ frameRate: 1000, frameBurst: 1000 }, { dataDir });
     let restarted: TestServer | undefined;
     try {
       const alice = await newDevice(persistent);
@@ -406,7 +406,7 @@ describe("MLS delivery service", () => {
       alice.socket.close();
       await persistent.stop();
 
-      restarted = await startTestServer({ msgRate: 1000, msgBurst: 1000 }, { dataDir });
+      restarted = await startTestServer({ frameRate: 1000, frameBurst: 1000 }, { dataDir });
       const back = await connectDevice(restarted, bob.token, bob.deviceId);
       const queued = [
         await back.next("mls.handshake"),

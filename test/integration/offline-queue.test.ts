@@ -37,7 +37,7 @@ import { gateQueue } from "./support/queue-gate.js";
 // it comes back as a new ParleyClient on the same device store, as an app restart would, so
 // the SDK's in-memory de-duplication cannot hide a message the server sent twice.
 
-const QUEUE_ON: Partial<Config> = { offlineQueue: "on", msgRate: 1000, msgBurst: 1000 };
+const QUEUE_ON: Partial<Config> = { offlineQueue: "on", frameRate: 1000, frameBurst: 1000 };
 const BOUNDED = { timeout: 120_000 };
 
 /** One device of one user: its store outlives the clients that come and go on it. */
@@ -209,7 +209,7 @@ const noErrors = (d: Device) =>
   );
 
 test("with the queue off (the default), a device that was offline gets nothing later", BOUNDED, async () => {
-  const ts = await startTestServer({ msgRate: 1000, msgBurst: 1000 });
+  const ts = await startTestServer({ frameRate: 1000, frameBurst: 1000 });
   let alice: Device | undefined;
   let bob: Device | undefined;
   let carol: Device | undefined;

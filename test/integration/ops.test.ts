@@ -23,7 +23,11 @@ type Readiness = { ready: boolean; checks: Record<string, boolean> };
 describe("operations endpoints", () => {
   let ts: TestServer;
   before(async () => {
-    ts = await startTestServer({ trustedProxies: ["127.0.0.1"], idsMaxFailures: 2, idsBlockS: 300 });
+    ts = await startTestServer({
+      trustedProxies: ["127.0.0.1"],
+      bruteForceMaxFailures: 2,
+      bruteForceBlockS: 300,
+    });
   });
   after(async () => {
     await ts?.stop();
@@ -72,7 +76,7 @@ describe("operations endpoints", () => {
     await b.next("message", 5000);
 
     assert.equal((await login(ts, alice.user.username, "Wrong-Password-1!")).status, 401);
-    // Two failures from one forwarded address block it (idsMaxFailures: 2), and only it.
+    // Two failures from one forwarded address block it (bruteForceMaxFailures: 2), and only it.
     for (let i = 0; i < 2; i++) {
       const res = await request(ts, "POST", "/api/login", {
         body: { username: uniqueName("nobody"), password: "Wrong-Password-2!" },

@@ -14,10 +14,10 @@ before(async () => {
     // The fuzzer tests input handling, not the limits that protect against floods: those have
     // their own tests (SECURITY.md SP-4, SP-9).
     tls: "off",
-    msgRate: 1_000_000,
-    msgBurst: 1_000_000,
+    frameRate: 1_000_000,
+    frameBurst: 1_000_000,
     authRatePerMin: 1_000_000,
-    idsMaxFailures: 1_000_000,
+    bruteForceMaxFailures: 1_000_000,
     accountFreeFailures: 1_000_000,
     logLevel: "info",
   });

@@ -38,7 +38,7 @@ async function user(ts: TestServer) {
 describe("rooms, relay, presence and subscriptions", () => {
   let ts: TestServer;
   before(async () => {
-    ts = await startTestServer({ msgRate: 1000, msgBurst: 1000 });
+    ts = await startTestServer({ frameRate: 1000, frameBurst: 1000 });
   });
   after(() => ts.stop());
 

@@ -151,7 +151,7 @@ describe("client misbehaviour is logged at most at info, rate limited (issue 15.
 describe("room names and topics refuse control and format characters (issue 15.9)", () => {
   let ts: TestServer;
   before(async () => {
-    ts = await startTestServer({ tls: "off", msgRate: 1000, msgBurst: 1000 });
+    ts = await startTestServer({ tls: "off", frameRate: 1000, frameBurst: 1000 });
   });
   after(() => ts?.stop());
 
@@ -182,14 +182,100 @@ describe("room names and topics refuse control and format characters (issue 15.9
   });
 });
 
+describe("room spam cannot break the directory (issue 15.4)", () => {
+  let ts: TestServer;
+  before(async () => {
+    ts = await startTestServer({ tls: "off", frameRate: 1000, frameBurst: 1000, maxRoomsPerUser: 12 });
+  });
+  after(() => ts?.stop());
+
+  it("refuses a room beyond the owner's cap with too_many_rooms, and others may still create", async () => {
+    const spammer = await TestSocket.authed(ts, (await registerUser(ts)).accessToken);
+    for (let i = 0; i < 12; i++) {
+      assert.equal((await spammer.call({ type: "room.create", name: `spam ${i}` })).type, "room");
+    }
+    const refused = await spammer.call({ type: "room.create", name: "one more" });
+    assert.equal(refused.type, "error");
+    assert.equal((refused as Err).code, "too_many_rooms");
+    const direct = await spammer.call({ type: "direct.open", userId: (await registerUser(ts)).user.id });
+    assert.equal(direct.type, "room", "direct conversations do not count");
+    const other = await TestSocket.authed(ts, (await registerUser(ts)).accessToken);
+    assert.equal((await other.call({ type: "room.create", name: "ops" })).type, "room");
+    spammer.close();
+    other.close();
+  });
+
+  it("pages the directory with a cursor, finds rooms by name, and refuses a forged cursor", async () => {
+    const a = await TestSocket.authed(ts, (await registerUser(ts)).accessToken);
+    const b = await TestSocket.authed(ts, (await registerUser(ts)).accessToken);
+    const made = new Set<string>();
+    for (const socket of [a, b]) {
+      for (let i = 0; i < 10; i++) {
+        const answer = (await socket.call({ type: "room.create", name: `paged ${made.size}` })) as {
+          room: { id: string };
+        };
+        made.add(answer.room.id);
+      }
+      await socket.call({ type: "room.create", name: "hidden", isPublic: false });
+    }
+    const seen: string[] = [];
+    let after: string | undefined;
+    for (let page = 0; page < 20; page++) {
+      const answer = (await a.call({ type: "room.discover", limit: 7, ...(after ? { after } : {}) })) as {
+        type: string;
+        rooms: { id: string; name: string; isPublic: boolean }[];
+        next?: string;
+      };
+      assert.equal(answer.type, "rooms");
+      assert.ok(answer.rooms.length <= 7);
+      assert.ok(answer.rooms.every((r) => r.isPublic));
+      seen.push(...answer.rooms.map((r) => r.id));
+      after = answer.next;
+      if (after === undefined) break;
+    }
+    assert.equal(after, undefined, "the pages end");
+    assert.equal(new Set(seen).size, seen.length, "no room twice");
+    for (const id of made) assert.ok(seen.includes(id), "every public room once");
+    const found = (await a.call({ type: "room.discover", query: "PAGED 1" })) as {
+      rooms: { name: string }[];
+    };
+    assert.deepEqual(found.rooms.map((r) => r.name).sort(), [
+      "paged 1",
+      "paged 10",
+      "paged 11",
+      "paged 12",
+      "paged 13",
+      "paged 14",
+      "paged 15",
+      "paged 16",
+      "paged 17",
+      "paged 18",
+      "paged 19",
+    ]);
+    for (const bad of [
+      { after: "x.y" },
+      { after: "1.abc; drop" },
+      { limit: 101 },
+      { limit: 0 },
+      { query: "q".repeat(65) },
+    ]) {
+      const refused = await a.call({ type: "room.discover", ...bad });
+      assert.equal(refused.type, "error", JSON.stringify(bad));
+      assert.equal((refused as Err).code, "validation_failed", JSON.stringify(bad));
+    }
+    a.close();
+    b.close();
+  });
+});
+
 describe("device registration costs what it verifies, once (issue 15.1, 15.3)", () => {
   let ts: TestServer;
   before(async () => {
     // A frame rate limit that never interferes: what is measured is the verification budget.
     ts = await startTestServer({
       tls: "off",
-      msgRate: 10_000,
-      msgBurst: 10_000,
+      frameRate: 10_000,
+      frameBurst: 10_000,
       maxDevicesPerAccount: 3,
       keyPackageVerifyBurst: 150,
       keyPackageVerifyRate: 0.01,
@@ -324,8 +410,8 @@ describe("one-time KeyPackages cannot be drained by others (issue 15.5)", () => 
   before(async () => {
     ts = await startTestServer({
       tls: "off",
-      msgRate: 10_000,
-      msgBurst: 10_000,
+      frameRate: 10_000,
+      frameBurst: 10_000,
       keyPackageClaimsPerPair: 2,
       keyPackageClaimsPerTarget: 5,
     });

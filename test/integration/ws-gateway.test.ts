@@ -22,8 +22,8 @@ describe("WebSocket gateway", () => {
     ts = await startTestServer({
       authTimeoutMs: 300,
       maxFrameBytes: 4096,
-      msgRate: 5,
-      msgBurst: 5,
+      frameRate: 5,
+      frameBurst: 5,
       maxConnectionsPerUser: 2,
     });
   });
@@ -211,7 +211,7 @@ describe("WebSocket liveness and back-pressure", () => {
   });
 
   test("closes a slow consumer instead of buffering without bound (4503)", async () => {
-    const ts = await startTestServer({ sendBufferBytes: 64 * 1024, msgRate: 10_000, msgBurst: 10_000 });
+    const ts = await startTestServer({ sendBufferBytes: 64 * 1024, frameRate: 10_000, frameBurst: 10_000 });
     try {
       const alice = await registerUser(ts);
       const bob = await registerUser(ts);

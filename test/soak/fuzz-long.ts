@@ -19,10 +19,10 @@ const cases = Number(values.cases);
 const seed = Number(values.seed);
 const ts = await startTestServer({
   tls: "off",
-  msgRate: 1_000_000,
-  msgBurst: 1_000_000,
+  frameRate: 1_000_000,
+  frameBurst: 1_000_000,
   authRatePerMin: 1_000_000,
-  idsMaxFailures: 1_000_000,
+  bruteForceMaxFailures: 1_000_000,
   accountFreeFailures: 1_000_000,
   logLevel: "info",
 });

@@ -4,6 +4,7 @@ import {
   createMlsConfig,
   type DeviceIdentity,
   type DeviceRef,
+  groupMembers,
   type MlsConfigOptions,
   type SafetyNumber,
 } from "@parley/crypto";
@@ -18,16 +19,27 @@ import {
 import type { BackoffOptions } from "./backoff.js";
 import { base64ToBytes, bytesToBase64 } from "./base64.js";
 import { Connection, type ConnectionStatus } from "./connection.js";
-import { type Content, encodeContent } from "./content.js";
+import {
+  type Content,
+  encodeBatch,
+  encodeContent,
+  encodeSync,
+  newMessageId,
+  type StampedContent,
+  type SyncNotice,
+} from "./content.js";
 import { DeviceKeys } from "./device.js";
 import { TypedEmitter } from "./emitter.js";
 import { asClientError, isConnectionGone, ParleyClientError } from "./errors.js";
-import type { ClientEvents, ErrorEvent } from "./events.js";
+import type { ClientEvents, DeliveryEvent, ErrorEvent, MessageEvent } from "./events.js";
 import { GroupSync } from "./group-sync.js";
 import { GroupStates } from "./groups.js";
+import { KEY_ROTATION_DEFAULTS, KeyRotation, type KeyRotationPolicy } from "./key-rotation.js";
 import { KeySupply } from "./key-supply.js";
 import { KeyPins, type TrustState } from "./pins.js";
 import { defaultTimers, type FetchLike, type Timers, type WebSocketConstructor } from "./platform.js";
+import { ReceiptSender } from "./receipts.js";
+import { Redelivery } from "./redelivery.js";
 import { Scheduler } from "./scheduler.js";
 import { ServerList } from "./servers.js";
 import { SessionManager } from "./session.js";
@@ -65,7 +77,39 @@ export interface ParleyClientOptions {
   commitRetries?: number;
   /** MLS tuning (retained epochs, out-of-order window, padding). */
   mls?: Omit<MlsConfigOptions, "verifyDevice">;
+  /**
+   * RCPT-5: how long this device keeps a message it sent for member devices that have not
+   * acknowledged it, to send it again when they are back. Default 7 days.
+   */
+  redeliveryKeepMs?: number;
+  /** RCPT-1: how long receipts gather before one frame carries them. Default 1000 ms. */
+  receiptBatchMs?: number;
+  /**
+   * Automatic self-updates in each group (post-compromise security): after `afterMessages`
+   * sent (default 100) or `afterMs` with the same keys (default 7 days), whichever first, each
+   * with up to 20 % jitter per group, and after a key-change review. False turns them off.
+   */
+  keyRotation?: Partial<KeyRotationPolicy> | false;
 }
+
+/** What send() resolves with. */
+export interface SentMessage {
+  /** The server's id and time (WS-6). */
+  readonly id: string;
+  readonly ts: number;
+  /** RCPT-3: the id and time chosen at compose time, inside the ciphertext. */
+  readonly messageId: string;
+  readonly sentAt: number;
+}
+
+export interface SendOptions {
+  /** RCPT-3: the message id, when the caller chose it at compose time (32 lower-case hex digits). */
+  readonly messageId?: string;
+  /** RCPT-3: the compose time (ms); default now. */
+  readonly sentAt?: number;
+}
+
+const READ_RECEIPTS_KEY = "settings/read-receipts";
 
 export interface CreateRoomOptions {
   topic?: string;
@@ -97,6 +141,10 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   readonly #sync: GroupSync;
   readonly #scheduler: Scheduler;
   readonly #keys: KeySupply;
+  readonly #redelivery: Redelivery;
+  readonly #receipts: ReceiptSender;
+  #readReceipts = true;
+  readonly #rotation: KeyRotation | undefined;
   #user: UserView | undefined;
   #status: ConnectionStatus = { state: "offline", reason: "not_started" };
 
@@ -163,6 +211,18 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       report: (error) => this.#report(error),
       closed: () => this.#scheduler.closed,
     });
+    this.#redelivery = new Redelivery({
+      store,
+      now,
+      ...(options.redeliveryKeepMs !== undefined ? { keepMs: options.redeliveryKeepMs } : {}),
+      readReceipts: () => this.#readReceipts,
+      changed: (event) => this.emit("delivery", event),
+    });
+    this.#receipts = new ReceiptSender({
+      scheduler: this.#scheduler,
+      fire: (frame) => this.#conn.fire(frame),
+      ...(options.receiptBatchMs !== undefined ? { batchMs: options.receiptBatchMs } : {}),
+    });
     this.#sync = new GroupSync({
       groups: this.#groups,
       device: this.#device,
@@ -172,7 +232,9 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       identity: () => this.#identity(),
       scheduler: this.#scheduler,
       out: {
-        message: (event) => this.emit("message", event),
+        message: (event) => this.#onMessage(event),
+        sync: (roomId, from, notice) =>
+          this.#scheduler.later(0, () => this.#answerSync(roomId, from, notice)),
         membership: (event) => this.emit("membership", event),
         error: (error, roomId, messageId) => this.#report(error, roomId, messageId),
       },
@@ -180,6 +242,17 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       syncTimeoutMs: options.syncTimeoutMs ?? 10_000,
       commitRetries: options.commitRetries ?? 5,
     });
+    if (options.keyRotation !== false) {
+      this.#rotation = new KeyRotation({
+        store,
+        scheduler: this.#scheduler,
+        now,
+        random: this.#o.random,
+        policy: { ...KEY_ROTATION_DEFAULTS, ...options.keyRotation },
+        update: (roomId) => this.#autoUpdate(roomId),
+        groupRooms: () => this.#groupRooms(),
+      });
+    }
   }
 
   // ------------------------------------------------------------------ account and connection
@@ -226,6 +299,8 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     if (session === undefined) throw new ParleyClientError("not_signed_in");
     this.#scheduler.open();
     await this.#device.ensure(session.user.id);
+    const shared = await this.#o.store.get(READ_RECEIPTS_KEY);
+    this.#readReceipts = shared === undefined || shared[0] !== 0;
     this.#conn.start();
     await this.#conn.whenReady(timeoutMs);
   }
@@ -246,6 +321,18 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   /** The rooms and direct conversations the user is in. */
   async rooms(): Promise<RoomView[]> {
     return (await this.#conn.request({ type: "room.list" }, "rooms")).rooms;
+  }
+
+  /**
+   * A page of the public-room directory (ROOM-11), oldest first: rooms whose name contains
+   * `query`; pass the answer's `next` as `after` for the following page (absent: no more).
+   */
+  async discoverRooms(options: { query?: string; after?: string; limit?: number } = {}): Promise<{
+    rooms: RoomView[];
+    next?: string;
+  }> {
+    const answer = await this.#conn.request({ type: "room.discover", ...options }, "rooms");
+    return { rooms: answer.rooms, ...(answer.next !== undefined ? { next: answer.next } : {}) };
   }
 
   async members(roomId: string) {
@@ -277,6 +364,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     );
     const roomId = canonicalRoomId(answer.room.id);
     await this.#sync.engine.startGroup(roomId, []);
+    await this.#rotation?.refreshed(roomId);
     return answer.room;
   }
 
@@ -303,6 +391,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     const id = canonicalRoomId(roomId);
     await this.#conn.request({ type: "room.leave", roomId: id }, "ok");
     await this.#sync.forget(id);
+    await this.#rotation?.forget(id);
   }
 
   /** Removes a user from a room (owner only) and all their devices from its group. */
@@ -320,17 +409,58 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     return answer.room;
   }
 
-  /** Encrypts and sends a text or a structured payload; resolves with the server's id and time. */
-  async send(roomId: string, content: string | Content): Promise<{ id: string; ts: number }> {
+  /**
+   * Encrypts and sends a text or a structured payload, stamped with a message id and compose
+   * time (RCPT-3); resolves with the server's id and time once it accepted it. From then on
+   * `delivery` events tell which member devices acknowledged it (RCPT-2), and this device sends
+   * it again to those that come back without it (RCPT-5).
+   */
+  async send(roomId: string, content: string | Content, options: SendOptions = {}): Promise<SentMessage> {
     const id = canonicalRoomId(roomId);
-    const plaintext = encodeContent(content);
+    const c: Content = typeof content === "string" ? { text: content } : content;
+    const stamp = { id: options.messageId ?? newMessageId(), sent: options.sentAt ?? this.#o.now() };
+    const plaintext = encodeContent(c, stamp);
     if ((await this.#groups.get(id)) === undefined) await this.#sync.engine.ensureGroup(id);
-    const message = await this.#sync.crypto.encrypt(id, plaintext);
-    const ack = await this.#conn.request(
-      { type: "message.send", to: { room: id }, payload: bytesToBase64(message) },
-      "ack",
-    );
-    return { id: ack.id, ts: ack.ts };
+    const { message, members } = await this.#sync.crypto.encryptFor(id, plaintext);
+    await this.#redelivery.recordSent(id, stamp, c, members, this.#identity());
+    try {
+      const ack = await this.#conn.request(
+        { type: "message.send", to: { room: id }, payload: bytesToBase64(message) },
+        "ack",
+      );
+      this.#rotation?.sent(id).catch((e: unknown) => this.#report(asClientError(e), id));
+      return { id: ack.id, ts: ack.ts, messageId: stamp.id, sentAt: stamp.sent };
+    } catch (e) {
+      this.#redelivery.forgetSent(stamp.id);
+      throw e;
+    }
+  }
+
+  /** RCPT-2: what is known of the delivery of a message this device sent, or undefined. */
+  delivery(messageId: string): DeliveryEvent | undefined {
+    return this.#redelivery.state(messageId);
+  }
+
+  /** Whether this user shares read receipts (and so sees other people's). Default true. */
+  get readReceipts(): boolean {
+    return this.#readReceipts;
+  }
+
+  /** RCPT-1: turns sharing read receipts on or off; off also hides other people's (kept in the store). */
+  async setReadReceipts(on: boolean): Promise<void> {
+    this.#readReceipts = on;
+    await this.#o.store.put(READ_RECEIPTS_KEY, new Uint8Array([on ? 1 : 0]));
+  }
+
+  /**
+   * RCPT-1: the user saw these messages of other people (by their RCPT-3 ids); their senders'
+   * devices learn it, unless this user does not share read receipts.
+   */
+  markRead(roomId: string, messages: readonly { readonly from: string; readonly messageId: string }[]): void {
+    if (!this.#readReceipts) return;
+    const id = canonicalRoomId(roomId);
+    const me = this.user?.id;
+    for (const m of messages) if (m.from !== me) this.#receipts.add(id, m.from, m.messageId, "read");
   }
 
   /** Tells the room's members this user started or stopped typing (PRES-2). */
@@ -363,7 +493,9 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
    * device's old state can no longer read the group (post-compromise security).
    */
   async updateKeys(roomId: string): Promise<void> {
-    await this.#sync.engine.selfUpdate(canonicalRoomId(roomId));
+    const id = canonicalRoomId(roomId);
+    await this.#sync.engine.selfUpdate(id);
+    await this.#rotation?.refreshed(id);
   }
 
   // ------------------------------------------------------------------ identity
@@ -386,13 +518,16 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   }
 
   /** The user compared safety numbers: their keys as pinned now are trusted. */
-  markVerified(userId: string): Promise<void> {
-    return this.#pins.markVerified(userId);
+  async markVerified(userId: string): Promise<void> {
+    const wasChanged = (await this.#pins.state(userId)) === "changed";
+    await this.#pins.markVerified(userId);
+    if (wasChanged) this.#updateKeysWith(userId);
   }
 
   /** The user accepts a contact's changed keys without verifying them: `changed` becomes `unverified`. */
-  acceptKeyChange(userId: string): Promise<void> {
-    return this.#pins.acknowledge(userId);
+  async acceptKeyChange(userId: string): Promise<void> {
+    await this.#pins.acknowledge(userId);
+    this.#updateKeysWith(userId);
   }
 
   trust(userId: string): Promise<TrustState> {
@@ -410,13 +545,72 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   async #onReady(ready: ServerFrameOf<"ready">): Promise<void> {
     this.#user = ready.user;
     await this.#keys.ready();
+    this.#receipts.flushSoon();
+    this.#rotation?.connected();
     // Rooms whose group this device is not in (a new device, lost state): join them in the
     // background, after the handshake queue the server resends on auth has been applied. A
     // connection lost meanwhile ends the pass quietly: the next connection starts a new one.
+    // Then RCPT-4: each group hears what this device holds and awaits.
     this.#scheduler.later(0, () =>
-      this.#sync.engine.rejoinRooms().catch((e: unknown) => {
-        if (!isConnectionGone(e)) throw e;
-      }),
+      this.#sync.engine
+        .rejoinRooms()
+        .then(() => this.#announce())
+        .catch((e: unknown) => {
+          if (!isConnectionGone(e)) throw e;
+        }),
+    );
+  }
+
+  // ------------------------------------------------------------------ delivery (RCPT-*)
+
+  /** RCPT-3: each message once per (sender, id), acknowledged every time it comes. */
+  async #onMessage(event: MessageEvent): Promise<void> {
+    if (event.messageId !== undefined && event.sentAt !== undefined) {
+      this.#receipts.add(event.roomId, event.from.userId, event.messageId, "delivered");
+      const fresh = await this.#redelivery.received(event.roomId, event.from.userId, {
+        id: event.messageId,
+        sent: event.sentAt,
+      });
+      if (!fresh) return;
+    }
+    this.emit("message", event);
+  }
+
+  /** RCPT-4: one sync notice to each group this device is in, after every Commit received so far. */
+  async #announce(): Promise<void> {
+    await this.#sync.drain();
+    for (const room of await this.rooms()) {
+      const roomId = canonicalRoomId(room.id);
+      if ((await this.#groups.get(roomId)) === undefined) continue;
+      await this.#notify(roomId, await this.#redelivery.notice(roomId));
+    }
+  }
+
+  async #notify(roomId: string, notice: SyncNotice): Promise<void> {
+    const { message } = await this.#sync.crypto.encryptFor(roomId, encodeSync(notice));
+    await this.#conn.request(
+      { type: "message.send", to: { room: roomId }, payload: bytesToBase64(message) },
+      "ack",
+    );
+  }
+
+  /** RCPT-4, RCPT-5: another device's notice, answered outside the receive path. */
+  async #answerSync(roomId: string, from: DeviceRef, notice: SyncNotice): Promise<void> {
+    const me = this.#identity();
+    if (from.accountId === me.accountId && from.deviceId === me.deviceId) return;
+    const answer = await this.#redelivery.sync(roomId, from, notice);
+    for (const id of answer.acknowledge) this.#receipts.add(roomId, from.accountId, id, "delivered");
+    if (answer.redeliver.length > 0) await this.#redeliver(roomId, answer.redeliver);
+    if (answer.reply) await this.#notify(roomId, await this.#redelivery.notice(roomId, true));
+  }
+
+  /** RCPT-5: one batch, encrypted in the current epoch after every Commit received so far (RFC 9420 §15.2). */
+  async #redeliver(roomId: string, items: readonly StampedContent[]): Promise<void> {
+    await this.#sync.drain();
+    const { message } = await this.#sync.crypto.encryptFor(roomId, encodeBatch(items));
+    await this.#conn.request(
+      { type: "message.send", to: { room: roomId }, payload: bytesToBase64(message) },
+      "ack",
     );
   }
 
@@ -455,6 +649,12 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       case "room":
         this.emit("room", frame.room);
         return;
+      case "receipt.event": {
+        const me = this.user?.id;
+        if (me !== undefined)
+          void this.#redelivery.receipt(frame, me).catch((e: unknown) => this.#report(asClientError(e)));
+        return;
+      }
       case "keypackages.count":
         if (frame.low) this.#keys.replenish();
         return;
@@ -484,6 +684,47 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       return;
     }
     void this.#sync.engine.scheduleRemoval(roomId, frame.userId, frame.event === "removed");
+  }
+
+  // ------------------------------------------------------------------ key updates
+
+  /** A self-update the rotation asked for; false when it cannot be done now. */
+  async #autoUpdate(roomId: string): Promise<boolean> {
+    if ((await this.#groups.get(roomId)) === undefined || this.#status.state !== "connected") return false;
+    try {
+      await this.#sync.engine.selfUpdate(roomId);
+      return true;
+    } catch (e) {
+      if (isConnectionGone(e)) return false;
+      throw e;
+    }
+  }
+
+  /** The rooms of this user where this device holds a group. */
+  async #groupRooms(): Promise<string[]> {
+    const rooms = (await this.rooms()).map((r) => canonicalRoomId(r.id));
+    const held = await Promise.all(rooms.map(async (id) => ((await this.#groups.get(id)) ? id : undefined)));
+    return held.filter((id): id is string => id !== undefined);
+  }
+
+  /**
+   * After a key-change review of `userId`: fresh keys in every group this device shares with
+   * them, in the background. Whatever the review's outcome, the group moves past the moment an
+   * unknown key may have been in it.
+   */
+  #updateKeysWith(userId: string): void {
+    const rotation = this.#rotation;
+    if (rotation === undefined) return;
+    this.#scheduler.later(0, async () => {
+      const shared: string[] = [];
+      for (const roomId of await this.#groupRooms()) {
+        const state = await this.#groups.get(roomId);
+        if (state !== undefined && groupMembers(state).some((m) => m.device.accountId === userId)) {
+          shared.push(roomId);
+        }
+      }
+      rotation.soon(shared);
+    });
   }
 
   // ------------------------------------------------------------------ helpers

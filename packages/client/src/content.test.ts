@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { decodeContent, encodeContent } from "./content.js";
+import {
+  decodeContent,
+  decodeEnvelope,
+  encodeBatch,
+  encodeContent,
+  encodeSync,
+  newMessageId,
+} from "./content.js";
 import { isParleyClientError } from "./errors.js";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -40,4 +47,48 @@ test("prototype keys inside structured data are dropped", () => {
 test("misuse throws TypeError", () => {
   assert.throws(() => encodeContent({ data: undefined }), TypeError);
   assert.throws(() => encodeContent({ text: 5 as unknown as string }), TypeError);
+});
+
+test("a stamped message keeps its id and compose time; content without a stamp still reads (RCPT-3)", () => {
+  const stamp = { id: newMessageId(), sent: 1_765_000_000_000 };
+  assert.match(stamp.id, /^[0-9a-f]{32}$/);
+  assert.deepEqual(decodeEnvelope(encodeContent("hi", stamp)), {
+    kind: "content",
+    content: { text: "hi" },
+    stamp,
+  });
+  assert.deepEqual(decodeEnvelope(enc('{"v":1,"text":"old"}')), {
+    kind: "content",
+    content: { text: "old" },
+    stamp: undefined,
+  });
+  for (const bad of [
+    '{"v":1,"text":"x","id":"XYZ","sent":1}',
+    `{"v":1,"text":"x","id":"${"a".repeat(32)}"}`,
+  ]) {
+    assert.throws(
+      () => decodeEnvelope(enc(bad)),
+      (e) => isParleyClientError(e, "content_invalid"),
+      bad,
+    );
+  }
+});
+
+test("sync notices and redelivery batches round-trip and are bounded (RCPT-4, RCPT-5)", () => {
+  const id = newMessageId();
+  assert.deepEqual(decodeEnvelope(encodeSync({ have: [id], pending: [] })), {
+    kind: "sync",
+    sync: { have: [id], pending: [] },
+  });
+  const items = [{ content: { text: "again" }, stamp: { id, sent: 5 } }];
+  assert.deepEqual(decodeEnvelope(encodeBatch(items)), { kind: "batch", items });
+  const tooMany = Array.from({ length: 257 }, () => newMessageId());
+  assert.throws(
+    () => decodeEnvelope(enc(JSON.stringify({ v: 1, sync: { have: tooMany, pending: [] } }))),
+    (e) => isParleyClientError(e, "content_invalid"),
+  );
+  assert.throws(
+    () => decodeContent(encodeSync({ have: [], pending: [] })),
+    (e) => isParleyClientError(e, "content_invalid"),
+  );
 });

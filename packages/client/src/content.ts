@@ -1,32 +1,105 @@
-/** Encodes and decodes what travels inside an MLS application message (versioned JSON: text or structured data). */
-import { bytesToUtf8, utf8ToBytes } from "@noble/ciphers/utils.js";
+/** Encodes and decodes what travels inside an MLS application message (versioned JSON: text or structured data, stamped with the sender's message id and time). */
+import { bytesToHex, bytesToUtf8, randomBytes, utf8ToBytes } from "@noble/ciphers/utils.js";
+import { MESSAGE_ID_PATTERN } from "@parley/protocol";
 import { ParleyClientError } from "./errors.js";
 import { parseJson } from "./json.js";
 
 /**
  * What travels inside an MLS application message: UTF-8 JSON, versioned so clients can add
- * kinds later. The server never sees it; its `id`, `ts` and `from` come from the relay frame
- * and the MLS sender.
+ * kinds later. The server never sees it.
  *
- *   { "v": 1, "text": "hello" }          a text message
- *   { "v": 1, "data": <any JSON> }       a structured payload (reactions, receipts, ...)
+ *   { "v": 1, "text": "hello", "id": "<32 hex>", "sent": 1765000000000 }   a text message
+ *   { "v": 1, "data": <any JSON>, "id": ..., "sent": ... }                   a structured payload
+ *   { "v": 1, "sync": <Sync> }                 RCPT-4: what a (re)connected device holds and awaits
+ *   { "v": 1, "batch": [<stamped content>] }   RCPT-5: messages sent again to a device that lacked them
+ *
+ * `id` and `sent` (RCPT-3) are chosen by the sender at compose time and kept by every
+ * redelivery; content from older clients has neither and is still read.
  */
 export type Content = { readonly text: string } | { readonly data: unknown };
 
-const VERSION = 1;
-
-export function encodeContent(content: string | Content): Uint8Array {
-  const c: Content = typeof content === "string" ? { text: content } : content;
-  if ("text" in c) {
-    if (typeof c.text !== "string") throw new TypeError("text must be a string");
-    return utf8ToBytes(JSON.stringify({ v: VERSION, text: c.text }));
-  }
-  if (c.data === undefined) throw new TypeError("data must be a JSON value");
-  return utf8ToBytes(JSON.stringify({ v: VERSION, data: c.data }));
+/** RCPT-3: a message's own id (128 random bits, hex) and the time its sender composed it (ms). */
+export interface Stamp {
+  readonly id: string;
+  readonly sent: number;
 }
 
-/** Throws ParleyClientError `content_invalid` for anything else. */
-export function decodeContent(bytes: Uint8Array): Content {
+/** RCPT-4: what a device says to its group when it (re)connects. */
+export interface SyncNotice {
+  /** Ids of messages this device received lately (newest last, bounded): nobody sends them again. */
+  readonly have: readonly string[];
+  /** Ids of messages this device sent that some member device has not acknowledged yet (bounded). */
+  readonly pending: readonly string[];
+  /** True on the answer to another device's notice: it is not answered with a notice again. */
+  readonly reply?: true;
+}
+
+export interface StampedContent {
+  readonly content: Content;
+  readonly stamp: Stamp;
+}
+
+/** Everything an application message can hold. */
+export type Envelope =
+  | { readonly kind: "content"; readonly content: Content; readonly stamp: Stamp | undefined }
+  | { readonly kind: "sync"; readonly sync: SyncNotice }
+  | { readonly kind: "batch"; readonly items: readonly StampedContent[] };
+
+const VERSION = 1;
+const ID = new RegExp(MESSAGE_ID_PATTERN);
+/** RCPT-4: ids one sync notice may list, per list. */
+export const SYNC_IDS_MAX = 256;
+
+/** A fresh message id (RCPT-3): 128 bits from the platform's CSPRNG, as 32 hex digits. */
+export function newMessageId(): string {
+  return bytesToHex(randomBytes(16));
+}
+
+export function isMessageId(value: unknown): value is string {
+  return typeof value === "string" && ID.test(value);
+}
+
+function body(content: Content): Record<string, unknown> {
+  if ("text" in content) {
+    if (typeof content.text !== "string") throw new TypeError("text must be a string");
+    return { text: content.text };
+  }
+  if (content.data === undefined) throw new TypeError("data must be a JSON value");
+  return { data: content.data };
+}
+
+function stampOf(stamp: Stamp): Record<string, unknown> {
+  if (!isMessageId(stamp.id)) throw new TypeError("stamp.id must be 32 lower-case hex digits");
+  if (!Number.isSafeInteger(stamp.sent) || stamp.sent < 0)
+    throw new TypeError("stamp.sent must be a non-negative integer");
+  return { id: stamp.id, sent: stamp.sent };
+}
+
+export function encodeContent(content: string | Content, stamp?: Stamp): Uint8Array {
+  const c: Content = typeof content === "string" ? { text: content } : content;
+  return utf8ToBytes(
+    JSON.stringify({ v: VERSION, ...body(c), ...(stamp !== undefined ? stampOf(stamp) : {}) }),
+  );
+}
+
+export function encodeSync(sync: SyncNotice): Uint8Array {
+  const list = (ids: readonly string[]) => ids.slice(-SYNC_IDS_MAX);
+  return utf8ToBytes(
+    JSON.stringify({
+      v: VERSION,
+      sync: { have: list(sync.have), pending: list(sync.pending), ...(sync.reply ? { reply: true } : {}) },
+    }),
+  );
+}
+
+export function encodeBatch(items: readonly StampedContent[]): Uint8Array {
+  return utf8ToBytes(
+    JSON.stringify({ v: VERSION, batch: items.map((i) => ({ ...body(i.content), ...stampOf(i.stamp) })) }),
+  );
+}
+
+/** Throws ParleyClientError `content_invalid` for anything but Parley content. */
+export function decodeEnvelope(bytes: Uint8Array): Envelope {
   let value: unknown;
   try {
     value = parseJson(bytesToUtf8(bytes));
@@ -36,8 +109,57 @@ export function decodeContent(bytes: Uint8Array): Content {
   if (typeof value !== "object" || value === null || (value as { v?: unknown }).v !== VERSION) {
     throw new ParleyClientError("content_invalid");
   }
+  const v = value as { sync?: unknown; batch?: unknown };
+  if (v.sync !== undefined) return { kind: "sync", sync: syncOf(v.sync) };
+  if (v.batch !== undefined) {
+    if (!Array.isArray(v.batch)) throw new ParleyClientError("content_invalid");
+    return {
+      kind: "batch",
+      items: v.batch.map((item: unknown) => {
+        const stamp = readStamp(item);
+        if (stamp === undefined) throw new ParleyClientError("content_invalid");
+        return { content: readContent(item), stamp };
+      }),
+    };
+  }
+  return { kind: "content", content: readContent(value), stamp: readStamp(value) };
+}
+
+/** The content of a plain message; `content_invalid` for anything else. */
+export function decodeContent(bytes: Uint8Array): Content {
+  const e = decodeEnvelope(bytes);
+  if (e.kind !== "content") throw new ParleyClientError("content_invalid");
+  return e.content;
+}
+
+function readContent(value: unknown): Content {
+  if (typeof value !== "object" || value === null) throw new ParleyClientError("content_invalid");
   const v = value as { text?: unknown; data?: unknown };
   if (typeof v.text === "string") return { text: v.text };
   if ("data" in v && v.data !== undefined) return { data: v.data };
   throw new ParleyClientError("content_invalid");
+}
+
+function readStamp(value: unknown): Stamp | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const v = value as { id?: unknown; sent?: unknown };
+  if (v.id === undefined && v.sent === undefined) return undefined;
+  if (!isMessageId(v.id) || typeof v.sent !== "number" || !Number.isSafeInteger(v.sent) || v.sent < 0)
+    throw new ParleyClientError("content_invalid");
+  return { id: v.id, sent: v.sent };
+}
+
+function syncOf(value: unknown): SyncNotice {
+  if (typeof value !== "object" || value === null) throw new ParleyClientError("content_invalid");
+  const v = value as { have?: unknown; pending?: unknown; reply?: unknown };
+  const ids = (list: unknown): string[] => {
+    if (!Array.isArray(list) || list.length > SYNC_IDS_MAX || !list.every(isMessageId))
+      throw new ParleyClientError("content_invalid");
+    return list;
+  };
+  return {
+    have: ids(v.have),
+    pending: ids(v.pending),
+    ...(v.reply === true ? { reply: true as const } : {}),
+  };
 }

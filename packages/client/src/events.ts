@@ -23,6 +23,28 @@ export interface MessageEvent {
   readonly epoch: number;
   /** Kept for this device by the server's offline queue while it was offline (RELAY-6). */
   readonly queued?: true;
+  /**
+   * RCPT-3: the id and time the sender gave the message when composing it, the same in every
+   * copy (live, queued, redelivered). Absent for content from clients before these stamps.
+   */
+  readonly messageId?: string;
+  readonly sentAt?: number;
+  /** RCPT-5: sent again by its sender's device because this device had not acknowledged it. */
+  readonly redelivered?: true;
+}
+
+/**
+ * RCPT-2: what is known of one message this device sent, after each receipt. `targets` are the
+ * member devices (other than this one) of the sender's MLS group when it was sent; `delivered`
+ * those of them that acknowledged it; `readBy` the other users who saw it (when they share
+ * read receipts and this user does too).
+ */
+export interface DeliveryEvent {
+  readonly roomId: string;
+  readonly messageId: string;
+  readonly targets: readonly DeviceRef[];
+  readonly delivered: readonly DeviceRef[];
+  readonly readBy: readonly string[];
 }
 
 /**
@@ -99,6 +121,7 @@ export interface ClientEvents {
   room: RoomView;
   key_changed: KeyChange;
   queue_missed: QueueMissedEvent;
+  delivery: DeliveryEvent;
   status: ConnectionStatus;
   error: ErrorEvent;
 }

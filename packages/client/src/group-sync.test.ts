@@ -61,7 +61,8 @@ async function device(
     identity: () => identity,
     scheduler,
     out: {
-      message: (e) => messages.push(e),
+      message: (e) => void messages.push(e),
+      sync: () => undefined,
       membership: (e) => membership.push(e),
       error: (error, roomId, messageId) =>
         errors.push({

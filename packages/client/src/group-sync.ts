@@ -1,7 +1,8 @@
 /** One device's MLS receive path: handshakes and messages go through the acked Inbox to the commit engine and message crypto, which it wires together. */
-import type { createMlsConfig, DeviceIdentity } from "@parley/crypto";
+import type { createMlsConfig, DeviceIdentity, DeviceRef } from "@parley/crypto";
 import type { ClientFrame, ServerFrameOf } from "@parley/protocol";
 import { CommitEngine, type DeliveryService } from "./commit-engine.js";
+import type { SyncNotice } from "./content.js";
 import type { DeviceKeys } from "./device.js";
 import { asClientError, type ParleyClientError } from "./errors.js";
 import type { MembershipEvent, MessageEvent } from "./events.js";
@@ -23,7 +24,8 @@ export interface GroupSyncOptions {
   identity(): DeviceIdentity;
   readonly scheduler: Scheduler;
   readonly out: {
-    message(event: MessageEvent): void;
+    message(event: MessageEvent): void | Promise<void>;
+    sync(roomId: string, from: DeviceRef, notice: SyncNotice): void;
     membership(event: MembershipEvent): void;
     error(error: ParleyClientError, roomId?: string, messageId?: string): void;
   };

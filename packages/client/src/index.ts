@@ -33,9 +33,20 @@ export {
   ParleyClient,
   type ParleyClientOptions,
   type SafetyNumberResult,
+  type SendOptions,
+  type SentMessage,
 } from "./client.js";
 export type { ConnectionStatus } from "./connection.js";
-export { type Content, decodeContent, encodeContent } from "./content.js";
+export {
+  type Content,
+  decodeContent,
+  decodeEnvelope,
+  type Envelope,
+  encodeContent,
+  isMessageId,
+  newMessageId,
+  type Stamp,
+} from "./content.js";
 export { type EmitterOptions, type Listener, TypedEmitter } from "./emitter.js";
 export { EncryptedStore } from "./encrypted-store.js";
 export {
@@ -48,6 +59,7 @@ export {
 } from "./errors.js";
 export type {
   ClientEvents,
+  DeliveryEvent,
   ErrorEvent,
   InvitedEvent,
   MembershipEvent,

@@ -1,15 +1,17 @@
 /** Encrypts and decrypts a room's application messages with its MLS group, holding back messages whose epoch's Commit has not arrived yet. */
 import {
+  type DeviceRef,
   encryptApplicationMessage,
   type GroupState,
   groupEpoch,
+  groupMembers,
   inspectMessage,
   isParleyCryptoError,
   processMessage,
 } from "@parley/crypto";
 import { canonicalRoomId, type ServerFrameOf } from "@parley/protocol";
 import { base64ToBytes } from "./base64.js";
-import { type Content, decodeContent } from "./content.js";
+import { decodeEnvelope, type Envelope, type StampedContent, type SyncNotice } from "./content.js";
 import { asClientError, ParleyClientError } from "./errors.js";
 import type { MessageEvent } from "./events.js";
 import type { GroupStates } from "./groups.js";
@@ -28,7 +30,10 @@ export interface MessageCryptoOptions {
   readonly scheduler: Scheduler;
   /** Where decrypted messages and undecryptable ones go. */
   readonly out: {
-    message(event: MessageEvent): void;
+    /** Awaited, so that messages are handed on one at a time, in order. */
+    message(event: MessageEvent): void | Promise<void>;
+    /** RCPT-4: a device's sync notice (never shown). */
+    sync(roomId: string, from: DeviceRef, sync: SyncNotice): void;
     error(error: ParleyClientError, roomId: string, messageId: string): void;
   };
   /**
@@ -57,13 +62,21 @@ export class MessageCrypto {
   }
 
   /** Encrypts application data with the room's group and stores the advanced state. */
-  encrypt(roomId: string, plaintext: Uint8Array): Promise<Uint8Array> {
+  async encrypt(roomId: string, plaintext: Uint8Array): Promise<Uint8Array> {
+    return (await this.encryptFor(roomId, plaintext)).message;
+  }
+
+  /**
+   * Encrypts as encrypt() does, and says which devices were in the group for it (RCPT-3: the
+   * devices a message counts as delivered to are those of the sender's own MLS state).
+   */
+  encryptFor(roomId: string, plaintext: Uint8Array): Promise<{ message: Uint8Array; members: DeviceRef[] }> {
     return this.#o.groupLock.run(roomId, async () => {
       const state = await this.#o.groups.get(roomId);
       if (state === undefined) throw new ParleyClientError("no_group");
       const out = await encryptApplicationMessage(state, plaintext);
       await this.#o.groups.put(roomId, out.state);
-      return out.message;
+      return { message: out.message, members: groupMembers(state).map((m) => m.device) };
     });
   }
 
@@ -104,9 +117,9 @@ export class MessageCrypto {
         return;
       }
       await groups.put(roomId, result.state);
-      let content: Content;
+      let envelope: Envelope;
       try {
-        content = decodeContent(result.plaintext);
+        envelope = decodeEnvelope(result.plaintext);
       } catch (e) {
         out.error(asClientError(e), roomId, frame.id);
         return;
@@ -116,17 +129,31 @@ export class MessageCrypto {
         out.error(new ParleyClientError("sender_mismatch"), roomId, frame.id);
         return;
       }
-      out.message({
-        roomId,
-        id: frame.id,
-        ts: frame.ts,
-        from: { userId: sender.accountId, username: frame.from.username, deviceId: sender.deviceId },
-        content,
-        text: "text" in content ? content.text : undefined,
-        trust: await this.#o.pins.state(sender.accountId),
-        epoch: Number(result.epoch),
-        ...(frame.queued === true ? { queued: true as const } : {}),
-      });
+      if (envelope.kind === "sync") {
+        out.sync(roomId, sender, envelope.sync);
+        return;
+      }
+      const trust = await this.#o.pins.state(sender.accountId);
+      // RCPT-5: a batch holds the sending user's own earlier messages, sent again.
+      const items: readonly (StampedContent | Omit<StampedContent, "stamp">)[] =
+        envelope.kind === "batch" ? envelope.items : [envelope];
+      for (const item of items) {
+        const { content } = item;
+        const stamp = "stamp" in item ? item.stamp : undefined;
+        await out.message({
+          roomId,
+          id: frame.id,
+          ts: frame.ts,
+          from: { userId: sender.accountId, username: frame.from.username, deviceId: sender.deviceId },
+          content,
+          text: "text" in content ? content.text : undefined,
+          trust,
+          epoch: Number(result.epoch),
+          ...(stamp !== undefined ? { messageId: stamp.id, sentAt: stamp.sent } : {}),
+          ...(envelope.kind === "batch" ? { redelivered: true as const } : {}),
+          ...(frame.queued === true ? { queued: true as const } : {}),
+        });
+      }
     });
   }
 

@@ -142,6 +142,26 @@ test("a refused refresh token signs out: the session is forgotten and reported",
   await assert.rejects(t.m.accessToken(), (e) => isParleyClientError(e, "not_signed_in"));
 });
 
+test("a refresh refused for good signs out, a passing failure does not", async () => {
+  for (const [status, code, signsOut] of [
+    [403, "account_disabled", true],
+    [401, "session_revoked", true],
+    [429, "rate_limited", false],
+  ] as const) {
+    const t = manager((c) =>
+      c.path === "/api/token/refresh"
+        ? { status, body: { code, message: "m" } }
+        : { status: 200, body: session(1, 1_000_000) },
+    );
+    await t.m.login("alice", "pw");
+    await assert.rejects(t.m.accessToken(true), (e) =>
+      isParleyClientError(e, signsOut ? "signed_out" : code),
+    );
+    assert.deepEqual(t.signedOut, signsOut ? [code] : [], code);
+    assert.equal(t.m.current === undefined, signsOut, code);
+  }
+});
+
 test("logout ends the session on the server and here, even when the server refuses", async () => {
   const t = manager((c) =>
     c.path === "/api/logout"

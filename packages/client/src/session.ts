@@ -1,7 +1,7 @@
 /** The account session over REST: register, login, token refresh and logout, persisted in the device store. */
 import { bytesToUtf8, utf8ToBytes } from "@noble/ciphers/utils.js";
 import { type SessionResponse, SessionResponse as SessionSchema } from "@parley/protocol";
-import { fromErrorBody, ParleyClientError } from "./errors.js";
+import { clientAction, fromErrorBody, ParleyClientError } from "./errors.js";
 import { expectShape, parseJson } from "./json.js";
 import type { FetchLike } from "./platform.js";
 import type { ServerList } from "./servers.js";
@@ -103,7 +103,7 @@ export class SessionManager {
     try {
       return (await this.#call(method, path, body, await this.accessToken())) as T;
     } catch (e) {
-      if (!(e instanceof ParleyClientError) || e.code !== "token_expired") throw e;
+      if (!(e instanceof ParleyClientError) || clientAction(e.code) !== "refresh") throw e;
       return (await this.#call(method, path, body, await this.accessToken(true))) as T;
     }
   }
@@ -115,10 +115,10 @@ export class SessionManager {
     try {
       answer = await this.#call("POST", "/api/token/refresh", { refreshToken: session.refreshToken });
     } catch (e) {
-      if (
-        e instanceof ParleyClientError &&
-        (e.code === "refresh_token_invalid" || e.code === "account_disabled")
-      ) {
+      // The registry says what a code asks of a client: a refresh that is refused for good
+      // (invalid or revoked session, disabled account) signs this device out.
+      const action = e instanceof ParleyClientError ? clientAction(e.code) : undefined;
+      if (e instanceof ParleyClientError && (action === "sign_in" || action === "give_up")) {
         await this.#forget();
         this.o.onSignedOut?.(e.code);
         throw new ParleyClientError("signed_out", { cause: e });

@@ -23,7 +23,7 @@
  */
 
 import { equalBytes } from "@noble/ciphers/utils.js";
-import { deviceKey } from "@parley/protocol";
+import { deviceKey, type MlsSuite } from "@parley/protocol";
 import { verifyFramedContentSignature } from "ts-mls/framedContent.js";
 import { verifyGroupInfoSignature } from "ts-mls/groupInfo.js";
 import type { Proposal } from "ts-mls/proposal.js";
@@ -33,7 +33,8 @@ import { treeHashRoot } from "ts-mls/treeHash.js";
 import { type CryptoErrorCode, ParleyCryptoError } from "./errors.js";
 import { type DeviceRef, deviceRefFromCredential } from "./identity.js";
 import { decodeGroupInfo, type Member, membersOfTree } from "./mls.js";
-import { cs, decodeMessage, guarded } from "./mls-internal.js";
+import { decodeMessage, guarded } from "./mls-internal.js";
+import { implFor, suiteOf } from "./suites.js";
 
 /** A device in the group and the signature key its leaf holds. */
 export interface AuditedDevice {
@@ -44,6 +45,8 @@ export interface AuditedDevice {
 export interface CommitAudit {
   /** The epoch the Commit was made in; the new GroupInfo is for the next one. */
   readonly epoch: bigint;
+  /** The group's cipher suite: both GroupInfos and every added KeyPackage are of it. */
+  readonly suite: MlsSuite;
   /** Who signed the Commit: a member, or the device joining by external Commit. */
   readonly committer: AuditedDevice;
   readonly external: boolean;
@@ -132,6 +135,8 @@ async function audit(
   const nextContext = next.info.groupContext;
   if (!equalBytes(nextContext.groupId, content.groupId) || nextContext.epoch !== content.epoch + 1n)
     fail("wrong_group", "groupInfo");
+  const suite = await check("groupInfo", async () => suiteOf(nextContext.cipherSuite));
+  const cs = await implFor(nextContext.cipherSuite);
   const treeHash = await check("groupInfo", () => treeHashRoot(next.tree, cs.hash));
   if (!equalBytes(treeHash, nextContext.treeHash)) fail("invalid_message", "groupInfo");
   if (!equalBytes(auth.confirmationTag, next.info.confirmationTag)) fail("invalid_message", "groupInfo");
@@ -149,6 +154,8 @@ async function audit(
     const previous = await check("groupInfo", async () => decodeGroupInfo(previousGroupInfo));
     const context = previous.info.groupContext;
     if (!equalBytes(context.groupId, content.groupId)) fail("wrong_group", "commit");
+    // RFC 9420 §11: a group's cipher suite never changes.
+    if (context.cipherSuite !== nextContext.cipherSuite) fail("suite_mismatch", "groupInfo");
     if (context.epoch !== content.epoch) fail("epoch_unavailable", "commit");
     const key = await check("commit", async () => findSignaturePublicKey(previous.tree, context, content));
     const signed = await check("commit", () =>
@@ -194,6 +201,8 @@ async function audit(
     if (p.proposalOrRefType !== "proposal") fail("invalid_message", "commit");
     const proposal: Proposal = p.proposal;
     if (proposal.proposalType === "add") {
+      // RFC 9420 §12.1.1: an added KeyPackage is of the group's cipher suite.
+      if (proposal.add.keyPackage.cipherSuite !== nextContext.cipherSuite) fail("suite_mismatch", "commit");
       const leaf = proposal.add.keyPackage.leafNode;
       adds.push({
         device: await check("commit", async () => deviceRefFromCredential(leaf.credential)),
@@ -218,7 +227,7 @@ async function audit(
   expected.push(...added.map(leafKey));
   const actual = after.map((m) => leafKey(audited(m)));
   if (expected.sort().join("\n") !== actual.sort().join("\n")) fail("invalid_message", "groupInfo");
-  return { epoch: content.epoch, committer, external, added, removed };
+  return { epoch: content.epoch, suite, committer, external, added, removed };
 }
 
 function joinerOf(

@@ -23,9 +23,12 @@ export const CRYPTO_ERRORS = {
   not_in_group: "This device is not a member of the group (any more).",
   invalid_identity: "The credential does not carry a valid Parley device identity.",
   key_package_unusable:
-    "The KeyPackage is malformed, badly signed, expired, or not for Parley's cipher suite.",
+    "The KeyPackage is malformed, badly signed, expired, or of a cipher suite Parley does not run.",
   no_matching_key_package: "The Welcome is not addressed to any of the given KeyPackages.",
   invalid_state: "The stored bytes are not a group state or key bundle this version can restore.",
+  unsupported_suite: "The group, message or KeyPackage uses an MLS cipher suite Parley does not run.",
+  suite_mismatch:
+    "The KeyPackage or message is of another MLS cipher suite than the group (a group keeps the suite it was created in).",
 } as const;
 
 export type CryptoErrorCode = keyof typeof CRYPTO_ERRORS;

@@ -38,6 +38,7 @@ export {
   groupEpoch,
   groupIdOf,
   groupMembers,
+  groupSuite,
   type IncomingResult,
   importGroupState,
   inspectKeyPackage,
@@ -67,7 +68,6 @@ export {
   PARLEY_CIPHERSUITE,
   PARLEY_CIPHERSUITE_ID,
   parleyCiphersuite,
-  parleyCryptoProvider,
 } from "./provider.js";
 export {
   computeSafetyNumber,
@@ -75,3 +75,4 @@ export {
   type SafetyNumberParty,
   userFingerprint,
 } from "./safety-number.js";
+export { ciphersuiteImpl, ciphersuiteName, parleyCryptoProvider } from "./suites.js";

@@ -5,7 +5,8 @@
  * inspectKeyPackage.
  */
 import { equalBytes } from "@noble/ciphers/utils.js";
-import type { KeyPackage, Lifetime } from "ts-mls";
+import { DEFAULT_MLS_SUITE, type MlsSuite } from "@parley/protocol";
+import type { CiphersuiteName, KeyPackage, Lifetime } from "ts-mls";
 import { decodeVarLenData, varLenDataEncoder } from "ts-mls/codec/variableLength.js";
 import { defaultGreaseConfig, greaseCapabilities } from "ts-mls/grease.js";
 import { generateKeyPackageWithKey, makeKeyPackageRef, verifyKeyPackage } from "ts-mls/keyPackage.js";
@@ -13,8 +14,8 @@ import { verifyLeafNodeSignatureKeyPackage } from "ts-mls/leafNode.js";
 import type { MLSMessage } from "ts-mls/message.js";
 import { ParleyCryptoError } from "./errors.js";
 import { credentialFor, type DeviceIdentity, type DeviceRef, deviceRefFromCredential } from "./identity.js";
-import { cs, decodeMessage, encodeMessage, intInRange } from "./mls-internal.js";
-import { PARLEY_CIPHERSUITE } from "./provider.js";
+import { decodeMessage, encodeMessage, intInRange } from "./mls-internal.js";
+import { ciphersuiteImpl, ciphersuiteName, implFor, suiteOf } from "./suites.js";
 
 /**
  * The `last_resort` KeyPackage extension (draft-ietf-mls-extensions, extension type 0x000A):
@@ -40,19 +41,22 @@ export interface KeyPackageOptions {
   clockSkewSeconds?: number;
   /** Clock, in milliseconds since the epoch. Default Date.now. */
   now?: () => number;
+  /** The cipher suite: the server's (`/api/info` mlsSuite). Default "x25519". */
+  suite?: MlsSuite;
 }
 
 const KEY_PACKAGE_DEFAULTS = Object.freeze({
   lifetimeSeconds: 90 * 24 * 3600,
   clockSkewSeconds: 3600,
   now: () => Date.now(),
+  suite: DEFAULT_MLS_SUITE,
 });
 
-function parleyCapabilities() {
+function parleyCapabilities(suite: CiphersuiteName) {
   // RFC 9420 §7.2 capabilities, with GREASE values (§13.5) as ts-mls adds them.
   return greaseCapabilities(defaultGreaseConfig, {
     versions: ["mls10"],
-    ciphersuites: [PARLEY_CIPHERSUITE],
+    ciphersuites: [suite],
     extensions: [LAST_RESORT_EXTENSION_TYPE],
     proposals: [],
     credentials: ["basic"],
@@ -75,9 +79,11 @@ export async function makeKeyPackage(
   const extensions = lastResort
     ? [{ extensionType: LAST_RESORT_EXTENSION_TYPE, extensionData: new Uint8Array() }]
     : [];
+  const suite = options.suite ?? DEFAULT_MLS_SUITE;
+  const cs = await ciphersuiteImpl(suite);
   const { publicPackage, privatePackage } = await generateKeyPackageWithKey(
     credentialFor(identity),
-    parleyCapabilities(),
+    parleyCapabilities(ciphersuiteName(suite)),
     lifetimeFrom(options),
     extensions,
     { signKey: identity.signaturePrivateKey, publicKey: identity.signaturePublicKey },
@@ -149,6 +155,12 @@ export async function decodeKeyPackageBundle(bytes: Uint8Array): Promise<KeyPack
   if (offset !== bytes.length) throw new ParleyCryptoError("invalid_state");
   const [keyPackage, initPrivateKey, hpkePrivateKey] = fields as [Uint8Array, Uint8Array, Uint8Array];
   const kp = keyPackageOf(keyPackage, "invalid_state");
+  let cs: Awaited<ReturnType<typeof implFor>>;
+  try {
+    cs = await implFor(kp.cipherSuite);
+  } catch (cause) {
+    throw new ParleyCryptoError("invalid_state", { cause });
+  }
   return Object.freeze({
     keyPackage,
     ref: await makeKeyPackageRef(kp, cs.hash),
@@ -172,6 +184,8 @@ export function keyPackageOf(bytes: Uint8Array, code: "key_package_unusable" | "
 /** What the directory and the inviter learn from a KeyPackage, once its signatures check out. */
 export interface KeyPackageInfo {
   readonly ref: Uint8Array;
+  /** The KeyPackage's cipher suite; a group can only add packages of its own. */
+  readonly suite: MlsSuite;
   readonly device: DeviceRef;
   readonly signaturePublicKey: Uint8Array;
   readonly lastResort: boolean;
@@ -181,7 +195,8 @@ export interface KeyPackageInfo {
 }
 
 /**
- * Decodes and checks an uploaded KeyPackage (RFC 9420 §10.1): version, cipher suite, a Parley
+ * Decodes and checks an uploaded KeyPackage (RFC 9420 §10.1): version, a cipher suite Parley
+ * runs (which one is the caller's to judge, see KeyPackageInfo.suite), a Parley
  * credential, both signatures (KeyPackage and LeafNode, under leaf_node.signature_key), and
  * init_key != encryption_key. It does not check the lifetime against a clock or the binding
  * of the key to an account: that is the caller's (the Authentication Service's) job.
@@ -189,9 +204,14 @@ export interface KeyPackageInfo {
  */
 export async function inspectKeyPackage(bytes: Uint8Array): Promise<KeyPackageInfo> {
   const kp = keyPackageOf(bytes, "key_package_unusable");
-  if (kp.version !== "mls10" || kp.cipherSuite !== PARLEY_CIPHERSUITE) {
-    throw new ParleyCryptoError("key_package_unusable");
+  let suite: MlsSuite;
+  try {
+    suite = suiteOf(kp.cipherSuite);
+  } catch (cause) {
+    throw new ParleyCryptoError("key_package_unusable", { cause });
   }
+  if (kp.version !== "mls10") throw new ParleyCryptoError("key_package_unusable");
+  const cs = await ciphersuiteImpl(suite);
   let device: DeviceRef;
   try {
     device = deviceRefFromCredential(kp.leafNode.credential);
@@ -209,6 +229,7 @@ export async function inspectKeyPackage(bytes: Uint8Array): Promise<KeyPackageIn
   }
   return Object.freeze({
     ref: await makeKeyPackageRef(kp, cs.hash),
+    suite,
     device,
     signaturePublicKey: leaf.signaturePublicKey,
     lastResort: kp.extensions.some((e) => e.extensionType === LAST_RESORT_EXTENSION_TYPE),

@@ -2,6 +2,7 @@
  * Helpers shared by mls.ts and key-package.ts: MLSMessage framing, ts-mls error translation,
  * argument checks. Not part of the package's public API.
  */
+import type { CiphersuiteImpl, ClientState } from "ts-mls";
 import { decodeMlsMessage, encodeMlsMessage, type MLSMessage } from "ts-mls/message.js";
 import {
   CodecError,
@@ -12,9 +13,12 @@ import {
   ValidationError,
 } from "ts-mls/mlsError.js";
 import { ParleyCryptoError } from "./errors.js";
-import { parleyCiphersuite } from "./provider.js";
+import { implFor } from "./suites.js";
 
-export const cs = parleyCiphersuite();
+/** The provider for a group's own suite (RFC 9420 §11: fixed at creation). */
+export function implOf(state: ClientState): Promise<CiphersuiteImpl> {
+  return implFor(state.groupContext.cipherSuite);
+}
 
 export function intInRange(name: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {

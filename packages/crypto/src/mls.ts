@@ -18,7 +18,7 @@
  */
 
 import { equalBytes } from "@noble/ciphers/utils.js";
-import { assertNever } from "@parley/protocol";
+import { assertNever, DEFAULT_MLS_SUITE, type MlsSuite, mlsSuiteOf } from "@parley/protocol";
 import {
   type AuthenticationService,
   type ClientConfig,
@@ -45,8 +45,8 @@ import { allSecretTreeValues } from "ts-mls/secretTree.js";
 import { ParleyCryptoError } from "./errors.js";
 import { type DeviceIdentity, type DeviceRef, deviceRefFromCredential } from "./identity.js";
 import { type KeyPackageBundle, keyPackageOf, makeKeyPackage } from "./key-package.js";
-import { cs, decodeMessage, encodeMessage, guarded, intInRange } from "./mls-internal.js";
-import { PARLEY_CIPHERSUITE } from "./provider.js";
+import { decodeMessage, encodeMessage, guarded, implOf, intInRange } from "./mls-internal.js";
+import { ciphersuiteImpl, implFor, suiteOf } from "./suites.js";
 
 export {
   decodeKeyPackageBundle,
@@ -189,6 +189,11 @@ export function groupIdOf(state: GroupState): Uint8Array {
   return state.groupContext.groupId;
 }
 
+/** The group's cipher suite, fixed when it was created (RFC 9420 §11). */
+export function groupSuite(state: GroupState): MlsSuite {
+  return suiteOf(state.groupContext.cipherSuite);
+}
+
 export function ownLeafIndex(state: GroupState): number {
   return state.privatePath.leafIndex;
 }
@@ -202,6 +207,8 @@ export interface CreateGroupOptions {
   /** Default: 16 random bytes. */
   groupId?: Uint8Array;
   config?: ClientConfig;
+  /** The cipher suite: the server's (`/api/info` mlsSuite). Default "x25519". */
+  suite?: MlsSuite;
 }
 
 /** A new group at epoch 0 with this device as its only member (RFC 9420 §11). */
@@ -209,9 +216,11 @@ export async function createGroup(
   identity: DeviceIdentity,
   options: CreateGroupOptions = {},
 ): Promise<GroupState> {
+  const suite = options.suite ?? DEFAULT_MLS_SUITE;
+  const cs = await ciphersuiteImpl(suite);
   const groupId = options.groupId ?? cs.rng.randomBytes(16);
   if (groupId.length === 0 || groupId.length > 255) throw new RangeError("groupId must be 1..255 bytes");
-  const own = await makeKeyPackage(identity, false, {});
+  const own = await makeKeyPackage(identity, false, { suite });
   const kp = keyPackageOf(own.keyPackage, "key_package_unusable");
   return guarded(() =>
     mlsCreateGroup(
@@ -248,6 +257,7 @@ export interface PendingCommit {
 const pendingInternals = new WeakMap<PendingCommit, { previous: ClientState; consumed: Uint8Array[] }>();
 
 async function commit(state: GroupState, proposals: Proposal[]): Promise<PendingCommit> {
+  const cs = await implOf(state);
   const result = await guarded(() =>
     createCommit(
       { state, cipherSuite: cs, pskIndex: makePskIndex(state, {}) },
@@ -267,16 +277,22 @@ async function commit(state: GroupState, proposals: Proposal[]): Promise<Pending
   return pending;
 }
 
-/** Commit adding one device per KeyPackage (RFC 9420 §12.1.1). KeyPackages are validated (§10.1). */
+/**
+ * Commit adding one device per KeyPackage (RFC 9420 §12.1.1). KeyPackages are validated (§10.1);
+ * one of another cipher suite than the group's throws ParleyCryptoError `suite_mismatch`
+ * (§12.1.1: "the KeyPackage's cipher suite MUST match the group's").
+ */
 export async function addMembers(
   state: GroupState,
   keyPackages: readonly Uint8Array[],
 ): Promise<PendingCommit> {
   if (keyPackages.length === 0) throw new RangeError("addMembers needs at least one KeyPackage");
-  const proposals: Proposal[] = keyPackages.map((bytes) => ({
-    proposalType: "add",
-    add: { keyPackage: keyPackageOf(bytes, "key_package_unusable") },
-  }));
+  const proposals: Proposal[] = keyPackages.map((bytes) => {
+    const keyPackage = keyPackageOf(bytes, "key_package_unusable");
+    if (keyPackage.cipherSuite !== state.groupContext.cipherSuite)
+      throw new ParleyCryptoError("suite_mismatch");
+    return { proposalType: "add", add: { keyPackage } };
+  });
   return commit(state, proposals);
 }
 
@@ -365,11 +381,12 @@ export async function joinFromWelcome(
 ): Promise<GroupState> {
   const m = decodeMessage(welcome);
   if (m.wireformat !== "mls_welcome") throw new ParleyCryptoError("malformed_message");
-  if (m.welcome.cipherSuite !== PARLEY_CIPHERSUITE) throw new ParleyCryptoError("invalid_message");
+  const cs = await implFor(m.welcome.cipherSuite);
   const refs = m.welcome.secrets.map((s) => s.newMember);
   const bundle = bundles.find((b) => refs.some((r) => equalBytes(r, b.ref)));
   if (bundle === undefined) throw new ParleyCryptoError("no_matching_key_package");
   const kp = keyPackageOf(bundle.keyPackage, "key_package_unusable");
+  if (kp.cipherSuite !== m.welcome.cipherSuite) throw new ParleyCryptoError("suite_mismatch");
   const state = await guarded(() =>
     joinGroup(
       m.welcome,
@@ -395,6 +412,7 @@ export async function encryptApplicationMessage(
   state: GroupState,
   plaintext: Uint8Array,
 ): Promise<{ state: GroupState; message: Uint8Array }> {
+  const cs = await implOf(state);
   const result = await guarded(() => createApplicationMessage(state, plaintext, cs));
   const message = encodeMessage({
     version: "mls10",
@@ -482,6 +500,7 @@ async function privateSenderLeaf(
   if (!current && past === undefined) throw new ParleyCryptoError("epoch_unavailable");
   const secret = current ? state.keySchedule.senderDataSecret : past!.senderDataSecret;
   const tree = current ? state.ratchetTree : past!.ratchetTree;
+  const cs = await implOf(state);
   const senderData = await guarded(() => decryptSenderData(pm, secret, cs));
   if (senderData === undefined) throw new ParleyCryptoError("malformed_message");
   return { leaf: senderData.leafIndex, tree };
@@ -501,6 +520,7 @@ export async function processMessage(
 ): Promise<IncomingResult> {
   const m = decodeMessage(bytes);
   const pskIndex = makePskIndex(state, {});
+  const cs = await implOf(state);
   if (m.wireformat === "mls_private_message") {
     const pm = m.privateMessage;
     checkGroup(state, pm.groupId);
@@ -589,6 +609,7 @@ function afterHandshake(
 
 /** MLSMessage(GroupInfo) with external_pub and the ratchet tree, for the delivery service to keep. */
 export async function exportGroupInfo(state: GroupState): Promise<Uint8Array> {
+  const cs = await implOf(state);
   const groupInfo = await guarded(() => createGroupInfoWithExternalPubAndRatchetTree(state, [], cs));
   return encodeMessage({ version: "mls10", wireformat: "mls_group_info", groupInfo });
 }
@@ -600,8 +621,7 @@ export async function exportGroupInfo(state: GroupState): Promise<Uint8Array> {
 export function decodeGroupInfo(bytes: Uint8Array): { info: GroupInfo; tree: RatchetTree } {
   const m = decodeMessage(bytes);
   if (m.wireformat !== "mls_group_info") throw new ParleyCryptoError("malformed_message");
-  if (m.groupInfo.groupContext.cipherSuite !== PARLEY_CIPHERSUITE)
-    throw new ParleyCryptoError("invalid_message");
+  suiteOf(m.groupInfo.groupContext.cipherSuite);
   const tree = ratchetTreeFromExtension(m.groupInfo);
   if (tree === undefined) throw new ParleyCryptoError("invalid_message");
   return { info: m.groupInfo, tree };
@@ -621,7 +641,9 @@ export async function joinByExternalCommit(
   const resync = membersOfTree(tree).some((x) =>
     equalBytes(x.signaturePublicKey, identity.signaturePublicKey),
   );
-  const own = await makeKeyPackage(identity, false, {});
+  const suite = suiteOf(info.groupContext.cipherSuite);
+  const cs = await ciphersuiteImpl(suite);
+  const own = await makeKeyPackage(identity, false, { suite });
   const kp = keyPackageOf(own.keyPackage, "key_package_unusable");
   const result = await guarded(() =>
     joinGroupExternal(
@@ -679,7 +701,11 @@ export function importGroupState(bytes: Uint8Array, config: ClientConfig = defau
   }
   if (decoded === undefined || 2 + decoded[1] !== bytes.length) throw new ParleyCryptoError("invalid_state");
   const state = decoded[0];
-  if (state.groupContext.cipherSuite !== PARLEY_CIPHERSUITE) throw new ParleyCryptoError("invalid_state");
+  try {
+    suiteOf(state.groupContext.cipherSuite);
+  } catch (cause) {
+    throw new ParleyCryptoError("invalid_state", { cause });
+  }
   return { ...state, clientConfig: config };
 }
 
@@ -702,8 +728,19 @@ export type MessageInfo =
       readonly epoch: bigint;
       readonly contentType: "application" | "proposal" | "commit";
     }
-  | { readonly wireformat: "welcome"; readonly keyPackageRefs: readonly Uint8Array[] }
-  | { readonly wireformat: "group_info"; readonly groupId: Uint8Array; readonly epoch: bigint }
+  | {
+      readonly wireformat: "welcome";
+      readonly keyPackageRefs: readonly Uint8Array[];
+      /** The cipher suite named in the Welcome (RFC 9420 §12.4.3); undefined when Parley runs no such suite. */
+      readonly suite: MlsSuite | undefined;
+    }
+  | {
+      readonly wireformat: "group_info";
+      readonly groupId: Uint8Array;
+      readonly epoch: bigint;
+      /** The group's cipher suite from its GroupContext; undefined when Parley runs no such suite. */
+      readonly suite: MlsSuite | undefined;
+    }
   | { readonly wireformat: "key_package" };
 
 /**
@@ -734,12 +771,17 @@ export function inspectMessage(bytes: Uint8Array): MessageInfo {
         contentType: m.privateMessage.contentType,
       };
     case "mls_welcome":
-      return { wireformat: "welcome", keyPackageRefs: m.welcome.secrets.map((s) => s.newMember) };
+      return {
+        wireformat: "welcome",
+        keyPackageRefs: m.welcome.secrets.map((s) => s.newMember),
+        suite: mlsSuiteOf(m.welcome.cipherSuite),
+      };
     case "mls_group_info":
       return {
         wireformat: "group_info",
         groupId: m.groupInfo.groupContext.groupId,
         epoch: m.groupInfo.groupContext.epoch,
+        suite: mlsSuiteOf(m.groupInfo.groupContext.cipherSuite),
       };
     case "mls_key_package":
       return { wireformat: "key_package" };

@@ -5,7 +5,8 @@ import { getCiphersuiteFromName } from "ts-mls";
 import { CryptoError } from "ts-mls/mlsError.js";
 import { ed25519Primitives } from "./ed25519.js";
 import { HpkeError, openBase, sealBase } from "./hpke.js";
-import { PARLEY_CIPHERSUITE, parleyCiphersuite, parleyCryptoProvider } from "./provider.js";
+import { PARLEY_CIPHERSUITE, parleyCiphersuite } from "./provider.js";
+import { parleyCryptoProvider } from "./suites.js";
 
 const cs = parleyCiphersuite();
 const info = new TextEncoder().encode("info");
@@ -176,9 +177,13 @@ describe("provider", () => {
     assert.equal(await ed25519Primitives(), asked);
   });
 
-  test("serves suite 3 and refuses every other suite", async () => {
+  test("serves suite 3 and X-Wing suite 0x0054 and refuses every other suite", async () => {
     const impl = await parleyCryptoProvider.getCiphersuiteImpl(getCiphersuiteFromName(PARLEY_CIPHERSUITE));
     assert.equal(impl.name, PARLEY_CIPHERSUITE);
+    const xwing = await parleyCryptoProvider.getCiphersuiteImpl(
+      getCiphersuiteFromName("MLS_256_XWING_CHACHA20POLY1305_SHA512_Ed25519"),
+    );
+    assert.equal(xwing.name, "MLS_256_XWING_CHACHA20POLY1305_SHA512_Ed25519");
     await assert.rejects(
       parleyCryptoProvider.getCiphersuiteImpl(
         getCiphersuiteFromName("MLS_128_DHKEMX25519_AES128GCM_SHA256_Ed25519"),

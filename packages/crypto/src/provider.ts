@@ -20,19 +20,7 @@ import { expand, extract } from "@noble/hashes/hkdf.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { randomBytes } from "@noble/hashes/utils.js";
-import type {
-  Ciphersuite,
-  CiphersuiteImpl,
-  CiphersuiteName,
-  CryptoProvider,
-  Hash,
-  Hpke,
-  Kdf,
-  PrivateKey,
-  PublicKey,
-  Rng,
-  Signature,
-} from "ts-mls";
+import type { CiphersuiteImpl, CiphersuiteName, Hash, Hpke, Kdf, PrivateKey, Rng, Signature } from "ts-mls";
 import { CryptoError } from "ts-mls/mlsError.js";
 import { ed25519Sign, ed25519Verify } from "./ed25519.js";
 import {
@@ -48,8 +36,9 @@ import {
   sendExportBaseAsync,
   x25519PublicKey,
 } from "./hpke.js";
+import { makeKeyHandles } from "./key-handles.js";
 
-/** The one cipher suite Parley speaks (RFC 9420 §17.1, value 0x0003). */
+/** The default cipher suite (RFC 9420 §17.1, value 0x0003); suites.ts lists all Parley runs. */
 export const PARLEY_CIPHERSUITE: CiphersuiteName = "MLS_128_DHKEMX25519_CHACHA20POLY1305_SHA256_Ed25519";
 export const PARLEY_CIPHERSUITE_ID = 3;
 
@@ -89,7 +78,7 @@ const kdf: Kdf = {
  * valid byte form. WebCrypto's native Ed25519 where the platform has it, @noble otherwise
  * (ed25519.ts).
  */
-const signature: Signature = {
+export const signature: Signature = {
   async sign(signKey, message) {
     if (signKey.length !== ED25519_SECRET_KEY_LENGTH) {
       throw new RangeError(`an Ed25519 signing key is ${ED25519_SECRET_KEY_LENGTH} bytes`);
@@ -105,63 +94,26 @@ const signature: Signature = {
   },
 };
 
-const rng: Rng = {
+export const rng: Rng = {
   randomBytes(n) {
     return randomBytes(n);
   },
 };
 
-/*
- * ts-mls types HPKE keys as WebCrypto CryptoKeys but treats them as opaque handles that only
- * travel back into the same Hpke object. Ours are frozen tokens; the key bytes live in a
- * WeakMap, out of reach of anything that walks or logs the object.
- */
-interface PrivateKeyMaterial {
-  secretKey: Uint8Array;
-  publicKey: Uint8Array;
-}
-const privateKeys = new WeakMap<object, PrivateKeyMaterial>();
-const publicKeys = new WeakMap<object, Uint8Array>();
+const { toPrivateKey, toPublicKey, privateMaterial, publicMaterial, keyPairFrom } = makeKeyHandles();
 
-function toPrivateKey(secretKey: Uint8Array, publicKey: Uint8Array): PrivateKey {
-  const token = Object.freeze({ type: "private" as const });
-  privateKeys.set(token, { secretKey, publicKey });
-  return token as unknown as PrivateKey;
-}
-
-function toPublicKey(publicKey: Uint8Array): PublicKey {
-  const token = Object.freeze({ type: "public" as const });
-  publicKeys.set(token, publicKey);
-  return token as unknown as PublicKey;
-}
-
-function privateMaterial(key: PrivateKey): PrivateKeyMaterial {
-  const material = privateKeys.get(key as unknown as object);
-  if (material === undefined) throw new TypeError("not an HPKE private key made by the Parley provider");
-  return material;
-}
-
-function publicMaterial(key: PublicKey): Uint8Array {
-  const material = publicKeys.get(key as unknown as object);
-  if (material === undefined) throw new TypeError("not an HPKE public key made by the Parley provider");
-  return material;
-}
-
-function keyPairFrom(kp: { secretKey: Uint8Array; publicKey: Uint8Array }): {
-  privateKey: PrivateKey;
-  publicKey: PublicKey;
-} {
-  return {
-    privateKey: toPrivateKey(kp.secretKey, kp.publicKey),
-    publicKey: toPublicKey(kp.publicKey.slice()),
-  };
+/** X25519 private keys always carry their public key (DHKEM's kem_context needs it). */
+function x25519Material(key: PrivateKey): { secretKey: Uint8Array; publicKey: Uint8Array } {
+  const { secretKey, publicKey } = privateMaterial(key);
+  if (publicKey === undefined) throw new TypeError("X25519 private key without its public key");
+  return { secretKey, publicKey };
 }
 
 /**
  * ts-mls expects failures on the receiving side as its CryptoError, which it surfaces to the
  * caller; the cause is never more specific than "it did not authenticate".
  */
-function asCryptoError(e: unknown): never {
+export function asCryptoError(e: unknown): never {
   if (e instanceof HpkeError) throw new CryptoError("HPKE open failed");
   throw e;
 }
@@ -175,7 +127,7 @@ const hpke: Hpke = {
     return sealBaseAsync(publicMaterial(publicKey), info, aad ?? EMPTY, plaintext);
   },
   async open(privateKey, kemOutput, ciphertext, info, aad) {
-    const { secretKey, publicKey } = privateMaterial(privateKey);
+    const { secretKey, publicKey } = x25519Material(privateKey);
     try {
       return await openBaseAsync(kemOutput, secretKey, publicKey, info, aad ?? EMPTY, ciphertext);
     } catch (e) {
@@ -186,7 +138,7 @@ const hpke: Hpke = {
     return sendExportBaseAsync(publicMaterial(publicKey), info, exporterContext, length);
   },
   async importSecret(privateKey, exporterContext, kemOutput, length, info) {
-    const { secretKey, publicKey } = privateMaterial(privateKey);
+    const { secretKey, publicKey } = x25519Material(privateKey);
     try {
       return await receiveExportBaseAsync(kemOutput, secretKey, publicKey, info, exporterContext, length);
     } catch (e) {
@@ -239,20 +191,7 @@ const impl: CiphersuiteImpl = Object.freeze({
   name: PARLEY_CIPHERSUITE,
 });
 
-/** The CiphersuiteImpl for suite 3 that every Parley MLS operation uses. */
+/** The CiphersuiteImpl for suite 3, the default suite (suites.ts picks per group). */
 export function parleyCiphersuite(): CiphersuiteImpl {
   return impl;
 }
-
-/**
- * A ts-mls CryptoProvider that knows only suite 3. Asking it for anything else is a
- * programming error: Parley never negotiates another suite.
- */
-export const parleyCryptoProvider: CryptoProvider = {
-  async getCiphersuiteImpl(cs: Ciphersuite) {
-    if (cs.name !== PARLEY_CIPHERSUITE) {
-      throw new RangeError(`the Parley provider supports only ${PARLEY_CIPHERSUITE}, not ${cs.name}`);
-    }
-    return impl;
-  },
-};

@@ -163,6 +163,12 @@ export const ERRORS = {
     client: "report",
     message: "You are not a member of this room.",
   },
+  recipient_not_member: {
+    status: 403,
+    wsClose: null,
+    client: "report",
+    message: "The user a receipt is for is not a member of this room.",
+  },
   not_invited: {
     status: 403,
     wsClose: null,
@@ -219,6 +225,12 @@ export const ERRORS = {
     client: "report",
     message:
       "This device already holds as many KeyPackages as the server keeps; upload when told the supply is low.",
+  },
+  too_many_rooms: {
+    status: 409,
+    wsClose: null,
+    client: "report",
+    message: "You own as many rooms as the server allows; delete or hand over one first.",
   },
   too_many_devices: {
     status: 409,

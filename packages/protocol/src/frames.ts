@@ -13,8 +13,12 @@ import {
 import {
   ACCESS_TOKEN_MAX_LENGTH,
   COMMIT_DEVICES_MAX,
+  DISCOVER_PAGE_MAX,
+  DISCOVER_QUERY_MAX_LENGTH,
   KEY_PACKAGES_PER_UPLOAD_MAX,
+  MESSAGE_ID_PATTERN,
   PRESENCE_BATCH_MAX,
+  RECEIPT_IDS_MAX,
   ROOM_NAME_MAX_LENGTH,
   ROOM_TOPIC_MAX_LENGTH,
 } from "./limits.js";
@@ -49,7 +53,17 @@ export const RoomInviteFrame = frame("room.invite", { rid, roomId: RoomIdSchema,
 export const RoomJoinFrame = frame("room.join", { rid, roomId: RoomIdSchema });
 export const RoomLeaveFrame = frame("room.leave", { rid, roomId: RoomIdSchema });
 export const RoomListFrame = frame("room.list", { rid });
-export const RoomDiscoverFrame = frame("room.discover", { rid });
+/**
+ * ROOM-11: a page of the public-room directory, oldest first: rooms whose name contains `query`
+ * (case-insensitive), after the `next` cursor of the previous page, at most `limit` (default 50,
+ * at most 100). The answer's `next` is present when there may be more.
+ */
+export const RoomDiscoverFrame = frame("room.discover", {
+  rid,
+  query: Type.Optional(Type.String({ maxLength: DISCOVER_QUERY_MAX_LENGTH })),
+  after: Type.Optional(Type.String({ pattern: "^[0-9]{1,16}\\.[0-9A-Za-z]{1,64}$", maxLength: 81 })),
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: DISCOVER_PAGE_MAX })),
+});
 export const RoomMembersFrame = frame("room.members", { rid, roomId: RoomIdSchema });
 export const RoomRemoveFrame = frame("room.remove", { rid, roomId: RoomIdSchema, userId: UserIdSchema });
 export const DirectOpenFrame = frame("direct.open", { rid, userId: UserIdSchema });
@@ -60,6 +74,22 @@ export const MessageSendFrame = frame("message.send", {
   payload: Payload,
 });
 export const TypingFrame = frame("typing", { roomId: RoomIdSchema, active: Type.Boolean() });
+const ReceiptState = Type.Union([Type.Literal("delivered"), Type.Literal("read")]);
+const ReceiptIds = Type.Array(Type.String({ pattern: MESSAGE_ID_PATTERN }), {
+  minItems: 1,
+  maxItems: RECEIPT_IDS_MAX,
+});
+/**
+ * RCPT-1: this device received (`delivered`) or its user saw (`read`) messages of `to` in a
+ * room, named by the ids their sender put inside the ciphertext. Relayed as `receipt.event` to
+ * the devices of `to`; both users must be members of the room. Needs a device (MLS-1).
+ */
+export const ReceiptFrame = frame("receipt", {
+  roomId: RoomIdSchema,
+  to: UserIdSchema,
+  ids: ReceiptIds,
+  state: ReceiptState,
+});
 export const SubscribeFrame = frame("subscribe", { rid, userId: UserIdSchema });
 export const UnsubscribeFrame = frame("unsubscribe", { rid, userId: UserIdSchema });
 export const SubscriptionsListFrame = frame("subscriptions.list", { rid });
@@ -129,6 +159,7 @@ export const ClientFrame = Type.Union([
   DirectOpenFrame,
   MessageSendFrame,
   TypingFrame,
+  ReceiptFrame,
   SubscribeFrame,
   UnsubscribeFrame,
   SubscriptionsListFrame,
@@ -170,7 +201,12 @@ export const ErrorFrame = frame("error", {
 export const OkFrame = frame("ok", { rid });
 /** Answer to room.create, room.join and direct.open. */
 export const RoomFrame = frame("room", { rid, room: RoomView, members: Type.Array(MemberView) });
-export const RoomsFrame = frame("rooms", { rid, rooms: Type.Array(RoomView) });
+export const RoomsFrame = frame("rooms", {
+  rid,
+  rooms: Type.Array(RoomView),
+  /** `room.discover` only: the cursor of the next page, when there may be one. */
+  next: Type.Optional(Type.String()),
+});
 export const MembersFrame = frame("members", { rid, roomId: Type.String(), members: Type.Array(MemberView) });
 export const SubscriptionsFrame = frame("subscriptions", {
   rid,
@@ -226,6 +262,13 @@ export const TypingEventFrame = frame("typing.event", {
   userId: Type.String(),
   username: Type.String(),
   active: Type.Boolean(),
+});
+/** RCPT-2: a `receipt` relayed to the devices of its `to`, stamped by the server with who sent it. */
+export const ReceiptEventFrame = frame("receipt.event", {
+  roomId: Type.String(),
+  from: DeviceRefSchema,
+  ids: ReceiptIds,
+  state: ReceiptState,
 });
 
 /** Answer to keypackages.claim: one KeyPackage per device of the user that has one. */
@@ -291,6 +334,7 @@ export const ServerFrame = Type.Union([
   RoomEventFrame,
   InvitedFrame,
   TypingEventFrame,
+  ReceiptEventFrame,
   KeyPackagesFrame,
   KeyPackagesCountFrame,
   DevicesFrame,

@@ -7,6 +7,7 @@ export * from "./frames.js";
 export * from "./http.js";
 export * from "./lan.js";
 export * from "./limits.js";
+export * from "./mls-suite.js";
 export * from "./password-rules.js";
 export * from "./room-id.js";
 export * from "./version.js";

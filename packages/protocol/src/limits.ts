@@ -27,12 +27,22 @@ export const ACCESS_TOKEN_MAX_LENGTH = 4096;
 /** `room.create`: a room's name (after trimming) and topic. */
 export const ROOM_NAME_MAX_LENGTH = 64;
 export const ROOM_TOPIC_MAX_LENGTH = 256;
+/** ROOM-11: public rooms in one `room.discover` answer, at most and by default; its query's length. */
+export const DISCOVER_PAGE_MAX = 100;
+export const DISCOVER_PAGE_DEFAULT = 50;
+export const DISCOVER_QUERY_MAX_LENGTH = 64;
+/** Default of PARLEY_MAX_ROOMS_PER_USER: rooms one account may own (ROOM-12). */
+export const DEFAULT_MAX_ROOMS_PER_USER = 100;
 /** MLS-2, MLS-3: KeyPackages in one `device.register` or `keypackages.upload`. */
 export const KEY_PACKAGES_PER_UPLOAD_MAX = 100;
 /** MLS-5: devices one Commit may declare it adds, or removes. */
 export const COMMIT_DEVICES_MAX = 1000;
 /** PRES-1: users in one `presence.batch` frame. */
 export const PRESENCE_BATCH_MAX = 500;
+/** RCPT-1: message ids one `receipt` frame may acknowledge. */
+export const RECEIPT_IDS_MAX = 100;
+/** RCPT-1: a message id (chosen by the sending client, inside the ciphertext) is 128 bits in hex. */
+export const MESSAGE_ID_PATTERN = "^[0-9a-f]{32}$";
 /** Default of PARLEY_MAX_FRAME_BYTES: the largest WebSocket frame a server accepts (256 KiB). */
 export const DEFAULT_MAX_FRAME_BYTES = 262_144;
 /** Invite lifetimes an admin may ask for, in hours (30 days at most); the default. */

@@ -1,5 +1,5 @@
 import { networkInterfaces } from "node:os";
-import { CONFIG_SETTINGS, ConfigError, configSummary, loadConfig } from "./config/config.js";
+import { CONFIG_SETTINGS, ConfigError, configSummary, formerNamesIn, loadConfig } from "./config/config.js";
 import { createLogger } from "./ops/logger.js";
 import { startServer } from "./server.js";
 import { terminalQr } from "./tls/index.js";
@@ -40,6 +40,12 @@ export async function runServer(argv: string[], options: RunServerOptions = {}):
     }
     const log = createLogger(config.logLevel);
     log.info({ event: "config", config: configSummary(config) }, "configuration");
+    for (const { formerly, now } of formerNamesIn()) {
+      log.warn(
+        { event: "config_renamed", formerly, now },
+        `${formerly} is now called ${now}; please rename it`,
+      );
+    }
 
     const server = await startServer(config, { log });
     const scheme = config.tls === "auto" ? "https" : "http";

@@ -137,9 +137,9 @@ export async function startServer(config: Config, options: StartOptions): Promis
   const tokens = new TokenService({ secret, issuer: "parley", audience: "parley-clients" });
   const policy = PASSWORD_POLICIES[config.passwordPolicy];
   const guard = new LoginGuard({
-    maxFailures: config.idsMaxFailures,
-    windowS: config.idsWindowS,
-    blockS: config.idsBlockS,
+    maxFailures: config.bruteForceMaxFailures,
+    windowS: config.bruteForceWindowS,
+    blockS: config.bruteForceBlockS,
     accountFreeFailures: config.accountFreeFailures,
     accountMaxDelayS: config.accountMaxDelayS,
     limiters,
@@ -195,6 +195,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     bus,
     membership,
     onMemberGone: (userId, roomId) => streams.memberGone(userId, roomId),
+    maxRoomsPerUser: config.maxRoomsPerUser,
   });
   const relay = new Relay({
     bus,

@@ -12,12 +12,13 @@ export interface SdkUser {
   readonly username: string;
 }
 
-export function sdkClient(ts: TestServer): ParleyClient {
+/** `store` outlives the client: a new client on it is the same device after a restart. */
+export function sdkClient(ts: TestServer, store: MemoryStore = new MemoryStore()): ParleyClient {
   return new ParleyClient({
     baseUrl: ts.url,
     fetch: trustedFetch({ ca: ts.ca }),
     WebSocket: pinnedWebSocket(ts.ca),
-    store: new MemoryStore(),
+    store,
     backoff: { baseMs: 100, maxMs: 1000 },
     syncTimeoutMs: 5000,
   });

@@ -4,7 +4,7 @@ import type { MemberView, RoomView, UserView, UserWithPresence } from "@parley/p
 import type { ConnectionStatus } from "../connection.js";
 import { TypedEmitter } from "../emitter.js";
 import { ParleyClientError } from "../errors.js";
-import type { ClientEvents, MessageEvent } from "../events.js";
+import type { ClientEvents, DeliveryEvent, MessageEvent } from "../events.js";
 import type { TrustState } from "../pins.js";
 import { TYPING_SHOWN_MS } from "../typing.js";
 import { ChatModel, type ChatModelOptions } from "./model.js";
@@ -61,12 +61,33 @@ class FakeClient extends TypedEmitter<ClientEvents> implements ChatClient {
   async trust(userId: string) {
     return this.trustStates.get(userId) ?? "unverified";
   }
-  async send(roomId: string, content: unknown) {
+  async send(roomId: string, content: unknown, options: { messageId?: string; sentAt?: number } = {}) {
     const outcome = this.sendOutcomes.shift() ?? "ok";
     if (outcome !== "ok") throw outcome;
     this.sent.push({ roomId, text: String(content) });
     this.#ids += 1;
-    return { id: `m${this.#ids}`, ts: 5_000 + this.#ids };
+    const messageId = options.messageId ?? `${this.#ids}`.padStart(32, "0");
+    return { id: `m${this.#ids}`, ts: 5_000 + this.#ids, messageId, sentAt: options.sentAt ?? 0 };
+  }
+  /** What the SDK knows of each own message's delivery (RCPT-2), as the test sets it. */
+  deliveries = new Map<string, DeliveryEvent>();
+  reads: { roomId: string; from: string; messageId: string }[] = [];
+  readReceipts = true;
+  delivery(messageId: string) {
+    const d = this.deliveries.get(messageId);
+    return d === undefined ? undefined : { ...d, readBy: this.readReceipts ? d.readBy : [] };
+  }
+  /** Sets a message's delivery state and emits it, as a receipt would. */
+  deliver(d: DeliveryEvent): void {
+    this.deliveries.set(d.messageId, d);
+    this.emit("delivery", this.delivery(d.messageId)!);
+  }
+  markRead(roomId: string, messages: readonly { from: string; messageId: string }[]) {
+    if (!this.readReceipts) return;
+    for (const m of messages) this.reads.push({ roomId, ...m });
+  }
+  async setReadReceipts(on: boolean) {
+    this.readReceipts = on;
   }
   typing(roomId: string, active: boolean) {
     this.typingSent.push([roomId, active]);
@@ -282,16 +303,88 @@ describe("ChatModel", () => {
     });
   });
 
+  describe("delivery (RCPT-2, RCPT-3)", () => {
+    const dev = (accountId: string, deviceId: string) => ({ accountId, deviceId });
+    const targets = [dev(BOB.id, "bob-laptop"), dev(BOB.id, "bob-phone")];
+    let serverIds = 0;
+    const incoming = (
+      roomId: string,
+      text: string,
+      from: { id: string; username: string },
+      stamp: { messageId: string; sentAt: number },
+    ): MessageEvent => ({ ...message(roomId, from, `s${++serverIds}`, text), ...stamp });
+
+    it("moves sent -> delivered only once every device has it, then read, never back", async () => {
+      const { client, model } = await connected();
+      const done = await model.send("TEAM01", "hello");
+      const at = () => model.snapshot.messages.TEAM01?.[0];
+      const base = { roomId: "TEAM01", messageId: done.key, targets };
+      client.deliver({ ...base, delivered: [targets[0]!], readBy: [] });
+      assert.equal(at()?.status, "sent", "one of bob's two devices is not delivered");
+      assert.deepEqual(at()?.progress, { delivered: 1, of: 2 });
+      const info = model.deliveryInfo(done.key);
+      assert.deepEqual(info?.waiting, ["bob (device bob-ph)"]);
+      client.deliver({ ...base, delivered: targets, readBy: [] });
+      assert.equal(at()?.status, "delivered");
+      client.deliver({ ...base, delivered: targets, readBy: [BOB.id] });
+      assert.equal(at()?.status, "read");
+      client.deliver({ ...base, delivered: [targets[0]!], readBy: [] });
+      assert.equal(at()?.status, "read", "a late receipt does not move it back");
+    });
+
+    it("shows nobody's reading and sends no read receipts when sharing is off", async () => {
+      const { client, model } = await connected();
+      await model.setReadReceipts(false);
+      const done = await model.send("TEAM01", "hello");
+      client.deliver({
+        roomId: "TEAM01",
+        messageId: done.key,
+        targets,
+        delivered: targets,
+        readBy: [BOB.id],
+      });
+      assert.equal(model.snapshot.messages.TEAM01?.[0]?.status, "delivered");
+      client.emit("message", incoming("TEAM01", "hi", BOB, { messageId: "b".repeat(32), sentAt: 2_000 }));
+      await settle();
+      model.markRead("TEAM01");
+      assert.deepEqual(client.reads, []);
+    });
+
+    it("sends one read receipt per message seen, to its sender", async () => {
+      const { client, model } = await connected();
+      client.emit("message", incoming("TEAM01", "hi", BOB, { messageId: "b".repeat(32), sentAt: 2_000 }));
+      await settle();
+      model.markRead("TEAM01");
+      model.markRead("TEAM01");
+      assert.deepEqual(client.reads, [{ roomId: "TEAM01", from: BOB.id, messageId: "b".repeat(32) }]);
+    });
+
+    it("drops a copy by (sender, id) and places messages by the time they were composed", async () => {
+      const { client, model } = await connected();
+      const later = incoming("TEAM01", "second", BOB, { messageId: "2".repeat(32), sentAt: 3_000 });
+      const earlier = incoming("TEAM01", "first", BOB, { messageId: "1".repeat(32), sentAt: 2_000 });
+      client.emit("message", later);
+      client.emit("message", earlier);
+      client.emit("message", { ...earlier, id: "another-server-id" });
+      await settle();
+      assert.deepEqual(
+        model.snapshot.messages.TEAM01?.map((m) => m.text),
+        ["first", "second"],
+      );
+    });
+  });
+
   describe("outbox", () => {
-    it("shows a message as sending, then delivered with the server's id and time", async () => {
+    it("shows a message as sending, then sent under the id it was composed with", async () => {
       const { client, model } = await connected();
       const sent = model.send("TEAM01", "hello");
       const [local] = model.snapshot.messages.TEAM01 ?? [];
       assert.equal(local?.status, "sending");
       assert.equal(local?.own, true);
+      assert.match(local?.key ?? "", /^[0-9a-f]{32}$/);
       const done = await sent;
-      assert.equal(done.key, "m1");
-      assert.equal(done.status, "delivered");
+      assert.equal(done.key, local?.key);
+      assert.equal(done.status, "sent");
       assert.deepEqual(model.snapshot.messages.TEAM01, [done]);
       assert.deepEqual(client.sent, [{ roomId: "TEAM01", text: "hello" }]);
     });
@@ -323,7 +416,7 @@ describe("ChatModel", () => {
       const again = model.retry(failed!.key);
       assert.equal(model.snapshot.messages.TEAM01?.[0]?.status, "sending");
       const done = await again;
-      assert.equal(done?.status, "delivered");
+      assert.equal(done?.status, "sent");
       assert.equal(model.snapshot.messages.TEAM01?.length, 1);
       assert.equal(model.retry(done!.key), undefined, "only a failed message can be retried");
     });

@@ -1,9 +1,11 @@
 import { canonicalRoomId, type RoomView } from "@parley/protocol";
 import type { ConnectionStatus } from "../connection.js";
+import { newMessageId } from "../content.js";
 import { ParleyClientError } from "../errors.js";
-import type { InvitedEvent, MembershipEvent, MessageEvent, PresenceEvent } from "../events.js";
+import type { DeliveryEvent, InvitedEvent, MembershipEvent, MessageEvent, PresenceEvent } from "../events.js";
 import { defaultTimers, type Timers } from "../platform.js";
 import { TypingNotifier, TypingRoster } from "../typing.js";
+import { type DeliveryInfo, deliveryInfo, forward, statusOf } from "./delivery.js";
 import {
   describeDisappearing,
   isDisappearingSeconds,
@@ -34,9 +36,11 @@ export interface ChatModelOptions {
 }
 
 interface OutboxItem {
+  /** The message id (RCPT-3), chosen at compose time. */
   readonly key: string;
   readonly roomId: string;
   readonly text: string;
+  readonly sentAt: number;
 }
 
 interface Waiter {
@@ -98,7 +102,8 @@ export class ChatModel {
   #snapshot: ChatSnapshot;
   #history: ChatHistory | undefined;
   #flushing = false;
-  #localCounter = 0;
+  /** Own messages' ids whose read receipts went (RCPT-1), so each goes once. */
+  readonly #readSent = new Set<string>();
   #refreshing: Promise<void> | undefined;
   /** Messages, conversations and membership changes are applied one at a time, in order. */
   #events: Promise<void> = Promise.resolve();
@@ -258,21 +263,21 @@ export class ChatModel {
   send(roomId: string, text: string): Promise<ChatMessage> {
     const me = this.#snapshot.me;
     if (me === undefined || this.#disposed) return Promise.reject(new ParleyClientError("not_signed_in"));
-    this.#localCounter += 1;
-    const key = `local-${this.#now()}-${this.#localCounter}`;
+    const key = newMessageId();
+    const sentAt = this.#now();
     this.#append({
       key,
       roomId,
       fromId: me.id,
       fromName: me.username,
-      ts: this.#now(),
+      ts: sentAt,
       text,
       own: true,
       status: "sending",
     });
     this.#emit({ type: "state" });
     this.#ownTyping.stop();
-    return this.#enqueue({ key, roomId, text });
+    return this.#enqueue({ key, roomId, text, sentAt });
   }
 
   /** Sends a failed message again; undefined when there is no failed message with that key. */
@@ -281,13 +286,41 @@ export class ChatModel {
       const m = list.find((x) => x.key === key && x.status === "failed");
       if (m === undefined) continue;
       this.#update(key, (x) => ({ ...x, status: "sending" }));
-      return this.#enqueue({ key, roomId: m.roomId, text: m.text });
+      return this.#enqueue({ key, roomId: m.roomId, text: m.text, sentAt: m.ts });
     }
     return undefined;
   }
 
-  /** The user has seen a conversation: its unread count is zero. */
+  /**
+   * RCPT-2: who has one of this device's messages and who does not yet, device by device; undefined
+   * for a message this device did not send.
+   */
+  deliveryInfo(key: string): DeliveryInfo | undefined {
+    const m = this.#own(key);
+    if (m?.status === undefined) return undefined;
+    return deliveryInfo(m.status, this.#client.delivery(key), (id) => this.#names.get(id));
+  }
+
+  /** Whether this user shares read receipts (and sees other people's). */
+  get readReceipts(): boolean {
+    return this.#client.readReceipts;
+  }
+
+  /** Turns sharing read receipts on or off; off hides other people's too, on own messages already shown. */
+  async setReadReceipts(on: boolean): Promise<void> {
+    await this.#client.setReadReceipts(on);
+    for (const list of Object.values(this.#snapshot.messages)) {
+      for (const m of list) {
+        if (m.status !== "read" && m.status !== "delivered") continue;
+        const status = statusOf(this.#client.delivery(m.key));
+        if (status !== m.status) this.#update(m.key, (x) => ({ ...x, status }));
+      }
+    }
+  }
+
+  /** The user has seen a conversation: its unread count is zero, and its senders learn it (RCPT-1). */
   markRead(roomId: string): void {
+    this.#sendRead(roomId, this.#snapshot.messages[roomId] ?? []);
     if ((this.#snapshot.unread[roomId] ?? 0) === 0) return;
     this.#set({ unread: { ...this.#snapshot.unread, [roomId]: 0 } });
     this.#emit({ type: "state" });
@@ -405,6 +438,7 @@ export class ChatModel {
         this.#emit({ type: "key_changed", change });
       }),
     );
+    on.push(c.on("delivery", (d) => this.#onDelivery(d)));
     on.push(c.on("queue_missed", (m) => this.#emit({ type: "queue_missed", dropped: m.dropped })));
     on.push(c.on("error", (event) => this.#emit({ type: "error", event })));
   }
@@ -452,18 +486,18 @@ export class ChatModel {
       });
     }
     const message: ChatMessage = {
-      key: m.id,
+      key: m.messageId ?? m.id,
       roomId: m.roomId,
       fromId: m.from.userId,
       fromName: m.from.username,
-      ts: m.ts,
+      ts: m.sentAt ?? m.ts,
       text: m.text,
       own: m.from.userId === self,
       trust: m.trust,
-      ...this.#expiry(m.roomId, m.ts),
+      ...this.#expiry(m.roomId, m.sentAt ?? m.ts),
     };
     const list = this.#snapshot.messages[m.roomId] ?? [];
-    if (list.some((x) => x.key === message.key)) return;
+    if (list.some((x) => x.key === message.key && x.fromId === message.fromId)) return;
     if (this.#o.isRead?.(m.roomId) !== true) {
       this.#set({
         unread: { ...this.#snapshot.unread, [m.roomId]: (this.#snapshot.unread[m.roomId] ?? 0) + 1 },
@@ -488,8 +522,38 @@ export class ChatModel {
       username: m.from.username,
       active: false,
     });
+    if (this.#o.isRead?.(m.roomId) === true) this.#sendRead(m.roomId, [message]);
     this.#emit({ type: "message", message });
     if (message.expiresAt !== undefined) this.#sweep();
+  }
+
+  /** RCPT-2: a receipt moved one of this device's messages on (never back). */
+  #onDelivery(d: DeliveryEvent): void {
+    const m = this.#own(d.messageId);
+    if (m === undefined || m.status === "sending" || m.status === "failed") return;
+    const status = forward(m.status, statusOf(d));
+    const progress = { delivered: d.delivered.length, of: d.targets.length };
+    if (status === m.status && m.progress?.delivered === progress.delivered) return;
+    this.#update(m.key, (x) => ({ ...x, status, progress }));
+  }
+
+  #own(key: string): ChatMessage | undefined {
+    const me = this.#snapshot.me?.id;
+    for (const list of Object.values(this.#snapshot.messages)) {
+      const m = list.find((x) => x.key === key && x.fromId === me && x.status !== undefined);
+      if (m !== undefined) return m;
+    }
+    return undefined;
+  }
+
+  #sendRead(roomId: string, list: readonly ChatMessage[]): void {
+    const fresh = list.filter((m) => !m.own && !this.#readSent.has(`${m.fromId} ${m.key}`));
+    if (fresh.length === 0) return;
+    for (const m of fresh) this.#readSent.add(`${m.fromId} ${m.key}`);
+    this.#client.markRead(
+      roomId,
+      fresh.map((m) => ({ from: m.fromId, messageId: m.key })),
+    );
   }
 
   async #onRoom(room: RoomView): Promise<void> {
@@ -653,14 +717,14 @@ export class ChatModel {
       while (this.#outbox.length > 0 && !this.#disposed && this.#canSend()) {
         const item = this.#outbox[0]!;
         try {
-          const ack = await this.#client.send(item.roomId, item.text);
+          await this.#client.send(item.roomId, item.text, { messageId: item.key, sentAt: item.sentAt });
           this.#take(item);
+          const d = this.#client.delivery(item.key);
           const sent = this.#update(item.key, (m) => ({
             ...m,
-            key: ack.id,
-            ts: ack.ts,
-            status: "delivered",
-            ...this.#expiry(m.roomId, ack.ts),
+            status: forward("sent", statusOf(d)),
+            ...(d !== undefined ? { progress: { delivered: d.delivered.length, of: d.targets.length } } : {}),
+            ...this.#expiry(m.roomId, m.ts),
           }));
           if (sent?.expiresAt !== undefined) this.#sweep();
           const waiter = this.#waiters.get(item.key);
@@ -694,10 +758,17 @@ export class ChatModel {
     waiter?.reject(error);
   }
 
+  /** RCPT-3: in order of compose time, then sender, then id; a copy (same sender and id) is dropped. */
   #append(message: ChatMessage): void {
     const list = this.#snapshot.messages[message.roomId] ?? [];
-    if (list.some((x) => x.key === message.key)) return;
-    this.#setMessages(message.roomId, [...list, message]);
+    if (list.some((x) => x.key === message.key && x.fromId === message.fromId)) return;
+    const after = (x: ChatMessage) =>
+      x.ts > message.ts ||
+      (x.ts === message.ts &&
+        (x.fromId > message.fromId || (x.fromId === message.fromId && x.key > message.key)));
+    let i = list.length;
+    while (i > 0 && after(list[i - 1]!)) i--;
+    this.#setMessages(message.roomId, [...list.slice(0, i), message, ...list.slice(i)]);
   }
 
   /** Changes one message (found by key); returns it as changed. */

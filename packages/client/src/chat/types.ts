@@ -16,6 +16,10 @@ export type ChatClient = Pick<
   | "members"
   | "trust"
   | "send"
+  | "delivery"
+  | "markRead"
+  | "readReceipts"
+  | "setReadReceipts"
   | "typing"
   | "createRoom"
   | "join"
@@ -32,23 +36,32 @@ export interface Person {
   readonly username: string;
 }
 
-/** Where one of this device's own messages is: not yet accepted, accepted by the server, or failed. */
-export type OutgoingStatus = "sending" | "delivered" | "failed";
+/**
+ * Where one of this device's own messages is (RCPT-2), forward only: `sending` (not yet accepted
+ * by the server), `sent` (accepted), `delivered` (every member device of the group it was sent
+ * to acknowledged it), `read` (delivered, and someone else saw it), or `failed` (not accepted).
+ */
+export type OutgoingStatus = "sending" | "sent" | "delivered" | "read" | "failed";
 
 /** One line of a conversation. */
 export interface ChatMessage {
-  /** The server's message id, or a local id while an own message is not yet acknowledged. */
+  /**
+   * The message id its sender chose at compose time (RCPT-3), the same in every copy; for
+   * content from older clients, the server's message id. Unique per sender (`fromId`).
+   */
   readonly key: string;
   readonly roomId: string;
   readonly fromId: string;
   readonly fromName: string;
-  /** The server's time stamp (ms), or the local time for an own message not yet acknowledged. */
+  /** When its sender composed it (RCPT-3), or the server's time stamp for older content (ms). */
   readonly ts: number;
   readonly text: string;
   /** Sent from this account (this device or another of the user's devices). */
   readonly own: boolean;
-  /** For messages sent from this device: sending, delivered (the server acknowledged and relayed it) or failed. */
+  /** For messages sent from this device: see OutgoingStatus. */
   readonly status?: OutgoingStatus;
+  /** For messages sent from this device once sent: member devices that have it, of all ("n of m"). */
+  readonly progress?: { readonly delivered: number; readonly of: number };
   /** The sender's key trust when the message arrived. */
   readonly trust?: TrustState;
   /** When every member's device removes it (ms): set by the conversation's disappearing timer. */

@@ -8,6 +8,7 @@ import {
   ConfigError,
   configSummary,
   configWith,
+  formerNamesIn,
   loadConfig,
 } from "./config.js";
 
@@ -35,11 +36,11 @@ describe("loadConfig", () => {
     assert.deepEqual(c.allowCidrs, []);
     assert.equal(c.passwordPolicy, "default");
     assert.equal(c.registration, "open");
-    assert.equal(c.idsMaxFailures, 5);
-    assert.equal(c.idsWindowS, 300);
-    assert.equal(c.idsBlockS, 300);
-    assert.equal(c.msgRate, 10);
-    assert.equal(c.msgBurst, 20);
+    assert.equal(c.bruteForceMaxFailures, 5);
+    assert.equal(c.bruteForceWindowS, 300);
+    assert.equal(c.bruteForceBlockS, 300);
+    assert.equal(c.frameRate, 10);
+    assert.equal(c.frameBurst, 20);
     assert.equal(c.maxFrameBytes, 262_144);
     assert.deepEqual(c.trustedProxies, []);
     assert.equal(c.logLevel, "info");
@@ -60,11 +61,11 @@ describe("loadConfig", () => {
         PARLEY_ALLOW_CIDRS: "203.0.113.0/24,198.51.100.0/24",
         PARLEY_PASSWORD_POLICY: "nist",
         PARLEY_REGISTRATION: "invite",
-        PARLEY_IDS_MAX_FAILURES: "8",
-        PARLEY_IDS_WINDOW_S: "600",
-        PARLEY_IDS_BLOCK_S: "900",
-        PARLEY_MSG_RATE: "2.5",
-        PARLEY_MSG_BURST: "5",
+        PARLEY_BRUTE_FORCE_MAX_FAILURES: "8",
+        PARLEY_BRUTE_FORCE_WINDOW_S: "600",
+        PARLEY_BRUTE_FORCE_BLOCK_S: "900",
+        PARLEY_FRAME_RATE: "2.5",
+        PARLEY_FRAME_BURST: "5",
         PARLEY_MAX_FRAME_BYTES: "65536",
         PARLEY_TRUSTED_PROXIES: "203.0.113.1 203.0.113.2",
         PARLEY_LOG_LEVEL: "warn",
@@ -82,17 +83,30 @@ describe("loadConfig", () => {
     assert.deepEqual(c.allowCidrs, ["203.0.113.0/24", "198.51.100.0/24"]);
     assert.equal(c.passwordPolicy, "nist");
     assert.equal(c.registration, "invite");
-    assert.equal(c.idsMaxFailures, 8);
-    assert.equal(c.idsWindowS, 600);
-    assert.equal(c.idsBlockS, 900);
-    assert.equal(c.msgRate, 2.5);
-    assert.equal(c.msgBurst, 5);
+    assert.equal(c.bruteForceMaxFailures, 8);
+    assert.equal(c.bruteForceWindowS, 600);
+    assert.equal(c.bruteForceBlockS, 900);
+    assert.equal(c.frameRate, 2.5);
+    assert.equal(c.frameBurst, 5);
     assert.equal(c.maxFrameBytes, 65_536);
     assert.deepEqual(c.trustedProxies, ["203.0.113.1", "203.0.113.2"]);
     assert.equal(c.logLevel, "warn");
     assert.equal(c.databaseUrl, "postgres://parley@db.example:5432/parley");
     assert.equal(c.redisUrl, "redis://cache.example:6379");
     assert.equal(c.redisKeyPrefix, "team-b:");
+  });
+
+  it("still reads a setting under its former name, the new name winning, and says which were used", () => {
+    const old = loadConfig({ env: { PARLEY_IDS_MAX_FAILURES: "7", PARLEY_MSG_RATE: "3" } });
+    assert.equal(old.bruteForceMaxFailures, 7);
+    assert.equal(old.frameRate, 3);
+    const both = loadConfig({ env: { PARLEY_IDS_MAX_FAILURES: "7", PARLEY_BRUTE_FORCE_MAX_FAILURES: "9" } });
+    assert.equal(both.bruteForceMaxFailures, 9);
+    assert.deepEqual(
+      formerNamesIn({ PARLEY_IDS_MAX_FAILURES: "7", PARLEY_MSG_BURST: "4", PARLEY_FRAME_BURST: "5" }),
+      [{ formerly: "PARLEY_IDS_MAX_FAILURES", now: "PARLEY_BRUTE_FORCE_MAX_FAILURES" }],
+    );
+    assertConfigError(() => loadConfig({ env: { PARLEY_MSG_BURST: "0" } }), "PARLEY_MSG_BURST");
   });
 
   it("accepts every spelling of a boolean", () => {
@@ -106,12 +120,18 @@ describe("loadConfig", () => {
 
   it("lets a CLI flag win over the environment", () => {
     const c = loadConfig({
-      env: { PARLEY_PORT: "8000", PARLEY_IDS_MAX_FAILURES: "3", PARLEY_MSG_RATE: "4" },
-      argv: ["--port", "9000", "--ids-max-failures", "7", "--database-url=postgres://db.example/parley"],
+      env: { PARLEY_PORT: "8000", PARLEY_BRUTE_FORCE_MAX_FAILURES: "3", PARLEY_FRAME_RATE: "4" },
+      argv: [
+        "--port",
+        "9000",
+        "--brute-force-max-failures",
+        "7",
+        "--database-url=postgres://db.example/parley",
+      ],
     });
     assert.equal(c.port, 9000);
-    assert.equal(c.idsMaxFailures, 7);
-    assert.equal(c.msgRate, 4, "a setting without a flag still comes from the environment");
+    assert.equal(c.bruteForceMaxFailures, 7);
+    assert.equal(c.frameRate, 4, "a setting without a flag still comes from the environment");
     assert.equal(c.databaseUrl, "postgres://db.example/parley");
   });
 
@@ -133,9 +153,9 @@ describe("loadConfig", () => {
       ["a port that is not a number", { PARLEY_PORT: "https" }, "PARLEY_PORT"],
       ["a port out of range", { PARLEY_PORT: "70000" }, "PARLEY_PORT"],
       ["a negative port", { PARLEY_PORT: "-1" }, "PARLEY_PORT"],
-      ["a fractional count", { PARLEY_IDS_MAX_FAILURES: "2.5" }, "PARLEY_IDS_MAX_FAILURES"],
-      ["a zero count", { PARLEY_IDS_MAX_FAILURES: "0" }, "PARLEY_IDS_MAX_FAILURES"],
-      ["an empty number", { PARLEY_MSG_RATE: "" }, "PARLEY_MSG_RATE"],
+      ["a fractional count", { PARLEY_BRUTE_FORCE_MAX_FAILURES: "2.5" }, "PARLEY_BRUTE_FORCE_MAX_FAILURES"],
+      ["a zero count", { PARLEY_BRUTE_FORCE_MAX_FAILURES: "0" }, "PARLEY_BRUTE_FORCE_MAX_FAILURES"],
+      ["an empty number", { PARLEY_FRAME_RATE: "" }, "PARLEY_FRAME_RATE"],
       ["a boolean that is neither", { PARLEY_LAN_ONLY: "maybe" }, "PARLEY_LAN_ONLY"],
       ["an unknown TLS mode", { PARLEY_TLS: "on" }, "PARLEY_TLS"],
       ["an unknown password policy", { PARLEY_PASSWORD_POLICY: "weak" }, "PARLEY_PASSWORD_POLICY"],
@@ -198,14 +218,14 @@ describe("configWith", () => {
     const c = configWith({ port: 0, registration: "closed" });
     assert.equal(c.port, 0);
     assert.equal(c.registration, "closed");
-    assert.equal(c.idsMaxFailures, 5);
+    assert.equal(c.bruteForceMaxFailures, 5);
     assert.ok(Object.isFrozen(c));
   });
 
   it("reads the environment it is given, with overrides winning", () => {
-    const c = configWith({ msgBurst: 3 }, { PARLEY_MSG_BURST: "9", PARLEY_MSG_RATE: "1" });
-    assert.equal(c.msgBurst, 3);
-    assert.equal(c.msgRate, 1);
+    const c = configWith({ frameBurst: 3 }, { PARLEY_FRAME_BURST: "9", PARLEY_FRAME_RATE: "1" });
+    assert.equal(c.frameBurst, 3);
+    assert.equal(c.frameRate, 1);
   });
 
   it("checks the combined result", () => {

@@ -2,11 +2,11 @@ import { randomBytes } from "node:crypto";
 import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { DEFAULT_MAX_FRAME_BYTES } from "@parley/protocol";
+import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_ROOMS_PER_USER } from "@parley/protocol";
 
 /**
  * Parley's configuration: one table of settings, each an environment variable and a CLI flag
- * (`PARLEY_MSG_RATE` <-> `--msg-rate`; `DATABASE_URL` <-> `--database-url`). Read once at
+ * (`PARLEY_FRAME_RATE` <-> `--frame-rate`; `DATABASE_URL` <-> `--database-url`). Read once at
  * start, validated, frozen. A flag wins over the environment. The README's configuration table
  * lists the same settings; a test keeps them in step.
  */
@@ -25,18 +25,19 @@ export interface Config {
   readonly mdnsInterface: string | null;
   readonly passwordPolicy: "default" | "nist" | "classic";
   readonly registration: "open" | "invite" | "closed";
-  readonly idsMaxFailures: number;
-  readonly idsWindowS: number;
-  readonly idsBlockS: number;
+  readonly bruteForceMaxFailures: number;
+  readonly bruteForceWindowS: number;
+  readonly bruteForceBlockS: number;
   readonly accountFreeFailures: number;
   readonly accountMaxDelayS: number;
   readonly authRatePerMin: number;
-  readonly msgRate: number;
-  readonly msgBurst: number;
+  readonly frameRate: number;
+  readonly frameBurst: number;
   readonly maxFrameBytes: number;
   readonly maxBodyBytes: number;
   readonly maxConnectionsPerUser: number;
   readonly maxDevicesPerAccount: number;
+  readonly maxRoomsPerUser: number;
   readonly passwordChangesPerHour: number;
   readonly keyPackageClaimsPerPair: number;
   readonly keyPackageClaimsPerTarget: number;
@@ -71,6 +72,8 @@ interface Setting<K extends keyof Config> {
   secret?: boolean | "token";
   /** The default when NODE_ENV=test, for settings that must stay off in tests unless asked for. */
   testDefault?: string;
+  /** An earlier name of the variable, still read (with a warning at start) when the new one is unset. */
+  formerly?: string;
 }
 
 export class ConfigError extends TypeError {
@@ -273,22 +276,25 @@ const SETTINGS = [
     help: "Who may create an account (`invite`: admin-issued codes).",
   },
   {
-    key: "idsMaxFailures",
-    env: "PARLEY_IDS_MAX_FAILURES",
+    key: "bruteForceMaxFailures",
+    env: "PARLEY_BRUTE_FORCE_MAX_FAILURES",
+    formerly: "PARLEY_IDS_MAX_FAILURES",
     default: "5",
     parse: int(1, 1_000_000),
     help: "Failed logins from one IP within the window that block it.",
   },
   {
-    key: "idsWindowS",
-    env: "PARLEY_IDS_WINDOW_S",
+    key: "bruteForceWindowS",
+    env: "PARLEY_BRUTE_FORCE_WINDOW_S",
+    formerly: "PARLEY_IDS_WINDOW_S",
     default: "300",
     parse: int(1, 86_400),
-    help: "IDS counting window, seconds.",
+    help: "Brute-force detection counting window, seconds.",
   },
   {
-    key: "idsBlockS",
-    env: "PARLEY_IDS_BLOCK_S",
+    key: "bruteForceBlockS",
+    env: "PARLEY_BRUTE_FORCE_BLOCK_S",
+    formerly: "PARLEY_IDS_BLOCK_S",
     default: "300",
     parse: int(1, 86_400),
     help: "How long a blocked IP stays blocked, seconds.",
@@ -315,15 +321,17 @@ const SETTINGS = [
     help: "Register/login/refresh requests per IP per minute.",
   },
   {
-    key: "msgRate",
-    env: "PARLEY_MSG_RATE",
+    key: "frameRate",
+    env: "PARLEY_FRAME_RATE",
+    formerly: "PARLEY_MSG_RATE",
     default: "10",
     parse: num(0.01, 1_000_000),
     help: "Frames per second per user (token bucket refill).",
   },
   {
-    key: "msgBurst",
-    env: "PARLEY_MSG_BURST",
+    key: "frameBurst",
+    env: "PARLEY_FRAME_BURST",
+    formerly: "PARLEY_MSG_BURST",
     default: "20",
     parse: int(1, 1_000_000),
     help: "Token bucket size per user.",
@@ -355,6 +363,13 @@ const SETTINGS = [
     default: "10",
     parse: int(1, 10_000),
     help: "Registered MLS devices per account; another is refused with `too_many_devices`.",
+  },
+  {
+    key: "maxRoomsPerUser",
+    env: "PARLEY_MAX_ROOMS_PER_USER",
+    default: String(DEFAULT_MAX_ROOMS_PER_USER),
+    parse: int(1, 1_000_000),
+    help: "Rooms one account may own (created or handed over); another `room.create` is refused with `too_many_rooms`.",
   },
   {
     key: "passwordChangesPerHour",
@@ -530,11 +545,32 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     const flag = flagOf(s.env);
     const fromFlag = values[flag];
     const fallback = "testDefault" in s && env.NODE_ENV === "test" ? s.testDefault : s.default;
-    const raw = typeof fromFlag === "string" ? fromFlag : (env[s.env] ?? fallback);
-    const label = typeof fromFlag === "string" ? `--${flag}` : s.env;
+    const formerly = "formerly" in s ? env[s.formerly] : undefined;
+    const raw = typeof fromFlag === "string" ? fromFlag : (env[s.env] ?? formerly ?? fallback);
+    const label =
+      typeof fromFlag === "string"
+        ? `--${flag}`
+        : env[s.env] === undefined && formerly !== undefined && "formerly" in s
+          ? s.formerly
+          : s.env;
     out[s.key] = (s.parse as Parser<unknown>)(raw, label);
   }
   return validate(out as unknown as Config);
+}
+
+/**
+ * Variables set under an earlier name (and not under the current one): the server still reads
+ * them and warns at start, so an operator's existing service file keeps working.
+ */
+export function formerNamesIn(
+  env: Record<string, string | undefined> = process.env,
+): { formerly: string; now: string }[] {
+  const out: { formerly: string; now: string }[] = [];
+  for (const s of SETTINGS) {
+    if (!("formerly" in s) || env[s.formerly] === undefined) continue;
+    if (env[s.env] === undefined) out.push({ formerly: s.formerly, now: s.env });
+  }
+  return out;
 }
 
 /** Builds a configuration from defaults plus overrides, for tests and embedding. */
@@ -551,7 +587,7 @@ function validate(c: Config): Config {
   if ((c.tlsCert === null) !== (c.tlsKey === null)) {
     throw new ConfigError("PARLEY_TLS_CERT and PARLEY_TLS_KEY must be set together");
   }
-  if (c.msgBurst < 1) throw new ConfigError("PARLEY_MSG_BURST must be at least 1");
+  if (c.frameBurst < 1) throw new ConfigError("PARLEY_FRAME_BURST must be at least 1");
   const frozen: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(c)) frozen[k] = Array.isArray(v) ? Object.freeze([...v]) : v;
   return Object.freeze(frozen) as unknown as Config;

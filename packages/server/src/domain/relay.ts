@@ -112,6 +112,35 @@ export class Relay {
     );
   }
 
+  /**
+   * RCPT-1, RCPT-2: a device's delivery or read receipts, relayed to the devices of the user
+   * whose messages they name. The ids are opaque to the server (chosen by clients, inside the
+   * ciphertext); it checks only that both users are members of the room.
+   */
+  async receipt(
+    auth: AuthContext,
+    connectionId: string,
+    deviceId: string,
+    receipt: { roomId: string; to: UserId; ids: readonly string[]; state: "delivered" | "read" },
+  ): Promise<void> {
+    const roomId = asRoomId(canonicalRoomId(receipt.roomId));
+    const members = this.o.membership.peek(roomId) ?? (await this.o.membership.load(roomId));
+    if (!members) throw new ParleyError("room_not_found");
+    if (!members.set.has(auth.userId)) throw new ParleyError("not_a_member");
+    if (!members.set.has(receipt.to)) throw new ParleyError("recipient_not_member");
+    this.o.bus.deliver(
+      [receipt.to],
+      encodeFrame({
+        type: "receipt.event",
+        roomId,
+        from: { userId: auth.userId, deviceId },
+        ids: [...receipt.ids],
+        state: receipt.state,
+      }),
+      connectionId,
+    );
+  }
+
   async #toFollowers(sender: UserId, members: Membership, frame: () => Buffer): Promise<void> {
     const followers = await this.o.subscriptions.followersOf(sender);
     if (followers.length === 0) return;

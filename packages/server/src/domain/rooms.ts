@@ -1,4 +1,11 @@
-import { canonicalRoomId, isDisplayText, type MemberView, type RoomView } from "@parley/protocol";
+import {
+  canonicalRoomId,
+  DEFAULT_MAX_ROOMS_PER_USER,
+  DISCOVER_PAGE_DEFAULT,
+  isDisplayText,
+  type MemberView,
+  type RoomView,
+} from "@parley/protocol";
 import type { Static } from "typebox";
 import type { Bus } from "../bus/bus.js";
 import {
@@ -23,6 +30,8 @@ export interface RoomServiceOptions {
   membership: MembershipCache;
   /** RELAY-7: the user left the room or was removed from it (the offline queue drops its entries). */
   onMemberGone?: (userId: UserId, roomId: RoomId) => Promise<void>;
+  /** ROOM-12: rooms one user may own; default DEFAULT_MAX_ROOMS_PER_USER. */
+  maxRoomsPerUser?: number;
   now?: () => number;
 }
 
@@ -46,6 +55,10 @@ export class RoomService {
     if (!isDisplayText(name)) throw new ParleyError("invalid_text", { details: ["/name"] });
     if (topic !== null && !isDisplayText(topic))
       throw new ParleyError("invalid_text", { details: ["/topic"] });
+    // ROOM-12: one account cannot fill the directory (or the database) with rooms. A few
+    // concurrent creates may pass the count together: the cap is a bound, not an exact count.
+    const max = this.o.maxRoomsPerUser ?? DEFAULT_MAX_ROOMS_PER_USER;
+    if ((await this.o.storage.countRoomsOwnedBy(auth.userId)) >= max) throw new ParleyError("too_many_rooms");
     const now = this.#now();
     for (let attempt = 0; ; attempt++) {
       try {
@@ -140,8 +153,24 @@ export class RoomService {
     return (await this.o.storage.listRoomsOfUser(auth.userId)).map(roomView);
   }
 
-  async discover(): Promise<RoomViewT[]> {
-    return (await this.o.storage.listPublicRooms()).map(roomView);
+  /** ROOM-11: a page of the public rooms; `next` when there may be more. */
+  async discover(input: { query?: string; after?: string; limit?: number } = {}): Promise<{
+    rooms: RoomViewT[];
+    next?: string;
+  }> {
+    const limit = input.limit ?? DISCOVER_PAGE_DEFAULT;
+    const after = input.after === undefined ? undefined : parseCursor(input.after);
+    const query = input.query?.trim();
+    const rooms = await this.o.storage.listPublicRooms({
+      limit,
+      ...(after !== undefined ? { after } : {}),
+      ...(query ? { query } : {}),
+    });
+    const last = rooms.at(-1);
+    return {
+      rooms: rooms.map(roomView),
+      ...(rooms.length === limit && last !== undefined ? { next: `${last.createdAt}.${last.id}` } : {}),
+    };
   }
 
   async members(auth: AuthContext, rawRoomId: string): Promise<{ roomId: string; members: MemberViewT[] }> {
@@ -244,4 +273,10 @@ export function roomView(r: RoomRecord): RoomViewT {
     ownerId: r.ownerId,
     createdAt: r.createdAt,
   };
+}
+
+/** A `room.discover` cursor: the created-at and id of the last room of a page (the frame schema checked its shape). */
+function parseCursor(cursor: string): { createdAt: number; id: string } {
+  const dot = cursor.indexOf(".");
+  return { createdAt: Number(cursor.slice(0, dot)), id: cursor.slice(dot + 1) };
 }

@@ -39,8 +39,15 @@ export class TokenBuckets {
     return Math.ceil(((cost - b.tokens) * 1000) / this.ratePerSecond);
   }
 
-  /** Drops the key's bucket (its user's last connection closed), so the map does not only grow. */
+  /**
+   * Drops the key's bucket (its user's last connection closed) once it has refilled, so the map
+   * does not only grow. A bucket not yet full is kept: reconnecting must not buy a fresh burst.
+   * What stays is bounded by the number of accounts, and the next forget of a full one drops it.
+   */
   forget(key: string): void {
-    this.#buckets.delete(key);
+    const b = this.#buckets.get(key);
+    if (b === undefined) return;
+    const tokens = b.tokens + ((this.now() - b.at) * this.ratePerSecond) / 1000;
+    if (tokens >= this.burst) this.#buckets.delete(key);
   }
 }

@@ -244,8 +244,8 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
       },
       limits: {
         maxFrameBytes: config.maxFrameBytes,
-        messageRate: config.msgRate,
-        messageBurst: config.msgBurst,
+        messageRate: config.frameRate,
+        messageBurst: config.frameBurst,
       },
       caFingerprint: o.caFingerprint,
       storage:

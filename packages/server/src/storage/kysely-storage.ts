@@ -12,6 +12,7 @@ import type {
   NewRoom,
   NewSession,
   NewUser,
+  PublicRoomsPage,
   RefreshTokenRecord,
   RoomRecord,
   SessionRecord,
@@ -275,16 +276,36 @@ export class KyselyStorage implements Storage {
     return rows.map(toRoom);
   }
 
-  async listPublicRooms(): Promise<RoomRecord[]> {
-    const rows = await this.#db
+  async listPublicRooms(page: PublicRoomsPage = {}): Promise<RoomRecord[]> {
+    let q = this.#db.selectFrom("rooms").selectAll().where("kind", "=", "room").where("is_public", "=", 1);
+    const after = page.after;
+    if (after !== undefined) {
+      q = q.where((eb) =>
+        eb.or([
+          eb("created_at", ">", after.createdAt),
+          eb.and([eb("created_at", "=", after.createdAt), eb("id", ">", after.id as RoomId)]),
+        ]),
+      );
+    }
+    if (page.query !== undefined && page.query !== "") {
+      // LIKE with the query's own wildcards escaped; lower() on both sides, as SQLite's and
+      // PostgreSQL's LIKE differ in case sensitivity.
+      const pattern = `%${page.query.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+      q = q.where(sql<boolean>`lower(name) like ${pattern} escape '\\'`);
+    }
+    q = q.orderBy("created_at").orderBy("id");
+    if (page.limit !== undefined) q = q.limit(page.limit);
+    return (await q.execute()).map(toRoom);
+  }
+
+  async countRoomsOwnedBy(userId: UserId): Promise<number> {
+    const row = await this.#db
       .selectFrom("rooms")
-      .selectAll()
+      .select((eb) => eb.fn.countAll<number | string | bigint>().as("n"))
       .where("kind", "=", "room")
-      .where("is_public", "=", 1)
-      .orderBy("created_at")
-      .orderBy("id")
-      .execute();
-    return rows.map(toRoom);
+      .where("owner_id", "=", userId)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   async addMember(roomId: RoomId, userId: UserId, role: MemberRole, at: number): Promise<void> {

@@ -391,6 +391,54 @@ export function storageContract(name: string, harness: StorageHarness): void {
         );
       });
 
+      test("pages the public rooms in a stable order and finds them by name", async (t) => {
+        const { s } = await withUsers(t);
+        for (const [id, name, at] of [
+          ["a", "Ops", T0 + 1],
+          ["c", "ops-night", T0 + 2],
+          ["b", "Lunch", T0 + 2],
+          ["d", "100%_sure", T0 + 3],
+        ] as const) {
+          await s.createRoom(room(id, { name, createdAt: at }));
+        }
+        const first = await s.listPublicRooms({ limit: 2 });
+        assert.deepEqual(
+          first.map((r) => r.id),
+          ["a", "b"],
+        );
+        const last = first.at(-1)!;
+        const second = await s.listPublicRooms({
+          limit: 2,
+          after: { createdAt: last.createdAt, id: last.id },
+        });
+        assert.deepEqual(
+          second.map((r) => r.id),
+          ["c", "d"],
+          "the tie at T0 + 2 is broken by id",
+        );
+        assert.deepEqual(
+          (await s.listPublicRooms({ query: "OPS" })).map((r) => r.id),
+          ["a", "c"],
+        );
+        assert.deepEqual(
+          (await s.listPublicRooms({ query: "%_" })).map((r) => r.id),
+          ["d"],
+          "LIKE wildcards in the query are literal",
+        );
+      });
+
+      test("counts the rooms a user owns, not direct conversations", async (t) => {
+        const { s, alice, bob } = await withUsers(t);
+        await s.createRoom(room("r1", { ownerId: alice }));
+        await s.createRoom(room("r2", { ownerId: alice, isPublic: false }));
+        await s.createRoom(room("r3", { ownerId: bob }));
+        await s.createRoom(
+          room("dm", { kind: "direct", isPublic: false, ownerId: alice, pairKey: `${alice}:${bob}` }),
+        );
+        assert.equal(await s.countRoomsOwnedBy(alice), 2);
+        assert.equal(await s.countRoomsOwnedBy(bob), 1);
+      });
+
       test("lists the rooms a user is a member of", async (t) => {
         const { s, alice, bob } = await withUsers(t);
         for (const id of ["r1", "r2", "r3"]) await s.createRoom(room(id, { isPublic: id !== "r2" }));

@@ -11,6 +11,13 @@ import type { OfflineQueueStore } from "./offline-queue-store.js";
  * Times are milliseconds since the epoch (numbers). Every method is async because the
  * PostgreSQL implementation is.
  */
+/** Where a page of the public-room directory starts and how much it holds. */
+export interface PublicRoomsPage {
+  readonly after?: { readonly createdAt: number; readonly id: string };
+  readonly query?: string;
+  readonly limit?: number;
+}
+
 export interface Storage {
   readonly dialect: "sqlite" | "postgres";
   /** The MLS delivery service's records (devices, KeyPackages, groups, handshake queues). */
@@ -61,7 +68,14 @@ export interface Storage {
   /** The direct conversation of two users, by its order-independent pair key. */
   findDirectRoom(pairKey: string): Promise<RoomRecord | undefined>;
   listRoomsOfUser(userId: UserId): Promise<RoomRecord[]>;
-  listPublicRooms(): Promise<RoomRecord[]>;
+  /**
+   * Public rooms, oldest first, a page at a time: those after `after` (the created-at and id of
+   * the last room of the previous page), whose name contains `query` (case-insensitive), at
+   * most `limit`.
+   */
+  listPublicRooms(page?: PublicRoomsPage): Promise<RoomRecord[]>;
+  /** Rooms (not direct conversations) the user owns: what the per-user creation cap counts. */
+  countRoomsOwnedBy(userId: UserId): Promise<number>;
   /** Idempotent. */
   addMember(roomId: RoomId, userId: UserId, role: MemberRole, at: number): Promise<void>;
   /** Returns true when the user was a member. */

@@ -1,6 +1,7 @@
 // ConnectionRegistry: indexes, deliveries, control events and frame budgets.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
+import { ERRORS } from "@parley/protocol";
 import type WebSocket from "ws";
 import type { AuthContext } from "../domain/accounts.js";
 import type { DeviceStream } from "../domain/device-stream.js";
@@ -63,7 +64,7 @@ function registry(overrides: Partial<ConstructorParameters<typeof ConnectionRegi
 }
 
 describe("ConnectionRegistry", () => {
-  test("forgets a user's frame budget when their last connection here closes", () => {
+  test("keeps a spent frame budget across reconnects", () => {
     const { r } = registry();
     const a = connect(r, "alice");
     const b = connect(r, "alice");
@@ -74,8 +75,10 @@ describe("ConnectionRegistry", () => {
     assert.equal(r.take(asUserId("alice")), 0);
     assert.ok(r.take(asUserId("alice")) > 0, "the burst of 2 is spent across both connections");
     r.closed(b.conn);
-    assert.equal(r.budgetedUsers, 0);
+    assert.equal(r.budgetedUsers, 1, "a spent budget outlives the connections");
     assert.equal(r.closed(b.conn), false, "closing twice is a no-op");
+    connect(r, "alice");
+    assert.ok(r.take(asUserId("alice")) > 0, "reconnecting does not buy a fresh burst");
   });
 
   test("charges a frame's cost in tokens", () => {
@@ -104,6 +107,37 @@ describe("ConnectionRegistry", () => {
     assert.equal(r.hasLocalDevice(asUserId("alice"), "phone"), true);
     r.closed(phone.conn);
     assert.equal(r.hasLocalDevice(asUserId("alice"), "phone"), false);
+  });
+
+  test("holds live deliveries while a device's backlog is read, then sends them after it (MLS-8)", () => {
+    const { r } = registry();
+    const phone = connect(r, "alice", "s1", "phone");
+    phone.conn.holdDeliveries();
+    r.deliverLocalDevice(asUserId("alice"), "phone", Buffer.from('{"seq":3}'));
+    r.deliverLocal([asUserId("alice")], Buffer.from('{"live":1}'));
+    assert.deepEqual(phone.sent, [], "nothing live goes out before the backlog");
+    phone.conn.streamOutput().send(Buffer.from('{"seq":1}'));
+    phone.conn.streamOutput().send(Buffer.from('{"seq":2}'));
+    phone.conn.releaseDeliveries();
+    assert.deepEqual(phone.sent, ['{"seq":1}', '{"seq":2}', '{"seq":3}', '{"live":1}']);
+    r.deliverLocal([asUserId("alice")], Buffer.from('{"live":2}'));
+    assert.equal(phone.sent.at(-1), '{"live":2}', "after release deliveries go out at once");
+  });
+
+  test("closes a holding connection as a slow consumer instead of holding without bound", () => {
+    const { r } = registry();
+    const socket = fakeSocket();
+    const conn = new Connection("small", socket.ws, "127.0.0.1", 16, () => undefined);
+    r.opened(conn);
+    conn.auth = { userId: asUserId("bob"), username: "bob", sessionId: asSessionId("s-bob"), isAdmin: false };
+    conn.deviceId = "phone";
+    r.authenticated(conn);
+    conn.holdDeliveries();
+    r.deliverLocal([asUserId("bob")], Buffer.from("0123456789"));
+    r.deliverLocal([asUserId("bob")], Buffer.from("0123456789"));
+    assert.deepEqual(socket.closes, [[ERRORS.slow_consumer.wsClose, "slow_consumer"]]);
+    conn.releaseDeliveries();
+    assert.deepEqual(socket.sent, [], "a closing connection sends nothing held");
   });
 
   test("closes the connections of a revoked session only, with the reason (AUTH-7)", () => {

@@ -86,7 +86,7 @@ export class ConnectionRegistry implements BusSink {
       if (!conns) continue;
       for (const conn of conns) {
         if (conn.id === exceptConnection) continue;
-        conn.sendRaw(frame);
+        conn.deliver(frame);
         delivered++;
       }
     }
@@ -94,7 +94,7 @@ export class ConnectionRegistry implements BusSink {
   }
 
   deliverLocalDevice(userId: UserId, deviceId: string, frame: Buffer): void {
-    for (const conn of this.#byDevice.get(deviceKey(userId, deviceId)) ?? []) conn.sendRaw(frame);
+    for (const conn of this.#byDevice.get(deviceKey(userId, deviceId)) ?? []) conn.deliver(frame);
   }
 
   hasLocalDevice(userId: UserId, deviceId: string): boolean {

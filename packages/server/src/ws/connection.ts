@@ -22,6 +22,9 @@ export class Connection {
   authTimer: NodeJS.Timeout | undefined;
   /** WS-4: frames are handled one after another, so a join is done before the next send is checked. */
   #frameChain: Promise<void> = Promise.resolve();
+  /** Live deliveries held while the device's backlog is read (MLS-8); null when not holding. */
+  #held: Buffer[] | null = null;
+  #heldBytes = 0;
 
   constructor(
     readonly id: string,
@@ -56,6 +59,40 @@ export class Connection {
     }
     this.ws.send(frame, { binary: false });
     this.onSent();
+  }
+
+  /**
+   * MLS-8: from now until release(), live deliveries wait, so nothing newer overtakes the
+   * backlog the device stream is reading. The stream itself writes with sendRaw.
+   */
+  holdDeliveries(): void {
+    this.#held ??= [];
+  }
+
+  /** Sends the held deliveries in arrival order and delivers live again. */
+  releaseDeliveries(): void {
+    const held = this.#held;
+    this.#held = null;
+    this.#heldBytes = 0;
+    for (const frame of held ?? []) this.sendRaw(frame);
+  }
+
+  /**
+   * A live delivery (a room's message, a device's handshake, an event): sent now, or held while
+   * the backlog is read. Held frames count against the send buffer like buffered ones.
+   */
+  deliver(frame: Buffer): void {
+    if (this.#held === null) {
+      this.sendRaw(frame);
+      return;
+    }
+    if (this.closing) return;
+    if (this.ws.bufferedAmount + this.#heldBytes + frame.length > this.sendBufferBytes) {
+      this.close("slow_consumer");
+      return;
+    }
+    this.#held.push(frame);
+    this.#heldBytes += frame.length;
   }
 
   send(frame: ServerFrame): void {

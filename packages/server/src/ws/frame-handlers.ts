@@ -56,6 +56,12 @@ export const FRAME_HANDLERS: FrameHandlers = {
   typing: {
     handle: (d, { conn, auth }, frame) => d.relay.typing(auth, conn.id, frame.roomId, frame.active),
   },
+  receipt: {
+    handle: (d, { conn, auth }, frame) => {
+      if (conn.deviceId === null) throw new ParleyError("device_required");
+      return d.relay.receipt(auth, conn.id, conn.deviceId, { ...frame, to: asUserId(frame.to) });
+    },
+  },
   "room.create": {
     async handle(d, { conn, auth }, frame) {
       const result = await d.rooms.create(auth, {
@@ -101,7 +107,12 @@ export const FRAME_HANDLERS: FrameHandlers = {
   },
   "room.discover": {
     async handle(d, { conn }, frame) {
-      conn.send({ type: "rooms", ...rid(frame), rooms: await d.rooms.discover() });
+      const page = await d.rooms.discover({
+        ...(frame.query !== undefined ? { query: frame.query } : {}),
+        ...(frame.after !== undefined ? { after: frame.after } : {}),
+        ...(frame.limit !== undefined ? { limit: frame.limit } : {}),
+      });
+      conn.send({ type: "rooms", ...rid(frame), ...page });
     },
   },
   "room.members": {

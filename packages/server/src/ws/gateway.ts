@@ -61,8 +61,8 @@ export class Gateway {
       onSocket: (ws, req) => this.#open(ws, req),
     });
     this.#registry = new ConnectionRegistry({
-      frameRate: o.config.msgRate,
-      frameBurst: o.config.msgBurst,
+      frameRate: o.config.frameRate,
+      frameBurst: o.config.frameBurst,
       invalidate: (event) =>
         event.type === "membership.changed"
           ? o.membership.invalidate(event.roomId)
@@ -224,7 +224,11 @@ export class Gateway {
     }
     conn.auth = auth;
     conn.deviceId = frame.deviceId ?? null;
-    if (conn.deviceId !== null) conn.stream = this.o.streams.open(auth, conn.deviceId, conn.streamOutput());
+    if (conn.deviceId !== null) {
+      conn.stream = this.o.streams.open(auth, conn.deviceId, conn.streamOutput());
+      // MLS-8: a Commit relayed while the backlog is read must not overtake the queued ones.
+      conn.holdDeliveries();
+    }
     this.#registry.authenticated(conn);
     conn.send({
       type: "ready",
@@ -234,11 +238,15 @@ export class Gateway {
       serverTime: Date.now(),
       limits: {
         maxFrameBytes: this.o.config.maxFrameBytes,
-        messageRate: this.o.config.msgRate,
-        messageBurst: this.o.config.msgBurst,
+        messageRate: this.o.config.frameRate,
+        messageBurst: this.o.config.frameBurst,
       },
     });
     // MLS-8, RELAY-6: everything still queued for this device, before anything newer.
-    await conn.stream?.resume();
+    try {
+      await conn.stream?.resume();
+    } finally {
+      conn.releaseDeliveries();
+    }
   }
 }

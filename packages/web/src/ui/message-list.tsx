@@ -1,3 +1,4 @@
+import type { OutgoingStatus } from "@parley/client";
 import { Fragment } from "preact";
 import { useLayoutEffect, useRef } from "preact/hooks";
 import { type ChatMessage, messages, retention, serverInfo, typing } from "../state/model.js";
@@ -85,16 +86,25 @@ function SystemLine({ message: m }: { message: ChatMessage }) {
   );
 }
 
+/** RCPT-2: what each state of an own message is called, and its tick. */
+const STATUS_LABEL: Record<OutgoingStatus, string> = {
+  sending: "Sending",
+  sent: "Sent",
+  delivered: "Delivered",
+  read: "Read",
+  failed: "Not sent",
+};
+const STATUS_MARK: Record<OutgoingStatus, string> = {
+  sending: "🕓",
+  sent: "✓",
+  delivered: "✓✓",
+  read: "✓✓",
+  failed: "!",
+};
+
 function Message({ message: m, continued }: { message: ChatMessage; continued: boolean }) {
   if (m.system === true) return <SystemLine message={m} />;
-  const statusLabel =
-    m.status === "delivered"
-      ? "Delivered"
-      : m.status === "sending"
-        ? "Sending"
-        : m.status === "failed"
-          ? "Not sent"
-          : undefined;
+  const statusLabel = m.status === undefined ? undefined : STATUS_LABEL[m.status];
   return (
     <article
       class={`message${m.own ? " own" : ""}${continued ? " continued" : ""}`}
@@ -121,9 +131,7 @@ function Message({ message: m, continued }: { message: ChatMessage; continued: b
       {statusLabel !== undefined && (
         <footer class={`status status-${m.status}`}>
           <span title={statusLabel}>
-            <span aria-hidden="true">
-              {m.status === "delivered" ? "✓✓" : m.status === "sending" ? "…" : "!"}
-            </span>
+            <span aria-hidden="true">{m.status === undefined ? "" : STATUS_MARK[m.status]}</span>
             <span class="sr-only">{statusLabel}</span>
           </span>
           {m.status === "failed" && (

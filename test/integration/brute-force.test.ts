@@ -75,9 +75,9 @@ async function failFiveTimes(ts: TestServer, username: string, forwardedFor?: (i
 }
 
 const IP_BLOCK: Partial<Config> = {
-  idsMaxFailures: 5,
-  idsWindowS: 300,
-  idsBlockS: 2,
+  bruteForceMaxFailures: 5,
+  bruteForceWindowS: 300,
+  bruteForceBlockS: 2,
   accountFreeFailures: 1_000_000,
 };
 
@@ -136,7 +136,7 @@ describe("X-Forwarded-For from a trusted proxy", () => {
   before(async () => {
     ts = await startTestServer({
       ...IP_BLOCK,
-      idsBlockS: 300,
+      bruteForceBlockS: 300,
       trustedProxies: ["127.0.0.1"],
       accountFreeFailures: 3,
       accountMaxDelayS: 2,
@@ -201,7 +201,11 @@ describe("X-Forwarded-For from a trusted proxy", () => {
 describe("per-account slow-down", () => {
   let ts: TestServer;
   before(async () => {
-    ts = await startTestServer({ idsMaxFailures: 1_000_000, accountFreeFailures: 3, accountMaxDelayS: 2 });
+    ts = await startTestServer({
+      bruteForceMaxFailures: 1_000_000,
+      accountFreeFailures: 3,
+      accountMaxDelayS: 2,
+    });
   });
   after(async () => {
     await ts?.stop();
@@ -243,7 +247,7 @@ describe("per-account slow-down", () => {
 describe("per-IP rate limit on the auth endpoints", () => {
   let ts: TestServer;
   before(async () => {
-    ts = await startTestServer({ authRatePerMin: 3, idsMaxFailures: 1_000_000 });
+    ts = await startTestServer({ authRatePerMin: 3, bruteForceMaxFailures: 1_000_000 });
   });
   after(async () => {
     await ts?.stop();
