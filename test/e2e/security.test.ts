@@ -192,6 +192,13 @@ describe("safety numbers and key changes", () => {
       const seenByBob = await readSafetyNumber(bob.page, alice.username);
       assert.equal(seenByAlice, seenByBob);
       assert.equal(seenByAlice.replace(/ /g, "").length, 60);
+      // The same rows as the terminal client's /verify: 3 rows of 4 groups.
+      const rows = await safetyDialog(alice.page, bob.username).locator(".safety-row").allInnerTexts();
+      const groups = seenByAlice.split(" ");
+      assert.deepEqual(
+        rows.map((r) => r.trim()),
+        [0, 4, 8].map((i) => groups.slice(i, i + 4).join(" ")),
+      );
 
       const dialog = safetyDialog(alice.page, bob.username);
       await dialog.getByRole("button", { name: "Mark as verified" }).click();

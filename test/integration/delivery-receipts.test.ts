@@ -238,6 +238,54 @@ describe("delivery states and redelivery without server storage", BOUNDED, () =>
     }
   });
 
+  test("a third member passes messages on to a teammate who comes back while the sender is offline", async () => {
+    const alice = await signUp(ts, "alice");
+    const bob = await signUp(ts, "bob");
+    const carol = await signUp(ts, "carol");
+    const room = await alice.client.createRoom("relay", { isPublic: false });
+    for (const d of [bob, carol]) {
+      await alice.client.invite(room.id, d.id);
+      await d.client.join(room.id);
+    }
+    await sameEpoch([alice, bob, carol], room.id);
+    try {
+      await bob.offline();
+      const first = await alice.client.send(room.id, "while you were away 1");
+      const second = await alice.client.send(room.id, "while you were away 2");
+      await until(async () => carol.texts(room.id).length === 2, "carol has both");
+      await until(
+        async () => alice.client.delivery(second.messageId)?.delivered.length === 1,
+        "carol acknowledged",
+      );
+      await alice.offline();
+
+      // Only carol is online when bob comes back: she passes alice's messages on, signed by alice.
+      await bob.online();
+      await until(async () => bob.texts(room.id).length === 2, "bob has both");
+      assert.deepEqual(bob.texts(room.id), ["while you were away 1", "while you were away 2"]);
+      for (const m of bob.messages) {
+        assert.equal(m.from.userId, alice.id);
+        assert.equal(m.from.deviceId, alice.client.deviceId);
+        assert.equal(m.redelivered, true);
+      }
+
+      // Alice comes back: her notice asks again, bob acknowledges what carol passed on.
+      await alice.online();
+      await until(
+        async () => [first, second].every((m) => alice.client.delivery(m.messageId)?.delivered.length === 2),
+        "alice learns both are delivered",
+      );
+      assert.deepEqual(
+        bob.texts(room.id),
+        ["while you were away 1", "while you were away 2"],
+        "exactly once",
+      );
+      noErrors(alice, bob, carol);
+    } finally {
+      await Promise.all([alice.offline(), bob.offline(), carol.offline()]);
+    }
+  });
+
   test("malformed, oversized and unauthorised receipts are refused with stable codes; others are unaffected", async () => {
     const alice = await registerUser(ts, uniqueName("alice"));
     const bob = await registerUser(ts, uniqueName("bob"));

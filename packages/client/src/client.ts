@@ -7,6 +7,7 @@ import {
   groupMembers,
   type MlsConfigOptions,
   type SafetyNumber,
+  signMessageOrigin,
 } from "@parley/crypto";
 import {
   canonicalRoomId,
@@ -25,6 +26,7 @@ import {
   encodeContent,
   encodeSync,
   newMessageId,
+  originText,
   type StampedContent,
   type SyncNotice,
 } from "./content.js";
@@ -36,10 +38,12 @@ import { GroupSync } from "./group-sync.js";
 import { GroupStates } from "./groups.js";
 import { KEY_ROTATION_DEFAULTS, KeyRotation, type KeyRotationPolicy } from "./key-rotation.js";
 import { KeySupply } from "./key-supply.js";
+import type { HeldMessage } from "./message-crypto.js";
 import { KeyPins, type TrustState } from "./pins.js";
 import { defaultTimers, type FetchLike, type Timers, type WebSocketConstructor } from "./platform.js";
 import { ReceiptSender } from "./receipts.js";
-import { Redelivery } from "./redelivery.js";
+import { RecentIds } from "./recent-ids.js";
+import { type Passable, Redelivery } from "./redelivery.js";
 import { Scheduler } from "./scheduler.js";
 import { ServerList } from "./servers.js";
 import { SessionManager } from "./session.js";
@@ -84,6 +88,12 @@ export interface ParleyClientOptions {
   redeliveryKeepMs?: number;
   /** RCPT-1: how long receipts gather before one frame carries them. Default 1000 ms. */
   receiptBatchMs?: number;
+  /**
+   * RCPT-6: how long a device that holds another's message waits before passing it on to a
+   * device that lacks it (and does not if someone else did meanwhile); up to as much again is
+   * added at random. Default 3000 ms.
+   */
+  relayDelayMs?: number;
   /**
    * Automatic self-updates in each group (post-compromise security): after `afterMessages`
    * sent (default 100) or `afterMs` with the same keys (default 7 days), whichever first, each
@@ -144,6 +154,8 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   readonly #redelivery: Redelivery;
   readonly #receipts: ReceiptSender;
   #readReceipts = true;
+  /** RCPT-6: "userId id" of messages seen sent again lately, so a holder does not repeat them. */
+  readonly #wentBy = new RecentIds(4096);
   readonly #rotation: KeyRotation | undefined;
   #user: UserView | undefined;
   #status: ConnectionStatus = { state: "offline", reason: "not_started" };
@@ -232,7 +244,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       identity: () => this.#identity(),
       scheduler: this.#scheduler,
       out: {
-        message: (event) => this.#onMessage(event),
+        message: (event, held) => this.#onMessage(event, held),
         sync: (roomId, from, notice) =>
           this.#scheduler.later(0, () => this.#answerSync(roomId, from, notice)),
         membership: (event) => this.emit("membership", event),
@@ -418,11 +430,15 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   async send(roomId: string, content: string | Content, options: SendOptions = {}): Promise<SentMessage> {
     const id = canonicalRoomId(roomId);
     const c: Content = typeof content === "string" ? { text: content } : content;
-    const stamp = { id: options.messageId ?? newMessageId(), sent: options.sentAt ?? this.#o.now() };
+    const me = this.#identity();
+    const bare = { id: options.messageId ?? newMessageId(), sent: options.sentAt ?? this.#o.now() };
+    const author = { userId: me.accountId, deviceId: me.deviceId };
+    const sig = bytesToBase64(await signMessageOrigin(me, originText(id, author, bare, c)));
+    const stamp = { ...bare, sig };
     const plaintext = encodeContent(c, stamp);
     if ((await this.#groups.get(id)) === undefined) await this.#sync.engine.ensureGroup(id);
     const { message, members } = await this.#sync.crypto.encryptFor(id, plaintext);
-    await this.#redelivery.recordSent(id, stamp, c, members, this.#identity());
+    await this.#redelivery.recordSent(id, stamp, c, members, me);
     try {
       const ack = await this.#conn.request(
         { type: "message.send", to: { room: id }, payload: bytesToBase64(message) },
@@ -563,14 +579,34 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
 
   // ------------------------------------------------------------------ delivery (RCPT-*)
 
-  /** RCPT-3: each message once per (sender, id), acknowledged every time it comes. */
-  async #onMessage(event: MessageEvent): Promise<void> {
+  /**
+   * RCPT-3: each message once per (sender, id). Acknowledged when new, and again for a live copy
+   * (its sender asks again); a copy sent again to another device is not acknowledged twice.
+   */
+  async #onMessage(event: MessageEvent, held: HeldMessage | undefined): Promise<void> {
     if (event.messageId !== undefined && event.sentAt !== undefined) {
-      this.#receipts.add(event.roomId, event.from.userId, event.messageId, "delivered");
-      const fresh = await this.#redelivery.received(event.roomId, event.from.userId, {
-        id: event.messageId,
-        sent: event.sentAt,
-      });
+      if (event.redelivered === true) this.#wentBy.add(`${event.from.userId} ${event.messageId}`);
+      const pass: Passable | undefined =
+        held?.sig === undefined
+          ? undefined
+          : {
+              origin: {
+                userId: event.from.userId,
+                deviceId: event.from.deviceId,
+                username: event.from.username,
+              },
+              content: event.content,
+              sig: held.sig,
+              members: held.members,
+            };
+      const fresh = await this.#redelivery.received(
+        event.roomId,
+        event.from.userId,
+        { id: event.messageId, sent: event.sentAt },
+        pass,
+      );
+      if (fresh || event.redelivered !== true)
+        this.#receipts.add(event.roomId, event.from.userId, event.messageId, "delivered");
       if (!fresh) return;
     }
     this.emit("message", event);
@@ -601,6 +637,15 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     const answer = await this.#redelivery.sync(roomId, from, notice);
     for (const id of answer.acknowledge) this.#receipts.add(roomId, from.accountId, id, "delivered");
     if (answer.redeliver.length > 0) await this.#redeliver(roomId, answer.redeliver);
+    if (answer.relay.length > 0) {
+      // RCPT-6: the author's device answers at once; a holder waits, and passes on only what
+      // nobody sent again meanwhile (every member sees every batch go by).
+      const base = this.#o.relayDelayMs ?? 3000;
+      this.#scheduler.later(base + Math.floor(this.#o.random() * base), async () => {
+        const left = answer.relay.filter((i) => !this.#wentBy.has(`${i.by?.userId} ${i.stamp.id}`));
+        if (left.length > 0) await this.#redeliver(roomId, left);
+      });
+    }
     if (answer.reply) await this.#notify(roomId, await this.#redelivery.notice(roomId, true));
   }
 

@@ -22,6 +22,18 @@ export type Content = { readonly text: string } | { readonly data: unknown };
 export interface Stamp {
   readonly id: string;
   readonly sent: number;
+  /**
+   * RCPT-6: the author device's Ed25519 signature (base64) over originText(), so that a copy
+   * another member passes on can be checked. Absent in content from older clients.
+   */
+  readonly sig?: string;
+}
+
+/** RCPT-6: the author of a message another member passes on, as the holder received it. */
+export interface Origin {
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly username: string;
 }
 
 /** RCPT-4: what a device says to its group when it (re)connects. */
@@ -37,6 +49,22 @@ export interface SyncNotice {
 export interface StampedContent {
   readonly content: Content;
   readonly stamp: Stamp;
+  /** RCPT-6: set when the sender of the batch passes on another device's message. */
+  readonly by?: Origin;
+}
+
+/**
+ * RCPT-6: what an author signs: the room, its device, the message id and time and the content,
+ * as one JSON array (JSON.stringify is deterministic for these values).
+ */
+export function originText(
+  roomId: string,
+  author: { readonly userId: string; readonly deviceId: string },
+  stamp: Stamp,
+  content: Content,
+): string {
+  const body = "text" in content ? { text: content.text } : { data: content.data };
+  return JSON.stringify([roomId, author.userId, author.deviceId, stamp.id, stamp.sent, body]);
 }
 
 /** Everything an application message can hold. */
@@ -72,7 +100,7 @@ function stampOf(stamp: Stamp): Record<string, unknown> {
   if (!isMessageId(stamp.id)) throw new TypeError("stamp.id must be 32 lower-case hex digits");
   if (!Number.isSafeInteger(stamp.sent) || stamp.sent < 0)
     throw new TypeError("stamp.sent must be a non-negative integer");
-  return { id: stamp.id, sent: stamp.sent };
+  return { id: stamp.id, sent: stamp.sent, ...(stamp.sig !== undefined ? { sig: stamp.sig } : {}) };
 }
 
 export function encodeContent(content: string | Content, stamp?: Stamp): Uint8Array {
@@ -94,7 +122,14 @@ export function encodeSync(sync: SyncNotice): Uint8Array {
 
 export function encodeBatch(items: readonly StampedContent[]): Uint8Array {
   return utf8ToBytes(
-    JSON.stringify({ v: VERSION, batch: items.map((i) => ({ ...body(i.content), ...stampOf(i.stamp) })) }),
+    JSON.stringify({
+      v: VERSION,
+      batch: items.map((i) => ({
+        ...body(i.content),
+        ...stampOf(i.stamp),
+        ...(i.by !== undefined ? { by: { ...i.by } } : {}),
+      })),
+    }),
   );
 }
 
@@ -118,7 +153,8 @@ export function decodeEnvelope(bytes: Uint8Array): Envelope {
       items: v.batch.map((item: unknown) => {
         const stamp = readStamp(item);
         if (stamp === undefined) throw new ParleyClientError("content_invalid");
-        return { content: readContent(item), stamp };
+        const by = readOrigin((item as { by?: unknown }).by);
+        return { content: readContent(item), stamp, ...(by !== undefined ? { by } : {}) };
       }),
     };
   }
@@ -142,11 +178,27 @@ function readContent(value: unknown): Content {
 
 function readStamp(value: unknown): Stamp | undefined {
   if (typeof value !== "object" || value === null) return undefined;
-  const v = value as { id?: unknown; sent?: unknown };
+  const v = value as { id?: unknown; sent?: unknown; sig?: unknown };
   if (v.id === undefined && v.sent === undefined) return undefined;
   if (!isMessageId(v.id) || typeof v.sent !== "number" || !Number.isSafeInteger(v.sent) || v.sent < 0)
     throw new ParleyClientError("content_invalid");
-  return { id: v.id, sent: v.sent };
+  if (v.sig !== undefined && (typeof v.sig !== "string" || v.sig.length > 128))
+    throw new ParleyClientError("content_invalid");
+  return { id: v.id, sent: v.sent, ...(v.sig !== undefined ? { sig: v.sig } : {}) };
+}
+
+function readOrigin(value: unknown): Origin | undefined {
+  if (value === undefined) return undefined;
+  const v = value as { userId?: unknown; deviceId?: unknown; username?: unknown };
+  if (
+    typeof value !== "object" ||
+    value === null ||
+    typeof v.userId !== "string" ||
+    typeof v.deviceId !== "string" ||
+    typeof v.username !== "string"
+  )
+    throw new ParleyClientError("content_invalid");
+  return { userId: v.userId, deviceId: v.deviceId, username: v.username };
 }
 
 function syncOf(value: unknown): SyncNotice {

@@ -9,7 +9,7 @@ import type { MembershipEvent, MessageEvent } from "./events.js";
 import type { GroupStates } from "./groups.js";
 import { type AckedStream, Inbox } from "./inbox.js";
 import { KeyedMutex } from "./lock.js";
-import { MessageCrypto } from "./message-crypto.js";
+import { type HeldMessage, MessageCrypto } from "./message-crypto.js";
 import type { KeyPins } from "./pins.js";
 import { RecentIds } from "./recent-ids.js";
 import type { Scheduler } from "./scheduler.js";
@@ -24,7 +24,7 @@ export interface GroupSyncOptions {
   identity(): DeviceIdentity;
   readonly scheduler: Scheduler;
   readonly out: {
-    message(event: MessageEvent): void | Promise<void>;
+    message(event: MessageEvent, held?: HeldMessage): void | Promise<void>;
     sync(roomId: string, from: DeviceRef, notice: SyncNotice): void;
     membership(event: MembershipEvent): void;
     error(error: ParleyClientError, roomId?: string, messageId?: string): void;

@@ -70,6 +70,7 @@ export type {
 } from "./events.js";
 export { type KeyChange, KeyPins, type TrustState } from "./pins.js";
 export type { FetchLike, Timers, WebSocketConstructor, WebSocketLike } from "./platform.js";
+export { SAFETY_NUMBER_GROUPS_PER_ROW, safetyNumberRows } from "./safety-layout.js";
 export { fetchServerInfo } from "./server-info.js";
 export { type DeviceStore, MemoryStore } from "./store.js";
 export {

@@ -8,16 +8,31 @@ import {
   inspectMessage,
   isParleyCryptoError,
   processMessage,
+  verifyMessageOrigin,
 } from "@parley/crypto";
 import { canonicalRoomId, type ServerFrameOf } from "@parley/protocol";
 import { base64ToBytes } from "./base64.js";
-import { decodeEnvelope, type Envelope, type StampedContent, type SyncNotice } from "./content.js";
+import {
+  decodeEnvelope,
+  type Envelope,
+  originText,
+  type StampedContent,
+  type SyncNotice,
+} from "./content.js";
 import { asClientError, ParleyClientError } from "./errors.js";
 import type { MessageEvent } from "./events.js";
 import type { GroupStates } from "./groups.js";
 import type { KeyedMutex } from "./lock.js";
 import type { KeyPins } from "./pins.js";
 import type { Scheduler } from "./scheduler.js";
+
+/** What a holder needs to pass a message on (RCPT-6). */
+export interface HeldMessage {
+  /** The group's devices in the epoch the message was sent in: who it was meant for. */
+  readonly members: readonly DeviceRef[];
+  /** The author's signature over originText() (base64), when it made one. */
+  readonly sig: string | undefined;
+}
 
 /** Messages kept while their epoch is ahead of ours (its Commit is still on the way), per room. */
 const MAX_EARLY_MESSAGES = 256;
@@ -30,8 +45,11 @@ export interface MessageCryptoOptions {
   readonly scheduler: Scheduler;
   /** Where decrypted messages and undecryptable ones go. */
   readonly out: {
-    /** Awaited, so that messages are handed on one at a time, in order. */
-    message(event: MessageEvent): void | Promise<void>;
+    /**
+     * Awaited, so that messages are handed on one at a time, in order. `held`: the group's
+     * devices at the message's epoch and the author's origin signature, for RCPT-6.
+     */
+    message(event: MessageEvent, held?: HeldMessage): void | Promise<void>;
     /** RCPT-4: a device's sync notice (never shown). */
     sync(roomId: string, from: DeviceRef, sync: SyncNotice): void;
     error(error: ParleyClientError, roomId: string, messageId: string): void;
@@ -133,26 +151,49 @@ export class MessageCrypto {
         out.sync(roomId, sender, envelope.sync);
         return;
       }
-      const trust = await this.#o.pins.state(sender.accountId);
-      // RCPT-5: a batch holds the sending user's own earlier messages, sent again.
+      const members = groupMembers(result.state);
+      const devices = members.map((m) => m.device);
+      // RCPT-5: a batch holds earlier messages sent again: the sender's own, or (RCPT-6) another
+      // member's, passed on with the author's signature, checked against its leaf here.
       const items: readonly (StampedContent | Omit<StampedContent, "stamp">)[] =
         envelope.kind === "batch" ? envelope.items : [envelope];
       for (const item of items) {
         const { content } = item;
         const stamp = "stamp" in item ? item.stamp : undefined;
-        await out.message({
-          roomId,
-          id: frame.id,
-          ts: frame.ts,
-          from: { userId: sender.accountId, username: frame.from.username, deviceId: sender.deviceId },
-          content,
-          text: "text" in content ? content.text : undefined,
-          trust,
-          epoch: Number(result.epoch),
-          ...(stamp !== undefined ? { messageId: stamp.id, sentAt: stamp.sent } : {}),
-          ...(envelope.kind === "batch" ? { redelivered: true as const } : {}),
-          ...(frame.queued === true ? { queued: true as const } : {}),
-        });
+        const by = "by" in item ? item.by : undefined;
+        let author = { userId: sender.accountId, username: frame.from.username, deviceId: sender.deviceId };
+        if (by !== undefined && (by.userId !== sender.accountId || by.deviceId !== sender.deviceId)) {
+          const leaf = members.find(
+            (m) => m.device.accountId === by.userId && m.device.deviceId === by.deviceId,
+          );
+          const sig = stamp?.sig === undefined ? undefined : base64ToBytesOrNone(stamp.sig);
+          const genuine =
+            leaf !== undefined &&
+            stamp !== undefined &&
+            sig !== undefined &&
+            (await verifyMessageOrigin(leaf.signaturePublicKey, originText(roomId, by, stamp, content), sig));
+          if (!genuine) {
+            out.error(new ParleyClientError("invalid_message"), roomId, frame.id);
+            continue;
+          }
+          author = { userId: by.userId, username: by.username, deviceId: by.deviceId };
+        }
+        await out.message(
+          {
+            roomId,
+            id: frame.id,
+            ts: frame.ts,
+            from: author,
+            content,
+            text: "text" in content ? content.text : undefined,
+            trust: await this.#o.pins.state(author.userId),
+            epoch: Number(result.epoch),
+            ...(stamp !== undefined ? { messageId: stamp.id, sentAt: stamp.sent } : {}),
+            ...(envelope.kind === "batch" ? { redelivered: true as const } : {}),
+            ...(frame.queued === true ? { queued: true as const } : {}),
+          },
+          envelope.kind === "content" ? { members: devices, sig: stamp?.sig } : undefined,
+        );
       }
     });
   }
@@ -183,6 +224,14 @@ export class MessageCrypto {
         this.epochChanged(roomId);
       });
     }
+  }
+}
+
+function base64ToBytesOrNone(text: string): Uint8Array | undefined {
+  try {
+    return base64ToBytes(text);
+  } catch {
+    return undefined;
   }
 }
 

@@ -16,6 +16,10 @@ export class RecentIds {
     this.#limit = limit;
   }
 
+  has(id: string): boolean {
+    return this.#ids.has(id);
+  }
+
   /** Records `id`; false when it was seen already. */
   add(id: string): boolean {
     if (this.#ids.has(id)) return false;

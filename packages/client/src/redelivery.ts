@@ -6,6 +6,7 @@ import type { ServerFrameOf } from "@parley/protocol";
 import {
   type Content,
   isMessageId,
+  type Origin,
   type Stamp,
   type StampedContent,
   SYNC_IDS_MAX,
@@ -42,6 +43,22 @@ interface ReceivedRecord {
   readonly from: string;
   readonly id: string;
   readonly sent: number;
+  /** RCPT-6: what it takes to pass the message on, while `keepMs` lasts. */
+  pass?: {
+    readonly origin: Origin;
+    readonly content: Content;
+    readonly sig: string;
+    /** "deviceId userId" of the group's devices when it was sent. */
+    readonly targets: string[];
+  };
+}
+
+/** RCPT-6: a message this device holds and may pass on, as received. */
+export interface Passable {
+  readonly origin: Origin;
+  readonly content: Content;
+  readonly sig: string;
+  readonly members: readonly DeviceRef[];
 }
 
 /** A device as one string: device ids have no space (MLS-1), user ids come after it. */
@@ -66,6 +83,8 @@ export interface RedeliveryOptions {
 export interface SyncAnswer {
   /** Own messages it lacks, to send again in one batch (RCPT-5). */
   readonly redeliver: readonly StampedContent[];
+  /** Other devices' messages it lacks that this device holds, to pass on if nobody does first (RCPT-6). */
+  readonly relay: readonly StampedContent[];
   /** Ids of its user's messages this device holds: acknowledge them again (RCPT-4). */
   readonly acknowledge: readonly string[];
   /** It named messages of its own that this device lacks: answer with this device's notice. */
@@ -162,11 +181,20 @@ export class Redelivery {
   }
 
   /** RCPT-3: records a received message; false when it was held already (a copy). */
-  async received(roomId: string, from: string, stamp: Stamp): Promise<boolean> {
+  async received(roomId: string, from: string, stamp: Stamp, pass?: Passable): Promise<boolean> {
     await this.load();
     const key = `${from} ${stamp.id}`;
     if (this.#received.has(key)) return false;
-    this.#received.set(key, { roomId, from, id: stamp.id, sent: stamp.sent });
+    const record: ReceivedRecord = { roomId, from, id: stamp.id, sent: stamp.sent };
+    if (pass !== undefined && stamp.sent >= this.#o.now() - this.#keepMs) {
+      record.pass = {
+        origin: pass.origin,
+        content: pass.content,
+        sig: pass.sig,
+        targets: pass.members.map(deviceKey),
+      };
+    }
+    this.#received.set(key, record);
     while (this.#received.size > RECEIVED_MAX) {
       const oldest = this.#received.keys().next().value;
       if (oldest === undefined) break;
@@ -230,7 +258,31 @@ export class Redelivery {
     this.#save();
     const acknowledge = notice.pending.filter((id) => this.#received.has(`${from.accountId} ${id}`));
     const reply = notice.reply !== true && acknowledge.length < notice.pending.length;
-    return { redeliver, acknowledge, reply };
+    return { redeliver, relay: this.#relayable(roomId, from, have), acknowledge, reply };
+  }
+
+  /**
+   * RCPT-6: messages of other devices this device holds that `to` lacks and was meant to get
+   * (its send-time group included it), oldest first, bounded as a batch.
+   */
+  #relayable(roomId: string, to: DeviceRef, have: ReadonlySet<string>): StampedContent[] {
+    const key = deviceKey(to);
+    const out: StampedContent[] = [];
+    let bytes = 0;
+    const records = [...this.#received.values()]
+      .filter((r) => r.roomId === roomId && r.pass !== undefined && !have.has(r.id))
+      .sort((a, b) => a.sent - b.sent);
+    for (const r of records) {
+      const pass = r.pass!;
+      if (!pass.targets.includes(key)) continue;
+      if (pass.origin.userId === to.accountId && pass.origin.deviceId === to.deviceId) continue;
+      if (out.length >= BATCH_MAX) break;
+      const size = JSON.stringify(pass.content).length;
+      if (out.length > 0 && bytes + size > BATCH_BYTES_MAX) continue;
+      bytes += size;
+      out.push({ content: pass.content, stamp: { id: r.id, sent: r.sent, sig: pass.sig }, by: pass.origin });
+    }
+    return out;
   }
 
   #deliveredTo(r: SentRecord, device: DeviceRef): boolean {
@@ -258,6 +310,12 @@ export class Redelivery {
     for (const r of this.#sent.values()) {
       if (r.sent < limit && r.content !== undefined) {
         delete r.content;
+        changed = true;
+      }
+    }
+    for (const r of this.#received.values()) {
+      if (r.sent < limit && r.pass !== undefined) {
+        delete r.pass;
         changed = true;
       }
     }

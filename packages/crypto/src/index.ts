@@ -22,6 +22,7 @@ export {
   importDeviceIdentity,
   sameDevice,
 } from "./identity.js";
+export { signMessageOrigin, verifyMessageOrigin } from "./message-origin.js";
 export {
   addMembers,
   type CreateGroupOptions,

@@ -42,12 +42,16 @@ export async function leafSpkiPin(url: string, caPem: string): Promise<string> {
   return createHash("sha256").update(spki).digest("base64");
 }
 
-/** One headless Chromium that trusts exactly the given leaf key pins. */
-export function launchChromium(spkiPins: readonly string[]): Promise<Browser> {
+/** One headless Chromium that trusts exactly the given leaf key pins; `extraArgs` for one test file's needs. */
+export function launchChromium(
+  spkiPins: readonly string[],
+  extraArgs: readonly string[] = [],
+): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     args: [
       ...CHROMIUM_ARGS,
+      ...extraArgs,
       ...(spkiPins.length > 0 ? [`--ignore-certificate-errors-spki-list=${spkiPins.join(",")}`] : []),
     ],
     timeout: 60_000,

@@ -77,8 +77,15 @@ export class E2eSuite {
     this.#browser = browser;
   }
 
-  /** `fileUrl` is the test file's import.meta.url (names its screenshots). */
-  static async start(fileUrl: string, overrides: Partial<Config> = {}): Promise<E2eSuite> {
+  /**
+   * `fileUrl` is the test file's import.meta.url (names its screenshots); `chromiumArgs` are
+   * added to this file's Chromium only (a fake camera, say).
+   */
+  static async start(
+    fileUrl: string,
+    overrides: Partial<Config> = {},
+    { chromiumArgs = [] }: { chromiumArgs?: readonly string[] } = {},
+  ): Promise<E2eSuite> {
     const dataDir = await mkdtemp(join(tmpdir(), "parley-e2e-"));
     const file = basename(fileURLToPath(fileUrl)).replace(/\.test\.ts$/, "");
     // A private copy of the build: a rebuild while the tests run (its hashed asset names
@@ -95,7 +102,7 @@ export class E2eSuite {
     try {
       if (server.ca === null) throw new Error("the e2e suite expects the server's default TLS");
       const pin = await leafSpkiPin(server.url, server.ca);
-      const browser = await launchChromium([pin]);
+      const browser = await launchChromium([pin], chromiumArgs);
       await mkdir(RESULTS_DIR, { recursive: true });
       return new E2eSuite(file, overrides, dataDir, server, browser);
     } catch (e) {

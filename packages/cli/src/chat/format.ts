@@ -1,4 +1,4 @@
-import type { TrustState } from "@parley/client";
+import { safetyNumberRows as layoutRows, type TrustState } from "@parley/client";
 import type { InfoResponse } from "@parley/protocol";
 import { printable } from "../printable.js";
 import { COMMAND_HELP } from "./input.js";
@@ -74,11 +74,9 @@ export function passwordRequirements(policy: InfoResponse["passwordPolicy"]): st
   return `passwords here need ${need}${not.length > 0 ? `, and may not ${not.join(" or ")}` : ""}`;
 }
 
-/** A safety number's 12 groups of 5 digits as 3 rows of 4, the way both sides read it aloud. */
+/** A safety number's groups in the rows every client shows (the SDK's layout: 3 rows of 4), indented. */
 export function safetyNumberRows(groups: readonly string[]): string[] {
-  const rows: string[] = [];
-  for (let i = 0; i < groups.length; i += 4) rows.push(`    ${groups.slice(i, i + 4).join(" ")}`);
-  return rows;
+  return layoutRows(groups).map((row) => `    ${row.join(" ")}`);
 }
 
 /**

@@ -1,14 +1,17 @@
-import type { SafetyNumberResult } from "@parley/client";
+import { type SafetyNumberResult, safetyNumberRows } from "@parley/client";
 import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../state/errors.js";
 import { trust } from "../state/model.js";
 import { acceptKeyChange, markVerified, safetyNumber } from "../state/session.js";
 import { Dialog } from "./dialog.js";
 import { QrCode } from "./qr-code.js";
+import { safetyCodeText } from "./safety-code.js";
+import { ScanSafetyCode } from "./scan-safety-code.js";
 
 /**
- * The safety number of this user and a contact: 60 digits in 12 groups and a QR code of the
- * same value. Both people see the same number only if neither's keys were swapped on the way.
+ * The safety number of this user and a contact: 60 digits in 3 rows of 4 groups (as in the
+ * terminal client) and a QR code of the same value, which the contact can scan. Both people
+ * see the same number only if neither's keys were swapped on the way.
  */
 export function SafetyDialog({
   userId,
@@ -35,9 +38,14 @@ export function SafetyDialog({
             If they match, nobody is in the middle.
           </p>
           <p class="safety-number" data-testid="safety-number">
-            {result.groups.join(" ")}
+            {safetyNumberRows(result.groups).map((row, i) => (
+              <span class="safety-row" key={row.join("")}>
+                {i > 0 && " "}
+                {row.join(" ")}
+              </span>
+            ))}
           </p>
-          <QrCode text={`parley-sn:${result.qrPayloadBase64}`} label="QR code" />
+          <QrCode text={safetyCodeText(result.qrPayloadBase64)} label="QR code" />
           <p class={`trust-state trust-${state}`}>
             {state === "verified"
               ? `You have verified ${username}.`
@@ -45,6 +53,7 @@ export function SafetyDialog({
                 ? `${username}'s security key changed since you last saw it.`
                 : `You have not verified ${username} yet.`}
           </p>
+          <ScanSafetyCode userId={userId} username={username} payloadBase64={result.qrPayloadBase64} />
         </>
       )}
       <div class="dialog-actions">
