@@ -81,3 +81,12 @@ test("keeps unread counts and disappearing timers beside the messages, and clear
   assert.equal(await h.loadRooms(), undefined);
   assert.deepEqual(store.keys(), []);
 });
+
+test("writes a changed unread count without waiting for the next batch", async () => {
+  const store = new MemoryStore();
+  const h = new History(store);
+  h.saveRooms({ unread: { AAAAAA: 0 }, disappearing: {} });
+  // No flush: only the turn of the event loop that follows.
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(await new History(store).loadRooms(), { unread: { AAAAAA: 0 }, disappearing: {} });
+});

@@ -59,7 +59,14 @@ export class History implements ChatHistory {
 
   saveRooms(state: ChatRoomState): void {
     this.#rooms = state;
-    this.#later();
+    // Small, and written at once rather than batched, so a conversation read just before a
+    // reload stays read. An arriving message's count goes out with it (saveNow, same turn).
+    void Promise.resolve().then(() => {
+      const rooms = this.#rooms;
+      if (rooms === undefined) return;
+      this.#rooms = undefined;
+      this.#writing = this.#writing.then(() => this.store.put(ROOMS, encoder.encode(JSON.stringify(rooms))));
+    });
   }
 
   async loadRooms(): Promise<ChatRoomState | undefined> {
