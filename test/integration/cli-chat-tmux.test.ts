@@ -218,6 +218,28 @@ it("keeps the half-typed input line intact while a message arrives, in an 80x24 
     offTyping();
     assert.deepEqual(heard, ["typing", "stopped"]);
 
+    // RCPT-2: own messages are numbered with their state; sam's one device acknowledges them.
+    await waitScreen(shows(`<${alice}> done #2 [`), "the sent line with its number and mark");
+    await waitScreen(shows("-- #2 [delivered]"), "the delivered notice");
+    await type("/info 2", true);
+    rows = await waitScreen(shows("delivered to 1 of 1 devices"), "/info on a delivered message");
+    assert.ok(
+      rows.some((r) => r.includes(`${sam.username} (device `) && r.endsWith("has it")),
+      rows.join("\n"),
+    );
+    // Sam's device goes away: a new message waits for it, and /info says for whom.
+    await sam.client.close();
+    await type("are you there?", true);
+    await waitScreen(shows(`<${alice}> are you there? #3 [sent]`), "the third message, sent");
+    await type("/info 3", true);
+    rows = await waitScreen(shows("delivered to 0 of 1 devices"), "/info on a waiting message");
+    assert.ok(
+      rows.some((r) => r.includes(`${sam.username} (device `) && r.endsWith("waiting")),
+      rows.join("\n"),
+    );
+    await type("/info 9", true);
+    await waitScreen(shows("no message #9 of yours in this session"), "an unknown number");
+
     // History is kept on the device by default: after a restart of the program, opening the
     // room shows what was said, and the files on disk hold none of it readable.
     await type("/quit", true);

@@ -4,6 +4,12 @@
  */
 export { BACKOFF_DEFAULTS, Backoff, type BackoffOptions, backoffDelay } from "./backoff.js";
 export { base64ToBytes, bytesToBase64 } from "./base64.js";
+export {
+  type DeliveryInfo,
+  type DeviceDelivery,
+  keepsNoMessages,
+  waitingNote,
+} from "./chat/delivery.js";
 export { HISTORY_LIMIT, History, type HistoryOptions } from "./chat/history.js";
 export { ChatModel, type ChatModelOptions, emptyChatSnapshot, usernameKey } from "./chat/model.js";
 export {
@@ -70,7 +76,7 @@ export type {
 } from "./events.js";
 export { type KeyChange, KeyPins, type TrustState } from "./pins.js";
 export type { FetchLike, Timers, WebSocketConstructor, WebSocketLike } from "./platform.js";
-export { SAFETY_NUMBER_GROUPS_PER_ROW, safetyNumberRows } from "./safety-layout.js";
+export { SAFETY_NUMBER_GROUPS_PER_ROW, SAFETY_NUMBER_ROWS, safetyNumberRows } from "./safety-layout.js";
 export { fetchServerInfo } from "./server-info.js";
 export { type DeviceStore, MemoryStore } from "./store.js";
 export {

@@ -10,8 +10,8 @@ test("a safety number reads as 3 rows of 4 groups, in order", () => {
   );
   const rows = safetyNumberRows(sn.groups);
   assert.deepEqual(
-    rows.map((r) => r.length),
+    rows.map((r) => r.split(" ").length),
     [4, 4, 4],
   );
-  assert.equal(rows.flat().join(""), sn.digits);
+  assert.equal(rows.join(" "), sn.groups.join(" "));
 });

@@ -14,6 +14,7 @@ import {
   type HistoryRetention,
   isParleyClientError,
   type KeyChange,
+  keepsNoMessages,
   type MembershipEvent,
   maxAgeMs,
   ParleyClient,
@@ -40,6 +41,7 @@ import {
   TRUST_MARK,
 } from "./format.js";
 import { type ChatInput, parseInput } from "./input.js";
+import { OwnMessages } from "./own-messages.js";
 import type { Screen } from "./screen.js";
 import { ChatState, type UserRef } from "./state.js";
 
@@ -85,6 +87,7 @@ export class ChatController {
   #retention: HistoryRetention = DEFAULT_RETENTION;
   #serverInfo: InfoResponse | undefined;
   #offline = false;
+  #own = new OwnMessages();
   #events: Promise<void> = Promise.resolve();
 
   constructor(options: ChatControllerOptions) {
@@ -230,6 +233,8 @@ export class ChatController {
         return this.#historySetting(input.setting);
       case "disappear":
         return this.#disappear(input.setting);
+      case "info":
+        return this.#info(input.n);
       default:
         return assertNever(input);
     }
@@ -242,8 +247,21 @@ export class ChatController {
       throw new ChatError("no conversation open: /join, /create, /switch or /msg first");
     const sent = await model.send(room.id, text);
     this.#screen.print(
-      formatMessage({ ts: sent.ts, where: undefined, sender: this.#me().username, trust: undefined, text }),
+      `${formatMessage({ ts: sent.ts, where: undefined, sender: this.#me().username, trust: undefined, text })} ${this.#own.sent(sent)}`,
     );
+  }
+
+  /** RCPT-2: who has one of this session's messages, device by device. */
+  async #info(n: number): Promise<void> {
+    const model = this.#chat();
+    const mine = this.#own.find(n);
+    const m =
+      mine === undefined ? undefined : model.snapshot.messages[mine.roomId]?.find((x) => x.key === mine.key);
+    const info = m === undefined ? undefined : model.deliveryInfo(m.key);
+    if (m === undefined || info === undefined)
+      throw new ChatError(`no message #${n} of yours in this session`);
+    const server = await this.#serverInfoOnce();
+    this.#screen.print(...OwnMessages.describe(n, m.text, info, keepsNoMessages(server)));
   }
 
   async #direct(name: string, text: string): Promise<void> {
@@ -253,7 +271,7 @@ export class ChatController {
     const sent = await model.send(room.id, text);
     const where = this.#state.current?.id === room.id ? undefined : `-> ${this.#state.label(room.id)}`;
     this.#screen.print(
-      formatMessage({ ts: sent.ts, where, sender: this.#me().username, trust: undefined, text }),
+      `${formatMessage({ ts: sent.ts, where, sender: this.#me().username, trust: undefined, text })} ${this.#own.sent(sent)}`,
     );
   }
 
@@ -266,7 +284,7 @@ export class ChatController {
     if (list.length > shown.length) this.#notice(`${list.length - shown.length} earlier messages kept`);
     for (const m of shown) this.#printMessage(m, true);
     if (this.#retention.keep === "none") this.#notice("This device keeps no history (see /history)");
-    if (list.length === 0 && (await this.#info())?.storage.messages === "none") {
+    if (list.length === 0 && (await this.#serverInfoOnce())?.storage.messages === "none") {
       this.#notice(
         "This server keeps no messages: a message reaches a teammate's device only while it, or one of you, is online",
       );
@@ -443,6 +461,7 @@ export class ChatController {
     this.#history = history;
     this.#state.reset();
     if (keeps) await model.restoreHistory();
+    this.#own = new OwnMessages();
     try {
       await client.connect();
     } catch (e) {
@@ -485,6 +504,7 @@ export class ChatController {
     this.#store = undefined;
     this.#history = undefined;
     this.#state.reset();
+    this.#own = new OwnMessages();
     this.#offline = false;
     try {
       await history?.flush();
@@ -551,9 +571,11 @@ export class ChatController {
         return;
       }
       // A failed send is reported by the command that sent it; the rest is shown when asked for.
+      case "state":
+        for (const line of this.#own.changes(model.snapshot.messages)) this.#notice(line);
+        return;
       case "failed":
       case "queue_missed":
-      case "state":
         return;
       default:
         return assertNever(change);
@@ -647,11 +669,11 @@ export class ChatController {
 
   /** The server's password policy (GET /api/info), or undefined when it cannot be read. */
   async #passwordPolicy(): Promise<InfoResponse["passwordPolicy"] | undefined> {
-    return (await this.#info())?.passwordPolicy;
+    return (await this.#serverInfoOnce())?.passwordPolicy;
   }
 
   /** GET /api/info, read once; undefined when it cannot be read. */
-  async #info(): Promise<InfoResponse | undefined> {
+  async #serverInfoOnce(): Promise<InfoResponse | undefined> {
     try {
       this.#serverInfo ??= await fetchServerInfo(this.#o.baseUrl, this.#o.fetch);
     } catch {

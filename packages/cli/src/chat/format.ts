@@ -74,9 +74,9 @@ export function passwordRequirements(policy: InfoResponse["passwordPolicy"]): st
   return `passwords here need ${need}${not.length > 0 ? `, and may not ${not.join(" or ")}` : ""}`;
 }
 
-/** A safety number's groups in the rows every client shows (the SDK's layout: 3 rows of 4), indented. */
+/** A safety number's rows (the SDK's one layout, 3 rows of 4 groups), indented for the terminal. */
 export function safetyNumberRows(groups: readonly string[]): string[] {
-  return layoutRows(groups).map((row) => `    ${row.join(" ")}`);
+  return layoutRows(groups).map((row) => `    ${row}`);
 }
 
 /**

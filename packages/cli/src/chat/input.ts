@@ -23,6 +23,7 @@ export type ChatInput =
   | { readonly kind: "history"; readonly setting: string | undefined }
   /** Show (no setting) or set the current conversation's disappearing timer: off, 1h, 1d, 1w. */
   | { readonly kind: "disappear"; readonly setting: string | undefined }
+  | { readonly kind: "info"; readonly n: number }
   | { readonly kind: "help" }
   | { readonly kind: "quit" }
   | { readonly kind: "empty" }
@@ -46,6 +47,7 @@ export const COMMAND_HELP: readonly (readonly [string, string])[] = [
   ["/verify <user>", "compare safety numbers; mark the user verified"],
   ["/history [all|Nd|none]", "history kept here: all (default), 1d-90d, none"],
   ["/disappear [off|1h|1d|1w]", "disappearing messages here, for every member"],
+  ["/info <n>", "who has your message #n, device by device"],
   ["/help", "this list"],
   ["/quit", "leave parley chat (also Ctrl-D)"],
 ];
@@ -110,6 +112,12 @@ export function parseInput(line: string): ChatInput {
                 ? "usage: /history [all|1d|7d|30d|90d|none]"
                 : "usage: /disappear [off|1h|1d|1w]",
           };
+    case "info": {
+      const n = Number(words[0]);
+      return words.length === 1 && Number.isSafeInteger(n) && n > 0
+        ? { kind: "info", n }
+        : { kind: "invalid", reason: "usage: /info <n> (the number after one of your messages)" };
+    }
     case "logout":
     case "leave":
     case "rooms":

@@ -38,10 +38,11 @@ export function SafetyDialog({
             If they match, nobody is in the middle.
           </p>
           <p class="safety-number" data-testid="safety-number">
+            {/* The SDK's one layout (3 rows of 4 groups), the same as the terminal's. */}
             {safetyNumberRows(result.groups).map((row, i) => (
-              <span class="safety-row" key={row.join("")}>
-                {i > 0 && " "}
-                {row.join(" ")}
+              <span key={row} class="safety-row">
+                {i > 0 ? " " : ""}
+                {row}
               </span>
             ))}
           </p>
