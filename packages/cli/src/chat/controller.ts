@@ -38,6 +38,7 @@ import {
   MARK_LEGEND,
   passwordRequirements,
   safetyNumberRows,
+  suiteLine,
   TRUST_MARK,
 } from "./format.js";
 import { type ChatInput, parseInput } from "./input.js";
@@ -370,7 +371,11 @@ export class ChatController {
       const role = m.role === "owner" ? " (owner)" : "";
       rows.push(`  ${mark} ${m.username}${role}${m.online ? "" : "  offline"}`);
     }
-    this.#screen.print(`members of ${this.#state.label(room.id)} (${members.length}):`, ...rows);
+    this.#screen.print(
+      `members of ${this.#state.label(room.id)} (${members.length}):`,
+      ...rows,
+      suiteLine(await this.#need().suite(room.id)),
+    );
   }
 
   async #verify(name: string): Promise<void> {
@@ -387,6 +392,7 @@ export class ChatController {
       `Safety number of you and ${user.username} (${state}):`,
       ...safetyNumberRows(sn.groups),
       `Compare it with the one ${user.username} sees, in person or over a channel you trust.`,
+      ...(this.#state.current === undefined ? [] : [suiteLine(await client.suite(this.#state.current.id))]),
     );
     const answer = await this.#screen.ask(`Mark ${user.username} as verified? [y/N]`);
     if (answer !== undefined && /^\s*y(es)?\s*$/i.test(answer)) {
@@ -605,8 +611,12 @@ export class ChatController {
   }
 
   #onMembership(m: Extract<MembershipEvent, { source: "room" }>): void {
-    if (m.userId === this.#state.me?.id) return;
     const label = this.#state.label(m.roomId);
+    if (m.event === "deleted") {
+      this.#notice(`${label} was deleted by the server's admin ${m.username}`);
+      return;
+    }
+    if (m.userId === this.#state.me?.id) return;
     const what = { joined: "joined", left: "left", removed: "was removed from", invited: "was invited to" }[
       m.event
     ];

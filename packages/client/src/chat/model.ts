@@ -565,7 +565,10 @@ export class ChatModel {
   #onMembership(m: MembershipEvent): void {
     if (m.source !== "room") return;
     this.#learn({ id: m.userId, username: m.username });
-    if (m.userId === this.#snapshot.me?.id && (m.event === "left" || m.event === "removed")) {
+    const gone =
+      m.event === "deleted" ||
+      (m.userId === this.#snapshot.me?.id && (m.event === "left" || m.event === "removed"));
+    if (gone) {
       this.#dropRoom(m.roomId);
     } else {
       void this.#loadMembersQuietly(m.roomId);

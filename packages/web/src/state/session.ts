@@ -13,7 +13,7 @@ import {
   parseRetention,
   type SafetyNumberResult,
 } from "@parley/client";
-import { assertNever, canonicalRoomId, type InfoResponse } from "@parley/protocol";
+import { assertNever, canonicalRoomId, type InfoResponse, type MlsSuite } from "@parley/protocol";
 import { eraseAccount, getSetting, openAccountStore, setSetting } from "../platform/idb-store.js";
 import { describeError } from "./errors.js";
 import { chat, notice, persistent, retention, route, selectedRoom, serverInfo } from "./model.js";
@@ -155,9 +155,14 @@ function onChange(model: ChatModel, change: ChatChange): void {
   switch (change.type) {
     case "membership": {
       const m = change.event;
-      if (m.userId !== model.snapshot.me?.id || (m.event !== "left" && m.event !== "removed")) return;
+      const gone =
+        m.event === "deleted" ||
+        (m.userId === model.snapshot.me?.id && (m.event === "left" || m.event === "removed"));
+      if (!gone) return;
       if (selectedRoom.value === m.roomId) selectedRoom.value = undefined;
       if (m.event === "removed") notice.value = "You were removed from a room.";
+      if (m.event === "deleted")
+        notice.value = `A room you were in was deleted by the server's admin ${m.username}.`;
       return;
     }
     case "queue_missed":
@@ -244,6 +249,11 @@ export async function openDirect(userId: string): Promise<void> {
 }
 
 // ------------------------------------------------------------------------------- identity
+
+/** The MLS cipher suite of a conversation's group (MLS-9), undefined while this device is not in it. */
+export function roomSuite(roomId: string): Promise<MlsSuite | undefined> {
+  return active().client.suite(roomId);
+}
 
 export function safetyNumber(userId: string): Promise<SafetyNumberResult> {
   return active().client.safetyNumber(userId);

@@ -7,6 +7,7 @@ import { Composer } from "./composer.js";
 import { Dialog } from "./dialog.js";
 import { MessageList } from "./message-list.js";
 import { SafetyDialog } from "./safety-dialog.js";
+import { SuiteLabel } from "./suite-label.js";
 
 type TrustLevel = "verified" | "not verified" | "key changed";
 
@@ -87,6 +88,7 @@ export function Conversation({ room }: { room: RoomView }) {
           </button>
         </div>
       ))}
+      {isRoom && showMembers && <SuiteLabel roomId={room.id} />}
       {(isRoom ? showMembers : false) && (
         <ul class="members" aria-label="Members">
           {list.map((m) => (
@@ -117,6 +119,7 @@ export function Conversation({ room }: { room: RoomView }) {
         <SafetyDialog
           userId={verifying.userId}
           username={verifying.username}
+          roomId={room.id}
           onClose={() => setVerifying(undefined)}
         />
       )}
