@@ -100,6 +100,14 @@ export const InfoResponse = Type.Object({
   /** SHA-256 of the local CA certificate (uppercase hex with colons), when the server made one. */
   caFingerprint: Type.Union([Type.String(), Type.Null()]),
   /**
+   * What the server keeps of messages: `none` (relayed to connected devices only) or `queue`
+   * (ciphertext waits up to `queueTtlSeconds` for a device that is away).
+   */
+  storage: Type.Object({
+    messages: Type.Union([Type.Literal("none"), Type.Literal("queue")]),
+    queueTtlSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
+  }),
+  /**
    * The MLS cipher suite of new groups and KeyPackages on this server (MLS-9). Groups keep the
    * suite they were created in.
    */

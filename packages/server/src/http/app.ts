@@ -280,6 +280,10 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
         messageBurst: config.frameBurst,
       },
       caFingerprint: o.caFingerprint,
+      storage:
+        config.offlineQueue === "on"
+          ? { messages: "queue", queueTtlSeconds: config.offlineQueueTtlS }
+          : { messages: "none" },
       mlsSuite: config.mlsSuite,
     };
   });

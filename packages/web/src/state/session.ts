@@ -1,18 +1,23 @@
 import {
   type ChatChange,
   ChatModel,
+  DEFAULT_RETENTION,
   type DeviceStore,
   emptyChatSnapshot,
   fetchServerInfo,
+  formatRetention,
+  History,
+  type HistoryRetention,
   isParleyClientError,
+  maxAgeMs,
   ParleyClient,
+  parseRetention,
   type SafetyNumberResult,
 } from "@parley/client";
 import { assertNever, canonicalRoomId, type InfoResponse, type MlsSuite } from "@parley/protocol";
 import { eraseAccount, getSetting, openAccountStore, setSetting } from "../platform/idb-store.js";
 import { describeError } from "./errors.js";
-import { History } from "./history.js";
-import { chat, keepHistory, notice, persistent, route, selectedRoom, serverInfo } from "./model.js";
+import { chat, notice, persistent, retention, route, selectedRoom, serverInfo } from "./model.js";
 
 /**
  * The page's side of the chat: signing in and out, and the actions components call. The chat
@@ -100,10 +105,11 @@ async function begin(
 ): Promise<void> {
   persistent.value = canPersist;
   await setSetting(LAST_ACCOUNT, account);
-  keepHistory.value = canPersist && (await getSetting(historySetting(account))) === "on";
-  const history = new History(store);
+  retention.value = canPersist ? await retentionOf(account) : { keep: "none" };
+  const keeps = retention.value.keep !== "none";
+  const history = new History(store, { maxAgeMs: maxAgeMs(retention.value) });
   const model = new ChatModel(client, {
-    ...(keepHistory.value ? { history } : {}),
+    ...(keeps ? { history } : {}),
     // A message in the open conversation of a visible page is read as it arrives.
     isRead: (roomId) => roomId === selectedRoom.peek() && document.visibilityState === "visible",
   });
@@ -122,7 +128,7 @@ async function begin(
   };
   chat.value = model.snapshot;
   route.value = "app";
-  if (keepHistory.value) await model.restoreHistory();
+  if (keeps) await model.restoreHistory();
   try {
     await client.connect();
   } catch (e) {
@@ -136,6 +142,15 @@ async function begin(
 
 function historySetting(account: string): string {
   return `history:${account}`;
+}
+
+/**
+ * The account's retention on this browser. Kept history was opt-in ("on", or nothing stored
+ * for off); it is now the default, so "on" and nothing both read as keep-everything, and only
+ * an explicit "none" (chosen since) keeps nothing.
+ */
+async function retentionOf(account: string): Promise<HistoryRetention> {
+  return parseRetention(await getSetting(historySetting(account))) ?? DEFAULT_RETENTION;
 }
 
 /** Shows the model's new snapshot, and what the page says about the change. */
@@ -260,17 +275,24 @@ export function acceptKeyChange(userId: string): Promise<void> {
 
 // ------------------------------------------------------------------------------- settings, sign-out
 
-export async function setKeepHistory(on: boolean): Promise<void> {
+/** Keep everything, keep N days, or keep nothing (what was kept is deleted at once). */
+export async function setRetention(next: HistoryRetention): Promise<void> {
   const s = session;
-  keepHistory.value = on;
+  retention.value = next;
   if (s === undefined) return;
-  await setSetting(historySetting(s.account), on ? "on" : undefined);
-  if (on) {
-    s.model.keepHistory(s.history);
-  } else {
+  await setSetting(historySetting(s.account), formatRetention(next));
+  if (next.keep === "none") {
     s.model.keepHistory(undefined);
     await s.history.clear();
+  } else {
+    s.history.maxAgeMs = maxAgeMs(next);
+    s.model.keepHistory(s.history);
   }
+}
+
+/** Sets a conversation's disappearing-message timer for every member (seconds, 0 off). */
+export function setDisappearing(roomId: string, seconds: number): Promise<void> {
+  return active().model.setDisappearing(roomId, seconds);
 }
 
 /** Ends the session; with `erase`, also removes this account's keys and history from this browser. */
