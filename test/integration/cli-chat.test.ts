@@ -285,8 +285,11 @@ describe("parley chat", () => {
     await step(a, ["y"], `${alice} signed out; this device's keys and history are erased`);
     await assert.rejects(stat(stateFile), { code: "ENOENT" });
 
-    // A new device state from here on: the room is still hers, its history is not here.
-    await step(a, [`/login ${alice}`, STRONG_PASSWORD], `signed in as ${alice}`);
+    // A new device state from here on: the room is still hers, its history is not here. Her
+    // identity key went with the erased state and no other device holds it: she resets it
+    // (issue 14: nothing is made silently).
+    await step(a, [`/login ${alice}`, STRONG_PASSWORD], "[l/r]");
+    await step(a, ["r", STRONG_PASSWORD], `signed in as ${alice}`);
     const from = a.stdout.length;
     await step(a, ["/switch lounge", "/history"], "This device keeps the history");
     assert.ok(!a.stdout.slice(from).includes("hello from the terminal"), a.stdout.slice(from));
