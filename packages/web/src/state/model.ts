@@ -36,6 +36,8 @@ export const selectedRoom = signal<string | undefined>(undefined);
 export const notice = signal<string | undefined>(undefined);
 export const theme = signal<ThemeChoice>("system");
 export const keepHistory = signal(false);
+/** RCPT-1: whether this user shares read receipts (and so sees other people's). */
+export const readReceipts = signal(true);
 /** False when this page cannot keep encrypted state (not a secure context). */
 export const persistent = signal(true);
 

@@ -1,6 +1,7 @@
 import {
   type ChatChange,
   ChatModel,
+  type DeliveryInfo,
   type DeviceStore,
   emptyChatSnapshot,
   fetchServerInfo,
@@ -11,7 +12,16 @@ import { assertNever, canonicalRoomId, type InfoResponse } from "@parley/protoco
 import { eraseAccount, getSetting, openAccountStore, setSetting } from "../platform/idb-store.js";
 import { describeError } from "./errors.js";
 import { History } from "./history.js";
-import { chat, keepHistory, notice, persistent, route, selectedRoom, serverInfo } from "./model.js";
+import {
+  chat,
+  keepHistory,
+  notice,
+  persistent,
+  readReceipts,
+  route,
+  selectedRoom,
+  serverInfo,
+} from "./model.js";
 
 /**
  * The page's side of the chat: signing in and out, and the actions components call. The chat
@@ -127,6 +137,7 @@ async function begin(
   } catch (e) {
     notice.value = describeError(e);
   }
+  readReceipts.value = model.readReceipts;
 }
 
 function historySetting(account: string): string {
@@ -178,6 +189,17 @@ function onChange(model: ChatModel, change: ChatChange): void {
 export function sendMessage(roomId: string, text: string): void {
   // A failure shows on the message (Retry) and as a notice.
   session?.model.send(roomId, text).catch(() => undefined);
+}
+
+/** RCPT-2: who has one of this device's messages, device by device. */
+export function messageInfo(key: string): DeliveryInfo | undefined {
+  return session?.model.deliveryInfo(key);
+}
+
+/** RCPT-1: turns sharing read receipts on or off (off: nobody's are shown either). */
+export async function setReadReceipts(on: boolean): Promise<void> {
+  await active().model.setReadReceipts(on);
+  readReceipts.value = on;
 }
 
 /** Sends a failed message again. */

@@ -9,6 +9,7 @@ import {
   notice,
   people,
   persistent,
+  readReceipts,
   rooms,
   selectedRoom,
   type ThemeChoice,
@@ -22,6 +23,7 @@ import {
   openDirect,
   selectRoom,
   setKeepHistory,
+  setReadReceipts,
   signOut,
 } from "../state/session.js";
 import { Conversation } from "./conversation.js";
@@ -308,6 +310,15 @@ function SettingsDialog({ onClose }: { onClose: () => void }) {
         Off: messages live in this page's memory only. On: they are kept in this browser, encrypted with a key
         the page cannot export.
       </p>
+      <label class="check">
+        <input
+          type="checkbox"
+          checked={readReceipts.value}
+          onChange={(e) => void setReadReceipts(e.currentTarget.checked)}
+        />
+        Send read receipts
+      </label>
+      <p class="muted small-text">Off: nobody sees when you read their messages, and you see nobody's.</p>
       <hr />
       <label class="check">
         <input type="checkbox" checked={erase} onChange={(e) => setErase(e.currentTarget.checked)} />
