@@ -11,6 +11,7 @@ import {
 } from "@parley/crypto";
 import {
   canonicalRoomId,
+  type MlsSuite,
   type RoomView,
   type ServerFrame,
   type ServerFrameOf,
@@ -357,6 +358,20 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     return e === undefined ? undefined : Number(e);
   }
 
+  /**
+   * The MLS cipher suite of the room's group (MLS-9), for a conversation's security details:
+   * "xwing" is post-quantum (X-Wing: ML-KEM-768 + X25519). Undefined when this device is not
+   * in the group. A group keeps its suite when the server changes its own.
+   */
+  async suite(roomId: string): Promise<MlsSuite | undefined> {
+    return this.#groups.suite(roomId);
+  }
+
+  /** The suite the server makes new groups and KeyPackages in, once connected (MLS-9). */
+  get serverSuite(): MlsSuite {
+    return this.#device.suite;
+  }
+
   // ------------------------------------------------------------------ rooms
 
   /**
@@ -560,6 +575,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
 
   async #onReady(ready: ServerFrameOf<"ready">): Promise<void> {
     this.#user = ready.user;
+    this.#device.suite = ready.mlsSuite;
     await this.#keys.ready();
     this.#receipts.flushSoon();
     this.#rotation?.connected();
@@ -723,6 +739,12 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       userId: frame.userId,
       username: frame.username,
     });
+    if (frame.event === "deleted") {
+      // ROOM-13: an admin deleted the room; nobody is in its group any more.
+      void this.#sync.forget(roomId);
+      void this.#rotation?.forget(roomId);
+      return;
+    }
     if (frame.event !== "left" && frame.event !== "removed") return;
     if (frame.userId === this.user?.id) {
       void this.#sync.forget(roomId);

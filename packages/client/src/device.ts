@@ -12,6 +12,7 @@ import {
   type KeyPackageBundle,
   welcomeKeyPackageRefs,
 } from "@parley/crypto";
+import { DEFAULT_MLS_SUITE, isMlsSuite, type MlsSuite } from "@parley/protocol";
 import { bytesToBase64 } from "./base64.js";
 import { ParleyClientError } from "./errors.js";
 import type { SeqStore } from "./inbox.js";
@@ -21,6 +22,8 @@ const IDENTITY_KEY = "device/identity";
 const REGISTERED_KEY = "device/registered";
 const SEQ_KEY = "device/handshake-seq";
 const QUEUE_SEQ_KEY = "device/offline-queue-seq";
+/** The suite of the KeyPackages this device last published (MLS-9). */
+const SUITE_KEY = "device/key-package-suite";
 const kpKey = (ref: Uint8Array) => `kp/${bytesToHex(ref)}`;
 
 /** KeyPackages per upload (MLS-2, MLS-3). */
@@ -40,6 +43,11 @@ export interface Registration {
  */
 export class DeviceKeys {
   #identity: DeviceIdentity | undefined;
+  /**
+   * The server's suite (MLS-9, from the `ready` frame): new groups and new KeyPackages are made
+   * in it. Groups this device is already in keep their own.
+   */
+  suite: MlsSuite = DEFAULT_MLS_SUITE;
 
   constructor(
     private readonly store: DeviceStore,
@@ -76,6 +84,7 @@ export class DeviceKeys {
     // the new device's first entries.
     await this.store.delete(SEQ_KEY);
     await this.store.delete(QUEUE_SEQ_KEY);
+    await this.store.delete(SUITE_KEY);
     return this.#create(userId);
   }
 
@@ -93,6 +102,18 @@ export class DeviceKeys {
 
   async markRegistered(): Promise<void> {
     await this.store.put(REGISTERED_KEY, Uint8Array.of(1));
+    await this.markPublished(this.suite);
+  }
+
+  /** The suite of the KeyPackages on the server: x25519 for a device registered before MLS-9. */
+  async publishedSuite(): Promise<MlsSuite> {
+    const raw = await this.store.get(SUITE_KEY);
+    const suite = raw === undefined ? DEFAULT_MLS_SUITE : bytesToUtf8(raw);
+    return isMlsSuite(suite) ? suite : DEFAULT_MLS_SUITE;
+  }
+
+  async markPublished(suite: MlsSuite): Promise<void> {
+    await this.store.put(SUITE_KEY, utf8ToBytes(suite));
   }
 
   /**
@@ -107,8 +128,7 @@ export class DeviceKeys {
   /** A device.register body: KEY_PACKAGE_BATCH packages plus a last resort, private halves stored first. */
   async registration(identity: DeviceIdentity): Promise<Registration> {
     const keyPackages = await this.newKeyPackages(identity, KEY_PACKAGE_BATCH);
-    const lastResort = await generateLastResortKeyPackage(identity, { now: this.now });
-    await this.#keep(lastResort);
+    const lastResort = await this.newLastResort(identity);
     return {
       deviceId: identity.deviceId,
       signatureKey: bytesToBase64(identity.signaturePublicKey),
@@ -117,9 +137,16 @@ export class DeviceKeys {
     };
   }
 
+  /** A new last-resort KeyPackage in the server's suite, its private half stored first. */
+  async newLastResort(identity: DeviceIdentity): Promise<KeyPackageBundle> {
+    const lastResort = await generateLastResortKeyPackage(identity, { now: this.now, suite: this.suite });
+    await this.#keep(lastResort);
+    return lastResort;
+  }
+
   /** New single-use KeyPackages (base64), their private halves stored before they are returned. */
   async newKeyPackages(identity: DeviceIdentity, count: number): Promise<string[]> {
-    const bundles = await generateKeyPackages(identity, count, { now: this.now });
+    const bundles = await generateKeyPackages(identity, count, { now: this.now, suite: this.suite });
     for (const b of bundles) await this.#keep(b);
     return bundles.map((b) => bytesToBase64(b.keyPackage));
   }

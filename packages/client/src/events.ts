@@ -56,7 +56,8 @@ export type MembershipEvent =
   | {
       readonly source: "room";
       readonly roomId: string;
-      readonly event: "joined" | "left" | "removed" | "invited";
+      /** `deleted`: an admin (`userId`, `username`) deleted the room for everyone (ROOM-13). */
+      readonly event: "joined" | "left" | "removed" | "invited" | "deleted";
       readonly userId: string;
       readonly username: string;
     }

@@ -10,12 +10,26 @@ export {
   keepsNoMessages,
   waitingNote,
 } from "./chat/delivery.js";
+export { HISTORY_LIMIT, History, type HistoryOptions } from "./chat/history.js";
 export { ChatModel, type ChatModelOptions, emptyChatSnapshot, usernameKey } from "./chat/model.js";
+export {
+  DEFAULT_RETENTION,
+  DISAPPEARING_SECONDS,
+  describeDisappearing,
+  describeRetention,
+  formatRetention,
+  type HistoryRetention,
+  maxAgeMs,
+  parseDisappearing,
+  parseRetention,
+  RETENTION_DAYS,
+} from "./chat/retention.js";
 export type {
   ChatChange,
   ChatClient,
   ChatHistory,
   ChatMessage,
+  ChatRoomState,
   ChatSnapshot,
   OutgoingStatus,
   Person,

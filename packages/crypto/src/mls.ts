@@ -741,7 +741,7 @@ export type MessageInfo =
       /** The group's cipher suite from its GroupContext; undefined when Parley runs no such suite. */
       readonly suite: MlsSuite | undefined;
     }
-  | { readonly wireformat: "key_package" };
+  | { readonly wireformat: "key_package"; readonly suite: MlsSuite | undefined };
 
 /**
  * Parses the cleartext framing of an MLSMessage (RFC 9420 §6): enough for the delivery service
@@ -784,7 +784,7 @@ export function inspectMessage(bytes: Uint8Array): MessageInfo {
         suite: mlsSuiteOf(m.groupInfo.groupContext.cipherSuite),
       };
     case "mls_key_package":
-      return { wireformat: "key_package" };
+      return { wireformat: "key_package", suite: mlsSuiteOf(m.keyPackage.cipherSuite) };
     default:
       return assertNever(m);
   }

@@ -256,6 +256,13 @@ export const ERRORS = {
     client: "report",
     message: "This room's group has no state on the server yet.",
   },
+  mls_suite_mismatch: {
+    status: 400,
+    wsClose: null,
+    client: "report",
+    message:
+      "The MLS cipher suite is not the one required: KeyPackages and new groups use the server's suite (/api/info mlsSuite), an existing group keeps its own.",
+  },
 
   // ---- HTTP generic ----
   not_found: { status: 404, wsClose: null, client: "report", message: "Not found." },

@@ -22,6 +22,7 @@ import {
   ROOM_NAME_MAX_LENGTH,
   ROOM_TOPIC_MAX_LENGTH,
 } from "./limits.js";
+import { MlsSuiteSchema } from "./mls-suite.js";
 
 // Every frame is a JSON text message with a `type` tag. Client frames may carry `rid`, which
 // the server echoes on the answer (or on the `error` frame) for that request.
@@ -187,6 +188,8 @@ export const ReadyFrame = frame("ready", {
     messageRate: Type.Number(),
     messageBurst: Type.Integer(),
   }),
+  /** The suite of new groups and KeyPackages (MLS-9), as in /api/info. */
+  mlsSuite: MlsSuiteSchema,
 });
 export const ErrorFrame = frame("error", {
   rid,
@@ -248,6 +251,8 @@ export const RoomEventFrame = frame("room.event", {
     Type.Literal("left"),
     Type.Literal("removed"),
     Type.Literal("invited"),
+    /** ROOM-13: an admin deleted the room; `userId`/`username` name the admin. */
+    Type.Literal("deleted"),
   ]),
   userId: Type.String(),
   username: Type.String(),

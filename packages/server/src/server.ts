@@ -169,6 +169,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     claimsPerTarget: config.keyPackageClaimsPerTarget,
     verifyBudget: { ratePerSecond: config.keyPackageVerifyRate, burst: config.keyPackageVerifyBurst },
     onVerified: (n) => metrics.keyPackagesVerified.inc(n),
+    mlsSuite: config.mlsSuite,
   });
   // RELAY-5: off unless the operator turns it on; then ciphertext waits for offline devices.
   const offlineQueue =
@@ -230,6 +231,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     log,
     https: https ? (https.options as never) : null,
     accounts,
+    rooms,
     guard,
     storage,
     bus,

@@ -2,15 +2,24 @@ import {
   type ChatChange,
   type ChatMessage,
   ChatModel,
+  DEFAULT_RETENTION,
   type DeviceStore,
+  describeDisappearing,
+  describeRetention,
   emptyChatSnapshot,
   type FetchLike,
   fetchServerInfo,
+  formatRetention,
+  History,
+  type HistoryRetention,
   isParleyClientError,
   type KeyChange,
   keepsNoMessages,
   type MembershipEvent,
+  maxAgeMs,
   ParleyClient,
+  parseDisappearing,
+  parseRetention,
   type WebSocketConstructor,
 } from "@parley/client";
 import {
@@ -29,6 +38,7 @@ import {
   MARK_LEGEND,
   passwordRequirements,
   safetyNumberRows,
+  suiteLine,
   TRUST_MARK,
 } from "./format.js";
 import { type ChatInput, parseInput } from "./input.js";
@@ -44,10 +54,17 @@ export interface ChatControllerOptions {
   WebSocket: WebSocketConstructor;
   /** Opens the sealed device state of a user on this server (device-state.ts). */
   openStore: (username: string) => Promise<DeviceStore>;
+  /** Deletes a user's device state on this server (keys and history); it must be closed. */
+  eraseStore: (username: string) => Promise<void>;
   /** Who signed in last on this server, to resume their session at start. */
   lastUser: { get(): Promise<string | undefined>; set(username: string | undefined): Promise<void> };
   now?: () => number;
 }
+
+/** Where the retention setting is kept: in the sealed device state, beside what it governs. */
+const RETENTION_KEY = "settings/history";
+/** The newest messages shown on opening a conversation. */
+const SHOWN_ON_OPEN = 20;
 
 /** A refusal the user caused and can fix; shown as one line, never fatal. */
 class ChatError extends Error {}
@@ -66,6 +83,10 @@ export class ChatController {
   readonly #now: () => number;
   #client: ParleyClient | undefined;
   #model: ChatModel | undefined;
+  #store: DeviceStore | undefined;
+  #history: History | undefined;
+  #retention: HistoryRetention = DEFAULT_RETENTION;
+  #serverInfo: InfoResponse | undefined;
   #offline = false;
   #own = new OwnMessages();
   #events: Promise<void> = Promise.resolve();
@@ -156,13 +177,13 @@ export class ChatController {
         this.#notice(
           `created ${this.#state.label(room.id)} (id ${room.id}; others join with /join ${room.id})`,
         );
-        return;
+        return this.#showKept(room.id);
       }
       case "join": {
         const room = await this.#chat().join(input.roomId);
         this.#state.setCurrent(room.id);
         this.#notice(`joined ${this.#state.label(room.id)} (${room.id})`);
-        return;
+        return this.#showKept(room.id);
       }
       case "leave": {
         const room = this.#currentRoom();
@@ -176,7 +197,7 @@ export class ChatController {
         if ("error" in found) throw new ChatError(found.error);
         this.#state.setCurrent(found.roomId);
         this.#notice(`now talking in ${this.#state.label(found.roomId)}`);
-        return;
+        return this.#showKept(found.roomId);
       }
       case "invite": {
         const room = this.#currentRoom();
@@ -209,6 +230,10 @@ export class ChatController {
       }
       case "verify":
         return this.#verify(input.user);
+      case "history":
+        return this.#historySetting(input.setting);
+      case "disappear":
+        return this.#disappear(input.setting);
       case "info":
         return this.#info(input.n);
       default:
@@ -236,7 +261,7 @@ export class ChatController {
     const info = m === undefined ? undefined : model.deliveryInfo(m.key);
     if (m === undefined || info === undefined)
       throw new ChatError(`no message #${n} of yours in this session`);
-    const server = await fetchServerInfo(this.#o.baseUrl, this.#o.fetch).catch(() => undefined);
+    const server = await this.#serverInfoOnce();
     this.#screen.print(...OwnMessages.describe(n, m.text, info, keepsNoMessages(server)));
   }
 
@@ -248,6 +273,68 @@ export class ChatController {
     const where = this.#state.current?.id === room.id ? undefined : `-> ${this.#state.label(room.id)}`;
     this.#screen.print(
       `${formatMessage({ ts: sent.ts, where, sender: this.#me().username, trust: undefined, text })} ${this.#own.sent(sent)}`,
+    );
+  }
+
+  /** On opening a conversation: its newest kept messages, or what this device and the server keep. */
+  async #showKept(roomId: string): Promise<void> {
+    const model = this.#chat();
+    model.markRead(roomId);
+    const list = model.snapshot.messages[roomId] ?? [];
+    const shown = list.slice(-SHOWN_ON_OPEN);
+    if (list.length > shown.length) this.#notice(`${list.length - shown.length} earlier messages kept`);
+    for (const m of shown) this.#printMessage(m, true);
+    if (this.#retention.keep === "none") this.#notice("This device keeps no history (see /history)");
+    if (list.length === 0 && (await this.#serverInfoOnce())?.storage.messages === "none") {
+      this.#notice(
+        "This server keeps no messages: a message reaches a teammate's device only while it, or one of you, is online",
+      );
+    }
+    const timer = model.snapshot.disappearing[roomId];
+    if (timer !== undefined) this.#notice(`disappearing messages: ${describeDisappearing(timer)}`);
+  }
+
+  async #historySetting(setting: string | undefined): Promise<void> {
+    const model = this.#chat();
+    const store = this.#store;
+    const history = this.#history;
+    if (store === undefined || history === undefined) throw new ChatError("not signed in");
+    if (setting === undefined) {
+      this.#notice(`${describeRetention(this.#retention)} (/history all|1d|7d|30d|90d|none)`);
+      return;
+    }
+    const next = parseRetention(setting);
+    if (next === undefined) throw new ChatError("usage: /history [all|1d|7d|30d|90d|none]");
+    await store.put(RETENTION_KEY, new TextEncoder().encode(formatRetention(next)));
+    this.#retention = next;
+    if (next.keep === "none") {
+      model.keepHistory(undefined);
+      await history.clear();
+    } else {
+      history.maxAgeMs = maxAgeMs(next);
+      model.keepHistory(history);
+      await history.flush();
+    }
+    this.#notice(describeRetention(next));
+  }
+
+  async #disappear(setting: string | undefined): Promise<void> {
+    const room = this.#currentRoom();
+    const model = this.#chat();
+    if (setting === undefined) {
+      const now = describeDisappearing(model.snapshot.disappearing[room.id] ?? 0);
+      this.#notice(
+        `disappearing messages in ${this.#state.label(room.id)}: ${now} (/disappear off|1h|1d|1w)`,
+      );
+      return;
+    }
+    const seconds = parseDisappearing(setting);
+    if (seconds === undefined) throw new ChatError("usage: /disappear [off|1h|1d|1w]");
+    await model.setDisappearing(room.id, seconds);
+    this.#notice(
+      seconds === 0
+        ? "you turned off disappearing messages"
+        : `you set disappearing messages to ${describeDisappearing(seconds)}`,
     );
   }
 
@@ -284,7 +371,11 @@ export class ChatController {
       const role = m.role === "owner" ? " (owner)" : "";
       rows.push(`  ${mark} ${m.username}${role}${m.online ? "" : "  offline"}`);
     }
-    this.#screen.print(`members of ${this.#state.label(room.id)} (${members.length}):`, ...rows);
+    this.#screen.print(
+      `members of ${this.#state.label(room.id)} (${members.length}):`,
+      ...rows,
+      suiteLine(await this.#need().suite(room.id)),
+    );
   }
 
   async #verify(name: string): Promise<void> {
@@ -301,6 +392,7 @@ export class ChatController {
       `Safety number of you and ${user.username} (${state}):`,
       ...safetyNumberRows(sn.groups),
       `Compare it with the one ${user.username} sees, in person or over a channel you trust.`,
+      ...(this.#state.current === undefined ? [] : [suiteLine(await client.suite(this.#state.current.id))]),
     );
     const answer = await this.#screen.ask(`Mark ${user.username} as verified? [y/N]`);
     if (answer !== undefined && /^\s*y(es)?\s*$/i.test(answer)) {
@@ -327,7 +419,7 @@ export class ChatController {
         this.#notice(`the session of ${username} ended: /login ${username}`);
         return;
       }
-      await this.#connect(client);
+      await this.#connect(client, store);
     } catch (e) {
       this.#fail(e);
       this.#notice(`not signed in: /login ${username}`);
@@ -336,25 +428,32 @@ export class ChatController {
 
   async #signIn(username: string, how: (client: ParleyClient) => Promise<UserView>): Promise<void> {
     await this.#closeClient();
-    const client = this.#newClient(await this.#o.openStore(username));
+    const store = await this.#o.openStore(username);
+    const client = this.#newClient(store);
     try {
       await how(client);
     } catch (e) {
       await client.close();
       throw e;
     }
-    await this.#connect(client);
+    await this.#connect(client, store);
   }
 
-  async #connect(client: ParleyClient): Promise<void> {
+  async #connect(client: ParleyClient, store: DeviceStore): Promise<void> {
     const user = client.user;
     if (user === undefined) {
       await client.close();
       throw new ChatError("signed in, but the server did not say as whom");
     }
+    // History is kept by default, sealed in the device state with everything else.
+    const kept = await store.get(RETENTION_KEY);
+    this.#retention =
+      (kept === undefined ? undefined : parseRetention(new TextDecoder().decode(kept))) ?? DEFAULT_RETENTION;
+    const history = new History(store, { maxAgeMs: maxAgeMs(this.#retention) });
+    const keeps = this.#retention.keep !== "none";
     // Current before connecting, so what arrives with the connection (a Welcome's room, a
     // message) is shown rather than dropped as the event of a replaced client.
-    const model = new ChatModel(client, { holdWhileOffline: false });
+    const model = new ChatModel(client, { holdWhileOffline: false, ...(keeps ? { history } : {}) });
     model.subscribe((change) => {
       // In order: a warning that waits for a user's name is not overtaken by the next line.
       if (this.#model !== model) return;
@@ -364,7 +463,10 @@ export class ChatController {
     });
     this.#client = client;
     this.#model = model;
+    this.#store = store;
+    this.#history = history;
     this.#state.reset();
+    if (keeps) await model.restoreHistory();
     this.#own = new OwnMessages();
     try {
       await client.connect();
@@ -383,21 +485,38 @@ export class ChatController {
   async #logout(): Promise<void> {
     const client = this.#need();
     const name = this.#me().username;
-    await client.logout();
-    await this.#closeClient();
-    await this.#o.lastUser.set(undefined);
-    this.#notice(`${name} signed out (this device's keys stay, sealed)`);
+    const answer = await this.#screen.ask(`Erase this device's keys and history of ${name} too? [y/N]`);
+    const erase = answer !== undefined && /^\s*y(es)?\s*$/i.test(answer);
+    try {
+      await client.logout();
+    } finally {
+      await this.#closeClient();
+      await this.#o.lastUser.set(undefined);
+    }
+    if (erase) {
+      await this.#o.eraseStore(name);
+      this.#notice(`${name} signed out; this device's keys and history are erased`);
+    } else {
+      this.#notice(`${name} signed out (this device's keys and history stay, sealed)`);
+    }
   }
 
   async #closeClient(): Promise<void> {
     this.#model?.dispose();
     const client = this.#client;
+    const history = this.#history;
     this.#client = undefined;
     this.#model = undefined;
+    this.#store = undefined;
+    this.#history = undefined;
     this.#state.reset();
     this.#own = new OwnMessages();
     this.#offline = false;
-    await client?.close();
+    try {
+      await history?.flush();
+    } finally {
+      await client?.close();
+    }
   }
 
   #newClient(store: DeviceStore): ParleyClient {
@@ -471,13 +590,19 @@ export class ChatController {
 
   #onMessage(m: ChatMessage): void {
     const room = this.#state.room(m.roomId);
+    this.#printMessage(m, this.#state.current?.id === room?.id && room !== undefined);
+  }
+
+  #printMessage(m: ChatMessage, here: boolean): void {
+    const where = here ? undefined : this.#state.label(m.roomId);
+    if (m.system === true) {
+      this.#screen.print(formatNotice(m.ts, where === undefined ? m.text : `${where}: ${m.text}`));
+      return;
+    }
     this.#screen.print(
       formatMessage({
         ts: m.ts,
-        where:
-          this.#state.current?.id === room?.id && room !== undefined
-            ? undefined
-            : this.#state.label(m.roomId),
+        where,
         sender: m.fromName,
         trust: m.own ? undefined : m.trust,
         text: m.text,
@@ -486,8 +611,12 @@ export class ChatController {
   }
 
   #onMembership(m: Extract<MembershipEvent, { source: "room" }>): void {
-    if (m.userId === this.#state.me?.id) return;
     const label = this.#state.label(m.roomId);
+    if (m.event === "deleted") {
+      this.#notice(`${label} was deleted by the server's admin ${m.username}`);
+      return;
+    }
+    if (m.userId === this.#state.me?.id) return;
     const what = { joined: "joined", left: "left", removed: "was removed from", invited: "was invited to" }[
       m.event
     ];
@@ -550,11 +679,17 @@ export class ChatController {
 
   /** The server's password policy (GET /api/info), or undefined when it cannot be read. */
   async #passwordPolicy(): Promise<InfoResponse["passwordPolicy"] | undefined> {
+    return (await this.#serverInfoOnce())?.passwordPolicy;
+  }
+
+  /** GET /api/info, read once; undefined when it cannot be read. */
+  async #serverInfoOnce(): Promise<InfoResponse | undefined> {
     try {
-      return (await fetchServerInfo(this.#o.baseUrl, this.#o.fetch)).passwordPolicy;
+      this.#serverInfo ??= await fetchServerInfo(this.#o.baseUrl, this.#o.fetch);
     } catch {
       return undefined;
     }
+    return this.#serverInfo;
   }
 
   #notice(text: string): void {

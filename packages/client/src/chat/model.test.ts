@@ -301,6 +301,22 @@ describe("ChatModel", () => {
       assert.equal(model.room("TEAM01"), undefined);
       assert.ok(changes.some((c) => c.type === "membership" && c.event.event === "removed"));
     });
+
+    it("drops a room an admin deleted, whoever the event names (ROOM-13)", async () => {
+      const { client, model, changes } = await connected();
+      client.emit("message", message("TEAM01", BOB, "m1"));
+      client.emit("membership", {
+        source: "room",
+        roomId: "TEAM01",
+        event: "deleted",
+        userId: "admin-id",
+        username: "root",
+      });
+      await settle();
+      assert.equal(model.room("TEAM01"), undefined);
+      assert.equal(model.snapshot.unread.TEAM01, undefined);
+      assert.ok(changes.some((c) => c.type === "membership" && c.event.event === "deleted"));
+    });
   });
 
   describe("delivery (RCPT-2, RCPT-3)", () => {

@@ -64,6 +64,10 @@ export interface ChatMessage {
   readonly progress?: { readonly delivered: number; readonly of: number };
   /** The sender's key trust when the message arrived. */
   readonly trust?: TrustState;
+  /** When every member's device removes it (ms): set by the conversation's disappearing timer. */
+  readonly expiresAt?: number;
+  /** A line about the conversation, not from a person (a timer set by `fromName`); `text` says it. */
+  readonly system?: true;
 }
 
 /**
@@ -85,6 +89,8 @@ export interface ChatSnapshot {
   /** Who is typing in each room, in the order they started. */
   readonly typing: Readonly<Record<string, readonly Typist[]>>;
   readonly unread: Readonly<Record<string, number>>;
+  /** Each conversation's disappearing-message timer in seconds (absent: off). */
+  readonly disappearing: Readonly<Record<string, number>>;
   readonly messages: Readonly<Record<string, readonly ChatMessage[]>>;
   /** Invitations to rooms this user is not in yet. */
   readonly invitations: readonly InvitedEvent[];
@@ -120,12 +126,24 @@ export type ChatChange =
       readonly key?: string;
     };
 
+/** What the model keeps per conversation besides its messages. */
+export interface ChatRoomState {
+  readonly unread: Readonly<Record<string, number>>;
+  /** Disappearing timers in seconds. */
+  readonly disappearing: Readonly<Record<string, number>>;
+}
+
 /**
- * Where a platform keeps the messages of each conversation between sessions (the browser: its
- * sealed IndexedDB store). Without one, messages live in the model's memory only.
+ * Where a platform keeps the messages of each conversation between sessions (history.ts over
+ * the device's sealed store). Without one, messages live in the model's memory only.
  */
 export interface ChatHistory {
+  /** Messages older than this (ms) are removed from memory and from the history; default none. */
+  readonly maxAgeMs?: number | undefined;
   loadAll(): Promise<Record<string, readonly ChatMessage[]>>;
+  /** Keeps the unread counts and timers; may write later. */
+  saveRooms?(state: ChatRoomState): void;
+  loadRooms?(): Promise<ChatRoomState | undefined>;
   /** Keeps a conversation's messages; may write later (batched). Messages still sending may be left out. */
   save(roomId: string, list: readonly ChatMessage[]): void;
   /** Keeps a conversation's messages; resolves once they are stored. */

@@ -8,7 +8,7 @@ import {
   inspectMessage,
   ParleyCryptoError,
 } from "@parley/crypto";
-import { canonicalRoomId, deviceKey } from "@parley/protocol";
+import { canonicalRoomId, DEFAULT_MLS_SUITE, deviceKey, type MlsSuite } from "@parley/protocol";
 import type { Bus } from "../bus/bus.js";
 import type { DeliveryStore, DeviceRef, NewKeyPackage, QueuedHandshake } from "../storage/delivery-store.js";
 import { type Storage, StorageConflictError } from "../storage/storage.js";
@@ -46,6 +46,8 @@ export interface DeliveryServiceOptions {
   verifyBudget?: { ratePerSecond: number; burst: number };
   /** Counts the KeyPackages whose signature was checked (the work a request cost). */
   onVerified?: (count: number) => void;
+  /** MLS-9: the suite of KeyPackages and new groups (PARLEY_MLS_SUITE). Default "x25519". */
+  mlsSuite?: MlsSuite;
   now?: () => number;
 }
 
@@ -80,6 +82,7 @@ export class DeliveryService {
   readonly #claimsPerTarget: Limiter;
   readonly #verifyBudget: TokenBuckets;
   readonly #now: () => number;
+  readonly #suite: MlsSuite;
 
   constructor(private readonly o: DeliveryServiceOptions) {
     this.#store = o.storage.delivery;
@@ -97,6 +100,7 @@ export class DeliveryService {
       duration: 3600,
     });
     this.#now = o.now ?? Date.now;
+    this.#suite = o.mlsSuite ?? DEFAULT_MLS_SUITE;
   }
 
   /**
@@ -173,7 +177,7 @@ export class DeliveryService {
     const out: { deviceId: string; signatureKey: string; keyPackage: string }[] = [];
     for (const device of await this.#store.listDevices(userId)) {
       const claimed = oneTime
-        ? await this.#store.claimKeyPackage(device)
+        ? await this.#claimInSuite(device)
         : await this.#store
             .lastResortKeyPackage(device)
             .then((p) => p && { keyPackage: p, lastResort: true });
@@ -193,6 +197,19 @@ export class DeliveryService {
       }
     }
     return { userId, devices: out };
+  }
+
+  /**
+   * MLS-9: a single-use package left over from before the server changed suite cannot join a
+   * new group; it is dropped (consumed) and the next is claimed. The device's last resort is
+   * handed out as it is, and the device replaces it with one of the new suite when it connects.
+   */
+  async #claimInSuite(device: DeviceRef) {
+    for (let i = 0; i <= KEY_PACKAGES_MAX; i++) {
+      const claimed = await this.#store.claimKeyPackage(device);
+      if (!claimed || claimed.lastResort || packageSuite(claimed.keyPackage) === this.#suite) return claimed;
+    }
+    return undefined;
   }
 
   async devices(userId: UserId) {
@@ -234,6 +251,12 @@ export class DeliveryService {
     // What the Commit itself does, read and checked without any group secret: the membership
     // recorded below is the one the group's members will compute, not the client's say-so.
     const audit = await this.#audit(group?.groupInfo, req);
+    // MLS-9: a new group is made in the server's suite; an existing one keeps its own (the
+    // audit has checked that both GroupInfos and every added KeyPackage share one suite).
+    if (!group && audit.suite !== this.#suite)
+      throw new ParleyError("mls_suite_mismatch", { details: ["/groupInfo"] });
+    if (req.welcome !== undefined && welcomeSuite(req.welcome) !== audit.suite)
+      throw new ParleyError("mls_suite_mismatch", { details: ["/welcome"] });
     if (!(await this.#isBound(audit.committer)) || !sameRef(audit.committer, device)) {
       throw new ParleyError("commit_invalid", { details: ["/commit"] });
     }
@@ -374,6 +397,8 @@ export class DeliveryService {
         info.notBefore <= nowS + 300n &&
         info.notAfter > nowS;
       if (!ok) throw new ParleyError("key_package_invalid", { details: [where] });
+      // MLS-9: the directory holds packages of the server's suite only.
+      if (info.suite !== this.#suite) throw new ParleyError("mls_suite_mismatch", { details: [where] });
       out.push({ ...ref, ref: Buffer.from(info.ref).toString("hex"), keyPackage: p, lastResort: last });
     }
     return out;
@@ -387,7 +412,10 @@ export class DeliveryService {
         Buffer.from(req.groupInfo, "base64"),
       );
     } catch (e) {
-      if (e instanceof CommitAuditError) throw new ParleyError("commit_invalid", { details: [`/${e.part}`] });
+      if (e instanceof CommitAuditError) {
+        const code = e.code === "suite_mismatch" ? "mls_suite_mismatch" : "commit_invalid";
+        throw new ParleyError(code, { details: [`/${e.part}`] });
+      }
       throw e;
     }
   }
@@ -443,6 +471,25 @@ async function withinLimit(limiter: Limiter, key: string): Promise<boolean> {
   } catch (e) {
     if (isLimiterRejection(e)) return false;
     throw e;
+  }
+}
+
+/** The suite a stored KeyPackage names; undefined when it does not decode (it was checked on upload). */
+function packageSuite(keyPackage: string): MlsSuite | undefined {
+  try {
+    const info = inspectMessage(Buffer.from(keyPackage, "base64"));
+    return info.wireformat === "key_package" ? info.suite : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function welcomeSuite(welcome: string): MlsSuite | undefined {
+  try {
+    const info = inspectMessage(Buffer.from(welcome, "base64"));
+    return info.wireformat === "welcome" ? info.suite : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -27,6 +27,7 @@ import type { AccountService } from "../domain/accounts.js";
 import { ParleyError } from "../domain/errors.js";
 import { isLimiterRejection, type LimiterFactory } from "../domain/limiters.js";
 import type { LoginGuard } from "../domain/login-guard.js";
+import type { RoomService } from "../domain/rooms.js";
 import { LogThrottle } from "../ops/log-throttle.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Storage } from "../storage/storage.js";
@@ -40,6 +41,8 @@ export interface HttpAppOptions {
   log: Logger;
   https: HttpsServerOptions | null;
   accounts: AccountService;
+  /** For the admin's room deletion (ROOM-13). */
+  rooms: RoomService;
   guard: LoginGuard;
   storage: Storage;
   bus: Bus;
@@ -248,6 +251,11 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
         messageBurst: config.frameBurst,
       },
       caFingerprint: o.caFingerprint,
+      storage:
+        config.offlineQueue === "on"
+          ? { messages: "queue", queueTtlSeconds: config.offlineQueueTtlS }
+          : { messages: "none" },
+      mlsSuite: config.mlsSuite,
     };
   });
 
@@ -289,6 +297,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
 
   await registerAdminRoutes(app, {
     accounts: o.accounts,
+    rooms: o.rooms,
     storage: o.storage,
     guard: o.guard,
     requireAuth: auth,

@@ -1,7 +1,7 @@
 import type { OutgoingStatus } from "@parley/client";
 import { Fragment } from "preact";
 import { useLayoutEffect, useRef, useState } from "preact/hooks";
-import { type ChatMessage, messages, typing } from "../state/model.js";
+import { type ChatMessage, messages, retention, serverInfo, typing } from "../state/model.js";
 import { retry } from "../state/session.js";
 import { dayNumber, formatDay, formatFull, formatTime } from "./format.js";
 import { Markdown } from "./markdown.js";
@@ -28,9 +28,7 @@ export function MessageList({ roomId }: { roomId: string }) {
   return (
     <>
       <div class="messages" ref={ref} onScroll={onScroll} role="log" aria-label="Messages" aria-live="polite">
-        {list.length === 0 && (
-          <p class="empty muted">No messages yet. Say hello: only the members can read it.</p>
-        )}
+        {list.length === 0 && <EmptyConversation />}
         {list.map((m, i) => {
           const prev = list[i - 1];
           const newDay = prev === undefined || dayNumber(prev.ts) !== dayNumber(m.ts);
@@ -59,6 +57,36 @@ export function MessageList({ roomId }: { roomId: string }) {
   );
 }
 
+/** What a new conversation says: who can read it, and what this device and the server keep. */
+function EmptyConversation() {
+  const keepsNothing = retention.value.keep === "none";
+  const serverKeepsNothing = serverInfo.value?.storage.messages === "none";
+  return (
+    <div class="empty muted">
+      <p>No messages yet. Say hello: only the members can read it.</p>
+      {keepsNothing && <p data-testid="device-storage">This device keeps no history.</p>}
+      {serverKeepsNothing && (
+        <p data-testid="server-storage">
+          This server keeps no messages: a message reaches a teammate's device only while it, or one of you,
+          is online.
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** A line about the conversation (a timer set), not a message from a person. */
+function SystemLine({ message: m }: { message: ChatMessage }) {
+  return (
+    <p class="system-line muted" data-testid="system-line">
+      <time dateTime={new Date(m.ts).toISOString()} title={formatFull(m.ts)}>
+        {formatTime(m.ts)}
+      </time>{" "}
+      {m.text}
+    </p>
+  );
+}
+
 /** RCPT-2: what each state of an own message is called, and its tick. */
 const STATUS_LABEL: Record<OutgoingStatus, string> = {
   sending: "Sending",
@@ -76,6 +104,7 @@ const STATUS_MARK: Record<OutgoingStatus, string> = {
 };
 
 function Message({ message: m, continued }: { message: ChatMessage; continued: boolean }) {
+  if (m.system === true) return <SystemLine message={m} />;
   const statusLabel = m.status === undefined ? undefined : STATUS_LABEL[m.status];
   const [info, setInfo] = useState(false);
   const progress =

@@ -7,6 +7,7 @@ import { Dialog } from "./dialog.js";
 import { QrCode } from "./qr-code.js";
 import { safetyCodeText } from "./safety-code.js";
 import { ScanSafetyCode } from "./scan-safety-code.js";
+import { SuiteLabel } from "./suite-label.js";
 
 /**
  * The safety number of this user and a contact: 60 digits in 3 rows of 4 groups (as in the
@@ -16,10 +17,13 @@ import { ScanSafetyCode } from "./scan-safety-code.js";
 export function SafetyDialog({
   userId,
   username,
+  roomId,
   onClose,
 }: {
   userId: string;
   username: string;
+  /** The conversation the dialog was opened from: its key exchange is shown too. */
+  roomId?: string;
   onClose: () => void;
 }) {
   const [result, setResult] = useState<SafetyNumberResult | undefined>();
@@ -47,6 +51,7 @@ export function SafetyDialog({
             ))}
           </p>
           <QrCode text={safetyCodeText(result.qrPayloadBase64)} label="QR code" />
+          {roomId !== undefined && <SuiteLabel roomId={roomId} />}
           <p class={`trust-state trust-${state}`}>
             {state === "verified"
               ? `You have verified ${username}.`

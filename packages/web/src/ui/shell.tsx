@@ -1,15 +1,16 @@
+import { formatRetention, parseRetention, RETENTION_DAYS } from "@parley/client";
 import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../state/errors.js";
 import {
   connection,
   conversationName,
   invitations,
-  keepHistory,
   me,
   notice,
   people,
   persistent,
   readReceipts,
+  retention,
   rooms,
   selectedRoom,
   type ThemeChoice,
@@ -22,8 +23,8 @@ import {
   joinRoom,
   openDirect,
   selectRoom,
-  setKeepHistory,
   setReadReceipts,
+  setRetention,
   signOut,
 } from "../state/session.js";
 import { Conversation } from "./conversation.js";
@@ -297,18 +298,28 @@ function SettingsDialog({ onClose }: { onClose: () => void }) {
           <option value="terminal">Terminal</option>
         </select>
       </label>
-      <label class="check">
-        <input
-          type="checkbox"
-          checked={keepHistory.value}
+      <label>
+        History on this device
+        <select
+          value={formatRetention(retention.value)}
           disabled={!persistent.value}
-          onChange={(e) => void setKeepHistory(e.currentTarget.checked)}
-        />
-        Keep history on this device
+          onChange={(e) => {
+            const next = parseRetention(e.currentTarget.value);
+            if (next !== undefined) void setRetention(next);
+          }}
+        >
+          <option value="all">Keep</option>
+          {RETENTION_DAYS.map((d) => (
+            <option key={d} value={`${d}d`}>
+              Keep for {d === 1 ? "1 day" : `${d} days`}
+            </option>
+          ))}
+          <option value="none">Keep nothing</option>
+        </select>
       </label>
       <p class="muted small-text">
-        Off: messages live in this page's memory only. On: they are kept in this browser, encrypted with a key
-        the page cannot export.
+        Kept messages, unread counts and read positions stay in this browser, encrypted with a key the page
+        cannot export. Keep nothing: messages live in this page's memory only.
       </p>
       <label class="check">
         <input
