@@ -68,6 +68,11 @@ describe("delivery ticks and message info between browsers", () => {
         (await devices.first().textContent()) ?? "",
         new RegExp(`^${bob.username} \\(device [^)]+\\): waiting$`),
       );
+      // The server keeps no messages (GET /api/info storage): bob gets it from one of alice's devices.
+      await waitForText(
+        dialog.getByTestId("delivery-note"),
+        `This server keeps no messages; ${bob.username} gets this when they and one of you are online`,
+      );
       await closeDialog(dialog);
     }));
 });
