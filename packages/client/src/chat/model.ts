@@ -349,8 +349,8 @@ export class ChatModel {
     const id = canonicalRoomId(roomId);
     const ack = await this.#client.send(id, { data: { kind: DISAPPEARING_KIND, seconds } });
     this.#applyTimer(id, seconds, {
-      key: ack.id,
-      ts: ack.ts,
+      key: ack.messageId,
+      ts: ack.sentAt,
       fromId: me.id,
       fromName: me.username,
       own: true,
@@ -612,9 +612,13 @@ export class ChatModel {
     const { kind, seconds } = data as { kind?: unknown; seconds?: unknown };
     if (kind !== DISAPPEARING_KIND || !isDisappearingSeconds(seconds)) return;
     this.#learn({ id: m.from.userId, username: m.from.username });
+    // Keyed by the sender's message id (RCPT-3): a redelivered copy is the same line.
+    const key = m.messageId ?? m.id;
+    if ((this.#snapshot.messages[m.roomId] ?? []).some((x) => x.key === key && x.fromId === m.from.userId))
+      return;
     const line = this.#applyTimer(m.roomId, seconds, {
-      key: m.id,
-      ts: m.ts,
+      key,
+      ts: m.sentAt ?? m.ts,
       fromId: m.from.userId,
       fromName: m.from.username,
       own: m.from.userId === this.#snapshot.me?.id,

@@ -88,7 +88,7 @@ export function Conversation({ room }: { room: RoomView }) {
           </button>
         </div>
       ))}
-      {isRoom && showMembers && <SuiteLabel roomId={room.id} />}
+      {isRoom && showMembers && <SuiteLabel roomId={room.id} members={list.length} />}
       {(isRoom ? showMembers : false) && (
         <ul class="members" aria-label="Members">
           {list.map((m) => (

@@ -12,7 +12,7 @@ export const SUITE_LABELS: Record<MlsSuite, string> = {
  * The key exchange protecting this conversation's group: post-quantum or not. A group keeps
  * the suite it was made in, so this is the group's, not the server's current setting.
  */
-export function SuiteLabel({ roomId }: { roomId: string }) {
+export function SuiteLabel({ roomId, members = 0 }: { roomId: string; members?: number }) {
   const [suite, setSuite] = useState<MlsSuite | undefined>();
   useEffect(() => {
     let live = true;
@@ -23,7 +23,8 @@ export function SuiteLabel({ roomId }: { roomId: string }) {
     return () => {
       live = false;
     };
-  }, [roomId]);
+    // Read again when the member list changes: a device that just joined has its group by then.
+  }, [roomId, members]);
   if (suite === undefined) return null;
   return (
     <p class={`suite suite-${suite}`} data-testid="mls-suite" data-suite={suite}>
