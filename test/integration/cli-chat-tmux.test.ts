@@ -237,6 +237,8 @@ it("keeps the half-typed input line intact while a message arrives, in an 80x24 
       rows.some((r) => r.includes(`${sam.username} (device `) && r.endsWith("waiting")),
       rows.join("\n"),
     );
+    // The server keeps no messages (GET /api/info): /info says who gets it only with a device of ours online.
+    await waitScreen(shows("This server keeps no messages;"), "the note of a server without storage");
     await type("/info 9", true);
     await waitScreen(shows("no message #9 of yours in this session"), "an unknown number");
 

@@ -173,4 +173,30 @@ describe("disappearing messages", () => {
     await until(async () => texts(bob).includes("sync"), "bob's model has the sync message");
     assert.equal(bob.model.snapshot.disappearing[roomId], undefined);
   });
+
+  it("tells a member added later the timer in force, without a second line for the others", async () => {
+    await alice.model.setDisappearing(roomId, 86_400);
+    const line = `${alice.user.username} set disappearing messages to 1 day`;
+    await until(async () => bob.model.snapshot.disappearing[roomId] === 86_400, "bob's timer");
+    const carol = await member("carol");
+    try {
+      await alice.user.client.invite(roomId, carol.user.id);
+      await carol.user.client.join(roomId);
+      await until(async () => carol.model.snapshot.disappearing[roomId] === 86_400, "carol learns the timer");
+      assert.ok(texts(carol).includes(line), "carol sees which timer is set, and by whom");
+      // A text after the restatement is a sync point: bob has handled the restatement by then.
+      await alice.model.send(roomId, "welcome carol");
+      await until(
+        async () => texts(bob).includes("welcome carol") && texts(carol).includes("welcome carol"),
+        "sync",
+      );
+      for (const m of [alice, bob]) {
+        assert.equal(texts(m).filter((t) => t === line).length, 1, "one line, not a second one");
+        assert.equal(m.model.snapshot.disappearing[roomId], 86_400);
+      }
+    } finally {
+      carol.model.dispose();
+      await carol.user.client.close();
+    }
+  });
 });

@@ -36,6 +36,7 @@ const member = (u: { id: string; username: string }, online = true): MemberView 
  */
 class FakeClient extends TypedEmitter<ClientEvents> implements ChatClient {
   user: UserView | undefined = ALICE;
+  deviceId: string | undefined = "alice-laptop";
   status: ConnectionStatus = { state: "offline", reason: "not_started" };
   roomList: RoomView[] = [];
   people: UserWithPresence[] = [];

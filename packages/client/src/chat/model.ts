@@ -350,8 +350,8 @@ export class ChatModel {
     const id = canonicalRoomId(roomId);
     const ack = await this.#client.send(id, { data: { kind: DISAPPEARING_KIND, seconds } });
     this.#applyTimer(id, seconds, {
-      key: ack.id,
-      ts: ack.ts,
+      key: ack.messageId,
+      ts: ack.sentAt,
       fromId: me.id,
       fromName: me.username,
       own: true,
@@ -593,6 +593,10 @@ export class ChatModel {
   }
 
   #onMembership(m: MembershipEvent): void {
+    if (m.source === "group") {
+      this.#restateTimerFor(m);
+      return;
+    }
     if (m.source !== "room") return;
     this.#learn({ id: m.userId, username: m.username });
     const gone =
@@ -635,16 +639,36 @@ export class ChatModel {
 
   // ------------------------------------------------------------------ removals (retention.ts)
 
+  /**
+   * A member added to a group where a timer is set learns it from the device that added them:
+   * that device (only that one, so members do not all answer) sends the timer again, marked as
+   * a restatement, which members who already have it apply without a line.
+   */
+  #restateTimerFor(m: Extract<MembershipEvent, { source: "group" }>): void {
+    const seconds = this.#snapshot.disappearing[m.roomId];
+    if (seconds === undefined || m.added.length === 0 || m.by === undefined) return;
+    if (m.by.accountId !== this.#snapshot.me?.id || m.by.deviceId !== this.#client.deviceId) return;
+    this.#client
+      .send(m.roomId, { data: { kind: DISAPPEARING_KIND, seconds, restate: true } })
+      .catch((error: unknown) => this.#emit({ type: "failed", what: "send", error }));
+  }
+
   /** A structured payload: a disappearing timer is applied; other kinds come later. */
   async #onControl(m: MessageEvent): Promise<void> {
     const data = "data" in m.content ? m.content.data : undefined;
     if (typeof data !== "object" || data === null) return;
-    const { kind, seconds } = data as { kind?: unknown; seconds?: unknown };
+    const { kind, seconds, restate } = data as { kind?: unknown; seconds?: unknown; restate?: unknown };
     if (kind !== DISAPPEARING_KIND || !isDisappearingSeconds(seconds)) return;
+    // A restatement for a newcomer changes nothing where the timer is already the same.
+    if (restate === true && (this.#snapshot.disappearing[m.roomId] ?? 0) === seconds) return;
     this.#learn({ id: m.from.userId, username: m.from.username });
+    // Keyed by the sender's message id (RCPT-3): a redelivered copy is the same line.
+    const key = m.messageId ?? m.id;
+    if ((this.#snapshot.messages[m.roomId] ?? []).some((x) => x.key === key && x.fromId === m.from.userId))
+      return;
     const line = this.#applyTimer(m.roomId, seconds, {
-      key: m.id,
-      ts: m.ts,
+      key,
+      ts: m.sentAt ?? m.ts,
       fromId: m.from.userId,
       fromName: m.from.username,
       own: m.from.userId === this.#snapshot.me?.id,

@@ -10,6 +10,7 @@ export type ChatClient = Pick<
   ParleyClient,
   | "on"
   | "user"
+  | "deviceId"
   | "status"
   | "rooms"
   | "users"

@@ -44,6 +44,8 @@ export const notice = signal<string | undefined>(undefined);
 export const theme = signal<ThemeChoice>("system");
 /** What this device keeps of the signed-in account's messages (Settings). */
 export const retention = signal<HistoryRetention>(DEFAULT_RETENTION);
+/** RCPT-1: whether this user shares read receipts (and so sees other people's). */
+export const readReceipts = signal(true);
 /** False when this page cannot keep encrypted state (not a secure context). */
 export const persistent = signal(true);
 

@@ -2,6 +2,7 @@ import {
   type ChatChange,
   ChatModel,
   DEFAULT_RETENTION,
+  type DeliveryInfo,
   type DeviceStore,
   emptyChatSnapshot,
   fetchServerInfo,
@@ -17,7 +18,16 @@ import {
 import { assertNever, canonicalRoomId, type InfoResponse, type MlsSuite } from "@parley/protocol";
 import { eraseAccount, getSetting, openAccountStore, setSetting } from "../platform/idb-store.js";
 import { describeError } from "./errors.js";
-import { chat, notice, persistent, retention, route, selectedRoom, serverInfo } from "./model.js";
+import {
+  chat,
+  notice,
+  persistent,
+  readReceipts,
+  retention,
+  route,
+  selectedRoom,
+  serverInfo,
+} from "./model.js";
 
 /**
  * The page's side of the chat: signing in and out, and the actions components call. The chat
@@ -138,6 +148,7 @@ async function begin(
       ? "This account has an identity on another device: link this browser from it, or reset your identity."
       : describeError(e);
   }
+  readReceipts.value = model.readReceipts;
 }
 
 function historySetting(account: string): string {
@@ -204,6 +215,17 @@ function onChange(model: ChatModel, change: ChatChange): void {
 export function sendMessage(roomId: string, text: string): void {
   // A failure shows on the message (Retry) and as a notice.
   session?.model.send(roomId, text).catch(() => undefined);
+}
+
+/** RCPT-2: who has one of this device's messages, device by device. */
+export function messageInfo(key: string): DeliveryInfo | undefined {
+  return session?.model.deliveryInfo(key);
+}
+
+/** RCPT-1: turns sharing read receipts on or off (off: nobody's are shown either). */
+export async function setReadReceipts(on: boolean): Promise<void> {
+  await active().model.setReadReceipts(on);
+  readReceipts.value = on;
 }
 
 /** Sends a failed message again. */

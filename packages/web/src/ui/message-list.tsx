@@ -1,10 +1,11 @@
 import type { OutgoingStatus } from "@parley/client";
 import { Fragment } from "preact";
-import { useLayoutEffect, useRef } from "preact/hooks";
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { type ChatMessage, messages, retention, serverInfo, typing } from "../state/model.js";
 import { retry } from "../state/session.js";
 import { dayNumber, formatDay, formatFull, formatTime } from "./format.js";
 import { Markdown } from "./markdown.js";
+import { MessageInfoDialog } from "./message-info.js";
 
 /** Messages of one sender closer together than this share one header (a burst). */
 const BURST_MS = 5 * 60_000;
@@ -105,6 +106,11 @@ const STATUS_MARK: Record<OutgoingStatus, string> = {
 function Message({ message: m, continued }: { message: ChatMessage; continued: boolean }) {
   if (m.system === true) return <SystemLine message={m} />;
   const statusLabel = m.status === undefined ? undefined : STATUS_LABEL[m.status];
+  const [info, setInfo] = useState(false);
+  const progress =
+    m.status === "sent" && m.progress !== undefined && m.progress.of > 0
+      ? ` (${m.progress.delivered} of ${m.progress.of} devices)`
+      : "";
   return (
     <article
       class={`message${m.own ? " own" : ""}${continued ? " continued" : ""}`}
@@ -130,10 +136,16 @@ function Message({ message: m, continued }: { message: ChatMessage; continued: b
       </div>
       {statusLabel !== undefined && (
         <footer class={`status status-${m.status}`}>
-          <span title={statusLabel}>
+          <span title={`${statusLabel}${progress}`} data-testid="ticks">
             <span aria-hidden="true">{m.status === undefined ? "" : STATUS_MARK[m.status]}</span>
-            <span class="sr-only">{statusLabel}</span>
+            <span class="sr-only">{`${statusLabel}${progress}`}</span>
           </span>
+          {m.status !== "failed" && (
+            <button type="button" class="small" onClick={() => setInfo(true)}>
+              Info
+            </button>
+          )}
+          {info && <MessageInfoDialog messageKey={m.key} onClose={() => setInfo(false)} />}
           {m.status === "failed" && (
             <button type="button" class="small" onClick={() => retry(m.key)}>
               Retry

@@ -9,6 +9,7 @@ import {
   notice,
   people,
   persistent,
+  readReceipts,
   retention,
   rooms,
   selectedRoom,
@@ -22,6 +23,7 @@ import {
   joinRoom,
   openDirect,
   selectRoom,
+  setReadReceipts,
   setRetention,
   signOut,
 } from "../state/session.js";
@@ -319,6 +321,15 @@ function SettingsDialog({ onClose }: { onClose: () => void }) {
         Kept messages, unread counts and read positions stay in this browser, encrypted with a key the page
         cannot export. Keep nothing: messages live in this page's memory only.
       </p>
+      <label class="check">
+        <input
+          type="checkbox"
+          checked={readReceipts.value}
+          onChange={(e) => void setReadReceipts(e.currentTarget.checked)}
+        />
+        Send read receipts
+      </label>
+      <p class="muted small-text">Off: nobody sees when you read their messages, and you see nobody's.</p>
       <hr />
       <label class="check">
         <input type="checkbox" checked={erase} onChange={(e) => setErase(e.currentTarget.checked)} />
