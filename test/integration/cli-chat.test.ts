@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { CliProcess, lines, parley } from "./support/cli.js";
 import { STRONG_PASSWORD, startTestServer, type TestServer, uniqueName } from "./support/harness.js";
-import { nextEvent, type SdkUser, sdkClient, sdkSignUp } from "./support/sdk.js";
+import { linkBySdk, nextEvent, type SdkUser, sdkClient, sdkSignUp } from "./support/sdk.js";
 
 // `parley chat` as a child process driven through pipes (stdin is not a terminal, so it reads
 // plain lines), against a real server on 127.0.0.1, talking with SDK clients in this process
@@ -188,17 +188,18 @@ describe("parley chat", () => {
     await a.waitFor(new RegExp(`<${sam.username}\\+> now you know it is me$`), 20_000, at);
   });
 
-  it("warns when a contact's keys change, and marks them until verified again", async () => {
-    // Sam on a new device (fresh state): a key alice has not pinned.
+  it("tells of a contact's new linked device in one line, without an alarm, and keeps them verified", async () => {
+    // Sam links a new device from his first one: the same identity, so no warning.
     const from = a.stdout.length;
     const newDevice = sdkClient(ts);
     try {
       await newDevice.login(sam.username, STRONG_PASSWORD);
-      await newDevice.connect();
-      await a.waitFor(new RegExp(`^!! WARNING: ${sam.username} has a new device`), 30_000, from);
+      await linkBySdk(sam.client, newDevice);
       const at = a.stdout.length;
-      await sam.client.send(roomId, "is this still me?");
-      await a.waitFor(new RegExp(`<${sam.username}!> is this still me\\?$`), 20_000, at);
+      await newDevice.send(roomId, "same sam, new phone");
+      await a.waitFor(new RegExp(`<${sam.username}\\+> same sam, new phone$`), 20_000, at);
+      await a.waitFor(new RegExp(`${sam.username} added a device$`), 20_000, from);
+      assert.doesNotMatch(a.stdout.slice(from), /WARNING/);
     } finally {
       await newDevice.close();
     }
@@ -284,8 +285,11 @@ describe("parley chat", () => {
     await step(a, ["y"], `${alice} signed out; this device's keys and history are erased`);
     await assert.rejects(stat(stateFile), { code: "ENOENT" });
 
-    // A new device state from here on: the room is still hers, its history is not here.
-    await step(a, [`/login ${alice}`, STRONG_PASSWORD], `signed in as ${alice}`);
+    // A new device state from here on: the room is still hers, its history is not here. Her
+    // identity key went with the erased state and no other device holds it: she resets it
+    // (issue 14: nothing is made silently).
+    await step(a, [`/login ${alice}`, STRONG_PASSWORD], "[l/r]");
+    await step(a, ["r", STRONG_PASSWORD], `signed in as ${alice}`);
     const from = a.stdout.length;
     await step(a, ["/switch lounge", "/history"], "This device keeps the history");
     assert.ok(!a.stdout.slice(from).includes("hello from the terminal"), a.stdout.slice(from));

@@ -476,7 +476,7 @@ export class CommitEngine {
         ) {
           throw new ParleyClientError("key_package_invalid");
         }
-        await this.#d.pins.observe(userId, [{ deviceId: d.deviceId, key: info.signaturePublicKey }]);
+        await this.#d.pins.observe(userId, info.certificate.identityKey, d.deviceId);
         out.push({ ref: { accountId: userId, deviceId: d.deviceId }, keyPackage });
       } catch (e) {
         this.#d.out.error(asClientError(e));

@@ -6,9 +6,13 @@ import {
   encodeKeyPackageBundle,
   exportDeviceIdentity,
   generateDeviceIdentity,
+  generateIdentityKey,
   generateKeyPackages,
   generateLastResortKeyPackage,
+  type IdentityKeyPair,
+  identityKeyFromSeed,
   importDeviceIdentity,
+  isParleyCryptoError,
   type KeyPackageBundle,
   welcomeKeyPackageRefs,
 } from "@parley/crypto";
@@ -19,6 +23,10 @@ import type { SeqStore } from "./inbox.js";
 import type { DeviceStore } from "./store.js";
 
 const IDENTITY_KEY = "device/identity";
+/** The person's identity key seed (docs/SECURITY.md, "One identity per person"), sealed like the rest. */
+const PERSON_KEY = "identity/key";
+/** The device id a device uses before it has an identity (while linking). */
+const PENDING_ID_KEY = "device/pending-id";
 const REGISTERED_KEY = "device/registered";
 const SEQ_KEY = "device/handshake-seq";
 const QUEUE_SEQ_KEY = "device/offline-queue-seq";
@@ -61,39 +69,101 @@ export class DeviceKeys {
     return this.#identity;
   }
 
+  #pendingId: string | undefined;
+
+  /** The id this device authenticates with before it has an identity (a link in progress). */
+  get pendingId(): string | undefined {
+    return this.#pendingId;
+  }
+
   /**
-   * Loads this store's identity for `userId`, creating one (with a random device id) on first
-   * use. A store that belongs to another account is refused.
+   * Loads this store's device identity for `userId`, if it has one. A store that belongs to
+   * another account is refused; one written before devices had certificates is dropped (the
+   * device starts anew).
    */
-  async ensure(userId: string): Promise<DeviceIdentity> {
+  async load(userId: string): Promise<DeviceIdentity | undefined> {
     if (this.#identity !== undefined && this.#identity.accountId === userId) return this.#identity;
     const raw = await this.store.get(IDENTITY_KEY);
-    if (raw !== undefined) {
-      const identity = importDeviceIdentity(raw);
-      if (identity.accountId !== userId) throw new ParleyClientError("store_account_mismatch");
-      this.#identity = identity;
-      return identity;
+    if (raw === undefined) return undefined;
+    let identity: DeviceIdentity;
+    try {
+      identity = importDeviceIdentity(raw);
+    } catch (e) {
+      if (!(isParleyCryptoError(e, "invalid_state") && raw[0] === 1)) throw e;
+      await this.#forgetDevice();
+      return undefined;
     }
-    return this.#create(userId);
+    if (identity.accountId !== userId) throw new ParleyClientError("store_account_mismatch");
+    this.#identity = identity;
+    return identity;
+  }
+
+  /**
+   * Loads this store's device identity, or creates one under the identity key the store holds,
+   * making that key first if there is none (a person's first device).
+   */
+  async ensure(userId: string): Promise<DeviceIdentity> {
+    const loaded = await this.load(userId);
+    if (loaded !== undefined) return loaded;
+    let key = await this.identityKey();
+    if (key === undefined) {
+      key = generateIdentityKey();
+      await this.saveIdentityKey(key);
+    }
+    return this.create(userId, key);
+  }
+
+  /** The person's identity key this store holds, if any. */
+  async identityKey(): Promise<IdentityKeyPair | undefined> {
+    const raw = await this.store.get(PERSON_KEY);
+    return raw === undefined ? undefined : identityKeyFromSeed(raw);
+  }
+
+  async saveIdentityKey(key: IdentityKeyPair): Promise<void> {
+    await this.store.put(PERSON_KEY, key.privateKey);
+  }
+
+  /** A device id for a device still without an identity; the same one until it has one. */
+  async pending(): Promise<string> {
+    if (this.#pendingId !== undefined) return this.#pendingId;
+    const raw = await this.store.get(PENDING_ID_KEY);
+    const id = raw !== undefined ? bytesToUtf8(raw) : newDeviceId();
+    if (raw === undefined) await this.store.put(PENDING_ID_KEY, utf8ToBytes(id));
+    this.#pendingId = id;
+    return id;
+  }
+
+  /**
+   * Creates this device's identity for `userId`, certified by `identityKey` (with the pending
+   * id if there is one, so a linked device keeps the id it linked with).
+   */
+  async create(userId: string, identityKey: IdentityKeyPair): Promise<DeviceIdentity> {
+    const deviceId = await this.pending();
+    const identity = await generateDeviceIdentity({ accountId: userId, deviceId }, identityKey, this.now());
+    await this.store.put(IDENTITY_KEY, exportDeviceIdentity(identity));
+    await this.store.delete(PENDING_ID_KEY);
+    this.#pendingId = undefined;
+    this.#identity = identity;
+    return identity;
   }
 
   /** Replaces the identity with a new device (new id, new key), e.g. after device_key_mismatch. */
-  async recreate(userId: string): Promise<DeviceIdentity> {
+  async recreate(userId: string, identityKey?: IdentityKeyPair): Promise<DeviceIdentity> {
+    const key = identityKey ?? (await this.identityKey());
+    if (key === undefined) throw new ParleyClientError("identity_link_required");
+    await this.#forgetDevice();
+    return this.create(userId, key);
+  }
+
+  async #forgetDevice(): Promise<void> {
+    this.#identity = undefined;
+    await this.store.delete(IDENTITY_KEY);
     await this.store.delete(REGISTERED_KEY);
     // Both queues number a device's entries from 1 (MLS-8, RELAY-6): the old marks would skip
     // the new device's first entries.
     await this.store.delete(SEQ_KEY);
     await this.store.delete(QUEUE_SEQ_KEY);
     await this.store.delete(SUITE_KEY);
-    return this.#create(userId);
-  }
-
-  async #create(userId: string): Promise<DeviceIdentity> {
-    const deviceId = bytesToBase64(randomBytes(12)).replace(/\+/g, "-").replace(/\//g, "_");
-    const identity = await generateDeviceIdentity({ accountId: userId, deviceId });
-    await this.store.put(IDENTITY_KEY, exportDeviceIdentity(identity));
-    this.#identity = identity;
-    return identity;
   }
 
   async isRegistered(): Promise<boolean> {
@@ -168,6 +238,10 @@ export class DeviceKeys {
   async #keep(bundle: KeyPackageBundle): Promise<void> {
     await this.store.put(kpKey(bundle.ref), encodeKeyPackageBundle(bundle));
   }
+}
+
+function newDeviceId(): string {
+  return bytesToBase64(randomBytes(12)).replace(/\+/g, "-").replace(/\//g, "_");
 }
 
 function storedSeq(store: DeviceStore, key: string, none: number): SeqStore {

@@ -36,6 +36,7 @@ export type {
 } from "./chat/types.js";
 export {
   type CreateRoomOptions,
+  type DeviceInfo,
   ParleyClient,
   type ParleyClientOptions,
   type SafetyNumberResult,
@@ -53,6 +54,13 @@ export {
   newMessageId,
   type Stamp,
 } from "./content.js";
+export {
+  type JoinedLink,
+  type LinkCode,
+  linkCodeOf,
+  type PendingLink,
+  parseLinkCode,
+} from "./device-link.js";
 export { type EmitterOptions, type Listener, TypedEmitter } from "./emitter.js";
 export { EncryptedStore } from "./encrypted-store.js";
 export {
@@ -74,7 +82,7 @@ export type {
   QueueMissedEvent,
   TypingEvent,
 } from "./events.js";
-export { type KeyChange, KeyPins, type TrustState } from "./pins.js";
+export { type DeviceAdded, type IdentityChange, KeyPins, type TrustState } from "./pins.js";
 export type { FetchLike, Timers, WebSocketConstructor, WebSocketLike } from "./platform.js";
 export { SAFETY_NUMBER_GROUPS_PER_ROW, SAFETY_NUMBER_ROWS, safetyNumberRows } from "./safety-layout.js";
 export { fetchServerInfo } from "./server-info.js";

@@ -38,6 +38,20 @@ export const ChangePasswordRequest = Type.Object({
 });
 export type ChangePasswordRequest = Static<typeof ChangePasswordRequest>;
 
+/** GET /api/identity: the identity key bound to the signed-in account (IDENT-2), null before any. */
+export const IdentityResponse = Type.Object({ identityKey: Type.Union([Type.String(), Type.Null()]) });
+export type IdentityResponse = Static<typeof IdentityResponse>;
+
+/**
+ * POST /api/identity/reset (IDENT-4): with the password, `identityKey` (base64, 32 bytes)
+ * replaces the account's; every device of the account is deleted and every other session ends.
+ */
+export const IdentityResetRequest = Type.Object({
+  password: PasswordInput,
+  identityKey: Type.String({ minLength: 43, maxLength: 44, pattern: "^[A-Za-z0-9+/]{43}=?$" }),
+});
+export type IdentityResetRequest = Static<typeof IdentityResetRequest>;
+
 /** Answer to register, login and refresh. */
 export const SessionResponse = Type.Object({
   user: UserView,

@@ -12,8 +12,8 @@ import {
   formatRetention,
   History,
   type HistoryRetention,
+  type IdentityChange,
   isParleyClientError,
-  type KeyChange,
   keepsNoMessages,
   type MembershipEvent,
   maxAgeMs,
@@ -230,6 +230,8 @@ export class ChatController {
       }
       case "verify":
         return this.#verify(input.user);
+      case "link":
+        return this.#link(input.code);
       case "history":
         return this.#historySetting(input.setting);
       case "disappear":
@@ -378,6 +380,54 @@ export class ChatController {
     );
   }
 
+  /** The existing device's side of linking (IDENT-3): join, compare the SAS, send the identity. */
+  async #link(code: string): Promise<void> {
+    const client = this.#need();
+    const joined = await client.linkDevice(code);
+    this.#screen.print(
+      `A new device (${joined.deviceId}) asks for your identity. It will read all your new conversations and send as you.`,
+      `Code on this screen: ${joined.sas}`,
+    );
+    const answer = await this.#screen.ask(`Does the new device show ${joined.sas}? [y/N]`);
+    if (answer !== undefined && /^\s*y(es)?\s*$/i.test(answer)) {
+      await joined.confirm();
+      this.#notice("identity sent to the new device");
+    } else {
+      await joined.cancel();
+      this.#notice("link cancelled");
+    }
+  }
+
+  /**
+   * A sign-in on a terminal without the account's identity key: link it from another device,
+   * or reset the identity (contacts are warned). Nothing is created silently.
+   */
+  async #linkOrReset(client: ParleyClient): Promise<void> {
+    const choice = await this.#screen.ask(
+      "This account has an identity on another device. [l]ink this terminal from it, or [r]eset your identity (your contacts will be warned)? [l/r]",
+    );
+    if (choice !== undefined && /^\s*r(eset)?\s*$/i.test(choice)) {
+      const password = await this.#secret("password (to reset your identity):");
+      await client.resetIdentity(password);
+      this.#notice("identity reset: new keys made; your other devices were signed out");
+      return;
+    }
+    const pending = await client.startLink();
+    this.#screen.print(
+      `On a device where you are signed in, enter: /link ${pending.code}`,
+      `(or scan: ${pending.qrPayload})`,
+    );
+    const sas = await pending.sas;
+    const answer = await this.#screen.ask(`Does the other device show ${sas}? [y/N]`);
+    if (answer === undefined || !/^\s*y(es)?\s*$/i.test(answer)) {
+      await pending.cancel();
+      throw new ChatError("link cancelled");
+    }
+    pending.confirm();
+    await pending.done;
+    this.#notice("this terminal is linked to your identity");
+  }
+
   async #verify(name: string): Promise<void> {
     const client = this.#need();
     const user = await this.#user(name);
@@ -386,8 +436,10 @@ export class ChatController {
       sn.trust === "verified"
         ? "verified"
         : sn.trust === "changed"
-          ? "KEY CHANGED since pinned"
-          : "not verified yet";
+          ? "IDENTITY CHANGED since you verified"
+          : sn.trust === "changed_unverified"
+            ? "identity changed since first seen"
+            : "not verified yet";
     this.#screen.print(
       `Safety number of you and ${user.username} (${state}):`,
       ...safetyNumberRows(sn.groups),
@@ -469,7 +521,12 @@ export class ChatController {
     if (keeps) await model.restoreHistory();
     this.#own = new OwnMessages();
     try {
-      await client.connect();
+      try {
+        await client.connect();
+      } catch (e) {
+        if (!isParleyClientError(e, "identity_link_required")) throw e;
+        await this.#linkOrReset(client);
+      }
     } catch (e) {
       await this.#closeClient();
       throw e;
@@ -540,8 +597,10 @@ export class ChatController {
         if (change.isNew && change.room.kind === "direct")
           this.#notice(`${this.#state.label(change.room.id)} opened a direct conversation`);
         return;
-      case "key_changed":
-        return this.#onKeyChanged(model, change.change);
+      case "identity_changed":
+        return this.#onIdentityChanged(model, change.change);
+      case "device_added":
+        return this.#onDeviceAdded(model, change.userId);
       case "typing":
         if (change.roomId === this.#state.current?.id) this.#updatePrompt();
         return;
@@ -623,12 +682,23 @@ export class ChatController {
     this.#notice(`${m.username} ${what} ${label}`);
   }
 
-  async #onKeyChanged(model: ChatModel, c: KeyChange): Promise<void> {
+  async #onIdentityChanged(model: ChatModel, c: IdentityChange): Promise<void> {
     const name = model.nameOf(c.userId) ?? (await this.#lookupName(model, c.userId)) ?? c.userId;
-    const what = c.kind === "new_device" ? "has a new device" : "changed the key of a device";
-    this.#warn(
-      `WARNING: ${name} ${what} since you pinned their keys. If they did not tell you, someone may be listening in. Compare safety numbers: /verify ${name}`,
-    );
+    if (c.wasVerified) {
+      this.#warn(
+        `WARNING: ${name}'s identity key changed since you verified it. If they did not tell you they reset it, someone may be listening in. Compare safety numbers: /verify ${name}`,
+      );
+    } else {
+      this.#notice(`${name}'s identity key changed (they may have reset it). To be sure: /verify ${name}`);
+    }
+  }
+
+  async #onDeviceAdded(model: ChatModel, userId: string): Promise<void> {
+    const name =
+      userId === this.#state.me?.id
+        ? "you"
+        : (model.nameOf(userId) ?? (await this.#lookupName(model, userId)) ?? userId);
+    this.#notice(`${name} added a device`);
   }
 
   // ------------------------------------------------------------------ helpers

@@ -14,9 +14,10 @@ export const TRUST_MARK: Record<TrustState, string> = {
   verified: "+",
   unverified: "?",
   changed: "!",
+  changed_unverified: "~",
 };
 
-export const MARK_LEGEND = "marks: + verified, ? not verified (key pinned on first use), ! key changed";
+export const MARK_LEGEND = "marks: + verified, ? unverified, ! verified identity changed, ~ identity changed";
 
 /** /help: one row per command, aligned. */
 export const COMMAND_HELP_LINES: readonly string[] = COMMAND_HELP.map(

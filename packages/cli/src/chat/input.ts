@@ -19,6 +19,7 @@ export type ChatInput =
   | { readonly kind: "subscribe"; readonly user: string }
   | { readonly kind: "unsubscribe"; readonly user: string }
   | { readonly kind: "verify"; readonly user: string }
+  | { readonly kind: "link"; readonly code: string }
   /** Show (no setting) or set what this device keeps: all, 1d/7d/30d/90d, none. */
   | { readonly kind: "history"; readonly setting: string | undefined }
   /** Show (no setting) or set the current conversation's disappearing timer: off, 1h, 1d, 1w. */
@@ -45,6 +46,7 @@ export const COMMAND_HELP: readonly (readonly [string, string])[] = [
   ["/subscribe <user>", "follow a user: see when they come and go"],
   ["/unsubscribe <user>", "stop following a user"],
   ["/verify <user>", "compare safety numbers; mark the user verified"],
+  ["/link <code>", "link your new device by the code it shows"],
   ["/history [all|Nd|none]", "history kept here: all (default), 1d-90d, none"],
   ["/disappear [off|1h|1d|1w]", "disappearing messages here, for every member"],
   ["/info <n>", "who has your message #n, device by device"],
@@ -82,6 +84,10 @@ export function parseInput(line: string): ChatInput {
     case "unsubscribe":
     case "verify":
       return one("user", name);
+    case "link":
+      return rest !== ""
+        ? { kind: "link", code: rest }
+        : { kind: "invalid", reason: "usage: /link <code shown on the new device>" };
     case "join":
       return words.length === 1 && words[0] !== undefined
         ? { kind: "join", roomId: words[0] }

@@ -1,4 +1,5 @@
 import { canonicalRoomId, type RoomView } from "@parley/protocol";
+import type { ParleyClient } from "../client.js";
 import type { ConnectionStatus } from "../connection.js";
 import { newMessageId } from "../content.js";
 import { ParleyClientError } from "../errors.js";
@@ -416,6 +417,33 @@ export class ChatModel {
     this.#setTrust(userId, await this.#client.trust(userId));
   }
 
+  // ------------------------------------------------------------------ devices and linking (IDENT-3)
+
+  /** Whether this device can connect as it is, or must be linked first (ParleyClient.identityStatus). */
+  identityStatus(): ReturnType<ParleyClient["identityStatus"]> {
+    return this.#client.identityStatus();
+  }
+
+  /** On a new device: opens a link to show as a code or QR payload (ParleyClient.startLink). */
+  startLink(): ReturnType<ParleyClient["startLink"]> {
+    return this.#client.startLink();
+  }
+
+  /** On an existing device: joins a new device's link by its code or QR payload (ParleyClient.linkDevice). */
+  linkDevice(codeOrQr: string): ReturnType<ParleyClient["linkDevice"]> {
+    return this.#client.linkDevice(codeOrQr);
+  }
+
+  /** Makes a new identity after re-authenticating (ParleyClient.resetIdentity); contacts are warned. */
+  resetIdentity(password: string): Promise<void> {
+    return this.#client.resetIdentity(password);
+  }
+
+  /** A person's certified devices (ParleyClient.devices). */
+  devices(userId: string): ReturnType<ParleyClient["devices"]> {
+    return this.#client.devices(userId);
+  }
+
   // ------------------------------------------------------------------ the client's events
 
   #wire(): void {
@@ -433,11 +461,13 @@ export class ChatModel {
       }),
     );
     on.push(
-      c.on("key_changed", (change) => {
-        this.#setTrust(change.userId, "changed", false);
-        this.#emit({ type: "key_changed", change });
+      c.on("identity_changed", (change) => {
+        this.#setTrust(change.userId, change.wasVerified ? "changed" : "changed_unverified", false);
+        this.#emit({ type: "identity_changed", change });
       }),
     );
+    // A person's new certified device is news, not an alarm: a line in the views, trust unchanged.
+    on.push(c.on("device_added", (event) => this.#emit({ type: "device_added", ...event })));
     on.push(c.on("delivery", (d) => this.#onDelivery(d)));
     on.push(c.on("queue_missed", (m) => this.#emit({ type: "queue_missed", dropped: m.dropped })));
     on.push(c.on("error", (event) => this.#emit({ type: "error", event })));

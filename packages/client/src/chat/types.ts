@@ -2,7 +2,7 @@ import type { MemberView, RoomView, UserView, UserWithPresence } from "@parley/p
 import type { ParleyClient } from "../client.js";
 import type { ConnectionStatus } from "../connection.js";
 import type { ErrorEvent, InvitedEvent, MembershipEvent, PresenceEvent } from "../events.js";
-import type { KeyChange, TrustState } from "../pins.js";
+import type { IdentityChange, TrustState } from "../pins.js";
 import type { Typist } from "../typing.js";
 
 /** What the chat model needs of a ParleyClient: its public API, so a fake can stand in for it. */
@@ -29,6 +29,11 @@ export type ChatClient = Pick<
   | "openDirect"
   | "markVerified"
   | "acceptKeyChange"
+  | "identityStatus"
+  | "startLink"
+  | "linkDevice"
+  | "resetIdentity"
+  | "devices"
 >;
 
 /** A person as the model knows them: an account id and its user name. */
@@ -85,7 +90,7 @@ export interface ChatSnapshot {
   readonly members: Readonly<Record<string, readonly MemberView[]>>;
   /** The other person of each direct conversation, resolved once. */
   readonly peers: Readonly<Record<string, Person>>;
-  /** What this device's pins say about each member's keys (pins.ts). */
+  /** What this device's pins say about each member's identity key (pins.ts). */
   readonly trust: Readonly<Record<string, TrustState>>;
   /** Who is typing in each room, in the order they started. */
   readonly typing: Readonly<Record<string, readonly Typist[]>>;
@@ -112,7 +117,10 @@ export type ChatChange =
   | { readonly type: "presence"; readonly event: PresenceEvent }
   | { readonly type: "typing"; readonly roomId: string }
   | { readonly type: "invited"; readonly invitation: InvitedEvent }
-  | { readonly type: "key_changed"; readonly change: KeyChange }
+  /** A person's identity key changed: `changed` (had been verified: block sending) or `changed_unverified` (a notice). */
+  | { readonly type: "identity_changed"; readonly change: IdentityChange }
+  /** A person (this user included) has a new device certified by their identity key: "bob added a device". */
+  | { readonly type: "device_added"; readonly userId: string; readonly deviceId: string }
   | { readonly type: "queue_missed"; readonly dropped: number }
   | { readonly type: "error"; readonly event: ErrorEvent }
   /**

@@ -4,6 +4,7 @@ import {
   type CommitAudit,
   CommitAuditError,
   type DeviceRef as CryptoDeviceRef,
+  encodeCertificate,
   inspectKeyPackage,
   inspectMessage,
   ParleyCryptoError,
@@ -128,10 +129,27 @@ export class DeliveryService {
     let room = KEY_PACKAGES_MAX - (existing ? await this.#store.countKeyPackages(ref) : 0);
     const fresh = [...new Set(reg.keyPackages)].filter((p) => !known.has(p) && room-- > 0);
     const lastResort = known.has(reg.lastResort) ? undefined : reg.lastResort;
-    const packages = await this.#checkPackages(auth, ref, reg.signatureKey, fresh, lastResort);
+    const { packages, certificate } = await this.#checkPackages(
+      auth,
+      ref,
+      reg.signatureKey,
+      fresh,
+      lastResort,
+    );
     if (!existing) {
+      // The device's certificate comes with its KeyPackages; the first one an account shows
+      // binds its identity key here (trust on first use, which each contact repeats for
+      // themselves), and only an identity reset replaces it.
+      if (certificate === undefined)
+        throw new ParleyError("key_package_invalid", { details: ["/lastResort"] });
+      await this.#bindIdentity(auth.userId, certificate.identityKey);
       try {
-        await this.#store.addDevice({ ...ref, signatureKey: reg.signatureKey, createdAt: this.#now() });
+        await this.#store.addDevice({
+          ...ref,
+          signatureKey: reg.signatureKey,
+          createdAt: this.#now(),
+          certificate: certificate.encoded,
+        });
       } catch (e) {
         // The same key under another device id or account: a key is one device's alone.
         if (e instanceof StorageConflictError) throw new ParleyError("device_key_mismatch");
@@ -152,7 +170,13 @@ export class DeliveryService {
     const device = await this.#ownDevice(auth, deviceId);
     if ((await this.#store.countKeyPackages(device)) + keyPackages.length > KEY_PACKAGES_MAX)
       throw new ParleyError("key_packages_full", { details: ["/keyPackages"] });
-    const packages = await this.#checkPackages(auth, device, device.signatureKey, keyPackages, lastResort);
+    const { packages } = await this.#checkPackages(
+      auth,
+      device,
+      device.signatureKey,
+      keyPackages,
+      lastResort,
+    );
     await this.#store.addKeyPackages(packages, this.#now());
     return this.#supply(device);
   }
@@ -212,17 +236,43 @@ export class DeliveryService {
     return undefined;
   }
 
+  /**
+   * A user's devices with copies of their certificates and the identity key bound to the
+   * account, for discovery: clients check every certificate themselves and pin the identity
+   * key per person, so a server that lies here is caught, not believed.
+   */
   async devices(userId: UserId) {
     if (!(await this.o.storage.findUserById(userId))) throw new ParleyError("user_not_found");
-    const devices = await this.#store.listDevices(userId);
+    const [devices, identityKey] = await Promise.all([
+      this.#store.listDevices(userId),
+      this.#store.findIdentityKey(userId),
+    ]);
     return {
       userId,
+      identityKey: identityKey ?? null,
       devices: devices.map((d) => ({
         deviceId: d.deviceId,
         signatureKey: d.signatureKey,
         createdAt: d.createdAt,
+        ...(d.certificate !== null && d.certificate !== undefined ? { certificate: d.certificate } : {}),
       })),
     };
+  }
+
+  /** The identity key bound to the account (base64), or null before its first device registers. */
+  async identityKey(userId: UserId): Promise<string | null> {
+    return (await this.#store.findIdentityKey(userId)) ?? null;
+  }
+
+  /**
+   * Identity reset (the caller has checked the password): `identityKey` (base64, 32 bytes)
+   * becomes the account's, and every device of the account is deleted, since their
+   * certificates name the old key. Contacts who pinned the old key see it change.
+   */
+  async resetIdentity(userId: UserId, identityKey: string): Promise<void> {
+    if (Buffer.from(identityKey, "base64").length !== 32)
+      throw new ParleyError("validation_failed", { details: ["/identityKey"] });
+    await this.#store.resetIdentityKey(userId, identityKey, this.#now());
   }
 
   /** MLS-5: RFC 9420 §14, the first Commit for an epoch wins; Welcomes go out only with it. */
@@ -374,7 +424,9 @@ export class DeliveryService {
       ...(lastResort ? [{ p: lastResort, last: true }] : []),
     ];
     const out: NewKeyPackage[] = [];
-    if (all.length === 0) return out;
+    let certificate: { encoded: string; identityKey: string } | undefined;
+    if (all.length === 0) return { packages: out, certificate };
+    const accountKey = await this.#store.findIdentityKey(ref.userId);
     const wait = this.#verifyBudget.take(auth.userId, all.length);
     if (wait > 0) throw new ParleyError("rate_limited", { retryAfterMs: wait });
     this.o.onVerified?.(all.length);
@@ -399,9 +451,21 @@ export class DeliveryService {
       if (!ok) throw new ParleyError("key_package_invalid", { details: [where] });
       // MLS-9: the directory holds packages of the server's suite only.
       if (info.suite !== this.#suite) throw new ParleyError("mls_suite_mismatch", { details: [where] });
+      // One certificate per device: every package carries the same one.
+      const encoded = Buffer.from(encodeCertificate(info.certificate)).toString("base64");
+      if (certificate !== undefined && certificate.encoded !== encoded)
+        throw new ParleyError("key_package_invalid", { details: [where] });
+      certificate ??= { encoded, identityKey: Buffer.from(info.certificate.identityKey).toString("base64") };
+      if (accountKey !== undefined && certificate.identityKey !== accountKey)
+        throw new ParleyError("identity_key_mismatch", { details: [where] });
       out.push({ ...ref, ref: Buffer.from(info.ref).toString("hex"), keyPackage: p, lastResort: last });
     }
-    return out;
+    return { packages: out, certificate };
+  }
+
+  async #bindIdentity(userId: UserId, identityKey: string): Promise<void> {
+    const bound = await this.#store.bindIdentityKey(userId, identityKey, this.#now());
+    if (bound !== identityKey) throw new ParleyError("identity_key_mismatch");
   }
 
   async #audit(previousGroupInfo: string | undefined, req: CommitRequest): Promise<CommitAudit> {
@@ -420,13 +484,22 @@ export class DeliveryService {
     }
   }
 
-  /** True when the leaf names a registered device of its account, with that device's key. */
+  /**
+   * True when the leaf names a registered device of its account, with that device's key, and
+   * its certificate (verified by the audit) is signed by the identity key bound to the account.
+   */
   async #isBound(d: AuditedDevice): Promise<boolean> {
-    const found = await this.#store.findDevice({
-      userId: asUserId(d.device.accountId),
-      deviceId: d.device.deviceId,
-    });
-    return found !== undefined && Buffer.from(found.signatureKey, "base64").equals(d.signaturePublicKey);
+    const userId = asUserId(d.device.accountId);
+    const [found, identityKey] = await Promise.all([
+      this.#store.findDevice({ userId, deviceId: d.device.deviceId }),
+      this.#store.findIdentityKey(userId),
+    ]);
+    return (
+      found !== undefined &&
+      Buffer.from(found.signatureKey, "base64").equals(d.signaturePublicKey) &&
+      identityKey !== undefined &&
+      Buffer.from(identityKey, "base64").equals(d.identityKey)
+    );
   }
 
   /** The devices a client declares it adds or removes must be exactly those its Commit does. */

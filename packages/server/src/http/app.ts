@@ -4,6 +4,8 @@ import type { ServerOptions as HttpsServerOptions } from "node:https";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import {
   ChangePasswordRequest,
+  IdentityResetRequest,
+  type IdentityResponse,
   type InfoResponse,
   LoginRequest,
   type MeResponse,
@@ -24,6 +26,7 @@ import type { Logger } from "pino";
 import type { Bus } from "../bus/bus.js";
 import type { Config } from "../config/config.js";
 import type { AccountService } from "../domain/accounts.js";
+import type { DeliveryService } from "../domain/delivery.js";
 import { ParleyError } from "../domain/errors.js";
 import { isLimiterRejection, type LimiterFactory } from "../domain/limiters.js";
 import type { LoginGuard } from "../domain/login-guard.js";
@@ -41,6 +44,8 @@ export interface HttpAppOptions {
   log: Logger;
   https: HttpsServerOptions | null;
   accounts: AccountService;
+  /** The identity keys of accounts (the delivery service's directory). */
+  identity: Pick<DeliveryService, "identityKey" | "resetIdentity">;
   /** For the admin's room deletion (ROOM-13). */
   rooms: RoomService;
   guard: LoginGuard;
@@ -210,6 +215,30 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     async (req, reply) => {
       const body = req.body as ChangePasswordRequest;
       await o.accounts.changePassword(authOf(req), body.currentPassword, body.newPassword, req.ip);
+      return reply.status(204).send();
+    },
+  );
+
+  // IDENT-2: a new sign-in asks whether the account has an identity before making one.
+  app.get(
+    "/api/identity",
+    { preHandler: auth },
+    async (req): Promise<IdentityResponse> => ({
+      identityKey: await o.identity.identityKey(authOf(req).userId),
+    }),
+  );
+
+  // IDENT-4: an identity reset costs an argon2 hash: charged like a password change.
+  app.post(
+    "/api/identity/reset",
+    { schema: { body: IdentityResetRequest }, preHandler: [auth, rateLimitPasswordChange] },
+    async (req, reply) => {
+      const body = req.body as IdentityResetRequest;
+      const a = authOf(req);
+      await o.accounts.withPassword(a, body.password, req.ip, () =>
+        o.identity.resetIdentity(a.userId, body.identityKey),
+      );
+      req.log.info({ event: "identity_reset", userId: a.userId }, "identity key replaced");
       return reply.status(204).send();
     },
   );

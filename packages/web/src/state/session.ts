@@ -9,6 +9,7 @@ import {
   formatRetention,
   History,
   type HistoryRetention,
+  isParleyClientError,
   maxAgeMs,
   ParleyClient,
   parseRetention,
@@ -141,7 +142,11 @@ async function begin(
   try {
     await client.connect();
   } catch (e) {
-    notice.value = describeError(e);
+    // A new browser of a person with an identity elsewhere: nothing is made silently. The full
+    // link-or-reset screen drives client.startLink()/resetIdentity() (packages/client/README.md).
+    notice.value = isParleyClientError(e, "identity_link_required")
+      ? "This account has an identity on another device: link this browser from it, or reset your identity."
+      : describeError(e);
   }
   readReceipts.value = model.readReceipts;
 }
@@ -196,7 +201,8 @@ function onChange(model: ChatModel, change: ChatChange): void {
     case "presence":
     case "typing":
     case "invited":
-    case "key_changed":
+    case "identity_changed":
+    case "device_added":
       return;
     default:
       assertNever(change);

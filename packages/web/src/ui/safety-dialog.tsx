@@ -56,8 +56,10 @@ export function SafetyDialog({
             {state === "verified"
               ? `You have verified ${username}.`
               : state === "changed"
-                ? `${username}'s security key changed since you last saw it.`
-                : `You have not verified ${username} yet.`}
+                ? `${username}'s identity key changed since you verified it.`
+                : state === "changed_unverified"
+                  ? `${username}'s identity key changed since you first saw it.`
+                  : `You have not verified ${username} yet.`}
           </p>
           <ScanSafetyCode userId={userId} username={username} payloadBase64={result.qrPayloadBase64} />
         </>
@@ -68,7 +70,7 @@ export function SafetyDialog({
             Mark as verified
           </button>
         )}
-        {state === "changed" && (
+        {(state === "changed" || state === "changed_unverified") && (
           <button type="button" onClick={() => void acceptKeyChange(userId)}>
             Accept new key
           </button>
