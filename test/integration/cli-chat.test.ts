@@ -134,6 +134,26 @@ describe("parley chat", () => {
     await step(b, [`/switch @${alice}`], `now talking in @${alice}`);
   });
 
+  it("/receipts off sends no read receipts, and on sends them again", async () => {
+    await step(b, [`/switch @${alice}`], `now talking in @${alice}`);
+    await step(b, ["/receipts"], "read receipts: on");
+    await step(b, ["/receipts off"], "read receipts: off");
+    await step(b, ["/receipts maybe"], "usage: /receipts [on|off]");
+    await step(a, [`/switch @${bob}`], `now talking in @${bob}`);
+    const from = a.stdout.length;
+    const first = await step(a, ["seen but not told"], /#(\d+) \[sent\]/);
+    const quiet = /#(\d+) \[sent\]/.exec(first.slice(first.lastIndexOf("seen but not told")))?.[1];
+    assert.ok(quiet, first);
+    await a.waitFor(`#${quiet} [delivered]`, 20_000, from);
+    await step(b, ["/receipts on"], "read receipts: on");
+    const second = await step(a, ["seen and told"], /#(\d+) \[sent\]/);
+    const told = /#(\d+) \[sent\]/.exec(second.slice(second.lastIndexOf("seen and told")))?.[1];
+    assert.ok(told, second);
+    await a.waitFor(`#${told} [read]`, 20_000, from);
+    // Receipts go in order: had bob's device sent one for the first message, it would be here.
+    assert.ok(!a.stdout.slice(from).includes(`#${quiet} [read]`), "no read receipt while sharing was off");
+  });
+
   it("/rooms and /who list the conversations, who is online and the room's members", async () => {
     await step(a, ["/switch lounge"], "now talking in #lounge");
     const rooms = await step(a, ["/rooms"], `@${bob}`);

@@ -236,6 +236,8 @@ export class ChatController {
         return this.#historySetting(input.setting);
       case "disappear":
         return this.#disappear(input.setting);
+      case "receipts":
+        return this.#receipts(input.setting);
       case "info":
         return this.#info(input.n);
       default:
@@ -318,6 +320,16 @@ export class ChatController {
       await history.flush();
     }
     this.#notice(describeRetention(next));
+  }
+
+  async #receipts(setting: "on" | "off" | undefined): Promise<void> {
+    const model = this.#chat();
+    if (setting !== undefined) await model.setReadReceipts(setting === "on");
+    this.#notice(
+      model.readReceipts
+        ? "read receipts: on (others see when you read their messages, you see when they read yours)"
+        : "read receipts: off (nobody sees when you read, and you see nobody's)",
+    );
   }
 
   async #disappear(setting: string | undefined): Promise<void> {
@@ -505,7 +517,12 @@ export class ChatController {
     const keeps = this.#retention.keep !== "none";
     // Current before connecting, so what arrives with the connection (a Welcome's room, a
     // message) is shown rather than dropped as the event of a replaced client.
-    const model = new ChatModel(client, { holdWhileOffline: false, ...(keeps ? { history } : {}) });
+    const model = new ChatModel(client, {
+      holdWhileOffline: false,
+      ...(keeps ? { history } : {}),
+      // A message that arrives in the conversation on screen is read as it is printed (RCPT-1).
+      isRead: (roomId) => this.#state.current?.id === roomId,
+    });
     model.subscribe((change) => {
       // In order: a warning that waits for a user's name is not overtaken by the next line.
       if (this.#model !== model) return;

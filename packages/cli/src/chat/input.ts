@@ -25,6 +25,8 @@ export type ChatInput =
   /** Show (no setting) or set the current conversation's disappearing timer: off, 1h, 1d, 1w. */
   | { readonly kind: "disappear"; readonly setting: string | undefined }
   | { readonly kind: "info"; readonly n: number }
+  /** Show (no setting) or set whether this user shares read receipts (and sees others'). */
+  | { readonly kind: "receipts"; readonly setting: "on" | "off" | undefined }
   | { readonly kind: "help" }
   | { readonly kind: "quit" }
   | { readonly kind: "empty" }
@@ -50,6 +52,7 @@ export const COMMAND_HELP: readonly (readonly [string, string])[] = [
   ["/history [all|Nd|none]", "history kept here: all (default), 1d-90d, none"],
   ["/disappear [off|1h|1d|1w]", "disappearing messages here, for every member"],
   ["/info <n>", "who has your message #n, device by device"],
+  ["/receipts [on|off]", "share read receipts (off: you see nobody's either)"],
   ["/help", "this list"],
   ["/quit", "leave parley chat (also Ctrl-D)"],
 ];
@@ -118,6 +121,12 @@ export function parseInput(line: string): ChatInput {
                 ? "usage: /history [all|1d|7d|30d|90d|none]"
                 : "usage: /disappear [off|1h|1d|1w]",
           };
+    case "receipts": {
+      const setting = words[0];
+      return words.length === 0 || (words.length === 1 && (setting === "on" || setting === "off"))
+        ? { kind: "receipts", setting: setting as "on" | "off" | undefined }
+        : { kind: "invalid", reason: "usage: /receipts [on|off]" };
+    }
     case "info": {
       const n = Number(words[0]);
       return words.length === 1 && Number.isSafeInteger(n) && n > 0
