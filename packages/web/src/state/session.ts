@@ -1,14 +1,19 @@
 import {
   type ChatChange,
   ChatModel,
+  type DeviceInfo,
   type DeviceStore,
   emptyChatSnapshot,
   fetchServerInfo,
+  isParleyClientError,
+  type JoinedLink,
   ParleyClient,
+  type PendingLink,
   type SafetyNumberResult,
 } from "@parley/client";
 import { assertNever, canonicalRoomId, type InfoResponse } from "@parley/protocol";
 import { eraseAccount, getSetting, openAccountStore, setSetting } from "../platform/idb-store.js";
+import { clearDeviceNotes, noteDeviceAdded } from "./device-notes.js";
 import { describeError } from "./errors.js";
 import { History } from "./history.js";
 import { chat, keepHistory, notice, persistent, route, selectedRoom, serverInfo } from "./model.js";
@@ -125,7 +130,10 @@ async function begin(
   try {
     await client.connect();
   } catch (e) {
-    notice.value = describeError(e);
+    // A new browser of a person with an identity elsewhere: nothing is made silently; the
+    // page asks to link it from another device or to reset the identity (link-device.tsx).
+    if (isParleyClientError(e, "identity_link_required")) route.value = "link";
+    else notice.value = describeError(e);
   }
 }
 
@@ -165,7 +173,12 @@ function onChange(model: ChatModel, change: ChatChange): void {
     case "presence":
     case "typing":
     case "invited":
-    case "key_changed":
+    case "identity_changed":
+      return;
+    case "device_added":
+      // The SDK also reports this very device the first time it sees it: that is no news.
+      if (change.deviceId === session?.client.deviceId && change.userId === model.snapshot.me?.id) return;
+      noteDeviceAdded(change.userId, change.deviceId);
       return;
     default:
       assertNever(change);
@@ -242,6 +255,38 @@ export function acceptKeyChange(userId: string): Promise<void> {
   return active().model.acceptKeyChange(userId);
 }
 
+// ------------------------------------------------------------------------------- devices and linking
+
+/** On a browser without the identity: opens a link for another device of the person to join. */
+export function startLink(): Promise<PendingLink> {
+  return active().model.startLink();
+}
+
+/** The link is done: this browser has the identity and is connected. */
+export function finishLink(): void {
+  route.value = "app";
+}
+
+/** Makes a new identity (the password is checked again); every contact is warned. */
+export async function resetIdentity(password: string): Promise<void> {
+  await active().model.resetIdentity(password);
+  route.value = "app";
+}
+
+/** On an existing device: joins the new device's link by its code or QR payload. */
+export function linkDevice(codeOrQr: string): Promise<JoinedLink> {
+  return active().model.linkDevice(codeOrQr);
+}
+
+export function devicesOf(userId: string): Promise<DeviceInfo[]> {
+  return active().model.devices(userId);
+}
+
+/** The account of the session, while it has no connection yet (the link screen names it). */
+export function sessionAccount(): string | undefined {
+  return session?.account;
+}
+
 // ------------------------------------------------------------------------------- settings, sign-out
 
 export async function setKeepHistory(on: boolean): Promise<void> {
@@ -276,5 +321,6 @@ export async function signOut(erase: boolean): Promise<void> {
   await setSetting(LAST_ACCOUNT, undefined);
   chat.value = emptyChatSnapshot({ state: "offline", reason: "signed_out" });
   selectedRoom.value = undefined;
+  clearDeviceNotes();
   route.value = "signin";
 }

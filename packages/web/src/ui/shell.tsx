@@ -25,6 +25,7 @@ import {
   signOut,
 } from "../state/session.js";
 import { Conversation } from "./conversation.js";
+import { DevicesSection } from "./devices.js";
 import { Dialog } from "./dialog.js";
 
 export function Shell() {
@@ -308,6 +309,8 @@ function SettingsDialog({ onClose }: { onClose: () => void }) {
         Off: messages live in this page's memory only. On: they are kept in this browser, encrypted with a key
         the page cannot export.
       </p>
+      <hr />
+      <DevicesSection />
       <hr />
       <label class="check">
         <input type="checkbox" checked={erase} onChange={(e) => setErase(e.currentTarget.checked)} />
