@@ -148,7 +148,8 @@ export function cryptoLine(d: CryptoData): string {
   );
   const adds = d.adds.map((a) => `add ${a.added} ${ms(a.commitMs)} ms`);
   const groups = d.groups.map((g) => `join@${g.members} ${ms(g.joinMs)} ms state ${kib(g.stateBytes)}`);
-  return [...msgs, ...adds, ...groups, `${compact(d.keyPackages.perS)} KeyPackages/s`].join(", ");
+  const kp = `${compact(d.keyPackages.perS)} KeyPackages/s${d.keyPackages.bytes ? ` of ${d.keyPackages.bytes} B` : ""}`;
+  return [`${d.suite}:`, ...msgs, ...adds, ...groups, kp].join(", ").replace(":,", ":");
 }
 
 /** "At a glance" line; empty when there is nothing to say. */

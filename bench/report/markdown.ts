@@ -164,10 +164,12 @@ export function buildReport(r: BenchResults): Report {
   if (stormCase) out.push(...stormSection(stormCase, byCase.get(stormCase.id) ?? [], chart), "");
 
   // ------------------------------------------------------------------ 5. crypto, 6. web
-  const cryptoCase = casesOf("crypto")[0];
-  if (cryptoCase) {
+  // One section per MLS suite (suite 3, then X-Wing), side by side in the report.
+  for (const [i, cryptoCase] of casesOf("crypto").entries()) {
     const runs = r.runs.filter((x) => x.case === cryptoCase.id);
-    out.push(...cryptoSection(cryptoCase.title, aggregateCrypto(runs), failedOf(runs), chart), "");
+    // The first suite keeps the chart names reports always had; the others get their own files.
+    const named: typeof chart = i === 0 ? chart : (name, svg) => chart(`${name}-${cryptoCase.id}`, svg);
+    out.push(...cryptoSection(cryptoCase.title, aggregateCrypto(runs), failedOf(runs), named), "");
   }
   const webCase = casesOf("web")[0];
   if (webCase) {

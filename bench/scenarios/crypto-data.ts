@@ -69,8 +69,11 @@ export interface ProviderFigures {
 export interface CryptoData {
   suite: string;
   provider: string;
-  /** generateKeyPackages for one device: packages per second. */
-  keyPackages: { count: number; ms: number; perS: number };
+  /**
+   * generateKeyPackages for one device: packages per second, and one package's size in bytes
+   * (absent in results written before the X-Wing suite).
+   */
+  keyPackages: { count: number; ms: number; perS: number; bytes?: number };
   messages: MessageRate[];
   adds: AddTiming[];
   groups: GroupSizeFigures[];

@@ -1,6 +1,7 @@
 import {
   addMembers,
   auditCommit,
+  ciphersuiteName,
   createGroup,
   type DeviceIdentity,
   encryptApplicationMessage,
@@ -12,9 +13,9 @@ import {
   joinFromWelcome,
   type KeyPackageBundle,
   mergePendingCommit,
-  PARLEY_CIPHERSUITE,
   processMessage,
 } from "@parley/crypto";
+import type { MlsSuite } from "@parley/protocol";
 import type { BenchPlan } from "../plan.js";
 import type { AddTiming, CryptoData, GroupSizeFigures, MessageRate } from "./crypto-data.js";
 import { compareProviders } from "./crypto-providers.js";
@@ -42,37 +43,47 @@ const KEY_PACKAGE_BATCH = 50;
  * - Group sizes: a newcomer added to a group of N - 1 joins from its Welcome (joinFromWelcome)
  *   into a group of N; the serialised state of an existing member and of the newcomer.
  */
+/** Both suites a server can run (PARLEY_MLS_SUITE), measured side by side, one case each. */
+const SUITES: readonly { suite: MlsSuite; id: string; label: string }[] = [
+  { suite: "x25519", id: "crypto", label: "MLS suite 3 (X25519)" },
+  { suite: "xwing", id: "crypto-xwing", label: "MLS suite 0x0054 (X-Wing: ML-KEM-768 + X25519)" },
+];
+
 export const crypto: Scenario = {
   id: "crypto",
   number: 5,
   title: "Crypto: MLS encrypt/decrypt msgs/s, add 1/10/100/500 members, Welcome at 100 and 500, state size",
-  cases: (plan) => [
-    {
+  cases: (plan) =>
+    SUITES.map(({ suite, id, label }) => ({
       scenario: "crypto",
-      id: "crypto",
+      id,
       title:
-        `MLS suite 3 on the @noble provider: ${plan.cryptoPayloads.join(" and ")} B messages, ` +
+        `${label} on the @noble provider: ${plan.cryptoPayloads.join(" and ")} B messages, ` +
         `add ${plan.cryptoAdds.join("/")} members, groups of ${plan.cryptoGroupSizes.join(" and ")}`,
       targets: ["parley"],
       inProcess: true,
-      run: async (ctx) => ({ kind: "crypto", crypto: await runCrypto(ctx, ctx.plan) }),
-    },
-  ],
+      run: async (ctx) => ({ kind: "crypto", crypto: await runCrypto(ctx, ctx.plan, suite) }),
+    })),
 };
 
-async function runCrypto(ctx: BenchContext, plan: BenchPlan): Promise<CryptoData> {
+async function runCrypto(ctx: BenchContext, plan: BenchPlan, suite: MlsSuite): Promise<CryptoData> {
   const t0 = performance.now();
-  const people = new People();
+  const people = new People(suite);
   // A short untimed pass first, so that the first repetition does not also time the JIT.
   await messageRate(people, 256, WARMUP_MESSAGES, plan.mode);
   await addTiming(people, 2);
 
   const kpId = await people.identity();
   let t = performance.now();
-  await generateKeyPackages(kpId, KEY_PACKAGE_BATCH);
+  const batch = await generateKeyPackages(kpId, KEY_PACKAGE_BATCH, { suite });
   const kpMs = performance.now() - t;
-  const keyPackages = { count: KEY_PACKAGE_BATCH, ms: kpMs, perS: (KEY_PACKAGE_BATCH / kpMs) * 1000 };
-  ctx.log(`    ${keyPackages.perS.toFixed(0)} KeyPackages/s`);
+  const keyPackages = {
+    count: KEY_PACKAGE_BATCH,
+    ms: kpMs,
+    perS: (KEY_PACKAGE_BATCH / kpMs) * 1000,
+    bytes: batch[0]?.keyPackage.length ?? 0,
+  };
+  ctx.log(`    ${suite}: ${keyPackages.perS.toFixed(0)} KeyPackages/s, ${keyPackages.bytes} B each`);
 
   const messages: MessageRate[] = [];
   for (const payloadBytes of plan.cryptoPayloads) {
@@ -102,14 +113,18 @@ async function runCrypto(ctx: BenchContext, plan: BenchPlan): Promise<CryptoData
     );
   }
 
+  // ts-mls's default provider needs optional packages for X-Wing: the baseline is suite 3's only.
   t = performance.now();
-  const compared = await compareProviders(plan.mode);
+  const compared =
+    suite === "x25519"
+      ? await compareProviders(plan.mode)
+      : { comparison: null, note: "the provider baseline runs for suite 3 only" };
   if (compared.comparison)
     ctx.log(`    provider comparison in ${((performance.now() - t) / 1000).toFixed(1)} s`);
   else ctx.log(`    no provider baseline: ${compared.note}`);
 
   return {
-    suite: PARLEY_CIPHERSUITE,
+    suite: ciphersuiteName(suite),
     provider: "@parley/crypto (@noble/curves, @noble/ciphers, @noble/hashes)",
     keyPackages,
     messages,
@@ -125,6 +140,8 @@ async function runCrypto(ctx: BenchContext, plan: BenchPlan): Promise<CryptoData
 class People {
   #n = 0;
 
+  constructor(readonly suite: MlsSuite) {}
+
   identity(): Promise<DeviceIdentity> {
     this.#n += 1;
     return generateDeviceIdentity({ accountId: `bench-${this.#n}`, deviceId: "d1" });
@@ -134,7 +151,7 @@ class People {
     const out: { id: DeviceIdentity; bundle: KeyPackageBundle }[] = [];
     for (let i = 0; i < count; i++) {
       const id = await this.identity();
-      const [bundle] = await generateKeyPackages(id, 1);
+      const [bundle] = await generateKeyPackages(id, 1, { suite: this.suite });
       if (!bundle) throw new Error("generateKeyPackages returned nothing");
       out.push({ id, bundle });
     }
@@ -143,7 +160,7 @@ class People {
 
   /** A creator's group of `size` members built with one Commit (not timed). */
   async group(size: number): Promise<{ creator: GroupState; others: GroupState[] }> {
-    let creator = await createGroup(await this.identity());
+    let creator = await createGroup(await this.identity(), { suite: this.suite });
     if (size < 2) return { creator, others: [] };
     const joiners = await this.withKeyPackages(size - 1);
     const p = await addMembers(

@@ -57,20 +57,16 @@ describe("chat between browsers", () => {
       await waitForText(messageLog(bob.page).getByTestId("day").first(), "Today");
       // New messages are announced: the log is a polite live region.
       assert.equal(await messageLog(bob.page).getAttribute("aria-live"), "polite");
-      // Bob's one device acknowledged it (RCPT-2): the sender's copy carries the delivered ticks.
+      // Bob's one device acknowledged it, and he has the room open (RCPT-2): two ticks, coloured.
       await waitForAttribute(
         messages(alice.page, alice.username, "the build is green").last(),
         "data-status",
-        "delivered",
+        "read",
       );
 
       await sendMessage(bob.page, "Thanks Alice, deploying now.");
       await waitForMessage(alice.page, bob.username, "Thanks Alice, deploying now.");
-      await waitForAttribute(
-        messages(bob.page, bob.username, "deploying now").last(),
-        "data-status",
-        "delivered",
-      );
+      await waitForAttribute(messages(bob.page, bob.username, "deploying now").last(), "data-status", "read");
       // Each side shows the other's message once, and its own once.
       assert.equal(await messages(bob.page, alice.username, "the build is green").count(), 1);
       assert.equal(await messages(alice.page, bob.username, "deploying now").count(), 1);

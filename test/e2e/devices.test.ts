@@ -84,7 +84,7 @@ describe("linking a device", () => {
       await sendMessage(bobPhone.page, "Same Bob, new phone.");
       await waitForMessage(alice.page, bob.username, "Same Bob, new phone.");
       await waitForText(
-        alice.page.getByTestId("system-line").first(),
+        alice.page.getByTestId("device-line").first(),
         new RegExp(`^${bob.username} added a device`),
       );
       assert.equal(await alice.page.getByRole("alert").count(), 0, "an alarm was raised for a linked device");

@@ -468,7 +468,26 @@ describe("accounts (registration open)", () => {
         messageBurst: ts.server.config.frameBurst,
       });
       assert.match(res.body.caFingerprint ?? "", /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+      // The default keeps no message at all, and says so to the clients.
+      assert.deepEqual(res.body.storage, { messages: "none" });
     });
+  });
+});
+
+describe("accounts (offline queue on)", () => {
+  let ts: TestServer;
+  before(async () => {
+    ts = await startTestServer({ ...QUIET_IDS, offlineQueue: "on", offlineQueueTtlS: 3600 });
+  });
+  after(async () => {
+    await ts?.stop();
+  });
+
+  it("says in /api/info that ciphertext waits for a device that is away, and for how long", async () => {
+    const res = await request<InfoResponse>(ts, "GET", "/api/info");
+    assert.equal(res.status, 200);
+    assert.ok(Value.Check(InfoResponse, res.body), JSON.stringify(res.body));
+    assert.deepEqual(res.body.storage, { messages: "queue", queueTtlSeconds: 3600 });
   });
 });
 

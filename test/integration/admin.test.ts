@@ -106,6 +106,7 @@ describe("admin API", () => {
     ["POST", () => `/api/admin/users/${admin.user.id}/enable`],
     ["GET", () => "/api/admin/blocks"],
     ["DELETE", () => "/api/admin/blocks/127.0.0.1"],
+    ["DELETE", () => "/api/admin/rooms/ABCDEF"],
   ];
 
   it("refuses every admin endpoint to a user who is not an admin with 403 admin_required", async () => {
@@ -275,6 +276,74 @@ describe("admin API", () => {
     const after = await request<Err>(ts, "GET", "/api/admin/users", { token: second.accessToken });
     assert.equal(after.status, 401, after.text);
     assert.equal(after.body.code, "session_revoked");
+  });
+});
+
+describe("admin API: deleting a room (ROOM-13)", () => {
+  let ts: TestServer;
+  let admin: SessionResponse;
+  before(async () => {
+    ts = await startTestServer({ ...QUIET_IDS, frameRate: 1000, frameBurst: 1000 });
+    admin = await registerAdmin(ts);
+  });
+  after(async () => {
+    await ts?.stop();
+  });
+
+  it("deletes a room for everyone: members are told who did it, it leaves the directory, the audit names no room name", async () => {
+    const owner = await registerUser(ts, uniqueName("owner"));
+    const member = await registerUser(ts, uniqueName("member"));
+    const outsider = await registerUser(ts, uniqueName("outsider"));
+    const o = await TestSocket.authed(ts, owner.accessToken);
+    const m = await TestSocket.authed(ts, member.accessToken);
+    const x = await TestSocket.authed(ts, outsider.accessToken);
+    const created = (await o.call({ type: "room.create", name: "spam-secret-name" })) as {
+      room: { id: string };
+    };
+    const roomId = created.room.id;
+    assert.equal((await m.call({ type: "room.join", roomId })).type, "room");
+    const toOwner = o.waitFor((f) => f.type === "room.event" && (f as { event: string }).event === "deleted");
+    const toMember = m.waitFor(
+      (f) => f.type === "room.event" && (f as { event: string }).event === "deleted",
+    );
+
+    const res = await request<Err>(ts, "DELETE", `/api/admin/rooms/${roomId}`, { token: admin.accessToken });
+    assert.equal(res.status, 204, res.text);
+    for (const event of [await toOwner, await toMember]) {
+      assert.deepEqual(
+        { ...event },
+        {
+          type: "room.event",
+          roomId,
+          event: "deleted",
+          userId: admin.user.id,
+          username: admin.user.username,
+        },
+      );
+    }
+    const listed = (await x.call({ type: "room.discover" })) as { rooms: { id: string }[] };
+    assert.ok(!listed.rooms.some((r) => r.id === roomId), "gone from the directory");
+    const mine = (await o.call({ type: "room.list" })) as { rooms: { id: string }[] };
+    assert.deepEqual(mine.rooms, []);
+    const send = (await m.call({ type: "message.send", to: { room: roomId }, payload: "AAAA" })) as Err;
+    assert.equal(send.code, "room_not_found");
+    const audit = logLines(ts).filter((l) => l.event === "admin_room_deleted");
+    assert.equal(audit.length, 1);
+    assert.equal(audit[0]?.roomId, roomId);
+    assert.equal(audit[0]?.members, 2);
+    assert.ok(!ts.logs.join("").includes("spam-secret-name"), "the room's name is in no log line");
+    for (const s of [o, m, x]) s.close();
+  });
+
+  it("answers 404 room_not_found for a room that does not exist, and validation_failed for a malformed id", async () => {
+    const missing = await request<Err>(ts, "DELETE", "/api/admin/rooms/ZZZZZZ", { token: admin.accessToken });
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.code, "room_not_found");
+    const bad = await request<Err>(ts, "DELETE", "/api/admin/rooms/not%20a%20room", {
+      token: admin.accessToken,
+    });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.code, "validation_failed");
   });
 });
 

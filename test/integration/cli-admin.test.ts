@@ -6,12 +6,14 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { lines, parley, type Run } from "./support/cli.js";
 import {
+  login,
   registerUser,
   request,
   STRONG_PASSWORD,
   startTestServer,
   type TestServer,
 } from "./support/harness.js";
+import { TestSocket } from "./support/ws-client.js";
 
 // `parley admin` as a child process against real servers on 127.0.0.1: the admin API over
 // HTTPS, trust on first use of the server's CA, and promote/demote on the server's database.
@@ -206,6 +208,22 @@ describe("parley admin", () => {
     assert.equal(text.stdout, "no blocked addresses\n");
     const res = await loginFrom("127.0.0.2", "pat", STRONG_PASSWORD);
     assert.equal(res.status, 200);
+  });
+
+  it("delete-room deletes a room for everyone", async () => {
+    const pat = await login(ts, "pat");
+    const socket = await TestSocket.authed(ts, pat.body.accessToken);
+    const created = (await socket.call({ type: "room.create", name: "to go" })) as { room: { id: string } };
+    const told = socket.waitFor(
+      (f) => f.type === "room.event" && (f as { event: string }).event === "deleted",
+    );
+    const run = await admin(["delete-room", created.room.id]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, `room ${created.room.id} deleted\n`);
+    assert.equal((await told).type, "room.event");
+    const again = await admin(["delete-room", created.room.id]);
+    assert.equal(again.code, 1, "a room that is gone is an error");
+    socket.close();
   });
 
   it("gives a non-admin one line and exit 1", async () => {

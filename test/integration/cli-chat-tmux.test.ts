@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, it } from "node:test";
@@ -66,6 +66,26 @@ async function waitCursorRow(expected: string, what: string, ms = 20_000): Promi
     await new Promise((r) => setTimeout(r, 100));
   }
   assert.fail(`cursor row is not "${expected}" within ${ms} ms (${what}): "${row}"`);
+}
+
+/** Polls until the tmux session has ended (its program exited). */
+async function waitGone(ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try {
+      await tmux("has-session", "-t", SESSION);
+    } catch {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`the chat did not exit within ${ms} ms`);
+}
+
+/** Every file below `dir`. */
+async function filesUnder(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
 }
 
 async function type(text: string, enter = false): Promise<void> {
@@ -197,6 +217,49 @@ it("keeps the half-typed input line intact while a message arrives, in an 80x24 
     await done;
     offTyping();
     assert.deepEqual(heard, ["typing", "stopped"]);
+
+    // RCPT-2: own messages are numbered with their state; sam's one device acknowledges them.
+    await waitScreen(shows(`<${alice}> done #2 [`), "the sent line with its number and mark");
+    await waitScreen(shows("-- #2 [delivered]"), "the delivered notice");
+    await type("/info 2", true);
+    rows = await waitScreen(shows("delivered to 1 of 1 devices"), "/info on a delivered message");
+    assert.ok(
+      rows.some((r) => r.includes(`${sam.username} (device `) && r.endsWith("has it")),
+      rows.join("\n"),
+    );
+    // Sam's device goes away: a new message waits for it, and /info says for whom.
+    await sam.client.close();
+    await type("are you there?", true);
+    await waitScreen(shows(`<${alice}> are you there? #3 [sent]`), "the third message, sent");
+    await type("/info 3", true);
+    rows = await waitScreen(shows("delivered to 0 of 1 devices"), "/info on a waiting message");
+    assert.ok(
+      rows.some((r) => r.includes(`${sam.username} (device `) && r.endsWith("waiting")),
+      rows.join("\n"),
+    );
+    // The server keeps no messages (GET /api/info): /info says who gets it only with a device of ours online.
+    await waitScreen(shows("This server keeps no messages;"), "the note of a server without storage");
+    await type("/info 9", true);
+    await waitScreen(shows("no message #9 of yours in this session"), "an unknown number");
+
+    // History is kept on the device by default: after a restart of the program, opening the
+    // room shows what was said, and the files on disk hold none of it readable.
+    await type("/quit", true);
+    await waitGone();
+    await tmux("new-session", "-d", "-s", SESSION, "-x", "80", "-y", "24", "-c", ROOT, command);
+    await waitScreen(shows(`signed in as ${alice}`), "resumed after the restart", 30_000);
+    await type("/switch den", true);
+    await waitScreen(
+      shows(`<${sam.username}?> incoming while you type`),
+      "the kept message, after a restart",
+    );
+    await waitScreen(shows(`<${alice}> partial words and the rest`), "the kept own message");
+    for (const file of await filesUnder(join(tmp, ".config"))) {
+      const raw = await readFile(file);
+      for (const said of ["incoming while you type", "partial words and the rest"]) {
+        assert.ok(!raw.includes(said), `"${said}" is not readable in ${file}`);
+      }
+    }
   } finally {
     await tmux("kill-server").catch(() => undefined);
   }

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { CliProcess, lines, parley } from "./support/cli.js";
 import { STRONG_PASSWORD, startTestServer, type TestServer, uniqueName } from "./support/harness.js";
-import { nextEvent, type SdkUser, sdkClient, sdkSignUp } from "./support/sdk.js";
+import { linkBySdk, nextEvent, type SdkUser, sdkClient, sdkSignUp } from "./support/sdk.js";
 
 // `parley chat` as a child process driven through pipes (stdin is not a terminal, so it reads
 // plain lines), against a real server on 127.0.0.1, talking with SDK clients in this process
@@ -121,6 +121,19 @@ describe("parley chat", () => {
     await a.waitFor(new RegExp(`@${bob} <${bob}\\?> got it$`), 20_000, from);
   });
 
+  it("/disappear sets the room's timer for every member, each told in one line", async () => {
+    await step(a, ["/switch lounge"], "now talking in #lounge");
+    let from = b.stdout.length;
+    await step(a, ["/disappear 1d"], "you set disappearing messages to 1 day");
+    await b.waitFor(`#lounge: ${alice} set disappearing messages to 1 day`, 20_000, from);
+    await step(b, ["/switch lounge", "/disappear"], "disappearing messages in #lounge: 1 day");
+    await step(b, ["/disappear 2d"], "usage: /disappear [off|1h|1d|1w]");
+    from = b.stdout.length;
+    await step(a, ["/disappear off"], "you turned off disappearing messages");
+    await b.waitFor(`${alice} turned off disappearing messages`, 20_000, from);
+    await step(b, [`/switch @${alice}`], `now talking in @${alice}`);
+  });
+
   it("/rooms and /who list the conversations, who is online and the room's members", async () => {
     await step(a, ["/switch lounge"], "now talking in #lounge");
     const rooms = await step(a, ["/rooms"], `@${bob}`);
@@ -175,24 +188,25 @@ describe("parley chat", () => {
     await a.waitFor(new RegExp(`<${sam.username}\\+> now you know it is me$`), 20_000, at);
   });
 
-  it("warns when a contact's keys change, and marks them until verified again", async () => {
-    // Sam on a new device (fresh state): a key alice has not pinned.
+  it("tells of a contact's new linked device in one line, without an alarm, and keeps them verified", async () => {
+    // Sam links a new device from his first one: the same identity, so no warning.
     const from = a.stdout.length;
     const newDevice = sdkClient(ts);
     try {
       await newDevice.login(sam.username, STRONG_PASSWORD);
-      await newDevice.connect();
-      await a.waitFor(new RegExp(`^!! WARNING: ${sam.username} has a new device`), 30_000, from);
+      await linkBySdk(sam.client, newDevice);
       const at = a.stdout.length;
-      await sam.client.send(roomId, "is this still me?");
-      await a.waitFor(new RegExp(`<${sam.username}!> is this still me\\?$`), 20_000, at);
+      await newDevice.send(roomId, "same sam, new phone");
+      await a.waitFor(new RegExp(`<${sam.username}\\+> same sam, new phone$`), 20_000, at);
+      await a.waitFor(new RegExp(`${sam.username} added a device$`), 20_000, from);
+      assert.doesNotMatch(a.stdout.slice(from), /WARNING/);
     } finally {
       await newDevice.close();
     }
   });
 
   it("reports a wrong password in one line and goes on", async () => {
-    await step(b, ["/logout"], `${bob} signed out`);
+    await step(b, ["/logout", "n"], `${bob} signed out`);
     await step(b, [`/login ${bob}`, "Wrong-Password-99!"], /^!! .*\(invalid_credentials\)$/);
     await step(b, [`/login ${bob}`, STRONG_PASSWORD], `signed in as ${bob}`);
   });
@@ -230,8 +244,10 @@ describe("parley chat", () => {
     assert.equal(await a.stop(), 0, a.stderr);
     a = chat(aliceHome());
     await a.waitFor(`signed in as ${alice}`);
+    // History is kept by default: opening the room shows what was said before the restart.
+    await step(a, ["/switch lounge"], `<${alice}> hello from the terminal`);
     const got = nextEvent(sam.client, "message", (m) => m.text === "after the restart");
-    await step(a, ["/switch lounge", "after the restart"], `<${alice}> after the restart`);
+    await step(a, ["after the restart"], `<${alice}> after the restart`);
     assert.equal((await got).from.username, alice, "the resumed device still speaks in the room's group");
 
     const dir = join(aliceHome(), ".config/parley/chat");
@@ -244,6 +260,7 @@ describe("parley chat", () => {
     const stateFile = join(dir, server.name, `${alice.toLowerCase()}.json`);
     assert.equal((await stat(stateFile)).mode & 0o777, 0o600);
     const raw = await readFile(stateFile, "utf8");
+    assert.match(raw, /"history\/room\/[0-9A-Z]{6}"/, "the history is in the state file");
     for (const secret of ["hello from the terminal", "after the restart", STRONG_PASSWORD, "refresh"]) {
       assert.ok(!raw.includes(secret), `"${secret}" is not readable in the state file`);
     }
@@ -251,6 +268,31 @@ describe("parley chat", () => {
       assert.ok(!cli.stdout.includes(STRONG_PASSWORD), "the password is never printed");
       assert.ok(!cli.stderr.includes(STRONG_PASSWORD), "the password is never printed");
     }
+  });
+
+  it("keeps nothing once told so, and /logout with erase deletes this device's keys and history", async () => {
+    await step(a, ["/history none"], "This device keeps no history");
+    const dir = join(aliceHome(), ".config/parley/chat");
+    const [server] = (await readdir(dir, { withFileTypes: true })).filter((d) => d.isDirectory());
+    assert.ok(server);
+    const stateFile = join(dir, server.name, `${alice.toLowerCase()}.json`);
+    assert.doesNotMatch(await readFile(stateFile, "utf8"), /"history\/room\//, "no kept conversation");
+    await step(a, ["/switch lounge"], "This device keeps no history");
+    await step(a, ["/history all"], "This device keeps the history");
+    await step(a, ["/switch lounge"], "now talking in #lounge");
+
+    await step(a, ["/logout"], "Erase this device's keys and history");
+    await step(a, ["y"], `${alice} signed out; this device's keys and history are erased`);
+    await assert.rejects(stat(stateFile), { code: "ENOENT" });
+
+    // A new device state from here on: the room is still hers, its history is not here. Her
+    // identity key went with the erased state and no other device holds it: she resets it
+    // (issue 14: nothing is made silently).
+    await step(a, [`/login ${alice}`, STRONG_PASSWORD], "[l/r]");
+    await step(a, ["r", STRONG_PASSWORD], `signed in as ${alice}`);
+    const from = a.stdout.length;
+    await step(a, ["/switch lounge", "/history"], "This device keeps the history");
+    assert.ok(!a.stdout.slice(from).includes("hello from the terminal"), a.stdout.slice(from));
   });
 
   it("quits on /quit with exit 0", async () => {

@@ -50,6 +50,11 @@ export class AdminApi {
     return (await this.#call<AdminBlocksResponse>("GET", "/api/admin/blocks", AdminBlocksResponse)).blocks;
   }
 
+  /** Deletes a room for everyone (ROOM-13). */
+  async deleteRoom(roomId: string): Promise<void> {
+    await this.#call("DELETE", `/api/admin/rooms/${encodeURIComponent(roomId)}`, null);
+  }
+
   async unblock(ip: string): Promise<void> {
     await this.#call("DELETE", `/api/admin/blocks/${encodeURIComponent(ip)}`, null);
   }

@@ -2,15 +2,22 @@
 import {
   computeSafetyNumber,
   createMlsConfig,
+  type DeviceCertificate,
   type DeviceIdentity,
   type DeviceRef,
+  decodeCertificate,
+  generateIdentityKey,
   groupMembers,
+  type IdentityKeyPair,
   type MlsConfigOptions,
   type SafetyNumber,
   signMessageOrigin,
+  verifyDeviceCertificate,
 } from "@parley/crypto";
+import type { IdentityResponse } from "@parley/protocol";
 import {
   canonicalRoomId,
+  type MlsSuite,
   type RoomView,
   type ServerFrame,
   type ServerFrameOf,
@@ -31,6 +38,13 @@ import {
   type SyncNotice,
 } from "./content.js";
 import { DeviceKeys } from "./device.js";
+import {
+  type JoinedLink,
+  joinLink,
+  type LinkPayload,
+  NewDeviceLink,
+  type PendingLink,
+} from "./device-link.js";
 import { TypedEmitter } from "./emitter.js";
 import { asClientError, isConnectionGone, ParleyClientError } from "./errors.js";
 import type { ClientEvents, DeliveryEvent, ErrorEvent, MessageEvent } from "./events.js";
@@ -128,8 +142,17 @@ export interface CreateRoomOptions {
 }
 
 export interface SafetyNumberResult extends SafetyNumber {
-  /** What the user knows about the other user's keys. */
+  /** What the user knows about the other person's identity key. */
   readonly trust: TrustState;
+}
+
+/** One certified device of a person (devices()). */
+export interface DeviceInfo {
+  readonly deviceId: string;
+  /** When the identity key certified it (ms), from the certificate. */
+  readonly createdAt: number;
+  /** True for the device this client runs on. */
+  readonly current: boolean;
 }
 
 /**
@@ -158,6 +181,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   readonly #wentBy = new RecentIds(4096);
   readonly #rotation: KeyRotation | undefined;
   #user: UserView | undefined;
+  #link: NewDeviceLink | undefined;
   #status: ConnectionStatus = { state: "offline", reason: "not_started" };
 
   constructor(options: ParleyClientOptions) {
@@ -186,12 +210,17 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       onSignedOut: () => this.#conn.stop("signed_out"),
     });
     this.#device = new DeviceKeys(store, now);
-    this.#pins = new KeyPins(store, (change) => this.emit("key_changed", change));
+    this.#pins = new KeyPins(store, {
+      identityChanged: (change) => this.emit("identity_changed", change),
+      deviceAdded: (event) => this.emit("device_added", event),
+    });
     this.#mls = createMlsConfig({
       ...options.mls,
-      verifyDevice: async (device, key) => {
-        await this.#observe(device, key);
-        return true; // a changed key is reported (key_changed), not refused: the group must go on
+      // The certificate's signature was checked by crypto (an uncertified leaf is refused);
+      // what is left is the person's identity key against the one pinned for them.
+      verifyDevice: async (certificate) => {
+        await this.#observe(certificate);
+        return true; // a changed identity is reported (identity_changed), not refused: the group must go on
       },
     });
     this.#groups = new GroupStates(store, this.#mls, timers);
@@ -199,7 +228,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       servers,
       WebSocket: options.WebSocket,
       token: (refresh) => this.#session.accessToken(refresh),
-      deviceId: () => this.#identity().deviceId,
+      deviceId: () => this.#device.identity?.deviceId ?? this.#device.pendingId ?? this.#identity().deviceId,
       timers,
       backoff: { ...options.backoff, random: this.#o.random },
       ...(options.requestTimeoutMs !== undefined ? { requestTimeoutMs: options.requestTimeoutMs } : {}),
@@ -305,16 +334,45 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   /**
    * Opens the WebSocket, registers this device on first use, and resolves once connected. The
    * connection then stays up, reconnecting by itself, until close() or logout().
+   *
+   * A device without an identity makes the person's identity key only when the account has
+   * none yet (its first device). Otherwise this rejects with `identity_link_required` and
+   * nothing is created: link the device (startLink) or reset the identity (resetIdentity).
    */
   async connect(timeoutMs = 30_000): Promise<void> {
     const session = this.#session.current;
     if (session === undefined) throw new ParleyClientError("not_signed_in");
+    const userId = session.user.id;
+    if ((await this.#device.load(userId)) === undefined) {
+      let key = await this.#device.identityKey();
+      if (key === undefined) {
+        const { identityKey } = await this.#session.api<IdentityResponse>("GET", "/api/identity");
+        if (identityKey !== null) throw new ParleyClientError("identity_link_required");
+        key = generateIdentityKey();
+        await this.#device.saveIdentityKey(key);
+      }
+      await this.#device.create(userId, key);
+    }
+    await this.#pinOwn();
     this.#scheduler.open();
-    await this.#device.ensure(session.user.id);
     const shared = await this.#o.store.get(READ_RECEIPTS_KEY);
     this.#readReceipts = shared === undefined || shared[0] !== 0;
     this.#conn.start();
     await this.#conn.whenReady(timeoutMs);
+  }
+
+  /**
+   * Whether this device can connect as it is: `ready` (it has its identity), `first_device`
+   * (the account has no identity yet: connect() makes one), or `link_required` (connect()
+   * would reject with `identity_link_required`).
+   */
+  async identityStatus(): Promise<"ready" | "first_device" | "link_required"> {
+    const session = this.#session.current;
+    if (session === undefined) throw new ParleyClientError("not_signed_in");
+    if ((await this.#device.load(session.user.id)) !== undefined) return "ready";
+    if ((await this.#device.identityKey()) !== undefined) return "ready";
+    const { identityKey } = await this.#session.api<IdentityResponse>("GET", "/api/identity");
+    return identityKey === null ? "first_device" : "link_required";
   }
 
   /** Closes the connection and stops every timer; resolves after work in progress has finished. */
@@ -355,6 +413,20 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   async epoch(roomId: string): Promise<number | undefined> {
     const e = await this.#groups.epoch(roomId);
     return e === undefined ? undefined : Number(e);
+  }
+
+  /**
+   * The MLS cipher suite of the room's group (MLS-9), for a conversation's security details:
+   * "xwing" is post-quantum (X-Wing: ML-KEM-768 + X25519). Undefined when this device is not
+   * in the group. A group keeps its suite when the server changes its own.
+   */
+  async suite(roomId: string): Promise<MlsSuite | undefined> {
+    return this.#groups.suite(roomId);
+  }
+
+  /** The suite the server makes new groups and KeyPackages in, once connected (MLS-9). */
+  get serverSuite(): MlsSuite {
+    return this.#device.suite;
   }
 
   // ------------------------------------------------------------------ rooms
@@ -517,33 +589,149 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   // ------------------------------------------------------------------ identity
 
   /**
-   * The safety number of this user and `userId` over all their devices' identity keys. Our own
-   * device's key is taken from this device, not from the server, so a server that shows others
-   * another key for us makes the two sides' numbers differ.
+   * The safety number of this person and `userId`, over the two people's identity keys only
+   * (docs/SECURITY.md): the same on every device of either, unchanged when someone adds one.
+   * Our own key comes from this device, theirs is the one pinned (pinned now from the
+   * server's certificates if they were never seen), so a server that shows either side
+   * another key makes the two sides' numbers differ.
    */
   async safetyNumber(userId: string): Promise<SafetyNumberResult> {
     const me = this.#identity();
-    const [mine, theirs] = await Promise.all([this.#deviceKeys(me.accountId), this.#deviceKeys(userId)]);
-    const own = mine.filter((d) => d.deviceId !== me.deviceId).map((d) => d.key);
-    own.push(me.signaturePublicKey);
+    let theirs = await this.#pins.identityKey(userId);
+    if (theirs === undefined || userId === me.accountId) {
+      await this.devices(userId);
+      theirs = await this.#pins.identityKey(userId);
+    }
+    if (theirs === undefined) throw new ParleyClientError("no_identity");
     const number = computeSafetyNumber(
-      { userId: me.accountId, identityKeys: own },
-      { userId, identityKeys: theirs.map((d) => d.key) },
+      { userId: me.accountId, identityKeys: [me.certificate.identityKey] },
+      { userId, identityKeys: [theirs] },
     );
     return { ...number, trust: await this.#pins.state(userId) };
   }
 
-  /** The user compared safety numbers: their keys as pinned now are trusted. */
+  /** The user compared safety numbers: the person's identity key as pinned now is trusted. */
   async markVerified(userId: string): Promise<void> {
-    const wasChanged = (await this.#pins.state(userId)) === "changed";
+    const wasChanged = (await this.#pins.state(userId)).startsWith("changed");
     await this.#pins.markVerified(userId);
     if (wasChanged) this.#updateKeysWith(userId);
   }
 
-  /** The user accepts a contact's changed keys without verifying them: `changed` becomes `unverified`. */
+  /**
+   * The user accepts a person's changed identity key without verifying it: `changed` (or
+   * `changed_unverified`) becomes `unverified`.
+   */
   async acceptKeyChange(userId: string): Promise<void> {
     await this.#pins.acknowledge(userId);
     this.#updateKeysWith(userId);
+  }
+
+  /**
+   * A person's devices whose certificates verify under their identity key (the one pinned;
+   * pinned now on first sight), with when each was certified. Devices the server lists without
+   * a valid certificate are left out, and a certificate from another identity key raises
+   * `identity_changed` like one met in a group.
+   */
+  async devices(userId: string): Promise<DeviceInfo[]> {
+    const answer = await this.#conn.request({ type: "devices.list", userId }, "devices");
+    const me = this.#identity();
+    const out: DeviceInfo[] = [];
+    for (const d of answer.devices) {
+      if (d.certificate === undefined) continue;
+      let certificate: DeviceCertificate;
+      try {
+        certificate = decodeCertificate(base64ToBytes(d.certificate));
+      } catch {
+        continue;
+      }
+      const ok =
+        certificate.accountId === userId &&
+        certificate.deviceId === d.deviceId &&
+        verifyDeviceCertificate(certificate, base64ToBytes(d.signatureKey));
+      if (!ok) continue;
+      await this.#observe(certificate);
+      const pinned = await this.#pins.identityKey(userId);
+      if (pinned === undefined || bytesToBase64(pinned) !== bytesToBase64(certificate.identityKey)) continue;
+      out.push({
+        deviceId: d.deviceId,
+        createdAt: certificate.createdAt,
+        current: userId === me.accountId && d.deviceId === me.deviceId,
+      });
+    }
+    return out;
+  }
+
+  // ------------------------------------------------------------------ linking (IDENT-3)
+
+  /**
+   * On a new device (connect() rejected with `identity_link_required`): connects without an
+   * identity and opens a link. Show `code` (typed on a terminal) or `qrPayload` (scanned), then
+   * the SAS once `sas` resolves; call confirm() when the user saw the same SAS on the other
+   * device. `done` resolves once the identity key arrived and this device is registered and
+   * connected; from then on the client works as after connect().
+   */
+  async startLink(timeoutMs = 30_000): Promise<PendingLink> {
+    const session = this.#session.current;
+    if (session === undefined) throw new ParleyClientError("not_signed_in");
+    const userId = session.user.id;
+    await this.#device.pending();
+    this.#scheduler.open();
+    this.#conn.start();
+    await this.#conn.whenReady(timeoutMs);
+    const link = new NewDeviceLink(this.#conn);
+    this.#link = link;
+    return link.open(async (payload) => {
+      if (payload.accountId !== userId) throw new ParleyClientError("link_invalid");
+      await this.#device.saveIdentityKey(payload.identityKey);
+      for (const mark of payload.verified) {
+        if (mark.userId !== userId) await this.#pins.markVerified(mark.userId, mark.identityKey);
+      }
+      await this.#device.create(userId, payload.identityKey);
+      await this.#pinOwn();
+      if (this.#link === link) this.#link = undefined;
+      await this.#identityReady();
+    });
+  }
+
+  /**
+   * On an existing device: joins the link the new device shows (its short code as typed, or
+   * its QR payload). Resolves with the SAS to compare; confirm() then sends this person's
+   * identity key and verification marks to the new device, sealed end to end. A wrong code
+   * rejects with `link_not_found`; a QR key the server contradicts with `link_mismatch`.
+   */
+  async linkDevice(codeOrQr: string): Promise<JoinedLink> {
+    const me = this.#identity();
+    return joinLink(this.#conn, codeOrQr, async (): Promise<LinkPayload> => {
+      const identityKey = await this.#device.identityKey();
+      if (identityKey === undefined) throw new ParleyClientError("identity_link_required");
+      return { accountId: me.accountId, identityKey, verified: await this.#pins.verifiedMarks() };
+    });
+  }
+
+  /**
+   * Makes a new identity key for this person (after re-authenticating with `password`) and
+   * makes this device anew under it. The account's other devices are removed and signed out;
+   * everyone who pinned the old key sees `identity_changed` (an alarm for those who had
+   * verified it). Call it instead of linking when no other device is at hand.
+   */
+  async resetIdentity(password: string, timeoutMs = 30_000): Promise<void> {
+    const session = this.#session.current;
+    if (session === undefined) throw new ParleyClientError("not_signed_in");
+    const key: IdentityKeyPair = generateIdentityKey();
+    await this.#session.api("POST", "/api/identity/reset", {
+      password,
+      identityKey: bytesToBase64(key.publicKey),
+    });
+    await this.#device.saveIdentityKey(key);
+    const running = this.#conn.ready || this.#device.pendingId !== undefined;
+    this.#link?.closed();
+    this.#link = undefined;
+    await this.#device.recreate(session.user.id, key);
+    await this.#pinOwn();
+    if (running) this.#conn.stop("closed");
+    this.#scheduler.open();
+    this.#conn.start();
+    await this.#conn.whenReady(timeoutMs);
   }
 
   trust(userId: string): Promise<TrustState> {
@@ -560,6 +748,14 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
 
   async #onReady(ready: ServerFrameOf<"ready">): Promise<void> {
     this.#user = ready.user;
+    this.#device.suite = ready.mlsSuite;
+    // A device that is still being linked has nothing to register or join yet.
+    if (this.#device.identity === undefined) return;
+    await this.#identityReady();
+  }
+
+  /** Registers this device (first time) and joins its rooms' groups. */
+  async #identityReady(): Promise<void> {
     await this.#keys.ready();
     this.#receipts.flushSoon();
     this.#rotation?.connected();
@@ -703,6 +899,15 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       case "keypackages.count":
         if (frame.low) this.#keys.replenish();
         return;
+      case "link.joined":
+        if (this.#link?.linkId === frame.linkId) this.#link.joined(frame);
+        return;
+      case "link.payload":
+        if (this.#link?.linkId === frame.linkId) this.#link.payload(frame);
+        return;
+      case "link.closed":
+        if (this.#link?.linkId === frame.linkId) this.#link.closed();
+        return;
       case "error":
         this.#report(
           new ParleyClientError(frame.code as ParleyClientError["code"], { message: frame.message }),
@@ -723,6 +928,12 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       userId: frame.userId,
       username: frame.username,
     });
+    if (frame.event === "deleted") {
+      // ROOM-13: an admin deleted the room; nobody is in its group any more.
+      void this.#sync.forget(roomId);
+      void this.#rotation?.forget(roomId);
+      return;
+    }
     if (frame.event !== "left" && frame.event !== "removed") return;
     if (frame.userId === this.user?.id) {
       void this.#sync.forget(roomId);
@@ -774,34 +985,14 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
 
   // ------------------------------------------------------------------ helpers
 
-  async #deviceKeys(userId: string): Promise<{ deviceId: string; key: Uint8Array }[]> {
-    const answer = await this.#conn.request({ type: "devices.list", userId }, "devices");
-    const devices = answer.devices.map((d) => ({ deviceId: d.deviceId, key: base64ToBytes(d.signatureKey) }));
+  /** This account's own identity key, pinned as verified: it comes from this device. */
+  async #pinOwn(): Promise<void> {
     const me = this.#identity();
-    await this.#pins.observe(
-      userId,
-      devices.filter((d) => !(userId === me.accountId && d.deviceId === me.deviceId)),
-    );
-    const own = devices.find((d) => userId === me.accountId && d.deviceId === me.deviceId);
-    if (own !== undefined && bytesToBase64(own.key) !== bytesToBase64(me.signaturePublicKey)) {
-      // The server shows others another key for this very device.
-      this.emit("key_changed", {
-        userId,
-        deviceId: me.deviceId,
-        kind: "key_changed",
-        key: own.key,
-        previousKey: me.signaturePublicKey,
-      });
-    }
-    return devices;
+    await this.#pins.pinOwn(me.accountId, me.certificate.identityKey);
   }
 
-  async #observe(device: DeviceRef, key: Uint8Array): Promise<void> {
-    const me = this.#device.identity;
-    if (me !== undefined && device.accountId === me.accountId && device.deviceId === me.deviceId) {
-      if (bytesToBase64(key) === bytesToBase64(me.signaturePublicKey)) return;
-    }
-    await this.#pins.observe(device.accountId, [{ deviceId: device.deviceId, key }]);
+  async #observe(certificate: DeviceCertificate): Promise<void> {
+    await this.#pins.observe(certificate.accountId, certificate.identityKey, certificate.deviceId);
   }
 
   #report(error: ParleyClientError, roomId?: string, messageId?: string): void {

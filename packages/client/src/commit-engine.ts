@@ -43,7 +43,7 @@ export interface CommitEngineOptions {
   readonly groups: GroupStates;
   /** The per-room lock every read-modify-write of a group state takes (shared with MessageCrypto). */
   readonly groupLock: KeyedMutex;
-  readonly device: Pick<DeviceKeys, "bundleFor" | "consumed">;
+  readonly device: Pick<DeviceKeys, "bundleFor" | "consumed" | "suite">;
   readonly pins: Pick<KeyPins, "observe">;
   readonly server: DeliveryService;
   readonly mls: ReturnType<typeof createMlsConfig>;
@@ -381,7 +381,12 @@ export class CommitEngine {
    * dropped and the caller joins theirs. Call with the commit lock held.
    */
   async #createFirst(roomId: string, claimed: readonly ClaimedDevice[]): Promise<boolean> {
-    const local = await createGroup(this.#d.identity(), { groupId: groupIdFor(roomId), config: this.#d.mls });
+    // MLS-9: a new group is made in the server's suite.
+    const local = await createGroup(this.#d.identity(), {
+      groupId: groupIdFor(roomId),
+      config: this.#d.mls,
+      suite: this.#d.device.suite,
+    });
     await this.#groupLock.run(roomId, () => this.#d.groups.put(roomId, local));
     const pending =
       claimed.length > 0
@@ -422,13 +427,20 @@ export class CommitEngine {
       const present = new Set(groupMembers(state).map((m) => refKey(m.device)));
       const todo = claimed.filter((c) => !present.has(refKey(c.ref)));
       if (todo.length === 0) return undefined;
-      return {
-        pending: await addMembers(
-          state,
-          todo.map((c) => c.keyPackage),
-        ),
-        addDevices: todo.map((c) => c.ref),
-      };
+      try {
+        return {
+          pending: await addMembers(
+            state,
+            todo.map((c) => c.keyPackage),
+          ),
+          addDevices: todo.map((c) => c.ref),
+        };
+      } catch (e) {
+        // MLS-9: the group predates the server's change of suite, and the user's devices now
+        // publish packages of the new one only (docs/OPERATIONS.md, "MLS cipher suite").
+        if (isParleyCryptoError(e, "suite_mismatch")) throw asClientError(e);
+        throw e;
+      }
     });
   }
 
@@ -464,7 +476,7 @@ export class CommitEngine {
         ) {
           throw new ParleyClientError("key_package_invalid");
         }
-        await this.#d.pins.observe(userId, [{ deviceId: d.deviceId, key: info.signaturePublicKey }]);
+        await this.#d.pins.observe(userId, info.certificate.identityKey, d.deviceId);
         out.push({ ref: { accountId: userId, deviceId: d.deviceId }, keyPackage });
       } catch (e) {
         this.#d.out.error(asClientError(e));

@@ -98,6 +98,7 @@ const READY = {
   protocolVersion: 1,
   serverTime: 0,
   limits: { maxFrameBytes: 262144, messageRate: 10, messageBurst: 20 },
+  mlsSuite: "x25519",
 };
 
 function setup(overrides: Partial<ConnectionOptions> = {}) {

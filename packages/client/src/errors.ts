@@ -42,6 +42,18 @@ export const CLIENT_ERRORS = {
   },
   content_invalid: { client: "report", message: "The decrypted message is not Parley content." },
   listener_failed: { client: "report", message: "An event listener threw." },
+  identity_link_required: {
+    client: "report",
+    message:
+      "This account has an identity on other devices: link this device from one of them (startLink), or reset the identity (resetIdentity).",
+  },
+  link_mismatch: {
+    client: "report",
+    message: "The new device's key from the server differs from the one in its code: the link was refused.",
+  },
+  link_cancelled: { client: "report", message: "The device link was cancelled or expired." },
+  link_invalid: { client: "report", message: "The device link code is malformed." },
+  no_identity: { client: "report", message: "This person has no certified device yet." },
 } as const satisfies Record<string, { client: ClientAction; message: string }>;
 
 export type ClientErrorCode = keyof typeof CLIENT_ERRORS;

@@ -4,7 +4,7 @@ import type { RoomView } from "@parley/protocol";
 import type { ConnectionStatus } from "./connection.js";
 import type { Content } from "./content.js";
 import type { AnyErrorCode, ParleyClientError } from "./errors.js";
-import type { KeyChange, TrustState } from "./pins.js";
+import type { DeviceAdded, IdentityChange, TrustState } from "./pins.js";
 
 /** A decrypted message of a room or direct conversation. */
 export interface MessageEvent {
@@ -17,7 +17,7 @@ export interface MessageEvent {
   readonly content: Content;
   /** `content.text` for text messages, else undefined. */
   readonly text: string | undefined;
-  /** The sender's key trust at the time of receipt. */
+  /** What the user knew about the sender's identity key at the time of receipt. */
   readonly trust: TrustState;
   /** The MLS epoch the message was sent in. */
   readonly epoch: number;
@@ -56,7 +56,8 @@ export type MembershipEvent =
   | {
       readonly source: "room";
       readonly roomId: string;
-      readonly event: "joined" | "left" | "removed" | "invited";
+      /** `deleted`: an admin (`userId`, `username`) deleted the room for everyone (ROOM-13). */
+      readonly event: "joined" | "left" | "removed" | "invited" | "deleted";
       readonly userId: string;
       readonly username: string;
     }
@@ -119,7 +120,10 @@ export interface ClientEvents {
   invited: InvitedEvent;
   /** A direct conversation someone opened with this user (ROOM-8), or a room this user joined. */
   room: RoomView;
-  key_changed: KeyChange;
+  /** A person's identity key is not the one pinned: the alarm (trust `changed` or `changed_unverified`). */
+  identity_changed: IdentityChange;
+  /** A device certified by a person's pinned identity key, seen for the first time: no alarm. */
+  device_added: DeviceAdded;
   queue_missed: QueueMissedEvent;
   delivery: DeliveryEvent;
   status: ConnectionStatus;

@@ -55,7 +55,7 @@ async function device(
   sync = new GroupSync({
     groups,
     device: keys,
-    pins: new KeyPins(store, () => {}),
+    pins: new KeyPins(store, { identityChanged: () => {}, deviceAdded: () => {} }),
     server: link,
     mls,
     identity: () => identity,

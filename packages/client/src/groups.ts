@@ -5,9 +5,10 @@ import {
   exportGroupState,
   type GroupState,
   groupEpoch,
+  groupSuite,
   importGroupState,
 } from "@parley/crypto";
-import { canonicalRoomId } from "@parley/protocol";
+import { canonicalRoomId, type MlsSuite } from "@parley/protocol";
 import type { Timers } from "./platform.js";
 import type { DeviceStore } from "./store.js";
 
@@ -49,6 +50,12 @@ export class GroupStates {
   async epoch(roomId: string): Promise<bigint | undefined> {
     const state = await this.get(roomId);
     return state === undefined ? undefined : groupEpoch(state);
+  }
+
+  /** The MLS cipher suite of the room's group (MLS-9), or undefined when this device is not in it. */
+  async suite(roomId: string): Promise<MlsSuite | undefined> {
+    const state = await this.get(roomId);
+    return state === undefined ? undefined : groupSuite(state);
   }
 
   async put(roomId: string, state: GroupState): Promise<void> {

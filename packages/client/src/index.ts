@@ -4,18 +4,39 @@
  */
 export { BACKOFF_DEFAULTS, Backoff, type BackoffOptions, backoffDelay } from "./backoff.js";
 export { base64ToBytes, bytesToBase64 } from "./base64.js";
+export {
+  type DeliveryInfo,
+  type DeviceDelivery,
+  keepsNoMessages,
+  waitingNote,
+} from "./chat/delivery.js";
+export { HISTORY_LIMIT, History, type HistoryOptions } from "./chat/history.js";
 export { ChatModel, type ChatModelOptions, emptyChatSnapshot, usernameKey } from "./chat/model.js";
+export {
+  DEFAULT_RETENTION,
+  DISAPPEARING_SECONDS,
+  describeDisappearing,
+  describeRetention,
+  formatRetention,
+  type HistoryRetention,
+  maxAgeMs,
+  parseDisappearing,
+  parseRetention,
+  RETENTION_DAYS,
+} from "./chat/retention.js";
 export type {
   ChatChange,
   ChatClient,
   ChatHistory,
   ChatMessage,
+  ChatRoomState,
   ChatSnapshot,
   OutgoingStatus,
   Person,
 } from "./chat/types.js";
 export {
   type CreateRoomOptions,
+  type DeviceInfo,
   ParleyClient,
   type ParleyClientOptions,
   type SafetyNumberResult,
@@ -33,6 +54,13 @@ export {
   newMessageId,
   type Stamp,
 } from "./content.js";
+export {
+  type JoinedLink,
+  type LinkCode,
+  linkCodeOf,
+  type PendingLink,
+  parseLinkCode,
+} from "./device-link.js";
 export { type EmitterOptions, type Listener, TypedEmitter } from "./emitter.js";
 export { EncryptedStore } from "./encrypted-store.js";
 export {
@@ -54,7 +82,7 @@ export type {
   QueueMissedEvent,
   TypingEvent,
 } from "./events.js";
-export { type KeyChange, KeyPins, type TrustState } from "./pins.js";
+export { type DeviceAdded, type IdentityChange, KeyPins, type TrustState } from "./pins.js";
 export type { FetchLike, Timers, WebSocketConstructor, WebSocketLike } from "./platform.js";
 export { SAFETY_NUMBER_GROUPS_PER_ROW, SAFETY_NUMBER_ROWS, safetyNumberRows } from "./safety-layout.js";
 export { fetchServerInfo } from "./server-info.js";

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { DeviceIdentity } from "@parley/crypto";
+import { type DeviceIdentity, inspectKeyPackage } from "@parley/crypto";
+import { base64ToBytes } from "./base64.js";
 import type { RequestFrame } from "./connection.js";
 import { DeviceKeys, KEY_PACKAGE_BATCH } from "./device.js";
 import { ParleyClientError } from "./errors.js";
@@ -20,6 +21,12 @@ async function setup(answer: (frame: RequestFrame) => Promise<unknown>) {
       registration: (i) => device.registration(i),
       markRegistered: () => device.markRegistered(),
       newKeyPackages: (i, n) => device.newKeyPackages(i, n),
+      newLastResort: (i) => device.newLastResort(i),
+      publishedSuite: () => device.publishedSuite(),
+      markPublished: (suite) => device.markPublished(suite),
+      get suite() {
+        return device.suite;
+      },
       recreate: async (user) => {
         identity = await device.recreate(user);
         return identity;
@@ -37,7 +44,7 @@ async function setup(answer: (frame: RequestFrame) => Promise<unknown>) {
     closed: () => false,
   });
   const settle = () => supply.idle();
-  return { supply, sent, errors, newDevices: () => newDevices, identity: () => identity, settle };
+  return { supply, device, sent, errors, newDevices: () => newDevices, identity: () => identity, settle };
 }
 
 const count = (low: boolean) => async () => ({ type: "keypackages.count", remaining: low ? 1 : 60, low });
@@ -54,6 +61,28 @@ describe("KeySupply", () => {
     const reg = s.sent[0] as Extract<RequestFrame, { type: "device.register" }>;
     assert.equal(reg.keyPackages.length, KEY_PACKAGE_BATCH);
     assert.equal(reg.deviceId, s.identity().deviceId);
+  });
+
+  test("publishes a batch and a last resort in the server's new suite, once, when the suite changed", async () => {
+    const s = await setup(count(false));
+    await s.supply.ready();
+    s.device.suite = "xwing";
+    await s.supply.ready();
+    await s.supply.ready();
+    assert.deepEqual(
+      s.sent.map((f) => f.type),
+      ["device.register", "keypackages.upload"],
+    );
+    const upload = s.sent[1] as Extract<RequestFrame, { type: "keypackages.upload" }>;
+    assert.equal(upload.keyPackages.length, KEY_PACKAGE_BATCH);
+    assert.ok(upload.lastResort !== undefined);
+    const suites = await Promise.all(
+      [...upload.keyPackages, upload.lastResort].map(
+        async (p) => (await inspectKeyPackage(base64ToBytes(p))).suite,
+      ),
+    );
+    assert.deepEqual(new Set(suites), new Set(["xwing"]));
+    assert.equal(await s.device.publishedSuite(), "xwing");
   });
 
   test("uploads a new batch when the server says the supply is low", async () => {

@@ -1,6 +1,7 @@
 /** Registers this device with the server on its first connection and keeps its KeyPackage supply topped up (MLS-2, MLS-3). */
 import type { DeviceIdentity } from "@parley/crypto";
 import type { ServerFrameOf } from "@parley/protocol";
+import { bytesToBase64 } from "./base64.js";
 import type { Connection } from "./connection.js";
 import { type DeviceKeys, KEY_PACKAGE_BATCH } from "./device.js";
 import { asClientError, isConnectionGone, isParleyClientError, ParleyClientError } from "./errors.js";
@@ -8,7 +9,15 @@ import { asClientError, isConnectionGone, isParleyClientError, ParleyClientError
 export interface KeySupplyOptions {
   readonly device: Pick<
     DeviceKeys,
-    "isRegistered" | "registration" | "recreate" | "markRegistered" | "newKeyPackages"
+    | "isRegistered"
+    | "registration"
+    | "recreate"
+    | "markRegistered"
+    | "newKeyPackages"
+    | "newLastResort"
+    | "publishedSuite"
+    | "markPublished"
+    | "suite"
   >;
   readonly server: Pick<Connection, "request">;
   identity(): DeviceIdentity;
@@ -37,7 +46,8 @@ export class KeySupply {
   async ready(): Promise<void> {
     const { device, server } = this.#o;
     if (await device.isRegistered()) {
-      if (this.#uploadOnReady) this.replenish();
+      if ((await device.publishedSuite()) !== device.suite) await this.#republish();
+      else if (this.#uploadOnReady) this.replenish();
       return;
     }
     const identity = this.#o.identity();
@@ -58,6 +68,32 @@ export class KeySupply {
     }
     await device.markRegistered();
     if (count.low) this.replenish();
+  }
+
+  /**
+   * MLS-9: the server now runs another suite (docs/OPERATIONS.md, "MLS cipher suite"): a batch
+   * and a last resort in the new suite replace what others could claim. The old bundles stay
+   * in the store, for Welcomes already on their way.
+   */
+  async #republish(): Promise<void> {
+    const { device, server } = this.#o;
+    const identity = this.#o.identity();
+    const keyPackages = await device.newKeyPackages(identity, KEY_PACKAGE_BATCH);
+    const lastResort = bytesToBase64((await device.newLastResort(identity)).keyPackage);
+    try {
+      await server.request({ type: "keypackages.upload", keyPackages, lastResort }, "keypackages.count", {
+        early: true,
+        timeoutMs: 30_000,
+      });
+    } catch (e) {
+      // The server already holds as many as it keeps: the last resort alone still goes up.
+      if (!isParleyClientError(e, "key_packages_full")) throw e;
+      await server.request({ type: "keypackages.upload", keyPackages: [], lastResort }, "keypackages.count", {
+        early: true,
+        timeoutMs: 30_000,
+      });
+    }
+    await device.markPublished(device.suite);
   }
 
   /** Resolves once the batch on its way, if any, has gone up or failed. */

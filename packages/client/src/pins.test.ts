@@ -1,129 +1,108 @@
 import assert from "node:assert/strict";
-import { test } from "node:test";
-import { type KeyChange, KeyPins } from "./pins.js";
+import { describe, it } from "node:test";
+import { utf8ToBytes } from "@noble/ciphers/utils.js";
+import { type DeviceAdded, type IdentityChange, KeyPins } from "./pins.js";
 import { MemoryStore } from "./store.js";
 
-const k = (n: number) => new Uint8Array(32).fill(n);
+const key = (n: number) => new Uint8Array(32).fill(n);
 
 function pins(store = new MemoryStore()) {
-  const changes: KeyChange[] = [];
-  return { pins: new KeyPins(store, (c) => changes.push(c)), changes, store };
+  const changes: IdentityChange[] = [];
+  const added: DeviceAdded[] = [];
+  const p = new KeyPins(store, {
+    identityChanged: (c) => changes.push(c),
+    deviceAdded: (a) => added.push(a),
+  });
+  return { p, changes, added, store };
 }
 
-test("the first keys seen for a user are pinned silently, as unverified", async () => {
-  const { pins: p, changes } = pins();
-  assert.deepEqual(
-    await p.observe("alice", [
-      { deviceId: "d1", key: k(1) },
-      { deviceId: "d2", key: k(2) },
-    ]),
-    [],
-  );
-  assert.deepEqual(changes, []);
-  assert.equal(await p.state("alice"), "unverified");
-  assert.deepEqual([...(await p.pinned("alice")).keys()].sort(), ["d1", "d2"]);
-});
+describe("KeyPins (trust per person)", () => {
+  it("pins a person's identity key on first sight without any alarm", async () => {
+    const { p, changes, added } = pins();
+    assert.equal(await p.observe("bob", key(1), "laptop"), "unverified");
+    assert.deepEqual(await p.identityKey("bob"), key(1));
+    assert.deepEqual(changes, []);
+    assert.deepEqual(added, []);
+  });
 
-test("seeing the pinned key again changes nothing", async () => {
-  const { pins: p, changes } = pins();
-  await p.observe("alice", [{ deviceId: "d1", key: k(1) }]);
-  await p.observe("alice", [{ deviceId: "d1", key: k(1) }]);
-  assert.deepEqual(changes, []);
-  assert.equal(await p.state("alice"), "unverified");
-});
+  it("reports a new device certified by the pinned key quietly, and keeps a verified person verified", async () => {
+    const { p, changes, added } = pins();
+    await p.observe("bob", key(1), "laptop");
+    await p.markVerified("bob");
+    assert.equal(await p.observe("bob", key(1), "phone"), "verified");
+    assert.deepEqual(added, [{ userId: "bob", deviceId: "phone" }]);
+    await p.observe("bob", key(1), "phone");
+    assert.equal(added.length, 1, "a device is news once");
+    assert.deepEqual(changes, []);
+  });
 
-test("a changed key raises key_changed and marks the user changed", async () => {
-  const { pins: p, changes } = pins();
-  await p.observe("alice", [{ deviceId: "d1", key: k(1) }]);
-  const out = await p.observe("alice", [{ deviceId: "d1", key: k(9) }]);
-  assert.equal(out.length, 1);
-  assert.deepEqual(changes, out);
-  assert.equal(changes[0]?.kind, "key_changed");
-  assert.deepEqual(changes[0]?.previousKey, k(1));
-  assert.deepEqual(changes[0]?.key, k(9));
-  assert.equal(await p.state("alice"), "changed");
-  assert.deepEqual((await p.pinned("alice")).get("d1"), k(9));
-});
+  it("alarms on another identity key: `changed` for a verified person, `changed_unverified` otherwise", async () => {
+    const { p, changes } = pins();
+    await p.observe("bob", key(1), "laptop");
+    await p.markVerified("bob");
+    assert.equal(await p.observe("bob", key(2), "evil"), "changed");
+    assert.equal(changes[0]?.wasVerified, true);
+    assert.deepEqual(changes[0]?.previousKey, key(1));
 
-test("a new device of a known user raises key_changed with kind new_device", async () => {
-  const { pins: p, changes } = pins();
-  await p.observe("alice", [{ deviceId: "d1", key: k(1) }]);
-  await p.observe("alice", [{ deviceId: "d2", key: k(2) }]);
-  assert.equal(changes.length, 1);
-  assert.equal(changes[0]?.kind, "new_device");
-  assert.equal(changes[0]?.previousKey, undefined);
-  assert.equal(await p.state("alice"), "changed");
-});
+    await p.observe("carol", key(5), "laptop");
+    assert.equal(await p.observe("carol", key(6), "phone"), "changed_unverified");
+    assert.equal(changes[1]?.wasVerified, false);
+    assert.equal(await p.state("carol"), "changed_unverified");
+  });
 
-test("markVerified trusts the current keys until the next change", async () => {
-  const { pins: p } = pins();
-  await p.observe("alice", [{ deviceId: "d1", key: k(1) }]);
-  await p.markVerified("alice");
-  assert.equal(await p.state("alice"), "verified");
-  await p.observe("alice", [{ deviceId: "d1", key: k(1) }]);
-  assert.equal(await p.state("alice"), "verified");
-  await p.observe("alice", [{ deviceId: "d1", key: k(3) }]);
-  assert.equal(await p.state("alice"), "changed");
-  await p.markVerified("alice");
-  assert.equal(await p.state("alice"), "verified");
-});
+  it("accepting a change makes the person unverified; verifying makes them verified", async () => {
+    const { p } = pins();
+    await p.observe("bob", key(1), "laptop");
+    await p.markVerified("bob");
+    await p.observe("bob", key(2), "laptop2");
+    await p.acknowledge("bob");
+    assert.equal(await p.state("bob"), "unverified");
+    await p.markVerified("bob");
+    assert.equal(await p.state("bob"), "verified");
+  });
 
-test("acknowledge clears a change without trusting the keys, until the next change", async () => {
-  const { pins: p, changes } = pins();
-  await p.observe("alice", [{ deviceId: "d1", key: k(1) }]);
-  await p.markVerified("alice");
-  await p.observe("alice", [{ deviceId: "d1", key: k(2) }]);
-  assert.equal(await p.state("alice"), "changed");
-  await p.acknowledge("alice");
-  assert.equal(await p.state("alice"), "unverified");
-  await p.observe("alice", [{ deviceId: "d1", key: k(2) }]);
-  assert.equal(await p.state("alice"), "unverified");
-  await p.observe("alice", [{ deviceId: "d1", key: k(3) }]);
-  assert.equal(await p.state("alice"), "changed");
-  assert.equal(changes.length, 2);
-});
+  it("does not alarm again for a retired key after the change was reviewed", async () => {
+    const { p, changes } = pins();
+    await p.observe("bob", key(1), "laptop");
+    await p.observe("bob", key(2), "new");
+    await p.acknowledge("bob");
+    assert.equal(await p.observe("bob", key(1), "laptop"), "unverified");
+    assert.equal(changes.length, 1);
+  });
 
-test("acknowledge leaves a verified or unknown user as it was", async () => {
-  const { pins: p } = pins();
-  await p.acknowledge("nobody");
-  assert.equal(await p.state("nobody"), "unverified");
-  await p.observe("alice", [{ deviceId: "d1", key: k(1) }]);
-  await p.markVerified("alice");
-  await p.acknowledge("alice");
-  assert.equal(await p.state("alice"), "verified");
-});
+  it("does not mark a key verified that changed while the user was comparing", async () => {
+    const { p } = pins();
+    await p.observe("bob", key(1), "laptop");
+    await p.observe("bob", key(2), "x");
+    await p.markVerified("bob", key(1));
+    assert.equal(await p.state("bob"), "changed_unverified");
+  });
 
-test("pins are per user", async () => {
-  const { pins: p, changes } = pins();
-  await p.observe("alice", [{ deviceId: "d1", key: k(1) }]);
-  await p.observe("bob", [{ deviceId: "d1", key: k(2) }]);
-  assert.deepEqual(changes, []);
-  assert.equal(await p.state("carol"), "unverified");
-});
+  it("lists verified marks for a linked device", async () => {
+    const { p } = pins();
+    await p.observe("bob", key(1), "laptop");
+    await p.observe("carol", key(2), "laptop");
+    await p.markVerified("bob");
+    assert.deepEqual(await p.verifiedMarks(), [{ userId: "bob", identityKey: key(1) }]);
+  });
 
-test("pins survive a restart (they live in the store)", async () => {
-  const store = new MemoryStore();
-  const first = pins(store);
-  await first.pins.observe("alice", [{ deviceId: "d1", key: k(1) }]);
-  await first.pins.markVerified("alice");
-  const second = pins(store);
-  assert.equal(await second.pins.state("alice"), "verified");
-  await second.pins.observe("alice", [{ deviceId: "d1", key: k(2) }]);
-  assert.equal(second.changes.length, 1);
-});
+  it("migrates per-device pins: unverified ones are dropped, verified ones become `changed` at the first identity key", async () => {
+    const store = new MemoryStore();
+    const legacy = (verified: boolean) =>
+      utf8ToBytes(JSON.stringify({ v: 1, devices: [["laptop", "AAAA"]], verified, changed: false }));
+    await store.put("pins/bob", legacy(false));
+    await store.put("pins/carol", legacy(true));
+    const { p, changes } = pins(store);
+    assert.equal(await p.observe("bob", key(1), "laptop"), "unverified");
+    assert.equal(await p.state("carol"), "verified");
+    assert.equal(await p.observe("carol", key(2), "laptop"), "changed");
+    assert.deepEqual(changes, []);
+  });
 
-test("concurrent observations of one user are applied one after another", async () => {
-  const { pins: p, changes } = pins();
-  await p.observe("alice", [{ deviceId: "d0", key: k(100) }]);
-  await Promise.all([1, 2, 3, 4].map((n) => p.observe("alice", [{ deviceId: `d${n}`, key: k(n) }])));
-  assert.equal(changes.length, 4);
-  assert.equal((await p.pinned("alice")).size, 5);
-});
-
-test("a device id like __proto__ is just a device id", async () => {
-  const { pins: p, changes } = pins();
-  await p.observe("alice", [{ deviceId: "d1", key: k(1) }]);
-  await p.observe("alice", [{ deviceId: "__proto__", key: k(2) }]);
-  assert.equal(changes[0]?.kind, "new_device");
-  assert.deepEqual((await p.pinned("alice")).get("__proto__"), k(2));
+  it("keeps a device id like __proto__ as data", async () => {
+    const { p, added } = pins();
+    await p.observe("bob", key(1), "laptop");
+    await p.observe("bob", key(1), "__proto__");
+    assert.deepEqual(added, [{ userId: "bob", deviceId: "__proto__" }]);
+  });
 });

@@ -20,6 +20,8 @@ const INFO = {
   },
   limits: { maxFrameBytes: 262_144, messageRate: 10, messageBurst: 20 },
   caFingerprint: null,
+  storage: { messages: "none" },
+  mlsSuite: "x25519",
 };
 
 const answering =

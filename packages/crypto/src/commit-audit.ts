@@ -24,6 +24,7 @@
 
 import { equalBytes } from "@noble/ciphers/utils.js";
 import { deviceKey, type MlsSuite } from "@parley/protocol";
+import type { Credential } from "ts-mls";
 import { verifyFramedContentSignature } from "ts-mls/framedContent.js";
 import { verifyGroupInfoSignature } from "ts-mls/groupInfo.js";
 import type { Proposal } from "ts-mls/proposal.js";
@@ -31,7 +32,12 @@ import { findSignaturePublicKey } from "ts-mls/publicMessage.js";
 import { createConfirmedHash, createInterimHash } from "ts-mls/transcriptHash.js";
 import { treeHashRoot } from "ts-mls/treeHash.js";
 import { type CryptoErrorCode, ParleyCryptoError } from "./errors.js";
-import { type DeviceRef, deviceRefFromCredential } from "./identity.js";
+import {
+  certificateFromCredential,
+  type DeviceCertificate,
+  type DeviceRef,
+  verifyDeviceCertificate,
+} from "./identity.js";
 import { decodeGroupInfo, type Member, membersOfTree } from "./mls.js";
 import { decodeMessage, guarded } from "./mls-internal.js";
 import { implFor, suiteOf } from "./suites.js";
@@ -40,6 +46,8 @@ import { implFor, suiteOf } from "./suites.js";
 export interface AuditedDevice {
   readonly device: DeviceRef;
   readonly signaturePublicKey: Uint8Array;
+  /** The identity key whose certificate the leaf carries. */
+  readonly identityKey: Uint8Array;
 }
 
 export interface CommitAudit {
@@ -93,7 +101,28 @@ async function check<T>(part: AuditedPart, f: () => Promise<T>): Promise<T> {
 const audited = (m: Member): AuditedDevice => ({
   device: m.device,
   signaturePublicKey: m.signaturePublicKey,
+  identityKey: m.identityKey,
 });
+
+/**
+ * A leaf the Commit brings in must carry a device certificate whose identity-key signature
+ * covers the leaf's signature key (docs/SECURITY.md, "One identity per person"): a server
+ * accepting an uncertified leaf would let anyone with a registered key pose as a person's device.
+ */
+function certifiedLeaf(leaf: { credential: Credential; signaturePublicKey: Uint8Array }): AuditedDevice {
+  let certificate: DeviceCertificate;
+  try {
+    certificate = certificateFromCredential(leaf.credential);
+  } catch (e) {
+    throw new CommitAuditError("invalid_identity", "commit", { cause: e });
+  }
+  if (!verifyDeviceCertificate(certificate, leaf.signaturePublicKey)) fail("credential_rejected", "commit");
+  return {
+    device: { accountId: certificate.accountId, deviceId: certificate.deviceId },
+    signaturePublicKey: leaf.signaturePublicKey,
+    identityKey: certificate.identityKey,
+  };
+}
 /** A device together with the signature key its leaf carries: a new key is a new leaf. */
 const leafKey = (d: AuditedDevice) =>
   `${deviceKey(d.device.accountId, d.device.deviceId)}\u0000${Array.from(d.signaturePublicKey).join(",")}`;
@@ -203,11 +232,7 @@ async function audit(
     if (proposal.proposalType === "add") {
       // RFC 9420 §12.1.1: an added KeyPackage is of the group's cipher suite.
       if (proposal.add.keyPackage.cipherSuite !== nextContext.cipherSuite) fail("suite_mismatch", "commit");
-      const leaf = proposal.add.keyPackage.leafNode;
-      adds.push({
-        device: await check("commit", async () => deviceRefFromCredential(leaf.credential)),
-        signaturePublicKey: leaf.signaturePublicKey,
-      });
+      adds.push(certifiedLeaf(proposal.add.keyPackage.leafNode));
     } else if (proposal.proposalType === "remove") {
       if (removedLeaves.has(proposal.remove.removed)) fail("invalid_message", "commit");
       removedLeaves.add(proposal.remove.removed);
@@ -231,15 +256,8 @@ async function audit(
 }
 
 function joinerOf(
-  leaf:
-    | { credential: Parameters<typeof deviceRefFromCredential>[0]; signaturePublicKey: Uint8Array }
-    | undefined,
+  leaf: { credential: Credential; signaturePublicKey: Uint8Array } | undefined,
 ): AuditedDevice {
   if (leaf === undefined) fail("invalid_message", "commit");
-  try {
-    return { device: deviceRefFromCredential(leaf.credential), signaturePublicKey: leaf.signaturePublicKey };
-  } catch (e) {
-    if (e instanceof ParleyCryptoError) throw new CommitAuditError(e.code, "commit", { cause: e });
-    throw e;
-  }
+  return certifiedLeaf(leaf);
 }

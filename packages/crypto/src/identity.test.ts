@@ -3,13 +3,21 @@ import { test } from "node:test";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { isParleyCryptoError } from "./errors.js";
 import {
+  certificateFromCredential,
   credentialFor,
+  decodeCertificate,
   decodeDeviceRef,
   deviceRefFromCredential,
+  encodeCertificate,
   encodeDeviceRef,
   exportDeviceIdentity,
   generateDeviceIdentity,
+  generateIdentityKey,
   importDeviceIdentity,
+  signDeviceCertificate,
+  signDeviceRevocation,
+  verifyDeviceCertificate,
+  verifyDeviceRevocation,
 } from "./identity.js";
 
 const invalidIdentity = (e: unknown) => isParleyCryptoError(e, "invalid_identity");
@@ -26,11 +34,12 @@ test("is unambiguous where a separator-based encoding would not be", () => {
   assert.notDeepEqual(a, b);
 });
 
-test("round-trips through a basic credential", () => {
-  const ref = { accountId: "u_42", deviceId: "d-7" };
-  const c = credentialFor(ref);
+test("round-trips a certified device through a basic credential", async () => {
+  const id = await generateDeviceIdentity({ accountId: "u_42", deviceId: "d-7" });
+  const c = credentialFor(id);
   assert.equal(c.credentialType, "basic");
-  assert.deepEqual(deviceRefFromCredential(c), ref);
+  assert.deepEqual(deviceRefFromCredential(c), { accountId: "u_42", deviceId: "d-7" });
+  assert.ok(verifyDeviceCertificate(certificateFromCredential(c), id.signaturePublicKey));
 });
 
 test("rejects malformed identities with invalid_identity", () => {
@@ -48,6 +57,12 @@ test("rejects malformed identities with invalid_identity", () => {
   for (const c of cases)
     assert.throws(() => decodeDeviceRef(Uint8Array.from(c)), invalidIdentity, `case ${c}`);
   assert.throws(() => deviceRefFromCredential({ credentialType: "x509", certificates: [] }), invalidIdentity);
+  // A bare device reference (the pre-certificate credential) is no credential any more.
+  const bare = {
+    credentialType: "basic" as const,
+    identity: encodeDeviceRef({ accountId: "a", deviceId: "b" }),
+  };
+  assert.throws(() => deviceRefFromCredential(bare), invalidIdentity);
 });
 
 test("refuses to encode ids that could not be decoded", () => {
@@ -69,4 +84,56 @@ test("generates an Ed25519 key pair per device and restores it from bytes", asyn
     () => importDeviceIdentity(Uint8Array.of(1, 2, 3)),
     (e: unknown) => isParleyCryptoError(e, "invalid_state"),
   );
+});
+
+test("certifies a device key with the identity key, over every field", async () => {
+  const ik = generateIdentityKey();
+  const id = await generateDeviceIdentity({ accountId: "alice", deviceId: "laptop" }, ik, 1_700_000_000_000);
+  const cert = id.certificate;
+  assert.deepEqual(cert.identityKey, ik.publicKey);
+  assert.equal(cert.createdAt, 1_700_000_000_000);
+  assert.ok(verifyDeviceCertificate(cert, id.signaturePublicKey));
+  assert.deepEqual(decodeCertificate(encodeCertificate(cert)), cert);
+
+  const other = generateIdentityKey();
+  const tampered = [
+    { ...cert, accountId: "mallory" },
+    { ...cert, deviceId: "phone" },
+    { ...cert, createdAt: cert.createdAt + 1 },
+    { ...cert, identityKey: other.publicKey },
+    { ...cert, signature: Uint8Array.from(cert.signature, (b, i) => (i === 0 ? b ^ 1 : b)) },
+  ];
+  for (const t of tampered) assert.equal(verifyDeviceCertificate(t, id.signaturePublicKey), false);
+  // Another device's key under this certificate, and a certificate by another identity key.
+  const phone = await generateDeviceIdentity({ accountId: "alice", deviceId: "phone" }, ik);
+  assert.equal(verifyDeviceCertificate(cert, phone.signaturePublicKey), false);
+  const forged = signDeviceCertificate(
+    other,
+    { accountId: "alice", deviceId: "laptop" },
+    id.signaturePublicKey,
+    1,
+  );
+  assert.ok(verifyDeviceCertificate(forged, id.signaturePublicKey));
+  assert.notDeepEqual(
+    forged.identityKey,
+    ik.publicKey,
+    "valid, but names another identity key: pins catch it",
+  );
+});
+
+test("decodes only well-formed certificates", async () => {
+  const id = await generateDeviceIdentity({ accountId: "alice", deviceId: "laptop" });
+  const bytes = encodeCertificate(id.certificate);
+  assert.throws(() => decodeCertificate(bytes.subarray(0, bytes.length - 1)), invalidIdentity);
+  assert.throws(() => decodeCertificate(Uint8Array.of(...bytes, 0)), invalidIdentity);
+  assert.throws(() => decodeCertificate(Uint8Array.of(3, ...bytes.subarray(1))), invalidIdentity);
+});
+
+test("signs revocations that verify only as signed", async () => {
+  const ik = generateIdentityKey();
+  const id = await generateDeviceIdentity({ accountId: "alice", deviceId: "laptop" }, ik);
+  const r = signDeviceRevocation(ik, id, id.signaturePublicKey, 5);
+  assert.ok(verifyDeviceRevocation(r));
+  assert.equal(verifyDeviceRevocation({ ...r, deviceId: "phone" }), false);
+  assert.equal(verifyDeviceRevocation({ ...r, revokedAt: 6 }), false);
 });

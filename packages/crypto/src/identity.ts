@@ -1,9 +1,11 @@
 /**
- * Device identity: one Ed25519 signature key pair per device (RFC 9420 §5.1.2), and the MLS
- * credential that names the device. The server, acting as MLS Authentication Service
- * (RFC 9420 §5.3.1, RFC 9750 §5), binds the signature key to the account; clients pin it.
+ * Device identity: one Ed25519 signature key pair per device (RFC 9420 §5.1.2), certified by
+ * the person's identity key (one per account, shared by their linked devices), and the MLS
+ * credential that carries the certificate. Clients pin the identity key per person and check
+ * each device's certificate themselves; the server keeps copies for discovery and checks them
+ * too, but cannot make one (docs/SECURITY.md, "One identity per person").
  *
- * Credential encoding (the `identity` of a BasicCredential, RFC 9420 §5.3):
+ * Device reference encoding (inside certificates; version 1 on its own is no credential):
  *
  *   struct {
  *     uint8 version = 1;
@@ -17,6 +19,7 @@
  */
 import { bytesToUtf8, equalBytes, utf8ToBytes } from "@noble/ciphers/utils.js";
 import { ed25519 } from "@noble/curves/ed25519.js";
+import { concatBytes } from "@noble/hashes/utils.js";
 import type { Credential, CredentialBasic } from "ts-mls";
 import { ParleyCryptoError } from "./errors.js";
 import { parleyCiphersuite } from "./provider.js";
@@ -27,10 +30,14 @@ export interface DeviceRef {
   readonly deviceId: string;
 }
 
-/** A device's long-term signing identity. `signaturePrivateKey` is the 32-byte Ed25519 seed. */
+/**
+ * A device's long-term signing identity. `signaturePrivateKey` is the 32-byte Ed25519 seed;
+ * `certificate` is the person's identity key vouching for `signaturePublicKey`.
+ */
 export interface DeviceIdentity extends DeviceRef {
   readonly signaturePublicKey: Uint8Array;
   readonly signaturePrivateKey: Uint8Array;
+  readonly certificate: DeviceCertificate;
 }
 
 const IDENTITY_VERSION = 1;
@@ -84,19 +91,216 @@ export function decodeDeviceRef(bytes: Uint8Array): DeviceRef {
   return { accountId, deviceId };
 }
 
-/** RFC 9420 §5.3: a BasicCredential whose identity is the encoded DeviceRef. */
-export function credentialFor(ref: DeviceRef): CredentialBasic {
-  return { credentialType: "basic", identity: encodeDeviceRef(ref) };
+// ---------------------------------------------------------------------------------------------
+// A person's identity key and the certificates it gives their devices
+
+/**
+ * A person's identity key: one Ed25519 key pair per account, made on their first device and
+ * copied to the devices they link (docs/SECURITY.md, "One identity per person").
+ * `privateKey` is the 32-byte seed.
+ */
+export interface IdentityKeyPair {
+  readonly publicKey: Uint8Array;
+  readonly privateKey: Uint8Array;
 }
 
-/** The DeviceRef a credential names. Throws ParleyCryptoError `invalid_identity` for anything else. */
-export function deviceRefFromCredential(credential: Credential): DeviceRef {
+/**
+ * The identity key's statement about one device: "this MLS signature key is device `deviceId`
+ * of account `accountId`, since `createdAt`". It travels as the `identity` of the device's MLS
+ * BasicCredential (RFC 9420 §5.3), so every member checks it locally; the device signature key
+ * is not repeated inside, it is the leaf's own `signature_key` that the signature covers.
+ *
+ *   struct {
+ *     uint8 version = 2;
+ *     opaque account_id<1..255>;   // UTF-8, one length byte, as ParleyIdentity
+ *     opaque device_id<1..255>;
+ *     opaque identity_key[32];     // Ed25519 public key
+ *     uint64 created_at;           // ms since the Unix epoch
+ *     opaque signature[64];        // Ed25519 (RFC 8032) by identity_key over the TBS below
+ *   } ParleyDeviceCertificate;
+ *
+ *   TBS = "Parley device certificate v1" || 0x00 || ParleyIdentity (version 1)
+ *         || identity_key || device_signature_key[32] || created_at
+ *
+ * The label keeps a certificate signature from ever being valid as any other Parley or MLS
+ * signature (MLS labels start with "MLS 1.0 "); the ParleyIdentity encoding is length-prefixed.
+ */
+export interface DeviceCertificate extends DeviceRef {
+  readonly identityKey: Uint8Array;
+  readonly createdAt: number;
+  readonly signature: Uint8Array;
+}
+
+const CERTIFICATE_VERSION = 2;
+const CERTIFICATE_LABEL = utf8ToBytes("Parley device certificate v1\u0000");
+const REVOCATION_LABEL = utf8ToBytes("Parley device revocation v1\u0000");
+const SIGNATURE_LENGTH = 64;
+
+function u64(value: number): Uint8Array {
+  if (!Number.isSafeInteger(value) || value < 0)
+    throw new RangeError("a time must be a non-negative integer");
+  const out = new Uint8Array(8);
+  new DataView(out.buffer).setBigUint64(0, BigInt(value));
+  return out;
+}
+
+function key32(name: string, key: Uint8Array): Uint8Array {
+  if (!(key instanceof Uint8Array) || key.length !== ED25519_KEY_LENGTH)
+    throw new RangeError(`${name} must be a ${ED25519_KEY_LENGTH}-byte Ed25519 key`);
+  return key;
+}
+
+function certificateTbs(ref: DeviceRef, identityKey: Uint8Array, deviceKey: Uint8Array, createdAt: number) {
+  return concatBytes(
+    CERTIFICATE_LABEL,
+    encodeDeviceRef(ref),
+    key32("identityKey", identityKey),
+    key32("deviceKey", deviceKey),
+    u64(createdAt),
+  );
+}
+
+/** A new identity key (RFC 8032 key generation from 32 random bytes). */
+export function generateIdentityKey(): IdentityKeyPair {
+  const privateKey = ed25519.utils.randomSecretKey();
+  return Object.freeze({ publicKey: ed25519.getPublicKey(privateKey), privateKey });
+}
+
+/** The identity key pair from its 32-byte seed. */
+export function identityKeyFromSeed(seed: Uint8Array): IdentityKeyPair {
+  const privateKey = Uint8Array.from(key32("seed", seed));
+  return Object.freeze({ publicKey: ed25519.getPublicKey(privateKey), privateKey });
+}
+
+/** The identity key certifies `deviceKey` as device `ref` (see DeviceCertificate). */
+export function signDeviceCertificate(
+  identityKey: IdentityKeyPair,
+  ref: DeviceRef,
+  deviceKey: Uint8Array,
+  createdAt: number,
+): DeviceCertificate {
+  const tbs = certificateTbs(ref, identityKey.publicKey, deviceKey, createdAt);
+  return Object.freeze({
+    accountId: ref.accountId,
+    deviceId: ref.deviceId,
+    identityKey: Uint8Array.from(identityKey.publicKey),
+    createdAt,
+    signature: ed25519.sign(tbs, identityKey.privateKey),
+  });
+}
+
+/** True when the certificate is the identity key's signature over exactly these fields and `deviceKey`. */
+export function verifyDeviceCertificate(certificate: DeviceCertificate, deviceKey: Uint8Array): boolean {
+  try {
+    const tbs = certificateTbs(certificate, certificate.identityKey, deviceKey, certificate.createdAt);
+    return ed25519.verify(certificate.signature, tbs, certificate.identityKey);
+  } catch {
+    return false;
+  }
+}
+
+export function encodeCertificate(certificate: DeviceCertificate): Uint8Array {
+  const ref = encodeDeviceRef(certificate);
+  if (certificate.signature.length !== SIGNATURE_LENGTH) throw new RangeError("signature must be 64 bytes");
+  return concatBytes(
+    Uint8Array.of(CERTIFICATE_VERSION),
+    ref.subarray(1),
+    key32("identityKey", certificate.identityKey),
+    u64(certificate.createdAt),
+    certificate.signature,
+  );
+}
+
+/** Decodes a ParleyDeviceCertificate (not its signature: see verifyDeviceCertificate). Throws `invalid_identity`. */
+export function decodeCertificate(bytes: Uint8Array): DeviceCertificate {
+  if (bytes[0] !== CERTIFICATE_VERSION) throw new ParleyCryptoError("invalid_identity");
+  const [accountId, next] = readId(bytes, 1);
+  const [deviceId, end] = readId(bytes, next);
+  if (bytes.length !== end + ED25519_KEY_LENGTH + 8 + SIGNATURE_LENGTH)
+    throw new ParleyCryptoError("invalid_identity");
+  const identityKey = bytes.slice(end, end + ED25519_KEY_LENGTH);
+  const time = new DataView(bytes.buffer, bytes.byteOffset + end + ED25519_KEY_LENGTH, 8).getBigUint64(0);
+  if (time > BigInt(Number.MAX_SAFE_INTEGER)) throw new ParleyCryptoError("invalid_identity");
+  const signature = bytes.slice(end + ED25519_KEY_LENGTH + 8);
+  return Object.freeze({ accountId, deviceId, identityKey, createdAt: Number(time), signature });
+}
+
+/**
+ * The identity key's statement that a device is removed: signed over "Parley device
+ * revocation v1" || 0x00 || ParleyIdentity || identity_key || device_signature_key || revoked_at.
+ * The server keeps it for others to check; it cannot make one.
+ */
+export interface DeviceRevocation extends DeviceRef {
+  readonly identityKey: Uint8Array;
+  readonly deviceKey: Uint8Array;
+  readonly revokedAt: number;
+  readonly signature: Uint8Array;
+}
+
+function revocationTbs(r: Omit<DeviceRevocation, "signature">): Uint8Array {
+  return concatBytes(
+    REVOCATION_LABEL,
+    encodeDeviceRef(r),
+    key32("identityKey", r.identityKey),
+    key32("deviceKey", r.deviceKey),
+    u64(r.revokedAt),
+  );
+}
+
+export function signDeviceRevocation(
+  identityKey: IdentityKeyPair,
+  ref: DeviceRef,
+  deviceKey: Uint8Array,
+  revokedAt: number,
+): DeviceRevocation {
+  const body = {
+    accountId: ref.accountId,
+    deviceId: ref.deviceId,
+    identityKey: Uint8Array.from(identityKey.publicKey),
+    deviceKey: Uint8Array.from(deviceKey),
+    revokedAt,
+  };
+  return Object.freeze({ ...body, signature: ed25519.sign(revocationTbs(body), identityKey.privateKey) });
+}
+
+export function verifyDeviceRevocation(revocation: DeviceRevocation): boolean {
+  try {
+    return ed25519.verify(revocation.signature, revocationTbs(revocation), revocation.identityKey);
+  } catch {
+    return false;
+  }
+}
+
+/** RFC 9420 §5.3: a BasicCredential whose identity is the device's certificate. */
+export function credentialFor(identity: Pick<DeviceIdentity, "certificate">): CredentialBasic {
+  return { credentialType: "basic", identity: encodeCertificate(identity.certificate) };
+}
+
+/** The certificate a credential carries, decoded but not verified. Throws `invalid_identity`. */
+export function certificateFromCredential(credential: Credential): DeviceCertificate {
   if (credential.credentialType !== "basic") throw new ParleyCryptoError("invalid_identity");
-  return decodeDeviceRef(credential.identity);
+  return decodeCertificate(credential.identity);
 }
 
-/** Creates a device's signature key pair with the suite's key generation (RFC 9420 §5.1.2). */
-export async function generateDeviceIdentity(ref: DeviceRef): Promise<DeviceIdentity> {
+/**
+ * The DeviceRef a credential names. Throws ParleyCryptoError `invalid_identity` for anything
+ * but a well-formed device certificate (whose signature this does not check).
+ */
+export function deviceRefFromCredential(credential: Credential): DeviceRef {
+  const c = certificateFromCredential(credential);
+  return { accountId: c.accountId, deviceId: c.deviceId };
+}
+
+/**
+ * Creates a device's signature key pair with the suite's key generation (RFC 9420 §5.1.2) and
+ * has `identityKey` certify it. Without an identity key, a fresh one is made (a person's first
+ * device, and tests).
+ */
+export async function generateDeviceIdentity(
+  ref: DeviceRef,
+  identityKey: IdentityKeyPair = generateIdentityKey(),
+  createdAt: number = Date.now(),
+): Promise<DeviceIdentity> {
   encodeDeviceRef(ref); // validates the ids before any key is made
   const { signKey, publicKey } = await parleyCiphersuite().signature.keygen();
   return Object.freeze({
@@ -104,44 +308,51 @@ export async function generateDeviceIdentity(ref: DeviceRef): Promise<DeviceIden
     deviceId: ref.deviceId,
     signaturePublicKey: publicKey,
     signaturePrivateKey: signKey,
+    certificate: signDeviceCertificate(identityKey, ref, publicKey, createdAt),
   });
 }
 
-const DEVICE_SECRET_VERSION = 1;
+const DEVICE_SECRET_VERSION = 2;
 
 /**
  * Serialises a device identity, private key included, for the client's encrypted store:
- * version(1) || ParleyIdentity || Ed25519 seed(32). The public key is recomputed on import.
+ * version(2) || ParleyDeviceCertificate || Ed25519 seed(32). The public key is recomputed on
+ * import and the certificate checked against it.
  */
 export function exportDeviceIdentity(identity: DeviceIdentity): Uint8Array {
   if (identity.signaturePrivateKey.length !== ED25519_KEY_LENGTH) {
     throw new RangeError(`signaturePrivateKey must be ${ED25519_KEY_LENGTH} bytes`);
   }
-  const ref = encodeDeviceRef(identity);
-  const out = new Uint8Array(1 + ref.length + ED25519_KEY_LENGTH);
-  out[0] = DEVICE_SECRET_VERSION;
-  out.set(ref, 1);
-  out.set(identity.signaturePrivateKey, 1 + ref.length);
-  return out;
+  return concatBytes(
+    Uint8Array.of(DEVICE_SECRET_VERSION),
+    encodeCertificate(identity.certificate),
+    identity.signaturePrivateKey,
+  );
 }
 
-/** Restores what exportDeviceIdentity wrote. Throws ParleyCryptoError `invalid_state`. */
+/**
+ * Restores what exportDeviceIdentity wrote. Throws ParleyCryptoError `invalid_state`, also for
+ * a store written before devices had certificates (version 1): such a device starts anew.
+ */
 export function importDeviceIdentity(bytes: Uint8Array): DeviceIdentity {
   if (bytes[0] !== DEVICE_SECRET_VERSION || bytes.length <= 1 + ED25519_KEY_LENGTH) {
     throw new ParleyCryptoError("invalid_state");
   }
-  let ref: DeviceRef;
+  let certificate: DeviceCertificate;
   try {
-    ref = decodeDeviceRef(bytes.subarray(1, bytes.length - ED25519_KEY_LENGTH));
+    certificate = decodeCertificate(bytes.subarray(1, bytes.length - ED25519_KEY_LENGTH));
   } catch (cause) {
     throw new ParleyCryptoError("invalid_state", { cause });
   }
   const signaturePrivateKey = bytes.slice(bytes.length - ED25519_KEY_LENGTH);
+  const signaturePublicKey = ed25519.getPublicKey(signaturePrivateKey);
+  if (!verifyDeviceCertificate(certificate, signaturePublicKey)) throw new ParleyCryptoError("invalid_state");
   return Object.freeze({
-    accountId: ref.accountId,
-    deviceId: ref.deviceId,
-    signaturePublicKey: ed25519.getPublicKey(signaturePrivateKey),
+    accountId: certificate.accountId,
+    deviceId: certificate.deviceId,
+    signaturePublicKey,
     signaturePrivateKey,
+    certificate,
   });
 }
 

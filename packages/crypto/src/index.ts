@@ -9,18 +9,38 @@ export {
   type CommitAudit,
   CommitAuditError,
 } from "./commit-audit.js";
+export {
+  deriveLinkKeys,
+  type LinkKeys,
+  type LinkSecret,
+  newLinkSecret,
+  openLinkPayload,
+  sealLinkPayload,
+} from "./device-link.js";
 export { CRYPTO_ERRORS, type CryptoErrorCode, isParleyCryptoError, ParleyCryptoError } from "./errors.js";
 export {
+  certificateFromCredential,
   credentialFor,
+  type DeviceCertificate,
   type DeviceIdentity,
   type DeviceRef,
+  type DeviceRevocation,
+  decodeCertificate,
   decodeDeviceRef,
   deviceRefFromCredential,
+  encodeCertificate,
   encodeDeviceRef,
   exportDeviceIdentity,
   generateDeviceIdentity,
+  generateIdentityKey,
+  type IdentityKeyPair,
+  identityKeyFromSeed,
   importDeviceIdentity,
   sameDevice,
+  signDeviceCertificate,
+  signDeviceRevocation,
+  verifyDeviceCertificate,
+  verifyDeviceRevocation,
 } from "./identity.js";
 export { signMessageOrigin, verifyMessageOrigin } from "./message-origin.js";
 export {

@@ -13,7 +13,14 @@ import { generateKeyPackageWithKey, makeKeyPackageRef, verifyKeyPackage } from "
 import { verifyLeafNodeSignatureKeyPackage } from "ts-mls/leafNode.js";
 import type { MLSMessage } from "ts-mls/message.js";
 import { ParleyCryptoError } from "./errors.js";
-import { credentialFor, type DeviceIdentity, type DeviceRef, deviceRefFromCredential } from "./identity.js";
+import {
+  certificateFromCredential,
+  credentialFor,
+  type DeviceCertificate,
+  type DeviceIdentity,
+  type DeviceRef,
+  verifyDeviceCertificate,
+} from "./identity.js";
 import { decodeMessage, encodeMessage, intInRange } from "./mls-internal.js";
 import { ciphersuiteImpl, ciphersuiteName, implFor, suiteOf } from "./suites.js";
 
@@ -188,6 +195,8 @@ export interface KeyPackageInfo {
   readonly suite: MlsSuite;
   readonly device: DeviceRef;
   readonly signaturePublicKey: Uint8Array;
+  /** The device's certificate, its signature over `signaturePublicKey` verified. */
+  readonly certificate: DeviceCertificate;
   readonly lastResort: boolean;
   /** Lifetime (RFC 9420 §7.2), seconds since the epoch. */
   readonly notBefore: bigint;
@@ -196,8 +205,9 @@ export interface KeyPackageInfo {
 
 /**
  * Decodes and checks an uploaded KeyPackage (RFC 9420 §10.1): version, a cipher suite Parley
- * runs (which one is the caller's to judge, see KeyPackageInfo.suite), a Parley
- * credential, both signatures (KeyPackage and LeafNode, under leaf_node.signature_key), and
+ * runs (which one is the caller's to judge, see KeyPackageInfo.suite), a Parley credential
+ * whose device certificate verifies for leaf_node.signature_key, both signatures (KeyPackage
+ * and LeafNode, under leaf_node.signature_key), and
  * init_key != encryption_key. It does not check the lifetime against a clock or the binding
  * of the key to an account: that is the caller's (the Authentication Service's) job.
  * Throws ParleyCryptoError `key_package_unusable`.
@@ -212,15 +222,16 @@ export async function inspectKeyPackage(bytes: Uint8Array): Promise<KeyPackageIn
   }
   if (kp.version !== "mls10") throw new ParleyCryptoError("key_package_unusable");
   const cs = await ciphersuiteImpl(suite);
-  let device: DeviceRef;
+  let certificate: DeviceCertificate;
   try {
-    device = deviceRefFromCredential(kp.leafNode.credential);
+    certificate = certificateFromCredential(kp.leafNode.credential);
   } catch (cause) {
     throw new ParleyCryptoError("key_package_unusable", { cause });
   }
   const leaf = kp.leafNode;
   if (
     leaf.leafNodeSource !== "key_package" ||
+    !verifyDeviceCertificate(certificate, leaf.signaturePublicKey) ||
     equalBytes(kp.initKey, leaf.hpkePublicKey) ||
     !(await verifyKeyPackage(kp, cs.signature)) ||
     !(await verifyLeafNodeSignatureKeyPackage(leaf, cs.signature))
@@ -230,8 +241,9 @@ export async function inspectKeyPackage(bytes: Uint8Array): Promise<KeyPackageIn
   return Object.freeze({
     ref: await makeKeyPackageRef(kp, cs.hash),
     suite,
-    device,
+    device: { accountId: certificate.accountId, deviceId: certificate.deviceId },
     signaturePublicKey: leaf.signaturePublicKey,
+    certificate,
     lastResort: kp.extensions.some((e) => e.extensionType === LAST_RESORT_EXTENSION_TYPE),
     notBefore: leaf.lifetime.notBefore,
     notAfter: leaf.lifetime.notAfter,

@@ -43,7 +43,13 @@ import type { PublicMessage } from "ts-mls/publicMessage.js";
 import type { RatchetTree } from "ts-mls/ratchetTree.js";
 import { allSecretTreeValues } from "ts-mls/secretTree.js";
 import { ParleyCryptoError } from "./errors.js";
-import { type DeviceIdentity, type DeviceRef, deviceRefFromCredential } from "./identity.js";
+import {
+  certificateFromCredential,
+  type DeviceCertificate,
+  type DeviceIdentity,
+  type DeviceRef,
+  verifyDeviceCertificate,
+} from "./identity.js";
 import { type KeyPackageBundle, keyPackageOf, makeKeyPackage } from "./key-package.js";
 import { decodeMessage, encodeMessage, guarded, implOf, intInRange } from "./mls-internal.js";
 import { ciphersuiteImpl, implFor, suiteOf } from "./suites.js";
@@ -78,11 +84,15 @@ export interface MlsConfigOptions {
   padToLength?: number;
   /**
    * Authentication Service check (RFC 9420 §5.3.1) for every credential met: in KeyPackages,
-   * Welcomes, Commits. The credential has already been decoded to a DeviceRef; return false to
-   * reject (for example when the key differs from the one pinned for that device). Default:
-   * any well-formed Parley credential is accepted.
+   * Welcomes (every leaf of the tree and the GroupInfo signer), Commits (Adds, paths, external
+   * joins). The credential must be a device certificate whose identity-key signature covers the
+   * leaf's signature key, or it is refused before this runs; this then sees the verified
+   * certificate and may refuse too (for example a revoked device). Default: accept.
    */
-  verifyDevice?: (device: DeviceRef, signaturePublicKey: Uint8Array) => boolean | Promise<boolean>;
+  verifyDevice?: (
+    certificate: DeviceCertificate,
+    signaturePublicKey: Uint8Array,
+  ) => boolean | Promise<boolean>;
 }
 
 /** Defaults, in one place, as documented on MlsConfigOptions. */
@@ -103,13 +113,14 @@ export function createMlsConfig(options: MlsConfigOptions = {}): ClientConfig {
   const verifyDevice = o.verifyDevice;
   const authService: AuthenticationService = {
     async validateCredential(credential, signaturePublicKey) {
-      let device: DeviceRef;
+      let certificate: DeviceCertificate;
       try {
-        device = deviceRefFromCredential(credential);
+        certificate = certificateFromCredential(credential);
       } catch {
         return false;
       }
-      return verifyDevice === undefined ? true : await verifyDevice(device, signaturePublicKey);
+      if (!verifyDeviceCertificate(certificate, signaturePublicKey)) return false;
+      return verifyDevice === undefined ? true : await verifyDevice(certificate, signaturePublicKey);
     },
   };
   return Object.freeze({
@@ -158,6 +169,8 @@ export interface Member {
   readonly leafIndex: number;
   readonly device: DeviceRef;
   readonly signaturePublicKey: Uint8Array;
+  /** The identity key the leaf's certificate names (checked where the leaf was validated). */
+  readonly identityKey: Uint8Array;
 }
 
 /** The members of a ratchet tree, leaf by leaf (also used by commit-audit.ts). */
@@ -166,11 +179,13 @@ export function membersOfTree(tree: RatchetTree): Member[] {
   for (let nodeIndex = 0; nodeIndex < tree.length; nodeIndex += 2) {
     const node = tree[nodeIndex];
     if (node?.nodeType !== "leaf") continue;
+    const certificate = certificateFromCredential(node.leaf.credential);
     out.push(
       Object.freeze({
         leafIndex: nodeIndex / 2,
-        device: deviceRefFromCredential(node.leaf.credential),
+        device: { accountId: certificate.accountId, deviceId: certificate.deviceId },
         signaturePublicKey: node.leaf.signaturePublicKey,
+        identityKey: certificate.identityKey,
       }),
     );
   }
@@ -479,10 +494,12 @@ function memberAt(tree: RatchetTree, leafIndex: number | undefined): Member | un
   // Only the sender's leaf: decoding every member's credential cost each message O(group size).
   const node = tree[leafIndex * 2];
   if (node?.nodeType !== "leaf") return undefined;
+  const certificate = certificateFromCredential(node.leaf.credential);
   return Object.freeze({
     leafIndex,
-    device: deviceRefFromCredential(node.leaf.credential),
+    device: { accountId: certificate.accountId, deviceId: certificate.deviceId },
     signaturePublicKey: node.leaf.signaturePublicKey,
+    identityKey: certificate.identityKey,
   });
 }
 
@@ -741,7 +758,7 @@ export type MessageInfo =
       /** The group's cipher suite from its GroupContext; undefined when Parley runs no such suite. */
       readonly suite: MlsSuite | undefined;
     }
-  | { readonly wireformat: "key_package" };
+  | { readonly wireformat: "key_package"; readonly suite: MlsSuite | undefined };
 
 /**
  * Parses the cleartext framing of an MLSMessage (RFC 9420 §6): enough for the delivery service
@@ -784,7 +801,7 @@ export function inspectMessage(bytes: Uint8Array): MessageInfo {
         suite: mlsSuiteOf(m.groupInfo.groupContext.cipherSuite),
       };
     case "mls_key_package":
-      return { wireformat: "key_package" };
+      return { wireformat: "key_package", suite: mlsSuiteOf(m.keyPackage.cipherSuite) };
     default:
       return assertNever(m);
   }

@@ -226,6 +226,31 @@ export const ERRORS = {
     message:
       "This device already holds as many KeyPackages as the server keeps; upload when told the supply is low.",
   },
+  identity_key_mismatch: {
+    status: 409,
+    wsClose: null,
+    client: "report",
+    message:
+      "This device is certified by another identity key than the account's: link it from a device of this account, or reset the identity.",
+  },
+  link_not_found: {
+    status: 404,
+    wsClose: null,
+    client: "report",
+    message: "No open device link has this code for this account: it is mistyped, expired or used.",
+  },
+  link_in_use: {
+    status: 409,
+    wsClose: null,
+    client: "report",
+    message: "This device link is already being completed by another device, or is not at this step.",
+  },
+  too_many_links: {
+    status: 429,
+    wsClose: null,
+    client: "report",
+    message: "This account has as many open device links as the server allows; finish or cancel one.",
+  },
   too_many_rooms: {
     status: 409,
     wsClose: null,
@@ -255,6 +280,13 @@ export const ERRORS = {
     wsClose: null,
     client: "report",
     message: "This room's group has no state on the server yet.",
+  },
+  mls_suite_mismatch: {
+    status: 400,
+    wsClose: null,
+    client: "report",
+    message:
+      "The MLS cipher suite is not the one required: KeyPackages and new groups use the server's suite (/api/info mlsSuite), an existing group keeps its own.",
   },
 
   // ---- HTTP generic ----

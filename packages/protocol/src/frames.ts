@@ -22,6 +22,7 @@ import {
   ROOM_NAME_MAX_LENGTH,
   ROOM_TOPIC_MAX_LENGTH,
 } from "./limits.js";
+import { MlsSuiteSchema } from "./mls-suite.js";
 
 // Every frame is a JSON text message with a `type` tag. Client frames may carry `rid`, which
 // the server echoes on the answer (or on the `error` frame) for that request.
@@ -116,8 +117,28 @@ export const KeyPackagesUploadFrame = frame("keypackages.upload", {
 });
 /** MLS-4: one KeyPackage for each device of a user, consumed (the last resort is reused). */
 export const KeyPackagesClaimFrame = frame("keypackages.claim", { rid, userId: UserIdSchema });
-/** The devices (and their signature keys) of a user, for key pinning and safety numbers. */
+/** The devices of a user with copies of their certificates, and the account's identity key (IDENT-1). */
 export const DevicesListFrame = frame("devices.list", { rid, userId: UserIdSchema });
+
+// ---- Device linking (IDENT-3): an end-to-end channel between two devices of one account,
+// relayed by the server, which sees public keys and one sealed payload, never the secret.
+
+/** Crockford base32, 10 characters (50 bits): the link's id and its short code. */
+export const LinkIdSchema = Type.String({ pattern: "^[0-9A-HJKMNP-TV-Z]{10}$" });
+/** An X25519 public key, base64 (32 bytes). */
+const LinkKey = Type.String({ minLength: 43, maxLength: 44, pattern: "^[A-Za-z0-9+/]{43}=?$" });
+/** The new device (authenticated with its deviceId, not yet registered) opens a link. */
+export const LinkOpenFrame = frame("link.open", { rid, linkId: LinkIdSchema, publicKey: LinkKey });
+/** A registered device of the same account joins it, with its own ephemeral key. */
+export const LinkJoinFrame = frame("link.join", { rid, linkId: LinkIdSchema, publicKey: LinkKey });
+/** The joined device sends the sealed identity to the new device; the link then closes. */
+export const LinkSendFrame = frame("link.send", {
+  rid,
+  linkId: LinkIdSchema,
+  payload: Type.String({ minLength: 1, maxLength: 65_536 }),
+});
+/** Either side gives up; the other gets `link.closed`. */
+export const LinkCancelFrame = frame("link.cancel", { rid, linkId: LinkIdSchema });
 /**
  * MLS-5: a Commit (PublicMessage) for the room's group at `epoch`. The first Commit for an
  * epoch wins; any other gets `stale_epoch` with the current epoch. A Welcome for the added
@@ -167,6 +188,10 @@ export const ClientFrame = Type.Union([
   KeyPackagesUploadFrame,
   KeyPackagesClaimFrame,
   DevicesListFrame,
+  LinkOpenFrame,
+  LinkJoinFrame,
+  LinkSendFrame,
+  LinkCancelFrame,
   MlsCommitFrame,
   MlsAckFrame,
   MlsGroupInfoFrame,
@@ -187,6 +212,8 @@ export const ReadyFrame = frame("ready", {
     messageRate: Type.Number(),
     messageBurst: Type.Integer(),
   }),
+  /** The suite of new groups and KeyPackages (MLS-9), as in /api/info. */
+  mlsSuite: MlsSuiteSchema,
 });
 export const ErrorFrame = frame("error", {
   rid,
@@ -248,6 +275,8 @@ export const RoomEventFrame = frame("room.event", {
     Type.Literal("left"),
     Type.Literal("removed"),
     Type.Literal("invited"),
+    /** ROOM-13: an admin deleted the room; `userId`/`username` name the admin. */
+    Type.Literal("deleted"),
   ]),
   userId: Type.String(),
   username: Type.String(),
@@ -289,10 +318,41 @@ export const KeyPackagesCountFrame = frame("keypackages.count", {
 export const DevicesFrame = frame("devices", {
   rid,
   userId: Type.String(),
+  /** The identity key the account's first device registered (base64), null before any. */
+  identityKey: Type.Union([Type.String(), Type.Null()]),
   devices: Type.Array(
-    Type.Object({ deviceId: Type.String(), signatureKey: Type.String(), createdAt: Type.Integer() }),
+    Type.Object({
+      deviceId: Type.String(),
+      signatureKey: Type.String(),
+      createdAt: Type.Integer(),
+      /** The device certificate (base64), as in its MLS credential. */
+      certificate: Type.Optional(Type.String()),
+    }),
   ),
 });
+/** Answer to link.open: the link waits for a device of the account until `expiresAt`. */
+export const LinkOpenedFrame = frame("link.opened", {
+  rid,
+  linkId: Type.String(),
+  expiresAt: Type.Integer(),
+});
+/** Answer to link.join: the new device's key and id. */
+export const LinkPeerFrame = frame("link.peer", {
+  rid,
+  linkId: Type.String(),
+  publicKey: Type.String(),
+  deviceId: Type.String(),
+});
+/** Pushed to the new device when a device of the account joined its link. */
+export const LinkJoinedFrame = frame("link.joined", {
+  linkId: Type.String(),
+  publicKey: Type.String(),
+  deviceId: Type.String(),
+});
+/** Pushed to the new device: the sealed payload. */
+export const LinkPayloadFrame = frame("link.payload", { linkId: Type.String(), payload: Type.String() });
+/** Pushed to the other side when a link is cancelled or expires. */
+export const LinkClosedFrame = frame("link.closed", { linkId: Type.String() });
 /** Answer to an accepted mls.commit: the epoch it created. */
 export const MlsAcceptedFrame = frame("mls.accepted", { rid, roomId: Type.String(), epoch: Type.Integer() });
 /**
@@ -338,6 +398,11 @@ export const ServerFrame = Type.Union([
   KeyPackagesFrame,
   KeyPackagesCountFrame,
   DevicesFrame,
+  LinkOpenedFrame,
+  LinkPeerFrame,
+  LinkJoinedFrame,
+  LinkPayloadFrame,
+  LinkClosedFrame,
   MlsAcceptedFrame,
   MlsHandshakeFrame,
   MlsGroupInfoAnswerFrame,

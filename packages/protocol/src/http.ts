@@ -1,6 +1,14 @@
 import { type Static, Type } from "typebox";
-import { PasswordInput, UserIdSchema, UsernameInput, UserView, UserWithPresence } from "./common.js";
+import {
+  PasswordInput,
+  RoomIdSchema,
+  UserIdSchema,
+  UsernameInput,
+  UserView,
+  UserWithPresence,
+} from "./common.js";
 import { INVITE_CODE_MAX_LENGTH, INVITE_TTL_HOURS_MAX, REFRESH_TOKEN_MAX_LENGTH } from "./limits.js";
+import { MlsSuiteSchema } from "./mls-suite.js";
 
 /** POST /api/register */
 export const RegisterRequest = Type.Object({
@@ -29,6 +37,20 @@ export const ChangePasswordRequest = Type.Object({
   newPassword: PasswordInput,
 });
 export type ChangePasswordRequest = Static<typeof ChangePasswordRequest>;
+
+/** GET /api/identity: the identity key bound to the signed-in account (IDENT-2), null before any. */
+export const IdentityResponse = Type.Object({ identityKey: Type.Union([Type.String(), Type.Null()]) });
+export type IdentityResponse = Static<typeof IdentityResponse>;
+
+/**
+ * POST /api/identity/reset (IDENT-4): with the password, `identityKey` (base64, 32 bytes)
+ * replaces the account's; every device of the account is deleted and every other session ends.
+ */
+export const IdentityResetRequest = Type.Object({
+  password: PasswordInput,
+  identityKey: Type.String({ minLength: 43, maxLength: 44, pattern: "^[A-Za-z0-9+/]{43}=?$" }),
+});
+export type IdentityResetRequest = Static<typeof IdentityResetRequest>;
 
 /** Answer to register, login and refresh. */
 export const SessionResponse = Type.Object({
@@ -77,6 +99,19 @@ export const InfoResponse = Type.Object({
   }),
   /** SHA-256 of the local CA certificate (uppercase hex with colons), when the server made one. */
   caFingerprint: Type.Union([Type.String(), Type.Null()]),
+  /**
+   * What the server keeps of messages: `none` (relayed to connected devices only) or `queue`
+   * (ciphertext waits up to `queueTtlSeconds` for a device that is away).
+   */
+  storage: Type.Object({
+    messages: Type.Union([Type.Literal("none"), Type.Literal("queue")]),
+    queueTtlSeconds: Type.Optional(Type.Integer({ minimum: 1 })),
+  }),
+  /**
+   * The MLS cipher suite of new groups and KeyPackages on this server (MLS-9). Groups keep the
+   * suite they were created in.
+   */
+  mlsSuite: MlsSuiteSchema,
 });
 export type InfoResponse = Static<typeof InfoResponse>;
 
@@ -120,6 +155,12 @@ export const AdminUserParams = Type.Object({
   userId: UserIdSchema,
 });
 export type AdminUserParams = Static<typeof AdminUserParams>;
+
+/** Path of DELETE /api/admin/rooms/:roomId. */
+export const AdminRoomParams = Type.Object({
+  roomId: RoomIdSchema,
+});
+export type AdminRoomParams = Static<typeof AdminRoomParams>;
 
 /** GET /api/admin/blocks: client IPs refused by the login block (AUTH-3). */
 export const AdminBlocksResponse = Type.Object({

@@ -24,6 +24,10 @@ export const DEFAULT_MLS_SUITE: MlsSuite = "x25519";
 
 export const MlsSuiteSchema = Type.Union([Type.Literal("x25519"), Type.Literal("xwing")]);
 
+export function isMlsSuite(value: string): value is MlsSuite {
+  return (MLS_SUITE_NAMES as string[]).includes(value);
+}
+
 /** The short name of an RFC 9420 cipher suite name, or undefined when Parley does not run it. */
 export function mlsSuiteOf(ciphersuiteName: string): MlsSuite | undefined {
   for (const s of MLS_SUITE_NAMES) if (MLS_SUITES[s].name === ciphersuiteName) return s;

@@ -15,6 +15,7 @@ import { DeliveryService } from "./domain/delivery.js";
 import { DeviceStreams } from "./domain/device-stream.js";
 import type { SessionId } from "./domain/ids.js";
 import { type LimiterFactory, memoryLimiters } from "./domain/limiters.js";
+import { LinkRelay } from "./domain/link-relay.js";
 import { LoginGuard } from "./domain/login-guard.js";
 import { MembershipCache } from "./domain/membership-cache.js";
 import { MessageIdGenerator } from "./domain/message-id-generator.js";
@@ -169,6 +170,12 @@ export async function startServer(config: Config, options: StartOptions): Promis
     claimsPerTarget: config.keyPackageClaimsPerTarget,
     verifyBudget: { ratePerSecond: config.keyPackageVerifyRate, burst: config.keyPackageVerifyBurst },
     onVerified: (n) => metrics.keyPackagesVerified.inc(n),
+    mlsSuite: config.mlsSuite,
+  });
+  const links = new LinkRelay({
+    bus,
+    limiters,
+    isRegistered: (userId, deviceId) => delivery.isRegistered(userId, deviceId),
   });
   // RELAY-5: off unless the operator turns it on; then ciphertext waits for offline devices.
   const offlineQueue =
@@ -230,6 +237,8 @@ export async function startServer(config: Config, options: StartOptions): Promis
     log,
     https: https ? (https.options as never) : null,
     accounts,
+    identity: delivery,
+    rooms,
     guard,
     storage,
     bus,
@@ -251,6 +260,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     bus,
     accounts,
     delivery,
+    links,
     rooms,
     relay,
     subscriptions,

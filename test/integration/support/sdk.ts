@@ -53,3 +53,21 @@ export function nextEvent<K extends keyof ClientEvents>(
     });
   });
 }
+
+/**
+ * Links `fresh` (signed in as the account of `existing`, without an identity) from `existing`
+ * by the short code, as a user would: both sides see the same SAS and confirm. Resolves with
+ * the SAS each side showed, once `fresh` is registered and connected.
+ */
+export async function linkBySdk(
+  existing: ParleyClient,
+  fresh: ParleyClient,
+): Promise<{ newSide: string; existingSide: string }> {
+  const pending = await fresh.startLink();
+  const joined = await existing.linkDevice(pending.code);
+  const newSide = await pending.sas;
+  pending.confirm();
+  await joined.confirm();
+  await pending.done;
+  return { newSide, existingSide: joined.sas };
+}

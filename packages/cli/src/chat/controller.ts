@@ -2,14 +2,24 @@ import {
   type ChatChange,
   type ChatMessage,
   ChatModel,
+  DEFAULT_RETENTION,
   type DeviceStore,
+  describeDisappearing,
+  describeRetention,
   emptyChatSnapshot,
   type FetchLike,
   fetchServerInfo,
+  formatRetention,
+  History,
+  type HistoryRetention,
+  type IdentityChange,
   isParleyClientError,
-  type KeyChange,
+  keepsNoMessages,
   type MembershipEvent,
+  maxAgeMs,
   ParleyClient,
+  parseDisappearing,
+  parseRetention,
   type WebSocketConstructor,
 } from "@parley/client";
 import {
@@ -28,9 +38,11 @@ import {
   MARK_LEGEND,
   passwordRequirements,
   safetyNumberRows,
+  suiteLine,
   TRUST_MARK,
 } from "./format.js";
 import { type ChatInput, parseInput } from "./input.js";
+import { OwnMessages } from "./own-messages.js";
 import type { Screen } from "./screen.js";
 import { ChatState, type UserRef } from "./state.js";
 
@@ -42,10 +54,17 @@ export interface ChatControllerOptions {
   WebSocket: WebSocketConstructor;
   /** Opens the sealed device state of a user on this server (device-state.ts). */
   openStore: (username: string) => Promise<DeviceStore>;
+  /** Deletes a user's device state on this server (keys and history); it must be closed. */
+  eraseStore: (username: string) => Promise<void>;
   /** Who signed in last on this server, to resume their session at start. */
   lastUser: { get(): Promise<string | undefined>; set(username: string | undefined): Promise<void> };
   now?: () => number;
 }
+
+/** Where the retention setting is kept: in the sealed device state, beside what it governs. */
+const RETENTION_KEY = "settings/history";
+/** The newest messages shown on opening a conversation. */
+const SHOWN_ON_OPEN = 20;
 
 /** A refusal the user caused and can fix; shown as one line, never fatal. */
 class ChatError extends Error {}
@@ -64,7 +83,12 @@ export class ChatController {
   readonly #now: () => number;
   #client: ParleyClient | undefined;
   #model: ChatModel | undefined;
+  #store: DeviceStore | undefined;
+  #history: History | undefined;
+  #retention: HistoryRetention = DEFAULT_RETENTION;
+  #serverInfo: InfoResponse | undefined;
   #offline = false;
+  #own = new OwnMessages();
   #events: Promise<void> = Promise.resolve();
 
   constructor(options: ChatControllerOptions) {
@@ -153,13 +177,13 @@ export class ChatController {
         this.#notice(
           `created ${this.#state.label(room.id)} (id ${room.id}; others join with /join ${room.id})`,
         );
-        return;
+        return this.#showKept(room.id);
       }
       case "join": {
         const room = await this.#chat().join(input.roomId);
         this.#state.setCurrent(room.id);
         this.#notice(`joined ${this.#state.label(room.id)} (${room.id})`);
-        return;
+        return this.#showKept(room.id);
       }
       case "leave": {
         const room = this.#currentRoom();
@@ -173,7 +197,7 @@ export class ChatController {
         if ("error" in found) throw new ChatError(found.error);
         this.#state.setCurrent(found.roomId);
         this.#notice(`now talking in ${this.#state.label(found.roomId)}`);
-        return;
+        return this.#showKept(found.roomId);
       }
       case "invite": {
         const room = this.#currentRoom();
@@ -206,6 +230,14 @@ export class ChatController {
       }
       case "verify":
         return this.#verify(input.user);
+      case "link":
+        return this.#link(input.code);
+      case "history":
+        return this.#historySetting(input.setting);
+      case "disappear":
+        return this.#disappear(input.setting);
+      case "info":
+        return this.#info(input.n);
       default:
         return assertNever(input);
     }
@@ -218,8 +250,21 @@ export class ChatController {
       throw new ChatError("no conversation open: /join, /create, /switch or /msg first");
     const sent = await model.send(room.id, text);
     this.#screen.print(
-      formatMessage({ ts: sent.ts, where: undefined, sender: this.#me().username, trust: undefined, text }),
+      `${formatMessage({ ts: sent.ts, where: undefined, sender: this.#me().username, trust: undefined, text })} ${this.#own.sent(sent)}`,
     );
+  }
+
+  /** RCPT-2: who has one of this session's messages, device by device. */
+  async #info(n: number): Promise<void> {
+    const model = this.#chat();
+    const mine = this.#own.find(n);
+    const m =
+      mine === undefined ? undefined : model.snapshot.messages[mine.roomId]?.find((x) => x.key === mine.key);
+    const info = m === undefined ? undefined : model.deliveryInfo(m.key);
+    if (m === undefined || info === undefined)
+      throw new ChatError(`no message #${n} of yours in this session`);
+    const server = await this.#serverInfoOnce();
+    this.#screen.print(...OwnMessages.describe(n, m.text, info, keepsNoMessages(server)));
   }
 
   async #direct(name: string, text: string): Promise<void> {
@@ -229,7 +274,69 @@ export class ChatController {
     const sent = await model.send(room.id, text);
     const where = this.#state.current?.id === room.id ? undefined : `-> ${this.#state.label(room.id)}`;
     this.#screen.print(
-      formatMessage({ ts: sent.ts, where, sender: this.#me().username, trust: undefined, text }),
+      `${formatMessage({ ts: sent.ts, where, sender: this.#me().username, trust: undefined, text })} ${this.#own.sent(sent)}`,
+    );
+  }
+
+  /** On opening a conversation: its newest kept messages, or what this device and the server keep. */
+  async #showKept(roomId: string): Promise<void> {
+    const model = this.#chat();
+    model.markRead(roomId);
+    const list = model.snapshot.messages[roomId] ?? [];
+    const shown = list.slice(-SHOWN_ON_OPEN);
+    if (list.length > shown.length) this.#notice(`${list.length - shown.length} earlier messages kept`);
+    for (const m of shown) this.#printMessage(m, true);
+    if (this.#retention.keep === "none") this.#notice("This device keeps no history (see /history)");
+    if (list.length === 0 && (await this.#serverInfoOnce())?.storage.messages === "none") {
+      this.#notice(
+        "This server keeps no messages: a message reaches a teammate's device only while it, or one of you, is online",
+      );
+    }
+    const timer = model.snapshot.disappearing[roomId];
+    if (timer !== undefined) this.#notice(`disappearing messages: ${describeDisappearing(timer)}`);
+  }
+
+  async #historySetting(setting: string | undefined): Promise<void> {
+    const model = this.#chat();
+    const store = this.#store;
+    const history = this.#history;
+    if (store === undefined || history === undefined) throw new ChatError("not signed in");
+    if (setting === undefined) {
+      this.#notice(`${describeRetention(this.#retention)} (/history all|1d|7d|30d|90d|none)`);
+      return;
+    }
+    const next = parseRetention(setting);
+    if (next === undefined) throw new ChatError("usage: /history [all|1d|7d|30d|90d|none]");
+    await store.put(RETENTION_KEY, new TextEncoder().encode(formatRetention(next)));
+    this.#retention = next;
+    if (next.keep === "none") {
+      model.keepHistory(undefined);
+      await history.clear();
+    } else {
+      history.maxAgeMs = maxAgeMs(next);
+      model.keepHistory(history);
+      await history.flush();
+    }
+    this.#notice(describeRetention(next));
+  }
+
+  async #disappear(setting: string | undefined): Promise<void> {
+    const room = this.#currentRoom();
+    const model = this.#chat();
+    if (setting === undefined) {
+      const now = describeDisappearing(model.snapshot.disappearing[room.id] ?? 0);
+      this.#notice(
+        `disappearing messages in ${this.#state.label(room.id)}: ${now} (/disappear off|1h|1d|1w)`,
+      );
+      return;
+    }
+    const seconds = parseDisappearing(setting);
+    if (seconds === undefined) throw new ChatError("usage: /disappear [off|1h|1d|1w]");
+    await model.setDisappearing(room.id, seconds);
+    this.#notice(
+      seconds === 0
+        ? "you turned off disappearing messages"
+        : `you set disappearing messages to ${describeDisappearing(seconds)}`,
     );
   }
 
@@ -266,7 +373,59 @@ export class ChatController {
       const role = m.role === "owner" ? " (owner)" : "";
       rows.push(`  ${mark} ${m.username}${role}${m.online ? "" : "  offline"}`);
     }
-    this.#screen.print(`members of ${this.#state.label(room.id)} (${members.length}):`, ...rows);
+    this.#screen.print(
+      `members of ${this.#state.label(room.id)} (${members.length}):`,
+      ...rows,
+      suiteLine(await this.#need().suite(room.id)),
+    );
+  }
+
+  /** The existing device's side of linking (IDENT-3): join, compare the SAS, send the identity. */
+  async #link(code: string): Promise<void> {
+    const client = this.#need();
+    const joined = await client.linkDevice(code);
+    this.#screen.print(
+      `A new device (${joined.deviceId}) asks for your identity. It will read all your new conversations and send as you.`,
+      `Code on this screen: ${joined.sas}`,
+    );
+    const answer = await this.#screen.ask(`Does the new device show ${joined.sas}? [y/N]`);
+    if (answer !== undefined && /^\s*y(es)?\s*$/i.test(answer)) {
+      await joined.confirm();
+      this.#notice("identity sent to the new device");
+    } else {
+      await joined.cancel();
+      this.#notice("link cancelled");
+    }
+  }
+
+  /**
+   * A sign-in on a terminal without the account's identity key: link it from another device,
+   * or reset the identity (contacts are warned). Nothing is created silently.
+   */
+  async #linkOrReset(client: ParleyClient): Promise<void> {
+    const choice = await this.#screen.ask(
+      "This account has an identity on another device. [l]ink this terminal from it, or [r]eset your identity (your contacts will be warned)? [l/r]",
+    );
+    if (choice !== undefined && /^\s*r(eset)?\s*$/i.test(choice)) {
+      const password = await this.#secret("password (to reset your identity):");
+      await client.resetIdentity(password);
+      this.#notice("identity reset: new keys made; your other devices were signed out");
+      return;
+    }
+    const pending = await client.startLink();
+    this.#screen.print(
+      `On a device where you are signed in, enter: /link ${pending.code}`,
+      `(or scan: ${pending.qrPayload})`,
+    );
+    const sas = await pending.sas;
+    const answer = await this.#screen.ask(`Does the other device show ${sas}? [y/N]`);
+    if (answer === undefined || !/^\s*y(es)?\s*$/i.test(answer)) {
+      await pending.cancel();
+      throw new ChatError("link cancelled");
+    }
+    pending.confirm();
+    await pending.done;
+    this.#notice("this terminal is linked to your identity");
   }
 
   async #verify(name: string): Promise<void> {
@@ -277,12 +436,15 @@ export class ChatController {
       sn.trust === "verified"
         ? "verified"
         : sn.trust === "changed"
-          ? "KEY CHANGED since pinned"
-          : "not verified yet";
+          ? "IDENTITY CHANGED since you verified"
+          : sn.trust === "changed_unverified"
+            ? "identity changed since first seen"
+            : "not verified yet";
     this.#screen.print(
       `Safety number of you and ${user.username} (${state}):`,
       ...safetyNumberRows(sn.groups),
       `Compare it with the one ${user.username} sees, in person or over a channel you trust.`,
+      ...(this.#state.current === undefined ? [] : [suiteLine(await client.suite(this.#state.current.id))]),
     );
     const answer = await this.#screen.ask(`Mark ${user.username} as verified? [y/N]`);
     if (answer !== undefined && /^\s*y(es)?\s*$/i.test(answer)) {
@@ -309,7 +471,7 @@ export class ChatController {
         this.#notice(`the session of ${username} ended: /login ${username}`);
         return;
       }
-      await this.#connect(client);
+      await this.#connect(client, store);
     } catch (e) {
       this.#fail(e);
       this.#notice(`not signed in: /login ${username}`);
@@ -318,25 +480,32 @@ export class ChatController {
 
   async #signIn(username: string, how: (client: ParleyClient) => Promise<UserView>): Promise<void> {
     await this.#closeClient();
-    const client = this.#newClient(await this.#o.openStore(username));
+    const store = await this.#o.openStore(username);
+    const client = this.#newClient(store);
     try {
       await how(client);
     } catch (e) {
       await client.close();
       throw e;
     }
-    await this.#connect(client);
+    await this.#connect(client, store);
   }
 
-  async #connect(client: ParleyClient): Promise<void> {
+  async #connect(client: ParleyClient, store: DeviceStore): Promise<void> {
     const user = client.user;
     if (user === undefined) {
       await client.close();
       throw new ChatError("signed in, but the server did not say as whom");
     }
+    // History is kept by default, sealed in the device state with everything else.
+    const kept = await store.get(RETENTION_KEY);
+    this.#retention =
+      (kept === undefined ? undefined : parseRetention(new TextDecoder().decode(kept))) ?? DEFAULT_RETENTION;
+    const history = new History(store, { maxAgeMs: maxAgeMs(this.#retention) });
+    const keeps = this.#retention.keep !== "none";
     // Current before connecting, so what arrives with the connection (a Welcome's room, a
     // message) is shown rather than dropped as the event of a replaced client.
-    const model = new ChatModel(client, { holdWhileOffline: false });
+    const model = new ChatModel(client, { holdWhileOffline: false, ...(keeps ? { history } : {}) });
     model.subscribe((change) => {
       // In order: a warning that waits for a user's name is not overtaken by the next line.
       if (this.#model !== model) return;
@@ -346,9 +515,18 @@ export class ChatController {
     });
     this.#client = client;
     this.#model = model;
+    this.#store = store;
+    this.#history = history;
     this.#state.reset();
+    if (keeps) await model.restoreHistory();
+    this.#own = new OwnMessages();
     try {
-      await client.connect();
+      try {
+        await client.connect();
+      } catch (e) {
+        if (!isParleyClientError(e, "identity_link_required")) throw e;
+        await this.#linkOrReset(client);
+      }
     } catch (e) {
       await this.#closeClient();
       throw e;
@@ -364,20 +542,38 @@ export class ChatController {
   async #logout(): Promise<void> {
     const client = this.#need();
     const name = this.#me().username;
-    await client.logout();
-    await this.#closeClient();
-    await this.#o.lastUser.set(undefined);
-    this.#notice(`${name} signed out (this device's keys stay, sealed)`);
+    const answer = await this.#screen.ask(`Erase this device's keys and history of ${name} too? [y/N]`);
+    const erase = answer !== undefined && /^\s*y(es)?\s*$/i.test(answer);
+    try {
+      await client.logout();
+    } finally {
+      await this.#closeClient();
+      await this.#o.lastUser.set(undefined);
+    }
+    if (erase) {
+      await this.#o.eraseStore(name);
+      this.#notice(`${name} signed out; this device's keys and history are erased`);
+    } else {
+      this.#notice(`${name} signed out (this device's keys and history stay, sealed)`);
+    }
   }
 
   async #closeClient(): Promise<void> {
     this.#model?.dispose();
     const client = this.#client;
+    const history = this.#history;
     this.#client = undefined;
     this.#model = undefined;
+    this.#store = undefined;
+    this.#history = undefined;
     this.#state.reset();
+    this.#own = new OwnMessages();
     this.#offline = false;
-    await client?.close();
+    try {
+      await history?.flush();
+    } finally {
+      await client?.close();
+    }
   }
 
   #newClient(store: DeviceStore): ParleyClient {
@@ -401,8 +597,10 @@ export class ChatController {
         if (change.isNew && change.room.kind === "direct")
           this.#notice(`${this.#state.label(change.room.id)} opened a direct conversation`);
         return;
-      case "key_changed":
-        return this.#onKeyChanged(model, change.change);
+      case "identity_changed":
+        return this.#onIdentityChanged(model, change.change);
+      case "device_added":
+        return this.#onDeviceAdded(model, change.userId);
       case "typing":
         if (change.roomId === this.#state.current?.id) this.#updatePrompt();
         return;
@@ -438,9 +636,11 @@ export class ChatController {
         return;
       }
       // A failed send is reported by the command that sent it; the rest is shown when asked for.
+      case "state":
+        for (const line of this.#own.changes(model.snapshot.messages)) this.#notice(line);
+        return;
       case "failed":
       case "queue_missed":
-      case "state":
         return;
       default:
         return assertNever(change);
@@ -449,13 +649,19 @@ export class ChatController {
 
   #onMessage(m: ChatMessage): void {
     const room = this.#state.room(m.roomId);
+    this.#printMessage(m, this.#state.current?.id === room?.id && room !== undefined);
+  }
+
+  #printMessage(m: ChatMessage, here: boolean): void {
+    const where = here ? undefined : this.#state.label(m.roomId);
+    if (m.system === true) {
+      this.#screen.print(formatNotice(m.ts, where === undefined ? m.text : `${where}: ${m.text}`));
+      return;
+    }
     this.#screen.print(
       formatMessage({
         ts: m.ts,
-        where:
-          this.#state.current?.id === room?.id && room !== undefined
-            ? undefined
-            : this.#state.label(m.roomId),
+        where,
         sender: m.fromName,
         trust: m.own ? undefined : m.trust,
         text: m.text,
@@ -464,20 +670,35 @@ export class ChatController {
   }
 
   #onMembership(m: Extract<MembershipEvent, { source: "room" }>): void {
-    if (m.userId === this.#state.me?.id) return;
     const label = this.#state.label(m.roomId);
+    if (m.event === "deleted") {
+      this.#notice(`${label} was deleted by the server's admin ${m.username}`);
+      return;
+    }
+    if (m.userId === this.#state.me?.id) return;
     const what = { joined: "joined", left: "left", removed: "was removed from", invited: "was invited to" }[
       m.event
     ];
     this.#notice(`${m.username} ${what} ${label}`);
   }
 
-  async #onKeyChanged(model: ChatModel, c: KeyChange): Promise<void> {
+  async #onIdentityChanged(model: ChatModel, c: IdentityChange): Promise<void> {
     const name = model.nameOf(c.userId) ?? (await this.#lookupName(model, c.userId)) ?? c.userId;
-    const what = c.kind === "new_device" ? "has a new device" : "changed the key of a device";
-    this.#warn(
-      `WARNING: ${name} ${what} since you pinned their keys. If they did not tell you, someone may be listening in. Compare safety numbers: /verify ${name}`,
-    );
+    if (c.wasVerified) {
+      this.#warn(
+        `WARNING: ${name}'s identity key changed since you verified it. If they did not tell you they reset it, someone may be listening in. Compare safety numbers: /verify ${name}`,
+      );
+    } else {
+      this.#notice(`${name}'s identity key changed (they may have reset it). To be sure: /verify ${name}`);
+    }
+  }
+
+  async #onDeviceAdded(model: ChatModel, userId: string): Promise<void> {
+    const name =
+      userId === this.#state.me?.id
+        ? "you"
+        : (model.nameOf(userId) ?? (await this.#lookupName(model, userId)) ?? userId);
+    this.#notice(`${name} added a device`);
   }
 
   // ------------------------------------------------------------------ helpers
@@ -528,11 +749,17 @@ export class ChatController {
 
   /** The server's password policy (GET /api/info), or undefined when it cannot be read. */
   async #passwordPolicy(): Promise<InfoResponse["passwordPolicy"] | undefined> {
+    return (await this.#serverInfoOnce())?.passwordPolicy;
+  }
+
+  /** GET /api/info, read once; undefined when it cannot be read. */
+  async #serverInfoOnce(): Promise<InfoResponse | undefined> {
     try {
-      return (await fetchServerInfo(this.#o.baseUrl, this.#o.fetch)).passwordPolicy;
+      this.#serverInfo ??= await fetchServerInfo(this.#o.baseUrl, this.#o.fetch);
     } catch {
       return undefined;
     }
+    return this.#serverInfo;
   }
 
   #notice(text: string): void {

@@ -1,6 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { COMMAND_HELP_LINES, clock, formatMessage, MARK_LEGEND, safetyNumberRows, wrap } from "./format.js";
+import {
+  COMMAND_HELP_LINES,
+  clock,
+  formatMessage,
+  MARK_LEGEND,
+  safetyNumberRows,
+  suiteLine,
+  wrap,
+} from "./format.js";
 
 const TS = new Date(2026, 0, 2, 9, 7).getTime();
 
@@ -90,5 +98,13 @@ describe("/help", () => {
   it("fits every row in 80 columns, so nothing wraps in a plain terminal", () => {
     for (const row of [...COMMAND_HELP_LINES, MARK_LEGEND]) assert.ok(row.length <= 80, row);
     assert.ok(COMMAND_HELP_LINES.some((r) => r.includes("/verify <user>")));
+  });
+});
+
+describe("suiteLine", () => {
+  it("names the post-quantum suite as such, and says when X25519 is not", () => {
+    assert.equal(suiteLine("xwing"), "key exchange: Post-quantum: X-Wing (ML-KEM-768 + X25519)");
+    assert.equal(suiteLine("x25519"), "key exchange: X25519 (not post-quantum)");
+    assert.match(suiteLine(undefined), /not in this conversation's group/);
   });
 });

@@ -1,5 +1,5 @@
 import { safetyNumberRows as layoutRows, type TrustState } from "@parley/client";
-import type { InfoResponse } from "@parley/protocol";
+import type { InfoResponse, MlsSuite } from "@parley/protocol";
 import { printable } from "../printable.js";
 import { COMMAND_HELP } from "./input.js";
 
@@ -14,9 +14,10 @@ export const TRUST_MARK: Record<TrustState, string> = {
   verified: "+",
   unverified: "?",
   changed: "!",
+  changed_unverified: "~",
 };
 
-export const MARK_LEGEND = "marks: + verified, ? not verified (key pinned on first use), ! key changed";
+export const MARK_LEGEND = "marks: + verified, ? unverified, ! verified identity changed, ~ identity changed";
 
 /** /help: one row per command, aligned. */
 export const COMMAND_HELP_LINES: readonly string[] = COMMAND_HELP.map(
@@ -72,6 +73,17 @@ export function passwordRequirements(policy: InfoResponse["passwordPolicy"]): st
   const last = needs.pop();
   const need = needs.length > 0 ? `${needs.join(", ")} and ${last}` : last;
   return `passwords here need ${need}${not.length > 0 ? `, and may not ${not.join(" or ")}` : ""}`;
+}
+
+/**
+ * A conversation's MLS cipher suite (docs/PROTOCOL.md MLS-9) in its security details: whether
+ * recordings of it stay secret against a future quantum computer.
+ */
+export function suiteLine(suite: MlsSuite | undefined): string {
+  if (suite === undefined) return "key exchange: not in this conversation's group yet";
+  return suite === "xwing"
+    ? "key exchange: Post-quantum: X-Wing (ML-KEM-768 + X25519)"
+    : "key exchange: X25519 (not post-quantum)";
 }
 
 /** A safety number's rows (the SDK's one layout, 3 rows of 4 groups), indented for the terminal. */

@@ -19,6 +19,12 @@ export type ChatInput =
   | { readonly kind: "subscribe"; readonly user: string }
   | { readonly kind: "unsubscribe"; readonly user: string }
   | { readonly kind: "verify"; readonly user: string }
+  | { readonly kind: "link"; readonly code: string }
+  /** Show (no setting) or set what this device keeps: all, 1d/7d/30d/90d, none. */
+  | { readonly kind: "history"; readonly setting: string | undefined }
+  /** Show (no setting) or set the current conversation's disappearing timer: off, 1h, 1d, 1w. */
+  | { readonly kind: "disappear"; readonly setting: string | undefined }
+  | { readonly kind: "info"; readonly n: number }
   | { readonly kind: "help" }
   | { readonly kind: "quit" }
   | { readonly kind: "empty" }
@@ -28,7 +34,7 @@ export type ChatInput =
 export const COMMAND_HELP: readonly (readonly [string, string])[] = [
   ["/register <user> [invite]", "create an account (password asked twice, not shown)"],
   ["/login <user>", "sign in (password asked, not shown)"],
-  ["/logout", "sign out; this device's keys stay, encrypted"],
+  ["/logout", "sign out; may erase this device's keys and history"],
   ["/rooms", "your rooms and direct conversations"],
   ["/create <name>", "create a room and switch to it"],
   ["/join <room-id>", "join a public room (or one you were invited to)"],
@@ -40,6 +46,10 @@ export const COMMAND_HELP: readonly (readonly [string, string])[] = [
   ["/subscribe <user>", "follow a user: see when they come and go"],
   ["/unsubscribe <user>", "stop following a user"],
   ["/verify <user>", "compare safety numbers; mark the user verified"],
+  ["/link <code>", "link your new device by the code it shows"],
+  ["/history [all|Nd|none]", "history kept here: all (default), 1d-90d, none"],
+  ["/disappear [off|1h|1d|1w]", "disappearing messages here, for every member"],
+  ["/info <n>", "who has your message #n, device by device"],
   ["/help", "this list"],
   ["/quit", "leave parley chat (also Ctrl-D)"],
 ];
@@ -74,6 +84,10 @@ export function parseInput(line: string): ChatInput {
     case "unsubscribe":
     case "verify":
       return one("user", name);
+    case "link":
+      return rest !== ""
+        ? { kind: "link", code: rest }
+        : { kind: "invalid", reason: "usage: /link <code shown on the new device>" };
     case "join":
       return words.length === 1 && words[0] !== undefined
         ? { kind: "join", roomId: words[0] }
@@ -92,6 +106,23 @@ export function parseInput(line: string): ChatInput {
       return user !== undefined && text !== ""
         ? { kind: "msg", user: stripAt(user), text }
         : { kind: "invalid", reason: "usage: /msg <user> <text>" };
+    }
+    case "history":
+    case "disappear":
+      return words.length <= 1
+        ? { kind: name, setting: words[0] }
+        : {
+            kind: "invalid",
+            reason:
+              name === "history"
+                ? "usage: /history [all|1d|7d|30d|90d|none]"
+                : "usage: /disappear [off|1h|1d|1w]",
+          };
+    case "info": {
+      const n = Number(words[0]);
+      return words.length === 1 && Number.isSafeInteger(n) && n > 0
+        ? { kind: "info", n }
+        : { kind: "invalid", reason: "usage: /info <n> (the number after one of your messages)" };
     }
     case "logout":
     case "leave":

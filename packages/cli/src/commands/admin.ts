@@ -19,6 +19,7 @@ On a server, over HTTPS, signed in as an admin account:
   enable <user>            let a disabled account log in again
   blocks                   list the IP addresses blocked for failed logins
   unblock <ip>             lift the block on an address
+  delete-room <room-id>    delete a room for everyone (its members are told)
 
 On this machine, on the server's own database (nobody becomes admin over the network):
   promote <user>           make an account an admin (this is how the first admin is made)
@@ -39,7 +40,7 @@ The first use of a URL pins the CA fingerprint the server presents (trust on fir
 ssh does); a later change is refused with exit status 3.
 `;
 
-const REMOTE = ["invite", "users", "disable", "enable", "blocks", "unblock"] as const;
+const REMOTE = ["invite", "users", "disable", "enable", "blocks", "unblock", "delete-room"] as const;
 type Remote = (typeof REMOTE)[number];
 
 const OPTIONS = {
@@ -62,6 +63,7 @@ const OWN_OPTIONS: Record<Remote | "promote" | "demote", readonly string[]> = {
   disable: [],
   enable: [],
   unblock: [],
+  "delete-room": [],
   promote: ["data-dir", "database-url"],
   demote: ["data-dir", "database-url"],
 };
@@ -86,7 +88,12 @@ export async function adminCommand(argv: string[]): Promise<number> {
     if (!allowed.has(given)) throw usageError(`"admin ${sub}" takes no --${given}`, "admin");
   }
   const wantArgs =
-    sub === "disable" || sub === "enable" || sub === "unblock" || sub === "promote" || sub === "demote"
+    sub === "disable" ||
+    sub === "enable" ||
+    sub === "unblock" ||
+    sub === "delete-room" ||
+    sub === "promote" ||
+    sub === "demote"
       ? 1
       : 0;
   if (args.length !== wantArgs) {
@@ -177,6 +184,10 @@ async function runRemote(
           out(`${printable(b.ip)}  blocked for ${Math.ceil(b.retryAfterMs / 1000)} s more`);
       return EXIT.ok;
     }
+    case "delete-room":
+      await api.deleteRoom(arg);
+      out(`room ${printable(arg)} deleted`);
+      return EXIT.ok;
     case "unblock":
       await api.unblock(arg);
       out(`${arg} unblocked`);

@@ -1,7 +1,8 @@
+import { rm } from "node:fs/promises";
 import { isIP } from "node:net";
 import { parseCommand, wantsHelp } from "../args.js";
 import { ChatController } from "../chat/controller.js";
-import { openDeviceState } from "../chat/device-state.js";
+import { openDeviceState, stateFile } from "../chat/device-state.js";
 import { pickServer } from "../chat/discovery.js";
 import { lastUserFile } from "../chat/last-user.js";
 import { Screen } from "../chat/screen.js";
@@ -112,6 +113,7 @@ export async function chatCommand(argv: string[]): Promise<number> {
             },
           })
         ).store,
+      eraseStore: (username) => rm(stateFile(configDir, origin, username), { force: true }),
     });
     return await controller.run();
   } finally {

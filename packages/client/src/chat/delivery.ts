@@ -68,3 +68,23 @@ export function deliveryInfo(
     waiting: devices.filter((d) => !d.received).map((d) => `${d.username} (${d.label})`),
   };
 }
+
+/**
+ * What to tell the sender when the server keeps no messages (GET /api/info `storage.messages`
+ * is "none") and some devices still lack an own message: it reaches them only from a device of
+ * this conversation that holds it (RCPT-5, RCPT-6). Undefined when nothing is missing.
+ */
+export function waitingNote(info: DeliveryInfo, keepsNoMessages: boolean): string | undefined {
+  if (!keepsNoMessages) return undefined;
+  const names = [...new Set(info.devices.filter((d) => !d.received).map((d) => d.username))];
+  if (names.length === 0) return undefined;
+  const who = names.length === 1 ? names[0] : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`;
+  const verb = names.length === 1 ? "gets" : "get";
+  return `This server keeps no messages; ${who} ${verb} this when they and one of you are online`;
+}
+
+/** Whether GET /api/info says the server keeps no messages (`storage.messages: "none"`). */
+export function keepsNoMessages(info: unknown): boolean {
+  const storage = (info as { storage?: { messages?: unknown } } | undefined)?.storage;
+  return storage?.messages === "none";
+}

@@ -36,6 +36,7 @@ const member = (u: { id: string; username: string }, online = true): MemberView 
  */
 class FakeClient extends TypedEmitter<ClientEvents> implements ChatClient {
   user: UserView | undefined = ALICE;
+  deviceId: string | undefined = "alice-laptop";
   status: ConnectionStatus = { state: "offline", reason: "not_started" };
   roomList: RoomView[] = [];
   people: UserWithPresence[] = [];
@@ -120,6 +121,19 @@ class FakeClient extends TypedEmitter<ClientEvents> implements ChatClient {
   }
   async markVerified(userId: string) {
     this.trustStates.set(userId, "verified");
+  }
+  async identityStatus(): Promise<"ready"> {
+    return "ready";
+  }
+  async startLink(): Promise<never> {
+    throw new Error("not in this fake");
+  }
+  async linkDevice(): Promise<never> {
+    throw new Error("not in this fake");
+  }
+  async resetIdentity() {}
+  async devices() {
+    return [];
   }
   async acceptKeyChange(userId: string) {
     this.trustStates.set(userId, "unverified");
@@ -300,6 +314,22 @@ describe("ChatModel", () => {
       assert.equal(model.snapshot.unread.TEAM01, undefined);
       assert.equal(model.room("TEAM01"), undefined);
       assert.ok(changes.some((c) => c.type === "membership" && c.event.event === "removed"));
+    });
+
+    it("drops a room an admin deleted, whoever the event names (ROOM-13)", async () => {
+      const { client, model, changes } = await connected();
+      client.emit("message", message("TEAM01", BOB, "m1"));
+      client.emit("membership", {
+        source: "room",
+        roomId: "TEAM01",
+        event: "deleted",
+        userId: "admin-id",
+        username: "root",
+      });
+      await settle();
+      assert.equal(model.room("TEAM01"), undefined);
+      assert.equal(model.snapshot.unread.TEAM01, undefined);
+      assert.ok(changes.some((c) => c.type === "membership" && c.event.event === "deleted"));
     });
   });
 
@@ -489,22 +519,40 @@ describe("ChatModel", () => {
   });
 
   describe("trust", () => {
-    it("marks a member changed on a key change, verified after verification, and back after accepting", async () => {
+    it("marks a person changed when their verified identity changes, verified after verification, and back after accepting", async () => {
       const { client, model, changes } = await connected();
       const change = {
         userId: BOB.id,
         deviceId: "d2",
-        kind: "new_device" as const,
-        key: new Uint8Array(32),
-        previousKey: undefined,
+        identityKey: new Uint8Array(32).fill(2),
+        previousKey: new Uint8Array(32).fill(1),
+        wasVerified: true,
       };
-      client.emit("key_changed", change);
+      client.emit("identity_changed", change);
       assert.equal(model.snapshot.trust[BOB.id], "changed");
-      assert.ok(changes.some((c) => c.type === "key_changed" && c.change === change));
+      assert.ok(changes.some((c) => c.type === "identity_changed" && c.change === change));
       await model.acceptKeyChange(BOB.id);
       assert.equal(model.snapshot.trust[BOB.id], "unverified");
       await model.markVerified(BOB.id);
       assert.equal(model.snapshot.trust[BOB.id], "verified");
+    });
+
+    it("shows an unverified person's identity change as a notice state, and a new device as news only", async () => {
+      const { client, model, changes } = await connected();
+      const before = model.snapshot.trust[BOB.id];
+      client.emit("device_added", { userId: BOB.id, deviceId: "phone" });
+      assert.equal(model.snapshot.trust[BOB.id], before, "a new device changes no trust");
+      assert.ok(
+        changes.some((c) => c.type === "device_added" && c.userId === BOB.id && c.deviceId === "phone"),
+      );
+      client.emit("identity_changed", {
+        userId: BOB.id,
+        deviceId: "d3",
+        identityKey: new Uint8Array(32).fill(3),
+        previousKey: new Uint8Array(32).fill(1),
+        wasVerified: false,
+      });
+      assert.equal(model.snapshot.trust[BOB.id], "changed_unverified");
     });
   });
 

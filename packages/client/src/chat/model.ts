@@ -1,11 +1,19 @@
 import { canonicalRoomId, type RoomView } from "@parley/protocol";
+import type { ParleyClient } from "../client.js";
 import type { ConnectionStatus } from "../connection.js";
 import { newMessageId } from "../content.js";
 import { ParleyClientError } from "../errors.js";
 import type { DeliveryEvent, InvitedEvent, MembershipEvent, MessageEvent, PresenceEvent } from "../events.js";
-import type { Timers } from "../platform.js";
+import { defaultTimers, type Timers } from "../platform.js";
 import { TypingNotifier, TypingRoster } from "../typing.js";
 import { type DeliveryInfo, deliveryInfo, forward, statusOf } from "./delivery.js";
+import {
+  describeDisappearing,
+  isDisappearingSeconds,
+  nextRemoval,
+  pruneMessages,
+  RemovalTimer,
+} from "./retention.js";
 import type { ChatChange, ChatClient, ChatHistory, ChatMessage, ChatSnapshot, Person } from "./types.js";
 
 export interface ChatModelOptions {
@@ -22,9 +30,9 @@ export interface ChatModelOptions {
    * once, which waits for the connection as a request does and fails when it does not come.
    */
   holdWhileOffline?: boolean;
-  /** Clock in ms, for local ids and times of messages being sent. Default Date.now. */
+  /** Clock in ms, for local ids, times of messages being sent and removals. Default Date.now. */
   now?: () => number;
-  /** For the typing indicators' timers. Default the host's. */
+  /** For the typing indicators' and removals' timers. Default the host's. */
   timers?: Timers;
 }
 
@@ -41,6 +49,9 @@ interface Waiter {
   reject(error: unknown): void;
 }
 
+/** The `data.kind` of the control message that sets a conversation's disappearing timer. */
+const DISAPPEARING_KIND = "disappearing";
+
 /** The snapshot of a model that is not signed in (or of none). */
 export function emptyChatSnapshot(
   connection: ConnectionStatus = { state: "offline", reason: "not_started" },
@@ -55,6 +66,7 @@ export function emptyChatSnapshot(
     trust: {},
     typing: {},
     unread: {},
+    disappearing: {},
     messages: {},
     invitations: [],
   };
@@ -83,6 +95,7 @@ export class ChatModel {
   readonly #unsubscribe: (() => void)[] = [];
   readonly #typists: TypingRoster;
   readonly #ownTyping: TypingNotifier;
+  readonly #removals: RemovalTimer;
   readonly #outbox: OutboxItem[] = [];
   readonly #waiters = new Map<string, Waiter>();
   /** User id -> name, for everyone seen anywhere (people, members, senders, events). */
@@ -110,6 +123,7 @@ export class ChatModel {
     this.#ownTyping = new TypingNotifier((roomId, active) => {
       if (this.#snapshot.connection.state === "connected") this.#client.typing(roomId, active);
     }, timers);
+    this.#removals = new RemovalTimer(options.timers ?? defaultTimers, () => this.#sweep());
     this.#snapshot = { ...emptyChatSnapshot(client.status), me: client.user };
     if (client.user !== undefined) this.#learn(client.user);
     this.#wire();
@@ -132,6 +146,7 @@ export class ChatModel {
   dispose(): void {
     if (this.#disposed) return;
     this.#ownTyping.stop();
+    this.#removals.stop();
     this.#disposed = true;
     for (const off of this.#unsubscribe.splice(0)) off();
     this.#typists.clear();
@@ -211,21 +226,31 @@ export class ChatModel {
     this.#emit({ type: "state" });
   }
 
-  /** Shows the messages the history kept (replacing those in memory). */
+  /**
+   * Shows the messages the history kept (replacing those in memory), with the unread counts and
+   * timers it kept, less what retention or a timer removed meanwhile.
+   */
   async restoreHistory(): Promise<void> {
     const history = this.#history;
     if (history === undefined) return;
-    const messages = await history.loadAll();
+    const [messages, rooms] = await Promise.all([history.loadAll(), history.loadRooms?.()]);
     if (this.#disposed) return;
-    this.#set({ messages });
+    this.#set({ messages, ...(rooms !== undefined ? rooms : {}) });
     this.#emit({ type: "state" });
+    this.#sweep();
   }
 
-  /** Starts keeping messages in `history` (every conversation is saved now), or stops with undefined. */
+  /**
+   * Starts keeping messages in `history` (every conversation is saved now, less what its age
+   * limit removes), or stops with undefined.
+   */
   keepHistory(history: ChatHistory | undefined): void {
     this.#history = history;
     if (history === undefined) return;
     for (const [roomId, list] of Object.entries(this.#snapshot.messages)) history.save(roomId, list);
+    const { unread, disappearing } = this.#snapshot;
+    history.saveRooms?.({ unread, disappearing });
+    this.#sweep();
   }
 
   // ------------------------------------------------------------------ messages
@@ -313,6 +338,26 @@ export class ChatModel {
     this.#ownTyping.stop();
   }
 
+  /**
+   * Sets a conversation's disappearing-message timer (seconds: 0 off, 1 hour, 1 day, 1 week)
+   * for every member: an encrypted control message in the group, which each member's client
+   * applies to the messages sent after it. Resolves once the server accepted it.
+   */
+  async setDisappearing(roomId: string, seconds: number): Promise<void> {
+    if (!isDisappearingSeconds(seconds)) throw new RangeError(`unsupported disappearing timer: ${seconds}`);
+    const me = this.#snapshot.me;
+    if (me === undefined || this.#disposed) throw new ParleyClientError("not_signed_in");
+    const id = canonicalRoomId(roomId);
+    const ack = await this.#client.send(id, { data: { kind: DISAPPEARING_KIND, seconds } });
+    this.#applyTimer(id, seconds, {
+      key: ack.messageId,
+      ts: ack.sentAt,
+      fromId: me.id,
+      fromName: me.username,
+      own: true,
+    });
+  }
+
   // ------------------------------------------------------------------ conversations
 
   async createRoom(name: string): Promise<RoomView> {
@@ -372,6 +417,33 @@ export class ChatModel {
     this.#setTrust(userId, await this.#client.trust(userId));
   }
 
+  // ------------------------------------------------------------------ devices and linking (IDENT-3)
+
+  /** Whether this device can connect as it is, or must be linked first (ParleyClient.identityStatus). */
+  identityStatus(): ReturnType<ParleyClient["identityStatus"]> {
+    return this.#client.identityStatus();
+  }
+
+  /** On a new device: opens a link to show as a code or QR payload (ParleyClient.startLink). */
+  startLink(): ReturnType<ParleyClient["startLink"]> {
+    return this.#client.startLink();
+  }
+
+  /** On an existing device: joins a new device's link by its code or QR payload (ParleyClient.linkDevice). */
+  linkDevice(codeOrQr: string): ReturnType<ParleyClient["linkDevice"]> {
+    return this.#client.linkDevice(codeOrQr);
+  }
+
+  /** Makes a new identity after re-authenticating (ParleyClient.resetIdentity); contacts are warned. */
+  resetIdentity(password: string): Promise<void> {
+    return this.#client.resetIdentity(password);
+  }
+
+  /** A person's certified devices (ParleyClient.devices). */
+  devices(userId: string): ReturnType<ParleyClient["devices"]> {
+    return this.#client.devices(userId);
+  }
+
   // ------------------------------------------------------------------ the client's events
 
   #wire(): void {
@@ -389,11 +461,13 @@ export class ChatModel {
       }),
     );
     on.push(
-      c.on("key_changed", (change) => {
-        this.#setTrust(change.userId, "changed", false);
-        this.#emit({ type: "key_changed", change });
+      c.on("identity_changed", (change) => {
+        this.#setTrust(change.userId, change.wasVerified ? "changed" : "changed_unverified", false);
+        this.#emit({ type: "identity_changed", change });
       }),
     );
+    // A person's new certified device is news, not an alarm: a line in the views, trust unchanged.
+    on.push(c.on("device_added", (event) => this.#emit({ type: "device_added", ...event })));
     on.push(c.on("delivery", (d) => this.#onDelivery(d)));
     on.push(c.on("queue_missed", (m) => this.#emit({ type: "queue_missed", dropped: m.dropped })));
     on.push(c.on("error", (event) => this.#emit({ type: "error", event })));
@@ -425,7 +499,7 @@ export class ChatModel {
   }
 
   async #onMessage(m: MessageEvent): Promise<void> {
-    if (m.text === undefined) return; // structured payloads (receipts, reactions, files) come later
+    if (m.text === undefined) return this.#onControl(m);
     const self = this.#snapshot.me?.id;
     this.#learn({ id: m.from.userId, username: m.from.username });
     if (this.room(m.roomId) === undefined) {
@@ -450,10 +524,17 @@ export class ChatModel {
       text: m.text,
       own: m.from.userId === self,
       trust: m.trust,
+      ...this.#expiry(m.roomId, m.sentAt ?? m.ts),
     };
     const list = this.#snapshot.messages[m.roomId] ?? [];
     if (list.some((x) => x.key === message.key && x.fromId === message.fromId)) return;
-    // Kept before it is shown, so what the view showed survives a reload that follows at once.
+    if (this.#o.isRead?.(m.roomId) !== true) {
+      this.#set({
+        unread: { ...this.#snapshot.unread, [m.roomId]: (this.#snapshot.unread[m.roomId] ?? 0) + 1 },
+      });
+    }
+    // Kept (with the unread count) before it is shown, so what the view showed survives a
+    // reload that follows at once.
     const history = this.#history;
     if (history !== undefined) {
       try {
@@ -471,13 +552,9 @@ export class ChatModel {
       username: m.from.username,
       active: false,
     });
-    if (this.#o.isRead?.(m.roomId) !== true) {
-      this.#set({
-        unread: { ...this.#snapshot.unread, [m.roomId]: (this.#snapshot.unread[m.roomId] ?? 0) + 1 },
-      });
-    }
     if (this.#o.isRead?.(m.roomId) === true) this.#sendRead(m.roomId, [message]);
     this.#emit({ type: "message", message });
+    if (message.expiresAt !== undefined) this.#sweep();
   }
 
   /** RCPT-2: a receipt moved one of this device's messages on (never back). */
@@ -516,9 +593,16 @@ export class ChatModel {
   }
 
   #onMembership(m: MembershipEvent): void {
+    if (m.source === "group") {
+      this.#restateTimerFor(m);
+      return;
+    }
     if (m.source !== "room") return;
     this.#learn({ id: m.userId, username: m.username });
-    if (m.userId === this.#snapshot.me?.id && (m.event === "left" || m.event === "removed")) {
+    const gone =
+      m.event === "deleted" ||
+      (m.userId === this.#snapshot.me?.id && (m.event === "left" || m.event === "removed"));
+    if (gone) {
       this.#dropRoom(m.roomId);
     } else {
       void this.#loadMembersQuietly(m.roomId);
@@ -551,6 +635,83 @@ export class ChatModel {
     }
     this.#set({ people: nextPeople, members: nextMembers });
     this.#emit({ type: "presence", event: p });
+  }
+
+  // ------------------------------------------------------------------ removals (retention.ts)
+
+  /**
+   * A member added to a group where a timer is set learns it from the device that added them:
+   * that device (only that one, so members do not all answer) sends the timer again, marked as
+   * a restatement, which members who already have it apply without a line.
+   */
+  #restateTimerFor(m: Extract<MembershipEvent, { source: "group" }>): void {
+    const seconds = this.#snapshot.disappearing[m.roomId];
+    if (seconds === undefined || m.added.length === 0 || m.by === undefined) return;
+    if (m.by.accountId !== this.#snapshot.me?.id || m.by.deviceId !== this.#client.deviceId) return;
+    this.#client
+      .send(m.roomId, { data: { kind: DISAPPEARING_KIND, seconds, restate: true } })
+      .catch((error: unknown) => this.#emit({ type: "failed", what: "send", error }));
+  }
+
+  /** A structured payload: a disappearing timer is applied; other kinds come later. */
+  async #onControl(m: MessageEvent): Promise<void> {
+    const data = "data" in m.content ? m.content.data : undefined;
+    if (typeof data !== "object" || data === null) return;
+    const { kind, seconds, restate } = data as { kind?: unknown; seconds?: unknown; restate?: unknown };
+    if (kind !== DISAPPEARING_KIND || !isDisappearingSeconds(seconds)) return;
+    // A restatement for a newcomer changes nothing where the timer is already the same.
+    if (restate === true && (this.#snapshot.disappearing[m.roomId] ?? 0) === seconds) return;
+    this.#learn({ id: m.from.userId, username: m.from.username });
+    // Keyed by the sender's message id (RCPT-3): a redelivered copy is the same line.
+    const key = m.messageId ?? m.id;
+    if ((this.#snapshot.messages[m.roomId] ?? []).some((x) => x.key === key && x.fromId === m.from.userId))
+      return;
+    const line = this.#applyTimer(m.roomId, seconds, {
+      key,
+      ts: m.sentAt ?? m.ts,
+      fromId: m.from.userId,
+      fromName: m.from.username,
+      own: m.from.userId === this.#snapshot.me?.id,
+    });
+    this.#emit({ type: "message", message: line });
+  }
+
+  /** A conversation's timer changed: remembered, and said in the conversation as a system line. */
+  #applyTimer(
+    roomId: string,
+    seconds: number,
+    line: Pick<ChatMessage, "key" | "ts" | "fromId" | "fromName" | "own">,
+  ): ChatMessage {
+    const { [roomId]: _old, ...rest } = this.#snapshot.disappearing;
+    this.#set({ disappearing: seconds > 0 ? { ...rest, [roomId]: seconds } : rest });
+    const text =
+      seconds > 0
+        ? `${line.fromName} set disappearing messages to ${describeDisappearing(seconds)}`
+        : `${line.fromName} turned off disappearing messages`;
+    const message: ChatMessage = { ...line, roomId, text, system: true };
+    this.#append(message);
+    this.#emit({ type: "state" });
+    return message;
+  }
+
+  /** When a message sent at `ts` in a conversation is to disappear, by the timer set there now. */
+  #expiry(roomId: string, ts: number): { expiresAt?: number } {
+    const seconds = this.#snapshot.disappearing[roomId] ?? 0;
+    return seconds > 0 ? { expiresAt: ts + seconds * 1000 } : {};
+  }
+
+  /** Removes the messages whose time has come (age limit, disappearing timers) and waits for the next. */
+  #sweep(): void {
+    if (this.#disposed) return;
+    const maxAge = this.#history?.maxAgeMs;
+    const now = this.#now();
+    const { messages, changed } = pruneMessages(this.#snapshot.messages, now, maxAge);
+    if (changed.length > 0) {
+      this.#set({ messages });
+      for (const roomId of changed) this.#history?.save(roomId, messages[roomId] ?? []);
+      this.#emit({ type: "state" });
+    }
+    this.#removals.schedule(nextRemoval(messages, now, maxAge), now);
   }
 
   // ------------------------------------------------------------------ helpers
@@ -620,7 +781,9 @@ export class ChatModel {
             ...m,
             status: forward("sent", statusOf(d)),
             ...(d !== undefined ? { progress: { delivered: d.delivered.length, of: d.targets.length } } : {}),
+            ...this.#expiry(m.roomId, m.ts),
           }));
+          if (sent?.expiresAt !== undefined) this.#sweep();
           const waiter = this.#waiters.get(item.key);
           this.#waiters.delete(item.key);
           if (sent !== undefined) waiter?.resolve(sent);
@@ -698,6 +861,10 @@ export class ChatModel {
   #set(patch: Partial<ChatSnapshot>): void {
     if (this.#disposed) return;
     this.#snapshot = { ...this.#snapshot, ...patch };
+    if (patch.unread !== undefined || patch.disappearing !== undefined) {
+      const { unread, disappearing } = this.#snapshot;
+      this.#history?.saveRooms?.({ unread, disappearing });
+    }
   }
 
   #emit(change: ChatChange): void {

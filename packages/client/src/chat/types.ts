@@ -2,7 +2,7 @@ import type { MemberView, RoomView, UserView, UserWithPresence } from "@parley/p
 import type { ParleyClient } from "../client.js";
 import type { ConnectionStatus } from "../connection.js";
 import type { ErrorEvent, InvitedEvent, MembershipEvent, PresenceEvent } from "../events.js";
-import type { KeyChange, TrustState } from "../pins.js";
+import type { IdentityChange, TrustState } from "../pins.js";
 import type { Typist } from "../typing.js";
 
 /** What the chat model needs of a ParleyClient: its public API, so a fake can stand in for it. */
@@ -10,6 +10,7 @@ export type ChatClient = Pick<
   ParleyClient,
   | "on"
   | "user"
+  | "deviceId"
   | "status"
   | "rooms"
   | "users"
@@ -28,6 +29,11 @@ export type ChatClient = Pick<
   | "openDirect"
   | "markVerified"
   | "acceptKeyChange"
+  | "identityStatus"
+  | "startLink"
+  | "linkDevice"
+  | "resetIdentity"
+  | "devices"
 >;
 
 /** A person as the model knows them: an account id and its user name. */
@@ -64,6 +70,10 @@ export interface ChatMessage {
   readonly progress?: { readonly delivered: number; readonly of: number };
   /** The sender's key trust when the message arrived. */
   readonly trust?: TrustState;
+  /** When every member's device removes it (ms): set by the conversation's disappearing timer. */
+  readonly expiresAt?: number;
+  /** A line about the conversation, not from a person (a timer set by `fromName`); `text` says it. */
+  readonly system?: true;
 }
 
 /**
@@ -80,11 +90,13 @@ export interface ChatSnapshot {
   readonly members: Readonly<Record<string, readonly MemberView[]>>;
   /** The other person of each direct conversation, resolved once. */
   readonly peers: Readonly<Record<string, Person>>;
-  /** What this device's pins say about each member's keys (pins.ts). */
+  /** What this device's pins say about each member's identity key (pins.ts). */
   readonly trust: Readonly<Record<string, TrustState>>;
   /** Who is typing in each room, in the order they started. */
   readonly typing: Readonly<Record<string, readonly Typist[]>>;
   readonly unread: Readonly<Record<string, number>>;
+  /** Each conversation's disappearing-message timer in seconds (absent: off). */
+  readonly disappearing: Readonly<Record<string, number>>;
   readonly messages: Readonly<Record<string, readonly ChatMessage[]>>;
   /** Invitations to rooms this user is not in yet. */
   readonly invitations: readonly InvitedEvent[];
@@ -105,7 +117,10 @@ export type ChatChange =
   | { readonly type: "presence"; readonly event: PresenceEvent }
   | { readonly type: "typing"; readonly roomId: string }
   | { readonly type: "invited"; readonly invitation: InvitedEvent }
-  | { readonly type: "key_changed"; readonly change: KeyChange }
+  /** A person's identity key changed: `changed` (had been verified: block sending) or `changed_unverified` (a notice). */
+  | { readonly type: "identity_changed"; readonly change: IdentityChange }
+  /** A person (this user included) has a new device certified by their identity key: "bob added a device". */
+  | { readonly type: "device_added"; readonly userId: string; readonly deviceId: string }
   | { readonly type: "queue_missed"; readonly dropped: number }
   | { readonly type: "error"; readonly event: ErrorEvent }
   /**
@@ -120,12 +135,24 @@ export type ChatChange =
       readonly key?: string;
     };
 
+/** What the model keeps per conversation besides its messages. */
+export interface ChatRoomState {
+  readonly unread: Readonly<Record<string, number>>;
+  /** Disappearing timers in seconds. */
+  readonly disappearing: Readonly<Record<string, number>>;
+}
+
 /**
- * Where a platform keeps the messages of each conversation between sessions (the browser: its
- * sealed IndexedDB store). Without one, messages live in the model's memory only.
+ * Where a platform keeps the messages of each conversation between sessions (history.ts over
+ * the device's sealed store). Without one, messages live in the model's memory only.
  */
 export interface ChatHistory {
+  /** Messages older than this (ms) are removed from memory and from the history; default none. */
+  readonly maxAgeMs?: number | undefined;
   loadAll(): Promise<Record<string, readonly ChatMessage[]>>;
+  /** Keeps the unread counts and timers; may write later. */
+  saveRooms?(state: ChatRoomState): void;
+  loadRooms?(): Promise<ChatRoomState | undefined>;
   /** Keeps a conversation's messages; may write later (batched). Messages still sending may be left out. */
   save(roomId: string, list: readonly ChatMessage[]): void;
   /** Keeps a conversation's messages; resolves once they are stored. */

@@ -3,12 +3,14 @@ import type { AccountService } from "../domain/accounts.js";
 import { ParleyError } from "../domain/errors.js";
 import type { UserId } from "../domain/ids.js";
 import type { LoginGuard } from "../domain/login-guard.js";
+import type { RoomService } from "../domain/rooms.js";
 import { newInviteCode } from "../domain/tokens.js";
 import { parseAddress } from "../lan/classify-address.js";
 import type { Storage } from "../storage/storage.js";
 
 export interface AdminServiceOptions {
   accounts: AccountService;
+  rooms: Pick<RoomService, "deleteByAdmin">;
   storage: Storage;
   guard: LoginGuard;
   /** Called once per completed admin action; never given an invite code. */
@@ -21,7 +23,8 @@ export type AdminAuditEvent =
   | { event: "admin_invite_created"; adminId: UserId; expiresAt: number }
   | { event: "admin_user_disabled"; adminId: UserId; userId: UserId }
   | { event: "admin_user_enabled"; adminId: UserId; userId: UserId }
-  | { event: "admin_ip_unblocked"; adminId: UserId; ip: string };
+  | { event: "admin_ip_unblocked"; adminId: UserId; ip: string }
+  | { event: "admin_room_deleted"; adminId: UserId; roomId: string; members: number };
 
 /**
  * Proof, from `requireAdmin`, that the user was an admin when the request began. The other
@@ -53,6 +56,19 @@ export class AdminService {
     const user = await this.#o.storage.findUserById(userId);
     if (!user || user.disabled || !user.isAdmin) throw new ParleyError("admin_required");
     return { id: user.id } as AdminActor;
+  }
+
+  /**
+   * Deletes a room for everyone (directory spam, a room nobody should be in): its members are
+   * told (ROOM-13). The audit line has the room id and how many members it had, not its name.
+   */
+  async deleteRoom(admin: AdminActor, roomId: string): Promise<void> {
+    const user = await this.#o.storage.findUserById(admin.id);
+    const { room, members } = await this.#o.rooms.deleteByAdmin(
+      { userId: admin.id, username: user?.username ?? "admin" },
+      roomId,
+    );
+    this.#o.audit({ event: "admin_room_deleted", adminId: admin.id, roomId: room.id, members });
   }
 
   /** A single-use registration code. Only its hash is stored; the code is returned once. */

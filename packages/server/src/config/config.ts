@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_ROOMS_PER_USER } from "@parley/protocol";
+import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_ROOMS_PER_USER, type MlsSuite } from "@parley/protocol";
 
 /**
  * Parley's configuration: one table of settings, each an environment variable and a CLI flag
@@ -25,6 +25,7 @@ export interface Config {
   readonly mdnsInterface: string | null;
   readonly passwordPolicy: "default" | "nist" | "classic";
   readonly registration: "open" | "invite" | "closed";
+  readonly mlsSuite: MlsSuite;
   readonly bruteForceMaxFailures: number;
   readonly bruteForceWindowS: number;
   readonly bruteForceBlockS: number;
@@ -274,6 +275,13 @@ const SETTINGS = [
     default: "open",
     parse: oneOf("open", "invite", "closed"),
     help: "Who may create an account (`invite`: admin-issued codes).",
+  },
+  {
+    key: "mlsSuite",
+    env: "PARLEY_MLS_SUITE",
+    default: "x25519",
+    parse: oneOf("x25519", "xwing"),
+    help: 'MLS cipher suite of new groups and KeyPackages: `x25519` (suite 3) or `xwing` (post-quantum hybrid X-Wing, suite 0x0054). Existing groups keep theirs; see "MLS cipher suite".',
   },
   {
     key: "bruteForceMaxFailures",

@@ -179,6 +179,30 @@ export class AccountService {
     for (const id of revoked) this.#o.onSessionRevoked(id, "session_revoked");
   }
 
+  /**
+   * Re-authenticates the signed-in user with their password (an identity reset), runs `then`,
+   * and ends every other session of the account: its other devices lost their identity.
+   */
+  async withPassword(
+    auth: AuthContext,
+    password: string,
+    ip: string,
+    then: () => Promise<void>,
+  ): Promise<void> {
+    const { storage, guard } = this.#o;
+    const user = await storage.findUserById(auth.userId);
+    if (!user) throw new ParleyError("session_revoked");
+    const key = usernameKey(user.username);
+    await guard.check(ip, key);
+    if (!(await verifyPassword(user.passwordHash, password))) {
+      await guard.failure(ip, key);
+      throw new ParleyError("invalid_credentials");
+    }
+    await then();
+    const revoked = await storage.revokeUserSessions(user.id, this.#o.now(), auth.sessionId);
+    for (const id of revoked) this.#o.onSessionRevoked(id, "session_revoked");
+  }
+
   async setDisabled(userId: UserId, disabled: boolean): Promise<void> {
     const { storage } = this.#o;
     await storage.setUserDisabled(userId, disabled);

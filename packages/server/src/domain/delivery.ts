@@ -4,11 +4,12 @@ import {
   type CommitAudit,
   CommitAuditError,
   type DeviceRef as CryptoDeviceRef,
+  encodeCertificate,
   inspectKeyPackage,
   inspectMessage,
   ParleyCryptoError,
 } from "@parley/crypto";
-import { canonicalRoomId, deviceKey } from "@parley/protocol";
+import { canonicalRoomId, DEFAULT_MLS_SUITE, deviceKey, type MlsSuite } from "@parley/protocol";
 import type { Bus } from "../bus/bus.js";
 import type { DeliveryStore, DeviceRef, NewKeyPackage, QueuedHandshake } from "../storage/delivery-store.js";
 import { type Storage, StorageConflictError } from "../storage/storage.js";
@@ -46,6 +47,8 @@ export interface DeliveryServiceOptions {
   verifyBudget?: { ratePerSecond: number; burst: number };
   /** Counts the KeyPackages whose signature was checked (the work a request cost). */
   onVerified?: (count: number) => void;
+  /** MLS-9: the suite of KeyPackages and new groups (PARLEY_MLS_SUITE). Default "x25519". */
+  mlsSuite?: MlsSuite;
   now?: () => number;
 }
 
@@ -80,6 +83,7 @@ export class DeliveryService {
   readonly #claimsPerTarget: Limiter;
   readonly #verifyBudget: TokenBuckets;
   readonly #now: () => number;
+  readonly #suite: MlsSuite;
 
   constructor(private readonly o: DeliveryServiceOptions) {
     this.#store = o.storage.delivery;
@@ -97,6 +101,7 @@ export class DeliveryService {
       duration: 3600,
     });
     this.#now = o.now ?? Date.now;
+    this.#suite = o.mlsSuite ?? DEFAULT_MLS_SUITE;
   }
 
   /**
@@ -124,10 +129,27 @@ export class DeliveryService {
     let room = KEY_PACKAGES_MAX - (existing ? await this.#store.countKeyPackages(ref) : 0);
     const fresh = [...new Set(reg.keyPackages)].filter((p) => !known.has(p) && room-- > 0);
     const lastResort = known.has(reg.lastResort) ? undefined : reg.lastResort;
-    const packages = await this.#checkPackages(auth, ref, reg.signatureKey, fresh, lastResort);
+    const { packages, certificate } = await this.#checkPackages(
+      auth,
+      ref,
+      reg.signatureKey,
+      fresh,
+      lastResort,
+    );
     if (!existing) {
+      // The device's certificate comes with its KeyPackages; the first one an account shows
+      // binds its identity key here (trust on first use, which each contact repeats for
+      // themselves), and only an identity reset replaces it.
+      if (certificate === undefined)
+        throw new ParleyError("key_package_invalid", { details: ["/lastResort"] });
+      await this.#bindIdentity(auth.userId, certificate.identityKey);
       try {
-        await this.#store.addDevice({ ...ref, signatureKey: reg.signatureKey, createdAt: this.#now() });
+        await this.#store.addDevice({
+          ...ref,
+          signatureKey: reg.signatureKey,
+          createdAt: this.#now(),
+          certificate: certificate.encoded,
+        });
       } catch (e) {
         // The same key under another device id or account: a key is one device's alone.
         if (e instanceof StorageConflictError) throw new ParleyError("device_key_mismatch");
@@ -148,7 +170,13 @@ export class DeliveryService {
     const device = await this.#ownDevice(auth, deviceId);
     if ((await this.#store.countKeyPackages(device)) + keyPackages.length > KEY_PACKAGES_MAX)
       throw new ParleyError("key_packages_full", { details: ["/keyPackages"] });
-    const packages = await this.#checkPackages(auth, device, device.signatureKey, keyPackages, lastResort);
+    const { packages } = await this.#checkPackages(
+      auth,
+      device,
+      device.signatureKey,
+      keyPackages,
+      lastResort,
+    );
     await this.#store.addKeyPackages(packages, this.#now());
     return this.#supply(device);
   }
@@ -173,7 +201,7 @@ export class DeliveryService {
     const out: { deviceId: string; signatureKey: string; keyPackage: string }[] = [];
     for (const device of await this.#store.listDevices(userId)) {
       const claimed = oneTime
-        ? await this.#store.claimKeyPackage(device)
+        ? await this.#claimInSuite(device)
         : await this.#store
             .lastResortKeyPackage(device)
             .then((p) => p && { keyPackage: p, lastResort: true });
@@ -195,17 +223,56 @@ export class DeliveryService {
     return { userId, devices: out };
   }
 
+  /**
+   * MLS-9: a single-use package left over from before the server changed suite cannot join a
+   * new group; it is dropped (consumed) and the next is claimed. The device's last resort is
+   * handed out as it is, and the device replaces it with one of the new suite when it connects.
+   */
+  async #claimInSuite(device: DeviceRef) {
+    for (let i = 0; i <= KEY_PACKAGES_MAX; i++) {
+      const claimed = await this.#store.claimKeyPackage(device);
+      if (!claimed || claimed.lastResort || packageSuite(claimed.keyPackage) === this.#suite) return claimed;
+    }
+    return undefined;
+  }
+
+  /**
+   * A user's devices with copies of their certificates and the identity key bound to the
+   * account, for discovery: clients check every certificate themselves and pin the identity
+   * key per person, so a server that lies here is caught, not believed.
+   */
   async devices(userId: UserId) {
     if (!(await this.o.storage.findUserById(userId))) throw new ParleyError("user_not_found");
-    const devices = await this.#store.listDevices(userId);
+    const [devices, identityKey] = await Promise.all([
+      this.#store.listDevices(userId),
+      this.#store.findIdentityKey(userId),
+    ]);
     return {
       userId,
+      identityKey: identityKey ?? null,
       devices: devices.map((d) => ({
         deviceId: d.deviceId,
         signatureKey: d.signatureKey,
         createdAt: d.createdAt,
+        ...(d.certificate !== null && d.certificate !== undefined ? { certificate: d.certificate } : {}),
       })),
     };
+  }
+
+  /** The identity key bound to the account (base64), or null before its first device registers. */
+  async identityKey(userId: UserId): Promise<string | null> {
+    return (await this.#store.findIdentityKey(userId)) ?? null;
+  }
+
+  /**
+   * Identity reset (the caller has checked the password): `identityKey` (base64, 32 bytes)
+   * becomes the account's, and every device of the account is deleted, since their
+   * certificates name the old key. Contacts who pinned the old key see it change.
+   */
+  async resetIdentity(userId: UserId, identityKey: string): Promise<void> {
+    if (Buffer.from(identityKey, "base64").length !== 32)
+      throw new ParleyError("validation_failed", { details: ["/identityKey"] });
+    await this.#store.resetIdentityKey(userId, identityKey, this.#now());
   }
 
   /** MLS-5: RFC 9420 §14, the first Commit for an epoch wins; Welcomes go out only with it. */
@@ -234,6 +301,12 @@ export class DeliveryService {
     // What the Commit itself does, read and checked without any group secret: the membership
     // recorded below is the one the group's members will compute, not the client's say-so.
     const audit = await this.#audit(group?.groupInfo, req);
+    // MLS-9: a new group is made in the server's suite; an existing one keeps its own (the
+    // audit has checked that both GroupInfos and every added KeyPackage share one suite).
+    if (!group && audit.suite !== this.#suite)
+      throw new ParleyError("mls_suite_mismatch", { details: ["/groupInfo"] });
+    if (req.welcome !== undefined && welcomeSuite(req.welcome) !== audit.suite)
+      throw new ParleyError("mls_suite_mismatch", { details: ["/welcome"] });
     if (!(await this.#isBound(audit.committer)) || !sameRef(audit.committer, device)) {
       throw new ParleyError("commit_invalid", { details: ["/commit"] });
     }
@@ -351,7 +424,9 @@ export class DeliveryService {
       ...(lastResort ? [{ p: lastResort, last: true }] : []),
     ];
     const out: NewKeyPackage[] = [];
-    if (all.length === 0) return out;
+    let certificate: { encoded: string; identityKey: string } | undefined;
+    if (all.length === 0) return { packages: out, certificate };
+    const accountKey = await this.#store.findIdentityKey(ref.userId);
     const wait = this.#verifyBudget.take(auth.userId, all.length);
     if (wait > 0) throw new ParleyError("rate_limited", { retryAfterMs: wait });
     this.o.onVerified?.(all.length);
@@ -374,9 +449,23 @@ export class DeliveryService {
         info.notBefore <= nowS + 300n &&
         info.notAfter > nowS;
       if (!ok) throw new ParleyError("key_package_invalid", { details: [where] });
+      // MLS-9: the directory holds packages of the server's suite only.
+      if (info.suite !== this.#suite) throw new ParleyError("mls_suite_mismatch", { details: [where] });
+      // One certificate per device: every package carries the same one.
+      const encoded = Buffer.from(encodeCertificate(info.certificate)).toString("base64");
+      if (certificate !== undefined && certificate.encoded !== encoded)
+        throw new ParleyError("key_package_invalid", { details: [where] });
+      certificate ??= { encoded, identityKey: Buffer.from(info.certificate.identityKey).toString("base64") };
+      if (accountKey !== undefined && certificate.identityKey !== accountKey)
+        throw new ParleyError("identity_key_mismatch", { details: [where] });
       out.push({ ...ref, ref: Buffer.from(info.ref).toString("hex"), keyPackage: p, lastResort: last });
     }
-    return out;
+    return { packages: out, certificate };
+  }
+
+  async #bindIdentity(userId: UserId, identityKey: string): Promise<void> {
+    const bound = await this.#store.bindIdentityKey(userId, identityKey, this.#now());
+    if (bound !== identityKey) throw new ParleyError("identity_key_mismatch");
   }
 
   async #audit(previousGroupInfo: string | undefined, req: CommitRequest): Promise<CommitAudit> {
@@ -387,18 +476,30 @@ export class DeliveryService {
         Buffer.from(req.groupInfo, "base64"),
       );
     } catch (e) {
-      if (e instanceof CommitAuditError) throw new ParleyError("commit_invalid", { details: [`/${e.part}`] });
+      if (e instanceof CommitAuditError) {
+        const code = e.code === "suite_mismatch" ? "mls_suite_mismatch" : "commit_invalid";
+        throw new ParleyError(code, { details: [`/${e.part}`] });
+      }
       throw e;
     }
   }
 
-  /** True when the leaf names a registered device of its account, with that device's key. */
+  /**
+   * True when the leaf names a registered device of its account, with that device's key, and
+   * its certificate (verified by the audit) is signed by the identity key bound to the account.
+   */
   async #isBound(d: AuditedDevice): Promise<boolean> {
-    const found = await this.#store.findDevice({
-      userId: asUserId(d.device.accountId),
-      deviceId: d.device.deviceId,
-    });
-    return found !== undefined && Buffer.from(found.signatureKey, "base64").equals(d.signaturePublicKey);
+    const userId = asUserId(d.device.accountId);
+    const [found, identityKey] = await Promise.all([
+      this.#store.findDevice({ userId, deviceId: d.device.deviceId }),
+      this.#store.findIdentityKey(userId),
+    ]);
+    return (
+      found !== undefined &&
+      Buffer.from(found.signatureKey, "base64").equals(d.signaturePublicKey) &&
+      identityKey !== undefined &&
+      Buffer.from(identityKey, "base64").equals(d.identityKey)
+    );
   }
 
   /** The devices a client declares it adds or removes must be exactly those its Commit does. */
@@ -443,6 +544,25 @@ async function withinLimit(limiter: Limiter, key: string): Promise<boolean> {
   } catch (e) {
     if (isLimiterRejection(e)) return false;
     throw e;
+  }
+}
+
+/** The suite a stored KeyPackage names; undefined when it does not decode (it was checked on upload). */
+function packageSuite(keyPackage: string): MlsSuite | undefined {
+  try {
+    const info = inspectMessage(Buffer.from(keyPackage, "base64"));
+    return info.wireformat === "key_package" ? info.suite : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function welcomeSuite(welcome: string): MlsSuite | undefined {
+  try {
+    const info = inspectMessage(Buffer.from(welcome, "base64"));
+    return info.wireformat === "welcome" ? info.suite : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -136,6 +136,33 @@ export class RoomService {
     await this.#announce(room.id, "left", auth.userId, auth.username, [auth.userId]);
   }
 
+  /**
+   * ROOM-13: an admin deletes a room (a direct conversation too): its members, invites and the
+   * room go, every former member's devices get `room.event` `deleted` naming the admin, and
+   * what waited for them in it (RELAY-7) is dropped. `room_not_found` for an unknown id.
+   */
+  async deleteByAdmin(
+    admin: { userId: UserId; username: string },
+    rawRoomId: string,
+  ): Promise<{ room: RoomRecord; members: number }> {
+    const room = await this.#room(rawRoomId);
+    const members = (await this.o.storage.listMembers(room.id)).map((m) => m.userId);
+    await this.o.storage.deleteRoom(room.id);
+    this.#changed(room.id);
+    for (const userId of members) await this.o.onMemberGone?.(userId, room.id);
+    this.o.bus.deliver(
+      members,
+      encodeFrame({
+        type: "room.event",
+        roomId: room.id,
+        event: "deleted",
+        userId: admin.userId,
+        username: admin.username,
+      }),
+    );
+    return { room, members: members.length };
+  }
+
   async remove(auth: AuthContext, rawRoomId: string, userId: UserId): Promise<void> {
     const room = await this.#roomOfMember(auth, rawRoomId);
     if (room.kind === "direct" || room.ownerId !== auth.userId) throw new ParleyError("not_room_owner");

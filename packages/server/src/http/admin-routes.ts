@@ -2,6 +2,7 @@ import type { Server } from "node:http";
 import {
   AdminBlockParams,
   type AdminBlocksResponse,
+  AdminRoomParams,
   AdminUserParams,
   type AdminUsersResponse,
   CreateInviteRequest,
@@ -14,12 +15,14 @@ import type { AccountService } from "../domain/accounts.js";
 import { ParleyError } from "../domain/errors.js";
 import { asUserId } from "../domain/ids.js";
 import type { LoginGuard } from "../domain/login-guard.js";
+import type { RoomService } from "../domain/rooms.js";
 import { parseAddress } from "../lan/classify-address.js";
 import type { Storage } from "../storage/storage.js";
 import { authOf } from "./auth-hook.js";
 
 export interface AdminRouteDeps {
   accounts: AccountService;
+  rooms: RoomService;
   storage: Storage;
   guard: LoginGuard;
   /** The Bearer check every authenticated route uses; it sets `req.auth`. */
@@ -28,7 +31,7 @@ export interface AdminRouteDeps {
 }
 
 /**
- * `/api/admin/*` (PROTOCOL.md AUTH-10): invite codes, accounts, IP blocks. The token and the
+ * `/api/admin/*` (PROTOCOL.md AUTH-10): invite codes, accounts, IP blocks, room deletion. The token and the
  * admin check run in `onRequest`, before the body is read, so someone who is not an admin gets
  * `admin_required` and nothing else, whatever they send.
  */
@@ -36,6 +39,7 @@ export async function registerAdminRoutes(app: FastifyInstance<Server>, deps: Ad
   const audit = deps.log.child({ component: "audit" });
   const service = new AdminService({
     accounts: deps.accounts,
+    rooms: deps.rooms,
     storage: deps.storage,
     guard: deps.guard,
     audit: (event) => audit.info(event, event.event),
@@ -71,6 +75,12 @@ export async function registerAdminRoutes(app: FastifyInstance<Server>, deps: Ad
       };
       admin.post("/users/:userId/disable", { schema: { params: AdminUserParams } }, setDisabled(true));
       admin.post("/users/:userId/enable", { schema: { params: AdminUserParams } }, setDisabled(false));
+
+      admin.delete("/rooms/:roomId", { schema: { params: AdminRoomParams } }, async (req, reply) => {
+        const { roomId } = req.params as AdminRoomParams;
+        await service.deleteRoom(actorOf(req), roomId);
+        return reply.status(204).send();
+      });
 
       admin.get("/blocks", async (req): Promise<AdminBlocksResponse> => {
         return { blocks: await service.listBlocks(actorOf(req)) };

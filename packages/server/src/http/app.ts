@@ -4,6 +4,8 @@ import type { ServerOptions as HttpsServerOptions } from "node:https";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import {
   ChangePasswordRequest,
+  IdentityResetRequest,
+  type IdentityResponse,
   type InfoResponse,
   LoginRequest,
   type MeResponse,
@@ -24,9 +26,11 @@ import type { Logger } from "pino";
 import type { Bus } from "../bus/bus.js";
 import type { Config } from "../config/config.js";
 import type { AccountService } from "../domain/accounts.js";
+import type { DeliveryService } from "../domain/delivery.js";
 import { ParleyError } from "../domain/errors.js";
 import { isLimiterRejection, type LimiterFactory } from "../domain/limiters.js";
 import type { LoginGuard } from "../domain/login-guard.js";
+import type { RoomService } from "../domain/rooms.js";
 import { LogThrottle } from "../ops/log-throttle.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Storage } from "../storage/storage.js";
@@ -40,6 +44,10 @@ export interface HttpAppOptions {
   log: Logger;
   https: HttpsServerOptions | null;
   accounts: AccountService;
+  /** The identity keys of accounts (the delivery service's directory). */
+  identity: Pick<DeliveryService, "identityKey" | "resetIdentity">;
+  /** For the admin's room deletion (ROOM-13). */
+  rooms: RoomService;
   guard: LoginGuard;
   storage: Storage;
   bus: Bus;
@@ -211,6 +219,30 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     },
   );
 
+  // IDENT-2: a new sign-in asks whether the account has an identity before making one.
+  app.get(
+    "/api/identity",
+    { preHandler: auth },
+    async (req): Promise<IdentityResponse> => ({
+      identityKey: await o.identity.identityKey(authOf(req).userId),
+    }),
+  );
+
+  // IDENT-4: an identity reset costs an argon2 hash: charged like a password change.
+  app.post(
+    "/api/identity/reset",
+    { schema: { body: IdentityResetRequest }, preHandler: [auth, rateLimitPasswordChange] },
+    async (req, reply) => {
+      const body = req.body as IdentityResetRequest;
+      const a = authOf(req);
+      await o.accounts.withPassword(a, body.password, req.ip, () =>
+        o.identity.resetIdentity(a.userId, body.identityKey),
+      );
+      req.log.info({ event: "identity_reset", userId: a.userId }, "identity key replaced");
+      return reply.status(204).send();
+    },
+  );
+
   app.get("/api/me", { preHandler: auth }, async (req): Promise<MeResponse> => {
     const a = authOf(req);
     return { user: { id: a.userId, username: a.username, isAdmin: a.isAdmin }, sessionId: a.sessionId };
@@ -248,6 +280,11 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
         messageBurst: config.frameBurst,
       },
       caFingerprint: o.caFingerprint,
+      storage:
+        config.offlineQueue === "on"
+          ? { messages: "queue", queueTtlSeconds: config.offlineQueueTtlS }
+          : { messages: "none" },
+      mlsSuite: config.mlsSuite,
     };
   });
 
@@ -289,6 +326,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
 
   await registerAdminRoutes(app, {
     accounts: o.accounts,
+    rooms: o.rooms,
     storage: o.storage,
     guard: o.guard,
     requireAuth: auth,

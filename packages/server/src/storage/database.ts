@@ -22,6 +22,21 @@ export interface Database {
   handshake_queue: HandshakeQueueTable;
   offline_queue: OfflineQueueTable;
   offline_queue_cursors: OfflineQueueCursorsTable;
+  identity_keys: IdentityKeysTable;
+  device_revocations: DeviceRevocationsTable;
+}
+
+export interface IdentityKeysTable {
+  user_id: UserId;
+  identity_key: string;
+  created_at: number;
+}
+
+export interface DeviceRevocationsTable {
+  user_id: UserId;
+  device_id: string;
+  revocation: string;
+  revoked_at: number;
 }
 
 export type Flag = 0 | 1;
@@ -99,6 +114,7 @@ export interface DevicesTable {
   signature_key: string;
   next_seq: number;
   created_at: number;
+  certificate: string | null;
 }
 
 export interface KeyPackagesTable {

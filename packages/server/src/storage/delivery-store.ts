@@ -11,6 +11,8 @@ export type DeviceRef = ProtocolDeviceRef<UserId>;
 export interface DeviceRecord extends DeviceRef {
   signatureKey: string;
   createdAt: number;
+  /** The device's certificate (base64), as its KeyPackages carry it; null for devices from before 0004. */
+  certificate?: string | null;
 }
 
 export interface NewKeyPackage extends DeviceRef {
@@ -59,6 +61,18 @@ export interface DeliveryStore {
   /** Throws StorageConflictError "device" (id taken) or "device_key" (key bound elsewhere). */
   addDevice(device: DeviceRecord): Promise<void>;
   listDevices(userId: UserId): Promise<DeviceRecord[]>;
+  /** The identity key (base64) bound to the account, if any. */
+  findIdentityKey(userId: UserId): Promise<string | undefined>;
+  /**
+   * Binds `identityKey` to the account unless one is bound already; returns the key bound
+   * after the call (the given one, or the one that was there).
+   */
+  bindIdentityKey(userId: UserId, identityKey: string, at: number): Promise<string>;
+  /**
+   * Identity reset: binds a new identity key and deletes every device of the account (their
+   * certificates name the old key), with their KeyPackages, queues and group places.
+   */
+  resetIdentityKey(userId: UserId, identityKey: string, at: number): Promise<void>;
   /** Stores packages (a repeated ref is ignored); a new last resort replaces the old one. */
   addKeyPackages(packages: readonly NewKeyPackage[], at: number): Promise<void>;
   /** Those of `keyPackages` (as uploaded) that the device holds already, its last resort included. */
@@ -105,6 +119,7 @@ export class KyselyDeliveryStore implements DeliveryStore {
           signature_key: d.signatureKey,
           next_seq: 0,
           created_at: d.createdAt,
+          certificate: d.certificate ?? null,
         })
         .execute(),
     );
@@ -119,6 +134,42 @@ export class KyselyDeliveryStore implements DeliveryStore {
       .orderBy("device_id")
       .execute();
     return rows.map(toDevice);
+  }
+
+  async findIdentityKey(userId: UserId): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom("identity_keys")
+      .select("identity_key")
+      .where("user_id", "=", userId)
+      .executeTakeFirst();
+    return row?.identity_key;
+  }
+
+  async bindIdentityKey(userId: UserId, identityKey: string, at: number): Promise<string> {
+    await this.db
+      .insertInto("identity_keys")
+      .values({ user_id: userId, identity_key: identityKey, created_at: at })
+      .onConflict((oc) => oc.column("user_id").doNothing())
+      .execute();
+    return (await this.findIdentityKey(userId)) ?? identityKey;
+  }
+
+  async resetIdentityKey(userId: UserId, identityKey: string, at: number): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom("identity_keys").where("user_id", "=", userId).execute();
+      await trx
+        .insertInto("identity_keys")
+        .values({ user_id: userId, identity_key: identityKey, created_at: at })
+        .execute();
+      // Children first: SQLite enforces the cascades only with foreign_keys on.
+      for (const table of ["handshake_queue", "mls_group_devices", "key_packages"] as const) {
+        await trx.deleteFrom(table).where("user_id", "=", userId).execute();
+      }
+      await trx.deleteFrom("offline_queue").where("user_id", "=", userId).execute();
+      await trx.deleteFrom("offline_queue_cursors").where("user_id", "=", userId).execute();
+      await trx.deleteFrom("device_revocations").where("user_id", "=", userId).execute();
+      await trx.deleteFrom("devices").where("user_id", "=", userId).execute();
+    });
   }
 
   async addKeyPackages(packages: readonly NewKeyPackage[], at: number): Promise<void> {
@@ -377,11 +428,13 @@ function toDevice(row: {
   device_id: string;
   signature_key: string;
   created_at: number;
+  certificate: string | null;
 }): DeviceRecord {
   return {
     userId: row.user_id,
     deviceId: row.device_id,
     signatureKey: row.signature_key,
     createdAt: Number(row.created_at),
+    certificate: row.certificate,
   };
 }

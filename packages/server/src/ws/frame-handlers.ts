@@ -4,6 +4,7 @@ import type { AuthContext } from "../domain/accounts.js";
 import type { DeliveryService } from "../domain/delivery.js";
 import { ParleyError } from "../domain/errors.js";
 import { asUserId } from "../domain/ids.js";
+import type { LinkRelay } from "../domain/link-relay.js";
 import type { Relay } from "../domain/relay.js";
 import type { RoomService } from "../domain/rooms.js";
 import type { SubscriptionService } from "../domain/subscriptions.js";
@@ -12,6 +13,7 @@ import type { Connection } from "./connection.js";
 /** The domain services the handlers call. */
 export interface FrameDomain {
   delivery: DeliveryService;
+  links: LinkRelay;
   rooms: RoomService;
   relay: Relay;
   subscriptions: SubscriptionService;
@@ -170,6 +172,30 @@ export const FRAME_HANDLERS: FrameHandlers = {
   "devices.list": {
     async handle(d, { conn }, frame) {
       conn.send({ type: "devices", ...rid(frame), ...(await d.delivery.devices(asUserId(frame.userId))) });
+    },
+  },
+  "link.open": {
+    handle(d, { conn, auth }, frame) {
+      const { expiresAt } = d.links.open(auth, conn.deviceId, frame.linkId, frame.publicKey);
+      conn.send({ type: "link.opened", ...rid(frame), linkId: frame.linkId, expiresAt });
+    },
+  },
+  "link.join": {
+    async handle(d, { conn, auth }, frame) {
+      const peer = await d.links.join(auth, conn.deviceId, frame.linkId, frame.publicKey);
+      conn.send({ type: "link.peer", ...rid(frame), linkId: frame.linkId, ...peer });
+    },
+  },
+  "link.send": {
+    handle(d, { conn, auth }, frame) {
+      d.links.send(auth, conn.deviceId, frame.linkId, frame.payload);
+      conn.send({ type: "ok", ...rid(frame) });
+    },
+  },
+  "link.cancel": {
+    handle(d, { conn, auth }, frame) {
+      d.links.cancel(auth, conn.deviceId, frame.linkId);
+      conn.send({ type: "ok", ...rid(frame) });
     },
   },
   "mls.commit": {

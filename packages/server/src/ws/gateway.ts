@@ -241,6 +241,7 @@ export class Gateway {
         messageRate: this.o.config.frameRate,
         messageBurst: this.o.config.frameBurst,
       },
+      mlsSuite: this.o.config.mlsSuite,
     });
     // MLS-8, RELAY-6: everything still queued for this device, before anything newer.
     try {

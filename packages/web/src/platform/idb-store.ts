@@ -5,7 +5,7 @@ import { WebCryptoStore } from "./web-crypto-store.js";
 
 /**
  * This browser's Parley data in IndexedDB, one namespace per account: the device's state (keys,
- * MLS group states, pins, session) and, when the user opts in, the message history. Every value
+ * MLS group states, pins, session) and its message history (kept by default). Every value
  * is sealed by a WebCryptoStore under that account's non-extractable key, kept beside it. The
  * only clear values are the namespace names (usernames, which the server knows anyway) and the
  * settings record.

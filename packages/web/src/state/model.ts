@@ -1,4 +1,9 @@
-import { type ChatSnapshot, emptyChatSnapshot } from "@parley/client";
+import {
+  type ChatSnapshot,
+  DEFAULT_RETENTION,
+  emptyChatSnapshot,
+  type HistoryRetention,
+} from "@parley/client";
 import type { InfoResponse, RoomView } from "@parley/protocol";
 import { computed, signal } from "@preact/signals";
 
@@ -24,6 +29,8 @@ export const rooms = computed(() => chat.value.rooms);
 export const people = computed(() => chat.value.people);
 export const messages = computed(() => chat.value.messages);
 export const unread = computed(() => chat.value.unread);
+/** roomId -> disappearing timer in seconds (absent: off). */
+export const disappearing = computed(() => chat.value.disappearing);
 /** roomId -> who is typing there now. */
 export const typing = computed(() => chat.value.typing);
 export const trust = computed(() => chat.value.trust);
@@ -36,7 +43,10 @@ export const selectedRoom = signal<string | undefined>(undefined);
 /** A short message about something that failed outside a form (shown in a live region). */
 export const notice = signal<string | undefined>(undefined);
 export const theme = signal<ThemeChoice>("system");
-export const keepHistory = signal(false);
+/** What this device keeps of the signed-in account's messages (Settings). */
+export const retention = signal<HistoryRetention>(DEFAULT_RETENTION);
+/** RCPT-1: whether this user shares read receipts (and so sees other people's). */
+export const readReceipts = signal(true);
 /** False when this page cannot keep encrypted state (not a secure context). */
 export const persistent = signal(true);
 

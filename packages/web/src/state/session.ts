@@ -1,22 +1,37 @@
 import {
   type ChatChange,
   ChatModel,
+  DEFAULT_RETENTION,
+  type DeliveryInfo,
   type DeviceInfo,
   type DeviceStore,
   emptyChatSnapshot,
   fetchServerInfo,
+  formatRetention,
+  History,
+  type HistoryRetention,
   isParleyClientError,
   type JoinedLink,
+  maxAgeMs,
   ParleyClient,
+  parseRetention,
   type PendingLink,
   type SafetyNumberResult,
 } from "@parley/client";
-import { assertNever, canonicalRoomId, type InfoResponse } from "@parley/protocol";
+import { assertNever, canonicalRoomId, type InfoResponse, type MlsSuite } from "@parley/protocol";
 import { eraseAccount, getSetting, openAccountStore, setSetting } from "../platform/idb-store.js";
 import { clearDeviceNotes, noteDeviceAdded } from "./device-notes.js";
 import { describeError } from "./errors.js";
-import { History } from "./history.js";
-import { chat, keepHistory, notice, persistent, route, selectedRoom, serverInfo } from "./model.js";
+import {
+  chat,
+  notice,
+  persistent,
+  readReceipts,
+  retention,
+  route,
+  selectedRoom,
+  serverInfo,
+} from "./model.js";
 
 /**
  * The page's side of the chat: signing in and out, and the actions components call. The chat
@@ -104,10 +119,11 @@ async function begin(
 ): Promise<void> {
   persistent.value = canPersist;
   await setSetting(LAST_ACCOUNT, account);
-  keepHistory.value = canPersist && (await getSetting(historySetting(account))) === "on";
-  const history = new History(store);
+  retention.value = canPersist ? await retentionOf(account) : { keep: "none" };
+  const keeps = retention.value.keep !== "none";
+  const history = new History(store, { maxAgeMs: maxAgeMs(retention.value) });
   const model = new ChatModel(client, {
-    ...(keepHistory.value ? { history } : {}),
+    ...(keeps ? { history } : {}),
     // A message in the open conversation of a visible page is read as it arrives.
     isRead: (roomId) => roomId === selectedRoom.peek() && document.visibilityState === "visible",
   });
@@ -126,7 +142,7 @@ async function begin(
   };
   chat.value = model.snapshot;
   route.value = "app";
-  if (keepHistory.value) await model.restoreHistory();
+  if (keeps) await model.restoreHistory();
   try {
     await client.connect();
   } catch (e) {
@@ -135,10 +151,20 @@ async function begin(
     if (isParleyClientError(e, "identity_link_required")) route.value = "link";
     else notice.value = describeError(e);
   }
+  readReceipts.value = model.readReceipts;
 }
 
 function historySetting(account: string): string {
   return `history:${account}`;
+}
+
+/**
+ * The account's retention on this browser. Kept history was opt-in ("on", or nothing stored
+ * for off); it is now the default, so "on" and nothing both read as keep-everything, and only
+ * an explicit "none" (chosen since) keeps nothing.
+ */
+async function retentionOf(account: string): Promise<HistoryRetention> {
+  return parseRetention(await getSetting(historySetting(account))) ?? DEFAULT_RETENTION;
 }
 
 /** Shows the model's new snapshot, and what the page says about the change. */
@@ -148,9 +174,14 @@ function onChange(model: ChatModel, change: ChatChange): void {
   switch (change.type) {
     case "membership": {
       const m = change.event;
-      if (m.userId !== model.snapshot.me?.id || (m.event !== "left" && m.event !== "removed")) return;
+      const gone =
+        m.event === "deleted" ||
+        (m.userId === model.snapshot.me?.id && (m.event === "left" || m.event === "removed"));
+      if (!gone) return;
       if (selectedRoom.value === m.roomId) selectedRoom.value = undefined;
       if (m.event === "removed") notice.value = "You were removed from a room.";
+      if (m.event === "deleted")
+        notice.value = `A room you were in was deleted by the server's admin ${m.username}.`;
       return;
     }
     case "queue_missed":
@@ -191,6 +222,17 @@ function onChange(model: ChatModel, change: ChatChange): void {
 export function sendMessage(roomId: string, text: string): void {
   // A failure shows on the message (Retry) and as a notice.
   session?.model.send(roomId, text).catch(() => undefined);
+}
+
+/** RCPT-2: who has one of this device's messages, device by device. */
+export function messageInfo(key: string): DeliveryInfo | undefined {
+  return session?.model.deliveryInfo(key);
+}
+
+/** RCPT-1: turns sharing read receipts on or off (off: nobody's are shown either). */
+export async function setReadReceipts(on: boolean): Promise<void> {
+  await active().model.setReadReceipts(on);
+  readReceipts.value = on;
 }
 
 /** Sends a failed message again. */
@@ -243,6 +285,11 @@ export async function openDirect(userId: string): Promise<void> {
 
 // ------------------------------------------------------------------------------- identity
 
+/** The MLS cipher suite of a conversation's group (MLS-9), undefined while this device is not in it. */
+export function roomSuite(roomId: string): Promise<MlsSuite | undefined> {
+  return active().client.suite(roomId);
+}
+
 export function safetyNumber(userId: string): Promise<SafetyNumberResult> {
   return active().client.safetyNumber(userId);
 }
@@ -289,17 +336,24 @@ export function sessionAccount(): string | undefined {
 
 // ------------------------------------------------------------------------------- settings, sign-out
 
-export async function setKeepHistory(on: boolean): Promise<void> {
+/** Keep everything, keep N days, or keep nothing (what was kept is deleted at once). */
+export async function setRetention(next: HistoryRetention): Promise<void> {
   const s = session;
-  keepHistory.value = on;
+  retention.value = next;
   if (s === undefined) return;
-  await setSetting(historySetting(s.account), on ? "on" : undefined);
-  if (on) {
-    s.model.keepHistory(s.history);
-  } else {
+  await setSetting(historySetting(s.account), formatRetention(next));
+  if (next.keep === "none") {
     s.model.keepHistory(undefined);
     await s.history.clear();
+  } else {
+    s.history.maxAgeMs = maxAgeMs(next);
+    s.model.keepHistory(s.history);
   }
+}
+
+/** Sets a conversation's disappearing-message timer for every member (seconds, 0 off). */
+export function setDisappearing(roomId: string, seconds: number): Promise<void> {
+  return active().model.setDisappearing(roomId, seconds);
 }
 
 /** Ends the session; with `erase`, also removes this account's keys and history from this browser. */

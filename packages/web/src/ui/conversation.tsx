@@ -1,12 +1,13 @@
 import type { RoomView } from "@parley/protocol";
 import { useState } from "preact/hooks";
 import { describeError } from "../state/errors.js";
-import { conversationName, directPeer, me, members, trust } from "../state/model.js";
-import { inviteUser, leaveRoom } from "../state/session.js";
+import { conversationName, directPeer, disappearing, me, members, notice, trust } from "../state/model.js";
+import { inviteUser, leaveRoom, setDisappearing } from "../state/session.js";
 import { Composer } from "./composer.js";
 import { Dialog } from "./dialog.js";
 import { MessageList } from "./message-list.js";
 import { SafetyDialog } from "./safety-dialog.js";
+import { SuiteLabel } from "./suite-label.js";
 
 type TrustLevel = "verified" | "not verified" | "key changed";
 
@@ -62,6 +63,7 @@ export function Conversation({ room }: { room: RoomView }) {
               {level === "verified" ? "Verified" : level === "key changed" ? "Key changed" : "Unverified"}
             </span>
           </button>
+          <DisappearingSelect roomId={room.id} />
           {isRoom && (
             <>
               <button type="button" aria-expanded={showMembers} onClick={() => setShowMembers(!showMembers)}>
@@ -99,6 +101,7 @@ export function Conversation({ room }: { room: RoomView }) {
           </button>
         </div>
       ))}
+      {isRoom && showMembers && <SuiteLabel roomId={room.id} members={list.length} />}
       {(isRoom ? showMembers : false) && (
         <ul class="members" aria-label="Members">
           {list.map((m) => (
@@ -129,6 +132,7 @@ export function Conversation({ room }: { room: RoomView }) {
         <SafetyDialog
           userId={verifying.userId}
           username={verifying.username}
+          roomId={room.id}
           onClose={() => setVerifying(undefined)}
         />
       )}
@@ -215,5 +219,38 @@ function LockIcon({ open }: { open: boolean }) {
       />
       <rect x="3" y="7" width="10" height="7.5" rx="1.5" fill="currentColor" />
     </svg>
+  );
+}
+
+const TIMERS: readonly [number, string][] = [
+  [0, "Off"],
+  [3_600, "1 hour"],
+  [86_400, "1 day"],
+  [604_800, "1 week"],
+];
+
+/** The conversation's disappearing-message timer: shown to all, set by any member for everyone. */
+function DisappearingSelect({ roomId }: { roomId: string }) {
+  const seconds = disappearing.value[roomId] ?? 0;
+  return (
+    <label class="disappearing" title="Messages sent from now on disappear from every member's device">
+      <span class="small-text">Disappearing</span>
+      <select
+        aria-label="Disappearing messages"
+        value={String(seconds)}
+        onChange={(e) => {
+          const next = Number(e.currentTarget.value);
+          setDisappearing(roomId, next).catch((error: unknown) => {
+            notice.value = describeError(error);
+          });
+        }}
+      >
+        {TIMERS.map(([value, label]) => (
+          <option key={value} value={String(value)}>
+            {label}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }

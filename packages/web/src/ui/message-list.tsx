@@ -1,11 +1,12 @@
 import type { OutgoingStatus } from "@parley/client";
 import { Fragment } from "preact";
-import { useLayoutEffect, useRef } from "preact/hooks";
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { type DeviceNote, notesAbout } from "../state/device-notes.js";
-import { type ChatMessage, me, members, messages, typing } from "../state/model.js";
+import { type ChatMessage, me, members, messages, retention, serverInfo, typing } from "../state/model.js";
 import { retry } from "../state/session.js";
 import { dayNumber, formatDay, formatFull, formatTime } from "./format.js";
 import { Markdown } from "./markdown.js";
+import { MessageInfoDialog } from "./message-info.js";
 
 /** Messages of one sender closer together than this share one header (a burst). */
 const BURST_MS = 5 * 60_000;
@@ -37,9 +38,7 @@ export function MessageList({ roomId }: { roomId: string }) {
   return (
     <>
       <div class="messages" ref={ref} onScroll={onScroll} role="log" aria-label="Messages" aria-live="polite">
-        {list.length === 0 && (
-          <p class="empty muted">No messages yet. Say hello: only the members can read it.</p>
-        )}
+        {list.length === 0 && <EmptyConversation />}
         {list.map((m, i) => {
           const prev = list[i - 1];
           const newDay = prev === undefined || dayNumber(prev.ts) !== dayNumber(m.ts);
@@ -73,8 +72,41 @@ export function MessageList({ roomId }: { roomId: string }) {
 /** "bob added a device": a person's new certified device, shown as news, not as an alarm. */
 function DeviceLine({ note, name }: { note: DeviceNote; name: string }) {
   return (
-    <p class="system-line" data-testid="system-line">
-      {name} added a device <time dateTime={new Date(note.at).toISOString()}>{formatTime(note.at)}</time>
+    <p class="system-line muted" data-testid="device-line">
+      <time dateTime={new Date(note.at).toISOString()} title={formatFull(note.at)}>
+        {formatTime(note.at)}
+      </time>{" "}
+      {name} added a device
+    </p>
+  );
+}
+
+/** What a new conversation says: who can read it, and what this device and the server keep. */
+function EmptyConversation() {
+  const keepsNothing = retention.value.keep === "none";
+  const serverKeepsNothing = serverInfo.value?.storage.messages === "none";
+  return (
+    <div class="empty muted">
+      <p>No messages yet. Say hello: only the members can read it.</p>
+      {keepsNothing && <p data-testid="device-storage">This device keeps no history.</p>}
+      {serverKeepsNothing && (
+        <p data-testid="server-storage">
+          This server keeps no messages: a message reaches a teammate's device only while it, or one of you,
+          is online.
+        </p>
+      )}
+    </div>
+  );
+}
+
+/** A line about the conversation (a timer set), not a message from a person. */
+function SystemLine({ message: m }: { message: ChatMessage }) {
+  return (
+    <p class="system-line muted" data-testid="system-line">
+      <time dateTime={new Date(m.ts).toISOString()} title={formatFull(m.ts)}>
+        {formatTime(m.ts)}
+      </time>{" "}
+      {m.text}
     </p>
   );
 }
@@ -96,7 +128,13 @@ const STATUS_MARK: Record<OutgoingStatus, string> = {
 };
 
 function Message({ message: m, continued }: { message: ChatMessage; continued: boolean }) {
+  if (m.system === true) return <SystemLine message={m} />;
   const statusLabel = m.status === undefined ? undefined : STATUS_LABEL[m.status];
+  const [info, setInfo] = useState(false);
+  const progress =
+    m.status === "sent" && m.progress !== undefined && m.progress.of > 0
+      ? ` (${m.progress.delivered} of ${m.progress.of} devices)`
+      : "";
   return (
     <article
       class={`message${m.own ? " own" : ""}${continued ? " continued" : ""}`}
@@ -122,10 +160,16 @@ function Message({ message: m, continued }: { message: ChatMessage; continued: b
       </div>
       {statusLabel !== undefined && (
         <footer class={`status status-${m.status}`}>
-          <span title={statusLabel}>
+          <span title={`${statusLabel}${progress}`} data-testid="ticks">
             <span aria-hidden="true">{m.status === undefined ? "" : STATUS_MARK[m.status]}</span>
-            <span class="sr-only">{statusLabel}</span>
+            <span class="sr-only">{`${statusLabel}${progress}`}</span>
           </span>
+          {m.status !== "failed" && (
+            <button type="button" class="small" onClick={() => setInfo(true)}>
+              Info
+            </button>
+          )}
+          {info && <MessageInfoDialog messageKey={m.key} onClose={() => setInfo(false)} />}
           {m.status === "failed" && (
             <button type="button" class="small" onClick={() => retry(m.key)}>
               Retry

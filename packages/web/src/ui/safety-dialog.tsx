@@ -8,6 +8,7 @@ import { Dialog } from "./dialog.js";
 import { QrCode } from "./qr-code.js";
 import { safetyCodeText } from "./safety-code.js";
 import { ScanSafetyCode } from "./scan-safety-code.js";
+import { SuiteLabel } from "./suite-label.js";
 
 /**
  * The safety number of this user and a contact: 60 digits in 3 rows of 4 groups (as in the
@@ -17,10 +18,13 @@ import { ScanSafetyCode } from "./scan-safety-code.js";
 export function SafetyDialog({
   userId,
   username,
+  roomId,
   onClose,
 }: {
   userId: string;
   username: string;
+  /** The conversation the dialog was opened from: its key exchange is shown too. */
+  roomId?: string;
   onClose: () => void;
 }) {
   const [result, setResult] = useState<SafetyNumberResult | undefined>();
@@ -48,12 +52,15 @@ export function SafetyDialog({
             ))}
           </p>
           <QrCode text={safetyCodeText(result.qrPayloadBase64)} label="QR code" />
+          {roomId !== undefined && <SuiteLabel roomId={roomId} />}
           <p class={`trust-state trust-${state}`}>
             {state === "verified"
               ? `You have verified ${username}.`
               : state === "changed"
-                ? `${username}'s security key changed since you last saw it.`
-                : `You have not verified ${username} yet.`}
+                ? `${username}'s identity key changed since you verified it.`
+                : state === "changed_unverified"
+                  ? `${username}'s identity key changed since you first saw it.`
+                  : `You have not verified ${username} yet.`}
           </p>
           <ScanSafetyCode userId={userId} username={username} payloadBase64={result.qrPayloadBase64} />
           <details class="person-devices">
@@ -68,7 +75,7 @@ export function SafetyDialog({
             Mark as verified
           </button>
         )}
-        {state === "changed" && (
+        {(state === "changed" || state === "changed_unverified") && (
           <button type="button" onClick={() => void acceptKeyChange(userId)}>
             Accept new key
           </button>

@@ -1,14 +1,16 @@
+import { formatRetention, parseRetention, RETENTION_DAYS } from "@parley/client";
 import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../state/errors.js";
 import {
   connection,
   conversationName,
   invitations,
-  keepHistory,
   me,
   notice,
   people,
   persistent,
+  readReceipts,
+  retention,
   rooms,
   selectedRoom,
   type ThemeChoice,
@@ -21,7 +23,8 @@ import {
   joinRoom,
   openDirect,
   selectRoom,
-  setKeepHistory,
+  setReadReceipts,
+  setRetention,
   signOut,
 } from "../state/session.js";
 import { Conversation } from "./conversation.js";
@@ -296,19 +299,38 @@ function SettingsDialog({ onClose }: { onClose: () => void }) {
           <option value="terminal">Terminal</option>
         </select>
       </label>
+      <label>
+        History on this device
+        <select
+          value={formatRetention(retention.value)}
+          disabled={!persistent.value}
+          onChange={(e) => {
+            const next = parseRetention(e.currentTarget.value);
+            if (next !== undefined) void setRetention(next);
+          }}
+        >
+          <option value="all">Keep</option>
+          {RETENTION_DAYS.map((d) => (
+            <option key={d} value={`${d}d`}>
+              Keep for {d === 1 ? "1 day" : `${d} days`}
+            </option>
+          ))}
+          <option value="none">Keep nothing</option>
+        </select>
+      </label>
+      <p class="muted small-text">
+        Kept messages, unread counts and read positions stay in this browser, encrypted with a key the page
+        cannot export. Keep nothing: messages live in this page's memory only.
+      </p>
       <label class="check">
         <input
           type="checkbox"
-          checked={keepHistory.value}
-          disabled={!persistent.value}
-          onChange={(e) => void setKeepHistory(e.currentTarget.checked)}
+          checked={readReceipts.value}
+          onChange={(e) => void setReadReceipts(e.currentTarget.checked)}
         />
-        Keep history on this device
+        Send read receipts
       </label>
-      <p class="muted small-text">
-        Off: messages live in this page's memory only. On: they are kept in this browser, encrypted with a key
-        the page cannot export.
-      </p>
+      <p class="muted small-text">Off: nobody sees when you read their messages, and you see nobody's.</p>
       <hr />
       <DevicesSection />
       <hr />

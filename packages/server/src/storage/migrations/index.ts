@@ -2,6 +2,7 @@ import type { Migration, MigrationProvider } from "kysely";
 import { initial } from "./0001-initial.js";
 import { mlsDelivery } from "./0002-mls-delivery.js";
 import { offlineQueue } from "./0003-offline-queue.js";
+import { identityKeys } from "./0004-identity-keys.js";
 
 /**
  * Every migration, by name. A static map rather than Kysely's FileMigrationProvider so that
@@ -11,6 +12,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   "0001-initial": initial,
   "0002-mls-delivery": mlsDelivery,
   "0003-offline-queue": offlineQueue,
+  "0004-identity-keys": identityKeys,
 });
 
 export const migrationProvider: MigrationProvider = {

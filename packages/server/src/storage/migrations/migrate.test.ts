@@ -8,8 +8,10 @@ import { migrations } from "./index.js";
 import { migrate, StorageMigrationError } from "./migrate.js";
 
 const SCHEMA_TABLES = [
+  "device_revocations",
   "devices",
   "handshake_queue",
+  "identity_keys",
   "invites",
   "key_packages",
   "mls_group_devices",

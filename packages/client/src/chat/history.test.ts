@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { ChatMessage } from "@parley/client";
-import { MemoryStore } from "@parley/client";
+import { MemoryStore } from "../store.js";
 import { HISTORY_LIMIT, History } from "./history.js";
+import type { ChatMessage } from "./types.js";
 
 const msg = (roomId: string, n: number, extra: Partial<ChatMessage> = {}): ChatMessage => ({
   key: `${roomId}-${n}`,
@@ -64,4 +64,29 @@ test("saveNow resolves once the conversation is stored", async () => {
     (await new History(store).loadAll()).AAAAAA?.map((m) => m.key),
     ["AAAAAA-1"],
   );
+});
+
+test("keeps unread counts and disappearing timers beside the messages, and clear removes them", async () => {
+  const store = new MemoryStore();
+  const h = new History(store);
+  h.saveRooms({ unread: { AAAAAA: 3 }, disappearing: { AAAAAA: 3_600 } });
+  await h.flush();
+  assert.deepEqual(await new History(store).loadRooms(), {
+    unread: { AAAAAA: 3 },
+    disappearing: { AAAAAA: 3_600 },
+  });
+  await store.put("history/rooms", new TextEncoder().encode('{"unread":{"A":-1,"B":"x","C":2}}'));
+  assert.deepEqual(await h.loadRooms(), { unread: { C: 2 }, disappearing: {} });
+  await h.clear();
+  assert.equal(await h.loadRooms(), undefined);
+  assert.deepEqual(store.keys(), []);
+});
+
+test("writes a changed unread count without waiting for the next batch", async () => {
+  const store = new MemoryStore();
+  const h = new History(store);
+  h.saveRooms({ unread: { AAAAAA: 0 }, disappearing: {} });
+  // No flush: only the turn of the event loop that follows.
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.deepEqual(await new History(store).loadRooms(), { unread: { AAAAAA: 0 }, disappearing: {} });
 });

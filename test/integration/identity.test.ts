@@ -1,0 +1,166 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import {
+  type IdentityChange,
+  isParleyClientError,
+  type ParleyClient,
+  safetyNumberRows,
+} from "@parley/client";
+import { STRONG_PASSWORD, startTestServer, type TestServer } from "./support/harness.js";
+import { linkBySdk, nextEvent, type SdkUser, sdkClient, sdkSignUp } from "./support/sdk.js";
+
+// Issue 14: one identity per person across devices. Real server, SDK clients.
+
+/** Polls until `check` holds (bounded), for states that change in the background. */
+async function eventually(check: () => Promise<boolean>, what: string, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`not within ${ms} ms: ${what}`);
+}
+
+function watch(client: ParleyClient) {
+  const changes: IdentityChange[] = [];
+  const added: { userId: string; deviceId: string }[] = [];
+  client.on("identity_changed", (c) => changes.push(c));
+  client.on("device_added", (d) => added.push(d));
+  return { changes, added };
+}
+
+describe("one identity per person", () => {
+  let ts: TestServer;
+  const open: ParleyClient[] = [];
+  const user = async (prefix: string): Promise<SdkUser> => {
+    const u = await sdkSignUp(ts, prefix);
+    open.push(u.client);
+    return u;
+  };
+  const signIn = async (u: SdkUser): Promise<ParleyClient> => {
+    const c = sdkClient(ts);
+    open.push(c);
+    await c.login(u.username, STRONG_PASSWORD);
+    return c;
+  };
+
+  before(async () => {
+    ts = await startTestServer();
+  });
+  after(async () => {
+    await Promise.all(open.map((c) => c.close()));
+    await ts.stop();
+  });
+
+  it("links a second device by code without alarming anyone; it joins every group and the safety number stays", async () => {
+    const bob = await user("bob");
+    const alice = await user("alice");
+    const aliceSees = watch(alice.client);
+    const room = await bob.client.createRoom("team", { isPublic: false });
+    await bob.client.invite(room.id, alice.id);
+    await alice.client.join(room.id);
+    const direct = await bob.client.openDirect(alice.id);
+    const number = await alice.client.safetyNumber(bob.id);
+    assert.equal(number.digits, (await bob.client.safetyNumber(alice.id)).digits);
+    assert.equal(safetyNumberRows(number.groups).length, 3);
+    await alice.client.markVerified(bob.id);
+
+    // A new sign-in does not make a new identity silently.
+    const phone = await signIn(bob);
+    assert.equal(await phone.identityStatus(), "link_required");
+    await assert.rejects(phone.connect(), (e) => isParleyClientError(e, "identity_link_required"));
+
+    const joined = nextEvent(phone, "membership", (m) => m.source === "self" && m.roomId === room.id);
+    const sas = await linkBySdk(bob.client, phone);
+    assert.match(sas.newSide, /^\d{6}$/);
+    assert.equal(sas.newSide, sas.existingSide, "both screens show the same code");
+    await joined;
+    await eventually(
+      async () => (await phone.epoch(direct.id)) !== undefined,
+      "the phone joins the direct conversation",
+    );
+
+    // Alice hears of the device quietly and stays verified; the number is the same.
+    const said = nextEvent(alice.client, "message", (m) => m.text === "from my phone");
+    await phone.send(room.id, "from my phone");
+    assert.equal((await said).from.deviceId, phone.deviceId);
+    await eventually(async () => aliceSees.added.some((d) => d.deviceId === phone.deviceId), "device_added");
+    assert.deepEqual(aliceSees.changes, []);
+    assert.equal(await alice.client.trust(bob.id), "verified");
+    assert.equal((await alice.client.safetyNumber(bob.id)).digits, number.digits);
+    assert.equal((await phone.safetyNumber(alice.id)).digits, number.digits);
+    assert.equal(await phone.trust(alice.id), "unverified");
+    const devices = await alice.client.devices(bob.id);
+    assert.deepEqual(devices.map((d) => d.deviceId).sort(), [bob.client.deviceId, phone.deviceId].sort());
+
+    // A newcomer meets bob with two devices: first sight, never "changed".
+    const dave = await user("dave");
+    const daveSees = watch(dave.client);
+    await bob.client.invite(room.id, dave.id);
+    await dave.client.join(room.id);
+    const heard = nextEvent(dave.client, "message", (m) => m.text === "welcome dave");
+    await phone.send(room.id, "welcome dave");
+    assert.equal((await heard).trust, "unverified");
+    assert.deepEqual(daveSees.changes, []);
+    assert.equal(await dave.client.trust(bob.id), "unverified");
+  });
+
+  it("refuses a wrong or malformed code cleanly, and another account's device", async () => {
+    const erin = await user("erin");
+    const frank = await user("frank");
+    const tablet = await signIn(erin);
+    const pending = await tablet.startLink();
+    await assert.rejects(erin.client.linkDevice("ZZZZZ-ZZZZZ"), (e) =>
+      isParleyClientError(e, "link_not_found"),
+    );
+    await assert.rejects(erin.client.linkDevice("not a code"), (e) => isParleyClientError(e, "link_invalid"));
+    await assert.rejects(frank.client.linkDevice(pending.code), (e) =>
+      isParleyClientError(e, "link_not_found"),
+    );
+    // A QR payload whose key the server contradicts is refused before anything is sent.
+    const forged = pending.qrPayload.replace(/:[^:]+$/, `:${"A".repeat(43)}`);
+    await assert.rejects(erin.client.linkDevice(forged), (e) => isParleyClientError(e, "link_mismatch"));
+    // The new device hears of the cancel: its link ends without an identity.
+    await assert.rejects(pending.done, (e) => isParleyClientError(e, "link_cancelled"));
+    assert.equal(tablet.deviceId, undefined);
+  });
+
+  it("an identity reset alarms exactly the people who knew the old key", async () => {
+    const gina = await user("gina");
+    const verifier = await user("verifier");
+    const acquaintance = await user("acquaintance");
+    const stranger = await user("stranger");
+    await verifier.client.safetyNumber(gina.id);
+    await verifier.client.markVerified(gina.id);
+    await acquaintance.client.devices(gina.id); // pins gina's key on first sight
+    const sees = {
+      verifier: watch(verifier.client),
+      acquaintance: watch(acquaintance.client),
+      stranger: watch(stranger.client),
+    };
+
+    const laptop = await signIn(gina);
+    await assert.rejects(laptop.resetIdentity("wrong password"), (e) =>
+      isParleyClientError(e, "invalid_credentials"),
+    );
+    await laptop.resetIdentity(STRONG_PASSWORD);
+    assert.ok(laptop.deviceId !== undefined);
+
+    await verifier.client.devices(gina.id);
+    await acquaintance.client.devices(gina.id);
+    await stranger.client.devices(gina.id);
+    assert.equal(sees.verifier.changes[0]?.wasVerified, true);
+    assert.equal(await verifier.client.trust(gina.id), "changed");
+    assert.equal(sees.acquaintance.changes[0]?.wasVerified, false);
+    assert.equal(await acquaintance.client.trust(gina.id), "changed_unverified");
+    assert.deepEqual(sees.stranger.changes, []);
+    assert.equal(await stranger.client.trust(gina.id), "unverified");
+    // Only the new device is listed: the old one's certificate named the old key.
+    assert.deepEqual(
+      (await stranger.client.devices(gina.id)).map((d) => d.deviceId),
+      [laptop.deviceId],
+    );
+    await verifier.client.acceptKeyChange(gina.id);
+    assert.equal(await verifier.client.trust(gina.id), "unverified");
+  });
+});
