@@ -14,8 +14,8 @@ import {
   type JoinedLink,
   maxAgeMs,
   ParleyClient,
-  parseRetention,
   type PendingLink,
+  parseRetention,
   type SafetyNumberResult,
 } from "@parley/client";
 import { assertNever, canonicalRoomId, type InfoResponse, type MlsSuite } from "@parley/protocol";
