@@ -85,7 +85,7 @@ describe("linking a device", () => {
       await waitForMessage(alice.page, bob.username, "Same Bob, new phone.");
       await waitForText(
         alice.page.getByTestId("device-line").first(),
-        new RegExp(`^${bob.username} added a device`),
+        new RegExp(`${bob.username} added a device$`),
       );
       assert.equal(await alice.page.getByRole("alert").count(), 0, "an alarm was raised for a linked device");
       await alice.page.getByRole("button", { name: "Encryption: verified", exact: true }).waitFor();
