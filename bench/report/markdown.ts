@@ -1,5 +1,6 @@
 import { ratio } from "../measure/stats.js";
 import type { BenchResults } from "../results-file.js";
+import { isReceiptsCase, RECEIPTS_TAG } from "../scenarios/fanout.js";
 import type { RunRecord } from "../scenarios/types.js";
 import { TARGETS, type TargetId } from "../targets/target.js";
 import { aggregateCase, type PhaseAgg, type TargetAgg, type TrafficAgg } from "./aggregate.js";
@@ -81,7 +82,7 @@ export function buildReport(r: BenchResults): Report {
       "",
     );
     const groups: BarGroup[] = fanoutCases.map((c) => ({
-      label: shortCase(c.id),
+      label: fanoutLabel(c.id),
       bars: (byCase.get(c.id) ?? []).map((a) => ({
         series: a.target,
         value: a.traffic?.phases.measure?.deliveriesPerS ?? emptySpread(),
@@ -107,7 +108,7 @@ export function buildReport(r: BenchResults): Report {
     );
     out.push(`![Deliveries per second per server](${bars})`, "");
     const cpuGroups: BarGroup[] = [...fanoutCases, ...(tlsCase ? [tlsCase] : [])].map((c) => ({
-      label: `${shortCase(c.id)}${c.scenario === "tls" ? " TLS" : ""}`,
+      label: `${fanoutLabel(c.id)}${c.scenario === "tls" ? " TLS" : ""}`,
       bars: (byCase.get(c.id) ?? []).map((a) => ({
         series: a.target,
         value: a.traffic?.cpuUsPerDelivery ?? emptySpread(),
@@ -134,6 +135,7 @@ export function buildReport(r: BenchResults): Report {
       out.push(`### ${c.title}`, "");
       out.push(trafficTable(aggs, "measure"), "");
       out.push(ratioLine(aggs, "measure"), "");
+      if (isReceiptsCase(c.id)) out.push(receiptsLine(aggs, byCase.get(receiptsTwin(c.id)) ?? []), "");
       const cdf = chart(`cdf-${c.id}`, cdfChart(`Latency CDF: ${c.title}`, cdfSeries(aggs, "measure")));
       out.push(`![Latency CDF](${cdf})`, "");
     }
@@ -409,6 +411,30 @@ function trafficRow(name: string, t: TrafficAgg, p: PhaseAgg, notes: string): st
       : `${pct(t.generatorCpu.median)}${bound}`,
     notes,
   ];
+}
+
+/** "rooms of 10, 256 B", with "+ receipts" for a receipts case. */
+function fanoutLabel(id: string): string {
+  return `${shortCase(id)}${isReceiptsCase(id) ? " + receipts" : ""}`;
+}
+
+/** The plain fan-out case a receipts case is measured beside. */
+function receiptsTwin(id: string): string {
+  return id.replace(`${RECEIPTS_TAG}-`, "-");
+}
+
+/** What receipts cost Parley: its figures with receipts over its figures without, in the same run. */
+function receiptsLine(withReceipts: TargetAgg[], plain: TargetAgg[]): string {
+  const on = find(withReceipts, "parley")?.traffic;
+  const off = find(plain, "parley")?.traffic;
+  const a = on?.phases.measure;
+  const b = off?.phases.measure;
+  if (!on || !off || !a || !b) return "";
+  return (
+    `**Receipts cost** (Parley with receipts over Parley without, same run): deliveries/s ` +
+    `${times(ratio(a.deliveriesPerS.median, b.deliveriesPerS.median))}, CPU per delivery ` +
+    `${times(ratio(on.cpuUsPerDelivery.median, off.cpuUsPerDelivery.median))}, p99 ${times(ratio(a.p99.median, b.p99.median))}.`
+  );
 }
 
 function ratioLine(aggs: TargetAgg[], phase: string): string {

@@ -13,9 +13,23 @@ export const fanout: Scenario = {
   title: "Fan-out at max rate",
   cases: (plan) =>
     plan.payloadSizes.flatMap((payloadBytes) =>
-      plan.fanoutRoomSizes.map((roomSize) => fanoutCase(plan, roomSize, payloadBytes, plan.targets)),
+      plan.fanoutRoomSizes.flatMap((roomSize) => [
+        fanoutCase(plan, roomSize, payloadBytes, plan.targets),
+        // Issue 13: the same load with every delivery acknowledged as the SDK does (RCPT-1),
+        // on Parley only (the references have no receipts), beside the plain figures.
+        ...(plan.targets.includes("parley")
+          ? [fanoutCase(plan, roomSize, payloadBytes, ["parley"], "fanout", true)]
+          : []),
+      ]),
     ),
 };
+
+/** "fanout-receipts-r10-256b": the twin of "fanout-r10-256b" with receipts on. */
+export const RECEIPTS_TAG = "-receipts";
+
+export function isReceiptsCase(id: string): boolean {
+  return id.includes(`${RECEIPTS_TAG}-`);
+}
 
 export function fanoutCase(
   plan: BenchPlan,
@@ -23,12 +37,13 @@ export function fanoutCase(
   payloadBytes: number,
   targets: BenchCase["targets"],
   scenario = "fanout",
+  receipts = false,
 ): BenchCase {
   const window = closedWindow(plan, roomSize);
   return {
     scenario,
-    id: `${scenario}-r${roomSize}-${payloadBytes}b`,
-    title: `${plan.clients} clients, rooms of ${roomSize}, ${payloadBytes} B payloads, max rate`,
+    id: `${scenario}${receipts ? RECEIPTS_TAG : ""}-r${roomSize}-${payloadBytes}b`,
+    title: `${plan.clients} clients, rooms of ${roomSize}, ${payloadBytes} B payloads, max rate${receipts ? ", every delivery acknowledged (receipts)" : ""}`,
     targets,
     run: async (ctx, server) => ({
       kind: "traffic",
@@ -40,7 +55,8 @@ export function fanoutCase(
           roomSize,
           payloadBytes,
           mode: { kind: "closed", window },
-          roomPrefix: `r${roomSize}`,
+          roomPrefix: `r${roomSize}${receipts ? "rc" : ""}`,
+          ...(receipts ? { receipts } : {}),
         },
         ["measure"],
         (control) => measureFor(plan.durationS, control),

@@ -10,11 +10,12 @@ import type { BenchContext } from "./types.js";
  * reaches about half its recipients through the other node.
  */
 
-export function clientTarget(server: RunningServer): ClientTarget {
+export function clientTarget(server: RunningServer, receipts = false): ClientTarget {
   return {
     kind: server.target.client,
     url: server.wsUrl,
     ...(server.ca !== undefined ? { ca: server.ca } : {}),
+    ...(receipts ? { receipts } : {}),
   };
 }
 
@@ -37,12 +38,12 @@ export function identity(ctx: BenchContext, server: RunningServer, i: number, no
 export function roomSetups(
   ctx: BenchContext,
   server: RunningServer,
-  o: { clients: number; roomSize: number; payloadBytes: number; roomPrefix: string },
+  o: { clients: number; roomSize: number; payloadBytes: number; roomPrefix: string; receipts?: boolean },
 ): SetupCommand[] {
   const P = ctx.pool.size;
   const setups: SetupCommand[] = Array.from({ length: P }, (_, p) => ({
     op: "setup",
-    target: clientTarget(server),
+    target: clientTarget(server, o.receipts),
     identities: [],
     rooms: [],
     roomPrefix: `${o.roomPrefix}-g${p}`,

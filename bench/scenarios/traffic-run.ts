@@ -13,6 +13,8 @@ export interface TrafficSpec {
   /** Total offered load: a per-room window (closed loop) or messages/s over all rooms (open). */
   mode: LoadMode;
   roomPrefix: string;
+  /** Parley only: every client acknowledges what it receives with batched `receipt` frames. */
+  receipts?: boolean;
 }
 
 /** Moves the run through its measured phases; the default is one phase, "measure". */

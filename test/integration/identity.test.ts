@@ -1,4 +1,7 @@
 import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
   type IdentityChange,
@@ -6,6 +9,13 @@ import {
   type ParleyClient,
   safetyNumberRows,
 } from "@parley/client";
+import {
+  decodeCertificate,
+  encodeCertificate,
+  generateIdentityKey,
+  signDeviceCertificate,
+} from "@parley/crypto";
+import Database from "better-sqlite3";
 import { STRONG_PASSWORD, startTestServer, type TestServer } from "./support/harness.js";
 import { linkBySdk, nextEvent, type SdkUser, sdkClient, sdkSignUp } from "./support/sdk.js";
 
@@ -162,5 +172,72 @@ describe("one identity per person", () => {
     );
     await verifier.client.acceptKeyChange(gina.id);
     assert.equal(await verifier.client.trust(gina.id), "unverified");
+  });
+});
+
+describe("a server that lies about identities", () => {
+  it("is caught: a forged certificate raises the alarm, a broken one is not believed", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), "parley-identity-"));
+    const ts = await startTestServer({}, { dataDir });
+    const clients: ParleyClient[] = [];
+    try {
+      const bob = await sdkSignUp(ts, "bob");
+      const alice = await sdkSignUp(ts, "alice");
+      clients.push(bob.client, alice.client);
+      const aliceSees = watch(alice.client);
+      const honest = await alice.client.devices(bob.id); // pins bob's identity key
+      assert.equal(honest.length, 1);
+      const number = await alice.client.safetyNumber(bob.id);
+
+      const db = new Database(join(dataDir, "parley.db"));
+      const row = () =>
+        db.prepare("select signature_key, certificate from devices where user_id = ?").get(bob.id) as {
+          signature_key: string;
+          certificate: string;
+        };
+      const real = row();
+      const setCertificate = (c: string) =>
+        db.prepare("update devices set certificate = ? where user_id = ?").run(c, bob.id);
+      try {
+        // A broken signature: the device is left out, nothing is pinned from it.
+        const bytes = Buffer.from(real.certificate, "base64");
+        bytes[bytes.length - 1] = (bytes[bytes.length - 1] ?? 0) ^ 1;
+        setCertificate(bytes.toString("base64"));
+        assert.deepEqual(await alice.client.devices(bob.id), []);
+        assert.equal(aliceSees.changes.length, 0);
+
+        // A certificate the server made with a key of its own for bob's device, and that key
+        // as bob's identity: the alarm, and the safety numbers then differ.
+        const serverKey = generateIdentityKey();
+        const cert = decodeCertificate(Buffer.from(real.certificate, "base64"));
+        const forged = signDeviceCertificate(
+          serverKey,
+          cert,
+          Buffer.from(real.signature_key, "base64"),
+          cert.createdAt,
+        );
+        setCertificate(Buffer.from(encodeCertificate(forged)).toString("base64"));
+        db.prepare("update identity_keys set identity_key = ? where user_id = ?").run(
+          Buffer.from(serverKey.publicKey).toString("base64"),
+          bob.id,
+        );
+        await alice.client.devices(bob.id);
+        assert.equal(aliceSees.changes.length, 1);
+        assert.deepEqual(aliceSees.changes[0]?.identityKey, serverKey.publicKey);
+        assert.equal(await alice.client.trust(bob.id), "changed_unverified");
+        assert.notEqual((await alice.client.safetyNumber(bob.id)).digits, number.digits);
+        assert.equal(
+          (await bob.client.safetyNumber(alice.id)).digits,
+          number.digits,
+          "bob's side is unmoved",
+        );
+      } finally {
+        db.close();
+      }
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+      await ts.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });

@@ -34,6 +34,8 @@ export interface ClientTarget {
   readonly url: string;
   /** PEM of the CA that signed the server's certificate, for wss://. */
   readonly ca?: string;
+  /** Parley: acknowledge every delivery with batched `receipt` frames, as the SDK does (RCPT-1). */
+  readonly receipts?: boolean;
 }
 
 export interface ClientIdentity {

@@ -1,4 +1,5 @@
-import { PROTOCOL_VERSION } from "@parley/protocol";
+import { randomBytes } from "node:crypto";
+import { PROTOCOL_VERSION, RECEIPT_IDS_MAX } from "@parley/protocol";
 import WebSocket, { type RawData } from "ws";
 import { headerInFrame, startsWith } from "../payload.js";
 import {
@@ -18,7 +19,15 @@ import {
 
 const MESSAGE = Buffer.from('{"type":"message"');
 const ACK = Buffer.from('{"type":"ack"');
-const NOISE = [Buffer.from('{"type":"presence"'), Buffer.from('{"type":"room.event"')];
+const NOISE = [
+  Buffer.from('{"type":"presence"'),
+  Buffer.from('{"type":"room.event"'),
+  Buffer.from('{"type":"receipt.event"'),
+];
+const FROM = Buffer.from('"from":{"id":"');
+const ROOM = Buffer.from('"room":"');
+/** The SDK batches receipts about once a second (RCPT-1); so does the benchmark. */
+const RECEIPT_FLUSH_MS = 1000;
 
 interface Waiter {
   resolve: (frame: Record<string, unknown>) => void;
@@ -31,6 +40,10 @@ export class ParleyClient implements BenchClient {
   #nextRid = 0;
   readonly #waiting = new Map<string, Waiter>();
   #ready: Waiter | null = null;
+  /** With receipts on: ids received since the last flush, by room and sender. */
+  readonly #unacked = new Map<string, string[]>();
+  #flushTimer: NodeJS.Timeout | undefined;
+  readonly #deviceId = `bench${randomBytes(6).toString("hex")}`;
 
   constructor(
     private readonly target: ClientTarget,
@@ -55,7 +68,13 @@ export class ParleyClient implements BenchClient {
     // Events of a socket that an earlier, failed attempt left behind are ignored.
     ws.on("open", () => {
       ws.send(
-        JSON.stringify({ type: "auth", token: this.identity.token, protocolVersion: PROTOCOL_VERSION }),
+        JSON.stringify({
+          type: "auth",
+          token: this.identity.token,
+          protocolVersion: PROTOCOL_VERSION,
+          // Receipts need a device (MLS-1); it need not be registered for them.
+          ...(this.target.receipts ? { deviceId: this.#deviceId } : {}),
+        }),
       );
     });
     ws.on("message", (data) => {
@@ -96,7 +115,42 @@ export class ParleyClient implements BenchClient {
 
   close(): void {
     this.#closing = true;
+    clearInterval(this.#flushTimer);
+    this.#flushTimer = undefined;
+    this.#unacked.clear();
     this.#ws?.terminate();
+  }
+
+  /**
+   * Notes a delivery to acknowledge: its room and sender found by byte search, as the hot path
+   * parses nothing, and an id made of the payload header (unique per message), as a receiving
+   * SDK would take the id from inside the ciphertext.
+   */
+  #noteReceipt(frame: Buffer, header: string): void {
+    const room = stringAfter(frame, ROOM);
+    const from = stringAfter(frame, FROM);
+    if (room === null || from === null) return;
+    const key = `${room} ${from}`;
+    const id = Buffer.from(header, "latin1").toString("hex").padEnd(32, "0").slice(0, 32);
+    const list = this.#unacked.get(key);
+    if (list === undefined) this.#unacked.set(key, [id]);
+    else list.push(id);
+    this.#flushTimer ??= setInterval(() => this.#flushReceipts(), RECEIPT_FLUSH_MS);
+    this.#flushTimer.unref();
+  }
+
+  /** One `receipt` frame per room and sender (and per RECEIPT_IDS_MAX ids), like the SDK's batches. */
+  #flushReceipts(): void {
+    const ws = this.#ws;
+    if (ws === null || this.#closing) return;
+    for (const [key, ids] of this.#unacked) {
+      const [roomId, to] = key.split(" ") as [string, string];
+      for (let i = 0; i < ids.length; i += RECEIPT_IDS_MAX) {
+        const chunk = ids.slice(i, i + RECEIPT_IDS_MAX);
+        ws.send(JSON.stringify({ type: "receipt", roomId, to, ids: chunk, state: "delivered" }));
+      }
+    }
+    this.#unacked.clear();
   }
 
   #request(frame: Record<string, unknown>): Promise<Record<string, unknown>> {
@@ -112,7 +166,10 @@ export class ParleyClient implements BenchClient {
     if (!Buffer.isBuffer(data)) return;
     if (startsWith(data, MESSAGE)) {
       const header = headerInFrame(data);
-      if (header !== null) this.sink.delivery(header);
+      if (header !== null) {
+        this.sink.delivery(header);
+        if (this.target.receipts) this.#noteReceipt(data, header);
+      }
       return;
     }
     if (startsWith(data, ACK)) {
@@ -157,4 +214,13 @@ export class ParleyClient implements BenchClient {
       this.sink.lost(e.message);
     }
   }
+}
+
+/** The JSON string value that follows `mark` in `frame` (ids and room ids need no escaping). */
+function stringAfter(frame: Buffer, mark: Buffer): string | null {
+  const i = frame.indexOf(mark);
+  if (i < 0) return null;
+  const start = i + mark.length;
+  const end = frame.indexOf(0x22, start); // the closing quote
+  return end < 0 ? null : frame.toString("latin1", start, end);
 }
