@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { linkScreen, resetIdentityHere } from "./support/linking.js";
 import { newPerson, type Person } from "./support/people.js";
 import { E2eSuite } from "./support/suite.js";
 import {
   closeDialog,
+  composer,
   openConversation,
   openDirect,
   readSafetyNumber,
@@ -12,6 +14,7 @@ import {
   sendMessage,
   signIn,
   signOut,
+  submitSignIn,
   waitForMessage,
 } from "./support/ui.js";
 import { waitForText } from "./support/wait.js";
@@ -62,19 +65,24 @@ describe("this device's keys", () => {
       assert.equal(await safetyNumberForAlice(), before, "Bob's keys changed");
     }));
 
-  it("erases this device's keys on request: the next sign-in is a new device to contacts", (t) =>
+  it("erases this device's keys on request: the next sign-in must link or reset, and a reset is news to contacts", (t) =>
     s.check(t, async () => {
       const before = await safetyNumberForAlice();
       await signOut(bob.page, { erase: true });
-      await signIn(bob.page, bob.username, bob.password);
+      // The identity key went with the erased keys: nothing is made silently on the next sign-in.
+      await submitSignIn(bob.page, bob.username, bob.password);
+      await linkScreen(bob.page).waitFor();
+      await resetIdentityHere(bob.page, bob.username, bob.password);
       await openConversation(bob.page, alice.username);
       await sendMessage(bob.page, "Same browser, fresh keys.");
-      const banner = alice.page
-        .getByRole("alert")
+      await waitForMessage(alice.page, bob.username, "Same browser, fresh keys.");
+      // Alice had not verified Bob: a notice that does not block her.
+      const notice = alice.page
+        .getByRole("status")
         .filter({ hasText: `${bob.username}'s security key changed` });
-      await banner.waitFor();
-      await alice.page.getByRole("button", { name: "Encryption: key changed", exact: true }).waitFor();
-      await banner.getByRole("button", { name: "Review safety number" }).click();
+      await notice.waitFor();
+      assert.ok(await composer(alice.page).isEnabled(), "the composer is blocked for an unverified contact");
+      await notice.getByRole("button", { name: "Review safety number" }).click();
       const dialog = safetyDialog(alice.page, bob.username);
       const after = await waitForText(dialog.getByTestId("safety-number"), SAFETY_NUMBER);
       assert.notEqual(after, before, "the safety number still covers only the erased keys");

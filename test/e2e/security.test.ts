@@ -1,8 +1,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import type { Page } from "playwright-core";
 import { uniqueName } from "../integration/support/harness.js";
+import { newUnlinkedDevice, resetIdentityHere } from "./support/linking.js";
 import { NetworkGuard } from "./support/network-guard.js";
-import { newDevice, newPerson, type Person } from "./support/people.js";
+import { newPerson, type Person } from "./support/people.js";
 import { E2eSuite } from "./support/suite.js";
 import {
   acceptInvitation,
@@ -169,6 +171,15 @@ describe("message rendering", () => {
     }));
 });
 
+/** Opens the open conversation's safety number and marks `peer` verified. */
+async function verify(page: Page, peer: string): Promise<void> {
+  await readSafetyNumber(page, peer);
+  const dialog = safetyDialog(page, peer);
+  await dialog.getByRole("button", { name: "Mark as verified" }).click();
+  await closeDialog(dialog);
+  await page.getByRole("button", { name: "Encryption: verified", exact: true }).waitFor();
+}
+
 describe("safety numbers and key changes", () => {
   let s: E2eSuite;
   before(async () => {
@@ -238,7 +249,7 @@ describe("safety numbers and key changes", () => {
       await alice.page.getByRole("button", { name: "Encryption: verified", exact: true }).waitFor();
     }));
 
-  it("blocks the conversation with a banner when a contact's key changes, until verified again", (t) =>
+  it("blocks the conversation with a banner when a verified contact's identity changes, until verified again", (t) =>
     s.check(t, async () => {
       const alice = await newPerson(s, "alice");
       const bob = await newPerson(s, "bob");
@@ -246,11 +257,13 @@ describe("safety numbers and key changes", () => {
       await sendMessage(bob.page, "First device here.");
       await openConversation(alice.page, bob.username);
       await waitForMessage(alice.page, bob.username, "First device here.");
+      await verify(alice.page, bob.username);
       await composer(alice.page).waitFor();
       assert.ok(await composer(alice.page).isEnabled());
 
-      // Bob signs in on a new device: fresh storage, so a new identity key.
-      const bobPhone = await newDevice(s, bob, "bob-phone");
+      // Bob, on a new browser with no other device at hand, resets his identity: new keys.
+      const bobPhone = await newUnlinkedDevice(s, bob, "bob-phone");
+      await resetIdentityHere(bobPhone.page, bob.username, bob.password);
       await openConversation(bobPhone.page, alice.username);
       await sendMessage(bobPhone.page, "New phone, same Bob.");
 
@@ -264,7 +277,7 @@ describe("safety numbers and key changes", () => {
       await banner.getByRole("button", { name: "Review safety number" }).click();
       const dialog = safetyDialog(alice.page, bob.username);
       const aliceSees = await waitForText(dialog.getByTestId("safety-number"), SAFETY_NUMBER);
-      // The number now covers both of Bob's devices, and Bob's new device agrees with it.
+      // The number now covers Bob's new identity key, and Bob's new device agrees with it.
       const phoneSees = await readSafetyNumber(bobPhone.page, alice.username);
       assert.equal(aliceSees, phoneSees);
       await dialog.getByRole("button", { name: "Mark as verified" }).click();
@@ -286,7 +299,10 @@ describe("safety numbers and key changes", () => {
       await openConversation(alice.page, carol.username);
       await waitForMessage(alice.page, carol.username, "Hello from my laptop.");
 
-      const carolTablet = await newDevice(s, carol, "carol-tablet");
+      await verify(alice.page, carol.username);
+
+      const carolTablet = await newUnlinkedDevice(s, carol, "carol-tablet");
+      await resetIdentityHere(carolTablet.page, carol.username, carol.password);
       await openConversation(carolTablet.page, alice.username);
       await sendMessage(carolTablet.page, "And from my tablet.");
       const banner = alice.page

@@ -32,6 +32,7 @@ import {
 import { CliError } from "../cli-error.js";
 import {
   COMMAND_HELP_LINES,
+  dateTime,
   formatMessage,
   formatNotice,
   formatWarning,
@@ -238,6 +239,10 @@ export class ChatController {
         return this.#disappear(input.setting);
       case "receipts":
         return this.#receipts(input.setting);
+      case "devices":
+        return this.#devices(input.user);
+      case "reset-identity":
+        return this.#resetIdentity();
       case "info":
         return this.#info(input.n);
       default:
@@ -408,6 +413,36 @@ export class ChatController {
       await joined.cancel();
       this.#notice("link cancelled");
     }
+  }
+
+  /** A person's devices as their identity key certifies them (issue 14), oldest first. */
+  async #devices(name: string | undefined): Promise<void> {
+    const client = this.#need();
+    const me = this.#me();
+    const user = name === undefined ? me : await this.#user(name);
+    const list = [...(await client.devices(user.id))].sort((a, b) => a.createdAt - b.createdAt);
+    this.#screen.print(
+      `${user.id === me.id ? "your devices" : `devices of ${user.username}`} (${list.length}):`,
+      ...list.map(
+        (d, i) => `  ${i + 1}. added ${dateTime(d.createdAt)}${d.current ? "  (this device)" : ""}`,
+      ),
+    );
+  }
+
+  /** New identity keys for this person, after a warning, a yes and the password. */
+  async #resetIdentity(): Promise<void> {
+    const client = this.#need();
+    this.#screen.print(
+      "A reset makes new identity keys. Everyone you talk to is told your identity changed (those who verified you must verify you again), and your other devices are signed out.",
+    );
+    const answer = await this.#screen.ask("Reset your identity? [y/N]");
+    if (answer === undefined || !/^\s*y(es)?\s*$/i.test(answer)) {
+      this.#notice("identity left as it was");
+      return;
+    }
+    const password = await this.#secret("password (to reset your identity):");
+    await client.resetIdentity(password);
+    this.#notice("identity reset: new keys made; your other devices were signed out");
   }
 
   /**

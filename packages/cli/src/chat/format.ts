@@ -25,6 +25,13 @@ export const COMMAND_HELP_LINES: readonly string[] = COMMAND_HELP.map(
 );
 
 /** "14:05", local time. */
+/** "2026-12-07 07:40" in local time: when a device was added. */
+export function dateTime(ts: number): string {
+  const d = new Date(ts);
+  const two = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}`;
+}
+
 export function clock(ts: number): string {
   const d = new Date(ts);
   return `${String(d.getHours()).padStart(2, "0")}:${String(d.getMinutes()).padStart(2, "0")}`;

@@ -54,6 +54,14 @@ describe("parseInput", () => {
     assert.deepEqual(parseInput("/rooms all"), { kind: "invalid", reason: "/rooms takes no arguments" });
   });
 
+  it("parses /devices with or without a user, and /reset-identity without arguments", () => {
+    assert.deepEqual(parseInput("/devices"), { kind: "devices", user: undefined });
+    assert.deepEqual(parseInput("/devices @bob"), { kind: "devices", user: "bob" });
+    assert.equal(parseInput("/devices bob carol").kind, "invalid");
+    assert.deepEqual(parseInput("/reset-identity"), { kind: "reset-identity" });
+    assert.equal(parseInput("/reset-identity now").kind, "invalid");
+  });
+
   it("names an unknown command and points at /help", () => {
     assert.deepEqual(parseInput("/frob x"), { kind: "invalid", reason: "unknown command /frob (see /help)" });
   });

@@ -24,6 +24,8 @@ export type ChatInput =
   | { readonly kind: "history"; readonly setting: string | undefined }
   /** Show (no setting) or set the current conversation's disappearing timer: off, 1h, 1d, 1w. */
   | { readonly kind: "disappear"; readonly setting: string | undefined }
+  | { readonly kind: "devices"; readonly user: string | undefined }
+  | { readonly kind: "reset-identity" }
   | { readonly kind: "info"; readonly n: number }
   /** Show (no setting) or set whether this user shares read receipts (and sees others'). */
   | { readonly kind: "receipts"; readonly setting: "on" | "off" | undefined }
@@ -51,6 +53,8 @@ export const COMMAND_HELP: readonly (readonly [string, string])[] = [
   ["/link <code>", "link your new device by the code it shows"],
   ["/history [all|Nd|none]", "history kept here: all (default), 1d-90d, none"],
   ["/disappear [off|1h|1d|1w]", "disappearing messages here, for every member"],
+  ["/devices [user]", "your devices (or a user's) and when each was added"],
+  ["/reset-identity", "new identity keys: contacts are warned"],
   ["/info <n>", "who has your message #n, device by device"],
   ["/receipts [on|off]", "share read receipts (off: you see nobody's either)"],
   ["/help", "this list"],
@@ -91,6 +95,14 @@ export function parseInput(line: string): ChatInput {
       return rest !== ""
         ? { kind: "link", code: rest }
         : { kind: "invalid", reason: "usage: /link <code shown on the new device>" };
+    case "devices":
+      return words.length <= 1
+        ? { kind: "devices", user: words[0] === undefined ? undefined : stripAt(words[0]) }
+        : { kind: "invalid", reason: "usage: /devices [user]" };
+    case "reset-identity":
+      return words.length === 0
+        ? { kind: "reset-identity" }
+        : { kind: "invalid", reason: "/reset-identity takes no arguments" };
     case "join":
       return words.length === 1 && words[0] !== undefined
         ? { kind: "join", roomId: words[0] }

@@ -15,7 +15,8 @@ import { computed, signal } from "@preact/signals";
 
 export type { ChatMessage } from "@parley/client";
 
-export type Route = "signin" | "register" | "trust" | "app";
+/** `link`: signed in on a browser without the person's identity key: link it or reset (issue 14). */
+export type Route = "signin" | "register" | "trust" | "app" | "link";
 
 export type ThemeChoice = "system" | "modern-light" | "modern-dark" | "terminal";
 

@@ -3,6 +3,7 @@ import {
   ChatModel,
   DEFAULT_RETENTION,
   type DeliveryInfo,
+  type DeviceInfo,
   type DeviceStore,
   emptyChatSnapshot,
   fetchServerInfo,
@@ -10,13 +11,16 @@ import {
   History,
   type HistoryRetention,
   isParleyClientError,
+  type JoinedLink,
   maxAgeMs,
   ParleyClient,
+  type PendingLink,
   parseRetention,
   type SafetyNumberResult,
 } from "@parley/client";
 import { assertNever, canonicalRoomId, type InfoResponse, type MlsSuite } from "@parley/protocol";
 import { eraseAccount, getSetting, openAccountStore, setSetting } from "../platform/idb-store.js";
+import { clearDeviceNotes, noteDeviceAdded } from "./device-notes.js";
 import { describeError } from "./errors.js";
 import {
   chat,
@@ -142,11 +146,10 @@ async function begin(
   try {
     await client.connect();
   } catch (e) {
-    // A new browser of a person with an identity elsewhere: nothing is made silently. The full
-    // link-or-reset screen drives client.startLink()/resetIdentity() (packages/client/README.md).
-    notice.value = isParleyClientError(e, "identity_link_required")
-      ? "This account has an identity on another device: link this browser from it, or reset your identity."
-      : describeError(e);
+    // A new browser of a person with an identity elsewhere: nothing is made silently; the
+    // page asks to link it from another device or to reset the identity (link-device.tsx).
+    if (isParleyClientError(e, "identity_link_required")) route.value = "link";
+    else notice.value = describeError(e);
   }
   readReceipts.value = model.readReceipts;
 }
@@ -202,7 +205,11 @@ function onChange(model: ChatModel, change: ChatChange): void {
     case "typing":
     case "invited":
     case "identity_changed":
+      return;
     case "device_added":
+      // The SDK also reports this very device the first time it sees it: that is no news.
+      if (change.deviceId === session?.client.deviceId && change.userId === model.snapshot.me?.id) return;
+      noteDeviceAdded(change.userId, change.deviceId);
       return;
     default:
       assertNever(change);
@@ -295,6 +302,38 @@ export function acceptKeyChange(userId: string): Promise<void> {
   return active().model.acceptKeyChange(userId);
 }
 
+// ------------------------------------------------------------------------------- devices and linking
+
+/** On a browser without the identity: opens a link for another device of the person to join. */
+export function startLink(): Promise<PendingLink> {
+  return active().model.startLink();
+}
+
+/** The link is done: this browser has the identity and is connected. */
+export function finishLink(): void {
+  route.value = "app";
+}
+
+/** Makes a new identity (the password is checked again); every contact is warned. */
+export async function resetIdentity(password: string): Promise<void> {
+  await active().model.resetIdentity(password);
+  route.value = "app";
+}
+
+/** On an existing device: joins the new device's link by its code or QR payload. */
+export function linkDevice(codeOrQr: string): Promise<JoinedLink> {
+  return active().model.linkDevice(codeOrQr);
+}
+
+export function devicesOf(userId: string): Promise<DeviceInfo[]> {
+  return active().model.devices(userId);
+}
+
+/** The account of the session, while it has no connection yet (the link screen names it). */
+export function sessionAccount(): string | undefined {
+  return session?.account;
+}
+
 // ------------------------------------------------------------------------------- settings, sign-out
 
 /** Keep everything, keep N days, or keep nothing (what was kept is deleted at once). */
@@ -336,5 +375,6 @@ export async function signOut(erase: boolean): Promise<void> {
   await setSetting(LAST_ACCOUNT, undefined);
   chat.value = emptyChatSnapshot({ state: "offline", reason: "signed_out" });
   selectedRoom.value = undefined;
+  clearDeviceNotes();
   route.value = "signin";
 }

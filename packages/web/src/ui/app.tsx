@@ -1,5 +1,6 @@
 import { route } from "../state/model.js";
 import { Register, SignIn, Trust } from "./auth.js";
+import { LinkThisDevice } from "./link-device.js";
 import { Shell } from "./shell.js";
 
 export function App() {
@@ -10,6 +11,8 @@ export function App() {
       return <Register />;
     case "trust":
       return <Trust />;
+    case "link":
+      return <LinkThisDevice />;
     default:
       return <SignIn />;
   }

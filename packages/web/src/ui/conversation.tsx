@@ -26,6 +26,8 @@ export function Conversation({ room }: { room: RoomView }) {
   const name = conversationName(room);
   const level = roomTrust(others.map((m) => m.userId));
   const changed = others.filter((m) => trust.value[m.userId] === "changed");
+  // An identity change of someone never verified: said, but it does not block (issue 14).
+  const changedUnverified = others.filter((m) => trust.value[m.userId] === "changed_unverified");
   const [verifying, setVerifying] = useState<{ userId: string; username: string } | undefined>();
   const [dialog, setDialog] = useState<"invite" | "leave" | undefined>();
   const [showMembers, setShowMembers] = useState(() => matchMedia("(min-width: 900px)").matches);
@@ -80,8 +82,19 @@ export function Conversation({ room }: { room: RoomView }) {
       {changed.map((m) => (
         <div key={m.userId} role="alert" class="banner banner-danger">
           <span>
-            {m.username}'s security key changed. This can be a new phone or browser, or someone in the middle.
-            Compare safety numbers before you go on.
+            {m.username}'s security key changed since you verified it. They may have reset their identity, or
+            someone may be in the middle. Compare safety numbers before you go on.
+          </span>
+          <button type="button" onClick={() => setVerifying({ userId: m.userId, username: m.username })}>
+            Review safety number
+          </button>
+        </div>
+      ))}
+      {changedUnverified.map((m) => (
+        <div key={m.userId} role="status" class="banner banner-notice">
+          <span>
+            {m.username}'s security key changed: they may have reset their identity. You had not verified
+            them; compare safety numbers to be sure.
           </span>
           <button type="button" onClick={() => setVerifying({ userId: m.userId, username: m.username })}>
             Review safety number

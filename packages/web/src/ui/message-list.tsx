@@ -1,7 +1,8 @@
 import type { OutgoingStatus } from "@parley/client";
 import { Fragment } from "preact";
 import { useLayoutEffect, useRef, useState } from "preact/hooks";
-import { type ChatMessage, messages, retention, serverInfo, typing } from "../state/model.js";
+import { type DeviceNote, notesAbout } from "../state/device-notes.js";
+import { type ChatMessage, me, members, messages, retention, serverInfo, typing } from "../state/model.js";
 import { retry } from "../state/session.js";
 import { dayNumber, formatDay, formatFull, formatTime } from "./format.js";
 import { Markdown } from "./markdown.js";
@@ -25,6 +26,15 @@ export function MessageList({ roomId }: { roomId: string }) {
     if (el !== null) stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < STICKY_PX;
   };
   const typists = (typing.value[roomId] ?? []).map((t) => t.username);
+  const roomMembers = members.value[roomId] ?? [];
+  const notes = notesAbout(roomMembers.map((m) => m.userId));
+  const nameOf = (userId: string) =>
+    userId === me.value?.id ? "You" : (roomMembers.find((m) => m.userId === userId)?.username ?? "Someone");
+  // Quiet lines between the messages they came between.
+  const notesBetween = (from: number, to: number) =>
+    notes
+      .filter((n) => n.at >= from && n.at < to)
+      .map((n) => <DeviceLine key={`${n.userId}/${n.deviceId}`} note={n} name={nameOf(n.userId)} />);
   return (
     <>
       <div class="messages" ref={ref} onScroll={onScroll} role="log" aria-label="Messages" aria-live="polite">
@@ -36,6 +46,7 @@ export function MessageList({ roomId }: { roomId: string }) {
             !newDay && prev !== undefined && prev.fromId === m.fromId && m.ts - prev.ts < BURST_MS;
           return (
             <Fragment key={m.key}>
+              {notesBetween(prev?.ts ?? Number.NEGATIVE_INFINITY, m.ts)}
               {newDay && (
                 <h3 class="day" data-testid="day">
                   {formatDay(m.ts)}
@@ -45,6 +56,7 @@ export function MessageList({ roomId }: { roomId: string }) {
             </Fragment>
           );
         })}
+        {notesBetween(list.at(-1)?.ts ?? Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY)}
       </div>
       <p class="typing" data-testid="typing" aria-live="polite">
         {typists.length === 1
@@ -54,6 +66,18 @@ export function MessageList({ roomId }: { roomId: string }) {
             : ""}
       </p>
     </>
+  );
+}
+
+/** "bob added a device": a person's new certified device, shown as news, not as an alarm. */
+function DeviceLine({ note, name }: { note: DeviceNote; name: string }) {
+  return (
+    <p class="system-line muted" data-testid="device-line">
+      <time dateTime={new Date(note.at).toISOString()} title={formatFull(note.at)}>
+        {formatTime(note.at)}
+      </time>{" "}
+      {name} added a device
+    </p>
   );
 }
 

@@ -3,6 +3,7 @@ import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../state/errors.js";
 import { trust } from "../state/model.js";
 import { acceptKeyChange, markVerified, safetyNumber } from "../state/session.js";
+import { DeviceList } from "./devices.js";
 import { Dialog } from "./dialog.js";
 import { QrCode } from "./qr-code.js";
 import { safetyCodeText } from "./safety-code.js";
@@ -62,6 +63,10 @@ export function SafetyDialog({
                   : `You have not verified ${username} yet.`}
           </p>
           <ScanSafetyCode userId={userId} username={username} payloadBase64={result.qrPayloadBase64} />
+          <details class="person-devices">
+            <summary>{username}'s devices</summary>
+            <DeviceList userId={userId} label={`${username}'s devices`} />
+          </details>
         </>
       )}
       <div class="dialog-actions">

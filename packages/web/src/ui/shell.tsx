@@ -28,6 +28,7 @@ import {
   signOut,
 } from "../state/session.js";
 import { Conversation } from "./conversation.js";
+import { DevicesSection } from "./devices.js";
 import { Dialog } from "./dialog.js";
 
 export function Shell() {
@@ -330,6 +331,8 @@ function SettingsDialog({ onClose }: { onClose: () => void }) {
         Send read receipts
       </label>
       <p class="muted small-text">Off: nobody sees when you read their messages, and you see nobody's.</p>
+      <hr />
+      <DevicesSection />
       <hr />
       <label class="check">
         <input type="checkbox" checked={erase} onChange={(e) => setErase(e.currentTarget.checked)} />

@@ -1,0 +1,132 @@
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, it } from "node:test";
+import { promisify } from "node:util";
+import { CLI, cleanEnv, NODE_ARGS, ROOT } from "./support/cli.js";
+import { STRONG_PASSWORD, startTestServer, type TestServer, uniqueName } from "./support/harness.js";
+
+// Issue 14 in the terminal client: two `parley chat` terminals of one person, each with its own
+// home (its own device store), in tmux on their own socket. The new terminal shows a code, the
+// first one enters it with /link, both show the same six digits and each asks yes/no at its own
+// prompt; afterwards /devices lists both, on either terminal.
+
+const run = promisify(execFile);
+const SOCKET = `parley-link-${process.pid}-${randomBytes(4).toString("hex")}`;
+
+let tmp: string;
+let ts: TestServer;
+let haveTmux = true;
+
+function tmux(...args: string[]) {
+  return run("tmux", ["-L", SOCKET, ...args], { env: cleanEnv({ HOME: tmp }) });
+}
+
+async function screen(session: string): Promise<string> {
+  const { stdout } = await tmux("capture-pane", "-p", "-J", "-t", session);
+  return stdout;
+}
+
+/** Polls `session`'s screen every 100 ms until it matches; fails after `ms` showing the screen. */
+async function waitFor(session: string, match: RegExp, ms = 30_000): Promise<RegExpExecArray> {
+  const end = Date.now() + ms;
+  let text = "";
+  while (Date.now() < end) {
+    text = await screen(session);
+    const m = match.exec(text);
+    if (m !== null) return m;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.fail(`${session}: not on screen within ${ms} ms: ${match}\n${text}`);
+}
+
+async function type(session: string, text: string): Promise<void> {
+  await tmux("send-keys", "-t", session, "-l", "--", text);
+  await tmux("send-keys", "-t", session, "Enter");
+}
+
+/** A `parley chat` terminal with its own home directory: a device of its own. */
+async function terminal(session: string): Promise<void> {
+  const home = join(tmp, session);
+  await mkdir(home, { recursive: true });
+  const command = [process.execPath, ...NODE_ARGS, CLI, "chat", ts.url].map((a) => `'${a}'`).join(" ");
+  await tmux(
+    "new-session",
+    ...["-d", "-s", session, "-x", "80", "-y", "24", "-c", ROOT],
+    ...["-e", `HOME=${home}`, "-e", `XDG_CONFIG_HOME=${join(home, ".config")}`],
+    command,
+  );
+  await waitFor(session, /Trust this server and remember its CA\? \[y\/N\]/, 60_000);
+  await type(session, "y");
+  await waitFor(session, /not signed in/);
+}
+
+before(async () => {
+  try {
+    await run("tmux", ["-V"]);
+  } catch {
+    haveTmux = false;
+    return;
+  }
+  tmp = await mkdtemp(join(tmpdir(), "parley-link-tmux-"));
+  ts = await startTestServer();
+});
+
+after(async () => {
+  await tmux("kill-server").catch(() => {});
+  await ts?.stop();
+  if (tmp) await rm(tmp, { recursive: true, force: true });
+});
+
+it("links a second terminal by its code, with the same six digits and a yes on each side, and /devices lists both", async (t) => {
+  if (!haveTmux) {
+    if (process.env.PARLEY_REQUIRE_SERVICES === "1")
+      assert.fail("tmux is missing (scripts/ensure-services.sh installs it)");
+    t.skip("tmux is not installed");
+    return;
+  }
+  const sam = uniqueName("sam");
+  await terminal("first");
+  await type("first", `/register ${sam}`);
+  await waitFor("first", new RegExp(`Password for ${sam}:`));
+  await type("first", STRONG_PASSWORD);
+  await waitFor("first", /The same password again:/);
+  await type("first", STRONG_PASSWORD);
+  await waitFor("first", new RegExp(`signed in as ${sam}`));
+
+  // The second terminal signs in: it has no identity, so it asks to link or to reset.
+  await terminal("second");
+  await type("second", `/login ${sam}`);
+  await waitFor("second", new RegExp(`Password for ${sam}:`));
+  await type("second", STRONG_PASSWORD);
+  await waitFor("second", /\[l\]ink this terminal from it, or\s+\[r\]eset your identity/);
+  await type("second", "l");
+  const [, code = ""] = await waitFor("second", /enter: \/link ([0-9A-Z]{5}-[0-9A-Z]{5})/);
+
+  // The first terminal enters the code (typed in lower case, as people do).
+  await type("first", `/link ${code.toLowerCase()}`);
+  const [, sasFirst] = await waitFor("first", /Does the new device show (\d{6})\? \[y\/N\]/);
+  const [, sasSecond] = await waitFor("second", /Does the other device show (\d{6})\? \[y\/N\]/);
+  assert.equal(sasFirst, sasSecond, "both terminals show the same six digits");
+  await type("first", "y");
+  await waitFor("first", /identity sent to the new device/);
+  await type("second", "y");
+  await waitFor("second", /this terminal is linked to your identity/);
+  await waitFor("second", new RegExp(`signed in as ${sam}`));
+
+  for (const session of ["first", "second"]) {
+    await type(session, "/devices");
+    const [listing = ""] = await waitFor(session, /your devices \(2\):\n(.*\n){2}/);
+    assert.equal((listing.match(/^ {2}\d\. added \d{4}-\d\d-\d\d \d\d:\d\d/gm) ?? []).length, 2, listing);
+    assert.equal(
+      (listing.match(/\(this device\)/g) ?? []).length,
+      1,
+      `${session}: one is this device\n${listing}`,
+    );
+  }
+  // The first terminal hears of the new device as news, not as a warning.
+  assert.doesNotMatch(await screen("first"), /WARNING/);
+});
