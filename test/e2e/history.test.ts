@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import type { Page } from "playwright-core";
+import { linkScreen, resetIdentityHere } from "./support/linking.js";
 import { newPerson, type Person } from "./support/people.js";
 import { E2eSuite } from "./support/suite.js";
 import {
@@ -12,8 +13,8 @@ import {
   openDirect,
   openSettings,
   sendMessage,
-  signIn,
   signOut,
+  submitSignIn,
   unreadBadge,
   waitForMessage,
   waitForSignedIn,
@@ -153,7 +154,10 @@ describe("history on this device", () => {
 
       await signOut(alice.page, { erase: true });
       assert.ok(!(await rawIndexedDb(alice.page)).includes("/history/"), "no history left");
-      await signIn(alice.page, alice.username, alice.password);
+      // The identity key went with the erased keys: this browser now links or resets (issue 14).
+      await submitSignIn(alice.page, alice.username, alice.password);
+      await linkScreen(alice.page).waitFor();
+      await resetIdentityHere(alice.page, alice.username, alice.password);
       await openConversation(alice.page, bob.username);
       await reloadAlice();
       await waitForText(
