@@ -16,7 +16,7 @@ import {
   type TestServer,
   uniqueName,
 } from "./support/harness.js";
-import { nextEvent, sdkClient } from "./support/sdk.js";
+import { linkBySdk, nextEvent, sdkClient } from "./support/sdk.js";
 import { TestSocket } from "./support/ws-client.js";
 
 // RCPT-1..5 end to end: real servers, real SDK clients (MLS included), the offline queue off (the
@@ -74,11 +74,14 @@ async function signUp(ts: TestServer, prefix: string): Promise<Device & { id: st
   return Object.assign(d, { id: user.id, username });
 }
 
-/** Another device of the same account, joined to its rooms by itself (external Commit). */
-async function secondDevice(ts: TestServer, of: { username: string }): Promise<Device> {
+/**
+ * Another device of the same account, linked from `of` by code (issue 14: one identity per
+ * person), then joined to its rooms by itself (external Commit).
+ */
+async function secondDevice(ts: TestServer, of: Device & { username: string }): Promise<Device> {
   const d = new Device(ts, `${of.username}-2`);
   await d.client.login(of.username, STRONG_PASSWORD);
-  await d.client.connect();
+  await linkBySdk(of.client, d.client);
   return d;
 }
 
