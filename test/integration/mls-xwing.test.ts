@@ -26,7 +26,7 @@ import {
   startTestServer,
   type TestServer,
 } from "./support/harness.js";
-import { nextEvent, type SdkUser, sdkClient, sdkSignUp } from "./support/sdk.js";
+import { linkBySdk, nextEvent, type SdkUser, sdkClient, sdkSignUp } from "./support/sdk.js";
 import { TestSocket } from "./support/ws-client.js";
 
 const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64");
@@ -111,7 +111,8 @@ test("on an X-Wing server a room's whole life is post-quantum: create, add, talk
     const tablet = sdkClient(ts);
     users.push(tablet);
     await tablet.login(alice.username, STRONG_PASSWORD);
-    await tablet.connect();
+    // One identity per person (issue 14): the tablet is linked from Alice's first device.
+    await linkBySdk(alice.client, tablet);
     await eventually(
       async () => (await tablet.suite(roomId)) === "xwing",
       "the tablet joins the room's group",
