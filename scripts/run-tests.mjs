@@ -74,9 +74,20 @@ if (files.some((f) => f.startsWith("test/e2e/"))) {
   }
 }
 
+// --test-force-exit: a file whose tests have all finished exits even if something it started
+// (a client left reconnecting after a failed test) keeps its event loop alive; without it the
+// whole run would wait for that file forever.
 const child = spawn(
   process.execPath,
-  ["--conditions=parley-source", "--import", "tsx", "--test", "--test-concurrency=2", ...files],
+  [
+    "--conditions=parley-source",
+    "--import",
+    "tsx",
+    "--test",
+    "--test-force-exit",
+    "--test-concurrency=2",
+    ...files,
+  ],
   { cwd: root, stdio: "inherit", env: { ...process.env, NODE_ENV: "test" } },
 );
 child.on("exit", (code, signal) => process.exit(signal ? 1 : (code ?? 1)));
