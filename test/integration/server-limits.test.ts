@@ -4,8 +4,10 @@ import { after, before, describe, it } from "node:test";
 import {
   type DeviceIdentity,
   generateDeviceIdentity,
+  generateIdentityKey,
   generateKeyPackages,
   generateLastResortKeyPackage,
+  type IdentityKeyPair,
 } from "@parley/crypto";
 import { PROTOCOL_VERSION, type ServerFrame } from "@parley/protocol";
 import {
@@ -62,9 +64,16 @@ interface Device {
 }
 
 /** A device of the account: a socket authenticated for it and its registration frame (not sent). */
-async function deviceOf(ts: TestServer, token: string, userId: string, packages: number): Promise<Device> {
+async function deviceOf(
+  ts: TestServer,
+  token: string,
+  userId: string,
+  packages: number,
+  identityKey?: IdentityKeyPair,
+): Promise<Device> {
   const deviceId = `dev${Math.floor(Math.random() * 1e9)}`;
-  const identity = await generateDeviceIdentity({ accountId: userId, deviceId });
+  // One identity per person (issue 14): a person's devices are certified by one identity key.
+  const identity = await generateDeviceIdentity({ accountId: userId, deviceId }, identityKey);
   const socket = await TestSocket.open(ts);
   socket.send({ type: "auth", token, protocolVersion: PROTOCOL_VERSION, deviceId });
   await socket.next("ready");
@@ -348,9 +357,10 @@ describe("device registration costs what it verifies, once (issue 15.1, 15.3)", 
 
   it("caps the devices of one account with too_many_devices", async () => {
     const carol = await registerUser(ts);
+    const carolsKey = generateIdentityKey();
     const answers: ServerFrame[] = [];
     for (let i = 0; i < 4; i++) {
-      const device = await deviceOf(ts, carol.accessToken, carol.user.id, 1);
+      const device = await deviceOf(ts, carol.accessToken, carol.user.id, 1, carolsKey);
       answers.push(await device.socket.call(device.register));
       device.socket.close();
     }
