@@ -758,6 +758,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   async #identityReady(): Promise<void> {
     await this.#keys.ready();
     this.#receipts.flushSoon();
+    this.#scheduler.resume();
     this.#rotation?.connected();
     // Rooms whose group this device is not in (a new device, lost state): join them in the
     // background, after the handshake queue the server resends on auth has been applied. A
