@@ -2,7 +2,12 @@ import { randomBytes } from "node:crypto";
 import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_ROOMS_PER_USER, type MlsSuite } from "@parley/protocol";
+import {
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_PENDING_INVITES,
+  DEFAULT_MAX_ROOMS_PER_USER,
+  type MlsSuite,
+} from "@parley/protocol";
 
 /**
  * Parley's configuration: one table of settings, each an environment variable and a CLI flag
@@ -39,6 +44,7 @@ export interface Config {
   readonly maxConnectionsPerUser: number;
   readonly maxDevicesPerAccount: number;
   readonly maxRoomsPerUser: number;
+  readonly maxPendingInvites: number;
   readonly passwordChangesPerHour: number;
   readonly keyPackageClaimsPerPair: number;
   readonly keyPackageClaimsPerTarget: number;
@@ -378,6 +384,13 @@ const SETTINGS = [
     default: String(DEFAULT_MAX_ROOMS_PER_USER),
     parse: int(1, 1_000_000),
     help: "Rooms one account may own (created or handed over); another `room.create` is refused with `too_many_rooms`.",
+  },
+  {
+    key: "maxPendingInvites",
+    env: "PARLEY_MAX_PENDING_INVITES",
+    default: String(DEFAULT_MAX_PENDING_INVITES),
+    parse: int(1, 1_000_000),
+    help: "Unanswered room invitations one account may have out; another `room.invite` is refused with `too_many_invites`.",
   },
   {
     key: "passwordChangesPerHour",
