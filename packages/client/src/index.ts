@@ -24,6 +24,7 @@ export {
   parseRetention,
   RETENTION_DAYS,
 } from "./chat/retention.js";
+export { roomEventLines } from "./chat/room-lines.js";
 export type {
   ChatChange,
   ChatClient,
@@ -39,6 +40,8 @@ export {
   type DeviceInfo,
   ParleyClient,
   type ParleyClientOptions,
+  type PendingInvitation,
+  type RoomSettings,
   type SafetyNumberResult,
   type SendOptions,
   type SentMessage,
