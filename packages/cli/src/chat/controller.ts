@@ -693,6 +693,7 @@ export class ChatController {
         return;
       case "failed":
       case "queue_missed":
+      case "changed":
         return;
       default:
         return assertNever(change);
