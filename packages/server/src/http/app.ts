@@ -171,11 +171,14 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     { schema: { body: RegisterRequest }, preHandler: rateLimitAuth },
     async (req, reply) => {
       const body = req.body as RegisterRequest;
-      const session = await o.accounts.register({
-        username: body.username,
-        password: body.password,
-        ...(body.inviteCode !== undefined ? { inviteCode: body.inviteCode } : {}),
-      });
+      const session = await o.accounts.register(
+        {
+          username: body.username,
+          password: body.password,
+          ...(body.inviteCode !== undefined ? { inviteCode: body.inviteCode } : {}),
+        },
+        req.ip,
+      );
       req.log.info({ event: "user_registered", userId: session.user.id }, "account created");
       return reply.status(201).send(session);
     },
