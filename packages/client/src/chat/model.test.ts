@@ -818,7 +818,7 @@ describe("ChatModel", () => {
       await settle();
       assert.equal(shown(model)?.text, "lunch at one?");
       assert.equal(shown(model)?.edited?.at, 12_000);
-      assert.ok(changes.some((c) => c.type === "changed" && c.change === "edit" && c.by.id === BOB.id));
+      assert.ok(changes.some((c) => c.type === "changed" && c.change.kind === "edit" && c.by.id === BOB.id));
     });
 
     it("ignores an edit after the edit window, and lets the window be set", async () => {

@@ -776,7 +776,7 @@ export class ChatModel {
     copy[i] = after;
     this.#setMessages(roomId, copy);
     this.#emit({ type: "state" });
-    this.#emit({ type: "changed", message: after, change: pc.change.kind, by: pc.by });
+    this.#emit({ type: "changed", message: after, change: pc.change, by: pc.by });
     return after;
   }
 

@@ -172,7 +172,7 @@ export type ChatChange =
   | {
       readonly type: "changed";
       readonly message: ChatMessage;
-      readonly change: MessageChange["kind"];
+      readonly change: MessageChange;
       readonly by: Person;
     }
   | { readonly type: "queue_missed"; readonly dropped: number }
