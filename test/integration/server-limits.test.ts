@@ -477,6 +477,35 @@ describe("every connection has a deadline (issue 15.6)", () => {
     });
     assert.equal(closed, "closed by the server");
   });
+
+  it("closes a connection whose request headers trickle in, at the headers deadline", async () => {
+    const outcome = await new Promise<string>((resolve) => {
+      const socket = tlsConnect({ port: ts.server.port, host: "127.0.0.1", rejectUnauthorized: false });
+      let answer = "";
+      // One header byte every 200 ms: each keeps the socket busy, none completes the headers.
+      let drip: NodeJS.Timeout | undefined;
+      socket.once("secureConnect", () => {
+        socket.write("GET /healthz HTTP/1.1\r\nHost: localhost\r\n");
+        drip = setInterval(() => socket.write("X"), 200);
+      });
+      socket.on("data", (d: Buffer) => {
+        answer += d.toString();
+      });
+      socket.on("error", () => undefined);
+      socket.on("close", () => {
+        clearInterval(drip);
+        resolve(answer === "" ? "closed" : `closed after: ${answer.split("\r\n")[0]}`);
+      });
+      // A bound for the test only: without a headers deadline Node waits 60 s and checks every 30 s.
+      setTimeout(() => {
+        clearInterval(drip);
+        socket.destroy();
+        resolve("still open after 20 s");
+      }, 20_000).unref();
+    });
+    assert.match(outcome, /^closed/);
+    assert.doesNotMatch(outcome, /200 OK/);
+  });
 });
 
 describe("the server caps open connections, in all and per address (issue 15.6)", () => {
