@@ -69,7 +69,7 @@ describe("the data dir's disk fills up", { skip: mounted ? false : "needs root t
     await rm(mountDir, { recursive: true, force: true });
   });
 
-  it("refuses writes with storage_full, keeps relaying and signing in, and recovers with no account lost", async () => {
+  it("refuses writes with storage_full, keeps relaying, and recovers with no account lost", async () => {
     const alice = await registerUser(ts);
     const bob = await registerUser(ts);
     const a = await TestSocket.authed(ts, alice.accessToken);
