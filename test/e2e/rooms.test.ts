@@ -9,6 +9,7 @@ import {
   conversationButton,
   conversationHeading,
   createRoom,
+  escapeRegExp,
   invite,
   messageLog,
   openConversation,
@@ -24,11 +25,7 @@ import { WAIT_MS, waitForText } from "./support/wait.js";
 function systemLine(page: Person["page"], text: string) {
   return messageLog(page)
     .getByTestId("system-line")
-    .filter({ hasText: new RegExp(`${escape(text)}$`) });
-}
-
-function escape(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    .filter({ hasText: new RegExp(`${escapeRegExp(text)}$`) });
 }
 
 function joinDialog(page: Person["page"]) {

@@ -58,6 +58,14 @@ export const CLIENT_ERRORS = {
     client: "report",
     message: "Several public rooms have this name; use the room's id.",
   },
+  message_unknown: {
+    client: "report",
+    message: "No such message in this conversation on this device (or it was deleted).",
+  },
+  not_editable: {
+    client: "report",
+    message: "Only a message's sender can edit or delete it, and edit it only within the edit window.",
+  },
 } as const satisfies Record<string, { client: ClientAction; message: string }>;
 
 export type ClientErrorCode = keyof typeof CLIENT_ERRORS;
