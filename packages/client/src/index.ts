@@ -31,6 +31,7 @@ export type {
   ChatMessage,
   ChatRoomState,
   ChatSnapshot,
+  DeviceNote,
   OutgoingStatus,
   Person,
 } from "./chat/types.js";
@@ -74,6 +75,7 @@ export {
 export type {
   ClientEvents,
   DeliveryEvent,
+  DeviceRemovedEvent,
   ErrorEvent,
   InvitedEvent,
   MembershipEvent,

@@ -1,7 +1,7 @@
 import { bytesToUtf8, utf8ToBytes } from "@noble/ciphers/utils.js";
 import { defaultTimers, type Timers } from "../platform.js";
 import type { DeviceStore } from "../store.js";
-import type { ChatHistory, ChatMessage, ChatRoomState } from "./types.js";
+import type { ChatHistory, ChatMessage, ChatRoomState, DeviceNote } from "./types.js";
 
 const INDEX = "history/index";
 const ROOMS = "history/rooms";
@@ -149,8 +149,12 @@ function parseRooms(text: string): ChatRoomState | undefined {
   try {
     const value: unknown = JSON.parse(text);
     if (typeof value !== "object" || value === null) return undefined;
-    const v = value as { unread?: unknown; disappearing?: unknown };
-    return { unread: numbers(v.unread), disappearing: numbers(v.disappearing) };
+    const v = value as { unread?: unknown; disappearing?: unknown; deviceNotes?: unknown };
+    return {
+      unread: numbers(v.unread),
+      disappearing: numbers(v.disappearing),
+      deviceNotes: notes(v.deviceNotes),
+    };
   } catch {
     return undefined;
   }
@@ -164,6 +168,21 @@ function numbers(value: unknown): Record<string, number> {
     if (k !== "__proto__" && Number.isSafeInteger(n) && (n as number) >= 0) out[k] = n as number;
   }
   return out;
+}
+
+function notes(value: unknown): DeviceNote[] {
+  if (!Array.isArray(value)) return [];
+  return value
+    .filter(
+      (n): n is DeviceNote =>
+        typeof n === "object" &&
+        n !== null &&
+        typeof (n as DeviceNote).userId === "string" &&
+        typeof (n as DeviceNote).deviceId === "string" &&
+        ((n as DeviceNote).kind === "added" || (n as DeviceNote).kind === "removed") &&
+        Number.isSafeInteger((n as DeviceNote).at),
+    )
+    .map(({ userId, deviceId, kind, at }) => ({ userId, deviceId, kind, at }));
 }
 
 function parseList(text: string): ChatMessage[] {

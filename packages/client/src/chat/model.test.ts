@@ -6,7 +6,9 @@ import { TypedEmitter } from "../emitter.js";
 import { ParleyClientError } from "../errors.js";
 import type { ClientEvents, DeliveryEvent, MessageEvent } from "../events.js";
 import type { TrustState } from "../pins.js";
+import { MemoryStore } from "../store.js";
 import { TYPING_SHOWN_MS } from "../typing.js";
+import { History } from "./history.js";
 import { ChatModel, type ChatModelOptions } from "./model.js";
 import type { ChatChange, ChatClient, ChatHistory, ChatMessage } from "./types.js";
 
@@ -625,6 +627,24 @@ describe("ChatModel", () => {
       const next = new ChatModel(client, { history });
       await next.restoreHistory();
       assert.equal(next.snapshot.messages.TEAM01?.[0]?.text, "kept");
+      model.dispose();
+      next.dispose();
+    });
+
+    it("keeps device lines once each, and restores them in a new model (issue 14)", async () => {
+      const history = new History(new MemoryStore());
+      const { client, model } = await connected({ history });
+      client.emit("device_added", { userId: BOB.id, deviceId: "phone" });
+      client.emit("device_added", { userId: BOB.id, deviceId: "phone" });
+      client.emit("device_removed", { userId: BOB.id, deviceId: "phone" });
+      assert.deepEqual(
+        model.snapshot.deviceNotes.map((n) => `${n.userId} ${n.kind} ${n.deviceId}`),
+        [`${BOB.id} added phone`, `${BOB.id} removed phone`],
+      );
+      await history.flush();
+      const next = new ChatModel(client, { history });
+      await next.restoreHistory();
+      assert.deepEqual(next.snapshot.deviceNotes, model.snapshot.deviceNotes);
       model.dispose();
       next.dispose();
     });

@@ -216,6 +216,16 @@ export class Gateway {
       conn.sendError(e);
       return conn.close(e.code);
     }
+    // IDENT-5: a removed device is told so, and its session ends; a live one marks the session
+    // as its own, so that removing the device later ends this session too.
+    if (frame.deviceId !== undefined) {
+      if (await this.o.delivery.isRemoved(auth.userId, frame.deviceId)) {
+        await this.o.accounts.endSession(auth.sessionId);
+        conn.sendError(new ParleyError("device_removed"));
+        return conn.close("device_removed");
+      }
+      await this.o.accounts.bindSessionDevice(auth.sessionId, frame.deviceId);
+    }
     if (conn.closing) return;
     const admission = await this.#signOn.admit(auth, conn.id, () => conn.closing);
     if (!admission.admitted) {
