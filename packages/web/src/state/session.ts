@@ -204,6 +204,7 @@ function onChange(model: ChatModel, change: ChatChange): void {
     case "typing":
     case "invited":
     case "identity_changed":
+    case "changed":
       return;
     case "device_added":
     case "device_removed":
