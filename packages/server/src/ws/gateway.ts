@@ -236,7 +236,10 @@ export class Gateway {
         conn.sendError(new ParleyError("device_removed"));
         return conn.close("device_removed");
       }
-      await this.o.accounts.bindSessionDevice(auth.sessionId, frame.deviceId);
+      // Best effort: a full disk must not stop sign-ins (the removed device id is refused anyway).
+      await this.o.accounts.bindSessionDevice(auth.sessionId, frame.deviceId).catch((err: unknown) => {
+        this.o.log.warn({ err, event: "session_device_unbound" }, "could not record the session's device");
+      });
     }
     if (conn.closing) return;
     const admission = await this.#signOn.admit(auth, conn.id, () => conn.closing);
