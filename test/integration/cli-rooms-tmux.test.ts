@@ -30,7 +30,6 @@ const SESSION = "chat";
 
 let tmp: string;
 let ts: TestServer;
-let sam: SdkUser;
 let haveTmux = true;
 
 function tmux(...args: string[]) {

@@ -50,6 +50,7 @@ export type {
   ChatMessage,
   ChatRoomState,
   ChatSnapshot,
+  DeviceNote,
   MessageChange,
   MessageKey,
   OutgoingStatus,
@@ -104,6 +105,7 @@ export {
 export type {
   ClientEvents,
   DeliveryEvent,
+  DeviceRemovedEvent,
   ErrorEvent,
   InvitedEvent,
   MembershipEvent,
