@@ -299,6 +299,12 @@ export const ERRORS = {
     client: "reconnect",
     message: "A backing service is unavailable; try again shortly.",
   },
+  storage_full: {
+    status: 507,
+    wsClose: null,
+    client: "report",
+    message: "The server is out of storage space, so nothing was saved. Tell the server's operator.",
+  },
   internal_error: { status: 500, wsClose: 1011, client: "reconnect", message: "Internal error." },
 } as const satisfies Record<string, ErrorDefinition>;
 

@@ -12,7 +12,9 @@ import { ParleyError } from "../domain/errors.js";
 import type { UserId } from "../domain/ids.js";
 import type { MembershipCache } from "../domain/membership-cache.js";
 import { SignOn } from "../domain/sign-on.js";
+import { LogThrottle } from "../ops/log-throttle.js";
 import type { Metrics } from "../ops/metrics.js";
+import { isStorageFull } from "../storage/storage-full.js";
 import { Connection } from "./connection.js";
 import { ConnectionRegistry } from "./connection-registry.js";
 import { FRAME_HANDLERS, type FrameDomain, type FrameHandler } from "./frame-handlers.js";
@@ -45,6 +47,8 @@ const MAX_INVALID_FRAMES = 10;
 export class Gateway {
   readonly #upgrades: UpgradeHandler;
   readonly #parser = new FrameParser();
+  /** Error lines a client can cause, at most one a minute per kind. */
+  readonly #quiet = new LogThrottle();
   readonly #registry: ConnectionRegistry;
   readonly #signOn: SignOn;
   readonly #stopHeartbeat: () => void;
@@ -181,6 +185,14 @@ export class Gateway {
     let error: ParleyError;
     if (e instanceof ParleyError) {
       error = e;
+    } else if (isStorageFull(e)) {
+      const folded = this.#quiet.take("storage_full");
+      if (folded > 0)
+        this.o.log.error(
+          { event: "storage_full", count: folded, frameType: frame.type },
+          "a write failed: the storage is full",
+        );
+      error = new ParleyError("storage_full");
     } else {
       this.o.log.error({ err: e, event: "frame_error", frameType: frame.type }, "frame handling failed");
       error = new ParleyError((await this.o.storageUp()) ? "internal_error" : "service_unavailable");
