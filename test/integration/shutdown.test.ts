@@ -1,63 +1,11 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createInterface } from "node:readline";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
-import {
-  login,
-  registerUser,
-  request,
-  STRONG_PASSWORD,
-  type TestServer,
-  uniqueName,
-} from "./support/harness.js";
+import { login, registerUser, request, STRONG_PASSWORD, uniqueName } from "./support/harness.js";
+import { startProcess } from "./support/server-process.js";
 import { TestSocket } from "./support/ws-client.js";
-
-const MAIN = fileURLToPath(new URL("../../packages/server/src/main.ts", import.meta.url));
-
-/** The server as its own process on `dataDir`, once it logs that it listens. */
-async function startProcess(dataDir: string, env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ["--conditions=parley-source", "--import", "tsx", MAIN], {
-    env: {
-      ...process.env,
-      PARLEY_HOST: "127.0.0.1",
-      PARLEY_PORT: "0",
-      PARLEY_DATA_DIR: dataDir,
-      PARLEY_MDNS: "off",
-      ...env,
-    },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const lines = createInterface({ input: child.stdout });
-  const linesClosed = new Promise((resolve) => lines.once("close", resolve));
-  const events: Record<string, unknown>[] = [];
-  try {
-    const listening = await new Promise<{ urls: string[] }>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("server did not start within 30 s")), 30_000);
-      lines.on("line", (line) => {
-        const entry = JSON.parse(line) as Record<string, unknown>;
-        events.push(entry);
-        if (entry.event === "listening") {
-          clearTimeout(timer);
-          resolve(entry as unknown as { urls: string[] });
-        }
-      });
-      child.once("exit", () => reject(new Error("server exited before listening")));
-    });
-    const url = listening.urls[0] ?? "";
-    const ca = await readFile(join(dataDir, "tls", "ca.crt"), "utf8");
-    const ts = { url, ca, wsUrl: `${url.replace(/^https/, "wss")}/ws` } as unknown as TestServer;
-    return { child, exited, linesClosed, events, url, ts };
-  } catch (e) {
-    child.kill("SIGKILL");
-    await exited;
-    throw e;
-  }
-}
 
 test("SIGTERM stops accepting, closes sockets with 1001 and exits 0", async () => {
   const dataDir = await mkdtemp(join(tmpdir(), "parley-shutdown-"));

@@ -228,6 +228,19 @@ export class Gateway {
       conn.sendError(e);
       return conn.close(e.code);
     }
+    // IDENT-5: a removed device is told so, and its session ends; a live one marks the session
+    // as its own, so that removing the device later ends this session too.
+    if (frame.deviceId !== undefined) {
+      if (await this.o.delivery.isRemoved(auth.userId, frame.deviceId)) {
+        await this.o.accounts.endSession(auth.sessionId);
+        conn.sendError(new ParleyError("device_removed"));
+        return conn.close("device_removed");
+      }
+      // Best effort: a full disk must not stop sign-ins (the removed device id is refused anyway).
+      await this.o.accounts.bindSessionDevice(auth.sessionId, frame.deviceId).catch((err: unknown) => {
+        this.o.log.warn({ err, event: "session_device_unbound" }, "could not record the session's device");
+      });
+    }
     if (conn.closing) return;
     const admission = await this.#signOn.admit(auth, conn.id, () => conn.closing);
     if (!admission.admitted) {

@@ -7,13 +7,14 @@ import { initial } from "./0001-initial.js";
 import { mlsDelivery } from "./0002-mls-delivery.js";
 import { offlineQueue } from "./0003-offline-queue.js";
 import { identityKeys } from "./0004-identity-keys.js";
-import { auditLog } from "./0005-audit-log.js";
+import { sessionDevices } from "./0005-session-devices.js";
+import { auditLog } from "./0006-audit-log.js";
 
 function suite(dialect: Storage["dialect"], location: () => Promise<string>): void {
   test("up adds the audit log, which outlives accounts; down removes only it", async (t) => {
     const db = kyselyOn(dialect, await location());
     t.after(() => db.destroy());
-    for (const m of [initial, mlsDelivery, offlineQueue, identityKeys]) await m.up(db);
+    for (const m of [initial, mlsDelivery, offlineQueue, identityKeys, sessionDevices]) await m.up(db);
     const before = await tableNames(db, dialect);
     await auditLog.up(db);
     assert.deepEqual(await tableNames(db, dialect), [...before, "audit_log"].sort());
@@ -32,9 +33,9 @@ function suite(dialect: Storage["dialect"], location: () => Promise<string>): vo
   });
 }
 
-describe("0005-audit-log on SQLite", () => suite("sqlite", async () => ":memory:"));
+describe("0006-audit-log on SQLite", () => suite("sqlite", async () => ":memory:"));
 
-describePostgres("0005-audit-log on PostgreSQL", (baseUrl) => {
+describePostgres("0006-audit-log on PostgreSQL", (baseUrl) => {
   const schemas = new TestSchemas(baseUrl);
   after(() => schemas.dropAll());
   suite("postgres", () => schemas.create());
