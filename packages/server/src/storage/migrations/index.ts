@@ -4,7 +4,8 @@ import { mlsDelivery } from "./0002-mls-delivery.js";
 import { offlineQueue } from "./0003-offline-queue.js";
 import { identityKeys } from "./0004-identity-keys.js";
 import { sessionDevices } from "./0005-session-devices.js";
-import { roomSettings } from "./0006-room-settings.js";
+import { auditLog } from "./0006-audit-log.js";
+import { roomSettings } from "./0007-room-settings.js";
 
 /**
  * Every migration, by name. A static map rather than Kysely's FileMigrationProvider so that
@@ -16,7 +17,8 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   "0003-offline-queue": offlineQueue,
   "0004-identity-keys": identityKeys,
   "0005-session-devices": sessionDevices,
-  "0006-room-settings": roomSettings,
+  "0006-audit-log": auditLog,
+  "0007-room-settings": roomSettings,
 });
 
 export const migrationProvider: MigrationProvider = {

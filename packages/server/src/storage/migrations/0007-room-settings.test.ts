@@ -8,13 +8,15 @@ import { mlsDelivery } from "./0002-mls-delivery.js";
 import { offlineQueue } from "./0003-offline-queue.js";
 import { identityKeys } from "./0004-identity-keys.js";
 import { sessionDevices } from "./0005-session-devices.js";
-import { roomSettings } from "./0006-room-settings.js";
+import { auditLog } from "./0006-audit-log.js";
+import { roomSettings } from "./0007-room-settings.js";
 
 function suite(dialect: Storage["dialect"], location: () => Promise<string>): void {
   test("up adds a cap, a passphrase hash and a moderator flag that old rows lack; down removes them", async (t) => {
     const db = kyselyOn(dialect, await location());
     t.after(() => db.destroy());
-    for (const m of [initial, mlsDelivery, offlineQueue, identityKeys, sessionDevices]) await m.up(db);
+    for (const m of [initial, mlsDelivery, offlineQueue, identityKeys, sessionDevices, auditLog])
+      await m.up(db);
     await sql`insert into users (id, username, username_key, password_hash, is_admin, disabled, created_at)
       values ('u1', 'u1', 'u1', 'x', 0, 0, 1)`.execute(db);
     await sql`insert into rooms (id, kind, name, topic, is_public, owner_id, pair_key, created_at)
@@ -35,9 +37,9 @@ function suite(dialect: Storage["dialect"], location: () => Promise<string>): vo
   });
 }
 
-describe("0006-room-settings on SQLite", () => suite("sqlite", async () => ":memory:"));
+describe("0007-room-settings on SQLite", () => suite("sqlite", async () => ":memory:"));
 
-describePostgres("0006-room-settings on PostgreSQL", (baseUrl) => {
+describePostgres("0007-room-settings on PostgreSQL", (baseUrl) => {
   const schemas = new TestSchemas(baseUrl);
   after(() => schemas.dropAll());
   suite("postgres", () => schemas.create());
