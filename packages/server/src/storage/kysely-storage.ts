@@ -1,5 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import type { RoomId, SessionId, UserId } from "../domain/ids.js";
+import { KyselyAuditStore } from "./audit-store.js";
 import type { Database } from "./database.js";
 import { KyselyDeliveryStore } from "./delivery-store.js";
 import { KyselyOfflineQueueStore } from "./offline-queue-store.js";
@@ -32,6 +33,7 @@ export class KyselyStorage implements Storage {
   readonly #db: Kysely<Database>;
   readonly delivery: KyselyDeliveryStore;
   readonly offlineQueue: KyselyOfflineQueueStore;
+  readonly audit: KyselyAuditStore;
   #closing: Promise<void> | undefined;
 
   constructor(
@@ -41,6 +43,7 @@ export class KyselyStorage implements Storage {
     this.#db = db;
     this.delivery = new KyselyDeliveryStore(db);
     this.offlineQueue = new KyselyOfflineQueueStore(db);
+    this.audit = new KyselyAuditStore(db);
   }
 
   // ---- users ----

@@ -1,4 +1,5 @@
 import type { RoomId, SessionId, UserId } from "../domain/ids.js";
+import type { AuditStore } from "./audit-store.js";
 import type { DeliveryStore } from "./delivery-store.js";
 import type { OfflineQueueStore } from "./offline-queue-store.js";
 
@@ -24,6 +25,8 @@ export interface Storage {
   readonly delivery: DeliveryStore;
   /** The opt-in offline ciphertext queue (RELAY-5); empty unless PARLEY_OFFLINE_QUEUE=on. */
   readonly offlineQueue: OfflineQueueStore;
+  /** The append-only audit log of security events (AUDIT-1). */
+  readonly audit: AuditStore;
 
   // ---- users ----
   /** Throws StorageConflictError when the username is taken (case-insensitively). */
