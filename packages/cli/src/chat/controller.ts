@@ -837,7 +837,7 @@ export class ChatController {
         this.#notice(`${who} deleted ${n}${where} for everyone`);
         return;
       default:
-        return assertNever(change);
+        assertNever(change);
     }
   }
 
