@@ -49,6 +49,7 @@ export type {
   ChatMessage,
   ChatRoomState,
   ChatSnapshot,
+  DeviceNote,
   MessageChange,
   MessageKey,
   OutgoingStatus,
@@ -101,6 +102,7 @@ export {
 export type {
   ClientEvents,
   DeliveryEvent,
+  DeviceRemovedEvent,
   ErrorEvent,
   InvitedEvent,
   MembershipEvent,

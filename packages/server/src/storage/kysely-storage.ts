@@ -1,5 +1,6 @@
 import { type Kysely, sql } from "kysely";
 import type { RoomId, SessionId, UserId } from "../domain/ids.js";
+import { KyselyAuditStore } from "./audit-store.js";
 import type { Database } from "./database.js";
 import { KyselyDeliveryStore } from "./delivery-store.js";
 import { KyselyOfflineQueueStore } from "./offline-queue-store.js";
@@ -32,6 +33,7 @@ export class KyselyStorage implements Storage {
   readonly #db: Kysely<Database>;
   readonly delivery: KyselyDeliveryStore;
   readonly offlineQueue: KyselyOfflineQueueStore;
+  readonly audit: KyselyAuditStore;
   #closing: Promise<void> | undefined;
 
   constructor(
@@ -41,6 +43,7 @@ export class KyselyStorage implements Storage {
     this.#db = db;
     this.delivery = new KyselyDeliveryStore(db);
     this.offlineQueue = new KyselyOfflineQueueStore(db);
+    this.audit = new KyselyAuditStore(db);
   }
 
   // ---- users ----
@@ -153,6 +156,27 @@ export class KyselyStorage implements Storage {
       .where("revoked_at", "is", null);
     if (keep !== undefined) query = query.where("id", "!=", keep);
     const rows = await query.returning("id").execute();
+    return rows.map((r) => r.id);
+  }
+
+  async bindSessionDevice(id: SessionId, deviceId: string): Promise<void> {
+    await this.#db
+      .updateTable("sessions")
+      .set({ device_id: deviceId })
+      .where("id", "=", id)
+      .where((eb) => eb.or([eb("device_id", "is", null), eb("device_id", "!=", deviceId)]))
+      .execute();
+  }
+
+  async revokeDeviceSessions(userId: UserId, deviceId: string, at: number): Promise<SessionId[]> {
+    const rows = await this.#db
+      .updateTable("sessions")
+      .set({ revoked_at: at })
+      .where("user_id", "=", userId)
+      .where("device_id", "=", deviceId)
+      .where("revoked_at", "is", null)
+      .returning("id")
+      .execute();
     return rows.map((r) => r.id);
   }
 
