@@ -2,6 +2,7 @@
 import { bytesToHex, bytesToUtf8, randomBytes, utf8ToBytes } from "@noble/ciphers/utils.js";
 import { MESSAGE_ID_PATTERN } from "@parley/protocol";
 import { ParleyClientError } from "./errors.js";
+import { checkDescriptor, type FileDescriptor } from "./files.js";
 import { parseJson } from "./json.js";
 
 /**
@@ -10,13 +11,18 @@ import { parseJson } from "./json.js";
  *
  *   { "v": 1, "text": "hello", "id": "<32 hex>", "sent": 1765000000000 }   a text message
  *   { "v": 1, "data": <any JSON>, "id": ..., "sent": ... }                   a structured payload
+ *   { "v": 1, "file": <FileDescriptor>, "id": ..., "sent": ... }             an encrypted file (files.ts)
  *   { "v": 1, "sync": <Sync> }                 RCPT-4: what a (re)connected device holds and awaits
  *   { "v": 1, "batch": [<stamped content>] }   RCPT-5: messages sent again to a device that lacked them
  *
  * `id` and `sent` (RCPT-3) are chosen by the sender at compose time and kept by every
  * redelivery; content from older clients has neither and is still read.
  */
-export type Content = { readonly text: string } | { readonly data: unknown };
+export type Content =
+  | { readonly text: string }
+  | { readonly data: unknown }
+  /** An encrypted file in the server's blob store: its id, key, hash and what to show (files.ts). */
+  | { readonly file: FileDescriptor };
 
 /** RCPT-3: a message's own id (128 random bits, hex) and the time its sender composed it (ms). */
 export interface Stamp {
@@ -63,8 +69,7 @@ export function originText(
   stamp: Stamp,
   content: Content,
 ): string {
-  const body = "text" in content ? { text: content.text } : { data: content.data };
-  return JSON.stringify([roomId, author.userId, author.deviceId, stamp.id, stamp.sent, body]);
+  return JSON.stringify([roomId, author.userId, author.deviceId, stamp.id, stamp.sent, body(content)]);
 }
 
 /** Everything an application message can hold. */
@@ -92,6 +97,7 @@ function body(content: Content): Record<string, unknown> {
     if (typeof content.text !== "string") throw new TypeError("text must be a string");
     return { text: content.text };
   }
+  if ("file" in content) return { file: checkDescriptor(content.file) };
   if (content.data === undefined) throw new TypeError("data must be a JSON value");
   return { data: content.data };
 }
@@ -170,8 +176,9 @@ export function decodeContent(bytes: Uint8Array): Content {
 
 function readContent(value: unknown): Content {
   if (typeof value !== "object" || value === null) throw new ParleyClientError("content_invalid");
-  const v = value as { text?: unknown; data?: unknown };
+  const v = value as { text?: unknown; data?: unknown; file?: unknown };
   if (typeof v.text === "string") return { text: v.text };
+  if (v.file !== undefined) return { file: checkDescriptor(v.file) };
   if ("data" in v && v.data !== undefined) return { data: v.data };
   throw new ParleyClientError("content_invalid");
 }

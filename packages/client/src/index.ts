@@ -25,12 +25,14 @@ export {
   RETENTION_DAYS,
 } from "./chat/retention.js";
 export type {
+  ChatAttachment,
   ChatChange,
   ChatClient,
   ChatHistory,
   ChatMessage,
   ChatRoomState,
   ChatSnapshot,
+  ChatTransfer,
   OutgoingStatus,
   Person,
 } from "./chat/types.js";
@@ -82,8 +84,21 @@ export type {
   QueueMissedEvent,
   TypingEvent,
 } from "./events.js";
+export {
+  bytesSource,
+  type FileDescriptor,
+  type FileMeta,
+  type FileSink,
+  type FileSource,
+  fileRefusal,
+  PART_CHUNKS,
+  THUMBNAIL_MAX_BYTES,
+  type TransferOptions,
+  type TransferProgress,
+  WAVEFORM_MAX_SAMPLES,
+} from "./files.js";
 export { type DeviceAdded, type IdentityChange, KeyPins, type TrustState } from "./pins.js";
-export type { FetchLike, Timers, WebSocketConstructor, WebSocketLike } from "./platform.js";
+export type { FetchLike, FetchResponse, Timers, WebSocketConstructor, WebSocketLike } from "./platform.js";
 export { SAFETY_NUMBER_GROUPS_PER_ROW, SAFETY_NUMBER_ROWS, safetyNumberRows } from "./safety-layout.js";
 export { fetchServerInfo } from "./server-info.js";
 export { type DeviceStore, MemoryStore } from "./store.js";
