@@ -61,6 +61,14 @@ export const CLIENT_ERRORS = {
   },
   transfer_cancelled: { client: "report", message: "The upload or download was cancelled." },
   file_unreadable: { client: "report", message: "The file could not be read or written on this device." },
+  message_unknown: {
+    client: "report",
+    message: "No such message in this conversation on this device (or it was deleted).",
+  },
+  not_editable: {
+    client: "report",
+    message: "Only a message's sender can edit or delete it, and edit it only within the edit window.",
+  },
 } as const satisfies Record<string, { client: ClientAction; message: string }>;
 
 export type ClientErrorCode = keyof typeof CLIENT_ERRORS;

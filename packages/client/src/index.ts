@@ -5,13 +5,30 @@
 export { BACKOFF_DEFAULTS, Backoff, type BackoffOptions, backoffDelay } from "./backoff.js";
 export { base64ToBytes, bytesToBase64 } from "./base64.js";
 export {
+  EDIT_WINDOW_MS,
+  EXCERPT_CHARS,
+  excerpt,
+  hasReacted,
+  mentionParts,
+  mentionsIn,
+  type Quote,
+  type ReactionGroup,
+  reactionGroups,
+} from "./chat/changes.js";
+export {
   type DeliveryInfo,
   type DeviceDelivery,
   keepsNoMessages,
   waitingNote,
 } from "./chat/delivery.js";
 export { HISTORY_LIMIT, History, type HistoryOptions } from "./chat/history.js";
-export { ChatModel, type ChatModelOptions, emptyChatSnapshot, usernameKey } from "./chat/model.js";
+export {
+  ChatModel,
+  type ChatModelOptions,
+  emptyChatSnapshot,
+  type SendTextOptions,
+  usernameKey,
+} from "./chat/model.js";
 export {
   DEFAULT_RETENTION,
   DISAPPEARING_SECONDS,
@@ -24,6 +41,7 @@ export {
   parseRetention,
   RETENTION_DAYS,
 } from "./chat/retention.js";
+export { fold, queryWords, SEARCH_LIMIT, type SearchOptions, searchMessages } from "./chat/search.js";
 export type {
   ChatAttachment,
   ChatChange,
@@ -33,8 +51,12 @@ export type {
   ChatRoomState,
   ChatSnapshot,
   ChatTransfer,
+  MessageChange,
+  MessageKey,
   OutgoingStatus,
+  PendingChange,
   Person,
+  ReactionEntry,
 } from "./chat/types.js";
 export {
   type CreateRoomOptions,
@@ -48,13 +70,18 @@ export {
 export type { ConnectionStatus } from "./connection.js";
 export {
   type Content,
+  type DeleteContent,
   decodeContent,
   decodeEnvelope,
+  type EditContent,
   type Envelope,
   encodeContent,
   isMessageId,
+  type MessageRef,
   newMessageId,
+  type ReactionContent,
   type Stamp,
+  type TextContent,
 } from "./content.js";
 export {
   type JoinedLink,

@@ -28,7 +28,7 @@ import { RoomService } from "./domain/rooms.js";
 import { SubscriptionService } from "./domain/subscriptions.js";
 import { loadOrCreateSecret, TokenService } from "./domain/tokens.js";
 import { buildHttpApp } from "./http/app.js";
-import { createSourceFilter } from "./lan/index.js";
+import { ConnectionCaps, createSourceFilter } from "./lan/index.js";
 import { startMdnsAdvertiser } from "./lan/mdns.js";
 import { Metrics } from "./ops/metrics.js";
 import { openStorage } from "./storage/open-storage.js";
@@ -298,18 +298,48 @@ export async function startServer(config: Config, options: StartOptions): Promis
   });
   gateway.attach(server);
 
-  // LAN only: a source outside the allowed networks gets a closed connection before TLS starts.
+  // LAN only: a source outside the allowed networks gets a closed connection before TLS starts;
+  // so does one over a connection cap (issue 15.6), counted in parley_connections_refused_total.
   const allowed = createSourceFilter({ lanOnly: config.lanOnly, allowCidrs: [...config.allowCidrs] });
+  const caps = new ConnectionCaps({
+    maxTotal: config.maxConnections,
+    maxPerIp: config.maxConnectionsPerIp,
+    exempt: (ip) => config.trustedProxies.length > 0 && trust(ip, 0),
+  });
   const lastAudit = new Map<string, number>();
+  const auditOnce = (ip: string, what: () => void) => {
+    const now = Date.now();
+    if ((lastAudit.get(ip) ?? 0) >= now - 60_000) return;
+    if (lastAudit.size > 10_000) lastAudit.clear();
+    lastAudit.set(ip, now);
+    what();
+  };
   server.prependListener("connection", (socket) => {
     const ip = socket.remoteAddress ?? "";
-    if (allowed(ip)) return;
-    const now = Date.now();
-    if ((lastAudit.get(ip) ?? 0) < now - 60_000) {
-      if (lastAudit.size > 10_000) lastAudit.clear();
-      lastAudit.set(ip, now);
-      audit.warn({ event: "source_refused", ip }, "connection from outside the allowed networks refused");
+    if (!allowed(ip)) {
+      auditOnce(ip, () =>
+        audit.warn({ event: "source_refused", ip }, "connection from outside the allowed networks refused"),
+      );
+      socket.destroy();
+      return;
     }
+    const refused = caps.admit(ip);
+    if (refused === undefined) {
+      socket.once("close", () => caps.release(ip));
+      return;
+    }
+    metrics.connectionsRefused.inc({ reason: refused });
+    auditOnce(ip, () =>
+      audit.warn(
+        {
+          event: "connection_cap",
+          reason: refused,
+          ip,
+          open: refused === "global" ? caps.total : caps.from(ip),
+        },
+        "connection refused: a connection cap is reached",
+      ),
+    );
     socket.destroy();
   });
 

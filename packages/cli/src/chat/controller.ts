@@ -7,6 +7,7 @@ import {
   describeDisappearing,
   describeRetention,
   emptyChatSnapshot,
+  excerpt,
   type FetchLike,
   fetchServerInfo,
   formatRetention,
@@ -16,10 +17,13 @@ import {
   isParleyClientError,
   keepsNoMessages,
   type MembershipEvent,
+  type MessageChange,
   maxAgeMs,
   ParleyClient,
+  type Person,
   parseDisappearing,
   parseRetention,
+  reactionGroups,
   type WebSocketConstructor,
 } from "@parley/client";
 import {
@@ -43,6 +47,7 @@ import {
   TRUST_MARK,
 } from "./format.js";
 import { type ChatInput, parseInput } from "./input.js";
+import { MessageNumbers } from "./numbers.js";
 import { OwnMessages } from "./own-messages.js";
 import type { Screen } from "./screen.js";
 import { ChatState, type UserRef } from "./state.js";
@@ -66,6 +71,12 @@ export interface ChatControllerOptions {
 const RETENTION_KEY = "settings/history";
 /** The newest messages shown on opening a conversation. */
 const SHOWN_ON_OPEN = 20;
+/** Search hits printed at most (CHAT-6). */
+const SEARCH_SHOWN = 20;
+/** Messages shown before and after the one /goto opens at. */
+const CONTEXT = 5;
+/** The characters of a quoted message in a reply's line. */
+const QUOTE_CHARS = 24;
 
 /** A refusal the user caused and can fix; shown as one line, never fatal. */
 class ChatError extends Error {}
@@ -89,7 +100,8 @@ export class ChatController {
   #retention: HistoryRetention = DEFAULT_RETENTION;
   #serverInfo: InfoResponse | undefined;
   #offline = false;
-  #own = new OwnMessages();
+  #numbers = new MessageNumbers();
+  #own = new OwnMessages(this.#numbers);
   #events: Promise<void> = Promise.resolve();
 
   constructor(options: ChatControllerOptions) {
@@ -245,6 +257,24 @@ export class ChatController {
         return this.#resetIdentity();
       case "info":
         return this.#info(input.n);
+      case "reply":
+        return this.#reply(input.n, input.text);
+      case "react": {
+        const m = this.#numbered(input.n);
+        return this.#chat().react(m.roomId, m, input.emoji);
+      }
+      case "edit": {
+        const m = this.#numbered(input.n);
+        return this.#chat().edit(m.roomId, m, input.text);
+      }
+      case "delete": {
+        const m = this.#numbered(input.n);
+        return this.#chat().deleteForEveryone(m.roomId, m);
+      }
+      case "search":
+        return this.#search(input.query);
+      case "goto":
+        return this.#goto(input.n);
       default:
         return assertNever(input);
     }
@@ -256,9 +286,52 @@ export class ChatController {
     if (room === undefined)
       throw new ChatError("no conversation open: /join, /create, /switch or /msg first");
     const sent = await model.send(room.id, text);
-    this.#screen.print(
-      `${formatMessage({ ts: sent.ts, where: undefined, sender: this.#me().username, trust: undefined, text })} ${this.#own.sent(sent)}`,
+    this.#screen.print(`${this.#line(sent, undefined)} ${this.#own.sent(sent)}`);
+  }
+
+  /** CHAT-1: a reply to message #n, in that message's conversation. */
+  async #reply(n: number, text: string): Promise<void> {
+    const target = this.#numbered(n);
+    const sent = await this.#chat().send(target.roomId, text, { replyTo: target });
+    const where = this.#state.current?.id === target.roomId ? undefined : this.#state.label(target.roomId);
+    this.#screen.print(`${this.#line(sent, where)} ${this.#own.sent(sent)}`);
+  }
+
+  /** Message #n as the model has it now. */
+  #numbered(n: number): ChatMessage {
+    const at = this.#numbers.find(n);
+    const m = at === undefined ? undefined : this.#chat().message(at.roomId, at);
+    if (m === undefined) throw new ChatError(`no message #${n} on screen in this session`);
+    if (m.deleted === true) throw new ChatError(`#${n} was deleted`);
+    return m;
+  }
+
+  /** CHAT-6: messages on this device with every word, newest last (nearest the prompt). */
+  #search(query: string): void {
+    const hits = this.#chat().search(query, { limit: SEARCH_SHOWN });
+    if (hits.length === 0) {
+      this.#notice(`no message on this device has "${query}" (search is local: this device's history only)`);
+      return;
+    }
+    this.#notice(
+      `${hits.length}${hits.length === SEARCH_SHOWN ? "+" : ""} found on this device for "${query}"; /goto <n> opens one in its conversation`,
     );
+    for (const m of [...hits].reverse()) {
+      const line = `${this.#line(m, this.#state.label(m.roomId))} #${this.#numbers.of(m)}`;
+      this.#screen.print(`${dateTime(m.ts).slice(0, 10)} ${line}`);
+    }
+  }
+
+  /** CHAT-6: opens message #n's conversation at that message, with the messages around it. */
+  #goto(n: number): void {
+    const at = this.#numbers.find(n);
+    const list = at === undefined ? [] : (this.#chat().snapshot.messages[at.roomId] ?? []);
+    const i = at === undefined ? -1 : list.findIndex((m) => m.key === at.key && m.fromId === at.fromId);
+    if (at === undefined || i < 0) throw new ChatError(`no message #${n} on screen in this session`);
+    this.#state.setCurrent(at.roomId);
+    this.#chat().markRead(at.roomId);
+    this.#notice(`now talking in ${this.#state.label(at.roomId)}, at #${n}:`);
+    for (const m of list.slice(Math.max(0, i - CONTEXT), i + CONTEXT + 1)) this.#printMessage(m, true);
   }
 
   /** RCPT-2: who has one of this session's messages, device by device. */
@@ -280,9 +353,7 @@ export class ChatController {
     const room = await model.openDirect(user.id);
     const sent = await model.send(room.id, text);
     const where = this.#state.current?.id === room.id ? undefined : `-> ${this.#state.label(room.id)}`;
-    this.#screen.print(
-      `${formatMessage({ ts: sent.ts, where, sender: this.#me().username, trust: undefined, text })} ${this.#own.sent(sent)}`,
-    );
+    this.#screen.print(`${this.#line(sent, where)} ${this.#own.sent(sent)}`);
   }
 
   /** On opening a conversation: its newest kept messages, or what this device and the server keep. */
@@ -571,7 +642,8 @@ export class ChatController {
     this.#history = history;
     this.#state.reset();
     if (keeps) await model.restoreHistory();
-    this.#own = new OwnMessages();
+    this.#numbers = new MessageNumbers();
+    this.#own = new OwnMessages(this.#numbers);
     try {
       try {
         await client.connect();
@@ -619,7 +691,8 @@ export class ChatController {
     this.#store = undefined;
     this.#history = undefined;
     this.#state.reset();
-    this.#own = new OwnMessages();
+    this.#numbers = new MessageNumbers();
+    this.#own = new OwnMessages(this.#numbers);
     this.#offline = false;
     try {
       await history?.flush();
@@ -691,6 +764,8 @@ export class ChatController {
       case "state":
         for (const line of this.#own.changes(model.snapshot.messages)) this.#notice(line);
         return;
+      case "changed":
+        return this.#onChanged(change.message, change.change, change.by);
       case "failed":
       case "queue_missed":
         return;
@@ -710,15 +785,60 @@ export class ChatController {
       this.#screen.print(formatNotice(m.ts, where === undefined ? m.text : `${where}: ${m.text}`));
       return;
     }
-    this.#screen.print(
-      formatMessage({
-        ts: m.ts,
-        where,
-        sender: m.fromName,
-        trust: m.own ? undefined : m.trust,
-        text: m.text,
-      }),
-    );
+    this.#screen.print(`${this.#line(m, where)} #${this.#numbers.of(m)}`);
+  }
+
+  /** A message's line without its number: sender, the quote it replies to, text, edited, reactions. */
+  #line(m: ChatMessage, where: string | undefined): string {
+    const model = this.#chat();
+    const q = model.quoteOf(m);
+    const quote =
+      q === undefined
+        ? undefined
+        : q.state === "missing"
+          ? "a message not on this device"
+          : `${q.fromName ?? "?"}: ${q.state === "deleted" ? "(message deleted)" : excerpt(q.excerpt, QUOTE_CHARS)}`;
+    return formatMessage({
+      ts: m.ts,
+      where,
+      sender: m.fromName,
+      trust: m.own ? undefined : m.trust,
+      text: m.text,
+      quote,
+      edited: m.edited !== undefined,
+      deleted: m.deleted === true,
+      reactions: reactionGroups(m, this.#state.me?.id)
+        .map((g) => `${g.emoji} ${g.count}`)
+        .join(" "),
+    });
+  }
+
+  /** CHAT-2..4: one line for a reaction, an edit or a delete, naming the message by its number. */
+  #onChanged(m: ChatMessage, change: MessageChange, by: Person): void {
+    const who = by.id === this.#state.me?.id ? "you" : by.username;
+    const n = `#${this.#numbers.of(m)}`;
+    const where = this.#state.current?.id === m.roomId ? "" : ` in ${this.#state.label(m.roomId)}`;
+    switch (change.kind) {
+      case "reaction": {
+        const now = reactionGroups(m, this.#state.me?.id)
+          .map((g) => `${g.emoji} ${g.count}: ${g.usernames.join(", ")}`)
+          .join("; ");
+        this.#notice(
+          change.on
+            ? `${who} reacted ${change.emoji} to ${n}${where} (${now})`
+            : `${who} took back ${change.emoji} on ${n}${where}${now === "" ? "" : ` (${now})`}`,
+        );
+        return;
+      }
+      case "edit":
+        this.#notice(`${who} edited ${n}${where}: ${m.text}`);
+        return;
+      case "delete":
+        this.#notice(`${who} deleted ${n}${where} for everyone`);
+        return;
+      default:
+        assertNever(change);
+    }
   }
 
   #onMembership(m: Extract<MembershipEvent, { source: "room" }>): void {

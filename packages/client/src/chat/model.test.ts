@@ -2,8 +2,9 @@ import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it, mock } from "node:test";
 import type { MemberView, RoomView, UserView, UserWithPresence } from "@parley/protocol";
 import type { ConnectionStatus } from "../connection.js";
+import type { Content } from "../content.js";
 import { TypedEmitter } from "../emitter.js";
-import { ParleyClientError } from "../errors.js";
+import { isParleyClientError, ParleyClientError } from "../errors.js";
 import type { ClientEvents, DeliveryEvent, MessageEvent } from "../events.js";
 import {
   bytesSource,
@@ -14,7 +15,10 @@ import {
   type TransferOptions,
 } from "../files.js";
 import type { TrustState } from "../pins.js";
+import { MemoryStore } from "../store.js";
 import { TYPING_SHOWN_MS } from "../typing.js";
+import { reactionGroups } from "./changes.js";
+import { History } from "./history.js";
 import { ChatModel, type ChatModelOptions } from "./model.js";
 import type { ChatChange, ChatClient, ChatHistory, ChatMessage } from "./types.js";
 
@@ -51,6 +55,8 @@ class FakeClient extends TypedEmitter<ClientEvents> implements ChatClient {
   memberLists = new Map<string, MemberView[]>();
   trustStates = new Map<string, TrustState>();
   sent: { roomId: string; text: string }[] = [];
+  /** What each send() carried, as given. */
+  contents: { roomId: string; content: Content | string }[] = [];
   typingSent: [string, boolean][] = [];
   /** The next send() calls' outcomes, in order; when empty, sends succeed. */
   sendOutcomes: (Error | "ok")[] = [];
@@ -73,7 +79,8 @@ class FakeClient extends TypedEmitter<ClientEvents> implements ChatClient {
   async send(roomId: string, content: unknown, options: { messageId?: string; sentAt?: number } = {}) {
     const outcome = this.sendOutcomes.shift() ?? "ok";
     if (outcome !== "ok") throw outcome;
-    this.sent.push({ roomId, text: String(content) });
+    this.sent.push({ roomId, text: typeof content === "string" ? content : JSON.stringify(content) });
+    this.contents.push({ roomId, content: content as Content });
     this.#ids += 1;
     const messageId = options.messageId ?? `${this.#ids}`.padStart(32, "0");
     return { id: `m${this.#ids}`, ts: 5_000 + this.#ids, messageId, sentAt: options.sentAt ?? 0 };
@@ -873,6 +880,302 @@ describe("ChatModel", () => {
       await settle();
       assert.equal(model.snapshot.messages.TEAM01![0]!.attachment?.opened, true);
       assert.equal(model.snapshot.messages.TEAM01![0]!.attachment?.file, undefined);
+    });
+  });
+
+  describe("replies, reactions, edits, deletes and mentions (CHAT-1..5)", () => {
+    let ids = 0;
+    /** A message event as the SDK emits it: `content` from `from`, stamped with an id and time. */
+    const event = (
+      from: { id: string; username: string },
+      content: Content,
+      sentAt: number,
+      messageId = `${++ids}`.padStart(32, "a"),
+    ): MessageEvent => ({
+      roomId: "TEAM01",
+      id: `srv-${messageId}`,
+      ts: sentAt,
+      from: { userId: from.id, username: from.username, deviceId: "d1" },
+      content,
+      text: "text" in content ? content.text : undefined,
+      trust: "unverified",
+      epoch: 1,
+      messageId,
+      sentAt,
+    });
+    const BOB_MSG = "b".repeat(32);
+    const to = { id: BOB_MSG, from: BOB.id };
+    const bobSays = (text = "lunch at noon?") => event(BOB, { text }, 10_000, BOB_MSG);
+    const shown = (model: ChatModel) => model.snapshot.messages.TEAM01?.find((m) => m.key === BOB_MSG);
+
+    it("shows a reply with a quote of the message it answers, and a missing or deleted one as such", async () => {
+      const { client, model } = await connected();
+      client.emit("message", bobSays("lunch   at\nnoon?"));
+      client.emit("message", event(CAROL, { text: "yes", reply: to }, 11_000));
+      client.emit(
+        "message",
+        event(CAROL, { text: "what?", reply: { id: "c".repeat(32), from: BOB.id } }, 12_000),
+      );
+      await settle();
+      const [, yes, what] = model.snapshot.messages.TEAM01 ?? [];
+      assert.deepEqual(yes?.replyTo, { key: BOB_MSG, fromId: BOB.id });
+      assert.deepEqual(model.quoteOf(yes!), {
+        key: BOB_MSG,
+        fromId: BOB.id,
+        fromName: "bob",
+        excerpt: "lunch at noon?",
+        state: "shown",
+      });
+      assert.equal(model.quoteOf(what!)?.state, "missing");
+      client.emit("message", event(BOB, { delete: { to } }, 13_000));
+      await settle();
+      assert.equal(model.quoteOf(yes!)?.state, "deleted");
+      assert.equal(model.quoteOf(yes!)?.excerpt, "");
+    });
+
+    it("sends a reply with its reference and the members it mentions", async () => {
+      const { client, model } = await connected();
+      client.emit("message", bobSays());
+      await settle();
+      const sent = await model.send("TEAM01", "ok @Bob and @carol, not @nobody or a@bob", {
+        replyTo: { key: BOB_MSG, fromId: BOB.id },
+      });
+      assert.deepEqual(client.contents.at(-1)?.content, {
+        text: "ok @Bob and @carol, not @nobody or a@bob",
+        reply: to,
+        mentions: [BOB.id, CAROL.id],
+      });
+      assert.deepEqual(sent.mentions, [BOB.id, CAROL.id]);
+      assert.equal(model.quoteOf(sent)?.fromName, "bob");
+      // A plain text is still sent as a bare text, as older clients read it.
+      await model.send("TEAM01", "plain");
+      assert.equal(client.contents.at(-1)?.content, "plain");
+    });
+
+    it("keeps who a message mentions", async () => {
+      const { client, model } = await connected();
+      client.emit("message", event(BOB, { text: "@alice look", mentions: [ALICE.id] }, 10_000));
+      await settle();
+      assert.deepEqual(model.snapshot.messages.TEAM01?.[0]?.mentions, [ALICE.id]);
+    });
+
+    it("groups reactions by emoji with counts and who, and reacting again takes one back", async () => {
+      const { client, model } = await connected();
+      client.emit("message", bobSays());
+      client.emit("message", event(BOB, { reaction: { to, emoji: "👍", on: true } }, 10_100));
+      client.emit("message", event(CAROL, { reaction: { to, emoji: "👍", on: true } }, 10_200));
+      client.emit("message", event(CAROL, { reaction: { to, emoji: "🎉", on: true } }, 10_300));
+      await settle();
+      assert.deepEqual(
+        reactionGroups(shown(model)!, ALICE.id).map((g) => [g.emoji, g.count, g.usernames, g.mine]),
+        [
+          ["👍", 2, ["bob", "Carol"], false],
+          ["🎉", 1, ["Carol"], false],
+        ],
+      );
+      await model.react("TEAM01", { key: BOB_MSG, fromId: BOB.id }, "👍");
+      assert.deepEqual(client.contents.at(-1)?.content, { reaction: { to, emoji: "👍", on: true } });
+      assert.deepEqual(reactionGroups(shown(model)!, ALICE.id)[0]?.count, 3);
+      assert.equal(reactionGroups(shown(model)!, ALICE.id)[0]?.mine, true);
+      await model.react("TEAM01", { key: BOB_MSG, fromId: BOB.id }, "👍");
+      assert.deepEqual(client.contents.at(-1)?.content, { reaction: { to, emoji: "👍", on: false } });
+      assert.deepEqual(
+        reactionGroups(shown(model)!, ALICE.id).map((g) => [g.emoji, g.count, g.mine]),
+        [
+          ["👍", 2, false],
+          ["🎉", 1, false],
+        ],
+      );
+      client.emit("message", event(CAROL, { reaction: { to, emoji: "🎉", on: false } }, 10_400));
+      await settle();
+      assert.deepEqual(
+        reactionGroups(shown(model)!, ALICE.id).map((g) => g.emoji),
+        ["👍"],
+      );
+    });
+
+    it("lets the later of two reactions win, whatever order they arrive in", async () => {
+      const { client, model } = await connected();
+      client.emit("message", bobSays());
+      client.emit("message", event(CAROL, { reaction: { to, emoji: "👍", on: false } }, 10_500));
+      client.emit("message", event(CAROL, { reaction: { to, emoji: "👍", on: true } }, 10_100));
+      await settle();
+      assert.deepEqual(reactionGroups(shown(model)!, ALICE.id), []);
+    });
+
+    it("shows the latest edit of a message as edited, whatever order the edits arrive in", async () => {
+      const { client, model, changes } = await connected();
+      client.emit("message", bobSays());
+      client.emit("message", event(BOB, { edit: { to, text: "lunch at one?" } }, 12_000));
+      client.emit("message", event(BOB, { edit: { to, text: "lunch at 12:30?" } }, 11_000));
+      await settle();
+      assert.equal(shown(model)?.text, "lunch at one?");
+      assert.equal(shown(model)?.edited?.at, 12_000);
+      assert.ok(changes.some((c) => c.type === "changed" && c.change.kind === "edit" && c.by.id === BOB.id));
+    });
+
+    it("ignores an edit after the edit window, and lets the window be set", async () => {
+      const { client, model } = await connected({ editWindowMs: 60_000 });
+      client.emit("message", bobSays());
+      client.emit("message", event(BOB, { edit: { to, text: "too late" } }, 10_000 + 60_001));
+      client.emit("message", event(BOB, { edit: { to, text: "in time" } }, 10_000 + 60_000));
+      await settle();
+      assert.equal(shown(model)?.text, "in time");
+    });
+
+    it("ignores a forged edit or delete: one from anyone but the message's sender", async () => {
+      const { client, model, changes } = await connected();
+      client.emit("message", bobSays());
+      await settle();
+      const before = shown(model);
+      // Carol names Bob's message as Bob's, and as her own: neither changes it.
+      client.emit("message", event(CAROL, { edit: { to, text: "forged" } }, 11_000));
+      client.emit("message", event(CAROL, { delete: { to } }, 11_100));
+      client.emit(
+        "message",
+        event(CAROL, { edit: { to: { id: BOB_MSG, from: CAROL.id }, text: "x" } }, 11_200),
+      );
+      client.emit("message", event(CAROL, { delete: { to: { id: BOB_MSG, from: CAROL.id } } }, 11_300));
+      await settle();
+      assert.equal(shown(model), before);
+      assert.equal(shown(model)?.text, "lunch at noon?");
+      assert.ok(!changes.some((c) => c.type === "changed"));
+    });
+
+    it("refuses to edit or delete someone else's message, or a message it does not have", async () => {
+      const { client, model } = await connected();
+      client.emit("message", bobSays());
+      await settle();
+      const ref = { key: BOB_MSG, fromId: BOB.id };
+      await assert.rejects(model.edit("TEAM01", ref, "mine now"), (e) =>
+        isParleyClientError(e, "not_editable"),
+      );
+      await assert.rejects(model.deleteForEveryone("TEAM01", ref), (e) =>
+        isParleyClientError(e, "not_editable"),
+      );
+      await assert.rejects(model.react("TEAM01", { key: "d".repeat(32), fromId: BOB.id }, "👍"), (e) =>
+        isParleyClientError(e, "message_unknown"),
+      );
+      assert.equal(client.contents.length, 0);
+    });
+
+    it("edits and deletes this user's own message, within the window only", async () => {
+      let now = 50_000;
+      const { client, model } = await connected({ now: () => now, editWindowMs: 60_000 });
+      const m = await model.send("TEAM01", "helo");
+      const ref = { key: m.key, fromId: ALICE.id };
+      assert.equal(model.canEdit(model.message("TEAM01", ref)!), true);
+      await model.edit("TEAM01", ref, "hello @bob");
+      assert.deepEqual(client.contents.at(-1)?.content, {
+        edit: { to: { id: m.key, from: ALICE.id }, text: "hello @bob", mentions: [BOB.id] },
+      });
+      assert.equal(model.message("TEAM01", ref)?.text, "hello @bob");
+      assert.ok(model.message("TEAM01", ref)?.edited);
+      now += 60_001;
+      assert.equal(model.canEdit(model.message("TEAM01", ref)!), false);
+      await assert.rejects(model.edit("TEAM01", ref, "late"), (e) => isParleyClientError(e, "not_editable"));
+      await model.deleteForEveryone("TEAM01", ref);
+      assert.deepEqual(client.contents.at(-1)?.content, { delete: { to: { id: m.key, from: ALICE.id } } });
+      const gone = model.message("TEAM01", ref);
+      assert.equal(gone?.deleted, true);
+      assert.equal(gone?.text, "");
+      assert.equal(model.canDelete(gone!), false);
+    });
+
+    it("deletes a message for everyone: nothing of it stays, and later changes do not bring it back", async () => {
+      const { client, model } = await connected();
+      client.emit("message", event(BOB, { text: "secret", mentions: [ALICE.id] }, 10_000, BOB_MSG));
+      client.emit("message", event(CAROL, { reaction: { to, emoji: "👍", on: true } }, 10_100));
+      client.emit("message", event(BOB, { delete: { to } }, 10_200));
+      client.emit("message", event(BOB, { edit: { to, text: "back" } }, 10_300));
+      client.emit("message", event(CAROL, { reaction: { to, emoji: "🎉", on: true } }, 10_400));
+      await settle();
+      const m = shown(model)!;
+      assert.equal(m.deleted, true);
+      assert.equal(m.text, "");
+      assert.equal(m.reactions, undefined);
+      assert.equal(m.mentions, undefined);
+      assert.equal(m.edited, undefined);
+      assert.ok(!JSON.stringify(model.snapshot).includes("secret"));
+    });
+
+    it("applies reactions, edits and deletes that arrive before their message once it arrives", async () => {
+      const { client, model } = await connected();
+      const other = "e".repeat(32);
+      client.emit("message", event(BOB, { edit: { to, text: "edited first" } }, 11_000));
+      client.emit("message", event(CAROL, { reaction: { to, emoji: "👀", on: true } }, 11_100));
+      client.emit("message", event(BOB, { delete: { to: { id: other, from: BOB.id } } }, 11_200));
+      await settle();
+      assert.equal(shown(model), undefined);
+      client.emit("message", bobSays());
+      client.emit("message", event(BOB, { text: "gone before seen" }, 10_500, other));
+      await settle();
+      assert.equal(shown(model)?.text, "edited first");
+      assert.deepEqual(reactionGroups(shown(model)!, ALICE.id)[0]?.usernames, ["Carol"]);
+      const gone = model.snapshot.messages.TEAM01?.find((m) => m.key === other);
+      assert.equal(gone?.deleted, true);
+      assert.equal(gone?.text, "");
+    });
+
+    it("keeps changes that wait for their message, and the changed messages, across a reload", async () => {
+      const store = new MemoryStore();
+      const history = new History(store);
+      const { client, model } = await connected({ history });
+      const later = "f".repeat(32);
+      client.emit("message", bobSays());
+      client.emit("message", event(CAROL, { reaction: { to, emoji: "👍", on: true } }, 10_100));
+      client.emit("message", event(BOB, { edit: { to, text: "noon sharp?" } }, 10_200));
+      client.emit(
+        "message",
+        event(BOB, { edit: { to: { id: later, from: BOB.id }, text: "early edit" } }, 20_000),
+      );
+      await settle();
+      await history.flush();
+      model.dispose();
+      // A new session on the same device: the waiting edit still applies when its message comes.
+      const next = new ChatModel(client, { history: new History(store) });
+      await next.restoreHistory();
+      assert.equal(shown(next)?.text, "noon sharp?");
+      assert.equal(reactionGroups(shown(next)!, ALICE.id)[0]?.count, 1);
+      client.emit("message", event(BOB, { text: "original" }, 19_000, later));
+      await settle();
+      assert.equal(next.snapshot.messages.TEAM01?.find((m) => m.key === later)?.text, "early edit");
+      next.dispose();
+    });
+
+    it("removes a deleted message's text from the history at once", async () => {
+      const store = new MemoryStore();
+      const history = new History(store);
+      const { client } = await connected({ history });
+      client.emit("message", event(BOB, { text: "never keep this" }, 10_000, BOB_MSG));
+      await settle();
+      await history.flush();
+      const kept = async () => new TextDecoder().decode(await store.get("history/room/TEAM01"));
+      assert.ok((await kept()).includes("never keep this"));
+      client.emit("message", event(BOB, { delete: { to } }, 10_100));
+      await settle();
+      assert.ok(!(await kept()).includes("never keep this"));
+    });
+
+    it("finds messages by words, newest first, not deleted ones, and edited ones by their new text", async () => {
+      const { client, model } = await connected();
+      client.emit("message", event(BOB, { text: "Café at noon" }, 10_000));
+      client.emit("message", event(CAROL, { text: "the cafe is closed" }, 11_000));
+      client.emit("message", event(BOB, { text: "cafe secret" }, 12_000, BOB_MSG));
+      client.emit("message", event(BOB, { delete: { to } }, 12_100));
+      await settle();
+      assert.deepEqual(
+        model.search("CAFE").map((m) => m.text),
+        ["the cafe is closed", "Café at noon"],
+      );
+      assert.deepEqual(
+        model.search("cafe noon").map((m) => m.text),
+        ["Café at noon"],
+      );
+      assert.deepEqual(model.search("secret"), []);
+      assert.deepEqual(model.search("   "), []);
+      assert.deepEqual(model.search("cafe", { roomId: "DBOB01" }), []);
+      assert.equal(model.search("cafe", { limit: 1 }).length, 1);
     });
   });
 });

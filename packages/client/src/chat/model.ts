@@ -2,12 +2,23 @@ import { canonicalRoomId, type RoomView } from "@parley/protocol";
 import { bytesToBase64 } from "../base64.js";
 import type { ParleyClient } from "../client.js";
 import type { ConnectionStatus } from "../connection.js";
-import { newMessageId } from "../content.js";
+import { type Content, newMessageId } from "../content.js";
 import { ParleyClientError } from "../errors.js";
 import type { DeliveryEvent, InvitedEvent, MembershipEvent, MessageEvent, PresenceEvent } from "../events.js";
 import type { FileDescriptor, FileMeta, FileSink, FileSource } from "../files.js";
 import { defaultTimers, type Timers } from "../platform.js";
 import { TypingNotifier, TypingRoster } from "../typing.js";
+import {
+  applyChange,
+  applyPending,
+  EDIT_WINDOW_MS,
+  hasReacted,
+  mentionsIn,
+  PENDING_MAX,
+  type Quote,
+  quote,
+  sameMessage,
+} from "./changes.js";
 import { type DeliveryInfo, deliveryInfo, forward, statusOf } from "./delivery.js";
 import {
   describeDisappearing,
@@ -16,6 +27,7 @@ import {
   pruneMessages,
   RemovalTimer,
 } from "./retention.js";
+import { type SearchOptions, searchMessages } from "./search.js";
 import type {
   ChatAttachment,
   ChatChange,
@@ -24,6 +36,9 @@ import type {
   ChatMessage,
   ChatSnapshot,
   ChatTransfer,
+  MessageChange,
+  MessageKey,
+  PendingChange,
   Person,
 } from "./types.js";
 
@@ -45,6 +60,11 @@ export interface ChatModelOptions {
   now?: () => number;
   /** For the typing indicators' and removals' timers. Default the host's. */
   timers?: Timers;
+  /**
+   * CHAT-3: how long after sending (ms) its author may edit a message; an edit that comes later
+   * (by its sender's time) is ignored. Default EDIT_WINDOW_MS (24 hours).
+   */
+  editWindowMs?: number;
 }
 
 interface OutboxItem {
@@ -53,6 +73,14 @@ interface OutboxItem {
   readonly roomId: string;
   readonly text: string;
   readonly sentAt: number;
+  readonly replyTo?: MessageKey | undefined;
+  readonly mentions?: readonly string[] | undefined;
+}
+
+/** What send() may add to a text. */
+export interface SendTextOptions {
+  /** CHAT-1: the message this one replies to. */
+  replyTo?: MessageKey;
 }
 
 interface Waiter {
@@ -135,6 +163,9 @@ export class ChatModel {
   /** Files being sent: their sources until sent (retry() uploads again), and cancel switches. */
   readonly #sources = new Map<string, { source: FileSource; meta: FileMeta }>();
   readonly #cancels = new Map<string, { aborted: boolean }>();
+  /** CHAT-2..4: per conversation, changes whose message has not arrived yet. */
+  #pending: Record<string, readonly PendingChange[]> = {};
+  readonly #editWindowMs: number;
   /** Messages, conversations and membership changes are applied one at a time, in order. */
   #events: Promise<void> = Promise.resolve();
   #disposed = false;
@@ -144,6 +175,7 @@ export class ChatModel {
     this.#o = options;
     this.#now = options.now ?? (() => Date.now());
     this.#history = options.history;
+    this.#editWindowMs = options.editWindowMs ?? EDIT_WINDOW_MS;
     const timers = options.timers !== undefined ? { timers: options.timers } : {};
     this.#typists = new TypingRoster((roomId, list) => {
       this.#set({ typing: { ...this.#snapshot.typing, [roomId]: list } });
@@ -264,7 +296,9 @@ export class ChatModel {
     if (history === undefined) return;
     const [messages, rooms] = await Promise.all([history.loadAll(), history.loadRooms?.()]);
     if (this.#disposed) return;
-    this.#set({ messages, ...(rooms !== undefined ? rooms : {}) });
+    const { pending, ...kept } = rooms ?? {};
+    this.#pending = { ...pending };
+    this.#set({ messages, ...kept });
     this.#emit({ type: "state" });
     this.#sweep();
   }
@@ -277,8 +311,7 @@ export class ChatModel {
     this.#history = history;
     if (history === undefined) return;
     for (const [roomId, list] of Object.entries(this.#snapshot.messages)) history.save(roomId, list);
-    const { unread, disappearing } = this.#snapshot;
-    history.saveRooms?.({ unread, disappearing });
+    this.#saveRooms();
     this.#sweep();
   }
 
@@ -290,11 +323,13 @@ export class ChatModel {
    * message as sent; rejects when it fails (it stays in the conversation as `failed`, and
    * retry() sends it again).
    */
-  send(roomId: string, text: string): Promise<ChatMessage> {
+  send(roomId: string, text: string, options: SendTextOptions = {}): Promise<ChatMessage> {
     const me = this.#snapshot.me;
     if (me === undefined || this.#disposed) return Promise.reject(new ParleyClientError("not_signed_in"));
     const key = newMessageId();
     const sentAt = this.#now();
+    const mentions = mentionsIn(text, this.#snapshot.members[roomId] ?? []);
+    const { replyTo } = options;
     this.#append({
       key,
       roomId,
@@ -304,10 +339,126 @@ export class ChatModel {
       text,
       own: true,
       status: "sending",
+      ...(replyTo !== undefined ? { replyTo: { key: replyTo.key, fromId: replyTo.fromId } } : {}),
+      ...(mentions.length > 0 ? { mentions } : {}),
     });
     this.#emit({ type: "state" });
     this.#ownTyping.stop();
-    return this.#enqueue({ key, roomId, text, sentAt });
+    return this.#enqueue({ key, roomId, text, sentAt, replyTo, mentions });
+  }
+
+  /** A message of a conversation by its sender and id. */
+  message(roomId: string, ref: MessageKey): ChatMessage | undefined {
+    return (this.#snapshot.messages[canonicalRoomId(roomId)] ?? []).find((m) => sameMessage(m, ref));
+  }
+
+  /** CHAT-1: what a reply shows of the message it answers; undefined for a message that is no reply. */
+  quoteOf(m: ChatMessage): Quote | undefined {
+    if (m.replyTo === undefined) return undefined;
+    return quote(this.message(m.roomId, m.replyTo), m.replyTo);
+  }
+
+  /** CHAT-3: whether this user may edit `m` now: their own, not deleted, sent, within the edit window. */
+  canEdit(m: ChatMessage): boolean {
+    return this.#canChange(m) && this.#now() - m.ts <= this.#editWindowMs;
+  }
+
+  /** CHAT-4: whether this user may delete `m` for everyone: their own, not deleted, and sent. */
+  canDelete(m: ChatMessage): boolean {
+    return this.#canChange(m);
+  }
+
+  #canChange(m: ChatMessage): boolean {
+    return (
+      m.fromId === this.#snapshot.me?.id &&
+      m.system !== true &&
+      m.deleted !== true &&
+      m.status !== "sending" &&
+      m.status !== "failed"
+    );
+  }
+
+  /**
+   * CHAT-2: reacts to a message with any emoji, or takes this user's reaction back when it is
+   * there already (reacting again toggles). Resolves once the server accepted it.
+   */
+  async react(roomId: string, ref: MessageKey, emoji: string): Promise<void> {
+    const m = this.#target(roomId, ref);
+    const me = this.#me();
+    const on = !hasReacted(m, me.id, emoji);
+    await this.#sendChange(
+      m,
+      { reaction: { to: { id: m.key, from: m.fromId }, emoji, on } },
+      {
+        kind: "reaction",
+        emoji,
+        on,
+      },
+    );
+  }
+
+  /** CHAT-3: replaces the text of one of this user's messages for everyone, within the edit window. */
+  async edit(roomId: string, ref: MessageKey, text: string): Promise<void> {
+    const m = this.#target(roomId, ref);
+    if (!this.canEdit(m)) throw new ParleyClientError("not_editable");
+    const mentions = mentionsIn(text, this.#snapshot.members[m.roomId] ?? []);
+    const extra = mentions.length > 0 ? { mentions } : {};
+    await this.#sendChange(
+      m,
+      { edit: { to: { id: m.key, from: m.fromId }, text, ...extra } },
+      {
+        kind: "edit",
+        text,
+        ...extra,
+      },
+    );
+  }
+
+  /**
+   * CHAT-4: deletes one of this user's messages for everyone: every device shows "message
+   * deleted" in its place and keeps nothing of it.
+   */
+  async deleteForEveryone(roomId: string, ref: MessageKey): Promise<void> {
+    const m = this.#target(roomId, ref);
+    if (!this.canDelete(m)) throw new ParleyClientError("not_editable");
+    await this.#sendChange(m, { delete: { to: { id: m.key, from: m.fromId } } }, { kind: "delete" });
+  }
+
+  /** CHAT-6: messages on this device holding every word of `query`, newest first (search.ts). */
+  search(query: string, options: SearchOptions = {}): ChatMessage[] {
+    const roomId = options.roomId === undefined ? {} : { roomId: canonicalRoomId(options.roomId) };
+    return searchMessages(this.#snapshot.messages, query, { ...options, ...roomId });
+  }
+
+  #me(): Person {
+    const me = this.#snapshot.me;
+    if (me === undefined || this.#disposed) throw new ParleyClientError("not_signed_in");
+    return { id: me.id, username: me.username };
+  }
+
+  #target(roomId: string, ref: MessageKey): ChatMessage {
+    const m = this.message(roomId, ref);
+    if (m === undefined || m.system === true || m.deleted === true)
+      throw new ParleyClientError("message_unknown");
+    return m;
+  }
+
+  /** Sends a reaction, an edit or a delete, and applies it here once the server accepted it. */
+  async #sendChange(m: ChatMessage, content: Content, change: MessageChange): Promise<void> {
+    const by = this.#me();
+    const id = newMessageId();
+    // After the change it replaces, even within one millisecond: the later one wins (CHAT-2, CHAT-3).
+    const last =
+      change.kind === "reaction"
+        ? m.reactions?.find((r) => r.userId === by.id && r.emoji === change.emoji)?.at
+        : change.kind === "edit"
+          ? m.edited?.at
+          : undefined;
+    const at = Math.max(this.#now(), (last ?? -1) + 1);
+    await this.#client.send(m.roomId, content, { messageId: id, sentAt: at });
+    this.#applyOrWait(m.roomId, { target: { key: m.key, fromId: m.fromId }, by, at, id, change });
+    if (change.kind === "delete")
+      await this.#history?.saveNow(m.roomId, this.#snapshot.messages[m.roomId] ?? []);
   }
 
   /** Sends a failed message again; undefined when there is no failed message with that key. */
@@ -317,7 +468,14 @@ export class ChatModel {
       if (m === undefined) continue;
       if (m.attachment !== undefined) return this.#retryFile(m);
       this.#update(key, (x) => ({ ...x, status: "sending" }));
-      return this.#enqueue({ key, roomId: m.roomId, text: m.text, sentAt: m.ts });
+      return this.#enqueue({
+        key,
+        roomId: m.roomId,
+        text: m.text,
+        sentAt: m.ts,
+        replyTo: m.replyTo,
+        mentions: m.mentions,
+      });
     }
     return undefined;
   }
@@ -720,8 +878,18 @@ export class ChatModel {
   }
 
   async #onMessage(m: MessageEvent): Promise<void> {
-    const file = "file" in m.content ? m.content.file : undefined;
-    if (m.text === undefined && file === undefined) return this.#onControl(m);
+    const c = m.content;
+    if ("reaction" in c) {
+      const { to, emoji, on } = c.reaction;
+      return this.#onChange(m, to, { kind: "reaction", emoji, on });
+    }
+    if ("edit" in c) {
+      const { to, text, mentions } = c.edit;
+      return this.#onChange(m, to, { kind: "edit", text, ...(mentions !== undefined ? { mentions } : {}) });
+    }
+    if ("delete" in c) return this.#onChange(m, c.delete.to, { kind: "delete" });
+    const file = "file" in c ? c.file : undefined;
+    if (!("text" in c) && file === undefined) return this.#onControl(m);
     const self = this.#snapshot.me?.id;
     this.#learn({ id: m.from.userId, username: m.from.username });
     if (this.room(m.roomId) === undefined) {
@@ -737,22 +905,28 @@ export class ChatModel {
         peers: { ...this.#snapshot.peers, [room.id]: { id: m.from.userId, username: m.from.username } },
       });
     }
-    const message: ChatMessage = {
+    const arrived: ChatMessage = {
       key: m.messageId ?? m.id,
       roomId: m.roomId,
       fromId: m.from.userId,
       fromName: m.from.username,
       ts: m.sentAt ?? m.ts,
-      text: m.text ?? "",
+      text: "text" in c ? c.text : "",
       own: m.from.userId === self,
       trust: m.trust,
       ...this.#expiry(m.roomId, m.sentAt ?? m.ts),
+      ...("text" in c && c.reply !== undefined ? { replyTo: { key: c.reply.id, fromId: c.reply.from } } : {}),
+      ...("text" in c && c.mentions !== undefined && c.mentions.length > 0 ? { mentions: c.mentions } : {}),
       ...(file !== undefined
         ? { attachment: { ...attachmentOf(file, file.size), expiresAt: file.expiresAt, file } }
         : {}),
     };
     const list = this.#snapshot.messages[m.roomId] ?? [];
-    if (list.some((x) => x.key === message.key && x.fromId === message.fromId)) return;
+    if (list.some((x) => sameMessage(x, arrived))) return;
+    // CHAT-2..4: reactions, edits and deletes that came first apply now, before it is kept.
+    const waiting = this.#pending[m.roomId] ?? [];
+    const { message, rest } = applyPending(arrived, waiting, this.#editWindowMs);
+    if (rest.length !== waiting.length) this.#setPending(m.roomId, rest);
     if (this.#o.isRead?.(m.roomId) !== true) {
       this.#set({
         unread: { ...this.#snapshot.unread, [m.roomId]: (this.#snapshot.unread[m.roomId] ?? 0) + 1 },
@@ -780,6 +954,54 @@ export class ChatModel {
     if (this.#o.isRead?.(m.roomId) === true) this.#sendRead(m.roomId, [message]);
     this.#emit({ type: "message", message });
     if (message.expiresAt !== undefined) this.#sweep();
+  }
+
+  /**
+   * CHAT-2..4: a reaction, edit or delete from a member. An edit or delete that names another
+   * sender's message is forged (MLS authenticated who sent it) and ignored.
+   */
+  async #onChange(m: MessageEvent, to: { id: string; from: string }, change: MessageChange): Promise<void> {
+    const by = { id: m.from.userId, username: m.from.username };
+    if (change.kind !== "reaction" && to.from !== by.id) return;
+    this.#learn(by);
+    const pc: PendingChange = {
+      target: { key: to.id, fromId: to.from },
+      by,
+      at: m.sentAt ?? m.ts,
+      id: m.messageId ?? m.id,
+      change,
+    };
+    const changed = this.#applyOrWait(m.roomId, pc);
+    // CHAT-4: what a delete removed leaves the history now, not with the next batched write.
+    if (changed !== undefined && change.kind === "delete")
+      await this.#history?.saveNow(m.roomId, this.#snapshot.messages[m.roomId] ?? []);
+  }
+
+  /** Applies a change to its message, or keeps it until the message arrives. Returns the message changed. */
+  #applyOrWait(roomId: string, pc: PendingChange): ChatMessage | undefined {
+    const list = this.#snapshot.messages[roomId] ?? [];
+    const i = list.findIndex((x) => sameMessage(x, pc.target));
+    if (i < 0) {
+      const waiting = this.#pending[roomId] ?? [];
+      if (waiting.some((x) => x.id === pc.id && x.by.id === pc.by.id)) return undefined;
+      this.#setPending(roomId, [...waiting, pc].slice(-PENDING_MAX));
+      return undefined;
+    }
+    const before = list[i]!;
+    const after = applyChange(before, pc, this.#editWindowMs);
+    if (after === before) return undefined;
+    const copy = [...list];
+    copy[i] = after;
+    this.#setMessages(roomId, copy);
+    this.#emit({ type: "state" });
+    this.#emit({ type: "changed", message: after, change: pc.change, by: pc.by });
+    return after;
+  }
+
+  #setPending(roomId: string, list: readonly PendingChange[]): void {
+    const { [roomId]: _old, ...rest } = this.#pending;
+    this.#pending = list.length > 0 ? { ...rest, [roomId]: list } : rest;
+    this.#saveRooms();
   }
 
   /** RCPT-2: a receipt moved one of this device's messages on (never back). */
@@ -988,6 +1210,8 @@ export class ChatModel {
     const { [id]: _members, ...members } = this.#snapshot.members;
     const { [id]: _peer, ...peers } = this.#snapshot.peers;
     const { [id]: _unread, ...unread } = this.#snapshot.unread;
+    const { [id]: _pending, ...pending } = this.#pending;
+    this.#pending = pending;
     this.#set({ rooms: this.#snapshot.rooms.filter((r) => r.id !== id), members, peers, unread });
     this.#emit({ type: "state" });
   }
@@ -1013,7 +1237,7 @@ export class ChatModel {
       while (this.#outbox.length > 0 && !this.#disposed && this.#canSend()) {
         const item = this.#outbox[0]!;
         try {
-          await this.#client.send(item.roomId, item.text, { messageId: item.key, sentAt: item.sentAt });
+          await this.#client.send(item.roomId, outgoing(item), { messageId: item.key, sentAt: item.sentAt });
           this.#take(item);
           const d = this.#client.delivery(item.key);
           const sent = this.#update(item.key, (m) => ({
@@ -1100,10 +1324,13 @@ export class ChatModel {
   #set(patch: Partial<ChatSnapshot>): void {
     if (this.#disposed) return;
     this.#snapshot = { ...this.#snapshot, ...patch };
-    if (patch.unread !== undefined || patch.disappearing !== undefined) {
-      const { unread, disappearing } = this.#snapshot;
-      this.#history?.saveRooms?.({ unread, disappearing });
-    }
+    if (patch.unread !== undefined || patch.disappearing !== undefined) this.#saveRooms();
+  }
+
+  #saveRooms(): void {
+    if (this.#disposed) return;
+    const { unread, disappearing } = this.#snapshot;
+    this.#history?.saveRooms?.({ unread, disappearing, pending: this.#pending });
   }
 
   #emit(change: ChatChange): void {
@@ -1117,4 +1344,15 @@ export class ChatModel {
       }
     }
   }
+}
+
+/** What the outbox sends for a text: the bare text, or with what it replies to and whom it names. */
+function outgoing(item: OutboxItem): Content | string {
+  if (item.replyTo === undefined && (item.mentions === undefined || item.mentions.length === 0))
+    return item.text;
+  return {
+    text: item.text,
+    ...(item.replyTo !== undefined ? { reply: { id: item.replyTo.key, from: item.replyTo.fromId } } : {}),
+    ...(item.mentions !== undefined && item.mentions.length > 0 ? { mentions: item.mentions } : {}),
+  };
 }

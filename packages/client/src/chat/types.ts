@@ -121,6 +121,53 @@ export interface ChatMessage {
   readonly system?: true;
   /** A file, photo or voice note (`text` is then empty). */
   readonly attachment?: ChatAttachment;
+  /** CHAT-1: the message this one replies to (ChatModel.quoteOf() finds and quotes it). */
+  readonly replyTo?: MessageKey;
+  /** CHAT-5: the user ids its text names with @ (as its sender's client resolved them). */
+  readonly mentions?: readonly string[];
+  /** CHAT-2: each person's latest reaction per emoji, taken back ones included (reactionGroups()). */
+  readonly reactions?: readonly ReactionEntry[];
+  /** CHAT-3: the latest edit applied (its sender's time and id); `text` is the edited text. */
+  readonly edited?: { readonly at: number; readonly id: string };
+  /** CHAT-4: deleted by its sender for everyone: `text` is empty, the original is not kept. */
+  readonly deleted?: true;
+}
+
+/** A message by the one thing that names it everywhere (RCPT-3): its sender and its id. */
+export interface MessageKey {
+  readonly key: string;
+  readonly fromId: string;
+}
+
+/**
+ * CHAT-2: one person's latest reaction with one emoji, by its sender's time and id; one taken
+ * back stays (`on` false), so an older reaction that arrives late does not bring it back.
+ */
+export interface ReactionEntry {
+  readonly emoji: string;
+  readonly userId: string;
+  readonly username: string;
+  readonly on: boolean;
+  readonly at: number;
+  readonly id: string;
+}
+
+/** CHAT-2..4: what a reaction, an edit or a delete does to the message it names. */
+export type MessageChange =
+  | { readonly kind: "reaction"; readonly emoji: string; readonly on: boolean }
+  | { readonly kind: "edit"; readonly text: string; readonly mentions?: readonly string[] }
+  | { readonly kind: "delete" };
+
+/**
+ * A reaction, edit or delete as it arrived: who sent it, when (its sender's time) and its id.
+ * One whose message has not arrived yet (redelivery, an offline device) waits for it.
+ */
+export interface PendingChange {
+  readonly target: MessageKey;
+  readonly by: Person;
+  readonly at: number;
+  readonly id: string;
+  readonly change: MessageChange;
 }
 
 /**
@@ -170,6 +217,13 @@ export type ChatChange =
   | { readonly type: "identity_changed"; readonly change: IdentityChange }
   /** A person (this user included) has a new device certified by their identity key: "bob added a device". */
   | { readonly type: "device_added"; readonly userId: string; readonly deviceId: string }
+  /** CHAT-2..4: someone (this user included) reacted to, edited or deleted `message` (as it is now). */
+  | {
+      readonly type: "changed";
+      readonly message: ChatMessage;
+      readonly change: MessageChange;
+      readonly by: Person;
+    }
   | { readonly type: "queue_missed"; readonly dropped: number }
   | { readonly type: "error"; readonly event: ErrorEvent }
   /**
@@ -189,6 +243,8 @@ export interface ChatRoomState {
   readonly unread: Readonly<Record<string, number>>;
   /** Disappearing timers in seconds. */
   readonly disappearing: Readonly<Record<string, number>>;
+  /** Reactions, edits and deletes still waiting for their message, per conversation. */
+  readonly pending?: Readonly<Record<string, readonly PendingChange[]>>;
 }
 
 /**

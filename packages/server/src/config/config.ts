@@ -44,6 +44,8 @@ export interface Config {
   readonly maxFrameBytes: number;
   readonly maxBodyBytes: number;
   readonly maxConnectionsPerUser: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerIp: number;
   readonly maxDevicesPerAccount: number;
   readonly maxRoomsPerUser: number;
   readonly passwordChangesPerHour: number;
@@ -387,6 +389,20 @@ const SETTINGS = [
     default: "8",
     parse: int(1, 10_000),
     help: "Open WebSockets per account.",
+  },
+  {
+    key: "maxConnections",
+    env: "PARLEY_MAX_CONNECTIONS",
+    default: "10000",
+    parse: int(16, 1_000_000),
+    help: "Open TCP connections in all; beyond it new ones close at once. Keep below the descriptor limit.",
+  },
+  {
+    key: "maxConnectionsPerIp",
+    env: "PARLEY_MAX_CONNECTIONS_PER_IP",
+    default: "500",
+    parse: int(4, 1_000_000),
+    help: "Open TCP connections from one address (trusted proxies exempt).",
   },
   {
     key: "maxDevicesPerAccount",

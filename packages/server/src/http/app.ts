@@ -65,6 +65,16 @@ export interface HttpAppOptions {
   draining: () => boolean;
 }
 
+/** A client's request headers arrive within this (a browser sends them in one packet). */
+export const HEADERS_DEADLINE_MS = 10_000;
+
+function headerDeadlines(config: Config): { headersTimeout: number; connectionsCheckingInterval: number } {
+  return {
+    headersTimeout: Math.min(HEADERS_DEADLINE_MS, config.requestTimeoutS * 1000),
+    connectionsCheckingInterval: 1000,
+  };
+}
+
 /** The REST API, health and metrics endpoints, and the static pages, on Fastify. */
 export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<Server>> {
   const { config } = o;
@@ -72,7 +82,9 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     loggerInstance: o.log.child({ component: "http" }),
     // Request lines are logged at debug level by our own hook, with the route, never the URL.
     logController: new LogController({ disableRequestLogging: true }),
-    ...(o.https ? { https: o.https } : {}),
+    // Issue 15.6: headers must arrive within HEADERS_DEADLINE_MS (or the request timeout, if
+    // shorter), checked every second, not Node's 60 s checked every 30 s.
+    ...(o.https ? { https: { ...o.https, ...headerDeadlines(config) } } : { http: headerDeadlines(config) }),
     trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
     bodyLimit: config.maxBodyBytes,
     requestTimeout: config.requestTimeoutS * 1000,
@@ -175,11 +187,14 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     { schema: { body: RegisterRequest }, preHandler: rateLimitAuth },
     async (req, reply) => {
       const body = req.body as RegisterRequest;
-      const session = await o.accounts.register({
-        username: body.username,
-        password: body.password,
-        ...(body.inviteCode !== undefined ? { inviteCode: body.inviteCode } : {}),
-      });
+      const session = await o.accounts.register(
+        {
+          username: body.username,
+          password: body.password,
+          ...(body.inviteCode !== undefined ? { inviteCode: body.inviteCode } : {}),
+        },
+        req.ip,
+      );
       req.log.info({ event: "user_registered", userId: session.user.id }, "account created");
       return reply.status(201).send(session);
     },
