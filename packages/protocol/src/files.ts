@@ -17,7 +17,8 @@ export const FILE_TYPE_MAX_LENGTH = 255;
 /**
  * The types a server allows unless its operator says otherwise: text, PDF, PNG, JPEG, GIF,
  * WebP, common audio and video, zip. Never HTML or SVG: a blob is served inert anyway, but
- * active content has no business in a file store.
+ * active content has no business in a file store. Common aliases are listed too (browsers and
+ * file-type tables disagree on `audio/wav`, `audio/wave`, `audio/x-wav`).
  */
 export const DEFAULT_FILE_TYPES: readonly string[] = Object.freeze([
   "text/plain",
@@ -31,11 +32,14 @@ export const DEFAULT_FILE_TYPES: readonly string[] = Object.freeze([
   "audio/mpeg",
   "audio/mp4",
   "audio/aac",
+  "audio/x-aac",
   "audio/ogg",
   "audio/webm",
   "audio/wav",
+  "audio/wave",
   "audio/x-wav",
   "audio/flac",
+  "audio/x-flac",
   "video/mp4",
   "video/webm",
   "video/ogg",
