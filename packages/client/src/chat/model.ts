@@ -36,6 +36,7 @@ import type {
   ChatMessage,
   ChatSnapshot,
   ChatTransfer,
+  DeviceNote,
   MessageChange,
   MessageKey,
   PendingChange,
@@ -92,6 +93,8 @@ interface Waiter {
 const DISAPPEARING_KIND = "disappearing";
 /** The `data.kind` of the control message that says a view-once attachment was opened. */
 const VIEWED_KIND = "viewed";
+/** Device lines kept (in memory and in the history): older ones drop off first. */
+const MAX_DEVICE_NOTES = 200;
 
 /** The snapshot of a model that is not signed in (or of none). */
 export function emptyChatSnapshot(
@@ -109,6 +112,7 @@ export function emptyChatSnapshot(
     unread: {},
     disappearing: {},
     messages: {},
+    deviceNotes: [],
     invitations: [],
     transfers: {},
   };
@@ -846,7 +850,19 @@ export class ChatModel {
       }),
     );
     // A person's new certified device is news, not an alarm: a line in the views, trust unchanged.
-    on.push(c.on("device_added", (event) => this.#emit({ type: "device_added", ...event })));
+    on.push(
+      c.on("device_added", (event) => {
+        this.#noteDevice(event.userId, event.deviceId, "added");
+        this.#emit({ type: "device_added", ...event });
+      }),
+    );
+    on.push(
+      c.on("device_removed", (event) => {
+        this.#noteDevice(event.userId, event.deviceId, "removed");
+        this.#emit({ type: "device_removed", ...event });
+      }),
+    );
+    on.push(c.on("this_device_removed", () => this.#emit({ type: "this_device_removed" })));
     on.push(c.on("delivery", (d) => this.#onDelivery(d)));
     on.push(c.on("queue_missed", (m) => this.#emit({ type: "queue_missed", dropped: m.dropped })));
     on.push(c.on("error", (event) => this.#emit({ type: "error", event })));
@@ -1321,16 +1337,26 @@ export class ChatModel {
     return undefined;
   }
 
+  /** A device line, once per person, device and kind; the newest MAX_DEVICE_NOTES are kept. */
+  #noteDevice(userId: string, deviceId: string, kind: DeviceNote["kind"]): void {
+    const notes = this.#snapshot.deviceNotes;
+    if (notes.some((n) => n.userId === userId && n.deviceId === deviceId && n.kind === kind)) return;
+    const note: DeviceNote = { userId, deviceId, kind, at: this.#now() };
+    this.#set({ deviceNotes: [...notes, note].slice(-MAX_DEVICE_NOTES) });
+    this.#emit({ type: "state" });
+  }
+
   #set(patch: Partial<ChatSnapshot>): void {
     if (this.#disposed) return;
     this.#snapshot = { ...this.#snapshot, ...patch };
-    if (patch.unread !== undefined || patch.disappearing !== undefined) this.#saveRooms();
+    if (patch.unread !== undefined || patch.disappearing !== undefined || patch.deviceNotes !== undefined)
+      this.#saveRooms();
   }
 
   #saveRooms(): void {
     if (this.#disposed) return;
-    const { unread, disappearing } = this.#snapshot;
-    this.#history?.saveRooms?.({ unread, disappearing, pending: this.#pending });
+    const { unread, disappearing, deviceNotes } = this.#snapshot;
+    this.#history?.saveRooms?.({ unread, disappearing, pending: this.#pending, deviceNotes });
   }
 
   #emit(change: ChatChange): void {

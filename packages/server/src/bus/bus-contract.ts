@@ -301,6 +301,8 @@ export function busContract(name: string, harness: BusHarness): void {
       const events: ControlEvent[] = [
         { type: "session.revoked", sessionId: asSessionId("s1"), reason: "session_revoked" },
         { type: "session.revoked", sessionId: asSessionId("s2"), reason: "account_disabled" },
+        { type: "session.revoked", sessionId: asSessionId("s3"), reason: "device_removed" },
+        { type: "device.removed", userId: asUserId("bob"), deviceId: "phone" },
         { type: "membership.changed", roomId: asRoomId("ROOM01") },
         { type: "subscriptions.changed", userId: asUserId("alice") },
         { type: "queue.written", devices: [{ userId: asUserId("bob"), deviceId: "phone" }] },

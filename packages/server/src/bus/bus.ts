@@ -47,8 +47,13 @@ export interface BusSink {
   onControl(event: ControlEvent): void;
 }
 
+/** Why a session's sockets are closed (the `error` code they get). */
+export type SessionEndReason = "session_revoked" | "account_disabled" | "device_removed";
+
 export type ControlEvent =
-  | { type: "session.revoked"; sessionId: SessionId; reason: "session_revoked" | "account_disabled" }
+  | { type: "session.revoked"; sessionId: SessionId; reason: SessionEndReason }
+  /** IDENT-5: the account removed this device: close its sockets wherever they are. */
+  | { type: "device.removed"; userId: UserId; deviceId: string }
   | { type: "membership.changed"; roomId: RoomId }
   /** Someone followed or unfollowed this user: drop the cached list of their followers. */
   | { type: "subscriptions.changed"; userId: UserId }

@@ -251,6 +251,16 @@ export class AccountService {
     };
   }
 
+  /** IDENT-5: `deviceId` authenticated a socket with this session (removing it ends the session). */
+  bindSessionDevice(sessionId: SessionId, deviceId: string): Promise<void> {
+    return this.#o.storage.bindSessionDevice(sessionId, deviceId);
+  }
+
+  /** IDENT-5: ends a session a removed device still held (its socket is being closed). */
+  async endSession(sessionId: SessionId): Promise<void> {
+    await this.#o.storage.revokeSession(sessionId, this.#o.now());
+  }
+
   #alive(session: SessionRecord | undefined): session is SessionRecord {
     return session !== undefined && session.revokedAt === null && session.expiresAt > this.#o.now();
   }

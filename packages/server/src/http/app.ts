@@ -35,6 +35,7 @@ import type { RoomService } from "../domain/rooms.js";
 import { LogThrottle } from "../ops/log-throttle.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Storage } from "../storage/storage.js";
+import { isStorageFull } from "../storage/storage-full.js";
 import { registerAdminRoutes } from "./admin-routes.js";
 import { authOf, requireAuth } from "./auth-hook.js";
 import { registerFileRoutes } from "./file-routes.js";
@@ -139,7 +140,13 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
       return reply;
     }
     let e = toParleyError(error);
-    if (e.code === "internal_error") {
+    if (e.code === "internal_error" && isStorageFull(error)) {
+      // The operator must act; the client is told nothing was saved. One line a minute at most.
+      const folded = quiet.take("storage_full");
+      if (folded > 0)
+        req.log.error({ event: "storage_full", count: folded }, "a write failed: the storage is full");
+      e = new ParleyError("storage_full");
+    } else if (e.code === "internal_error") {
       req.log.error({ err: error }, "request failed");
       // A failure because the database is away is the client's "try again shortly", not a bug.
       if (!(await o.storageUp())) e = new ParleyError("service_unavailable", { retryAfterMs: 5000 });

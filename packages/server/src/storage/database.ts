@@ -80,6 +80,8 @@ export interface SessionsTable {
   created_at: number;
   expires_at: number;
   revoked_at: number | null;
+  /** The device that last authenticated a socket with this session (IDENT-5), if any. */
+  device_id: string | null;
 }
 
 export interface RefreshTokensTable {

@@ -162,6 +162,27 @@ export class KyselyStorage implements Storage {
     return rows.map((r) => r.id);
   }
 
+  async bindSessionDevice(id: SessionId, deviceId: string): Promise<void> {
+    await this.#db
+      .updateTable("sessions")
+      .set({ device_id: deviceId })
+      .where("id", "=", id)
+      .where((eb) => eb.or([eb("device_id", "is", null), eb("device_id", "!=", deviceId)]))
+      .execute();
+  }
+
+  async revokeDeviceSessions(userId: UserId, deviceId: string, at: number): Promise<SessionId[]> {
+    const rows = await this.#db
+      .updateTable("sessions")
+      .set({ revoked_at: at })
+      .where("user_id", "=", userId)
+      .where("device_id", "=", deviceId)
+      .where("revoked_at", "is", null)
+      .returning("id")
+      .execute();
+    return rows.map((r) => r.id);
+  }
+
   async insertRefreshToken(token: NewRefreshToken): Promise<void> {
     await rejectingConflicts(
       this.#db

@@ -51,6 +51,10 @@ export interface Storage {
   revokeSession(id: SessionId, at: number): Promise<boolean>;
   /** Revokes every live session of the user except `keep`; returns the ids it revoked. */
   revokeUserSessions(userId: UserId, at: number, keep?: SessionId): Promise<SessionId[]>;
+  /** IDENT-5: records that `deviceId` authenticated a socket with this session. */
+  bindSessionDevice(id: SessionId, deviceId: string): Promise<void>;
+  /** IDENT-5: revokes every live session of the user bound to `deviceId`; returns their ids. */
+  revokeDeviceSessions(userId: UserId, deviceId: string, at: number): Promise<SessionId[]>;
   /** Refresh tokens are stored by their SHA-256 hash only. */
   insertRefreshToken(token: NewRefreshToken): Promise<void>;
   findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined>;

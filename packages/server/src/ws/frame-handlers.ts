@@ -174,6 +174,12 @@ export const FRAME_HANDLERS: FrameHandlers = {
       conn.send({ type: "devices", ...rid(frame), ...(await d.delivery.devices(asUserId(frame.userId))) });
     },
   },
+  "device.remove": {
+    async handle(d, { conn, auth }, frame) {
+      await d.delivery.removeDevice(auth, conn.deviceId, frame.deviceId, frame.revocation);
+      conn.send({ type: "ok", ...rid(frame) });
+    },
+  },
   "link.open": {
     handle(d, { conn, auth }, frame) {
       const { expiresAt } = d.links.open(auth, conn.deviceId, frame.linkId, frame.publicKey);

@@ -20,7 +20,6 @@ import {
 } from "@parley/client";
 import { assertNever, canonicalRoomId, type InfoResponse, type MlsSuite } from "@parley/protocol";
 import { eraseAccount, getSetting, openAccountStore, setSetting } from "../platform/idb-store.js";
-import { clearDeviceNotes, noteDeviceAdded } from "./device-notes.js";
 import { describeError } from "./errors.js";
 import {
   chat,
@@ -208,9 +207,11 @@ function onChange(model: ChatModel, change: ChatChange): void {
     case "changed":
       return;
     case "device_added":
-      // The SDK also reports this very device the first time it sees it: that is no news.
-      if (change.deviceId === session?.client.deviceId && change.userId === model.snapshot.me?.id) return;
-      noteDeviceAdded(change.userId, change.deviceId);
+    case "device_removed":
+      // Lines in the conversations, from the snapshot (kept with the history).
+      return;
+    case "this_device_removed":
+      void removedHere();
       return;
     default:
       assertNever(change);
@@ -376,6 +377,34 @@ export async function signOut(erase: boolean): Promise<void> {
   await setSetting(LAST_ACCOUNT, undefined);
   chat.value = emptyChatSnapshot({ state: "offline", reason: "signed_out" });
   selectedRoom.value = undefined;
-  clearDeviceNotes();
   route.value = "signin";
+}
+
+/**
+ * IDENT-5: another device of this person removed this one. The SDK erased its keys; the page
+ * erases the rest of what this browser kept for the account and says what happened.
+ */
+async function removedHere(): Promise<void> {
+  const s = session;
+  session = undefined;
+  if (s !== undefined) {
+    s.detach();
+    s.model.dispose();
+    await s.client.close();
+    await eraseAccount(s.account);
+  }
+  await setSetting(LAST_ACCOUNT, undefined);
+  chat.value = emptyChatSnapshot({ state: "offline", reason: "device_removed" });
+  selectedRoom.value = undefined;
+  route.value = "signin";
+  notice.value =
+    "This device was removed from your account by another of your devices. Its keys and history were erased here. Sign in and link it again to use it.";
+}
+
+/**
+ * IDENT-5: removes another device of this person (the view asks the user to confirm first).
+ * Its certificate is revoked, it leaves every conversation, and it is signed out and erased.
+ */
+export function removeDevice(deviceId: string): Promise<void> {
+  return active().client.removeDevice(deviceId);
 }

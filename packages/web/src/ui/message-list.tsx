@@ -1,8 +1,16 @@
-import type { OutgoingStatus } from "@parley/client";
+import type { DeviceNote, OutgoingStatus } from "@parley/client";
 import { Fragment } from "preact";
 import { useLayoutEffect, useRef, useState } from "preact/hooks";
-import { type DeviceNote, notesAbout } from "../state/device-notes.js";
-import { type ChatMessage, me, members, messages, retention, serverInfo, typing } from "../state/model.js";
+import {
+  type ChatMessage,
+  chat,
+  me,
+  members,
+  messages,
+  retention,
+  serverInfo,
+  typing,
+} from "../state/model.js";
 import { retry } from "../state/session.js";
 import { dayNumber, formatDay, formatFull, formatTime } from "./format.js";
 import { Markdown } from "./markdown.js";
@@ -27,14 +35,17 @@ export function MessageList({ roomId }: { roomId: string }) {
   };
   const typists = (typing.value[roomId] ?? []).map((t) => t.username);
   const roomMembers = members.value[roomId] ?? [];
-  const notes = notesAbout(roomMembers.map((m) => m.userId));
+  const inRoom = new Set(roomMembers.map((m) => m.userId));
+  const notes = chat.value.deviceNotes.filter((n) => inRoom.has(n.userId));
   const nameOf = (userId: string) =>
     userId === me.value?.id ? "You" : (roomMembers.find((m) => m.userId === userId)?.username ?? "Someone");
   // Quiet lines between the messages they came between.
   const notesBetween = (from: number, to: number) =>
     notes
       .filter((n) => n.at >= from && n.at < to)
-      .map((n) => <DeviceLine key={`${n.userId}/${n.deviceId}`} note={n} name={nameOf(n.userId)} />);
+      .map((n) => (
+        <DeviceLine key={`${n.userId}/${n.deviceId}/${n.kind}`} note={n} name={nameOf(n.userId)} />
+      ));
   return (
     <>
       <div class="messages" ref={ref} onScroll={onScroll} role="log" aria-label="Messages" aria-live="polite">
@@ -69,14 +80,17 @@ export function MessageList({ roomId }: { roomId: string }) {
   );
 }
 
-/** "bob added a device": a person's new certified device, shown as news, not as an alarm. */
+/**
+ * "bob added a device", "bob removed a device": a person's devices changing, shown as news, not
+ * as an alarm (their identity key is the same).
+ */
 function DeviceLine({ note, name }: { note: DeviceNote; name: string }) {
   return (
-    <p class="system-line muted" data-testid="device-line">
+    <p class="system-line muted" data-testid="device-line" data-kind={note.kind}>
       <time dateTime={new Date(note.at).toISOString()} title={formatFull(note.at)}>
         {formatTime(note.at)}
       </time>{" "}
-      {name} added a device
+      {name} {note.kind} a device
     </p>
   );
 }
