@@ -51,6 +51,8 @@ export interface DeliveryServiceOptions {
   onVerified?: (count: number) => void;
   /** MLS-9: the suite of KeyPackages and new groups (PARLEY_MLS_SUITE). Default "x25519". */
   mlsSuite?: MlsSuite;
+  /** Told once a new device is bound to an account (the audit log's `device_added`). */
+  onDeviceAdded?: (ref: { userId: UserId; deviceId: string }) => void;
   now?: () => number;
 }
 
@@ -159,6 +161,7 @@ export class DeliveryService {
         if (e instanceof StorageConflictError) throw new ParleyError("device_key_mismatch");
         throw e;
       }
+      this.o.onDeviceAdded?.(ref);
     }
     await this.#store.addKeyPackages(packages, this.#now());
     return this.#supply(ref);

@@ -1,6 +1,7 @@
 import { type Kysely, sql } from "kysely";
 import { DatabaseBlobStore } from "../blobs/database-blob-store.js";
 import type { RoomId, SessionId, UserId } from "../domain/ids.js";
+import { KyselyAuditStore } from "./audit-store.js";
 import type { Database } from "./database.js";
 import { KyselyDeliveryStore } from "./delivery-store.js";
 import { KyselyFileStore } from "./file-store.js";
@@ -36,6 +37,7 @@ export class KyselyStorage implements Storage {
   readonly offlineQueue: KyselyOfflineQueueStore;
   readonly files: KyselyFileStore;
   readonly fileBlobs: DatabaseBlobStore;
+  readonly audit: KyselyAuditStore;
   #closing: Promise<void> | undefined;
 
   constructor(
@@ -47,6 +49,7 @@ export class KyselyStorage implements Storage {
     this.offlineQueue = new KyselyOfflineQueueStore(db);
     this.files = new KyselyFileStore(db);
     this.fileBlobs = new DatabaseBlobStore(db);
+    this.audit = new KyselyAuditStore(db);
   }
 
   // ---- users ----

@@ -1,5 +1,6 @@
 import type { BlobStore } from "../blobs/blob-store.js";
 import type { RoomId, SessionId, UserId } from "../domain/ids.js";
+import type { AuditStore } from "./audit-store.js";
 import type { DeliveryStore } from "./delivery-store.js";
 import type { FileStore } from "./file-store.js";
 import type { OfflineQueueStore } from "./offline-queue-store.js";
@@ -30,6 +31,8 @@ export interface Storage {
   readonly files: FileStore;
   /** File ciphertext in this database (PARLEY_FILE_STORE=database); unused with the disk store. */
   readonly fileBlobs: BlobStore;
+  /** The append-only audit log of security events (AUDIT-1). */
+  readonly audit: AuditStore;
 
   // ---- users ----
   /** Throws StorageConflictError when the username is taken (case-insensitively). */
