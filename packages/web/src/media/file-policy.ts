@@ -1,15 +1,13 @@
+import { type FilesInfo, fileTypeAllowed } from "@parley/protocol";
+
 /**
  * What the page checks before an upload starts (issue 17): the server's size limit and its list
  * of allowed types, both from /api/info. The server checks again (413, 415); this is so a person
  * learns at once, before a byte leaves, rather than after a long upload.
  */
 
-export interface FilePolicy {
-  /** The largest file the server takes, in bytes. */
-  readonly maxBytes: number;
-  /** Allowed MIME types: exact (`application/pdf`) or a family (`audio/*`). Empty: none. */
-  readonly types: readonly string[];
-}
+/** The server's limits as /api/info gives them: the largest file, and allowed types (`audio/*` a family). */
+export type FilePolicy = Pick<FilesInfo, "maxBytes" | "types">;
 
 /** A file as the page has it: File and Blob both fit. */
 export interface FileFacts {
@@ -60,15 +58,6 @@ export function mimeOf(file: Pick<FileFacts, "name" | "type">): string {
   return BY_EXTENSION[ext] ?? "application/octet-stream";
 }
 
-/** Whether `mime` is on the list (exact, or by its `family/*` entry). */
-export function typeAllowed(mime: string, types: readonly string[]): boolean {
-  const family = `${mime.split("/")[0]}/*`;
-  return types.some((t) => {
-    const entry = t.trim().toLowerCase();
-    return entry === mime || entry === family || entry === "*/*";
-  });
-}
-
 /** Checks a file against the server's policy; the message says what to do about it. */
 export function checkFile(file: FileFacts, policy: FilePolicy): FileCheck {
   const mime = mimeOf(file);
@@ -80,7 +69,7 @@ export function checkFile(file: FileFacts, policy: FilePolicy): FileCheck {
       message: `${file.name} is ${formatBytes(file.size)}; this server takes files up to ${formatBytes(policy.maxBytes)}.`,
     };
   }
-  if (!typeAllowed(mime, policy.types)) {
+  if (!fileTypeAllowed(mime, policy.types)) {
     return {
       ok: false,
       reason: "refused_type",
