@@ -65,6 +65,12 @@ export function parleyBenchSettings(o: {
       value: "10000",
       why: "idle scenario holds up to 20k sockets over fewer accounts",
     },
+    { env: "PARLEY_MAX_CONNECTIONS", value: "100000", why: "idle scenario holds up to 20k sockets" },
+    {
+      env: "PARLEY_MAX_CONNECTIONS_PER_IP",
+      value: "100000",
+      why: "every client connects from 127.0.0.1",
+    },
     // Stated even when empty, so that a DATABASE_URL or REDIS_URL in the caller's environment
     // never turns the single-node figure into a PostgreSQL or Redis one.
     {

@@ -219,9 +219,11 @@ it("keeps the half-typed input line intact while a message arrives, in an 80x24 
     assert.deepEqual(heard, ["typing", "stopped"]);
 
     // RCPT-2: own messages are numbered with their state; sam's one device acknowledges them.
-    await waitScreen(shows(`<${alice}> done #2 [`), "the sent line with its number and mark");
-    await waitScreen(shows("-- #2 [delivered]"), "the delivered notice");
-    await type("/info 2", true);
+    // Every message printed has a number (for /reply and the like): sam's two and alice's
+    // first came before.
+    await waitScreen(shows(`<${alice}> done #4 [`), "the sent line with its number and mark");
+    await waitScreen(shows("-- #4 [delivered]"), "the delivered notice");
+    await type("/info 4", true);
     rows = await waitScreen(shows("delivered to 1 of 1 devices"), "/info on a delivered message");
     assert.ok(
       rows.some((r) => r.includes(`${sam.username} (device `) && r.endsWith("has it")),
@@ -230,8 +232,8 @@ it("keeps the half-typed input line intact while a message arrives, in an 80x24 
     // Sam's device goes away: a new message waits for it, and /info says for whom.
     await sam.client.close();
     await type("are you there?", true);
-    await waitScreen(shows(`<${alice}> are you there? #3 [sent]`), "the third message, sent");
-    await type("/info 3", true);
+    await waitScreen(shows(`<${alice}> are you there? #5 [sent]`), "the third message, sent");
+    await type("/info 5", true);
     rows = await waitScreen(shows("delivered to 0 of 1 devices"), "/info on a waiting message");
     assert.ok(
       rows.some((r) => r.includes(`${sam.username} (device `) && r.endsWith("waiting")),

@@ -93,7 +93,7 @@ describe("parley chat", () => {
     const from = a.stdout.length;
     await sam.client.send(roomId, "hello back from the SDK");
     const line = await a.waitFor("hello back from the SDK", 20_000, from);
-    assert.match(line, new RegExp(`^\\d\\d:\\d\\d <${sam.username}\\?> hello back from the SDK$`));
+    assert.match(line, new RegExp(`^\\d\\d:\\d\\d <${sam.username}\\?> hello back from the SDK #\\d+$`));
   });
 
   it("talks with a second parley chat in the room and by direct message", async () => {
@@ -106,19 +106,19 @@ describe("parley chat", () => {
 
     let from = a.stdout.length;
     await step(b, ["hi from bob"], `<${bob}> hi from bob`);
-    await a.waitFor(new RegExp(`<${bob}\\?> hi from bob$`), 20_000, from);
+    await a.waitFor(new RegExp(`<${bob}\\?> hi from bob #\\d+$`), 20_000, from);
 
     from = b.stdout.length;
     await step(a, ["hi bob, alice here"], `<${alice}> hi bob, alice here`);
-    await b.waitFor(new RegExp(`<${alice}\\?> hi bob, alice here$`), 20_000, from);
+    await b.waitFor(new RegExp(`<${alice}\\?> hi bob, alice here #\\d+$`), 20_000, from);
 
     from = b.stdout.length;
     await step(a, [`/msg ${bob} just between us`], "just between us");
-    await b.waitFor(new RegExp(`@${alice} <${alice}\\?> just between us$`), 20_000, from);
+    await b.waitFor(new RegExp(`@${alice} <${alice}\\?> just between us #\\d+$`), 20_000, from);
     await step(b, [`/switch @${alice}`], `now talking in @${alice}`);
     from = a.stdout.length;
     await step(b, ["got it"], `<${bob}> got it`);
-    await a.waitFor(new RegExp(`@${bob} <${bob}\\?> got it$`), 20_000, from);
+    await a.waitFor(new RegExp(`@${bob} <${bob}\\?> got it #\\d+$`), 20_000, from);
   });
 
   it("/disappear sets the room's timer for every member, each told in one line", async () => {
@@ -205,7 +205,7 @@ describe("parley chat", () => {
     await step(a, ["y"], `${sam.username} is verified +`);
     const at = a.stdout.length;
     await sam.client.send(roomId, "now you know it is me");
-    await a.waitFor(new RegExp(`<${sam.username}\\+> now you know it is me$`), 20_000, at);
+    await a.waitFor(new RegExp(`<${sam.username}\\+> now you know it is me #\\d+$`), 20_000, at);
   });
 
   it("tells of a contact's new linked device in one line, without an alarm, and keeps them verified", async () => {
@@ -217,7 +217,7 @@ describe("parley chat", () => {
       await linkBySdk(sam.client, newDevice);
       const at = a.stdout.length;
       await newDevice.send(roomId, "same sam, new phone");
-      await a.waitFor(new RegExp(`<${sam.username}\\+> same sam, new phone$`), 20_000, at);
+      await a.waitFor(new RegExp(`<${sam.username}\\+> same sam, new phone #\\d+$`), 20_000, at);
       await a.waitFor(new RegExp(`${sam.username} added a device$`), 20_000, from);
       assert.doesNotMatch(a.stdout.slice(from), /WARNING/);
     } finally {

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { connect, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
+import { connect as tlsConnect } from "node:tls";
 import {
   type DeviceIdentity,
   generateDeviceIdentity,
@@ -475,5 +476,111 @@ describe("every connection has a deadline (issue 15.6)", () => {
       });
     });
     assert.equal(closed, "closed by the server");
+  });
+
+  it("closes a connection whose request headers trickle in, at the headers deadline", async () => {
+    const outcome = await new Promise<string>((resolve) => {
+      const socket = tlsConnect({ port: ts.server.port, host: "127.0.0.1", rejectUnauthorized: false });
+      let answer = "";
+      // One header byte every 200 ms: each keeps the socket busy, none completes the headers.
+      let drip: NodeJS.Timeout | undefined;
+      socket.once("secureConnect", () => {
+        socket.write("GET /healthz HTTP/1.1\r\nHost: localhost\r\n");
+        drip = setInterval(() => socket.write("X"), 200);
+      });
+      socket.on("data", (d: Buffer) => {
+        answer += d.toString();
+      });
+      socket.on("error", () => undefined);
+      socket.on("close", () => {
+        clearInterval(drip);
+        resolve(answer === "" ? "closed" : `closed after: ${answer.split("\r\n")[0]}`);
+      });
+      // A bound for the test only: without a headers deadline Node waits 60 s and checks every 30 s.
+      setTimeout(() => {
+        clearInterval(drip);
+        socket.destroy();
+        resolve("still open after 20 s");
+      }, 20_000).unref();
+    });
+    assert.match(outcome, /^closed/);
+    assert.doesNotMatch(outcome, /200 OK/);
+  });
+});
+
+describe("the server caps open connections, in all and per address (issue 15.6)", () => {
+  let ts: TestServer;
+  const held: Socket[] = [];
+  before(async () => {
+    ts = await startTestServer({ maxConnections: 6, maxConnectionsPerIp: 3 });
+  });
+  after(async () => {
+    for (const s of held) s.destroy();
+    await ts?.stop();
+  });
+
+  /** A TLS handshake from `from`: "admitted" when it completes, "refused" when the server closes first. */
+  const handshake = (from: string, keep = false) =>
+    new Promise<"admitted" | "refused">((resolve) => {
+      const socket = tlsConnect({
+        socket: connect({ port: ts.server.port, host: "127.0.0.1", localAddress: from }),
+        rejectUnauthorized: false,
+      });
+      socket.once("secureConnect", () => {
+        if (keep) held.push(socket);
+        else socket.destroy();
+        resolve("admitted");
+      });
+      socket.once("error", () => resolve("refused"));
+      socket.once("close", () => resolve("refused"));
+    });
+  /** A plain TCP connection held open (an idle or pre-auth client), once the server has counted it. */
+  const hold = (from: string) =>
+    new Promise<void>((resolve, reject) => {
+      const socket = connect({ port: ts.server.port, host: "127.0.0.1", localAddress: from }, () =>
+        resolve(),
+      );
+      socket.on("error", reject);
+      held.push(socket);
+    });
+  const refusedMetric = async (reason: string) =>
+    metricSum(await scrapeMetrics(ts), "parley_connections_refused_total", { reason });
+
+  it("closes the connection over the per-address cap before TLS, and other addresses still get in", async () => {
+    for (let i = 0; i < 3; i++) await hold("127.0.0.2");
+    assert.equal(await handshake("127.0.0.2"), "refused");
+    assert.equal(await handshake("127.0.0.3"), "admitted", "another machine is not affected");
+    assert.equal(await refusedMetric("per_ip"), 1);
+    // One of the three closes: the address may connect again.
+    held.shift()?.destroy();
+    let again: string = "refused";
+    for (let i = 0; i < 50 && again === "refused"; i++) {
+      again = await handshake("127.0.0.2");
+      if (again === "refused") await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    assert.equal(again, "admitted");
+  });
+
+  it("closes every new connection once the total is reached, and counts why", async () => {
+    // 2 held from 127.0.0.2 so far; 4 more fill the 6.
+    await hold("127.0.0.4");
+    await hold("127.0.0.4");
+    await hold("127.0.0.5");
+    await hold("127.0.0.5");
+    assert.equal(await handshake("127.0.0.6"), "refused");
+    const before = await (async () => {
+      for (const s of held.splice(0)) s.destroy();
+      // The scrape itself needs a connection: wait until the server has seen the others close.
+      for (let i = 0; i < 50; i++) {
+        try {
+          return await refusedMetric("global");
+        } catch {
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+      }
+      throw new Error("the server did not release the closed connections");
+    })();
+    assert.ok(before >= 1, `refused for the total: ${before}`);
+    assert.equal(await handshake("127.0.0.6"), "admitted");
   });
 });

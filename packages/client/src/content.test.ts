@@ -92,3 +92,58 @@ test("sync notices and redelivery batches round-trip and are bounded (RCPT-4, RC
     (e) => isParleyClientError(e, "content_invalid"),
   );
 });
+
+test("replies, mentions, reactions, edits and deletes round-trip (CHAT-1..5)", () => {
+  const to = { id: newMessageId(), from: "u-alice" };
+  const stamp = { id: newMessageId(), sent: 1_765_000_000_000 };
+  for (const content of [
+    { text: "yes", reply: to },
+    { text: "@bob look", mentions: ["u-bob"] },
+    { text: "both", reply: to, mentions: ["u-bob", "u-carol"] },
+    { reaction: { to, emoji: "👍🏽", on: true } },
+    { reaction: { to, emoji: "🏳️‍🌈", on: false } },
+    { edit: { to, text: "fixed" } },
+    { edit: { to, text: "fixed @bob", mentions: ["u-bob"] } },
+    { delete: { to } },
+  ]) {
+    assert.deepEqual(decodeEnvelope(encodeContent(content, stamp)), { kind: "content", content, stamp });
+    assert.deepEqual(decodeEnvelope(encodeBatch([{ content, stamp }])), {
+      kind: "batch",
+      items: [{ content, stamp }],
+    });
+  }
+});
+
+test("a malformed reply, mention, reaction, edit or delete is content_invalid", () => {
+  const to = `{"id":"${"a".repeat(32)}","from":"u-alice"}`;
+  for (const bad of [
+    `{"v":1,"text":"x","reply":{"id":"short","from":"u-alice"}}`,
+    `{"v":1,"text":"x","reply":{"id":"${"a".repeat(32)}"}}`,
+    `{"v":1,"text":"x","mentions":"u-bob"}`,
+    `{"v":1,"text":"x","mentions":[5]}`,
+    `{"v":1,"text":"x","mentions":${JSON.stringify(Array.from({ length: 65 }, (_, i) => `u${i}`))}}`,
+    `{"v":1,"reaction":{"to":${to},"emoji":"","on":true}}`,
+    `{"v":1,"reaction":{"to":${to},"emoji":"   ","on":true}}`,
+    `{"v":1,"reaction":{"to":${to},"emoji":"${"x".repeat(33)}","on":true}}`,
+    `{"v":1,"reaction":{"to":${to},"emoji":"👍"}}`,
+    `{"v":1,"reaction":null}`,
+    `{"v":1,"edit":{"to":${to}}}`,
+    `{"v":1,"edit":{"text":"x"}}`,
+    `{"v":1,"delete":{}}`,
+    `{"v":1,"delete":"x"}`,
+  ]) {
+    assert.throws(
+      () => decodeEnvelope(enc(bad)),
+      (e) => isParleyClientError(e, "content_invalid"),
+      bad,
+    );
+  }
+  assert.throws(
+    () => encodeContent({ reaction: { to: { id: "x", from: "u" }, emoji: "👍", on: true } }),
+    TypeError,
+  );
+  assert.throws(
+    () => encodeContent({ reaction: { to: { id: newMessageId(), from: "u" }, emoji: "", on: true } }),
+    TypeError,
+  );
+});

@@ -5,13 +5,30 @@
 export { BACKOFF_DEFAULTS, Backoff, type BackoffOptions, backoffDelay } from "./backoff.js";
 export { base64ToBytes, bytesToBase64 } from "./base64.js";
 export {
+  EDIT_WINDOW_MS,
+  EXCERPT_CHARS,
+  excerpt,
+  hasReacted,
+  mentionParts,
+  mentionsIn,
+  type Quote,
+  type ReactionGroup,
+  reactionGroups,
+} from "./chat/changes.js";
+export {
   type DeliveryInfo,
   type DeviceDelivery,
   keepsNoMessages,
   waitingNote,
 } from "./chat/delivery.js";
 export { HISTORY_LIMIT, History, type HistoryOptions } from "./chat/history.js";
-export { ChatModel, type ChatModelOptions, emptyChatSnapshot, usernameKey } from "./chat/model.js";
+export {
+  ChatModel,
+  type ChatModelOptions,
+  emptyChatSnapshot,
+  type SendTextOptions,
+  usernameKey,
+} from "./chat/model.js";
 export {
   DEFAULT_RETENTION,
   DISAPPEARING_SECONDS,
@@ -24,15 +41,22 @@ export {
   parseRetention,
   RETENTION_DAYS,
 } from "./chat/retention.js";
+export { fold, queryWords, SEARCH_LIMIT, type SearchOptions, searchMessages } from "./chat/search.js";
 export type {
+  ChatAttachment,
   ChatChange,
   ChatClient,
   ChatHistory,
   ChatMessage,
   ChatRoomState,
   ChatSnapshot,
+  ChatTransfer,
+  MessageChange,
+  MessageKey,
   OutgoingStatus,
+  PendingChange,
   Person,
+  ReactionEntry,
 } from "./chat/types.js";
 export {
   type CreateRoomOptions,
@@ -46,13 +70,18 @@ export {
 export type { ConnectionStatus } from "./connection.js";
 export {
   type Content,
+  type DeleteContent,
   decodeContent,
   decodeEnvelope,
+  type EditContent,
   type Envelope,
   encodeContent,
   isMessageId,
+  type MessageRef,
   newMessageId,
+  type ReactionContent,
   type Stamp,
+  type TextContent,
 } from "./content.js";
 export {
   type JoinedLink,
@@ -82,8 +111,21 @@ export type {
   QueueMissedEvent,
   TypingEvent,
 } from "./events.js";
+export {
+  bytesSource,
+  type FileDescriptor,
+  type FileMeta,
+  type FileSink,
+  type FileSource,
+  fileRefusal,
+  PART_CHUNKS,
+  THUMBNAIL_MAX_BYTES,
+  type TransferOptions,
+  type TransferProgress,
+  WAVEFORM_MAX_SAMPLES,
+} from "./files.js";
 export { type DeviceAdded, type IdentityChange, KeyPins, type TrustState } from "./pins.js";
-export type { FetchLike, Timers, WebSocketConstructor, WebSocketLike } from "./platform.js";
+export type { FetchLike, FetchResponse, Timers, WebSocketConstructor, WebSocketLike } from "./platform.js";
 export { SAFETY_NUMBER_GROUPS_PER_ROW, SAFETY_NUMBER_ROWS, safetyNumberRows } from "./safety-layout.js";
 export { fetchServerInfo } from "./server-info.js";
 export { type DeviceStore, MemoryStore } from "./store.js";

@@ -26,11 +26,9 @@ import { decryptWithLabel, encryptWithLabel } from "ts-mls/crypto/hpke.js";
 import { deriveSecret, deriveTreeSecret, expandWithLabel } from "ts-mls/crypto/kdf.js";
 import { signWithLabel, verifyWithLabel } from "ts-mls/crypto/signature.js";
 import { createContentCommitSignature } from "ts-mls/framedContent.js";
-import { encodeGroupContext } from "ts-mls/groupContext.js";
 import { verifyGroupInfoConfirmationTag, verifyGroupInfoSignature } from "ts-mls/groupInfo.js";
 import { makeKeyPackageRef } from "ts-mls/keyPackage.js";
 import { defaultKeyRetentionConfig } from "ts-mls/keyRetentionConfig.js";
-import { initializeEpoch, mlsExporter } from "ts-mls/keySchedule.js";
 import { verifyLeafNodeSignature } from "ts-mls/leafNode.js";
 import { decodeMlsMessage, type MLSMessage } from "ts-mls/message.js";
 import {
@@ -49,14 +47,14 @@ import { verifyParentHashes } from "ts-mls/parentHash.js";
 import { processPrivateMessage, processPublicMessage } from "ts-mls/processMessages.js";
 import { decodeProposal, encodeProposal } from "ts-mls/proposal.js";
 import { decodeRatchetTree, resolution } from "ts-mls/ratchetTree.js";
-import { createSecretTree, ratchetToGeneration } from "ts-mls/secretTree.js";
-import { expandSenderDataKey, expandSenderDataNonce, type ReuseGuard } from "ts-mls/sender.js";
+import { createSecretTree } from "ts-mls/secretTree.js";
 import { treeHash } from "ts-mls/treeHash.js";
 import { nodeToLeafIndex, toNodeIndex } from "ts-mls/treemath.js";
 import { decryptGroupInfo, decryptGroupSecrets } from "ts-mls/welcome.js";
 import { ed25519Primitives } from "./ed25519.js";
 import { openBase, sealBaseDeterministic } from "./hpke.js";
 import { PARLEY_CIPHERSUITE, PARLEY_CIPHERSUITE_ID, parleyCiphersuite } from "./provider.js";
+import { checkKeySchedule, checkSecretTree } from "./testing/kat-checks.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
 const vectorDir = resolve(repoRoot, "..", "shared", "test-vectors", "mls");
@@ -195,105 +193,23 @@ test("crypto-basics: RefHash, Expand/DeriveSecret/DeriveTreeSecret, Sign/Encrypt
 
 test("secret-tree: sender data keys and every leaf's handshake/application ratchets", async (t) => {
   for (const [i, v] of suite3("secret-tree.json").entries()) {
-    await t.test(`case ${i}`, async () => {
-      const sd = v.sender_data;
-      assert.equal(
-        hex(await expandSenderDataKey(cs, bytes(sd.sender_data_secret), bytes(sd.ciphertext))),
-        sd.key,
-      );
-      assert.equal(
-        hex(await expandSenderDataNonce(cs, bytes(sd.sender_data_secret), bytes(sd.ciphertext))),
-        sd.nonce,
-      );
-
-      const leaves = v.leaves as Json[][];
-      let tree = await createSecretTree(leaves.length, bytes(v.encryption_secret), cs.kdf);
-      // Generations may jump ahead; allow it and keep every skipped key for this test.
-      const config = { ...defaultKeyRetentionConfig, maximumForwardRatchetSteps: 1 << 16 };
-      for (const [leafIndex, generations] of leaves.entries()) {
-        for (const g of generations) {
-          const senderData = {
-            leafIndex,
-            generation: g.generation,
-            reuseGuard: new Uint8Array(4) as ReuseGuard,
-          };
-          const app = await ratchetToGeneration(tree, senderData, "application", config, cs);
-          assert.equal(
-            hex(app.key),
-            g.application_key,
-            `leaf ${leafIndex} gen ${g.generation} application key`,
-          );
-          assert.equal(
-            hex(app.nonce),
-            g.application_nonce,
-            `leaf ${leafIndex} gen ${g.generation} application nonce`,
-          );
-          const hs = await ratchetToGeneration(app.newTree, senderData, "commit", config, cs);
-          assert.equal(hex(hs.key), g.handshake_key, `leaf ${leafIndex} gen ${g.generation} handshake key`);
-          assert.equal(
-            hex(hs.nonce),
-            g.handshake_nonce,
-            `leaf ${leafIndex} gen ${g.generation} handshake nonce`,
-          );
-          tree = hs.newTree;
-        }
-      }
-    });
+    await t.test(`case ${i}`, () => checkSecretTree(v, cs));
   }
 });
 
 test("key-schedule: every epoch secret, external_pub and the exporter", async (t) => {
   for (const [i, v] of suite3("key-schedule.json").entries()) {
-    await t.test(`case ${i}`, async () => {
-      let initSecret = bytes(v.initial_init_secret);
-      for (const [n, ep] of (v.epochs as Json[]).entries()) {
-        const gc: GroupContext = {
-          version: "mls10",
-          cipherSuite: PARLEY_CIPHERSUITE,
-          groupId: bytes(v.group_id),
-          epoch: BigInt(n),
-          treeHash: bytes(ep.tree_hash),
-          confirmedTranscriptHash: bytes(ep.confirmed_transcript_hash),
-          extensions: [],
-        };
-        assert.equal(hex(encodeGroupContext(gc)), ep.group_context, `epoch ${n} group_context`);
-        const s = await initializeEpoch(
-          initSecret,
-          bytes(ep.commit_secret),
-          gc,
-          bytes(ep.psk_secret),
-          cs.kdf,
-        );
-        const ks = s.keySchedule;
-        const expected: [string, Uint8Array][] = [
-          ["joiner_secret", s.joinerSecret],
-          ["welcome_secret", s.welcomeSecret],
-          ["init_secret", ks.initSecret],
-          ["sender_data_secret", ks.senderDataSecret],
-          ["encryption_secret", s.encryptionSecret],
-          ["exporter_secret", ks.exporterSecret],
-          ["external_secret", ks.externalSecret],
-          ["confirmation_key", ks.confirmationKey],
-          ["membership_key", ks.membershipKey],
-          ["resumption_psk", ks.resumptionPsk],
-          ["epoch_authenticator", ks.epochAuthenticator],
-        ];
-        for (const [name, value] of expected) assert.equal(hex(value), ep[name], `epoch ${n} ${name}`);
-
+    await t.test(`case ${i}`, () =>
+      checkKeySchedule(v, cs, PARLEY_CIPHERSUITE, async (n, ep, externalSecret) => {
         // external_pub is the public half of KEM.DeriveKeyPair(external_secret) (RFC 9420 §8).
-        const { publicKey } = await cs.hpke.deriveKeyPair(ks.externalSecret);
+        const { publicKey } = await cs.hpke.deriveKeyPair(externalSecret);
         assert.equal(
           hex(await cs.hpke.exportPublicKey(publicKey)),
           ep.external_pub,
           `epoch ${n} external_pub`,
         );
-
-        const x = ep.exporter;
-        const exported = await mlsExporter(ks.exporterSecret, x.label, bytes(x.context), x.length, cs);
-        assert.equal(hex(exported), x.secret, `epoch ${n} exporter`);
-        initSecret = ks.initSecret;
-      }
-    });
+      }),
+    );
   }
 });
 

@@ -11,12 +11,8 @@
  * Loaded only on demand (suites.ts imports it dynamically), so a browser on an X25519 server
  * never downloads ML-KEM.
  */
-import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
-import { equalBytes } from "@noble/ciphers/utils.js";
-import { expand, extract } from "@noble/hashes/hkdf.js";
-import { hmac } from "@noble/hashes/hmac.js";
 import { sha512 } from "@noble/hashes/sha2.js";
-import type { CiphersuiteImpl, CiphersuiteName, Hash, Hpke, Kdf } from "ts-mls";
+import type { CiphersuiteImpl, CiphersuiteName, Hpke } from "ts-mls";
 import { CryptoError } from "ts-mls/mlsError.js";
 import {
   deriveXWingKeyPair,
@@ -31,37 +27,16 @@ import {
   xwingSendExportBase,
 } from "./hpke-xwing.js";
 import { makeKeyHandles } from "./key-handles.js";
-import { asCryptoError, rng, signature } from "./provider.js";
+import { asCryptoError, chachaAead, rng, signature, suiteHash, suiteKdf } from "./provider.js";
 
 export const XWING_CIPHERSUITE: CiphersuiteName = "MLS_256_XWING_CHACHA20POLY1305_SHA512_Ed25519";
 export const XWING_CIPHERSUITE_ID = 0x0054;
 
 const EMPTY = new Uint8Array(0);
 
-/** The suite's Hash and MAC: SHA-512 and HMAC-SHA512. */
-const hash: Hash = {
-  async digest(data) {
-    return sha512(data);
-  },
-  async mac(key, data) {
-    return hmac(sha512, key, data);
-  },
-  async verifyMac(key, mac, data) {
-    const expected = hmac(sha512, key, data);
-    return mac.length === expected.length && equalBytes(mac, expected);
-  },
-};
-
-/** The suite's KDF: HKDF-SHA512 (RFC 5869); Nh = 64. */
-const kdf: Kdf = {
-  async extract(salt, ikm) {
-    return extract(sha512, ikm, salt);
-  },
-  async expand(prk, info, length) {
-    return expand(sha512, prk, info, length);
-  },
-  size: 64,
-};
+/** The suite's Hash and KDF: SHA-512, HMAC-SHA512 and HKDF-SHA512; Nh = 64. */
+const hash = suiteHash(sha512);
+const kdf = suiteKdf(sha512, 64);
 
 const { toPrivateKey, toPublicKey, privateMaterial, publicMaterial, keyPairFrom } = makeKeyHandles();
 
@@ -108,16 +83,7 @@ const hpke: Hpke = {
   async exportPrivateKey(k) {
     return privateMaterial(k).secretKey.slice();
   },
-  async encryptAead(key, nonce, aad, plaintext) {
-    return chacha20poly1305(key, nonce, aad ?? EMPTY).encrypt(plaintext);
-  },
-  async decryptAead(key, nonce, aad, ciphertext) {
-    try {
-      return chacha20poly1305(key, nonce, aad ?? EMPTY).decrypt(ciphertext);
-    } catch {
-      throw new CryptoError("AEAD authentication failed");
-    }
-  },
+  ...chachaAead,
   async deriveKeyPair(ikm) {
     return keyPairFrom(deriveXWingKeyPair(ikm));
   },

@@ -19,7 +19,7 @@ import { ed25519 } from "@noble/curves/ed25519.js";
 import { expand, extract } from "@noble/hashes/hkdf.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
-import { randomBytes } from "@noble/hashes/utils.js";
+import { type CHash, randomBytes } from "@noble/hashes/utils.js";
 import type { CiphersuiteImpl, CiphersuiteName, Hash, Hpke, Kdf, PrivateKey, Rng, Signature } from "ts-mls";
 import { CryptoError } from "ts-mls/mlsError.js";
 import { ed25519Sign, ed25519Verify } from "./ed25519.js";
@@ -46,31 +46,53 @@ const ED25519_SECRET_KEY_LENGTH = 32;
 const X25519_KEY_LENGTH = 32;
 const EMPTY = new Uint8Array(0);
 
-/** RFC 9420 §5.1: Hash and MAC (HMAC) of the suite are SHA-256. */
-const hash: Hash = {
-  async digest(data) {
-    return sha256(data);
+/** RFC 9420 §5.1: a suite's Hash and MAC (HMAC) over one hash function. */
+export function suiteHash(fn: CHash): Hash {
+  return {
+    async digest(data) {
+      return fn(data);
+    },
+    async mac(key, data) {
+      return hmac(fn, key, data);
+    },
+    async verifyMac(key, mac, data) {
+      const expected = hmac(fn, key, data);
+      // noble's equalBytes compares in constant time for equal lengths.
+      return mac.length === expected.length && equalBytes(mac, expected);
+    },
+  };
+}
+
+/** RFC 9420 §5.1: a suite's KDF, HKDF (RFC 5869) over its hash; `size` is Nh. */
+export function suiteKdf(fn: CHash, size: number): Kdf {
+  return {
+    async extract(salt, ikm) {
+      return extract(fn, ikm, salt);
+    },
+    async expand(prk, info, length) {
+      return expand(fn, prk, info, length);
+    },
+    size,
+  };
+}
+
+/** The AEAD of suites 3 and 0x0054: ChaCha20Poly1305 (RFC 8439); a failed open is ts-mls's CryptoError. */
+export const chachaAead: Pick<Hpke, "encryptAead" | "decryptAead"> = {
+  async encryptAead(key, nonce, aad, plaintext) {
+    return chacha20poly1305(key, nonce, aad ?? EMPTY).encrypt(plaintext);
   },
-  async mac(key, data) {
-    return hmac(sha256, key, data);
-  },
-  async verifyMac(key, mac, data) {
-    const expected = hmac(sha256, key, data);
-    // noble's equalBytes compares in constant time for equal lengths.
-    return mac.length === expected.length && equalBytes(mac, expected);
+  async decryptAead(key, nonce, aad, ciphertext) {
+    try {
+      return chacha20poly1305(key, nonce, aad ?? EMPTY).decrypt(ciphertext);
+    } catch {
+      throw new CryptoError("AEAD authentication failed");
+    }
   },
 };
 
-/** RFC 9420 §5.1: the KDF is HKDF-SHA256 (RFC 5869); Nh = 32. */
-const kdf: Kdf = {
-  async extract(salt, ikm) {
-    return extract(sha256, ikm, salt);
-  },
-  async expand(prk, info, length) {
-    return expand(sha256, prk, info, length);
-  },
-  size: 32,
-};
+/** Suite 3's Hash and KDF: SHA-256, HKDF-SHA256, Nh = 32. */
+const hash = suiteHash(sha256);
+const kdf = suiteKdf(sha256, 32);
 
 /**
  * RFC 9420 §5.1.2: Ed25519 (RFC 8032). The signing key is the 32-byte seed. Verification uses
@@ -162,16 +184,7 @@ const hpke: Hpke = {
   async exportPrivateKey(k) {
     return clampX25519(privateMaterial(k).secretKey);
   },
-  async encryptAead(key, nonce, aad, plaintext) {
-    return chacha20poly1305(key, nonce, aad ?? EMPTY).encrypt(plaintext);
-  },
-  async decryptAead(key, nonce, aad, ciphertext) {
-    try {
-      return chacha20poly1305(key, nonce, aad ?? EMPTY).decrypt(ciphertext);
-    } catch {
-      throw new CryptoError("AEAD authentication failed");
-    }
-  },
+  ...chachaAead,
   async deriveKeyPair(ikm) {
     return keyPairFrom(deriveKeyPair(ikm));
   },

@@ -2,9 +2,11 @@ import { mkdir } from "node:fs/promises";
 import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { sealedSize } from "@parley/crypto";
 import { PASSWORD_POLICIES } from "@parley/protocol/password-policy";
 import type { Logger } from "pino";
 import proxyAddr from "proxy-addr";
+import { DiskBlobStore } from "./blobs/disk-blob-store.js";
 import type { Bus } from "./bus/bus.js";
 import { MemoryBus } from "./bus/memory-bus.js";
 import { RedisBus, type RedisBusTuning } from "./bus/redis-bus.js";
@@ -13,7 +15,8 @@ import type { Config } from "./config/config.js";
 import { AccountService } from "./domain/accounts.js";
 import { DeliveryService } from "./domain/delivery.js";
 import { DeviceStreams } from "./domain/device-stream.js";
-import type { SessionId } from "./domain/ids.js";
+import { FileService } from "./domain/files.js";
+import { asRoomId, type SessionId } from "./domain/ids.js";
 import { type LimiterFactory, memoryLimiters } from "./domain/limiters.js";
 import { LinkRelay } from "./domain/link-relay.js";
 import { LoginGuard } from "./domain/login-guard.js";
@@ -25,7 +28,7 @@ import { RoomService } from "./domain/rooms.js";
 import { SubscriptionService } from "./domain/subscriptions.js";
 import { loadOrCreateSecret, TokenService } from "./domain/tokens.js";
 import { buildHttpApp } from "./http/app.js";
-import { createSourceFilter } from "./lan/index.js";
+import { ConnectionCaps, createSourceFilter } from "./lan/index.js";
 import { startMdnsAdvertiser } from "./lan/mdns.js";
 import { Metrics } from "./ops/metrics.js";
 import { openStorage } from "./storage/open-storage.js";
@@ -47,6 +50,8 @@ export interface StartOptions {
   storage?: Storage;
   /** With REDIS_URL: key prefix (default `parley:`) and timings, for tests and shared Redis servers. */
   redis?: RedisBusTuning;
+  /** The file rules' clock (expiry), for tests. Default Date.now. */
+  filesClock?: () => number;
 }
 
 export interface ParleyServer {
@@ -58,6 +63,8 @@ export interface ParleyServer {
   readonly caFingerprint: string | null;
   readonly storage: Storage;
   readonly gateway: Gateway;
+  /** The encrypted files' rules and blob store (its sweep runs on a timer too). */
+  readonly files: FileService;
   /** Graceful stop: refuse new connections, close sockets with 1001, flush, release. */
   close(): Promise<void>;
 }
@@ -225,6 +232,23 @@ export async function startServer(config: Config, options: StartOptions): Promis
         }
       : {}),
   });
+  const files = new FileService({
+    files: storage.files,
+    blobs:
+      config.fileStore === "database" || (config.fileStore === "auto" && storage.dialect === "postgres")
+        ? storage.fileBlobs
+        : new DiskBlobStore(join(config.dataDir, "files")),
+    limits: {
+      enabled: config.files === "on",
+      maxBytes: config.fileMaxBytes,
+      ttlMs: config.fileTtlS * 1000,
+      types: config.fileTypes,
+      quotaBytes: config.fileQuotaBytes,
+    },
+    isMember: (roomId, userId) => storage.isMember(asRoomId(roomId), userId),
+    sealedSize,
+    ...(options.filesClock ? { now: options.filesClock } : {}),
+  });
   const storageUp = () =>
     storage.ping().then(
       () => true,
@@ -239,6 +263,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     accounts,
     identity: delivery,
     rooms,
+    files,
     guard,
     storage,
     bus,
@@ -273,18 +298,48 @@ export async function startServer(config: Config, options: StartOptions): Promis
   });
   gateway.attach(server);
 
-  // LAN only: a source outside the allowed networks gets a closed connection before TLS starts.
+  // LAN only: a source outside the allowed networks gets a closed connection before TLS starts;
+  // so does one over a connection cap (issue 15.6), counted in parley_connections_refused_total.
   const allowed = createSourceFilter({ lanOnly: config.lanOnly, allowCidrs: [...config.allowCidrs] });
+  const caps = new ConnectionCaps({
+    maxTotal: config.maxConnections,
+    maxPerIp: config.maxConnectionsPerIp,
+    exempt: (ip) => config.trustedProxies.length > 0 && trust(ip, 0),
+  });
   const lastAudit = new Map<string, number>();
+  const auditOnce = (ip: string, what: () => void) => {
+    const now = Date.now();
+    if ((lastAudit.get(ip) ?? 0) >= now - 60_000) return;
+    if (lastAudit.size > 10_000) lastAudit.clear();
+    lastAudit.set(ip, now);
+    what();
+  };
   server.prependListener("connection", (socket) => {
     const ip = socket.remoteAddress ?? "";
-    if (allowed(ip)) return;
-    const now = Date.now();
-    if ((lastAudit.get(ip) ?? 0) < now - 60_000) {
-      if (lastAudit.size > 10_000) lastAudit.clear();
-      lastAudit.set(ip, now);
-      audit.warn({ event: "source_refused", ip }, "connection from outside the allowed networks refused");
+    if (!allowed(ip)) {
+      auditOnce(ip, () =>
+        audit.warn({ event: "source_refused", ip }, "connection from outside the allowed networks refused"),
+      );
+      socket.destroy();
+      return;
     }
+    const refused = caps.admit(ip);
+    if (refused === undefined) {
+      socket.once("close", () => caps.release(ip));
+      return;
+    }
+    metrics.connectionsRefused.inc({ reason: refused });
+    auditOnce(ip, () =>
+      audit.warn(
+        {
+          event: "connection_cap",
+          reason: refused,
+          ip,
+          open: refused === "global" ? caps.total : caps.from(ip),
+        },
+        "connection refused: a connection cap is reached",
+      ),
+    );
     socket.destroy();
   });
 
@@ -345,6 +400,20 @@ export async function startServer(config: Config, options: StartOptions): Promis
     offlineQueue ? Math.min(60_000, config.offlineQueueTtlS * 1000) : 60 * 60 * 1000,
   );
   queueSweep.unref();
+  // Expired files' ciphertext goes (every minute, or at each TTL when that is shorter);
+  // with files off, what an earlier run stored still goes when it expires.
+  const fileSweep = setInterval(
+    () => {
+      files.sweep().then(
+        (expired) => {
+          if (expired > 0) log.info({ event: "files_expired", count: expired }, "expired files deleted");
+        },
+        (err: unknown) => log.warn({ err, event: "file_sweep_failed" }, "could not delete expired files"),
+      );
+    },
+    Math.min(60_000, config.fileTtlS * 1000),
+  );
+  fileSweep.unref();
 
   let closing: Promise<void> | null = null;
   return {
@@ -355,6 +424,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     caFingerprint,
     storage,
     gateway,
+    files,
     close() {
       closing ??= (async () => {
         draining = true;
@@ -362,6 +432,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
         clearInterval(tlsTimer);
         clearInterval(purgeTimer);
         clearInterval(queueSweep);
+        clearInterval(fileSweep);
         server.close();
         await gateway.shutdown();
         await app.close();

@@ -7,6 +7,7 @@ import {
   describeDisappearing,
   describeRetention,
   emptyChatSnapshot,
+  excerpt,
   type FetchLike,
   fetchServerInfo,
   formatRetention,
@@ -16,10 +17,13 @@ import {
   isParleyClientError,
   keepsNoMessages,
   type MembershipEvent,
+  type MessageChange,
   maxAgeMs,
   ParleyClient,
+  type Person,
   parseDisappearing,
   parseRetention,
+  reactionGroups,
   type WebSocketConstructor,
 } from "@parley/client";
 import {
@@ -43,9 +47,18 @@ import {
   TRUST_MARK,
 } from "./format.js";
 import { type ChatInput, parseInput } from "./input.js";
+import { MessageNumbers } from "./numbers.js";
 import { OwnMessages } from "./own-messages.js";
 import type { Screen } from "./screen.js";
 import { ChatState, type UserRef } from "./state.js";
+import {
+  createLocalSink,
+  describeAttachment,
+  destinationFor,
+  formatBytes,
+  openLocalFile,
+  progressBar,
+} from "./transfers.js";
 
 export interface ChatControllerOptions {
   screen: Screen;
@@ -60,15 +73,28 @@ export interface ChatControllerOptions {
   /** Who signed in last on this server, to resume their session at start. */
   lastUser: { get(): Promise<string | undefined>; set(username: string | undefined): Promise<void> };
   now?: () => number;
+  /** Where `/get` saves a file when no path is given. Default process.cwd(). */
+  cwd?: string;
 }
 
 /** Where the retention setting is kept: in the sealed device state, beside what it governs. */
 const RETENTION_KEY = "settings/history";
 /** The newest messages shown on opening a conversation. */
 const SHOWN_ON_OPEN = 20;
+/** Search hits printed at most (CHAT-6). */
+const SEARCH_SHOWN = 20;
+/** Messages shown before and after the one /goto opens at. */
+const CONTEXT = 5;
+/** The characters of a quoted message in a reply's line. */
+const QUOTE_CHARS = 24;
 
 /** A refusal the user caused and can fix; shown as one line, never fatal. */
 class ChatError extends Error {}
+
+/** Why a transfer failed, in words: the registry's message and code. */
+function reason(e: unknown): string {
+  return isParleyClientError(e) ? `${e.message} (${e.code})` : e instanceof Error ? e.message : String(e);
+}
 
 /**
  * The terminal client's logic: reads lines from the Screen, runs them as commands on one
@@ -89,8 +115,13 @@ export class ChatController {
   #retention: HistoryRetention = DEFAULT_RETENTION;
   #serverInfo: InfoResponse | undefined;
   #offline = false;
-  #own = new OwnMessages();
+  #numbers = new MessageNumbers();
+  #own = new OwnMessages(this.#numbers);
   #events: Promise<void> = Promise.resolve();
+  /** Transfers shown: message key -> the last quarter printed (without a terminal, lines mark progress). */
+  readonly #shown = new Map<string, number>();
+  /** Uploads and downloads still running, so /quit can wait for them or say they stop. */
+  readonly #running = new Set<Promise<void>>();
 
   constructor(options: ChatControllerOptions) {
     this.#o = options;
@@ -124,7 +155,38 @@ export class ChatController {
   }
 
   #updatePrompt(): void {
-    this.#screen.setPrompt(this.#state.prompt());
+    this.#screen.setPrompt(`${this.#progress()}${this.#state.prompt()}`);
+  }
+
+  /** The running transfers as the prompt shows them: "report.pdf [####----]  40% | ". */
+  #progress(): string {
+    const s = this.#model?.snapshot;
+    if (s === undefined) return "";
+    const parts: string[] = [];
+    for (const [key, t] of Object.entries(s.transfers)) {
+      if (t.state !== "running") continue;
+      const name = s.messages[t.roomId]?.find((m) => m.key === key)?.attachment?.name ?? "file";
+      parts.push(
+        `${t.direction === "upload" ? "^" : "v"} ${name.slice(0, 24)} ${progressBar(t.done, t.total, 12)}`,
+      );
+    }
+    return parts.length === 0 ? "" : `${parts.join(" | ")} | `;
+  }
+
+  /** Without a terminal there is no prompt to redraw: a line at each quarter of a transfer. */
+  #printProgress(): void {
+    const s = this.#model?.snapshot;
+    if (s === undefined || this.#screen.interactive) return;
+    for (const [key, t] of Object.entries(s.transfers)) {
+      if (t.state !== "running" || t.total === 0) continue;
+      const quarter = Math.floor((t.done / t.total) * 4);
+      if (quarter <= (this.#shown.get(key) ?? -1) || quarter >= 4) continue;
+      this.#shown.set(key, quarter);
+      const name = s.messages[t.roomId]?.find((m) => m.key === key)?.attachment?.name ?? "file";
+      this.#notice(
+        `${t.direction === "upload" ? "sending" : "getting"} ${name} ${progressBar(t.done, t.total)}`,
+      );
+    }
   }
 
   /** The input line changed (a terminal only): say "typing" for a message, nothing for a command. */
@@ -245,6 +307,30 @@ export class ChatController {
         return this.#resetIdentity();
       case "info":
         return this.#info(input.n);
+      case "reply":
+        return this.#reply(input.n, input.text);
+      case "react": {
+        const m = this.#numbered(input.n);
+        return this.#chat().react(m.roomId, m, input.emoji);
+      }
+      case "edit": {
+        const m = this.#numbered(input.n);
+        return this.#chat().edit(m.roomId, m, input.text);
+      }
+      case "delete": {
+        const m = this.#numbered(input.n);
+        return this.#chat().deleteForEveryone(m.roomId, m);
+      }
+      case "search":
+        return this.#search(input.query);
+      case "goto":
+        return this.#goto(input.n);
+      case "send":
+        return this.#sendFile(input.path);
+      case "get":
+        return this.#getFile(input.n, input.path);
+      case "files":
+        return this.#files();
       default:
         return assertNever(input);
     }
@@ -256,9 +342,170 @@ export class ChatController {
     if (room === undefined)
       throw new ChatError("no conversation open: /join, /create, /switch or /msg first");
     const sent = await model.send(room.id, text);
-    this.#screen.print(
-      `${formatMessage({ ts: sent.ts, where: undefined, sender: this.#me().username, trust: undefined, text })} ${this.#own.sent(sent)}`,
+    this.#screen.print(`${this.#line(sent, undefined)} ${this.#own.sent(sent)}`);
+  }
+
+  /** CHAT-1: a reply to message #n, in that message's conversation. */
+  async #reply(n: number, text: string): Promise<void> {
+    const target = this.#numbered(n);
+    const sent = await this.#chat().send(target.roomId, text, { replyTo: target });
+    const where = this.#state.current?.id === target.roomId ? undefined : this.#state.label(target.roomId);
+    this.#screen.print(`${this.#line(sent, where)} ${this.#own.sent(sent)}`);
+  }
+
+  /**
+   * `/send <path>`: refused at once when the server would refuse it (off, too large, a refused
+   * type); otherwise encrypted and uploaded in the background with a progress bar, and its
+   * line printed once sent.
+   */
+  async #sendFile(path: string): Promise<void> {
+    const model = this.#chat();
+    const room = this.#state.current;
+    if (room === undefined)
+      throw new ChatError("no conversation open: /join, /create, /switch or /msg first");
+    let file: Awaited<ReturnType<typeof openLocalFile>>;
+    try {
+      file = await openLocalFile(path);
+    } catch (e) {
+      throw new ChatError(`cannot read ${path}: ${(e as { code?: string }).code ?? (e as Error).message}`);
+    }
+    const refusal = await this.#refusal(file.source.size, file.type);
+    if (refusal !== undefined) {
+      await file.close();
+      throw new ChatError(refusal);
+    }
+    this.#notice(`sending ${file.name} (${formatBytes(file.source.size)}, ${file.type})`);
+    this.#background(
+      model
+        .sendFile(room.id, file.source, { name: file.name, type: file.type })
+        .then(
+          (sent) => {
+            const where =
+              this.#state.current?.id === sent.roomId ? undefined : this.#state.label(sent.roomId);
+            this.#screen.print(`${this.#line(sent, where)} ${this.#own.sent(sent)}`);
+          },
+          (e: unknown) => this.#warn(`${file.name} was not sent: ${reason(e)}`),
+        )
+        .finally(() => file.close()),
     );
+  }
+
+  /** Why the server would refuse a file, in words; undefined when it would take it. */
+  async #refusal(size: number, type: string): Promise<string | undefined> {
+    const limits = await this.#chat().fileLimits();
+    if (!limits.enabled) return "this server does not take files (PARLEY_FILES=off)";
+    if (size > limits.maxBytes)
+      return `the file is ${formatBytes(size)}; this server takes files up to ${formatBytes(limits.maxBytes)}`;
+    try {
+      await this.#client?.checkFile({ size, type });
+    } catch {
+      return `this server does not take ${type} files (it takes ${limits.types.join(", ")})`;
+    }
+    return undefined;
+  }
+
+  /** `/get <n> [path]`: downloads, checks and saves message #n's file in the background. */
+  async #getFile(n: number, target: string | undefined): Promise<void> {
+    const m = this.#numbered(n);
+    const a = m.attachment;
+    if (a === undefined) throw new ChatError(`#${n} has no file`);
+    if (a.file === undefined)
+      throw new ChatError(
+        a.opened === true ? `#${n} was view once and is opened` : `#${n} is still being sent`,
+      );
+    let path: string;
+    try {
+      path = await destinationFor(a.name, target, this.#o.cwd ?? process.cwd());
+    } catch (e) {
+      throw new ChatError((e as Error).message);
+    }
+    const sink = await createLocalSink(path);
+    this.#notice(`getting ${a.name} (${formatBytes(a.size)}) from ${m.fromName}`);
+    this.#background(
+      this.#chat()
+        .download(m.key, sink)
+        .then(
+          async () => {
+            await sink.finish();
+            this.#notice(
+              `saved ${a.name} to ${path}${a.viewOnce === true ? " (view once: now gone from your devices)" : ""}`,
+            );
+          },
+          async (e: unknown) => {
+            await sink.abort();
+            this.#warn(`${a.name} was not saved: ${reason(e)}`);
+          },
+        ),
+    );
+  }
+
+  /** `/files`: the files of the current conversation (or all), with number, size and sender. */
+  #files(): void {
+    const s = this.#chat().snapshot;
+    const room = this.#state.current;
+    const lists = room === undefined ? Object.values(s.messages) : [s.messages[room.id] ?? []];
+    const files = lists.flat().filter((m) => m.attachment !== undefined);
+    if (files.length === 0) {
+      this.#notice(
+        room === undefined ? "no files on this device" : `no files in ${this.#state.label(room.id)}`,
+      );
+      return;
+    }
+    for (const m of files) {
+      const a = m.attachment!;
+      const left =
+        a.expiresAt === undefined
+          ? ""
+          : a.expiresAt <= this.#now()
+            ? ", expired"
+            : `, until ${dateTime(a.expiresAt).slice(0, 16)}`;
+      this.#screen.print(`#${this.#numbers.of(m)} ${describeAttachment(a)} from ${m.fromName}${left}`);
+    }
+  }
+
+  #background(work: Promise<void>): void {
+    const p = work.finally(() => {
+      this.#running.delete(p);
+      this.#updatePrompt();
+    });
+    this.#running.add(p);
+  }
+
+  /** Message #n as the model has it now. */
+  #numbered(n: number): ChatMessage {
+    const at = this.#numbers.find(n);
+    const m = at === undefined ? undefined : this.#chat().message(at.roomId, at);
+    if (m === undefined) throw new ChatError(`no message #${n} on screen in this session`);
+    if (m.deleted === true) throw new ChatError(`#${n} was deleted`);
+    return m;
+  }
+
+  /** CHAT-6: messages on this device with every word, newest last (nearest the prompt). */
+  #search(query: string): void {
+    const hits = this.#chat().search(query, { limit: SEARCH_SHOWN });
+    if (hits.length === 0) {
+      this.#notice(`no message on this device has "${query}" (search is local: this device's history only)`);
+      return;
+    }
+    this.#notice(
+      `${hits.length}${hits.length === SEARCH_SHOWN ? "+" : ""} found on this device for "${query}"; /goto <n> opens one in its conversation`,
+    );
+    for (const m of [...hits].reverse()) {
+      const line = `${this.#line(m, this.#state.label(m.roomId))} #${this.#numbers.of(m)}`;
+      this.#screen.print(`${dateTime(m.ts).slice(0, 10)} ${line}`);
+    }
+  }
+
+  /** CHAT-6: opens message #n's conversation at that message, with the messages around it. */
+  #goto(n: number): void {
+    const at = this.#numbers.find(n);
+    const list = at === undefined ? [] : (this.#chat().snapshot.messages[at.roomId] ?? []);
+    const i = at === undefined ? -1 : list.findIndex((m) => m.key === at.key && m.fromId === at.fromId);
+    if (at === undefined || i < 0) throw new ChatError(`no message #${n} on screen in this session`);
+    this.#state.setCurrent(at.roomId);
+    this.#chat().markRead(at.roomId);
+    this.#notice(`now talking in ${this.#state.label(at.roomId)}, at #${n}:`);
+    for (const m of list.slice(Math.max(0, i - CONTEXT), i + CONTEXT + 1)) this.#printMessage(m, true);
   }
 
   /** RCPT-2: who has one of this session's messages, device by device. */
@@ -280,9 +527,7 @@ export class ChatController {
     const room = await model.openDirect(user.id);
     const sent = await model.send(room.id, text);
     const where = this.#state.current?.id === room.id ? undefined : `-> ${this.#state.label(room.id)}`;
-    this.#screen.print(
-      `${formatMessage({ ts: sent.ts, where, sender: this.#me().username, trust: undefined, text })} ${this.#own.sent(sent)}`,
-    );
+    this.#screen.print(`${this.#line(sent, where)} ${this.#own.sent(sent)}`);
   }
 
   /** On opening a conversation: its newest kept messages, or what this device and the server keep. */
@@ -571,7 +816,8 @@ export class ChatController {
     this.#history = history;
     this.#state.reset();
     if (keeps) await model.restoreHistory();
-    this.#own = new OwnMessages();
+    this.#numbers = new MessageNumbers();
+    this.#own = new OwnMessages(this.#numbers);
     try {
       try {
         await client.connect();
@@ -619,7 +865,8 @@ export class ChatController {
     this.#store = undefined;
     this.#history = undefined;
     this.#state.reset();
-    this.#own = new OwnMessages();
+    this.#numbers = new MessageNumbers();
+    this.#own = new OwnMessages(this.#numbers);
     this.#offline = false;
     try {
       await history?.flush();
@@ -690,7 +937,11 @@ export class ChatController {
       // A failed send is reported by the command that sent it; the rest is shown when asked for.
       case "state":
         for (const line of this.#own.changes(model.snapshot.messages)) this.#notice(line);
+        this.#printProgress();
+        this.#updatePrompt();
         return;
+      case "changed":
+        return this.#onChanged(change.message, change.change, change.by);
       case "failed":
       case "queue_missed":
         return;
@@ -710,15 +961,60 @@ export class ChatController {
       this.#screen.print(formatNotice(m.ts, where === undefined ? m.text : `${where}: ${m.text}`));
       return;
     }
-    this.#screen.print(
-      formatMessage({
-        ts: m.ts,
-        where,
-        sender: m.fromName,
-        trust: m.own ? undefined : m.trust,
-        text: m.text,
-      }),
-    );
+    this.#screen.print(`${this.#line(m, where)} #${this.#numbers.of(m)}`);
+  }
+
+  /** A message's line without its number: sender, the quote it replies to, text, edited, reactions. */
+  #line(m: ChatMessage, where: string | undefined): string {
+    const model = this.#chat();
+    const q = model.quoteOf(m);
+    const quote =
+      q === undefined
+        ? undefined
+        : q.state === "missing"
+          ? "a message not on this device"
+          : `${q.fromName ?? "?"}: ${q.state === "deleted" ? "(message deleted)" : excerpt(q.excerpt, QUOTE_CHARS)}`;
+    return formatMessage({
+      ts: m.ts,
+      where,
+      sender: m.fromName,
+      trust: m.own ? undefined : m.trust,
+      text: m.attachment !== undefined ? describeAttachment(m.attachment) : m.text,
+      quote,
+      edited: m.edited !== undefined,
+      deleted: m.deleted === true,
+      reactions: reactionGroups(m, this.#state.me?.id)
+        .map((g) => `${g.emoji} ${g.count}`)
+        .join(" "),
+    });
+  }
+
+  /** CHAT-2..4: one line for a reaction, an edit or a delete, naming the message by its number. */
+  #onChanged(m: ChatMessage, change: MessageChange, by: Person): void {
+    const who = by.id === this.#state.me?.id ? "you" : by.username;
+    const n = `#${this.#numbers.of(m)}`;
+    const where = this.#state.current?.id === m.roomId ? "" : ` in ${this.#state.label(m.roomId)}`;
+    switch (change.kind) {
+      case "reaction": {
+        const now = reactionGroups(m, this.#state.me?.id)
+          .map((g) => `${g.emoji} ${g.count}: ${g.usernames.join(", ")}`)
+          .join("; ");
+        this.#notice(
+          change.on
+            ? `${who} reacted ${change.emoji} to ${n}${where} (${now})`
+            : `${who} took back ${change.emoji} on ${n}${where}${now === "" ? "" : ` (${now})`}`,
+        );
+        return;
+      }
+      case "edit":
+        this.#notice(`${who} edited ${n}${where}: ${m.text}`);
+        return;
+      case "delete":
+        this.#notice(`${who} deleted ${n}${where} for everyone`);
+        return;
+      default:
+        assertNever(change);
+    }
   }
 
   #onMembership(m: Extract<MembershipEvent, { source: "room" }>): void {

@@ -45,13 +45,25 @@ export interface MessageLine {
   /** Undefined for this user's own messages. */
   readonly trust: TrustState | undefined;
   readonly text: string;
+  /** CHAT-1: the start of the message it replies to, with its sender ("bob: lunch?"). */
+  readonly quote?: string | undefined;
+  /** CHAT-3 */
+  readonly edited?: boolean | undefined;
+  /** CHAT-4: shown as "(message deleted)" instead of a text. */
+  readonly deleted?: boolean | undefined;
+  /** CHAT-2: "👍 2 🎉 1". */
+  readonly reactions?: string | undefined;
 }
 
 /** "14:05 #team <alice?> hello", or "14:05 <alice?> hello" in the current conversation. */
 export function formatMessage(m: MessageLine): string {
   const mark = m.trust === undefined ? "" : TRUST_MARK[m.trust];
   const where = m.where === undefined ? "" : `${printable(m.where)} `;
-  return `${clock(m.ts)} ${where}<${printable(m.sender)}${mark}> ${printable(m.text)}`;
+  const quote = m.quote === undefined ? "" : `[re ${printable(m.quote)}] `;
+  const text = m.deleted === true ? "(message deleted)" : printable(m.text);
+  const edited = m.edited === true ? " (edited)" : "";
+  const reactions = m.reactions === undefined || m.reactions === "" ? "" : ` [${printable(m.reactions)}]`;
+  return `${clock(m.ts)} ${where}<${printable(m.sender)}${mark}> ${quote}${text}${edited}${reactions}`;
 }
 
 /** "14:05 -- text", for notices (joins, presence, connection). */

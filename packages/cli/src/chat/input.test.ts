@@ -65,4 +65,32 @@ describe("parseInput", () => {
   it("names an unknown command and points at /help", () => {
     assert.deepEqual(parseInput("/frob x"), { kind: "invalid", reason: "unknown command /frob (see /help)" });
   });
+
+  it("parses /reply, /react, /edit, /delete, /search and /goto by message number", () => {
+    assert.deepEqual(parseInput("/reply 3 sounds good"), { kind: "reply", n: 3, text: "sounds good" });
+    assert.deepEqual(parseInput("/reply #3 ok"), { kind: "reply", n: 3, text: "ok" });
+    assert.deepEqual(parseInput("/react 4 👍🏽"), { kind: "react", n: 4, emoji: "👍🏽" });
+    assert.deepEqual(parseInput("/edit 5  fixed  text "), { kind: "edit", n: 5, text: "fixed  text" });
+    assert.deepEqual(parseInput("/delete 6"), { kind: "delete", n: 6 });
+    assert.deepEqual(parseInput("/search lunch  plans"), { kind: "search", query: "lunch  plans" });
+    assert.deepEqual(parseInput("/goto 7"), { kind: "goto", n: 7 });
+  });
+
+  it("refuses those commands without a number, a text or one emoji", () => {
+    for (const line of [
+      "/reply",
+      "/reply 3",
+      "/reply x hi",
+      "/reply 0 hi",
+      "/react 3",
+      "/react 3 👍 🎉",
+      "/edit -1 x",
+      "/delete",
+      "/delete 2 3",
+      "/search",
+      "/goto x",
+    ]) {
+      assert.equal(parseInput(line).kind, "invalid", line);
+    }
+  });
 });

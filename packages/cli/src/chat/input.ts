@@ -27,6 +27,18 @@ export type ChatInput =
   | { readonly kind: "devices"; readonly user: string | undefined }
   | { readonly kind: "reset-identity" }
   | { readonly kind: "info"; readonly n: number }
+  /** CHAT-1..4, CHAT-6: `n` is the number shown after a message. */
+  | { readonly kind: "reply"; readonly n: number; readonly text: string }
+  | { readonly kind: "react"; readonly n: number; readonly emoji: string }
+  | { readonly kind: "edit"; readonly n: number; readonly text: string }
+  | { readonly kind: "delete"; readonly n: number }
+  | { readonly kind: "search"; readonly query: string }
+  | { readonly kind: "goto"; readonly n: number }
+  /** Encrypt and send a file to the current conversation. */
+  | { readonly kind: "send"; readonly path: string }
+  /** Download message #n's file (to `path`, a directory, or the working directory). */
+  | { readonly kind: "get"; readonly n: number; readonly path: string | undefined }
+  | { readonly kind: "files" }
   /** Show (no setting) or set whether this user shares read receipts (and sees others'). */
   | { readonly kind: "receipts"; readonly setting: "on" | "off" | undefined }
   | { readonly kind: "help" }
@@ -55,7 +67,16 @@ export const COMMAND_HELP: readonly (readonly [string, string])[] = [
   ["/disappear [off|1h|1d|1w]", "disappearing messages here, for every member"],
   ["/devices [user]", "your devices (or a user's) and when each was added"],
   ["/reset-identity", "new identity keys: contacts are warned"],
+  ["/reply <n> <text>", "reply to message #n (the number after it)"],
+  ["/react <n> <emoji>", "react to #n; the same emoji again takes it back"],
+  ["/edit <n> <text>", "change the text of your message #n"],
+  ["/delete <n>", "delete your message #n for everyone"],
+  ["/search <words>", "find messages on this device (local only)"],
+  ["/goto <n>", "open #n's conversation at that message"],
   ["/info <n>", "who has your message #n, device by device"],
+  ["/send <path>", "send a file here, end-to-end encrypted"],
+  ["/get <n> [path]", "save the file of #n (to a path or directory)"],
+  ["/files", "files here: number, name, size, sender"],
   ["/receipts [on|off]", "share read receipts (off: you see nobody's either)"],
   ["/help", "this list"],
   ["/quit", "leave parley chat (also Ctrl-D)"],
@@ -139,6 +160,46 @@ export function parseInput(line: string): ChatInput {
         ? { kind: "receipts", setting: setting as "on" | "off" | undefined }
         : { kind: "invalid", reason: "usage: /receipts [on|off]" };
     }
+    case "reply":
+    case "edit":
+    case "react": {
+      const n = messageNumber(words[0]);
+      const text = words[0] === undefined ? "" : rest.slice(words[0].length).trim();
+      if (n === undefined || text === "")
+        return {
+          kind: "invalid",
+          reason: name === "react" ? "usage: /react <n> <emoji>" : `usage: /${name} <n> <text>`,
+        };
+      if (name === "react")
+        return [...text].length <= 32 && !/\s/.test(text)
+          ? { kind: "react", n, emoji: text }
+          : { kind: "invalid", reason: "usage: /react <n> <emoji> (one emoji)" };
+      return { kind: name, n, text };
+    }
+    case "delete":
+    case "goto": {
+      const n = messageNumber(words[0]);
+      return words.length === 1 && n !== undefined
+        ? { kind: name, n }
+        : { kind: "invalid", reason: `usage: /${name} <n> (the number after a message)` };
+    }
+    case "send":
+      return rest !== "" ? { kind: "send", path: rest } : { kind: "invalid", reason: "usage: /send <path>" };
+    case "get": {
+      const n = messageNumber(words[0]);
+      const path = words[0] === undefined ? "" : rest.slice(words[0].length).trim();
+      return n !== undefined
+        ? { kind: "get", n, path: path === "" ? undefined : path }
+        : { kind: "invalid", reason: "usage: /get <n> [path] (the number after a file)" };
+    }
+    case "files":
+      return words.length === 0
+        ? { kind: "files" }
+        : { kind: "invalid", reason: "/files takes no arguments" };
+    case "search":
+      return rest !== ""
+        ? { kind: "search", query: rest }
+        : { kind: "invalid", reason: "usage: /search <words>" };
     case "info": {
       const n = Number(words[0]);
       return words.length === 1 && Number.isSafeInteger(n) && n > 0
@@ -155,6 +216,12 @@ export function parseInput(line: string): ChatInput {
     default:
       return { kind: "invalid", reason: `unknown command /${head} (see /help)` };
   }
+}
+
+/** A message's number as shown ("7" or "#7"), or undefined. */
+function messageNumber(word: string | undefined): number | undefined {
+  const n = Number(word?.startsWith("#") ? word.slice(1) : word);
+  return word !== undefined && word !== "" && Number.isSafeInteger(n) && n > 0 ? n : undefined;
 }
 
 /** "@alice" and "alice" name the same user. */

@@ -1,8 +1,9 @@
 /** The terminal client's view of delivery (RCPT-2): numbers this session's own messages, says when one is delivered or read, and answers /info. */
 import { type ChatMessage, type DeliveryInfo, type OutgoingStatus, waitingNote } from "@parley/client";
 import { printable } from "../printable.js";
+import type { MessageNumbers } from "./numbers.js";
 
-/** Own messages remembered for /info, most recent; older numbers are forgotten. */
+/** Own messages followed for /info and delivery notices, most recent. */
 const KEPT = 200;
 
 /** RCPT-2: one marker per state, after an own message's line and in /info. */
@@ -22,16 +23,21 @@ export const STATUS_MARK: Record<OutgoingStatus, string> = {
 export class OwnMessages {
   readonly #byNumber = new Map<number, { key: string; roomId: string }>();
   readonly #shown = new Map<string, OutgoingStatus>();
-  #last = 0;
+
+  /** Numbers are shared with every message printed (numbers.ts). */
+  constructor(private readonly numbers: MessageNumbers) {}
 
   /** Numbers a message just sent; returns the mark to print after its line. */
   sent(m: ChatMessage): string {
-    this.#last += 1;
-    this.#byNumber.set(this.#last, { key: m.key, roomId: m.roomId });
-    if (this.#byNumber.size > KEPT) this.#byNumber.delete(this.#last - KEPT);
+    const n = this.numbers.of(m);
+    this.#byNumber.set(n, { key: m.key, roomId: m.roomId });
+    if (this.#byNumber.size > KEPT) {
+      const oldest = this.#byNumber.keys().next().value;
+      if (oldest !== undefined) this.#byNumber.delete(oldest);
+    }
     const status = m.status ?? "sent";
     this.#shown.set(m.key, status);
-    return `#${this.#last} ${STATUS_MARK[status]}`;
+    return `#${n} ${STATUS_MARK[status]}`;
   }
 
   /** Notices for own messages that became delivered or read since last asked. */

@@ -1,7 +1,7 @@
 import { bytesToUtf8, utf8ToBytes } from "@noble/ciphers/utils.js";
 import { defaultTimers, type Timers } from "../platform.js";
 import type { DeviceStore } from "../store.js";
-import type { ChatHistory, ChatMessage, ChatRoomState } from "./types.js";
+import type { ChatHistory, ChatMessage, ChatRoomState, PendingChange } from "./types.js";
 
 const INDEX = "history/index";
 const ROOMS = "history/rooms";
@@ -149,8 +149,13 @@ function parseRooms(text: string): ChatRoomState | undefined {
   try {
     const value: unknown = JSON.parse(text);
     if (typeof value !== "object" || value === null) return undefined;
-    const v = value as { unread?: unknown; disappearing?: unknown };
-    return { unread: numbers(v.unread), disappearing: numbers(v.disappearing) };
+    const v = value as { unread?: unknown; disappearing?: unknown; pending?: unknown };
+    const waiting = pending(v.pending);
+    return {
+      unread: numbers(v.unread),
+      disappearing: numbers(v.disappearing),
+      ...(Object.keys(waiting).length > 0 ? { pending: waiting } : {}),
+    };
   } catch {
     return undefined;
   }
@@ -164,6 +169,37 @@ function numbers(value: unknown): Record<string, number> {
     if (k !== "__proto__" && Number.isSafeInteger(n) && (n as number) >= 0) out[k] = n as number;
   }
   return out;
+}
+
+/** CHAT-2..4: the waiting changes per conversation, anything malformed left out. */
+function pending(value: unknown): Record<string, PendingChange[]> {
+  const out: Record<string, PendingChange[]> = {};
+  if (typeof value !== "object" || value === null) return out;
+  for (const [roomId, list] of Object.entries(value)) {
+    if (roomId === "__proto__" || !Array.isArray(list)) continue;
+    const kept = list.filter(isPendingChange);
+    if (kept.length > 0) out[roomId] = kept;
+  }
+  return out;
+}
+
+function isPendingChange(value: unknown): value is PendingChange {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Partial<PendingChange>;
+  const c = v.change as { kind?: unknown; emoji?: unknown; on?: unknown; text?: unknown } | undefined;
+  return (
+    typeof v.target?.key === "string" &&
+    typeof v.target.fromId === "string" &&
+    typeof v.by?.id === "string" &&
+    typeof v.by.username === "string" &&
+    typeof v.at === "number" &&
+    typeof v.id === "string" &&
+    typeof c === "object" &&
+    c !== null &&
+    ((c.kind === "reaction" && typeof c.emoji === "string" && typeof c.on === "boolean") ||
+      (c.kind === "edit" && typeof c.text === "string") ||
+      c.kind === "delete")
+  );
 }
 
 function parseList(text: string): ChatMessage[] {

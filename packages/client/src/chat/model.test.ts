@@ -2,11 +2,23 @@ import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it, mock } from "node:test";
 import type { MemberView, RoomView, UserView, UserWithPresence } from "@parley/protocol";
 import type { ConnectionStatus } from "../connection.js";
+import type { Content } from "../content.js";
 import { TypedEmitter } from "../emitter.js";
-import { ParleyClientError } from "../errors.js";
+import { isParleyClientError, ParleyClientError } from "../errors.js";
 import type { ClientEvents, DeliveryEvent, MessageEvent } from "../events.js";
+import {
+  bytesSource,
+  type FileDescriptor,
+  type FileMeta,
+  type FileSink,
+  type FileSource,
+  type TransferOptions,
+} from "../files.js";
 import type { TrustState } from "../pins.js";
+import { MemoryStore } from "../store.js";
 import { TYPING_SHOWN_MS } from "../typing.js";
+import { reactionGroups } from "./changes.js";
+import { History } from "./history.js";
 import { ChatModel, type ChatModelOptions } from "./model.js";
 import type { ChatChange, ChatClient, ChatHistory, ChatMessage } from "./types.js";
 
@@ -43,6 +55,8 @@ class FakeClient extends TypedEmitter<ClientEvents> implements ChatClient {
   memberLists = new Map<string, MemberView[]>();
   trustStates = new Map<string, TrustState>();
   sent: { roomId: string; text: string }[] = [];
+  /** What each send() carried, as given. */
+  contents: { roomId: string; content: Content | string }[] = [];
   typingSent: [string, boolean][] = [];
   /** The next send() calls' outcomes, in order; when empty, sends succeed. */
   sendOutcomes: (Error | "ok")[] = [];
@@ -65,7 +79,8 @@ class FakeClient extends TypedEmitter<ClientEvents> implements ChatClient {
   async send(roomId: string, content: unknown, options: { messageId?: string; sentAt?: number } = {}) {
     const outcome = this.sendOutcomes.shift() ?? "ok";
     if (outcome !== "ok") throw outcome;
-    this.sent.push({ roomId, text: String(content) });
+    this.sent.push({ roomId, text: typeof content === "string" ? content : JSON.stringify(content) });
+    this.contents.push({ roomId, content: content as Content });
     this.#ids += 1;
     const messageId = options.messageId ?? `${this.#ids}`.padStart(32, "0");
     return { id: `m${this.#ids}`, ts: 5_000 + this.#ids, messageId, sentAt: options.sentAt ?? 0 };
@@ -138,11 +153,60 @@ class FakeClient extends TypedEmitter<ClientEvents> implements ChatClient {
   async acceptKeyChange(userId: string) {
     this.trustStates.set(userId, "unverified");
   }
+  /** The fake blob store: file id -> plaintext. */
+  blobs = new Map<string, Uint8Array>();
+  deleted: string[] = [];
+  filesOn = true;
+  async fileLimits() {
+    return {
+      enabled: this.filesOn,
+      maxBytes: 1000,
+      ttlSeconds: 60,
+      types: ["image/*", "text/plain"],
+      quotaBytes: 10_000,
+    };
+  }
+  async checkFile(file: { size: number; type: string }) {
+    if (file.size > 1000) throw new ParleyClientError("file_too_large");
+    if (!/^(image\/|text\/plain)/.test(file.type)) throw new ParleyClientError("file_type_refused");
+  }
+  async uploadFile(_roomId: string, source: FileSource, meta: FileMeta, options: TransferOptions = {}) {
+    const bytes = await source.read(0, source.size);
+    if (options.signal?.aborted) throw new ParleyClientError("transfer_cancelled");
+    options.onProgress?.({ done: source.size, total: source.size });
+    const id = `${this.blobs.size + 1}`.padStart(32, "f");
+    this.blobs.set(id, bytes.slice());
+    return fileDescriptor(id, meta, source.size);
+  }
+  async downloadFile(file: FileDescriptor, sink: FileSink, options: TransferOptions = {}) {
+    const bytes = this.blobs.get(file.id);
+    if (bytes === undefined) throw new ParleyClientError("file_expired");
+    options.onProgress?.({ done: bytes.length, total: bytes.length });
+    await sink.write(bytes);
+  }
+  async deleteFile(id: string) {
+    this.deleted.push(id);
+    this.blobs.delete(id);
+  }
 
   connectNow(): void {
     this.status = { state: "connected", server: "https://parley.test" };
     this.emit("status", this.status);
   }
+}
+
+function fileDescriptor(id: string, meta: FileMeta, size: number): FileDescriptor {
+  return {
+    id,
+    key: `${"A".repeat(43)}=`,
+    scheme: "xchacha20poly1305-64k-v1",
+    sha256: "0".repeat(64),
+    name: meta.name,
+    type: meta.type,
+    size,
+    expiresAt: 90_000,
+    ...(meta.viewOnce === true ? { viewOnce: true as const } : {}),
+  };
 }
 
 const message = (roomId: string, from: { id: string; username: string }, id: string, text = "hi") =>
@@ -680,6 +744,438 @@ describe("ChatModel", () => {
         ["TEAM01", true],
         ["TEAM01", false],
       ]);
+    });
+  });
+
+  describe("files", () => {
+    const fileMessage = (
+      roomId: string,
+      from: { id: string; username: string },
+      id: string,
+      file: FileDescriptor,
+    ) =>
+      ({
+        roomId,
+        id,
+        ts: 2_000,
+        from: { userId: from.id, username: from.username, deviceId: "d2" },
+        content: { file },
+        text: undefined,
+        trust: "unverified",
+        epoch: 1,
+        messageId: id.padStart(32, "0"),
+        sentAt: 2_000,
+      }) as MessageEvent;
+
+    it("shows a file being sent at once, counts its upload, and sends its descriptor", async () => {
+      const { client, model } = await connected();
+      const sent = await model.sendFile("TEAM01", bytesSource(new Uint8Array(300)), {
+        name: "shot.png",
+        type: "image/png",
+        width: 4,
+        height: 3,
+      });
+      assert.equal(sent.status, "sent");
+      assert.equal(sent.text, "");
+      assert.deepEqual(
+        { name: sent.attachment?.name, size: sent.attachment?.size, width: sent.attachment?.width },
+        { name: "shot.png", size: 300, width: 4 },
+      );
+      assert.equal(sent.attachment?.file?.id.length, 32);
+      assert.equal(model.snapshot.transfers[sent.key]?.state, "done");
+      assert.equal(client.sent.length, 1);
+    });
+
+    it("refuses a file the server would refuse before showing or uploading anything", async () => {
+      const { client, model } = await connected();
+      await assert.rejects(
+        model.sendFile("TEAM01", bytesSource(new Uint8Array(2000)), { name: "big.png", type: "image/png" }),
+        (e) => e instanceof ParleyClientError && e.code === "file_too_large",
+      );
+      await assert.rejects(
+        model.sendFile("TEAM01", bytesSource(new Uint8Array(2)), { name: "a.html", type: "text/html" }),
+        (e) => e instanceof ParleyClientError && e.code === "file_type_refused",
+      );
+      assert.equal(model.snapshot.messages.TEAM01, undefined);
+      assert.equal(client.blobs.size, 0);
+    });
+
+    it("fails a file whose announcement failed, and retry() sends it without uploading again", async () => {
+      const { client, model } = await connected();
+      client.sendOutcomes.push(new ParleyClientError("not_connected"));
+      await assert.rejects(
+        model.sendFile("TEAM01", bytesSource(new Uint8Array(5)), { name: "a.txt", type: "text/plain" }),
+      );
+      const failed = model.snapshot.messages.TEAM01?.[0];
+      assert.equal(failed?.status, "failed");
+      const again = await model.retry(failed!.key);
+      assert.equal(again?.status, "sent");
+      assert.equal(client.blobs.size, 1);
+    });
+
+    it("shows a received file and downloads it into a sink, counting the bytes", async () => {
+      const { client, model } = await connected();
+      const bytes = new Uint8Array([1, 2, 3]);
+      const file = await client.uploadFile("TEAM01", bytesSource(bytes), {
+        name: "n.txt",
+        type: "text/plain",
+      });
+      client.emit("message", fileMessage("TEAM01", BOB, "7", file));
+      await settle();
+      const m = model.snapshot.messages.TEAM01?.[0];
+      assert.equal(m?.attachment?.name, "n.txt");
+      const got: Uint8Array[] = [];
+      await model.download(m!.key, { write: (b) => void got.push(b) });
+      assert.deepEqual(got, [bytes]);
+      assert.deepEqual(model.snapshot.transfers[m!.key], {
+        roomId: "TEAM01",
+        direction: "download",
+        done: 3,
+        total: 3,
+        state: "done",
+      });
+    });
+
+    it("records a failed download's code, such as an expired file", async () => {
+      const { client, model } = await connected();
+      const file = fileDescriptor("e".repeat(32), { name: "gone.txt", type: "text/plain" }, 4);
+      client.emit("message", fileMessage("TEAM01", BOB, "8", file));
+      await settle();
+      const key = model.snapshot.messages.TEAM01![0]!.key;
+      await assert.rejects(model.download(key, { write: () => undefined }));
+      assert.equal(model.snapshot.transfers[key]?.state, "failed");
+      assert.equal(model.snapshot.transfers[key]?.code, "file_expired");
+    });
+
+    it("opens a view-once photo once: its key goes here and on this user's other devices, and the server copy in a direct conversation", async () => {
+      const { client, model } = await connected();
+      const file = await client.uploadFile("DBOB01", bytesSource(new Uint8Array(9)), {
+        name: "once.jpg",
+        type: "image/jpeg",
+        viewOnce: true,
+      });
+      client.emit("message", fileMessage("DBOB01", BOB, "9", file));
+      await settle();
+      const key = model.snapshot.messages.DBOB01![0]!.key;
+      await model.download(key, { write: () => undefined });
+      const after = model.snapshot.messages.DBOB01![0]!;
+      assert.equal(after.attachment?.opened, true);
+      assert.equal(after.attachment?.file, undefined);
+      assert.deepEqual(client.deleted, [file.id]);
+      assert.equal(client.sent.length, 1);
+      await assert.rejects(model.download(key, { write: () => undefined }));
+    });
+
+    it("removes a view-once attachment when another device of this user says it was opened", async () => {
+      const { client, model } = await connected();
+      const file = fileDescriptor("a".repeat(32), { name: "v.webm", type: "audio/webm", viewOnce: true }, 10);
+      client.emit("message", fileMessage("TEAM01", BOB, "10", file));
+      await settle();
+      const key = model.snapshot.messages.TEAM01![0]!.key;
+      client.emit("message", {
+        ...message("TEAM01", ALICE, "11"),
+        content: { data: { kind: "viewed", id: key, from: BOB.id } },
+        text: undefined,
+      } as MessageEvent);
+      await settle();
+      assert.equal(model.snapshot.messages.TEAM01![0]!.attachment?.opened, true);
+      assert.equal(model.snapshot.messages.TEAM01![0]!.attachment?.file, undefined);
+    });
+  });
+
+  describe("replies, reactions, edits, deletes and mentions (CHAT-1..5)", () => {
+    let ids = 0;
+    /** A message event as the SDK emits it: `content` from `from`, stamped with an id and time. */
+    const event = (
+      from: { id: string; username: string },
+      content: Content,
+      sentAt: number,
+      messageId = `${++ids}`.padStart(32, "a"),
+    ): MessageEvent => ({
+      roomId: "TEAM01",
+      id: `srv-${messageId}`,
+      ts: sentAt,
+      from: { userId: from.id, username: from.username, deviceId: "d1" },
+      content,
+      text: "text" in content ? content.text : undefined,
+      trust: "unverified",
+      epoch: 1,
+      messageId,
+      sentAt,
+    });
+    const BOB_MSG = "b".repeat(32);
+    const to = { id: BOB_MSG, from: BOB.id };
+    const bobSays = (text = "lunch at noon?") => event(BOB, { text }, 10_000, BOB_MSG);
+    const shown = (model: ChatModel) => model.snapshot.messages.TEAM01?.find((m) => m.key === BOB_MSG);
+
+    it("shows a reply with a quote of the message it answers, and a missing or deleted one as such", async () => {
+      const { client, model } = await connected();
+      client.emit("message", bobSays("lunch   at\nnoon?"));
+      client.emit("message", event(CAROL, { text: "yes", reply: to }, 11_000));
+      client.emit(
+        "message",
+        event(CAROL, { text: "what?", reply: { id: "c".repeat(32), from: BOB.id } }, 12_000),
+      );
+      await settle();
+      const [, yes, what] = model.snapshot.messages.TEAM01 ?? [];
+      assert.deepEqual(yes?.replyTo, { key: BOB_MSG, fromId: BOB.id });
+      assert.deepEqual(model.quoteOf(yes!), {
+        key: BOB_MSG,
+        fromId: BOB.id,
+        fromName: "bob",
+        excerpt: "lunch at noon?",
+        state: "shown",
+      });
+      assert.equal(model.quoteOf(what!)?.state, "missing");
+      client.emit("message", event(BOB, { delete: { to } }, 13_000));
+      await settle();
+      assert.equal(model.quoteOf(yes!)?.state, "deleted");
+      assert.equal(model.quoteOf(yes!)?.excerpt, "");
+    });
+
+    it("sends a reply with its reference and the members it mentions", async () => {
+      const { client, model } = await connected();
+      client.emit("message", bobSays());
+      await settle();
+      const sent = await model.send("TEAM01", "ok @Bob and @carol, not @nobody or a@bob", {
+        replyTo: { key: BOB_MSG, fromId: BOB.id },
+      });
+      assert.deepEqual(client.contents.at(-1)?.content, {
+        text: "ok @Bob and @carol, not @nobody or a@bob",
+        reply: to,
+        mentions: [BOB.id, CAROL.id],
+      });
+      assert.deepEqual(sent.mentions, [BOB.id, CAROL.id]);
+      assert.equal(model.quoteOf(sent)?.fromName, "bob");
+      // A plain text is still sent as a bare text, as older clients read it.
+      await model.send("TEAM01", "plain");
+      assert.equal(client.contents.at(-1)?.content, "plain");
+    });
+
+    it("keeps who a message mentions", async () => {
+      const { client, model } = await connected();
+      client.emit("message", event(BOB, { text: "@alice look", mentions: [ALICE.id] }, 10_000));
+      await settle();
+      assert.deepEqual(model.snapshot.messages.TEAM01?.[0]?.mentions, [ALICE.id]);
+    });
+
+    it("groups reactions by emoji with counts and who, and reacting again takes one back", async () => {
+      const { client, model } = await connected();
+      client.emit("message", bobSays());
+      client.emit("message", event(BOB, { reaction: { to, emoji: "👍", on: true } }, 10_100));
+      client.emit("message", event(CAROL, { reaction: { to, emoji: "👍", on: true } }, 10_200));
+      client.emit("message", event(CAROL, { reaction: { to, emoji: "🎉", on: true } }, 10_300));
+      await settle();
+      assert.deepEqual(
+        reactionGroups(shown(model)!, ALICE.id).map((g) => [g.emoji, g.count, g.usernames, g.mine]),
+        [
+          ["👍", 2, ["bob", "Carol"], false],
+          ["🎉", 1, ["Carol"], false],
+        ],
+      );
+      await model.react("TEAM01", { key: BOB_MSG, fromId: BOB.id }, "👍");
+      assert.deepEqual(client.contents.at(-1)?.content, { reaction: { to, emoji: "👍", on: true } });
+      assert.deepEqual(reactionGroups(shown(model)!, ALICE.id)[0]?.count, 3);
+      assert.equal(reactionGroups(shown(model)!, ALICE.id)[0]?.mine, true);
+      await model.react("TEAM01", { key: BOB_MSG, fromId: BOB.id }, "👍");
+      assert.deepEqual(client.contents.at(-1)?.content, { reaction: { to, emoji: "👍", on: false } });
+      assert.deepEqual(
+        reactionGroups(shown(model)!, ALICE.id).map((g) => [g.emoji, g.count, g.mine]),
+        [
+          ["👍", 2, false],
+          ["🎉", 1, false],
+        ],
+      );
+      client.emit("message", event(CAROL, { reaction: { to, emoji: "🎉", on: false } }, 10_400));
+      await settle();
+      assert.deepEqual(
+        reactionGroups(shown(model)!, ALICE.id).map((g) => g.emoji),
+        ["👍"],
+      );
+    });
+
+    it("lets the later of two reactions win, whatever order they arrive in", async () => {
+      const { client, model } = await connected();
+      client.emit("message", bobSays());
+      client.emit("message", event(CAROL, { reaction: { to, emoji: "👍", on: false } }, 10_500));
+      client.emit("message", event(CAROL, { reaction: { to, emoji: "👍", on: true } }, 10_100));
+      await settle();
+      assert.deepEqual(reactionGroups(shown(model)!, ALICE.id), []);
+    });
+
+    it("shows the latest edit of a message as edited, whatever order the edits arrive in", async () => {
+      const { client, model, changes } = await connected();
+      client.emit("message", bobSays());
+      client.emit("message", event(BOB, { edit: { to, text: "lunch at one?" } }, 12_000));
+      client.emit("message", event(BOB, { edit: { to, text: "lunch at 12:30?" } }, 11_000));
+      await settle();
+      assert.equal(shown(model)?.text, "lunch at one?");
+      assert.equal(shown(model)?.edited?.at, 12_000);
+      assert.ok(changes.some((c) => c.type === "changed" && c.change.kind === "edit" && c.by.id === BOB.id));
+    });
+
+    it("ignores an edit after the edit window, and lets the window be set", async () => {
+      const { client, model } = await connected({ editWindowMs: 60_000 });
+      client.emit("message", bobSays());
+      client.emit("message", event(BOB, { edit: { to, text: "too late" } }, 10_000 + 60_001));
+      client.emit("message", event(BOB, { edit: { to, text: "in time" } }, 10_000 + 60_000));
+      await settle();
+      assert.equal(shown(model)?.text, "in time");
+    });
+
+    it("ignores a forged edit or delete: one from anyone but the message's sender", async () => {
+      const { client, model, changes } = await connected();
+      client.emit("message", bobSays());
+      await settle();
+      const before = shown(model);
+      // Carol names Bob's message as Bob's, and as her own: neither changes it.
+      client.emit("message", event(CAROL, { edit: { to, text: "forged" } }, 11_000));
+      client.emit("message", event(CAROL, { delete: { to } }, 11_100));
+      client.emit(
+        "message",
+        event(CAROL, { edit: { to: { id: BOB_MSG, from: CAROL.id }, text: "x" } }, 11_200),
+      );
+      client.emit("message", event(CAROL, { delete: { to: { id: BOB_MSG, from: CAROL.id } } }, 11_300));
+      await settle();
+      assert.equal(shown(model), before);
+      assert.equal(shown(model)?.text, "lunch at noon?");
+      assert.ok(!changes.some((c) => c.type === "changed"));
+    });
+
+    it("refuses to edit or delete someone else's message, or a message it does not have", async () => {
+      const { client, model } = await connected();
+      client.emit("message", bobSays());
+      await settle();
+      const ref = { key: BOB_MSG, fromId: BOB.id };
+      await assert.rejects(model.edit("TEAM01", ref, "mine now"), (e) =>
+        isParleyClientError(e, "not_editable"),
+      );
+      await assert.rejects(model.deleteForEveryone("TEAM01", ref), (e) =>
+        isParleyClientError(e, "not_editable"),
+      );
+      await assert.rejects(model.react("TEAM01", { key: "d".repeat(32), fromId: BOB.id }, "👍"), (e) =>
+        isParleyClientError(e, "message_unknown"),
+      );
+      assert.equal(client.contents.length, 0);
+    });
+
+    it("edits and deletes this user's own message, within the window only", async () => {
+      let now = 50_000;
+      const { client, model } = await connected({ now: () => now, editWindowMs: 60_000 });
+      const m = await model.send("TEAM01", "helo");
+      const ref = { key: m.key, fromId: ALICE.id };
+      assert.equal(model.canEdit(model.message("TEAM01", ref)!), true);
+      await model.edit("TEAM01", ref, "hello @bob");
+      assert.deepEqual(client.contents.at(-1)?.content, {
+        edit: { to: { id: m.key, from: ALICE.id }, text: "hello @bob", mentions: [BOB.id] },
+      });
+      assert.equal(model.message("TEAM01", ref)?.text, "hello @bob");
+      assert.ok(model.message("TEAM01", ref)?.edited);
+      now += 60_001;
+      assert.equal(model.canEdit(model.message("TEAM01", ref)!), false);
+      await assert.rejects(model.edit("TEAM01", ref, "late"), (e) => isParleyClientError(e, "not_editable"));
+      await model.deleteForEveryone("TEAM01", ref);
+      assert.deepEqual(client.contents.at(-1)?.content, { delete: { to: { id: m.key, from: ALICE.id } } });
+      const gone = model.message("TEAM01", ref);
+      assert.equal(gone?.deleted, true);
+      assert.equal(gone?.text, "");
+      assert.equal(model.canDelete(gone!), false);
+    });
+
+    it("deletes a message for everyone: nothing of it stays, and later changes do not bring it back", async () => {
+      const { client, model } = await connected();
+      client.emit("message", event(BOB, { text: "secret", mentions: [ALICE.id] }, 10_000, BOB_MSG));
+      client.emit("message", event(CAROL, { reaction: { to, emoji: "👍", on: true } }, 10_100));
+      client.emit("message", event(BOB, { delete: { to } }, 10_200));
+      client.emit("message", event(BOB, { edit: { to, text: "back" } }, 10_300));
+      client.emit("message", event(CAROL, { reaction: { to, emoji: "🎉", on: true } }, 10_400));
+      await settle();
+      const m = shown(model)!;
+      assert.equal(m.deleted, true);
+      assert.equal(m.text, "");
+      assert.equal(m.reactions, undefined);
+      assert.equal(m.mentions, undefined);
+      assert.equal(m.edited, undefined);
+      assert.ok(!JSON.stringify(model.snapshot).includes("secret"));
+    });
+
+    it("applies reactions, edits and deletes that arrive before their message once it arrives", async () => {
+      const { client, model } = await connected();
+      const other = "e".repeat(32);
+      client.emit("message", event(BOB, { edit: { to, text: "edited first" } }, 11_000));
+      client.emit("message", event(CAROL, { reaction: { to, emoji: "👀", on: true } }, 11_100));
+      client.emit("message", event(BOB, { delete: { to: { id: other, from: BOB.id } } }, 11_200));
+      await settle();
+      assert.equal(shown(model), undefined);
+      client.emit("message", bobSays());
+      client.emit("message", event(BOB, { text: "gone before seen" }, 10_500, other));
+      await settle();
+      assert.equal(shown(model)?.text, "edited first");
+      assert.deepEqual(reactionGroups(shown(model)!, ALICE.id)[0]?.usernames, ["Carol"]);
+      const gone = model.snapshot.messages.TEAM01?.find((m) => m.key === other);
+      assert.equal(gone?.deleted, true);
+      assert.equal(gone?.text, "");
+    });
+
+    it("keeps changes that wait for their message, and the changed messages, across a reload", async () => {
+      const store = new MemoryStore();
+      const history = new History(store);
+      const { client, model } = await connected({ history });
+      const later = "f".repeat(32);
+      client.emit("message", bobSays());
+      client.emit("message", event(CAROL, { reaction: { to, emoji: "👍", on: true } }, 10_100));
+      client.emit("message", event(BOB, { edit: { to, text: "noon sharp?" } }, 10_200));
+      client.emit(
+        "message",
+        event(BOB, { edit: { to: { id: later, from: BOB.id }, text: "early edit" } }, 20_000),
+      );
+      await settle();
+      await history.flush();
+      model.dispose();
+      // A new session on the same device: the waiting edit still applies when its message comes.
+      const next = new ChatModel(client, { history: new History(store) });
+      await next.restoreHistory();
+      assert.equal(shown(next)?.text, "noon sharp?");
+      assert.equal(reactionGroups(shown(next)!, ALICE.id)[0]?.count, 1);
+      client.emit("message", event(BOB, { text: "original" }, 19_000, later));
+      await settle();
+      assert.equal(next.snapshot.messages.TEAM01?.find((m) => m.key === later)?.text, "early edit");
+      next.dispose();
+    });
+
+    it("removes a deleted message's text from the history at once", async () => {
+      const store = new MemoryStore();
+      const history = new History(store);
+      const { client } = await connected({ history });
+      client.emit("message", event(BOB, { text: "never keep this" }, 10_000, BOB_MSG));
+      await settle();
+      await history.flush();
+      const kept = async () => new TextDecoder().decode(await store.get("history/room/TEAM01"));
+      assert.ok((await kept()).includes("never keep this"));
+      client.emit("message", event(BOB, { delete: { to } }, 10_100));
+      await settle();
+      assert.ok(!(await kept()).includes("never keep this"));
+    });
+
+    it("finds messages by words, newest first, not deleted ones, and edited ones by their new text", async () => {
+      const { client, model } = await connected();
+      client.emit("message", event(BOB, { text: "Café at noon" }, 10_000));
+      client.emit("message", event(CAROL, { text: "the cafe is closed" }, 11_000));
+      client.emit("message", event(BOB, { text: "cafe secret" }, 12_000, BOB_MSG));
+      client.emit("message", event(BOB, { delete: { to } }, 12_100));
+      await settle();
+      assert.deepEqual(
+        model.search("CAFE").map((m) => m.text),
+        ["the cafe is closed", "Café at noon"],
+      );
+      assert.deepEqual(
+        model.search("cafe noon").map((m) => m.text),
+        ["Café at noon"],
+      );
+      assert.deepEqual(model.search("secret"), []);
+      assert.deepEqual(model.search("   "), []);
+      assert.deepEqual(model.search("cafe", { roomId: "DBOB01" }), []);
+      assert.equal(model.search("cafe", { limit: 1 }).length, 1);
     });
   });
 });

@@ -1,11 +1,24 @@
 import { canonicalRoomId, type RoomView } from "@parley/protocol";
+import { bytesToBase64 } from "../base64.js";
 import type { ParleyClient } from "../client.js";
 import type { ConnectionStatus } from "../connection.js";
-import { newMessageId } from "../content.js";
+import { type Content, newMessageId } from "../content.js";
 import { ParleyClientError } from "../errors.js";
 import type { DeliveryEvent, InvitedEvent, MembershipEvent, MessageEvent, PresenceEvent } from "../events.js";
+import type { FileDescriptor, FileMeta, FileSink, FileSource } from "../files.js";
 import { defaultTimers, type Timers } from "../platform.js";
 import { TypingNotifier, TypingRoster } from "../typing.js";
+import {
+  applyChange,
+  applyPending,
+  EDIT_WINDOW_MS,
+  hasReacted,
+  mentionsIn,
+  PENDING_MAX,
+  type Quote,
+  quote,
+  sameMessage,
+} from "./changes.js";
 import { type DeliveryInfo, deliveryInfo, forward, statusOf } from "./delivery.js";
 import {
   describeDisappearing,
@@ -14,7 +27,20 @@ import {
   pruneMessages,
   RemovalTimer,
 } from "./retention.js";
-import type { ChatChange, ChatClient, ChatHistory, ChatMessage, ChatSnapshot, Person } from "./types.js";
+import { type SearchOptions, searchMessages } from "./search.js";
+import type {
+  ChatAttachment,
+  ChatChange,
+  ChatClient,
+  ChatHistory,
+  ChatMessage,
+  ChatSnapshot,
+  ChatTransfer,
+  MessageChange,
+  MessageKey,
+  PendingChange,
+  Person,
+} from "./types.js";
 
 export interface ChatModelOptions {
   /** Where messages are kept between sessions; default none (memory only). See keepHistory(). */
@@ -34,6 +60,11 @@ export interface ChatModelOptions {
   now?: () => number;
   /** For the typing indicators' and removals' timers. Default the host's. */
   timers?: Timers;
+  /**
+   * CHAT-3: how long after sending (ms) its author may edit a message; an edit that comes later
+   * (by its sender's time) is ignored. Default EDIT_WINDOW_MS (24 hours).
+   */
+  editWindowMs?: number;
 }
 
 interface OutboxItem {
@@ -42,6 +73,14 @@ interface OutboxItem {
   readonly roomId: string;
   readonly text: string;
   readonly sentAt: number;
+  readonly replyTo?: MessageKey | undefined;
+  readonly mentions?: readonly string[] | undefined;
+}
+
+/** What send() may add to a text. */
+export interface SendTextOptions {
+  /** CHAT-1: the message this one replies to. */
+  replyTo?: MessageKey;
 }
 
 interface Waiter {
@@ -51,6 +90,8 @@ interface Waiter {
 
 /** The `data.kind` of the control message that sets a conversation's disappearing timer. */
 const DISAPPEARING_KIND = "disappearing";
+/** The `data.kind` of the control message that says a view-once attachment was opened. */
+const VIEWED_KIND = "viewed";
 
 /** The snapshot of a model that is not signed in (or of none). */
 export function emptyChatSnapshot(
@@ -69,7 +110,20 @@ export function emptyChatSnapshot(
     disappearing: {},
     messages: {},
     invitations: [],
+    transfers: {},
   };
+}
+
+/** What a conversation shows of a file, from the sender's meta or a received descriptor. */
+function attachmentOf(meta: FileMeta | FileDescriptor, size: number): ChatAttachment {
+  const out: Record<string, unknown> = { name: meta.name, type: meta.type, size };
+  for (const k of ["width", "height", "durationMs", "thumbnailType", "waveform"] as const) {
+    if (meta[k] !== undefined) out[k] = meta[k];
+  }
+  if (meta.thumbnail !== undefined)
+    out.thumbnail = typeof meta.thumbnail === "string" ? meta.thumbnail : bytesToBase64(meta.thumbnail);
+  if (meta.viewOnce === true) out.viewOnce = true;
+  return out as unknown as ChatAttachment;
 }
 
 /** The server's comparison of user names (storage/username-key.ts): NFKC, trimmed, lower case. */
@@ -106,6 +160,12 @@ export class ChatModel {
   /** Own messages' ids whose read receipts went (RCPT-1), so each goes once. */
   readonly #readSent = new Set<string>();
   #refreshing: Promise<void> | undefined;
+  /** Files being sent: their sources until sent (retry() uploads again), and cancel switches. */
+  readonly #sources = new Map<string, { source: FileSource; meta: FileMeta }>();
+  readonly #cancels = new Map<string, { aborted: boolean }>();
+  /** CHAT-2..4: per conversation, changes whose message has not arrived yet. */
+  #pending: Record<string, readonly PendingChange[]> = {};
+  readonly #editWindowMs: number;
   /** Messages, conversations and membership changes are applied one at a time, in order. */
   #events: Promise<void> = Promise.resolve();
   #disposed = false;
@@ -115,6 +175,7 @@ export class ChatModel {
     this.#o = options;
     this.#now = options.now ?? (() => Date.now());
     this.#history = options.history;
+    this.#editWindowMs = options.editWindowMs ?? EDIT_WINDOW_MS;
     const timers = options.timers !== undefined ? { timers: options.timers } : {};
     this.#typists = new TypingRoster((roomId, list) => {
       this.#set({ typing: { ...this.#snapshot.typing, [roomId]: list } });
@@ -235,7 +296,9 @@ export class ChatModel {
     if (history === undefined) return;
     const [messages, rooms] = await Promise.all([history.loadAll(), history.loadRooms?.()]);
     if (this.#disposed) return;
-    this.#set({ messages, ...(rooms !== undefined ? rooms : {}) });
+    const { pending, ...kept } = rooms ?? {};
+    this.#pending = { ...pending };
+    this.#set({ messages, ...kept });
     this.#emit({ type: "state" });
     this.#sweep();
   }
@@ -248,8 +311,7 @@ export class ChatModel {
     this.#history = history;
     if (history === undefined) return;
     for (const [roomId, list] of Object.entries(this.#snapshot.messages)) history.save(roomId, list);
-    const { unread, disappearing } = this.#snapshot;
-    history.saveRooms?.({ unread, disappearing });
+    this.#saveRooms();
     this.#sweep();
   }
 
@@ -261,11 +323,13 @@ export class ChatModel {
    * message as sent; rejects when it fails (it stays in the conversation as `failed`, and
    * retry() sends it again).
    */
-  send(roomId: string, text: string): Promise<ChatMessage> {
+  send(roomId: string, text: string, options: SendTextOptions = {}): Promise<ChatMessage> {
     const me = this.#snapshot.me;
     if (me === undefined || this.#disposed) return Promise.reject(new ParleyClientError("not_signed_in"));
     const key = newMessageId();
     const sentAt = this.#now();
+    const mentions = mentionsIn(text, this.#snapshot.members[roomId] ?? []);
+    const { replyTo } = options;
     this.#append({
       key,
       roomId,
@@ -275,10 +339,126 @@ export class ChatModel {
       text,
       own: true,
       status: "sending",
+      ...(replyTo !== undefined ? { replyTo: { key: replyTo.key, fromId: replyTo.fromId } } : {}),
+      ...(mentions.length > 0 ? { mentions } : {}),
     });
     this.#emit({ type: "state" });
     this.#ownTyping.stop();
-    return this.#enqueue({ key, roomId, text, sentAt });
+    return this.#enqueue({ key, roomId, text, sentAt, replyTo, mentions });
+  }
+
+  /** A message of a conversation by its sender and id. */
+  message(roomId: string, ref: MessageKey): ChatMessage | undefined {
+    return (this.#snapshot.messages[canonicalRoomId(roomId)] ?? []).find((m) => sameMessage(m, ref));
+  }
+
+  /** CHAT-1: what a reply shows of the message it answers; undefined for a message that is no reply. */
+  quoteOf(m: ChatMessage): Quote | undefined {
+    if (m.replyTo === undefined) return undefined;
+    return quote(this.message(m.roomId, m.replyTo), m.replyTo);
+  }
+
+  /** CHAT-3: whether this user may edit `m` now: their own, not deleted, sent, within the edit window. */
+  canEdit(m: ChatMessage): boolean {
+    return this.#canChange(m) && this.#now() - m.ts <= this.#editWindowMs;
+  }
+
+  /** CHAT-4: whether this user may delete `m` for everyone: their own, not deleted, and sent. */
+  canDelete(m: ChatMessage): boolean {
+    return this.#canChange(m);
+  }
+
+  #canChange(m: ChatMessage): boolean {
+    return (
+      m.fromId === this.#snapshot.me?.id &&
+      m.system !== true &&
+      m.deleted !== true &&
+      m.status !== "sending" &&
+      m.status !== "failed"
+    );
+  }
+
+  /**
+   * CHAT-2: reacts to a message with any emoji, or takes this user's reaction back when it is
+   * there already (reacting again toggles). Resolves once the server accepted it.
+   */
+  async react(roomId: string, ref: MessageKey, emoji: string): Promise<void> {
+    const m = this.#target(roomId, ref);
+    const me = this.#me();
+    const on = !hasReacted(m, me.id, emoji);
+    await this.#sendChange(
+      m,
+      { reaction: { to: { id: m.key, from: m.fromId }, emoji, on } },
+      {
+        kind: "reaction",
+        emoji,
+        on,
+      },
+    );
+  }
+
+  /** CHAT-3: replaces the text of one of this user's messages for everyone, within the edit window. */
+  async edit(roomId: string, ref: MessageKey, text: string): Promise<void> {
+    const m = this.#target(roomId, ref);
+    if (!this.canEdit(m)) throw new ParleyClientError("not_editable");
+    const mentions = mentionsIn(text, this.#snapshot.members[m.roomId] ?? []);
+    const extra = mentions.length > 0 ? { mentions } : {};
+    await this.#sendChange(
+      m,
+      { edit: { to: { id: m.key, from: m.fromId }, text, ...extra } },
+      {
+        kind: "edit",
+        text,
+        ...extra,
+      },
+    );
+  }
+
+  /**
+   * CHAT-4: deletes one of this user's messages for everyone: every device shows "message
+   * deleted" in its place and keeps nothing of it.
+   */
+  async deleteForEveryone(roomId: string, ref: MessageKey): Promise<void> {
+    const m = this.#target(roomId, ref);
+    if (!this.canDelete(m)) throw new ParleyClientError("not_editable");
+    await this.#sendChange(m, { delete: { to: { id: m.key, from: m.fromId } } }, { kind: "delete" });
+  }
+
+  /** CHAT-6: messages on this device holding every word of `query`, newest first (search.ts). */
+  search(query: string, options: SearchOptions = {}): ChatMessage[] {
+    const roomId = options.roomId === undefined ? {} : { roomId: canonicalRoomId(options.roomId) };
+    return searchMessages(this.#snapshot.messages, query, { ...options, ...roomId });
+  }
+
+  #me(): Person {
+    const me = this.#snapshot.me;
+    if (me === undefined || this.#disposed) throw new ParleyClientError("not_signed_in");
+    return { id: me.id, username: me.username };
+  }
+
+  #target(roomId: string, ref: MessageKey): ChatMessage {
+    const m = this.message(roomId, ref);
+    if (m === undefined || m.system === true || m.deleted === true)
+      throw new ParleyClientError("message_unknown");
+    return m;
+  }
+
+  /** Sends a reaction, an edit or a delete, and applies it here once the server accepted it. */
+  async #sendChange(m: ChatMessage, content: Content, change: MessageChange): Promise<void> {
+    const by = this.#me();
+    const id = newMessageId();
+    // After the change it replaces, even within one millisecond: the later one wins (CHAT-2, CHAT-3).
+    const last =
+      change.kind === "reaction"
+        ? m.reactions?.find((r) => r.userId === by.id && r.emoji === change.emoji)?.at
+        : change.kind === "edit"
+          ? m.edited?.at
+          : undefined;
+    const at = Math.max(this.#now(), (last ?? -1) + 1);
+    await this.#client.send(m.roomId, content, { messageId: id, sentAt: at });
+    this.#applyOrWait(m.roomId, { target: { key: m.key, fromId: m.fromId }, by, at, id, change });
+    if (change.kind === "delete")
+      await this.#history?.saveNow(m.roomId, this.#snapshot.messages[m.roomId] ?? []);
   }
 
   /** Sends a failed message again; undefined when there is no failed message with that key. */
@@ -286,8 +466,16 @@ export class ChatModel {
     for (const list of Object.values(this.#snapshot.messages)) {
       const m = list.find((x) => x.key === key && x.status === "failed");
       if (m === undefined) continue;
+      if (m.attachment !== undefined) return this.#retryFile(m);
       this.#update(key, (x) => ({ ...x, status: "sending" }));
-      return this.#enqueue({ key, roomId: m.roomId, text: m.text, sentAt: m.ts });
+      return this.#enqueue({
+        key,
+        roomId: m.roomId,
+        text: m.text,
+        sentAt: m.ts,
+        replyTo: m.replyTo,
+        mentions: m.mentions,
+      });
     }
     return undefined;
   }
@@ -356,6 +544,197 @@ export class ChatModel {
       fromName: me.username,
       own: true,
     });
+  }
+
+  // ------------------------------------------------------------------ files (docs/PROTOCOL.md, "Files")
+
+  /** The server's file settings (on or off, largest size, TTL, types): show or hide attaching with them. */
+  fileLimits(refresh = false): ReturnType<ChatClient["fileLimits"]> {
+    return this.#client.fileLimits(refresh);
+  }
+
+  /**
+   * Sends a file, photo or voice note: it shows at once as a `sending` message with its
+   * attachment (and `transfers[key]` counting the upload), is encrypted and uploaded, then
+   * announced in the conversation. Rejects at once, before anything is uploaded or shown, with
+   * `files_disabled`, `file_too_large` or `file_type_refused` when the server would refuse it;
+   * later failures leave the message `failed` (retry() uploads again) and reject.
+   */
+  async sendFile(roomId: string, source: FileSource, meta: FileMeta): Promise<ChatMessage> {
+    const me = this.#snapshot.me;
+    if (me === undefined || this.#disposed) throw new ParleyClientError("not_signed_in");
+    await this.#client.checkFile({ size: source.size, type: meta.type });
+    const id = canonicalRoomId(roomId);
+    const key = newMessageId();
+    const sentAt = this.#now();
+    this.#sources.set(key, { source, meta });
+    this.#append({
+      key,
+      roomId: id,
+      fromId: me.id,
+      fromName: me.username,
+      ts: sentAt,
+      text: "",
+      own: true,
+      status: "sending",
+      attachment: attachmentOf(meta, source.size),
+    });
+    this.#emit({ type: "state" });
+    return this.#uploadAndSend(key, id, sentAt);
+  }
+
+  /**
+   * Downloads a message's attachment into `sink`, decrypting and checking it on the way;
+   * `transfers[key]` counts the bytes. Rejects with `file_expired`, `not_found`, `file_corrupt`
+   * (discard what the sink got) or `transfer_cancelled`. A view-once attachment is opened by
+   * this: once it downloaded, it is removed on every device of this user (an encrypted notice
+   * in the group) and, in a direct conversation, deleted on the server; the view keeps what
+   * the sink got only while it shows it.
+   */
+  async download(key: string, sink: FileSink): Promise<void> {
+    const m = this.#find(key);
+    const file = m?.attachment?.file;
+    if (m === undefined || file === undefined) throw new ParleyClientError("not_found");
+    const signal = { aborted: false };
+    this.#cancels.set(key, signal);
+    const total = file.size;
+    this.#setTransfer(key, { roomId: m.roomId, direction: "download", done: 0, total, state: "running" });
+    try {
+      await this.#client.downloadFile(file, sink, {
+        signal,
+        onProgress: (p) =>
+          this.#setTransfer(key, {
+            roomId: m.roomId,
+            direction: "download",
+            done: p.done,
+            total,
+            state: "running",
+          }),
+      });
+      this.#setTransfer(key, { roomId: m.roomId, direction: "download", done: total, total, state: "done" });
+    } catch (error) {
+      this.#endTransfer(key, m.roomId, "download", total, error);
+      throw error;
+    } finally {
+      this.#cancels.delete(key);
+    }
+    if (m.attachment?.viewOnce === true && !m.own) await this.#openedOnce(m, file);
+  }
+
+  /** Stops an upload or download (its promise rejects with `transfer_cancelled`); false when none runs. */
+  cancelTransfer(key: string): boolean {
+    const signal = this.#cancels.get(key);
+    if (signal === undefined) return false;
+    signal.aborted = true;
+    return true;
+  }
+
+  /** Forgets how a transfer ended (a view dismissed its bar). */
+  clearTransfer(key: string): void {
+    if (this.#snapshot.transfers[key] === undefined) return;
+    const { [key]: _gone, ...transfers } = this.#snapshot.transfers;
+    this.#set({ transfers });
+    this.#emit({ type: "state" });
+  }
+
+  async #uploadAndSend(key: string, roomId: string, sentAt: number): Promise<ChatMessage> {
+    const held = this.#sources.get(key);
+    if (held === undefined) throw new ParleyClientError("not_found");
+    const total = held.source.size;
+    const signal = { aborted: false };
+    this.#cancels.set(key, signal);
+    this.#setTransfer(key, { roomId, direction: "upload", done: 0, total, state: "running" });
+    try {
+      let file = this.#find(key)?.attachment?.file;
+      if (file === undefined) {
+        file = await this.#client.uploadFile(roomId, held.source, held.meta, {
+          signal,
+          onProgress: (p) =>
+            this.#setTransfer(key, { roomId, direction: "upload", done: p.done, total, state: "running" }),
+        });
+        const uploaded = file;
+        this.#update(key, (x) => ({
+          ...x,
+          attachment: { ...x.attachment!, file: uploaded, expiresAt: uploaded.expiresAt },
+        }));
+      }
+      this.#setTransfer(key, { roomId, direction: "upload", done: total, total, state: "done" });
+      await this.#client.send(roomId, { file }, { messageId: key, sentAt });
+      this.#sources.delete(key);
+      const d = this.#client.delivery(key);
+      const sent = this.#update(key, (m) => ({
+        ...m,
+        status: forward("sent", statusOf(d)),
+        ...(d !== undefined ? { progress: { delivered: d.delivered.length, of: d.targets.length } } : {}),
+        ...this.#expiry(m.roomId, m.ts),
+      }));
+      if (sent?.expiresAt !== undefined) this.#sweep();
+      if (sent === undefined) throw new ParleyClientError("closed");
+      return sent;
+    } catch (error) {
+      if (this.#snapshot.transfers[key]?.state === "running")
+        this.#endTransfer(key, roomId, "upload", total, error);
+      this.#update(key, (m) => ({ ...m, status: "failed" }));
+      this.#emit({ type: "failed", what: "send", error, key });
+      throw error;
+    } finally {
+      this.#cancels.delete(key);
+    }
+  }
+
+  #retryFile(m: ChatMessage): Promise<ChatMessage> | undefined {
+    if (m.attachment?.file === undefined && !this.#sources.has(m.key)) return undefined;
+    this.#update(m.key, (x) => ({ ...x, status: "sending" }));
+    return this.#uploadAndSend(m.key, m.roomId, m.ts);
+  }
+
+  /** A view-once attachment was opened here: gone from this user's devices, and from the server when it can be. */
+  async #openedOnce(m: ChatMessage, file: FileDescriptor): Promise<void> {
+    this.#markOpened(m.roomId, m.fromId, m.key);
+    try {
+      await this.#client.send(m.roomId, { data: { kind: VIEWED_KIND, id: m.key, from: m.fromId } });
+      if (this.room(m.roomId)?.kind === "direct") await this.#client.deleteFile(file.id);
+    } catch (error) {
+      this.#emit({ type: "failed", what: "file", error, key: m.key });
+    }
+  }
+
+  #markOpened(roomId: string, fromId: string, key: string): void {
+    const list = this.#snapshot.messages[roomId] ?? [];
+    const i = list.findIndex((x) => x.key === key && x.fromId === fromId);
+    const old = list[i];
+    if (old?.attachment === undefined || old.attachment.opened === true) return;
+    const { file: _key, thumbnail: _preview, waveform: _wave, ...rest } = old.attachment;
+    const copy = [...list];
+    copy[i] = { ...old, attachment: { ...rest, opened: true } };
+    this.#setMessages(roomId, copy);
+    this.#emit({ type: "state" });
+  }
+
+  #setTransfer(key: string, transfer: ChatTransfer): void {
+    this.#set({ transfers: { ...this.#snapshot.transfers, [key]: transfer } });
+    this.#emit({ type: "state" });
+  }
+
+  #endTransfer(
+    key: string,
+    roomId: string,
+    direction: ChatTransfer["direction"],
+    total: number,
+    error: unknown,
+  ): void {
+    const done = this.#snapshot.transfers[key]?.done ?? 0;
+    const code = error instanceof ParleyClientError ? error.code : "internal_error";
+    const state = code === "transfer_cancelled" ? "cancelled" : "failed";
+    this.#setTransfer(key, { roomId, direction, done, total, state, code });
+  }
+
+  #find(key: string): ChatMessage | undefined {
+    for (const list of Object.values(this.#snapshot.messages)) {
+      const m = list.find((x) => x.key === key);
+      if (m !== undefined) return m;
+    }
+    return undefined;
   }
 
   // ------------------------------------------------------------------ conversations
@@ -499,7 +878,18 @@ export class ChatModel {
   }
 
   async #onMessage(m: MessageEvent): Promise<void> {
-    if (m.text === undefined) return this.#onControl(m);
+    const c = m.content;
+    if ("reaction" in c) {
+      const { to, emoji, on } = c.reaction;
+      return this.#onChange(m, to, { kind: "reaction", emoji, on });
+    }
+    if ("edit" in c) {
+      const { to, text, mentions } = c.edit;
+      return this.#onChange(m, to, { kind: "edit", text, ...(mentions !== undefined ? { mentions } : {}) });
+    }
+    if ("delete" in c) return this.#onChange(m, c.delete.to, { kind: "delete" });
+    const file = "file" in c ? c.file : undefined;
+    if (!("text" in c) && file === undefined) return this.#onControl(m);
     const self = this.#snapshot.me?.id;
     this.#learn({ id: m.from.userId, username: m.from.username });
     if (this.room(m.roomId) === undefined) {
@@ -515,19 +905,28 @@ export class ChatModel {
         peers: { ...this.#snapshot.peers, [room.id]: { id: m.from.userId, username: m.from.username } },
       });
     }
-    const message: ChatMessage = {
+    const arrived: ChatMessage = {
       key: m.messageId ?? m.id,
       roomId: m.roomId,
       fromId: m.from.userId,
       fromName: m.from.username,
       ts: m.sentAt ?? m.ts,
-      text: m.text,
+      text: "text" in c ? c.text : "",
       own: m.from.userId === self,
       trust: m.trust,
       ...this.#expiry(m.roomId, m.sentAt ?? m.ts),
+      ...("text" in c && c.reply !== undefined ? { replyTo: { key: c.reply.id, fromId: c.reply.from } } : {}),
+      ...("text" in c && c.mentions !== undefined && c.mentions.length > 0 ? { mentions: c.mentions } : {}),
+      ...(file !== undefined
+        ? { attachment: { ...attachmentOf(file, file.size), expiresAt: file.expiresAt, file } }
+        : {}),
     };
     const list = this.#snapshot.messages[m.roomId] ?? [];
-    if (list.some((x) => x.key === message.key && x.fromId === message.fromId)) return;
+    if (list.some((x) => sameMessage(x, arrived))) return;
+    // CHAT-2..4: reactions, edits and deletes that came first apply now, before it is kept.
+    const waiting = this.#pending[m.roomId] ?? [];
+    const { message, rest } = applyPending(arrived, waiting, this.#editWindowMs);
+    if (rest.length !== waiting.length) this.#setPending(m.roomId, rest);
     if (this.#o.isRead?.(m.roomId) !== true) {
       this.#set({
         unread: { ...this.#snapshot.unread, [m.roomId]: (this.#snapshot.unread[m.roomId] ?? 0) + 1 },
@@ -555,6 +954,54 @@ export class ChatModel {
     if (this.#o.isRead?.(m.roomId) === true) this.#sendRead(m.roomId, [message]);
     this.#emit({ type: "message", message });
     if (message.expiresAt !== undefined) this.#sweep();
+  }
+
+  /**
+   * CHAT-2..4: a reaction, edit or delete from a member. An edit or delete that names another
+   * sender's message is forged (MLS authenticated who sent it) and ignored.
+   */
+  async #onChange(m: MessageEvent, to: { id: string; from: string }, change: MessageChange): Promise<void> {
+    const by = { id: m.from.userId, username: m.from.username };
+    if (change.kind !== "reaction" && to.from !== by.id) return;
+    this.#learn(by);
+    const pc: PendingChange = {
+      target: { key: to.id, fromId: to.from },
+      by,
+      at: m.sentAt ?? m.ts,
+      id: m.messageId ?? m.id,
+      change,
+    };
+    const changed = this.#applyOrWait(m.roomId, pc);
+    // CHAT-4: what a delete removed leaves the history now, not with the next batched write.
+    if (changed !== undefined && change.kind === "delete")
+      await this.#history?.saveNow(m.roomId, this.#snapshot.messages[m.roomId] ?? []);
+  }
+
+  /** Applies a change to its message, or keeps it until the message arrives. Returns the message changed. */
+  #applyOrWait(roomId: string, pc: PendingChange): ChatMessage | undefined {
+    const list = this.#snapshot.messages[roomId] ?? [];
+    const i = list.findIndex((x) => sameMessage(x, pc.target));
+    if (i < 0) {
+      const waiting = this.#pending[roomId] ?? [];
+      if (waiting.some((x) => x.id === pc.id && x.by.id === pc.by.id)) return undefined;
+      this.#setPending(roomId, [...waiting, pc].slice(-PENDING_MAX));
+      return undefined;
+    }
+    const before = list[i]!;
+    const after = applyChange(before, pc, this.#editWindowMs);
+    if (after === before) return undefined;
+    const copy = [...list];
+    copy[i] = after;
+    this.#setMessages(roomId, copy);
+    this.#emit({ type: "state" });
+    this.#emit({ type: "changed", message: after, change: pc.change, by: pc.by });
+    return after;
+  }
+
+  #setPending(roomId: string, list: readonly PendingChange[]): void {
+    const { [roomId]: _old, ...rest } = this.#pending;
+    this.#pending = list.length > 0 ? { ...rest, [roomId]: list } : rest;
+    this.#saveRooms();
   }
 
   /** RCPT-2: a receipt moved one of this device's messages on (never back). */
@@ -657,6 +1104,7 @@ export class ChatModel {
   async #onControl(m: MessageEvent): Promise<void> {
     const data = "data" in m.content ? m.content.data : undefined;
     if (typeof data !== "object" || data === null) return;
+    if ((data as { kind?: unknown }).kind === VIEWED_KIND) return this.#onViewed(m, data);
     const { kind, seconds, restate } = data as { kind?: unknown; seconds?: unknown; restate?: unknown };
     if (kind !== DISAPPEARING_KIND || !isDisappearingSeconds(seconds)) return;
     // A restatement for a newcomer changes nothing where the timer is already the same.
@@ -674,6 +1122,19 @@ export class ChatModel {
       own: m.from.userId === this.#snapshot.me?.id,
     });
     this.#emit({ type: "message", message: line });
+  }
+
+  /**
+   * A view-once attachment was opened: by this user on another device (it goes here too), or
+   * by the other person of a direct conversation (the sender's copy shows it opened).
+   */
+  #onViewed(m: MessageEvent, data: object): void {
+    const { id, from } = data as { id?: unknown; from?: unknown };
+    if (typeof id !== "string" || typeof from !== "string") return;
+    const self = this.#snapshot.me?.id;
+    const byMe = m.from.userId === self;
+    const direct = this.room(m.roomId)?.kind === "direct";
+    if (byMe || (direct && from === self)) this.#markOpened(m.roomId, from, id);
   }
 
   /** A conversation's timer changed: remembered, and said in the conversation as a system line. */
@@ -749,6 +1210,8 @@ export class ChatModel {
     const { [id]: _members, ...members } = this.#snapshot.members;
     const { [id]: _peer, ...peers } = this.#snapshot.peers;
     const { [id]: _unread, ...unread } = this.#snapshot.unread;
+    const { [id]: _pending, ...pending } = this.#pending;
+    this.#pending = pending;
     this.#set({ rooms: this.#snapshot.rooms.filter((r) => r.id !== id), members, peers, unread });
     this.#emit({ type: "state" });
   }
@@ -774,7 +1237,7 @@ export class ChatModel {
       while (this.#outbox.length > 0 && !this.#disposed && this.#canSend()) {
         const item = this.#outbox[0]!;
         try {
-          await this.#client.send(item.roomId, item.text, { messageId: item.key, sentAt: item.sentAt });
+          await this.#client.send(item.roomId, outgoing(item), { messageId: item.key, sentAt: item.sentAt });
           this.#take(item);
           const d = this.#client.delivery(item.key);
           const sent = this.#update(item.key, (m) => ({
@@ -861,10 +1324,13 @@ export class ChatModel {
   #set(patch: Partial<ChatSnapshot>): void {
     if (this.#disposed) return;
     this.#snapshot = { ...this.#snapshot, ...patch };
-    if (patch.unread !== undefined || patch.disappearing !== undefined) {
-      const { unread, disappearing } = this.#snapshot;
-      this.#history?.saveRooms?.({ unread, disappearing });
-    }
+    if (patch.unread !== undefined || patch.disappearing !== undefined) this.#saveRooms();
+  }
+
+  #saveRooms(): void {
+    if (this.#disposed) return;
+    const { unread, disappearing } = this.#snapshot;
+    this.#history?.saveRooms?.({ unread, disappearing, pending: this.#pending });
   }
 
   #emit(change: ChatChange): void {
@@ -878,4 +1344,15 @@ export class ChatModel {
       }
     }
   }
+}
+
+/** What the outbox sends for a text: the bare text, or with what it replies to and whom it names. */
+function outgoing(item: OutboxItem): Content | string {
+  if (item.replyTo === undefined && (item.mentions === undefined || item.mentions.length === 0))
+    return item.text;
+  return {
+    text: item.text,
+    ...(item.replyTo !== undefined ? { reply: { id: item.replyTo.key, from: item.replyTo.fromId } } : {}),
+    ...(item.mentions !== undefined && item.mentions.length > 0 ? { mentions: item.mentions } : {}),
+  };
 }

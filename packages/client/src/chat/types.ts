@@ -2,6 +2,7 @@ import type { MemberView, RoomView, UserView, UserWithPresence } from "@parley/p
 import type { ParleyClient } from "../client.js";
 import type { ConnectionStatus } from "../connection.js";
 import type { ErrorEvent, InvitedEvent, MembershipEvent, PresenceEvent } from "../events.js";
+import type { FileDescriptor } from "../files.js";
 import type { IdentityChange, TrustState } from "../pins.js";
 import type { Typist } from "../typing.js";
 
@@ -34,7 +35,51 @@ export type ChatClient = Pick<
   | "linkDevice"
   | "resetIdentity"
   | "devices"
+  | "fileLimits"
+  | "checkFile"
+  | "uploadFile"
+  | "downloadFile"
+  | "deleteFile"
 >;
+
+/**
+ * A file, photo or voice note in a conversation (ChatMessage.attachment): what to show, from
+ * the sender's descriptor. `file` (id, key, hash) is there once uploaded, and goes once a
+ * view-once attachment was opened on one of this user's devices (`opened`).
+ */
+export interface ChatAttachment {
+  readonly name: string;
+  readonly type: string;
+  /** Plaintext bytes. */
+  readonly size: number;
+  readonly width?: number;
+  readonly height?: number;
+  readonly durationMs?: number;
+  /** The sender's preview, base64, and its MIME type. */
+  readonly thumbnail?: string;
+  readonly thumbnailType?: string;
+  /** Voice notes: loudness samples 0-255. */
+  readonly waveform?: readonly number[];
+  readonly viewOnce?: true;
+  /** When the server deletes the file (ms); downloads fail with `file_expired` after. */
+  readonly expiresAt?: number;
+  /** What download() needs; absent while uploading, and after a view-once attachment was opened. */
+  readonly file?: FileDescriptor;
+  /** View once: opened (on any of this user's devices, or by the other person of a direct conversation). */
+  readonly opened?: true;
+}
+
+/** An upload or download in progress or just ended (ChatSnapshot.transfers, keyed by message key). */
+export interface ChatTransfer {
+  readonly roomId: string;
+  readonly direction: "upload" | "download";
+  /** Plaintext bytes moved, of `total`. */
+  readonly done: number;
+  readonly total: number;
+  readonly state: "running" | "done" | "failed" | "cancelled";
+  /** For `failed`: the error's code (`file_expired`, `not_found`, `file_corrupt`, ...). */
+  readonly code?: string;
+}
 
 /** A person as the model knows them: an account id and its user name. */
 export interface Person {
@@ -74,6 +119,55 @@ export interface ChatMessage {
   readonly expiresAt?: number;
   /** A line about the conversation, not from a person (a timer set by `fromName`); `text` says it. */
   readonly system?: true;
+  /** A file, photo or voice note (`text` is then empty). */
+  readonly attachment?: ChatAttachment;
+  /** CHAT-1: the message this one replies to (ChatModel.quoteOf() finds and quotes it). */
+  readonly replyTo?: MessageKey;
+  /** CHAT-5: the user ids its text names with @ (as its sender's client resolved them). */
+  readonly mentions?: readonly string[];
+  /** CHAT-2: each person's latest reaction per emoji, taken back ones included (reactionGroups()). */
+  readonly reactions?: readonly ReactionEntry[];
+  /** CHAT-3: the latest edit applied (its sender's time and id); `text` is the edited text. */
+  readonly edited?: { readonly at: number; readonly id: string };
+  /** CHAT-4: deleted by its sender for everyone: `text` is empty, the original is not kept. */
+  readonly deleted?: true;
+}
+
+/** A message by the one thing that names it everywhere (RCPT-3): its sender and its id. */
+export interface MessageKey {
+  readonly key: string;
+  readonly fromId: string;
+}
+
+/**
+ * CHAT-2: one person's latest reaction with one emoji, by its sender's time and id; one taken
+ * back stays (`on` false), so an older reaction that arrives late does not bring it back.
+ */
+export interface ReactionEntry {
+  readonly emoji: string;
+  readonly userId: string;
+  readonly username: string;
+  readonly on: boolean;
+  readonly at: number;
+  readonly id: string;
+}
+
+/** CHAT-2..4: what a reaction, an edit or a delete does to the message it names. */
+export type MessageChange =
+  | { readonly kind: "reaction"; readonly emoji: string; readonly on: boolean }
+  | { readonly kind: "edit"; readonly text: string; readonly mentions?: readonly string[] }
+  | { readonly kind: "delete" };
+
+/**
+ * A reaction, edit or delete as it arrived: who sent it, when (its sender's time) and its id.
+ * One whose message has not arrived yet (redelivery, an offline device) waits for it.
+ */
+export interface PendingChange {
+  readonly target: MessageKey;
+  readonly by: Person;
+  readonly at: number;
+  readonly id: string;
+  readonly change: MessageChange;
 }
 
 /**
@@ -100,6 +194,8 @@ export interface ChatSnapshot {
   readonly messages: Readonly<Record<string, readonly ChatMessage[]>>;
   /** Invitations to rooms this user is not in yet. */
   readonly invitations: readonly InvitedEvent[];
+  /** Uploads and downloads by message key: progress while running, then how they ended. */
+  readonly transfers: Readonly<Record<string, ChatTransfer>>;
 }
 
 /**
@@ -121,16 +217,23 @@ export type ChatChange =
   | { readonly type: "identity_changed"; readonly change: IdentityChange }
   /** A person (this user included) has a new device certified by their identity key: "bob added a device". */
   | { readonly type: "device_added"; readonly userId: string; readonly deviceId: string }
+  /** CHAT-2..4: someone (this user included) reacted to, edited or deleted `message` (as it is now). */
+  | {
+      readonly type: "changed";
+      readonly message: ChatMessage;
+      readonly change: MessageChange;
+      readonly by: Person;
+    }
   | { readonly type: "queue_missed"; readonly dropped: number }
   | { readonly type: "error"; readonly event: ErrorEvent }
   /**
    * Work the model did on its own failed: `refresh` (rooms and people after connecting),
    * `send` (an outbox message, now `failed`, `key` says which), `history` (a message could not
-   * be kept in the history; it is shown anyway).
+   * be kept in the history; it is shown anyway), `file` (a view-once notice or deletion).
    */
   | {
       readonly type: "failed";
-      readonly what: "refresh" | "send" | "history";
+      readonly what: "refresh" | "send" | "history" | "file";
       readonly error: unknown;
       readonly key?: string;
     };
@@ -140,6 +243,8 @@ export interface ChatRoomState {
   readonly unread: Readonly<Record<string, number>>;
   /** Disappearing timers in seconds. */
   readonly disappearing: Readonly<Record<string, number>>;
+  /** Reactions, edits and deletes still waiting for their message, per conversation. */
+  readonly pending?: Readonly<Record<string, readonly PendingChange[]>>;
 }
 
 /**

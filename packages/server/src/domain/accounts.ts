@@ -54,11 +54,14 @@ export class AccountService {
     this.#o = { refreshTtlMs: 14 * DAY, sessionMaxMs: 90 * DAY, now: Date.now, ...options };
   }
 
-  async register(input: {
-    username: string;
-    password: string;
-    inviteCode?: string;
-  }): Promise<SessionResponse> {
+  async register(
+    input: {
+      username: string;
+      password: string;
+      inviteCode?: string;
+    },
+    ip = "",
+  ): Promise<SessionResponse> {
     const { storage, registration, policy } = this.#o;
     if (registration === "closed") throw new ParleyError("registration_closed");
     const username = validateUsername(input.username);
@@ -68,7 +71,7 @@ export class AccountService {
 
     const now = this.#o.now();
     const id = asUserId(randomUUID());
-    const passwordHash = await hashPassword(input.password);
+    const passwordHash = await hashPassword(input.password, ip);
     if (registration === "invite") {
       // Check the name before spending the single-use code on it.
       if (await storage.findUserByUsername(username)) throw new ParleyError("username_taken");
@@ -97,8 +100,8 @@ export class AccountService {
     const user = await storage.findUserByUsername(name);
     // Unknown users cost a verification too, so timing does not tell which names exist.
     const ok = user
-      ? await verifyPassword(user.passwordHash, input.password)
-      : await dummyVerify(input.password);
+      ? await verifyPassword(user.passwordHash, input.password, ip)
+      : await dummyVerify(input.password, ip);
     if (!user || !ok) {
       await guard.failure(ip, key);
       throw new ParleyError("invalid_credentials");
@@ -106,7 +109,7 @@ export class AccountService {
     if (user.disabled) throw new ParleyError("account_disabled");
     await guard.success(ip, key);
     if (needsRehash(user.passwordHash)) {
-      await storage.updatePasswordHash(user.id, await hashPassword(input.password));
+      await storage.updatePasswordHash(user.id, await hashPassword(input.password, ip));
     }
     return this.#openSession(user);
   }
@@ -168,13 +171,13 @@ export class AccountService {
     }
     const key = usernameKey(user.username);
     await guard.check(ip, key);
-    if (!(await verifyPassword(user.passwordHash, currentPassword))) {
+    if (!(await verifyPassword(user.passwordHash, currentPassword, ip))) {
       await guard.failure(ip, key);
       throw new ParleyError("invalid_credentials");
     }
     const verdict = checkPassword(newPassword, user.username, policy);
     if (!verdict.ok) throw new ParleyError("password_policy", { failedRules: verdict.failed });
-    await storage.updatePasswordHash(user.id, await hashPassword(newPassword));
+    await storage.updatePasswordHash(user.id, await hashPassword(newPassword, ip));
     const revoked = await storage.revokeUserSessions(user.id, this.#o.now(), auth.sessionId);
     for (const id of revoked) this.#o.onSessionRevoked(id, "session_revoked");
   }
@@ -194,7 +197,7 @@ export class AccountService {
     if (!user) throw new ParleyError("session_revoked");
     const key = usernameKey(user.username);
     await guard.check(ip, key);
-    if (!(await verifyPassword(user.passwordHash, password))) {
+    if (!(await verifyPassword(user.passwordHash, password, ip))) {
       await guard.failure(ip, key);
       throw new ParleyError("invalid_credentials");
     }

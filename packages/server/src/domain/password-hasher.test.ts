@@ -1,13 +1,17 @@
 import assert from "node:assert/strict";
-import { availableParallelism } from "node:os";
+import { spawn } from "node:child_process";
+import { availableParallelism, getPriority } from "node:os";
 import { describe, it } from "node:test";
 import { argon2i, argon2id, hash } from "argon2";
 import {
   ARGON2_PARAMETERS,
   dummyPasswordHash,
   dummyVerify,
+  HASHER_NICE,
+  hasher,
   hashGate,
   hashPassword,
+  loaderFlags,
   needsRehash,
   parsePasswordHash,
   verifyPassword,
@@ -153,6 +157,86 @@ describe("dummyVerify", () => {
   });
 });
 
+describe("the hasher process", () => {
+  it("hashes in a child process at a lower priority than the server's", async () => {
+    const encoded = await hashPassword(PASSWORD);
+    const pid = hasher.pid;
+    assert.ok(pid !== undefined && pid !== process.pid, "a child of its own");
+    assert.equal(getPriority(pid), Math.max(getPriority(), HASHER_NICE));
+    assert.equal(await verifyPassword(encoded, PASSWORD), true);
+    assert.equal(hasher.pid, pid, "one long-lived child");
+  });
+
+  it("answers a request the child died under from a new child, and the next ones too", async () => {
+    const encoded = await hashPassword(PASSWORD);
+    const before = hasher.started;
+    const pending = verifyPassword(encoded, PASSWORD);
+    await new Promise((resolve) => setImmediate(resolve));
+    hasher.stop();
+    assert.equal(await pending, true);
+    assert.equal(hasher.started, before + 1);
+    assert.equal(await verifyPassword(encoded, "wrong"), false);
+  });
+
+  it("starts its child with the loader flags only, never code to evaluate or a test runner", () => {
+    assert.deepEqual(
+      loaderFlags([
+        "--conditions=parley-source",
+        "--import",
+        "tsx",
+        "--test",
+        "--test-force-exit",
+        "--input-type=module",
+        "-e",
+        "start()",
+        "--eval=start()",
+        "-C",
+        "dev",
+        "--require=./hook.cjs",
+        "--inspect=9229",
+      ]),
+      ["--conditions=parley-source", "--import", "tsx", "-C", "dev", "--require=./hook.cjs"],
+    );
+  });
+
+  it("does not keep a process alive once its work is done", async () => {
+    // A process that hashes once and has nothing else to do exits by itself (with its child).
+    const script = [
+      `const { hashPassword, hasher } = await import(${JSON.stringify(new URL("./password-hasher.ts", import.meta.url).href)});`,
+      `await hashPassword("Tangerine-Rocket-42");`,
+      "console.log(hasher.pid);",
+    ].join("\n");
+    const child = spawn(
+      process.execPath,
+      [...process.execArgv.filter((a) => !a.startsWith("--test")), "--input-type=module", "-e", script],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      },
+    );
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString();
+    });
+    const watchdog = setTimeout(() => child.kill(), 60_000);
+    const code = await new Promise((resolve) => child.on("exit", resolve));
+    clearTimeout(watchdog);
+    assert.equal(code, 0, "exited by itself");
+    const hasherPid = Number(out.trim());
+    assert.ok(hasherPid > 0);
+    // The hasher exits once it sees its parent gone (bounded wait; not a timing check).
+    const alive = () => {
+      try {
+        process.kill(hasherPid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 300 && alive(); i++) await new Promise((resolve) => setTimeout(resolve, 100));
+    assert.equal(alive(), false, "the hasher went with it");
+  });
+});
+
 describe("WorkGate", () => {
   /** A piece of work that finishes when told to, recording when it started. */
   function controlled(log: string[], name: string) {
@@ -191,6 +275,37 @@ describe("WorkGate", () => {
     assert.deepEqual(await Promise.all(results), ["a", "b failed", "c", "d", "e"]);
     assert.equal(gate.running, 0);
     assert.equal(gate.waiting, 0);
+  });
+
+  it("serves waiting keys in turn, so one address's flood does not hold back another's", async () => {
+    const gate = new WorkGate(1);
+    const started: string[] = [];
+    const first = controlled(started, "flood-0");
+    const flood = Array.from({ length: 4 }, (_, i) => controlled(started, `flood-${i + 1}`));
+    const other = controlled(started, "other");
+    const all = [gate.run(first.work, "10.0.0.9")];
+    for (const f of flood) all.push(gate.run(f.work, "10.0.0.9"));
+    all.push(gate.run(other.work, "10.0.0.7"));
+    await settle();
+    assert.equal(gate.waiting, 5);
+    first.finish();
+    await settle();
+    flood[0]?.finish();
+    await settle();
+    assert.deepEqual(
+      started,
+      ["flood-0", "flood-1", "other"],
+      "the other address goes next, not after the flood",
+    );
+    other.finish();
+    for (const f of flood.slice(1)) {
+      await settle();
+      f.finish();
+    }
+    await Promise.all(all);
+    assert.deepEqual(started, ["flood-0", "flood-1", "other", "flood-2", "flood-3", "flood-4"]);
+    assert.equal(gate.waiting, 0);
+    assert.equal(gate.running, 0);
   });
 
   it("refuses a limit below one", () => {

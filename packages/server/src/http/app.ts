@@ -28,6 +28,7 @@ import type { Config } from "../config/config.js";
 import type { AccountService } from "../domain/accounts.js";
 import type { DeliveryService } from "../domain/delivery.js";
 import { ParleyError } from "../domain/errors.js";
+import type { FileService } from "../domain/files.js";
 import { isLimiterRejection, type LimiterFactory } from "../domain/limiters.js";
 import type { LoginGuard } from "../domain/login-guard.js";
 import type { RoomService } from "../domain/rooms.js";
@@ -36,6 +37,7 @@ import type { Metrics } from "../ops/metrics.js";
 import type { Storage } from "../storage/storage.js";
 import { registerAdminRoutes } from "./admin-routes.js";
 import { authOf, requireAuth } from "./auth-hook.js";
+import { registerFileRoutes } from "./file-routes.js";
 import { registerSecurityHeaders } from "./security-headers.js";
 import { registerWebClient } from "./web-client.js";
 
@@ -48,6 +50,8 @@ export interface HttpAppOptions {
   identity: Pick<DeliveryService, "identityKey" | "resetIdentity">;
   /** For the admin's room deletion (ROOM-13). */
   rooms: RoomService;
+  /** The encrypted files' blob store and its rules. */
+  files: FileService;
   guard: LoginGuard;
   storage: Storage;
   bus: Bus;
@@ -61,6 +65,16 @@ export interface HttpAppOptions {
   draining: () => boolean;
 }
 
+/** A client's request headers arrive within this (a browser sends them in one packet). */
+export const HEADERS_DEADLINE_MS = 10_000;
+
+function headerDeadlines(config: Config): { headersTimeout: number; connectionsCheckingInterval: number } {
+  return {
+    headersTimeout: Math.min(HEADERS_DEADLINE_MS, config.requestTimeoutS * 1000),
+    connectionsCheckingInterval: 1000,
+  };
+}
+
 /** The REST API, health and metrics endpoints, and the static pages, on Fastify. */
 export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<Server>> {
   const { config } = o;
@@ -68,7 +82,9 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     loggerInstance: o.log.child({ component: "http" }),
     // Request lines are logged at debug level by our own hook, with the route, never the URL.
     logController: new LogController({ disableRequestLogging: true }),
-    ...(o.https ? { https: o.https } : {}),
+    // Issue 15.6: headers must arrive within HEADERS_DEADLINE_MS (or the request timeout, if
+    // shorter), checked every second, not Node's 60 s checked every 30 s.
+    ...(o.https ? { https: { ...o.https, ...headerDeadlines(config) } } : { http: headerDeadlines(config) }),
     trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
     bodyLimit: config.maxBodyBytes,
     requestTimeout: config.requestTimeoutS * 1000,
@@ -130,7 +146,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     }
     if (e.retryAfterMs !== undefined)
       reply.header("Retry-After", Math.max(1, Math.ceil(e.retryAfterMs / 1000)));
-    if (e.code === "method_not_allowed") reply.header("Allow", "GET, HEAD, POST, DELETE");
+    if (e.code === "method_not_allowed") reply.header("Allow", "GET, HEAD, POST, PATCH, DELETE");
     return reply.status(e.status).header("Cache-Control", "no-store").send(e.toBody());
   });
   app.setNotFoundHandler((_req, reply) => {
@@ -171,11 +187,14 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     { schema: { body: RegisterRequest }, preHandler: rateLimitAuth },
     async (req, reply) => {
       const body = req.body as RegisterRequest;
-      const session = await o.accounts.register({
-        username: body.username,
-        password: body.password,
-        ...(body.inviteCode !== undefined ? { inviteCode: body.inviteCode } : {}),
-      });
+      const session = await o.accounts.register(
+        {
+          username: body.username,
+          password: body.password,
+          ...(body.inviteCode !== undefined ? { inviteCode: body.inviteCode } : {}),
+        },
+        req.ip,
+      );
       req.log.info({ event: "user_registered", userId: session.user.id }, "account created");
       return reply.status(201).send(session);
     },
@@ -285,6 +304,13 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
           ? { messages: "queue", queueTtlSeconds: config.offlineQueueTtlS }
           : { messages: "none" },
       mlsSuite: config.mlsSuite,
+      files: {
+        enabled: config.files === "on",
+        maxBytes: config.fileMaxBytes,
+        ttlSeconds: config.fileTtlS,
+        types: [...config.fileTypes],
+        quotaBytes: config.fileQuotaBytes,
+      },
     };
   });
 
@@ -323,6 +349,8 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
   const web = await registerWebClient(app, config.webDir);
   if (web === "placeholder")
     o.log.warn("the browser client is not built (npm run build): / shows a placeholder");
+
+  await registerFileRoutes(app, { files: o.files, requireAuth: auth });
 
   await registerAdminRoutes(app, {
     accounts: o.accounts,

@@ -24,6 +24,28 @@ export interface Database {
   offline_queue_cursors: OfflineQueueCursorsTable;
   identity_keys: IdentityKeysTable;
   device_revocations: DeviceRevocationsTable;
+  files: FilesTable;
+  file_chunks: FileChunksTable;
+}
+
+export interface FilesTable {
+  id: string;
+  room_id: RoomId;
+  owner_id: UserId;
+  type: string;
+  size: number;
+  length: number;
+  received: number;
+  once: Flag;
+  state: "uploading" | "complete" | "deleted";
+  created_at: number;
+  expires_at: number;
+}
+
+export interface FileChunksTable {
+  file_id: string;
+  start: number;
+  data: Uint8Array;
 }
 
 export interface IdentityKeysTable {

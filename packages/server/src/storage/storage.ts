@@ -1,5 +1,7 @@
+import type { BlobStore } from "../blobs/blob-store.js";
 import type { RoomId, SessionId, UserId } from "../domain/ids.js";
 import type { DeliveryStore } from "./delivery-store.js";
+import type { FileStore } from "./file-store.js";
 import type { OfflineQueueStore } from "./offline-queue-store.js";
 
 /**
@@ -24,6 +26,10 @@ export interface Storage {
   readonly delivery: DeliveryStore;
   /** The opt-in offline ciphertext queue (RELAY-5); empty unless PARLEY_OFFLINE_QUEUE=on. */
   readonly offlineQueue: OfflineQueueStore;
+  /** Encrypted files' records (room, uploader, sizes, expiry; never a name or key). */
+  readonly files: FileStore;
+  /** File ciphertext in this database (PARLEY_FILE_STORE=database); unused with the disk store. */
+  readonly fileBlobs: BlobStore;
 
   // ---- users ----
   /** Throws StorageConflictError when the username is taken (case-insensitively). */

@@ -216,6 +216,7 @@ function onChange(model: ChatModel, change: ChatChange): void {
     case "typing":
     case "invited":
     case "identity_changed":
+    case "changed":
       return;
     case "device_added":
       // The SDK also reports this very device the first time it sees it: that is no news.

@@ -3,6 +3,7 @@ import { initial } from "./0001-initial.js";
 import { mlsDelivery } from "./0002-mls-delivery.js";
 import { offlineQueue } from "./0003-offline-queue.js";
 import { identityKeys } from "./0004-identity-keys.js";
+import { files } from "./0005-files.js";
 
 /**
  * Every migration, by name. A static map rather than Kysely's FileMigrationProvider so that
@@ -13,6 +14,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   "0002-mls-delivery": mlsDelivery,
   "0003-offline-queue": offlineQueue,
   "0004-identity-keys": identityKeys,
+  "0005-files": files,
 });
 
 export const migrationProvider: MigrationProvider = {

@@ -10,6 +10,8 @@ import { migrate, StorageMigrationError } from "./migrate.js";
 const SCHEMA_TABLES = [
   "device_revocations",
   "devices",
+  "file_chunks",
+  "files",
   "handshake_queue",
   "identity_keys",
   "invites",
