@@ -64,6 +64,28 @@ async function download(page: Page, button: Locator): Promise<Buffer> {
   return readFile(path);
 }
 
+/**
+ * Holds a page's requests to the file API with `method` until `now()`: `held()` resolves once
+ * one is waiting. A transfer is then surely under way when the test presses Cancel.
+ */
+async function holdRequests(
+  page: Page,
+  method: string,
+): Promise<{ held: () => Promise<void>; now: () => void }> {
+  let open: () => void = () => undefined;
+  const gate = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  let waiting = 0;
+  await page.route("**/api/files/**", async (route) => {
+    if (route.request().method() !== method) return route.continue();
+    waiting++;
+    await gate;
+    await route.continue().catch(() => undefined);
+  });
+  return { held: () => until(async () => waiting > 0, `a held ${method}`).then(() => undefined), now: open };
+}
+
 describe("files, photos and voice notes between browsers", () => {
   let s: E2eSuite;
   let alice: Person;
@@ -98,6 +120,10 @@ describe("files, photos and voice notes between browsers", () => {
       });
     }
     await openDirect(alice.page, bob.username);
+    await composer(alice.page).fill("files coming");
+    await composer(alice.page).press("Enter");
+    await openConversation(bob.page, alice.username);
+    await messageLog(bob.page).getByText("files coming").waitFor();
   });
   after(async () => {
     await s?.close();
@@ -114,7 +140,6 @@ describe("files, photos and voice notes between browsers", () => {
       ]);
       await alice.page.getByRole("list", { name: "Attachments to send" }).getByText("report.pdf").waitFor();
       await send(alice.page);
-      await openConversation(bob.page, alice.username);
       const cards = attachments(bob.page, alice.username);
       const pdfCard = cards.filter({ hasText: "report.pdf" });
       await waitForText(pdfCard.getByTestId("file-meta"), /PDF document · \d+ bytes/);
@@ -187,14 +212,9 @@ describe("files, photos and voice notes between browsers", () => {
 
   it("cancels an upload under way: nothing is sent", (t) =>
     s.check(t, async () => {
-      // Hold the upload's data requests so it is surely under way when Cancel is pressed.
-      let held = 0;
-      await alice.page.route("**/api/files/**", async (route) => {
-        if (route.request().method() === "GET") return route.continue();
-        held++;
-        // Never answered: the page aborts it.
-        await new Promise(() => undefined);
-      });
+      // The upload's data request is held until Cancel is pressed, then let through: the file
+      // is on the server by then, and still must not be announced.
+      const release = await holdRequests(alice.page, "PATCH");
       try {
         await attach(alice.page, [
           { name: "slow.zip", mimeType: "application/zip", buffer: Buffer.alloc(300_000, 7) },
@@ -202,9 +222,11 @@ describe("files, photos and voice notes between browsers", () => {
         await send(alice.page);
         const progress = alice.page.getByRole("progressbar", { name: "Uploading slow.zip" });
         await progress.waitFor();
-        await until(async () => held > 0, "the upload to start");
+        await release.held();
         await alice.page.getByRole("button", { name: "Cancel upload of slow.zip" }).click();
+        release.now();
         await progress.waitFor({ state: "hidden" });
+        await waitForText(alice.page.getByTestId("transfer-cancelled"), "Upload cancelled: not sent.");
       } finally {
         await alice.page.unrouteAll({ behavior: "ignoreErrors" });
       }
@@ -213,6 +235,35 @@ describe("files, photos and voice notes between browsers", () => {
       await composer(alice.page).press("Enter");
       await messageLog(bob.page).getByText("after the cancelled upload").waitFor();
       assert.equal(await attachments(bob.page, alice.username).filter({ hasText: "slow.zip" }).count(), 0);
+    }));
+
+  it("cancels a download under way: nothing is saved", (t) =>
+    s.check(t, async () => {
+      await attach(alice.page, [
+        { name: "notes.txt", mimeType: "text/plain", buffer: Buffer.from("not saved\n") },
+      ]);
+      await send(alice.page);
+      const card = attachments(bob.page, alice.username).filter({ hasText: "notes.txt" });
+      await card.getByRole("button", { name: "Download notes.txt" }).waitFor();
+      const saved: string[] = [];
+      bob.page.on("download", (d) => saved.push(d.suggestedFilename()));
+      const release = await holdRequests(bob.page, "GET");
+      try {
+        await card.getByRole("button", { name: "Download notes.txt" }).click();
+        const progress = card.getByRole("progressbar", { name: "Downloading notes.txt" });
+        await progress.waitFor();
+        await release.held();
+        await card.getByRole("button", { name: "Cancel download of notes.txt" }).click();
+        release.now();
+        await waitForText(card.getByTestId("transfer-cancelled"), "Download cancelled.");
+        await progress.waitFor({ state: "hidden" });
+      } finally {
+        await bob.page.unrouteAll({ behavior: "ignoreErrors" });
+      }
+      // Downloading again works, and only that one is saved.
+      const bytes = await download(bob.page, card.getByRole("button", { name: "Download notes.txt" }));
+      assert.equal(bytes.toString(), "not saved\n");
+      assert.deepEqual(saved, ["notes.txt"]);
     }));
 
   it("records a voice note from the microphone that plays back on the other browser with its waveform", (t) =>
@@ -271,6 +322,12 @@ describe("files, photos and voice notes between browsers", () => {
       await linking.getByRole("button", { name: "Link" }).click();
       await compareAndConfirm(linking, tablet.page, bob.username);
       await closeDialog(bob.page.getByRole("dialog", { name: "Settings" }));
+      // The tablet is in the conversation once its first message reaches Alice (as in devices.test.ts).
+      await openConversation(tablet.page, alice.username);
+      await composer(tablet.page).fill("tablet here");
+      await composer(tablet.page).press("Enter");
+      await messageLog(alice.page).getByText("tablet here").waitFor();
+      await openConversation(bob.page, alice.username);
 
       const photo = withExifGps(await canvasJpeg(alice.page, 320, 240));
       await attach(alice.page, [{ name: "secret.jpg", mimeType: "image/jpeg", buffer: photo }]);
@@ -282,7 +339,6 @@ describe("files, photos and voice notes between browsers", () => {
       await alice.page.getByRole("checkbox", { name: "View once" }).check();
       await send(alice.page);
 
-      await openConversation(tablet.page, alice.username);
       const openPhoto = (p: Page) => messageLog(p).getByRole("button", { name: "Open view-once photo" });
       const playNote = (p: Page) => messageLog(p).getByRole("button", { name: "Play view-once voice note" });
       // Both of Bob's devices have both, and no preview of the photo shows before it is opened.
@@ -309,6 +365,16 @@ describe("files, photos and voice notes between browsers", () => {
         assert.equal(await openPhoto(p).count(), 0);
         assert.equal(await playNote(p).count(), 0);
       }
+    }));
+
+  it("ran every page of this file without a CSP violation or an uncaught error", (t) =>
+    s.check(t, async () => {
+      // Blob URLs for photos and audio, the lazily loaded chunks, the canvas: all within the CSP.
+      const all = s.users.flatMap((u) => [
+        ...u.consoleErrors.filter((m) => /Content.Security.Policy/i.test(m)).map((m) => `${u.label}: ${m}`),
+        ...u.pageErrors.map((m) => `${u.label}: ${m}`),
+      ]);
+      assert.deepEqual(all, []);
     }));
 });
 

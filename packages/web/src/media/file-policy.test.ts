@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { checkFile, type FilePolicy, formatBytes, mimeOf } from "./file-policy.js";
+import { checkFile, type FilePolicy, formatBytes, formatKeep, mimeOf } from "./file-policy.js";
 
 const POLICY: FilePolicy = {
   maxBytes: 8 * 1024 * 1024,
@@ -58,4 +58,12 @@ test("sizes read as people say them", () => {
   assert.equal(formatBytes(12_700), "12.4 KB");
   assert.equal(formatBytes(8 * 1024 * 1024), "8 MB");
   assert.equal(formatBytes(1536 * 1024 * 1024), "1.5 GB");
+});
+
+test("how long the server keeps files reads in the largest whole unit", () => {
+  assert.equal(formatKeep(86_400), "24 hours");
+  assert.equal(formatKeep(7 * 86_400), "7 days");
+  assert.equal(formatKeep(3_600), "1 hour");
+  assert.equal(formatKeep(90), "1 minute");
+  assert.equal(formatKeep(1), "1 second");
 });

@@ -93,3 +93,18 @@ export function formatBytes(n: number): string {
   const digits = value >= 100 || Number.isInteger(value) ? 0 : 1;
   return `${value.toFixed(digits).replace(/\.0$/, "")} ${UNITS[unit]}`;
 }
+
+/** "24 hours", "1 day" → how long the server keeps a file, as people say it (rounded down to a unit). */
+export function formatKeep(seconds: number): string {
+  const units: [number, string][] = [
+    [86_400, "day"],
+    [3_600, "hour"],
+    [60, "minute"],
+  ];
+  // Whole days only from two days on: "24 hours" reads better than "1 day" for the default.
+  for (const [size, name] of units) {
+    const n = Math.floor(seconds / size);
+    if (n >= (size === 86_400 ? 2 : 1)) return `${n} ${name}${n === 1 ? "" : "s"}`;
+  }
+  return `${seconds} second${seconds === 1 ? "" : "s"}`;
+}

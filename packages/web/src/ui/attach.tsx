@@ -1,5 +1,5 @@
 import { useEffect, useMemo, useRef } from "preact/hooks";
-import { checkFile, type FilePolicy, formatBytes } from "../media/file-policy.js";
+import { checkFile, type FilePolicy, formatBytes, formatKeep } from "../media/file-policy.js";
 import { formatDuration } from "../media/waveform.js";
 import type { StagedFile } from "../state/files.js";
 
@@ -70,59 +70,67 @@ export function AttachButton({ disabled, onFiles }: { disabled: boolean; onFiles
 /** The files waiting for Send, each with its choices. */
 export function StagedList({
   items,
+  keepSeconds,
   onChange,
 }: {
   items: readonly StagedFile[];
+  /** How long the server keeps a file (/api/info files.ttlSeconds): said before sending. */
+  keepSeconds: number;
   onChange: (next: StagedFile[]) => void;
 }) {
   if (items.length === 0) return null;
   const update = (id: string, patch: Partial<StagedFile>) =>
     onChange(items.map((s) => (s.id === id ? { ...s, ...patch } : s)));
   return (
-    <ul class="staged" aria-label="Attachments to send">
-      {items.map((s) => (
-        <li key={s.id} class="staged-item" data-testid="staged">
-          {s.kind === "photo" && <StagedPreview blob={s.file} />}
-          <span class="staged-name">
-            {s.kind === "voice" && s.voice !== undefined
-              ? `Voice note, ${formatDuration(s.voice.durationMs)}`
-              : s.name}
-            <span class="muted small-text"> {formatBytes(s.file.size)}</span>
-          </span>
-          {s.kind === "photo" && (
-            <label
-              class="check small-text"
-              title="Send the photo as it is, with its EXIF data (camera, time, location)"
+    <>
+      <ul class="staged" aria-label="Attachments to send">
+        {items.map((s) => (
+          <li key={s.id} class="staged-item" data-testid="staged">
+            {s.kind === "photo" && <StagedPreview blob={s.file} />}
+            <span class="staged-name">
+              {s.kind === "voice" && s.voice !== undefined
+                ? `Voice note, ${formatDuration(s.voice.durationMs)}`
+                : s.name}
+              <span class="muted small-text"> {formatBytes(s.file.size)}</span>
+            </span>
+            {s.kind === "photo" && (
+              <label
+                class="check small-text"
+                title="Send the photo as it is, with its EXIF data (camera, time, location)"
+              >
+                <input
+                  type="checkbox"
+                  checked={s.keepDetails}
+                  onChange={(e) => update(s.id, { keepDetails: e.currentTarget.checked })}
+                />{" "}
+                Keep location and camera details
+              </label>
+            )}
+            {s.kind !== "file" && (
+              <label class="check small-text" title="Removed from every device once opened">
+                <input
+                  type="checkbox"
+                  checked={s.viewOnce}
+                  onChange={(e) => update(s.id, { viewOnce: e.currentTarget.checked })}
+                />{" "}
+                View once
+              </label>
+            )}
+            <button
+              type="button"
+              class="small"
+              aria-label={`Remove ${s.kind === "voice" ? "voice note" : s.name}`}
+              onClick={() => onChange(items.filter((x) => x.id !== s.id))}
             >
-              <input
-                type="checkbox"
-                checked={s.keepDetails}
-                onChange={(e) => update(s.id, { keepDetails: e.currentTarget.checked })}
-              />{" "}
-              Keep location and camera details
-            </label>
-          )}
-          {s.kind !== "file" && (
-            <label class="check small-text" title="Removed from every device once opened">
-              <input
-                type="checkbox"
-                checked={s.viewOnce}
-                onChange={(e) => update(s.id, { viewOnce: e.currentTarget.checked })}
-              />{" "}
-              View once
-            </label>
-          )}
-          <button
-            type="button"
-            class="small"
-            aria-label={`Remove ${s.kind === "voice" ? "voice note" : s.name}`}
-            onClick={() => onChange(items.filter((x) => x.id !== s.id))}
-          >
-            ✕
-          </button>
-        </li>
-      ))}
-    </ul>
+              Remove
+            </button>
+          </li>
+        ))}
+      </ul>
+      <p class="small-text muted" data-testid="file-retention">
+        Encrypted on this device; the server keeps the ciphertext for {formatKeep(keepSeconds)}.
+      </p>
+    </>
   );
 }
 

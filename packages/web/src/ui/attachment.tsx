@@ -6,6 +6,7 @@ import { transfers } from "../state/model.js";
 import { cancelTransfer, downloadAttachment } from "../state/session.js";
 import { percent } from "./attach.js";
 import { Dialog } from "./dialog.js";
+import { formatFull } from "./format.js";
 
 type AttachmentKind = "file" | "photo" | "voice";
 
@@ -16,7 +17,8 @@ const IMAGE_TYPES = new Set(["image/jpeg", "image/png", "image/webp", "image/gif
 export function kindOf(a: ChatAttachment): AttachmentKind {
   const mime = a.type.split(";")[0]!.trim().toLowerCase();
   if (IMAGE_TYPES.has(mime)) return "photo";
-  if (mime.startsWith("audio/") && a.waveform !== undefined && a.durationMs !== undefined) return "voice";
+  // A voice note carries its duration (and a waveform, which an opened view-once note loses).
+  if (mime.startsWith("audio/") && a.durationMs !== undefined) return "voice";
   return "file";
 }
 
@@ -29,7 +31,8 @@ export function kindOf(a: ChatAttachment): AttachmentKind {
 export function Attachment({ messageKey, file }: { messageKey: string; file: ChatAttachment }) {
   const [error, setError] = useState<string | undefined>();
   const transfer = transfers.value[messageKey];
-  const kind = kindOf(file);
+  // Fixed at first sight: opening a view-once file strips what it showed, not what it is.
+  const [kind] = useState(() => kindOf(file));
   const running = transfer?.state === "running";
   const expired = file.expiresAt !== undefined && file.expiresAt <= Date.now();
   const fetchIt = async (): Promise<Blob | undefined> => {
@@ -117,14 +120,18 @@ function FileCard({ file, expired, fetchIt }: PartProps) {
   };
   return (
     <div class="file-card">
-      <span class="file-icon" aria-hidden="true">
-        {iconOf(essence(file.type))}
-      </span>
+      <FileGlyph mime={essence(file.type)} />
       <span class="file-facts">
         <span class="file-name" data-testid="file-name">
           {file.name}
         </span>
-        <span class="small-text muted" data-testid="file-meta">
+        <span
+          class="small-text muted"
+          data-testid="file-meta"
+          title={
+            file.expiresAt === undefined ? undefined : `On the server until ${formatFull(file.expiresAt)}`
+          }
+        >
           {describeType(essence(file.type))} · {formatBytes(file.size)}
         </span>
       </span>
@@ -174,7 +181,7 @@ function Photo({ file, expired, fetchIt, hold }: PartProps & HoldProps) {
             data-testid="thumbnail"
           />
         ) : (
-          <span class="once-label">{once ? "📷 Photo · view once" : `📷 ${file.name}`}</span>
+          <span class="once-label">{once ? "Photo · view once · tap to open" : file.name}</span>
         )}
       </button>
       {full !== undefined && (
@@ -337,14 +344,25 @@ function essence(type: string): string {
   return type.split(";")[0]!.trim().toLowerCase();
 }
 
-function iconOf(mime: string): string {
-  if (mime === "application/pdf") return "📄";
-  if (mime.startsWith("text/")) return "📝";
-  if (mime.startsWith("audio/")) return "🎵";
-  if (mime.startsWith("video/")) return "🎞";
-  if (mime.startsWith("image/")) return "🖼";
-  if (mime === "application/zip") return "🗜";
-  return "📎";
+/** A short label on the file glyph: PDF, TXT, ZIP, or the subtype. */
+function badgeOf(mime: string): string {
+  if (mime === "application/pdf") return "PDF";
+  if (mime.startsWith("text/")) return "TXT";
+  if (mime === "application/zip") return "ZIP";
+  return (mime.split("/")[1] ?? "FILE").replace(/^x-/, "").slice(0, 4).toUpperCase();
+}
+
+/** A page with its type on it, in SVG: shows on systems without an emoji font. */
+function FileGlyph({ mime }: { mime: string }) {
+  return (
+    <svg class="file-icon" viewBox="0 0 28 34" aria-hidden="true" focusable="false">
+      <path d="M2 1h17l7 7v25H2z" fill="none" stroke="currentColor" stroke-width="1.5" />
+      <path d="M19 1v7h7" fill="none" stroke="currentColor" stroke-width="1.5" />
+      <text x="14" y="26" text-anchor="middle" font-size="7" font-weight="700" fill="currentColor">
+        {badgeOf(mime)}
+      </text>
+    </svg>
+  );
 }
 
 /** "PDF document", "Text", or the MIME type itself. */

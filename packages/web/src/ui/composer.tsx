@@ -89,7 +89,9 @@ export function Composer({ roomId, blocked }: { roomId: string; blocked: boolean
           {message}
         </p>
       ))}
-      <StagedList items={staged} onChange={setStaged} />
+      {policy !== undefined && (
+        <StagedList items={staged} keepSeconds={policy.ttlSeconds} onChange={setStaged} />
+      )}
       {picker && (
         <fieldset class="emoji-picker">
           <legend class="sr-only">Emoji</legend>

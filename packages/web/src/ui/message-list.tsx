@@ -4,7 +4,7 @@ import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { type DeviceNote, notesAbout } from "../state/device-notes.js";
 import { type ChatMessage, me, members, messages, retention, serverInfo, typing } from "../state/model.js";
 import { retry } from "../state/session.js";
-import { Attachment } from "./attachment.js";
+import { AttachmentSlot } from "./attachment-slot.js";
 import { dayNumber, formatDay, formatFull, formatTime } from "./format.js";
 import { Markdown } from "./markdown.js";
 import { MessageInfoDialog } from "./message-info.js";
@@ -158,7 +158,7 @@ function Message({ message: m, continued }: { message: ChatMessage; continued: b
       </header>
       <div class="body" data-testid="body">
         {m.text !== "" && <Markdown text={m.text} />}
-        {m.attachment !== undefined && <Attachment messageKey={m.key} file={m.attachment} />}
+        {m.attachment !== undefined && <AttachmentSlot messageKey={m.key} file={m.attachment} />}
       </div>
       {statusLabel !== undefined && (
         <footer class={`status status-${m.status}`}>
