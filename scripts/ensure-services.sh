@@ -5,7 +5,7 @@
 set -euo pipefail
 
 need_pkgs=()
-for pair in "tmux:tmux" "chromium:chromium" "sslscan:sslscan"; do
+for pair in "tmux:tmux" "chromium:chromium" "sslscan:sslscan" "faketime:faketime"; do
   bin=${pair%%:*}; pkg=${pair##*:}
   command -v "$bin" >/dev/null 2>&1 || need_pkgs+=("$pkg")
 done

@@ -120,6 +120,74 @@ describe("linking a device", () => {
       await compareAndConfirm(linking, bobLaptop.page, bob.username);
     }));
 
+  it("removes a linked browser after a confirmation: it is erased and signed out, a contact sees news that stays", (t) =>
+    s.check(t, async () => {
+      const [alice, bob] = await verifiedPair(s);
+      const bobPhone = await newUnlinkedDevice(s, bob, "bob-old-phone", { viewport: PHONE });
+      const code = await showLinkCode(bobPhone.page);
+      const linking = await openLinkNewDevice(bob.page);
+      await linking.getByRole("textbox", { name: "Code shown on the new device" }).fill(code);
+      await linking.getByRole("button", { name: "Link" }).click();
+      await compareAndConfirm(linking, bobPhone.page, bob.username);
+      await waitForText(
+        alice.page.getByTestId("device-line").first(),
+        new RegExp(`${bob.username} added a device$`),
+      );
+
+      // Bob removes the phone from his laptop's Settings, and confirms.
+      const settings = bob.page.getByRole("dialog", { name: "Settings" });
+      await settings.getByRole("button", { name: "Done" }).click();
+      const mine = settings.getByRole("list", { name: "Your devices" });
+      await waitForCount(mine.getByRole("listitem"), 2);
+      assert.equal(
+        await mine.getByRole("listitem").first().getByRole("button", { name: "Remove" }).count(),
+        0,
+        "this device offers no Remove",
+      );
+      await mine.getByRole("listitem").nth(1).getByRole("button", { name: "Remove" }).click();
+      const confirm = settings.getByRole("region", { name: "Remove device 2" });
+      await waitForText(confirm.locator("p"), /cannot be undone/);
+      await s.screenshot(bob, "remove-device-confirm");
+      await confirm.getByRole("button", { name: "Keep it" }).click();
+      await waitForCount(mine.getByRole("button", { name: "Remove" }), 1);
+      await mine.getByRole("listitem").nth(1).getByRole("button", { name: "Remove" }).click();
+      await settings
+        .getByRole("region", { name: "Remove device 2" })
+        .getByRole("button", { name: "Remove this device" })
+        .click();
+      await waitForCount(mine.getByRole("listitem"), 1);
+
+      // The phone says what happened, back at sign-in, with nothing left of the account.
+      await waitForText(
+        bobPhone.page.getByTestId("signin-notice"),
+        /^This device was removed from your account/,
+      );
+      await s.screenshot(bobPhone, "removed-phone");
+      await closeDialog(settings);
+
+      // Alice: a quiet line, still verified, no alarm; what she says reaches Bob's laptop.
+      const removedLine = alice.page.locator('[data-testid="device-line"][data-kind="removed"]');
+      await waitForText(removedLine.first(), new RegExp(`${bob.username} removed a device$`));
+      assert.equal(
+        await alice.page.getByRole("alert").count(),
+        0,
+        "an alarm was raised for a removed device",
+      );
+      await alice.page.getByRole("button", { name: "Encryption: verified", exact: true }).waitFor();
+      await sendMessage(alice.page, "Only your laptop reads this.");
+      await waitForMessage(bob.page, alice.username, "Only your laptop reads this.");
+
+      // The lines are kept with the history: a reload shows them again.
+      await alice.page.reload();
+      await waitForSignedIn(alice.page, alice.username);
+      await openConversation(alice.page, bob.username);
+      await waitForText(removedLine.first(), new RegExp(`${bob.username} removed a device$`));
+      await waitForText(
+        alice.page.locator('[data-testid="device-line"][data-kind="added"]').first(),
+        new RegExp(`${bob.username} added a device$`),
+      );
+    }));
+
   it("refuses a mistyped code and sends nothing", (t) =>
     s.check(t, async () => {
       const bob = await newPerson(s, "bob");

@@ -130,3 +130,37 @@ it("links a second terminal by its code, with the same six digits and a yes on e
   // The first terminal hears of the new device as news, not as a warning.
   assert.doesNotMatch(await screen("first"), /WARNING/);
 });
+
+it("removes the second terminal with /devices remove after a yes: it is told and erased, the first one lists one", async (t) => {
+  if (!haveTmux) {
+    t.skip("tmux is not installed");
+    return;
+  }
+  await tmux("send-keys", "-t", "first", "C-l");
+  await type("first", "/devices");
+  const [listing = ""] = await waitFor("first", /your devices \(2\):\n(.*\n){2}/);
+  const other = /^ {2}(\d)\. added [^\n]*$/m.exec(
+    listing
+      .split("\n")
+      .filter((l) => !l.includes("(this device)"))
+      .join("\n"),
+  )?.[1];
+  assert.ok(other !== undefined, listing);
+
+  // Asked first; "no" keeps it.
+  await type("first", `/devices remove ${other}`);
+  await waitFor("first", new RegExp(`Remove device ${other}\\? \\[y/N\\]`));
+  await type("first", "n");
+  await waitFor("first", /device kept/);
+  await type("first", `/devices remove ${other}`);
+  await waitFor("first", /device kept[\s\S]*cannot be undone[\s\S]*Remove device \d\? \[y\/N\]/);
+  await type("first", "y");
+  await waitFor("first", new RegExp(`device ${other} removed`));
+  await waitFor("first", /you removed a device/);
+
+  // The removed terminal says so; its keys are gone.
+  await waitFor("second", /This device was removed from your account/);
+  await type("first", "/devices");
+  await waitFor("first", /your devices \(1\):\n {2}1\. added [^\n]*\(this device\)/);
+  assert.doesNotMatch(await screen("first"), /WARNING/);
+});

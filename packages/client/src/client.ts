@@ -6,13 +6,17 @@ import {
   type DeviceIdentity,
   type DeviceRef,
   decodeCertificate,
+  decodeRevocation,
+  encodeRevocation,
   generateIdentityKey,
   groupMembers,
   type IdentityKeyPair,
   type MlsConfigOptions,
   type SafetyNumber,
+  signDeviceRevocation,
   signMessageOrigin,
   verifyDeviceCertificate,
+  verifyDeviceRevocation,
 } from "@parley/crypto";
 import type { FilesInfo, IdentityResponse } from "@parley/protocol";
 import {
@@ -236,6 +240,8 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       // The certificate's signature was checked by crypto (an uncertified leaf is refused);
       // what is left is the person's identity key against the one pinned for them.
       verifyDevice: async (certificate) => {
+        // IDENT-5: a device its person removed is never accepted again, whatever the server says.
+        if (await this.#pins.isRevoked(certificate.accountId, certificate.deviceId)) return false;
         await this.#observe(certificate);
         return true; // a changed identity is reported (identity_changed), not refused: the group must go on
       },
@@ -256,8 +262,10 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
         this.emit("status", status);
       },
       onError: (error) => this.#report(error),
-      onSignedOut: () => {
-        void this.#session.forget();
+      onSignedOut: (code) => {
+        if (code === "device_removed")
+          void this.#removedHere().catch((e: unknown) => this.#report(asClientError(e)));
+        else void this.#session.forget();
       },
     });
     this.#scheduler = new Scheduler(timers, (e) => this.#report(asClientError(e)));
@@ -707,6 +715,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   async devices(userId: string): Promise<DeviceInfo[]> {
     const answer = await this.#conn.request({ type: "devices.list", userId }, "devices");
     const me = this.#identity();
+    for (const r of answer.revoked ?? []) await this.#deviceRemoved(userId, r.deviceId, r.revocation);
     const out: DeviceInfo[] = [];
     for (const d of answer.devices) {
       if (d.certificate === undefined) continue;
@@ -731,6 +740,98 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       });
     }
     return out;
+  }
+
+  /**
+   * IDENT-5: removes another device of this person (ask the user to confirm first: it cannot be
+   * undone). This device's identity key signs a revocation of that device and its key; the
+   * server deletes the device, closes its sockets and ends its sessions; this device then
+   * takes its leaves out of every group it shares with it (other members do so for the rest).
+   * Everyone who shares a room with this person sees `device_removed`, and the removed device
+   * erases its keys. `invalid_target` for this very device, `device_not_found` for a device
+   * this person does not have.
+   */
+  async removeDevice(deviceId: string): Promise<void> {
+    const me = this.#identity();
+    if (deviceId === me.deviceId) throw new ParleyClientError("invalid_target");
+    const identityKey = await this.#device.identityKey();
+    if (identityKey === undefined) throw new ParleyClientError("identity_link_required");
+    const answer = await this.#conn.request({ type: "devices.list", userId: me.accountId }, "devices");
+    const listed = answer.devices.find((d) => d.deviceId === deviceId && d.certificate !== undefined);
+    let deviceKey: Uint8Array | undefined;
+    if (listed?.certificate !== undefined) {
+      const key = base64ToBytes(listed.signatureKey);
+      try {
+        const certificate = decodeCertificate(base64ToBytes(listed.certificate));
+        const ours =
+          certificate.accountId === me.accountId &&
+          certificate.deviceId === deviceId &&
+          bytesToBase64(certificate.identityKey) === bytesToBase64(identityKey.publicKey) &&
+          verifyDeviceCertificate(certificate, key);
+        if (ours) deviceKey = key;
+      } catch {
+        // not a certificate of ours: no such device
+      }
+    }
+    if (deviceKey === undefined) throw new ParleyClientError("device_not_found");
+    const revocation = signDeviceRevocation(
+      identityKey,
+      { accountId: me.accountId, deviceId },
+      deviceKey,
+      this.#o.now(),
+    );
+    const encoded = bytesToBase64(encodeRevocation(revocation));
+    await this.#conn.request({ type: "device.remove", deviceId, revocation: encoded }, "ok");
+    await this.#deviceRemoved(me.accountId, deviceId, encoded, true);
+  }
+
+  /**
+   * IDENT-5: a revocation of `userId`'s device, from the server (pushed, or with their device
+   * list). Checked against the identity key pinned for them; news is reported once, and the
+   * device's leaves leave this device's groups (at once when `first`: this device removed it).
+   */
+  async #deviceRemoved(userId: string, deviceId: string, encoded: string, first = false): Promise<void> {
+    let ok = false;
+    let identityKey: Uint8Array | undefined;
+    try {
+      const r = decodeRevocation(base64ToBytes(encoded));
+      ok = r.accountId === userId && r.deviceId === deviceId && verifyDeviceRevocation(r);
+      identityKey = r.identityKey;
+    } catch {
+      ok = false;
+    }
+    if (!ok || identityKey === undefined) return;
+    const me = this.#device.identity;
+    if (me !== undefined && me.accountId === userId && me.deviceId === deviceId) return; // the socket closes next
+    if (!(await this.#pins.revoke(userId, deviceId, identityKey))) return;
+    this.emit("device_removed", { userId, deviceId });
+    const device = { accountId: userId, deviceId };
+    for (const roomId of await this.#groupRooms()) {
+      if (first) {
+        try {
+          await this.#sync.engine.removeDevices(roomId, [device]);
+        } catch (e) {
+          if (isConnectionGone(e)) throw e;
+          this.#report(asClientError(e), roomId);
+          void this.#sync.engine.scheduleDeviceRemoval(roomId, device);
+        }
+      } else {
+        await this.#sync.engine.scheduleDeviceRemoval(roomId, device);
+      }
+    }
+  }
+
+  /** IDENT-5: the server says this device was removed: erase what it holds, and say so. */
+  async #removedHere(): Promise<void> {
+    const me = this.#device.identity;
+    const userId = me?.accountId ?? this.user?.id ?? "";
+    const deviceId = me?.deviceId ?? this.#device.pendingId ?? "";
+    this.#scheduler.close();
+    this.#groups.cancelWaiters();
+    await this.#sync.drain();
+    await this.#session.forget();
+    await this.#device.wipe();
+    this.emit("this_device_removed", { userId, deviceId });
   }
 
   // ------------------------------------------------------------------ linking (IDENT-3)
@@ -972,6 +1073,11 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       case "keypackages.count":
         if (frame.low) this.#keys.replenish();
         return;
+      case "device.removed":
+        void this.#deviceRemoved(frame.userId, frame.deviceId, frame.revocation).catch((e: unknown) => {
+          if (!isConnectionGone(e)) this.#report(asClientError(e));
+        });
+        return;
       case "link.joined":
         if (this.#link?.linkId === frame.linkId) this.#link.joined(frame);
         return;
@@ -1061,7 +1167,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   /** This account's own identity key, pinned as verified: it comes from this device. */
   async #pinOwn(): Promise<void> {
     const me = this.#identity();
-    await this.#pins.pinOwn(me.accountId, me.certificate.identityKey);
+    await this.#pins.pinOwn(me.accountId, me.certificate.identityKey, me.deviceId);
   }
 
   async #observe(certificate: DeviceCertificate): Promise<void> {

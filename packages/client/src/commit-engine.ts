@@ -153,6 +153,39 @@ export class CommitEngine {
     this.#d.scheduler.later(delay, () => this.removeUser(roomId, userId));
   }
 
+  /**
+   * IDENT-5: a person removed one of their devices; its leaf must leave the group. The
+   * removing device commits at once (`first`); everyone else waits in the order of their leaf
+   * index, after it, and commits only if the leaf is still there.
+   */
+  async scheduleDeviceRemoval(roomId: string, device: DeviceRef): Promise<void> {
+    const state = await this.#d.groups.get(roomId);
+    if (state === undefined) return;
+    const members = groupMembers(state);
+    if (!members.some((m) => refKey(m.device) === refKey(device))) return;
+    const others = members.filter((m) => refKey(m.device) !== refKey(device)).map((m) => m.leafIndex);
+    const rank = others.sort((a, b) => a - b).indexOf(ownLeafIndex(state));
+    const delay = 2000 + 1000 * Math.max(rank, 0) + Math.floor(this.#d.random() * 500);
+    this.#d.scheduler.later(delay, () => this.removeDevices(roomId, [device]));
+  }
+
+  /** Removes the leaves of these devices that are still in the group. */
+  async removeDevices(roomId: string, devices: readonly DeviceRef[]): Promise<void> {
+    if ((await this.#d.groups.get(roomId)) === undefined) return;
+    const wanted = new Set(devices.map(refKey));
+    await this.#commit(roomId, async (state) => {
+      const leaves = groupMembers(state).filter((m) => wanted.has(refKey(m.device)));
+      if (leaves.length === 0) return undefined;
+      return {
+        pending: await removeMembers(
+          state,
+          leaves.map((m) => m.leafIndex),
+        ),
+        removeDevices: leaves.map((m) => m.device),
+      };
+    });
+  }
+
   async #applyHandshake(roomId: string, frame: ServerFrameOf<"mls.handshake">): Promise<void> {
     const bytes = base64ToBytes(frame.payload);
     if (frame.kind === "welcome") return this.#applyWelcome(roomId, bytes);

@@ -380,6 +380,8 @@ export class Connection {
   }
 
   #signedOut(code: string): void {
+    // IDENT-5: whoever waits for this connection learns why it will never come.
+    if (code === "device_removed") this.#failAll(new ParleyClientError("device_removed"));
     this.stop(code);
     this.o.onSignedOut(code);
   }

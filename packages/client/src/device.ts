@@ -166,6 +166,18 @@ export class DeviceKeys {
     await this.store.delete(SUITE_KEY);
   }
 
+  /**
+   * IDENT-5: this device was removed from its account: every secret it holds goes (the
+   * person's identity key too), and with a store that can, everything else in it.
+   */
+  async wipe(): Promise<void> {
+    await this.#forgetDevice();
+    await this.store.delete(PERSON_KEY);
+    await this.store.delete(PENDING_ID_KEY);
+    this.#pendingId = undefined;
+    await this.store.clear?.();
+  }
+
   async isRegistered(): Promise<boolean> {
     return (await this.store.get(REGISTERED_KEY)) !== undefined;
   }

@@ -58,6 +58,10 @@ export class EncryptedStore implements DeviceStore {
     return this.inner.delete(key);
   }
 
+  async clear(): Promise<void> {
+    await this.inner.clear?.();
+  }
+
   /** Wipes the key from memory; the store cannot be used afterwards. */
   destroy(): void {
     this.#key.fill(0);

@@ -112,6 +112,12 @@ export interface ErrorEvent {
   readonly messageId?: string;
 }
 
+/** A device a person removed (IDENT-5). */
+export interface DeviceRemovedEvent {
+  readonly userId: string;
+  readonly deviceId: string;
+}
+
 export interface ClientEvents {
   message: MessageEvent;
   membership: MembershipEvent;
@@ -124,6 +130,16 @@ export interface ClientEvents {
   identity_changed: IdentityChange;
   /** A device certified by a person's pinned identity key, seen for the first time: no alarm. */
   device_added: DeviceAdded;
+  /**
+   * IDENT-5: a person (this user included) removed one of their devices, by a revocation their
+   * pinned identity key signed: no alarm; its leaves leave the groups, and it is never trusted again.
+   */
+  device_removed: DeviceRemovedEvent;
+  /**
+   * IDENT-5: this very device was removed from its account by another of its devices. Its keys
+   * and stored state are erased and the client is stopped; sign in and link it to use it again.
+   */
+  this_device_removed: DeviceRemovedEvent;
   queue_missed: QueueMissedEvent;
   delivery: DeliveryEvent;
   status: ConnectionStatus;

@@ -17,7 +17,7 @@ import type { Scheduler } from "./scheduler.js";
 export interface GroupSyncOptions {
   readonly groups: GroupStates;
   readonly device: Pick<DeviceKeys, "bundleFor" | "consumed" | "handshakeMark" | "queueMark" | "suite">;
-  readonly pins: Pick<KeyPins, "observe" | "state">;
+  readonly pins: Pick<KeyPins, "observe" | "state" | "isRevoked">;
   /** The device's connection: requests, and acks that have no answer. */
   readonly server: DeliveryService & { fire(frame: ClientFrame): boolean };
   readonly mls: ReturnType<typeof createMlsConfig>;

@@ -51,6 +51,7 @@ export type {
   ChatRoomState,
   ChatSnapshot,
   ChatTransfer,
+  DeviceNote,
   MessageChange,
   MessageKey,
   OutgoingStatus,
@@ -103,6 +104,7 @@ export {
 export type {
   ClientEvents,
   DeliveryEvent,
+  DeviceRemovedEvent,
   ErrorEvent,
   InvitedEvent,
   MembershipEvent,

@@ -41,7 +41,7 @@ export interface MessageCryptoOptions {
   readonly groups: GroupStates;
   /** The per-room lock every read-modify-write of a group state takes. */
   readonly groupLock: KeyedMutex;
-  readonly pins: Pick<KeyPins, "state">;
+  readonly pins: Pick<KeyPins, "state" | "isRevoked">;
   readonly scheduler: Scheduler;
   /** Where decrypted messages and undecryptable ones go. */
   readonly out: {
@@ -145,6 +145,11 @@ export class MessageCrypto {
       const sender = result.sender.device;
       if (sender.accountId !== frame.from.id) {
         out.error(new ParleyClientError("sender_mismatch"), roomId, frame.id);
+        return;
+      }
+      // IDENT-5: a device its person removed is never trusted again, even before its leaf goes.
+      if (await this.#o.pins.isRevoked(sender.accountId, sender.deviceId)) {
+        out.error(new ParleyClientError("device_removed"), roomId, frame.id);
         return;
       }
       if (envelope.kind === "sync") {

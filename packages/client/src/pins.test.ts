@@ -36,6 +36,30 @@ describe("KeyPins (trust per person)", () => {
     assert.deepEqual(changes, []);
   });
 
+  it("does not report this very device as added to itself, but the account's other ones", async () => {
+    const { p, added } = pins();
+    await p.pinOwn("me", key(1), "laptop");
+    assert.equal(await p.observe("me", key(1), "laptop"), "verified");
+    assert.deepEqual(added, []);
+    await p.observe("me", key(1), "phone");
+    assert.deepEqual(added, [{ userId: "me", deviceId: "phone" }]);
+  });
+
+  it("records a removed device under the pinned key only, and never reports it as added again", async () => {
+    const { p, added, changes } = pins();
+    await p.observe("bob", key(1), "laptop");
+    await p.markVerified("bob");
+    assert.equal(await p.revoke("bob", "phone", key(2)), false, "another key's word counts for nothing");
+    assert.equal(await p.isRevoked("bob", "phone"), false);
+    assert.equal(await p.revoke("bob", "phone", key(1)), true);
+    assert.equal(await p.revoke("bob", "phone", key(1)), false, "news once");
+    assert.equal(await p.isRevoked("bob", "phone"), true);
+    assert.equal(await p.observe("bob", key(1), "phone"), "verified");
+    assert.deepEqual(added, []);
+    assert.deepEqual(changes, []);
+    assert.equal(await p.revoke("carol", "phone", key(1)), false, "nobody pinned");
+  });
+
   it("alarms on another identity key: `changed` for a verified person, `changed_unverified` otherwise", async () => {
     const { p, changes } = pins();
     await p.observe("bob", key(1), "laptop");

@@ -48,6 +48,8 @@ interface PinRecord {
   retired: string[];
   /** Device ids certified by identityKey seen so far. Stored as a list: an id may be `__proto__`. */
   devices: Set<string>;
+  /** Device ids the person removed (IDENT-5), by a revocation their identity key signed. */
+  revoked: Set<string>;
   verified: boolean;
   changed: "changed" | "changed_unverified" | null;
 }
@@ -94,7 +96,7 @@ export class KeyPins {
       }
       const record = loaded;
       if (equalBytes(record.identityKey, identityKey)) {
-        if (!record.devices.has(deviceId)) {
+        if (!record.devices.has(deviceId) && !record.revoked.has(deviceId)) {
           record.devices.add(deviceId);
           await this.#save(userId, record);
           this.events.deviceAdded({ userId, deviceId });
@@ -117,12 +119,41 @@ export class KeyPins {
     });
   }
 
-  /** Pins this account's own identity key as verified (it comes from this device, not the server). */
-  pinOwn(userId: string, identityKey: Uint8Array): Promise<void> {
+  /**
+   * IDENT-5: `userId`'s identity key `identityKey` signed that `deviceId` is removed (the caller
+   * checked the signature). Recorded when the key is the one pinned; true when it is news.
+   */
+  revoke(userId: string, deviceId: string, identityKey: Uint8Array): Promise<boolean> {
     return this.#lock.run(userId, async () => {
       const record = await this.#load(userId);
-      if (typeof record === "object" && equalBytes(record.identityKey, identityKey)) return;
-      const next = fresh(identityKey, undefined, true, null);
+      if (typeof record !== "object" || !equalBytes(record.identityKey, identityKey)) return false;
+      if (record.revoked.has(deviceId)) return false;
+      record.revoked.add(deviceId);
+      await this.#save(userId, record);
+      return true;
+    });
+  }
+
+  /** IDENT-5: true when the person removed this device: it is never trusted again. */
+  async isRevoked(userId: string, deviceId: string): Promise<boolean> {
+    const record = await this.#lock.run(userId, () => this.#load(userId));
+    return typeof record === "object" && record.revoked.has(deviceId);
+  }
+
+  /**
+   * Pins this account's own identity key as verified (it comes from this device, not the
+   * server), with `deviceId`, this device, as one seen: a device is no news to itself.
+   */
+  pinOwn(userId: string, identityKey: Uint8Array, deviceId: string): Promise<void> {
+    return this.#lock.run(userId, async () => {
+      const record = await this.#load(userId);
+      if (typeof record === "object" && equalBytes(record.identityKey, identityKey)) {
+        if (record.devices.has(deviceId)) return;
+        record.devices.add(deviceId);
+        await this.#save(userId, record);
+        return;
+      }
+      const next = fresh(identityKey, deviceId, true, null);
       // After this account's own reset, its old devices' leaves are no alarm.
       if (typeof record === "object") next.retired = [...record.retired, bytesToBase64(record.identityKey)];
       await this.#save(userId, next);
@@ -197,6 +228,12 @@ export class KeyPins {
       identityKey: base64ToBytes(value.identityKey),
       retired: Array.isArray(retired) ? retired.filter((k): k is string => typeof k === "string") : [],
       devices: new Set((value.devices as unknown[]).filter((d): d is string => typeof d === "string")),
+      revoked: new Set(
+        (Array.isArray((value as { revoked?: unknown }).revoked)
+          ? (value as { revoked: unknown[] }).revoked
+          : []
+        ).filter((d): d is string => typeof d === "string"),
+      ),
       verified: value.verified === true,
       changed: value.changed === "changed" || value.changed === "changed_unverified" ? value.changed : null,
     };
@@ -208,6 +245,7 @@ export class KeyPins {
       identityKey: bytesToBase64(record.identityKey),
       retired: record.retired,
       devices: [...record.devices],
+      revoked: [...record.revoked],
       verified: record.verified,
       changed: record.changed,
     };
@@ -253,6 +291,7 @@ function fresh(
     identityKey,
     retired: [],
     devices: new Set(deviceId === undefined ? [] : [deviceId]),
+    revoked: new Set(),
     verified,
     changed,
   };

@@ -12,6 +12,8 @@ export interface DeviceStore {
   put(key: string, value: Uint8Array): Promise<void>;
   /** Removes `key`; removing a missing key is not an error. */
   delete(key: string): Promise<void>;
+  /** Removes every key (a device removed from its account wipes itself, IDENT-5). Optional. */
+  clear?(): Promise<void>;
 }
 
 /** A DeviceStore in memory, for tests and for sessions that must leave nothing behind. */
@@ -29,6 +31,10 @@ export class MemoryStore implements DeviceStore {
 
   async delete(key: string): Promise<void> {
     this.#values.delete(key);
+  }
+
+  async clear(): Promise<void> {
+    this.#values.clear();
   }
 
   /** Every key, for tests and diagnostics. */

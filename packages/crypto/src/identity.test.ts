@@ -7,9 +7,11 @@ import {
   credentialFor,
   decodeCertificate,
   decodeDeviceRef,
+  decodeRevocation,
   deviceRefFromCredential,
   encodeCertificate,
   encodeDeviceRef,
+  encodeRevocation,
   exportDeviceIdentity,
   generateDeviceIdentity,
   generateIdentityKey,
@@ -136,4 +138,20 @@ test("signs revocations that verify only as signed", async () => {
   assert.ok(verifyDeviceRevocation(r));
   assert.equal(verifyDeviceRevocation({ ...r, deviceId: "phone" }), false);
   assert.equal(verifyDeviceRevocation({ ...r, revokedAt: 6 }), false);
+});
+
+test("encodes a revocation that decodes to the same signed statement, and refuses broken bytes", async () => {
+  const ik = generateIdentityKey();
+  const id = await generateDeviceIdentity({ accountId: "alice", deviceId: "phone" }, ik);
+  const r = signDeviceRevocation(ik, id, id.signaturePublicKey, 1_700_000_000_000);
+  const bytes = encodeRevocation(r);
+  const back = decodeRevocation(bytes);
+  assert.ok(verifyDeviceRevocation(back));
+  assert.deepEqual({ ...back }, { ...r });
+  assert.throws(() => decodeRevocation(bytes.subarray(0, bytes.length - 1)), invalidIdentity);
+  assert.throws(() => decodeRevocation(Uint8Array.of(...bytes, 0)), invalidIdentity);
+  assert.throws(() => decodeRevocation(encodeCertificate(id.certificate)), invalidIdentity);
+  const flipped = Uint8Array.from(bytes);
+  flipped[flipped.length - 1] = (flipped[flipped.length - 1] ?? 0) ^ 1;
+  assert.equal(verifyDeviceRevocation(decodeRevocation(flipped)), false);
 });

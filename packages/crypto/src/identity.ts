@@ -271,6 +271,50 @@ export function verifyDeviceRevocation(revocation: DeviceRevocation): boolean {
   }
 }
 
+const REVOCATION_VERSION = 3;
+
+/**
+ * A revocation on the wire (base64 in `device.remove`, `device.removed` and `devices`):
+ *
+ *   struct {
+ *     uint8 version = 3;
+ *     opaque account_id<1..255>;   // UTF-8, one length byte, as ParleyIdentity
+ *     opaque device_id<1..255>;
+ *     opaque identity_key[32];
+ *     opaque device_key[32];
+ *     uint64 revoked_at;
+ *     opaque signature[64];
+ *   } ParleyDeviceRevocation;
+ */
+export function encodeRevocation(revocation: DeviceRevocation): Uint8Array {
+  const ref = encodeDeviceRef(revocation);
+  if (revocation.signature.length !== SIGNATURE_LENGTH) throw new RangeError("signature must be 64 bytes");
+  return concatBytes(
+    Uint8Array.of(REVOCATION_VERSION),
+    ref.subarray(1),
+    key32("identityKey", revocation.identityKey),
+    key32("deviceKey", revocation.deviceKey),
+    u64(revocation.revokedAt),
+    revocation.signature,
+  );
+}
+
+/** Decodes a ParleyDeviceRevocation (not its signature: see verifyDeviceRevocation). Throws `invalid_identity`. */
+export function decodeRevocation(bytes: Uint8Array): DeviceRevocation {
+  if (bytes[0] !== REVOCATION_VERSION) throw new ParleyCryptoError("invalid_identity");
+  const [accountId, next] = readId(bytes, 1);
+  const [deviceId, end] = readId(bytes, next);
+  if (bytes.length !== end + 2 * ED25519_KEY_LENGTH + 8 + SIGNATURE_LENGTH)
+    throw new ParleyCryptoError("invalid_identity");
+  const identityKey = bytes.slice(end, end + ED25519_KEY_LENGTH);
+  const deviceKey = bytes.slice(end + ED25519_KEY_LENGTH, end + 2 * ED25519_KEY_LENGTH);
+  const at = end + 2 * ED25519_KEY_LENGTH;
+  const time = new DataView(bytes.buffer, bytes.byteOffset + at, 8).getBigUint64(0);
+  if (time > BigInt(Number.MAX_SAFE_INTEGER)) throw new ParleyCryptoError("invalid_identity");
+  const signature = bytes.slice(at + 8);
+  return Object.freeze({ accountId, deviceId, identityKey, deviceKey, revokedAt: Number(time), signature });
+}
+
 /** RFC 9420 §5.3: a BasicCredential whose identity is the device's certificate. */
 export function credentialFor(identity: Pick<DeviceIdentity, "certificate">): CredentialBasic {
   return { credentialType: "basic", identity: encodeCertificate(identity.certificate) };

@@ -233,6 +233,24 @@ export const ERRORS = {
     message:
       "This device is certified by another identity key than the account's: link it from a device of this account, or reset the identity.",
   },
+  device_removed: {
+    status: 401,
+    wsClose: 1008,
+    client: "sign_in",
+    message: "This device was removed from the account by another of its devices.",
+  },
+  device_not_found: {
+    status: 404,
+    wsClose: null,
+    client: "report",
+    message: "This account has no such device.",
+  },
+  revocation_invalid: {
+    status: 400,
+    wsClose: null,
+    client: "report",
+    message: "The revocation is not the account identity key's signature over this device and its key.",
+  },
   link_not_found: {
     status: 404,
     wsClose: null,
@@ -355,6 +373,12 @@ export const ERRORS = {
     wsClose: 1013,
     client: "reconnect",
     message: "A backing service is unavailable; try again shortly.",
+  },
+  storage_full: {
+    status: 507,
+    wsClose: null,
+    client: "report",
+    message: "The server is out of storage space, so nothing was saved. Tell the server's operator.",
   },
   internal_error: { status: 500, wsClose: 1011, client: "reconnect", message: "Internal error." },
 } as const satisfies Record<string, ErrorDefinition>;

@@ -119,6 +119,15 @@ export const KeyPackagesUploadFrame = frame("keypackages.upload", {
 export const KeyPackagesClaimFrame = frame("keypackages.claim", { rid, userId: UserIdSchema });
 /** The devices of a user with copies of their certificates, and the account's identity key (IDENT-1). */
 export const DevicesListFrame = frame("devices.list", { rid, userId: UserIdSchema });
+/**
+ * IDENT-5: removes another device of the caller's account. `revocation` is the identity key's
+ * signed statement (base64 ParleyDeviceRevocation) naming the device and its signature key.
+ */
+export const DeviceRemoveFrame = frame("device.remove", {
+  rid,
+  deviceId: DeviceIdSchema,
+  revocation: Type.String({ minLength: 1, maxLength: 1024 }),
+});
 
 // ---- Device linking (IDENT-3): an end-to-end channel between two devices of one account,
 // relayed by the server, which sees public keys and one sealed payload, never the secret.
@@ -188,6 +197,7 @@ export const ClientFrame = Type.Union([
   KeyPackagesUploadFrame,
   KeyPackagesClaimFrame,
   DevicesListFrame,
+  DeviceRemoveFrame,
   LinkOpenFrame,
   LinkJoinFrame,
   LinkSendFrame,
@@ -329,6 +339,17 @@ export const DevicesFrame = frame("devices", {
       certificate: Type.Optional(Type.String()),
     }),
   ),
+  /** IDENT-5: the account's removed devices with their signed revocations (base64). */
+  revoked: Type.Optional(Type.Array(Type.Object({ deviceId: Type.String(), revocation: Type.String() }))),
+});
+/**
+ * IDENT-5: pushed to the account's other devices and to every user sharing a room with it when
+ * one of its devices was removed; clients check the revocation against the identity key.
+ */
+export const DeviceRemovedFrame = frame("device.removed", {
+  userId: Type.String(),
+  deviceId: Type.String(),
+  revocation: Type.String(),
 });
 /** Answer to link.open: the link waits for a device of the account until `expiresAt`. */
 export const LinkOpenedFrame = frame("link.opened", {
@@ -398,6 +419,7 @@ export const ServerFrame = Type.Union([
   KeyPackagesFrame,
   KeyPackagesCountFrame,
   DevicesFrame,
+  DeviceRemovedFrame,
   LinkOpenedFrame,
   LinkPeerFrame,
   LinkJoinedFrame,

@@ -1,4 +1,5 @@
 export * from "./assert-never.js";
+export * from "./audit.js";
 export * from "./common.js";
 export * from "./device-ref.js";
 export * from "./display-text.js";

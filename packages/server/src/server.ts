@@ -6,12 +6,13 @@ import { sealedSize } from "@parley/crypto";
 import { PASSWORD_POLICIES } from "@parley/protocol/password-policy";
 import type { Logger } from "pino";
 import proxyAddr from "proxy-addr";
+import { AuditLog } from "./audit/audit-log.js";
 import { DiskBlobStore } from "./blobs/disk-blob-store.js";
 import type { Bus } from "./bus/bus.js";
 import { MemoryBus } from "./bus/memory-bus.js";
 import { RedisBus, type RedisBusTuning } from "./bus/redis-bus.js";
 import { RedisLimiters } from "./bus/redis-limiters.js";
-import type { Config } from "./config/config.js";
+import { type Config, configSummary } from "./config/config.js";
 import { AccountService } from "./domain/accounts.js";
 import { DeliveryService } from "./domain/delivery.js";
 import { DeviceStreams } from "./domain/device-stream.js";
@@ -141,6 +142,13 @@ export async function startServer(config: Config, options: StartOptions): Promis
   const limiters = options.limiters ?? redisLimiters?.factory ?? memoryLimiters;
   const metrics = new Metrics();
   const audit = log.child({ component: "audit" });
+  const auditLog = new AuditLog({
+    store: storage.audit,
+    log: audit,
+    nodeId: config.nodeId,
+    retentionDays: config.auditRetentionDays,
+  });
+  auditLog.record({ kind: "settings_at_start", details: settingsDetails(config) });
   const secret = await loadOrCreateSecret(join(config.dataDir, "jwt.secret"));
   const tokens = new TokenService({ secret, issuer: "parley", audience: "parley-clients" });
   const policy = PASSWORD_POLICIES[config.passwordPolicy];
@@ -152,8 +160,20 @@ export async function startServer(config: Config, options: StartOptions): Promis
     accountMaxDelayS: config.accountMaxDelayS,
     limiters,
     audit: (event) => {
-      if (event.event === "ip_blocked") metrics.blocks.inc();
-      audit.warn(event, event.event);
+      if (event.event === "ip_blocked") {
+        metrics.blocks.inc();
+        auditLog.record({
+          kind: "ip_blocked",
+          ip: event.ip,
+          details: { seconds: event.seconds, failures: event.failures },
+        });
+      } else if (event.event === "ip_unblocked" && event.by === "expiry") {
+        auditLog.record({ kind: "ip_unblocked", ip: event.ip, details: { by: "expiry" } });
+      } else {
+        // An admin's unblock is recorded by the admin service, with the admin; a throttled
+        // account stays a log line.
+        audit.warn(event, event.event);
+      }
     },
   });
   const revoke = (sessionId: SessionId, reason: "session_revoked" | "account_disabled") =>
@@ -165,6 +185,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     policy,
     registration: config.registration,
     onSessionRevoked: revoke,
+    audit: (event) => auditLog.record(event),
   });
   const membership = new MembershipCache(storage);
   const subscriptions = new SubscriptionService(storage, bus);
@@ -178,6 +199,13 @@ export async function startServer(config: Config, options: StartOptions): Promis
     verifyBudget: { ratePerSecond: config.keyPackageVerifyRate, burst: config.keyPackageVerifyBurst },
     onVerified: (n) => metrics.keyPackagesVerified.inc(n),
     mlsSuite: config.mlsSuite,
+    onDeviceAdded: (ref) =>
+      auditLog.record({
+        kind: "device_added",
+        actorId: ref.userId,
+        userId: ref.userId,
+        details: { deviceId: ref.deviceId },
+      }),
   });
   const links = new LinkRelay({
     bus,
@@ -274,6 +302,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     caFingerprint,
     storageUp,
     draining: () => draining,
+    auditLog,
   });
   const server = app.server as Server;
 
@@ -414,6 +443,16 @@ export async function startServer(config: Config, options: StartOptions): Promis
     Math.min(60_000, config.fileTtlS * 1000),
   );
   fileSweep.unref();
+  // AUDIT-1: entries older than PARLEY_AUDIT_RETENTION_DAYS go, at start and hourly. On a
+  // cluster every server sweeps the shared table; the deletes are idempotent.
+  const sweepAudit = () =>
+    auditLog.sweep().catch((err: unknown) => {
+      log.warn({ err, event: "audit_sweep_failed" }, "could not purge old audit entries");
+      return 0;
+    });
+  void sweepAudit();
+  const auditSweep = setInterval(sweepAudit, 60 * 60 * 1000);
+  auditSweep.unref();
 
   let closing: Promise<void> | null = null;
   return {
@@ -433,12 +472,14 @@ export async function startServer(config: Config, options: StartOptions): Promis
         clearInterval(purgeTimer);
         clearInterval(queueSweep);
         clearInterval(fileSweep);
+        clearInterval(auditSweep);
         server.close();
         await gateway.shutdown();
         await app.close();
         guard.close();
         await bus.close();
         await redisLimiters?.close();
+        await auditLog.flush();
         if (!options.storage) await storage.close();
         log.info({ event: "stopped" }, "server stopped");
         await new Promise<void>((resolve) => log.flush(() => resolve()));
@@ -446,4 +487,17 @@ export async function startServer(config: Config, options: StartOptions): Promis
       return closing;
     },
   };
+}
+
+/** The effective settings as the audit log keeps them: secrets redacted, lists joined. */
+function settingsDetails(config: Config): Record<string, string | number | boolean | null> {
+  const out: Record<string, string | number | boolean | null> = {};
+  for (const [key, value] of Object.entries(configSummary(config))) {
+    out[key] = Array.isArray(value)
+      ? value.join(",")
+      : typeof value === "object" && value !== null
+        ? JSON.stringify(value)
+        : (value as string | number | boolean | null);
+  }
+  return out;
 }

@@ -303,6 +303,8 @@ export class ChatController {
         return this.#receipts(input.setting);
       case "devices":
         return this.#devices(input.user);
+      case "device-remove":
+        return this.#removeDevice(input.n);
       case "reset-identity":
         return this.#resetIdentity();
       case "info":
@@ -537,7 +539,25 @@ export class ChatController {
     const list = model.snapshot.messages[roomId] ?? [];
     const shown = list.slice(-SHOWN_ON_OPEN);
     if (list.length > shown.length) this.#notice(`${list.length - shown.length} earlier messages kept`);
-    for (const m of shown) this.#printMessage(m, true);
+    // Device lines about the room's members (kept with the history) among the messages shown.
+    const inRoom = new Set((model.snapshot.members[roomId] ?? []).map((m) => m.userId));
+    const since = shown[0]?.ts ?? 0;
+    const notes = model.snapshot.deviceNotes.filter((d) => inRoom.has(d.userId) && d.at >= since);
+    let next = 0;
+    const printNotesUntil = async (ts: number) => {
+      for (; next < notes.length && (notes[next]?.at ?? 0) < ts; next++) {
+        const d = notes[next];
+        if (d !== undefined)
+          this.#screen.print(
+            formatNotice(d.at, `${await this.#personName(model, d.userId)} ${d.kind} a device`),
+          );
+      }
+    };
+    for (const m of shown) {
+      await printNotesUntil(m.ts);
+      this.#printMessage(m, true);
+    }
+    await printNotesUntil(Number.POSITIVE_INFINITY);
     if (this.#retention.keep === "none") this.#notice("This device keeps no history (see /history)");
     if (list.length === 0 && (await this.#serverInfoOnce())?.storage.messages === "none") {
       this.#notice(
@@ -672,6 +692,25 @@ export class ChatController {
         (d, i) => `  ${i + 1}. added ${dateTime(d.createdAt)}${d.current ? "  (this device)" : ""}`,
       ),
     );
+  }
+
+  /** IDENT-5: removes your device number `n` (as /devices lists them), after a warning and a yes. */
+  async #removeDevice(n: number): Promise<void> {
+    const client = this.#need();
+    const list = [...(await client.devices(this.#me().id))].sort((a, b) => a.createdAt - b.createdAt);
+    const device = list[n - 1];
+    if (device === undefined) throw new ChatError(`you have no device ${n}: see /devices`);
+    if (device.current) throw new ChatError("that is this device: remove it from another one, or /logout");
+    this.#screen.print(
+      `Device ${n} (added ${dateTime(device.createdAt)}) will be signed out, erase your keys and history on it, and leave every conversation. This cannot be undone: to use it again, link it anew.`,
+    );
+    const answer = await this.#screen.ask(`Remove device ${n}? [y/N]`);
+    if (answer === undefined || !/^\s*y(es)?\s*$/i.test(answer)) {
+      this.#notice("device kept");
+      return;
+    }
+    await client.removeDevice(device.deviceId);
+    this.#notice(`device ${n} removed: it is signed out and out of every conversation`);
   }
 
   /** New identity keys for this person, after a warning, a yes and the password. */
@@ -899,7 +938,14 @@ export class ChatController {
       case "identity_changed":
         return this.#onIdentityChanged(model, change.change);
       case "device_added":
-        return this.#onDeviceAdded(model, change.userId);
+        return this.#onDeviceNote(model, change.userId, "added");
+      case "device_removed":
+        return this.#onDeviceNote(model, change.userId, "removed");
+      case "this_device_removed":
+        this.#warn(
+          "This device was removed from your account by another of your devices: its keys and history were erased. /login and link it again to use it.",
+        );
+        return;
       case "typing":
         if (change.roomId === this.#state.current?.id) this.#updatePrompt();
         return;
@@ -1041,12 +1087,14 @@ export class ChatController {
     }
   }
 
-  async #onDeviceAdded(model: ChatModel, userId: string): Promise<void> {
-    const name =
-      userId === this.#state.me?.id
-        ? "you"
-        : (model.nameOf(userId) ?? (await this.#lookupName(model, userId)) ?? userId);
-    this.#notice(`${name} added a device`);
+  async #onDeviceNote(model: ChatModel, userId: string, kind: "added" | "removed"): Promise<void> {
+    this.#notice(`${await this.#personName(model, userId)} ${kind} a device`);
+  }
+
+  async #personName(model: ChatModel, userId: string): Promise<string> {
+    return userId === this.#state.me?.id
+      ? "you"
+      : (model.nameOf(userId) ?? (await this.#lookupName(model, userId)) ?? userId);
   }
 
   // ------------------------------------------------------------------ helpers

@@ -66,6 +66,12 @@ export class FileStore implements DeviceStore {
     await this.#flush();
   }
 
+  async clear(): Promise<void> {
+    if (this.#entries.size === 0) return;
+    this.#entries.clear();
+    await this.#flush();
+  }
+
   /** Resolves once everything changed so far is on disk. */
   #flush(): Promise<void> {
     this.#pending ??= this.#writing.then(

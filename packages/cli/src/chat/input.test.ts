@@ -62,6 +62,12 @@ describe("parseInput", () => {
     assert.equal(parseInput("/reset-identity now").kind, "invalid");
   });
 
+  it("parses /devices remove with one device number, and refuses anything else", () => {
+    assert.deepEqual(parseInput("/devices remove 2"), { kind: "device-remove", n: 2 });
+    for (const bad of ["/devices remove", "/devices remove 0", "/devices remove two", "/devices remove 1 2"])
+      assert.equal(parseInput(bad).kind, "invalid", bad);
+  });
+
   it("names an unknown command and points at /help", () => {
     assert.deepEqual(parseInput("/frob x"), { kind: "invalid", reason: "unknown command /frob (see /help)" });
   });

@@ -25,6 +25,8 @@ export type ChatInput =
   /** Show (no setting) or set the current conversation's disappearing timer: off, 1h, 1d, 1w. */
   | { readonly kind: "disappear"; readonly setting: string | undefined }
   | { readonly kind: "devices"; readonly user: string | undefined }
+  /** Removes your device number `n` of /devices (IDENT-5), after a confirmation. */
+  | { readonly kind: "device-remove"; readonly n: number }
   | { readonly kind: "reset-identity" }
   | { readonly kind: "info"; readonly n: number }
   /** CHAT-1..4, CHAT-6: `n` is the number shown after a message. */
@@ -66,6 +68,7 @@ export const COMMAND_HELP: readonly (readonly [string, string])[] = [
   ["/history [all|Nd|none]", "history kept here: all (default), 1d-90d, none"],
   ["/disappear [off|1h|1d|1w]", "disappearing messages here, for every member"],
   ["/devices [user]", "your devices (or a user's) and when each was added"],
+  ["/devices remove <n>", "remove your device n: signed out and erased"],
   ["/reset-identity", "new identity keys: contacts are warned"],
   ["/reply <n> <text>", "reply to message #n (the number after it)"],
   ["/react <n> <emoji>", "react to #n; the same emoji again takes it back"],
@@ -117,9 +120,15 @@ export function parseInput(line: string): ChatInput {
         ? { kind: "link", code: rest }
         : { kind: "invalid", reason: "usage: /link <code shown on the new device>" };
     case "devices":
+      if (words[0] === "remove") {
+        const n = Number(words[1]);
+        return words.length === 2 && Number.isSafeInteger(n) && n >= 1
+          ? { kind: "device-remove", n }
+          : { kind: "invalid", reason: "usage: /devices remove <n> (n as /devices numbers them)" };
+      }
       return words.length <= 1
         ? { kind: "devices", user: words[0] === undefined ? undefined : stripAt(words[0]) }
-        : { kind: "invalid", reason: "usage: /devices [user]" };
+        : { kind: "invalid", reason: "usage: /devices [user] or /devices remove <n>" };
     case "reset-identity":
       return words.length === 0
         ? { kind: "reset-identity" }

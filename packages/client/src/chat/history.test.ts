@@ -74,9 +74,10 @@ test("keeps unread counts and disappearing timers beside the messages, and clear
   assert.deepEqual(await new History(store).loadRooms(), {
     unread: { AAAAAA: 3 },
     disappearing: { AAAAAA: 3_600 },
+    deviceNotes: [],
   });
   await store.put("history/rooms", new TextEncoder().encode('{"unread":{"A":-1,"B":"x","C":2}}'));
-  assert.deepEqual(await h.loadRooms(), { unread: { C: 2 }, disappearing: {} });
+  assert.deepEqual(await h.loadRooms(), { unread: { C: 2 }, disappearing: {}, deviceNotes: [] });
   await h.clear();
   assert.equal(await h.loadRooms(), undefined);
   assert.deepEqual(store.keys(), []);
@@ -88,5 +89,22 @@ test("writes a changed unread count without waiting for the next batch", async (
   h.saveRooms({ unread: { AAAAAA: 0 }, disappearing: {} });
   // No flush: only the turn of the event loop that follows.
   await new Promise((resolve) => setImmediate(resolve));
-  assert.deepEqual(await new History(store).loadRooms(), { unread: { AAAAAA: 0 }, disappearing: {} });
+  assert.deepEqual(await new History(store).loadRooms(), {
+    unread: { AAAAAA: 0 },
+    disappearing: {},
+    deviceNotes: [],
+  });
+});
+
+test("keeps the device lines beside the messages, and drops malformed ones", async () => {
+  const store = new MemoryStore();
+  const h = new History(store);
+  const added = { userId: "bob", deviceId: "phone", kind: "added" as const, at: 5 };
+  const removed = { userId: "bob", deviceId: "phone", kind: "removed" as const, at: 9 };
+  h.saveRooms({ unread: {}, disappearing: {}, deviceNotes: [added, removed] });
+  await h.flush();
+  assert.deepEqual((await new History(store).loadRooms())?.deviceNotes, [added, removed]);
+  const broken = [{ ...added, kind: "changed" }, { ...added, at: "5" }, { userId: 1 }, null, removed];
+  await store.put("history/rooms", new TextEncoder().encode(JSON.stringify({ deviceNotes: broken })));
+  assert.deepEqual((await h.loadRooms())?.deviceNotes, [removed]);
 });

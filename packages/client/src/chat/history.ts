@@ -1,7 +1,7 @@
 import { bytesToUtf8, utf8ToBytes } from "@noble/ciphers/utils.js";
 import { defaultTimers, type Timers } from "../platform.js";
 import type { DeviceStore } from "../store.js";
-import type { ChatHistory, ChatMessage, ChatRoomState, PendingChange } from "./types.js";
+import type { ChatHistory, ChatMessage, ChatRoomState, DeviceNote, PendingChange } from "./types.js";
 
 const INDEX = "history/index";
 const ROOMS = "history/rooms";
@@ -149,12 +149,13 @@ function parseRooms(text: string): ChatRoomState | undefined {
   try {
     const value: unknown = JSON.parse(text);
     if (typeof value !== "object" || value === null) return undefined;
-    const v = value as { unread?: unknown; disappearing?: unknown; pending?: unknown };
+    const v = value as { unread?: unknown; disappearing?: unknown; pending?: unknown; deviceNotes?: unknown };
     const waiting = pending(v.pending);
     return {
       unread: numbers(v.unread),
       disappearing: numbers(v.disappearing),
       ...(Object.keys(waiting).length > 0 ? { pending: waiting } : {}),
+      deviceNotes: notes(v.deviceNotes),
     };
   } catch {
     return undefined;
@@ -169,6 +170,21 @@ function numbers(value: unknown): Record<string, number> {
     if (k !== "__proto__" && Number.isSafeInteger(n) && (n as number) >= 0) out[k] = n as number;
   }
   return out;
+}
+
+function notes(value: unknown): DeviceNote[] {
+  if (!Array.isArray(value)) return [];
+  return value
+    .filter(
+      (n): n is DeviceNote =>
+        typeof n === "object" &&
+        n !== null &&
+        typeof (n as DeviceNote).userId === "string" &&
+        typeof (n as DeviceNote).deviceId === "string" &&
+        ((n as DeviceNote).kind === "added" || (n as DeviceNote).kind === "removed") &&
+        Number.isSafeInteger((n as DeviceNote).at),
+    )
+    .map(({ userId, deviceId, kind, at }) => ({ userId, deviceId, kind, at }));
 }
 
 /** CHAT-2..4: the waiting changes per conversation, anything malformed left out. */

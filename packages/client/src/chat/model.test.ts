@@ -693,6 +693,24 @@ describe("ChatModel", () => {
       next.dispose();
     });
 
+    it("keeps device lines once each, and restores them in a new model (issue 14)", async () => {
+      const history = new History(new MemoryStore());
+      const { client, model } = await connected({ history });
+      client.emit("device_added", { userId: BOB.id, deviceId: "phone" });
+      client.emit("device_added", { userId: BOB.id, deviceId: "phone" });
+      client.emit("device_removed", { userId: BOB.id, deviceId: "phone" });
+      assert.deepEqual(
+        model.snapshot.deviceNotes.map((n) => `${n.userId} ${n.kind} ${n.deviceId}`),
+        [`${BOB.id} added phone`, `${BOB.id} removed phone`],
+      );
+      await history.flush();
+      const next = new ChatModel(client, { history });
+      await next.restoreHistory();
+      assert.deepEqual(next.snapshot.deviceNotes, model.snapshot.deviceNotes);
+      model.dispose();
+      next.dispose();
+    });
+
     it("shows a message it could not keep, and says so", async () => {
       const history = new MemoryHistory();
       history.failNext = true;

@@ -36,6 +36,7 @@ import type {
   ChatMessage,
   ChatSnapshot,
   ChatTransfer,
+  DeviceNote,
   MessageChange,
   MessageKey,
   PendingChange,
@@ -92,6 +93,8 @@ interface Waiter {
 const DISAPPEARING_KIND = "disappearing";
 /** The `data.kind` of the control message that says a view-once attachment was opened. */
 const VIEWED_KIND = "viewed";
+/** Device lines kept (in memory and in the history): older ones drop off first. */
+const MAX_DEVICE_NOTES = 200;
 
 /** The snapshot of a model that is not signed in (or of none). */
 export function emptyChatSnapshot(
@@ -109,6 +112,7 @@ export function emptyChatSnapshot(
     unread: {},
     disappearing: {},
     messages: {},
+    deviceNotes: [],
     invitations: [],
     transfers: {},
   };
@@ -457,8 +461,7 @@ export class ChatModel {
     const at = Math.max(this.#now(), (last ?? -1) + 1);
     await this.#client.send(m.roomId, content, { messageId: id, sentAt: at });
     this.#applyOrWait(m.roomId, { target: { key: m.key, fromId: m.fromId }, by, at, id, change });
-    if (change.kind === "delete")
-      await this.#history?.saveNow(m.roomId, this.#snapshot.messages[m.roomId] ?? []);
+    await this.#keepNow(m.roomId);
   }
 
   /** Sends a failed message again; undefined when there is no failed message with that key. */
@@ -853,7 +856,19 @@ export class ChatModel {
       }),
     );
     // A person's new certified device is news, not an alarm: a line in the views, trust unchanged.
-    on.push(c.on("device_added", (event) => this.#emit({ type: "device_added", ...event })));
+    on.push(
+      c.on("device_added", (event) => {
+        this.#noteDevice(event.userId, event.deviceId, "added");
+        this.#emit({ type: "device_added", ...event });
+      }),
+    );
+    on.push(
+      c.on("device_removed", (event) => {
+        this.#noteDevice(event.userId, event.deviceId, "removed");
+        this.#emit({ type: "device_removed", ...event });
+      }),
+    );
+    on.push(c.on("this_device_removed", () => this.#emit({ type: "this_device_removed" })));
     on.push(c.on("delivery", (d) => this.#onDelivery(d)));
     on.push(c.on("queue_missed", (m) => this.#emit({ type: "queue_missed", dropped: m.dropped })));
     on.push(c.on("error", (event) => this.#emit({ type: "error", event })));
@@ -979,9 +994,9 @@ export class ChatModel {
       change,
     };
     const changed = this.#applyOrWait(m.roomId, pc);
-    // CHAT-4: what a delete removed leaves the history now, not with the next batched write.
-    if (changed !== undefined && change.kind === "delete")
-      await this.#history?.saveNow(m.roomId, this.#snapshot.messages[m.roomId] ?? []);
+    // Kept before the next event, as a message is: a reload right after shows it; and what a
+    // delete removed leaves the history now (CHAT-4), not with the next batched write.
+    if (changed !== undefined) await this.#keepNow(m.roomId);
   }
 
   /** Applies a change to its message, or keeps it until the message arrives. Returns the message changed. */
@@ -1003,6 +1018,14 @@ export class ChatModel {
     this.#emit({ type: "state" });
     this.#emit({ type: "changed", message: after, change: pc.change, by: pc.by });
     return after;
+  }
+
+  async #keepNow(roomId: string): Promise<void> {
+    try {
+      await this.#history?.saveNow(roomId, this.#snapshot.messages[roomId] ?? []);
+    } catch (error) {
+      this.#emit({ type: "failed", what: "history", error });
+    }
   }
 
   #setPending(roomId: string, list: readonly PendingChange[]): void {
@@ -1328,16 +1351,26 @@ export class ChatModel {
     return undefined;
   }
 
+  /** A device line, once per person, device and kind; the newest MAX_DEVICE_NOTES are kept. */
+  #noteDevice(userId: string, deviceId: string, kind: DeviceNote["kind"]): void {
+    const notes = this.#snapshot.deviceNotes;
+    if (notes.some((n) => n.userId === userId && n.deviceId === deviceId && n.kind === kind)) return;
+    const note: DeviceNote = { userId, deviceId, kind, at: this.#now() };
+    this.#set({ deviceNotes: [...notes, note].slice(-MAX_DEVICE_NOTES) });
+    this.#emit({ type: "state" });
+  }
+
   #set(patch: Partial<ChatSnapshot>): void {
     if (this.#disposed) return;
     this.#snapshot = { ...this.#snapshot, ...patch };
-    if (patch.unread !== undefined || patch.disappearing !== undefined) this.#saveRooms();
+    if (patch.unread !== undefined || patch.disappearing !== undefined || patch.deviceNotes !== undefined)
+      this.#saveRooms();
   }
 
   #saveRooms(): void {
     if (this.#disposed) return;
-    const { unread, disappearing } = this.#snapshot;
-    this.#history?.saveRooms?.({ unread, disappearing, pending: this.#pending });
+    const { unread, disappearing, deviceNotes } = this.#snapshot;
+    this.#history?.saveRooms?.({ unread, disappearing, pending: this.#pending, deviceNotes });
   }
 
   #emit(change: ChatChange): void {

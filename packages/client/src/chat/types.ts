@@ -192,6 +192,11 @@ export interface ChatSnapshot {
   /** Each conversation's disappearing-message timer in seconds (absent: off). */
   readonly disappearing: Readonly<Record<string, number>>;
   readonly messages: Readonly<Record<string, readonly ChatMessage[]>>;
+  /**
+   * "bob added a device", "bob removed a device": news about people's devices, oldest first,
+   * shown as quiet lines in the conversations they are in, and kept with the history.
+   */
+  readonly deviceNotes: readonly DeviceNote[];
   /** Invitations to rooms this user is not in yet. */
   readonly invitations: readonly InvitedEvent[];
   /** Uploads and downloads by message key: progress while running, then how they ended. */
@@ -217,6 +222,10 @@ export type ChatChange =
   | { readonly type: "identity_changed"; readonly change: IdentityChange }
   /** A person (this user included) has a new device certified by their identity key: "bob added a device". */
   | { readonly type: "device_added"; readonly userId: string; readonly deviceId: string }
+  /** A person (this user included) removed one of their devices (IDENT-5): "bob removed a device". */
+  | { readonly type: "device_removed"; readonly userId: string; readonly deviceId: string }
+  /** This very device was removed from the account by another of its devices; its keys are erased. */
+  | { readonly type: "this_device_removed" }
   /** CHAT-2..4: someone (this user included) reacted to, edited or deleted `message` (as it is now). */
   | {
       readonly type: "changed";
@@ -238,11 +247,22 @@ export type ChatChange =
       readonly key?: string;
     };
 
-/** What the model keeps per conversation besides its messages. */
+/** A person added or removed a device (issue 14): news, never an alarm. */
+export interface DeviceNote {
+  readonly userId: string;
+  readonly deviceId: string;
+  readonly kind: "added" | "removed";
+  /** When this device learnt of it (ms). */
+  readonly at: number;
+}
+
+/** What the model keeps per conversation besides its messages, and the device notes. */
 export interface ChatRoomState {
   readonly unread: Readonly<Record<string, number>>;
   /** Disappearing timers in seconds. */
   readonly disappearing: Readonly<Record<string, number>>;
+  /** Absent in what older versions kept. */
+  readonly deviceNotes?: readonly DeviceNote[];
   /** Reactions, edits and deletes still waiting for their message, per conversation. */
   readonly pending?: Readonly<Record<string, readonly PendingChange[]>>;
 }

@@ -1,4 +1,13 @@
-import { type AdminUserView, type CreateInviteResponse, INVITE_TTL_HOURS_DEFAULT } from "@parley/protocol";
+import {
+  type AdminAuditQuery,
+  type AdminAuditResponse,
+  type AdminUserView,
+  AUDIT_PAGE_DEFAULT,
+  AUDIT_PAGE_MAX,
+  type CreateInviteResponse,
+  INVITE_TTL_HOURS_DEFAULT,
+} from "@parley/protocol";
+import type { AuditEvent, AuditLog } from "../audit/audit-log.js";
 import type { AccountService } from "../domain/accounts.js";
 import { ParleyError } from "../domain/errors.js";
 import type { UserId } from "../domain/ids.js";
@@ -6,6 +15,7 @@ import type { LoginGuard } from "../domain/login-guard.js";
 import type { RoomService } from "../domain/rooms.js";
 import { newInviteCode } from "../domain/tokens.js";
 import { parseAddress } from "../lan/classify-address.js";
+import type { AuditEntry, AuditFilter } from "../storage/audit-store.js";
 import type { Storage } from "../storage/storage.js";
 
 export interface AdminServiceOptions {
@@ -14,17 +24,12 @@ export interface AdminServiceOptions {
   storage: Storage;
   guard: LoginGuard;
   /** Called once per completed admin action; never given an invite code. */
-  audit: (event: AdminAuditEvent) => void;
+  audit: (event: AuditEvent) => void;
+  /** The persisted audit log that GET /api/admin/audit reads. */
+  auditLog: Pick<AuditLog, "list">;
   /** Milliseconds since the epoch. Default `Date.now`. */
   now?: () => number;
 }
-
-export type AdminAuditEvent =
-  | { event: "admin_invite_created"; adminId: UserId; expiresAt: number }
-  | { event: "admin_user_disabled"; adminId: UserId; userId: UserId }
-  | { event: "admin_user_enabled"; adminId: UserId; userId: UserId }
-  | { event: "admin_ip_unblocked"; adminId: UserId; ip: string }
-  | { event: "admin_room_deleted"; adminId: UserId; roomId: string; members: number };
 
 /**
  * Proof, from `requireAdmin`, that the user was an admin when the request began. The other
@@ -32,7 +37,14 @@ export type AdminAuditEvent =
  */
 export interface AdminActor {
   readonly id: UserId;
+  /** Where the request came from, for the audit log. */
+  readonly client: AdminClient;
   readonly [checked]: true;
+}
+
+export interface AdminClient {
+  readonly ip: string | null;
+  readonly userAgent: string | null;
 }
 declare const checked: unique symbol;
 
@@ -52,10 +64,23 @@ export class AdminService {
   }
 
   /** Throws `admin_required` unless the user exists, is enabled and is an admin right now. */
-  async requireAdmin(userId: UserId): Promise<AdminActor> {
+  async requireAdmin(
+    userId: UserId,
+    client: AdminClient = { ip: null, userAgent: null },
+  ): Promise<AdminActor> {
     const user = await this.#o.storage.findUserById(userId);
     if (!user || user.disabled || !user.isAdmin) throw new ParleyError("admin_required");
-    return { id: user.id } as AdminActor;
+    return { id: user.id, client } as AdminActor;
+  }
+
+  /** An admin action for the audit log: the admin is the actor, from the request's address. */
+  #audit(admin: AdminActor, event: Omit<AuditEvent, "actorId" | "ip" | "userAgent"> & { ip?: string }): void {
+    this.#o.audit({
+      ...event,
+      actorId: admin.id,
+      ip: event.ip ?? admin.client.ip,
+      userAgent: admin.client.userAgent,
+    });
   }
 
   /**
@@ -68,7 +93,7 @@ export class AdminService {
       { userId: admin.id, username: user?.username ?? "admin" },
       roomId,
     );
-    this.#o.audit({ event: "admin_room_deleted", adminId: admin.id, roomId: room.id, members });
+    this.#audit(admin, { kind: "room_deleted", details: { roomId: room.id, members } });
   }
 
   /** A single-use registration code. Only its hash is stored; the code is returned once. */
@@ -78,7 +103,7 @@ export class AdminService {
     const expiresAt = now + ttlHours * HOUR_MS;
     const { code, hash } = newInviteCode();
     await this.#o.storage.createInvite({ codeHash: hash, createdBy: admin.id, createdAt: now, expiresAt });
-    this.#o.audit({ event: "admin_invite_created", adminId: admin.id, expiresAt });
+    this.#audit(admin, { kind: "invite_created", details: { expiresAt } });
     return { code, expiresAt };
   }
 
@@ -100,10 +125,11 @@ export class AdminService {
    */
   async setDisabled(admin: AdminActor, userId: UserId, disabled: boolean): Promise<void> {
     if (disabled && userId === admin.id) throw new ParleyError("invalid_target");
-    if (!(await this.#o.storage.findUserById(userId))) throw new ParleyError("user_not_found");
+    const user = await this.#o.storage.findUserById(userId);
+    if (!user) throw new ParleyError("user_not_found");
     await this.#o.accounts.setDisabled(userId, disabled);
-    const event = disabled ? "admin_user_disabled" : "admin_user_enabled";
-    this.#o.audit({ event, adminId: admin.id, userId });
+    const kind = disabled ? "account_disabled" : "account_enabled";
+    this.#audit(admin, { kind, userId, username: user.username });
   }
 
   /** IPs this server has blocked (AUTH-3), with the milliseconds left. */
@@ -132,6 +158,63 @@ export class AdminService {
       if (await this.#o.guard.unblock(key)) lifted = true;
     }
     if (!lifted) throw new ParleyError("not_blocked");
-    this.#o.audit({ event: "admin_ip_unblocked", adminId: admin.id, ip });
+    this.#audit(admin, { kind: "ip_unblocked", ip, details: { by: "admin", adminIp: admin.client.ip } });
+  }
+
+  /**
+   * AUDIT-2: one page of the audit log, newest first. `user` is an id or a username (an id of
+   * an account deleted since still matches its entries).
+   */
+  async auditPage(_admin: AdminActor, query: AdminAuditQuery): Promise<AdminAuditResponse> {
+    const filter = await this.#auditFilter(query);
+    const entries = await this.#o.auditLog.list(filter);
+    const last = entries.at(-1);
+    return { entries, nextCursor: entries.length === filter.limit && last ? last.id : null };
+  }
+
+  /**
+   * AUDIT-3: every entry the query matches (from `cursor` on, at most `max`), a page at a time,
+   * newest first. The export itself is audited.
+   */
+  async *auditExport(admin: AdminActor, query: AdminAuditQuery, max: number): AsyncGenerator<AuditEntry> {
+    const filter = { ...(await this.#auditFilter(query)), limit: AUDIT_PAGE_MAX };
+    this.#audit(admin, { kind: "audit_exported", details: { kind: query.kind ?? null } });
+    let left = max;
+    while (left > 0) {
+      const page = await this.#o.auditLog.list({ ...filter, limit: Math.min(AUDIT_PAGE_MAX, left) });
+      yield* page;
+      left -= page.length;
+      const last = page.at(-1);
+      if (page.length < AUDIT_PAGE_MAX || !last) return;
+      filter.before = last.id;
+    }
+  }
+
+  async #auditFilter(q: AdminAuditQuery): Promise<AuditFilter> {
+    const limit = q.limit === undefined ? AUDIT_PAGE_DEFAULT : Number(q.limit);
+    if (limit < 1 || limit > AUDIT_PAGE_MAX)
+      throw new ParleyError("validation_failed", { details: ["/limit"] });
+    const from = q.from === undefined ? undefined : Number(q.from);
+    const to = q.to === undefined ? undefined : Number(q.to);
+    if (from !== undefined && to !== undefined && from >= to)
+      throw new ParleyError("validation_failed", { details: ["/to"] });
+    if (q.ip !== undefined && parseAddress(q.ip) === undefined)
+      throw new ParleyError("validation_failed", { details: ["/ip"] });
+    let userId: string | undefined;
+    if (q.user !== undefined) {
+      const user =
+        (await this.#o.storage.findUserById(q.user as UserId)) ??
+        (await this.#o.storage.findUserByUsername(q.user));
+      userId = user?.id ?? q.user;
+    }
+    return {
+      limit,
+      ...(from !== undefined ? { from } : {}),
+      ...(to !== undefined ? { to } : {}),
+      ...(q.kind !== undefined ? { kind: q.kind } : {}),
+      ...(userId !== undefined ? { userId } : {}),
+      ...(q.ip !== undefined ? { ip: q.ip } : {}),
+      ...(q.cursor !== undefined ? { before: q.cursor } : {}),
+    };
   }
 }

@@ -1,6 +1,7 @@
 import { access } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { consoleAuditEntry } from "../audit/audit-log.js";
 import { loadConfig } from "../config/config.js";
 import { openStorage } from "../storage/open-storage.js";
 
@@ -75,6 +76,15 @@ export async function runPromote(argv: string[]): Promise<string> {
       return `${user.username} ${makeAdmin ? "is already an admin" : "was not an admin"}`;
     }
     await storage.setUserAdmin(user.id, makeAdmin);
+    // AUDIT-1: written straight to the log the servers share; the actor is the console.
+    await storage.audit.append(
+      consoleAuditEntry({
+        kind: "role_changed",
+        userId: user.id,
+        username: user.username,
+        details: { isAdmin: makeAdmin, by: "console" },
+      }),
+    );
     return `${user.username} ${makeAdmin ? "is now an admin" : "is no longer an admin"}`;
   } finally {
     await storage.close();

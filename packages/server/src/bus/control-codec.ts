@@ -25,8 +25,12 @@ export function parseControl(message: Buffer): { from: string; event: ControlEve
   switch (e.type) {
     case "session.revoked":
       if (typeof e.sessionId !== "string") return null;
-      if (e.reason !== "session_revoked" && e.reason !== "account_disabled") return null;
+      if (e.reason !== "session_revoked" && e.reason !== "account_disabled" && e.reason !== "device_removed")
+        return null;
       return { from, event: { type: e.type, sessionId: asSessionId(e.sessionId), reason: e.reason } };
+    case "device.removed":
+      if (typeof e.userId !== "string" || typeof e.deviceId !== "string") return null;
+      return { from, event: { type: e.type, userId: asUserId(e.userId), deviceId: e.deviceId } };
     case "membership.changed":
       if (typeof e.roomId !== "string") return null;
       return { from, event: { type: e.type, roomId: asRoomId(e.roomId) } };

@@ -59,6 +59,8 @@ export interface Config {
   readonly requestTimeoutS: number;
   readonly trustedProxies: readonly string[];
   readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent";
+  readonly auditRetentionDays: number;
+  readonly adminRatePerMin: number;
   readonly databaseUrl: string | null;
   readonly redisUrl: string | null;
   readonly nodeId: string;
@@ -494,6 +496,20 @@ const SETTINGS = [
     default: "info",
     parse: oneOf("fatal", "error", "warn", "info", "debug", "trace", "silent"),
     help: "pino log level.",
+  },
+  {
+    key: "auditRetentionDays",
+    env: "PARLEY_AUDIT_RETENTION_DAYS",
+    default: "90",
+    parse: int(1, 3650),
+    help: "Days the audit log keeps a security event; older entries are swept hourly.",
+  },
+  {
+    key: "adminRatePerMin",
+    env: "PARLEY_ADMIN_RATE",
+    default: "600",
+    parse: int(1, 100_000),
+    help: "Requests one admin may make to `/api/admin/*` per minute.",
   },
   {
     key: "databaseUrl",

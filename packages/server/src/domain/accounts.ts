@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { SessionResponse } from "@parley/protocol";
 import { checkPassword, type PasswordPolicy } from "@parley/protocol/password-policy";
+import type { AuditEvent } from "../audit/audit-log.js";
 import {
   type SessionRecord,
   type Storage,
@@ -28,6 +29,8 @@ export interface AccountServiceOptions {
   registration: "open" | "invite" | "closed";
   /** Ends every socket of a session (logout, password change, disable). */
   onSessionRevoked: (sessionId: SessionId, reason: "session_revoked" | "account_disabled") => void;
+  /** The audit log; the routes record what they see, this only what they cannot (token reuse). */
+  audit?: (event: AuditEvent) => void;
   refreshTtlMs?: number;
   sessionMaxMs?: number;
   now?: () => number;
@@ -51,7 +54,13 @@ export class AccountService {
   readonly #o: Required<Omit<AccountServiceOptions, "now">> & { now: () => number };
 
   constructor(options: AccountServiceOptions) {
-    this.#o = { refreshTtlMs: 14 * DAY, sessionMaxMs: 90 * DAY, now: Date.now, ...options };
+    this.#o = {
+      refreshTtlMs: 14 * DAY,
+      sessionMaxMs: 90 * DAY,
+      now: Date.now,
+      audit: () => undefined,
+      ...options,
+    };
   }
 
   async register(
@@ -144,6 +153,11 @@ export class AccountService {
       // RFC 6819 §5.2.2.3 / OAuth 2.1: a rotated token presented again was stolen or replayed;
       // end the session so neither holder can go on.
       await this.#revoke(session.id, "session_revoked");
+      this.#o.audit({
+        kind: "session_revoked",
+        userId: session.userId,
+        details: { reason: "refresh_token_reuse" },
+      });
       throw new ParleyError("refresh_token_invalid");
     }
     if (record.expiresAt <= now) throw new ParleyError("refresh_token_invalid");
@@ -249,6 +263,16 @@ export class AccountService {
       refreshToken: refresh.token,
       refreshTokenExpiresAt: refreshExpiresAt,
     };
+  }
+
+  /** IDENT-5: `deviceId` authenticated a socket with this session (removing it ends the session). */
+  bindSessionDevice(sessionId: SessionId, deviceId: string): Promise<void> {
+    return this.#o.storage.bindSessionDevice(sessionId, deviceId);
+  }
+
+  /** IDENT-5: ends a session a removed device still held (its socket is being closed). */
+  async endSession(sessionId: SessionId): Promise<void> {
+    await this.#o.storage.revokeSession(sessionId, this.#o.now());
   }
 
   #alive(session: SessionRecord | undefined): session is SessionRecord {

@@ -4,10 +4,12 @@ import {
   type CommitAudit,
   CommitAuditError,
   type DeviceRef as CryptoDeviceRef,
+  decodeRevocation,
   encodeCertificate,
   inspectKeyPackage,
   inspectMessage,
   ParleyCryptoError,
+  verifyDeviceRevocation,
 } from "@parley/crypto";
 import { canonicalRoomId, DEFAULT_MLS_SUITE, deviceKey, type MlsSuite } from "@parley/protocol";
 import type { Bus } from "../bus/bus.js";
@@ -49,6 +51,8 @@ export interface DeliveryServiceOptions {
   onVerified?: (count: number) => void;
   /** MLS-9: the suite of KeyPackages and new groups (PARLEY_MLS_SUITE). Default "x25519". */
   mlsSuite?: MlsSuite;
+  /** Told once a new device is bound to an account (the audit log's `device_added`). */
+  onDeviceAdded?: (ref: { userId: UserId; deviceId: string }) => void;
   now?: () => number;
 }
 
@@ -117,6 +121,8 @@ export class DeliveryService {
     const existing = await this.#store.findDevice(ref);
     if (existing && existing.signatureKey !== reg.signatureKey) throw new ParleyError("device_key_mismatch");
     if (!existing) {
+      // IDENT-5: a removed device stays removed; a new device has a new id.
+      if ((await this.#store.findRevocation(ref)) !== undefined) throw new ParleyError("device_removed");
       const max = this.o.maxDevicesPerAccount ?? 10;
       if ((await this.#store.listDevices(auth.userId)).length >= max)
         throw new ParleyError("too_many_devices");
@@ -155,6 +161,7 @@ export class DeliveryService {
         if (e instanceof StorageConflictError) throw new ParleyError("device_key_mismatch");
         throw e;
       }
+      this.o.onDeviceAdded?.(ref);
     }
     await this.#store.addKeyPackages(packages, this.#now());
     return this.#supply(ref);
@@ -243,13 +250,15 @@ export class DeliveryService {
    */
   async devices(userId: UserId) {
     if (!(await this.o.storage.findUserById(userId))) throw new ParleyError("user_not_found");
-    const [devices, identityKey] = await Promise.all([
+    const [devices, identityKey, revoked] = await Promise.all([
       this.#store.listDevices(userId),
       this.#store.findIdentityKey(userId),
+      this.#store.listRevocations(userId),
     ]);
     return {
       userId,
       identityKey: identityKey ?? null,
+      revoked,
       devices: devices.map((d) => ({
         deviceId: d.deviceId,
         signatureKey: d.signatureKey,
@@ -257,6 +266,64 @@ export class DeliveryService {
         ...(d.certificate !== null && d.certificate !== undefined ? { certificate: d.certificate } : {}),
       })),
     };
+  }
+
+  /**
+   * IDENT-5: another device of the caller's account signs that `targetId` is removed. The
+   * revocation must be the account identity key's signature over that device and its
+   * registered key (the server cannot make one, and keeps it for others to check). The device
+   * goes with its KeyPackages and queues; its leaves stay in groups until a Commit removes them
+   * (any member may). Returns the stored revocation.
+   */
+  async removeDevice(
+    auth: AuthContext,
+    deviceId: string | null,
+    targetId: string,
+    revocation: string,
+  ): Promise<string> {
+    const own = await this.#ownDevice(auth, deviceId);
+    if (own.deviceId === targetId) throw new ParleyError("invalid_target", { details: ["/deviceId"] });
+    const ref: DeviceRef = { userId: auth.userId, deviceId: targetId };
+    const [target, identityKey] = await Promise.all([
+      this.#store.findDevice(ref),
+      this.#store.findIdentityKey(auth.userId),
+    ]);
+    if (target === undefined) throw new ParleyError("device_not_found", { details: ["/deviceId"] });
+    let decoded: ReturnType<typeof decodeRevocation>;
+    try {
+      decoded = decodeRevocation(Buffer.from(revocation, "base64"));
+    } catch {
+      throw new ParleyError("revocation_invalid", { details: ["/revocation"] });
+    }
+    const ok =
+      decoded.accountId === auth.userId &&
+      decoded.deviceId === targetId &&
+      identityKey !== undefined &&
+      Buffer.from(decoded.identityKey).toString("base64") === identityKey &&
+      Buffer.from(decoded.deviceKey).toString("base64") === target.signatureKey &&
+      verifyDeviceRevocation(decoded);
+    if (!ok) throw new ParleyError("revocation_invalid", { details: ["/revocation"] });
+    const encoded = Buffer.from(revocation, "base64").toString("base64");
+    if (!(await this.#store.revokeDevice(ref, encoded, this.#now())))
+      throw new ParleyError("device_not_found", { details: ["/deviceId"] });
+    // Its sockets close wherever they are, and its sessions (with their refresh tokens) end.
+    this.o.bus.publishControl({ type: "device.removed", userId: auth.userId, deviceId: targetId });
+    for (const sessionId of await this.o.storage.revokeDeviceSessions(auth.userId, targetId, this.#now()))
+      this.o.bus.publishControl({ type: "session.revoked", sessionId, reason: "device_removed" });
+    // Everyone who shares a room with the person hears of it, to take its leaves out of groups.
+    const told = new Set<UserId>([auth.userId]);
+    for (const room of await this.o.storage.listRoomsOfUser(auth.userId))
+      for (const m of await this.o.storage.listMembers(room.id)) told.add(m.userId);
+    this.o.bus.deliver(
+      [...told],
+      encodeFrame({ type: "device.removed", userId: auth.userId, deviceId: targetId, revocation: encoded }),
+    );
+    return encoded;
+  }
+
+  /** IDENT-5: true when the account removed this device. */
+  async isRemoved(userId: UserId, deviceId: string): Promise<boolean> {
+    return (await this.#store.findRevocation({ userId, deviceId })) !== undefined;
   }
 
   /** The identity key bound to the account (base64), or null before its first device registers. */
@@ -329,9 +396,13 @@ export class DeliveryService {
       const ref = { userId: asUserId(d.device.accountId), deviceId: d.device.deviceId };
       if (!groupKeys.has(deviceKey(ref)))
         throw new ParleyError("commit_invalid", { details: ["/removeDevices"] });
-      // Anyone may drop devices of people who left; one's own devices; the owner anyone's.
+      // Anyone may drop devices of people who left, and devices their person removed (IDENT-5);
+      // one's own devices; the owner anyone's.
       const ok =
-        ref.userId === auth.userId || !members.has(ref.userId) || (!external && room.ownerId === auth.userId);
+        ref.userId === auth.userId ||
+        !members.has(ref.userId) ||
+        (!external && room.ownerId === auth.userId) ||
+        (!external && (await this.#store.findRevocation(ref)) !== undefined);
       if (!ok) throw new ParleyError("not_room_owner", { details: ["/removeDevices"] });
       remove.push(ref);
     }

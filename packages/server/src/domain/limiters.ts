@@ -1,4 +1,5 @@
 import { RateLimiterMemory, type RateLimiterRes } from "rate-limiter-flexible";
+import { ParleyError } from "./errors.js";
 
 /**
  * The part of rate-limiter-flexible's limiters that Parley uses. Counters live in memory on a
@@ -32,4 +33,14 @@ export function isLimiterRejection(e: unknown): e is RateLimiterRes {
 export async function blockedFor(limiter: Limiter, key: string, points: number): Promise<number> {
   const res = await limiter.get(key);
   return res !== null && res.consumedPoints > points ? Math.max(1, res.msBeforeNext) : 0;
+}
+
+/** Takes one point for `key`, or throws `rate_limited` with the wait when none is left. */
+export async function consumeOrRefuse(limiter: Limiter, key: string): Promise<void> {
+  try {
+    await limiter.consume(key);
+  } catch (e) {
+    if (isLimiterRejection(e)) throw new ParleyError("rate_limited", { retryAfterMs: e.msBeforeNext });
+    throw e;
+  }
 }

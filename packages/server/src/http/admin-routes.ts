@@ -1,5 +1,8 @@
 import type { Server } from "node:http";
+import { Readable } from "node:stream";
 import {
+  AdminAuditQuery,
+  type AdminAuditResponse,
   AdminBlockParams,
   type AdminBlocksResponse,
   AdminRoomParams,
@@ -9,11 +12,12 @@ import {
   type CreateInviteResponse,
 } from "@parley/protocol";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import type { Logger } from "pino";
 import { type AdminActor, AdminService } from "../admin/admin-service.js";
+import { type AuditLog, cleanUserAgent } from "../audit/audit-log.js";
 import type { AccountService } from "../domain/accounts.js";
 import { ParleyError } from "../domain/errors.js";
 import { asUserId } from "../domain/ids.js";
+import { consumeOrRefuse, type LimiterFactory } from "../domain/limiters.js";
 import type { LoginGuard } from "../domain/login-guard.js";
 import type { RoomService } from "../domain/rooms.js";
 import { parseAddress } from "../lan/classify-address.js";
@@ -27,8 +31,14 @@ export interface AdminRouteDeps {
   guard: LoginGuard;
   /** The Bearer check every authenticated route uses; it sets `req.auth`. */
   requireAuth: (req: FastifyRequest) => Promise<void>;
-  log: Logger;
+  auditLog: AuditLog;
+  limiters: LimiterFactory;
+  /** PARLEY_ADMIN_RATE: requests per admin per minute. */
+  ratePerMin: number;
 }
+
+/** AUDIT-3: the most entries one export holds. */
+export const AUDIT_EXPORT_MAX = 100_000;
 
 /**
  * `/api/admin/*` (PROTOCOL.md AUTH-10): invite codes, accounts, IP blocks, room deletion. The token and the
@@ -36,14 +46,15 @@ export interface AdminRouteDeps {
  * `admin_required` and nothing else, whatever they send.
  */
 export async function registerAdminRoutes(app: FastifyInstance<Server>, deps: AdminRouteDeps): Promise<void> {
-  const audit = deps.log.child({ component: "audit" });
   const service = new AdminService({
     accounts: deps.accounts,
     rooms: deps.rooms,
     storage: deps.storage,
     guard: deps.guard,
-    audit: (event) => audit.info(event, event.event),
+    audit: (event) => deps.auditLog.record(event),
+    auditLog: deps.auditLog,
   });
+  const rate = deps.limiters({ keyPrefix: "http_admin", points: deps.ratePerMin, duration: 60 });
   const actors = new WeakMap<FastifyRequest, AdminActor>();
   const actorOf = (req: FastifyRequest): AdminActor => {
     const actor = actors.get(req);
@@ -55,7 +66,33 @@ export async function registerAdminRoutes(app: FastifyInstance<Server>, deps: Ad
     async (admin) => {
       admin.addHook("onRequest", async (req: FastifyRequest) => {
         await deps.requireAuth(req);
-        actors.set(req, await service.requireAdmin(authOf(req).userId));
+        const client = { ip: req.ip, userAgent: cleanUserAgent(req.headers["user-agent"]) };
+        const actor = await service.requireAdmin(authOf(req).userId, client);
+        await consumeOrRefuse(rate, actor.id);
+        actors.set(req, actor);
+      });
+
+      admin.get(
+        "/audit",
+        { schema: { querystring: AdminAuditQuery } },
+        async (req): Promise<AdminAuditResponse> =>
+          service.auditPage(actorOf(req), req.query as AdminAuditQuery),
+      );
+
+      // AUDIT-3: JSON lines, one entry each, newest first; streamed, so memory stays flat.
+      admin.get("/audit/export", { schema: { querystring: AdminAuditQuery } }, async (req, reply) => {
+        const entries = service.auditExport(actorOf(req), req.query as AdminAuditQuery, AUDIT_EXPORT_MAX);
+        // Validate before the first byte: a bad filter must still get its error code.
+        const first = await entries.next();
+        async function* lines() {
+          if (first.done) return;
+          yield `${JSON.stringify(first.value)}\n`;
+          for await (const entry of entries) yield `${JSON.stringify(entry)}\n`;
+        }
+        return reply
+          .type("application/x-ndjson; charset=utf-8")
+          .header("Content-Disposition", 'attachment; filename="parley-audit.jsonl"')
+          .send(Readable.from(lines()));
       });
 
       admin.post("/invites", { schema: { body: CreateInviteRequest } }, async (req, reply) => {

@@ -23,6 +23,7 @@ import Fastify, {
   LogController,
 } from "fastify";
 import type { Logger } from "pino";
+import { type AuditEvent, type AuditLog, cleanUserAgent } from "../audit/audit-log.js";
 import type { Bus } from "../bus/bus.js";
 import type { Config } from "../config/config.js";
 import type { AccountService } from "../domain/accounts.js";
@@ -35,6 +36,7 @@ import type { RoomService } from "../domain/rooms.js";
 import { LogThrottle } from "../ops/log-throttle.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Storage } from "../storage/storage.js";
+import { isStorageFull } from "../storage/storage-full.js";
 import { registerAdminRoutes } from "./admin-routes.js";
 import { authOf, requireAuth } from "./auth-hook.js";
 import { registerFileRoutes } from "./file-routes.js";
@@ -63,6 +65,8 @@ export interface HttpAppOptions {
   storageUp: () => Promise<boolean>;
   /** True while the server is draining for shutdown. */
   draining: () => boolean;
+  /** The persisted audit log (AUDIT-1). */
+  auditLog: AuditLog;
 }
 
 /** A client's request headers arrive within this (a browser sends them in one packet). */
@@ -139,7 +143,13 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
       return reply;
     }
     let e = toParleyError(error);
-    if (e.code === "internal_error") {
+    if (e.code === "internal_error" && isStorageFull(error)) {
+      // The operator must act; the client is told nothing was saved. One line a minute at most.
+      const folded = quiet.take("storage_full");
+      if (folded > 0)
+        req.log.error({ event: "storage_full", count: folded }, "a write failed: the storage is full");
+      e = new ParleyError("storage_full");
+    } else if (e.code === "internal_error") {
       req.log.error({ err: error }, "request failed");
       // A failure because the database is away is the client's "try again shortly", not a bug.
       if (!(await o.storageUp())) e = new ParleyError("service_unavailable", { retryAfterMs: 5000 });
@@ -164,6 +174,14 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
       throw e;
     }
   };
+  // AUDIT-1: the person is the actor of what they do themselves, from the request's address.
+  const record = (req: FastifyRequest, event: AuditEvent) =>
+    o.auditLog.record({
+      actorId: event.userId ?? null,
+      ip: req.ip,
+      userAgent: cleanUserAgent(req.headers["user-agent"]),
+      ...event,
+    });
   const auth = requireAuth(o.accounts, (code) => o.metrics.authFailures.inc({ kind: code }));
   // A password change costs two argon2 hashes in the queue logins use: charged per IP (with
   // register/login/refresh) and per account, before the body is looked at.
@@ -195,7 +213,9 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
         },
         req.ip,
       );
-      req.log.info({ event: "user_registered", userId: session.user.id }, "account created");
+      const who = { userId: session.user.id, username: session.user.username };
+      record(req, { kind: "user_registered", ...who, details: { invite: config.registration === "invite" } });
+      if (config.registration === "invite") record(req, { kind: "invite_used", ...who });
       return reply.status(201).send(session);
     },
   );
@@ -203,9 +223,24 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
   app.post("/api/login", { schema: { body: LoginRequest }, preHandler: rateLimitAuth }, async (req) => {
     const body = req.body as LoginRequest;
     try {
-      return await o.accounts.login(body, req.ip);
+      const session = await o.accounts.login(body, req.ip);
+      record(req, { kind: "login_succeeded", userId: session.user.id, username: session.user.username });
+      return session;
     } catch (e) {
-      if (e instanceof ParleyError) o.metrics.authFailures.inc({ kind: e.code });
+      if (e instanceof ParleyError) {
+        o.metrics.authFailures.inc({ kind: e.code });
+        // The account, when there is one: a name nobody has may be a password typed in the
+        // wrong field, so it is not kept.
+        const user = await o.storage
+          .findUserByUsername(body.username.normalize("NFKC").trim())
+          .catch(() => undefined);
+        record(req, {
+          kind: "login_failed",
+          actorId: null,
+          ...(user ? { userId: user.id, username: user.username } : {}),
+          details: { reason: e.code },
+        });
+      }
       throw e;
     }
   });
@@ -224,7 +259,14 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
   );
 
   app.post("/api/logout", { preHandler: auth }, async (req, reply) => {
-    await o.accounts.logout(authOf(req));
+    const a = authOf(req);
+    await o.accounts.logout(a);
+    record(req, {
+      kind: "session_revoked",
+      userId: a.userId,
+      username: a.username,
+      details: { reason: "logout" },
+    });
     return reply.status(204).send();
   });
 
@@ -233,7 +275,9 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     { schema: { body: ChangePasswordRequest }, preHandler: [auth, rateLimitPasswordChange] },
     async (req, reply) => {
       const body = req.body as ChangePasswordRequest;
-      await o.accounts.changePassword(authOf(req), body.currentPassword, body.newPassword, req.ip);
+      const a = authOf(req);
+      await o.accounts.changePassword(a, body.currentPassword, body.newPassword, req.ip);
+      record(req, { kind: "password_changed", userId: a.userId, username: a.username });
       return reply.status(204).send();
     },
   );
@@ -257,7 +301,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
       await o.accounts.withPassword(a, body.password, req.ip, () =>
         o.identity.resetIdentity(a.userId, body.identityKey),
       );
-      req.log.info({ event: "identity_reset", userId: a.userId }, "identity key replaced");
+      record(req, { kind: "identity_reset", userId: a.userId, username: a.username });
       return reply.status(204).send();
     },
   );
@@ -358,7 +402,9 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     storage: o.storage,
     guard: o.guard,
     requireAuth: auth,
-    log: o.log,
+    auditLog: o.auditLog,
+    limiters: o.limiters,
+    ratePerMin: config.adminRatePerMin,
   });
 
   return app;

@@ -24,8 +24,23 @@ export interface Database {
   offline_queue_cursors: OfflineQueueCursorsTable;
   identity_keys: IdentityKeysTable;
   device_revocations: DeviceRevocationsTable;
+  audit_log: AuditLogTable;
   files: FilesTable;
   file_chunks: FileChunksTable;
+}
+
+/** AUDIT-1: append-only; `details` is a JSON object of small scalars. */
+export interface AuditLogTable {
+  id: string;
+  at: number;
+  kind: string;
+  node: string;
+  actor_id: string | null;
+  user_id: string | null;
+  username: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  details: string;
 }
 
 export interface FilesTable {
@@ -80,6 +95,8 @@ export interface SessionsTable {
   created_at: number;
   expires_at: number;
   revoked_at: number | null;
+  /** The device that last authenticated a socket with this session (IDENT-5), if any. */
+  device_id: string | null;
 }
 
 export interface RefreshTokensTable {

@@ -73,6 +73,16 @@ export interface DeliveryStore {
    * certificates name the old key), with their KeyPackages, queues and group places.
    */
   resetIdentityKey(userId: UserId, identityKey: string, at: number): Promise<void>;
+  /**
+   * IDENT-5: keeps the identity key's revocation of a device and deletes the device with its
+   * KeyPackages and queues. Its places in groups stay until a Commit removes its leaves.
+   * False when the device does not exist.
+   */
+  revokeDevice(ref: DeviceRef, revocation: string, at: number): Promise<boolean>;
+  /** The revocation (base64) of a removed device, if it was removed. */
+  findRevocation(ref: DeviceRef): Promise<string | undefined>;
+  /** The account's removed devices and their revocations, oldest first. */
+  listRevocations(userId: UserId): Promise<{ deviceId: string; revocation: string }[]>;
   /** Stores packages (a repeated ref is ignored); a new last resort replaces the old one. */
   addKeyPackages(packages: readonly NewKeyPackage[], at: number): Promise<void>;
   /** Those of `keyPackages` (as uploaded) that the device holds already, its last resort included. */
@@ -170,6 +180,60 @@ export class KyselyDeliveryStore implements DeliveryStore {
       await trx.deleteFrom("device_revocations").where("user_id", "=", userId).execute();
       await trx.deleteFrom("devices").where("user_id", "=", userId).execute();
     });
+  }
+
+  async revokeDevice(ref: DeviceRef, revocation: string, at: number): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const found = await trx
+        .selectFrom("devices")
+        .select("device_id")
+        .where("user_id", "=", ref.userId)
+        .where("device_id", "=", ref.deviceId)
+        .executeTakeFirst();
+      if (found === undefined) return false;
+      await trx
+        .insertInto("device_revocations")
+        .values({ user_id: ref.userId, device_id: ref.deviceId, revocation, revoked_at: at })
+        .onConflict((oc) => oc.columns(["user_id", "device_id"]).doNothing())
+        .execute();
+      // Children first: SQLite enforces the cascades only with foreign_keys on.
+      const tables = [
+        "handshake_queue",
+        "key_packages",
+        "offline_queue",
+        "offline_queue_cursors",
+        "devices",
+      ] as const;
+      for (const table of tables) {
+        await trx
+          .deleteFrom(table)
+          .where("user_id", "=", ref.userId)
+          .where("device_id", "=", ref.deviceId)
+          .execute();
+      }
+      return true;
+    });
+  }
+
+  async findRevocation(ref: DeviceRef): Promise<string | undefined> {
+    const row = await this.db
+      .selectFrom("device_revocations")
+      .select("revocation")
+      .where("user_id", "=", ref.userId)
+      .where("device_id", "=", ref.deviceId)
+      .executeTakeFirst();
+    return row?.revocation;
+  }
+
+  async listRevocations(userId: UserId): Promise<{ deviceId: string; revocation: string }[]> {
+    const rows = await this.db
+      .selectFrom("device_revocations")
+      .select(["device_id", "revocation"])
+      .where("user_id", "=", userId)
+      .orderBy("revoked_at")
+      .orderBy("device_id")
+      .execute();
+    return rows.map((r) => ({ deviceId: r.device_id, revocation: r.revocation }));
   }
 
   async addKeyPackages(packages: readonly NewKeyPackage[], at: number): Promise<void> {

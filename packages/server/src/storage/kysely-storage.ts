@@ -1,6 +1,7 @@
 import { type Kysely, sql } from "kysely";
 import { DatabaseBlobStore } from "../blobs/database-blob-store.js";
 import type { RoomId, SessionId, UserId } from "../domain/ids.js";
+import { KyselyAuditStore } from "./audit-store.js";
 import type { Database } from "./database.js";
 import { KyselyDeliveryStore } from "./delivery-store.js";
 import { KyselyFileStore } from "./file-store.js";
@@ -36,6 +37,7 @@ export class KyselyStorage implements Storage {
   readonly offlineQueue: KyselyOfflineQueueStore;
   readonly files: KyselyFileStore;
   readonly fileBlobs: DatabaseBlobStore;
+  readonly audit: KyselyAuditStore;
   #closing: Promise<void> | undefined;
 
   constructor(
@@ -47,6 +49,7 @@ export class KyselyStorage implements Storage {
     this.offlineQueue = new KyselyOfflineQueueStore(db);
     this.files = new KyselyFileStore(db);
     this.fileBlobs = new DatabaseBlobStore(db);
+    this.audit = new KyselyAuditStore(db);
   }
 
   // ---- users ----
@@ -159,6 +162,27 @@ export class KyselyStorage implements Storage {
       .where("revoked_at", "is", null);
     if (keep !== undefined) query = query.where("id", "!=", keep);
     const rows = await query.returning("id").execute();
+    return rows.map((r) => r.id);
+  }
+
+  async bindSessionDevice(id: SessionId, deviceId: string): Promise<void> {
+    await this.#db
+      .updateTable("sessions")
+      .set({ device_id: deviceId })
+      .where("id", "=", id)
+      .where((eb) => eb.or([eb("device_id", "is", null), eb("device_id", "!=", deviceId)]))
+      .execute();
+  }
+
+  async revokeDeviceSessions(userId: UserId, deviceId: string, at: number): Promise<SessionId[]> {
+    const rows = await this.#db
+      .updateTable("sessions")
+      .set({ revoked_at: at })
+      .where("user_id", "=", userId)
+      .where("device_id", "=", deviceId)
+      .where("revoked_at", "is", null)
+      .returning("id")
+      .execute();
     return rows.map((r) => r.id);
   }
 

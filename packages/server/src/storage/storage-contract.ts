@@ -231,6 +231,25 @@ export function storageContract(name: string, harness: StorageHarness): void {
         assert.deepEqual([...(await s.revokeUserSessions(alice, T0 + 1))].sort(), ["a1", "a2"]);
         assert.deepEqual(await s.revokeUserSessions(alice, T0 + 2), []);
       });
+
+      test("revokes the live sessions bound to one device only (IDENT-5)", async (t) => {
+        const { s, alice, bob, add } = await withSessions(t);
+        for (const id of ["a1", "a2", "a3", "a4"]) await add(id, alice);
+        await add("b1", bob);
+        await s.bindSessionDevice(asSessionId("a1"), "laptop");
+        await s.bindSessionDevice(asSessionId("a2"), "phone");
+        await s.bindSessionDevice(asSessionId("a3"), "phone");
+        await s.bindSessionDevice(asSessionId("a3"), "laptop"); // the latest device counts
+        await s.bindSessionDevice(asSessionId("b1"), "laptop");
+        assert.deepEqual(await s.revokeDeviceSessions(alice, "laptop", T0 + 1).then((r) => r.sort()), [
+          "a1",
+          "a3",
+        ]);
+        assert.equal((await s.findSession(asSessionId("a2")))?.revokedAt, null);
+        assert.equal((await s.findSession(asSessionId("a4")))?.revokedAt, null, "bound to no device");
+        assert.equal((await s.findSession(asSessionId("b1")))?.revokedAt, null, "another user's");
+        assert.deepEqual(await s.revokeDeviceSessions(alice, "laptop", T0 + 2), []);
+      });
     });
 
     describe("refresh tokens", () => {

@@ -1,5 +1,6 @@
 import type { BlobStore } from "../blobs/blob-store.js";
 import type { RoomId, SessionId, UserId } from "../domain/ids.js";
+import type { AuditStore } from "./audit-store.js";
 import type { DeliveryStore } from "./delivery-store.js";
 import type { FileStore } from "./file-store.js";
 import type { OfflineQueueStore } from "./offline-queue-store.js";
@@ -30,6 +31,8 @@ export interface Storage {
   readonly files: FileStore;
   /** File ciphertext in this database (PARLEY_FILE_STORE=database); unused with the disk store. */
   readonly fileBlobs: BlobStore;
+  /** The append-only audit log of security events (AUDIT-1). */
+  readonly audit: AuditStore;
 
   // ---- users ----
   /** Throws StorageConflictError when the username is taken (case-insensitively). */
@@ -51,6 +54,10 @@ export interface Storage {
   revokeSession(id: SessionId, at: number): Promise<boolean>;
   /** Revokes every live session of the user except `keep`; returns the ids it revoked. */
   revokeUserSessions(userId: UserId, at: number, keep?: SessionId): Promise<SessionId[]>;
+  /** IDENT-5: records that `deviceId` authenticated a socket with this session. */
+  bindSessionDevice(id: SessionId, deviceId: string): Promise<void>;
+  /** IDENT-5: revokes every live session of the user bound to `deviceId`; returns their ids. */
+  revokeDeviceSessions(userId: UserId, deviceId: string, at: number): Promise<SessionId[]>;
   /** Refresh tokens are stored by their SHA-256 hash only. */
   insertRefreshToken(token: NewRefreshToken): Promise<void>;
   findRefreshToken(tokenHash: string): Promise<RefreshTokenRecord | undefined>;

@@ -109,6 +109,12 @@ export class ConnectionRegistry implements BusSink {
           conn.close(event.reason);
         }
         return;
+      case "device.removed":
+        for (const conn of this.#byDevice.get(deviceKey(event.userId, event.deviceId)) ?? []) {
+          conn.sendError(new ParleyError("device_removed"));
+          conn.close("device_removed");
+        }
+        return;
       case "queue.written":
         // In the connection's frame order, so a page never overtakes an answer (WS-4).
         for (const d of event.devices) {

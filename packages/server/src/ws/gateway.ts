@@ -12,7 +12,9 @@ import { ParleyError } from "../domain/errors.js";
 import type { UserId } from "../domain/ids.js";
 import type { MembershipCache } from "../domain/membership-cache.js";
 import { SignOn } from "../domain/sign-on.js";
+import { LogThrottle } from "../ops/log-throttle.js";
 import type { Metrics } from "../ops/metrics.js";
+import { isStorageFull } from "../storage/storage-full.js";
 import { Connection } from "./connection.js";
 import { ConnectionRegistry } from "./connection-registry.js";
 import { FRAME_HANDLERS, type FrameDomain, type FrameHandler } from "./frame-handlers.js";
@@ -45,6 +47,8 @@ const MAX_INVALID_FRAMES = 10;
 export class Gateway {
   readonly #upgrades: UpgradeHandler;
   readonly #parser = new FrameParser();
+  /** Error lines a client can cause, at most one a minute per kind. */
+  readonly #quiet = new LogThrottle();
   readonly #registry: ConnectionRegistry;
   readonly #signOn: SignOn;
   readonly #stopHeartbeat: () => void;
@@ -181,6 +185,14 @@ export class Gateway {
     let error: ParleyError;
     if (e instanceof ParleyError) {
       error = e;
+    } else if (isStorageFull(e)) {
+      const folded = this.#quiet.take("storage_full");
+      if (folded > 0)
+        this.o.log.error(
+          { event: "storage_full", count: folded, frameType: frame.type },
+          "a write failed: the storage is full",
+        );
+      error = new ParleyError("storage_full");
     } else {
       this.o.log.error({ err: e, event: "frame_error", frameType: frame.type }, "frame handling failed");
       error = new ParleyError((await this.o.storageUp()) ? "internal_error" : "service_unavailable");
@@ -215,6 +227,19 @@ export class Gateway {
       this.o.metrics.authFailures.inc({ kind: "ws_token" });
       conn.sendError(e);
       return conn.close(e.code);
+    }
+    // IDENT-5: a removed device is told so, and its session ends; a live one marks the session
+    // as its own, so that removing the device later ends this session too.
+    if (frame.deviceId !== undefined) {
+      if (await this.o.delivery.isRemoved(auth.userId, frame.deviceId)) {
+        await this.o.accounts.endSession(auth.sessionId);
+        conn.sendError(new ParleyError("device_removed"));
+        return conn.close("device_removed");
+      }
+      // Best effort: a full disk must not stop sign-ins (the removed device id is refused anyway).
+      await this.o.accounts.bindSessionDevice(auth.sessionId, frame.deviceId).catch((err: unknown) => {
+        this.o.log.warn({ err, event: "session_device_unbound" }, "could not record the session's device");
+      });
     }
     if (conn.closing) return;
     const admission = await this.#signOn.admit(auth, conn.id, () => conn.closing);

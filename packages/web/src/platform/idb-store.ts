@@ -52,6 +52,10 @@ class IdbNamespace implements DeviceStore {
   async delete(key: string): Promise<void> {
     await (await open()).delete("values", this.prefix + key);
   }
+
+  async clear(): Promise<void> {
+    await (await open()).delete("values", IDBKeyRange.bound(this.prefix, `${this.prefix}\uffff`));
+  }
 }
 
 export interface AccountStore {

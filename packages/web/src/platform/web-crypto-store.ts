@@ -56,6 +56,10 @@ export class WebCryptoStore implements DeviceStore {
   delete(key: string): Promise<void> {
     return this.inner.delete(key);
   }
+
+  async clear(): Promise<void> {
+    await this.inner.clear?.();
+  }
 }
 
 export class StoreTamperedError extends Error {

@@ -1,5 +1,6 @@
 import {
   type ChatChange,
+  type ChatMessage,
   ChatModel,
   DEFAULT_RETENTION,
   type DeliveryInfo,
@@ -18,6 +19,7 @@ import {
   ParleyClient,
   type PendingLink,
   parseRetention,
+  type Quote,
   type SafetyNumberResult,
 } from "@parley/client";
 import {
@@ -28,11 +30,13 @@ import {
   type MlsSuite,
 } from "@parley/protocol";
 import { eraseAccount, getSetting, openAccountStore, setSetting } from "../platform/idb-store.js";
-import { clearDeviceNotes, noteDeviceAdded } from "./device-notes.js";
 import { describeError } from "./errors.js";
 import type { StagedFile } from "./files.js";
 import {
   chat,
+  composing,
+  focused,
+  type MessageRef,
   notice,
   persistent,
   readReceipts,
@@ -219,9 +223,11 @@ function onChange(model: ChatModel, change: ChatChange): void {
     case "changed":
       return;
     case "device_added":
-      // The SDK also reports this very device the first time it sees it: that is no news.
-      if (change.deviceId === session?.client.deviceId && change.userId === model.snapshot.me?.id) return;
-      noteDeviceAdded(change.userId, change.deviceId);
+    case "device_removed":
+      // Lines in the conversations, from the snapshot (kept with the history).
+      return;
+    case "this_device_removed":
+      void removedHere();
       return;
     default:
       assertNever(change);
@@ -231,9 +237,51 @@ function onChange(model: ChatModel, change: ChatChange): void {
 // ------------------------------------------------------------------------------- messages
 
 /** Sends a text to a conversation: at once when connected, else when the connection is back. */
-export function sendMessage(roomId: string, text: string): void {
+export function sendMessage(roomId: string, text: string, replyTo?: MessageRef): void {
   // A failure shows on the message (Retry) and as a notice.
-  session?.model.send(roomId, text).catch(() => undefined);
+  session?.model.send(roomId, text, replyTo !== undefined ? { replyTo } : {}).catch(() => undefined);
+}
+
+/** CHAT-2: reacts with `emoji`, or takes this user's reaction back; a failure is a notice. */
+export function react(m: MessageRef, emoji: string): void {
+  session?.model.react(m.roomId, m, emoji).catch((error: unknown) => {
+    notice.value = describeError(error);
+  });
+}
+
+/** CHAT-3: changes the text of one of this user's messages for everyone. */
+export async function editMessage(m: MessageRef, text: string): Promise<void> {
+  await active().model.edit(m.roomId, m, text);
+}
+
+/** CHAT-4: deletes one of this user's messages for everyone. */
+export async function deleteMessage(m: MessageRef): Promise<void> {
+  await active().model.deleteForEveryone(m.roomId, m);
+}
+
+export function canEdit(m: ChatMessage): boolean {
+  // A file's message has no text to edit: its file is sent again instead.
+  return m.attachment === undefined && (session?.model.canEdit(m) ?? false);
+}
+
+export function canDelete(m: ChatMessage): boolean {
+  return session?.model.canDelete(m) ?? false;
+}
+
+/** CHAT-1: what a reply shows of the message it answers. */
+export function quoteOf(m: ChatMessage): Quote | undefined {
+  return session?.model.quoteOf(m);
+}
+
+/** CHAT-6: this device's messages with every word of `query`, newest first. */
+export function search(query: string): ChatMessage[] {
+  return session?.model.search(query) ?? [];
+}
+
+/** Opens a message's conversation scrolled to it, marked for a moment (a quote, a search hit). */
+export function jumpTo(m: MessageRef): void {
+  if (selectedRoom.value !== m.roomId) selectRoom(m.roomId);
+  focused.value = { roomId: m.roomId, key: m.key, fromId: m.fromId, at: Date.now() };
 }
 
 // ------------------------------------------------------------------------------- files (issue 17)
@@ -359,6 +407,7 @@ export function typingInRoom(roomId: string): void {
 
 export function selectRoom(roomId: string | undefined): void {
   selectedRoom.value = roomId;
+  if (composing.value !== undefined && composing.value.roomId !== roomId) composing.value = undefined;
   if (roomId !== undefined) session?.model.markRead(roomId);
 }
 
@@ -487,6 +536,34 @@ export async function signOut(erase: boolean): Promise<void> {
   await setSetting(LAST_ACCOUNT, undefined);
   chat.value = emptyChatSnapshot({ state: "offline", reason: "signed_out" });
   selectedRoom.value = undefined;
-  clearDeviceNotes();
   route.value = "signin";
+}
+
+/**
+ * IDENT-5: another device of this person removed this one. The SDK erased its keys; the page
+ * erases the rest of what this browser kept for the account and says what happened.
+ */
+async function removedHere(): Promise<void> {
+  const s = session;
+  session = undefined;
+  if (s !== undefined) {
+    s.detach();
+    s.model.dispose();
+    await s.client.close();
+    await eraseAccount(s.account);
+  }
+  await setSetting(LAST_ACCOUNT, undefined);
+  chat.value = emptyChatSnapshot({ state: "offline", reason: "device_removed" });
+  selectedRoom.value = undefined;
+  route.value = "signin";
+  notice.value =
+    "This device was removed from your account by another of your devices. Its keys and history were erased here. Sign in and link it again to use it.";
+}
+
+/**
+ * IDENT-5: removes another device of this person (the view asks the user to confirm first).
+ * Its certificate is revoked, it leaves every conversation, and it is signed out and erased.
+ */
+export function removeDevice(deviceId: string): Promise<void> {
+  return active().client.removeDevice(deviceId);
 }

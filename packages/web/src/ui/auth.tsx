@@ -6,7 +6,7 @@ import {
 } from "@parley/protocol";
 import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../state/errors.js";
-import { persistent, serverInfo } from "../state/model.js";
+import { notice, persistent, serverInfo } from "../state/model.js";
 import { register, signIn } from "../state/session.js";
 
 type Checker = typeof import("@parley/protocol/password-policy");
@@ -38,6 +38,11 @@ export function SignIn() {
       <Brand />
       <form class="card" aria-label="Sign in" onSubmit={submit}>
         <h2>Sign in</h2>
+        {notice.value !== undefined && (
+          <p role="status" class="notice" data-testid="signin-notice">
+            {notice.value}
+          </p>
+        )}
         <label>
           Username
           <input name="username" autoComplete="username" autoCapitalize="none" spellcheck={false} required />

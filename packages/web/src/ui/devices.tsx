@@ -3,36 +3,92 @@ import type { ComponentType } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { describeError } from "../state/errors.js";
 import { me } from "../state/model.js";
-import { devicesOf, linkDevice } from "../state/session.js";
+import { devicesOf, linkDevice, removeDevice } from "../state/session.js";
 import { formatFull } from "./format.js";
 
 /**
  * A person's devices, as certified by their identity key (issue 14), with when each was added.
- * Devices the server lists without a valid certificate are not shown (the SDK drops them).
+ * Devices the server lists without a valid certificate are not shown (the SDK drops them). With
+ * `removable` (this person's own list), each other device can be removed, after a confirmation.
  */
-export function DeviceList({ userId, label }: { userId: string; label: string }) {
+export function DeviceList({
+  userId,
+  label,
+  removable,
+}: {
+  userId: string;
+  label: string;
+  removable?: boolean;
+}) {
   const [list, setList] = useState<DeviceInfo[] | undefined>();
   const [error, setError] = useState<string | undefined>();
+  const [confirming, setConfirming] = useState<string | undefined>();
+  const [removing, setRemoving] = useState(false);
+  const [generation, setGeneration] = useState(0);
   useEffect(() => {
     devicesOf(userId).then(
       (d) => setList([...d].sort((a, b) => a.createdAt - b.createdAt)),
       (e: unknown) => setError(describeError(e)),
     );
-  }, [userId]);
-  if (error !== undefined) return <p role="alert">{error}</p>;
-  if (list === undefined) return <p class="muted">Loading devices…</p>;
+  }, [userId, generation]);
+  if (list === undefined)
+    return error !== undefined ? <p role="alert">{error}</p> : <p class="muted">Loading devices…</p>;
+  const remove = (deviceId: string) => {
+    setRemoving(true);
+    setError(undefined);
+    removeDevice(deviceId).then(
+      () => {
+        setRemoving(false);
+        setConfirming(undefined);
+        setGeneration(generation + 1);
+      },
+      (e: unknown) => {
+        setRemoving(false);
+        setError(describeError(e));
+      },
+    );
+  };
   return (
-    <ul class="devices" aria-label={label}>
-      {list.map((d, i) => (
-        <li key={d.deviceId} data-device={d.deviceId}>
-          <span>
-            Device {i + 1}
-            {d.current ? " (this device)" : ""}
-          </span>
-          <span class="muted small-text">added {formatFull(d.createdAt)}</span>
-        </li>
-      ))}
-    </ul>
+    <>
+      <ul class="devices" aria-label={label}>
+        {list.map((d, i) => (
+          <li key={d.deviceId} data-device={d.deviceId}>
+            <span>
+              Device {i + 1}
+              {d.current ? " (this device)" : ""}
+            </span>
+            <span class="muted small-text">added {formatFull(d.createdAt)}</span>
+            {removable === true && !d.current && confirming !== d.deviceId && (
+              <button type="button" class="small" onClick={() => setConfirming(d.deviceId)}>
+                Remove
+              </button>
+            )}
+            {confirming === d.deviceId && (
+              <section class="confirm-remove" aria-label={`Remove device ${i + 1}`}>
+                <p>
+                  Remove device {i + 1}? It is signed out at once, erases your keys and history on it, and
+                  leaves every conversation. Nothing sent from now on reaches it. This cannot be undone: to
+                  use it again, link it anew.
+                </p>
+                <div class="dialog-actions">
+                  <button type="button" class="danger" disabled={removing} onClick={() => remove(d.deviceId)}>
+                    {removing ? "Removing…" : "Remove this device"}
+                  </button>
+                  <button type="button" disabled={removing} onClick={() => setConfirming(undefined)}>
+                    Keep it
+                  </button>
+                </div>
+              </section>
+            )}
+          </li>
+        ))}
+      </ul>
+      {error !== undefined && (
+        <p role="alert" class="form-error">
+          {error}
+        </p>
+      )}
+    </>
   );
 }
 
@@ -45,7 +101,7 @@ export function DevicesSection() {
   return (
     <section class="devices-section" aria-labelledby="devices-title">
       <h3 id="devices-title">Devices</h3>
-      <DeviceList key={generation} userId={self.id} label="Your devices" />
+      <DeviceList key={generation} userId={self.id} label="Your devices" removable />
       {linking ? (
         <LinkNewDevice
           onDone={() => {

@@ -3,7 +3,9 @@ import { initial } from "./0001-initial.js";
 import { mlsDelivery } from "./0002-mls-delivery.js";
 import { offlineQueue } from "./0003-offline-queue.js";
 import { identityKeys } from "./0004-identity-keys.js";
-import { files } from "./0005-files.js";
+import { sessionDevices } from "./0005-session-devices.js";
+import { auditLog } from "./0006-audit-log.js";
+import { files } from "./0007-files.js";
 
 /**
  * Every migration, by name. A static map rather than Kysely's FileMigrationProvider so that
@@ -14,7 +16,9 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   "0002-mls-delivery": mlsDelivery,
   "0003-offline-queue": offlineQueue,
   "0004-identity-keys": identityKeys,
-  "0005-files": files,
+  "0005-session-devices": sessionDevices,
+  "0006-audit-log": auditLog,
+  "0007-files": files,
 });
 
 export const migrationProvider: MigrationProvider = {

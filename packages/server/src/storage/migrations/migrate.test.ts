@@ -8,6 +8,7 @@ import { migrations } from "./index.js";
 import { migrate, StorageMigrationError } from "./migrate.js";
 
 const SCHEMA_TABLES = [
+  "audit_log",
   "device_revocations",
   "devices",
   "file_chunks",

@@ -7,13 +7,16 @@ import { initial } from "./0001-initial.js";
 import { mlsDelivery } from "./0002-mls-delivery.js";
 import { offlineQueue } from "./0003-offline-queue.js";
 import { identityKeys } from "./0004-identity-keys.js";
-import { files } from "./0005-files.js";
+import { sessionDevices } from "./0005-session-devices.js";
+import { auditLog } from "./0006-audit-log.js";
+import { files } from "./0007-files.js";
 
 function suite(dialect: Storage["dialect"], location: () => Promise<string>): void {
   test("up adds the files and file_chunks tables; down removes only them", async (t) => {
     const db = kyselyOn(dialect, await location());
     t.after(() => db.destroy());
-    for (const m of [initial, mlsDelivery, offlineQueue, identityKeys]) await m.up(db);
+    for (const m of [initial, mlsDelivery, offlineQueue, identityKeys, sessionDevices, auditLog])
+      await m.up(db);
     const before = await tableNames(db, dialect);
     await files.up(db);
     assert.deepEqual(await tableNames(db, dialect), [...before, "file_chunks", "files"].sort());
@@ -34,9 +37,9 @@ function suite(dialect: Storage["dialect"], location: () => Promise<string>): vo
   });
 }
 
-describe("0005-files on SQLite", () => suite("sqlite", async () => ":memory:"));
+describe("0007-files on SQLite", () => suite("sqlite", async () => ":memory:"));
 
-describePostgres("0005-files on PostgreSQL", (baseUrl) => {
+describePostgres("0007-files on PostgreSQL", (baseUrl) => {
   const schemas = new TestSchemas(baseUrl);
   after(() => schemas.dropAll());
   suite("postgres", () => schemas.create());

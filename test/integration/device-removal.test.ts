@@ -1,0 +1,230 @@
+import assert from "node:assert/strict";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import {
+  type DeviceRemovedEvent,
+  type IdentityChange,
+  isParleyClientError,
+  MemoryStore,
+  type ParleyClient,
+} from "@parley/client";
+import {
+  encodeRevocation,
+  generateIdentityKey,
+  identityKeyFromSeed,
+  signDeviceRevocation,
+} from "@parley/crypto";
+import { PROTOCOL_VERSION } from "@parley/protocol";
+import Database from "better-sqlite3";
+import { login, STRONG_PASSWORD, startTestServer, type TestServer, uniqueName } from "./support/harness.js";
+import { linkBySdk, nextEvent, type SdkUser, sdkClient, sdkSignUp } from "./support/sdk.js";
+import { TestSocket } from "./support/ws-client.js";
+
+// Issue 14, part 6 (IDENT-5): removing a device. Real server (SQLite in a temp dir), SDK clients.
+
+async function eventually(check: () => Promise<boolean> | boolean, what: string, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assert.fail(`not within ${ms} ms: ${what}`);
+}
+
+/** A copy of a store as it is now: what a thief who imaged the device's disk would hold. */
+function copyOf(store: MemoryStore): MemoryStore {
+  const copy = new MemoryStore();
+  for (const key of store.keys()) {
+    const value = store.raw(key);
+    if (value !== undefined) void copy.put(key, value);
+  }
+  return copy;
+}
+
+describe("removing a device (IDENT-5)", () => {
+  let ts: TestServer;
+  let dataDir: string;
+  let db: Database.Database;
+  const open: ParleyClient[] = [];
+  const user = async (prefix: string): Promise<SdkUser> => {
+    const u = await sdkSignUp(ts, prefix);
+    open.push(u.client);
+    return u;
+  };
+
+  before(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), "parley-removal-"));
+    ts = await startTestServer({}, { dataDir });
+    db = new Database(join(dataDir, "parley.db"), { readonly: true });
+  });
+  after(async () => {
+    await Promise.all(open.map((c) => c.close()));
+    db.close();
+    await ts.stop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const groupDevices = (deviceId: string) =>
+    (
+      db.prepare("select room_id from mls_group_devices where device_id = ?").all(deviceId) as {
+        room_id: string;
+      }[]
+    ).map((r) => r.room_id);
+
+  it("takes the device out of every group, ends its sessions, erases it, and alarms nobody", async () => {
+    const bob = await user("bob");
+    const alice = await user("alice");
+    const carol = await user("carol");
+    const room = await bob.client.createRoom("team", { isPublic: false });
+    await bob.client.invite(room.id, alice.id);
+    await alice.client.join(room.id);
+    const direct = await alice.client.openDirect(bob.id);
+    // A room of carol's that bob joins: carol's client must follow the removal too.
+    const carolRoom = await carol.client.createRoom("carol's", { isPublic: true });
+    await bob.client.join(carolRoom.id);
+    await alice.client.markVerified(bob.id);
+
+    const phoneStore = new MemoryStore();
+    const phone = sdkClient(ts, phoneStore);
+    open.push(phone);
+    await phone.login(bob.username, STRONG_PASSWORD);
+    await linkBySdk(bob.client, phone);
+    const phoneId = phone.deviceId ?? assert.fail("the phone has a device id");
+    for (const id of [room.id, direct.id, carolRoom.id])
+      await eventually(async () => (await phone.epoch(id)) !== undefined, `the phone joins ${id}`);
+    await eventually(() => groupDevices(phoneId).length === 3, "the server lists the phone in 3 groups");
+
+    const aliceChanges: IdentityChange[] = [];
+    alice.client.on("identity_changed", (c) => aliceChanges.push(c));
+    const aliceHears = nextEvent(alice.client, "device_removed");
+    const carolHears = nextEvent(carol.client, "device_removed");
+    const phoneHears = nextEvent(phone, "this_device_removed");
+    const stolen = copyOf(phoneStore);
+
+    // Not this device itself, nor one the account does not have.
+    await assert.rejects(bob.client.removeDevice(bob.client.deviceId ?? ""), (e) =>
+      isParleyClientError(e, "invalid_target"),
+    );
+    await assert.rejects(bob.client.removeDevice("no-such-device"), (e) =>
+      isParleyClientError(e, "device_not_found"),
+    );
+
+    await bob.client.removeDevice(phoneId);
+
+    const expected: DeviceRemovedEvent = { userId: bob.id, deviceId: phoneId };
+    assert.deepEqual(await aliceHears, expected);
+    assert.deepEqual(await carolHears, expected);
+    assert.deepEqual(await phoneHears, expected);
+    assert.deepEqual(phoneStore.keys(), [], "the removed device erased everything it held");
+    await eventually(() => groupDevices(phoneId).length === 0, "no group holds the phone any more");
+    assert.equal(await alice.client.trust(bob.id), "verified", "a removal is no key change");
+    assert.deepEqual(aliceChanges, []);
+    const bobDevices = await alice.client.devices(bob.id);
+    assert.deepEqual(
+      bobDevices.map((d) => d.deviceId),
+      [bob.client.deviceId],
+    );
+
+    // What is said afterwards reaches bob's laptop, and nothing reaches the phone.
+    const heard = nextEvent(bob.client, "message", (m) => m.text === "after the phone went");
+    await alice.client.send(room.id, "after the phone went");
+    await heard;
+
+    // A copy of the phone's disk holds a session that has ended, and its device id is refused
+    // even with the password.
+    const thief = sdkClient(ts, stolen);
+    open.push(thief);
+    assert.equal(await thief.resume(), true);
+    await assert.rejects(thief.connect(5000));
+    await thief.close();
+    const again = sdkClient(ts, copyOf(stolen));
+    open.push(again);
+    await again.login(bob.username, STRONG_PASSWORD);
+    await assert.rejects(again.connect(5000), (e) => isParleyClientError(e, "device_removed"));
+  });
+
+  it("refuses a revocation the account's identity key did not sign, and a removed device's return", async () => {
+    const erinStore = new MemoryStore();
+    const erinClient = sdkClient(ts, erinStore);
+    open.push(erinClient);
+    const erinName = uniqueName("erin");
+    const erin = {
+      client: erinClient,
+      id: (await erinClient.register(erinName, STRONG_PASSWORD)).id,
+      username: erinName,
+    };
+    await erinClient.connect();
+    const tablet = sdkClient(ts);
+    open.push(tablet);
+    await tablet.login(erin.username, STRONG_PASSWORD);
+    await linkBySdk(erin.client, tablet);
+    const tabletId = tablet.deviceId ?? assert.fail("the tablet has a device id");
+    const laptopId = erin.client.deviceId ?? assert.fail("the laptop has a device id");
+    const devices = db
+      .prepare("select device_id, signature_key from devices where user_id = ?")
+      .all(erin.id) as {
+      device_id: string;
+      signature_key: string;
+    }[];
+    const tabletKey = Buffer.from(
+      devices.find((d) => d.device_id === tabletId)?.signature_key ?? "",
+      "base64",
+    );
+
+    // A raw socket speaking for erin's laptop, as a client that signs what it likes.
+    const session = await login(ts, erin.username);
+    const socket = await TestSocket.open(ts);
+    socket.send({
+      type: "auth",
+      token: session.body.accessToken,
+      protocolVersion: PROTOCOL_VERSION,
+      deviceId: laptopId,
+    });
+    await socket.next("ready");
+    const revoke = (key = generateIdentityKey(), deviceKey: Uint8Array = tabletKey, deviceId = tabletId) =>
+      Buffer.from(
+        encodeRevocation(signDeviceRevocation(key, { accountId: erin.id, deviceId }, deviceKey, Date.now())),
+      ).toString("base64");
+    const answer = (frame: Record<string, unknown>) => socket.call({ type: "device.remove", ...frame });
+    const code = (f: unknown) => (f as { type: string; code?: string }).code;
+
+    assert.equal(code(await answer({ deviceId: tabletId, revocation: revoke() })), "revocation_invalid");
+    assert.equal(code(await answer({ deviceId: tabletId, revocation: "AAAA" })), "revocation_invalid");
+    assert.equal(code(await answer({ deviceId: "ghost", revocation: revoke() })), "device_not_found");
+    assert.equal(code(await answer({ deviceId: laptopId, revocation: revoke() })), "invalid_target");
+    assert.equal(
+      code(await answer({ deviceId: "not a device id!", revocation: revoke() })),
+      "validation_failed",
+    );
+
+    // Erin's real identity key (as her laptop keeps it) signing another key is still refused.
+    const realKey = identityKeyFromSeed(
+      (await erinStore.get("identity/key")) ?? assert.fail("no identity key"),
+    );
+    assert.equal(
+      code(
+        await answer({ deviceId: tabletId, revocation: revoke(realKey, generateIdentityKey().publicKey) }),
+      ),
+      "revocation_invalid",
+    );
+    const tabletGone = nextEvent(tablet, "this_device_removed");
+    assert.equal((await answer({ deviceId: tabletId, revocation: revoke(realKey) })).type, "ok");
+    await tabletGone;
+    assert.equal(code(await answer({ deviceId: tabletId, revocation: revoke(realKey) })), "device_not_found");
+
+    // The removed id can never register again, nor connect.
+    const back = await TestSocket.open(ts);
+    back.send({
+      type: "auth",
+      token: session.body.accessToken,
+      protocolVersion: PROTOCOL_VERSION,
+      deviceId: tabletId,
+    });
+    const refused = await back.next("error");
+    assert.equal(refused.code, "device_removed");
+    assert.equal((await back.closed).code, 1008);
+    socket.ws.close();
+  });
+});
