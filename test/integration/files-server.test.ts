@@ -17,7 +17,7 @@ import { pinnedWebSocket } from "../../packages/cli/src/chat/websocket.js";
 import { trustedFetch } from "../../packages/cli/src/https-fetch.js";
 import { describePostgres, TestSchemas } from "../../packages/server/src/storage/test-databases.js";
 import { request, STRONG_PASSWORD, startTestServer, type TestServer, uniqueName } from "./support/harness.js";
-import { type SdkUser, sdkSignUp } from "./support/sdk.js";
+import type { SdkUser } from "./support/sdk.js";
 
 // The blob store over HTTP (docs/PROTOCOL.md FILE-3..7) with a real server: every refusal's
 // status and code, the headers that keep a served blob inert, resuming after a cut connection,
