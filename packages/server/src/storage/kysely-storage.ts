@@ -4,6 +4,7 @@ import { KyselyAuditStore } from "./audit-store.js";
 import type { Database } from "./database.js";
 import { KyselyDeliveryStore } from "./delivery-store.js";
 import { KyselyOfflineQueueStore } from "./offline-queue-store.js";
+import { KyselyRecoveryCodeStore } from "./recovery-code-store.js";
 import { toFlag, toMember, toRefreshToken, toRoom, toSession, toUser } from "./rows.js";
 import type {
   MemberRecord,
@@ -34,6 +35,7 @@ export class KyselyStorage implements Storage {
   readonly delivery: KyselyDeliveryStore;
   readonly offlineQueue: KyselyOfflineQueueStore;
   readonly audit: KyselyAuditStore;
+  readonly recovery: KyselyRecoveryCodeStore;
   #closing: Promise<void> | undefined;
 
   constructor(
@@ -44,6 +46,7 @@ export class KyselyStorage implements Storage {
     this.delivery = new KyselyDeliveryStore(db);
     this.offlineQueue = new KyselyOfflineQueueStore(db);
     this.audit = new KyselyAuditStore(db);
+    this.recovery = new KyselyRecoveryCodeStore(db);
   }
 
   // ---- users ----
