@@ -185,9 +185,11 @@ export function cryptoSection(
   const out = ["## 5. Crypto (MLS)", ""];
   if (!a) return [...out, `No figures${failures ? `: ${failures}` : ""}.`];
   out.push(
-    `${cell(title)}. \`${a.suite}\` on ${a.provider}, timed in the benchmark's own process (no server, ` +
-      "on the load generator's core, idle at that point) through `@parley/crypto`'s public API: what a " +
-      `client device pays. ${a.runs} repetition${a.runs > 1 ? "s" : ""}.`,
+    `${cell(title)}. \`${a.suite}\` on ${a.provider}, timed ${
+      a.provider.includes("Chromium")
+        ? "in a headless Chromium page served from loopback (no server; the browser's process may run on any core)"
+        : "in the benchmark's own process (no server, on the load generator's core, idle at that point)"
+    } through \`@parley/crypto\`'s public API: what a client device pays. ${a.runs} repetition${a.runs > 1 ? "s" : ""}.`,
     "",
   );
   if (failures) out.push(`> ${failures}`, "");

@@ -10,7 +10,7 @@ export const CHROMIUM = "/usr/bin/chromium";
  * translation, media router): with them and the request filter below, a run sends nothing off
  * the loopback.
  */
-const CHROMIUM_ARGS = [
+export const CHROMIUM_ARGS = [
   "--no-sandbox",
   "--disable-background-networking",
   "--disable-component-update",
@@ -134,7 +134,7 @@ export async function measureNavigation(
   return out;
 }
 
-async function closeWithin(p: Promise<void>, ms: number): Promise<void> {
+export async function closeWithin(p: Promise<void>, ms: number): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([p, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
   clearTimeout(timer);

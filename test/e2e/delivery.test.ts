@@ -44,6 +44,8 @@ describe("delivery ticks and message info between browsers", () => {
       await waitForAttribute(first, "data-status", "read");
       assert.equal(await first.getByTestId("ticks").getAttribute("title"), "Read");
       assert.equal(await first.getByTestId("ticks").locator("[aria-hidden]").textContent(), "✓✓");
+      // Info is one of the message's actions, shown on hover (CHAT).
+      await first.hover();
       await first.getByRole("button", { name: "Info" }).click();
       let dialog = alice.page.getByRole("dialog", { name: "Message info" });
       await waitForText(dialog.getByTestId("delivery-summary"), "Delivered to 1 of 1 devices.");
@@ -59,6 +61,8 @@ describe("delivery ticks and message info between browsers", () => {
         "sent, delivered to none of 1 device",
       );
       assert.equal(await second.getByTestId("ticks").locator("[aria-hidden]").textContent(), "✓");
+      // Info is one of the message's actions, shown on hover (CHAT).
+      await second.hover();
       await second.getByRole("button", { name: "Info" }).click();
       dialog = alice.page.getByRole("dialog", { name: "Message info" });
       await waitForText(dialog.getByTestId("delivery-summary"), "Delivered to 0 of 1 devices.");

@@ -439,8 +439,7 @@ export class ChatModel {
     const at = Math.max(this.#now(), (last ?? -1) + 1);
     await this.#client.send(m.roomId, content, { messageId: id, sentAt: at });
     this.#applyOrWait(m.roomId, { target: { key: m.key, fromId: m.fromId }, by, at, id, change });
-    if (change.kind === "delete")
-      await this.#history?.saveNow(m.roomId, this.#snapshot.messages[m.roomId] ?? []);
+    await this.#keepNow(m.roomId);
   }
 
   /** Sends a failed message again; undefined when there is no failed message with that key. */
@@ -770,9 +769,9 @@ export class ChatModel {
       change,
     };
     const changed = this.#applyOrWait(m.roomId, pc);
-    // CHAT-4: what a delete removed leaves the history now, not with the next batched write.
-    if (changed !== undefined && change.kind === "delete")
-      await this.#history?.saveNow(m.roomId, this.#snapshot.messages[m.roomId] ?? []);
+    // Kept before the next event, as a message is: a reload right after shows it; and what a
+    // delete removed leaves the history now (CHAT-4), not with the next batched write.
+    if (changed !== undefined) await this.#keepNow(m.roomId);
   }
 
   /** Applies a change to its message, or keeps it until the message arrives. Returns the message changed. */
@@ -794,6 +793,14 @@ export class ChatModel {
     this.#emit({ type: "state" });
     this.#emit({ type: "changed", message: after, change: pc.change, by: pc.by });
     return after;
+  }
+
+  async #keepNow(roomId: string): Promise<void> {
+    try {
+      await this.#history?.saveNow(roomId, this.#snapshot.messages[roomId] ?? []);
+    } catch (error) {
+      this.#emit({ type: "failed", what: "history", error });
+    }
   }
 
   #setPending(roomId: string, list: readonly PendingChange[]): void {

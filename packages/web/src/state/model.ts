@@ -50,6 +50,18 @@ export const readReceipts = signal(true);
 /** False when this page cannot keep encrypted state (not a secure context). */
 export const persistent = signal(true);
 
+/** A message by its conversation, sender and id (RCPT-3). */
+export interface MessageRef {
+  readonly roomId: string;
+  readonly key: string;
+  readonly fromId: string;
+}
+
+/** CHAT-1, CHAT-3: the composer answers a message (`reply`) or changes one of this user's (`edit`). */
+export const composing = signal<(MessageRef & { readonly mode: "reply" | "edit" }) | undefined>(undefined);
+/** A message to scroll to and mark (a quote or a search hit was opened); `at` tells repeats apart. */
+export const focused = signal<(MessageRef & { readonly at: number }) | undefined>(undefined);
+
 /** The name to show for a conversation: a room's name, or the other person's for a direct one. */
 export function conversationName(room: RoomView): string {
   if (room.kind !== "direct") return room.name;

@@ -1,5 +1,6 @@
 import {
   type ChatChange,
+  type ChatMessage,
   ChatModel,
   DEFAULT_RETENTION,
   type DeliveryInfo,
@@ -16,6 +17,7 @@ import {
   ParleyClient,
   type PendingLink,
   parseRetention,
+  type Quote,
   type SafetyNumberResult,
 } from "@parley/client";
 import { assertNever, canonicalRoomId, type InfoResponse, type MlsSuite } from "@parley/protocol";
@@ -23,6 +25,9 @@ import { eraseAccount, getSetting, openAccountStore, setSetting } from "../platf
 import { describeError } from "./errors.js";
 import {
   chat,
+  composing,
+  focused,
+  type MessageRef,
   notice,
   persistent,
   readReceipts,
@@ -221,9 +226,50 @@ function onChange(model: ChatModel, change: ChatChange): void {
 // ------------------------------------------------------------------------------- messages
 
 /** Sends a text to a conversation: at once when connected, else when the connection is back. */
-export function sendMessage(roomId: string, text: string): void {
+export function sendMessage(roomId: string, text: string, replyTo?: MessageRef): void {
   // A failure shows on the message (Retry) and as a notice.
-  session?.model.send(roomId, text).catch(() => undefined);
+  session?.model.send(roomId, text, replyTo !== undefined ? { replyTo } : {}).catch(() => undefined);
+}
+
+/** CHAT-2: reacts with `emoji`, or takes this user's reaction back; a failure is a notice. */
+export function react(m: MessageRef, emoji: string): void {
+  session?.model.react(m.roomId, m, emoji).catch((error: unknown) => {
+    notice.value = describeError(error);
+  });
+}
+
+/** CHAT-3: changes the text of one of this user's messages for everyone. */
+export async function editMessage(m: MessageRef, text: string): Promise<void> {
+  await active().model.edit(m.roomId, m, text);
+}
+
+/** CHAT-4: deletes one of this user's messages for everyone. */
+export async function deleteMessage(m: MessageRef): Promise<void> {
+  await active().model.deleteForEveryone(m.roomId, m);
+}
+
+export function canEdit(m: ChatMessage): boolean {
+  return session?.model.canEdit(m) ?? false;
+}
+
+export function canDelete(m: ChatMessage): boolean {
+  return session?.model.canDelete(m) ?? false;
+}
+
+/** CHAT-1: what a reply shows of the message it answers. */
+export function quoteOf(m: ChatMessage): Quote | undefined {
+  return session?.model.quoteOf(m);
+}
+
+/** CHAT-6: this device's messages with every word of `query`, newest first. */
+export function search(query: string): ChatMessage[] {
+  return session?.model.search(query) ?? [];
+}
+
+/** Opens a message's conversation scrolled to it, marked for a moment (a quote, a search hit). */
+export function jumpTo(m: MessageRef): void {
+  if (selectedRoom.value !== m.roomId) selectRoom(m.roomId);
+  focused.value = { roomId: m.roomId, key: m.key, fromId: m.fromId, at: Date.now() };
 }
 
 /** RCPT-2: who has one of this device's messages, device by device. */
@@ -249,6 +295,7 @@ export function typingInRoom(roomId: string): void {
 
 export function selectRoom(roomId: string | undefined): void {
   selectedRoom.value = roomId;
+  if (composing.value !== undefined && composing.value.roomId !== roomId) composing.value = undefined;
   if (roomId !== undefined) session?.model.markRead(roomId);
 }
 

@@ -1,24 +1,113 @@
-import { useRef, useState } from "preact/hooks";
-import { connection, serverInfo } from "../state/model.js";
-import { sendMessage, typingInRoom } from "../state/session.js";
+import { excerpt } from "@parley/client";
+import { useEffect, useId, useRef, useState } from "preact/hooks";
+import { describeError } from "../state/errors.js";
+import { chat, composing, connection, me, members, notice, serverInfo } from "../state/model.js";
+import { editMessage, sendMessage, typingInRoom } from "../state/session.js";
 import { EMOJI_GROUPS } from "./emoji.js";
 import { maxMessageChars } from "./limits.js";
+
+/** Suggestions shown at most for an @name being typed (CHAT-5). */
+const SUGGESTIONS = 6;
+/** "@" and the start of a name just before the caret, at the start or after a space. */
+const MENTION_AT_CARET = /(^|\s)@([A-Za-z0-9._-]*)$/;
 
 export function Composer({ roomId, blocked }: { roomId: string; blocked: boolean }) {
   const [text, setText] = useState("");
   const [picker, setPicker] = useState(false);
+  const [caret, setCaret] = useState(0);
+  const [choice, setChoice] = useState(0);
+  const [dismissed, setDismissed] = useState<string | undefined>();
   const area = useRef<HTMLTextAreaElement>(null);
+  const listId = useId();
   const max = maxMessageChars(serverInfo.value?.limits.maxFrameBytes);
   const length = [...text].length;
   const over = length > max;
+  const mode = composing.value?.roomId === roomId ? composing.value : undefined;
+  const target =
+    mode === undefined
+      ? undefined
+      : chat.value.messages[roomId]?.find((m) => m.key === mode.key && m.fromId === mode.fromId);
+  // Editing starts from the message's text; leaving edit mode starts from nothing again.
+  const editing = mode?.mode === "edit" ? mode.key : undefined;
+  useEffect(() => {
+    if (editing === undefined) return;
+    const original = target?.text ?? "";
+    setText(original);
+    requestAnimationFrame(() => {
+      area.current?.focus();
+      area.current?.setSelectionRange(original.length, original.length);
+    });
+  }, [editing]);
+  useEffect(() => {
+    if (mode?.mode === "reply") area.current?.focus();
+  }, [mode?.key, mode?.mode]);
+  const cancel = () => {
+    if (mode?.mode === "edit") setText("");
+    composing.value = undefined;
+  };
+
+  // CHAT-5: "@" and the start of a member's name before the caret offers the names that fit.
+  const typed = MENTION_AT_CARET.exec(text.slice(0, caret));
+  const prefix = typed?.[2]?.toLowerCase();
+  const self = me.value?.id;
+  const suggestions =
+    prefix === undefined || dismissed === text
+      ? []
+      : (members.value[roomId] ?? [])
+          .filter((m) => m.userId !== self && m.username.toLowerCase().startsWith(prefix))
+          .slice(0, SUGGESTIONS);
+  const active = suggestions.length === 0 ? undefined : suggestions[Math.min(choice, suggestions.length - 1)];
+  const complete = (username: string) => {
+    const start = caret - (typed?.[2]?.length ?? 0);
+    const next = `${text.slice(0, start)}${username} ${text.slice(caret)}`;
+    const at = start + username.length + 1;
+    setText(next);
+    setCaret(at);
+    setChoice(0);
+    requestAnimationFrame(() => {
+      area.current?.focus();
+      area.current?.setSelectionRange(at, at);
+    });
+  };
+
   const send = () => {
     const value = text.replace(/\s+$/, "");
     if (value.trim().length === 0 || over || blocked) return;
-    sendMessage(roomId, value);
+    if (mode?.mode === "edit") {
+      editMessage(mode, value).catch((error: unknown) => {
+        notice.value = describeError(error);
+      });
+    } else {
+      sendMessage(roomId, value, mode?.mode === "reply" ? mode : undefined);
+    }
+    composing.value = undefined;
     setText("");
     area.current?.focus();
   };
   const onKeyDown = (e: KeyboardEvent) => {
+    if (active !== undefined && !e.isComposing) {
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        const n = suggestions.length;
+        setChoice((Math.min(choice, n - 1) + (e.key === "ArrowDown" ? 1 : n - 1)) % n);
+        return;
+      }
+      if (e.key === "Enter" || e.key === "Tab") {
+        e.preventDefault();
+        complete(active.username);
+        return;
+      }
+      if (e.key === "Escape") {
+        e.preventDefault();
+        setDismissed(text);
+        return;
+      }
+    }
+    if (e.key === "Escape" && mode !== undefined) {
+      e.preventDefault();
+      cancel();
+      return;
+    }
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) {
       e.preventDefault();
       send();
@@ -61,6 +150,43 @@ export function Composer({ roomId, blocked }: { roomId: string; blocked: boolean
           ))}
         </fieldset>
       )}
+      {mode !== undefined && (
+        <div class="composing" data-testid="composing">
+          <span>
+            {mode.mode === "reply" ? (
+              <>
+                Replying to <strong>{target?.fromName ?? "a message"}</strong>
+                {target !== undefined && target.deleted !== true ? `: ${excerpt(target.text, 60)}` : ""}
+              </>
+            ) : (
+              "Editing your message"
+            )}
+          </span>
+          <button type="button" class="small" onClick={cancel}>
+            {mode.mode === "reply" ? "Cancel reply" : "Cancel edit"}
+          </button>
+        </div>
+      )}
+      {suggestions.length > 0 && (
+        <div class="mention-suggestions" id={listId} role="listbox" aria-label="Mention suggestions">
+          {suggestions.map((m) => (
+            <div
+              key={m.userId}
+              id={`${listId}-${m.userId}`}
+              role="option"
+              tabIndex={-1}
+              aria-selected={m === active}
+              class={m === active ? "active" : ""}
+              onMouseDown={(e) => {
+                e.preventDefault();
+                complete(m.username);
+              }}
+            >
+              @{m.username}
+            </div>
+          ))}
+        </div>
+      )}
       <div class="composer-row">
         <button
           type="button"
@@ -85,14 +211,20 @@ export function Composer({ roomId, blocked }: { roomId: string; blocked: boolean
           }
           value={text}
           disabled={blocked}
+          aria-autocomplete="list"
+          aria-controls={suggestions.length > 0 ? listId : undefined}
+          aria-activedescendant={active !== undefined ? `${listId}-${active.userId}` : undefined}
           onInput={(e) => {
             setText(e.currentTarget.value);
+            setCaret(e.currentTarget.selectionStart ?? e.currentTarget.value.length);
+            setChoice(0);
             if (e.currentTarget.value.length > 0) typingInRoom(roomId);
           }}
+          onSelect={(e) => setCaret(e.currentTarget.selectionStart ?? 0)}
           onKeyDown={onKeyDown}
         />
         <button type="submit" class="primary" disabled={blocked || over || text.trim().length === 0}>
-          Send
+          {mode?.mode === "edit" ? "Save" : "Send"}
         </button>
       </div>
       <p

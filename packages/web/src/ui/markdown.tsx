@@ -10,24 +10,28 @@ import { safeHref } from "./links.js";
  * construct outside the subset is shown as its source text. Only http(s) and mailto links
  * become links, always with their target shown, opened without a referrer or opener.
  */
-export function Markdown({ text }: { text: string }) {
+export function Markdown({ text, decorate }: { text: string; decorate?: Decorate }) {
   let tokens: Token[];
   try {
     tokens = lexer(text, { gfm: true, breaks: true });
   } catch {
     return <p>{text}</p>;
   }
-  return <>{blocks(tokens)}</>;
+  return <>{blocks(tokens, decorate ?? plain)}</>;
 }
 
-function blocks(tokens: readonly Token[]): ComponentChildren[] {
-  return tokens.map((t, i) => block(t, i));
+/** What becomes of plain text (not code, not a link): marked mentions (CHAT-5), or itself. */
+export type Decorate = (text: string) => ComponentChildren;
+const plain: Decorate = (text) => text;
+
+function blocks(tokens: readonly Token[], d: Decorate): ComponentChildren[] {
+  return tokens.map((t, i) => block(t, i, d));
 }
 
-function block(t: Token, key: number): ComponentChildren {
+function block(t: Token, key: number, d: Decorate): ComponentChildren {
   switch (t.type) {
     case "paragraph":
-      return <p key={key}>{inline((t as Tokens.Paragraph).tokens)}</p>;
+      return <p key={key}>{inline((t as Tokens.Paragraph).tokens, d)}</p>;
     case "code":
       return (
         <pre key={key}>
@@ -36,7 +40,7 @@ function block(t: Token, key: number): ComponentChildren {
       );
     case "list": {
       const list = t as Tokens.List;
-      const items = list.items.map((item, i) => <li key={i}>{listItem(item)}</li>);
+      const items = list.items.map((item, i) => <li key={i}>{listItem(item, d)}</li>);
       if (!list.ordered) return <ul key={key}>{items}</ul>;
       const start = typeof list.start === "number" ? list.start : undefined;
       return (
@@ -49,7 +53,7 @@ function block(t: Token, key: number): ComponentChildren {
       return null;
     case "text": {
       const text = t as Tokens.Text;
-      return <p key={key}>{text.tokens ? inline(text.tokens) : text.text}</p>;
+      return <p key={key}>{text.tokens ? inline(text.tokens, d) : d(text.text)}</p>;
     }
     default:
       // Headings, quotes, tables, rules, HTML blocks...: outside the subset, shown as typed.
@@ -61,38 +65,40 @@ function block(t: Token, key: number): ComponentChildren {
   }
 }
 
-function listItem(item: Tokens.ListItem): ComponentChildren {
+function listItem(item: Tokens.ListItem, d: Decorate): ComponentChildren {
   return item.tokens.map((t, i) => {
     if (t.type === "text") {
       const text = t as Tokens.Text;
-      return <span key={i}>{text.tokens ? inline(text.tokens) : text.text}</span>;
+      return <span key={i}>{text.tokens ? inline(text.tokens, d) : d(text.text)}</span>;
     }
-    return block(t, i);
+    return block(t, i, d);
   });
 }
 
-function inline(tokens: readonly Token[] | undefined): ComponentChildren[] {
+function inline(tokens: readonly Token[] | undefined, d: Decorate): ComponentChildren[] {
   if (tokens === undefined) return [];
   return tokens.map((t, key) => {
     switch (t.type) {
       case "text": {
         const text = t as Tokens.Text;
-        return text.tokens ? <span key={key}>{inline(text.tokens)}</span> : text.text;
+        if (text.tokens) return <span key={key}>{inline(text.tokens, d)}</span>;
+        const out = d(text.text);
+        return typeof out === "string" ? out : <span key={key}>{out}</span>;
       }
       case "escape":
         return (t as Tokens.Escape).text;
       case "strong":
-        return <strong key={key}>{inline((t as Tokens.Strong).tokens)}</strong>;
+        return <strong key={key}>{inline((t as Tokens.Strong).tokens, d)}</strong>;
       case "em":
-        return <em key={key}>{inline((t as Tokens.Em).tokens)}</em>;
+        return <em key={key}>{inline((t as Tokens.Em).tokens, d)}</em>;
       case "del":
-        return <del key={key}>{inline((t as Tokens.Del).tokens)}</del>;
+        return <del key={key}>{inline((t as Tokens.Del).tokens, d)}</del>;
       case "codespan":
         return <code key={key}>{(t as Tokens.Codespan).text}</code>;
       case "br":
         return <br key={key} />;
       case "link":
-        return link(t as Tokens.Link, key);
+        return link(t as Tokens.Link, key, d);
       default:
         // html, image, anything else: the characters the sender typed.
         return t.raw;
@@ -100,10 +106,10 @@ function inline(tokens: readonly Token[] | undefined): ComponentChildren[] {
   });
 }
 
-function link(t: Tokens.Link, key: number): ComponentChildren {
+function link(t: Tokens.Link, key: number, d: Decorate): ComponentChildren {
   const href = safeHref(t.href);
   if (href === undefined) return t.raw;
-  const label = inline(t.tokens);
+  const label = inline(t.tokens, d);
   const shown = t.href.replace(/^mailto:/, "");
   const labelIsTarget = t.text === t.href || t.text === shown;
   return (

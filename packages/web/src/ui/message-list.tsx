@@ -1,9 +1,11 @@
-import type { DeviceNote, OutgoingStatus } from "@parley/client";
+import { type DeviceNote, mentionParts, type OutgoingStatus, reactionGroups } from "@parley/client";
+import type { MemberView } from "@parley/protocol";
 import { Fragment } from "preact";
-import { useLayoutEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import {
   type ChatMessage,
   chat,
+  focused,
   me,
   members,
   messages,
@@ -11,10 +13,15 @@ import {
   serverInfo,
   typing,
 } from "../state/model.js";
-import { retry } from "../state/session.js";
+import { jumpTo, quoteOf, react, retry } from "../state/session.js";
 import { dayNumber, formatDay, formatFull, formatTime } from "./format.js";
-import { Markdown } from "./markdown.js";
-import { MessageInfoDialog } from "./message-info.js";
+import { type Decorate, Markdown } from "./markdown.js";
+import { MessageActions } from "./message-actions.js";
+
+/** How long a press on a message (touch) takes to open its actions. */
+const LONG_PRESS_MS = 500;
+/** How long a message opened from a quote or a search stays marked. */
+const FLASH_MS = 2_000;
 
 /** Messages of one sender closer together than this share one header (a burst). */
 const BURST_MS = 5 * 60_000;
@@ -33,6 +40,22 @@ export function MessageList({ roomId }: { roomId: string }) {
     const el = ref.current;
     if (el !== null) stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < STICKY_PX;
   };
+  // A quote or a search hit opened a message here: it is scrolled to, focused and marked.
+  const target = focused.value;
+  useEffect(() => {
+    const el = ref.current;
+    if (target === undefined || target.roomId !== roomId || el === null) return;
+    const node = [...el.querySelectorAll<HTMLElement>('[data-testid="message"]')].find(
+      (n) => n.dataset.key === target.key && n.dataset.fromId === target.fromId,
+    );
+    if (node === undefined) return;
+    stick.current = false;
+    node.scrollIntoView({ block: "center" });
+    node.focus({ preventScroll: true });
+    node.classList.add("flash");
+    const t = setTimeout(() => node.classList.remove("flash"), FLASH_MS);
+    return () => clearTimeout(t);
+  }, [target, roomId]);
   const typists = (typing.value[roomId] ?? []).map((t) => t.username);
   const roomMembers = members.value[roomId] ?? [];
   const inRoom = new Set(roomMembers.map((m) => m.userId));
@@ -63,7 +86,7 @@ export function MessageList({ roomId }: { roomId: string }) {
                   {formatDay(m.ts)}
                 </h3>
               )}
-              <Message message={m} continued={burst} />
+              <Message message={m} continued={burst} roomMembers={roomMembers} />
             </Fragment>
           );
         })}
@@ -141,21 +164,67 @@ const STATUS_MARK: Record<OutgoingStatus, string> = {
   failed: "!",
 };
 
-function Message({ message: m, continued }: { message: ChatMessage; continued: boolean }) {
+function Message({
+  message: m,
+  continued,
+  roomMembers,
+}: {
+  message: ChatMessage;
+  continued: boolean;
+  roomMembers: readonly MemberView[];
+}) {
   if (m.system === true) return <SystemLine message={m} />;
   const statusLabel = m.status === undefined ? undefined : STATUS_LABEL[m.status];
-  const [info, setInfo] = useState(false);
+  const [pressed, setPressed] = useState(false);
+  const press = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   const progress =
     m.status === "sent" && m.progress !== undefined && m.progress.of > 0
       ? ` (${m.progress.delivered} of ${m.progress.of} devices)`
       : "";
+  const self = me.value?.id;
+  const mentionsMe = self !== undefined && m.mentions?.includes(self) === true;
+  const endPress = () => {
+    if (press.current !== undefined) clearTimeout(press.current);
+    press.current = undefined;
+  };
+  // CHAT-5: the members a text names are marked, this user most.
+  const decorate: Decorate = (text) => {
+    const parts = mentionParts(text, roomMembers);
+    if (parts.length === 1 && parts[0]?.userId === undefined) return text;
+    return parts.map((p, i) =>
+      p.userId === undefined ? (
+        p.text
+      ) : (
+        <mark key={i} class={`mention${p.userId === self ? " mention-me" : ""}`} data-testid="mention">
+          {p.text}
+        </mark>
+      ),
+    );
+  };
   return (
     <article
-      class={`message${m.own ? " own" : ""}${continued ? " continued" : ""}`}
+      class={`message${m.own ? " own" : ""}${continued ? " continued" : ""}${mentionsMe ? " mentions-me" : ""}${pressed ? " actions-open" : ""}`}
       data-testid="message"
       data-from={m.fromName}
+      data-from-id={m.fromId}
+      data-key={m.key}
       data-status={m.status}
+      data-deleted={m.deleted === true ? "true" : undefined}
+      // biome-ignore lint/a11y/noNoninteractiveTabindex: a tab stop per message, as in the ARIA feed pattern, so the keyboard reaches its actions
+      tabIndex={0}
       aria-label={`${m.fromName} at ${formatTime(m.ts)}`}
+      onPointerDown={(e) => {
+        if (e.pointerType !== "touch" || m.deleted === true) return;
+        endPress();
+        press.current = setTimeout(() => setPressed(true), LONG_PRESS_MS);
+      }}
+      onPointerUp={endPress}
+      onPointerCancel={endPress}
+      onPointerLeave={endPress}
+      onContextMenu={(e) => {
+        // The long press opened the actions: no browser menu over them.
+        if (pressed) e.preventDefault();
+      }}
     >
       <header class={continued ? "sr-only" : "message-header"}>
         <span class="sender">{m.fromName}</span>
@@ -169,21 +238,31 @@ function Message({ message: m, continued }: { message: ChatMessage; continued: b
           {formatTime(m.ts)}
         </time>
       </header>
+      {m.replyTo !== undefined && <QuoteLine message={m} />}
       <div class="body" data-testid="body">
-        <Markdown text={m.text} />
+        {m.deleted === true ? (
+          <p class="deleted muted" data-testid="deleted">
+            message deleted
+          </p>
+        ) : (
+          <Markdown text={m.text} decorate={decorate} />
+        )}
       </div>
+      {m.edited !== undefined && m.deleted !== true && (
+        <span class="edited muted" data-testid="edited" title={`Edited ${formatFull(m.edited.at)}`}>
+          edited
+        </span>
+      )}
+      <Reactions message={m} />
+      {m.deleted !== true && m.status !== "sending" && m.status !== "failed" && (
+        <MessageActions message={m} onDone={() => setPressed(false)} />
+      )}
       {statusLabel !== undefined && (
         <footer class={`status status-${m.status}`}>
           <span title={`${statusLabel}${progress}`} data-testid="ticks">
             <span aria-hidden="true">{m.status === undefined ? "" : STATUS_MARK[m.status]}</span>
             <span class="sr-only">{`${statusLabel}${progress}`}</span>
           </span>
-          {m.status !== "failed" && (
-            <button type="button" class="small" onClick={() => setInfo(true)}>
-              Info
-            </button>
-          )}
-          {info && <MessageInfoDialog messageKey={m.key} onClose={() => setInfo(false)} />}
           {m.status === "failed" && (
             <button type="button" class="small" onClick={() => retry(m.key)}>
               Retry
@@ -192,5 +271,58 @@ function Message({ message: m, continued }: { message: ChatMessage; continued: b
         </footer>
       )}
     </article>
+  );
+}
+
+/** CHAT-1: the message a reply answers, quoted; a click opens it. */
+function QuoteLine({ message: m }: { message: ChatMessage }) {
+  const q = quoteOf(m);
+  if (q === undefined) return null;
+  const what =
+    q.state === "shown"
+      ? q.excerpt
+      : q.state === "deleted"
+        ? "message deleted"
+        : "a message not on this device";
+  const who = q.fromName ?? "someone";
+  return (
+    <button
+      type="button"
+      class="quote"
+      data-testid="quote"
+      data-state={q.state}
+      disabled={q.state === "missing"}
+      aria-label={`In reply to ${who}: ${what} (show that message)`}
+      onClick={() => jumpTo({ roomId: m.roomId, key: q.key, fromId: q.fromId })}
+    >
+      <span class="quote-sender">{who}</span> <span class="quote-text">{what}</span>
+    </button>
+  );
+}
+
+/** CHAT-2: reactions by emoji, with how many and who; this user's own is pressed, and a click toggles it. */
+function Reactions({ message: m }: { message: ChatMessage }) {
+  const groups = reactionGroups(m, me.value?.id);
+  if (groups.length === 0 || m.deleted === true) return null;
+  return (
+    <fieldset class="reactions">
+      <legend class="sr-only">Reactions</legend>
+      {groups.map((g) => (
+        <button
+          key={g.emoji}
+          type="button"
+          class={`reaction${g.mine ? " mine" : ""}`}
+          data-testid="reaction"
+          aria-pressed={g.mine}
+          aria-label={`${g.emoji} ${g.count}: ${g.usernames.join(", ")}`}
+          title={g.usernames.join(", ")}
+          onClick={() => react(m, g.emoji)}
+        >
+          <span aria-hidden="true">
+            {g.emoji} {g.count}
+          </span>
+        </button>
+      ))}
+    </fieldset>
   );
 }

@@ -30,9 +30,10 @@ import {
 import { Conversation } from "./conversation.js";
 import { DevicesSection } from "./devices.js";
 import { Dialog } from "./dialog.js";
+import { SearchDialog } from "./search.js";
 
 export function Shell() {
-  const [dialog, setDialog] = useState<"new" | "join" | "settings" | undefined>();
+  const [dialog, setDialog] = useState<"new" | "join" | "settings" | "search" | undefined>();
   const room = rooms.value.find((r) => r.id === selectedRoom.value);
   const totalUnread = Object.values(unread.value).reduce((a, b) => a + b, 0);
   useEffect(() => {
@@ -57,6 +58,9 @@ export function Shell() {
           </button>
           <button type="button" onClick={() => setDialog("join")}>
             Join room
+          </button>
+          <button type="button" onClick={() => setDialog("search")}>
+            Search
           </button>
         </div>
         <Invitations />
@@ -125,6 +129,7 @@ export function Shell() {
       {dialog === "new" && <NewRoomDialog onClose={() => setDialog(undefined)} />}
       {dialog === "join" && <JoinRoomDialog onClose={() => setDialog(undefined)} />}
       {dialog === "settings" && <SettingsDialog onClose={() => setDialog(undefined)} />}
+      {dialog === "search" && <SearchDialog onClose={() => setDialog(undefined)} />}
     </div>
   );
 }
