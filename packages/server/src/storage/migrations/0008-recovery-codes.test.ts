@@ -9,14 +9,15 @@ import { offlineQueue } from "./0003-offline-queue.js";
 import { identityKeys } from "./0004-identity-keys.js";
 import { sessionDevices } from "./0005-session-devices.js";
 import { auditLog } from "./0006-audit-log.js";
-import { recoveryCodes } from "./0007-recovery-codes.js";
+import { files } from "./0007-files.js";
+import { recoveryCodes } from "./0008-recovery-codes.js";
 
 function suite(dialect: Storage["dialect"], location: () => Promise<string>): void {
   test("up adds recovery codes that go with their account; down removes only them", async (t) => {
     const db = kyselyOn(dialect, await location());
     t.after(() => db.destroy());
     if (dialect === "sqlite") await sql`pragma foreign_keys = on`.execute(db);
-    for (const m of [initial, mlsDelivery, offlineQueue, identityKeys, sessionDevices, auditLog])
+    for (const m of [initial, mlsDelivery, offlineQueue, identityKeys, sessionDevices, auditLog, files])
       await m.up(db);
     const before = await tableNames(db, dialect);
     await recoveryCodes.up(db);
@@ -38,9 +39,9 @@ function suite(dialect: Storage["dialect"], location: () => Promise<string>): vo
   });
 }
 
-describe("0007-recovery-codes on SQLite", () => suite("sqlite", async () => ":memory:"));
+describe("0008-recovery-codes on SQLite", () => suite("sqlite", async () => ":memory:"));
 
-describePostgres("0007-recovery-codes on PostgreSQL", (baseUrl) => {
+describePostgres("0008-recovery-codes on PostgreSQL", (baseUrl) => {
   const schemas = new TestSchemas(baseUrl);
   after(() => schemas.dropAll());
   suite("postgres", () => schemas.create());
