@@ -25,6 +25,7 @@ import { MembershipCache } from "./domain/membership-cache.js";
 import { MessageIdGenerator } from "./domain/message-id-generator.js";
 import { OfflineQueue } from "./domain/offline-queue.js";
 import { PassphraseGuard } from "./domain/passphrase-guard.js";
+import { RecoveryService } from "./domain/recovery.js";
 import { Relay } from "./domain/relay.js";
 import { RoomService } from "./domain/rooms.js";
 import { SubscriptionService } from "./domain/subscriptions.js";
@@ -188,6 +189,13 @@ export async function startServer(config: Config, options: StartOptions): Promis
     onSessionRevoked: revoke,
     audit: (event) => auditLog.record(event),
   });
+  const recovery = new RecoveryService({
+    storage,
+    guard,
+    policy,
+    onSessionRevoked: revoke,
+    audit: (event) => auditLog.record(event),
+  });
   const membership = new MembershipCache(storage);
   const subscriptions = new SubscriptionService(storage, bus);
   const delivery = new DeliveryService({
@@ -313,6 +321,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     storageUp,
     draining: () => draining,
     auditLog,
+    recovery,
   });
   const server = app.server as Server;
 

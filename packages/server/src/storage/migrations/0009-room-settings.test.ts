@@ -10,13 +10,23 @@ import { identityKeys } from "./0004-identity-keys.js";
 import { sessionDevices } from "./0005-session-devices.js";
 import { auditLog } from "./0006-audit-log.js";
 import { files } from "./0007-files.js";
-import { roomSettings } from "./0008-room-settings.js";
+import { recoveryCodes } from "./0008-recovery-codes.js";
+import { roomSettings } from "./0009-room-settings.js";
 
 function suite(dialect: Storage["dialect"], location: () => Promise<string>): void {
   test("up adds a cap, a passphrase hash and a moderator flag that old rows lack; down removes them", async (t) => {
     const db = kyselyOn(dialect, await location());
     t.after(() => db.destroy());
-    for (const m of [initial, mlsDelivery, offlineQueue, identityKeys, sessionDevices, auditLog, files])
+    for (const m of [
+      initial,
+      mlsDelivery,
+      offlineQueue,
+      identityKeys,
+      sessionDevices,
+      auditLog,
+      files,
+      recoveryCodes,
+    ])
       await m.up(db);
     await sql`insert into users (id, username, username_key, password_hash, is_admin, disabled, created_at)
       values ('u1', 'u1', 'u1', 'x', 0, 0, 1)`.execute(db);
@@ -38,9 +48,9 @@ function suite(dialect: Storage["dialect"], location: () => Promise<string>): vo
   });
 }
 
-describe("0008-room-settings on SQLite", () => suite("sqlite", async () => ":memory:"));
+describe("0009-room-settings on SQLite", () => suite("sqlite", async () => ":memory:"));
 
-describePostgres("0008-room-settings on PostgreSQL", (baseUrl) => {
+describePostgres("0009-room-settings on PostgreSQL", (baseUrl) => {
   const schemas = new TestSchemas(baseUrl);
   after(() => schemas.dropAll());
   suite("postgres", () => schemas.create());
