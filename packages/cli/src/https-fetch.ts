@@ -5,8 +5,8 @@ import { CliError, EXIT } from "./cli-error.js";
 /** The fetch shape the client SDK takes (packages/client FetchLike), so `chat` can hand this over. */
 export type FetchLike = (
   url: string,
-  init: { method: string; headers: Record<string, string>; body?: string },
-) => Promise<{ readonly status: number; text(): Promise<string> }>;
+  init: { method: string; headers: Record<string, string>; body?: string | Uint8Array<ArrayBuffer> },
+) => Promise<{ readonly status: number; text(): Promise<string>; arrayBuffer(): Promise<ArrayBuffer> }>;
 
 export interface TrustedFetchOptions {
   /** The only CA trusted for https:// (from server-trust.ts); null for plain http on loopback. */
@@ -53,8 +53,13 @@ export function trustedFetch(options: TrustedFetchOptions): FetchLike {
           res.on("data", (c: Buffer) => chunks.push(c));
           res.on("error", reject);
           res.on("end", () => {
-            const body = Buffer.concat(chunks).toString("utf8");
-            resolve({ status: res.statusCode ?? 0, text: async () => body });
+            const body = Buffer.concat(chunks);
+            resolve({
+              status: res.statusCode ?? 0,
+              text: async () => body.toString("utf8"),
+              arrayBuffer: async () =>
+                body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer,
+            });
           });
         },
       );

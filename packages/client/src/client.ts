@@ -18,7 +18,7 @@ import {
   verifyDeviceCertificate,
   verifyDeviceRevocation,
 } from "@parley/crypto";
-import type { IdentityResponse } from "@parley/protocol";
+import type { FilesInfo, IdentityResponse } from "@parley/protocol";
 import {
   canonicalRoomId,
   type MlsSuite,
@@ -52,17 +52,26 @@ import {
 import { TypedEmitter } from "./emitter.js";
 import { asClientError, isConnectionGone, ParleyClientError } from "./errors.js";
 import type { ClientEvents, DeliveryEvent, ErrorEvent, MessageEvent } from "./events.js";
+import {
+  type FileDescriptor,
+  type FileMeta,
+  type FileSink,
+  type FileSource,
+  FileTransfers,
+  type TransferOptions,
+} from "./files.js";
 import { GroupSync } from "./group-sync.js";
 import { GroupStates } from "./groups.js";
 import { KEY_ROTATION_DEFAULTS, KeyRotation, type KeyRotationPolicy } from "./key-rotation.js";
 import { KeySupply } from "./key-supply.js";
 import type { HeldMessage } from "./message-crypto.js";
 import { KeyPins, type TrustState } from "./pins.js";
-import { defaultTimers, type FetchLike, type Timers, type WebSocketConstructor } from "./platform.js";
+import { defaultTimers, type FetchLike, sleep, type Timers, type WebSocketConstructor } from "./platform.js";
 import { ReceiptSender } from "./receipts.js";
 import { RecentIds } from "./recent-ids.js";
 import { type Passable, Redelivery } from "./redelivery.js";
 import { Scheduler } from "./scheduler.js";
+import { fetchServerInfo } from "./server-info.js";
 import { ServerList } from "./servers.js";
 import { SessionManager } from "./session.js";
 import type { DeviceStore } from "./store.js";
@@ -180,6 +189,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   readonly #keys: KeySupply;
   readonly #redelivery: Redelivery;
   readonly #receipts: ReceiptSender;
+  readonly #files: FileTransfers;
   #readReceipts = true;
   /** RCPT-6: "userId id" of messages seen sent again lately, so a holder does not repeat them. */
   readonly #wentBy = new RecentIds(4096);
@@ -213,6 +223,13 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       now,
       onSignedOut: () => this.#conn.stop("signed_out"),
     });
+    this.#files = new FileTransfers(
+      {
+        info: () => fetchServerInfo(servers.current, options.fetch),
+        raw: (method, path, headers, body) => this.#session.raw(method, path, headers, body),
+      },
+      { sleep: (ms) => sleep(timers, ms) },
+    );
     this.#device = new DeviceKeys(store, now);
     this.#pins = new KeyPins(store, {
       identityChanged: (change) => this.emit("identity_changed", change),
@@ -530,6 +547,61 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       this.#redelivery.forgetSent(stamp.id);
       throw e;
     }
+  }
+
+  // ------------------------------------------------------------------ files (docs/PROTOCOL.md, "Files")
+
+  /** The server's file settings from /api/info (on or off, largest size, TTL, types, quota); kept after the first call. */
+  fileLimits(refresh = false): Promise<FilesInfo> {
+    return this.#files.limits(refresh);
+  }
+
+  /**
+   * Rejects with what the server would answer (`files_disabled`, `file_too_large`,
+   * `file_type_refused`) without uploading anything: call it before a transfer starts.
+   */
+  checkFile(file: { readonly size: number; readonly type: string }): Promise<void> {
+    return this.#files.check(file);
+  }
+
+  /**
+   * Encrypts `source` with a fresh key, chunk by chunk, and uploads the ciphertext to the
+   * room's blob store (resuming after a cut connection); resolves with the descriptor that
+   * send(roomId, { file }) announces. Memory stays bounded by one part (1 MiB).
+   */
+  uploadFile(
+    roomId: string,
+    source: FileSource,
+    meta: FileMeta,
+    options: TransferOptions = {},
+  ): Promise<FileDescriptor> {
+    return this.#files.upload(canonicalRoomId(roomId), source, meta, options);
+  }
+
+  /** uploadFile(), then send() of the descriptor: one message that members see as the file. */
+  async sendFile(
+    roomId: string,
+    source: FileSource,
+    meta: FileMeta,
+    options: TransferOptions & SendOptions = {},
+  ): Promise<SentMessage & { readonly file: FileDescriptor }> {
+    const file = await this.uploadFile(roomId, source, meta, options);
+    const sent = await this.send(roomId, { file }, options);
+    return { ...sent, file };
+  }
+
+  /**
+   * Downloads a file announced in a room this user is in, opening and checking it chunk by
+   * chunk into `sink`. Rejects with `file_corrupt` (discard what the sink got), `file_expired`
+   * (410), `not_found`, or `transfer_cancelled`.
+   */
+  downloadFile(file: FileDescriptor, sink: FileSink, options: TransferOptions = {}): Promise<void> {
+    return this.#files.download(file, sink, options);
+  }
+
+  /** Deletes a file on the server: this user's own, or a view-once file of a room they are in. */
+  deleteFile(id: string): Promise<void> {
+    return this.#files.remove(id);
   }
 
   /** RCPT-2: what is known of the delivery of a message this device sent, or undefined. */

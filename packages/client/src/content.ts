@@ -2,6 +2,7 @@
 import { bytesToHex, bytesToUtf8, randomBytes, utf8ToBytes } from "@noble/ciphers/utils.js";
 import { MESSAGE_ID_PATTERN } from "@parley/protocol";
 import { ParleyClientError } from "./errors.js";
+import { checkDescriptor, type FileDescriptor } from "./files.js";
 import { parseJson } from "./json.js";
 
 /**
@@ -10,6 +11,7 @@ import { parseJson } from "./json.js";
  *
  *   { "v": 1, "text": "hello", "id": "<32 hex>", "sent": 1765000000000 }   a text message
  *   { "v": 1, "data": <any JSON>, "id": ..., "sent": ... }                   a structured payload
+ *   { "v": 1, "file": <FileDescriptor>, "id": ..., "sent": ... }             an encrypted file (files.ts)
  *   { "v": 1, "text": "yes", "reply": <MessageRef>, "mentions": ["<user id>"], ... }  CHAT-1, CHAT-5
  *   { "v": 1, "reaction": { "to": <MessageRef>, "emoji": "👍", "on": true }, ... }    CHAT-2
  *   { "v": 1, "edit": { "to": <MessageRef>, "text": "fixed" }, ... }                   CHAT-3
@@ -25,7 +27,9 @@ export type Content =
   | { readonly data: unknown }
   | { readonly reaction: ReactionContent }
   | { readonly edit: EditContent }
-  | { readonly delete: DeleteContent };
+  | { readonly delete: DeleteContent }
+  /** An encrypted file in the server's blob store: its id, key, hash and what to show (files.ts). */
+  | { readonly file: FileDescriptor };
 
 /** RCPT-3: one message, by its sender's user id and the id its sender gave it. */
 export interface MessageRef {
@@ -156,6 +160,7 @@ function body(content: Content): Record<string, unknown> {
     };
   }
   if ("delete" in content) return { delete: { to: refOf(content.delete.to) } };
+  if ("file" in content) return { file: checkDescriptor(content.file) };
   if (content.data === undefined) throw new TypeError("data must be a JSON value");
   return { data: content.data };
 }
@@ -271,6 +276,7 @@ function readContent(value: unknown): Content {
     reaction?: unknown;
     edit?: unknown;
     delete?: unknown;
+    file?: unknown;
   };
   const invalid = () => new ParleyClientError("content_invalid");
   const mentions = (m: unknown) => {
@@ -309,6 +315,7 @@ function readContent(value: unknown): Content {
     if (typeof d !== "object" || d === null || !isMessageRef(d.to)) throw invalid();
     return { delete: { to: { id: d.to.id, from: d.to.from } } };
   }
+  if (v.file !== undefined) return { file: checkDescriptor(v.file) };
   if ("data" in v && v.data !== undefined) return { data: v.data };
   throw invalid();
 }

@@ -54,6 +54,13 @@ export const CLIENT_ERRORS = {
   link_cancelled: { client: "report", message: "The device link was cancelled or expired." },
   link_invalid: { client: "report", message: "The device link code is malformed." },
   no_identity: { client: "report", message: "This person has no certified device yet." },
+  file_corrupt: {
+    client: "report",
+    message:
+      "The downloaded file failed its checks (a chunk altered, moved, missing or extra, or the wrong SHA-256): nothing of it should be used.",
+  },
+  transfer_cancelled: { client: "report", message: "The upload or download was cancelled." },
+  file_unreadable: { client: "report", message: "The file could not be read or written on this device." },
   message_unknown: {
     client: "report",
     message: "No such message in this conversation on this device (or it was deleted).",

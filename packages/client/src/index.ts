@@ -43,12 +43,14 @@ export {
 } from "./chat/retention.js";
 export { fold, queryWords, SEARCH_LIMIT, type SearchOptions, searchMessages } from "./chat/search.js";
 export type {
+  ChatAttachment,
   ChatChange,
   ChatClient,
   ChatHistory,
   ChatMessage,
   ChatRoomState,
   ChatSnapshot,
+  ChatTransfer,
   DeviceNote,
   MessageChange,
   MessageKey,
@@ -111,8 +113,21 @@ export type {
   QueueMissedEvent,
   TypingEvent,
 } from "./events.js";
+export {
+  bytesSource,
+  type FileDescriptor,
+  type FileMeta,
+  type FileSink,
+  type FileSource,
+  fileRefusal,
+  PART_CHUNKS,
+  THUMBNAIL_MAX_BYTES,
+  type TransferOptions,
+  type TransferProgress,
+  WAVEFORM_MAX_SAMPLES,
+} from "./files.js";
 export { type DeviceAdded, type IdentityChange, KeyPins, type TrustState } from "./pins.js";
-export type { FetchLike, Timers, WebSocketConstructor, WebSocketLike } from "./platform.js";
+export type { FetchLike, FetchResponse, Timers, WebSocketConstructor, WebSocketLike } from "./platform.js";
 export { SAFETY_NUMBER_GROUPS_PER_ROW, SAFETY_NUMBER_ROWS, safetyNumberRows } from "./safety-layout.js";
 export { fetchServerInfo } from "./server-info.js";
 export { type DeviceStore, MemoryStore } from "./store.js";

@@ -4,11 +4,21 @@
  * Timers are the exception with a default, since every JavaScript host has them.
  */
 
-/** The subset of `fetch` the SDK uses; the browser's fetch and undici's satisfy it. */
+/**
+ * The subset of `fetch` the SDK uses; the browser's fetch and undici's satisfy it. Files
+ * (files.ts) send bytes as the body and read bytes with `arrayBuffer()`; a fetch without
+ * `arrayBuffer` can do everything but download files.
+ */
 export type FetchLike = (
   url: string,
-  init: { method: string; headers: Record<string, string>; body?: string },
-) => Promise<{ readonly status: number; text(): Promise<string> }>;
+  init: { method: string; headers: Record<string, string>; body?: string | Uint8Array<ArrayBuffer> },
+) => Promise<FetchResponse>;
+
+export interface FetchResponse {
+  readonly status: number;
+  text(): Promise<string>;
+  arrayBuffer?(): Promise<ArrayBuffer>;
+}
 
 /** The browser WebSocket API surface the SDK uses (also what `ws` offers in Node). */
 export interface WebSocketLike {

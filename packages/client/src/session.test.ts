@@ -32,7 +32,7 @@ function fakeFetch(handle: (c: Call) => { status: number; body?: unknown }) {
       method: init.method,
       path: new URL(url).pathname,
       auth: init.headers.authorization,
-      body: init.body === undefined ? undefined : JSON.parse(init.body),
+      body: typeof init.body === "string" ? JSON.parse(init.body) : undefined,
     };
     calls.push(call);
     await Promise.resolve();
@@ -201,7 +201,7 @@ function pair(answer: (host: string, c: Call) => { status: number; body?: unknow
       method: init.method,
       path: u.pathname,
       auth: init.headers.authorization,
-      body: init.body === undefined ? undefined : JSON.parse(init.body),
+      body: typeof init.body === "string" ? JSON.parse(init.body) : undefined,
     };
     calls.push(call);
     await Promise.resolve();

@@ -3,7 +3,7 @@ import { bytesToUtf8, utf8ToBytes } from "@noble/ciphers/utils.js";
 import { type SessionResponse, SessionResponse as SessionSchema } from "@parley/protocol";
 import { clientAction, fromErrorBody, ParleyClientError } from "./errors.js";
 import { expectShape, parseJson } from "./json.js";
-import type { FetchLike } from "./platform.js";
+import type { FetchLike, FetchResponse } from "./platform.js";
 import type { ServerList } from "./servers.js";
 import type { DeviceStore } from "./store.js";
 
@@ -105,6 +105,47 @@ export class SessionManager {
     } catch (e) {
       if (!(e instanceof ParleyClientError) || clientAction(e.code) !== "refresh") throw e;
       return (await this.#call(method, path, body, await this.accessToken(true))) as T;
+    }
+  }
+
+  /**
+   * An authenticated request with any body, answered with the raw response (files.ts): 2xx is
+   * the caller's to read; an error answer throws its ParleyClientError; on `token_expired` it
+   * refreshes once and sends again. No answer at all is `http_failed`.
+   */
+  async raw(
+    method: string,
+    path: string,
+    headers: Record<string, string> = {},
+    body?: Uint8Array<ArrayBuffer>,
+  ): Promise<FetchResponse> {
+    const once = async (token: string): Promise<FetchResponse> => {
+      const init: Parameters<FetchLike>[1] = {
+        method,
+        headers: { ...headers, authorization: `Bearer ${token}` },
+      };
+      if (body !== undefined) init.body = body;
+      let res: FetchResponse;
+      try {
+        res = await this.o.fetch(`${this.o.servers.current}${path}`, init);
+      } catch (cause) {
+        this.o.servers.failover(this.o.servers.current);
+        throw new ParleyClientError("http_failed", { cause });
+      }
+      if (res.status >= 200 && res.status < 300) return res;
+      let json: unknown;
+      try {
+        json = parseJson(await res.text());
+      } catch {
+        json = undefined;
+      }
+      throw fromErrorBody(json, res.status);
+    };
+    try {
+      return await once(await this.accessToken());
+    } catch (e) {
+      if (!(e instanceof ParleyClientError) || clientAction(e.code) !== "refresh") throw e;
+      return once(await this.accessToken(true));
     }
   }
 

@@ -3,6 +3,20 @@
  * and safety numbers. Pure: no node: imports, no WebCrypto; only crypto.getRandomValues.
  */
 export {
+  chunkCount,
+  chunkLength,
+  FILE_CHUNK_BYTES,
+  FILE_SCHEME,
+  FILE_SEALED_CHUNK_BYTES,
+  FILE_TAG_BYTES,
+  type FileHasher,
+  fileHasher,
+  newFileKey,
+  openChunk,
+  sealChunk,
+  sealedSize,
+} from "./attachment.js";
+export {
   type AuditedDevice,
   type AuditedPart,
   auditCommit,

@@ -207,8 +207,8 @@ export interface KeyPackageInfo {
  * Decodes and checks an uploaded KeyPackage (RFC 9420 §10.1): version, a cipher suite Parley
  * runs (which one is the caller's to judge, see KeyPackageInfo.suite), a Parley credential
  * whose device certificate verifies for leaf_node.signature_key, both signatures (KeyPackage
- * and LeafNode, under leaf_node.signature_key), and
- * init_key != encryption_key. It does not check the lifetime against a clock or the binding
+ * and LeafNode, under leaf_node.signature_key), init_key and encryption_key both public keys of
+ * the suite's KEM (their lengths), and init_key != encryption_key. It does not check the lifetime against a clock or the binding
  * of the key to an account: that is the caller's (the Authentication Service's) job.
  * Throws ParleyCryptoError `key_package_unusable`.
  */
@@ -229,6 +229,14 @@ export async function inspectKeyPackage(bytes: Uint8Array): Promise<KeyPackageIn
     throw new ParleyCryptoError("key_package_unusable", { cause });
   }
   const leaf = kp.leafNode;
+  // Both HPKE keys must be keys of the suite's KEM (32 bytes for X25519, 1216 for X-Wing): a
+  // wrong-length key would be accepted here and fail only in the Commit that adds the device.
+  try {
+    await cs.hpke.importPublicKey(kp.initKey);
+    await cs.hpke.importPublicKey(leaf.hpkePublicKey);
+  } catch (cause) {
+    throw new ParleyCryptoError("key_package_unusable", { cause });
+  }
   if (
     leaf.leafNodeSource !== "key_package" ||
     !verifyDeviceCertificate(certificate, leaf.signaturePublicKey) ||

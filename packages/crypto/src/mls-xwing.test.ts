@@ -6,9 +6,11 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { utf8ToBytes } from "@noble/hashes/utils.js";
+import { signKeyPackage } from "ts-mls/keyPackage.js";
 import { auditCommit, CommitAuditError } from "./commit-audit.js";
 import { type CryptoErrorCode, isParleyCryptoError } from "./errors.js";
-import { generateDeviceIdentity } from "./identity.js";
+import { type DeviceIdentity, generateDeviceIdentity } from "./identity.js";
+import { keyPackageOf } from "./key-package.js";
 import {
   addMembers,
   createGroup,
@@ -30,6 +32,8 @@ import {
   removeMembers,
   selfUpdate,
 } from "./mls.js";
+import { encodeMessage } from "./mls-internal.js";
+import { ciphersuiteImpl, suiteOf } from "./suites.js";
 
 const text = (s: string) => utf8ToBytes(s);
 const str = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -120,6 +124,35 @@ describe("a group on the X-Wing suite", () => {
     assert.equal(info.suite, "xwing");
     assert.equal(info.lastResort, true);
   });
+});
+
+describe("KeyPackages whose keys are not the suite's", () => {
+  /** `kp` with its init_key replaced and signed again by its own device: only the key is wrong. */
+  async function withInitKey(
+    kp: Uint8Array,
+    initKey: Uint8Array,
+    device: DeviceIdentity,
+  ): Promise<Uint8Array> {
+    const decoded = keyPackageOf(kp, "key_package_unusable");
+    const { signature: _old, ...tbs } = decoded;
+    const cs = await ciphersuiteImpl(suiteOf(decoded.cipherSuite));
+    const signed = await signKeyPackage({ ...tbs, initKey }, device.signaturePrivateKey, cs.signature);
+    return encodeMessage({ version: "mls10", wireformat: "mls_key_package", keyPackage: signed });
+  }
+
+  for (const suite of ["xwing", "x25519"] as const) {
+    test(`refuses a ${suite} KeyPackage whose init_key has the wrong length, though well signed`, async () => {
+      const b = await generateDeviceIdentity({ accountId: "bob", deviceId: "phone" });
+      const [good] = await generateKeyPackages(b, 1, { suite });
+      assert.ok(good);
+      const { initKey } = keyPackageOf(good.keyPackage, "key_package_unusable");
+      // The same package signed again with its own key passes: the re-signing is sound.
+      assert.equal((await inspectKeyPackage(await withInitKey(good.keyPackage, initKey, b))).suite, suite);
+      for (const bad of [initKey.slice(0, 31), new Uint8Array([...initKey, 0])]) {
+        await rejects(inspectKeyPackage(await withInitKey(good.keyPackage, bad, b)), "key_package_unusable");
+      }
+    });
+  }
 });
 
 describe("suites do not mix", () => {

@@ -307,6 +307,63 @@ export const ERRORS = {
       "The MLS cipher suite is not the one required: KeyPackages and new groups use the server's suite (/api/info mlsSuite), an existing group keeps its own.",
   },
 
+  // ---- files ----
+  files_disabled: {
+    status: 404,
+    wsClose: null,
+    client: "report",
+    message: "This server does not store files (PARLEY_FILES=off).",
+  },
+  file_too_large: {
+    status: 413,
+    wsClose: null,
+    client: "report",
+    message: "The file is larger than this server allows (/api/info files.maxBytes).",
+  },
+  file_type_refused: {
+    status: 415,
+    wsClose: null,
+    client: "report",
+    message: "This server does not accept files of this type (/api/info files.types).",
+  },
+  file_quota_exceeded: {
+    status: 413,
+    wsClose: null,
+    client: "report",
+    message: "The account's files would exceed its storage quota; wait until older ones expire.",
+  },
+  file_expired: {
+    status: 410,
+    wsClose: null,
+    client: "report",
+    message: "The file expired or was deleted (view once); the server no longer has it.",
+  },
+  file_incomplete: {
+    status: 409,
+    wsClose: null,
+    client: "report",
+    message: "The file's upload has not finished yet.",
+  },
+  upload_offset_mismatch: {
+    status: 409,
+    wsClose: null,
+    client: "report",
+    message:
+      "The upload does not continue where the server's copy ends (Upload-Offset); ask for the offset and resume there.",
+  },
+  range_not_satisfiable: {
+    status: 416,
+    wsClose: null,
+    client: "report",
+    message: "The Range header is malformed or outside the file.",
+  },
+  upload_overrun: {
+    status: 400,
+    wsClose: null,
+    client: "report",
+    message: "The upload carries more bytes than the file announced.",
+  },
+
   // ---- HTTP generic ----
   not_found: { status: 404, wsClose: null, client: "report", message: "Not found." },
   method_not_allowed: { status: 405, wsClose: null, client: "report", message: "Method not allowed." },

@@ -7,6 +7,7 @@ import {
   UserView,
   UserWithPresence,
 } from "./common.js";
+import { FilesInfo } from "./files.js";
 import { INVITE_CODE_MAX_LENGTH, INVITE_TTL_HOURS_MAX, REFRESH_TOKEN_MAX_LENGTH } from "./limits.js";
 import { MlsSuiteSchema } from "./mls-suite.js";
 
@@ -112,6 +113,8 @@ export const InfoResponse = Type.Object({
    * suite they were created in.
    */
   mlsSuite: MlsSuiteSchema,
+  /** Encrypted files: whether uploads are on and the limits a client checks before uploading. */
+  files: Type.Optional(FilesInfo),
 });
 export type InfoResponse = Static<typeof InfoResponse>;
 

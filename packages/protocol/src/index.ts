@@ -4,6 +4,7 @@ export * from "./common.js";
 export * from "./device-ref.js";
 export * from "./display-text.js";
 export * from "./errors.js";
+export * from "./files.js";
 export * from "./frames.js";
 export * from "./http.js";
 export * from "./lan.js";

@@ -2,10 +2,12 @@ import { mkdir } from "node:fs/promises";
 import type { IncomingMessage, Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+import { sealedSize } from "@parley/crypto";
 import { PASSWORD_POLICIES } from "@parley/protocol/password-policy";
 import type { Logger } from "pino";
 import proxyAddr from "proxy-addr";
 import { AuditLog } from "./audit/audit-log.js";
+import { DiskBlobStore } from "./blobs/disk-blob-store.js";
 import type { Bus } from "./bus/bus.js";
 import { MemoryBus } from "./bus/memory-bus.js";
 import { RedisBus, type RedisBusTuning } from "./bus/redis-bus.js";
@@ -14,7 +16,8 @@ import { type Config, configSummary } from "./config/config.js";
 import { AccountService } from "./domain/accounts.js";
 import { DeliveryService } from "./domain/delivery.js";
 import { DeviceStreams } from "./domain/device-stream.js";
-import type { SessionId } from "./domain/ids.js";
+import { FileService } from "./domain/files.js";
+import { asRoomId, type SessionId } from "./domain/ids.js";
 import { type LimiterFactory, memoryLimiters } from "./domain/limiters.js";
 import { LinkRelay } from "./domain/link-relay.js";
 import { LoginGuard } from "./domain/login-guard.js";
@@ -48,6 +51,8 @@ export interface StartOptions {
   storage?: Storage;
   /** With REDIS_URL: key prefix (default `parley:`) and timings, for tests and shared Redis servers. */
   redis?: RedisBusTuning;
+  /** The file rules' clock (expiry), for tests. Default Date.now. */
+  filesClock?: () => number;
 }
 
 export interface ParleyServer {
@@ -59,6 +64,8 @@ export interface ParleyServer {
   readonly caFingerprint: string | null;
   readonly storage: Storage;
   readonly gateway: Gateway;
+  /** The encrypted files' rules and blob store (its sweep runs on a timer too). */
+  readonly files: FileService;
   /** Graceful stop: refuse new connections, close sockets with 1001, flush, release. */
   close(): Promise<void>;
 }
@@ -253,6 +260,23 @@ export async function startServer(config: Config, options: StartOptions): Promis
         }
       : {}),
   });
+  const files = new FileService({
+    files: storage.files,
+    blobs:
+      config.fileStore === "database" || (config.fileStore === "auto" && storage.dialect === "postgres")
+        ? storage.fileBlobs
+        : new DiskBlobStore(join(config.dataDir, "files")),
+    limits: {
+      enabled: config.files === "on",
+      maxBytes: config.fileMaxBytes,
+      ttlMs: config.fileTtlS * 1000,
+      types: config.fileTypes,
+      quotaBytes: config.fileQuotaBytes,
+    },
+    isMember: (roomId, userId) => storage.isMember(asRoomId(roomId), userId),
+    sealedSize,
+    ...(options.filesClock ? { now: options.filesClock } : {}),
+  });
   const storageUp = () =>
     storage.ping().then(
       () => true,
@@ -267,6 +291,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     accounts,
     identity: delivery,
     rooms,
+    files,
     guard,
     storage,
     bus,
@@ -404,6 +429,20 @@ export async function startServer(config: Config, options: StartOptions): Promis
     offlineQueue ? Math.min(60_000, config.offlineQueueTtlS * 1000) : 60 * 60 * 1000,
   );
   queueSweep.unref();
+  // Expired files' ciphertext goes (every minute, or at each TTL when that is shorter);
+  // with files off, what an earlier run stored still goes when it expires.
+  const fileSweep = setInterval(
+    () => {
+      files.sweep().then(
+        (expired) => {
+          if (expired > 0) log.info({ event: "files_expired", count: expired }, "expired files deleted");
+        },
+        (err: unknown) => log.warn({ err, event: "file_sweep_failed" }, "could not delete expired files"),
+      );
+    },
+    Math.min(60_000, config.fileTtlS * 1000),
+  );
+  fileSweep.unref();
   // AUDIT-1: entries older than PARLEY_AUDIT_RETENTION_DAYS go, at start and hourly. On a
   // cluster every server sweeps the shared table; the deletes are idempotent.
   const sweepAudit = () =>
@@ -424,6 +463,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     caFingerprint,
     storage,
     gateway,
+    files,
     close() {
       closing ??= (async () => {
         draining = true;
@@ -431,6 +471,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
         clearInterval(tlsTimer);
         clearInterval(purgeTimer);
         clearInterval(queueSweep);
+        clearInterval(fileSweep);
         clearInterval(auditSweep);
         server.close();
         await gateway.shutdown();

@@ -51,6 +51,14 @@ import { MessageNumbers } from "./numbers.js";
 import { OwnMessages } from "./own-messages.js";
 import type { Screen } from "./screen.js";
 import { ChatState, type UserRef } from "./state.js";
+import {
+  createLocalSink,
+  describeAttachment,
+  destinationFor,
+  formatBytes,
+  openLocalFile,
+  progressBar,
+} from "./transfers.js";
 
 export interface ChatControllerOptions {
   screen: Screen;
@@ -65,6 +73,8 @@ export interface ChatControllerOptions {
   /** Who signed in last on this server, to resume their session at start. */
   lastUser: { get(): Promise<string | undefined>; set(username: string | undefined): Promise<void> };
   now?: () => number;
+  /** Where `/get` saves a file when no path is given. Default process.cwd(). */
+  cwd?: string;
 }
 
 /** Where the retention setting is kept: in the sealed device state, beside what it governs. */
@@ -80,6 +90,11 @@ const QUOTE_CHARS = 24;
 
 /** A refusal the user caused and can fix; shown as one line, never fatal. */
 class ChatError extends Error {}
+
+/** Why a transfer failed, in words: the registry's message and code. */
+function reason(e: unknown): string {
+  return isParleyClientError(e) ? `${e.message} (${e.code})` : e instanceof Error ? e.message : String(e);
+}
 
 /**
  * The terminal client's logic: reads lines from the Screen, runs them as commands on one
@@ -103,6 +118,10 @@ export class ChatController {
   #numbers = new MessageNumbers();
   #own = new OwnMessages(this.#numbers);
   #events: Promise<void> = Promise.resolve();
+  /** Transfers shown: message key -> the last quarter printed (without a terminal, lines mark progress). */
+  readonly #shown = new Map<string, number>();
+  /** Uploads and downloads still running, so /quit can wait for them or say they stop. */
+  readonly #running = new Set<Promise<void>>();
 
   constructor(options: ChatControllerOptions) {
     this.#o = options;
@@ -136,7 +155,38 @@ export class ChatController {
   }
 
   #updatePrompt(): void {
-    this.#screen.setPrompt(this.#state.prompt());
+    this.#screen.setPrompt(`${this.#progress()}${this.#state.prompt()}`);
+  }
+
+  /** The running transfers as the prompt shows them: "report.pdf [####----]  40% | ". */
+  #progress(): string {
+    const s = this.#model?.snapshot;
+    if (s === undefined) return "";
+    const parts: string[] = [];
+    for (const [key, t] of Object.entries(s.transfers)) {
+      if (t.state !== "running") continue;
+      const name = s.messages[t.roomId]?.find((m) => m.key === key)?.attachment?.name ?? "file";
+      parts.push(
+        `${t.direction === "upload" ? "^" : "v"} ${name.slice(0, 24)} ${progressBar(t.done, t.total, 12)}`,
+      );
+    }
+    return parts.length === 0 ? "" : `${parts.join(" | ")} | `;
+  }
+
+  /** Without a terminal there is no prompt to redraw: a line at each quarter of a transfer. */
+  #printProgress(): void {
+    const s = this.#model?.snapshot;
+    if (s === undefined || this.#screen.interactive) return;
+    for (const [key, t] of Object.entries(s.transfers)) {
+      if (t.state !== "running" || t.total === 0) continue;
+      const quarter = Math.floor((t.done / t.total) * 4);
+      if (quarter <= (this.#shown.get(key) ?? -1) || quarter >= 4) continue;
+      this.#shown.set(key, quarter);
+      const name = s.messages[t.roomId]?.find((m) => m.key === key)?.attachment?.name ?? "file";
+      this.#notice(
+        `${t.direction === "upload" ? "sending" : "getting"} ${name} ${progressBar(t.done, t.total)}`,
+      );
+    }
   }
 
   /** The input line changed (a terminal only): say "typing" for a message, nothing for a command. */
@@ -277,6 +327,12 @@ export class ChatController {
         return this.#search(input.query);
       case "goto":
         return this.#goto(input.n);
+      case "send":
+        return this.#sendFile(input.path);
+      case "get":
+        return this.#getFile(input.n, input.path);
+      case "files":
+        return this.#files();
       default:
         return assertNever(input);
     }
@@ -297,6 +353,124 @@ export class ChatController {
     const sent = await this.#chat().send(target.roomId, text, { replyTo: target });
     const where = this.#state.current?.id === target.roomId ? undefined : this.#state.label(target.roomId);
     this.#screen.print(`${this.#line(sent, where)} ${this.#own.sent(sent)}`);
+  }
+
+  /**
+   * `/send <path>`: refused at once when the server would refuse it (off, too large, a refused
+   * type); otherwise encrypted and uploaded in the background with a progress bar, and its
+   * line printed once sent.
+   */
+  async #sendFile(path: string): Promise<void> {
+    const model = this.#chat();
+    const room = this.#state.current;
+    if (room === undefined)
+      throw new ChatError("no conversation open: /join, /create, /switch or /msg first");
+    let file: Awaited<ReturnType<typeof openLocalFile>>;
+    try {
+      file = await openLocalFile(path);
+    } catch (e) {
+      throw new ChatError(`cannot read ${path}: ${(e as { code?: string }).code ?? (e as Error).message}`);
+    }
+    const refusal = await this.#refusal(file.source.size, file.type);
+    if (refusal !== undefined) {
+      await file.close();
+      throw new ChatError(refusal);
+    }
+    this.#notice(`sending ${file.name} (${formatBytes(file.source.size)}, ${file.type})`);
+    this.#background(
+      model
+        .sendFile(room.id, file.source, { name: file.name, type: file.type })
+        .then(
+          (sent) => {
+            const where =
+              this.#state.current?.id === sent.roomId ? undefined : this.#state.label(sent.roomId);
+            this.#screen.print(`${this.#line(sent, where)} ${this.#own.sent(sent)}`);
+          },
+          (e: unknown) => this.#warn(`${file.name} was not sent: ${reason(e)}`),
+        )
+        .finally(() => file.close()),
+    );
+  }
+
+  /** Why the server would refuse a file, in words; undefined when it would take it. */
+  async #refusal(size: number, type: string): Promise<string | undefined> {
+    const limits = await this.#chat().fileLimits();
+    if (!limits.enabled) return "this server does not take files (PARLEY_FILES=off)";
+    if (size > limits.maxBytes)
+      return `the file is ${formatBytes(size)}; this server takes files up to ${formatBytes(limits.maxBytes)}`;
+    try {
+      await this.#client?.checkFile({ size, type });
+    } catch {
+      return `this server does not take ${type} files (it takes ${limits.types.join(", ")})`;
+    }
+    return undefined;
+  }
+
+  /** `/get <n> [path]`: downloads, checks and saves message #n's file in the background. */
+  async #getFile(n: number, target: string | undefined): Promise<void> {
+    const m = this.#numbered(n);
+    const a = m.attachment;
+    if (a === undefined) throw new ChatError(`#${n} has no file`);
+    if (a.file === undefined)
+      throw new ChatError(
+        a.opened === true ? `#${n} was view once and is opened` : `#${n} is still being sent`,
+      );
+    let path: string;
+    try {
+      path = await destinationFor(a.name, target, this.#o.cwd ?? process.cwd());
+    } catch (e) {
+      throw new ChatError((e as Error).message);
+    }
+    const sink = await createLocalSink(path);
+    this.#notice(`getting ${a.name} (${formatBytes(a.size)}) from ${m.fromName}`);
+    this.#background(
+      this.#chat()
+        .download(m.key, sink)
+        .then(
+          async () => {
+            await sink.finish();
+            this.#notice(
+              `saved ${a.name} to ${path}${a.viewOnce === true ? " (view once: now gone from your devices)" : ""}`,
+            );
+          },
+          async (e: unknown) => {
+            await sink.abort();
+            this.#warn(`${a.name} was not saved: ${reason(e)}`);
+          },
+        ),
+    );
+  }
+
+  /** `/files`: the files of the current conversation (or all), with number, size and sender. */
+  #files(): void {
+    const s = this.#chat().snapshot;
+    const room = this.#state.current;
+    const lists = room === undefined ? Object.values(s.messages) : [s.messages[room.id] ?? []];
+    const files = lists.flat().filter((m) => m.attachment !== undefined);
+    if (files.length === 0) {
+      this.#notice(
+        room === undefined ? "no files on this device" : `no files in ${this.#state.label(room.id)}`,
+      );
+      return;
+    }
+    for (const m of files) {
+      const a = m.attachment!;
+      const left =
+        a.expiresAt === undefined
+          ? ""
+          : a.expiresAt <= this.#now()
+            ? ", expired"
+            : `, until ${dateTime(a.expiresAt).slice(0, 16)}`;
+      this.#screen.print(`#${this.#numbers.of(m)} ${describeAttachment(a)} from ${m.fromName}${left}`);
+    }
+  }
+
+  #background(work: Promise<void>): void {
+    const p = work.finally(() => {
+      this.#running.delete(p);
+      this.#updatePrompt();
+    });
+    this.#running.add(p);
   }
 
   /** Message #n as the model has it now. */
@@ -809,6 +983,8 @@ export class ChatController {
       // A failed send is reported by the command that sent it; the rest is shown when asked for.
       case "state":
         for (const line of this.#own.changes(model.snapshot.messages)) this.#notice(line);
+        this.#printProgress();
+        this.#updatePrompt();
         return;
       case "changed":
         return this.#onChanged(change.message, change.change, change.by);
@@ -849,7 +1025,7 @@ export class ChatController {
       where,
       sender: m.fromName,
       trust: m.own ? undefined : m.trust,
-      text: m.text,
+      text: m.attachment !== undefined ? describeAttachment(m.attachment) : m.text,
       quote,
       edited: m.edited !== undefined,
       deleted: m.deleted === true,

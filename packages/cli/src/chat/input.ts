@@ -36,6 +36,11 @@ export type ChatInput =
   | { readonly kind: "delete"; readonly n: number }
   | { readonly kind: "search"; readonly query: string }
   | { readonly kind: "goto"; readonly n: number }
+  /** Encrypt and send a file to the current conversation. */
+  | { readonly kind: "send"; readonly path: string }
+  /** Download message #n's file (to `path`, a directory, or the working directory). */
+  | { readonly kind: "get"; readonly n: number; readonly path: string | undefined }
+  | { readonly kind: "files" }
   /** Show (no setting) or set whether this user shares read receipts (and sees others'). */
   | { readonly kind: "receipts"; readonly setting: "on" | "off" | undefined }
   | { readonly kind: "help" }
@@ -72,6 +77,9 @@ export const COMMAND_HELP: readonly (readonly [string, string])[] = [
   ["/search <words>", "find messages on this device (local only)"],
   ["/goto <n>", "open #n's conversation at that message"],
   ["/info <n>", "who has your message #n, device by device"],
+  ["/send <path>", "send a file here, end-to-end encrypted"],
+  ["/get <n> [path]", "save the file of #n (to a path or directory)"],
+  ["/files", "files here: number, name, size, sender"],
   ["/receipts [on|off]", "share read receipts (off: you see nobody's either)"],
   ["/help", "this list"],
   ["/quit", "leave parley chat (also Ctrl-D)"],
@@ -184,6 +192,19 @@ export function parseInput(line: string): ChatInput {
         ? { kind: name, n }
         : { kind: "invalid", reason: `usage: /${name} <n> (the number after a message)` };
     }
+    case "send":
+      return rest !== "" ? { kind: "send", path: rest } : { kind: "invalid", reason: "usage: /send <path>" };
+    case "get": {
+      const n = messageNumber(words[0]);
+      const path = words[0] === undefined ? "" : rest.slice(words[0].length).trim();
+      return n !== undefined
+        ? { kind: "get", n, path: path === "" ? undefined : path }
+        : { kind: "invalid", reason: "usage: /get <n> [path] (the number after a file)" };
+    }
+    case "files":
+      return words.length === 0
+        ? { kind: "files" }
+        : { kind: "invalid", reason: "/files takes no arguments" };
     case "search":
       return rest !== ""
         ? { kind: "search", query: rest }

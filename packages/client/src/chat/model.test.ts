@@ -6,6 +6,14 @@ import type { Content } from "../content.js";
 import { TypedEmitter } from "../emitter.js";
 import { isParleyClientError, ParleyClientError } from "../errors.js";
 import type { ClientEvents, DeliveryEvent, MessageEvent } from "../events.js";
+import {
+  bytesSource,
+  type FileDescriptor,
+  type FileMeta,
+  type FileSink,
+  type FileSource,
+  type TransferOptions,
+} from "../files.js";
 import type { TrustState } from "../pins.js";
 import { MemoryStore } from "../store.js";
 import { TYPING_SHOWN_MS } from "../typing.js";
@@ -145,11 +153,60 @@ class FakeClient extends TypedEmitter<ClientEvents> implements ChatClient {
   async acceptKeyChange(userId: string) {
     this.trustStates.set(userId, "unverified");
   }
+  /** The fake blob store: file id -> plaintext. */
+  blobs = new Map<string, Uint8Array>();
+  deleted: string[] = [];
+  filesOn = true;
+  async fileLimits() {
+    return {
+      enabled: this.filesOn,
+      maxBytes: 1000,
+      ttlSeconds: 60,
+      types: ["image/*", "text/plain"],
+      quotaBytes: 10_000,
+    };
+  }
+  async checkFile(file: { size: number; type: string }) {
+    if (file.size > 1000) throw new ParleyClientError("file_too_large");
+    if (!/^(image\/|text\/plain)/.test(file.type)) throw new ParleyClientError("file_type_refused");
+  }
+  async uploadFile(_roomId: string, source: FileSource, meta: FileMeta, options: TransferOptions = {}) {
+    const bytes = await source.read(0, source.size);
+    if (options.signal?.aborted) throw new ParleyClientError("transfer_cancelled");
+    options.onProgress?.({ done: source.size, total: source.size });
+    const id = `${this.blobs.size + 1}`.padStart(32, "f");
+    this.blobs.set(id, bytes.slice());
+    return fileDescriptor(id, meta, source.size);
+  }
+  async downloadFile(file: FileDescriptor, sink: FileSink, options: TransferOptions = {}) {
+    const bytes = this.blobs.get(file.id);
+    if (bytes === undefined) throw new ParleyClientError("file_expired");
+    options.onProgress?.({ done: bytes.length, total: bytes.length });
+    await sink.write(bytes);
+  }
+  async deleteFile(id: string) {
+    this.deleted.push(id);
+    this.blobs.delete(id);
+  }
 
   connectNow(): void {
     this.status = { state: "connected", server: "https://parley.test" };
     this.emit("status", this.status);
   }
+}
+
+function fileDescriptor(id: string, meta: FileMeta, size: number): FileDescriptor {
+  return {
+    id,
+    key: `${"A".repeat(43)}=`,
+    scheme: "xchacha20poly1305-64k-v1",
+    sha256: "0".repeat(64),
+    name: meta.name,
+    type: meta.type,
+    size,
+    expiresAt: 90_000,
+    ...(meta.viewOnce === true ? { viewOnce: true as const } : {}),
+  };
 }
 
 const message = (roomId: string, from: { id: string; username: string }, id: string, text = "hi") =>
@@ -705,6 +762,142 @@ describe("ChatModel", () => {
         ["TEAM01", true],
         ["TEAM01", false],
       ]);
+    });
+  });
+
+  describe("files", () => {
+    const fileMessage = (
+      roomId: string,
+      from: { id: string; username: string },
+      id: string,
+      file: FileDescriptor,
+    ) =>
+      ({
+        roomId,
+        id,
+        ts: 2_000,
+        from: { userId: from.id, username: from.username, deviceId: "d2" },
+        content: { file },
+        text: undefined,
+        trust: "unverified",
+        epoch: 1,
+        messageId: id.padStart(32, "0"),
+        sentAt: 2_000,
+      }) as MessageEvent;
+
+    it("shows a file being sent at once, counts its upload, and sends its descriptor", async () => {
+      const { client, model } = await connected();
+      const sent = await model.sendFile("TEAM01", bytesSource(new Uint8Array(300)), {
+        name: "shot.png",
+        type: "image/png",
+        width: 4,
+        height: 3,
+      });
+      assert.equal(sent.status, "sent");
+      assert.equal(sent.text, "");
+      assert.deepEqual(
+        { name: sent.attachment?.name, size: sent.attachment?.size, width: sent.attachment?.width },
+        { name: "shot.png", size: 300, width: 4 },
+      );
+      assert.equal(sent.attachment?.file?.id.length, 32);
+      assert.equal(model.snapshot.transfers[sent.key]?.state, "done");
+      assert.equal(client.sent.length, 1);
+    });
+
+    it("refuses a file the server would refuse before showing or uploading anything", async () => {
+      const { client, model } = await connected();
+      await assert.rejects(
+        model.sendFile("TEAM01", bytesSource(new Uint8Array(2000)), { name: "big.png", type: "image/png" }),
+        (e) => e instanceof ParleyClientError && e.code === "file_too_large",
+      );
+      await assert.rejects(
+        model.sendFile("TEAM01", bytesSource(new Uint8Array(2)), { name: "a.html", type: "text/html" }),
+        (e) => e instanceof ParleyClientError && e.code === "file_type_refused",
+      );
+      assert.equal(model.snapshot.messages.TEAM01, undefined);
+      assert.equal(client.blobs.size, 0);
+    });
+
+    it("fails a file whose announcement failed, and retry() sends it without uploading again", async () => {
+      const { client, model } = await connected();
+      client.sendOutcomes.push(new ParleyClientError("not_connected"));
+      await assert.rejects(
+        model.sendFile("TEAM01", bytesSource(new Uint8Array(5)), { name: "a.txt", type: "text/plain" }),
+      );
+      const failed = model.snapshot.messages.TEAM01?.[0];
+      assert.equal(failed?.status, "failed");
+      const again = await model.retry(failed!.key);
+      assert.equal(again?.status, "sent");
+      assert.equal(client.blobs.size, 1);
+    });
+
+    it("shows a received file and downloads it into a sink, counting the bytes", async () => {
+      const { client, model } = await connected();
+      const bytes = new Uint8Array([1, 2, 3]);
+      const file = await client.uploadFile("TEAM01", bytesSource(bytes), {
+        name: "n.txt",
+        type: "text/plain",
+      });
+      client.emit("message", fileMessage("TEAM01", BOB, "7", file));
+      await settle();
+      const m = model.snapshot.messages.TEAM01?.[0];
+      assert.equal(m?.attachment?.name, "n.txt");
+      const got: Uint8Array[] = [];
+      await model.download(m!.key, { write: (b) => void got.push(b) });
+      assert.deepEqual(got, [bytes]);
+      assert.deepEqual(model.snapshot.transfers[m!.key], {
+        roomId: "TEAM01",
+        direction: "download",
+        done: 3,
+        total: 3,
+        state: "done",
+      });
+    });
+
+    it("records a failed download's code, such as an expired file", async () => {
+      const { client, model } = await connected();
+      const file = fileDescriptor("e".repeat(32), { name: "gone.txt", type: "text/plain" }, 4);
+      client.emit("message", fileMessage("TEAM01", BOB, "8", file));
+      await settle();
+      const key = model.snapshot.messages.TEAM01![0]!.key;
+      await assert.rejects(model.download(key, { write: () => undefined }));
+      assert.equal(model.snapshot.transfers[key]?.state, "failed");
+      assert.equal(model.snapshot.transfers[key]?.code, "file_expired");
+    });
+
+    it("opens a view-once photo once: its key goes here and on this user's other devices, and the server copy in a direct conversation", async () => {
+      const { client, model } = await connected();
+      const file = await client.uploadFile("DBOB01", bytesSource(new Uint8Array(9)), {
+        name: "once.jpg",
+        type: "image/jpeg",
+        viewOnce: true,
+      });
+      client.emit("message", fileMessage("DBOB01", BOB, "9", file));
+      await settle();
+      const key = model.snapshot.messages.DBOB01![0]!.key;
+      await model.download(key, { write: () => undefined });
+      const after = model.snapshot.messages.DBOB01![0]!;
+      assert.equal(after.attachment?.opened, true);
+      assert.equal(after.attachment?.file, undefined);
+      assert.deepEqual(client.deleted, [file.id]);
+      assert.equal(client.sent.length, 1);
+      await assert.rejects(model.download(key, { write: () => undefined }));
+    });
+
+    it("removes a view-once attachment when another device of this user says it was opened", async () => {
+      const { client, model } = await connected();
+      const file = fileDescriptor("a".repeat(32), { name: "v.webm", type: "audio/webm", viewOnce: true }, 10);
+      client.emit("message", fileMessage("TEAM01", BOB, "10", file));
+      await settle();
+      const key = model.snapshot.messages.TEAM01![0]!.key;
+      client.emit("message", {
+        ...message("TEAM01", ALICE, "11"),
+        content: { data: { kind: "viewed", id: key, from: BOB.id } },
+        text: undefined,
+      } as MessageEvent);
+      await settle();
+      assert.equal(model.snapshot.messages.TEAM01![0]!.attachment?.opened, true);
+      assert.equal(model.snapshot.messages.TEAM01![0]!.attachment?.file, undefined);
     });
   });
 

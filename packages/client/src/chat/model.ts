@@ -1,9 +1,11 @@
 import { canonicalRoomId, type RoomView } from "@parley/protocol";
+import { bytesToBase64 } from "../base64.js";
 import type { ParleyClient } from "../client.js";
 import type { ConnectionStatus } from "../connection.js";
 import { type Content, newMessageId } from "../content.js";
 import { ParleyClientError } from "../errors.js";
 import type { DeliveryEvent, InvitedEvent, MembershipEvent, MessageEvent, PresenceEvent } from "../events.js";
+import type { FileDescriptor, FileMeta, FileSink, FileSource } from "../files.js";
 import { defaultTimers, type Timers } from "../platform.js";
 import { TypingNotifier, TypingRoster } from "../typing.js";
 import {
@@ -27,11 +29,13 @@ import {
 } from "./retention.js";
 import { prepareSearch, type SearchOptions, searchMessages } from "./search.js";
 import type {
+  ChatAttachment,
   ChatChange,
   ChatClient,
   ChatHistory,
   ChatMessage,
   ChatSnapshot,
+  ChatTransfer,
   DeviceNote,
   MessageChange,
   MessageKey,
@@ -87,6 +91,8 @@ interface Waiter {
 
 /** The `data.kind` of the control message that sets a conversation's disappearing timer. */
 const DISAPPEARING_KIND = "disappearing";
+/** The `data.kind` of the control message that says a view-once attachment was opened. */
+const VIEWED_KIND = "viewed";
 /** Device lines kept (in memory and in the history): older ones drop off first. */
 const MAX_DEVICE_NOTES = 200;
 
@@ -108,7 +114,20 @@ export function emptyChatSnapshot(
     messages: {},
     deviceNotes: [],
     invitations: [],
+    transfers: {},
   };
+}
+
+/** What a conversation shows of a file, from the sender's meta or a received descriptor. */
+function attachmentOf(meta: FileMeta | FileDescriptor, size: number): ChatAttachment {
+  const out: Record<string, unknown> = { name: meta.name, type: meta.type, size };
+  for (const k of ["width", "height", "durationMs", "thumbnailType", "waveform"] as const) {
+    if (meta[k] !== undefined) out[k] = meta[k];
+  }
+  if (meta.thumbnail !== undefined)
+    out.thumbnail = typeof meta.thumbnail === "string" ? meta.thumbnail : bytesToBase64(meta.thumbnail);
+  if (meta.viewOnce === true) out.viewOnce = true;
+  return out as unknown as ChatAttachment;
 }
 
 /** The server's comparison of user names (storage/username-key.ts): NFKC, trimmed, lower case. */
@@ -145,6 +164,9 @@ export class ChatModel {
   /** Own messages' ids whose read receipts went (RCPT-1), so each goes once. */
   readonly #readSent = new Set<string>();
   #refreshing: Promise<void> | undefined;
+  /** Files being sent: their sources until sent (retry() uploads again), and cancel switches. */
+  readonly #sources = new Map<string, { source: FileSource; meta: FileMeta }>();
+  readonly #cancels = new Map<string, { aborted: boolean }>();
   /** CHAT-2..4: per conversation, changes whose message has not arrived yet. */
   #pending: Record<string, readonly PendingChange[]> = {};
   readonly #editWindowMs: number;
@@ -464,6 +486,7 @@ export class ChatModel {
     for (const list of Object.values(this.#snapshot.messages)) {
       const m = list.find((x) => x.key === key && x.status === "failed");
       if (m === undefined) continue;
+      if (m.attachment !== undefined) return this.#retryFile(m);
       this.#update(key, (x) => ({ ...x, status: "sending" }));
       return this.#enqueue({
         key,
@@ -541,6 +564,197 @@ export class ChatModel {
       fromName: me.username,
       own: true,
     });
+  }
+
+  // ------------------------------------------------------------------ files (docs/PROTOCOL.md, "Files")
+
+  /** The server's file settings (on or off, largest size, TTL, types): show or hide attaching with them. */
+  fileLimits(refresh = false): ReturnType<ChatClient["fileLimits"]> {
+    return this.#client.fileLimits(refresh);
+  }
+
+  /**
+   * Sends a file, photo or voice note: it shows at once as a `sending` message with its
+   * attachment (and `transfers[key]` counting the upload), is encrypted and uploaded, then
+   * announced in the conversation. Rejects at once, before anything is uploaded or shown, with
+   * `files_disabled`, `file_too_large` or `file_type_refused` when the server would refuse it;
+   * later failures leave the message `failed` (retry() uploads again) and reject.
+   */
+  async sendFile(roomId: string, source: FileSource, meta: FileMeta): Promise<ChatMessage> {
+    const me = this.#snapshot.me;
+    if (me === undefined || this.#disposed) throw new ParleyClientError("not_signed_in");
+    await this.#client.checkFile({ size: source.size, type: meta.type });
+    const id = canonicalRoomId(roomId);
+    const key = newMessageId();
+    const sentAt = this.#now();
+    this.#sources.set(key, { source, meta });
+    this.#append({
+      key,
+      roomId: id,
+      fromId: me.id,
+      fromName: me.username,
+      ts: sentAt,
+      text: "",
+      own: true,
+      status: "sending",
+      attachment: attachmentOf(meta, source.size),
+    });
+    this.#emit({ type: "state" });
+    return this.#uploadAndSend(key, id, sentAt);
+  }
+
+  /**
+   * Downloads a message's attachment into `sink`, decrypting and checking it on the way;
+   * `transfers[key]` counts the bytes. Rejects with `file_expired`, `not_found`, `file_corrupt`
+   * (discard what the sink got) or `transfer_cancelled`. A view-once attachment is opened by
+   * this: once it downloaded, it is removed on every device of this user (an encrypted notice
+   * in the group) and, in a direct conversation, deleted on the server; the view keeps what
+   * the sink got only while it shows it.
+   */
+  async download(key: string, sink: FileSink): Promise<void> {
+    const m = this.#find(key);
+    const file = m?.attachment?.file;
+    if (m === undefined || file === undefined) throw new ParleyClientError("not_found");
+    const signal = { aborted: false };
+    this.#cancels.set(key, signal);
+    const total = file.size;
+    this.#setTransfer(key, { roomId: m.roomId, direction: "download", done: 0, total, state: "running" });
+    try {
+      await this.#client.downloadFile(file, sink, {
+        signal,
+        onProgress: (p) =>
+          this.#setTransfer(key, {
+            roomId: m.roomId,
+            direction: "download",
+            done: p.done,
+            total,
+            state: "running",
+          }),
+      });
+      this.#setTransfer(key, { roomId: m.roomId, direction: "download", done: total, total, state: "done" });
+    } catch (error) {
+      this.#endTransfer(key, m.roomId, "download", total, error);
+      throw error;
+    } finally {
+      this.#cancels.delete(key);
+    }
+    if (m.attachment?.viewOnce === true && !m.own) await this.#openedOnce(m, file);
+  }
+
+  /** Stops an upload or download (its promise rejects with `transfer_cancelled`); false when none runs. */
+  cancelTransfer(key: string): boolean {
+    const signal = this.#cancels.get(key);
+    if (signal === undefined) return false;
+    signal.aborted = true;
+    return true;
+  }
+
+  /** Forgets how a transfer ended (a view dismissed its bar). */
+  clearTransfer(key: string): void {
+    if (this.#snapshot.transfers[key] === undefined) return;
+    const { [key]: _gone, ...transfers } = this.#snapshot.transfers;
+    this.#set({ transfers });
+    this.#emit({ type: "state" });
+  }
+
+  async #uploadAndSend(key: string, roomId: string, sentAt: number): Promise<ChatMessage> {
+    const held = this.#sources.get(key);
+    if (held === undefined) throw new ParleyClientError("not_found");
+    const total = held.source.size;
+    const signal = { aborted: false };
+    this.#cancels.set(key, signal);
+    this.#setTransfer(key, { roomId, direction: "upload", done: 0, total, state: "running" });
+    try {
+      let file = this.#find(key)?.attachment?.file;
+      if (file === undefined) {
+        file = await this.#client.uploadFile(roomId, held.source, held.meta, {
+          signal,
+          onProgress: (p) =>
+            this.#setTransfer(key, { roomId, direction: "upload", done: p.done, total, state: "running" }),
+        });
+        const uploaded = file;
+        this.#update(key, (x) => ({
+          ...x,
+          attachment: { ...x.attachment!, file: uploaded, expiresAt: uploaded.expiresAt },
+        }));
+      }
+      this.#setTransfer(key, { roomId, direction: "upload", done: total, total, state: "done" });
+      await this.#client.send(roomId, { file }, { messageId: key, sentAt });
+      this.#sources.delete(key);
+      const d = this.#client.delivery(key);
+      const sent = this.#update(key, (m) => ({
+        ...m,
+        status: forward("sent", statusOf(d)),
+        ...(d !== undefined ? { progress: { delivered: d.delivered.length, of: d.targets.length } } : {}),
+        ...this.#expiry(m.roomId, m.ts),
+      }));
+      if (sent?.expiresAt !== undefined) this.#sweep();
+      if (sent === undefined) throw new ParleyClientError("closed");
+      return sent;
+    } catch (error) {
+      if (this.#snapshot.transfers[key]?.state === "running")
+        this.#endTransfer(key, roomId, "upload", total, error);
+      this.#update(key, (m) => ({ ...m, status: "failed" }));
+      this.#emit({ type: "failed", what: "send", error, key });
+      throw error;
+    } finally {
+      this.#cancels.delete(key);
+    }
+  }
+
+  #retryFile(m: ChatMessage): Promise<ChatMessage> | undefined {
+    if (m.attachment?.file === undefined && !this.#sources.has(m.key)) return undefined;
+    this.#update(m.key, (x) => ({ ...x, status: "sending" }));
+    return this.#uploadAndSend(m.key, m.roomId, m.ts);
+  }
+
+  /** A view-once attachment was opened here: gone from this user's devices, and from the server when it can be. */
+  async #openedOnce(m: ChatMessage, file: FileDescriptor): Promise<void> {
+    this.#markOpened(m.roomId, m.fromId, m.key);
+    try {
+      await this.#client.send(m.roomId, { data: { kind: VIEWED_KIND, id: m.key, from: m.fromId } });
+      if (this.room(m.roomId)?.kind === "direct") await this.#client.deleteFile(file.id);
+    } catch (error) {
+      this.#emit({ type: "failed", what: "file", error, key: m.key });
+    }
+  }
+
+  #markOpened(roomId: string, fromId: string, key: string): void {
+    const list = this.#snapshot.messages[roomId] ?? [];
+    const i = list.findIndex((x) => x.key === key && x.fromId === fromId);
+    const old = list[i];
+    if (old?.attachment === undefined || old.attachment.opened === true) return;
+    const { file: _key, thumbnail: _preview, waveform: _wave, ...rest } = old.attachment;
+    const copy = [...list];
+    copy[i] = { ...old, attachment: { ...rest, opened: true } };
+    this.#setMessages(roomId, copy);
+    this.#emit({ type: "state" });
+  }
+
+  #setTransfer(key: string, transfer: ChatTransfer): void {
+    this.#set({ transfers: { ...this.#snapshot.transfers, [key]: transfer } });
+    this.#emit({ type: "state" });
+  }
+
+  #endTransfer(
+    key: string,
+    roomId: string,
+    direction: ChatTransfer["direction"],
+    total: number,
+    error: unknown,
+  ): void {
+    const done = this.#snapshot.transfers[key]?.done ?? 0;
+    const code = error instanceof ParleyClientError ? error.code : "internal_error";
+    const state = code === "transfer_cancelled" ? "cancelled" : "failed";
+    this.#setTransfer(key, { roomId, direction, done, total, state, code });
+  }
+
+  #find(key: string): ChatMessage | undefined {
+    for (const list of Object.values(this.#snapshot.messages)) {
+      const m = list.find((x) => x.key === key);
+      if (m !== undefined) return m;
+    }
+    return undefined;
   }
 
   // ------------------------------------------------------------------ conversations
@@ -706,7 +920,8 @@ export class ChatModel {
       return this.#onChange(m, to, { kind: "edit", text, ...(mentions !== undefined ? { mentions } : {}) });
     }
     if ("delete" in c) return this.#onChange(m, c.delete.to, { kind: "delete" });
-    if (!("text" in c)) return this.#onControl(m);
+    const file = "file" in c ? c.file : undefined;
+    if (!("text" in c) && file === undefined) return this.#onControl(m);
     const self = this.#snapshot.me?.id;
     this.#learn({ id: m.from.userId, username: m.from.username });
     if (this.room(m.roomId) === undefined) {
@@ -728,12 +943,15 @@ export class ChatModel {
       fromId: m.from.userId,
       fromName: m.from.username,
       ts: m.sentAt ?? m.ts,
-      text: c.text,
+      text: "text" in c ? c.text : "",
       own: m.from.userId === self,
       trust: m.trust,
       ...this.#expiry(m.roomId, m.sentAt ?? m.ts),
-      ...(c.reply !== undefined ? { replyTo: { key: c.reply.id, fromId: c.reply.from } } : {}),
-      ...(c.mentions !== undefined && c.mentions.length > 0 ? { mentions: c.mentions } : {}),
+      ...("text" in c && c.reply !== undefined ? { replyTo: { key: c.reply.id, fromId: c.reply.from } } : {}),
+      ...("text" in c && c.mentions !== undefined && c.mentions.length > 0 ? { mentions: c.mentions } : {}),
+      ...(file !== undefined
+        ? { attachment: { ...attachmentOf(file, file.size), expiresAt: file.expiresAt, file } }
+        : {}),
     };
     const list = this.#snapshot.messages[m.roomId] ?? [];
     if (list.some((x) => sameMessage(x, arrived))) return;
@@ -926,6 +1144,7 @@ export class ChatModel {
   async #onControl(m: MessageEvent): Promise<void> {
     const data = "data" in m.content ? m.content.data : undefined;
     if (typeof data !== "object" || data === null) return;
+    if ((data as { kind?: unknown }).kind === VIEWED_KIND) return this.#onViewed(m, data);
     const { kind, seconds, restate } = data as { kind?: unknown; seconds?: unknown; restate?: unknown };
     if (kind !== DISAPPEARING_KIND || !isDisappearingSeconds(seconds)) return;
     // A restatement for a newcomer changes nothing where the timer is already the same.
@@ -943,6 +1162,19 @@ export class ChatModel {
       own: m.from.userId === this.#snapshot.me?.id,
     });
     this.#emit({ type: "message", message: line });
+  }
+
+  /**
+   * A view-once attachment was opened: by this user on another device (it goes here too), or
+   * by the other person of a direct conversation (the sender's copy shows it opened).
+   */
+  #onViewed(m: MessageEvent, data: object): void {
+    const { id, from } = data as { id?: unknown; from?: unknown };
+    if (typeof id !== "string" || typeof from !== "string") return;
+    const self = this.#snapshot.me?.id;
+    const byMe = m.from.userId === self;
+    const direct = this.room(m.roomId)?.kind === "direct";
+    if (byMe || (direct && from === self)) this.#markOpened(m.roomId, from, id);
   }
 
   /** A conversation's timer changed: remembered, and said in the conversation as a system line. */

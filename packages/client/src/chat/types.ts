@@ -2,6 +2,7 @@ import type { MemberView, RoomView, UserView, UserWithPresence } from "@parley/p
 import type { ParleyClient } from "../client.js";
 import type { ConnectionStatus } from "../connection.js";
 import type { ErrorEvent, InvitedEvent, MembershipEvent, PresenceEvent } from "../events.js";
+import type { FileDescriptor } from "../files.js";
 import type { IdentityChange, TrustState } from "../pins.js";
 import type { Typist } from "../typing.js";
 
@@ -34,7 +35,51 @@ export type ChatClient = Pick<
   | "linkDevice"
   | "resetIdentity"
   | "devices"
+  | "fileLimits"
+  | "checkFile"
+  | "uploadFile"
+  | "downloadFile"
+  | "deleteFile"
 >;
+
+/**
+ * A file, photo or voice note in a conversation (ChatMessage.attachment): what to show, from
+ * the sender's descriptor. `file` (id, key, hash) is there once uploaded, and goes once a
+ * view-once attachment was opened on one of this user's devices (`opened`).
+ */
+export interface ChatAttachment {
+  readonly name: string;
+  readonly type: string;
+  /** Plaintext bytes. */
+  readonly size: number;
+  readonly width?: number;
+  readonly height?: number;
+  readonly durationMs?: number;
+  /** The sender's preview, base64, and its MIME type. */
+  readonly thumbnail?: string;
+  readonly thumbnailType?: string;
+  /** Voice notes: loudness samples 0-255. */
+  readonly waveform?: readonly number[];
+  readonly viewOnce?: true;
+  /** When the server deletes the file (ms); downloads fail with `file_expired` after. */
+  readonly expiresAt?: number;
+  /** What download() needs; absent while uploading, and after a view-once attachment was opened. */
+  readonly file?: FileDescriptor;
+  /** View once: opened (on any of this user's devices, or by the other person of a direct conversation). */
+  readonly opened?: true;
+}
+
+/** An upload or download in progress or just ended (ChatSnapshot.transfers, keyed by message key). */
+export interface ChatTransfer {
+  readonly roomId: string;
+  readonly direction: "upload" | "download";
+  /** Plaintext bytes moved, of `total`. */
+  readonly done: number;
+  readonly total: number;
+  readonly state: "running" | "done" | "failed" | "cancelled";
+  /** For `failed`: the error's code (`file_expired`, `not_found`, `file_corrupt`, ...). */
+  readonly code?: string;
+}
 
 /** A person as the model knows them: an account id and its user name. */
 export interface Person {
@@ -74,6 +119,8 @@ export interface ChatMessage {
   readonly expiresAt?: number;
   /** A line about the conversation, not from a person (a timer set by `fromName`); `text` says it. */
   readonly system?: true;
+  /** A file, photo or voice note (`text` is then empty). */
+  readonly attachment?: ChatAttachment;
   /** CHAT-1: the message this one replies to (ChatModel.quoteOf() finds and quotes it). */
   readonly replyTo?: MessageKey;
   /** CHAT-5: the user ids its text names with @ (as its sender's client resolved them). */
@@ -152,6 +199,8 @@ export interface ChatSnapshot {
   readonly deviceNotes: readonly DeviceNote[];
   /** Invitations to rooms this user is not in yet. */
   readonly invitations: readonly InvitedEvent[];
+  /** Uploads and downloads by message key: progress while running, then how they ended. */
+  readonly transfers: Readonly<Record<string, ChatTransfer>>;
 }
 
 /**
@@ -189,11 +238,11 @@ export type ChatChange =
   /**
    * Work the model did on its own failed: `refresh` (rooms and people after connecting),
    * `send` (an outbox message, now `failed`, `key` says which), `history` (a message could not
-   * be kept in the history; it is shown anyway).
+   * be kept in the history; it is shown anyway), `file` (a view-once notice or deletion).
    */
   | {
       readonly type: "failed";
-      readonly what: "refresh" | "send" | "history";
+      readonly what: "refresh" | "send" | "history" | "file";
       readonly error: unknown;
       readonly key?: string;
     };

@@ -297,6 +297,61 @@ export function busContract(name: string, harness: BusHarness): void {
       });
     });
 
+    describe("device links (IDENT-3)", () => {
+      const limits = { maxPerAccount: 2, maxTotal: 100 };
+      const link = (user: string, expiresAt = Date.now() + 60_000) => ({
+        userId: asUserId(user),
+        newDevice: `${user}-new`,
+        newKey: "KEY",
+        expiresAt,
+      });
+
+      test("keeps a link until it is ended, refuses a taken id and more than the account's limit", async (t) => {
+        const { links } = await harness.create(t);
+        const id = () => randomUUID().slice(0, 10);
+        const first = id();
+        const now = Date.now();
+        const alices = link("alice");
+        assert.equal(await links.open(first, alices, limits, now), "ok");
+        assert.equal(await links.open(first, link("bob"), limits, now), "taken");
+        assert.deepEqual(await links.find(first, now), alices);
+        assert.equal(await links.open(id(), link("alice"), limits, now), "ok");
+        assert.equal(await links.open(id(), link("alice"), limits, now), "too_many");
+        assert.equal(await links.open(id(), link("bob"), limits, now), "ok", "another account's own limit");
+        const found = (await links.find(first, now)) ?? assert.fail("open");
+        await links.end(first, found);
+        assert.equal(await links.find(first, now), undefined);
+        assert.equal(
+          await links.open(id(), link("alice"), limits, now),
+          "ok",
+          "an ended link frees its place",
+        );
+      });
+
+      test("lets one device join a link, once, and forgets an expired one", async (t) => {
+        const { links } = await harness.create(t);
+        const now = Date.now();
+        assert.equal(await links.open("L1", link("alice"), limits, now), "ok");
+        assert.equal(await links.join("L1", "laptop", now), true);
+        assert.equal(await links.join("L1", "tablet", now), false);
+        assert.equal((await links.find("L1", now))?.joiner, "laptop");
+        assert.equal(await links.join("nope", "laptop", now), false);
+        assert.equal(await links.open("L2", link("alice", now + 50), limits, now), "ok");
+        assert.equal(await links.find("L2", now + 50), undefined, "expired");
+        assert.equal(await links.join("L2", "laptop", now + 50), false);
+      });
+
+      test("is shared by every node of a cluster", async (t) => {
+        if (harness.peer === undefined) return t.skip("one node only");
+        const a = await harness.create(t);
+        const b = await harness.peer(t, a);
+        const now = Date.now();
+        assert.equal(await a.links.open("SHARED", link("alice"), limits, now), "ok");
+        assert.equal(await b.links.join("SHARED", "laptop", now), true);
+        assert.equal((await a.links.find("SHARED", now))?.joiner, "laptop");
+      });
+    });
+
     describe("control events", () => {
       const events: ControlEvent[] = [
         { type: "session.revoked", sessionId: asSessionId("s1"), reason: "session_revoked" },

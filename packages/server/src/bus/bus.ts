@@ -1,5 +1,6 @@
 import type { DeviceRef } from "@parley/protocol";
 import type { RoomId, SessionId, UserId } from "../domain/ids.js";
+import type { LinkStore } from "./link-store.js";
 
 /**
  * Cross-connection state: fan-out of frames to users' devices, presence, and control events
@@ -10,6 +11,8 @@ import type { RoomId, SessionId, UserId } from "../domain/ids.js";
  * same buffer to every recipient device; it is synchronous for the in-memory bus.
  */
 export interface Bus {
+  /** Open device links (IDENT-3), seen alike by every server that shares the bus. */
+  readonly links: LinkStore;
   /** Registers this server's local connections as the sink for deliveries and control events. */
   attach(sink: BusSink): void;
   /** Sends one serialised frame to every connected device of these users. */

@@ -1,9 +1,11 @@
 import { deviceKey } from "@parley/protocol";
 import type { UserId } from "../domain/ids.js";
 import type { Bus, BusSink, ControlEvent } from "./bus.js";
+import { MemoryLinkStore } from "./link-store.js";
 
 /** The bus of a single server: everything is local, so every call goes straight to the sink. */
 export class MemoryBus implements Bus {
+  readonly links = new MemoryLinkStore();
   #sink: BusSink | undefined;
   readonly #connections = new Map<UserId, Set<string>>();
 

@@ -8,6 +8,7 @@ import { announcePresence, type PresenceChange } from "../domain/presence.js";
 import { type Bus, type BusSink, type ControlEvent, isDurableControl } from "./bus.js";
 import { encodeControl, parseControl } from "./control-codec.js";
 import { decodeEnvelope, ENVELOPE_DEVICE, ENVELOPE_USERS, encodeEnvelope } from "./envelope.js";
+import { type LinkStore, RedisLinkStore } from "./link-store.js";
 import { SCRIPTS, type ScriptedRedis } from "./redis-scripts.js";
 
 export interface RedisBusOptions {
@@ -53,6 +54,7 @@ const OUTBOX_LIMIT = 10_000;
 export class RedisBus implements Bus {
   readonly nodeId: string;
   readonly #o: Required<Omit<RedisBusOptions, "retryDelayMs">>;
+  readonly links: LinkStore;
   readonly #pub: ScriptedRedis;
   readonly #sub: Redis;
   readonly #nodeChannel: string;
@@ -112,6 +114,7 @@ export class RedisBus implements Bus {
       // Subscribed again by hand on every "ready", so health follows the subscription itself.
       autoResubscribe: false,
     });
+    this.links = new RedisLinkStore(this.#pub, o.keyPrefix);
     this.#watch(this.#pub, "pub");
     this.#watch(this.#sub, "sub");
     this.#pub.on("ready", () => {

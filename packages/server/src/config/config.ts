@@ -2,7 +2,14 @@ import { randomBytes } from "node:crypto";
 import { isIP } from "node:net";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { DEFAULT_MAX_FRAME_BYTES, DEFAULT_MAX_ROOMS_PER_USER, type MlsSuite } from "@parley/protocol";
+import {
+  DEFAULT_FILE_TYPES,
+  DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_ROOMS_PER_USER,
+  FILE_MAX_BYTES_LIMIT,
+  type MlsSuite,
+  mimeEssence,
+} from "@parley/protocol";
 
 /**
  * Parley's configuration: one table of settings, each an environment variable and a CLI flag
@@ -63,6 +70,12 @@ export interface Config {
   readonly offlineQueueTtlS: number;
   readonly offlineQueueMaxPerDevice: number;
   readonly metricsToken: string | null;
+  readonly files: "on" | "off";
+  readonly fileStore: "auto" | "disk" | "database";
+  readonly fileMaxBytes: number;
+  readonly fileTtlS: number;
+  readonly fileTypes: readonly string[];
+  readonly fileQuotaBytes: number;
 }
 
 type Parser<T> = (raw: string, name: string) => T;
@@ -168,6 +181,16 @@ const bearerToken: Parser<string | null> = (raw, name) => {
   }
   return v;
 };
+
+const mimeTypes: Parser<readonly string[]> = (raw, name) =>
+  list(raw, name).map((t) => {
+    const lower = t.toLowerCase();
+    if (/^[a-z0-9][a-z0-9!#$&^_.+-]*\/\*$/.test(lower)) return lower;
+    const essence = mimeEssence(lower);
+    if (essence === undefined || essence !== lower)
+      throw new ConfigError(`${name}: "${t}" is not a MIME type like image/png or audio/*`);
+    return essence;
+  });
 
 const nodeId: Parser<string> = (raw, name) => {
   const v = raw.trim();
@@ -553,6 +576,48 @@ const SETTINGS = [
     parse: bearerToken,
     help: "When set, `/metrics` answers only requests with `Authorization: Bearer <this token>` (16-512 characters); empty: open to anyone the LAN filter lets in.",
     secret: "token",
+  },
+  {
+    key: "files",
+    env: "PARLEY_FILES",
+    default: "on",
+    parse: oneOf("on", "off"),
+    help: "Encrypted files, photos and voice notes (ciphertext only, kept `PARLEY_FILE_TTL_S`). `off`: no uploads and no file storage; clients hide attaching.",
+  },
+  {
+    key: "fileStore",
+    env: "PARLEY_FILE_STORE",
+    default: "auto",
+    parse: oneOf("auto", "disk", "database"),
+    help: "Where file ciphertext lives: `disk` (`files/` in the data dir), `database` (chunks in PostgreSQL, for clusters), `auto` (database on PostgreSQL, disk on SQLite).",
+  },
+  {
+    key: "fileMaxBytes",
+    env: "PARLEY_FILE_MAX_BYTES",
+    default: "8388608",
+    parse: int(0, FILE_MAX_BYTES_LIMIT),
+    help: "Largest file, bytes of plaintext (default 8 MiB, at most 1 GiB).",
+  },
+  {
+    key: "fileTtlS",
+    env: "PARLEY_FILE_TTL_S",
+    default: "86400",
+    parse: int(60, 30 * 86_400),
+    help: "How long the server keeps a file, seconds from the start of its upload (default 24 hours, at most 30 days); then downloads get 410.",
+  },
+  {
+    key: "fileTypes",
+    env: "PARLEY_FILE_TYPES",
+    default: DEFAULT_FILE_TYPES.join(","),
+    parse: mimeTypes,
+    help: "Allowed MIME types, comma-separated (`type/subtype` or `type/*`); others get 415. Default: text, PDF, PNG, JPEG, GIF, WebP, common audio and video, zip.",
+  },
+  {
+    key: "fileQuotaBytes",
+    env: "PARLEY_FILE_QUOTA_BYTES",
+    default: "268435456",
+    parse: int(0, 2 ** 40),
+    help: "Bytes of unexpired files one account may hold at once (default 256 MiB); beyond it uploads get `file_quota_exceeded`.",
   },
 ] as const satisfies readonly Setting<keyof Config>[];
 

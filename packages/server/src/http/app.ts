@@ -29,6 +29,7 @@ import type { Config } from "../config/config.js";
 import type { AccountService } from "../domain/accounts.js";
 import type { DeliveryService } from "../domain/delivery.js";
 import { ParleyError } from "../domain/errors.js";
+import type { FileService } from "../domain/files.js";
 import { isLimiterRejection, type LimiterFactory } from "../domain/limiters.js";
 import type { LoginGuard } from "../domain/login-guard.js";
 import type { RoomService } from "../domain/rooms.js";
@@ -38,6 +39,7 @@ import type { Storage } from "../storage/storage.js";
 import { isStorageFull } from "../storage/storage-full.js";
 import { registerAdminRoutes } from "./admin-routes.js";
 import { authOf, requireAuth } from "./auth-hook.js";
+import { registerFileRoutes } from "./file-routes.js";
 import { registerSecurityHeaders } from "./security-headers.js";
 import { registerWebClient } from "./web-client.js";
 
@@ -50,6 +52,8 @@ export interface HttpAppOptions {
   identity: Pick<DeliveryService, "identityKey" | "resetIdentity">;
   /** For the admin's room deletion (ROOM-13). */
   rooms: RoomService;
+  /** The encrypted files' blob store and its rules. */
+  files: FileService;
   guard: LoginGuard;
   storage: Storage;
   bus: Bus;
@@ -152,7 +156,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     }
     if (e.retryAfterMs !== undefined)
       reply.header("Retry-After", Math.max(1, Math.ceil(e.retryAfterMs / 1000)));
-    if (e.code === "method_not_allowed") reply.header("Allow", "GET, HEAD, POST, DELETE");
+    if (e.code === "method_not_allowed") reply.header("Allow", "GET, HEAD, POST, PATCH, DELETE");
     return reply.status(e.status).header("Cache-Control", "no-store").send(e.toBody());
   });
   app.setNotFoundHandler((_req, reply) => {
@@ -344,6 +348,13 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
           ? { messages: "queue", queueTtlSeconds: config.offlineQueueTtlS }
           : { messages: "none" },
       mlsSuite: config.mlsSuite,
+      files: {
+        enabled: config.files === "on",
+        maxBytes: config.fileMaxBytes,
+        ttlSeconds: config.fileTtlS,
+        types: [...config.fileTypes],
+        quotaBytes: config.fileQuotaBytes,
+      },
     };
   });
 
@@ -382,6 +393,8 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
   const web = await registerWebClient(app, config.webDir);
   if (web === "placeholder")
     o.log.warn("the browser client is not built (npm run build): / shows a placeholder");
+
+  await registerFileRoutes(app, { files: o.files, requireAuth: auth });
 
   await registerAdminRoutes(app, {
     accounts: o.accounts,

@@ -25,6 +25,8 @@ export interface Database {
   identity_keys: IdentityKeysTable;
   device_revocations: DeviceRevocationsTable;
   audit_log: AuditLogTable;
+  files: FilesTable;
+  file_chunks: FileChunksTable;
 }
 
 /** AUDIT-1: append-only; `details` is a JSON object of small scalars. */
@@ -39,6 +41,26 @@ export interface AuditLogTable {
   ip: string | null;
   user_agent: string | null;
   details: string;
+}
+
+export interface FilesTable {
+  id: string;
+  room_id: RoomId;
+  owner_id: UserId;
+  type: string;
+  size: number;
+  length: number;
+  received: number;
+  once: Flag;
+  state: "uploading" | "complete" | "deleted";
+  created_at: number;
+  expires_at: number;
+}
+
+export interface FileChunksTable {
+  file_id: string;
+  start: number;
+  data: Uint8Array;
 }
 
 export interface IdentityKeysTable {

@@ -1,8 +1,10 @@
 import { type Kysely, sql } from "kysely";
+import { DatabaseBlobStore } from "../blobs/database-blob-store.js";
 import type { RoomId, SessionId, UserId } from "../domain/ids.js";
 import { KyselyAuditStore } from "./audit-store.js";
 import type { Database } from "./database.js";
 import { KyselyDeliveryStore } from "./delivery-store.js";
+import { KyselyFileStore } from "./file-store.js";
 import { KyselyOfflineQueueStore } from "./offline-queue-store.js";
 import { toFlag, toMember, toRefreshToken, toRoom, toSession, toUser } from "./rows.js";
 import type {
@@ -33,6 +35,8 @@ export class KyselyStorage implements Storage {
   readonly #db: Kysely<Database>;
   readonly delivery: KyselyDeliveryStore;
   readonly offlineQueue: KyselyOfflineQueueStore;
+  readonly files: KyselyFileStore;
+  readonly fileBlobs: DatabaseBlobStore;
   readonly audit: KyselyAuditStore;
   #closing: Promise<void> | undefined;
 
@@ -43,6 +47,8 @@ export class KyselyStorage implements Storage {
     this.#db = db;
     this.delivery = new KyselyDeliveryStore(db);
     this.offlineQueue = new KyselyOfflineQueueStore(db);
+    this.files = new KyselyFileStore(db);
+    this.fileBlobs = new DatabaseBlobStore(db);
     this.audit = new KyselyAuditStore(db);
   }
 

@@ -1,6 +1,8 @@
+import type { BlobStore } from "../blobs/blob-store.js";
 import type { RoomId, SessionId, UserId } from "../domain/ids.js";
 import type { AuditStore } from "./audit-store.js";
 import type { DeliveryStore } from "./delivery-store.js";
+import type { FileStore } from "./file-store.js";
 import type { OfflineQueueStore } from "./offline-queue-store.js";
 
 /**
@@ -25,6 +27,10 @@ export interface Storage {
   readonly delivery: DeliveryStore;
   /** The opt-in offline ciphertext queue (RELAY-5); empty unless PARLEY_OFFLINE_QUEUE=on. */
   readonly offlineQueue: OfflineQueueStore;
+  /** Encrypted files' records (room, uploader, sizes, expiry; never a name or key). */
+  readonly files: FileStore;
+  /** File ciphertext in this database (PARLEY_FILE_STORE=database); unused with the disk store. */
+  readonly fileBlobs: BlobStore;
   /** The append-only audit log of security events (AUDIT-1). */
   readonly audit: AuditStore;
 

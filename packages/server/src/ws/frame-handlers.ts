@@ -181,8 +181,8 @@ export const FRAME_HANDLERS: FrameHandlers = {
     },
   },
   "link.open": {
-    handle(d, { conn, auth }, frame) {
-      const { expiresAt } = d.links.open(auth, conn.deviceId, frame.linkId, frame.publicKey);
+    async handle(d, { conn, auth }, frame) {
+      const { expiresAt } = await d.links.open(auth, conn.deviceId, frame.linkId, frame.publicKey);
       conn.send({ type: "link.opened", ...rid(frame), linkId: frame.linkId, expiresAt });
     },
   },
@@ -193,14 +193,14 @@ export const FRAME_HANDLERS: FrameHandlers = {
     },
   },
   "link.send": {
-    handle(d, { conn, auth }, frame) {
-      d.links.send(auth, conn.deviceId, frame.linkId, frame.payload);
+    async handle(d, { conn, auth }, frame) {
+      await d.links.send(auth, conn.deviceId, frame.linkId, frame.payload);
       conn.send({ type: "ok", ...rid(frame) });
     },
   },
   "link.cancel": {
-    handle(d, { conn, auth }, frame) {
-      d.links.cancel(auth, conn.deviceId, frame.linkId);
+    async handle(d, { conn, auth }, frame) {
+      await d.links.cancel(auth, conn.deviceId, frame.linkId);
       conn.send({ type: "ok", ...rid(frame) });
     },
   },

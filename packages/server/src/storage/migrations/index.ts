@@ -5,6 +5,7 @@ import { offlineQueue } from "./0003-offline-queue.js";
 import { identityKeys } from "./0004-identity-keys.js";
 import { sessionDevices } from "./0005-session-devices.js";
 import { auditLog } from "./0006-audit-log.js";
+import { files } from "./0007-files.js";
 
 /**
  * Every migration, by name. A static map rather than Kysely's FileMigrationProvider so that
@@ -17,6 +18,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   "0004-identity-keys": identityKeys,
   "0005-session-devices": sessionDevices,
   "0006-audit-log": auditLog,
+  "0007-files": files,
 });
 
 export const migrationProvider: MigrationProvider = {

@@ -11,6 +11,8 @@ const SCHEMA_TABLES = [
   "audit_log",
   "device_revocations",
   "devices",
+  "file_chunks",
+  "files",
   "handshake_queue",
   "identity_keys",
   "invites",
