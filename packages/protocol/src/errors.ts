@@ -153,6 +153,12 @@ export const ERRORS = {
     message: "Registration needs an invite code.",
   },
   invite_invalid: { status: 403, wsClose: null, client: "report", message: "The invite code is not valid." },
+  reset_code_invalid: {
+    status: 401,
+    wsClose: null,
+    client: "report",
+    message: "Wrong username or code, or the code is used or expired.",
+  },
 
   // ---- rooms, users, messages ----
   user_not_found: { status: 404, wsClose: null, client: "report", message: "No such user." },

@@ -11,5 +11,6 @@ export * from "./lan.js";
 export * from "./limits.js";
 export * from "./mls-suite.js";
 export * from "./password-rules.js";
+export * from "./recovery.js";
 export * from "./room-id.js";
 export * from "./version.js";

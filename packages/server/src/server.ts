@@ -24,6 +24,7 @@ import { LoginGuard } from "./domain/login-guard.js";
 import { MembershipCache } from "./domain/membership-cache.js";
 import { MessageIdGenerator } from "./domain/message-id-generator.js";
 import { OfflineQueue } from "./domain/offline-queue.js";
+import { RecoveryService } from "./domain/recovery.js";
 import { Relay } from "./domain/relay.js";
 import { RoomService } from "./domain/rooms.js";
 import { SubscriptionService } from "./domain/subscriptions.js";
@@ -187,6 +188,13 @@ export async function startServer(config: Config, options: StartOptions): Promis
     onSessionRevoked: revoke,
     audit: (event) => auditLog.record(event),
   });
+  const recovery = new RecoveryService({
+    storage,
+    guard,
+    policy,
+    onSessionRevoked: revoke,
+    audit: (event) => auditLog.record(event),
+  });
   const membership = new MembershipCache(storage);
   const subscriptions = new SubscriptionService(storage, bus);
   const delivery = new DeliveryService({
@@ -303,6 +311,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     storageUp,
     draining: () => draining,
     auditLog,
+    recovery,
   });
   const server = app.server as Server;
 

@@ -6,12 +6,14 @@ import {
   AUDIT_PAGE_MAX,
   type CreateInviteResponse,
   INVITE_TTL_HOURS_DEFAULT,
+  type ResetCodeResponse,
 } from "@parley/protocol";
 import type { AuditEvent, AuditLog } from "../audit/audit-log.js";
 import type { AccountService } from "../domain/accounts.js";
 import { ParleyError } from "../domain/errors.js";
 import type { UserId } from "../domain/ids.js";
 import type { LoginGuard } from "../domain/login-guard.js";
+import type { RecoveryService } from "../domain/recovery.js";
 import type { RoomService } from "../domain/rooms.js";
 import { newInviteCode } from "../domain/tokens.js";
 import { parseAddress } from "../lan/classify-address.js";
@@ -27,6 +29,7 @@ export interface AdminServiceOptions {
   audit: (event: AuditEvent) => void;
   /** The persisted audit log that GET /api/admin/audit reads. */
   auditLog: Pick<AuditLog, "list">;
+  recovery: Pick<RecoveryService, "issueResetCode">;
   /** Milliseconds since the epoch. Default `Date.now`. */
   now?: () => number;
 }
@@ -105,6 +108,23 @@ export class AdminService {
     await this.#o.storage.createInvite({ codeHash: hash, createdBy: admin.id, createdAt: now, expiresAt });
     this.#audit(admin, { kind: "invite_created", details: { expiresAt } });
     return { code, expiresAt };
+  }
+
+  /**
+   * AUTH-11: a one-time reset code for someone who forgot their password, valid 24 hours. The
+   * code is returned once and is never in the audit log.
+   */
+  async issueResetCode(admin: AdminActor, userId: UserId): Promise<ResetCodeResponse> {
+    const user = await this.#o.storage.findUserById(userId);
+    if (!user) throw new ParleyError("user_not_found");
+    const code = await this.#o.recovery.issueResetCode(user.id, admin.id);
+    this.#audit(admin, {
+      kind: "reset_code_issued",
+      userId: user.id,
+      username: user.username,
+      details: { expiresAt: code.expiresAt },
+    });
+    return code;
   }
 
   /** Every account, disabled ones included, in username order. */

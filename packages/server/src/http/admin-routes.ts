@@ -10,19 +10,22 @@ import {
   type AdminUsersResponse,
   CreateInviteRequest,
   type CreateInviteResponse,
+  type ResetCodeResponse,
 } from "@parley/protocol";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { type AdminActor, AdminService } from "../admin/admin-service.js";
-import { type AuditLog, cleanUserAgent } from "../audit/audit-log.js";
+import type { AuditLog } from "../audit/audit-log.js";
 import type { AccountService } from "../domain/accounts.js";
 import { ParleyError } from "../domain/errors.js";
 import { asUserId } from "../domain/ids.js";
 import { consumeOrRefuse, type LimiterFactory } from "../domain/limiters.js";
 import type { LoginGuard } from "../domain/login-guard.js";
+import type { RecoveryService } from "../domain/recovery.js";
 import type { RoomService } from "../domain/rooms.js";
 import { parseAddress } from "../lan/classify-address.js";
 import type { Storage } from "../storage/storage.js";
 import { authOf } from "./auth-hook.js";
+import { clientOf } from "./recovery-routes.js";
 
 export interface AdminRouteDeps {
   accounts: AccountService;
@@ -32,6 +35,7 @@ export interface AdminRouteDeps {
   /** The Bearer check every authenticated route uses; it sets `req.auth`. */
   requireAuth: (req: FastifyRequest) => Promise<void>;
   auditLog: AuditLog;
+  recovery: RecoveryService;
   limiters: LimiterFactory;
   /** PARLEY_ADMIN_RATE: requests per admin per minute. */
   ratePerMin: number;
@@ -53,6 +57,7 @@ export async function registerAdminRoutes(app: FastifyInstance<Server>, deps: Ad
     guard: deps.guard,
     audit: (event) => deps.auditLog.record(event),
     auditLog: deps.auditLog,
+    recovery: deps.recovery,
   });
   const rate = deps.limiters({ keyPrefix: "http_admin", points: deps.ratePerMin, duration: 60 });
   const actors = new WeakMap<FastifyRequest, AdminActor>();
@@ -66,8 +71,7 @@ export async function registerAdminRoutes(app: FastifyInstance<Server>, deps: Ad
     async (admin) => {
       admin.addHook("onRequest", async (req: FastifyRequest) => {
         await deps.requireAuth(req);
-        const client = { ip: req.ip, userAgent: cleanUserAgent(req.headers["user-agent"]) };
-        const actor = await service.requireAdmin(authOf(req).userId, client);
+        const actor = await service.requireAdmin(authOf(req).userId, clientOf(req));
         await consumeOrRefuse(rate, actor.id);
         actors.set(req, actor);
       });
@@ -112,6 +116,13 @@ export async function registerAdminRoutes(app: FastifyInstance<Server>, deps: Ad
       };
       admin.post("/users/:userId/disable", { schema: { params: AdminUserParams } }, setDisabled(true));
       admin.post("/users/:userId/enable", { schema: { params: AdminUserParams } }, setDisabled(false));
+
+      // AUTH-11: the code is in this answer only.
+      admin.post("/users/:userId/reset-code", { schema: { params: AdminUserParams } }, async (req, reply) => {
+        const { userId } = req.params as AdminUserParams;
+        const code: ResetCodeResponse = await service.issueResetCode(actorOf(req), asUserId(userId));
+        return reply.status(201).send(code);
+      });
 
       admin.delete("/rooms/:roomId", { schema: { params: AdminRoomParams } }, async (req, reply) => {
         const { roomId } = req.params as AdminRoomParams;

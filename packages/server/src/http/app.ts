@@ -23,7 +23,7 @@ import Fastify, {
   LogController,
 } from "fastify";
 import type { Logger } from "pino";
-import { type AuditEvent, type AuditLog, cleanUserAgent } from "../audit/audit-log.js";
+import type { AuditEvent, AuditLog } from "../audit/audit-log.js";
 import type { Bus } from "../bus/bus.js";
 import type { Config } from "../config/config.js";
 import type { AccountService } from "../domain/accounts.js";
@@ -32,6 +32,7 @@ import { ParleyError } from "../domain/errors.js";
 import type { FileService } from "../domain/files.js";
 import { isLimiterRejection, type LimiterFactory } from "../domain/limiters.js";
 import type { LoginGuard } from "../domain/login-guard.js";
+import type { RecoveryService } from "../domain/recovery.js";
 import type { RoomService } from "../domain/rooms.js";
 import { LogThrottle } from "../ops/log-throttle.js";
 import type { Metrics } from "../ops/metrics.js";
@@ -40,6 +41,7 @@ import { isStorageFull } from "../storage/storage-full.js";
 import { registerAdminRoutes } from "./admin-routes.js";
 import { authOf, requireAuth } from "./auth-hook.js";
 import { registerFileRoutes } from "./file-routes.js";
+import { clientOf, registerRecoveryRoutes } from "./recovery-routes.js";
 import { registerSecurityHeaders } from "./security-headers.js";
 import { registerWebClient } from "./web-client.js";
 
@@ -67,6 +69,8 @@ export interface HttpAppOptions {
   draining: () => boolean;
   /** The persisted audit log (AUDIT-1). */
   auditLog: AuditLog;
+  /** Reset and recovery codes (AUTH-11, AUTH-12). */
+  recovery: RecoveryService;
 }
 
 /** A client's request headers arrive within this (a browser sends them in one packet). */
@@ -176,12 +180,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
   };
   // AUDIT-1: the person is the actor of what they do themselves, from the request's address.
   const record = (req: FastifyRequest, event: AuditEvent) =>
-    o.auditLog.record({
-      actorId: event.userId ?? null,
-      ip: req.ip,
-      userAgent: cleanUserAgent(req.headers["user-agent"]),
-      ...event,
-    });
+    o.auditLog.record({ actorId: event.userId ?? null, ...clientOf(req), ...event });
   const auth = requireAuth(o.accounts, (code) => o.metrics.authFailures.inc({ kind: code }));
   // A password change costs two argon2 hashes in the queue logins use: charged per IP (with
   // register/login/refresh) and per account, before the body is looked at.
@@ -281,6 +280,13 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
       return reply.status(204).send();
     },
   );
+
+  registerRecoveryRoutes(app, {
+    recovery: o.recovery,
+    requireAuth: auth,
+    rateLimitAuth,
+    rateLimitPasswordChange,
+  });
 
   // IDENT-2: a new sign-in asks whether the account has an identity before making one.
   app.get(
@@ -403,6 +409,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     guard: o.guard,
     requireAuth: auth,
     auditLog: o.auditLog,
+    recovery: o.recovery,
     limiters: o.limiters,
     ratePerMin: config.adminRatePerMin,
   });

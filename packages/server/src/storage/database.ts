@@ -27,6 +27,18 @@ export interface Database {
   audit_log: AuditLogTable;
   files: FilesTable;
   file_chunks: FileChunksTable;
+  recovery_codes: RecoveryCodesTable;
+}
+
+/** AUTH-11, AUTH-12: reset and recovery codes, by SHA-256 hash. */
+export interface RecoveryCodesTable {
+  code_hash: string;
+  user_id: UserId;
+  kind: "reset" | "recovery";
+  created_by: string;
+  created_at: number;
+  expires_at: number | null;
+  used_at: number | null;
 }
 
 /** AUDIT-1: append-only; `details` is a JSON object of small scalars. */

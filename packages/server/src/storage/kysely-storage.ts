@@ -6,6 +6,7 @@ import type { Database } from "./database.js";
 import { KyselyDeliveryStore } from "./delivery-store.js";
 import { KyselyFileStore } from "./file-store.js";
 import { KyselyOfflineQueueStore } from "./offline-queue-store.js";
+import { KyselyRecoveryCodeStore } from "./recovery-code-store.js";
 import { toFlag, toMember, toRefreshToken, toRoom, toSession, toUser } from "./rows.js";
 import type {
   MemberRecord,
@@ -38,6 +39,7 @@ export class KyselyStorage implements Storage {
   readonly files: KyselyFileStore;
   readonly fileBlobs: DatabaseBlobStore;
   readonly audit: KyselyAuditStore;
+  readonly recovery: KyselyRecoveryCodeStore;
   #closing: Promise<void> | undefined;
 
   constructor(
@@ -50,6 +52,7 @@ export class KyselyStorage implements Storage {
     this.files = new KyselyFileStore(db);
     this.fileBlobs = new DatabaseBlobStore(db);
     this.audit = new KyselyAuditStore(db);
+    this.recovery = new KyselyRecoveryCodeStore(db);
   }
 
   // ---- users ----

@@ -4,6 +4,7 @@ import type { AuditStore } from "./audit-store.js";
 import type { DeliveryStore } from "./delivery-store.js";
 import type { FileStore } from "./file-store.js";
 import type { OfflineQueueStore } from "./offline-queue-store.js";
+import type { RecoveryCodeStore } from "./recovery-code-store.js";
 
 /**
  * Everything the server keeps on disk, behind one interface so that the domain never knows
@@ -33,6 +34,8 @@ export interface Storage {
   readonly fileBlobs: BlobStore;
   /** The append-only audit log of security events (AUDIT-1). */
   readonly audit: AuditStore;
+  /** Single-use password reset and recovery codes (AUTH-11, AUTH-12). */
+  readonly recovery: RecoveryCodeStore;
 
   // ---- users ----
   /** Throws StorageConflictError when the username is taken (case-insensitively). */

@@ -6,6 +6,7 @@ import { identityKeys } from "./0004-identity-keys.js";
 import { sessionDevices } from "./0005-session-devices.js";
 import { auditLog } from "./0006-audit-log.js";
 import { files } from "./0007-files.js";
+import { recoveryCodes } from "./0008-recovery-codes.js";
 
 /**
  * Every migration, by name. A static map rather than Kysely's FileMigrationProvider so that
@@ -19,6 +20,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   "0005-session-devices": sessionDevices,
   "0006-audit-log": auditLog,
   "0007-files": files,
+  "0008-recovery-codes": recoveryCodes,
 });
 
 export const migrationProvider: MigrationProvider = {

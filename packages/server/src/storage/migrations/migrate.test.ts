@@ -21,6 +21,7 @@ const SCHEMA_TABLES = [
   "mls_groups",
   "offline_queue",
   "offline_queue_cursors",
+  "recovery_codes",
   "refresh_tokens",
   "room_invites",
   "room_members",
