@@ -937,7 +937,7 @@ export class ChatModel {
     on.push(c.on("status", (s) => this.#onStatus(s)));
     on.push(c.on("message", (m) => this.#chain(() => this.#onMessage(m))));
     on.push(c.on("room", (room) => this.#chain(() => this.#onRoom(room))));
-    on.push(c.on("membership", (m) => this.#chain(async () => this.#onMembership(m))));
+    on.push(c.on("membership", (m) => this.#chain(() => this.#onMembership(m))));
     on.push(c.on("invited", (i) => this.#chain(async () => this.#onInvited(i))));
     on.push(c.on("presence", (p) => this.#onPresence(p)));
     on.push(
@@ -1165,7 +1165,7 @@ export class ChatModel {
     this.#emit({ type: "conversation", room, isNew });
   }
 
-  #onMembership(m: MembershipEvent): void {
+  async #onMembership(m: MembershipEvent): Promise<void> {
     if (m.source === "group") {
       this.#restateTimerFor(m);
       return;
@@ -1174,7 +1174,8 @@ export class ChatModel {
     this.#learn({ id: m.userId, username: m.username });
     if (m.by !== undefined) this.#learn(m.by);
     if (m.event === "updated" && m.room !== undefined) this.#replaceRoom(m.room);
-    this.#systemLines(m);
+    await this.#systemLines(m);
+    if (this.#disposed) return;
     const gone =
       m.event === "deleted" ||
       (m.userId === this.#snapshot.me?.id && (m.event === "left" || m.event === "removed"));
@@ -1187,7 +1188,7 @@ export class ChatModel {
   }
 
   /** ROOM-9: each room event is a line in the conversation, kept in the history like messages. */
-  #systemLines(m: Extract<MembershipEvent, { source: "room" }>): void {
+  async #systemLines(m: Extract<MembershipEvent, { source: "room" }>): Promise<void> {
     const roomId = canonicalRoomId(m.roomId);
     const ts = m.ts ?? this.#now();
     const actor = m.by ?? { id: m.userId, username: m.username };
@@ -1204,6 +1205,16 @@ export class ChatModel {
       }),
     );
     for (const line of lines) this.#append(line);
+    // Kept before it is shown (as messages are), so a reload right after still has it.
+    const history = this.#history;
+    if (history !== undefined && lines.length > 0) {
+      try {
+        await history.saveNow(roomId, this.#snapshot.messages[roomId] ?? []);
+      } catch (error) {
+        this.#emit({ type: "failed", what: "history", error });
+      }
+      if (this.#disposed) return;
+    }
     this.#emit({ type: "state" });
     for (const line of lines) this.#emit({ type: "message", message: line });
   }
