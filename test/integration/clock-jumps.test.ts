@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import type { SessionResponse } from "@parley/protocol";
+import { startChildServer } from "./support/child-server.js";
 import { login, registerUser, request, STRONG_PASSWORD } from "./support/harness.js";
-import { startProcess } from "./support/server-process.js";
 import { TestSocket } from "./support/ws-client.js";
 
 // Issue 15, faults: the server's wall clock jumps (an NTP step, a VM resumed, an operator's
@@ -25,7 +25,7 @@ test("a wall clock that jumps forward and back costs a refresh at most: nobody i
   const offsetFile = join(dir, "faketime");
   const jump = (offset: string) => writeFile(offsetFile, `${offset}\n`);
   await jump("+0");
-  const server = await startProcess(join(dir, "data"), {
+  const server = await startChildServer(join(dir, "data"), {
     LD_PRELOAD: LIBFAKETIME,
     FAKETIME_TIMESTAMP_FILE: offsetFile,
     FAKETIME_NO_CACHE: "1",

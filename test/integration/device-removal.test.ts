@@ -89,12 +89,20 @@ describe("removing a device (IDENT-5)", () => {
     const phoneStore = new MemoryStore();
     const phone = sdkClient(ts, phoneStore);
     open.push(phone);
+    const addedSeen: string[] = [];
+    phone.on("device_added", (d) => addedSeen.push(`phone saw ${d.deviceId}`));
+    bob.client.on("device_added", (d) => addedSeen.push(`laptop saw ${d.deviceId}`));
     await phone.login(bob.username, STRONG_PASSWORD);
     await linkBySdk(bob.client, phone);
     const phoneId = phone.deviceId ?? assert.fail("the phone has a device id");
     for (const id of [room.id, direct.id, carolRoom.id])
       await eventually(async () => (await phone.epoch(id)) !== undefined, `the phone joins ${id}`);
     await eventually(() => groupDevices(phoneId).length === 3, "the server lists the phone in 3 groups");
+    // Each device hears of the other once, and never of itself (issue 14: a device is no news
+    // to itself).
+    await eventually(() => addedSeen.includes(`laptop saw ${phoneId}`), "the laptop hears of the phone");
+    assert.equal(addedSeen.filter((s) => s === `laptop saw ${phoneId}`).length, 1);
+    assert.equal(addedSeen.filter((s) => s === `phone saw ${phoneId}`).length, 0, addedSeen.join(", "));
 
     const aliceChanges: IdentityChange[] = [];
     alice.client.on("identity_changed", (c) => aliceChanges.push(c));
@@ -161,6 +169,13 @@ describe("removing a device (IDENT-5)", () => {
     await tablet.login(erin.username, STRONG_PASSWORD);
     await linkBySdk(erin.client, tablet);
     const tabletId = tablet.deviceId ?? assert.fail("the tablet has a device id");
+    // A room with gina, whose group holds the tablet.
+    const gina = await user("gina");
+    const room = await erin.client.createRoom("ops", { isPublic: false });
+    await erin.client.invite(room.id, gina.id);
+    await gina.client.join(room.id);
+    await tablet.join(room.id);
+    await eventually(() => groupDevices(tabletId).length === 1, "the server lists the tablet in the group");
     const laptopId = erin.client.deviceId ?? assert.fail("the laptop has a device id");
     const devices = db
       .prepare("select device_id, signature_key from devices where user_id = ?")
@@ -210,8 +225,16 @@ describe("removing a device (IDENT-5)", () => {
       "revocation_invalid",
     );
     const tabletGone = nextEvent(tablet, "this_device_removed");
+    const ginaHears = nextEvent(gina.client, "device_removed");
     assert.equal((await answer({ deviceId: tabletId, revocation: revoke(realKey) })).type, "ok");
     await tabletGone;
+    assert.deepEqual(await ginaHears, { userId: erin.id, deviceId: tabletId });
+    // No SDK made this removal, so nobody committed at once: the members' clients take the
+    // tablet's leaf out of the group by themselves, after their delay.
+    await eventually(
+      () => groupDevices(tabletId).length === 0,
+      "the members take the tablet out of the group",
+    );
     assert.equal(code(await answer({ deviceId: tabletId, revocation: revoke(realKey) })), "device_not_found");
 
     // The removed id can never register again, nor connect.

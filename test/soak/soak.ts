@@ -60,6 +60,7 @@ const counts = {
   me: 0,
   logins: 0,
   reconnects: 0,
+  refreshes: 0,
   errors: 0,
 };
 const failures: string[] = [];
@@ -88,6 +89,22 @@ async function main(): Promise<void> {
     const roomId = created.room.id;
     for (const s of sockets.slice(1)) await s.call({ type: "room.join", roomId });
     const tokens = users.map((u) => u.accessToken);
+    // As a real client does, each user refreshes its 15-minute access token before it runs out
+    // (rotating the refresh token); without this every reconnect after 15 minutes failed.
+    const refreshTokens = users.map((u) => u.refreshToken);
+    const expiresAt = users.map((u) => u.accessTokenExpiresAt);
+    const fresh = async (i: number): Promise<string> => {
+      if ((expiresAt[i] ?? 0) - Date.now() > 120_000) return tokens[i] as string;
+      const res = await request<Awaited<ReturnType<typeof registerUser>>>(ts, "POST", "/api/token/refresh", {
+        body: { refreshToken: refreshTokens[i] },
+      });
+      if (res.status !== 200) throw new Error(`refresh answered ${res.status}`);
+      tokens[i] = res.body.accessToken;
+      refreshTokens[i] = res.body.refreshToken;
+      expiresAt[i] = res.body.accessTokenExpiresAt;
+      counts.refreshes += 1;
+      return tokens[i] as string;
+    };
 
     const started = Date.now();
     const deadline = started + minutes * 60_000;
@@ -119,7 +136,7 @@ async function main(): Promise<void> {
         failures.push(`tick ${tick}: ${e instanceof Error ? e.message : String(e)}`);
         const i = tick % userCount;
         if (sockets[i]?.ws.readyState !== sockets[i]?.ws.OPEN) {
-          sockets[i] = await authed(ts, tokens[i] as string).catch(() => sockets[i] as TestSocket);
+          sockets[i] = await authed(ts, await fresh(i)).catch(() => sockets[i] as TestSocket);
         }
       }
       if (Date.now() >= nextSample) {
@@ -151,7 +168,7 @@ async function main(): Promise<void> {
           break;
         }
         case 3: {
-          const me = await request(ts, "GET", "/api/me", { token: tokens[i] as string });
+          const me = await request(ts, "GET", "/api/me", { token: await fresh(i) });
           if (me.status >= 500) failures.push(`GET /api/me answered ${me.status}`);
           counts.me += 1;
           break;
@@ -169,7 +186,11 @@ async function main(): Promise<void> {
           if (tick % 50 === 7) {
             const res = await login(ts, users[i]?.user.username as string);
             if (res.status !== 200) failures.push(`login answered ${res.status}`);
-            else tokens[i] = res.body.accessToken;
+            else {
+              tokens[i] = res.body.accessToken;
+              refreshTokens[i] = res.body.refreshToken;
+              expiresAt[i] = res.body.accessTokenExpiresAt;
+            }
             counts.logins += 1;
           }
           break;
@@ -178,7 +199,7 @@ async function main(): Promise<void> {
           // Reconnect churn: the user's socket goes away and a new one comes.
           s.close();
           await s.closed;
-          sockets[i] = await authed(ts, tokens[i] as string);
+          sockets[i] = await authed(ts, await fresh(i));
           counts.reconnects += 1;
           break;
         }

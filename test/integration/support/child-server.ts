@@ -16,6 +16,8 @@ export interface ChildServer {
   /** Every JSON log line the server wrote so far. */
   readonly events: Record<string, unknown>[];
   readonly exited: Promise<number | null>;
+  /** Resolves once the server's standard output has closed: every log line is in `events`. */
+  readonly outputClosed: Promise<void>;
   /** SIGTERM, then SIGKILL if it has not exited after `graceMs`. */
   stop(graceMs?: number): Promise<number | null>;
 }
@@ -39,6 +41,7 @@ export async function startChildServer(
   child.stderr?.resume();
   const events: Record<string, unknown>[] = [];
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const outputClosed = new Promise<void>((resolve) => lines.once("close", () => resolve()));
   const listening = await new Promise<{ urls: string[] }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("server did not start within 180 s")), 180_000);
     lines.on("line", (line) => {
@@ -77,6 +80,7 @@ export async function startChildServer(
     ts,
     events,
     exited,
+    outputClosed,
     async stop(graceMs = 15_000) {
       if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       child.kill("SIGTERM");

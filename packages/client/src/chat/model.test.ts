@@ -831,6 +831,45 @@ describe("ChatModel", () => {
       assert.equal(client.blobs.size, 1);
     });
 
+    it("sends nothing when an upload is cancelled during its last part, and deletes the uploaded copy", async () => {
+      const { client, model } = await connected();
+      // Cancelled from the progress callback: the part is on the server, the upload is over.
+      const stop = model.subscribe(() => {
+        for (const [key, t] of Object.entries(model.snapshot.transfers))
+          if (t.state === "running" && t.done > 0) model.cancelTransfer(key);
+      });
+      await assert.rejects(
+        model.sendFile("TEAM01", bytesSource(new Uint8Array(300)), { name: "late.png", type: "image/png" }),
+        (e) => e instanceof ParleyClientError && e.code === "transfer_cancelled",
+      );
+      stop();
+      const key = model.snapshot.messages.TEAM01![0]!.key;
+      assert.equal(model.snapshot.transfers[key]?.state, "cancelled");
+      assert.equal(client.sent.length, 0);
+      assert.equal(client.blobs.size, 0);
+    });
+
+    it("gives no file when a download is cancelled during its last part", async () => {
+      const { client, model } = await connected();
+      const file = await client.uploadFile("TEAM01", bytesSource(new Uint8Array([4, 5])), {
+        name: "late.txt",
+        type: "text/plain",
+      });
+      client.emit("message", fileMessage("TEAM01", BOB, "12", file));
+      await settle();
+      const key = model.snapshot.messages.TEAM01![0]!.key;
+      const stop = model.subscribe(() => {
+        const t = model.snapshot.transfers[key];
+        if (t?.state === "running" && t.done > 0) model.cancelTransfer(key);
+      });
+      await assert.rejects(
+        model.download(key, { write: () => undefined }),
+        (e) => e instanceof ParleyClientError && e.code === "transfer_cancelled",
+      );
+      stop();
+      assert.equal(model.snapshot.transfers[key]?.state, "cancelled");
+    });
+
     it("shows a received file and downloads it into a sink, counting the bytes", async () => {
       const { client, model } = await connected();
       const bytes = new Uint8Array([1, 2, 3]);

@@ -614,6 +614,8 @@ export class ChatModel {
             state: "running",
           }),
       });
+      // Cancelled during the last part: the caller gets no file.
+      if (signal.aborted) throw new ParleyClientError("transfer_cancelled");
       this.#setTransfer(key, { roomId: m.roomId, direction: "download", done: total, total, state: "done" });
     } catch (error) {
       this.#endTransfer(key, m.roomId, "download", total, error);
@@ -655,6 +657,11 @@ export class ChatModel {
           onProgress: (p) =>
             this.#setTransfer(key, { roomId, direction: "upload", done: p.done, total, state: "running" }),
         });
+        // Cancelled during the last part: uploaded, but never announced (and not kept on the server).
+        if (signal.aborted) {
+          this.#client.deleteFile(file.id).catch(() => undefined);
+          throw new ParleyClientError("transfer_cancelled");
+        }
         const uploaded = file;
         this.#update(key, (x) => ({
           ...x,

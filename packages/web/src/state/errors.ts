@@ -1,6 +1,13 @@
 import { isParleyClientError } from "@parley/client";
 import { passwordRefusal, USERNAME_MAX_LENGTH, USERNAME_MIN_LENGTH } from "@parley/protocol";
+import { formatBytes } from "../media/file-policy.js";
 import { serverInfo } from "./model.js";
+
+/** " (up to 8 MB)", from the server's info, or nothing. */
+function filesMax(): string {
+  const max = serverInfo.value?.files?.maxBytes;
+  return max === undefined ? "" : ` (up to ${formatBytes(max)})`;
+}
 
 /** "in 5 min", "in 3 s": how long to wait, rounded up. */
 export function waitText(ms: number): string {
@@ -55,6 +62,22 @@ export function describeError(e: unknown): string {
       return "You are not a member of that room.";
     case "body_too_large":
       return "That message is too long.";
+    case "files_disabled":
+      return "This server does not store files.";
+    case "file_too_large":
+      return `The file is larger than this server takes${filesMax()}.`;
+    case "file_type_refused":
+      return "This server does not take files of this type.";
+    case "file_quota_exceeded":
+      return "You have sent as much as this server keeps for you: wait until older files expire.";
+    case "file_expired":
+      return "This file has expired: the server no longer keeps it.";
+    case "file_corrupt":
+      return "The file arrived damaged or altered and was discarded.";
+    case "file_unreadable":
+      return "The file could not be read on this device.";
+    case "transfer_cancelled":
+      return "Cancelled.";
     default:
       return e.message;
   }

@@ -36,6 +36,8 @@ export const typing = computed(() => chat.value.typing);
 export const trust = computed(() => chat.value.trust);
 export const members = computed(() => chat.value.members);
 export const invitations = computed(() => chat.value.invitations);
+/** Message key -> its file's upload or download: progress while running, then how it ended. */
+export const transfers = computed(() => chat.value.transfers);
 
 export const route = signal<Route>("signin");
 export const serverInfo = signal<InfoResponse | undefined>(undefined);

@@ -7,6 +7,8 @@ import {
   type DeviceInfo,
   type DeviceStore,
   emptyChatSnapshot,
+  type FileMeta,
+  type FileSource,
   fetchServerInfo,
   formatRetention,
   History,
@@ -21,9 +23,16 @@ import {
   resetPassword,
   type SafetyNumberResult,
 } from "@parley/client";
-import { assertNever, canonicalRoomId, type InfoResponse, type MlsSuite } from "@parley/protocol";
+import {
+  assertNever,
+  canonicalRoomId,
+  type FilesInfo,
+  type InfoResponse,
+  type MlsSuite,
+} from "@parley/protocol";
 import { eraseAccount, getSetting, openAccountStore, setSetting } from "../platform/idb-store.js";
 import { describeError } from "./errors.js";
+import type { StagedFile } from "./files.js";
 import {
   chat,
   composing,
@@ -206,6 +215,8 @@ function onChange(model: ChatModel, change: ChatChange): void {
         notice.value = "A message could not be decrypted on this device.";
       return;
     case "failed":
+      // A transfer this person cancelled is no news: its message says "cancelled".
+      if (isParleyClientError(change.error, "transfer_cancelled")) return;
       notice.value =
         change.what === "history"
           ? "This device could not keep a message in its history."
@@ -259,7 +270,8 @@ export async function deleteMessage(m: MessageRef): Promise<void> {
 }
 
 export function canEdit(m: ChatMessage): boolean {
-  return session?.model.canEdit(m) ?? false;
+  // A file's message has no text to edit: its file is sent again instead.
+  return m.attachment === undefined && (session?.model.canEdit(m) ?? false);
 }
 
 export function canDelete(m: ChatMessage): boolean {
@@ -280,6 +292,106 @@ export function search(query: string): ChatMessage[] {
 export function jumpTo(m: MessageRef): void {
   if (selectedRoom.value !== m.roomId) selectRoom(m.roomId);
   focused.value = { roomId: m.roomId, key: m.key, fromId: m.fromId, at: Date.now() };
+}
+
+// ------------------------------------------------------------------------------- files (issue 17)
+
+/** The server's file settings, or undefined when it stores no files (the page then hides attaching). */
+export function filePolicy(): FilesInfo | undefined {
+  const files = serverInfo.value?.files;
+  return files?.enabled === true ? files : undefined;
+}
+
+/** A Blob read in ranges: the SDK encrypts and uploads it part by part, never all at once. */
+function blobSource(blob: Blob): FileSource {
+  return {
+    size: blob.size,
+    read: async (offset, length) => new Uint8Array(await blob.slice(offset, offset + length).arrayBuffer()),
+  };
+}
+
+/** What a staged file becomes: the bytes to send and what its message says about them. */
+async function prepare(s: StagedFile): Promise<{ blob: Blob; meta: FileMeta }> {
+  const once = s.viewOnce ? { viewOnce: true } : {};
+  if (s.kind === "photo") {
+    // Loaded with the first photo, not with the page.
+    const { preparePhoto } = await import("../media/photo.js");
+    const photo = await preparePhoto(s.file, s.mime, { keepMetadata: s.keepDetails });
+    // A view-once photo has no thumbnail: it would outlive the opening.
+    const preview = s.viewOnce
+      ? {}
+      : {
+          thumbnail: new Uint8Array(await photo.thumbnail.arrayBuffer()),
+          thumbnailType: photo.thumbnail.type,
+        };
+    return {
+      blob: photo.blob,
+      meta: { name: s.name, type: photo.mime, width: photo.width, height: photo.height, ...preview, ...once },
+    };
+  }
+  if (s.kind === "voice" && s.voice !== undefined) {
+    return {
+      blob: s.file,
+      meta: {
+        name: s.name,
+        type: s.mime,
+        durationMs: s.voice.durationMs,
+        ...(s.voice.peaks.length > 0 ? { waveform: s.voice.peaks } : {}),
+        ...once,
+      },
+    };
+  }
+  return { blob: s.file, meta: { name: s.name, type: s.mime } };
+}
+
+/**
+ * Sends staged files in order, each as its own message that shows at once with its upload's
+ * progress. A photo is stripped of its metadata first (unless kept); a file the server would
+ * refuse after that (a re-encoded photo grown past the limit) is said in a notice.
+ */
+export async function sendAttachments(roomId: string, staged: readonly StagedFile[]): Promise<void> {
+  const model = session?.model;
+  if (model === undefined) return;
+  for (const s of staged) {
+    try {
+      const { blob, meta } = await prepare(s);
+      // The message shows once the SDK's check passed; the upload then runs on its own.
+      model.sendFile(roomId, blobSource(blob), meta).catch((e: unknown) => {
+        if (!isParleyClientError(e, "transfer_cancelled")) notice.value = `${s.name}: ${describeError(e)}`;
+      });
+    } catch (e) {
+      notice.value = `${s.name}: ${isParleyClientError(e) ? describeError(e) : "this photo could not be read."}`;
+    }
+  }
+}
+
+/**
+ * Downloads, decrypts and checks a message's file, and gives it as a Blob. A view-once
+ * attachment is opened by this (removed from the user's other devices and the server).
+ */
+export async function downloadAttachment(key: string): Promise<Blob> {
+  const { model } = active();
+  const parts: Uint8Array<ArrayBuffer>[] = [];
+  const m = Object.values(model.snapshot.messages)
+    .flat()
+    .find((x) => x.key === key);
+  try {
+    await model.download(key, {
+      write: (bytes) => {
+        parts.push(new Uint8Array(bytes));
+      },
+    });
+  } catch (e) {
+    // Deleted after a view-once opening, or never there: the server answers both alike.
+    if (isParleyClientError(e, "not_found")) throw new Error("This file is no longer on the server.");
+    throw new Error(describeError(e));
+  }
+  return new Blob(parts, { type: m?.attachment?.type ?? "application/octet-stream" });
+}
+
+/** Stops an upload (its message is then not sent) or a download. */
+export function cancelTransfer(key: string): void {
+  session?.model.cancelTransfer(key);
 }
 
 /** RCPT-2: who has one of this device's messages, device by device. */

@@ -1,10 +1,14 @@
 import { excerpt } from "@parley/client";
 import { useEffect, useId, useRef, useState } from "preact/hooks";
+import type { VoiceNote } from "../media/voice-recorder.js";
 import { describeError } from "../state/errors.js";
+import { localId, type StagedFile } from "../state/files.js";
 import { chat, composing, connection, me, members, notice, serverInfo } from "../state/model.js";
-import { editMessage, sendMessage, typingInRoom } from "../state/session.js";
+import { editMessage, filePolicy, sendAttachments, sendMessage, typingInRoom } from "../state/session.js";
+import { AttachButton, StagedList, stageFiles } from "./attach.js";
 import { EMOJI_GROUPS } from "./emoji.js";
 import { maxMessageChars } from "./limits.js";
+import { VoiceButton } from "./voice-record.js";
 
 /** Suggestions shown at most for an @name being typed (CHAT-5). */
 const SUGGESTIONS = 6;
@@ -17,10 +21,16 @@ export function Composer({ roomId, blocked }: { roomId: string; blocked: boolean
   const [caret, setCaret] = useState(0);
   const [choice, setChoice] = useState(0);
   const [dismissed, setDismissed] = useState<string | undefined>();
+  const [staged, setStaged] = useState<StagedFile[]>([]);
+  const [refused, setRefused] = useState<string[]>([]);
+  const [dragging, setDragging] = useState(false);
   const area = useRef<HTMLTextAreaElement>(null);
   const listId = useId();
   const max = maxMessageChars(serverInfo.value?.limits.maxFrameBytes);
   const length = [...text].length;
+  const editingNow = composing.value?.roomId === roomId && composing.value.mode === "edit";
+  // Files go with a new message, never into an edit.
+  const policy = editingNow ? undefined : filePolicy();
   const over = length > max;
   const mode = composing.value?.roomId === roomId ? composing.value : undefined;
   const target =
@@ -72,17 +82,36 @@ export function Composer({ roomId, blocked }: { roomId: string; blocked: boolean
 
   const send = () => {
     const value = text.replace(/\s+$/, "");
-    if (value.trim().length === 0 || over || blocked) return;
-    if (mode?.mode === "edit") {
+    if ((value.trim().length === 0 && staged.length === 0) || over || blocked) return;
+    const hasText = value.trim().length > 0;
+    if (staged.length > 0 && mode?.mode !== "edit") void sendAttachments(roomId, staged);
+    if (hasText && mode?.mode === "edit") {
       editMessage(mode, value).catch((error: unknown) => {
         notice.value = describeError(error);
       });
-    } else {
+    } else if (hasText) {
       sendMessage(roomId, value, mode?.mode === "reply" ? mode : undefined);
     }
     composing.value = undefined;
     setText("");
+    setStaged([]);
+    setRefused([]);
     area.current?.focus();
+  };
+  // Issue 17: every file is checked against the server's limits here, before any upload.
+  const addFiles = (files: Iterable<File>) => {
+    if (policy === undefined || blocked) return;
+    const result = stageFiles(files, policy, localId);
+    setRefused(result.refused);
+    if (result.staged.length > 0) setStaged((s) => [...s, ...result.staged]);
+  };
+  const addVoice = (note: VoiceNote) => {
+    if (policy === undefined) return;
+    const name = `voice-note.${note.mime.split("/")[1] ?? "webm"}`;
+    const result = stageFiles([new File([note.blob], name, { type: note.mime })], policy, localId);
+    setRefused(result.refused);
+    const [first] = result.staged;
+    if (first !== undefined) setStaged((s) => [...s, { ...first, kind: "voice", voice: note }]);
   };
   const onKeyDown = (e: KeyboardEvent) => {
     if (active !== undefined && !e.isComposing) {
@@ -128,13 +157,33 @@ export function Composer({ roomId, blocked }: { roomId: string; blocked: boolean
   const offline = connection.value.state !== "connected";
   return (
     <form
-      class="composer"
+      class={`composer${dragging ? " dragging" : ""}`}
       aria-label="Write a message"
       onSubmit={(e) => {
         e.preventDefault();
         send();
       }}
+      onDragOver={(e) => {
+        if (policy === undefined || !e.dataTransfer?.types.includes("Files")) return;
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={() => setDragging(false)}
+      onDrop={(e) => {
+        setDragging(false);
+        if (policy === undefined || e.dataTransfer === null || e.dataTransfer.files.length === 0) return;
+        e.preventDefault();
+        addFiles(e.dataTransfer.files);
+      }}
     >
+      {refused.map((message) => (
+        <p key={message} role="alert" class="attach-error" data-testid="attach-error">
+          {message}
+        </p>
+      ))}
+      {policy !== undefined && (
+        <StagedList items={staged} keepSeconds={policy.ttlSeconds} onChange={setStaged} />
+      )}
       {picker && (
         <fieldset class="emoji-picker">
           <legend class="sr-only">Emoji</legend>
@@ -198,6 +247,7 @@ export function Composer({ roomId, blocked }: { roomId: string; blocked: boolean
         >
           <span aria-hidden="true">☺</span>
         </button>
+        {policy !== undefined && <AttachButton disabled={blocked} onFiles={addFiles} />}
         <textarea
           ref={area}
           aria-label="Message"
@@ -222,8 +272,21 @@ export function Composer({ roomId, blocked }: { roomId: string; blocked: boolean
           }}
           onSelect={(e) => setCaret(e.currentTarget.selectionStart ?? 0)}
           onKeyDown={onKeyDown}
+          onPaste={(e) => {
+            const files = e.clipboardData?.files;
+            if (policy === undefined || files === undefined || files.length === 0) return;
+            e.preventDefault();
+            addFiles(files);
+          }}
         />
-        <button type="submit" class="primary" disabled={blocked || over || text.trim().length === 0}>
+        {policy !== undefined && (
+          <VoiceButton disabled={blocked} onRecorded={addVoice} onError={(m) => setRefused([m])} />
+        )}
+        <button
+          type="submit"
+          class="primary"
+          disabled={blocked || over || (text.trim().length === 0 && staged.length === 0)}
+        >
           {mode?.mode === "edit" ? "Save" : "Send"}
         </button>
       </div>

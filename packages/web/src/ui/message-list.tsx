@@ -14,6 +14,7 @@ import {
   typing,
 } from "../state/model.js";
 import { jumpTo, quoteOf, react, retry } from "../state/session.js";
+import { AttachmentSlot } from "./attachment-slot.js";
 import { dayNumber, formatDay, formatFull, formatTime } from "./format.js";
 import { type Decorate, Markdown } from "./markdown.js";
 import { MessageActions } from "./message-actions.js";
@@ -245,7 +246,10 @@ function Message({
             message deleted
           </p>
         ) : (
-          <Markdown text={m.text} decorate={decorate} />
+          <>
+            {m.text !== "" && <Markdown text={m.text} decorate={decorate} />}
+            {m.attachment !== undefined && <AttachmentSlot messageKey={m.key} file={m.attachment} />}
+          </>
         )}
       </div>
       {m.edited !== undefined && m.deleted !== true && (
