@@ -27,7 +27,7 @@ import {
   isParleyCryptoError,
   processMessage,
 } from "@parley/crypto";
-import type { ServerFrame, ServerFrameOf } from "@parley/protocol";
+import { canonicalRoomId, type ServerFrame, type ServerFrameOf } from "@parley/protocol";
 import Database from "better-sqlite3";
 import WebSocket from "ws";
 import { STRONG_PASSWORD, startTestServer, type TestServer, uniqueName } from "./support/harness.js";
@@ -1015,6 +1015,44 @@ test("a Commit whose answer is lost with the connection is settled once the devi
     noErrors(bob);
   } finally {
     await closeAll([alice, bob]);
+    await ts.stop();
+  }
+});
+
+test("a person in many rooms reconnects without spending the frame budget on sync notices", async () => {
+  // The server's default frame limits (LIMIT-2: a burst of 20, 10 a second).
+  const ts = await startTestServer();
+  let alice: TestClient | undefined;
+  try {
+    alice = await signUp(ts, "alice");
+    const rooms: string[] = [];
+    for (let i = 0; i < 30; i++) rooms.push(canonicalRoomId((await alice.client.createRoom(`r${i}`)).id));
+    const c = alice;
+    await eventually(
+      async () => (await Promise.all(rooms.map((r) => c.client.epoch(r)))).every((e) => e !== undefined),
+      "30 groups",
+    );
+    // Let the bucket fill again after the set-up, then lose the connection.
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    const sentBefore = c.tap.sent.length;
+    const receivedBefore = c.tap.received.length;
+    const back = next(c, "status", (s) => s.state === "connected", 30_000);
+    c.tap.current?.terminate();
+    await back;
+    // One sync notice per room (RCPT-4), each a message.send.
+    await eventually(
+      async () =>
+        c.tap.sent.slice(sentBefore).filter((f) => f.type === "message.send").length >= rooms.length,
+      "a notice to every room",
+      60_000,
+    );
+    const limited = c.tap.received
+      .slice(receivedBefore)
+      .filter((f) => f.type === "error" && (f as { code?: string }).code === "rate_limited");
+    assert.equal(limited.length, 0, "no frame was refused for the rate");
+    noErrors(c);
+  } finally {
+    await closeAll([alice]);
     await ts.stop();
   }
 });

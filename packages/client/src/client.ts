@@ -147,6 +147,10 @@ export interface SendOptions {
 }
 
 const READ_RECEIPTS_KEY = "settings/read-receipts";
+/** RCPT-4 sync notices sent at once on a new connection; the rest go one per ANNOUNCE_GAP_MS. */
+const ANNOUNCE_BURST = 5;
+/** Five notices a second at most after the burst: half of the default frame rate (LIMIT-2). */
+const ANNOUNCE_GAP_MS = 200;
 
 export interface CreateRoomOptions {
   topic?: string;
@@ -985,10 +989,15 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   /** RCPT-4: one sync notice to each group this device is in, after every Commit received so far. */
   async #announce(): Promise<void> {
     await this.#sync.drain();
+    let sent = 0;
     for (const room of await this.rooms()) {
       const roomId = canonicalRoomId(room.id);
       if ((await this.#groups.get(roomId)) === undefined) continue;
+      // Paced beyond the first few: a person in many rooms must not spend the frame budget
+      // (LIMIT-2) they need for what they type right after reconnecting.
+      if (sent >= ANNOUNCE_BURST) await sleep(this.#o.timers, ANNOUNCE_GAP_MS);
       await this.#notify(roomId, await this.#redelivery.notice(roomId));
+      sent++;
     }
   }
 
