@@ -50,7 +50,7 @@ const FULL: Omit<BenchPlan, "outDir"> = {
   mode: "full",
   repetitions: 3,
   targets: ["ws-relay", "socketio-relay", "parley"],
-  scenarios: ["idle", "fanout", "moderate", "login-storm", "tls", "crypto", "web", "cluster"],
+  scenarios: ["idle", "fanout", "moderate", "login-storm", "tls", "crypto", "web", "cluster", "search"],
   clients: 1000,
   idleSteps: [1000, 10_000, 20_000],
   fanoutRoomSizes: [10, 100],
@@ -75,7 +75,7 @@ const QUICK: Omit<BenchPlan, "outDir"> = {
   mode: "quick",
   repetitions: 1,
   // The TLS figure is left to the full run: one more Parley start-up would not fit in 2 minutes.
-  scenarios: ["idle", "fanout", "moderate", "login-storm", "crypto", "web", "cluster"],
+  scenarios: ["idle", "fanout", "moderate", "login-storm", "crypto", "web", "cluster", "search"],
   clients: 100,
   idleSteps: [1000],
   fanoutRoomSizes: [10],
@@ -94,7 +94,7 @@ const USAGE = `usage: node --conditions=parley-source --import tsx bench/run.ts 
   --quick                 one short repetition of a subset (under 2 minutes)
   --reps N                repetitions per scenario (full: 3)
   --targets a,b           ws-relay, socketio-relay, parley (default: all three)
-  --scenarios a,b         idle, fanout, moderate, login-storm, tls, crypto, web, cluster
+  --scenarios a,b         idle, fanout, moderate, login-storm, tls, crypto, web, cluster, search
   --clients N             clients in the traffic scenarios (full: 1000, quick: 100)
   --idle-steps a,b        connections held by the idle scenario (full: 1000,10000,20000)
   --room-sizes a,b        fan-out room sizes (full: 10,100)

@@ -25,6 +25,7 @@ import {
   withSpread,
 } from "./format.js";
 import { undeliveredOf } from "./progress-line.js";
+import { aggregateSearch, searchHeadline, searchSection } from "./search-section.js";
 import { aggregateWeb, webHeadline, webSection } from "./web-section.js";
 
 /**
@@ -182,6 +183,13 @@ export function buildReport(r: BenchResults): Report {
   // ------------------------------------------------------------------ 7. two nodes
   out.push(...clusterSection(r, byCase, chart), "");
 
+  // ------------------------------------------------------------------ 8. local search
+  const searchCase = casesOf("search")[0];
+  if (searchCase) {
+    const runs = r.runs.filter((x) => x.case === searchCase.id);
+    out.push(...searchSection(searchCase.title, aggregateSearch(runs), failedOf(runs)), "");
+  }
+
   // ------------------------------------------------------------------ anything unavailable
   for (const s of r.scenarios) {
     if (s.unavailable) out.push(`## ${s.number}. ${s.title}`, "", `${cap(s.unavailable)}.`, "");
@@ -269,6 +277,7 @@ function headline(r: BenchResults, byCase: Map<string, TargetAgg[]>): string[] {
   lines.push(...clusterHeadline(r, byCase));
   lines.push(...cryptoHeadline(aggregateCrypto(runsOf("crypto"))));
   lines.push(...webHeadline(aggregateWeb(runsOf("web"))));
+  lines.push(...searchHeadline(aggregateSearch(runsOf("search"))));
   const undelivered = r.runs.reduce((n, x) => n + undeliveredOf(x), 0);
   lines.push(
     undelivered === 0
@@ -558,8 +567,8 @@ function stormSection(
 
 function correctness(r: BenchResults, byCase: Map<string, TargetAgg[]>): string[] {
   const rows: string[][] = [];
-  // Crypto and web carry no traffic; their sections report their own failures.
-  for (const c of r.cases.filter((x) => x.scenario !== "crypto" && x.scenario !== "web")) {
+  // Crypto, web and search carry no traffic; their sections report their own failures.
+  for (const c of r.cases.filter((x) => !["crypto", "web", "search"].includes(x.scenario))) {
     for (const a of byCase.get(c.id) ?? []) {
       const t = a.traffic ?? a.storm?.traffic;
       if (!t) {

@@ -1,6 +1,7 @@
 import { assertNever } from "@parley/protocol";
 import type { RunRecord } from "../scenarios/types.js";
 import { cryptoLine } from "./crypto-section.js";
+import { searchLine } from "./search-section.js";
 import { webLine } from "./web-section.js";
 
 /** The one-line summary of a run that the bench prints as it goes. */
@@ -30,6 +31,8 @@ export function progressLine(r: RunRecord): string {
       return cryptoLine(d.crypto);
     case "web":
       return webLine(d.web);
+    case "search":
+      return searchLine(d.search);
     default:
       return assertNever(d);
   }

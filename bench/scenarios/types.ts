@@ -8,9 +8,11 @@ import type { BenchPlan } from "../plan.js";
 import type { CorePlan } from "../system/pinning.js";
 import type { LagReading, RunningServer, TargetId } from "../targets/target.js";
 import type { CryptoData } from "./crypto-data.js";
+import type { SearchData } from "./search-data.js";
 import type { WebData } from "./web-data.js";
 
 export type { CryptoData } from "./crypto-data.js";
+export type { SearchData } from "./search-data.js";
 export type { WebData } from "./web-data.js";
 
 /** What every scenario may use; built once per run by bench/run.ts. */
@@ -140,7 +142,8 @@ export type CaseData =
   | { kind: "idle"; idle: IdleData }
   | { kind: "storm"; storm: StormData }
   | { kind: "crypto"; crypto: CryptoData }
-  | { kind: "web"; web: WebData };
+  | { kind: "web"; web: WebData }
+  | { kind: "search"; search: SearchData };
 
 export interface RunRecord {
   case: string;

@@ -27,7 +27,7 @@ import {
   pruneMessages,
   RemovalTimer,
 } from "./retention.js";
-import { type SearchOptions, searchMessages } from "./search.js";
+import { prepareSearch, type SearchOptions, searchMessages } from "./search.js";
 import type {
   ChatAttachment,
   ChatChange,
@@ -305,6 +305,7 @@ export class ChatModel {
     this.#set({ messages, ...kept });
     this.#emit({ type: "state" });
     this.#sweep();
+    this.#prepareSearch();
   }
 
   /**
@@ -432,6 +433,22 @@ export class ChatModel {
   search(query: string, options: SearchOptions = {}): ChatMessage[] {
     const roomId = options.roomId === undefined ? {} : { roomId: canonicalRoomId(options.roomId) };
     return searchMessages(this.#snapshot.messages, query, { ...options, ...roomId });
+  }
+
+  /**
+   * CHAT-6: indexes each kept conversation for search, one per turn of the event loop, so the
+   * first search reads an index instead of folding every text while the user waits.
+   */
+  #prepareSearch(): void {
+    const timers = this.#o.timers ?? defaultTimers;
+    const lists = Object.values(this.#snapshot.messages);
+    const step = () => {
+      const list = lists.pop();
+      if (list === undefined || this.#disposed) return;
+      prepareSearch(list);
+      timers.setTimeout(step, 0);
+    };
+    timers.setTimeout(step, 0);
   }
 
   #me(): Person {
