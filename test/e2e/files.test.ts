@@ -342,6 +342,19 @@ describe("files, photos and voice notes between browsers", () => {
       await note.getByRole("button", { name: "Play voice note" }).waitFor();
     }));
 
+  it("records while a finger holds the microphone button on a touch screen", (t) =>
+    s.check(t, async () => {
+      const mic = alice.page.getByRole("button", { name: "Record a voice note" });
+      const touch = { pointerType: "touch", pointerId: 7, isPrimary: true, bubbles: true };
+      await mic.dispatchEvent("pointerdown", touch);
+      await waitForText(alice.page.getByTestId("recording-time"), /^0:0[2-9]$/);
+      await alice.page.getByRole("button", { name: "Stop recording" }).dispatchEvent("pointerup", touch);
+      const staged = alice.page.getByRole("list", { name: "Attachments to send" });
+      await staged.getByText(/^Voice note, 0:0\d/).waitFor();
+      await staged.getByRole("button", { name: "Remove voice note" }).click();
+      await staged.waitFor({ state: "hidden" });
+    }));
+
   it("removes a view-once photo and voice note from every device once opened", (t) =>
     s.check(t, async () => {
       // Bob's second device, linked from his first.

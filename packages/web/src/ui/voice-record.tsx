@@ -102,10 +102,19 @@ export function VoiceButton({
         aria-pressed={recording}
         disabled={disabled}
         onPointerDown={(e) => {
-          if (e.pointerType !== "touch") return;
+          // A mouse or pen press: its click toggles, whatever a touch before it left behind.
+          if (e.pointerType !== "touch") {
+            touched.current = false;
+            return;
+          }
           held.current = true;
           touched.current = true;
-          e.currentTarget.setPointerCapture(e.pointerId);
+          // The release counts even if the finger slides off the button.
+          try {
+            e.currentTarget.setPointerCapture(e.pointerId);
+          } catch {
+            // Not an active pointer (a synthetic event): nothing to capture.
+          }
           start();
         }}
         onPointerUp={(e) => {
@@ -118,6 +127,9 @@ export function VoiceButton({
           held.current = false;
         }}
         onContextMenu={(e) => e.preventDefault()}
+        onKeyDown={() => {
+          touched.current = false;
+        }}
         onClick={() => {
           // A touch was handled by its press and release; the click after it is not a toggle.
           if (touched.current) {
