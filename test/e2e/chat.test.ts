@@ -76,7 +76,7 @@ describe("chat between browsers", () => {
   it("lets a third user join a room by its id and talk with both members", (t) =>
     s.check(t, async () => {
       const room = uniqueName("Lab");
-      const roomId = await createRoom(alice.page, room);
+      const roomId = await createRoom(alice.page, room, { isPublic: true });
       await invite(alice.page, bob.username);
       await acceptInvitation(bob.page, room);
       await joinRoom(carol.page, roomId);
@@ -184,7 +184,7 @@ describe("chat between browsers", () => {
   it("leaves a room: it goes from the sidebar and from the others' member list", (t) =>
     s.check(t, async () => {
       const room = uniqueName("Short");
-      const roomId = await createRoom(alice.page, room);
+      const roomId = await createRoom(alice.page, room, { isPublic: true });
       await joinRoom(carol.page, roomId);
       const aliceSees = alice.page
         .getByRole("list", { name: "Members" })

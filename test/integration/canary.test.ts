@@ -39,7 +39,7 @@ test("nothing a user says is stored or logged: a canary is in no file of the dat
     const bob = await registerUser(ts);
     const a = await TestSocket.authed(ts, alice.accessToken);
     const b = await TestSocket.authed(ts, bob.accessToken);
-    const room = await a.call({ type: "room.create", name: "canary-room" });
+    const room = await a.call({ type: "room.create", name: "canary-room", isPublic: true });
     assert.equal(room.type, "room");
     const roomId = room.type === "room" ? room.room.id : "";
     await b.call({ type: "room.join", roomId });

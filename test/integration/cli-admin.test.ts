@@ -213,7 +213,9 @@ describe("parley admin", () => {
   it("delete-room deletes a room for everyone", async () => {
     const pat = await login(ts, "pat");
     const socket = await TestSocket.authed(ts, pat.body.accessToken);
-    const created = (await socket.call({ type: "room.create", name: "to go" })) as { room: { id: string } };
+    const created = (await socket.call({ type: "room.create", name: "to go", isPublic: true })) as {
+      room: { id: string };
+    };
     const told = socket.waitFor(
       (f) => f.type === "room.event" && (f as { event: string }).event === "deleted",
     );

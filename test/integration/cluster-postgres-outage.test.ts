@@ -91,7 +91,7 @@ describeCluster("a PostgreSQL outage under two servers", (redisUrl, baseDatabase
     const bobS = await registerUser(B);
     const alice = await TestSocket.authed(A, aliceS.accessToken);
     const bob = await TestSocket.authed(B, bobS.accessToken);
-    const room = await alice.call({ type: "room.create", name: "storm" });
+    const room = await alice.call({ type: "room.create", name: "storm", isPublic: true });
     assert.equal(room.type, "room");
     const roomId = room.type === "room" ? room.room.id : "";
     await bob.call({ type: "room.join", roomId });

@@ -293,7 +293,10 @@ describeCluster("two servers on one Redis and one PostgreSQL", (redisUrl, baseDa
   test("users on A and B share a room and exchange messages both ways", BOUNDED, async () => {
     const alice = await user(pair.a);
     const bob = await user(pair.b);
-    const created = expectType(await alice.socket.call({ type: "room.create", name: "ops" }), "room");
+    const created = expectType(
+      await alice.socket.call({ type: "room.create", name: "ops", isPublic: true }),
+      "room",
+    );
     expectType(await bob.socket.call({ type: "room.join", roomId: created.room.id }), "room");
     const joined = await alice.socket.next("room.event");
     assert.deepEqual([joined.event, joined.userId], ["joined", bob.id]);
@@ -347,7 +350,10 @@ describeCluster("two servers on one Redis and one PostgreSQL", (redisUrl, baseDa
       token: alice.session.accessToken,
     });
     assert.equal(users.body.users.find((u) => u.id === bobSession.user.id)?.online, true);
-    const room = expectType(await alice.socket.call({ type: "room.create", name: "lobby" }), "room");
+    const room = expectType(
+      await alice.socket.call({ type: "room.create", name: "lobby", isPublic: true }),
+      "room",
+    );
     await bob.call({ type: "room.join", roomId: room.room.id });
     const members = expectType(
       await alice.socket.call({ type: "room.members", roomId: room.room.id }),
@@ -375,7 +381,7 @@ describeCluster("two servers on one Redis and one PostgreSQL", (redisUrl, baseDa
       const alice = await user(pair.a);
       const follower = await user(pair.b);
       const room = expectType(
-        await alice.socket.call({ type: "room.create", name: "announcements" }),
+        await alice.socket.call({ type: "room.create", name: "announcements", isPublic: true }),
         "room",
       );
       // A loads and caches alice's (empty) follower list on this post; the list never expires
@@ -449,7 +455,10 @@ describeCluster("two servers on one Redis and one PostgreSQL", (redisUrl, baseDa
     async () => {
       const alice = await newDevice(pair.a);
       const bob = await newDevice(pair.b);
-      const room = expectType(await alice.socket.call({ type: "room.create", name: "e2ee" }), "room");
+      const room = expectType(
+        await alice.socket.call({ type: "room.create", name: "e2ee", isPublic: true }),
+        "room",
+      );
       const roomId = room.room.id;
       await bob.socket.call({ type: "room.join", roomId });
       // The join's membership event reaches A before the room.event does (one publisher, in order).
@@ -518,7 +527,10 @@ describeCluster("two servers on one Redis and one PostgreSQL", (redisUrl, baseDa
       const encoded = payload(canary);
       const alice = await user(pair.a);
       const bob = await user(pair.b);
-      const room = expectType(await alice.socket.call({ type: "room.create", name: "canary" }), "room");
+      const room = expectType(
+        await alice.socket.call({ type: "room.create", name: "canary", isPublic: true }),
+        "room",
+      );
       await bob.socket.call({ type: "room.join", roomId: room.room.id });
       await alice.socket.next("room.event");
       await alice.socket.call({ type: "message.send", to: { room: room.room.id }, payload: encoded });
@@ -596,7 +608,10 @@ describeCluster("the offline queue across servers", (redisUrl, baseDatabaseUrl) 
     async () => {
       const alice = await newDevice(pair.a);
       const bob = await newDevice(pair.b);
-      const room = expectType(await alice.socket.call({ type: "room.create", name: "queue" }), "room");
+      const room = expectType(
+        await alice.socket.call({ type: "room.create", name: "queue", isPublic: true }),
+        "room",
+      );
       const roomId = room.room.id;
       await bob.socket.call({ type: "room.join", roomId });
       await alice.socket.next("room.event");
@@ -747,7 +762,10 @@ describeCluster("a Redis outage under two servers", (redisUrl, baseDatabaseUrl) 
       const alice = await user(pair.a);
       const carol = await user(pair.a);
       const bob = await user(pair.b);
-      const room = expectType(await alice.socket.call({ type: "room.create", name: "weather" }), "room");
+      const room = expectType(
+        await alice.socket.call({ type: "room.create", name: "weather", isPublic: true }),
+        "room",
+      );
       for (const u of [carol, bob]) {
         await u.socket.call({ type: "room.join", roomId: room.room.id });
         await alice.socket.waitFor((f) => f.type === "room.event" && f.userId === u.id, 5000, "joined");

@@ -96,7 +96,10 @@ describe("disappearing messages", () => {
     assert.equal(alice.model.snapshot.disappearing[roomId], 3_600);
     const line = `${alice.user.username} set disappearing messages to 1 hour`;
     for (const m of [alice, bob]) {
-      const system = (m.model.snapshot.messages[roomId] ?? []).filter((x) => x.system === true);
+      // Room events are system lines too (ROOM-9); the timer's is the one about disappearing.
+      const system = (m.model.snapshot.messages[roomId] ?? []).filter(
+        (x) => x.system === true && x.text.includes("disappearing"),
+      );
       assert.deepEqual(
         system.map((x) => x.text),
         [line],

@@ -171,7 +171,10 @@ describe("MLS delivery service", () => {
   test("adds a member with a Welcome, orders competing commits, and queues them durably", async () => {
     const alice = await newDevice(ts);
     const bob = await newDevice(ts);
-    const room = expect(await alice.socket.call({ type: "room.create", name: "e2ee" }), "room");
+    const room = expect(
+      await alice.socket.call({ type: "room.create", name: "e2ee", isPublic: true }),
+      "room",
+    );
     const roomId = room.room.id;
     await bob.socket.call({ type: "room.join", roomId });
 
@@ -273,7 +276,10 @@ describe("MLS delivery service", () => {
   test("a first Commit that lost the race to create the group is told stale_epoch", async () => {
     const alice = await newDevice(ts);
     const bob = await newDevice(ts);
-    const roomId = expect(await alice.socket.call({ type: "room.create", name: "race" }), "room").room.id;
+    const roomId = expect(
+      await alice.socket.call({ type: "room.create", name: "race", isPublic: true }),
+      "room",
+    ).room.id;
     await bob.socket.call({ type: "room.join", roomId });
     const gid = new TextEncoder().encode(roomId);
     const first = await selfUpdate(await createGroup(alice.identity, { groupId: gid }));
@@ -324,7 +330,10 @@ describe("MLS delivery service", () => {
   test("membership is read from the Commit itself: other declarations, unbound keys and lying GroupInfos are refused", async () => {
     const alice = await newDevice(ts);
     const bob = await newDevice(ts);
-    const room = expect(await alice.socket.call({ type: "room.create", name: "audit" }), "room");
+    const room = expect(
+      await alice.socket.call({ type: "room.create", name: "audit", isPublic: true }),
+      "room",
+    );
     const roomId = room.room.id;
     await bob.socket.call({ type: "room.join", roomId });
     const bobDevice = { userId: bob.userId, deviceId: bob.deviceId };
@@ -382,7 +391,10 @@ describe("MLS delivery service", () => {
     try {
       const alice = await newDevice(persistent);
       const bob = await newDevice(persistent);
-      const roomId = expect(await alice.socket.call({ type: "room.create", name: "queue" }), "room").room.id;
+      const roomId = expect(
+        await alice.socket.call({ type: "room.create", name: "queue", isPublic: true }),
+        "room",
+      ).room.id;
       await bob.socket.call({ type: "room.join", roomId });
       let aliceState = await createGroup(alice.identity, { groupId: new TextEncoder().encode(roomId) });
       const claim = expect(

@@ -46,7 +46,7 @@ describe("rooms, relay, presence and subscriptions", () => {
     const alice = await user(ts);
     const bob = await user(ts);
     const created = expectType(
-      await alice.socket.call({ type: "room.create", name: "ops", topic: "on call" }),
+      await alice.socket.call({ type: "room.create", name: "ops", topic: "on call", isPublic: true }),
       "room",
     );
     assert.ok(
@@ -154,7 +154,10 @@ describe("rooms, relay, presence and subscriptions", () => {
   test("lists my rooms, public rooms and members with online status", async () => {
     const alice = await user(ts);
     const bob = await user(ts);
-    const pub = expectType(await alice.socket.call({ type: "room.create", name: "lobby" }), "room");
+    const pub = expectType(
+      await alice.socket.call({ type: "room.create", name: "lobby", isPublic: true }),
+      "room",
+    );
     const priv = expectType(
       await alice.socket.call({ type: "room.create", name: "hidden", isPublic: false }),
       "room",
@@ -190,14 +193,17 @@ describe("rooms, relay, presence and subscriptions", () => {
     const alice = await user(ts);
     const bob = await user(ts);
     const carol = await user(ts);
-    const room = expectType(await alice.socket.call({ type: "room.create", name: "team" }), "room");
+    const room = expectType(
+      await alice.socket.call({ type: "room.create", name: "team", isPublic: true }),
+      "room",
+    );
     await bob.socket.call({ type: "room.join", roomId: room.room.id });
     await carol.socket.call({ type: "room.join", roomId: room.room.id });
     const notOwner = expectType(
       await bob.socket.call({ type: "room.remove", roomId: room.room.id, userId: carol.id }),
       "error",
     );
-    assert.equal(notOwner.code, "not_room_owner");
+    assert.equal(notOwner.code, "not_room_moderator");
     expectType(await alice.socket.call({ type: "room.remove", roomId: room.room.id, userId: bob.id }), "ok");
     const removed = await bob.socket.waitFor((f) => f.type === "room.event" && f.event === "removed");
     assert.equal(removed.type === "room.event" && removed.userId, bob.id);
@@ -220,7 +226,10 @@ describe("rooms, relay, presence and subscriptions", () => {
   test("leaving a room stops delivery; the owner leaving hands the room on; the last one out deletes it", async () => {
     const alice = await user(ts);
     const bob = await user(ts);
-    const room = expectType(await alice.socket.call({ type: "room.create", name: "temp" }), "room");
+    const room = expectType(
+      await alice.socket.call({ type: "room.create", name: "temp", isPublic: true }),
+      "room",
+    );
     await bob.socket.call({ type: "room.join", roomId: room.room.id });
     expectType(await alice.socket.call({ type: "room.leave", roomId: room.room.id }), "ok");
     const left = await bob.socket.waitFor((f) => f.type === "room.event" && f.event === "left");
@@ -286,7 +295,10 @@ describe("rooms, relay, presence and subscriptions", () => {
   test("typing indicators reach the other members only", async () => {
     const alice = await user(ts);
     const bob = await user(ts);
-    const room = expectType(await alice.socket.call({ type: "room.create", name: "typing" }), "room");
+    const room = expectType(
+      await alice.socket.call({ type: "room.create", name: "typing", isPublic: true }),
+      "room",
+    );
     await bob.socket.call({ type: "room.join", roomId: room.room.id });
     alice.socket.send({ type: "typing", roomId: room.room.id, active: true });
     const typing = await bob.socket.next("typing.event");
@@ -344,7 +356,10 @@ describe("rooms, relay, presence and subscriptions", () => {
   test("a subscriber receives a followed user's posts in public rooms only, until unsubscribing", async () => {
     const alice = await user(ts);
     const follower = await user(ts);
-    const pub = expectType(await alice.socket.call({ type: "room.create", name: "announcements" }), "room");
+    const pub = expectType(
+      await alice.socket.call({ type: "room.create", name: "announcements", isPublic: true }),
+      "room",
+    );
     const priv = expectType(
       await alice.socket.call({ type: "room.create", name: "private", isPublic: false }),
       "room",
@@ -385,7 +400,10 @@ describe("rooms, relay, presence and subscriptions", () => {
     const alice = await user(ts);
     const bob = await user(ts);
     const troll = await user(ts);
-    const room = expectType(await alice.socket.call({ type: "room.create", name: "calm" }), "room");
+    const room = expectType(
+      await alice.socket.call({ type: "room.create", name: "calm", isPublic: true }),
+      "room",
+    );
     await bob.socket.call({ type: "room.join", roomId: room.room.id });
     await troll.socket.call({ type: "room.join", roomId: room.room.id });
     for (let i = 0; i < 20; i++) troll.socket.send("{broken");

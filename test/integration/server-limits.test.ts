@@ -183,7 +183,7 @@ describe("room names and topics refuse control and format characters (issue 15.9
     }
     // Ordinary text, accents, scripts and emoji (a ZWJ sequence included) are fine.
     for (const name of ["Ops – night shift", "Équipe", "会议室", "família 👨‍👩‍👧", "שלום"]) {
-      const answer = await socket.call({ type: "room.create", name, topic: "Zoë's notes" });
+      const answer = await socket.call({ type: "room.create", name, topic: "Zoë's notes", isPublic: true });
       assert.equal(answer.type, "room", name);
     }
     const list = await socket.call({ type: "room.discover" });
@@ -202,15 +202,18 @@ describe("room spam cannot break the directory (issue 15.4)", () => {
   it("refuses a room beyond the owner's cap with too_many_rooms, and others may still create", async () => {
     const spammer = await TestSocket.authed(ts, (await registerUser(ts)).accessToken);
     for (let i = 0; i < 12; i++) {
-      assert.equal((await spammer.call({ type: "room.create", name: `spam ${i}` })).type, "room");
+      assert.equal(
+        (await spammer.call({ type: "room.create", name: `spam ${i}`, isPublic: true })).type,
+        "room",
+      );
     }
-    const refused = await spammer.call({ type: "room.create", name: "one more" });
+    const refused = await spammer.call({ type: "room.create", name: "one more", isPublic: true });
     assert.equal(refused.type, "error");
     assert.equal((refused as Err).code, "too_many_rooms");
     const direct = await spammer.call({ type: "direct.open", userId: (await registerUser(ts)).user.id });
     assert.equal(direct.type, "room", "direct conversations do not count");
     const other = await TestSocket.authed(ts, (await registerUser(ts)).accessToken);
-    assert.equal((await other.call({ type: "room.create", name: "ops" })).type, "room");
+    assert.equal((await other.call({ type: "room.create", name: "ops", isPublic: true })).type, "room");
     spammer.close();
     other.close();
   });
@@ -221,7 +224,11 @@ describe("room spam cannot break the directory (issue 15.4)", () => {
     const made = new Set<string>();
     for (const socket of [a, b]) {
       for (let i = 0; i < 10; i++) {
-        const answer = (await socket.call({ type: "room.create", name: `paged ${made.size}` })) as {
+        const answer = (await socket.call({
+          type: "room.create",
+          name: `paged ${made.size}`,
+          isPublic: true,
+        })) as {
           room: { id: string };
         };
         made.add(answer.room.id);

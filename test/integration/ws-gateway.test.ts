@@ -139,10 +139,10 @@ describe("WebSocket gateway", () => {
   test("ignores unknown fields and __proto__ keys", async () => {
     const alice = await registerUser(ts);
     const socket = await TestSocket.authed(ts, alice.accessToken);
-    socket.send('{"type":"room.create","rid":"p1","name":"proto","__proto__":{"isPublic":false},"extra":1}');
+    socket.send('{"type":"room.create","rid":"p1","name":"proto","__proto__":{"isPublic":true},"extra":1}');
     const answer = await socket.waitFor((f) => "rid" in f && f.rid === "p1");
     assert.equal(answer.type, "room");
-    assert.equal(answer.type === "room" && answer.room.isPublic, true);
+    assert.equal(answer.type === "room" && answer.room.isPublic, false, "private, the default (ROOM-2)");
     assert.equal(({} as Record<string, unknown>).isPublic, undefined);
     socket.close();
   });

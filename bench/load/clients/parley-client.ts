@@ -98,7 +98,7 @@ export class ParleyClient implements BenchClient {
   }
 
   async createRoom(name: string): Promise<string> {
-    const frame = await this.#request({ type: "room.create", name });
+    const frame = await this.#request({ type: "room.create", name, isPublic: true });
     const id = (frame.room as { id?: unknown } | undefined)?.id;
     if (typeof id !== "string") throw new Error("room.create: no room id in the answer");
     return id;

@@ -154,8 +154,28 @@ const ANNOUNCE_GAP_MS = 200;
 
 export interface CreateRoomOptions {
   topic?: string;
-  /** Default true (ROOM-2). */
+  /** Listed in the directory, anyone may join; default false: invitation only (ROOM-2). */
   isPublic?: boolean;
+  /** At most this many members (ROOM-14). */
+  maxMembers?: number;
+  /** Joining a public room without an invitation needs it (ROOM-15). */
+  passphrase?: string;
+}
+
+/** What `updateRoom` changes (ROOM-16); left out stays. `null` removes the cap or the passphrase, `topic: ""` the topic. */
+export interface RoomSettings {
+  name?: string;
+  topic?: string;
+  isPublic?: boolean;
+  maxMembers?: number | null;
+  passphrase?: string | null;
+}
+
+/** An invitation waiting for an answer (ROOM-17). */
+export interface PendingInvitation {
+  readonly room: RoomView;
+  readonly by: { readonly id: string; readonly username: string };
+  readonly ts: number;
 }
 
 export interface SafetyNumberResult extends SafetyNumber {
@@ -472,6 +492,8 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
         name,
         ...(options.topic !== undefined ? { topic: options.topic } : {}),
         ...(options.isPublic !== undefined ? { isPublic: options.isPublic } : {}),
+        ...(options.maxMembers !== undefined ? { maxMembers: options.maxMembers } : {}),
+        ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
       },
       "room",
     );
@@ -493,10 +515,77 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
    * Joins a room: on the server (ROOM-3), then its group, from a Welcome if one came or by
    * external Commit (RFC 9420 §12.4.3.2) otherwise.
    */
-  async join(roomId: string): Promise<RoomView> {
-    const answer = await this.#conn.request({ type: "room.join", roomId }, "room");
+  async join(roomId: string, passphrase?: string): Promise<RoomView> {
+    const answer = await this.#conn.request(
+      { type: "room.join", roomId, ...(passphrase !== undefined ? { passphrase } : {}) },
+      "room",
+    );
     await this.#sync.engine.ensureGroup(canonicalRoomId(answer.room.id));
     return answer.room;
+  }
+
+  /**
+   * The public room a person means by `nameOrId`: a room id, or the name of a public room
+   * (compared without regard to case). Undefined when no public room has that name;
+   * `ambiguous_room_name` when several do (join those by id).
+   */
+  async findPublicRoom(nameOrId: string): Promise<RoomView | undefined> {
+    const wanted = nameOrId.trim().toLowerCase();
+    const found: RoomView[] = [];
+    let after: string | undefined;
+    // A bounded walk: a name matches few rooms, and each page holds up to 100 of them.
+    for (let page = 0; page < 20; page++) {
+      const answer = await this.discoverRooms({
+        query: nameOrId.trim(),
+        limit: 100,
+        ...(after !== undefined ? { after } : {}),
+      });
+      found.push(...answer.rooms.filter((r) => r.name.toLowerCase() === wanted));
+      if (answer.next === undefined) break;
+      after = answer.next;
+    }
+    if (found.length > 1) throw new ParleyClientError("ambiguous_room_name");
+    return found[0];
+  }
+
+  /** Changes a room's settings (ROOM-16): name and topic need a moderator, the rest the owner. */
+  async updateRoom(roomId: string, settings: RoomSettings): Promise<RoomView> {
+    const answer = await this.#conn.request(
+      { type: "room.update", roomId: canonicalRoomId(roomId), ...settings },
+      "room",
+    );
+    return answer.room;
+  }
+
+  /** The owner makes a member a moderator, or a moderator a member again (ROOM-16). */
+  async setRole(roomId: string, userId: string, role: "moderator" | "member"): Promise<void> {
+    await this.#conn.request({ type: "room.role", roomId: canonicalRoomId(roomId), userId, role }, "ok");
+  }
+
+  /** This user's invitations waiting for an answer (ROOM-17). */
+  async invitations(): Promise<PendingInvitation[]> {
+    return (await this.#conn.request({ type: "room.invites" }, "invites")).invites;
+  }
+
+  /** Turns an invitation down; the room's members are told (ROOM-17). */
+  async decline(roomId: string): Promise<void> {
+    await this.#conn.request({ type: "room.decline", roomId: canonicalRoomId(roomId) }, "ok");
+  }
+
+  /** The owner deletes the room for everyone (ROOM-18). */
+  async deleteRoom(roomId: string): Promise<void> {
+    const id = canonicalRoomId(roomId);
+    await this.#conn.request({ type: "room.delete", roomId: id }, "ok");
+    await this.#sync.forget(id);
+    await this.#rotation?.forget(id);
+  }
+
+  /**
+   * Changes this account's password (AUTH-8): every other session of the account ends, this one
+   * stays signed in.
+   */
+  async changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    await this.#session.api("POST", "/api/password", { currentPassword, newPassword });
   }
 
   /** Leaves a room; the remaining members remove this user's devices from the group. */
@@ -507,7 +596,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     await this.#rotation?.forget(id);
   }
 
-  /** Removes a user from a room (owner only) and all their devices from its group. */
+  /** Removes a user from a room (owner or moderator, ROOM-6) and all their devices from its group. */
   async remove(roomId: string, userId: string): Promise<void> {
     const id = canonicalRoomId(roomId);
     await this.#conn.request({ type: "room.remove", roomId: id, userId }, "ok");
@@ -1115,6 +1204,11 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       event: frame.event,
       userId: frame.userId,
       username: frame.username,
+      ...(frame.by !== undefined ? { by: frame.by } : {}),
+      ...(frame.room !== undefined ? { room: frame.room } : {}),
+      ...(frame.changes !== undefined ? { changes: frame.changes } : {}),
+      ...(frame.role !== undefined ? { role: frame.role } : {}),
+      ...(frame.ts !== undefined ? { ts: frame.ts } : {}),
     });
     if (frame.event === "deleted") {
       // ROOM-13: an admin deleted the room; nobody is in its group any more.

@@ -54,6 +54,10 @@ export const CLIENT_ERRORS = {
   link_cancelled: { client: "report", message: "The device link was cancelled or expired." },
   link_invalid: { client: "report", message: "The device link code is malformed." },
   no_identity: { client: "report", message: "This person has no certified device yet." },
+  ambiguous_room_name: {
+    client: "report",
+    message: "Several public rooms have this name; use the room's id.",
+  },
   file_corrupt: {
     client: "report",
     message:

@@ -1,6 +1,6 @@
 /** The types of the events ParleyClient emits (messages, membership, presence, typing, key changes, status, errors). */
 import type { DeviceRef } from "@parley/crypto";
-import type { RoomView } from "@parley/protocol";
+import type { RoomView, ServerFrameOf } from "@parley/protocol";
 import type { ConnectionStatus } from "./connection.js";
 import type { Content } from "./content.js";
 import type { AnyErrorCode, ParleyClientError } from "./errors.js";
@@ -52,14 +52,30 @@ export interface DeliveryEvent {
  * group moved to a new epoch, adding or removing devices. `self`: this device joined the group
  * (Welcome, external join) or was removed from it.
  */
+export type RoomEventName = ServerFrameOf<"room.event">["event"];
+export type RoomSettingChange = NonNullable<ServerFrameOf<"room.event">["changes"]>[number];
+
 export type MembershipEvent =
   | {
       readonly source: "room";
       readonly roomId: string;
-      /** `deleted`: an admin (`userId`, `username`) deleted the room for everyone (ROOM-13). */
-      readonly event: "joined" | "left" | "removed" | "invited" | "deleted";
+      /**
+       * `deleted`: the owner or an admin (`userId`, `username`) deleted the room for everyone
+       * (ROOM-13, ROOM-18); `updated`: `userId` changed the settings in `changes` (ROOM-16);
+       * `role`: `userId` was given `role` by `by`; `declined`: `userId` turned down `by`'s invitation.
+       */
+      readonly event: RoomEventName;
       readonly userId: string;
       readonly username: string;
+      /** Who did it, when someone else than `userId`: the inviter, the remover, the owner. */
+      readonly by?: { readonly id: string; readonly username: string };
+      /** For `updated`: the room as it is now, and what changed. */
+      readonly room?: RoomView;
+      readonly changes?: readonly RoomSettingChange[];
+      /** For `role`: the member's new role. */
+      readonly role?: "moderator" | "member";
+      /** The server's time of the change (ms), when it said. */
+      readonly ts?: number;
     }
   | {
       readonly source: "group";

@@ -41,6 +41,7 @@ export {
   parseRetention,
   RETENTION_DAYS,
 } from "./chat/retention.js";
+export { roomEventLines } from "./chat/room-lines.js";
 export { fold, queryWords, SEARCH_LIMIT, type SearchOptions, searchMessages } from "./chat/search.js";
 export type {
   ChatAttachment,
@@ -64,6 +65,8 @@ export {
   type DeviceInfo,
   ParleyClient,
   type ParleyClientOptions,
+  type PendingInvitation,
+  type RoomSettings,
   type SafetyNumberResult,
   type SendOptions,
   type SentMessage,

@@ -42,12 +42,19 @@ export const RoomView = Type.Object({
   isPublic: Type.Boolean(),
   ownerId: Type.Union([Type.String(), Type.Null()]),
   createdAt: Type.Integer(),
+  /** ROOM-14: at most this many members; absent when there is no cap. */
+  maxMembers: Type.Optional(Type.Integer({ minimum: 1 })),
+  /** ROOM-15: joining without an invite needs the passphrase (never sent, only this flag). */
+  hasPassphrase: Type.Optional(Type.Literal(true)),
+  /** ROOM-11: in `room.discover` answers, how many members the room has. */
+  memberCount: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 
 export const MemberView = Type.Object({
   userId: Type.String(),
   username: Type.String(),
-  role: Type.Union([Type.Literal("owner"), Type.Literal("member")]),
+  /** ROOM-16: moderators may invite to a private room, remove members, rename it and set its topic. */
+  role: Type.Union([Type.Literal("owner"), Type.Literal("moderator"), Type.Literal("member")]),
   online: Type.Boolean(),
 });
 

@@ -193,6 +193,42 @@ export const ERRORS = {
     client: "report",
     message: "That user is not a member of this room.",
   },
+  not_room_moderator: {
+    status: 403,
+    wsClose: null,
+    client: "report",
+    message: "Only the room's owner or a moderator may do this.",
+  },
+  room_full: {
+    status: 409,
+    wsClose: null,
+    client: "report",
+    message: "This room has as many members as its owner allows.",
+  },
+  passphrase_required: {
+    status: 403,
+    wsClose: null,
+    client: "report",
+    message: "This room needs its passphrase to join.",
+  },
+  wrong_passphrase: {
+    status: 403,
+    wsClose: null,
+    client: "report",
+    message: "That is not the room's passphrase.",
+  },
+  passphrase_throttled: {
+    status: 429,
+    wsClose: null,
+    client: "report",
+    message: "Too many wrong room passphrases; wait before trying again.",
+  },
+  too_many_invites: {
+    status: 409,
+    wsClose: null,
+    client: "report",
+    message: "You have as many unanswered invitations out as the server allows; wait for answers first.",
+  },
   invalid_target: { status: 400, wsClose: null, client: "report", message: "That target is not valid here." },
   invalid_text: {
     status: 400,

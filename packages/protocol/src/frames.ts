@@ -19,7 +19,11 @@ import {
   MESSAGE_ID_PATTERN,
   PRESENCE_BATCH_MAX,
   RECEIPT_IDS_MAX,
+  ROOM_MEMBERS_CAP_MAX,
+  ROOM_MEMBERS_CAP_MIN,
   ROOM_NAME_MAX_LENGTH,
+  ROOM_PASSPHRASE_MAX_LENGTH,
+  ROOM_PASSPHRASE_MIN_LENGTH,
   ROOM_TOPIC_MAX_LENGTH,
 } from "./limits.js";
 import { MlsSuiteSchema } from "./mls-suite.js";
@@ -43,15 +47,61 @@ export const AuthFrame = frame("auth", {
    */
   deviceId: Type.Optional(DeviceIdSchema),
 });
+const RoomName = Type.String({ minLength: 1, maxLength: ROOM_NAME_MAX_LENGTH });
+const RoomTopic = Type.String({ maxLength: ROOM_TOPIC_MAX_LENGTH });
+const MembersCap = Type.Integer({ minimum: ROOM_MEMBERS_CAP_MIN, maximum: ROOM_MEMBERS_CAP_MAX });
+const Passphrase = Type.String({
+  minLength: ROOM_PASSPHRASE_MIN_LENGTH,
+  maxLength: ROOM_PASSPHRASE_MAX_LENGTH,
+});
 export const RoomCreateFrame = frame("room.create", {
   rid,
-  name: Type.String({ minLength: 1, maxLength: ROOM_NAME_MAX_LENGTH }),
-  topic: Type.Optional(Type.String({ maxLength: ROOM_TOPIC_MAX_LENGTH })),
-  /** Public rooms can be joined by id and are listed by `room.discover`; default true. */
+  name: RoomName,
+  topic: Type.Optional(RoomTopic),
+  /**
+   * ROOM-2: public rooms are listed by `room.discover` and anyone may join them; private ones
+   * (the default) take members by invitation only.
+   */
   isPublic: Type.Optional(Type.Boolean()),
+  /** ROOM-14: a member cap. */
+  maxMembers: Type.Optional(MembersCap),
+  /** ROOM-15: joining a public room without an invite needs it; the server keeps only a slow hash. */
+  passphrase: Type.Optional(Passphrase),
 });
 export const RoomInviteFrame = frame("room.invite", { rid, roomId: RoomIdSchema, userId: UserIdSchema });
-export const RoomJoinFrame = frame("room.join", { rid, roomId: RoomIdSchema });
+export const RoomJoinFrame = frame("room.join", {
+  rid,
+  roomId: RoomIdSchema,
+  /** ROOM-15: for a public room that has one, when joining without an invite. */
+  passphrase: Type.Optional(Type.String({ minLength: 1, maxLength: ROOM_PASSPHRASE_MAX_LENGTH })),
+});
+/**
+ * ROOM-16: changes a room's settings; fields left out stay. `topic: ""` clears the topic,
+ * `maxMembers: null` the cap, `passphrase: null` the passphrase. Name and topic need a moderator,
+ * the rest the owner.
+ */
+export const RoomUpdateFrame = frame("room.update", {
+  rid,
+  roomId: RoomIdSchema,
+  name: Type.Optional(RoomName),
+  topic: Type.Optional(RoomTopic),
+  isPublic: Type.Optional(Type.Boolean()),
+  maxMembers: Type.Optional(Type.Union([MembersCap, Type.Null()])),
+  passphrase: Type.Optional(Type.Union([Passphrase, Type.Null()])),
+});
+/** ROOM-16: the owner makes a member a moderator, or a moderator a member again. */
+export const RoomRoleFrame = frame("room.role", {
+  rid,
+  roomId: RoomIdSchema,
+  userId: UserIdSchema,
+  role: Type.Union([Type.Literal("moderator"), Type.Literal("member")]),
+});
+/** ROOM-17: the sender's pending invitations to rooms. */
+export const RoomInvitesFrame = frame("room.invites", { rid });
+/** ROOM-17: the sender turns an invitation down; the room's members are told. */
+export const RoomDeclineFrame = frame("room.decline", { rid, roomId: RoomIdSchema });
+/** ROOM-18: the owner deletes the room for everyone. */
+export const RoomDeleteFrame = frame("room.delete", { rid, roomId: RoomIdSchema });
 export const RoomLeaveFrame = frame("room.leave", { rid, roomId: RoomIdSchema });
 export const RoomListFrame = frame("room.list", { rid });
 /**
@@ -186,6 +236,11 @@ export const ClientFrame = Type.Union([
   RoomDiscoverFrame,
   RoomMembersFrame,
   RoomRemoveFrame,
+  RoomUpdateFrame,
+  RoomRoleFrame,
+  RoomInvitesFrame,
+  RoomDeclineFrame,
+  RoomDeleteFrame,
   DirectOpenFrame,
   MessageSendFrame,
   TypingFrame,
@@ -278,6 +333,8 @@ export const PresenceBatchFrame = frame("presence.batch", {
     maxItems: PRESENCE_BATCH_MAX,
   }),
 });
+const UserRef = Type.Object({ id: Type.String(), username: Type.String() });
+/** ROOM-9: what changed in a room, for every member's conversation. */
 export const RoomEventFrame = frame("room.event", {
   roomId: Type.String(),
   event: Type.Union([
@@ -285,16 +342,41 @@ export const RoomEventFrame = frame("room.event", {
     Type.Literal("left"),
     Type.Literal("removed"),
     Type.Literal("invited"),
-    /** ROOM-13: an admin deleted the room; `userId`/`username` name the admin. */
+    /** ROOM-13, ROOM-18: the room was deleted; `userId`/`username` name who deleted it. */
     Type.Literal("deleted"),
+    /** ROOM-17: `userId` turned the invitation down. */
+    Type.Literal("declined"),
+    /** ROOM-16: `userId` changed the settings named in `changes`; `room` is the room now. */
+    Type.Literal("updated"),
+    /** ROOM-16: `userId` has the role `role` now, given by `by`. */
+    Type.Literal("role"),
   ]),
   userId: Type.String(),
   username: Type.String(),
+  /** Who did it, when someone else than `userId` did: the inviter, the remover, the owner. */
+  by: Type.Optional(UserRef),
+  room: Type.Optional(RoomView),
+  changes: Type.Optional(
+    Type.Array(
+      Type.Union([
+        Type.Literal("name"),
+        Type.Literal("topic"),
+        Type.Literal("privacy"),
+        Type.Literal("cap"),
+        Type.Literal("passphrase"),
+      ]),
+    ),
+  ),
+  role: Type.Optional(Type.Union([Type.Literal("moderator"), Type.Literal("member")])),
+  /** Server time of the change (ms). */
+  ts: Type.Optional(Type.Integer()),
 });
 /** Sent to a user who was invited to a room, on each of their devices. */
-export const InvitedFrame = frame("invited", {
-  room: RoomView,
-  by: Type.Object({ id: Type.String(), username: Type.String() }),
+export const InvitedFrame = frame("invited", { room: RoomView, by: UserRef });
+/** ROOM-17: answer to `room.invites`, newest last. */
+export const InvitesFrame = frame("invites", {
+  rid,
+  invites: Type.Array(Type.Object({ room: RoomView, by: UserRef, ts: Type.Integer() })),
 });
 export const TypingEventFrame = frame("typing.event", {
   roomId: Type.String(),
@@ -414,6 +496,7 @@ export const ServerFrame = Type.Union([
   PresenceBatchFrame,
   RoomEventFrame,
   InvitedFrame,
+  InvitesFrame,
   TypingEventFrame,
   ReceiptEventFrame,
   KeyPackagesFrame,

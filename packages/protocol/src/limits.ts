@@ -33,6 +33,14 @@ export const DISCOVER_PAGE_DEFAULT = 50;
 export const DISCOVER_QUERY_MAX_LENGTH = 64;
 /** Default of PARLEY_MAX_ROOMS_PER_USER: rooms one account may own (ROOM-12). */
 export const DEFAULT_MAX_ROOMS_PER_USER = 100;
+/** ROOM-14: a room's member cap (`maxMembers`), smallest and largest. */
+export const ROOM_MEMBERS_CAP_MIN = 2;
+export const ROOM_MEMBERS_CAP_MAX = 100_000;
+/** ROOM-15: a room's join passphrase, in characters. */
+export const ROOM_PASSPHRASE_MIN_LENGTH = 4;
+export const ROOM_PASSPHRASE_MAX_LENGTH = 256;
+/** Default of PARLEY_MAX_PENDING_INVITES: room invitations one account may have out unanswered (ROOM-17). */
+export const DEFAULT_MAX_PENDING_INVITES = 100;
 /** MLS-2, MLS-3: KeyPackages in one `device.register` or `keypackages.upload`. */
 export const KEY_PACKAGES_PER_UPLOAD_MAX = 100;
 /** MLS-5: devices one Commit may declare it adds, or removes. */

@@ -24,6 +24,7 @@ import { LoginGuard } from "./domain/login-guard.js";
 import { MembershipCache } from "./domain/membership-cache.js";
 import { MessageIdGenerator } from "./domain/message-id-generator.js";
 import { OfflineQueue } from "./domain/offline-queue.js";
+import { PassphraseGuard } from "./domain/passphrase-guard.js";
 import { RecoveryService } from "./domain/recovery.js";
 import { Relay } from "./domain/relay.js";
 import { RoomService } from "./domain/rooms.js";
@@ -246,6 +247,15 @@ export async function startServer(config: Config, options: StartOptions): Promis
     membership,
     onMemberGone: (userId, roomId) => streams.memberGone(userId, roomId),
     maxRoomsPerUser: config.maxRoomsPerUser,
+    maxPendingInvites: config.maxPendingInvites,
+    limiters,
+    // ROOM-15: wrong room passphrases are limited like failed logins.
+    passphrases: new PassphraseGuard({
+      limiters,
+      maxFailures: config.bruteForceMaxFailures,
+      windowS: config.bruteForceWindowS,
+      blockS: config.bruteForceBlockS,
+    }),
   });
   const relay = new Relay({
     bus,

@@ -115,11 +115,22 @@ export async function acceptInvitation(page: Page, roomName: string): Promise<vo
   await conversationHeading(page, roomName).waitFor();
 }
 
-/** Creates a room, which then is the selected conversation; returns its id. */
-export async function createRoom(page: Page, name: string): Promise<string> {
+/**
+ * Creates a room, which then is the selected conversation; returns its id. Private (invitation
+ * only) unless `options.isPublic`, as in the dialog (ROOM-2).
+ */
+export async function createRoom(
+  page: Page,
+  name: string,
+  options: { isPublic?: boolean; maxMembers?: number; passphrase?: string } = {},
+): Promise<string> {
   await page.getByRole("button", { name: "New room" }).click();
   const dialog = page.getByRole("dialog", { name: "New room" });
   await dialog.getByRole("textbox", { name: "Room name" }).fill(name);
+  if (options.isPublic === true) await dialog.getByRole("radio", { name: /^Public/ }).check();
+  if (options.maxMembers !== undefined)
+    await dialog.getByRole("spinbutton", { name: /Member limit/ }).fill(String(options.maxMembers));
+  if (options.passphrase !== undefined) await dialog.getByLabel(/Join passphrase/).fill(options.passphrase);
   await dialog.getByRole("button", { name: "Create" }).click();
   await dialog.waitFor({ state: "hidden" });
   await conversationHeading(page, name).waitFor();
@@ -134,11 +145,12 @@ export async function invite(page: Page, username: string): Promise<void> {
   await dialog.waitFor({ state: "hidden" });
 }
 
-export async function joinRoom(page: Page, roomId: string): Promise<void> {
+/** Joins a room by id or a public room's name from the "Join room" dialog. */
+export async function joinRoom(page: Page, roomIdOrName: string): Promise<void> {
   await page.getByRole("button", { name: "Join room" }).click();
   const dialog = page.getByRole("dialog", { name: "Join room" });
-  await dialog.getByRole("textbox", { name: "Room id" }).fill(roomId);
-  await dialog.getByRole("button", { name: "Join" }).click();
+  await dialog.getByRole("textbox", { name: "Room id or name" }).fill(roomIdOrName);
+  await dialog.getByRole("button", { name: "Join", exact: true }).click();
   await dialog.waitFor({ state: "hidden" });
 }
 

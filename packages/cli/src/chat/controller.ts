@@ -34,6 +34,7 @@ import {
   type UserView,
 } from "@parley/protocol";
 import { CliError } from "../cli-error.js";
+import { printable } from "../printable.js";
 import {
   COMMAND_HELP_LINES,
   dateTime,
@@ -81,6 +82,8 @@ export interface ChatControllerOptions {
 const RETENTION_KEY = "settings/history";
 /** The newest messages shown on opening a conversation. */
 const SHOWN_ON_OPEN = 20;
+/** Public rooms per `/directory` page. */
+const DIRECTORY_PAGE = 20;
 /** Search hits printed at most (CHAT-6). */
 const SEARCH_SHOWN = 20;
 /** Messages shown before and after the one /goto opens at. */
@@ -117,6 +120,8 @@ export class ChatController {
   #offline = false;
   #numbers = new MessageNumbers();
   #own = new OwnMessages(this.#numbers);
+  /** Where `/more` goes on in the directory. */
+  #directoryPage: { query: string | undefined; next: string } | undefined;
   #events: Promise<void> = Promise.resolve();
   /** Transfers shown: message key -> the last quarter printed (without a terminal, lines mark progress). */
   readonly #shown = new Map<string, number>();
@@ -235,19 +240,93 @@ export class ChatController {
       case "rooms":
         return this.#rooms();
       case "create": {
-        const room = await this.#chat().createRoom(input.name);
+        const passphrase = input.passphrase
+          ? await this.#secret("Passphrase to join the room (not shown): ", "no passphrase given")
+          : undefined;
+        const room = await this.#chat().createRoom(input.name, {
+          isPublic: input.isPublic,
+          ...(input.maxMembers !== undefined ? { maxMembers: input.maxMembers } : {}),
+          ...(passphrase !== undefined ? { passphrase } : {}),
+        });
         this.#state.setCurrent(room.id);
         this.#notice(
-          `created ${this.#state.label(room.id)} (id ${room.id}; others join with /join ${room.id})`,
+          room.isPublic
+            ? `created ${this.#state.label(room.id)} (id ${room.id}), public: listed in /directory, others join with /join ${room.id}`
+            : `created ${this.#state.label(room.id)} (id ${room.id}), private: only people you /invite can join`,
         );
         return this.#showKept(room.id);
       }
-      case "join": {
-        const room = await this.#chat().join(input.roomId);
+      case "join":
+        return this.#join(input.roomId);
+      case "directory":
+        return this.#directory(input.query, undefined);
+      case "more": {
+        const page = this.#directoryPage;
+        if (page === undefined) throw new ChatError("no more public rooms to show: /directory [text] first");
+        return this.#directory(page.query, page.next);
+      }
+      case "invites":
+        return this.#invites();
+      case "accept": {
+        const invitation = await this.#invitation(input.room);
+        const room = await this.#chat().acceptInvitation(invitation.room.id);
         this.#state.setCurrent(room.id);
         this.#notice(`joined ${this.#state.label(room.id)} (${room.id})`);
         return this.#showKept(room.id);
       }
+      case "decline": {
+        const invitation = await this.#invitation(input.room);
+        await this.#chat().declineInvitation(invitation.room.id);
+        this.#notice(
+          `declined ${invitation.by.username}'s invitation to #${printable(invitation.room.name)}`,
+        );
+        return;
+      }
+      case "kick": {
+        const room = this.#currentRoom();
+        const user = await this.#user(input.user);
+        await this.#chat().remove(room.id, user.id);
+        return;
+      }
+      case "mod": {
+        const room = this.#currentRoom();
+        const user = await this.#user(input.user);
+        await this.#chat().setRole(room.id, user.id, input.role);
+        return;
+      }
+      case "rename":
+        await this.#chat().updateRoom(this.#currentRoom().id, { name: input.name });
+        return;
+      case "topic":
+        await this.#chat().updateRoom(this.#currentRoom().id, { topic: input.topic });
+        return;
+      case "privacy":
+        await this.#chat().updateRoom(this.#currentRoom().id, { isPublic: input.isPublic });
+        return;
+      case "cap":
+        await this.#chat().updateRoom(this.#currentRoom().id, { maxMembers: input.maxMembers });
+        return;
+      case "passphrase": {
+        const room = this.#currentRoom();
+        const passphrase = input.on
+          ? await this.#secret("New passphrase to join the room (not shown): ", "no passphrase given")
+          : null;
+        await this.#chat().updateRoom(room.id, { passphrase });
+        return;
+      }
+      case "settings":
+        return this.#settings();
+      case "delete-room": {
+        const room = this.#currentRoom();
+        if (input.confirm !== room.name)
+          throw new ChatError(`type the room's name to delete it for everyone: /delete-room ${room.name}`);
+        const label = this.#state.label(room.id);
+        await this.#chat().deleteRoom(room.id);
+        this.#notice(`deleted ${label} for everyone`);
+        return;
+      }
+      case "password":
+        return this.#changePassword();
       case "leave": {
         const room = this.#currentRoom();
         const label = this.#state.label(room.id);
@@ -626,7 +705,7 @@ export class ChatController {
     await this.#chat().refresh();
     const rooms = this.#state.rooms();
     if (rooms.length === 0) {
-      this.#notice("no rooms yet: /create <name>, /join <room-id> or /msg <user> <text>");
+      this.#notice("no rooms yet: /create <name>, /directory, /join <room> or /msg <user> <text>");
       return;
     }
     const current = this.#state.current?.id;
@@ -636,6 +715,119 @@ export class ChatController {
         return `${r.id === current ? "*" : " "} ${this.#state.label(r.id).padEnd(24)} ${r.id}  ${kind}`;
       }),
     );
+  }
+
+  /** `/join`: by id or a public room's name; asks for the passphrase when the room wants one (ROOM-15). */
+  async #join(target: string): Promise<void> {
+    const model = this.#chat();
+    let room: RoomView;
+    try {
+      room = await model.join(target);
+    } catch (e) {
+      if (!isParleyClientError(e, "passphrase_required")) throw e;
+      const passphrase = await this.#secret(
+        "This room has a passphrase (not shown): ",
+        "no passphrase given",
+      );
+      room = await model.join(target, passphrase);
+    }
+    this.#state.setCurrent(room.id);
+    this.#notice(`joined ${this.#state.label(room.id)} (${room.id})`);
+    return this.#showKept(room.id);
+  }
+
+  /** ROOM-11: one page of the public rooms, with member counts and topics. */
+  async #directory(query: string | undefined, after: string | undefined): Promise<void> {
+    const page = await this.#chat().discover({
+      limit: DIRECTORY_PAGE,
+      ...(query !== undefined ? { query } : {}),
+      ...(after !== undefined ? { after } : {}),
+    });
+    this.#directoryPage = page.next !== undefined ? { query, next: page.next } : undefined;
+    if (page.rooms.length === 0) {
+      this.#notice(
+        after === undefined
+          ? "no public rooms" + (query ? ` named like "${printable(query)}"` : "")
+          : "no more public rooms",
+      );
+      return;
+    }
+    const mine = new Set(this.#chat().snapshot.rooms.map((r) => r.id));
+    this.#screen.print(
+      ...page.rooms.map((r) => {
+        const members = `${r.memberCount ?? 0}${r.maxMembers !== undefined ? `/${r.maxMembers}` : ""} members`;
+        const flags = [mine.has(r.id) ? "joined" : "", r.hasPassphrase ? "passphrase" : ""]
+          .filter(Boolean)
+          .join(", ");
+        const topic = r.topic ? `  ${printable(r.topic)}` : "";
+        return `  #${printable(r.name).padEnd(22)} ${r.id}  ${members.padEnd(12)}${flags ? ` (${flags})` : ""}${topic}`;
+      }),
+      page.next !== undefined ? "  (more: /more)" : "  (/join <name or id>)",
+    );
+  }
+
+  /** ROOM-17: the invitations waiting for this user. */
+  async #invites(): Promise<void> {
+    const model = this.#chat();
+    await model.loadInvitations();
+    const list = model.snapshot.invitations;
+    if (list.length === 0) {
+      this.#notice("no invitations waiting");
+      return;
+    }
+    this.#screen.print(
+      ...list.map((i) => `  #${printable(i.room.name).padEnd(22)} ${i.room.id}  from ${i.by.username}`),
+      "  (/accept <room> or /decline <room>)",
+    );
+  }
+
+  /** A waiting invitation by room id or name. */
+  async #invitation(target: string) {
+    const model = this.#chat();
+    await model.loadInvitations();
+    const key = target.replace(/^#/, "").toLowerCase();
+    const found = model.snapshot.invitations.filter(
+      (i) => i.room.id.toLowerCase() === key || i.room.name.toLowerCase() === key,
+    );
+    if (found.length === 0) throw new ChatError(`no invitation to ${target} (see /invites)`);
+    if (found.length > 1)
+      throw new ChatError(`several invitations to rooms named ${target}: use the room's id`);
+    return found[0]!;
+  }
+
+  /** The current room's settings and this user's role in it. */
+  async #settings(): Promise<void> {
+    const model = this.#chat();
+    const room = this.#currentRoom();
+    await model.loadMembers(room.id);
+    const me = this.#me();
+    const role = model.snapshot.members[room.id]?.find((m) => m.userId === me.id)?.role ?? "member";
+    this.#screen.print(
+      `${this.#state.label(room.id)} (${room.id})`,
+      `  topic:      ${room.topic ? printable(room.topic) : "none"}`,
+      `  privacy:    ${room.isPublic ? "public: listed, anyone may join" : "private: by invitation only"}`,
+      `  cap:        ${room.maxMembers !== undefined ? `${room.maxMembers} members` : "none"}`,
+      `  passphrase: ${room.hasPassphrase ? "set" : "none"}`,
+      `  your role:  ${role}`,
+    );
+  }
+
+  /** AUTH-8: a new password; the account's other sessions end, this one stays. */
+  async #changePassword(): Promise<void> {
+    const client = this.#need();
+    const current = await this.#secret("Current password: ");
+    const policy = await this.#passwordPolicy();
+    if (policy !== undefined) this.#notice(passwordRequirements(policy));
+    const next = await this.#secret("New password: ");
+    const again = await this.#secret("The same new password again: ");
+    if (next !== again) throw new ChatError("the two new passwords differ; the password is unchanged");
+    try {
+      await client.changePassword(current, next);
+    } catch (e) {
+      if (!isParleyClientError(e, "password_policy")) throw e;
+      throw new ChatError(`${passwordRefusal(e.failedRules ?? [], policy)} The password is unchanged.`);
+    }
+    this.#notice("password changed; your other sessions have ended");
   }
 
   async #who(): Promise<void> {
@@ -652,7 +844,7 @@ export class ChatController {
     const rows: string[] = [];
     for (const m of members) {
       const mark = m.userId === me.id ? " " : TRUST_MARK[trust[m.userId] ?? "unverified"];
-      const role = m.role === "owner" ? " (owner)" : "";
+      const role = m.role === "member" ? "" : ` (${m.role})`;
       rows.push(`  ${mark} ${m.username}${role}${m.online ? "" : "  offline"}`);
     }
     this.#screen.print(
@@ -957,7 +1149,9 @@ export class ChatController {
       }
       case "invited": {
         const i = change.invitation;
-        this.#notice(`${i.by.username} invited you to #${i.room.name} (${i.room.id}): /join ${i.room.id}`);
+        this.#notice(
+          `${i.by.username} invited you to #${printable(i.room.name)} (${i.room.id}): /accept ${i.room.id} or /decline ${i.room.id}`,
+        );
         return;
       }
       case "status": {
@@ -1063,17 +1257,11 @@ export class ChatController {
     }
   }
 
+  /** Room events print as the conversation's system lines (#onMessage); here only what is not one. */
   #onMembership(m: Extract<MembershipEvent, { source: "room" }>): void {
-    const label = this.#state.label(m.roomId);
-    if (m.event === "deleted") {
-      this.#notice(`${label} was deleted by the server's admin ${m.username}`);
-      return;
+    if (m.event === "removed" && m.userId === this.#state.me?.id) {
+      this.#warn(`you were removed from ${this.#state.label(m.roomId)}${m.by ? ` by ${m.by.username}` : ""}`);
     }
-    if (m.userId === this.#state.me?.id) return;
-    const what = { joined: "joined", left: "left", removed: "was removed from", invited: "was invited to" }[
-      m.event
-    ];
-    this.#notice(`${m.username} ${what} ${label}`);
   }
 
   async #onIdentityChanged(model: ChatModel, c: IdentityChange): Promise<void> {
@@ -1114,9 +1302,9 @@ export class ChatController {
     return model.nameOf(userId);
   }
 
-  async #secret(question: string): Promise<string> {
+  async #secret(question: string, missing = "no password given"): Promise<string> {
     const answer = await this.#screen.askSecret(question);
-    if (answer === undefined || answer === "") throw new ChatError("no password given");
+    if (answer === undefined || answer === "") throw new ChatError(missing);
     return answer;
   }
 

@@ -28,7 +28,13 @@ describe("parseInput", () => {
     });
     assert.deepEqual(parseInput("/login @bob"), { kind: "login", user: "bob" });
     assert.deepEqual(parseInput("/join k7m2pq"), { kind: "join", roomId: "k7m2pq" });
-    assert.deepEqual(parseInput("/create Night shift"), { kind: "create", name: "Night shift" });
+    assert.deepEqual(parseInput("/create Night shift"), {
+      kind: "create",
+      name: "Night shift",
+      isPublic: false,
+      maxMembers: undefined,
+      passphrase: false,
+    });
     assert.deepEqual(parseInput("/verify carol"), { kind: "verify", user: "carol" });
     assert.deepEqual(parseInput("/subscribe dan"), { kind: "subscribe", user: "dan" });
     assert.deepEqual(parseInput("/unsubscribe dan"), { kind: "unsubscribe", user: "dan" });
@@ -60,6 +66,53 @@ describe("parseInput", () => {
     assert.equal(parseInput("/devices bob carol").kind, "invalid");
     assert.deepEqual(parseInput("/reset-identity"), { kind: "reset-identity" });
     assert.equal(parseInput("/reset-identity now").kind, "invalid");
+  });
+
+  it("parses room privacy, cap and passphrase at creation, private by default (ROOM-2)", () => {
+    assert.deepEqual(parseInput("/create --public Night shift --cap 12 --passphrase"), {
+      kind: "create",
+      name: "Night shift",
+      isPublic: true,
+      maxMembers: 12,
+      passphrase: true,
+    });
+    for (const line of [
+      "/create --public",
+      "/create ops --cap",
+      "/create ops --cap 1",
+      "/create ops --frob",
+    ]) {
+      assert.equal(parseInput(line).kind, "invalid", line);
+    }
+  });
+
+  it("parses the directory, invitations and room settings commands", () => {
+    assert.deepEqual(parseInput("/rooms --all"), { kind: "directory", query: undefined });
+    assert.deepEqual(parseInput("/directory night sh"), { kind: "directory", query: "night sh" });
+    assert.deepEqual(parseInput("/join Night shift"), { kind: "join", roomId: "Night shift" });
+    assert.deepEqual(parseInput("/accept ops"), { kind: "accept", room: "ops" });
+    assert.deepEqual(parseInput("/decline K7M2PQ"), { kind: "decline", room: "K7M2PQ" });
+    assert.deepEqual(parseInput("/remove @bob"), { kind: "kick", user: "bob" });
+    assert.deepEqual(parseInput("/mod bob"), { kind: "mod", user: "bob", role: "moderator" });
+    assert.deepEqual(parseInput("/unmod bob"), { kind: "mod", user: "bob", role: "member" });
+    assert.deepEqual(parseInput("/rename ops room"), { kind: "rename", name: "ops room" });
+    assert.deepEqual(parseInput("/topic"), { kind: "topic", topic: "" });
+    assert.deepEqual(parseInput("/privacy public"), { kind: "privacy", isPublic: true });
+    assert.deepEqual(parseInput("/cap off"), { kind: "cap", maxMembers: null });
+    assert.deepEqual(parseInput("/cap 5"), { kind: "cap", maxMembers: 5 });
+    assert.deepEqual(parseInput("/passphrase on"), { kind: "passphrase", on: true });
+    assert.deepEqual(parseInput("/delete-room ops"), { kind: "delete-room", confirm: "ops" });
+    for (const line of [
+      "/privacy open",
+      "/cap 1",
+      "/cap x",
+      "/passphrase",
+      "/mod",
+      "/delete-room",
+      "/password now",
+    ]) {
+      assert.equal(parseInput(line).kind, "invalid", line);
+    }
   });
 
   it("parses /devices remove with one device number, and refuses anything else", () => {

@@ -8,10 +8,36 @@ export type ChatInput =
   | { readonly kind: "register"; readonly user: string; readonly inviteCode: string | undefined }
   | { readonly kind: "login"; readonly user: string }
   | { readonly kind: "logout" }
+  /** A room id, or a public room's name (ROOM-3). */
   | { readonly kind: "join"; readonly roomId: string }
   | { readonly kind: "leave" }
   | { readonly kind: "rooms" }
-  | { readonly kind: "create"; readonly name: string }
+  /** `--public`: listed, anyone may join (default: invitation only); `--cap N`; `--passphrase` (asked, not shown). */
+  | {
+      readonly kind: "create";
+      readonly name: string;
+      readonly isPublic: boolean;
+      readonly maxMembers: number | undefined;
+      readonly passphrase: boolean;
+    }
+  /** The public-room directory (ROOM-11): `/directory [text]`, `/rooms --all`; `/more` for the next page. */
+  | { readonly kind: "directory"; readonly query: string | undefined }
+  | { readonly kind: "more" }
+  | { readonly kind: "invites" }
+  | { readonly kind: "accept"; readonly room: string }
+  | { readonly kind: "decline"; readonly room: string }
+  | { readonly kind: "kick"; readonly user: string }
+  | { readonly kind: "mod"; readonly user: string; readonly role: "moderator" | "member" }
+  | { readonly kind: "rename"; readonly name: string }
+  /** Empty: clears the topic. */
+  | { readonly kind: "topic"; readonly topic: string }
+  | { readonly kind: "privacy"; readonly isPublic: boolean }
+  | { readonly kind: "cap"; readonly maxMembers: number | null }
+  /** `on`: asked, not shown; `off`: removed. */
+  | { readonly kind: "passphrase"; readonly on: boolean }
+  | { readonly kind: "settings" }
+  | { readonly kind: "delete-room"; readonly confirm: string }
+  | { readonly kind: "password" }
   | { readonly kind: "invite"; readonly user: string }
   | { readonly kind: "msg"; readonly user: string; readonly text: string }
   | { readonly kind: "switch"; readonly target: string }
@@ -53,12 +79,26 @@ export const COMMAND_HELP: readonly (readonly [string, string])[] = [
   ["/register <user> [invite]", "create an account (password asked twice, not shown)"],
   ["/login <user>", "sign in (password asked, not shown)"],
   ["/logout", "sign out; may erase this device's keys and history"],
-  ["/rooms", "your rooms and direct conversations"],
-  ["/create <name>", "create a room and switch to it"],
-  ["/join <room-id>", "join a public room (or one you were invited to)"],
+  ["/rooms [--all]", "your rooms and conversations (--all: public rooms)"],
+  ["/create <name> [options]", "new private room; --public --cap N --passphrase"],
+  ["/directory [text]", "public rooms with members and topic (/more: next)"],
+  ["/join <room-id | name>", "join a public room, or one you were invited to"],
   ["/switch <room>", "go to a room (id or name) or @user (also /open)"],
   ["/leave", "leave the current room"],
   ["/invite <user>", "invite a user to the current room"],
+  ["/invites", "invitations waiting for you"],
+  ["/accept <room>", "accept an invitation (room id or name)"],
+  ["/decline <room>", "decline an invitation"],
+  ["/settings", "the current room's settings and your role"],
+  ["/rename <name>", "rename the current room (owner, moderators)"],
+  ["/topic [text]", "set (or clear) the current room's topic"],
+  ["/privacy public|private", "listed and open to all, or invitation only"],
+  ["/cap <n>|off", "at most n members (owner)"],
+  ["/passphrase on|off", "a passphrase to join this public room (owner)"],
+  ["/kick <user>", "remove a member (owner, moderators; or /remove)"],
+  ["/mod <user>", "make a member a moderator (owner); /unmod to undo"],
+  ["/delete-room <name>", "delete the room for everyone (owner; its name)"],
+  ["/password", "change your password; your other sessions end"],
   ["/msg <user> <text>", "send an end-to-end encrypted direct message"],
   ["/who", "who is online, and the members of the current room"],
   ["/subscribe <user>", "follow a user: see when they come and go"],
@@ -85,7 +125,14 @@ export const COMMAND_HELP: readonly (readonly [string, string])[] = [
   ["/quit", "leave parley chat (also Ctrl-D)"],
 ];
 
-const ALIASES: Record<string, string> = { open: "switch", exit: "quit", q: "quit", j: "join", m: "msg" };
+const ALIASES: Record<string, string> = {
+  open: "switch",
+  exit: "quit",
+  q: "quit",
+  j: "join",
+  m: "msg",
+  remove: "kick",
+};
 
 export function parseInput(line: string): ChatInput {
   const trimmed = line.trim();
@@ -96,11 +143,26 @@ export function parseInput(line: string): ChatInput {
   const [head = "", ...words] = trimmed.slice(1).split(/\s+/);
   const name = ALIASES[head.toLowerCase()] ?? head.toLowerCase();
   const rest = trimmed.slice(1 + head.length).trim();
-  const one = (what: string, kind: "login" | "invite" | "subscribe" | "unsubscribe" | "verify"): ChatInput =>
+  const one = (
+    what: string,
+    kind: "login" | "invite" | "subscribe" | "unsubscribe" | "verify" | "kick",
+  ): ChatInput =>
     words.length === 1 && words[0] !== undefined
       ? { kind, user: stripAt(words[0]) }
       : { kind: "invalid", reason: `usage: /${name} <${what}>` };
-  const none = (kind: "logout" | "leave" | "rooms" | "who" | "help" | "quit"): ChatInput =>
+  const none = (
+    kind:
+      | "logout"
+      | "leave"
+      | "rooms"
+      | "who"
+      | "help"
+      | "quit"
+      | "more"
+      | "invites"
+      | "settings"
+      | "password",
+  ): ChatInput =>
     words.length === 0 ? { kind } : { kind: "invalid", reason: `/${name} takes no arguments` };
 
   switch (name) {
@@ -111,6 +173,7 @@ export function parseInput(line: string): ChatInput {
     case "login":
       return one("user", "login");
     case "invite":
+    case "kick":
     case "subscribe":
     case "unsubscribe":
     case "verify":
@@ -134,17 +197,50 @@ export function parseInput(line: string): ChatInput {
         ? { kind: "reset-identity" }
         : { kind: "invalid", reason: "/reset-identity takes no arguments" };
     case "join":
+      return rest !== ""
+        ? { kind: "join", roomId: rest }
+        : { kind: "invalid", reason: "usage: /join <room-id | name>" };
+    case "accept":
+    case "decline":
+      return rest !== "" ? { kind: name, room: rest } : { kind: "invalid", reason: `usage: /${name} <room>` };
+    case "directory":
+      return { kind: "directory", query: rest === "" ? undefined : rest };
+    case "mod":
+    case "unmod":
       return words.length === 1 && words[0] !== undefined
-        ? { kind: "join", roomId: words[0] }
-        : { kind: "invalid", reason: "usage: /join <room-id>" };
+        ? { kind: "mod", user: stripAt(words[0]), role: name === "mod" ? "moderator" : "member" }
+        : { kind: "invalid", reason: `usage: /${name} <user>` };
+    case "rename":
+      return rest !== ""
+        ? { kind: "rename", name: rest }
+        : { kind: "invalid", reason: "usage: /rename <name>" };
+    case "topic":
+      return { kind: "topic", topic: rest };
+    case "privacy":
+      return words.length === 1 && (words[0] === "public" || words[0] === "private")
+        ? { kind: "privacy", isPublic: words[0] === "public" }
+        : { kind: "invalid", reason: "usage: /privacy public|private" };
+    case "cap": {
+      const n = Number(words[0]);
+      if (words.length === 1 && words[0] === "off") return { kind: "cap", maxMembers: null };
+      return words.length === 1 && Number.isSafeInteger(n) && n >= 2
+        ? { kind: "cap", maxMembers: n }
+        : { kind: "invalid", reason: "usage: /cap <n (2 or more)>|off" };
+    }
+    case "passphrase":
+      return words.length === 1 && (words[0] === "on" || words[0] === "off")
+        ? { kind: "passphrase", on: words[0] === "on" }
+        : { kind: "invalid", reason: "usage: /passphrase on|off" };
+    case "delete-room":
+      return rest !== ""
+        ? { kind: "delete-room", confirm: rest }
+        : { kind: "invalid", reason: "usage: /delete-room <the room's name, to confirm>" };
     case "switch":
       return words.length === 1 && words[0] !== undefined
         ? { kind: "switch", target: words[0] }
         : { kind: "invalid", reason: "usage: /switch <room-id | name | @user>" };
     case "create":
-      return rest !== ""
-        ? { kind: "create", name: rest }
-        : { kind: "invalid", reason: "usage: /create <name>" };
+      return parseCreate(words);
     case "msg": {
       const user = words[0];
       const text = user === undefined ? "" : rest.slice(user.length).trim();
@@ -215,16 +311,48 @@ export function parseInput(line: string): ChatInput {
         ? { kind: "info", n }
         : { kind: "invalid", reason: "usage: /info <n> (the number after one of your messages)" };
     }
+    case "rooms":
+      if (words.length === 1 && words[0] === "--all") return { kind: "directory", query: undefined };
+      return none(name);
     case "logout":
     case "leave":
-    case "rooms":
     case "who":
     case "help":
     case "quit":
+    case "more":
+    case "invites":
+    case "settings":
+    case "password":
       return none(name);
     default:
       return { kind: "invalid", reason: `unknown command /${head} (see /help)` };
   }
+}
+
+/** `/create <name> [--public] [--cap N] [--passphrase]`: flags anywhere, the other words are the name. */
+function parseCreate(words: readonly string[]): ChatInput {
+  const usage: ChatInput = {
+    kind: "invalid",
+    reason: "usage: /create <name> [--public] [--cap N] [--passphrase]",
+  };
+  const name: string[] = [];
+  let isPublic = false;
+  let passphrase = false;
+  let maxMembers: number | undefined;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i] ?? "";
+    if (w === "--public") isPublic = true;
+    else if (w === "--private") isPublic = false;
+    else if (w === "--passphrase") passphrase = true;
+    else if (w === "--cap") {
+      const n = Number(words[++i]);
+      if (!Number.isSafeInteger(n) || n < 2) return usage;
+      maxMembers = n;
+    } else if (w.startsWith("--")) return usage;
+    else name.push(w);
+  }
+  if (name.length === 0) return usage;
+  return { kind: "create", name: name.join(" "), isPublic, maxMembers, passphrase };
 }
 
 /** A message's number as shown ("7" or "#7"), or undefined. */

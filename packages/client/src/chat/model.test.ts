@@ -114,8 +114,13 @@ class FakeClient extends TypedEmitter<ClientEvents> implements ChatClient {
     this.memberLists.set(r.id, [member(ALICE)]);
     return r;
   }
-  async join(roomId: string) {
-    const r = this.roomList.find((x) => x.id === roomId) ?? room(roomId, "joined");
+  async join(roomId: string, passphrase?: string) {
+    this.joined.push({ roomId, passphrase });
+    if (roomId === "GONE01") throw new ParleyClientError("room_not_found");
+    const r =
+      this.roomList.find((x) => x.id === roomId) ??
+      this.directory.find((x) => x.id === roomId) ??
+      room(roomId, "joined");
     if (!this.roomList.includes(r)) this.roomList.push(r);
     return r;
   }
@@ -134,6 +139,44 @@ class FakeClient extends TypedEmitter<ClientEvents> implements ChatClient {
     this.memberLists.set(r.id, [member(ALICE), member(u)]);
     return r;
   }
+  async remove(roomId: string, userId: string) {
+    const list = this.memberLists.get(roomId);
+    if (list !== undefined)
+      this.memberLists.set(
+        roomId,
+        list.filter((m) => m.userId !== userId),
+      );
+  }
+  /** The public directory, as the test sets it. */
+  directory: RoomView[] = [];
+  joined: { roomId: string; passphrase: string | undefined }[] = [];
+  async discoverRooms() {
+    return { rooms: [...this.directory] };
+  }
+  async findPublicRoom(name: string) {
+    const found = this.directory.filter((r) => r.name.toLowerCase() === name.toLowerCase());
+    if (found.length > 1) throw new ParleyClientError("ambiguous_room_name");
+    return found[0];
+  }
+  async updateRoom(roomId: string, settings: { name?: string }) {
+    const r = this.roomList.find((x) => x.id === roomId)!;
+    const next = { ...r, ...(settings.name !== undefined ? { name: settings.name } : {}) };
+    this.roomList = this.roomList.map((x) => (x.id === roomId ? next : x));
+    return next;
+  }
+  async setRole() {}
+  pending: { room: RoomView; by: { id: string; username: string }; ts: number }[] = [];
+  declined: string[] = [];
+  async invitations() {
+    return [...this.pending];
+  }
+  async decline(roomId: string) {
+    this.declined.push(roomId);
+  }
+  async deleteRoom(roomId: string) {
+    await this.leave(roomId);
+  }
+  async changePassword() {}
   async markVerified(userId: string) {
     this.trustStates.set(userId, "verified");
   }
@@ -380,6 +423,89 @@ describe("ChatModel", () => {
       assert.ok(changes.some((c) => c.type === "membership" && c.event.event === "removed"));
     });
 
+    it("says each room event as a system line, kept in the history (ROOM-9)", async () => {
+      const saved = new Map<string, readonly ChatMessage[]>();
+      const history: ChatHistory = {
+        loadAll: async () => ({}),
+        save: (roomId, list) => saved.set(roomId, list),
+        saveNow: async (roomId, list) => {
+          saved.set(roomId, list);
+        },
+        remove: async () => {},
+      };
+      const { client, model } = await connected({ history });
+      const event = (e: Record<string, unknown>) =>
+        client.emit("membership", { source: "room", roomId: "TEAM01", ...e } as never);
+      event({ event: "invited", userId: "u-dave", username: "dave", by: BOB, ts: 10 });
+      event({ event: "joined", userId: CAROL.id, username: CAROL.username, ts: 11 });
+      event({ event: "removed", userId: BOB.id, username: BOB.username, by: ALICE, ts: 12 });
+      event({
+        event: "updated",
+        userId: ALICE.id,
+        username: ALICE.username,
+        room: { ...room("TEAM01", "ops"), topic: "db", maxMembers: 5 },
+        changes: ["name", "topic", "cap"],
+        ts: 13,
+      });
+      event({
+        event: "role",
+        userId: CAROL.id,
+        username: CAROL.username,
+        by: ALICE,
+        role: "moderator",
+        ts: 14,
+      });
+      event({ event: "declined", userId: "u-dave", username: "dave", by: BOB, ts: 15 });
+      await settle();
+      const lines = (model.snapshot.messages.TEAM01 ?? []).filter((m) => m.system).map((m) => m.text);
+      assert.deepEqual(lines, [
+        "bob invited dave",
+        "Carol joined",
+        "bob was removed by alice",
+        "alice renamed the room to ops",
+        'alice set the topic to "db"',
+        "alice set the member cap to 5",
+        "alice made Carol a moderator",
+        "dave declined bob's invitation",
+      ]);
+      assert.equal(model.room("TEAM01")?.name, "ops", "the room itself follows the update");
+      assert.equal(model.snapshot.unread.TEAM01 ?? 0, 0, "system lines are not unread messages");
+      assert.equal(saved.get("TEAM01")?.filter((m) => m.system).length, 8);
+    });
+
+    it("joins a public room by its unique name, and by id when the text is an id", async () => {
+      const { client, model } = await connected();
+      client.directory = [{ ...room("PUB234", "Lobby"), memberCount: 3 }];
+      const joined = await model.join("lobby", "pass");
+      assert.equal(joined.id, "PUB234");
+      assert.deepEqual(client.joined.at(-1), { roomId: "PUB234", passphrase: "pass" });
+      await model.join("PUB234");
+      assert.equal(client.joined.at(-1)?.roomId, "PUB234");
+      await assert.rejects(
+        model.join("nowhere"),
+        (e: unknown) => (e as ParleyClientError).code === "room_not_found",
+      );
+      client.directory.push(room("PUB567", "lobby"));
+      await assert.rejects(
+        model.join("Lobby"),
+        (e: unknown) => (e as ParleyClientError).code === "ambiguous_room_name",
+      );
+    });
+
+    it("lists pending invitations on connecting and declines one on the server", async () => {
+      const { client, model } = setUp();
+      client.pending = [{ room: room("PRIV01", "secret"), by: BOB, ts: 1 }];
+      client.connectNow();
+      await settle();
+      assert.deepEqual(
+        model.snapshot.invitations.map((i) => [i.room.id, i.by.username]),
+        [["PRIV01", "bob"]],
+      );
+      await model.declineInvitation("priv01");
+      assert.deepEqual(model.snapshot.invitations, []);
+      assert.deepEqual(client.declined, ["PRIV01"]);
+    });
+
     it("drops a room an admin deleted, whoever the event names (ROOM-13)", async () => {
       const { client, model, changes } = await connected();
       client.emit("message", message("TEAM01", BOB, "m1"));
@@ -623,17 +749,17 @@ describe("ChatModel", () => {
   describe("conversations", () => {
     it("creates, joins and leaves rooms; a room joined ends its invitation", async () => {
       const { client, model } = await connected();
-      client.roomList.push(room("OPS001", "ops"));
-      client.memberLists.set("OPS001", [member(BOB)]);
-      client.emit("invited", { room: room("OPS001", "ops"), by: BOB });
+      client.roomList.push(room("QPS234", "ops"));
+      client.memberLists.set("QPS234", [member(BOB)]);
+      client.emit("invited", { room: room("QPS234", "ops"), by: BOB });
       await settle();
       assert.equal(model.snapshot.invitations.length, 1);
-      await model.join("OPS001");
+      await model.join("QPS234");
       assert.equal(model.snapshot.invitations.length, 0);
       const created = await model.createRoom("lab");
       assert.ok(model.room(created.id));
-      await model.leave("ops001");
-      assert.equal(model.room("OPS001"), undefined);
+      await model.leave("qps234");
+      assert.equal(model.room("QPS234"), undefined);
     });
 
     it("finds a user by name as the server compares names, asking the server when unknown", async () => {

@@ -1,6 +1,6 @@
-import { canonicalRoomId, type RoomView } from "@parley/protocol";
+import { canonicalRoomId, isRoomId, type RoomView } from "@parley/protocol";
 import { bytesToBase64 } from "../base64.js";
-import type { ParleyClient } from "../client.js";
+import type { CreateRoomOptions, ParleyClient, RoomSettings } from "../client.js";
 import type { ConnectionStatus } from "../connection.js";
 import { type Content, newMessageId } from "../content.js";
 import { ParleyClientError } from "../errors.js";
@@ -27,6 +27,7 @@ import {
   pruneMessages,
   RemovalTimer,
 } from "./retention.js";
+import { roomEventLines } from "./room-lines.js";
 import { prepareSearch, type SearchOptions, searchMessages } from "./search.js";
 import type {
   ChatAttachment,
@@ -766,22 +767,98 @@ export class ChatModel {
 
   // ------------------------------------------------------------------ conversations
 
-  async createRoom(name: string): Promise<RoomView> {
-    const room = await this.#client.createRoom(name);
+  /** Creates a room: private (invitation only) unless `options.isPublic` (ROOM-2). */
+  async createRoom(name: string, options: CreateRoomOptions = {}): Promise<RoomView> {
+    const room = await this.#client.createRoom(name, options);
     await this.#addRoom(room);
     return room;
   }
 
-  async join(roomId: string): Promise<RoomView> {
-    const room = await this.#client.join(roomId);
+  /**
+   * Joins a room by its id, or a public room by its name (unique among public rooms; an id-like
+   * name that is no room's id is looked up as a name). `room_not_found` when neither fits.
+   */
+  async join(roomIdOrName: string, passphrase?: string): Promise<RoomView> {
+    const wanted = roomIdOrName.trim();
+    if (isRoomId(wanted)) {
+      try {
+        const room = await this.#client.join(wanted, passphrase);
+        await this.#addRoom(room);
+        return room;
+      } catch (e) {
+        if (!(e instanceof ParleyClientError) || e.code !== "room_not_found") throw e;
+      }
+    }
+    const found = await this.#client.findPublicRoom(wanted);
+    if (found === undefined) throw new ParleyClientError("room_not_found");
+    const room = await this.#client.join(found.id, passphrase);
     await this.#addRoom(room);
     return room;
+  }
+
+  /** A page of the public-room directory (ROOM-11), with member counts. */
+  discover(
+    options: Parameters<ParleyClient["discoverRooms"]>[0] = {},
+  ): ReturnType<ParleyClient["discoverRooms"]> {
+    return this.#client.discoverRooms(options);
+  }
+
+  /** Changes a room's settings (ROOM-16); every member sees a line for each change. */
+  async updateRoom(roomId: string, settings: RoomSettings): Promise<RoomView> {
+    const room = await this.#client.updateRoom(roomId, settings);
+    this.#replaceRoom(room);
+    return room;
+  }
+
+  /** Makes a member a moderator or a member again (the owner only, ROOM-16). */
+  async setRole(roomId: string, userId: string, role: "moderator" | "member"): Promise<void> {
+    await this.#client.setRole(roomId, userId, role);
+    await this.#loadMembersQuietly(canonicalRoomId(roomId));
+  }
+
+  /** Removes a member (owner or moderator); their devices leave the room's MLS group (ROOM-6). */
+  async remove(roomId: string, userId: string): Promise<void> {
+    await this.#client.remove(roomId, userId);
+    await this.#loadMembersQuietly(canonicalRoomId(roomId));
+  }
+
+  /** Deletes a room for everyone (its owner only, ROOM-18); it goes with its messages here. */
+  async deleteRoom(roomId: string): Promise<void> {
+    const id = canonicalRoomId(roomId);
+    await this.#client.deleteRoom(id);
+    await this.#forgetRoom(id);
+  }
+
+  /** Reads this user's pending invitations from the server (ROOM-17). */
+  async loadInvitations(): Promise<void> {
+    const list = await this.#client.invitations();
+    if (this.#disposed) return;
+    for (const i of list) this.#learn(i.by);
+    const mine = new Set(this.#snapshot.rooms.map((r) => r.id));
+    this.#set({
+      invitations: list.filter((i) => !mine.has(i.room.id)).map(({ room, by }) => ({ room, by })),
+    });
+    this.#emit({ type: "state" });
+  }
+
+  /** Accepts an invitation: joins the room, without its passphrase (ROOM-15). */
+  acceptInvitation(roomId: string): Promise<RoomView> {
+    return this.join(canonicalRoomId(roomId));
+  }
+
+  /** Changes this account's password; the account's other sessions end (AUTH-8). */
+  changePassword(currentPassword: string, newPassword: string): Promise<void> {
+    return this.#client.changePassword(currentPassword, newPassword);
   }
 
   /** Leaves a room: it goes, with its messages (kept ones too). */
   async leave(roomId: string): Promise<void> {
     const id = canonicalRoomId(roomId);
     await this.#client.leave(id);
+    await this.#forgetRoom(id);
+  }
+
+  async #forgetRoom(id: string): Promise<void> {
     this.#dropRoom(id);
     await this.#history?.remove(id);
     const { [id]: _gone, ...messages } = this.#snapshot.messages;
@@ -805,10 +882,12 @@ export class ChatModel {
     return room;
   }
 
-  declineInvitation(roomId: string): void {
+  /** Turns an invitation down: it goes here at once, and the room's members are told (ROOM-17). */
+  async declineInvitation(roomId: string): Promise<void> {
     const id = canonicalRoomId(roomId);
     this.#set({ invitations: this.#snapshot.invitations.filter((i) => i.room.id !== id) });
     this.#emit({ type: "state" });
+    await this.#client.decline(id);
   }
 
   // ------------------------------------------------------------------ trust
@@ -1093,6 +1172,9 @@ export class ChatModel {
     }
     if (m.source !== "room") return;
     this.#learn({ id: m.userId, username: m.username });
+    if (m.by !== undefined) this.#learn(m.by);
+    if (m.event === "updated" && m.room !== undefined) this.#replaceRoom(m.room);
+    this.#systemLines(m);
     const gone =
       m.event === "deleted" ||
       (m.userId === this.#snapshot.me?.id && (m.event === "left" || m.event === "removed"));
@@ -1102,6 +1184,34 @@ export class ChatModel {
       void this.#loadMembersQuietly(m.roomId);
     }
     this.#emit({ type: "membership", event: m });
+  }
+
+  /** ROOM-9: each room event is a line in the conversation, kept in the history like messages. */
+  #systemLines(m: Extract<MembershipEvent, { source: "room" }>): void {
+    const roomId = canonicalRoomId(m.roomId);
+    const ts = m.ts ?? this.#now();
+    const actor = m.by ?? { id: m.userId, username: m.username };
+    const lines = roomEventLines(m).map(
+      (text, i): ChatMessage => ({
+        key: `room-event:${ts}:${m.event}:${m.userId}:${i}`,
+        roomId,
+        fromId: actor.id,
+        fromName: actor.username,
+        ts,
+        text,
+        own: actor.id === this.#snapshot.me?.id,
+        system: true,
+      }),
+    );
+    for (const line of lines) this.#append(line);
+    this.#emit({ type: "state" });
+    for (const line of lines) this.#emit({ type: "message", message: line });
+  }
+
+  #replaceRoom(room: RoomView): void {
+    if (this.room(room.id) === undefined) return;
+    this.#set({ rooms: this.#snapshot.rooms.map((r) => (r.id === room.id ? room : r)) });
+    this.#emit({ type: "state" });
   }
 
   #onInvited(i: InvitedEvent): void {
@@ -1232,7 +1342,11 @@ export class ChatModel {
     const peers = Object.fromEntries(Object.entries(this.#snapshot.peers).filter(([id]) => ids.has(id)));
     this.#set({ rooms, people, peers });
     this.#emit({ type: "state" });
-    await Promise.all(rooms.map((r) => this.#loadMembersQuietly(r.id)));
+    await Promise.all([
+      ...rooms.map((r) => this.#loadMembersQuietly(r.id)),
+      // Invitations that came while this device was away (ROOM-17).
+      this.loadInvitations().catch(() => undefined),
+    ]);
   }
 
   async #addRoom(room: RoomView): Promise<void> {

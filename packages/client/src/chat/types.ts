@@ -27,6 +27,15 @@ export type ChatClient = Pick<
   | "join"
   | "leave"
   | "invite"
+  | "remove"
+  | "discoverRooms"
+  | "findPublicRoom"
+  | "updateRoom"
+  | "setRole"
+  | "invitations"
+  | "decline"
+  | "deleteRoom"
+  | "changePassword"
   | "openDirect"
   | "markVerified"
   | "acceptKeyChange"
@@ -117,7 +126,10 @@ export interface ChatMessage {
   readonly trust?: TrustState;
   /** When every member's device removes it (ms): set by the conversation's disappearing timer. */
   readonly expiresAt?: number;
-  /** A line about the conversation, not from a person (a timer set by `fromName`); `text` says it. */
+  /**
+   * A line about the conversation, not from a person: a timer set by `fromName`, or a room event
+   * (ROOM-9: "alice invited bob", "bob was removed by alice"); `text` says it.
+   */
   readonly system?: true;
   /** A file, photo or voice note (`text` is then empty). */
   readonly attachment?: ChatAttachment;
@@ -210,7 +222,10 @@ export interface ChatSnapshot {
 export type ChatChange =
   | { readonly type: "state" }
   | { readonly type: "status"; readonly status: ConnectionStatus }
-  /** A message arrived from someone else, or from another device of this user. */
+  /**
+   * A message arrived from someone else, or from another device of this user; or a system line
+   * (`message.system`: a timer, a room event) was added.
+   */
   | { readonly type: "message"; readonly message: ChatMessage }
   /** The server told this device about a conversation (SDK `room`); `isNew` when it was not known. */
   | { readonly type: "conversation"; readonly room: RoomView; readonly isNew: boolean }

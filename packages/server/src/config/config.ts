@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import {
   DEFAULT_FILE_TYPES,
   DEFAULT_MAX_FRAME_BYTES,
+  DEFAULT_MAX_PENDING_INVITES,
   DEFAULT_MAX_ROOMS_PER_USER,
   FILE_MAX_BYTES_LIMIT,
   type MlsSuite,
@@ -48,6 +49,7 @@ export interface Config {
   readonly maxConnectionsPerIp: number;
   readonly maxDevicesPerAccount: number;
   readonly maxRoomsPerUser: number;
+  readonly maxPendingInvites: number;
   readonly passwordChangesPerHour: number;
   readonly keyPackageClaimsPerPair: number;
   readonly keyPackageClaimsPerTarget: number;
@@ -419,6 +421,13 @@ const SETTINGS = [
     default: String(DEFAULT_MAX_ROOMS_PER_USER),
     parse: int(1, 1_000_000),
     help: "Rooms one account may own (created or handed over); another `room.create` is refused with `too_many_rooms`.",
+  },
+  {
+    key: "maxPendingInvites",
+    env: "PARLEY_MAX_PENDING_INVITES",
+    default: String(DEFAULT_MAX_PENDING_INVITES),
+    parse: int(1, 1_000_000),
+    help: "Unanswered room invitations one account may have out; another `room.invite` is refused with `too_many_invites`.",
   },
   {
     key: "passwordChangesPerHour",

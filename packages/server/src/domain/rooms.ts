@@ -1,5 +1,6 @@
 import {
   canonicalRoomId,
+  DEFAULT_MAX_PENDING_INVITES,
   DEFAULT_MAX_ROOMS_PER_USER,
   DISCOVER_PAGE_DEFAULT,
   isDisplayText,
@@ -10,6 +11,7 @@ import type { Static } from "typebox";
 import type { Bus } from "../bus/bus.js";
 import {
   type MemberRecord,
+  type RoomPatch,
   type RoomRecord,
   type Storage,
   StorageConflictError,
@@ -18,7 +20,10 @@ import type { AuthContext } from "./accounts.js";
 import { encodeFrame } from "./encode.js";
 import { ParleyError } from "./errors.js";
 import { asRoomId, type RoomId, type UserId } from "./ids.js";
+import { isLimiterRejection, type Limiter, type LimiterFactory } from "./limiters.js";
 import type { MembershipCache } from "./membership-cache.js";
+import type { PassphraseGuard } from "./passphrase-guard.js";
+import { hashPassword } from "./password-hasher.js";
 import { newRoomId } from "./room-ids.js";
 
 export type RoomViewT = Static<typeof RoomView>;
@@ -32,7 +37,25 @@ export interface RoomServiceOptions {
   onMemberGone?: (userId: UserId, roomId: RoomId) => Promise<void>;
   /** ROOM-12: rooms one user may own; default DEFAULT_MAX_ROOMS_PER_USER. */
   maxRoomsPerUser?: number;
+  /** ROOM-17: unanswered invitations one user may have out; default DEFAULT_MAX_PENDING_INVITES. */
+  maxPendingInvites?: number;
+  /** ROOM-17: invitations one user may send per minute (default 30); needs `limiters`. */
+  invitesPerMinute?: number;
+  limiters?: LimiterFactory;
+  /** ROOM-15: checks join passphrases and limits guessing. Without one, rooms with a passphrase cannot be joined without an invite. */
+  passphrases?: PassphraseGuard;
+  /** ROOM-15: the slow hash of a passphrase; default the password hasher (argon2id). */
+  hashPassphrase?: (passphrase: string) => Promise<string>;
   now?: () => number;
+}
+
+type RoomChange = "name" | "topic" | "privacy" | "cap" | "passphrase";
+type RoomEventName = "joined" | "left" | "removed" | "invited" | "declined" | "updated" | "role" | "deleted";
+interface RoomEventExtra {
+  by?: { id: string; username: string };
+  room?: RoomViewT;
+  changes?: RoomChange[];
+  role?: "moderator" | "member";
 }
 
 /**
@@ -42,19 +65,23 @@ export interface RoomServiceOptions {
  */
 export class RoomService {
   readonly #now: () => number;
+  readonly #inviteRate: Limiter | undefined;
 
   constructor(private readonly o: RoomServiceOptions) {
     this.#now = o.now ?? Date.now;
+    this.#inviteRate = o.limiters?.({
+      keyPrefix: "room_invites",
+      points: o.invitesPerMinute ?? 30,
+      duration: 60,
+    });
   }
 
-  async create(auth: AuthContext, input: { name: string; topic?: string; isPublic?: boolean }) {
-    const name = input.name.trim();
-    if (name.length === 0) throw new ParleyError("validation_failed", { details: ["/name"] });
-    const topic = input.topic?.trim() || null;
-    // ROOM-10: what every member's screen shows may not rewrite or hide the text around it.
-    if (!isDisplayText(name)) throw new ParleyError("invalid_text", { details: ["/name"] });
-    if (topic !== null && !isDisplayText(topic))
-      throw new ParleyError("invalid_text", { details: ["/topic"] });
+  async create(
+    auth: AuthContext,
+    input: { name: string; topic?: string; isPublic?: boolean; maxMembers?: number; passphrase?: string },
+  ) {
+    const name = checkedName(input.name);
+    const topic = checkedTopic(input.topic);
     // ROOM-12: one account cannot fill the directory (or the database) with rooms. A few
     // concurrent creates may pass the count together: the cap is a bound, not an exact count.
     const max = this.o.maxRoomsPerUser ?? DEFAULT_MAX_ROOMS_PER_USER;
@@ -67,10 +94,13 @@ export class RoomService {
           kind: "room",
           name,
           topic,
-          isPublic: input.isPublic ?? true,
+          // ROOM-2: invitation only unless the owner says otherwise.
+          isPublic: input.isPublic ?? false,
           ownerId: auth.userId,
           pairKey: null,
           createdAt: now,
+          maxMembers: input.maxMembers ?? null,
+          passphraseHash: input.passphrase === undefined ? null : await this.#hash(input.passphrase),
         });
         await this.o.storage.addMember(room.id, auth.userId, "owner", now);
         this.#changed(room.id);
@@ -83,38 +113,173 @@ export class RoomService {
     }
   }
 
+  /**
+   * ROOM-4, ROOM-17: invites a user. In a private room only the owner and moderators may
+   * (`not_room_moderator`); a full room takes no invitations (`room_full`); each user has a
+   * rate and a cap of unanswered invitations out (`rate_limited`, `too_many_invites`).
+   */
   async invite(auth: AuthContext, rawRoomId: string, userId: UserId): Promise<void> {
-    const room = await this.#roomOfMember(auth, rawRoomId);
+    const room = await this.#room(rawRoomId);
+    const members = await this.o.storage.listMembers(room.id);
+    const role = members.find((m) => m.userId === auth.userId)?.role;
+    if (role === undefined) throw new ParleyError("not_a_member");
     if (room.kind === "direct") throw new ParleyError("invalid_target");
+    if (!room.isPublic && role === "member") throw new ParleyError("not_room_moderator");
     const target = await this.o.storage.findUserById(userId);
     if (!target || target.disabled) throw new ParleyError("user_not_found");
-    if (await this.o.storage.isMember(room.id, userId)) return;
+    if (members.some((m) => m.userId === userId)) return;
+    if (room.maxMembers !== null && members.length >= room.maxMembers) throw new ParleyError("room_full");
+    if (!(await this.o.storage.hasRoomInvite(room.id, userId))) {
+      const max = this.o.maxPendingInvites ?? DEFAULT_MAX_PENDING_INVITES;
+      if ((await this.o.storage.countRoomInvitesBy(auth.userId)) >= max)
+        throw new ParleyError("too_many_invites");
+    }
+    await this.#spendInvite(auth.userId);
     await this.o.storage.addRoomInvite(room.id, userId, auth.userId, this.#now());
-    this.o.bus.deliver(
-      [userId],
-      encodeFrame({
-        type: "invited",
-        room: roomView(room),
-        by: { id: auth.userId, username: auth.username },
-      }),
-    );
-    await this.#announce(room.id, "invited", target.id, target.username);
+    const by = { id: auth.userId, username: auth.username };
+    this.o.bus.deliver([userId], encodeFrame({ type: "invited", room: roomView(room), by }));
+    await this.#announce(room.id, "invited", target.id, target.username, [], { by });
   }
 
-  async join(auth: AuthContext, rawRoomId: string) {
+  /**
+   * ROOM-3: joins a public room, or one the sender was invited to. An invitation opens the room
+   * without its passphrase (ROOM-15); the member cap holds for everyone (ROOM-14).
+   */
+  async join(auth: AuthContext, rawRoomId: string, passphrase?: string) {
     const room = await this.#room(rawRoomId);
     if (room.kind === "direct") throw new ParleyError("not_invited");
-    const already = await this.o.storage.isMember(room.id, auth.userId);
-    if (!already) {
-      if (!room.isPublic && !(await this.o.storage.hasRoomInvite(room.id, auth.userId))) {
-        throw new ParleyError("not_invited");
+    const members = await this.o.storage.listMembers(room.id);
+    if (!members.some((m) => m.userId === auth.userId)) {
+      const invited = await this.o.storage.hasRoomInvite(room.id, auth.userId);
+      if (!invited) {
+        if (!room.isPublic) throw new ParleyError("not_invited");
+        if (room.passphraseHash !== null) {
+          if (!this.o.passphrases) throw new ParleyError("not_invited");
+          await this.o.passphrases.check(auth.userId, room.passphraseHash, passphrase);
+        }
       }
+      if (room.maxMembers !== null && members.length >= room.maxMembers) throw new ParleyError("room_full");
       await this.o.storage.addMember(room.id, auth.userId, "member", this.#now());
       await this.o.storage.removeRoomInvite(room.id, auth.userId);
       this.#changed(room.id);
       await this.#announce(room.id, "joined", auth.userId, auth.username);
     }
     return { room: roomView(room), members: await this.#memberViews(room.id) };
+  }
+
+  /** ROOM-17: the sender's pending invitations, with who sent each. */
+  async invites(auth: AuthContext) {
+    const out = [];
+    for (const invite of await this.o.storage.listRoomInvitesOf(auth.userId)) {
+      const [room, by] = await Promise.all([
+        this.o.storage.findRoom(invite.roomId),
+        this.o.storage.findUserById(invite.invitedBy),
+      ]);
+      if (room && by)
+        out.push({ room: roomView(room), by: { id: by.id, username: by.username }, ts: invite.createdAt });
+    }
+    return out;
+  }
+
+  /** ROOM-17: turns an invitation down (`not_invited` when there is none); the members are told. */
+  async decline(auth: AuthContext, rawRoomId: string): Promise<void> {
+    const room = await this.#room(rawRoomId);
+    const invite = await this.o.storage.findRoomInvite(room.id, auth.userId);
+    if (!invite) throw new ParleyError("not_invited");
+    await this.o.storage.removeRoomInvite(room.id, auth.userId);
+    const inviter = await this.o.storage.findUserById(invite.invitedBy);
+    await this.#announce(
+      room.id,
+      "declined",
+      auth.userId,
+      auth.username,
+      [],
+      inviter ? { by: { id: inviter.id, username: inviter.username } } : {},
+    );
+  }
+
+  /**
+   * ROOM-16: changes a room's settings. Name and topic: the owner or a moderator; privacy, cap
+   * and passphrase: the owner. The members get `room.event` `updated` naming what changed.
+   */
+  async update(
+    auth: AuthContext,
+    rawRoomId: string,
+    patch: {
+      name?: string;
+      topic?: string;
+      isPublic?: boolean;
+      maxMembers?: number | null;
+      passphrase?: string | null;
+    },
+  ) {
+    const room = await this.#room(rawRoomId);
+    const role = await this.#roleOf(room.id, auth.userId);
+    if (room.kind === "direct") throw new ParleyError("invalid_target");
+    if (role === "member") throw new ParleyError("not_room_moderator");
+    const ownerOnly =
+      patch.isPublic !== undefined || patch.maxMembers !== undefined || patch.passphrase !== undefined;
+    if (ownerOnly && role !== "owner") throw new ParleyError("not_room_owner");
+    const changes: RoomChange[] = [];
+    const next: RoomPatch = {};
+    if (patch.name !== undefined) {
+      const name = checkedName(patch.name);
+      if (name !== room.name) {
+        next.name = name;
+        changes.push("name");
+      }
+    }
+    if (patch.topic !== undefined) {
+      const topic = checkedTopic(patch.topic);
+      if (topic !== room.topic) {
+        next.topic = topic;
+        changes.push("topic");
+      }
+    }
+    if (patch.isPublic !== undefined && patch.isPublic !== room.isPublic) {
+      next.isPublic = patch.isPublic;
+      changes.push("privacy");
+    }
+    if (patch.maxMembers !== undefined && patch.maxMembers !== room.maxMembers) {
+      next.maxMembers = patch.maxMembers;
+      changes.push("cap");
+    }
+    if (patch.passphrase !== undefined && !(patch.passphrase === null && room.passphraseHash === null)) {
+      next.passphraseHash = patch.passphrase === null ? null : await this.#hash(patch.passphrase);
+      changes.push("passphrase");
+    }
+    if (changes.length === 0) return { room: roomView(room), members: await this.#memberViews(room.id) };
+    await this.o.storage.updateRoom(room.id, next);
+    const updated = await this.#room(room.id);
+    const view = roomView(updated);
+    await this.#announce(room.id, "updated", auth.userId, auth.username, [], { room: view, changes });
+    return { room: view, members: await this.#memberViews(room.id) };
+  }
+
+  /** ROOM-16: the owner makes a member a moderator, or a moderator a member again. */
+  async setRole(auth: AuthContext, rawRoomId: string, userId: UserId, role: "moderator" | "member") {
+    const room = await this.#room(rawRoomId);
+    if ((await this.#roleOf(room.id, auth.userId)) !== "owner" || room.kind === "direct") {
+      throw new ParleyError("not_room_owner");
+    }
+    if (userId === auth.userId) throw new ParleyError("invalid_target");
+    const target = await this.o.storage.findUserById(userId);
+    if (!target || !(await this.o.storage.setMemberRole(room.id, userId, role))) {
+      throw new ParleyError("target_not_member");
+    }
+    await this.#announce(room.id, "role", target.id, target.username, [], {
+      by: { id: auth.userId, username: auth.username },
+      role,
+    });
+  }
+
+  /** ROOM-18: the owner deletes the room for everyone, as an admin can (ROOM-13). */
+  async deleteByOwner(auth: AuthContext, rawRoomId: string): Promise<void> {
+    const room = await this.#room(rawRoomId);
+    if ((await this.#roleOf(room.id, auth.userId)) !== "owner" || room.kind === "direct") {
+      throw new ParleyError("not_room_owner");
+    }
+    await this.#delete(room, { userId: auth.userId, username: auth.username });
   }
 
   async leave(auth: AuthContext, rawRoomId: string): Promise<void> {
@@ -145,7 +310,13 @@ export class RoomService {
     admin: { userId: UserId; username: string },
     rawRoomId: string,
   ): Promise<{ room: RoomRecord; members: number }> {
-    const room = await this.#room(rawRoomId);
+    return this.#delete(await this.#room(rawRoomId), admin);
+  }
+
+  async #delete(
+    room: RoomRecord,
+    by: { userId: UserId; username: string },
+  ): Promise<{ room: RoomRecord; members: number }> {
     const members = (await this.o.storage.listMembers(room.id)).map((m) => m.userId);
     await this.o.storage.deleteRoom(room.id);
     this.#changed(room.id);
@@ -156,24 +327,39 @@ export class RoomService {
         type: "room.event",
         roomId: room.id,
         event: "deleted",
-        userId: admin.userId,
-        username: admin.username,
+        userId: by.userId,
+        username: by.username,
+        ts: this.#now(),
       }),
     );
     return { room, members: members.length };
   }
 
+  /**
+   * ROOM-6: the owner or a moderator removes a member; only the owner removes a moderator. The
+   * remaining members' devices then remove the member's devices from the MLS group.
+   */
   async remove(auth: AuthContext, rawRoomId: string, userId: UserId): Promise<void> {
-    const room = await this.#roomOfMember(auth, rawRoomId);
-    if (room.kind === "direct" || room.ownerId !== auth.userId) throw new ParleyError("not_room_owner");
+    const room = await this.#room(rawRoomId);
+    const members = await this.o.storage.listMembers(room.id);
+    const role = members.find((m) => m.userId === auth.userId)?.role;
+    if (role === undefined) throw new ParleyError("not_a_member");
+    if (room.kind === "direct") throw new ParleyError("not_room_owner");
+    if (role === "member") throw new ParleyError("not_room_moderator");
     if (userId === auth.userId) throw new ParleyError("invalid_target");
+    const targetRole = members.find((m) => m.userId === userId)?.role;
+    if (targetRole !== undefined && targetRole !== "member" && role !== "owner") {
+      throw new ParleyError("not_room_owner");
+    }
     const target = await this.o.storage.findUserById(userId);
     if (!target || !(await this.o.storage.removeMember(room.id, userId))) {
       throw new ParleyError("target_not_member");
     }
     this.#changed(room.id);
     await this.o.onMemberGone?.(target.id, room.id);
-    await this.#announce(room.id, "removed", target.id, target.username, [target.id]);
+    await this.#announce(room.id, "removed", target.id, target.username, [target.id], {
+      by: { id: auth.userId, username: auth.username },
+    });
   }
 
   async listMine(auth: AuthContext): Promise<RoomViewT[]> {
@@ -194,8 +380,9 @@ export class RoomService {
       ...(query ? { query } : {}),
     });
     const last = rooms.at(-1);
+    const counts = await this.o.storage.countMembers(rooms.map((r) => r.id));
     return {
-      rooms: rooms.map(roomView),
+      rooms: rooms.map((r) => ({ ...roomView(r), memberCount: counts.get(r.id) ?? 0 })),
       ...(rooms.length === limit && last !== undefined ? { next: `${last.createdAt}.${last.id}` } : {}),
     };
   }
@@ -250,6 +437,27 @@ export class RoomService {
     return room;
   }
 
+  /** The user's role in the room; `not_a_member` when they have none. */
+  async #roleOf(roomId: RoomId, userId: UserId): Promise<MemberRecord["role"]> {
+    const role = (await this.o.storage.listMembers(roomId)).find((m) => m.userId === userId)?.role;
+    if (role === undefined) throw new ParleyError("not_a_member");
+    return role;
+  }
+
+  async #hash(passphrase: string): Promise<string> {
+    return (this.o.hashPassphrase ?? hashPassword)(passphrase);
+  }
+
+  async #spendInvite(userId: UserId): Promise<void> {
+    if (!this.#inviteRate) return;
+    try {
+      await this.#inviteRate.consume(userId);
+    } catch (e) {
+      if (!isLimiterRejection(e)) throw e;
+      throw new ParleyError("rate_limited", { retryAfterMs: Math.max(1, e.msBeforeNext) });
+    }
+  }
+
   async #roomOfMember(auth: AuthContext, rawRoomId: string): Promise<RoomRecord> {
     const room = await this.#room(rawRoomId);
     if (!(await this.o.storage.isMember(room.id, auth.userId))) throw new ParleyError("not_a_member");
@@ -277,17 +485,34 @@ export class RoomService {
 
   async #announce(
     roomId: RoomId,
-    event: "joined" | "left" | "removed" | "invited",
+    event: RoomEventName,
     userId: UserId,
     username: string,
     alsoTo: UserId[] = [],
+    extra: RoomEventExtra = {},
   ): Promise<void> {
     const members = (await this.o.storage.listMembers(roomId)).map((m) => m.userId);
     this.o.bus.deliver(
       [...members, ...alsoTo],
-      encodeFrame({ type: "room.event", roomId, event, userId, username }),
+      encodeFrame({ type: "room.event", roomId, event, userId, username, ...extra, ts: this.#now() }),
     );
   }
+}
+
+/** ROOM-2, ROOM-10: a room name, trimmed, not empty, safe to show. */
+function checkedName(raw: string): string {
+  const name = raw.trim();
+  if (name.length === 0) throw new ParleyError("validation_failed", { details: ["/name"] });
+  // ROOM-10: what every member's screen shows may not rewrite or hide the text around it.
+  if (!isDisplayText(name)) throw new ParleyError("invalid_text", { details: ["/name"] });
+  return name;
+}
+
+/** ROOM-10: a topic, trimmed; empty is none. */
+function checkedTopic(raw: string | undefined): string | null {
+  const topic = raw?.trim() || null;
+  if (topic !== null && !isDisplayText(topic)) throw new ParleyError("invalid_text", { details: ["/topic"] });
+  return topic;
 }
 
 export function roomView(r: RoomRecord): RoomViewT {
@@ -299,6 +524,8 @@ export function roomView(r: RoomRecord): RoomViewT {
     isPublic: r.isPublic,
     ownerId: r.ownerId,
     createdAt: r.createdAt,
+    ...(r.maxMembers !== null ? { maxMembers: r.maxMembers } : {}),
+    ...(r.passphraseHash !== null ? { hasPassphrase: true as const } : {}),
   };
 }
 

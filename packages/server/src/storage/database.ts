@@ -1,5 +1,5 @@
 import type { RoomId, SessionId, UserId } from "../domain/ids.js";
-import type { MemberRole, RoomKind } from "./storage.js";
+import type { RoomKind } from "./storage.js";
 
 /**
  * Row shapes as the database holds them, for Kysely's typing. Booleans are 0/1 integers and
@@ -137,13 +137,17 @@ export interface RoomsTable {
   owner_id: UserId | null;
   pair_key: string | null;
   created_at: number;
+  max_members: number | null;
+  passphrase_hash: string | null;
 }
 
 export interface RoomMembersTable {
   room_id: RoomId;
   user_id: UserId;
-  role: MemberRole;
+  /** A moderator is a "member" row with is_moderator = 1 (migration 0005). */
+  role: "owner" | "member";
   joined_at: number;
+  is_moderator: Flag;
 }
 
 export interface RoomInvitesTable {

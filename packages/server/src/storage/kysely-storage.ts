@@ -2,12 +2,12 @@ import { type Kysely, sql } from "kysely";
 import { DatabaseBlobStore } from "../blobs/database-blob-store.js";
 import type { RoomId, SessionId, UserId } from "../domain/ids.js";
 import { KyselyAuditStore } from "./audit-store.js";
-import type { Database } from "./database.js";
+import type { Database, Flag } from "./database.js";
 import { KyselyDeliveryStore } from "./delivery-store.js";
 import { KyselyFileStore } from "./file-store.js";
 import { KyselyOfflineQueueStore } from "./offline-queue-store.js";
 import { KyselyRecoveryCodeStore } from "./recovery-code-store.js";
-import { toFlag, toMember, toRefreshToken, toRoom, toSession, toUser } from "./rows.js";
+import { toFlag, toMember, toRefreshToken, toRoom, toRoomInvite, toSession, toUser } from "./rows.js";
 import type {
   MemberRecord,
   MemberRole,
@@ -18,6 +18,8 @@ import type {
   NewUser,
   PublicRoomsPage,
   RefreshTokenRecord,
+  RoomInviteRecord,
+  RoomPatch,
   RoomRecord,
   SessionRecord,
   Storage,
@@ -275,11 +277,63 @@ export class KyselyStorage implements Storage {
           owner_id: room.ownerId,
           pair_key: room.pairKey,
           created_at: room.createdAt,
+          max_members: room.maxMembers ?? null,
+          passphrase_hash: room.passphraseHash ?? null,
         })
         .execute(),
     );
     const { id, kind, name, topic, isPublic, ownerId, pairKey, createdAt } = room;
-    return { id, kind, name, topic, isPublic, ownerId, pairKey, createdAt };
+    return {
+      id,
+      kind,
+      name,
+      topic,
+      isPublic,
+      ownerId,
+      pairKey,
+      createdAt,
+      maxMembers: room.maxMembers ?? null,
+      passphraseHash: room.passphraseHash ?? null,
+    };
+  }
+
+  async updateRoom(id: RoomId, patch: RoomPatch): Promise<void> {
+    const set: {
+      name?: string;
+      topic?: string | null;
+      is_public?: Flag;
+      max_members?: number | null;
+      passphrase_hash?: string | null;
+    } = {};
+    if (patch.name !== undefined) set.name = patch.name;
+    if (patch.topic !== undefined) set.topic = patch.topic;
+    if (patch.isPublic !== undefined) set.is_public = toFlag(patch.isPublic);
+    if (patch.maxMembers !== undefined) set.max_members = patch.maxMembers;
+    if (patch.passphraseHash !== undefined) set.passphrase_hash = patch.passphraseHash;
+    if (Object.keys(set).length === 0) return;
+    await this.#db.updateTable("rooms").set(set).where("id", "=", id).execute();
+  }
+
+  async countMembers(roomIds: readonly RoomId[]): Promise<Map<RoomId, number>> {
+    if (roomIds.length === 0) return new Map();
+    const rows = await this.#db
+      .selectFrom("room_members")
+      .select(["room_id", (eb) => eb.fn.countAll<number | string | bigint>().as("n")])
+      .where("room_id", "in", [...roomIds])
+      .groupBy("room_id")
+      .execute();
+    return new Map(rows.map((r) => [r.room_id, Number(r.n)]));
+  }
+
+  async setMemberRole(roomId: RoomId, userId: UserId, role: "moderator" | "member"): Promise<boolean> {
+    const result = await this.#db
+      .updateTable("room_members")
+      .set({ is_moderator: toFlag(role === "moderator") })
+      .where("room_id", "=", roomId)
+      .where("user_id", "=", userId)
+      .where("role", "=", "member")
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
   }
 
   async findRoom(id: RoomId): Promise<RoomRecord | undefined> {
@@ -344,7 +398,13 @@ export class KyselyStorage implements Storage {
   async addMember(roomId: RoomId, userId: UserId, role: MemberRole, at: number): Promise<void> {
     await this.#db
       .insertInto("room_members")
-      .values({ room_id: roomId, user_id: userId, role, joined_at: at })
+      .values({
+        room_id: roomId,
+        user_id: userId,
+        role: role === "owner" ? "owner" : "member",
+        joined_at: at,
+        is_moderator: toFlag(role === "moderator"),
+      })
       .onConflict((oc) => oc.columns(["room_id", "user_id"]).doNothing())
       .execute();
   }
@@ -361,7 +421,7 @@ export class KyselyStorage implements Storage {
   async listMembers(roomId: RoomId): Promise<MemberRecord[]> {
     const rows = await this.#db
       .selectFrom("room_members")
-      .select(["user_id", "role", "joined_at"])
+      .select(["user_id", "role", "joined_at", "is_moderator"])
       .where("room_id", "=", roomId)
       .orderBy("joined_at")
       .orderBy("user_id")
@@ -397,6 +457,36 @@ export class KyselyStorage implements Storage {
     return row !== undefined;
   }
 
+  async findRoomInvite(roomId: RoomId, userId: UserId): Promise<RoomInviteRecord | undefined> {
+    const row = await this.#db
+      .selectFrom("room_invites")
+      .selectAll()
+      .where("room_id", "=", roomId)
+      .where("user_id", "=", userId)
+      .executeTakeFirst();
+    return row && toRoomInvite(row);
+  }
+
+  async listRoomInvitesOf(userId: UserId): Promise<RoomInviteRecord[]> {
+    const rows = await this.#db
+      .selectFrom("room_invites")
+      .selectAll()
+      .where("user_id", "=", userId)
+      .orderBy("created_at")
+      .orderBy("room_id")
+      .execute();
+    return rows.map(toRoomInvite);
+  }
+
+  async countRoomInvitesBy(invitedBy: UserId): Promise<number> {
+    const row = await this.#db
+      .selectFrom("room_invites")
+      .select((eb) => eb.fn.countAll<number | string | bigint>().as("n"))
+      .where("invited_by", "=", invitedBy)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
   async removeRoomInvite(roomId: RoomId, userId: UserId): Promise<void> {
     await this.#db
       .deleteFrom("room_invites")
@@ -418,7 +508,7 @@ export class KyselyStorage implements Storage {
         .execute();
       await trx
         .updateTable("room_members")
-        .set({ role: "owner" })
+        .set({ role: "owner", is_moderator: 0 })
         .where("room_id", "=", roomId)
         .where("user_id", "=", userId)
         .execute();

@@ -1,6 +1,13 @@
 import type { Selectable } from "kysely";
 import type { Database, Flag } from "./database.js";
-import type { MemberRecord, RefreshTokenRecord, RoomRecord, SessionRecord, UserRecord } from "./storage.js";
+import type {
+  MemberRecord,
+  RefreshTokenRecord,
+  RoomInviteRecord,
+  RoomRecord,
+  SessionRecord,
+  UserRecord,
+} from "./storage.js";
 
 type Row<T extends keyof Database> = Selectable<Database[T]>;
 
@@ -48,9 +55,18 @@ export function toRoom(row: Row<"rooms">): RoomRecord {
     ownerId: row.owner_id,
     pairKey: row.pair_key,
     createdAt: row.created_at,
+    maxMembers: row.max_members === null ? null : Number(row.max_members),
+    passphraseHash: row.passphrase_hash,
   };
 }
 
-export function toMember(row: Pick<Row<"room_members">, "user_id" | "role" | "joined_at">): MemberRecord {
-  return { userId: row.user_id, role: row.role, joinedAt: row.joined_at };
+export function toMember(
+  row: Pick<Row<"room_members">, "user_id" | "role" | "joined_at" | "is_moderator">,
+): MemberRecord {
+  const role = row.role === "owner" ? "owner" : fromFlag(Number(row.is_moderator)) ? "moderator" : "member";
+  return { userId: row.user_id, role, joinedAt: row.joined_at };
+}
+
+export function toRoomInvite(row: Row<"room_invites">): RoomInviteRecord {
+  return { roomId: row.room_id, userId: row.user_id, invitedBy: row.invited_by, createdAt: row.created_at };
 }

@@ -43,6 +43,8 @@ export function storageContract(name: string, harness: StorageHarness): void {
       ownerId: null,
       pairKey: null,
       createdAt: T0,
+      maxMembers: null,
+      passphraseHash: null,
       ...overrides,
     };
   }
@@ -469,6 +471,68 @@ export function storageContract(name: string, harness: StorageHarness): void {
           ["r1", "r2"],
         );
         assert.deepEqual(await s.listRoomsOfUser(asUserId("nobody")), []);
+      });
+
+      test("changes a room's settings, keeping what the patch leaves out (ROOM-16)", async (t) => {
+        const { s } = await withUsers(t);
+        const r1 = asRoomId("r1");
+        await s.createRoom(room("r1", { topic: "old", maxMembers: 4, passphraseHash: "h1" }));
+        await s.updateRoom(r1, { name: "renamed", isPublic: false });
+        assert.deepEqual(await s.findRoom(r1), {
+          ...room("r1", { topic: "old", maxMembers: 4, passphraseHash: "h1" }),
+          name: "renamed",
+          isPublic: false,
+        });
+        await s.updateRoom(r1, { topic: null, maxMembers: null, passphraseHash: null });
+        const after = await s.findRoom(r1);
+        assert.deepEqual([after?.topic, after?.maxMembers, after?.passphraseHash], [null, null, null]);
+        await s.updateRoom(r1, {});
+      });
+
+      test("counts members per room and marks moderators, never the owner (ROOM-16)", async (t) => {
+        const { s, alice, bob } = await withUsers(t);
+        const r1 = asRoomId("r1");
+        await s.createRoom(room("r1"));
+        await s.createRoom(room("r2"));
+        await s.addMember(r1, alice, "owner", T0);
+        await s.addMember(r1, bob, "member", T0 + 1);
+        assert.deepEqual([...(await s.countMembers([r1, asRoomId("r2")]))], [[r1, 2]]);
+        assert.deepEqual(await s.countMembers([]), new Map());
+        assert.equal(await s.setMemberRole(r1, bob, "moderator"), true);
+        assert.equal(await s.setMemberRole(r1, alice, "moderator"), false, "the owner stays owner");
+        assert.equal(await s.setMemberRole(asRoomId("r2"), bob, "moderator"), false, "not a member there");
+        assert.deepEqual(
+          (await s.listMembers(r1)).map((m) => m.role),
+          ["owner", "moderator"],
+        );
+        await s.setRoomOwner(r1, bob);
+        assert.deepEqual(
+          (await s.listMembers(r1)).map((m) => m.role),
+          ["member", "owner"],
+          "a moderator made owner is owner only",
+        );
+      });
+
+      test("finds, lists and counts pending room invitations (ROOM-17)", async (t) => {
+        const { s, alice, bob } = await withUsers(t);
+        await s.createRoom(room("r1"));
+        await s.createRoom(room("r2"));
+        await s.addRoomInvite(asRoomId("r2"), bob, alice, T0 + 2);
+        await s.addRoomInvite(asRoomId("r1"), bob, alice, T0 + 1);
+        assert.deepEqual(await s.findRoomInvite(asRoomId("r1"), bob), {
+          roomId: "r1",
+          userId: bob,
+          invitedBy: alice,
+          createdAt: T0 + 1,
+        });
+        assert.equal(await s.findRoomInvite(asRoomId("r1"), alice), undefined);
+        assert.deepEqual(
+          (await s.listRoomInvitesOf(bob)).map((i) => i.roomId),
+          ["r1", "r2"],
+        );
+        assert.equal(await s.countRoomInvitesBy(alice), 2);
+        await s.removeRoomInvite(asRoomId("r1"), bob);
+        assert.equal(await s.countRoomInvitesBy(alice), 1);
       });
 
       test("adds a member once however often it is asked", async (t) => {

@@ -92,8 +92,14 @@ export interface Storage {
   listPublicRooms(page?: PublicRoomsPage): Promise<RoomRecord[]>;
   /** Rooms (not direct conversations) the user owns: what the per-user creation cap counts. */
   countRoomsOwnedBy(userId: UserId): Promise<number>;
+  /** Changes the settings given (ROOM-16); the rest stay. */
+  updateRoom(id: RoomId, patch: RoomPatch): Promise<void>;
+  /** How many members each of the rooms has (rooms without members are left out). */
+  countMembers(roomIds: readonly RoomId[]): Promise<Map<RoomId, number>>;
   /** Idempotent. */
   addMember(roomId: RoomId, userId: UserId, role: MemberRole, at: number): Promise<void>;
+  /** Makes a member a moderator or a plain member again; false when they are not a member or own the room. */
+  setMemberRole(roomId: RoomId, userId: UserId, role: "moderator" | "member"): Promise<boolean>;
   /** Returns true when the user was a member. */
   removeMember(roomId: RoomId, userId: UserId): Promise<boolean>;
   listMembers(roomId: RoomId): Promise<MemberRecord[]>;
@@ -101,6 +107,11 @@ export interface Storage {
   /** Idempotent. */
   addRoomInvite(roomId: RoomId, userId: UserId, invitedBy: UserId, at: number): Promise<void>;
   hasRoomInvite(roomId: RoomId, userId: UserId): Promise<boolean>;
+  findRoomInvite(roomId: RoomId, userId: UserId): Promise<RoomInviteRecord | undefined>;
+  /** A user's pending invitations, oldest first. */
+  listRoomInvitesOf(userId: UserId): Promise<RoomInviteRecord[]>;
+  /** Pending invitations a user sent: what the per-user cap counts (ROOM-17). */
+  countRoomInvitesBy(invitedBy: UserId): Promise<number>;
   removeRoomInvite(roomId: RoomId, userId: UserId): Promise<void>;
   /** Hands the room to another owner: sets rooms.owner_id and that member's role to "owner"
    * (the previous owner's membership row, if any, becomes "member"). */
@@ -122,7 +133,7 @@ export interface Storage {
   close(): Promise<void>;
 }
 
-export type MemberRole = "owner" | "member";
+export type MemberRole = "owner" | "moderator" | "member";
 export type RoomKind = "room" | "direct";
 
 export interface NewUser {
@@ -175,8 +186,28 @@ export interface NewRoom {
   /** Only for direct conversations: the two user ids sorted and joined with ":". */
   pairKey: string | null;
   createdAt: number;
+  /** ROOM-14: the member cap; null or absent for none. */
+  maxMembers?: number | null;
+  /** ROOM-15: argon2id hash of the join passphrase; null or absent for none. */
+  passphraseHash?: string | null;
 }
-export type RoomRecord = NewRoom;
+export interface RoomRecord extends NewRoom {
+  maxMembers: number | null;
+  passphraseHash: string | null;
+}
+export interface RoomPatch {
+  name?: string;
+  topic?: string | null;
+  isPublic?: boolean;
+  maxMembers?: number | null;
+  passphraseHash?: string | null;
+}
+export interface RoomInviteRecord {
+  roomId: RoomId;
+  userId: UserId;
+  invitedBy: UserId;
+  createdAt: number;
+}
 
 export interface MemberRecord {
   userId: UserId;

@@ -66,17 +66,47 @@ export const FRAME_HANDLERS: FrameHandlers = {
   },
   "room.create": {
     async handle(d, { conn, auth }, frame) {
-      const result = await d.rooms.create(auth, {
-        name: frame.name,
-        ...(frame.topic !== undefined ? { topic: frame.topic } : {}),
-        ...(frame.isPublic !== undefined ? { isPublic: frame.isPublic } : {}),
-      });
+      const { rid: _rid, type: _type, ...input } = frame;
+      const result = await d.rooms.create(auth, input);
       conn.send({ type: "room", ...rid(frame), ...result });
     },
   },
   "room.join": {
     async handle(d, { conn, auth }, frame) {
-      conn.send({ type: "room", ...rid(frame), ...(await d.rooms.join(auth, frame.roomId)) });
+      conn.send({
+        type: "room",
+        ...rid(frame),
+        ...(await d.rooms.join(auth, frame.roomId, frame.passphrase)),
+      });
+    },
+  },
+  "room.update": {
+    async handle(d, { conn, auth }, frame) {
+      const { rid: _rid, type: _type, roomId, ...patch } = frame;
+      conn.send({ type: "room", ...rid(frame), ...(await d.rooms.update(auth, roomId, patch)) });
+    },
+  },
+  "room.role": {
+    async handle(d, { conn, auth }, frame) {
+      await d.rooms.setRole(auth, frame.roomId, asUserId(frame.userId), frame.role);
+      conn.send({ type: "ok", ...rid(frame) });
+    },
+  },
+  "room.invites": {
+    async handle(d, { conn, auth }, frame) {
+      conn.send({ type: "invites", ...rid(frame), invites: await d.rooms.invites(auth) });
+    },
+  },
+  "room.decline": {
+    async handle(d, { conn, auth }, frame) {
+      await d.rooms.decline(auth, frame.roomId);
+      conn.send({ type: "ok", ...rid(frame) });
+    },
+  },
+  "room.delete": {
+    async handle(d, { conn, auth }, frame) {
+      await d.rooms.deleteByOwner(auth, frame.roomId);
+      conn.send({ type: "ok", ...rid(frame) });
     },
   },
   "direct.open": {

@@ -55,9 +55,25 @@ export function describeError(e: unknown): string {
     case "user_not_found":
       return "There is no such user.";
     case "room_not_found":
-      return "There is no room with that id.";
+      return "There is no room with that id, and no public room with that name.";
     case "not_invited":
       return "That room is private: you need an invitation.";
+    case "room_full":
+      return "That room is full: it has as many members as its owner allows.";
+    case "passphrase_required":
+      return "That room needs its passphrase.";
+    case "wrong_passphrase":
+      return "That is not the room's passphrase.";
+    case "passphrase_throttled":
+      return `Too many wrong passphrases.${wait || " Wait a moment."}`;
+    case "not_room_moderator":
+      return "Only the room's owner or a moderator may do that.";
+    case "not_room_owner":
+      return "Only the room's owner may do that.";
+    case "too_many_invites":
+      return "You have too many invitations waiting for an answer; wait for some first.";
+    case "ambiguous_room_name":
+      return "Several public rooms have that name: use the room's id.";
     case "not_a_member":
       return "You are not a member of that room.";
     case "body_too_large":

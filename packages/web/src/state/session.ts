@@ -2,6 +2,7 @@ import {
   type ChatChange,
   type ChatMessage,
   ChatModel,
+  type CreateRoomOptions,
   DEFAULT_RETENTION,
   type DeliveryInfo,
   type DeviceInfo,
@@ -21,14 +22,15 @@ import {
   parseRetention,
   type Quote,
   resetPassword,
+  type RoomSettings,
   type SafetyNumberResult,
 } from "@parley/client";
 import {
   assertNever,
-  canonicalRoomId,
   type FilesInfo,
   type InfoResponse,
   type MlsSuite,
+  type RoomView,
 } from "@parley/protocol";
 import { eraseAccount, getSetting, openAccountStore, setSetting } from "../platform/idb-store.js";
 import { describeError } from "./errors.js";
@@ -423,18 +425,61 @@ export function selectRoom(roomId: string | undefined): void {
 
 // ------------------------------------------------------------------------------- rooms
 
-export async function createRoom(name: string): Promise<void> {
-  const room = await active().model.createRoom(name);
+/** Creates a room: private (invitation only) unless `options.isPublic` (ROOM-2). */
+export async function createRoom(name: string, options: CreateRoomOptions = {}): Promise<void> {
+  const room = await active().model.createRoom(name, options);
   selectRoom(room.id);
 }
 
-export async function joinRoom(roomId: string): Promise<void> {
-  const room = await active().model.join(canonicalRoomId(roomId.trim()));
+/** Joins a room by id, or a public room by its name; `passphrase` when the room has one (ROOM-15). */
+export async function joinRoom(roomIdOrName: string, passphrase?: string): Promise<void> {
+  const room = await active().model.join(roomIdOrName.trim(), passphrase);
   selectRoom(room.id);
 }
 
+/** A page of the public-room directory (ROOM-11). */
+export function discoverRooms(query: string, after?: string): Promise<{ rooms: RoomView[]; next?: string }> {
+  return active().model.discover({
+    limit: 20,
+    ...(query.trim() !== "" ? { query: query.trim() } : {}),
+    ...(after !== undefined ? { after } : {}),
+  });
+}
+
+/** Turns an invitation down; the room's members see it (ROOM-17). */
 export function declineInvitation(roomId: string): void {
-  session?.model.declineInvitation(roomId);
+  session?.model.declineInvitation(roomId).catch((e: unknown) => {
+    notice.value = describeError(e);
+  });
+}
+
+/** Changes a room's settings (ROOM-16). */
+export async function updateRoom(roomId: string, settings: RoomSettings): Promise<void> {
+  await active().model.updateRoom(roomId, settings);
+}
+
+export async function setMemberRole(
+  roomId: string,
+  userId: string,
+  role: "moderator" | "member",
+): Promise<void> {
+  await active().model.setRole(roomId, userId, role);
+}
+
+/** Removes a member; their devices leave the room's encryption group (ROOM-6). */
+export async function removeMember(roomId: string, userId: string): Promise<void> {
+  await active().model.remove(roomId, userId);
+}
+
+/** Deletes a room for everyone (its owner, ROOM-18). */
+export async function deleteRoom(roomId: string): Promise<void> {
+  await active().model.deleteRoom(roomId);
+  if (selectedRoom.value === roomId) selectedRoom.value = undefined;
+}
+
+/** Changes the password (AUTH-8); every other session of the account ends. */
+export async function changePassword(currentPassword: string, newPassword: string): Promise<void> {
+  await active().model.changePassword(currentPassword, newPassword);
 }
 
 export async function leaveRoom(roomId: string): Promise<void> {

@@ -6,6 +6,7 @@ import { inviteUser, leaveRoom, setDisappearing } from "../state/session.js";
 import { Composer } from "./composer.js";
 import { Dialog } from "./dialog.js";
 import { MessageList } from "./message-list.js";
+import { RoomSettingsDialog } from "./room-settings.js";
 import { SafetyDialog } from "./safety-dialog.js";
 import { SuiteLabel } from "./suite-label.js";
 
@@ -29,7 +30,7 @@ export function Conversation({ room }: { room: RoomView }) {
   // An identity change of someone never verified: said, but it does not block (issue 14).
   const changedUnverified = others.filter((m) => trust.value[m.userId] === "changed_unverified");
   const [verifying, setVerifying] = useState<{ userId: string; username: string } | undefined>();
-  const [dialog, setDialog] = useState<"invite" | "leave" | undefined>();
+  const [dialog, setDialog] = useState<"invite" | "leave" | "room" | undefined>();
   const [showMembers, setShowMembers] = useState(() => matchMedia("(min-width: 900px)").matches);
   const isRoom = room.kind === "room";
   const peer = isRoom ? undefined : directPeer(room.id);
@@ -46,7 +47,12 @@ export function Conversation({ room }: { room: RoomView }) {
           <h2 id="conversation-title">{name}</h2>
           {isRoom && (
             <span class="room-id">
-              id <span data-testid="room-id">{room.id}</span>
+              {room.isPublic ? "public" : "private"}, id <span data-testid="room-id">{room.id}</span>
+            </span>
+          )}
+          {isRoom && room.topic && (
+            <span class="room-topic small-text" data-testid="room-topic">
+              {room.topic}
             </span>
           )}
         </div>
@@ -71,6 +77,9 @@ export function Conversation({ room }: { room: RoomView }) {
               </button>
               <button type="button" onClick={() => setDialog("invite")}>
                 Invite
+              </button>
+              <button type="button" onClick={() => setDialog("room")}>
+                Room settings
               </button>
               <button type="button" onClick={() => setDialog("leave")}>
                 Leave
@@ -109,7 +118,7 @@ export function Conversation({ room }: { room: RoomView }) {
               <span class={`dot ${m.online ? "online" : "offline"}`} aria-hidden="true" />
               <span>
                 {m.username}
-                {m.role === "owner" ? " (owner)" : ""}
+                {m.role !== "member" ? ` (${m.role})` : ""}
                 {m.userId === self ? " (you)" : ""}
               </span>
               <span class="sr-only">{m.online ? "online" : "offline"}</span>
@@ -138,6 +147,7 @@ export function Conversation({ room }: { room: RoomView }) {
       )}
       {dialog === "invite" && <InviteDialog roomId={room.id} onClose={() => setDialog(undefined)} />}
       {dialog === "leave" && <LeaveDialog room={room} onClose={() => setDialog(undefined)} />}
+      {dialog === "room" && <RoomSettingsDialog room={room} onClose={() => setDialog(undefined)} />}
     </section>
   );
 }

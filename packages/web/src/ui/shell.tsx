@@ -18,7 +18,6 @@ import {
   unread,
 } from "../state/model.js";
 import {
-  createRoom,
   declineInvitation,
   joinRoom,
   openDirect,
@@ -27,9 +26,11 @@ import {
   setRetention,
   signOut,
 } from "../state/session.js";
+import { ChangePasswordSection } from "./account.js";
 import { Conversation } from "./conversation.js";
 import { DevicesSection } from "./devices.js";
 import { Dialog } from "./dialog.js";
+import { JoinRoomDialog, NewRoomDialog } from "./rooms.js";
 import { SearchDialog } from "./search.js";
 
 export function Shell() {
@@ -172,7 +173,15 @@ function Invitations() {
               {i.by.username} invited you to <strong>{i.room.name}</strong>
             </span>
             <span class="row">
-              <button type="button" class="small primary" onClick={() => void joinRoom(i.room.id)}>
+              <button
+                type="button"
+                class="small primary"
+                onClick={() =>
+                  joinRoom(i.room.id).catch((e: unknown) => {
+                    notice.value = describeError(e);
+                  })
+                }
+              >
                 Join {i.room.name}
               </button>
               <button type="button" class="small" onClick={() => declineInvitation(i.room.id)}>
@@ -216,78 +225,6 @@ function People() {
         ))}
       </ul>
     </section>
-  );
-}
-
-function FormDialog(props: {
-  title: string;
-  label: string;
-  name: string;
-  submit: string;
-  action: (value: string) => Promise<void>;
-  onClose: () => void;
-  hint?: string;
-}) {
-  const [error, setError] = useState<string | undefined>();
-  const [busy, setBusy] = useState(false);
-  const onSubmit = async (e: Event) => {
-    e.preventDefault();
-    const value = String(new FormData(e.currentTarget as HTMLFormElement).get(props.name) ?? "").trim();
-    setBusy(true);
-    try {
-      await props.action(value);
-      props.onClose();
-    } catch (err) {
-      setError(describeError(err));
-      setBusy(false);
-    }
-  };
-  return (
-    <Dialog title={props.title} onClose={props.onClose}>
-      <form onSubmit={onSubmit}>
-        <label>
-          {props.label}
-          <input name={props.name} required autoComplete="off" spellcheck={false} />
-        </label>
-        {props.hint !== undefined && <p class="muted small-text">{props.hint}</p>}
-        {error !== undefined && <p role="alert">{error}</p>}
-        <div class="dialog-actions">
-          <button type="submit" class="primary" disabled={busy}>
-            {props.submit}
-          </button>
-          <button type="button" onClick={props.onClose}>
-            Cancel
-          </button>
-        </div>
-      </form>
-    </Dialog>
-  );
-}
-
-function NewRoomDialog({ onClose }: { onClose: () => void }) {
-  return (
-    <FormDialog
-      title="New room"
-      label="Room name"
-      name="name"
-      submit="Create"
-      action={createRoom}
-      onClose={onClose}
-    />
-  );
-}
-
-function JoinRoomDialog({ onClose }: { onClose: () => void }) {
-  return (
-    <FormDialog
-      title="Join room"
-      label="Room id"
-      name="roomId"
-      submit="Join"
-      action={joinRoom}
-      onClose={onClose}
-      hint="Six letters and digits, like 7KQ2XM: ask someone in the room."
-    />
   );
 }
 
@@ -338,6 +275,8 @@ function SettingsDialog({ onClose }: { onClose: () => void }) {
       <p class="muted small-text">Off: nobody sees when you read their messages, and you see nobody's.</p>
       <hr />
       <DevicesSection />
+      <hr />
+      <ChangePasswordSection />
       <hr />
       <label class="check">
         <input type="checkbox" checked={erase} onChange={(e) => setErase(e.currentTarget.checked)} />

@@ -7,6 +7,7 @@ import { sessionDevices } from "./0005-session-devices.js";
 import { auditLog } from "./0006-audit-log.js";
 import { files } from "./0007-files.js";
 import { recoveryCodes } from "./0008-recovery-codes.js";
+import { roomSettings } from "./0009-room-settings.js";
 
 /**
  * Every migration, by name. A static map rather than Kysely's FileMigrationProvider so that
@@ -21,6 +22,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   "0006-audit-log": auditLog,
   "0007-files": files,
   "0008-recovery-codes": recoveryCodes,
+  "0009-room-settings": roomSettings,
 });
 
 export const migrationProvider: MigrationProvider = {
