@@ -21,8 +21,8 @@ import {
   type PendingLink,
   parseRetention,
   type Quote,
-  resetPassword,
   type RoomSettings,
+  resetPassword,
   type SafetyNumberResult,
 } from "@parley/client";
 import {
