@@ -120,6 +120,18 @@ describe("removing a device (IDENT-5)", () => {
     );
 
     await bob.client.removeDevice(phoneId);
+    // AUDIT-1: the removal is in the audit log (its log line is written before the answer).
+    const audited = ts.logs
+      .flatMap((chunk) => chunk.split("\n"))
+      .filter((line) => line.includes('"device_removed"'))
+      .map(
+        (line) =>
+          JSON.parse(line) as { component?: string; userId?: string; details?: { deviceId?: string } },
+      );
+    assert.ok(
+      audited.some((l) => l.component === "audit" && l.userId === bob.id && l.details?.deviceId === phoneId),
+      "no device_removed audit entry",
+    );
 
     const expected: DeviceRemovedEvent = { userId: bob.id, deviceId: phoneId };
     assert.deepEqual(await aliceHears, expected);

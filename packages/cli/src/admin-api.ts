@@ -3,6 +3,7 @@ import {
   AdminUsersResponse,
   CreateInviteResponse,
   ErrorBody,
+  ResetCodeResponse,
   SessionResponse,
 } from "@parley/protocol";
 import type { TSchema } from "typebox";
@@ -44,6 +45,12 @@ export class AdminApi {
   async setDisabled(userId: string, disabled: boolean): Promise<void> {
     const path = `/api/admin/users/${encodeURIComponent(userId)}/${disabled ? "disable" : "enable"}`;
     await this.#call("POST", path, null);
+  }
+
+  /** AUTH-11: a one-time reset code for the account, shown once. */
+  issueResetCode(userId: string): Promise<ResetCodeResponse> {
+    const path = `/api/admin/users/${encodeURIComponent(userId)}/reset-code`;
+    return this.#call<ResetCodeResponse>("POST", path, ResetCodeResponse);
   }
 
   async blocks(): Promise<AdminBlocksResponse["blocks"]> {

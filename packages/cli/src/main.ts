@@ -8,6 +8,7 @@ commands:
   discover   list the Parley servers advertised on the LAN (mDNS/DNS-SD)
   admin      invite codes, accounts and IP blocks on a server; promote or demote an admin
   chat       end-to-end encrypted terminal client
+  reset-password  set a new password with a code from your admin or a recovery code
 
 Run "parley <command> --help" for a command's options.
 Exit status: 0 done, 1 failed, 2 bad usage, 3 server not trusted (its CA fingerprint changed).
@@ -21,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<Command>> = {
   discover: async () => (await import("./commands/discover.js")).discoverCommand,
   admin: async () => (await import("./commands/admin.js")).adminCommand,
   chat: async () => (await import("./commands/chat.js")).chatCommand,
+  "reset-password": async () => (await import("./commands/reset-password.js")).resetPasswordCommand,
 };
 
 /** The subcommand running, for the "parley <command>: reason" error line. */

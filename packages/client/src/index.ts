@@ -131,6 +131,7 @@ export {
 } from "./files.js";
 export { type DeviceAdded, type IdentityChange, KeyPins, type TrustState } from "./pins.js";
 export type { FetchLike, FetchResponse, Timers, WebSocketConstructor, WebSocketLike } from "./platform.js";
+export { resetPassword } from "./recovery.js";
 export { SAFETY_NUMBER_GROUPS_PER_ROW, SAFETY_NUMBER_ROWS, safetyNumberRows } from "./safety-layout.js";
 export { fetchServerInfo } from "./server-info.js";
 export { type DeviceStore, MemoryStore } from "./store.js";

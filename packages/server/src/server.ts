@@ -215,6 +215,13 @@ export async function startServer(config: Config, options: StartOptions): Promis
         userId: ref.userId,
         details: { deviceId: ref.deviceId },
       }),
+    onDeviceRemoved: (ref, by) =>
+      auditLog.record({
+        kind: "device_removed",
+        actorId: ref.userId,
+        userId: ref.userId,
+        details: { deviceId: ref.deviceId, by },
+      }),
   });
   const links = new LinkRelay({
     bus,

@@ -17,6 +17,8 @@ On a server, over HTTPS, signed in as an admin account:
   users                    list every account
   disable <user>           disable an account; its sessions end at once
   enable <user>            let a disabled account log in again
+  reset-code <user>        a one-time code (24 hours) with which the person sets a new
+                           password ("parley reset-password", or the sign-in page)
   blocks                   list the IP addresses blocked for failed logins
   unblock <ip>             lift the block on an address
   delete-room <room-id>    delete a room for everyone (its members are told)
@@ -40,7 +42,16 @@ The first use of a URL pins the CA fingerprint the server presents (trust on fir
 ssh does); a later change is refused with exit status 3.
 `;
 
-const REMOTE = ["invite", "users", "disable", "enable", "blocks", "unblock", "delete-room"] as const;
+const REMOTE = [
+  "invite",
+  "users",
+  "disable",
+  "enable",
+  "reset-code",
+  "blocks",
+  "unblock",
+  "delete-room",
+] as const;
 type Remote = (typeof REMOTE)[number];
 
 const OPTIONS = {
@@ -62,6 +73,7 @@ const OWN_OPTIONS: Record<Remote | "promote" | "demote", readonly string[]> = {
   blocks: ["json"],
   disable: [],
   enable: [],
+  "reset-code": ["json"],
   unblock: [],
   "delete-room": [],
   promote: ["data-dir", "database-url"],
@@ -90,6 +102,7 @@ export async function adminCommand(argv: string[]): Promise<number> {
   const wantArgs =
     sub === "disable" ||
     sub === "enable" ||
+    sub === "reset-code" ||
     sub === "unblock" ||
     sub === "delete-room" ||
     sub === "promote" ||
@@ -182,6 +195,18 @@ async function runRemote(
       else
         for (const b of blocks)
           out(`${printable(b.ip)}  blocked for ${Math.ceil(b.retryAfterMs / 1000)} s more`);
+      return EXIT.ok;
+    }
+    case "reset-code": {
+      const user = await findUser(api, arg);
+      const issued = await api.issueResetCode(user.id);
+      if (o.json) out(JSON.stringify(issued));
+      else {
+        out(issued.code);
+        process.stderr.write(
+          `reset code for ${printable(user.username)}, valid until ${new Date(issued.expiresAt).toISOString()}; shown once\n`,
+        );
+      }
       return EXIT.ok;
     }
     case "delete-room":

@@ -53,6 +53,8 @@ export interface DeliveryServiceOptions {
   mlsSuite?: MlsSuite;
   /** Told once a new device is bound to an account (the audit log's `device_added`). */
   onDeviceAdded?: (ref: { userId: UserId; deviceId: string }) => void;
+  /** Told once a device is removed, with the device that removed it (`device_removed`). */
+  onDeviceRemoved?: (ref: { userId: UserId; deviceId: string }, by: string) => void;
   now?: () => number;
 }
 
@@ -306,6 +308,7 @@ export class DeliveryService {
     const encoded = Buffer.from(revocation, "base64").toString("base64");
     if (!(await this.#store.revokeDevice(ref, encoded, this.#now())))
       throw new ParleyError("device_not_found", { details: ["/deviceId"] });
+    this.o.onDeviceRemoved?.(ref, own.deviceId);
     // Its sockets close wherever they are, and its sessions (with their refresh tokens) end.
     this.o.bus.publishControl({ type: "device.removed", userId: auth.userId, deviceId: targetId });
     for (const sessionId of await this.o.storage.revokeDeviceSessions(auth.userId, targetId, this.#now()))

@@ -45,6 +45,8 @@ export function describeError(e: unknown): string {
       return "This server needs a valid invite code to register.";
     case "account_disabled":
       return "This account is disabled.";
+    case "reset_code_invalid":
+      return "Wrong username or code, or the code was used or has expired. Ask your admin for a new one.";
     case "http_failed":
     case "not_connected":
     case "connection_lost":

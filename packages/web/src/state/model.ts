@@ -16,7 +16,7 @@ import { computed, signal } from "@preact/signals";
 export type { ChatMessage } from "@parley/client";
 
 /** `link`: signed in on a browser without the person's identity key: link it or reset (issue 14). */
-export type Route = "signin" | "register" | "trust" | "app" | "link";
+export type Route = "signin" | "register" | "reset" | "trust" | "app" | "link";
 
 export type ThemeChoice = "system" | "modern-light" | "modern-dark" | "terminal";
 

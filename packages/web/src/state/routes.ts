@@ -3,6 +3,7 @@ import type { Route } from "./model.js";
 const PUBLIC_ROUTES: Readonly<Record<string, Route>> = {
   "#/signin": "signin",
   "#/register": "register",
+  "#/reset": "reset",
   "#/trust": "trust",
 };
 

@@ -22,6 +22,7 @@ import {
   parseRetention,
   type Quote,
   type RoomSettings,
+  resetPassword,
   type SafetyNumberResult,
 } from "@parley/client";
 import {
@@ -117,6 +118,15 @@ export async function signIn(username: string, password: string): Promise<void> 
   const candidate = makeClient(opened.store);
   await candidate.login(username, password);
   await begin(candidate, username, opened.store, opened.persistent);
+}
+
+/** AUTH-11, AUTH-12: a new password with a reset or recovery code; then sign in as usual. */
+export async function resetWithCode(username: string, code: string, newPassword: string): Promise<void> {
+  await resetPassword(location.origin, (url, init) => fetch(url, { ...init, cache: "no-store" }), {
+    username,
+    code,
+    newPassword,
+  });
 }
 
 export async function register(username: string, password: string, inviteCode?: string): Promise<void> {

@@ -1,6 +1,7 @@
 import { route } from "../state/model.js";
 import { Register, SignIn, Trust } from "./auth.js";
 import { LinkThisDevice } from "./link-device.js";
+import { ResetPassword } from "./reset-password.js";
 import { Shell } from "./shell.js";
 
 export function App() {
@@ -9,6 +10,8 @@ export function App() {
       return <Shell />;
     case "register":
       return <Register />;
+    case "reset":
+      return <ResetPassword />;
     case "trust":
       return <Trust />;
     case "link":

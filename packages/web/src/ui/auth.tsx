@@ -62,6 +62,9 @@ export function SignIn() {
         <p class="muted">
           New here? <a href="#/register">Create an account</a>
         </p>
+        <p class="muted">
+          <a href="#/reset">Forgot password?</a>
+        </p>
       </form>
       <AuthFooter />
     </main>
@@ -195,7 +198,7 @@ export function Register() {
   );
 }
 
-function Brand() {
+export function Brand() {
   return (
     <header class="brand">
       <h1>Parley</h1>
@@ -204,7 +207,7 @@ function Brand() {
   );
 }
 
-function AuthFooter() {
+export function AuthFooter() {
   return (
     <footer class="auth-footer">
       <a href="#/trust">Trust this server on your phone</a>
