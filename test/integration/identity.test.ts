@@ -173,6 +173,30 @@ describe("one identity per person", () => {
     await verifier.client.acceptKeyChange(gina.id);
     assert.equal(await verifier.client.trust(gina.id), "unverified");
   });
+
+  it("a room, a public room joined, or a direct conversation started on one device is on the person's other devices at once", async () => {
+    const bob = await user("bob");
+    const alice = await user("alice");
+    const phone = await signIn(bob);
+    await linkBySdk(bob.client, phone);
+    // Started on the laptop after the phone was linked; the phone stays connected throughout.
+    const team = await bob.client.createRoom("later", { isPublic: false });
+    await bob.client.invite(team.id, alice.id);
+    await alice.client.join(team.id);
+    const open = await alice.client.createRoom("open", { isPublic: true });
+    await bob.client.join(open.id);
+    const direct = await bob.client.openDirect(alice.id);
+    for (const [room, text] of [
+      [team.id, "to the new room"],
+      [open.id, "to the public room"],
+      [direct.id, "to the direct conversation"],
+    ] as const) {
+      const onPhone = nextEvent(phone, "message", (m) => m.text === text);
+      await alice.client.send(room, text);
+      const got = await onPhone;
+      assert.equal(got.from.userId, alice.id);
+    }
+  });
 });
 
 describe("a server that lies about identities", () => {

@@ -498,7 +498,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       "room",
     );
     const roomId = canonicalRoomId(answer.room.id);
-    await this.#sync.engine.startGroup(roomId, []);
+    await this.#sync.engine.startGroup(roomId, await this.#sync.engine.claimOwnOthers());
     await this.#rotation?.refreshed(roomId);
     return answer.room;
   }
@@ -520,7 +520,10 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       { type: "room.join", roomId, ...(passphrase !== undefined ? { passphrase } : {}) },
       "room",
     );
-    await this.#sync.engine.ensureGroup(canonicalRoomId(answer.room.id));
+    const id = canonicalRoomId(answer.room.id);
+    await this.#sync.engine.ensureGroup(id);
+    // This person's other devices come in with this one, not at their next reconnect.
+    await this.#sync.engine.addUser(id, this.#identity().accountId);
     return answer.room;
   }
 

@@ -449,7 +449,16 @@ export class CommitEngine {
     await this.#d.inbox.drain();
     if ((await this.#d.groups.get(roomId)) !== undefined) return;
     if ((await this.groupInfo(roomId)) !== undefined) return this.ensureGroup(roomId);
-    await this.startGroup(roomId, await this.claim(userId));
+    await this.startGroup(roomId, [...(await this.claim(userId)), ...(await this.claimOwnOthers())]);
+  }
+
+  /**
+   * One KeyPackage of each of this person's other devices: a group this device starts holds
+   * them from its first Commit, so a room made on the laptop is on the phone at once (issue 14).
+   */
+  async claimOwnOthers(): Promise<ClaimedDevice[]> {
+    const me = this.#d.identity();
+    return (await this.claim(me.accountId)).filter((c) => c.ref.deviceId !== me.deviceId);
   }
 
   /** Adds every device of `userId` that is not in the group yet. */
