@@ -93,7 +93,7 @@ describe("Relay", () => {
 
   test("stops at once for a member who was removed (the cache follows the change)", async (t) => {
     const f = await fixture(t);
-    const { room } = await f.rooms.create(f.alice, { name: "team" });
+    const { room } = await f.rooms.create(f.alice, { name: "team", isPublic: true });
     await f.rooms.join(f.bob, room.id);
     await f.relay.toRoom(f.alice, "u-alice-1", room.id, "AA");
     assert.equal(f.got("u-bob").length, 2);
@@ -104,7 +104,7 @@ describe("Relay", () => {
 
   test("copies a public room's post to followers outside the room only (SUB-2)", async (t) => {
     const f = await fixture(t);
-    const { room } = await f.rooms.create(f.alice, { name: "news" });
+    const { room } = await f.rooms.create(f.alice, { name: "news", isPublic: true });
     await f.rooms.join(f.bob, room.id);
     await f.subscriptions.subscribe(f.bob, f.alice.userId);
     await f.subscriptions.subscribe(f.carol, f.alice.userId);
@@ -139,7 +139,7 @@ describe("Relay", () => {
 
   test("tells the other members who is typing", async (t) => {
     const f = await fixture(t);
-    const { room } = await f.rooms.create(f.alice, { name: "team" });
+    const { room } = await f.rooms.create(f.alice, { name: "team", isPublic: true });
     await f.rooms.join(f.bob, room.id);
     await f.relay.typing(f.alice, "u-alice-1", room.id, true);
     const typing = f.sink.framesFor("u-bob").map((x) => JSON.parse(x) as { type: string; active?: boolean });
