@@ -152,12 +152,18 @@ export class DeliveryService {
         throw new ParleyError("key_package_invalid", { details: ["/lastResort"] });
       await this.#bindIdentity(auth.userId, certificate.identityKey);
       try {
-        await this.#store.addDevice({
-          ...ref,
-          signatureKey: reg.signatureKey,
-          createdAt: this.#now(),
-          certificate: certificate.encoded,
-        });
+        // The count above refuses early, before any signature is checked; this one is the
+        // authoritative check, made with the insert, which concurrent registrations cannot pass.
+        const added = await this.#store.addDevice(
+          {
+            ...ref,
+            signatureKey: reg.signatureKey,
+            createdAt: this.#now(),
+            certificate: certificate.encoded,
+          },
+          this.o.maxDevicesPerAccount ?? 10,
+        );
+        if (!added) throw new ParleyError("too_many_devices");
       } catch (e) {
         // The same key under another device id or account: a key is one device's alone.
         if (e instanceof StorageConflictError) throw new ParleyError("device_key_mismatch");

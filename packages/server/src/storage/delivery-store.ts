@@ -59,7 +59,12 @@ export type CommitOutcome =
 export interface DeliveryStore {
   findDevice(ref: DeviceRef): Promise<DeviceRecord | undefined>;
   /** Throws StorageConflictError "device" (id taken) or "device_key" (key bound elsewhere). */
-  addDevice(device: DeviceRecord): Promise<void>;
+  /**
+   * Adds the device; with `maxPerAccount`, only while the account has fewer devices than that,
+   * checked and written as one step (false when at the cap), so registrations racing each other
+   * cannot pass it together.
+   */
+  addDevice(device: DeviceRecord, maxPerAccount?: number): Promise<boolean>;
   listDevices(userId: UserId): Promise<DeviceRecord[]>;
   /** The identity key (base64) bound to the account, if any. */
   findIdentityKey(userId: UserId): Promise<string | undefined>;
@@ -107,7 +112,10 @@ export interface DeliveryStore {
 }
 
 export class KyselyDeliveryStore implements DeliveryStore {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: "sqlite" | "postgres" = "sqlite",
+  ) {}
 
   async findDevice(ref: DeviceRef): Promise<DeviceRecord | undefined> {
     const row = await this.db
@@ -119,19 +127,34 @@ export class KyselyDeliveryStore implements DeliveryStore {
     return row && toDevice(row);
   }
 
-  async addDevice(d: DeviceRecord): Promise<void> {
-    await rejectingConflicts(
-      this.db
-        .insertInto("devices")
-        .values({
-          user_id: d.userId,
-          device_id: d.deviceId,
-          signature_key: d.signatureKey,
-          next_seq: 0,
-          created_at: d.createdAt,
-          certificate: d.certificate ?? null,
-        })
-        .execute(),
+  async addDevice(d: DeviceRecord, maxPerAccount = Number.POSITIVE_INFINITY): Promise<boolean> {
+    return rejectingConflicts(
+      this.db.transaction().execute(async (trx) => {
+        if (Number.isFinite(maxPerAccount)) {
+          // PostgreSQL: the account's row stays locked until commit, so two registrations of one
+          // account take turns here. SQLite runs one write transaction at a time anyway.
+          if (this.dialect === "postgres")
+            await trx.selectFrom("users").select("id").where("id", "=", d.userId).forUpdate().execute();
+          const row = await trx
+            .selectFrom("devices")
+            .select((eb) => eb.fn.countAll<number | string>().as("n"))
+            .where("user_id", "=", d.userId)
+            .executeTakeFirst();
+          if (Number(row?.n ?? 0) >= maxPerAccount) return false;
+        }
+        await trx
+          .insertInto("devices")
+          .values({
+            user_id: d.userId,
+            device_id: d.deviceId,
+            signature_key: d.signatureKey,
+            next_seq: 0,
+            created_at: d.createdAt,
+            certificate: d.certificate ?? null,
+          })
+          .execute();
+        return true;
+      }),
     );
   }
 

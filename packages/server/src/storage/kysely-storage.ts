@@ -49,7 +49,7 @@ export class KyselyStorage implements Storage {
     readonly dialect: Storage["dialect"],
   ) {
     this.#db = db;
-    this.delivery = new KyselyDeliveryStore(db);
+    this.delivery = new KyselyDeliveryStore(db, dialect);
     this.offlineQueue = new KyselyOfflineQueueStore(db);
     this.files = new KyselyFileStore(db);
     this.fileBlobs = new DatabaseBlobStore(db);
