@@ -46,7 +46,7 @@ before(async () => {
   const invited = nextEvent(sam.client, "invited", (i) => i.room.id === roomId);
   await step([`/invite ${sam.username}`], `invited ${sam.username} to #drop`);
   await invited;
-  const joined = cli.waitFor(`${sam.username} joined #drop`, 20_000, cli.stdout.length);
+  const joined = cli.waitFor(`${sam.username} joined`, 20_000, cli.stdout.length);
   await sam.client.join(roomId);
   await joined;
 });
