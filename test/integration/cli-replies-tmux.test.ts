@@ -105,7 +105,7 @@ it("replies, reacts, edits, deletes and searches by message number in an 80x24 t
     await type(`/invite ${sam.username}`);
     await invited;
     await sam.client.join(roomId);
-    await waitScreen(`${sam.username} joined #den`, "sam joining");
+    await waitScreen(`${sam.username} joined`, "sam joining");
 
     // Every message printed has a number after it.
     const lunch = await sam.client.send(roomId, "lunch at noon?");
