@@ -15,9 +15,12 @@ const SIZE = 200 * 1000 * 1000;
 /**
  * Growth allowed, as shares of the file's size (holding the file once would be 1.0, and both
  * sides would hold it twice): of what is held after a garbage collection (heap and buffers),
- * sampled every 16 MB of progress, and of the resident set's peak, garbage included.
+ * sampled every 16 MB of progress, and of the resident set's peak, garbage included. Held growth
+ * was 0.023 on a quiet machine and 0.131 in a CI rehearsal at load 8-10 (data in flight between
+ * the two sides piles up in socket and TLS buffers when one side is starved), so the bound is a
+ * fifth of the file: far from holding it, and not at the mercy of the machine's load.
  */
-const MAX_HELD_RATIO = 0.1;
+const MAX_HELD_RATIO = 0.2;
 const MAX_RSS_RATIO = 0.5;
 
 // What is still referenced is what a collection leaves: expose gc() to this test only.
