@@ -1,15 +1,13 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, it } from "node:test";
-import { promisify } from "node:util";
 import type { Content, MessageEvent } from "@parley/client";
-import { CLI, cleanEnv, NODE_ARGS, ROOT } from "./support/cli.js";
+import { CLI, NODE_ARGS, ROOT } from "./support/cli.js";
 import { STRONG_PASSWORD, startTestServer, type TestServer, uniqueName } from "./support/harness.js";
 import { nextEvent, type SdkUser, sdkSignUp } from "./support/sdk.js";
+import { TmuxSession, haveTmux as tmuxInstalled } from "./support/tmux.js";
 
 // Issue 20 in the terminal client (CHAT-1..6): `parley chat` in tmux at 80x24 numbers every
 // message it prints; /reply, /react, /edit, /delete name one by its number, and what another
@@ -17,43 +15,16 @@ import { nextEvent, type SdkUser, sdkSignUp } from "./support/sdk.js";
 // /goto opens its conversation there. The other member is an SDK client in the test process,
 // so the test sees the very content each command sends.
 
-const run = promisify(execFile);
-const SOCKET = `parley-replies-${process.pid}-${randomBytes(4).toString("hex")}`;
-const SESSION = "chat";
-
 let tmp: string;
 let ts: TestServer;
 let sam: SdkUser;
 let haveTmux = true;
 
-function tmux(...args: string[]) {
-  return run("tmux", ["-L", SOCKET, ...args], {
-    env: cleanEnv({ HOME: tmp, XDG_CONFIG_HOME: join(tmp, ".config") }),
-  });
-}
+let term: TmuxSession;
 
-async function screen(): Promise<string[]> {
-  const { stdout } = await tmux("capture-pane", "-p", "-t", SESSION);
-  return stdout.split("\n");
-}
-
-/** Polls the screen every 100 ms until a row holds `text`; fails after `ms` showing the screen. */
-async function waitScreen(text: string | RegExp, what: string, ms = 20_000): Promise<string[]> {
-  const end = Date.now() + ms;
-  let rows: string[] = [];
-  const hit = (r: string) => (typeof text === "string" ? r.includes(text) : text.test(r));
-  while (Date.now() < end) {
-    rows = await screen();
-    if (rows.some(hit)) return rows;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`not on screen within ${ms} ms: ${what}\n${rows.join("\n")}`);
-}
-
-async function type(text: string): Promise<void> {
-  await tmux("send-keys", "-t", SESSION, "-l", "--", text);
-  await tmux("send-keys", "-t", SESSION, "Enter");
-}
+const screen = () => term.screen();
+const waitScreen = (text: string | RegExp, what: string, ms?: number) => term.waitFor(text, ms, what);
+const type = (text: string) => term.type(text, true);
 
 /** The next message sam's client decrypts in `roomId` whose content `match` accepts. */
 function samGets(roomId: string, match: (c: Content) => boolean): Promise<MessageEvent> {
@@ -61,13 +32,10 @@ function samGets(roomId: string, match: (c: Content) => boolean): Promise<Messag
 }
 
 before(async () => {
-  try {
-    await run("tmux", ["-V"]);
-  } catch {
-    haveTmux = false;
-    return;
-  }
+  haveTmux = await tmuxInstalled();
+  if (!haveTmux) return;
   tmp = await mkdtemp(join(tmpdir(), "parley-replies-tmux-"));
+  term = new TmuxSession({ HOME: tmp, XDG_CONFIG_HOME: join(tmp, ".config") });
   ts = await startTestServer();
   sam = await sdkSignUp(ts, "sam");
 });
@@ -87,7 +55,7 @@ it("replies, reacts, edits, deletes and searches by message number in an 80x24 t
   }
   const alice = uniqueName("alice");
   const command = [process.execPath, ...NODE_ARGS, CLI, "chat", ts.url].map((a) => `'${a}'`).join(" ");
-  await tmux("new-session", "-d", "-s", SESSION, "-x", "80", "-y", "24", "-c", ROOT, command);
+  await term.start(command, ROOT);
   try {
     await waitScreen("Trust this server and remember its CA? [y/N]", "the TOFU question", 60_000);
     await type("y");
@@ -184,6 +152,6 @@ it("replies, reacts, edits, deletes and searches by message number in an 80x24 t
 
     for (const row of await screen()) assert.ok([...row].length <= 80, `row fits 80 columns: ${row}`);
   } finally {
-    await tmux("kill-server").catch(() => undefined);
+    await term?.kill();
   }
 });

@@ -1,13 +1,10 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, it } from "node:test";
-import { promisify } from "node:util";
 import type { SessionResponse } from "@parley/protocol";
-import { CLI, cleanEnv, NODE_ARGS, ROOT } from "./support/cli.js";
+import { CLI, NODE_ARGS, ROOT } from "./support/cli.js";
 import {
   login,
   request,
@@ -17,6 +14,7 @@ import {
   uniqueName,
 } from "./support/harness.js";
 import { nextEvent, type SdkUser, sdkSignUp } from "./support/sdk.js";
+import { TmuxSession, haveTmux as tmuxInstalled } from "./support/tmux.js";
 
 // Rooms a team manages itself (issue 18) in `parley chat` on a real terminal (tmux, as in
 // cli-chat-tmux.test.ts): a private room by default, invitations, moderators, settings, the
@@ -24,58 +22,28 @@ import { nextEvent, type SdkUser, sdkSignUp } from "./support/sdk.js";
 // out of the MLS group, a declined invitation, and a password change; each membership change
 // shows as a line.
 
-const run = promisify(execFile);
-const SOCKET = `parley-rooms-${process.pid}-${randomBytes(4).toString("hex")}`;
-const SESSION = "chat";
-
 let tmp: string;
 let ts: TestServer;
 let haveTmux = true;
 
-function tmux(...args: string[]) {
-  return run("tmux", ["-L", SOCKET, ...args], {
-    env: cleanEnv({ HOME: tmp, XDG_CONFIG_HOME: join(tmp, ".config") }),
-  });
-}
+let term: TmuxSession;
 
-async function screen(): Promise<string[]> {
-  const { stdout } = await tmux("capture-pane", "-p", "-t", SESSION);
-  return stdout.split("\n");
-}
-
-/** Polls the screen every 100 ms until `check` accepts it; fails after `ms` showing the screen. */
-async function waitScreen(check: (rows: string[]) => boolean, what: string, ms = 20_000): Promise<string[]> {
-  const end = Date.now() + ms;
-  let rows: string[] = [];
-  while (Date.now() < end) {
-    rows = await screen();
-    if (check(rows)) return rows;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`not on screen within ${ms} ms: ${what}\n${rows.join("\n")}`);
-}
-
+const waitScreen = (check: (rows: string[]) => boolean, what: string, ms?: number) =>
+  term.waitFor(check, ms, what);
 const shows = (text: string) => (rows: string[]) => rows.some((r) => r.includes(text));
-
-async function type(text: string, enter = false): Promise<void> {
-  await tmux("send-keys", "-t", SESSION, "-l", "--", text);
-  if (enter) await tmux("send-keys", "-t", SESSION, "Enter");
-}
+const type = (text: string, enter = false) => term.type(text, enter);
 
 before(async () => {
-  try {
-    await run("tmux", ["-V"]);
-  } catch {
-    haveTmux = false;
-    return;
-  }
+  haveTmux = await tmuxInstalled();
+  if (!haveTmux) return;
   tmp = await mkdtemp(join(tmpdir(), "parley-rooms-tmux-"));
+  term = new TmuxSession({ HOME: tmp, XDG_CONFIG_HOME: join(tmp, ".config") });
   ts = await startTestServer({ bruteForceMaxFailures: 1_000, frameRate: 1000, frameBurst: 1000 });
 });
 
 after(async () => {
   for (const u of users) await u.client.close();
-  await tmux("kill-server").catch(() => undefined);
+  await term?.kill();
   await ts?.stop();
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
@@ -101,7 +69,7 @@ it("manages a room from the terminal: privacy, invitations, roles, settings, dir
   const erin = await sdkUser("erin");
   const alice = uniqueName("alice");
   const command = [process.execPath, ...NODE_ARGS, CLI, "chat", ts.url].map((a) => `'${a}'`).join(" ");
-  await tmux("new-session", "-d", "-s", SESSION, "-x", "80", "-y", "24", "-c", ROOT, command);
+  await term.start(command, ROOT);
   await waitScreen(shows("Trust this server and remember its CA? [y/N]"), "the TOFU question", 60_000);
   await type("y", true);
   await waitScreen(shows("not signed in"), "the greeting", 30_000);

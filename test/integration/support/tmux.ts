@@ -51,10 +51,21 @@ export class TmuxSession {
     return stdout.split("\n");
   }
 
-  /** Polls every 100 ms until `check` accepts the screen; fails after `ms` showing it. */
-  async waitFor(check: string | ((rows: string[]) => boolean), ms = 20_000): Promise<string[]> {
+  /**
+   * Polls every 100 ms until `check` accepts the screen (a row holding the text, a row matching
+   * the pattern, or a test of all rows); fails after `ms` showing it, named by `what`.
+   */
+  async waitFor(
+    check: string | RegExp | ((rows: string[]) => boolean),
+    ms = 20_000,
+    what = String(check),
+  ): Promise<string[]> {
     const accept =
-      typeof check === "string" ? (rows: string[]) => rows.some((r) => r.includes(check)) : check;
+      typeof check === "string"
+        ? (rows: string[]) => rows.some((r) => r.includes(check))
+        : check instanceof RegExp
+          ? (rows: string[]) => rows.some((r) => check.test(r))
+          : check;
     const end = Date.now() + ms;
     let rows: string[] = [];
     while (Date.now() < end) {
@@ -62,7 +73,7 @@ export class TmuxSession {
       if (accept(rows)) return rows;
       await new Promise((r) => setTimeout(r, 100));
     }
-    assert.fail(`not on screen within ${ms} ms: ${String(check)}\n${rows.join("\n")}`);
+    assert.fail(`not on screen within ${ms} ms: ${what}\n${rows.join("\n")}`);
   }
 
   async type(text: string, enter = false): Promise<void> {
