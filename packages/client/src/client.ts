@@ -79,6 +79,7 @@ import { RecentIds } from "./recent-ids.js";
 import { type Passable, Redelivery } from "./redelivery.js";
 import { Scheduler } from "./scheduler.js";
 import { fetchServerInfo } from "./server-info.js";
+import { fetchServerPolicy, type PolicyCheck, type PolicyPins } from "./server-policy.js";
 import { ServerList } from "./servers.js";
 import { SessionManager } from "./session.js";
 import type { DeviceStore } from "./store.js";
@@ -221,6 +222,7 @@ export interface DeviceInfo {
 export class ParleyClient extends TypedEmitter<ClientEvents> {
   readonly #o: Required<Pick<ParleyClientOptions, "now" | "random" | "timers">> & ParleyClientOptions;
   readonly #session: SessionManager;
+  readonly #servers: ServerList;
   readonly #device: DeviceKeys;
   readonly #pins: KeyPins;
   readonly #groups: GroupStates;
@@ -258,6 +260,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     };
     const { now, timers, store } = this.#o;
     const servers = new ServerList(options.baseUrl);
+    this.#servers = servers;
     this.#session = new SessionManager({
       servers,
       fetch: options.fetch,
@@ -420,6 +423,17 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   async signInConfirm(challenge: string, code: string): Promise<{ user: UserView; recoveryCodes: string[] }> {
     const done = await this.#session.loginConfirm(challenge, code);
     return { user: done.session.user, recoveryCodes: done.recoveryCodes };
+  }
+
+  /**
+   * POLICY-2: fetches and verifies the server's signed policy, pins it on first use, and emits
+   * `policy_changed` when it (or its key) differs from the pin.
+   */
+  async checkServerPolicy(pins: PolicyPins): Promise<PolicyCheck> {
+    const origin = this.#servers.current;
+    const check = await pins.check(origin, await fetchServerPolicy(origin, this.#o.fetch));
+    if (check.state === "changed") this.emit("policy_changed", check);
+    return check;
   }
 
   // ------------------------------------------------------------------ two-step sign-in (AUTH-13)

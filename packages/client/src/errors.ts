@@ -11,6 +11,10 @@ import { type ClientAction, ERRORS, type ErrorCode, isErrorCode } from "@parley/
  */
 export const CLIENT_ERRORS = {
   not_signed_in: { client: "sign_in", message: "Sign in (register, login or resume) first." },
+  policy_invalid: {
+    client: "report",
+    message: "The server's policy statement is malformed or its signature does not verify.",
+  },
   second_factor_required: {
     client: "report",
     message: "This account signs in with a second step (a TOTP code): use signIn().",

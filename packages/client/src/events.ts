@@ -1,10 +1,12 @@
 /** The types of the events ParleyClient emits (messages, membership, presence, typing, key changes, status, errors). */
+
 import type { DeviceRef } from "@parley/crypto";
 import type { RoomView, ServerFrameOf } from "@parley/protocol";
 import type { ConnectionStatus } from "./connection.js";
 import type { Content } from "./content.js";
 import type { AnyErrorCode, ParleyClientError } from "./errors.js";
 import type { DeviceAdded, IdentityChange, TrustState } from "./pins.js";
+import type { PolicyCheck } from "./server-policy.js";
 
 /** A decrypted message of a room or direct conversation. */
 export interface MessageEvent {
@@ -157,6 +159,11 @@ export interface ClientEvents {
    */
   this_device_removed: DeviceRemovedEvent;
   queue_missed: QueueMissedEvent;
+  /**
+   * POLICY-2: the server's signed policy (or its key) differs from the one pinned for it; the
+   * pin stays until the person acknowledges it (PolicyPins.accept).
+   */
+  policy_changed: Extract<PolicyCheck, { state: "changed" }>;
   delivery: DeliveryEvent;
   status: ConnectionStatus;
   error: ErrorEvent;

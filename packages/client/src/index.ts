@@ -135,6 +135,20 @@ export type { FetchLike, FetchResponse, Timers, WebSocketConstructor, WebSocketL
 export { resetPassword } from "./recovery.js";
 export { SAFETY_NUMBER_GROUPS_PER_ROW, SAFETY_NUMBER_ROWS, safetyNumberRows } from "./safety-layout.js";
 export { fetchServerInfo } from "./server-info.js";
+export {
+  describePolicy,
+  describePolicyChange,
+  fetchServerPolicy,
+  type PolicyChange,
+  type PolicyCheck,
+  type PolicyPart,
+  type PolicyPinStore,
+  PolicyPins,
+  policyChanges,
+  policyPartLabel,
+  type VerifiedPolicy,
+  verifyServerPolicy,
+} from "./server-policy.js";
 export { type DeviceStore, MemoryStore } from "./store.js";
 export {
   TYPING_IDLE_MS,

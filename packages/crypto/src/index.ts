@@ -112,4 +112,5 @@ export {
   type SafetyNumberParty,
   userFingerprint,
 } from "./safety-number.js";
+export { policyKeyFingerprint, verifyPolicySignature } from "./server-policy.js";
 export { ciphersuiteImpl, ciphersuiteName, parleyCryptoProvider } from "./suites.js";

@@ -14,5 +14,6 @@ export * from "./mls-suite.js";
 export * from "./password-rules.js";
 export * from "./recovery.js";
 export * from "./room-id.js";
+export * from "./server-policy.js";
 export * from "./totp.js";
 export * from "./version.js";

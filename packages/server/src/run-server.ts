@@ -50,7 +50,15 @@ export async function runServer(argv: string[], options: RunServerOptions = {}):
     const server = await startServer(config, { log });
     const scheme = config.tls === "auto" ? "https" : "http";
     const urls = lanUrls(scheme, config.host, server.port);
-    log.info({ event: "listening", urls, caFingerprint: server.caFingerprint }, "Parley is listening");
+    log.info(
+      {
+        event: "listening",
+        urls,
+        caFingerprint: server.caFingerprint,
+        policyKeyFingerprint: server.policyKeyFingerprint,
+      },
+      "Parley is listening",
+    );
 
     if (process.stdout.isTTY) {
       const main = urls.find((u) => !u.includes("127.0.0.1") && !u.includes("[::1]")) ?? server.url;
@@ -60,6 +68,7 @@ export async function runServer(argv: string[], options: RunServerOptions = {}):
         process.stdout.write(`CA fingerprint (SHA-256): ${server.caFingerprint}\n`);
         process.stdout.write(`Trust it on a phone: download ${main}/ca.crt\n`);
       }
+      process.stdout.write(`Policy key fingerprint (SHA-256): ${server.policyKeyFingerprint}\n`);
       process.stdout.write(`${await terminalQr(main)}\n`);
     }
 

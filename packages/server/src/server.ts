@@ -37,6 +37,8 @@ import { ConnectionCaps, createSourceFilter } from "./lan/index.js";
 import { startMdnsAdvertiser } from "./lan/mdns.js";
 import { LiveFigures } from "./ops/live-figures.js";
 import { Metrics } from "./ops/metrics.js";
+import { loadOrCreatePolicyKey } from "./policy/policy-key.js";
+import { signedPolicy } from "./policy/statement.js";
 import { openStorage } from "./storage/open-storage.js";
 import type { Storage } from "./storage/storage.js";
 import {
@@ -69,6 +71,8 @@ export interface ParleyServer {
   readonly port: number;
   readonly caCertPem: string | null;
   readonly caFingerprint: string | null;
+  /** POLICY-1: SHA-256 of the key that signs the server's policy statement. */
+  readonly policyKeyFingerprint: string;
   readonly storage: Storage;
   readonly gateway: Gateway;
   /** The encrypted files' rules and blob store (its sweep runs on a timer too). */
@@ -110,6 +114,11 @@ export async function startServer(config: Config, options: StartOptions): Promis
         log.warn({ event: "tls_ca_created" }, "created a new local certificate authority");
     }
   }
+
+  // POLICY-1: the key that signs what this server keeps and logs, made at first start.
+  const policyKey = await loadOrCreatePolicyKey(join(config.dataDir, "policy-key.pem"));
+  if (policyKey.generated) log.warn({ event: "policy_key_created" }, "created a new policy-signing key");
+  const serverPolicy = signedPolicy(config, policyKey);
 
   const storage =
     options.storage ??
@@ -347,6 +356,8 @@ export async function startServer(config: Config, options: StartOptions): Promis
     auditLog,
     recovery,
     totp,
+    serverPolicy,
+    policyKeyFingerprint: policyKey.fingerprint,
     figures,
   });
   const server = app.server as Server;
@@ -509,6 +520,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     port,
     caCertPem,
     caFingerprint,
+    policyKeyFingerprint: policyKey.fingerprint,
     storage,
     gateway,
     files,

@@ -12,6 +12,7 @@ import {
   PROTOCOL_VERSION,
   RefreshRequest,
   RegisterRequest,
+  type ServerPolicyResponse,
   type UsersResponse,
 } from "@parley/protocol";
 import type { PasswordPolicy } from "@parley/protocol/password-policy";
@@ -76,6 +77,9 @@ export interface HttpAppOptions {
   recovery: RecoveryService;
   /** The optional second factor (AUTH-13 to AUTH-15). */
   totp: TotpService;
+  /** POLICY-1: the signed statement of what this server keeps and logs. */
+  serverPolicy: ServerPolicyResponse;
+  policyKeyFingerprint: string;
   /** The admin area's live rates, from the /metrics counters. */
   figures: LiveFigures;
 }
@@ -370,6 +374,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
         messageBurst: config.frameBurst,
       },
       caFingerprint: o.caFingerprint,
+      policyKeyFingerprint: o.policyKeyFingerprint,
       storage:
         config.offlineQueue === "on"
           ? { messages: "queue", queueTtlSeconds: config.offlineQueueTtlS }
@@ -384,6 +389,9 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
       },
     };
   });
+
+  // POLICY-1: no auth, so a client can check it before anyone signs in.
+  app.get("/api/policy", async (): Promise<ServerPolicyResponse> => o.serverPolicy);
 
   app.get("/healthz", async () => ({ status: "ok" }));
   app.get("/readyz", async (_req, reply) => {
