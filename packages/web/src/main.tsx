@@ -3,7 +3,7 @@ import { render } from "preact";
 import "./styles/base.css";
 import { me, route } from "./state/model.js";
 import { routeFromHash } from "./state/routes.js";
-import { loadServerInfo, resumeLastSession } from "./state/session.js";
+import { loadServerInfo, loadServerPolicy, resumeLastSession } from "./state/session.js";
 import { App } from "./ui/app.js";
 import { startTheme } from "./ui/theme.js";
 
@@ -31,6 +31,7 @@ effect(() => {
 
 render(<App />, root);
 void loadServerInfo();
+void loadServerPolicy();
 void resumeLastSession().then((resumed) => {
   if (!resumed) follow();
 });

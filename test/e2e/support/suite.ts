@@ -55,7 +55,7 @@ export interface E2eUser {
  */
 export class E2eSuite {
   readonly #file: string;
-  readonly #overrides: Partial<Config>;
+  #overrides: Partial<Config>;
   readonly #dataDir: string;
   readonly #users: E2eUser[] = [];
   readonly #relays: TcpRelay[] = [];
@@ -250,8 +250,10 @@ export class E2eSuite {
   }
 
   /** Starts the server again on the same port with the same data (accounts, keys, TLS leaf). */
-  async restartServer(): Promise<void> {
+  /** Starts the server again on its port and data dir; `changes` are an operator's new settings. */
+  async restartServer(changes: Partial<Config> = {}): Promise<void> {
     if (!this.#serverDown) throw new Error("restartServer() without stopServer()");
+    this.#overrides = { ...this.#overrides, ...changes };
     this.#server = await startTestServer(
       { ...this.#overrides, port: this.#server.server.port },
       { dataDir: this.#dataDir },

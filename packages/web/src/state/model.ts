@@ -15,6 +15,8 @@ import { computed, signal } from "@preact/signals";
 
 export type { ChatMessage } from "@parley/client";
 
+import type { PolicyCheck } from "@parley/client";
+
 /** `link`: signed in on a browser without the person's identity key: link it or reset (issue 14). */
 export type Route = "signin" | "register" | "reset" | "trust" | "app" | "link";
 
@@ -44,6 +46,21 @@ export const serverInfo = signal<InfoResponse | undefined>(undefined);
 export const selectedRoom = signal<string | undefined>(undefined);
 /** A short message about something that failed outside a form (shown in a live region). */
 export const notice = signal<string | undefined>(undefined);
+/** AUTH-14: a sign-in waiting for its TOTP code, or for enrolment the server requires. */
+export const secondStep = signal<
+  | {
+      readonly username: string;
+      readonly next: "totp" | "totp_enrol";
+      readonly enrolment?: { readonly secret: string; readonly uri: string };
+    }
+  | undefined
+>(undefined);
+/** AUTH-15: TOTP recovery codes to show once, until the person has put them away. */
+export const recoveryCodesShown = signal<readonly string[] | undefined>(undefined);
+/** POLICY-2: the server's signed policy as last checked against this browser's pin. */
+export const serverPolicy = signal<PolicyCheck | undefined>(undefined);
+/** POLICY-2: the policy could not be fetched or did not verify. */
+export const serverPolicyError = signal<string | undefined>(undefined);
 export const theme = signal<ThemeChoice>("system");
 /** What this device keeps of the signed-in account's messages (Settings). */
 export const retention = signal<HistoryRetention>(DEFAULT_RETENTION);

@@ -11,6 +11,7 @@ import {
   type FileMeta,
   type FileSource,
   fetchServerInfo,
+  fetchServerPolicy,
   formatRetention,
   History,
   type HistoryRetention,
@@ -19,6 +20,7 @@ import {
   maxAgeMs,
   ParleyClient,
   type PendingLink,
+  PolicyPins,
   parseRetention,
   type Quote,
   type RoomSettings,
@@ -31,6 +33,7 @@ import {
   type InfoResponse,
   type MlsSuite,
   type RoomView,
+  type TotpStatus,
 } from "@parley/protocol";
 import { eraseAccount, getSetting, openAccountStore, setSetting } from "../platform/idb-store.js";
 import { describeError } from "./errors.js";
@@ -43,10 +46,14 @@ import {
   notice,
   persistent,
   readReceipts,
+  recoveryCodesShown,
   retention,
   route,
+  secondStep,
   selectedRoom,
   serverInfo,
+  serverPolicy,
+  serverPolicyError,
 } from "./model.js";
 
 /**
@@ -113,11 +120,107 @@ export async function resumeLastSession(): Promise<boolean> {
   return true;
 }
 
+/** A sign-in past its password, waiting for the second step (AUTH-14). */
+let pending:
+  | {
+      client: ParleyClient;
+      username: string;
+      challenge: string;
+      opened: Awaited<ReturnType<typeof openAccountStore>>;
+    }
+  | undefined;
+
 export async function signIn(username: string, password: string): Promise<void> {
   const opened = await openAccountStore(username);
   const candidate = makeClient(opened.store);
-  await candidate.login(username, password);
-  await begin(candidate, username, opened.store, opened.persistent);
+  const step = await candidate.signIn(username, password);
+  if (step.done) {
+    await begin(candidate, username, opened.store, opened.persistent);
+    return;
+  }
+  pending = { client: candidate, username, challenge: step.challenge, opened };
+  if (step.next === "totp_enrol") {
+    const enrolment = await candidate.signInEnrol(step.challenge);
+    secondStep.value = { username, next: "totp_enrol", enrolment };
+  } else {
+    secondStep.value = { username, next: "totp" };
+  }
+}
+
+/**
+ * AUTH-14: the code (or a TOTP recovery code) that completes the waiting sign-in. A wrong code
+ * throws and the step stays; an expired or used-up step goes back to the password form.
+ */
+export async function completeSignIn(code: string): Promise<void> {
+  const p = pending;
+  const step = secondStep.value;
+  if (p === undefined || step === undefined) throw new Error("no sign-in is waiting for a code");
+  try {
+    if (step.next === "totp_enrol") {
+      const done = await p.client.signInConfirm(p.challenge, code);
+      recoveryCodesShown.value = done.recoveryCodes;
+    } else {
+      await p.client.signInWithCode(p.challenge, code);
+    }
+  } catch (e) {
+    if (isParleyClientError(e, "login_challenge_invalid")) cancelSignIn();
+    throw e;
+  }
+  pending = undefined;
+  secondStep.value = undefined;
+  await begin(p.client, p.username, p.opened.store, p.opened.persistent);
+}
+
+export function cancelSignIn(): void {
+  void pending?.client.close();
+  pending = undefined;
+  secondStep.value = undefined;
+}
+
+// ------------------------------------------------------------------ two-step sign-in (AUTH-13)
+
+export function twoFactorStatus(): Promise<TotpStatus> {
+  return active().client.twoFactorStatus();
+}
+
+export function enrolTwoFactor(password: string): Promise<{ secret: string; uri: string }> {
+  return active().client.enrolTwoFactor(password);
+}
+
+export async function confirmTwoFactor(code: string): Promise<void> {
+  recoveryCodesShown.value = await active().client.confirmTwoFactor(code);
+}
+
+export function disableTwoFactor(password: string, code: string): Promise<void> {
+  return active().client.disableTwoFactor(password, code);
+}
+
+// ------------------------------------------------------------------ the server's policy (POLICY-2)
+
+const policyPins = new PolicyPins({
+  get: (key) => getSetting(key),
+  set: (key, value) => setSetting(key, value),
+});
+
+/** Fetches, verifies and checks the server's signed policy against this browser's pin. */
+export async function loadServerPolicy(): Promise<void> {
+  try {
+    const policy = await fetchServerPolicy(location.origin, (url, init) =>
+      fetch(url, { ...init, cache: "no-store" }),
+    );
+    serverPolicy.value = await policyPins.check(location.origin, policy);
+    serverPolicyError.value = undefined;
+  } catch (e) {
+    serverPolicyError.value = describeError(e);
+  }
+}
+
+/** The person saw the change: the new statement and key are pinned. */
+export async function acknowledgePolicy(): Promise<void> {
+  const check = serverPolicy.value;
+  if (check === undefined) return;
+  await policyPins.accept(location.origin, check.policy);
+  serverPolicy.value = { state: "unchanged", policy: check.policy };
 }
 
 /** AUTH-11, AUTH-12: a new password with a reset or recovery code; then sign in as usual. */

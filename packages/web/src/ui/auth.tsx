@@ -6,8 +6,10 @@ import {
 } from "@parley/protocol";
 import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../state/errors.js";
-import { notice, persistent, serverInfo } from "../state/model.js";
+import { notice, persistent, secondStep, serverInfo } from "../state/model.js";
 import { register, signIn } from "../state/session.js";
+import { PolicyWarning, ServerPanel } from "./server-policy.js";
+import { TwoFactorStep } from "./two-factor.js";
 
 type Checker = typeof import("@parley/protocol/password-policy-compact");
 
@@ -33,9 +35,18 @@ export function SignIn() {
       setBusy(false);
     }
   };
+  if (secondStep.value !== undefined)
+    return (
+      <main class="auth">
+        <Brand />
+        <TwoFactorStep />
+        <AuthFooter />
+      </main>
+    );
   return (
     <main class="auth">
       <Brand />
+      <PolicyWarning />
       <form class="card" aria-label="Sign in" onSubmit={submit}>
         <h2>Sign in</h2>
         {notice.value !== undefined && (
@@ -242,6 +253,12 @@ export function Trust() {
             </a>
           </p>
         )}
+        <p>SHA-256 fingerprint of the key that signs the server's policy:</p>
+        <p class="fingerprint" data-testid="trust-policy-fingerprint">
+          {info?.policyKeyFingerprint ?? "…"}
+        </p>
+        <PolicyWarning />
+        <ServerPanel />
         <h3>Android</h3>
         <ol>
           <li>Download the certificate above.</li>

@@ -32,6 +32,8 @@ import { DevicesSection } from "./devices.js";
 import { Dialog } from "./dialog.js";
 import { JoinRoomDialog, NewRoomDialog } from "./rooms.js";
 import { SearchDialog } from "./search.js";
+import { PolicyWarning, ServerPanel } from "./server-policy.js";
+import { RecoveryCodesOnce, TwoFactorSection } from "./two-factor.js";
 
 export function Shell() {
   const [dialog, setDialog] = useState<"new" | "join" | "settings" | "search" | undefined>();
@@ -52,6 +54,8 @@ export function Shell() {
           Settings
         </button>
       </header>
+      <PolicyWarning />
+      {dialog !== "settings" && <RecoveryCodesOnce />}
       <aside class="sidebar">
         <div class="sidebar-actions">
           <button type="button" onClick={() => setDialog("new")}>
@@ -277,6 +281,11 @@ function SettingsDialog({ onClose }: { onClose: () => void }) {
       <DevicesSection />
       <hr />
       <ChangePasswordSection />
+      <hr />
+      <TwoFactorSection />
+      <RecoveryCodesOnce />
+      <hr />
+      <ServerPanel />
       <hr />
       <label class="check">
         <input type="checkbox" checked={erase} onChange={(e) => setErase(e.currentTarget.checked)} />

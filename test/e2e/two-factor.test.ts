@@ -1,0 +1,108 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { Secret, TOTP } from "otpauth";
+import { STRONG_PASSWORD, uniqueName } from "../integration/support/harness.js";
+import { E2eSuite, type E2eUser } from "./support/suite.js";
+import {
+  closeDialog,
+  gotoRoute,
+  openSettings,
+  register,
+  signOut,
+  submitSignIn,
+  waitForSignedIn,
+} from "./support/ui.js";
+import { waitForText } from "./support/wait.js";
+
+// Issue 19 parts 4 and 5 in the browser: two-step sign-in (PROTOCOL.md AUTH-13, AUTH-14) set up
+// from the settings with a locally drawn QR code, and the server's signed policy (POLICY-1,
+// POLICY-2) in a "This server" panel, with the warning an operator's change raises.
+
+const totp = (secret: string) =>
+  new TOTP({ secret: Secret.fromBase32(secret), algorithm: "SHA1", digits: 6, period: 30 });
+
+/** Waits (bounded) for the authenticator to show a code of a later 30 s step than `used`'s. */
+async function nextCode(secret: string, used: number): Promise<string> {
+  for (let i = 0; i < 400; i++) {
+    if (TOTP.counter({ period: 30 }) > used) return totp(secret).generate();
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("the TOTP step did not advance");
+}
+
+describe("two-step sign-in and the server's policy in the browser", () => {
+  let s: E2eSuite;
+  let person: E2eUser;
+  before(async () => {
+    s = await E2eSuite.start(import.meta.url, { authRatePerMin: 10_000 });
+    person = await s.newUser("tess");
+  });
+  after(async () => {
+    await s?.close();
+  });
+
+  it("turns on two-step sign-in with a QR code, then signs in with a code", (t) =>
+    s.check(t, async () => {
+      const { page } = person;
+      const name = uniqueName("tess");
+      await register(page, name, STRONG_PASSWORD);
+      const settings = await openSettings(page);
+      const section = settings.getByRole("region", { name: "Two-step sign-in" });
+      await waitForText(section.getByTestId("totp-state"), /^Off\./);
+      const setUp = section.getByRole("form", { name: "Turn on two-step sign-in" });
+      await setUp.getByLabel("Password").fill(STRONG_PASSWORD);
+      await setUp.getByRole("button", { name: "Set up" }).click();
+      const confirm = section.getByRole("form", { name: "Confirm two-step sign-in" });
+      await confirm.getByRole("img", { name: "Authenticator QR code" }).waitFor();
+      const secret = (await confirm.getByTestId("totp-secret").textContent()) ?? "";
+      assert.match(secret, /^[A-Z2-7]{32}$/);
+      const enrolledAt = TOTP.counter({ period: 30 });
+      await confirm.getByLabel("The code your app shows").fill(totp(secret).generate());
+      await confirm.getByRole("button", { name: "Turn on" }).click();
+      const codes = settings.getByTestId("totp-recovery-codes").getByRole("listitem");
+      await codes.first().waitFor();
+      assert.equal(await codes.count(), 10);
+      await settings.getByRole("button", { name: "I have put them away" }).click();
+      await waitForText(section.getByTestId("totp-state"), /^On\. 10 recovery codes left\./);
+      await closeDialog(settings);
+      await signOut(page);
+
+      await submitSignIn(page, name, STRONG_PASSWORD);
+      const step = page.getByRole("form", { name: "Two-step sign-in" });
+      const code = step.getByLabel(/Code from your authenticator app/);
+      const wrong = totp(secret).generate() === "123456" ? "654321" : "123456";
+      await code.fill(wrong);
+      await step.getByRole("button", { name: "Continue" }).click();
+      await waitForText(step.getByRole("alert"), /^Wrong, used or expired authenticator code/);
+      // The code that turned it on was used; the next step's is the one an app shows then.
+      await code.fill(await nextCode(secret, enrolledAt));
+      await step.getByRole("button", { name: "Continue" }).click();
+      await waitForSignedIn(page, name);
+    }));
+
+  it("shows what the server keeps in a panel, and warns when the operator turns the queue on", (t) =>
+    s.check(t, async () => {
+      const page = (await s.newUser("viewer")).page;
+      await gotoRoute(page, "trust");
+      const panel = page.getByRole("region", { name: "This server" });
+      await waitForText(panel, /Messages\s*never stored on the server/);
+      await waitForText(page.getByTestId("trust-policy-fingerprint"), s.server.server.policyKeyFingerprint);
+      assert.equal(await page.getByTestId("policy-warning").count(), 0, "nothing to warn about at first use");
+
+      await s.stopServer();
+      await s.restartServer({ offlineQueue: "on" });
+      await page.reload();
+      await gotoRoute(page, "signin");
+      const warning = page.getByRole("alert", { name: "Server policy changed" });
+      await waitForText(
+        warning,
+        /This server's policy changed.*Messages: never stored on the server → kept \(ciphertext\) for offline devices up to 7 days/,
+      );
+      await warning.getByRole("button", { name: "I understand" }).click();
+      await warning.waitFor({ state: "detached" });
+      await page.reload();
+      await gotoRoute(page, "trust");
+      await waitForText(page.getByRole("region", { name: "This server" }), /kept \(ciphertext\)/);
+      assert.equal(await page.getByTestId("policy-warning").count(), 0, "acknowledged: pinned anew");
+    }));
+});
