@@ -101,8 +101,8 @@ export const InfoResponse = Type.Object({
   }),
   /** SHA-256 of the local CA certificate (uppercase hex with colons), when the server made one. */
   caFingerprint: Type.Union([Type.String(), Type.Null()]),
-  /** POLICY-1: SHA-256 of the policy key (uppercase hex pairs joined by colons). */
-  policyKeyFingerprint: Type.String(),
+  /** POLICY-1: SHA-256 of the policy key (uppercase hex pairs joined by colons). Absent from servers before signed policies. */
+  policyKeyFingerprint: Type.Optional(Type.String()),
   /**
    * What the server keeps of messages: `none` (relayed to connected devices only) or `queue`
    * (ciphertext waits up to `queueTtlSeconds` for a device that is away).

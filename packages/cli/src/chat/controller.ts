@@ -5,11 +5,14 @@ import {
   DEFAULT_RETENTION,
   type DeviceStore,
   describeDisappearing,
+  describePolicy,
+  describePolicyChange,
   describeRetention,
   emptyChatSnapshot,
   excerpt,
   type FetchLike,
   fetchServerInfo,
+  fetchServerPolicy,
   formatRetention,
   History,
   type HistoryRetention,
@@ -21,9 +24,13 @@ import {
   maxAgeMs,
   ParleyClient,
   type Person,
+  type PolicyCheck,
+  type PolicyPinStore,
+  PolicyPins,
   parseDisappearing,
   parseRetention,
   reactionGroups,
+  type SignInStep,
   type WebSocketConstructor,
 } from "@parley/client";
 import {
@@ -33,6 +40,7 @@ import {
   type RoomView,
   type UserView,
 } from "@parley/protocol";
+import { toString as qrToString } from "qrcode";
 import { CliError } from "../cli-error.js";
 import { printable } from "../printable.js";
 import {
@@ -71,6 +79,8 @@ export interface ChatControllerOptions {
   openStore: (username: string) => Promise<DeviceStore>;
   /** Deletes a user's device state on this server (keys and history); it must be closed. */
   eraseStore: (username: string) => Promise<void>;
+  /** POLICY-2: where this server's policy pin is kept (policy-pin.ts); none: not checked. */
+  policyPins?: PolicyPinStore;
   /** Who signed in last on this server, to resume their session at start. */
   lastUser: { get(): Promise<string | undefined>; set(username: string | undefined): Promise<void> };
   now?: () => number;
@@ -138,6 +148,7 @@ export class ChatController {
   /** Runs until /quit or the end of input; resolves with the exit status. */
   async run(): Promise<number> {
     this.#notice(`parley chat on ${this.#o.baseUrl}; /help lists the commands`);
+    await this.#checkPolicy();
     await this.#resume();
     this.#screen.start();
     try {
@@ -233,8 +244,15 @@ export class ChatController {
       }
       case "login": {
         const password = await this.#secret(`Password for ${input.user}: `);
-        return this.#signIn(input.user, (c) => c.login(input.user, password));
+        return this.#signIn(input.user, async (c) => {
+          const step = await c.signIn(input.user, password);
+          return step.done ? step.user : this.#secondStep(c, step);
+        });
       }
+      case "2fa":
+        return this.#twoFactor(input.action);
+      case "server":
+        return this.#server(input.accept);
       case "logout":
         return this.#logout();
       case "rooms":
@@ -999,6 +1017,118 @@ export class ChatController {
       this.#fail(e);
       this.#notice(`not signed in: /login ${username}`);
     }
+  }
+
+  /**
+   * AUTH-14: the sign-in's second step: a code (a few tries on one challenge), or, when the
+   * server requires TOTP of an account without it, enrolment first.
+   */
+  async #secondStep(client: ParleyClient, step: Extract<SignInStep, { done: false }>): Promise<UserView> {
+    if (step.next === "totp_enrol") {
+      this.#warn("this server requires two-step sign-in for this account: set it up now");
+      await this.#showEnrolment(await client.signInEnrol(step.challenge));
+      const code = await this.#secret("Code from your authenticator app: ", "no code given");
+      const done = await client.signInConfirm(step.challenge, code);
+      this.#showRecoveryCodes(done.recoveryCodes);
+      return done.user;
+    }
+    for (let tries = 0; ; tries++) {
+      const code = await this.#secret("Authenticator code (or a recovery code): ", "no code given");
+      try {
+        return await client.signInWithCode(step.challenge, code);
+      } catch (e) {
+        if (!isParleyClientError(e, "totp_invalid") || tries >= 3) throw e;
+        this.#warn(`${e.message} Try again.`);
+      }
+    }
+  }
+
+  async #showEnrolment(enrolment: { secret: string; uri: string }): Promise<void> {
+    this.#notice("scan this with an authenticator app, or type the key into it:");
+    this.#screen.printUnwrapped(await qrToString(enrolment.uri, { type: "terminal", small: true }));
+    this.#screen.printUnwrapped(`key: ${enrolment.secret}`, enrolment.uri);
+  }
+
+  #showRecoveryCodes(codes: readonly string[]): void {
+    this.#notice("two-step recovery codes (each works once in place of a code; shown only now):");
+    this.#screen.printUnwrapped(...codes.map((c) => `  ${c}`));
+  }
+
+  /** AUTH-13: /2fa, /2fa on, /2fa off. */
+  async #twoFactor(action: "status" | "on" | "off"): Promise<void> {
+    const client = this.#need();
+    if (action === "status") {
+      const status = await client.twoFactorStatus();
+      this.#notice(
+        status.enabled
+          ? `two-step sign-in is on; ${status.recoveryCodesLeft} recovery codes left${status.required ? " (this server requires it)" : ""}`
+          : "two-step sign-in is off: /2fa on sets it up",
+      );
+      return;
+    }
+    const password = await this.#secret("Password: ");
+    if (action === "off") {
+      const code = await this.#secret("Authenticator code (or a recovery code): ", "no code given");
+      await client.disableTwoFactor(password, code);
+      this.#notice("two-step sign-in is off");
+      return;
+    }
+    await this.#showEnrolment(await client.enrolTwoFactor(password));
+    const code = await this.#secret("Code from your authenticator app: ", "no code given");
+    this.#showRecoveryCodes(await client.confirmTwoFactor(code));
+    this.#notice("two-step sign-in is on");
+  }
+
+  #policy: PolicyCheck | undefined;
+
+  /** POLICY-2: checks the server's signed policy against the pin, and warns of a change. */
+  async #checkPolicy(): Promise<void> {
+    const store = this.#o.policyPins;
+    if (store === undefined) return;
+    try {
+      const check = await new PolicyPins(store).check(
+        this.#o.baseUrl,
+        await fetchServerPolicy(this.#o.baseUrl, this.#o.fetch),
+      );
+      this.#policy = check;
+      if (check.state === "first_use")
+        this.#notice(
+          `pinned this server's signed policy (key ${check.policy.keyFingerprint}): /server shows it`,
+        );
+      if (check.state === "changed") this.#warnPolicy(check);
+    } catch (e) {
+      this.#warn(`could not check this server's signed policy: ${reason(e)}`);
+    }
+  }
+
+  #warnPolicy(check: Extract<PolicyCheck, { state: "changed" }>): void {
+    if (check.keyChanged)
+      this.#warn(
+        `THIS SERVER'S POLICY KEY CHANGED: ${check.policy.keyFingerprint} (was ${check.pinnedKeyFingerprint}); another machine at this address, or its data was lost. Check with the operator.`,
+      );
+    else this.#warn("this server's policy changed:");
+    for (const c of check.changes) this.#warn(`  ${describePolicyChange(c)}`);
+    this.#warn("/server shows it; /server accept acknowledges the change");
+  }
+
+  /** POLICY-1: /server shows the signed policy; /server accept pins a changed one. */
+  async #server(accept: boolean): Promise<void> {
+    const store = this.#o.policyPins;
+    if (store === undefined) throw new ChatError("this client keeps no policy pins");
+    if (accept) {
+      const check = this.#policy;
+      if (check?.state !== "changed") throw new ChatError("nothing to acknowledge: the policy is as pinned");
+      await new PolicyPins(store).accept(this.#o.baseUrl, check.policy);
+      this.#policy = { state: "unchanged", policy: check.policy };
+      this.#notice("acknowledged: the server's current policy is pinned");
+      return;
+    }
+    await this.#checkPolicy();
+    const check = this.#policy;
+    if (check === undefined) return;
+    this.#notice("this server keeps and logs (signed by its policy key):");
+    this.#screen.print(...describePolicy(check.policy.statement).map((l) => `  ${l.label}: ${l.text}`));
+    this.#screen.printUnwrapped(`  policy key SHA-256: ${check.policy.keyFingerprint}`);
   }
 
   async #signIn(username: string, how: (client: ParleyClient) => Promise<UserView>): Promise<void> {

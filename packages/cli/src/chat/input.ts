@@ -8,6 +8,10 @@ export type ChatInput =
   | { readonly kind: "register"; readonly user: string; readonly inviteCode: string | undefined }
   | { readonly kind: "login"; readonly user: string }
   | { readonly kind: "logout" }
+  /** AUTH-13: show two-step sign-in, or turn it on or off. */
+  | { readonly kind: "2fa"; readonly action: "status" | "on" | "off" }
+  /** POLICY-2: what this server keeps and logs; `accept` acknowledges a change. */
+  | { readonly kind: "server"; readonly accept: boolean }
   /** A room id, or a public room's name (ROOM-3). */
   | { readonly kind: "join"; readonly roomId: string }
   | { readonly kind: "leave" }
@@ -79,6 +83,8 @@ export const COMMAND_HELP: readonly (readonly [string, string])[] = [
   ["/register <user> [invite]", "create an account (password asked twice, not shown)"],
   ["/login <user>", "sign in (password asked, not shown)"],
   ["/logout", "sign out; may erase this device's keys and history"],
+  ["/2fa [on | off]", "two-step sign-in: show it, turn it on or off"],
+  ["/server [accept]", "what this server keeps and logs; accept a change"],
   ["/rooms [--all]", "your rooms and conversations (--all: public rooms)"],
   ["/create <name> [options]", "new private room; --public --cap N --passphrase"],
   ["/directory [text]", "public rooms with members and topic (/more: next)"],
@@ -172,6 +178,16 @@ export function parseInput(line: string): ChatInput {
       return { kind: "register", user: stripAt(words[0]), inviteCode: words[1] };
     case "login":
       return one("user", "login");
+    case "2fa":
+      if (words.length === 0) return { kind: "2fa", action: "status" };
+      return words.length === 1 && (words[0] === "on" || words[0] === "off")
+        ? { kind: "2fa", action: words[0] }
+        : { kind: "invalid", reason: "usage: /2fa [on | off]" };
+    case "server":
+      if (words.length === 0) return { kind: "server", accept: false };
+      return words.length === 1 && words[0] === "accept"
+        ? { kind: "server", accept: true }
+        : { kind: "invalid", reason: "usage: /server [accept]" };
     case "invite":
     case "kick":
     case "subscribe":

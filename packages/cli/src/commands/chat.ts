@@ -5,6 +5,7 @@ import { ChatController } from "../chat/controller.js";
 import { openDeviceState, stateFile } from "../chat/device-state.js";
 import { pickServer } from "../chat/discovery.js";
 import { lastUserFile } from "../chat/last-user.js";
+import { policyPinFile } from "../chat/policy-pin.js";
 import { Screen } from "../chat/screen.js";
 import { pinnedWebSocket } from "../chat/websocket.js";
 import { CliError, EXIT, usageError } from "../cli-error.js";
@@ -97,6 +98,7 @@ export async function chatCommand(argv: string[]): Promise<number> {
       fetch: trustedFetch({ ca: trust.ca }),
       WebSocket: pinnedWebSocket(trust.ca),
       lastUser: lastUserFile(configDir, origin),
+      policyPins: policyPinFile(configDir, origin),
       openStore: async (username) =>
         (
           await openDeviceState({
