@@ -41,6 +41,17 @@ export {
   parseRetention,
   RETENTION_DAYS,
 } from "./chat/retention.js";
+export {
+  type AlertInput,
+  badgeCount,
+  defaultNotifyLevel,
+  isAlertable,
+  isNotifyLevel,
+  mentionsUser,
+  NOTIFY_LEVELS,
+  type NotifyLevel,
+  shouldAlert,
+} from "./chat/notify.js";
 export { roomEventLines } from "./chat/room-lines.js";
 export { fold, queryWords, SEARCH_LIMIT, type SearchOptions, searchMessages } from "./chat/search.js";
 export type {
