@@ -30,6 +30,18 @@ export {
   usernameKey,
 } from "./chat/model.js";
 export {
+  type AlertInput,
+  badgeCount,
+  defaultNotifyLevel,
+  isAlertable,
+  isNotifyLevel,
+  mentionsUser,
+  NOTIFY_LEVELS,
+  type NotifyLevel,
+  notifyLevelIn,
+  shouldAlert,
+} from "./chat/notify.js";
+export {
   DEFAULT_RETENTION,
   DISAPPEARING_SECONDS,
   describeDisappearing,
@@ -41,17 +53,6 @@ export {
   parseRetention,
   RETENTION_DAYS,
 } from "./chat/retention.js";
-export {
-  type AlertInput,
-  badgeCount,
-  defaultNotifyLevel,
-  isAlertable,
-  isNotifyLevel,
-  mentionsUser,
-  NOTIFY_LEVELS,
-  type NotifyLevel,
-  shouldAlert,
-} from "./chat/notify.js";
 export { roomEventLines } from "./chat/room-lines.js";
 export { fold, queryWords, SEARCH_LIMIT, type SearchOptions, searchMessages } from "./chat/search.js";
 export type {

@@ -21,22 +21,22 @@ import {
 } from "./changes.js";
 import { type DeliveryInfo, deliveryInfo, forward, statusOf } from "./delivery.js";
 import {
+  type AlertInput,
+  badgeCount,
+  isAlertable,
+  isNotifyLevel,
+  mentionsUser,
+  type NotifyLevel,
+  notifyLevelIn,
+  shouldAlert,
+} from "./notify.js";
+import {
   describeDisappearing,
   isDisappearingSeconds,
   nextRemoval,
   pruneMessages,
   RemovalTimer,
 } from "./retention.js";
-import {
-  type AlertInput,
-  badgeCount,
-  defaultNotifyLevel,
-  isAlertable,
-  isNotifyLevel,
-  mentionsUser,
-  type NotifyLevel,
-  shouldAlert,
-} from "./notify.js";
 import { roomEventLines } from "./room-lines.js";
 import { prepareSearch, type SearchOptions, searchMessages } from "./search.js";
 import type {
@@ -337,13 +337,13 @@ export class ChatModel {
 
   /** Issue 18.5: this device's notification level for a conversation, chosen or its default. */
   notifyLevel(roomId: string): NotifyLevel {
-    const id = this.room(roomId)?.id ?? roomId;
-    return this.#snapshot.notify[id] ?? defaultNotifyLevel(this.room(id));
+    return notifyLevelIn(this.#snapshot, this.room(roomId)?.id ?? roomId);
   }
 
   /** Sets a conversation's notification level on this device (kept with the history). */
   setNotifyLevel(roomId: string, level: NotifyLevel): void {
-    if (!isNotifyLevel(level)) throw new TypeError(`notify level must be all, mentions or off, not ${String(level)}`);
+    if (!isNotifyLevel(level))
+      throw new TypeError(`notify level must be all, mentions or off, not ${String(level)}`);
     const id = this.room(roomId)?.id ?? roomId;
     this.#set({ notify: { ...this.#snapshot.notify, [id]: level } });
     this.#emit({ type: "state" });
@@ -1570,7 +1570,14 @@ export class ChatModel {
   #saveRooms(): void {
     if (this.#disposed) return;
     const { unread, disappearing, deviceNotes, notify, previews } = this.#snapshot;
-    this.#history?.saveRooms?.({ unread, disappearing, pending: this.#pending, deviceNotes, notify, previews });
+    this.#history?.saveRooms?.({
+      unread,
+      disappearing,
+      pending: this.#pending,
+      deviceNotes,
+      notify,
+      previews,
+    });
   }
 
   #emit(change: ChatChange): void {

@@ -13,7 +13,9 @@ describe("shouldAlert (issue 18.5)", () => {
         for (const visible of flags)
           for (const open of flags)
             if (shouldAlert({ level, mentioned, visible, open }))
-              rows.push(`${level}${mentioned ? " @me" : ""}${visible ? " visible" : ""}${open ? " open" : ""}`);
+              rows.push(
+                `${level}${mentioned ? " @me" : ""}${visible ? " visible" : ""}${open ? " open" : ""}`,
+              );
     assert.deepEqual(rows, [
       "all",
       "all open",
@@ -50,10 +52,15 @@ describe("defaultNotifyLevel", () => {
 
 describe("isNotifyLevel", () => {
   it("accepts the three levels only", () => {
-    assert.deepEqual(
-      ["all", "mentions", "off", "muted", "", 1, null].map(isNotifyLevel),
-      [true, true, true, false, false, false, false],
-    );
+    assert.deepEqual(["all", "mentions", "off", "muted", "", 1, null].map(isNotifyLevel), [
+      true,
+      true,
+      true,
+      false,
+      false,
+      false,
+      false,
+    ]);
   });
 });
 

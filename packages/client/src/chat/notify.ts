@@ -5,7 +5,7 @@
  */
 
 import type { RoomView } from "@parley/protocol";
-import type { ChatMessage } from "./types.js";
+import type { ChatMessage, ChatSnapshot } from "./types.js";
 
 /**
  * Per conversation, on this device: `all` messages alert, `mentions` only those that name this
@@ -27,6 +27,11 @@ export function isNotifyLevel(value: unknown): value is NotifyLevel {
  */
 export function defaultNotifyLevel(room: Pick<RoomView, "kind"> | undefined): NotifyLevel {
   return room?.kind === "direct" ? "all" : "mentions";
+}
+
+/** A conversation's level in a snapshot (by its canonical id): the one chosen, or its default. */
+export function notifyLevelIn(snapshot: Pick<ChatSnapshot, "notify" | "rooms">, roomId: string): NotifyLevel {
+  return snapshot.notify[roomId] ?? defaultNotifyLevel(snapshot.rooms.find((r) => r.id === roomId));
 }
 
 /** What decides whether one arriving message alerts. */
