@@ -493,6 +493,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     close() {
       closing ??= (async () => {
         draining = true;
+        files.stop();
         await mdns?.stop();
         clearInterval(tlsTimer);
         clearInterval(purgeTimer);
