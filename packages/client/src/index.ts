@@ -82,6 +82,7 @@ export {
   type SafetyNumberResult,
   type SendOptions,
   type SentMessage,
+  type SignInStep,
 } from "./client.js";
 export type { ConnectionStatus } from "./connection.js";
 export {
