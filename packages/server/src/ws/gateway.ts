@@ -193,6 +193,7 @@ export class Gateway {
     const wait = this.#registry.take(auth.userId, handler.cost?.(frame) ?? 1);
     if (wait > 0) throw new ParleyError("rate_limited", { retryAfterMs: wait });
     await handler.handle(this.o, { conn, auth }, frame);
+    if (frame.type === "message.send") this.o.metrics.messages++;
   }
 
   async #authenticate(conn: Connection, frame: ClientFrameOf<"auth">): Promise<void> {
