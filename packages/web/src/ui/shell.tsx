@@ -32,6 +32,7 @@ import { ChangePasswordSection } from "./account.js";
 import { Conversation } from "./conversation.js";
 import { DevicesSection } from "./devices.js";
 import { Dialog } from "./dialog.js";
+import { FollowButton, FollowedPosts } from "./following.js";
 import { NotificationSettings } from "./notify.js";
 import { JoinRoomDialog, NewRoomDialog } from "./rooms.js";
 import { SearchDialog } from "./search.js";
@@ -66,6 +67,7 @@ export function Shell() {
           </button>
         </div>
         <Invitations />
+        <FollowedPosts />
         <nav aria-label="Conversations">
           <h2 class="section-title">Conversations</h2>
           {rooms.value.length === 0 && <p class="muted small-text">No conversations yet.</p>}
@@ -222,6 +224,7 @@ function People() {
               {p.username}
             </button>
             <span class="sr-only">{p.online ? "online" : "offline"}</span>
+            <FollowButton userId={p.id} username={p.username} />
           </li>
         ))}
       </ul>
