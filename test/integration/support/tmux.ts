@@ -128,6 +128,21 @@ export class TmuxSession {
     assert.fail(`the program in tmux did not exit within ${ms} ms`);
   }
 
+  /**
+   * Starts counting the bells (BEL) the program rings, from now: a hook on tmux's own bell alert
+   * adds one to a session option, which bells() reads. Call after start().
+   */
+  async countBells(): Promise<void> {
+    await this.tmux("set-option", "-g", "@bells", "0");
+    await this.tmux("set-hook", "-g", "alert-bell", 'set-option -gF @bells "#{e|+:#{@bells},1}"');
+  }
+
+  /** How many bells rang since countBells(). */
+  async bells(): Promise<number> {
+    const { stdout } = await this.tmux("show-options", "-gv", "@bells");
+    return Number(stdout.trim());
+  }
+
   async type(text: string, enter = false): Promise<void> {
     await this.tmux("send-keys", "-t", this.name, "-l", "--", text);
     if (enter) await this.tmux("send-keys", "-t", this.name, "Enter");
