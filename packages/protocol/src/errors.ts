@@ -125,6 +125,36 @@ export const ERRORS = {
     message: "Too many failed logins for this account; wait before trying again.",
   },
   forbidden: { status: 403, wsClose: null, client: "report", message: "You may not do this." },
+  totp_invalid: {
+    status: 401,
+    wsClose: null,
+    client: "report",
+    message: "Wrong, used or expired authenticator code.",
+  },
+  login_challenge_invalid: {
+    status: 401,
+    wsClose: null,
+    client: "report",
+    message: "The sign-in step has expired or was used up; sign in with your password again.",
+  },
+  totp_already_enabled: {
+    status: 409,
+    wsClose: null,
+    client: "report",
+    message: "Two-step sign-in is already on for this account.",
+  },
+  totp_not_enabled: {
+    status: 409,
+    wsClose: null,
+    client: "report",
+    message: "Two-step sign-in is not on for this account.",
+  },
+  totp_required: {
+    status: 403,
+    wsClose: null,
+    client: "report",
+    message: "This server requires two-step sign-in for this account; it cannot be turned off.",
+  },
 
   // ---- registration ----
   invalid_username: {
@@ -241,6 +271,13 @@ export const ERRORS = {
   // ---- admin ----
   admin_required: { status: 403, wsClose: null, client: "report", message: "Only an admin may do this." },
   not_blocked: { status: 404, wsClose: null, client: "report", message: "That address is not blocked." },
+  invite_not_found: { status: 404, wsClose: null, client: "report", message: "No such invite." },
+  last_admin: {
+    status: 409,
+    wsClose: null,
+    client: "report",
+    message: "This is the last admin; make someone else an admin first.",
+  },
 
   // ---- MLS delivery service ----
   device_required: {

@@ -8,6 +8,7 @@ import { Composer } from "./composer.js";
 import { Dialog } from "./dialog.js";
 import { ArrowLeft, DoorOpen, EllipsisVertical, SlidersHorizontal, UserPlus, Users } from "./icons.js";
 import { MessageList } from "./message-list.js";
+import { NotifySelect } from "./notify.js";
 import { RoomSettingsDialog } from "./room-settings.js";
 import { SafetyDialog } from "./safety-dialog.js";
 import { SuiteLabel } from "./suite-label.js";
@@ -120,6 +121,7 @@ export function Conversation({ room }: { room: RoomView }) {
         </button>
         <div class={`conversation-actions${menuOpen ? " open" : ""}`} id={menuId}>
           <DisappearingSelect roomId={room.id} />
+          <NotifySelect roomId={room.id} />
           {isRoom && (
             <>
               <button

@@ -17,6 +17,7 @@ const SCHEMA_TABLES = [
   "identity_keys",
   "invites",
   "key_packages",
+  "login_challenges",
   "mls_group_devices",
   "mls_groups",
   "offline_queue",
@@ -28,6 +29,7 @@ const SCHEMA_TABLES = [
   "rooms",
   "sessions",
   "subscriptions",
+  "totp_factors",
   "users",
 ];
 const ALL_TABLES = [...SCHEMA_TABLES, "kysely_migration", "kysely_migration_lock"].sort();
