@@ -102,11 +102,17 @@ function frameTableRows(): FrameRow[] {
   return rows;
 }
 
-function frameSchemas(union: unknown): Map<string, { properties: Record<string, unknown>; required: string[] }> {
-  const variants = (union as { anyOf: { properties: Record<string, { const?: string }>; required?: string[] }[] })
-    .anyOf;
+function frameSchemas(
+  union: unknown,
+): Map<string, { properties: Record<string, unknown>; required: string[] }> {
+  const variants = (
+    union as { anyOf: { properties: Record<string, { const?: string }>; required?: string[] }[] }
+  ).anyOf;
   return new Map(
-    variants.map((v) => [v.properties.type?.const as string, { properties: v.properties, required: v.required ?? [] }]),
+    variants.map((v) => [
+      v.properties.type?.const as string,
+      { properties: v.properties, required: v.required ?? [] },
+    ]),
   );
 }
 
@@ -192,7 +198,9 @@ describe("docs/PROTOCOL.md frames and version", () => {
         .map((name) => `${name}${schema.required.includes(name) ? "" : "?"}`)
         .sort();
       if (documented.join() !== actual.join())
-        wrong.push(`${row.type}: the table says ${documented.join(", ")}; the schema has ${actual.join(", ")}`);
+        wrong.push(
+          `${row.type}: the table says ${documented.join(", ")}; the schema has ${actual.join(", ")}`,
+        );
     }
     assert.deepEqual(wrong, []);
   });
