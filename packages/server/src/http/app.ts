@@ -26,7 +26,9 @@ import type { Logger } from "pino";
 import type { AuditEvent, AuditLog } from "../audit/audit-log.js";
 import type { Bus } from "../bus/bus.js";
 import type { Config } from "../config/config.js";
+import { AccountDeletion } from "../domain/account-deletion.js";
 import type { AccountService } from "../domain/accounts.js";
+import { BlockService } from "../domain/blocks.js";
 import type { DeliveryService } from "../domain/delivery.js";
 import { ParleyError } from "../domain/errors.js";
 import type { FileService } from "../domain/files.js";
@@ -38,6 +40,7 @@ import { LogThrottle } from "../ops/log-throttle.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Storage } from "../storage/storage.js";
 import { isStorageFull } from "../storage/storage-full.js";
+import { registerAccountRoutes } from "./account-routes.js";
 import { registerAdminRoutes } from "./admin-routes.js";
 import { authOf, requireAuth } from "./auth-hook.js";
 import { registerFileRoutes } from "./file-routes.js";
@@ -211,6 +214,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
           ...(body.inviteCode !== undefined ? { inviteCode: body.inviteCode } : {}),
         },
         req.ip,
+        clientOf(req).userAgent,
       );
       const who = { userId: session.user.id, username: session.user.username };
       record(req, { kind: "user_registered", ...who, details: { invite: config.registration === "invite" } });
@@ -222,7 +226,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
   app.post("/api/login", { schema: { body: LoginRequest }, preHandler: rateLimitAuth }, async (req) => {
     const body = req.body as LoginRequest;
     try {
-      const session = await o.accounts.login(body, req.ip);
+      const session = await o.accounts.login(body, req.ip, clientOf(req).userAgent);
       record(req, { kind: "login_succeeded", userId: session.user.id, username: session.user.username });
       return session;
     } catch (e) {
@@ -280,6 +284,21 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
       return reply.status(204).send();
     },
   );
+
+  const deletion = new AccountDeletion({
+    storage: o.storage,
+    accounts: o.accounts,
+    rooms: o.rooms,
+    files: o.files,
+  });
+  registerAccountRoutes(app, {
+    accounts: o.accounts,
+    deletion,
+    blocks: new BlockService(o.storage),
+    requireAuth: auth,
+    rateLimitPasswordChange,
+    record,
+  });
 
   registerRecoveryRoutes(app, {
     recovery: o.recovery,
@@ -404,6 +423,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
 
   await registerAdminRoutes(app, {
     accounts: o.accounts,
+    deletion,
     rooms: o.rooms,
     storage: o.storage,
     guard: o.guard,

@@ -213,6 +213,13 @@ export class Gateway {
     const handler = FRAME_HANDLERS[frame.type] as FrameHandler<typeof frame.type>;
     const wait = this.#registry.take(auth.userId, handler.cost?.(frame) ?? 1);
     if (wait > 0) throw new ParleyError("rate_limited", { retryAfterMs: wait });
+    // ACCT-1: a map lookup per frame; a database write at most once a minute per session.
+    this.o.accounts.touch(auth.sessionId, conn.ip).catch((err: unknown) => {
+      this.o.log.warn(
+        { err, event: "session_touch_failed" },
+        "could not record when a session was last seen",
+      );
+    });
     await handler.handle(this.o, { conn, auth }, frame);
   }
 
@@ -221,7 +228,7 @@ export class Gateway {
     if (frame.protocolVersion !== PROTOCOL_VERSION) return conn.close("unsupported_protocol_version");
     let auth: Awaited<ReturnType<AccountService["authenticate"]>>;
     try {
-      auth = await this.o.accounts.authenticate(frame.token);
+      auth = await this.o.accounts.authenticate(frame.token, conn.ip);
     } catch (e) {
       if (!(e instanceof ParleyError)) throw e;
       this.o.metrics.authFailures.inc({ kind: "ws_token" });
@@ -232,7 +239,7 @@ export class Gateway {
     // as its own, so that removing the device later ends this session too.
     if (frame.deviceId !== undefined) {
       if (await this.o.delivery.isRemoved(auth.userId, frame.deviceId)) {
-        await this.o.accounts.endSession(auth.sessionId);
+        await this.o.accounts.endRemovedDeviceSession(auth.sessionId);
         conn.sendError(new ParleyError("device_removed"));
         return conn.close("device_removed");
       }
