@@ -1,6 +1,7 @@
 import { median, percentile, type Spread, spread } from "../measure/stats.js";
 import type { RunRecord } from "../scenarios/types.js";
-import type { AssetKind, AssetSize, AssetTotals, WebData } from "../scenarios/web-data.js";
+import type { AssetKind, AssetSize, AssetTotals, BudgetFigure, WebData } from "../scenarios/web-data.js";
+import { budgetsLine } from "../web/js-budgets.js";
 import { cell, kib, ms, num, table, withSpread } from "./format.js";
 
 /**
@@ -56,7 +57,9 @@ export function webLine(d: WebData): string {
   if (!d.sizes) return `not built${d.buildNote ? `: ${d.buildNote}` : ""}`;
   const js = d.sizes.byKind.js;
   const css = d.sizes.byKind.css;
-  const sizes = `JS ${kib(js.gzipBytes)} gzip (${kib(js.rawBytes)} raw), CSS ${kib(css.gzipBytes)} gzip`;
+  const sizes =
+    `JS ${kib(js.gzipBytes)} gzip (${kib(js.rawBytes)} raw), CSS ${kib(css.gzipBytes)} gzip` +
+    (d.budgets ? `; ${budgetsLine(d.budgets)}` : "");
   const n = d.navigation;
   if (!n) return `${sizes}; navigation not measured: ${d.navigationSkipped ?? "?"}`;
   const timing =
@@ -104,6 +107,22 @@ export function webSection(title: string, a: WebAgg | null, failures: string): s
     .map((k) => totalsRow(KIND_LABEL[k], d.sizes?.byKind[k] as AssetTotals));
   rows.push(totalsRow("**all**", sumTotals(kinds.map((k) => d.sizes?.byKind[k] as AssetTotals)), true));
   out.push(table(["", "files", "raw", "gzip -9", "brotli 11"], rows), "");
+  if (d.budgets) {
+    const row = (name: string, f: BudgetFigure | null) =>
+      f === null
+        ? [name, "-", "-", "no chunk found"]
+        : [name, kib(f.gzipBytes), kib(f.budgetBytes), f.gzipBytes <= f.budgetBytes ? "within" : "**over**"];
+    out.push(
+      table(
+        ["JavaScript budget", "gzip -9", "budget", ""],
+        [
+          row("first screen (index.html's scripts and their imports)", d.budgets.firstScreen),
+          row("password checker (lazy, beyond the first screen)", d.budgets.passwordChecker),
+        ],
+      ),
+      "",
+    );
+  }
   const biggest = largestFiles(d.sizes.files, 5);
   if (biggest.length > 0) {
     out.push(

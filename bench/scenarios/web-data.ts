@@ -25,6 +25,21 @@ export interface BundleSizes {
   byKind: Record<AssetKind, AssetTotals>;
 }
 
+/** JavaScript a part of the client needs, gzip -9, against its budget (bench/web/js-budgets.ts). */
+export interface BudgetFigure {
+  /** Paths inside dist. */
+  files: string[];
+  gzipBytes: number;
+  budgetBytes: number;
+}
+
+export interface JsBudgets {
+  /** index.html's module scripts and modulepreloads, and every chunk they import. */
+  firstScreen: BudgetFigure;
+  /** The lazily loaded password checker and what it imports beyond the first screen; null when not found. */
+  passwordChecker: BudgetFigure | null;
+}
+
 export interface NavigationFigures {
   browser: string;
   /** chromium.launch, ms (once per run, not part of the navigation figures). */
@@ -52,6 +67,8 @@ export interface WebData {
   /** The newest file's modification time in dist, ISO. */
   distTime: string | null;
   sizes: BundleSizes | null;
+  /** Absent in results written before the budgets were measured. */
+  budgets?: JsBudgets | null;
   navigation: NavigationFigures | null;
   /** Why the navigation was not measured (no browser, no build), or null. */
   navigationSkipped: string | null;

@@ -2,6 +2,7 @@ import type { BenchPlan } from "../plan.js";
 import type { RunningServer } from "../targets/target.js";
 import { measureDist } from "../web/asset-sizes.js";
 import { ensureWebBuilt, WEB_DIST } from "../web/build.js";
+import { budgetsLine, measureJsBudgets } from "../web/js-budgets.js";
 import { measureNavigation } from "../web/navigate.js";
 import type { BenchContext, Scenario } from "./types.js";
 import type { WebData } from "./web-data.js";
@@ -44,6 +45,7 @@ async function runWeb(ctx: BenchContext, server: RunningServer, plan: BenchPlan)
       buildMs: built.ms,
       distTime: null,
       sizes: null,
+      budgets: null,
       navigation: null,
       navigationSkipped: "not built",
     };
@@ -55,6 +57,8 @@ async function runWeb(ctx: BenchContext, server: RunningServer, plan: BenchPlan)
     `    JS ${kib(sizes.byKind.js.gzipBytes)} gzip (${kib(sizes.byKind.js.rawBytes)} raw), ` +
       `CSS ${kib(sizes.byKind.css.gzipBytes)} gzip`,
   );
+  const budgets = await measureJsBudgets(WEB_DIST, sizes.files);
+  ctx.log(`    ${budgetsLine(budgets)}`);
   const nav = await measureNavigation({
     url: `${server.httpUrl}/`,
     loads: plan.webLoads,
@@ -69,6 +73,7 @@ async function runWeb(ctx: BenchContext, server: RunningServer, plan: BenchPlan)
     buildMs: built.state === "built now" ? built.ms : null,
     distTime: new Date(newestMs).toISOString(),
     sizes,
+    budgets,
     navigation: "skipped" in nav ? null : nav,
     navigationSkipped: skipped,
   };

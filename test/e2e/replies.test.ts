@@ -163,6 +163,17 @@ describe("replies, reactions, edits, deletes, mentions and search", () => {
       await waitForText(alice.page.getByTestId("composing"), /^Editing your message ?Cancel edit$/);
       const box = composer(alice.page);
       assert.equal(await box.inputValue(), `Yes, with @${bob.username} and soup`);
+      // The box holds the text, focused, with the caret at its end, as the mode is shown.
+      assert.deepEqual(
+        await box.evaluate((el) => {
+          const area = el as unknown as { selectionStart: number | null; value: string };
+          return {
+            focused: el === el.ownerDocument.activeElement,
+            caretAtEnd: area.selectionStart === area.value.length,
+          };
+        }),
+        { focused: true, caretAtEnd: true },
+      );
       await box.fill(`Yes, with @${bob.username} and salad at 12:30`);
       await box.press("Enter");
       await waitForMessage(alice.page, alice.username, "salad at 12:30");

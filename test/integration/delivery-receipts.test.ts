@@ -289,6 +289,49 @@ describe("delivery states and redelivery without server storage", BOUNDED, () =>
     }
   });
 
+  test("a message deleted for everyone is never sent again: a teammate who was away gets the delete, not the text", async () => {
+    const alice = await signUp(ts, "alice");
+    const bob = await signUp(ts, "bob");
+    const carol = await signUp(ts, "carol");
+    const room = await alice.client.createRoom("oops", { isPublic: false });
+    for (const d of [bob, carol]) {
+      await alice.client.invite(room.id, d.id);
+      await d.client.join(room.id);
+    }
+    await sameEpoch([alice, bob, carol], room.id);
+    const model = new ChatModel(alice.client);
+    try {
+      await model.refresh();
+      await bob.offline();
+      const oops = await model.send(room.id, "the wifi password is hunter2");
+      const fine = await model.send(room.id, "meeting at 3");
+      await until(async () => carol.texts(room.id).length === 2, "carol has both");
+      await model.deleteForEveryone(room.id, { key: oops.key, fromId: alice.id });
+      const deletes = (d: Device) => d.messages.filter((m) => "delete" in m.content);
+      await until(async () => deletes(carol).length === 1, "carol has the delete");
+
+      // Bob comes back while alice and carol are both online: both could send him what he lacks
+      // (alice her own, carol passing alice's on). Neither sends the deleted text.
+      await bob.online();
+      await until(
+        async () => deletes(bob).length === 1 && bob.texts(room.id).includes("meeting at 3"),
+        "bob has the rest",
+      );
+      await until(
+        async () => mine(model, room.id, fine.key)?.status === "delivered",
+        "alice learns bob has it",
+      );
+      assert.deepEqual(bob.texts(room.id), ["meeting at 3"], "never the deleted text");
+      const [gone] = deletes(bob);
+      assert.ok(gone !== undefined && "delete" in gone.content);
+      assert.equal(gone.content.delete.to.id, oops.key);
+      noErrors(alice, bob, carol);
+    } finally {
+      model.dispose();
+      await Promise.all([alice.offline(), bob.offline(), carol.offline()]);
+    }
+  });
+
   test("malformed, oversized and unauthorised receipts are refused with stable codes; others are unaffected", async () => {
     const alice = await registerUser(ts, uniqueName("alice"));
     const bob = await registerUser(ts, uniqueName("bob"));

@@ -632,6 +632,8 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     if ((await this.#groups.get(id)) === undefined) await this.#sync.engine.ensureGroup(id);
     const { message, members } = await this.#sync.crypto.encryptFor(id, plaintext);
     await this.#redelivery.recordSent(id, stamp, c, members, me);
+    // CHAT-4: what is deleted for everyone is not sent again to a device that lacks it.
+    if ("delete" in c) await this.#redelivery.forgetContent(id, me.accountId, c.delete.to.id, true);
     try {
       const ack = await this.#conn.request(
         { type: "message.send", to: { room: id }, payload: bytesToBase64(message) },
@@ -1050,6 +1052,13 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
    * (its sender asks again); a copy sent again to another device is not acknowledged twice.
    */
   async #onMessage(event: MessageEvent, held: HeldMessage | undefined): Promise<void> {
+    const c = event.content;
+    // CHAT-4: a delete from the message's own sender (MLS authenticated it): its text is not
+    // kept to send or pass on again.
+    if ("delete" in c && c.delete.to.from === event.from.userId) {
+      const mine = event.from.userId === this.#identity().accountId;
+      await this.#redelivery.forgetContent(event.roomId, event.from.userId, c.delete.to.id, mine);
+    }
     if (event.messageId !== undefined && event.sentAt !== undefined) {
       if (event.redelivered === true) this.#wentBy.add(`${event.from.userId} ${event.messageId}`);
       const pass: Passable | undefined =

@@ -152,6 +152,27 @@ export class Redelivery {
     if (this.#sent.delete(id)) this.#save();
   }
 
+  /**
+   * CHAT-4: a message deleted for everyone by `from`, its sender: its text is not kept to send
+   * or pass on again. A device that lacks it gets the delete instead; its delivery state stays.
+   * `mine`: `from` is this device's own user, so the message may be one this device sent.
+   */
+  async forgetContent(roomId: string, from: string, id: string, mine: boolean): Promise<void> {
+    await this.load();
+    let changed = false;
+    const own = mine ? this.#sent.get(id) : undefined;
+    if (own !== undefined && own.roomId === roomId && own.content !== undefined) {
+      delete own.content;
+      changed = true;
+    }
+    const held = this.#received.get(`${from} ${id}`);
+    if (held !== undefined && held.roomId === roomId && held.pass !== undefined) {
+      delete held.pass;
+      changed = true;
+    }
+    if (changed) this.#save();
+  }
+
   /** The delivery state of an own message, or undefined when this device did not send it. */
   state(id: string): DeliveryEvent | undefined {
     const r = this.#sent.get(id);

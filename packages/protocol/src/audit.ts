@@ -22,6 +22,7 @@ export const AUDIT_KINDS = [
   "role_changed",
   "invite_created",
   "invite_used",
+  "invite_revoked",
   "identity_reset",
   "device_added",
   "device_removed",

@@ -277,6 +277,13 @@ export const ERRORS = {
   // ---- admin ----
   admin_required: { status: 403, wsClose: null, client: "report", message: "Only an admin may do this." },
   not_blocked: { status: 404, wsClose: null, client: "report", message: "That address is not blocked." },
+  invite_not_found: { status: 404, wsClose: null, client: "report", message: "No such invite." },
+  last_admin: {
+    status: 409,
+    wsClose: null,
+    client: "report",
+    message: "This is the last admin; make someone else an admin first.",
+  },
 
   // ---- MLS delivery service ----
   device_required: {

@@ -1,4 +1,5 @@
 import { type Static, Type } from "typebox";
+import { INVITE_ID_PATTERN, INVITE_USES_MAX } from "./admin.js";
 import {
   PasswordInput,
   RoomIdSchema,
@@ -187,13 +188,18 @@ export type InfoResponse = Static<typeof InfoResponse>;
 export const CreateInviteRequest = Type.Object({
   /** How long the code stays valid, in hours: 1-720 (30 days); default 72. */
   ttlHours: Type.Optional(Type.Integer({ minimum: 1, maximum: INVITE_TTL_HOURS_MAX })),
+  /** How many accounts the code may register: 1-1000; default 1 (single use). */
+  maxUses: Type.Optional(Type.Integer({ minimum: 1, maximum: INVITE_USES_MAX })),
 });
 export type CreateInviteRequest = Static<typeof CreateInviteRequest>;
 
 /** Answer to POST /api/admin/invites: the only time the code is shown (the server keeps its hash). */
 export const CreateInviteResponse = Type.Object({
+  /** The invite's public id (GET /api/admin/invites lists it; revoking takes it). */
+  id: Type.String({ pattern: INVITE_ID_PATTERN }),
   /** `XXXX-XXXX-XXXX-XXXX`, Crockford base32. */
   code: Type.String(),
+  maxUses: Type.Integer({ minimum: 1 }),
   /** Milliseconds since the epoch. */
   expiresAt: Type.Integer(),
 });

@@ -1,3 +1,4 @@
+export * from "./admin.js";
 export * from "./assert-never.js";
 export * from "./audit.js";
 export * from "./common.js";

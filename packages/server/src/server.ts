@@ -12,7 +12,7 @@ import type { Bus, SessionEndReason } from "./bus/bus.js";
 import { MemoryBus } from "./bus/memory-bus.js";
 import { RedisBus, type RedisBusTuning } from "./bus/redis-bus.js";
 import { RedisLimiters } from "./bus/redis-limiters.js";
-import { type Config, configSummary } from "./config/config.js";
+import { type Config, settingsDetails } from "./config/config.js";
 import { AccountService } from "./domain/accounts.js";
 import { DeliveryService } from "./domain/delivery.js";
 import { DeviceStreams } from "./domain/device-stream.js";
@@ -33,6 +33,7 @@ import { loadOrCreateSecret, TokenService } from "./domain/tokens.js";
 import { buildHttpApp } from "./http/app.js";
 import { ConnectionCaps, createSourceFilter } from "./lan/index.js";
 import { startMdnsAdvertiser } from "./lan/mdns.js";
+import { LiveFigures } from "./ops/live-figures.js";
 import { Metrics } from "./ops/metrics.js";
 import { openStorage } from "./storage/open-storage.js";
 import type { Storage } from "./storage/storage.js";
@@ -143,6 +144,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
   const bus: Bus = options.bus ?? redisBus ?? new MemoryBus();
   const limiters = options.limiters ?? redisLimiters?.factory ?? memoryLimiters;
   const metrics = new Metrics();
+  const figures = new LiveFigures(metrics);
   const audit = log.child({ component: "audit" });
   const auditLog = new AuditLog({
     store: storage.audit,
@@ -329,6 +331,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     draining: () => draining,
     auditLog,
     recovery,
+    figures,
   });
   const server = app.server as Server;
 
@@ -493,12 +496,14 @@ export async function startServer(config: Config, options: StartOptions): Promis
     close() {
       closing ??= (async () => {
         draining = true;
+        files.stop();
         await mdns?.stop();
         clearInterval(tlsTimer);
         clearInterval(purgeTimer);
         clearInterval(queueSweep);
         clearInterval(fileSweep);
         clearInterval(auditSweep);
+        figures.close();
         server.close();
         await gateway.shutdown();
         await app.close();
@@ -513,17 +518,4 @@ export async function startServer(config: Config, options: StartOptions): Promis
       return closing;
     },
   };
-}
-
-/** The effective settings as the audit log keeps them: secrets redacted, lists joined. */
-function settingsDetails(config: Config): Record<string, string | number | boolean | null> {
-  const out: Record<string, string | number | boolean | null> = {};
-  for (const [key, value] of Object.entries(configSummary(config))) {
-    out[key] = Array.isArray(value)
-      ? value.join(",")
-      : typeof value === "object" && value !== null
-        ? JSON.stringify(value)
-        : (value as string | number | boolean | null);
-  }
-  return out;
 }

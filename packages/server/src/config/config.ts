@@ -737,3 +737,19 @@ export function configSummary(c: Config): Record<string, unknown> {
   }
   return out;
 }
+
+/**
+ * The effective settings as the audit log keeps them and the admin area shows them: by
+ * environment name, secrets redacted (configSummary), lists joined with ",".
+ */
+export function settingsDetails(config: Config): Record<string, string | number | boolean | null> {
+  const out: Record<string, string | number | boolean | null> = {};
+  for (const [key, value] of Object.entries(configSummary(config))) {
+    out[key] = Array.isArray(value)
+      ? value.join(",")
+      : typeof value === "object" && value !== null
+        ? JSON.stringify(value)
+        : (value as string | number | boolean | null);
+  }
+  return out;
+}

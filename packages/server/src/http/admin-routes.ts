@@ -6,7 +6,14 @@ import {
   type AdminAuditResponse,
   AdminBlockParams,
   type AdminBlocksResponse,
+  AdminInviteParams,
+  type AdminInvitesResponse,
+  AdminRoleRequest,
   AdminRoomParams,
+  AdminRoomsQuery,
+  type AdminRoomsResponse,
+  type AdminSettingsResponse,
+  type AdminStatsResponse,
   AdminUserParams,
   type AdminUsersResponse,
   CreateInviteRequest,
@@ -17,6 +24,7 @@ import {
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { type AdminActor, AdminService } from "../admin/admin-service.js";
 import type { AuditLog } from "../audit/audit-log.js";
+import type { Bus } from "../bus/bus.js";
 import type { AccountDeletion } from "../domain/account-deletion.js";
 import type { AccountService } from "../domain/accounts.js";
 import { ParleyError } from "../domain/errors.js";
@@ -26,6 +34,7 @@ import type { LoginGuard } from "../domain/login-guard.js";
 import type { RecoveryService } from "../domain/recovery.js";
 import type { RoomService } from "../domain/rooms.js";
 import { parseAddress } from "../lan/classify-address.js";
+import type { LiveFigures } from "../ops/live-figures.js";
 import type { Storage } from "../storage/storage.js";
 import { authOf } from "./auth-hook.js";
 import { clientOf } from "./recovery-routes.js";
@@ -44,6 +53,10 @@ export interface AdminRouteDeps {
   limiters: LimiterFactory;
   /** PARLEY_ADMIN_RATE: requests per admin per minute. */
   ratePerMin: number;
+  bus: Pick<Bus, "onlineUserIds">;
+  figures: Pick<LiveFigures, "messagesPerMinute" | "failedLoginsPerHour" | "connections">;
+  /** The effective settings, secrets redacted. */
+  settings: () => Record<string, string | number | boolean | null>;
 }
 
 /** AUDIT-3: the most entries one export holds. */
@@ -64,6 +77,9 @@ export async function registerAdminRoutes(app: FastifyInstance<Server>, deps: Ad
     audit: (event) => deps.auditLog.record(event),
     auditLog: deps.auditLog,
     recovery: deps.recovery,
+    bus: deps.bus,
+    figures: deps.figures,
+    settings: deps.settings,
   });
   const rate = deps.limiters({ keyPrefix: "http_admin", points: deps.ratePerMin, duration: 60 });
   const actors = new WeakMap<FastifyRequest, AdminActor>();
@@ -107,9 +123,47 @@ export async function registerAdminRoutes(app: FastifyInstance<Server>, deps: Ad
 
       admin.post("/invites", { schema: { body: CreateInviteRequest } }, async (req, reply) => {
         const body = req.body as CreateInviteRequest;
-        const invite: CreateInviteResponse = await service.createInvite(actorOf(req), body.ttlHours);
+        const invite: CreateInviteResponse = await service.createInvite(
+          actorOf(req),
+          body.ttlHours,
+          body.maxUses,
+        );
         return reply.status(201).send(invite);
       });
+
+      admin.get("/invites", async (req): Promise<AdminInvitesResponse> => {
+        return { invites: await service.listInvites(actorOf(req)) };
+      });
+
+      admin.delete("/invites/:inviteId", { schema: { params: AdminInviteParams } }, async (req, reply) => {
+        const { inviteId } = req.params as AdminInviteParams;
+        await service.revokeInvite(actorOf(req), inviteId);
+        return reply.status(204).send();
+      });
+
+      admin.get(
+        "/rooms",
+        { schema: { querystring: AdminRoomsQuery } },
+        async (req): Promise<AdminRoomsResponse> =>
+          service.listRooms(actorOf(req), req.query as AdminRoomsQuery),
+      );
+
+      admin.get("/stats", async (req): Promise<AdminStatsResponse> => service.stats(actorOf(req)));
+
+      admin.get(
+        "/settings",
+        async (req): Promise<AdminSettingsResponse> => ({ settings: service.settings(actorOf(req)) }),
+      );
+
+      admin.post(
+        "/users/:userId/role",
+        { schema: { params: AdminUserParams, body: AdminRoleRequest } },
+        async (req, reply) => {
+          const { userId } = req.params as AdminUserParams;
+          await service.setRole(actorOf(req), asUserId(userId), (req.body as AdminRoleRequest).admin);
+          return reply.status(204).send();
+        },
+      );
 
       admin.get("/users", async (req): Promise<AdminUsersResponse> => {
         return { users: await service.listUsers(actorOf(req)) };

@@ -25,7 +25,7 @@ import Fastify, {
 import type { Logger } from "pino";
 import type { AuditEvent, AuditLog } from "../audit/audit-log.js";
 import type { Bus } from "../bus/bus.js";
-import type { Config } from "../config/config.js";
+import { type Config, settingsDetails } from "../config/config.js";
 import { AccountDeletion } from "../domain/account-deletion.js";
 import type { AccountService } from "../domain/accounts.js";
 import { BlockService } from "../domain/blocks.js";
@@ -36,6 +36,7 @@ import { isLimiterRejection, type LimiterFactory } from "../domain/limiters.js";
 import type { LoginGuard } from "../domain/login-guard.js";
 import type { RecoveryService } from "../domain/recovery.js";
 import type { RoomService } from "../domain/rooms.js";
+import type { LiveFigures } from "../ops/live-figures.js";
 import { LogThrottle } from "../ops/log-throttle.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Storage } from "../storage/storage.js";
@@ -74,6 +75,8 @@ export interface HttpAppOptions {
   auditLog: AuditLog;
   /** Reset and recovery codes (AUTH-11, AUTH-12). */
   recovery: RecoveryService;
+  /** The admin area's live rates, from the /metrics counters. */
+  figures: LiveFigures;
 }
 
 /** A client's request headers arrive within this (a browser sends them in one packet). */
@@ -232,6 +235,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     } catch (e) {
       if (e instanceof ParleyError) {
         o.metrics.authFailures.inc({ kind: e.code });
+        o.metrics.loginFailures++;
         // The account, when there is one: a name nobody has may be a password typed in the
         // wrong field, so it is not kept.
         const user = await o.storage
@@ -432,6 +436,9 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     recovery: o.recovery,
     limiters: o.limiters,
     ratePerMin: config.adminRatePerMin,
+    bus: o.bus,
+    figures: o.figures,
+    settings: () => settingsDetails(config),
   });
 
   return app;

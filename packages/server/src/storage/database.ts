@@ -154,6 +154,11 @@ export interface InvitesTable {
   expires_at: number;
   used_at: number | null;
   used_by: UserId | null;
+  /** 0014: the public id, the most registrations, those made, and when it was revoked. */
+  id: string;
+  max_uses: number;
+  uses: number;
+  revoked_at: number | null;
 }
 
 export interface RoomsTable {

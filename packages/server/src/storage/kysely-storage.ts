@@ -10,6 +10,7 @@ import { KyselyRecoveryCodeStore } from "./recovery-code-store.js";
 import { toFlag, toMember, toRefreshToken, toRoom, toRoomInvite, toSession, toUser } from "./rows.js";
 import type {
   DeletedUserCounts,
+  InviteRecord,
   MemberRecord,
   MemberRole,
   NewInvite,
@@ -134,6 +135,29 @@ export class KyselyStorage implements Storage {
       .set({ is_admin: toFlag(isAdmin) })
       .where("id", "=", id)
       .execute();
+  }
+
+  async demoteAdminUnlessLast(id: UserId): Promise<boolean> {
+    // One statement, so two admins demoting each other at once cannot both succeed on SQLite;
+    // on PostgreSQL the subquery sees the snapshot of the statement's start.
+    const result = await this.#db
+      .updateTable("users")
+      .set({ is_admin: 0 })
+      .where("id", "=", id)
+      .where("is_admin", "=", 1)
+      .where(
+        (eb) =>
+          eb
+            .selectFrom("users as other")
+            .select((o) => o.fn.countAll<number>().as("n"))
+            .where("other.is_admin", "=", 1)
+            .where("other.disabled", "=", 0)
+            .where("other.id", "!=", id),
+        ">",
+        0,
+      )
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
   }
 
   // ---- sessions and refresh tokens ----
@@ -281,12 +305,16 @@ export class KyselyStorage implements Storage {
       this.#db
         .insertInto("invites")
         .values({
+          id: invite.id,
           code_hash: invite.codeHash,
           created_by: invite.createdBy,
           created_at: invite.createdAt,
           expires_at: invite.expiresAt,
           used_at: null,
           used_by: null,
+          max_uses: invite.maxUses ?? 1,
+          uses: 0,
+          revoked_at: null,
         })
         .execute(),
     );
@@ -295,10 +323,51 @@ export class KyselyStorage implements Storage {
   async consumeInvite(codeHash: string, userId: UserId, at: number): Promise<boolean> {
     const result = await this.#db
       .updateTable("invites")
-      .set({ used_at: at, used_by: userId })
+      .set((eb) => ({ used_at: at, used_by: userId, uses: eb("uses", "+", 1) }))
       .where("code_hash", "=", codeHash)
-      .where("used_at", "is", null)
+      .where("revoked_at", "is", null)
+      .where((eb) => eb("uses", "<", eb.ref("max_uses")))
       .where("expires_at", ">", at)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async listInvites(limit: number): Promise<InviteRecord[]> {
+    const rows = await this.#db
+      .selectFrom("invites")
+      .leftJoin("users", "users.id", "invites.created_by")
+      .select([
+        "invites.id as id",
+        "invites.created_by as created_by",
+        "users.username as username",
+        "invites.created_at as created_at",
+        "invites.expires_at as expires_at",
+        "invites.max_uses as max_uses",
+        "invites.uses as uses",
+        "invites.revoked_at as revoked_at",
+      ])
+      .orderBy("invites.created_at", "desc")
+      .orderBy("invites.id", "desc")
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      createdBy: r.created_by,
+      createdByUsername: r.username ?? null,
+      createdAt: Number(r.created_at),
+      expiresAt: Number(r.expires_at),
+      maxUses: Number(r.max_uses),
+      uses: Number(r.uses),
+      revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
+    }));
+  }
+
+  async revokeInvite(id: string, at: number): Promise<boolean> {
+    const result = await this.#db
+      .updateTable("invites")
+      .set({ revoked_at: at })
+      .where("id", "=", id)
+      .where("revoked_at", "is", null)
       .executeTakeFirst();
     return result.numUpdatedRows > 0n;
   }
@@ -424,6 +493,33 @@ export class KyselyStorage implements Storage {
     q = q.orderBy("created_at").orderBy("id");
     if (page.limit !== undefined) q = q.limit(page.limit);
     return (await q.execute()).map(toRoom);
+  }
+
+  async listAllRooms(page: {
+    after?: { createdAt: number; id: string };
+    limit: number;
+  }): Promise<RoomRecord[]> {
+    let q = this.#db.selectFrom("rooms").selectAll().where("kind", "=", "room");
+    const after = page.after;
+    if (after !== undefined) {
+      q = q.where((eb) =>
+        eb.or([
+          eb("created_at", ">", after.createdAt),
+          eb.and([eb("created_at", "=", after.createdAt), eb("id", ">", after.id as RoomId)]),
+        ]),
+      );
+    }
+    const rows = await q.orderBy("created_at").orderBy("id").limit(page.limit).execute();
+    return rows.map(toRoom);
+  }
+
+  async countRooms(): Promise<number> {
+    const row = await this.#db
+      .selectFrom("rooms")
+      .select((eb) => eb.fn.countAll<number | string | bigint>().as("n"))
+      .where("kind", "=", "room")
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   async countRoomsOwnedBy(userId: UserId): Promise<number> {

@@ -49,6 +49,11 @@ export interface Storage {
   setUserDisabled(id: UserId, disabled: boolean): Promise<void>;
   /** Grants or takes away admin rights (the server's local admin command). */
   setUserAdmin(id: UserId, isAdmin: boolean): Promise<void>;
+  /**
+   * Takes away admin rights unless the account is the last enabled admin, in one statement;
+   * false when it was the last one (or no admin at all).
+   */
+  demoteAdminUnlessLast(id: UserId): Promise<boolean>;
 
   // ---- sessions and refresh tokens ----
   createSession(session: NewSession): Promise<SessionRecord>;
@@ -78,8 +83,15 @@ export interface Storage {
 
   // ---- registration invites (admin-issued codes, stored hashed) ----
   createInvite(invite: NewInvite): Promise<void>;
-  /** Atomically consumes an unused, unexpired invite; true when it was consumed by this call. */
+  /**
+   * Atomically takes one use of an unexpired, unrevoked invite that has uses left; true when
+   * this call took it.
+   */
   consumeInvite(codeHash: string, userId: UserId, at: number): Promise<boolean>;
+  /** Invites newest first, at most `limit`, with their creators' names. */
+  listInvites(limit: number): Promise<InviteRecord[]>;
+  /** Marks the invite revoked; false when there is no such invite or it already was. */
+  revokeInvite(id: string, at: number): Promise<boolean>;
 
   // ---- rooms and direct conversations ----
   /** Throws StorageConflictError when the id (or the direct pair key) is taken. */
@@ -94,6 +106,10 @@ export interface Storage {
    * most `limit`.
    */
   listPublicRooms(page?: PublicRoomsPage): Promise<RoomRecord[]>;
+  /** Every room (not direct conversations), public or not, oldest first, a page at a time. */
+  listAllRooms(page: { after?: { createdAt: number; id: string }; limit: number }): Promise<RoomRecord[]>;
+  /** How many rooms (not direct conversations) there are. */
+  countRooms(): Promise<number>;
   /** Rooms (not direct conversations) the user owns: what the per-user creation cap counts. */
   countRoomsOwnedBy(userId: UserId): Promise<number>;
   /** Changes the settings given (ROOM-16); the rest stay. */
@@ -230,10 +246,25 @@ export interface RefreshTokenRecord extends NewRefreshToken {
 }
 
 export interface NewInvite {
+  /** The public id (16 hex digits). */
+  id: string;
   codeHash: string;
   createdBy: UserId;
   createdAt: number;
   expiresAt: number;
+  /** Registrations the code allows; 1 when absent. */
+  maxUses?: number;
+}
+export interface InviteRecord {
+  id: string;
+  createdBy: UserId;
+  /** Null once the creator's account is gone. */
+  createdByUsername: string | null;
+  createdAt: number;
+  expiresAt: number;
+  maxUses: number;
+  uses: number;
+  revokedAt: number | null;
 }
 
 export interface NewRoom {

@@ -221,6 +221,7 @@ export class Gateway {
       );
     });
     await handler.handle(this.o, { conn, auth }, frame);
+    if (frame.type === "message.send") this.o.metrics.messages++;
   }
 
   async #authenticate(conn: Connection, frame: ClientFrameOf<"auth">): Promise<void> {

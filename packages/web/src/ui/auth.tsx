@@ -9,12 +9,12 @@ import { describeError } from "../state/errors.js";
 import { notice, persistent, serverInfo } from "../state/model.js";
 import { register, signIn } from "../state/session.js";
 
-type Checker = typeof import("@parley/protocol/password-policy");
+type Checker = typeof import("@parley/protocol/password-policy-compact");
 
-/** The password rules module, with its common-password list, loaded once the register form opens. */
+/** The password rules with a compact table of the common-password list, loaded once the register form opens. */
 let checker: Promise<Checker> | undefined;
 const loadChecker = () => {
-  checker ??= import("@parley/protocol/password-policy");
+  checker ??= import("@parley/protocol/password-policy-compact");
   return checker;
 };
 

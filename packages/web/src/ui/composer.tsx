@@ -1,5 +1,5 @@
 import { excerpt } from "@parley/client";
-import { useEffect, useId, useRef, useState } from "preact/hooks";
+import { useEffect, useId, useLayoutEffect, useRef, useState } from "preact/hooks";
 import type { VoiceNote } from "../media/voice-recorder.js";
 import { describeError } from "../state/errors.js";
 import { localId, type StagedFile } from "../state/files.js";
@@ -37,16 +37,20 @@ export function Composer({ roomId, blocked }: { roomId: string; blocked: boolean
     mode === undefined
       ? undefined
       : chat.value.messages[roomId]?.find((m) => m.key === mode.key && m.fromId === mode.fromId);
-  // Editing starts from the message's text; leaving edit mode starts from nothing again.
+  // Editing starts from the message's text, with the caret at its end, before the frame that
+  // shows "Editing your message" is painted: what is typed at once goes after the text.
+  // Leaving edit mode starts from nothing again.
   const editing = mode?.mode === "edit" ? mode.key : undefined;
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (editing === undefined) return;
     const original = target?.text ?? "";
     setText(original);
-    requestAnimationFrame(() => {
-      area.current?.focus();
-      area.current?.setSelectionRange(original.length, original.length);
-    });
+    const box = area.current;
+    if (box === null) return;
+    box.value = original;
+    box.focus();
+    box.setSelectionRange(original.length, original.length);
+    setCaret(original.length);
   }, [editing]);
   useEffect(() => {
     if (mode?.mode === "reply") area.current?.focus();
