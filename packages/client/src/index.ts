@@ -70,6 +70,7 @@ export {
   type SafetyNumberResult,
   type SendOptions,
   type SentMessage,
+  type SignInStep,
 } from "./client.js";
 export type { ConnectionStatus } from "./connection.js";
 export {

@@ -143,6 +143,36 @@ export const ERRORS = {
     message: "Too many failed logins for this account; wait before trying again.",
   },
   forbidden: { status: 403, wsClose: null, client: "report", message: "You may not do this." },
+  totp_invalid: {
+    status: 401,
+    wsClose: null,
+    client: "report",
+    message: "Wrong, used or expired authenticator code.",
+  },
+  login_challenge_invalid: {
+    status: 401,
+    wsClose: null,
+    client: "report",
+    message: "The sign-in step has expired or was used up; sign in with your password again.",
+  },
+  totp_already_enabled: {
+    status: 409,
+    wsClose: null,
+    client: "report",
+    message: "Two-step sign-in is already on for this account.",
+  },
+  totp_not_enabled: {
+    status: 409,
+    wsClose: null,
+    client: "report",
+    message: "Two-step sign-in is not on for this account.",
+  },
+  totp_required: {
+    status: 403,
+    wsClose: null,
+    client: "report",
+    message: "This server requires two-step sign-in for this account; it cannot be turned off.",
+  },
 
   // ---- registration ----
   invalid_username: {

@@ -1,5 +1,11 @@
 import { randomUUID } from "node:crypto";
-import type { SessionResponse, SessionView } from "@parley/protocol";
+import type {
+  LoginChallengeResponse,
+  LoginEnrolledResponse,
+  SessionResponse,
+  SessionView,
+  TotpEnrolment,
+} from "@parley/protocol";
 import { checkPassword, type PasswordPolicy } from "@parley/protocol/password-policy";
 import type { AuditEvent } from "../audit/audit-log.js";
 import type { SessionEndReason } from "../bus/bus.js";
@@ -13,6 +19,7 @@ import { ParleyError } from "./errors.js";
 import { asSessionId, asUserId, type SessionId, type UserId } from "./ids.js";
 import type { LoginGuard } from "./login-guard.js";
 import { dummyVerify, hashPassword, needsRehash, verifyPassword } from "./password-hasher.js";
+import type { ClientContext } from "./recovery.js";
 import {
   hashInviteCode,
   hashRefreshToken,
@@ -20,6 +27,7 @@ import {
   TokenError,
   type TokenService,
 } from "./tokens.js";
+import type { TotpService } from "./totp.js";
 import { usernameKey, validateUsername } from "./usernames.js";
 
 export interface AccountServiceOptions {
@@ -32,6 +40,8 @@ export interface AccountServiceOptions {
   onSessionRevoked: (sessionId: SessionId, reason: SessionEndReason) => void;
   /** The audit log; the routes record what they see, this only what they cannot (token reuse). */
   audit?: (event: AuditEvent) => void;
+  /** The second factor (AUTH-13 to AUTH-15); without it logins need the password only. */
+  totp?: TotpService | undefined;
   refreshTtlMs?: number;
   sessionMaxMs?: number;
   now?: () => number;
@@ -62,7 +72,10 @@ export interface ClientInfo {
  * Reusing a refresh token that was already rotated means it leaked: the whole session ends.
  */
 export class AccountService {
-  readonly #o: Required<Omit<AccountServiceOptions, "now">> & { now: () => number };
+  readonly #o: Required<Omit<AccountServiceOptions, "now" | "totp">> & {
+    now: () => number;
+    totp: TotpService | undefined;
+  };
   /** Session id -> when this process last wrote its last_seen_at. */
   readonly #touched = new Map<SessionId, number>();
 
@@ -72,6 +85,7 @@ export class AccountService {
       sessionMaxMs: 90 * DAY,
       now: Date.now,
       audit: () => undefined,
+      totp: undefined,
       ...options,
     };
   }
@@ -114,11 +128,15 @@ export class AccountService {
     return this.#openSession(user, { ip: ip || null, userAgent });
   }
 
+  /**
+   * AUTH-2: the password step. Answers a session, or (AUTH-14) a challenge when the account has
+   * TOTP or must enrol; the account's failure count is cleared only once the login completes.
+   */
   async login(
     input: { username: string; password: string },
     ip: string,
     userAgent: string | null = null,
-  ): Promise<SessionResponse> {
+  ): Promise<SessionResponse | LoginChallengeResponse> {
     const { storage, guard } = this.#o;
     // One normalised name for the throttle and the lookup: " alice" must not get its own counter.
     const name = input.username.normalize("NFKC").trim();
@@ -134,11 +152,39 @@ export class AccountService {
       throw new ParleyError("invalid_credentials");
     }
     if (user.disabled) throw new ParleyError("account_disabled");
-    await guard.success(ip, key);
     if (needsRehash(user.passwordHash)) {
       await storage.updatePasswordHash(user.id, await hashPassword(input.password, ip));
     }
+    const challenge = await this.#o.totp?.challengeFor(user, ip);
+    if (challenge) return challenge;
+    await guard.success(ip, key);
     return this.#openSession(user, { ip: ip || null, userAgent });
+  }
+
+  /** AUTH-14: the login's second step, a TOTP or TOTP recovery code with its challenge. */
+  async loginTotp(challenge: string, code: string, client: ClientContext): Promise<SessionResponse> {
+    const user = await this.#totp().completeLogin(challenge, code, client);
+    return this.#openSession(user, client);
+  }
+
+  /** AUTH-14: a login PARLEY_REQUIRE_TOTP holds back gets its TOTP secret. */
+  loginTotpEnrol(challenge: string, client: ClientContext): Promise<TotpEnrolment> {
+    return this.#totp().enrolForLogin(challenge, client);
+  }
+
+  /** AUTH-14: the first code confirms the enrolment and completes the login. */
+  async loginTotpConfirm(
+    challenge: string,
+    code: string,
+    client: ClientContext,
+  ): Promise<LoginEnrolledResponse> {
+    const { user, recoveryCodes } = await this.#totp().confirmForLogin(challenge, code, client);
+    return { session: await this.#openSession(user, client), recoveryCodes };
+  }
+
+  #totp(): TotpService {
+    if (!this.#o.totp) throw new ParleyError("login_challenge_invalid");
+    return this.#o.totp;
   }
 
   /**

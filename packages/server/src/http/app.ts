@@ -36,6 +36,7 @@ import { isLimiterRejection, type LimiterFactory } from "../domain/limiters.js";
 import type { LoginGuard } from "../domain/login-guard.js";
 import type { RecoveryService } from "../domain/recovery.js";
 import type { RoomService } from "../domain/rooms.js";
+import type { TotpService } from "../domain/totp.js";
 import type { LiveFigures } from "../ops/live-figures.js";
 import { LogThrottle } from "../ops/log-throttle.js";
 import type { Metrics } from "../ops/metrics.js";
@@ -47,6 +48,7 @@ import { authOf, requireAuth } from "./auth-hook.js";
 import { registerFileRoutes } from "./file-routes.js";
 import { clientOf, registerRecoveryRoutes } from "./recovery-routes.js";
 import { registerSecurityHeaders } from "./security-headers.js";
+import { registerTotpRoutes } from "./totp-routes.js";
 import { registerWebClient } from "./web-client.js";
 
 export interface HttpAppOptions {
@@ -75,6 +77,8 @@ export interface HttpAppOptions {
   auditLog: AuditLog;
   /** Reset and recovery codes (AUTH-11, AUTH-12). */
   recovery: RecoveryService;
+  /** The optional second factor (AUTH-13 to AUTH-15). */
+  totp: TotpService;
   /** The admin area's live rates, from the /metrics counters. */
   figures: LiveFigures;
 }
@@ -229,9 +233,11 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
   app.post("/api/login", { schema: { body: LoginRequest }, preHandler: rateLimitAuth }, async (req) => {
     const body = req.body as LoginRequest;
     try {
-      const session = await o.accounts.login(body, req.ip, clientOf(req).userAgent);
-      record(req, { kind: "login_succeeded", userId: session.user.id, username: session.user.username });
-      return session;
+      const answer = await o.accounts.login(body, req.ip, clientOf(req).userAgent);
+      // AUTH-14: a challenge is not a sign-in yet; the second step records it.
+      if ("user" in answer)
+        record(req, { kind: "login_succeeded", userId: answer.user.id, username: answer.user.username });
+      return answer;
     } catch (e) {
       if (e instanceof ParleyError) {
         o.metrics.authFailures.inc({ kind: e.code });
@@ -309,6 +315,17 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     requireAuth: auth,
     rateLimitAuth,
     rateLimitPasswordChange,
+  });
+
+  registerTotpRoutes(app, {
+    accounts: o.accounts,
+    totp: o.totp,
+    storage: o.storage,
+    requireAuth: auth,
+    rateLimitAuth,
+    rateLimitPasswordChange,
+    record,
+    onAuthFailure: (code) => o.metrics.authFailures.inc({ kind: code }),
   });
 
   // IDENT-2: a new sign-in asks whether the account has an identity before making one.

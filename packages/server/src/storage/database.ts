@@ -28,6 +28,8 @@ export interface Database {
   files: FilesTable;
   file_chunks: FileChunksTable;
   recovery_codes: RecoveryCodesTable;
+  totp_factors: TotpFactorsTable;
+  login_challenges: LoginChallengesTable;
   user_blocks: UserBlocksTable;
   room_bans: RoomBansTable;
   retired_usernames: RetiredUsernamesTable;
@@ -54,11 +56,32 @@ export interface RetiredUsernamesTable {
   retired_at: number;
 }
 
+/** AUTH-13: one TOTP factor per account; `secret` is sealed with the server's TOTP key. */
+export interface TotpFactorsTable {
+  user_id: UserId;
+  secret: string;
+  created_at: number;
+  enabled_at: number | null;
+  last_step: number | null;
+}
+
+/** AUTH-14: a login waiting for its TOTP code (or for TOTP enrolment), by SHA-256 hash. */
+export interface LoginChallengesTable {
+  token_hash: string;
+  user_id: UserId;
+  kind: "totp" | "totp_enrol";
+  ip: string;
+  created_at: number;
+  expires_at: number;
+  attempts: number;
+  used_at: number | null;
+}
+
 /** AUTH-11, AUTH-12: reset and recovery codes, by SHA-256 hash. */
 export interface RecoveryCodesTable {
   code_hash: string;
   user_id: UserId;
-  kind: "reset" | "recovery";
+  kind: "reset" | "recovery" | "totp";
   created_by: string;
   created_at: number;
   expires_at: number | null;

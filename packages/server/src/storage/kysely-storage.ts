@@ -30,6 +30,7 @@ import type {
   UserRecord,
 } from "./storage.js";
 import { StorageConflictError } from "./storage.js";
+import { KyselyTotpStore } from "./totp-store.js";
 import { rejectingConflicts } from "./unique-violation.js";
 import { usernameKey } from "./username-key.js";
 
@@ -47,6 +48,7 @@ export class KyselyStorage implements Storage {
   readonly fileBlobs: DatabaseBlobStore;
   readonly audit: KyselyAuditStore;
   readonly recovery: KyselyRecoveryCodeStore;
+  readonly totp: KyselyTotpStore;
   #closing: Promise<void> | undefined;
 
   constructor(
@@ -60,6 +62,7 @@ export class KyselyStorage implements Storage {
     this.fileBlobs = new DatabaseBlobStore(db);
     this.audit = new KyselyAuditStore(db);
     this.recovery = new KyselyRecoveryCodeStore(db);
+    this.totp = new KyselyTotpStore(db);
   }
 
   // ---- users ----

@@ -5,6 +5,7 @@ import type { DeliveryStore } from "./delivery-store.js";
 import type { FileStore } from "./file-store.js";
 import type { OfflineQueueStore } from "./offline-queue-store.js";
 import type { RecoveryCodeStore } from "./recovery-code-store.js";
+import type { TotpStore } from "./totp-store.js";
 
 /**
  * Everything the server keeps on disk, behind one interface so that the domain never knows
@@ -36,6 +37,8 @@ export interface Storage {
   readonly audit: AuditStore;
   /** Single-use password reset and recovery codes (AUTH-11, AUTH-12). */
   readonly recovery: RecoveryCodeStore;
+  /** TOTP factors and second-step login challenges (AUTH-13 to AUTH-15). */
+  readonly totp: TotpStore;
 
   // ---- users ----
   /** Throws StorageConflictError when the username is taken (case-insensitively). */

@@ -17,6 +17,7 @@ const SCHEMA_TABLES = [
   "identity_keys",
   "invites",
   "key_packages",
+  "login_challenges",
   "mls_group_devices",
   "mls_groups",
   "offline_queue",
@@ -30,6 +31,7 @@ const SCHEMA_TABLES = [
   "rooms",
   "sessions",
   "subscriptions",
+  "totp_factors",
   "user_blocks",
   "users",
 ];
