@@ -30,6 +30,18 @@ export {
   usernameKey,
 } from "./chat/model.js";
 export {
+  type AlertInput,
+  badgeCount,
+  defaultNotifyLevel,
+  isAlertable,
+  isNotifyLevel,
+  mentionsUser,
+  NOTIFY_LEVELS,
+  type NotifyLevel,
+  notifyLevelIn,
+  shouldAlert,
+} from "./chat/notify.js";
+export {
   DEFAULT_RETENTION,
   DISAPPEARING_SECONDS,
   describeDisappearing,

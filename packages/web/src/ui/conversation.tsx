@@ -6,6 +6,7 @@ import { inviteUser, leaveRoom, setDisappearing } from "../state/session.js";
 import { Composer } from "./composer.js";
 import { Dialog } from "./dialog.js";
 import { MessageList } from "./message-list.js";
+import { NotifySelect } from "./notify.js";
 import { RoomSettingsDialog } from "./room-settings.js";
 import { SafetyDialog } from "./safety-dialog.js";
 import { SuiteLabel } from "./suite-label.js";
@@ -70,6 +71,7 @@ export function Conversation({ room }: { room: RoomView }) {
             </span>
           </button>
           <DisappearingSelect roomId={room.id} />
+          <NotifySelect roomId={room.id} />
           {isRoom && (
             <>
               <button type="button" aria-expanded={showMembers} onClick={() => setShowMembers(!showMembers)}>

@@ -2,6 +2,7 @@ import { formatRetention, parseRetention, RETENTION_DAYS } from "@parley/client"
 import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../state/errors.js";
 import {
+  badge,
   connection,
   conversationName,
   invitations,
@@ -17,6 +18,7 @@ import {
   theme,
   unread,
 } from "../state/model.js";
+import { showBadge } from "../state/notifications.js";
 import {
   declineInvitation,
   joinRoom,
@@ -30,16 +32,15 @@ import { ChangePasswordSection } from "./account.js";
 import { Conversation } from "./conversation.js";
 import { DevicesSection } from "./devices.js";
 import { Dialog } from "./dialog.js";
+import { NotificationSettings } from "./notify.js";
 import { JoinRoomDialog, NewRoomDialog } from "./rooms.js";
 import { SearchDialog } from "./search.js";
 
 export function Shell() {
   const [dialog, setDialog] = useState<"new" | "join" | "settings" | "search" | undefined>();
   const room = rooms.value.find((r) => r.id === selectedRoom.value);
-  const totalUnread = Object.values(unread.value).reduce((a, b) => a + b, 0);
-  useEffect(() => {
-    document.title = totalUnread > 0 ? `(${totalUnread}) Parley` : "Parley";
-  }, [totalUnread]);
+  const count = badge.value;
+  useEffect(() => showBadge(count), [count]);
   return (
     <div class={`shell${room !== undefined ? " has-conversation" : ""}`}>
       <header class="topbar">
@@ -273,6 +274,7 @@ function SettingsDialog({ onClose }: { onClose: () => void }) {
         Send read receipts
       </label>
       <p class="muted small-text">Off: nobody sees when you read their messages, and you see nobody's.</p>
+      <NotificationSettings />
       <hr />
       <DevicesSection />
       <hr />
