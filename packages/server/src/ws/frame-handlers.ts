@@ -212,7 +212,7 @@ export const FRAME_HANDLERS: FrameHandlers = {
       conn.send({
         type: "keypackages",
         ...rid(frame),
-        ...(await d.delivery.claim(auth, asUserId(frame.userId))),
+        ...(await d.delivery.claim(auth, asUserId(frame.userId), conn.deviceId ?? undefined)),
       });
     },
   },
