@@ -23,6 +23,7 @@ const OTHER_NAMES = new Set([
   "parley_login_failures_total",
   "per_ip", // a metric label value (LIMIT-3)
   "refresh_token_reuse", // `details.reason` values of audit entries (AUDIT-1, AUTH-13)
+  "ended_by_user",
   "wrong_code",
   "code_reused",
   "wrong_recovery_code",

@@ -12,7 +12,8 @@ const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const DOC = readFileSync(new URL("../../../docs/PROTOCOL.md", import.meta.url), "utf8");
 const LINES = DOC.split("\n");
 const TABLE_HEADER = "| code | HTTP status | WebSocket close | client | meaning |";
-const RULE_PREFIXES = "PROTO|WS|RELAY|AUTH|AUDIT|ADMIN|HTTP|ROOM|PRES|SUB|LIMIT|RCPT|FILE|MLS|IDENT|CHAT|LAN";
+const RULE_PREFIXES =
+  "PROTO|WS|RELAY|AUTH|AUDIT|ADMIN|HTTP|ROOM|PRES|SUB|LIMIT|RCPT|FILE|MLS|IDENT|CHAT|LAN|ACCT";
 
 interface DocumentedError {
   code: string;
@@ -90,7 +91,8 @@ function frameTableRows(): FrameRow[] {
     }
     if (!line.startsWith("|")) inTable = false;
     if (!inTable || line.startsWith("| ---")) continue;
-    const cells = line.slice(1, -1).split("|");
+    // A `\|` inside a cell (a union type) is not a cell border.
+    const cells = line.slice(1, -1).split(/(?<!\\)\|/);
     const type = /^`([a-z.]+)`$/.exec(cells[0]?.trim() ?? "")?.[1];
     assert.ok(type, `frame table row does not start with a frame type: ${line}`);
     const fields = [...(cells[1] ?? "").matchAll(/`([A-Za-z]+)(\?)?(?::[^`]*)?`/g)].map((m) => ({
