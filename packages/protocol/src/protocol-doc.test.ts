@@ -3,7 +3,15 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { CLIENT_ACTIONS, ClientFrame, ERROR_CODES, ERRORS, PROTOCOL_VERSION, ServerFrame } from "./index.js";
+import {
+  AUDIT_KINDS,
+  CLIENT_ACTIONS,
+  ClientFrame,
+  ERROR_CODES,
+  ERRORS,
+  PROTOCOL_VERSION,
+  ServerFrame,
+} from "./index.js";
 
 // docs/PROTOCOL.md is the spec clients are written from; these tests keep it in step with the
 // registry and the frame unions, so a new code or frame cannot ship undocumented.
@@ -211,6 +219,19 @@ describe("docs/PROTOCOL.md frames and version", () => {
     const stated = [...DOC.matchAll(/`PROTOCOL_VERSION = (\d+)`/g)].map((m) => Number(m[1]));
     assert.ok(stated.length > 0, "PROTOCOL.md does not state `PROTOCOL_VERSION = n`");
     for (const version of stated) assert.equal(version, PROTOCOL_VERSION);
+  });
+});
+
+describe("docs/PROTOCOL.md audit log", () => {
+  test("AUDIT-1 names every audit kind the server records", () => {
+    const start = DOC.indexOf("**AUDIT-1**");
+    const end = DOC.indexOf("**AUDIT-2**");
+    assert.ok(start !== -1 && end > start, "PROTOCOL.md has no AUDIT-1 followed by AUDIT-2");
+    const section = DOC.slice(start, end);
+    assert.deepEqual(
+      AUDIT_KINDS.filter((kind) => !section.includes(`\`${kind}\``)),
+      [],
+    );
   });
 });
 
