@@ -1299,7 +1299,8 @@ export class ChatModel {
     if (this.#disposed) return;
     const gone =
       m.event === "deleted" ||
-      (m.userId === this.#snapshot.me?.id && (m.event === "left" || m.event === "removed"));
+      (m.userId === this.#snapshot.me?.id &&
+        (m.event === "left" || m.event === "removed" || m.event === "banned"));
     if (gone) {
       this.#dropRoom(m.roomId);
     } else {
