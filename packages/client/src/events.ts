@@ -136,6 +136,17 @@ export interface DeviceRemovedEvent {
   readonly deviceId: string;
 }
 
+/**
+ * SUB-2: someone this user follows posted in a public room this user is not in. The post itself
+ * is MLS ciphertext for the room's members: this says only who, where and when.
+ */
+export interface FollowedPostEvent {
+  readonly roomId: string;
+  readonly from: { readonly userId: string; readonly username: string };
+  /** The server's time stamp (ms). */
+  readonly ts: number;
+}
+
 export interface ClientEvents {
   message: MessageEvent;
   membership: MembershipEvent;
@@ -164,6 +175,7 @@ export interface ClientEvents {
    * pin stays until the person acknowledges it (PolicyPins.accept).
    */
   policy_changed: Extract<PolicyCheck, { state: "changed" }>;
+  followed_post: FollowedPostEvent;
   delivery: DeliveryEvent;
   status: ConnectionStatus;
   error: ErrorEvent;

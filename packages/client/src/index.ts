@@ -30,6 +30,18 @@ export {
   usernameKey,
 } from "./chat/model.js";
 export {
+  type AlertInput,
+  badgeCount,
+  defaultNotifyLevel,
+  isAlertable,
+  isNotifyLevel,
+  mentionsUser,
+  NOTIFY_LEVELS,
+  type NotifyLevel,
+  notifyLevelIn,
+  shouldAlert,
+} from "./chat/notify.js";
+export {
   DEFAULT_RETENTION,
   DISAPPEARING_SECONDS,
   describeDisappearing,
@@ -53,6 +65,7 @@ export type {
   ChatSnapshot,
   ChatTransfer,
   DeviceNote,
+  FollowedPost,
   MessageChange,
   MessageKey,
   OutgoingStatus,
@@ -110,6 +123,7 @@ export type {
   DeliveryEvent,
   DeviceRemovedEvent,
   ErrorEvent,
+  FollowedPostEvent,
   InvitedEvent,
   MembershipEvent,
   MessageEvent,

@@ -22,6 +22,7 @@ import {
   type MembershipEvent,
   type MessageChange,
   maxAgeMs,
+  type NotifyLevel,
   ParleyClient,
   type Person,
   type PolicyCheck,
@@ -56,6 +57,13 @@ import {
   TRUST_MARK,
 } from "./format.js";
 import { type ChatInput, parseInput } from "./input.js";
+
+const NOTIFY_WORDS: Record<NotifyLevel, string> = {
+  all: "every message rings the bell",
+  mentions: "only mentions of you ring the bell",
+  off: "muted, nothing rings the bell",
+};
+
 import { MessageNumbers } from "./numbers.js";
 import { OwnMessages } from "./own-messages.js";
 import type { Screen } from "./screen.js";
@@ -372,19 +380,17 @@ export class ChatController {
         return this.#who();
       case "subscribe": {
         const user = await this.#user(input.user);
-        await this.#need().subscribe(user.id);
-        this.#state.follow(user);
+        await this.#chat().follow(user.id);
         await this.#chat().refreshPeople();
         const online = this.#chat().snapshot.people.find((u) => u.id === user.id)?.online;
         this.#notice(
-          `following ${user.username} (${online ? "online" : "offline"} now); you will see when they come and go`,
+          `following ${user.username} (${online ? "online" : "offline"} now); you will see when they come and go, and the public rooms they post in`,
         );
         return;
       }
       case "unsubscribe": {
         const user = await this.#user(input.user);
-        await this.#need().unsubscribe(user.id);
-        this.#state.unfollow(user.id);
+        await this.#chat().unfollow(user.id);
         this.#notice(`no longer following ${user.username}`);
         return;
       }
@@ -398,6 +404,8 @@ export class ChatController {
         return this.#disappear(input.setting);
       case "receipts":
         return this.#receipts(input.setting);
+      case "notify":
+        return this.#notify(input.level);
       case "devices":
         return this.#devices(input.user);
       case "device-remove":
@@ -699,6 +707,23 @@ export class ChatController {
     );
   }
 
+  /** A conversation's name, with its unread count when it has one: "ops (3)". */
+  #withUnread(roomId: string): string {
+    const n = this.#chat().snapshot.unread[roomId] ?? 0;
+    return n > 0 ? `${this.#state.label(roomId)} (${n})` : this.#state.label(roomId);
+  }
+
+  /** Issue 18.5: the current conversation's notification level on this device. */
+  #notify(level: NotifyLevel | undefined): void {
+    const room = this.#currentRoom();
+    const model = this.#chat();
+    if (level !== undefined) model.setNotifyLevel(room.id, level);
+    const now = model.notifyLevel(room.id);
+    this.#notice(
+      `notifications in ${this.#state.label(room.id)}: ${NOTIFY_WORDS[now]}${level === undefined ? " (/notify all|mentions|off)" : ""}`,
+    );
+  }
+
   async #disappear(setting: string | undefined): Promise<void> {
     const room = this.#currentRoom();
     const model = this.#chat();
@@ -727,11 +752,20 @@ export class ChatController {
       return;
     }
     const current = this.#state.current?.id;
+    const model = this.#chat();
+    const unread = model.snapshot.unread;
     this.#screen.print(
       ...rooms.map((r) => {
         const kind = r.kind === "direct" ? "direct" : r.isPublic ? "public room" : "private room";
-        return `${r.id === current ? "*" : " "} ${this.#state.label(r.id).padEnd(24)} ${r.id}  ${kind}`;
+        const n = unread[r.id] ?? 0;
+        const count = n > 0 ? `  ${n} unread` : "";
+        const muted = model.notifyLevel(r.id) === "off" ? ", muted" : "";
+        return `${r.id === current ? "*" : " "} ${this.#state.label(r.id).padEnd(24)} ${r.id}  ${kind}${muted}${count}`;
       }),
+      ...model.snapshot.followedPosts.map(
+        (p) =>
+          `  ${p.by.username} (followed) posted ${p.count === 1 ? "once" : `${p.count} times`} in public room ${p.roomId}: /join ${p.roomId}`,
+      ),
     );
   }
 
@@ -1192,10 +1226,9 @@ export class ChatController {
     }
     await this.#o.lastUser.set(user.username);
     await model.refresh();
-    this.#state.setFollowing(await client.subscriptions());
     this.#notice(`signed in as ${user.username}; device state sealed on this machine`);
     const rooms = this.#state.rooms();
-    if (rooms.length > 0) this.#notice(`your rooms: ${rooms.map((r) => this.#state.label(r.id)).join(", ")}`);
+    if (rooms.length > 0) this.#notice(`your rooms: ${rooms.map((r) => this.#withUnread(r.id)).join(", ")}`);
   }
 
   async #logout(): Promise<void> {
@@ -1273,8 +1306,7 @@ export class ChatController {
         return;
       case "presence": {
         const p = change.event;
-        if (this.#state.follows(p.userId))
-          this.#notice(`${p.username} is ${p.online ? "online" : "offline"}`);
+        if (model.follows(p.userId)) this.#notice(`${p.username} is ${p.online ? "online" : "offline"}`);
         return;
       }
       case "invited": {
@@ -1312,6 +1344,15 @@ export class ChatController {
         return;
       case "changed":
         return this.#onChanged(change.message, change.change, change.by);
+      case "followed_post": {
+        // Once per room: /rooms lists the offers with how many posts each has seen.
+        if (!change.isNew) return;
+        const { post } = change;
+        this.#notice(
+          `${post.by.username} (followed) posted in a public room you are not in (id ${post.roomId}): /join ${post.roomId} to read what is said there from now on`,
+        );
+        return;
+      }
       case "failed":
       case "queue_missed":
         return;
@@ -1322,7 +1363,11 @@ export class ChatController {
 
   #onMessage(m: ChatMessage): void {
     const room = this.#state.room(m.roomId);
-    this.#printMessage(m, this.#state.current?.id === room?.id && room !== undefined);
+    const here = this.#state.current?.id === room?.id && room !== undefined;
+    this.#printMessage(m, here);
+    // A terminal cannot tell whether the person is looking: the bell goes by the level alone,
+    // and the terminal (or tmux, for a window out of view) decides what a bell does.
+    if (this.#chat().alerts(m, { visible: false, open: here })) this.#screen.bell();
   }
 
   #printMessage(m: ChatMessage, here: boolean): void {

@@ -167,6 +167,18 @@ class FakeClient extends TypedEmitter<ClientEvents> implements ChatClient {
   async setRole() {}
   pending: { room: RoomView; by: { id: string; username: string }; ts: number }[] = [];
   declined: string[] = [];
+  followed: { id: string; username: string }[] = [];
+  async subscribe(userId: string) {
+    const u = this.people.find((p) => p.id === userId);
+    if (u === undefined) throw new ParleyClientError("user_not_found");
+    if (!this.followed.some((f) => f.id === userId)) this.followed.push({ id: u.id, username: u.username });
+  }
+  async unsubscribe(userId: string) {
+    this.followed = this.followed.filter((f) => f.id !== userId);
+  }
+  async subscriptions() {
+    return [...this.followed];
+  }
   async invitations() {
     return [...this.pending];
   }
@@ -1063,6 +1075,126 @@ describe("ChatModel", () => {
       await settle();
       assert.equal(model.snapshot.messages.TEAM01![0]!.attachment?.opened, true);
       assert.equal(model.snapshot.messages.TEAM01![0]!.attachment?.file, undefined);
+    });
+  });
+
+  describe("notifications (issue 18.5)", () => {
+    const withMention = (roomId: string, id: string, text: string, mentions: string[]) =>
+      ({ ...message(roomId, BOB, id, text), content: { type: "text", text, mentions } }) as MessageEvent;
+    const away = { visible: false, open: false };
+
+    it("alerts on every direct message, and on rooms' mentions only, by default", async () => {
+      const { client, model, changes } = await connected();
+      assert.equal(model.notifyLevel("DBOB01"), "all");
+      assert.equal(model.notifyLevel("TEAM01"), "mentions");
+      client.emit("message", message("DBOB01", BOB, "m1", "direct"));
+      client.emit("message", message("TEAM01", BOB, "m2", "chatter"));
+      client.emit("message", withMention("TEAM01", "m3", "@alice look", [ALICE.id]));
+      await settle();
+      const alerted = changes
+        .filter((c) => c.type === "message")
+        .filter((c) => model.alerts(c.message, away))
+        .map((c) => c.message.text);
+      assert.deepEqual(alerted, ["direct", "@alice look"]);
+    });
+
+    it("never alerts for this user's own messages, nor for the conversation being read", async () => {
+      const { client, model, changes } = await connected();
+      client.emit("message", message("DBOB01", BOB, "m1", "direct"));
+      await settle();
+      const m = changes.find((c) => c.type === "message");
+      assert.ok(m?.type === "message");
+      assert.equal(model.alerts(m.message, { visible: true, open: true }), false);
+      assert.equal(model.alerts({ ...m.message, own: true }, away), false);
+      assert.equal(model.alerts(m.message, { visible: true, open: false }), true);
+    });
+
+    it("keeps a muted room silent, mentions included, and leaves it out of the badge", async () => {
+      const { client, model, changes } = await connected();
+      model.setNotifyLevel("team01", "off");
+      assert.equal(model.notifyLevel("TEAM01"), "off");
+      client.emit("message", withMention("TEAM01", "m1", "@alice look", [ALICE.id]));
+      client.emit("message", message("DBOB01", BOB, "m2", "direct"));
+      await settle();
+      const m = changes.find((c) => c.type === "message" && c.message.roomId === "TEAM01");
+      assert.ok(m?.type === "message");
+      assert.equal(model.alerts(m.message, away), false);
+      assert.deepEqual(model.snapshot.unread, { TEAM01: 1, DBOB01: 1 });
+      assert.equal(model.badge(), 1);
+      model.setNotifyLevel("TEAM01", "all");
+      assert.equal(model.badge(), 2);
+    });
+
+    it("refuses a level that is not one of all, mentions, off", async () => {
+      const { model } = await connected();
+      assert.throws(() => model.setNotifyLevel("TEAM01", "loud" as never), TypeError);
+    });
+
+    it("keeps levels and the preview choice, and restores them in a new model", async () => {
+      const history = new History(new MemoryStore());
+      const { client, model } = await connected({ history });
+      assert.equal(model.snapshot.previews, false);
+      model.setNotifyLevel("TEAM01", "all");
+      model.setNotifyLevel("DBOB01", "off");
+      model.setPreviews(true);
+      await history.flush();
+      const next = new ChatModel(client, { history });
+      await next.restoreHistory();
+      assert.deepEqual(next.snapshot.notify, { TEAM01: "all", DBOB01: "off" });
+      assert.equal(next.snapshot.previews, true);
+      model.dispose();
+      next.dispose();
+    });
+  });
+
+  describe("following (SUB-1, SUB-2)", () => {
+    it("loads who this user follows, and follows and unfollows", async () => {
+      const { client, model } = setUp();
+      client.followed = [{ id: CAROL.id, username: CAROL.username }];
+      client.connectNow();
+      await settle();
+      assert.deepEqual(model.snapshot.following, [CAROL]);
+      await model.follow(BOB.id);
+      assert.ok(model.follows(BOB.id));
+      assert.deepEqual(await client.subscriptions(), [CAROL, BOB]);
+      await model.unfollow(CAROL.id);
+      assert.deepEqual(model.snapshot.following, [BOB]);
+      await assert.rejects(model.follow("u-nobody"), (e) => isParleyClientError(e, "user_not_found"));
+    });
+
+    it("offers each public room a followed person posts in once, until it is joined or dismissed", async () => {
+      const { client, model, changes } = await connected();
+      await model.follow(BOB.id);
+      client.emit("followed_post", { roomId: "pub001", from: { userId: BOB.id, username: "bob" }, ts: 5 });
+      client.emit("followed_post", { roomId: "PUB001", from: { userId: BOB.id, username: "bob" }, ts: 6 });
+      client.emit("followed_post", { roomId: "PUB002", from: { userId: BOB.id, username: "bob" }, ts: 7 });
+      // A room this user is in already is no offer.
+      client.emit("followed_post", { roomId: "TEAM01", from: { userId: BOB.id, username: "bob" }, ts: 8 });
+      await settle();
+      assert.deepEqual(
+        model.snapshot.followedPosts.map((p) => [p.roomId, p.by.username, p.at, p.count]),
+        [
+          ["PUB002", "bob", 7, 1],
+          ["PUB001", "bob", 6, 2],
+        ],
+      );
+      assert.deepEqual(
+        changes.flatMap((c) => (c.type === "followed_post" ? [`${c.post.roomId} ${c.isNew}`] : [])),
+        ["PUB001 true", "PUB001 false", "PUB002 true"],
+      );
+      model.dismissFollowedPost("pub002");
+      client.emit("room", room("PUB001", "lobby"));
+      await settle();
+      assert.deepEqual(model.snapshot.followedPosts, []);
+    });
+
+    it("drops a person's offers when this user stops following them", async () => {
+      const { client, model } = await connected();
+      await model.follow(BOB.id);
+      client.emit("followed_post", { roomId: "PUB001", from: { userId: BOB.id, username: "bob" }, ts: 5 });
+      await settle();
+      await model.unfollow(BOB.id);
+      assert.deepEqual(model.snapshot.followedPosts, []);
     });
   });
 

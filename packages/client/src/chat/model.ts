@@ -4,7 +4,14 @@ import type { CreateRoomOptions, ParleyClient, RoomSettings } from "../client.js
 import type { ConnectionStatus } from "../connection.js";
 import { type Content, newMessageId } from "../content.js";
 import { ParleyClientError } from "../errors.js";
-import type { DeliveryEvent, InvitedEvent, MembershipEvent, MessageEvent, PresenceEvent } from "../events.js";
+import type {
+  DeliveryEvent,
+  FollowedPostEvent,
+  InvitedEvent,
+  MembershipEvent,
+  MessageEvent,
+  PresenceEvent,
+} from "../events.js";
 import type { FileDescriptor, FileMeta, FileSink, FileSource } from "../files.js";
 import { defaultTimers, type Timers } from "../platform.js";
 import { TypingNotifier, TypingRoster } from "../typing.js";
@@ -20,6 +27,16 @@ import {
   sameMessage,
 } from "./changes.js";
 import { type DeliveryInfo, deliveryInfo, forward, statusOf } from "./delivery.js";
+import {
+  type AlertInput,
+  badgeCount,
+  isAlertable,
+  isNotifyLevel,
+  mentionsUser,
+  type NotifyLevel,
+  notifyLevelIn,
+  shouldAlert,
+} from "./notify.js";
 import {
   describeDisappearing,
   isDisappearingSeconds,
@@ -38,6 +55,7 @@ import type {
   ChatSnapshot,
   ChatTransfer,
   DeviceNote,
+  FollowedPost,
   MessageChange,
   MessageKey,
   PendingChange,
@@ -116,6 +134,10 @@ export function emptyChatSnapshot(
     deviceNotes: [],
     invitations: [],
     transfers: {},
+    notify: {},
+    previews: false,
+    following: [],
+    followedPosts: [],
   };
 }
 
@@ -319,6 +341,104 @@ export class ChatModel {
     for (const [roomId, list] of Object.entries(this.#snapshot.messages)) history.save(roomId, list);
     this.#saveRooms();
     this.#sweep();
+  }
+
+  // ------------------------------------------------------------------ notifications
+
+  /** Issue 18.5: this device's notification level for a conversation, chosen or its default. */
+  notifyLevel(roomId: string): NotifyLevel {
+    return notifyLevelIn(this.#snapshot, this.room(roomId)?.id ?? roomId);
+  }
+
+  /** Sets a conversation's notification level on this device (kept with the history). */
+  setNotifyLevel(roomId: string, level: NotifyLevel): void {
+    if (!isNotifyLevel(level))
+      throw new TypeError(`notify level must be all, mentions or off, not ${String(level)}`);
+    const id = this.room(roomId)?.id ?? roomId;
+    this.#set({ notify: { ...this.#snapshot.notify, [id]: level } });
+    this.#emit({ type: "state" });
+  }
+
+  /** Whether notifications on this device may show a message's text. */
+  setPreviews(on: boolean): void {
+    this.#set({ previews: on });
+    this.#emit({ type: "state" });
+  }
+
+  /**
+   * Whether an arriving message (a `message` change) alerts the person now: see shouldAlert().
+   * `view` is what the client knows: is it in front of the person, which conversation is open.
+   */
+  alerts(m: ChatMessage, view: Pick<AlertInput, "visible" | "open">): boolean {
+    if (!isAlertable(m)) return false;
+    return shouldAlert({
+      level: this.notifyLevel(m.roomId),
+      mentioned: mentionsUser(m, this.#snapshot.me?.id),
+      ...view,
+    });
+  }
+
+  /** The count for a badge (page title, app icon): unread messages outside muted conversations. */
+  badge(): number {
+    return badgeCount(this.#snapshot.unread, (roomId) => this.notifyLevel(roomId));
+  }
+
+  // ------------------------------------------------------------------ following (SUB-1, SUB-2)
+
+  /**
+   * Follows a person: when they post in a public room this user is not in, followedPosts offers
+   * it (who, which room, when; never what: only the room's members can read that).
+   */
+  async follow(userId: string): Promise<void> {
+    await this.#client.subscribe(userId);
+    const person = this.#person(userId);
+    if (this.#snapshot.following.some((p) => p.id === userId)) return;
+    this.#set({ following: [...this.#snapshot.following, person] });
+    this.#emit({ type: "state" });
+  }
+
+  /** Stops following a person; their offers go too. */
+  async unfollow(userId: string): Promise<void> {
+    await this.#client.unsubscribe(userId);
+    this.#set({
+      following: this.#snapshot.following.filter((p) => p.id !== userId),
+      followedPosts: this.#snapshot.followedPosts.filter((p) => p.by.id !== userId),
+    });
+    this.#emit({ type: "state" });
+  }
+
+  /** Whether this user follows `userId`. */
+  follows(userId: string): boolean {
+    return this.#snapshot.following.some((p) => p.id === userId);
+  }
+
+  /** Drops the offer of a room (the person does not want to join it). */
+  dismissFollowedPost(roomId: string): void {
+    const id = canonicalRoomId(roomId);
+    this.#set({ followedPosts: this.#snapshot.followedPosts.filter((p) => p.roomId !== id) });
+    this.#emit({ type: "state" });
+  }
+
+  #person(userId: string): Person {
+    return { id: userId, username: this.nameOf(userId) ?? userId };
+  }
+
+  #onFollowedPost(e: FollowedPostEvent): void {
+    const roomId = canonicalRoomId(e.roomId);
+    if (this.room(roomId) !== undefined) return;
+    this.#learn({ id: e.from.userId, username: e.from.username });
+    const before = this.#snapshot.followedPosts.find((p) => p.roomId === roomId);
+    const post: FollowedPost = {
+      roomId,
+      by: { id: e.from.userId, username: e.from.username },
+      at: e.ts,
+      count: (before?.count ?? 0) + 1,
+    };
+    this.#set({
+      followedPosts: [post, ...this.#snapshot.followedPosts.filter((p) => p.roomId !== roomId)],
+    });
+    this.#emit({ type: "state" });
+    this.#emit({ type: "followed_post", post, isNew: before === undefined });
   }
 
   // ------------------------------------------------------------------ messages
@@ -939,6 +1059,7 @@ export class ChatModel {
     on.push(c.on("room", (room) => this.#chain(() => this.#onRoom(room))));
     on.push(c.on("membership", (m) => this.#chain(() => this.#onMembership(m))));
     on.push(c.on("invited", (i) => this.#chain(async () => this.#onInvited(i))));
+    on.push(c.on("followed_post", (e) => this.#chain(async () => this.#onFollowedPost(e))));
     on.push(c.on("presence", (p) => this.#onPresence(p)));
     on.push(
       c.on("typing", (t) => {
@@ -1178,7 +1299,8 @@ export class ChatModel {
     if (this.#disposed) return;
     const gone =
       m.event === "deleted" ||
-      (m.userId === this.#snapshot.me?.id && (m.event === "left" || m.event === "removed"));
+      (m.userId === this.#snapshot.me?.id &&
+        (m.event === "left" || m.event === "removed" || m.event === "banned"));
     if (gone) {
       this.#dropRoom(m.roomId);
     } else {
@@ -1346,12 +1468,17 @@ export class ChatModel {
   // ------------------------------------------------------------------ helpers
 
   async #refreshAll(): Promise<void> {
-    const [rooms, people] = await Promise.all([this.#client.rooms(), this.#client.users()]);
+    const [rooms, people, following] = await Promise.all([
+      this.#client.rooms(),
+      this.#client.users(),
+      this.#client.subscriptions(),
+    ]);
     if (this.#disposed) return;
     for (const p of people) this.#learn(p);
     const ids = new Set(rooms.map((r) => r.id));
     const peers = Object.fromEntries(Object.entries(this.#snapshot.peers).filter(([id]) => ids.has(id)));
-    this.#set({ rooms, people, peers });
+    const followedPosts = this.#snapshot.followedPosts.filter((p) => !ids.has(p.roomId));
+    this.#set({ rooms, people, peers, following, followedPosts });
     this.#emit({ type: "state" });
     await Promise.all([
       ...rooms.map((r) => this.#loadMembersQuietly(r.id)),
@@ -1364,6 +1491,7 @@ export class ChatModel {
     this.#set({
       rooms: [...this.#snapshot.rooms.filter((r) => r.id !== room.id), room],
       invitations: this.#snapshot.invitations.filter((i) => i.room.id !== room.id),
+      followedPosts: this.#snapshot.followedPosts.filter((p) => p.roomId !== room.id),
     });
     this.#emit({ type: "state" });
     await this.#loadMembersQuietly(room.id);
@@ -1505,14 +1633,27 @@ export class ChatModel {
   #set(patch: Partial<ChatSnapshot>): void {
     if (this.#disposed) return;
     this.#snapshot = { ...this.#snapshot, ...patch };
-    if (patch.unread !== undefined || patch.disappearing !== undefined || patch.deviceNotes !== undefined)
+    if (
+      patch.unread !== undefined ||
+      patch.disappearing !== undefined ||
+      patch.deviceNotes !== undefined ||
+      patch.notify !== undefined ||
+      patch.previews !== undefined
+    )
       this.#saveRooms();
   }
 
   #saveRooms(): void {
     if (this.#disposed) return;
-    const { unread, disappearing, deviceNotes } = this.#snapshot;
-    this.#history?.saveRooms?.({ unread, disappearing, pending: this.#pending, deviceNotes });
+    const { unread, disappearing, deviceNotes, notify, previews } = this.#snapshot;
+    this.#history?.saveRooms?.({
+      unread,
+      disappearing,
+      pending: this.#pending,
+      deviceNotes,
+      notify,
+      previews,
+    });
   }
 
   #emit(change: ChatChange): void {

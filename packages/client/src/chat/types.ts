@@ -5,6 +5,7 @@ import type { ErrorEvent, InvitedEvent, MembershipEvent, PresenceEvent } from ".
 import type { FileDescriptor } from "../files.js";
 import type { IdentityChange, TrustState } from "../pins.js";
 import type { Typist } from "../typing.js";
+import type { NotifyLevel } from "./notify.js";
 
 /** What the chat model needs of a ParleyClient: its public API, so a fake can stand in for it. */
 export type ChatClient = Pick<
@@ -49,6 +50,9 @@ export type ChatClient = Pick<
   | "uploadFile"
   | "downloadFile"
   | "deleteFile"
+  | "subscribe"
+  | "unsubscribe"
+  | "subscriptions"
 >;
 
 /**
@@ -213,6 +217,31 @@ export interface ChatSnapshot {
   readonly invitations: readonly InvitedEvent[];
   /** Uploads and downloads by message key: progress while running, then how they ended. */
   readonly transfers: Readonly<Record<string, ChatTransfer>>;
+  /**
+   * Issue 18.5: the notification level this device's person chose per conversation; one not
+   * here has its default (defaultNotifyLevel; ChatModel.notifyLevel() resolves both).
+   */
+  readonly notify: Readonly<Record<string, NotifyLevel>>;
+  /** Whether notifications on this device may show a message's text (default false). */
+  readonly previews: boolean;
+  /** SUB-1: the people this user follows. */
+  readonly following: readonly Person[];
+  /**
+   * SUB-2: public rooms this user is not in where someone they follow posted, newest first, one
+   * per room: an offer to join and read what is said there from then on.
+   */
+  readonly followedPosts: readonly FollowedPost[];
+}
+
+/** A followed person posted in a public room this user is not in (ChatSnapshot.followedPosts). */
+export interface FollowedPost {
+  readonly roomId: string;
+  /** The latest poster. */
+  readonly by: Person;
+  /** When (the server's time, ms). */
+  readonly at: number;
+  /** Posts there by people this user follows since the offer appeared. */
+  readonly count: number;
 }
 
 /**
@@ -249,6 +278,8 @@ export type ChatChange =
       readonly by: Person;
     }
   | { readonly type: "queue_missed"; readonly dropped: number }
+  /** SUB-2: a followed person posted in a public room this user is not in; `isNew` for a room not offered yet. */
+  | { readonly type: "followed_post"; readonly post: FollowedPost; readonly isNew: boolean }
   | { readonly type: "error"; readonly event: ErrorEvent }
   /**
    * Work the model did on its own failed: `refresh` (rooms and people after connecting),
@@ -280,6 +311,10 @@ export interface ChatRoomState {
   readonly deviceNotes?: readonly DeviceNote[];
   /** Reactions, edits and deletes still waiting for their message, per conversation. */
   readonly pending?: Readonly<Record<string, readonly PendingChange[]>>;
+  /** Notification levels chosen per conversation (absent in what older versions kept). */
+  readonly notify?: Readonly<Record<string, NotifyLevel>>;
+  /** Notification previews on (absent: off). */
+  readonly previews?: boolean;
 }
 
 /**
