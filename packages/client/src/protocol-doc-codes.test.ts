@@ -17,6 +17,7 @@ const DOC = readFileSync(new URL("../../../docs/PROTOCOL.md", import.meta.url), 
 /** snake_case names in PROTOCOL.md that are neither codes, audit kinds nor password rules. */
 const OTHER_NAMES = new Set([
   "totp_enrol", // the `next` of a login answer (AUTH-14)
+  "policy_changed", // the SDK event of POLICY-2
   "used_up", // an invite's status (admin endpoints)
   "parley_ws_connections", // metric names (ADMIN-1, LIMIT-3)
   "parley_messages_total",

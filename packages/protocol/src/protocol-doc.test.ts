@@ -21,7 +21,7 @@ const DOC = readFileSync(new URL("../../../docs/PROTOCOL.md", import.meta.url), 
 const LINES = DOC.split("\n");
 const TABLE_HEADER = "| code | HTTP status | WebSocket close | client | meaning |";
 const RULE_PREFIXES =
-  "PROTO|WS|RELAY|AUTH|AUDIT|ADMIN|HTTP|ROOM|PRES|SUB|LIMIT|RCPT|FILE|MLS|IDENT|CHAT|LAN|ACCT";
+  "PROTO|WS|RELAY|AUTH|AUDIT|ADMIN|HTTP|ROOM|PRES|SUB|LIMIT|RCPT|FILE|MLS|IDENT|CHAT|LAN|ACCT|POLICY";
 
 interface DocumentedError {
   code: string;
