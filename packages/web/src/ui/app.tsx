@@ -14,19 +14,38 @@ let loading: Promise<ShellModule> | undefined;
  * resumption, so a returning user waits for it no longer than before.
  */
 export function loadShell(): Promise<ShellModule> {
-  loading ??= import("./shell.js").then((m) => {
-    shell = m;
-    return m;
-  });
+  loading ??= import("./shell.js").then(
+    (m) => {
+      shell = m;
+      return m;
+    },
+    (e: unknown) => {
+      loading = undefined; // the next attempt fetches it again
+      throw e;
+    },
+  );
   return loading;
 }
 
 function LazyShell() {
-  const [, setLoaded] = useState(shell !== undefined);
+  const [state, setState] = useState<"loading" | "loaded" | "failed">(shell ? "loaded" : "loading");
   useEffect(() => {
-    if (shell === undefined) void loadShell().then(() => setLoaded(true));
-  }, []);
-  return shell === undefined ? null : <shell.Shell />;
+    if (state !== "loading") return;
+    loadShell().then(
+      () => setState("loaded"),
+      () => setState("failed"),
+    );
+  }, [state]);
+  if (shell !== undefined) return <shell.Shell />;
+  if (state !== "failed") return null;
+  return (
+    <section class="welcome" role="alert">
+      <p>Parley could not load the rest of the app from the server.</p>
+      <button type="button" class="primary" onClick={() => setState("loading")}>
+        Try again
+      </button>
+    </section>
+  );
 }
 
 export function App() {
