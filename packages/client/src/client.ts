@@ -345,6 +345,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
           this.#scheduler.later(0, () => this.#answerSync(roomId, from, notice)),
         membership: (event) => this.emit("membership", event),
         error: (error, roomId, messageId) => this.#report(error, roomId, messageId),
+        followed: (event) => this.emit("followed_post", event),
       },
       random: this.#o.random,
       syncTimeoutMs: options.syncTimeoutMs ?? 10_000,
@@ -1312,12 +1313,22 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       void this.#rotation?.forget(roomId);
       return;
     }
-    if (frame.event !== "left" && frame.event !== "removed") return;
+    // ROOM-19 and ACCT-3: a ban removes a member like a kick; a deleted account leaves every group.
+    const gone =
+      frame.event === "left" ||
+      frame.event === "removed" ||
+      frame.event === "banned" ||
+      frame.event === "account_deleted";
+    if (!gone) return;
     if (frame.userId === this.user?.id) {
       void this.#sync.forget(roomId);
       return;
     }
-    void this.#sync.engine.scheduleRemoval(roomId, frame.userId, frame.event === "removed");
+    void this.#sync.engine.scheduleRemoval(
+      roomId,
+      frame.userId,
+      frame.event === "removed" || frame.event === "banned",
+    );
   }
 
   // ------------------------------------------------------------------ key updates

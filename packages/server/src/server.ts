@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import proxyAddr from "proxy-addr";
 import { AuditLog } from "./audit/audit-log.js";
 import { DiskBlobStore } from "./blobs/disk-blob-store.js";
-import type { Bus } from "./bus/bus.js";
+import type { Bus, SessionEndReason } from "./bus/bus.js";
 import { MemoryBus } from "./bus/memory-bus.js";
 import { RedisBus, type RedisBusTuning } from "./bus/redis-bus.js";
 import { RedisLimiters } from "./bus/redis-limiters.js";
@@ -184,7 +184,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
       }
     },
   });
-  const revoke = (sessionId: SessionId, reason: "session_revoked" | "account_disabled") =>
+  const revoke = (sessionId: SessionId, reason: SessionEndReason) =>
     bus.publishControl({ type: "session.revoked", sessionId, reason });
   // AUTH-13: TOTP secrets are sealed with their own key from the data dir (servers sharing a
   // database share it, as they share jwt.secret).

@@ -30,6 +30,30 @@ export interface Database {
   recovery_codes: RecoveryCodesTable;
   totp_factors: TotpFactorsTable;
   login_challenges: LoginChallengesTable;
+  user_blocks: UserBlocksTable;
+  room_bans: RoomBansTable;
+  retired_usernames: RetiredUsernamesTable;
+}
+
+/** ACCT-6: `blocker_id` refuses room invitations from `blocked_id`. */
+export interface UserBlocksTable {
+  blocker_id: UserId;
+  blocked_id: UserId;
+  created_at: number;
+}
+
+/** ROOM-19. */
+export interface RoomBansTable {
+  room_id: RoomId;
+  user_id: UserId;
+  banned_by: UserId | null;
+  created_at: number;
+}
+
+/** ACCT-5: usernameKey() of deleted accounts' names. */
+export interface RetiredUsernamesTable {
+  username_key: string;
+  retired_at: number;
 }
 
 /** AUTH-13: one TOTP factor per account; `secret` is sealed with the server's TOTP key. */
@@ -132,6 +156,10 @@ export interface SessionsTable {
   revoked_at: number | null;
   /** The device that last authenticated a socket with this session (IDENT-5), if any. */
   device_id: string | null;
+  /** ACCT-1 (migration 0010): the sign-in's User-Agent, its last address and time seen. */
+  user_agent: string | null;
+  ip: string | null;
+  last_seen_at: number | null;
 }
 
 export interface RefreshTokensTable {

@@ -79,7 +79,7 @@ export class Gateway {
     });
     this.#devices = {
       isRemoved: (userId, deviceId) => o.delivery.isRemoved(userId, deviceId),
-      endSession: (sessionId) => o.accounts.endSession(sessionId),
+      endSession: (sessionId) => o.accounts.endRemovedDeviceSession(sessionId),
       bindSession: (sessionId, deviceId) => o.accounts.bindSessionDevice(sessionId, deviceId),
       onUnbound: (err) =>
         o.log.warn({ err, event: "session_device_unbound" }, "could not record the session's device"),
@@ -192,6 +192,13 @@ export class Gateway {
     const handler = FRAME_HANDLERS[frame.type] as FrameHandler<typeof frame.type>;
     const wait = this.#registry.take(auth.userId, handler.cost?.(frame) ?? 1);
     if (wait > 0) throw new ParleyError("rate_limited", { retryAfterMs: wait });
+    // ACCT-1: a map lookup per frame; a database write at most once a minute per session.
+    this.o.accounts.touch(auth.sessionId, conn.ip).catch((err: unknown) => {
+      this.o.log.warn(
+        { err, event: "session_touch_failed" },
+        "could not record when a session was last seen",
+      );
+    });
     await handler.handle(this.o, { conn, auth }, frame);
     if (frame.type === "message.send") this.o.metrics.messages++;
   }
@@ -201,7 +208,7 @@ export class Gateway {
     if (frame.protocolVersion !== PROTOCOL_VERSION) return conn.close("unsupported_protocol_version");
     let auth: Awaited<ReturnType<AccountService["authenticate"]>>;
     try {
-      auth = await this.o.accounts.authenticate(frame.token);
+      auth = await this.o.accounts.authenticate(frame.token, conn.ip);
     } catch (e) {
       if (!(e instanceof ParleyError)) throw e;
       this.o.metrics.authFailures.inc({ kind: "ws_token" });

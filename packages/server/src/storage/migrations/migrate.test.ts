@@ -24,12 +24,15 @@ const SCHEMA_TABLES = [
   "offline_queue_cursors",
   "recovery_codes",
   "refresh_tokens",
+  "retired_usernames",
+  "room_bans",
   "room_invites",
   "room_members",
   "rooms",
   "sessions",
   "subscriptions",
   "totp_factors",
+  "user_blocks",
   "users",
 ];
 const ALL_TABLES = [...SCHEMA_TABLES, "kysely_migration", "kysely_migration_lock"].sort();
