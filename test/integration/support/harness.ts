@@ -82,6 +82,8 @@ export interface RequestOptions {
   rawBody?: string | Buffer;
   token?: string;
   headers?: Record<string, string>;
+  /** The loopback source address to send from (127.0.0.2, say, so an IP block spares 127.0.0.1). */
+  localAddress?: string;
 }
 
 /** One HTTP(S) request to the test server, trusting only its CA. */
@@ -99,7 +101,8 @@ export function request<T = unknown>(
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   const send = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = send(url, { method, headers, ...(ts.ca ? { ca: ts.ca } : {}), agent: false }, (res) => {
+    const from = options.localAddress !== undefined ? { localAddress: options.localAddress } : {};
+    const req = send(url, { method, headers, ...(ts.ca ? { ca: ts.ca } : {}), ...from, agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => {

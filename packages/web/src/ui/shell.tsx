@@ -2,6 +2,7 @@ import { formatRetention, parseRetention, RETENTION_DAYS } from "@parley/client"
 import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../state/errors.js";
 import {
+  adminOpen,
   connection,
   conversationName,
   invitations,
@@ -26,7 +27,8 @@ import {
   setRetention,
   signOut,
 } from "../state/session.js";
-import { ChangePasswordSection } from "./account.js";
+import { ChangePasswordSection, RecoveryCodesSection } from "./account.js";
+import { AdminArea } from "./admin.js";
 import { Conversation } from "./conversation.js";
 import { DevicesSection } from "./devices.js";
 import { Dialog } from "./dialog.js";
@@ -48,6 +50,15 @@ export function Shell() {
         <span class="me" data-testid="me">
           {me.value?.username}
         </span>
+        {me.value?.isAdmin === true && (
+          <button
+            type="button"
+            aria-pressed={adminOpen.value}
+            onClick={() => (adminOpen.value = !adminOpen.value)}
+          >
+            Admin
+          </button>
+        )}
         <button type="button" onClick={() => setDialog("settings")}>
           Settings
         </button>
@@ -100,7 +111,9 @@ export function Shell() {
         <People />
       </aside>
       <main class="main">
-        {room !== undefined ? (
+        {adminOpen.value && me.value?.isAdmin === true ? (
+          <AdminArea />
+        ) : room !== undefined ? (
           <>
             <button type="button" class="back" onClick={() => selectRoom(undefined)}>
               ← Conversations
@@ -277,6 +290,8 @@ function SettingsDialog({ onClose }: { onClose: () => void }) {
       <DevicesSection />
       <hr />
       <ChangePasswordSection />
+      <hr />
+      <RecoveryCodesSection />
       <hr />
       <label class="check">
         <input type="checkbox" checked={erase} onChange={(e) => setErase(e.currentTarget.checked)} />
