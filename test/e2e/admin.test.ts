@@ -63,6 +63,13 @@ function fetchFromPage(page: Page, path: string, method: string, token: string |
   );
 }
 
+/** After the server ended a person's sessions: the reloaded page asks them to sign in again. */
+async function signInAgain(person: Person): Promise<void> {
+  await person.page.reload();
+  await signInForm(person.page).waitFor();
+  await signIn(person.page, person.username, person.password);
+}
+
 describe("admin area", () => {
   let s: E2eSuite;
   let admin: Person;
@@ -142,9 +149,7 @@ describe("admin area", () => {
       await waitForText(row.locator("td").nth(2), "active");
       assert.equal((await login(s.server, user.username, user.password)).status, 200);
       // The disable ended the user's browser session: sign in again for the next tests.
-      await user.page.reload();
-      if (await signInForm(user.page).isVisible()) await signIn(user.page, user.username, user.password);
-      else await waitForSignedIn(user.page, user.username);
+      await signInAgain(user);
     }));
 
   it("signs a user out everywhere: their open page goes offline", (t) =>
@@ -153,9 +158,7 @@ describe("admin area", () => {
       const users = await openAdmin(admin.page, "Users");
       await userRow(users, user.username).getByRole("button", { name: "Sign out everywhere" }).click();
       await waitForText(user.page.getByTestId("connection"), "Offline");
-      await user.page.reload();
-      if (await signInForm(user.page).isVisible()) await signIn(user.page, user.username, user.password);
-      else await waitForSignedIn(user.page, user.username);
+      await signInAgain(user);
     }));
 
   it("issues a reset code shown once, which then sets a new password", (t) =>
@@ -172,9 +175,7 @@ describe("admin area", () => {
       });
       assert.ok(reset.status >= 200 && reset.status < 300, reset.text);
       user = Object.assign(user, { password: NEW_PASSWORD });
-      await user.page.reload();
-      if (await signInForm(user.page).isVisible()) await signIn(user.page, user.username, user.password);
-      else await waitForSignedIn(user.page, user.username);
+      await signInAgain(user);
     }));
 
   it("creates a multi-use invite with its link, lists it and revokes it", (t) =>

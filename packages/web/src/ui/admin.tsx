@@ -278,7 +278,7 @@ function InvitesSection() {
       <form class="admin-form" onSubmit={submit} aria-label="New invite">
         <label>
           Uses
-          <input name="uses" type="number" min={1} max={INVITE_USES_MAX} value={1} required />
+          <input name="uses" type="number" min={1} max={INVITE_USES_MAX} defaultValue="1" required />
         </label>
         <label>
           Valid for (hours)
@@ -287,7 +287,7 @@ function InvitesSection() {
             type="number"
             min={1}
             max={INVITE_TTL_HOURS_MAX}
-            value={INVITE_TTL_HOURS_DEFAULT}
+            defaultValue={String(INVITE_TTL_HOURS_DEFAULT)}
             required
           />
         </label>
