@@ -63,11 +63,23 @@ function fetchFromPage(page: Page, path: string, method: string, token: string |
   );
 }
 
-/** After the server ended a person's sessions: the reloaded page asks them to sign in again. */
+/**
+ * After the server ended a person's sessions: whether the page still shows the app (offline)
+ * or the sign-in form, they sign out there and in again.
+ */
 async function signInAgain(person: Person): Promise<void> {
-  await person.page.reload();
-  await signInForm(person.page).waitFor();
-  await signIn(person.page, person.username, person.password);
+  const { page } = person;
+  const where = await until(
+    async () =>
+      (await signInForm(page).isVisible())
+        ? "signin"
+        : (await page.getByTestId("me").isVisible())
+          ? "app"
+          : false,
+    "the sign-in form or the app",
+  );
+  if (where === "app") await signOut(page);
+  await signIn(page, person.username, person.password);
 }
 
 describe("admin area", () => {
