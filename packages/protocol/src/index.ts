@@ -14,4 +14,5 @@ export * from "./mls-suite.js";
 export * from "./password-rules.js";
 export * from "./recovery.js";
 export * from "./room-id.js";
+export * from "./totp.js";
 export * from "./version.js";

@@ -12,7 +12,7 @@ const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const DOC = readFileSync(new URL("../../../docs/PROTOCOL.md", import.meta.url), "utf8");
 const LINES = DOC.split("\n");
 const TABLE_HEADER = "| code | HTTP status | WebSocket close | client | meaning |";
-const RULE_PREFIXES = "PROTO|WS|RELAY|AUTH|AUDIT|HTTP|ROOM|PRES|SUB|LIMIT|RCPT|FILE";
+const RULE_PREFIXES = "PROTO|WS|RELAY|AUTH|AUDIT|HTTP|ROOM|PRES|SUB|LIMIT|RCPT|FILE|ACCT";
 
 interface DocumentedError {
   code: string;

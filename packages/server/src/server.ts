@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import proxyAddr from "proxy-addr";
 import { AuditLog } from "./audit/audit-log.js";
 import { DiskBlobStore } from "./blobs/disk-blob-store.js";
-import type { Bus } from "./bus/bus.js";
+import type { Bus, SessionEndReason } from "./bus/bus.js";
 import { MemoryBus } from "./bus/memory-bus.js";
 import { RedisBus, type RedisBusTuning } from "./bus/redis-bus.js";
 import { RedisLimiters } from "./bus/redis-limiters.js";
@@ -28,8 +28,10 @@ import { PassphraseGuard } from "./domain/passphrase-guard.js";
 import { RecoveryService } from "./domain/recovery.js";
 import { Relay } from "./domain/relay.js";
 import { RoomService } from "./domain/rooms.js";
+import { SecretBox } from "./domain/secret-box.js";
 import { SubscriptionService } from "./domain/subscriptions.js";
 import { loadOrCreateSecret, TokenService } from "./domain/tokens.js";
+import { TotpService } from "./domain/totp.js";
 import { buildHttpApp } from "./http/app.js";
 import { ConnectionCaps, createSourceFilter } from "./lan/index.js";
 import { startMdnsAdvertiser } from "./lan/mdns.js";
@@ -56,6 +58,8 @@ export interface StartOptions {
   redis?: RedisBusTuning;
   /** The file rules' clock (expiry), for tests. Default Date.now. */
   filesClock?: () => number;
+  /** The TOTP codes' clock, for tests. Default Date.now. */
+  totpClock?: () => number;
 }
 
 export interface ParleyServer {
@@ -180,13 +184,24 @@ export async function startServer(config: Config, options: StartOptions): Promis
       }
     },
   });
-  const revoke = (sessionId: SessionId, reason: "session_revoked" | "account_disabled") =>
+  const revoke = (sessionId: SessionId, reason: SessionEndReason) =>
     bus.publishControl({ type: "session.revoked", sessionId, reason });
+  // AUTH-13: TOTP secrets are sealed with their own key from the data dir (servers sharing a
+  // database share it, as they share jwt.secret).
+  const totp = new TotpService({
+    storage,
+    guard,
+    box: new SecretBox(await loadOrCreateSecret(join(config.dataDir, "totp.key"))),
+    require: config.requireTotp,
+    audit: (event) => auditLog.record(event),
+    ...(options.totpClock ? { now: options.totpClock } : {}),
+  });
   const accounts = new AccountService({
     storage,
     tokens,
     guard,
     policy,
+    totp,
     registration: config.registration,
     onSessionRevoked: revoke,
     audit: (event) => auditLog.record(event),
@@ -331,6 +346,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     draining: () => draining,
     auditLog,
     recovery,
+    totp,
     figures,
   });
   const server = app.server as Server;
@@ -439,6 +455,9 @@ export async function startServer(config: Config, options: StartOptions): Promis
     () => {
       storage.purgeExpiredRefreshTokens(Date.now()).catch((err: unknown) => {
         log.warn({ err, event: "purge_failed" }, "could not purge expired refresh tokens");
+      });
+      totp.purgeChallenges().catch((err: unknown) => {
+        log.warn({ err, event: "purge_failed" }, "could not purge expired login challenges");
       });
     },
     60 * 60 * 1000,

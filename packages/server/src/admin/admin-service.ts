@@ -19,6 +19,7 @@ import {
 } from "@parley/protocol";
 import type { AuditEvent, AuditLog } from "../audit/audit-log.js";
 import type { Bus } from "../bus/bus.js";
+import type { AccountDeletion, DeletedSummary } from "../domain/account-deletion.js";
 import type { AccountService } from "../domain/accounts.js";
 import { ParleyError } from "../domain/errors.js";
 import type { UserId } from "../domain/ids.js";
@@ -33,6 +34,8 @@ import type { Storage } from "../storage/storage.js";
 
 export interface AdminServiceOptions {
   accounts: AccountService;
+  /** ACCT-3. */
+  deletion: Pick<AccountDeletion, "delete">;
   rooms: Pick<RoomService, "deleteByAdmin">;
   storage: Storage;
   guard: LoginGuard;
@@ -295,6 +298,45 @@ export class AdminService {
     await this.#o.accounts.setDisabled(userId, disabled);
     const kind = disabled ? "account_disabled" : "account_enabled";
     this.#audit(admin, { kind, userId, username: user.username });
+  }
+
+  /**
+   * ACCT-3: deletes an account as its owner could (the admin's name is on the members' line).
+   * An admin deletes their own account with DELETE /api/me, with their password.
+   */
+  async deleteUser(admin: AdminActor, userId: UserId): Promise<DeletedSummary> {
+    if (userId === admin.id) throw new ParleyError("invalid_target");
+    const [user, me] = await Promise.all([
+      this.#o.storage.findUserById(userId),
+      this.#o.storage.findUserById(admin.id),
+    ]);
+    if (!user) throw new ParleyError("user_not_found");
+    const deleted = await this.#o.deletion.delete(user.id, {
+      id: admin.id,
+      username: me?.username ?? "admin",
+    });
+    this.#audit(admin, {
+      kind: "account_deleted",
+      userId: user.id,
+      username: user.username,
+      details: { by: "admin", rooms: deleted.rooms, devices: deleted.devices, files: deleted.files },
+    });
+    return deleted;
+  }
+
+  /** ACCT-2: ends every session of the account (it may sign in again); returns how many. */
+  async signOut(admin: AdminActor, userId: UserId): Promise<number> {
+    if (userId === admin.id) throw new ParleyError("invalid_target");
+    const user = await this.#o.storage.findUserById(userId);
+    if (!user) throw new ParleyError("user_not_found");
+    const sessions = await this.#o.accounts.endAllSessions(user.id, "session_ended");
+    this.#audit(admin, {
+      kind: "session_revoked",
+      userId: user.id,
+      username: user.username,
+      details: { reason: "admin", sessions },
+    });
+    return sessions;
   }
 
   /** IPs this server has blocked (AUTH-3), with the milliseconds left. */

@@ -33,6 +33,7 @@ export interface Config {
   readonly mdnsInterface: string | null;
   readonly passwordPolicy: "default" | "nist" | "classic";
   readonly registration: "open" | "invite" | "closed";
+  readonly requireTotp: "off" | "admins" | "all";
   readonly mlsSuite: MlsSuite;
   readonly bruteForceMaxFailures: number;
   readonly bruteForceWindowS: number;
@@ -304,6 +305,13 @@ const SETTINGS = [
     default: "open",
     parse: oneOf("open", "invite", "closed"),
     help: "Who may create an account (`invite`: admin-issued codes).",
+  },
+  {
+    key: "requireTotp",
+    env: "PARLEY_REQUIRE_TOTP",
+    default: "off",
+    parse: oneOf("off", "admins", "all"),
+    help: "Who must sign in with a TOTP code as well (`admins` or `all`); one who has not enrolled is made to at their next sign-in. `off`: each person chooses.",
   },
   {
     key: "mlsSuite",

@@ -198,6 +198,16 @@ export class FileService {
     await this.#o.blobs.delete(id);
   }
 
+  /** ACCT-3: deletes every file `userId` uploaded (bytes and all); returns how many. Works with files off too. */
+  async removeAllOf(userId: UserId): Promise<number> {
+    let count = 0;
+    for (const id of await this.#o.files.ownedBy(userId)) {
+      await this.#o.blobs.delete(id);
+      if (await this.#o.files.markDeleted(id)) count++;
+    }
+    return count;
+  }
+
   /** Deletes the bytes of expired files and forgets long-gone ones; returns how many expired. */
   async sweep(batch = 100): Promise<number> {
     const now = this.#now();

@@ -1,6 +1,7 @@
 import type { Server } from "node:http";
 import { Readable } from "node:stream";
 import {
+  type AccountDeletedResponse,
   AdminAuditQuery,
   type AdminAuditResponse,
   AdminBlockParams,
@@ -18,11 +19,13 @@ import {
   CreateInviteRequest,
   type CreateInviteResponse,
   type ResetCodeResponse,
+  type SignOutResponse,
 } from "@parley/protocol";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { type AdminActor, AdminService } from "../admin/admin-service.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import type { Bus } from "../bus/bus.js";
+import type { AccountDeletion } from "../domain/account-deletion.js";
 import type { AccountService } from "../domain/accounts.js";
 import { ParleyError } from "../domain/errors.js";
 import { asUserId } from "../domain/ids.js";
@@ -38,6 +41,8 @@ import { clientOf } from "./recovery-routes.js";
 
 export interface AdminRouteDeps {
   accounts: AccountService;
+  /** ACCT-3: account deletion, shared with DELETE /api/me. */
+  deletion: AccountDeletion;
   rooms: RoomService;
   storage: Storage;
   guard: LoginGuard;
@@ -65,6 +70,7 @@ export const AUDIT_EXPORT_MAX = 100_000;
 export async function registerAdminRoutes(app: FastifyInstance<Server>, deps: AdminRouteDeps): Promise<void> {
   const service = new AdminService({
     accounts: deps.accounts,
+    deletion: deps.deletion,
     rooms: deps.rooms,
     storage: deps.storage,
     guard: deps.guard,
@@ -170,6 +176,22 @@ export async function registerAdminRoutes(app: FastifyInstance<Server>, deps: Ad
       };
       admin.post("/users/:userId/disable", { schema: { params: AdminUserParams } }, setDisabled(true));
       admin.post("/users/:userId/enable", { schema: { params: AdminUserParams } }, setDisabled(false));
+
+      // ACCT-3: an admin deletes an account as its owner could, without its password.
+      admin.delete("/users/:userId", { schema: { params: AdminUserParams } }, async (req) => {
+        const { userId } = req.params as AdminUserParams;
+        const deleted: AccountDeletedResponse["deleted"] = await service.deleteUser(
+          actorOf(req),
+          asUserId(userId),
+        );
+        return { deleted } satisfies AccountDeletedResponse;
+      });
+
+      // ACCT-2: every session of the account ends, its sockets close; it may sign in again.
+      admin.post("/users/:userId/sign-out", { schema: { params: AdminUserParams } }, async (req) => {
+        const { userId } = req.params as AdminUserParams;
+        return { sessions: await service.signOut(actorOf(req), asUserId(userId)) } satisfies SignOutResponse;
+      });
 
       // AUTH-11: the code is in this answer only.
       admin.post("/users/:userId/reset-code", { schema: { params: AdminUserParams } }, async (req, reply) => {

@@ -26,7 +26,9 @@ import type { Logger } from "pino";
 import type { AuditEvent, AuditLog } from "../audit/audit-log.js";
 import type { Bus } from "../bus/bus.js";
 import { type Config, settingsDetails } from "../config/config.js";
+import { AccountDeletion } from "../domain/account-deletion.js";
 import type { AccountService } from "../domain/accounts.js";
+import { BlockService } from "../domain/blocks.js";
 import type { DeliveryService } from "../domain/delivery.js";
 import { ParleyError } from "../domain/errors.js";
 import type { FileService } from "../domain/files.js";
@@ -34,16 +36,19 @@ import { isLimiterRejection, type LimiterFactory } from "../domain/limiters.js";
 import type { LoginGuard } from "../domain/login-guard.js";
 import type { RecoveryService } from "../domain/recovery.js";
 import type { RoomService } from "../domain/rooms.js";
+import type { TotpService } from "../domain/totp.js";
 import type { LiveFigures } from "../ops/live-figures.js";
 import { LogThrottle } from "../ops/log-throttle.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Storage } from "../storage/storage.js";
 import { isStorageFull } from "../storage/storage-full.js";
+import { registerAccountRoutes } from "./account-routes.js";
 import { registerAdminRoutes } from "./admin-routes.js";
 import { authOf, requireAuth } from "./auth-hook.js";
 import { registerFileRoutes } from "./file-routes.js";
 import { clientOf, registerRecoveryRoutes } from "./recovery-routes.js";
 import { registerSecurityHeaders } from "./security-headers.js";
+import { registerTotpRoutes } from "./totp-routes.js";
 import { registerWebClient } from "./web-client.js";
 
 export interface HttpAppOptions {
@@ -72,6 +77,8 @@ export interface HttpAppOptions {
   auditLog: AuditLog;
   /** Reset and recovery codes (AUTH-11, AUTH-12). */
   recovery: RecoveryService;
+  /** The optional second factor (AUTH-13 to AUTH-15). */
+  totp: TotpService;
   /** The admin area's live rates, from the /metrics counters. */
   figures: LiveFigures;
 }
@@ -214,6 +221,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
           ...(body.inviteCode !== undefined ? { inviteCode: body.inviteCode } : {}),
         },
         req.ip,
+        clientOf(req).userAgent,
       );
       const who = { userId: session.user.id, username: session.user.username };
       record(req, { kind: "user_registered", ...who, details: { invite: config.registration === "invite" } });
@@ -225,9 +233,11 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
   app.post("/api/login", { schema: { body: LoginRequest }, preHandler: rateLimitAuth }, async (req) => {
     const body = req.body as LoginRequest;
     try {
-      const session = await o.accounts.login(body, req.ip);
-      record(req, { kind: "login_succeeded", userId: session.user.id, username: session.user.username });
-      return session;
+      const answer = await o.accounts.login(body, req.ip, clientOf(req).userAgent);
+      // AUTH-14: a challenge is not a sign-in yet; the second step records it.
+      if ("user" in answer)
+        record(req, { kind: "login_succeeded", userId: answer.user.id, username: answer.user.username });
+      return answer;
     } catch (e) {
       if (e instanceof ParleyError) {
         o.metrics.authFailures.inc({ kind: e.code });
@@ -285,11 +295,37 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     },
   );
 
+  const deletion = new AccountDeletion({
+    storage: o.storage,
+    accounts: o.accounts,
+    rooms: o.rooms,
+    files: o.files,
+  });
+  registerAccountRoutes(app, {
+    accounts: o.accounts,
+    deletion,
+    blocks: new BlockService(o.storage),
+    requireAuth: auth,
+    rateLimitPasswordChange,
+    record,
+  });
+
   registerRecoveryRoutes(app, {
     recovery: o.recovery,
     requireAuth: auth,
     rateLimitAuth,
     rateLimitPasswordChange,
+  });
+
+  registerTotpRoutes(app, {
+    accounts: o.accounts,
+    totp: o.totp,
+    storage: o.storage,
+    requireAuth: auth,
+    rateLimitAuth,
+    rateLimitPasswordChange,
+    record,
+    onAuthFailure: (code) => o.metrics.authFailures.inc({ kind: code }),
   });
 
   // IDENT-2: a new sign-in asks whether the account has an identity before making one.
@@ -408,6 +444,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
 
   await registerAdminRoutes(app, {
     accounts: o.accounts,
+    deletion,
     rooms: o.rooms,
     storage: o.storage,
     guard: o.guard,

@@ -3,8 +3,10 @@ import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../state/errors.js";
 import {
   adminOpen,
+  badge,
   connection,
   conversationName,
+  directPeer,
   invitations,
   me,
   notice,
@@ -18,6 +20,7 @@ import {
   theme,
   unread,
 } from "../state/model.js";
+import { showBadge } from "../state/notifications.js";
 import {
   declineInvitation,
   joinRoom,
@@ -29,49 +32,57 @@ import {
 } from "../state/session.js";
 import { ChangePasswordSection, RecoveryCodesSection } from "./account.js";
 import { AdminArea } from "./admin.js";
+import { Avatar } from "./avatar.js";
 import { Conversation } from "./conversation.js";
 import { DevicesSection } from "./devices.js";
 import { Dialog } from "./dialog.js";
+import { LogIn, MessageSquarePlus, Search, Settings, ShieldCheck } from "./icons.js";
+import { NotificationSettings } from "./notify.js";
 import { JoinRoomDialog, NewRoomDialog } from "./rooms.js";
 import { SearchDialog } from "./search.js";
 
 export function Shell() {
   const [dialog, setDialog] = useState<"new" | "join" | "settings" | "search" | undefined>();
   const room = rooms.value.find((r) => r.id === selectedRoom.value);
-  const totalUnread = Object.values(unread.value).reduce((a, b) => a + b, 0);
-  useEffect(() => {
-    document.title = totalUnread > 0 ? `(${totalUnread}) Parley` : "Parley";
-  }, [totalUnread]);
+  const count = badge.value;
+  useEffect(() => showBadge(count), [count]);
   return (
     <div class={`shell${room !== undefined ? " has-conversation" : ""}`}>
       <header class="topbar">
         <span class="logo">Parley</span>
         <ConnectionStatus />
+        {me.value !== undefined && <Avatar userId={me.value.id} name={me.value.username} size="sm" />}
         <span class="me" data-testid="me">
           {me.value?.username}
         </span>
         {me.value?.isAdmin === true && (
           <button
             type="button"
+            class="icon-button"
             aria-pressed={adminOpen.value}
             onClick={() => (adminOpen.value = !adminOpen.value)}
           >
-            Admin
+            <ShieldCheck />
+            <span class="button-label">Admin</span>
           </button>
         )}
-        <button type="button" onClick={() => setDialog("settings")}>
-          Settings
+        <button type="button" class="icon-button" onClick={() => setDialog("settings")}>
+          <Settings />
+          <span class="button-label">Settings</span>
         </button>
       </header>
       <aside class="sidebar">
         <div class="sidebar-actions">
           <button type="button" onClick={() => setDialog("new")}>
+            <MessageSquarePlus />
             New room
           </button>
           <button type="button" onClick={() => setDialog("join")}>
+            <LogIn />
             Join room
           </button>
           <button type="button" onClick={() => setDialog("search")}>
+            <Search />
             Search
           </button>
         </div>
@@ -84,6 +95,7 @@ export function Shell() {
               .sort((a, b) => conversationName(a).localeCompare(conversationName(b)))
               .map((r) => {
                 const n = unread.value[r.id] ?? 0;
+                const peer = r.kind === "direct" ? directPeer(r.id) : undefined;
                 return (
                   <li key={r.id}>
                     <button
@@ -92,10 +104,12 @@ export function Shell() {
                       aria-current={r.id === selectedRoom.value ? "true" : undefined}
                       onClick={() => selectRoom(r.id)}
                     >
-                      <span class="conversation-name">
-                        <span aria-hidden="true">{r.kind === "direct" ? "@ " : "# "}</span>
-                        {conversationName(r)}
-                      </span>
+                      <Avatar
+                        userId={peer?.id ?? r.id}
+                        name={conversationName(r)}
+                        room={peer === undefined}
+                      />
+                      <span class="conversation-name">{conversationName(r)}</span>
                       {n > 0 && (
                         <span class="badge" data-testid="unread">
                           <span aria-hidden="true">{n}</span>
@@ -114,12 +128,7 @@ export function Shell() {
         {adminOpen.value && me.value?.isAdmin === true ? (
           <AdminArea />
         ) : room !== undefined ? (
-          <>
-            <button type="button" class="back" onClick={() => selectRoom(undefined)}>
-              ← Conversations
-            </button>
-            <Conversation key={room.id} room={room} />
-          </>
+          <Conversation key={room.id} room={room} />
         ) : (
           <section class="welcome">
             <h2>Welcome{me.value ? `, ${me.value.username}` : ""}</h2>
@@ -230,8 +239,11 @@ function People() {
                 });
               }}
             >
-              <span class={`dot ${p.online ? "online" : "offline"}`} aria-hidden="true" />
-              {p.username}
+              <span class="avatar-with-presence">
+                <Avatar userId={p.id} name={p.username} />
+                <span class={`dot ${p.online ? "online" : "offline"}`} aria-hidden="true" />
+              </span>
+              <span class="person-name">{p.username}</span>
             </button>
             <span class="sr-only">{p.online ? "online" : "offline"}</span>
           </li>
@@ -245,58 +257,79 @@ function SettingsDialog({ onClose }: { onClose: () => void }) {
   const [erase, setErase] = useState(false);
   return (
     <Dialog title="Settings" onClose={onClose}>
-      <label>
-        Theme
-        <select value={theme.value} onChange={(e) => (theme.value = e.currentTarget.value as ThemeChoice)}>
-          <option value="system">System</option>
-          <option value="modern-light">Modern light</option>
-          <option value="modern-dark">Modern dark</option>
-          <option value="terminal">Terminal</option>
-        </select>
-      </label>
-      <label>
-        History on this device
-        <select
-          value={formatRetention(retention.value)}
-          disabled={!persistent.value}
-          onChange={(e) => {
-            const next = parseRetention(e.currentTarget.value);
-            if (next !== undefined) void setRetention(next);
-          }}
-        >
-          <option value="all">Keep</option>
-          {RETENTION_DAYS.map((d) => (
-            <option key={d} value={`${d}d`}>
-              Keep for {d === 1 ? "1 day" : `${d} days`}
-            </option>
-          ))}
-          <option value="none">Keep nothing</option>
-        </select>
-      </label>
-      <p class="muted small-text">
-        Kept messages, unread counts and read positions stay in this browser, encrypted with a key the page
-        cannot export. Keep nothing: messages live in this page's memory only.
-      </p>
-      <label class="check">
-        <input
-          type="checkbox"
-          checked={readReceipts.value}
-          onChange={(e) => void setReadReceipts(e.currentTarget.checked)}
-        />
-        Send read receipts
-      </label>
-      <p class="muted small-text">Off: nobody sees when you read their messages, and you see nobody's.</p>
-      <hr />
-      <DevicesSection />
-      <hr />
-      <ChangePasswordSection />
-      <hr />
-      <RecoveryCodesSection />
-      <hr />
-      <label class="check">
-        <input type="checkbox" checked={erase} onChange={(e) => setErase(e.currentTarget.checked)} />
-        Erase this device's keys and history
-      </label>
+      <div class="settings-form">
+        <fieldset class="settings-group">
+          <legend>Appearance</legend>
+          <label class="field">
+            <span class="field-label">Theme</span>
+            <select
+              value={theme.value}
+              onChange={(e) => (theme.value = e.currentTarget.value as ThemeChoice)}
+            >
+              <option value="system">System</option>
+              <option value="modern-light">Modern light</option>
+              <option value="modern-dark">Modern dark</option>
+              <option value="terminal">Terminal</option>
+            </select>
+          </label>
+        </fieldset>
+        <fieldset class="settings-group">
+          <legend>Privacy</legend>
+          <label class="field">
+            <span class="field-label">History on this device</span>
+            <select
+              value={formatRetention(retention.value)}
+              disabled={!persistent.value}
+              onChange={(e) => {
+                const next = parseRetention(e.currentTarget.value);
+                if (next !== undefined) void setRetention(next);
+              }}
+            >
+              <option value="all">Keep</option>
+              {RETENTION_DAYS.map((d) => (
+                <option key={d} value={`${d}d`}>
+                  Keep for {d === 1 ? "1 day" : `${d} days`}
+                </option>
+              ))}
+              <option value="none">Keep nothing</option>
+            </select>
+          </label>
+          <p class="field-help muted small-text">
+            Kept messages, unread counts and read positions stay in this browser, encrypted with a key the
+            page cannot export. Keep nothing: messages live in this page's memory only.
+          </p>
+          <label class="check">
+            <input
+              type="checkbox"
+              checked={readReceipts.value}
+              onChange={(e) => void setReadReceipts(e.currentTarget.checked)}
+            />
+            Send read receipts
+          </label>
+          <p class="field-help muted small-text">
+            Off: nobody sees when you read their messages, and you see nobody's.
+          </p>
+        </fieldset>
+        <div class="settings-group">
+          <NotificationSettings />
+        </div>
+        <div class="settings-group">
+          <DevicesSection />
+        </div>
+        <div class="settings-group">
+          <ChangePasswordSection />
+        </div>
+        <div class="settings-group">
+          <RecoveryCodesSection />
+        </div>
+        <fieldset class="settings-group">
+          <legend>Sign out</legend>
+          <label class="check">
+            <input type="checkbox" checked={erase} onChange={(e) => setErase(e.currentTarget.checked)} />
+            Erase this device's keys and history
+          </label>
+        </fieldset>
+      </div>
       <div class="dialog-actions">
         <button type="button" class={erase ? "danger" : ""} onClick={() => void signOut(erase)}>
           Sign out

@@ -8,6 +8,8 @@ import { auditLog } from "./0006-audit-log.js";
 import { files } from "./0007-files.js";
 import { recoveryCodes } from "./0008-recovery-codes.js";
 import { roomSettings } from "./0009-room-settings.js";
+import { accountSelfService } from "./0010-account-self-service.js";
+import { totp } from "./0012-totp.js";
 import { inviteUses } from "./0014-invite-uses.js";
 
 /**
@@ -24,6 +26,8 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   "0007-files": files,
   "0008-recovery-codes": recoveryCodes,
   "0009-room-settings": roomSettings,
+  "0010-account-self-service": accountSelfService,
+  "0012-totp": totp,
   "0014-invite-uses": inviteUses,
 });
 
