@@ -102,22 +102,26 @@ export function request<T = unknown>(
   const send = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
     const from = options.localAddress !== undefined ? { localAddress: options.localAddress } : {};
-    const req = send(url, { method, headers, ...(ts.ca ? { ca: ts.ca } : {}), ...from, agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
-        const raw = Buffer.concat(chunks);
-        const text = raw.toString("utf8");
-        let body: unknown = text;
-        try {
-          body = text.length > 0 ? JSON.parse(text) : undefined;
-        } catch {
-          // not JSON: keep the text
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: body as T, text, raw });
-      });
-      res.on("error", reject);
-    });
+    const req = send(
+      url,
+      { method, headers, ...(ts.ca ? { ca: ts.ca } : {}), ...from, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const raw = Buffer.concat(chunks);
+          const text = raw.toString("utf8");
+          let body: unknown = text;
+          try {
+            body = text.length > 0 ? JSON.parse(text) : undefined;
+          } catch {
+            // not JSON: keep the text
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: body as T, text, raw });
+        });
+        res.on("error", reject);
+      },
+    );
     req.on("error", reject);
     req.setTimeout(15_000, () => req.destroy(new Error(`request ${method} ${path} timed out`)));
     if (payload !== undefined) req.write(payload);
