@@ -102,7 +102,7 @@ export const COMMAND_HELP: readonly (readonly [string, string])[] = [
   ["/mod <user>", "make a member a moderator (owner); /unmod to undo"],
   ["/delete-room <name>", "delete the room for everyone (owner; its name)"],
   ["/password", "change your password; your other sessions end"],
-  ["/recovery-codes", "ten new codes to reset a forgotten password; print them"],
+  ["/recovery-codes", "ten codes for a forgotten password; print them"],
   ["/msg <user> <text>", "send an end-to-end encrypted direct message"],
   ["/who", "who is online, and the members of the current room"],
   ["/subscribe <user>", "follow a user: see when they come and go"],
