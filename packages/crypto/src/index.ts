@@ -47,6 +47,7 @@ export {
   encodeDeviceRef,
   encodeRevocation,
   exportDeviceIdentity,
+  forgetVerifiedCertificates,
   generateDeviceIdentity,
   generateIdentityKey,
   type IdentityKeyPair,
@@ -56,6 +57,7 @@ export {
   signDeviceCertificate,
   signDeviceRevocation,
   verifyDeviceCertificate,
+  verifyDeviceCertificateAsync,
   verifyDeviceRevocation,
 } from "./identity.js";
 export { signMessageOrigin, verifyMessageOrigin } from "./message-origin.js";
