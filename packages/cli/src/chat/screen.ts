@@ -135,7 +135,7 @@ export class Screen {
       this.print(question);
       return this.nextLine();
     }
-    const rows = wrap(question, this.columns - 1);
+    const rows = wrap(question, this.columns);
     const last = rows.pop() ?? "";
     this.#question = `${last.trimEnd()} `;
     this.#rl.setPrompt(this.#question);
