@@ -43,7 +43,10 @@ describe("delivery ticks and message info between browsers", () => {
       const first = messages(alice.page, alice.username, "Did you see this?").last();
       await waitForAttribute(first, "data-status", "read");
       assert.equal(await first.getByTestId("ticks").getAttribute("title"), "Read");
-      assert.equal(await first.getByTestId("ticks").locator("[aria-hidden]").textContent(), "✓✓");
+      // Two ticks drawn (an icon, not a glyph some fonts lack), as large as the text around them.
+      const read = first.getByTestId("ticks").locator("svg.lucide-check-check");
+      assert.equal(await read.count(), 1, "two ticks drawn");
+      assert.ok(((await read.boundingBox())?.height ?? 0) >= 16, "the ticks are readable, not tiny");
       // Info is one of the message's actions, shown on hover (CHAT).
       await first.hover();
       await first.getByRole("button", { name: "Info" }).click();
@@ -60,7 +63,12 @@ describe("delivery ticks and message info between browsers", () => {
         async () => (await second.getByTestId("ticks").getAttribute("title")) === "Sent (0 of 1 devices)",
         "sent, delivered to none of 1 device",
       );
-      assert.equal(await second.getByTestId("ticks").locator("[aria-hidden]").textContent(), "✓");
+      assert.equal(
+        await second.getByTestId("ticks").locator("svg.lucide-check").count(),
+        1,
+        "one tick drawn",
+      );
+      assert.equal(await second.getByTestId("ticks").locator("svg.lucide-check-check").count(), 0);
       // Info is one of the message's actions, shown on hover (CHAT).
       await second.hover();
       await second.getByRole("button", { name: "Info" }).click();

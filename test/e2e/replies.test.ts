@@ -223,7 +223,7 @@ describe("replies, reactions, edits, deletes, mentions and search", () => {
   it("searches this device's history and opens a hit in its conversation", (t) =>
     s.check(t, async () => {
       // On the phone, the conversation list (with Search) is one step back.
-      await bob.page.getByRole("button", { name: "← Conversations" }).click();
+      await bob.page.getByRole("button", { name: "Back to conversations" }).click();
       await bob.page.getByRole("button", { name: "Search", exact: true }).click();
       const dialog = bob.page.getByRole("dialog", { name: "Search messages" });
       const input = dialog.getByRole("searchbox", { name: "Words to find" });

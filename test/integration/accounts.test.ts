@@ -530,6 +530,7 @@ describe("accounts (registration by invite)", () => {
   async function invite(expiresAt = Date.now() + 3_600_000): Promise<string> {
     const { code } = newInviteCode();
     await ts.server.storage.createInvite({
+      id: hashInviteCode(code).slice(0, 16),
       codeHash: hashInviteCode(code),
       createdBy: adminId as never,
       createdAt: Date.now(),

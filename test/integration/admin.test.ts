@@ -7,6 +7,10 @@ import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import {
   AdminBlocksResponse,
+  AdminInvitesResponse,
+  AdminRoomsResponse,
+  AdminSettingsResponse,
+  AdminStatsResponse,
   AdminUsersResponse,
   CreateInviteResponse,
   type SessionResponse,
@@ -111,13 +115,20 @@ describe("admin API", () => {
     ["GET", () => "/api/admin/blocks"],
     ["DELETE", () => "/api/admin/blocks/127.0.0.1"],
     ["DELETE", () => "/api/admin/rooms/ABCDEF"],
+    ["GET", () => "/api/admin/invites"],
+    ["DELETE", () => "/api/admin/invites/0123456789abcdef"],
+    ["GET", () => "/api/admin/rooms"],
+    ["GET", () => "/api/admin/stats"],
+    ["GET", () => "/api/admin/settings"],
+    ["POST", () => `/api/admin/users/${user.user.id}/role`],
   ];
 
   it("refuses every admin endpoint to a user who is not an admin with 403 admin_required", async () => {
     for (const [method, path] of ENDPOINTS) {
       const res = await request<Err>(ts, method, path(), {
         token: user.accessToken,
-        ...(path() === "/api/admin/invites" ? { body: {} } : {}),
+        ...(method === "POST" && path().endsWith("/invites") ? { body: {} } : {}),
+        ...(path().endsWith("/role") ? { body: { admin: true } } : {}),
       });
       assert.equal(res.status, 403, `${method} ${path()}: ${res.text}`);
       assert.equal(res.body.code, "admin_required");
@@ -283,6 +294,217 @@ describe("admin API", () => {
   });
 });
 
+describe("admin API: the admin area (issue 19)", () => {
+  let ts: TestServer;
+  let admin: SessionResponse;
+  let user: SessionResponse;
+  const METRICS_TOKEN = "metrics-token-that-must-stay-secret-7f3a";
+  before(async () => {
+    ts = await startTestServer({
+      ...QUIET_IDS,
+      frameRate: 1000,
+      frameBurst: 1000,
+      metricsToken: METRICS_TOKEN,
+    });
+    admin = await registerAdmin(ts);
+    user = await registerUser(ts, uniqueName("plain"));
+  });
+  after(async () => {
+    await ts?.stop();
+  });
+
+  const get = <T>(path: string, token = admin.accessToken) => request<T & Err>(ts, "GET", path, { token });
+
+  it("lists invites with their creator, uses left and expiry, never a code, and revokes one", async () => {
+    const made = await createInvite(ts, admin.accessToken, { ttlHours: 5, maxUses: 3 });
+    assert.equal(made.status, 201, made.text);
+    assert.equal(made.body.maxUses, 3);
+    const listed = await get<AdminInvitesResponse>("/api/admin/invites");
+    assert.equal(listed.status, 200, listed.text);
+    assert.ok(Value.Check(AdminInvitesResponse, listed.body), listed.text);
+    const mine = listed.body.invites.find((i) => i.id === made.body.id);
+    assert.deepEqual(mine, {
+      id: made.body.id,
+      createdBy: { id: admin.user.id, username: admin.user.username },
+      createdAt: mine?.createdAt,
+      expiresAt: made.body.expiresAt,
+      maxUses: 3,
+      uses: 0,
+      usesLeft: 3,
+      status: "active",
+    });
+    assert.ok(!listed.text.includes(made.body.code), "a code is in the list");
+
+    const revoked = await request<Err>(ts, "DELETE", `/api/admin/invites/${made.body.id}`, {
+      token: admin.accessToken,
+    });
+    assert.equal(revoked.status, 204, revoked.text);
+    const after = (await get<AdminInvitesResponse>("/api/admin/invites")).body.invites.find(
+      (i) => i.id === made.body.id,
+    );
+    assert.equal(after?.status, "revoked");
+    assert.equal(after?.usesLeft, 0);
+    const line = auditLine(ts, (l) => l.event === "invite_revoked", "invite_revoked");
+    assert.equal(line.actorId, admin.user.id);
+    assert.equal(detailsOf(line).inviteId, made.body.id);
+
+    const again = await request<Err>(ts, "DELETE", `/api/admin/invites/${made.body.id}`, {
+      token: admin.accessToken,
+    });
+    assert.equal(again.status, 404);
+    assert.equal(again.body.code, "invite_not_found");
+    const bad = await request<Err>(ts, "DELETE", "/api/admin/invites/NOT-AN-ID", {
+      token: admin.accessToken,
+    });
+    assert.equal(bad.status, 400);
+    assert.equal(bad.body.code, "validation_failed");
+  });
+
+  it("takes maxUses from 1 to 1000 and refuses anything else as validation_failed", async () => {
+    assert.equal((await createInvite(ts, admin.accessToken, { maxUses: 1000 })).status, 201);
+    for (const maxUses of [0, 1001, 2.5, "2", null]) {
+      const res = await createInvite(ts, admin.accessToken, { maxUses });
+      assert.equal(res.status, 400, `maxUses ${JSON.stringify(maxUses)}: ${res.text}`);
+      assert.equal(res.body.code, "validation_failed");
+    }
+  });
+
+  it("lists every room, private ones too but no direct conversation, with size and owner, a page at a time", async () => {
+    const owner = await registerUser(ts, uniqueName("owner"));
+    const o = await TestSocket.authed(ts, owner.accessToken);
+    const u = await TestSocket.authed(ts, user.accessToken);
+    const ids: string[] = [];
+    for (const [name, isPublic] of [
+      ["open-room", true],
+      ["closed-room", false],
+      ["third-room", true],
+    ] as const) {
+      const created = (await o.call({ type: "room.create", name, isPublic })) as { room: { id: string } };
+      ids.push(created.room.id);
+    }
+    assert.equal((await u.call({ type: "room.join", roomId: ids[0] })).type, "room");
+    await o.call({ type: "direct.open", userId: user.user.id }).catch(() => undefined);
+
+    const first = await get<AdminRoomsResponse>("/api/admin/rooms?limit=2");
+    assert.equal(first.status, 200, first.text);
+    assert.ok(Value.Check(AdminRoomsResponse, first.body), first.text);
+    assert.equal(first.body.rooms.length, 2);
+    assert.ok(first.body.nextCursor, "a next page");
+    const rest = await get<AdminRoomsResponse>(
+      `/api/admin/rooms?limit=2&cursor=${encodeURIComponent(first.body.nextCursor ?? "")}`,
+    );
+    assert.equal(rest.status, 200, rest.text);
+    const all = [...first.body.rooms, ...rest.body.rooms];
+    assert.deepEqual(
+      all.map((r) => [r.id, r.name, r.isPublic, r.members, r.owner?.username]),
+      [
+        [ids[0], "open-room", true, 2, owner.user.username],
+        [ids[1], "closed-room", false, 1, owner.user.username],
+        [ids[2], "third-room", true, 1, owner.user.username],
+      ],
+    );
+    assert.equal(rest.body.nextCursor, null);
+    for (const query of ["limit=0", "limit=201", "limit=x", "cursor=bad"]) {
+      const res = await get<unknown>(`/api/admin/rooms?${query}`);
+      assert.equal(res.status, 400, `${query}: ${res.text}`);
+      assert.equal(res.body.code, "validation_failed");
+    }
+    o.close();
+    u.close();
+  });
+
+  it("shows live figures from the /metrics counters: connections, people online, rooms, messages, failed logins, blocks", async () => {
+    const before = await get<AdminStatsResponse>("/api/admin/stats");
+    assert.equal(before.status, 200, before.text);
+    assert.ok(Value.Check(AdminStatsResponse, before.body), before.text);
+    const owner = await TestSocket.authed(ts, user.accessToken);
+    const created = (await owner.call({ type: "room.create", name: "figures", isPublic: true })) as {
+      room: { id: string };
+    };
+    for (let i = 0; i < 3; i++) {
+      const ack = (await owner.call({
+        type: "message.send",
+        to: { room: created.room.id },
+        payload: "AAAA",
+      })) as {
+        type: string;
+      };
+      assert.equal(ack.type, "ack");
+    }
+    assert.equal((await login(ts, user.user.username, "Wrong-Password-1!")).status, 401);
+    const now = await get<AdminStatsResponse>("/api/admin/stats");
+    assert.equal(now.body.messagesPerMinute - before.body.messagesPerMinute, 3);
+    assert.equal(now.body.failedLoginsPerHour - before.body.failedLoginsPerHour, 1);
+    assert.equal(now.body.rooms - before.body.rooms, 1);
+    assert.ok(now.body.connections >= 1, `connections ${now.body.connections}`);
+    assert.ok(now.body.onlinePeople >= 1, `online ${now.body.onlinePeople}`);
+    assert.equal(now.body.blockedIps, 0);
+    const metrics = await request(ts, "GET", "/metrics", {
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    });
+    assert.match(metrics.text, /^parley_messages_total \d+/m);
+    assert.match(metrics.text, /^parley_login_failures_total \d+/m);
+    owner.close();
+  });
+
+  it("shows the effective settings with every secret redacted", async () => {
+    const res = await get<AdminSettingsResponse>("/api/admin/settings");
+    assert.equal(res.status, 200, res.text);
+    assert.ok(Value.Check(AdminSettingsResponse, res.body), res.text);
+    assert.equal(res.body.settings.PARLEY_REGISTRATION, "open");
+    assert.equal(res.body.settings.PARLEY_METRICS_TOKEN, "[redacted]");
+    assert.ok(!res.text.includes(METRICS_TOKEN), "the metrics token is in the answer");
+    const jwtSecret = (await readFile(join(ts.server.config.dataDir, "jwt.secret"))).toString("utf8").trim();
+    assert.ok(
+      jwtSecret.length > 0 && !res.text.includes(jwtSecret),
+      "the token signing secret is in the answer",
+    );
+    for (const [name, value] of Object.entries(res.body.settings)) {
+      if (/TOKEN|SECRET/.test(name) && value !== null) assert.equal(value, "[redacted]", name);
+    }
+  });
+
+  it("makes an account an admin and back, at its next request, and audits both", async () => {
+    const role = (admin_: boolean, target = user.user.id, token = admin.accessToken) =>
+      request<Err>(ts, "POST", `/api/admin/users/${target}/role`, { token, body: { admin: admin_ } });
+    assert.equal((await role(true)).status, 204);
+    assert.equal((await get<unknown>("/api/admin/users", user.accessToken)).status, 200);
+    assert.equal((await role(false)).status, 204);
+    const refused = await get<unknown>("/api/admin/users", user.accessToken);
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.code, "admin_required");
+    const lines = logLines(ts).filter((l) => l.event === "role_changed" && l.userId === user.user.id);
+    assert.deepEqual(
+      lines.map((l) => [l.actorId, detailsOf(l).role]),
+      [
+        [admin.user.id, "admin"],
+        [admin.user.id, "member"],
+      ],
+    );
+    for (const body of [{}, { admin: "yes" }, { admin: null }]) {
+      const res = await request<Err>(ts, "POST", `/api/admin/users/${user.user.id}/role`, {
+        token: admin.accessToken,
+        body,
+      });
+      assert.equal(res.status, 400, `${JSON.stringify(body)}: ${res.text}`);
+      assert.equal(res.body.code, "validation_failed");
+    }
+    const missing = await role(true, "no-such-user");
+    assert.equal(missing.status, 404);
+    assert.equal(missing.body.code, "user_not_found");
+  });
+
+  it("never demotes the last admin, not even themselves", async () => {
+    const res = await request<Err>(ts, "POST", `/api/admin/users/${admin.user.id}/role`, {
+      token: admin.accessToken,
+      body: { admin: false },
+    });
+    assert.equal(res.status, 409, res.text);
+    assert.equal(res.body.code, "last_admin");
+    assert.equal((await get<unknown>("/api/admin/users")).status, 200, "still an admin");
+  });
+});
+
 describe("admin API: deleting a room (ROOM-13)", () => {
   let ts: TestServer;
   let admin: SessionResponse;
@@ -366,6 +588,7 @@ describe("admin API: invite codes for registration", () => {
       createdAt: Date.now(),
     });
     await ts.server.storage.createInvite({
+      id: hash.slice(0, 16),
       codeHash: hash,
       createdBy: bootstrap,
       createdAt: Date.now(),
@@ -413,9 +636,28 @@ describe("admin API: invite codes for registration", () => {
     assert.equal((await register(ts, uniqueName("hashed"), body.code)).status, 201);
   });
 
+  it("lets a multi-use code register as many accounts as it allows, and a revoked code none", async () => {
+    const { body } = await createInvite(ts, admin.accessToken, { maxUses: 2 });
+    assert.equal((await register(ts, uniqueName("many"), body.code)).status, 201);
+    assert.equal((await register(ts, uniqueName("many"), body.code)).status, 201);
+    const third = await register(ts, uniqueName("many"), body.code);
+    assert.equal(third.status, 403, third.text);
+    assert.equal(third.body.code, "invite_invalid");
+
+    const other = (await createInvite(ts, admin.accessToken, { maxUses: 5 })).body;
+    const revoke = await request(ts, "DELETE", `/api/admin/invites/${other.id}`, {
+      token: admin.accessToken,
+    });
+    assert.equal(revoke.status, 204);
+    const refused = await register(ts, uniqueName("late"), other.code);
+    assert.equal(refused.status, 403, refused.text);
+    assert.equal(refused.body.code, "invite_invalid");
+  });
+
   it("refuses an expired code as invite_invalid", async () => {
     const { code, hash } = newInviteCode();
     await ts.server.storage.createInvite({
+      id: hash.slice(0, 16),
       codeHash: hash,
       createdBy: asUserId(admin.user.id),
       createdAt: Date.now() - 2 * HOUR,

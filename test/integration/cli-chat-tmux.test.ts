@@ -1,87 +1,32 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, it } from "node:test";
-import { promisify } from "node:util";
 import { fingerprintRows } from "../../packages/cli/src/fingerprint-rows.js";
-import { CLI, cleanEnv, NODE_ARGS, ROOT } from "./support/cli.js";
+import { CLI, NODE_ARGS, ROOT } from "./support/cli.js";
 import { STRONG_PASSWORD, startTestServer, type TestServer, uniqueName } from "./support/harness.js";
 import { nextEvent, type SdkUser, sdkSignUp } from "./support/sdk.js";
+import { haveTmux, TmuxSession } from "./support/tmux.js";
 
 // `parley chat` on a real terminal: tmux (from Debian; scripts/ensure-services.sh installs it)
 // runs it in a detached 80x24 session on its own socket, the test types with send-keys and
 // reads the screen with capture-pane. It proves that a message arriving while a line is half
 // typed is shown above the input line and leaves the typed text on the prompt.
 
-const run = promisify(execFile);
-const SOCKET = `parley-chat-${process.pid}-${randomBytes(4).toString("hex")}`;
-const SESSION = "chat";
-
 let tmp: string;
 let ts: TestServer;
 let sam: SdkUser;
-let haveTmux = true;
+let tmuxHere = true;
+let term: TmuxSession;
 
-function tmux(...args: string[]) {
-  return run("tmux", ["-L", SOCKET, ...args], {
-    env: cleanEnv({ HOME: tmp, XDG_CONFIG_HOME: join(tmp, ".config") }),
-  });
-}
-
-async function screen(): Promise<string[]> {
-  const { stdout } = await tmux("capture-pane", "-p", "-t", SESSION);
-  return stdout.split("\n");
-}
-
-/** Polls the screen every 100 ms until `check` accepts it; fails after `ms` showing the screen. */
-async function waitScreen(check: (rows: string[]) => boolean, what: string, ms = 20_000): Promise<string[]> {
-  const end = Date.now() + ms;
-  let rows: string[] = [];
-  while (Date.now() < end) {
-    rows = await screen();
-    if (check(rows)) return rows;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`not on screen within ${ms} ms: ${what}\n${rows.join("\n")}`);
-}
-
+const screen = () => term.screen();
+const waitScreen = (check: (rows: string[]) => boolean, what: string, ms = 20_000) =>
+  term.waitFor(check, ms, what);
 const shows = (text: string) => (rows: string[]) => rows.some((r) => r.includes(text));
-
-/** The row the cursor is on, as tmux reports it. */
-async function cursorRow(): Promise<string> {
-  const { stdout } = await tmux("display-message", "-p", "-t", SESSION, "#{cursor_y}");
-  const rows = await screen();
-  return rows[Number(stdout.trim())] ?? "";
-}
-
-/** Polls until the cursor's row reads `expected` (capture-pane drops trailing spaces). */
-async function waitCursorRow(expected: string, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  let row = "";
-  while (Date.now() < end) {
-    row = await cursorRow();
-    if (row === expected) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`cursor row is not "${expected}" within ${ms} ms (${what}): "${row}"`);
-}
-
-/** Polls until the tmux session has ended (its program exited). */
-async function waitGone(ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    try {
-      await tmux("has-session", "-t", SESSION);
-    } catch {
-      return;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`the chat did not exit within ${ms} ms`);
-}
+const cursorRow = () => term.cursorRow();
+const waitCursorRow = (expected: string, what: string) => term.waitCursorRow(expected, what);
+const type = (text: string, enter = false) => term.type(text, enter);
 
 /** Every file below `dir`. */
 async function filesUnder(dir: string): Promise<string[]> {
@@ -89,19 +34,11 @@ async function filesUnder(dir: string): Promise<string[]> {
   return entries.filter((e) => e.isFile()).map((e) => join(e.parentPath, e.name));
 }
 
-async function type(text: string, enter = false): Promise<void> {
-  await tmux("send-keys", "-t", SESSION, "-l", "--", text);
-  if (enter) await tmux("send-keys", "-t", SESSION, "Enter");
-}
-
 before(async () => {
-  try {
-    await run("tmux", ["-V"]);
-  } catch {
-    haveTmux = false;
-    return;
-  }
+  tmuxHere = await haveTmux();
+  if (!tmuxHere) return;
   tmp = await mkdtemp(join(tmpdir(), "parley-chat-tmux-"));
+  term = new TmuxSession({ HOME: tmp, XDG_CONFIG_HOME: join(tmp, ".config") });
   ts = await startTestServer();
   sam = await sdkSignUp(ts, "sam");
 });
@@ -113,7 +50,7 @@ after(async () => {
 });
 
 it("keeps the half-typed input line intact while a message arrives, in an 80x24 terminal", async (t) => {
-  if (!haveTmux) {
+  if (!tmuxHere) {
     if (process.env.PARLEY_REQUIRE_SERVICES === "1")
       assert.fail("tmux is missing (scripts/ensure-services.sh installs it)");
     t.skip("tmux is not installed");
@@ -121,7 +58,7 @@ it("keeps the half-typed input line intact while a message arrives, in an 80x24 
   }
   const alice = uniqueName("alice");
   const command = [process.execPath, ...NODE_ARGS, CLI, "chat", ts.url].map((a) => `'${a}'`).join(" ");
-  await tmux("new-session", "-d", "-s", SESSION, "-x", "80", "-y", "24", "-c", ROOT, command);
+  await term.start(command, ROOT);
   try {
     // On a terminal, a server seen for the first time is pinned only when the person says so.
     let rows = await waitScreen(
@@ -153,10 +90,10 @@ it("keeps the half-typed input line intact while a message arrives, in an 80x24 
     rows = await waitScreen(shows(`signed in as ${alice}`), "signed in", 30_000);
     assert.ok(!rows.some((r) => r.includes(STRONG_PASSWORD)), "the password is not on the screen");
     // Nor in the input history: arrow-up brings back the command, not the password.
-    await tmux("send-keys", "-t", SESSION, "Up");
+    await term.press("Up");
     await waitCursorRow(`> /register ${alice}`, "the command back from the history");
     assert.ok(!(await screen()).some((r) => r.includes(STRONG_PASSWORD)), "no password from the history");
-    await tmux("send-keys", "-t", SESSION, "C-u");
+    await term.press("C-u");
     await waitCursorRow(">", "the input cleared");
 
     await type("/create den", true);
@@ -208,7 +145,7 @@ it("keeps the half-typed input line intact while a message arrives, in an 80x24 
     await type("hel");
     assert.equal((await typing).active, true);
     const stopped = nextEvent(sam.client, "typing", (e) => e.roomId === roomId && !e.active);
-    await tmux("send-keys", "-t", SESSION, "C-u");
+    await term.press("C-u");
     await stopped;
     // What sam hears from here until a message: a command says nothing, the message's own
     // typing says "typing" once (repeats come every 3 s) and "stopped" when it is sent.
@@ -253,8 +190,8 @@ it("keeps the half-typed input line intact while a message arrives, in an 80x24 
     // History is kept on the device by default: after a restart of the program, opening the
     // room shows what was said, and the files on disk hold none of it readable.
     await type("/quit", true);
-    await waitGone();
-    await tmux("new-session", "-d", "-s", SESSION, "-x", "80", "-y", "24", "-c", ROOT, command);
+    await term.waitGone();
+    await term.start(command, ROOT);
     await waitScreen(shows(`signed in as ${alice}`), "resumed after the restart", 30_000);
     // The resumed session reopens the conversation that was open: no /switch needed.
     await waitScreen(shows("now talking in #den, where you were last"), "the last conversation reopened");
@@ -279,6 +216,6 @@ it("keeps the half-typed input line intact while a message arrives, in an 80x24 
       }
     }
   } finally {
-    await tmux("kill-server").catch(() => undefined);
+    await term.kill();
   }
 });

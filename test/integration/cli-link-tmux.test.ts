@@ -1,88 +1,60 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, it } from "node:test";
-import { promisify } from "node:util";
-import { CLI, cleanEnv, NODE_ARGS, ROOT } from "./support/cli.js";
+import { CLI, NODE_ARGS, ROOT } from "./support/cli.js";
 import { STRONG_PASSWORD, startTestServer, type TestServer, uniqueName } from "./support/harness.js";
+import { haveTmux, TmuxSession } from "./support/tmux.js";
 
 // Issue 14 in the terminal client: two `parley chat` terminals of one person, each with its own
 // home (its own device store), in tmux on their own socket. The new terminal shows a code, the
 // first one enters it with /link, both show the same six digits and each asks yes/no at its own
 // prompt; afterwards /devices lists both, on either terminal.
 
-const run = promisify(execFile);
-const SOCKET = `parley-link-${process.pid}-${randomBytes(4).toString("hex")}`;
-
 let tmp: string;
 let ts: TestServer;
-let haveTmux = true;
+let tmuxHere = true;
+/** The terminals by name, each a tmux server with its own home directory: a device of its own. */
+const terminals = new Map<string, TmuxSession>();
 
-function tmux(...args: string[]) {
-  return run("tmux", ["-L", SOCKET, ...args], { env: cleanEnv({ HOME: tmp }) });
+function term(session: string): TmuxSession {
+  const t = terminals.get(session);
+  assert.ok(t !== undefined, `no terminal ${session}`);
+  return t;
 }
-
-async function screen(session: string): Promise<string> {
-  const { stdout } = await tmux("capture-pane", "-p", "-J", "-t", session);
-  return stdout;
-}
-
-/** Polls `session`'s screen every 100 ms until it matches; fails after `ms` showing the screen. */
-async function waitFor(session: string, match: RegExp, ms = 30_000): Promise<RegExpExecArray> {
-  const end = Date.now() + ms;
-  let text = "";
-  while (Date.now() < end) {
-    text = await screen(session);
-    const m = match.exec(text);
-    if (m !== null) return m;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  assert.fail(`${session}: not on screen within ${ms} ms: ${match}\n${text}`);
-}
-
-async function type(session: string, text: string): Promise<void> {
-  await tmux("send-keys", "-t", session, "-l", "--", text);
-  await tmux("send-keys", "-t", session, "Enter");
-}
+const screen = (session: string) => term(session).text();
+const waitFor = (session: string, match: RegExp, ms = 30_000) => term(session).waitForMatch(match, ms);
+const type = (session: string, text: string) => term(session).type(text, true);
 
 /** A `parley chat` terminal with its own home directory: a device of its own. */
 async function terminal(session: string): Promise<void> {
   const home = join(tmp, session);
   await mkdir(home, { recursive: true });
+  const t = new TmuxSession({ HOME: home, XDG_CONFIG_HOME: join(home, ".config") });
+  terminals.set(session, t);
   const command = [process.execPath, ...NODE_ARGS, CLI, "chat", ts.url].map((a) => `'${a}'`).join(" ");
-  await tmux(
-    "new-session",
-    ...["-d", "-s", session, "-x", "80", "-y", "24", "-c", ROOT],
-    ...["-e", `HOME=${home}`, "-e", `XDG_CONFIG_HOME=${join(home, ".config")}`],
-    command,
-  );
+  await t.start(command, ROOT);
   await waitFor(session, /Trust this server and remember its CA\? \[y\/N\]/, 60_000);
   await type(session, "y");
   await waitFor(session, /not signed in/);
 }
 
 before(async () => {
-  try {
-    await run("tmux", ["-V"]);
-  } catch {
-    haveTmux = false;
-    return;
-  }
+  tmuxHere = await haveTmux();
+  if (!tmuxHere) return;
   tmp = await mkdtemp(join(tmpdir(), "parley-link-tmux-"));
   ts = await startTestServer();
 });
 
 after(async () => {
-  await tmux("kill-server").catch(() => {});
+  for (const t of terminals.values()) await t.kill();
   await ts?.stop();
   if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
 it("links a second terminal by its code, with the same six digits and a yes on each side, and /devices lists both", async (t) => {
-  if (!haveTmux) {
+  if (!tmuxHere) {
     if (process.env.PARLEY_REQUIRE_SERVICES === "1")
       assert.fail("tmux is missing (scripts/ensure-services.sh installs it)");
     t.skip("tmux is not installed");
@@ -132,11 +104,11 @@ it("links a second terminal by its code, with the same six digits and a yes on e
 });
 
 it("removes the second terminal with /devices remove after a yes: it is told and erased, the first one lists one", async (t) => {
-  if (!haveTmux) {
+  if (!tmuxHere) {
     t.skip("tmux is not installed");
     return;
   }
-  await tmux("send-keys", "-t", "first", "C-l");
+  await term("first").press("C-l");
   await type("first", "/devices");
   const [listing = ""] = await waitFor("first", /your devices \(2\):\n(.*\n){2}/);
   const other = /^ {2}(\d)\. added [^\n]*$/m.exec(

@@ -17,7 +17,7 @@ import { pinnedWebSocket } from "../../packages/cli/src/chat/websocket.js";
 import { trustedFetch } from "../../packages/cli/src/https-fetch.js";
 import { describePostgres, TestSchemas } from "../../packages/server/src/storage/test-databases.js";
 import { request, STRONG_PASSWORD, startTestServer, type TestServer, uniqueName } from "./support/harness.js";
-import type { SdkUser } from "./support/sdk.js";
+import { accessTokenOf, type SdkUser } from "./support/sdk.js";
 
 // The blob store over HTTP (docs/PROTOCOL.md FILE-3..7) with a real server: every refusal's
 // status and code, the headers that keep a served blob inert, resuming after a cut connection,
@@ -44,10 +44,7 @@ async function member(ts: TestServer, prefix: string, fetch?: FetchLike): Promis
   return { client, id: user.id, username, store };
 }
 
-async function tokenOf(m: Member): Promise<string> {
-  const raw = await m.store.get("session");
-  return (JSON.parse(Buffer.from(raw ?? []).toString("utf8")) as { accessToken: string }).accessToken;
-}
+const tokenOf = (m: Member): Promise<string> => accessTokenOf(m.store);
 
 async function sharedRoom(a: SdkUser, b: SdkUser): Promise<string> {
   const room = await a.client.createRoom(`r${randomBytes(3).toString("hex")}`, { isPublic: false });

@@ -11,9 +11,11 @@ import {
   exportGroupInfo,
   type GroupState,
   generateDeviceIdentity,
+  generateIdentityKey,
   generateKeyPackages,
   generateLastResortKeyPackage,
   groupEpoch,
+  type IdentityKeyPair,
   joinFromWelcome,
   type KeyPackageBundle,
   mergePendingCommit,
@@ -32,6 +34,8 @@ interface Device {
   deviceId: string;
   token: string;
   identity: DeviceIdentity;
+  /** The person's identity key, which certifies each of their devices (IDENT-1). */
+  identityKey: IdentityKeyPair;
   bundles: KeyPackageBundle[];
   socket: TestSocket;
 }
@@ -43,7 +47,11 @@ async function connectDevice(ts: TestServer, token: string, deviceId: string): P
   return socket;
 }
 
-async function newDevice(ts: TestServer, count = 3, token?: string, userId?: string): Promise<Device> {
+/** A device of a new account, or (with `of`) another device of that device's account. */
+async function newDevice(ts: TestServer, count = 3, of?: Device): Promise<Device> {
+  const token = of?.token;
+  const userId = of?.userId;
+  const identityKey = of?.identityKey ?? generateIdentityKey();
   let t = token;
   let u = userId;
   if (t === undefined || u === undefined) {
@@ -52,7 +60,7 @@ async function newDevice(ts: TestServer, count = 3, token?: string, userId?: str
     u = session.user.id;
   }
   const deviceId = `dev${Math.floor(Math.random() * 1e9)}`;
-  const identity = await generateDeviceIdentity({ accountId: u, deviceId });
+  const identity = await generateDeviceIdentity({ accountId: u, deviceId }, identityKey);
   const bundles = await generateKeyPackages(identity, count);
   const last = await generateLastResortKeyPackage(identity);
   const socket = await connectDevice(ts, t, deviceId);
@@ -64,7 +72,7 @@ async function newDevice(ts: TestServer, count = 3, token?: string, userId?: str
     lastResort: b64(last.keyPackage),
   });
   assert.equal(answer.type, "keypackages.count", JSON.stringify(answer));
-  return { userId: u, deviceId, token: t, identity, bundles: [...bundles, last], socket };
+  return { userId: u, deviceId, token: t, identity, identityKey, bundles: [...bundles, last], socket };
 }
 
 function expect<T extends ServerFrame["type"]>(f: ServerFrame, type: T): Extract<ServerFrame, { type: T }> {
@@ -166,6 +174,31 @@ describe("MLS delivery service", () => {
     assert.equal(low.low, true);
     bob.socket.close();
     carol.socket.close();
+  });
+
+  test("a device claiming its own account's packages gets its other devices', none of its own", async () => {
+    const phone = await newDevice(ts, 2);
+    const laptop = await newDevice(ts, 2, phone);
+    const own = expect(
+      await phone.socket.call({ type: "keypackages.claim", userId: phone.userId }),
+      "keypackages",
+    );
+    assert.deepEqual(
+      own.devices.map((d) => d.deviceId),
+      [laptop.deviceId],
+    );
+    // The phone's two single-use packages are still there for others: then its last resort.
+    const carol = await newDevice(ts);
+    const seen = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      const claim = expect(
+        await carol.socket.call({ type: "keypackages.claim", userId: phone.userId }),
+        "keypackages",
+      );
+      seen.add(claim.devices.find((d) => d.deviceId === phone.deviceId)?.keyPackage ?? "");
+    }
+    assert.equal(seen.size, 3, "two single-use packages of the phone, then its last resort");
+    for (const d of [phone, laptop, carol]) d.socket.close();
   });
 
   test("adds a member with a Welcome, orders competing commits, and queues them durably", async () => {

@@ -18,13 +18,19 @@ import {
   verifyDeviceCertificate,
   verifyDeviceRevocation,
 } from "@parley/crypto";
-import type { FilesInfo, IdentityResponse } from "@parley/protocol";
 import {
   canonicalRoomId,
+  type FilesInfo,
+  type IdentityResponse,
   type MlsSuite,
   type RoomView,
   type ServerFrame,
   type ServerFrameOf,
+  type TotpEnrolment,
+  TotpEnrolment as TotpEnrolmentSchema,
+  TotpRecoveryCodes,
+  type TotpStatus,
+  TotpStatus as TotpStatusSchema,
   type UserView,
   type UserWithPresence,
 } from "@parley/protocol";
@@ -62,6 +68,7 @@ import {
 } from "./files.js";
 import { GroupSync } from "./group-sync.js";
 import { GroupStates } from "./groups.js";
+import { expectShape } from "./json.js";
 import { KEY_ROTATION_DEFAULTS, KeyRotation, type KeyRotationPolicy } from "./key-rotation.js";
 import { KeySupply } from "./key-supply.js";
 import type { HeldMessage } from "./message-crypto.js";
@@ -130,6 +137,17 @@ export interface ParleyClientOptions {
 }
 
 /** What send() resolves with. */
+/** Where a sign-in stands after the password (ParleyClient.signIn). */
+export type SignInStep =
+  | { readonly done: true; readonly user: UserView }
+  | {
+      readonly done: false;
+      readonly next: "totp" | "totp_enrol";
+      readonly challenge: string;
+      /** Milliseconds since the epoch. */
+      readonly expiresAt: number;
+    };
+
 export interface SentMessage {
   /** The server's id and time (WS-6). */
   readonly id: string;
@@ -365,8 +383,74 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     return (await this.#session.register(username, password, inviteCode)).user;
   }
 
+  /**
+   * Signs in with the password alone. An account that needs a second step (AUTH-14) rejects
+   * with `second_factor_required`: use signIn() for those.
+   */
   async login(username: string, password: string): Promise<UserView> {
-    return (await this.#session.login(username, password)).user;
+    const step = await this.signIn(username, password);
+    if (!step.done) throw new ParleyClientError("second_factor_required");
+    return step.user;
+  }
+
+  /**
+   * The password step of a sign-in (AUTH-2, AUTH-14): `done` with the user, or the second step
+   * the server asks for: `totp` (a code: signInWithCode) or `totp_enrol` (the server requires
+   * TOTP and the account has none yet: signInEnrol, then signInConfirm). The challenge takes a
+   * few wrong codes; `login_challenge_invalid` means start again with the password.
+   */
+  async signIn(username: string, password: string): Promise<SignInStep> {
+    const answer = await this.#session.login(username, password);
+    if ("challenge" in answer)
+      return { done: false, next: answer.next, challenge: answer.challenge, expiresAt: answer.expiresAt };
+    return { done: true, user: answer.user };
+  }
+
+  /** AUTH-14: completes a sign-in with an authenticator code or a TOTP recovery code. */
+  async signInWithCode(challenge: string, code: string): Promise<UserView> {
+    return (await this.#session.loginWithCode(challenge, code)).user;
+  }
+
+  /** AUTH-14: the secret a sign-in held back for enrolment shows (as text, and as a QR of `uri`). */
+  signInEnrol(challenge: string): Promise<TotpEnrolment> {
+    return this.#session.loginEnrol(challenge);
+  }
+
+  /** AUTH-14: the first code turns TOTP on and completes the sign-in; the recovery codes are shown once. */
+  async signInConfirm(challenge: string, code: string): Promise<{ user: UserView; recoveryCodes: string[] }> {
+    const done = await this.#session.loginConfirm(challenge, code);
+    return { user: done.session.user, recoveryCodes: done.recoveryCodes };
+  }
+
+  // ------------------------------------------------------------------ two-step sign-in (AUTH-13)
+
+  /** Whether the account has TOTP on, whether the server requires it, and recovery codes left. */
+  async twoFactorStatus(): Promise<TotpStatus> {
+    return expectShape<TotpStatus>(
+      TotpStatusSchema,
+      await this.#session.api("GET", "/api/totp"),
+      "TOTP status",
+    );
+  }
+
+  /** Starts enrolment (after the password): the secret and its otpauth:// URI, shown once. */
+  async enrolTwoFactor(password: string): Promise<TotpEnrolment> {
+    return expectShape<TotpEnrolment>(
+      TotpEnrolmentSchema,
+      await this.#session.api("POST", "/api/totp/enrol", { password }),
+      "TOTP enrolment",
+    );
+  }
+
+  /** The authenticator's first code turns TOTP on; answers the ten recovery codes, shown once. */
+  async confirmTwoFactor(code: string): Promise<string[]> {
+    const answer = await this.#session.api("POST", "/api/totp/confirm", { code });
+    return expectShape<TotpRecoveryCodes>(TotpRecoveryCodes, answer, "TOTP recovery codes").recoveryCodes;
+  }
+
+  /** Turns TOTP off, with the password and a current code (or a recovery code). */
+  async disableTwoFactor(password: string, code: string): Promise<void> {
+    await this.#session.api("POST", "/api/totp/disable", { password, code });
   }
 
   /** Restores the session saved in the store by an earlier register/login; false if there is none. */
@@ -1228,12 +1312,22 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       void this.#rotation?.forget(roomId);
       return;
     }
-    if (frame.event !== "left" && frame.event !== "removed") return;
+    // ROOM-19 and ACCT-3: a ban removes a member like a kick; a deleted account leaves every group.
+    const gone =
+      frame.event === "left" ||
+      frame.event === "removed" ||
+      frame.event === "banned" ||
+      frame.event === "account_deleted";
+    if (!gone) return;
     if (frame.userId === this.user?.id) {
       void this.#sync.forget(roomId);
       return;
     }
-    void this.#sync.engine.scheduleRemoval(roomId, frame.userId, frame.event === "removed");
+    void this.#sync.engine.scheduleRemoval(
+      roomId,
+      frame.userId,
+      frame.event === "removed" || frame.event === "banned",
+    );
   }
 
   // ------------------------------------------------------------------ key updates

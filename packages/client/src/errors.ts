@@ -11,6 +11,10 @@ import { type ClientAction, ERRORS, type ErrorCode, isErrorCode } from "@parley/
  */
 export const CLIENT_ERRORS = {
   not_signed_in: { client: "sign_in", message: "Sign in (register, login or resume) first." },
+  second_factor_required: {
+    client: "report",
+    message: "This account signs in with a second step (a TOTP code): use signIn().",
+  },
   signed_out: { client: "sign_in", message: "The session ended; sign in again." },
   not_connected: { client: "reconnect", message: "The connection is not open and did not open in time." },
   connection_lost: {

@@ -30,6 +30,18 @@ export {
   usernameKey,
 } from "./chat/model.js";
 export {
+  type AlertInput,
+  badgeCount,
+  defaultNotifyLevel,
+  isAlertable,
+  isNotifyLevel,
+  mentionsUser,
+  NOTIFY_LEVELS,
+  type NotifyLevel,
+  notifyLevelIn,
+  shouldAlert,
+} from "./chat/notify.js";
+export {
   DEFAULT_RETENTION,
   DISAPPEARING_SECONDS,
   describeDisappearing,
@@ -70,6 +82,7 @@ export {
   type SafetyNumberResult,
   type SendOptions,
   type SentMessage,
+  type SignInStep,
 } from "./client.js";
 export type { ConnectionStatus } from "./connection.js";
 export {

@@ -56,9 +56,26 @@ function manager(handle: (c: Call) => { status: number; body?: unknown }, clock 
   return { m, calls, store, clock, signedOut };
 }
 
+test("a login that needs a code answers the challenge and stores nothing until the code", async () => {
+  const t = manager((c) =>
+    c.path === "/api/login"
+      ? { status: 200, body: { next: "totp", challenge: "lc_x", expiresAt: 5 } }
+      : { status: 200, body: session(1, 1_000_000) },
+  );
+  const step = await t.m.login("alice", "pw");
+  assert.deepEqual(step, { next: "totp", challenge: "lc_x", expiresAt: 5 });
+  assert.equal(t.m.current, undefined);
+  assert.equal(await t.store.get("session"), undefined);
+  const s = await t.m.loginWithCode("lc_x", "123456");
+  assert.equal(s.accessToken, "at1");
+  assert.deepEqual(t.calls[1]?.body, { challenge: "lc_x", code: "123456" });
+  assert.ok(await t.store.get("session"));
+});
+
 test("login keeps the session and saves it in the store", async () => {
   const t = manager(() => ({ status: 200, body: session(1, 1_000_000) }));
   const s = await t.m.login("alice", "pw");
+  assert.ok("accessToken" in s);
   assert.equal(s.accessToken, "at1");
   assert.deepEqual(t.calls[0], {
     method: "POST",
@@ -220,7 +237,9 @@ test("a login the first server does not answer is sent to the next one, and late
     if (host === "a.test") return "down";
     return c.path === "/api/login" ? { status: 200, body: session(1, 1_000_000) } : { status: 200, body: [] };
   });
-  assert.equal((await t.m.login("alice", "pw")).accessToken, "at1");
+  const s = await t.m.login("alice", "pw");
+  assert.ok("accessToken" in s);
+  assert.equal(s.accessToken, "at1");
   await t.m.api("GET", "/api/users");
   assert.deepEqual(t.hosts(), ["a.test /api/login", "b.test /api/login", "b.test /api/users"]);
   assert.equal(t.servers.current, "https://b.test");

@@ -1,6 +1,14 @@
 /** The account session over REST: register, login, token refresh and logout, persisted in the device store. */
 import { bytesToUtf8, utf8ToBytes } from "@noble/ciphers/utils.js";
-import { type SessionResponse, SessionResponse as SessionSchema } from "@parley/protocol";
+import {
+  LoginChallengeResponse as ChallengeSchema,
+  LoginEnrolledResponse as EnrolledSchema,
+  type LoginChallengeResponse,
+  type SessionResponse,
+  SessionResponse as SessionSchema,
+  type TotpEnrolment,
+  TotpEnrolment as TotpEnrolmentSchema,
+} from "@parley/protocol";
 import { clientAction, fromErrorBody, ParleyClientError } from "./errors.js";
 import { expectShape, parseJson } from "./json.js";
 import type { FetchLike, FetchResponse } from "./platform.js";
@@ -48,8 +56,41 @@ export class SessionManager {
     return this.#adopt(await this.#call("POST", "/api/register", body));
   }
 
-  async login(username: string, password: string): Promise<SessionResponse> {
-    return this.#adopt(await this.#call("POST", "/api/login", { username, password }, undefined, true));
+  /**
+   * AUTH-2: the password step. A session, or (AUTH-14) the challenge of a second step: the
+   * password is sent once; the code goes with the challenge (loginWithCode).
+   */
+  async login(username: string, password: string): Promise<SessionResponse | LoginChallengeResponse> {
+    const answer = await this.#call("POST", "/api/login", { username, password }, undefined, true);
+    if (typeof answer === "object" && answer !== null && "challenge" in answer)
+      return expectShape<LoginChallengeResponse>(ChallengeSchema, answer, "login challenge");
+    return this.#adopt(answer);
+  }
+
+  /** AUTH-14: completes a login with a TOTP code or a TOTP recovery code. */
+  async loginWithCode(challenge: string, code: string): Promise<SessionResponse> {
+    return this.#adopt(await this.#call("POST", "/api/login/totp", { challenge, code }));
+  }
+
+  /** AUTH-14: the TOTP secret of a login the server holds back until the account enrols. */
+  async loginEnrol(challenge: string): Promise<TotpEnrolment> {
+    const answer = await this.#call("POST", "/api/login/totp/enrol", { challenge });
+    return expectShape<TotpEnrolment>(TotpEnrolmentSchema, answer, "TOTP enrolment");
+  }
+
+  /** AUTH-14: the first code enrols and completes the login; answers the recovery codes. */
+  async loginConfirm(
+    challenge: string,
+    code: string,
+  ): Promise<{ session: SessionResponse; recoveryCodes: string[] }> {
+    const answer = await this.#call("POST", "/api/login/totp/confirm", { challenge, code });
+    const done = expectShape<{ session: SessionResponse; recoveryCodes: string[] }>(
+      EnrolledSchema,
+      answer,
+      "TOTP login",
+    );
+    // Only the session is stored: the recovery codes are shown once and kept nowhere.
+    return { session: await this.#adopt(done.session), recoveryCodes: done.recoveryCodes };
   }
 
   /** Restores the session saved in the store; false when there is none. */

@@ -112,6 +112,24 @@ export const ERRORS = {
     message: "The refresh token is not valid.",
   },
   account_disabled: { status: 403, wsClose: 1008, client: "give_up", message: "This account is disabled." },
+  session_ended: {
+    status: 401,
+    wsClose: 1008,
+    client: "sign_in",
+    message: "This session was ended from another session of the account, or by an admin.",
+  },
+  session_not_found: {
+    status: 404,
+    wsClose: null,
+    client: "report",
+    message: "This account has no such live session.",
+  },
+  account_deleted: {
+    status: 401,
+    wsClose: 1008,
+    client: "sign_in",
+    message: "This account was deleted.",
+  },
   ip_blocked: {
     status: 403,
     wsClose: null,
@@ -125,6 +143,36 @@ export const ERRORS = {
     message: "Too many failed logins for this account; wait before trying again.",
   },
   forbidden: { status: 403, wsClose: null, client: "report", message: "You may not do this." },
+  totp_invalid: {
+    status: 401,
+    wsClose: null,
+    client: "report",
+    message: "Wrong, used or expired authenticator code.",
+  },
+  login_challenge_invalid: {
+    status: 401,
+    wsClose: null,
+    client: "report",
+    message: "The sign-in step has expired or was used up; sign in with your password again.",
+  },
+  totp_already_enabled: {
+    status: 409,
+    wsClose: null,
+    client: "report",
+    message: "Two-step sign-in is already on for this account.",
+  },
+  totp_not_enabled: {
+    status: 409,
+    wsClose: null,
+    client: "report",
+    message: "Two-step sign-in is not on for this account.",
+  },
+  totp_required: {
+    status: 403,
+    wsClose: null,
+    client: "report",
+    message: "This server requires two-step sign-in for this account; it cannot be turned off.",
+  },
 
   // ---- registration ----
   invalid_username: {
@@ -229,6 +277,24 @@ export const ERRORS = {
     client: "report",
     message: "You have as many unanswered invitations out as the server allows; wait for answers first.",
   },
+  banned_from_room: {
+    status: 403,
+    wsClose: null,
+    client: "report",
+    message: "That person is banned from this room until a moderator lifts the ban.",
+  },
+  invite_refused: {
+    status: 403,
+    wsClose: null,
+    client: "report",
+    message: "This person cannot be invited by you.",
+  },
+  too_many_blocks: {
+    status: 409,
+    wsClose: null,
+    client: "report",
+    message: "Your block list is as long as the server allows.",
+  },
   invalid_target: { status: 400, wsClose: null, client: "report", message: "That target is not valid here." },
   invalid_text: {
     status: 400,
@@ -241,6 +307,13 @@ export const ERRORS = {
   // ---- admin ----
   admin_required: { status: 403, wsClose: null, client: "report", message: "Only an admin may do this." },
   not_blocked: { status: 404, wsClose: null, client: "report", message: "That address is not blocked." },
+  invite_not_found: { status: 404, wsClose: null, client: "report", message: "No such invite." },
+  last_admin: {
+    status: 409,
+    wsClose: null,
+    client: "report",
+    message: "This is the last admin; make someone else an admin first.",
+  },
 
   // ---- MLS delivery service ----
   device_required: {

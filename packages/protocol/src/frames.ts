@@ -117,6 +117,11 @@ export const RoomDiscoverFrame = frame("room.discover", {
 });
 export const RoomMembersFrame = frame("room.members", { rid, roomId: RoomIdSchema });
 export const RoomRemoveFrame = frame("room.remove", { rid, roomId: RoomIdSchema, userId: UserIdSchema });
+/** ROOM-19: the owner or a moderator bans a user (a member is removed too) until `room.unban`. */
+export const RoomBanFrame = frame("room.ban", { rid, roomId: RoomIdSchema, userId: UserIdSchema });
+export const RoomUnbanFrame = frame("room.unban", { rid, roomId: RoomIdSchema, userId: UserIdSchema });
+/** ROOM-19: the room's bans, for its owner and moderators. */
+export const RoomBansFrame = frame("room.bans", { rid, roomId: RoomIdSchema });
 export const DirectOpenFrame = frame("direct.open", { rid, userId: UserIdSchema });
 /** WS-5: an opaque payload to a room the sender is in, or to one user's devices. */
 export const MessageSendFrame = frame("message.send", {
@@ -236,6 +241,9 @@ export const ClientFrame = Type.Union([
   RoomDiscoverFrame,
   RoomMembersFrame,
   RoomRemoveFrame,
+  RoomBanFrame,
+  RoomUnbanFrame,
+  RoomBansFrame,
   RoomUpdateFrame,
   RoomRoleFrame,
   RoomInvitesFrame,
@@ -350,6 +358,14 @@ export const RoomEventFrame = frame("room.event", {
     Type.Literal("updated"),
     /** ROOM-16: `userId` has the role `role` now, given by `by`. */
     Type.Literal("role"),
+    /** ROOM-19: `by` banned `userId` (and removed them when they were a member). */
+    Type.Literal("banned"),
+    /** ROOM-19: `by` lifted `userId`'s ban. */
+    Type.Literal("unbanned"),
+    /** ROOM-20: `userId` owns the room now (its owner left or deleted their account). */
+    Type.Literal("owner"),
+    /** ACCT-4: `userId`'s account was deleted (by an admin when `by` is there); they left every room. */
+    Type.Literal("account_deleted"),
   ]),
   userId: Type.String(),
   username: Type.String(),
@@ -370,6 +386,14 @@ export const RoomEventFrame = frame("room.event", {
   role: Type.Optional(Type.Union([Type.Literal("moderator"), Type.Literal("member")])),
   /** Server time of the change (ms). */
   ts: Type.Optional(Type.Integer()),
+});
+/** ROOM-19: answer to `room.bans`, oldest first. */
+export const BansFrame = frame("bans", {
+  rid,
+  roomId: Type.String(),
+  bans: Type.Array(
+    Type.Object({ user: UserRef, by: Type.Union([UserRef, Type.Null()]), ts: Type.Integer() }),
+  ),
 });
 /** Sent to a user who was invited to a room, on each of their devices. */
 export const InvitedFrame = frame("invited", { room: RoomView, by: UserRef });
@@ -497,6 +521,7 @@ export const ServerFrame = Type.Union([
   RoomEventFrame,
   InvitedFrame,
   InvitesFrame,
+  BansFrame,
   TypingEventFrame,
   ReceiptEventFrame,
   KeyPackagesFrame,

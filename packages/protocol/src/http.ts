@@ -1,4 +1,5 @@
 import { type Static, Type } from "typebox";
+import { INVITE_ID_PATTERN, INVITE_USES_MAX } from "./admin.js";
 import {
   PasswordInput,
   RoomIdSchema,
@@ -72,6 +73,69 @@ export const MeResponse = Type.Object({
 });
 export type MeResponse = Static<typeof MeResponse>;
 
+/** ACCT-1: one session (sign-in) of the account, as GET /api/sessions shows it. */
+export const SessionView = Type.Object({
+  id: Type.String(),
+  /** The session of the token that asked. */
+  current: Type.Boolean(),
+  createdAt: Type.Integer(),
+  /** Last authenticated request or socket frame, to the minute; null before any. */
+  lastSeenAt: Type.Union([Type.Integer(), Type.Null()]),
+  /** The address it was last seen from (the person's own data). */
+  ip: Type.Union([Type.String(), Type.Null()]),
+  /** The User-Agent it signed in with (at most 200 characters, control characters removed). */
+  userAgent: Type.Union([Type.String(), Type.Null()]),
+  /** The device that last opened a socket with it (IDENT-5), if any. */
+  deviceId: Type.Union([Type.String(), Type.Null()]),
+});
+export type SessionView = Static<typeof SessionView>;
+
+/** GET /api/sessions: the account's live sessions, newest first. */
+export const SessionsResponse = Type.Object({ sessions: Type.Array(SessionView) });
+export type SessionsResponse = Static<typeof SessionsResponse>;
+
+/** Path of DELETE /api/sessions/:sessionId. */
+export const SessionParams = Type.Object({ sessionId: Type.String({ minLength: 1, maxLength: 64 }) });
+export type SessionParams = Static<typeof SessionParams>;
+
+/** DELETE /api/me (ACCT-3): the password confirms it. */
+export const DeleteAccountRequest = Type.Object({ password: PasswordInput });
+export type DeleteAccountRequest = Static<typeof DeleteAccountRequest>;
+
+/** ACCT-3: what an account deletion removed, by kind. */
+export const AccountDeletedResponse = Type.Object({
+  deleted: Type.Object({
+    /** Rooms and direct conversations the person was removed from. */
+    rooms: Type.Integer(),
+    /** Of those, rooms deleted because nobody was left. */
+    emptyRoomsDeleted: Type.Integer(),
+    /** Rooms handed to a new owner. */
+    roomsHandedOver: Type.Integer(),
+    devices: Type.Integer(),
+    keyPackages: Type.Integer(),
+    sessions: Type.Integer(),
+    files: Type.Integer(),
+    /** Room invitations the person had received or sent and that were still open. */
+    invites: Type.Integer(),
+    identityKey: Type.Boolean(),
+  }),
+});
+export type AccountDeletedResponse = Static<typeof AccountDeletedResponse>;
+
+/** POST /api/admin/users/:userId/sign-out: how many sessions ended. */
+export const SignOutResponse = Type.Object({ sessions: Type.Integer() });
+export type SignOutResponse = Static<typeof SignOutResponse>;
+
+/** GET /api/blocks (ACCT-6): the people whose invitations this account refuses, oldest first. */
+export const BlocksResponse = Type.Object({
+  blocked: Type.Array(Type.Object({ id: Type.String(), username: Type.String(), since: Type.Integer() })),
+});
+export type BlocksResponse = Static<typeof BlocksResponse>;
+
+/** Path of PUT and DELETE /api/blocks/:userId. */
+export const BlockParams = Type.Object({ userId: UserIdSchema });
+export type BlockParams = Static<typeof BlockParams>;
+
 /** GET /api/users */
 export const UsersResponse = Type.Object({
   users: Type.Array(UserWithPresence),
@@ -124,13 +188,18 @@ export type InfoResponse = Static<typeof InfoResponse>;
 export const CreateInviteRequest = Type.Object({
   /** How long the code stays valid, in hours: 1-720 (30 days); default 72. */
   ttlHours: Type.Optional(Type.Integer({ minimum: 1, maximum: INVITE_TTL_HOURS_MAX })),
+  /** How many accounts the code may register: 1-1000; default 1 (single use). */
+  maxUses: Type.Optional(Type.Integer({ minimum: 1, maximum: INVITE_USES_MAX })),
 });
 export type CreateInviteRequest = Static<typeof CreateInviteRequest>;
 
 /** Answer to POST /api/admin/invites: the only time the code is shown (the server keeps its hash). */
 export const CreateInviteResponse = Type.Object({
+  /** The invite's public id (GET /api/admin/invites lists it; revoking takes it). */
+  id: Type.String({ pattern: INVITE_ID_PATTERN }),
   /** `XXXX-XXXX-XXXX-XXXX`, Crockford base32. */
   code: Type.String(),
+  maxUses: Type.Integer({ minimum: 1 }),
   /** Milliseconds since the epoch. */
   expiresAt: Type.Integer(),
 });

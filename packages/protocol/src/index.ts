@@ -1,3 +1,4 @@
+export * from "./admin.js";
 export * from "./assert-never.js";
 export * from "./audit.js";
 export * from "./common.js";
@@ -14,4 +15,5 @@ export * from "./mls-suite.js";
 export * from "./password-rules.js";
 export * from "./recovery.js";
 export * from "./room-id.js";
+export * from "./totp.js";
 export * from "./version.js";

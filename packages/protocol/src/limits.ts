@@ -39,6 +39,8 @@ export const ROOM_MEMBERS_CAP_MAX = 100_000;
 /** ROOM-15: a room's join passphrase, in characters. */
 export const ROOM_PASSPHRASE_MIN_LENGTH = 4;
 export const ROOM_PASSPHRASE_MAX_LENGTH = 256;
+/** ACCT-6: people one account may block. */
+export const MAX_BLOCKED_USERS = 1000;
 /** Default of PARLEY_MAX_PENDING_INVITES: room invitations one account may have out unanswered (ROOM-17). */
 export const DEFAULT_MAX_PENDING_INVITES = 100;
 /** MLS-2, MLS-3: KeyPackages in one `device.register` or `keypackages.upload`. */

@@ -8,11 +8,11 @@ import type { Logger } from "pino";
 import proxyAddr from "proxy-addr";
 import { AuditLog } from "./audit/audit-log.js";
 import { DiskBlobStore } from "./blobs/disk-blob-store.js";
-import type { Bus } from "./bus/bus.js";
+import type { Bus, SessionEndReason } from "./bus/bus.js";
 import { MemoryBus } from "./bus/memory-bus.js";
 import { RedisBus, type RedisBusTuning } from "./bus/redis-bus.js";
 import { RedisLimiters } from "./bus/redis-limiters.js";
-import { type Config, configSummary } from "./config/config.js";
+import { type Config, settingsDetails } from "./config/config.js";
 import { AccountService } from "./domain/accounts.js";
 import { DeliveryService } from "./domain/delivery.js";
 import { DeviceStreams } from "./domain/device-stream.js";
@@ -28,11 +28,14 @@ import { PassphraseGuard } from "./domain/passphrase-guard.js";
 import { RecoveryService } from "./domain/recovery.js";
 import { Relay } from "./domain/relay.js";
 import { RoomService } from "./domain/rooms.js";
+import { SecretBox } from "./domain/secret-box.js";
 import { SubscriptionService } from "./domain/subscriptions.js";
 import { loadOrCreateSecret, TokenService } from "./domain/tokens.js";
+import { TotpService } from "./domain/totp.js";
 import { buildHttpApp } from "./http/app.js";
 import { ConnectionCaps, createSourceFilter } from "./lan/index.js";
 import { startMdnsAdvertiser } from "./lan/mdns.js";
+import { LiveFigures } from "./ops/live-figures.js";
 import { Metrics } from "./ops/metrics.js";
 import { openStorage } from "./storage/open-storage.js";
 import type { Storage } from "./storage/storage.js";
@@ -55,6 +58,8 @@ export interface StartOptions {
   redis?: RedisBusTuning;
   /** The file rules' clock (expiry), for tests. Default Date.now. */
   filesClock?: () => number;
+  /** The TOTP codes' clock, for tests. Default Date.now. */
+  totpClock?: () => number;
 }
 
 export interface ParleyServer {
@@ -143,6 +148,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
   const bus: Bus = options.bus ?? redisBus ?? new MemoryBus();
   const limiters = options.limiters ?? redisLimiters?.factory ?? memoryLimiters;
   const metrics = new Metrics();
+  const figures = new LiveFigures(metrics);
   const audit = log.child({ component: "audit" });
   const auditLog = new AuditLog({
     store: storage.audit,
@@ -178,13 +184,24 @@ export async function startServer(config: Config, options: StartOptions): Promis
       }
     },
   });
-  const revoke = (sessionId: SessionId, reason: "session_revoked" | "account_disabled") =>
+  const revoke = (sessionId: SessionId, reason: SessionEndReason) =>
     bus.publishControl({ type: "session.revoked", sessionId, reason });
+  // AUTH-13: TOTP secrets are sealed with their own key from the data dir (servers sharing a
+  // database share it, as they share jwt.secret).
+  const totp = new TotpService({
+    storage,
+    guard,
+    box: new SecretBox(await loadOrCreateSecret(join(config.dataDir, "totp.key"))),
+    require: config.requireTotp,
+    audit: (event) => auditLog.record(event),
+    ...(options.totpClock ? { now: options.totpClock } : {}),
+  });
   const accounts = new AccountService({
     storage,
     tokens,
     guard,
     policy,
+    totp,
     registration: config.registration,
     onSessionRevoked: revoke,
     audit: (event) => auditLog.record(event),
@@ -329,6 +346,8 @@ export async function startServer(config: Config, options: StartOptions): Promis
     draining: () => draining,
     auditLog,
     recovery,
+    totp,
+    figures,
   });
   const server = app.server as Server;
 
@@ -437,6 +456,9 @@ export async function startServer(config: Config, options: StartOptions): Promis
       storage.purgeExpiredRefreshTokens(Date.now()).catch((err: unknown) => {
         log.warn({ err, event: "purge_failed" }, "could not purge expired refresh tokens");
       });
+      totp.purgeChallenges().catch((err: unknown) => {
+        log.warn({ err, event: "purge_failed" }, "could not purge expired login challenges");
+      });
     },
     60 * 60 * 1000,
   );
@@ -493,12 +515,14 @@ export async function startServer(config: Config, options: StartOptions): Promis
     close() {
       closing ??= (async () => {
         draining = true;
+        files.stop();
         await mdns?.stop();
         clearInterval(tlsTimer);
         clearInterval(purgeTimer);
         clearInterval(queueSweep);
         clearInterval(fileSweep);
         clearInterval(auditSweep);
+        figures.close();
         server.close();
         await gateway.shutdown();
         await app.close();
@@ -513,17 +537,4 @@ export async function startServer(config: Config, options: StartOptions): Promis
       return closing;
     },
   };
-}
-
-/** The effective settings as the audit log keeps them: secrets redacted, lists joined. */
-function settingsDetails(config: Config): Record<string, string | number | boolean | null> {
-  const out: Record<string, string | number | boolean | null> = {};
-  for (const [key, value] of Object.entries(configSummary(config))) {
-    out[key] = Array.isArray(value)
-      ? value.join(",")
-      : typeof value === "object" && value !== null
-        ? JSON.stringify(value)
-        : (value as string | number | boolean | null);
-  }
-  return out;
 }

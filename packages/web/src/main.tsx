@@ -1,5 +1,6 @@
 import { effect } from "@preact/signals";
 import { render } from "preact";
+import "./styles/emoji-font.css";
 import "./styles/base.css";
 import { me, route } from "./state/model.js";
 import { routeFromHash } from "./state/routes.js";

@@ -72,6 +72,8 @@ export interface HttpResult<T = unknown> {
   headers: IncomingHttpHeaders;
   body: T;
   text: string;
+  /** The body's bytes as they came (a downloaded file). */
+  raw: Buffer;
 }
 
 export interface RequestOptions {
@@ -101,14 +103,15 @@ export function request<T = unknown>(
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
       res.on("end", () => {
-        const text = Buffer.concat(chunks).toString("utf8");
+        const raw = Buffer.concat(chunks);
+        const text = raw.toString("utf8");
         let body: unknown = text;
         try {
           body = text.length > 0 ? JSON.parse(text) : undefined;
         } catch {
           // not JSON: keep the text
         }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: body as T, text });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: body as T, text, raw });
       });
       res.on("error", reject);
     });

@@ -24,6 +24,12 @@ export function sdkClient(ts: TestServer, store: MemoryStore = new MemoryStore()
   });
 }
 
+/** The access token an SDK client keeps in its store: it signs a test's raw requests. */
+export async function accessTokenOf(store: MemoryStore): Promise<string> {
+  const raw = await store.get("session");
+  return (JSON.parse(Buffer.from(raw ?? []).toString("utf8")) as { accessToken: string }).accessToken;
+}
+
 /** A registered, connected SDK client with a fresh account. */
 export async function sdkSignUp(ts: TestServer, prefix = "sdk"): Promise<SdkUser> {
   const client = sdkClient(ts);

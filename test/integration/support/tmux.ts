@@ -76,9 +76,81 @@ export class TmuxSession {
     assert.fail(`not on screen within ${ms} ms: ${what}\n${rows.join("\n")}`);
   }
 
+  /** The screen as one text, wrapped lines joined (capture-pane -J): for patterns over several lines. */
+  async text(): Promise<string> {
+    const { stdout } = await this.tmux("capture-pane", "-p", "-J", "-t", this.name);
+    return stdout;
+  }
+
+  /** Polls every 100 ms until `pattern` matches the screen's text; its match, or a failure after `ms`. */
+  async waitForMatch(pattern: RegExp, ms = 30_000): Promise<RegExpExecArray> {
+    const end = Date.now() + ms;
+    let text = "";
+    while (Date.now() < end) {
+      text = await this.text();
+      const m = pattern.exec(text);
+      if (m !== null) return m;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.fail(`not on screen within ${ms} ms: ${pattern}\n${text}`);
+  }
+
+  /** The row the cursor is on, as tmux reports it (capture-pane drops trailing spaces). */
+  async cursorRow(): Promise<string> {
+    const { stdout } = await this.tmux("display-message", "-p", "-t", this.name, "#{cursor_y}");
+    const rows = await this.screen();
+    return rows[Number(stdout.trim())] ?? "";
+  }
+
+  /** Polls until the cursor's row reads `expected`; fails after `ms`, named by `what`. */
+  async waitCursorRow(expected: string, what: string, ms = 20_000): Promise<void> {
+    const end = Date.now() + ms;
+    let row = "";
+    while (Date.now() < end) {
+      row = await this.cursorRow();
+      if (row === expected) return;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.fail(`cursor row is not "${expected}" within ${ms} ms (${what}): "${row}"`);
+  }
+
+  /** Polls until the session has ended (its program exited); fails after `ms`. */
+  async waitGone(ms = 20_000): Promise<void> {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      try {
+        await this.tmux("has-session", "-t", this.name);
+      } catch {
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.fail(`the program in tmux did not exit within ${ms} ms`);
+  }
+
+  /**
+   * Starts counting the bells (BEL) the program rings, from now: a hook on tmux's own bell alert
+   * adds one to a session option, which bells() reads. Call after start().
+   */
+  async countBells(): Promise<void> {
+    await this.tmux("set-option", "-g", "@bells", "0");
+    await this.tmux("set-hook", "-g", "alert-bell", 'set-option -gF @bells "#{e|+:#{@bells},1}"');
+  }
+
+  /** How many bells rang since countBells(). */
+  async bells(): Promise<number> {
+    const { stdout } = await this.tmux("show-options", "-gv", "@bells");
+    return Number(stdout.trim());
+  }
+
   async type(text: string, enter = false): Promise<void> {
     await this.tmux("send-keys", "-t", this.name, "-l", "--", text);
     if (enter) await this.tmux("send-keys", "-t", this.name, "Enter");
+  }
+
+  /** Presses keys by their tmux names ("C-l", "Enter", "Up"). */
+  async press(...keys: string[]): Promise<void> {
+    await this.tmux("send-keys", "-t", this.name, ...keys);
   }
 
   async kill(): Promise<void> {

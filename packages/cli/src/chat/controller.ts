@@ -19,6 +19,7 @@ import {
   type MembershipEvent,
   type MessageChange,
   maxAgeMs,
+  type NotifyLevel,
   ParleyClient,
   type Person,
   parseDisappearing,
@@ -48,6 +49,13 @@ import {
   TRUST_MARK,
 } from "./format.js";
 import { type ChatInput, parseInput } from "./input.js";
+
+const NOTIFY_WORDS: Record<NotifyLevel, string> = {
+  all: "every message rings the bell",
+  mentions: "only mentions of you ring the bell",
+  off: "muted, nothing rings the bell",
+};
+
 import { MessageNumbers } from "./numbers.js";
 import { OwnMessages } from "./own-messages.js";
 import type { Screen } from "./screen.js";
@@ -386,6 +394,8 @@ export class ChatController {
         return this.#disappear(input.setting);
       case "receipts":
         return this.#receipts(input.setting);
+      case "notify":
+        return this.#notify(input.level);
       case "devices":
         return this.#devices(input.user);
       case "device-remove":
@@ -687,6 +697,23 @@ export class ChatController {
     );
   }
 
+  /** A conversation's name, with its unread count when it has one: "ops (3)". */
+  #withUnread(roomId: string): string {
+    const n = this.#chat().snapshot.unread[roomId] ?? 0;
+    return n > 0 ? `${this.#state.label(roomId)} (${n})` : this.#state.label(roomId);
+  }
+
+  /** Issue 18.5: the current conversation's notification level on this device. */
+  #notify(level: NotifyLevel | undefined): void {
+    const room = this.#currentRoom();
+    const model = this.#chat();
+    if (level !== undefined) model.setNotifyLevel(room.id, level);
+    const now = model.notifyLevel(room.id);
+    this.#notice(
+      `notifications in ${this.#state.label(room.id)}: ${NOTIFY_WORDS[now]}${level === undefined ? " (/notify all|mentions|off)" : ""}`,
+    );
+  }
+
   async #disappear(setting: string | undefined): Promise<void> {
     const room = this.#currentRoom();
     const model = this.#chat();
@@ -715,10 +742,15 @@ export class ChatController {
       return;
     }
     const current = this.#state.current?.id;
+    const model = this.#chat();
+    const unread = model.snapshot.unread;
     this.#screen.print(
       ...rooms.map((r) => {
         const kind = r.kind === "direct" ? "direct" : r.isPublic ? "public room" : "private room";
-        return `${r.id === current ? "*" : " "} ${this.#state.label(r.id).padEnd(24)} ${r.id}  ${kind}`;
+        const n = unread[r.id] ?? 0;
+        const count = n > 0 ? `  ${n} unread` : "";
+        const muted = model.notifyLevel(r.id) === "off" ? ", muted" : "";
+        return `${r.id === current ? "*" : " "} ${this.#state.label(r.id).padEnd(24)} ${r.id}  ${kind}${muted}${count}`;
       }),
     );
   }
@@ -1071,7 +1103,7 @@ export class ChatController {
     this.#state.setFollowing(await client.subscriptions());
     this.#notice(`signed in as ${user.username}; device state sealed on this machine`);
     const rooms = this.#state.rooms();
-    if (rooms.length > 0) this.#notice(`your rooms: ${rooms.map((r) => this.#state.label(r.id)).join(", ")}`);
+    if (rooms.length > 0) this.#notice(`your rooms: ${rooms.map((r) => this.#withUnread(r.id)).join(", ")}`);
     // Where this device was last: that conversation again, with what was kept of it.
     const open = await store.get(OPEN_ROOM_KEY);
     const last = open === undefined ? undefined : this.#state.room(new TextDecoder().decode(open));
@@ -1217,7 +1249,11 @@ export class ChatController {
 
   #onMessage(m: ChatMessage): void {
     const room = this.#state.room(m.roomId);
-    this.#printMessage(m, this.#state.current?.id === room?.id && room !== undefined);
+    const here = this.#state.current?.id === room?.id && room !== undefined;
+    this.#printMessage(m, here);
+    // A terminal cannot tell whether the person is looking: the bell goes by the level alone,
+    // and the terminal (or tmux, for a window out of view) decides what a bell does.
+    if (this.#chat().alerts(m, { visible: false, open: here })) this.#screen.bell();
   }
 
   #printMessage(m: ChatMessage, here: boolean): void {

@@ -37,6 +37,11 @@ describe("parseInput", () => {
     });
     assert.deepEqual(parseInput("/verify carol"), { kind: "verify", user: "carol" });
     assert.deepEqual(parseInput("/subscribe dan"), { kind: "subscribe", user: "dan" });
+    assert.deepEqual(parseInput("/notify"), { kind: "notify", level: undefined });
+    assert.deepEqual(parseInput("/notify mentions"), { kind: "notify", level: "mentions" });
+    assert.deepEqual(parseInput("/notify off"), { kind: "notify", level: "off" });
+    assert.equal(parseInput("/notify loud").kind, "invalid");
+    assert.equal(parseInput("/notify all off").kind, "invalid");
     assert.deepEqual(parseInput("/unsubscribe dan"), { kind: "unsubscribe", user: "dan" });
     assert.deepEqual(parseInput("/open @erin"), { kind: "switch", target: "@erin" });
     assert.deepEqual(parseInput("/who"), { kind: "who" });

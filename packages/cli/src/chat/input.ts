@@ -69,6 +69,8 @@ export type ChatInput =
   | { readonly kind: "files" }
   /** Show (no setting) or set whether this user shares read receipts (and sees others'). */
   | { readonly kind: "receipts"; readonly setting: "on" | "off" | undefined }
+  /** Issue 18.5: show (no level) or set the current conversation's notifications on this device. */
+  | { readonly kind: "notify"; readonly level: "all" | "mentions" | "off" | undefined }
   | { readonly kind: "help" }
   | { readonly kind: "quit" }
   | { readonly kind: "empty" }
@@ -121,6 +123,7 @@ export const COMMAND_HELP: readonly (readonly [string, string])[] = [
   ["/get <n> [path]", "save the file of #n (to a path or directory)"],
   ["/files", "files here: number, name, size, sender"],
   ["/receipts [on|off]", "share read receipts (off: you see nobody's either)"],
+  ["/notify [all|mentions|off]", "when this conversation rings the bell here"],
   ["/help", "this list"],
   ["/quit", "leave parley chat (also Ctrl-D)"],
 ];
@@ -264,6 +267,13 @@ export function parseInput(line: string): ChatInput {
       return words.length === 0 || (words.length === 1 && (setting === "on" || setting === "off"))
         ? { kind: "receipts", setting: setting as "on" | "off" | undefined }
         : { kind: "invalid", reason: "usage: /receipts [on|off]" };
+    }
+    case "notify": {
+      const level = words[0];
+      return words.length === 0 ||
+        (words.length === 1 && (level === "all" || level === "mentions" || level === "off"))
+        ? { kind: "notify", level: level as "all" | "mentions" | "off" | undefined }
+        : { kind: "invalid", reason: "usage: /notify [all|mentions|off]" };
     }
     case "reply":
     case "edit":

@@ -92,6 +92,14 @@ export class Screen {
     this.#redraw([]);
   }
 
+  /**
+   * Rings the terminal's bell (BEL): the terminal or tmux decides what that does (a sound, a
+   * flash, a flag on a window out of view). Only on a terminal: piped output stays plain text.
+   */
+  bell(): void {
+    if (this.interactive) this.#out.write("\x07");
+  }
+
   /** Prints lines above the input line, wrapped to the terminal's width. */
   print(...lines: string[]): void {
     this.#show(lines.flatMap((l) => l.split("\n")).flatMap((l) => wrap(l, this.columns)));

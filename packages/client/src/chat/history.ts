@@ -1,6 +1,7 @@
 import { bytesToUtf8, utf8ToBytes } from "@noble/ciphers/utils.js";
 import { defaultTimers, type Timers } from "../platform.js";
 import type { DeviceStore } from "../store.js";
+import { isNotifyLevel, type NotifyLevel } from "./notify.js";
 import type { ChatHistory, ChatMessage, ChatRoomState, DeviceNote, PendingChange } from "./types.js";
 
 const INDEX = "history/index";
@@ -149,13 +150,23 @@ function parseRooms(text: string): ChatRoomState | undefined {
   try {
     const value: unknown = JSON.parse(text);
     if (typeof value !== "object" || value === null) return undefined;
-    const v = value as { unread?: unknown; disappearing?: unknown; pending?: unknown; deviceNotes?: unknown };
+    const v = value as {
+      unread?: unknown;
+      disappearing?: unknown;
+      pending?: unknown;
+      deviceNotes?: unknown;
+      notify?: unknown;
+      previews?: unknown;
+    };
     const waiting = pending(v.pending);
+    const notify = levels(v.notify);
     return {
       unread: numbers(v.unread),
       disappearing: numbers(v.disappearing),
       ...(Object.keys(waiting).length > 0 ? { pending: waiting } : {}),
       deviceNotes: notes(v.deviceNotes),
+      ...(Object.keys(notify).length > 0 ? { notify } : {}),
+      ...(v.previews === true ? { previews: true } : {}),
     };
   } catch {
     return undefined;
@@ -168,6 +179,16 @@ function numbers(value: unknown): Record<string, number> {
   if (typeof value !== "object" || value === null) return out;
   for (const [k, n] of Object.entries(value)) {
     if (k !== "__proto__" && Number.isSafeInteger(n) && (n as number) >= 0) out[k] = n as number;
+  }
+  return out;
+}
+
+/** Notification levels by conversation, anything else left out. */
+function levels(value: unknown): Record<string, NotifyLevel> {
+  const out: Record<string, NotifyLevel> = {};
+  if (typeof value !== "object" || value === null) return out;
+  for (const [k, level] of Object.entries(value)) {
+    if (k !== "__proto__" && isNotifyLevel(level)) out[k] = level;
   }
   return out;
 }

@@ -1066,6 +1066,75 @@ describe("ChatModel", () => {
     });
   });
 
+  describe("notifications (issue 18.5)", () => {
+    const withMention = (roomId: string, id: string, text: string, mentions: string[]) =>
+      ({ ...message(roomId, BOB, id, text), content: { type: "text", text, mentions } }) as MessageEvent;
+    const away = { visible: false, open: false };
+
+    it("alerts on every direct message, and on rooms' mentions only, by default", async () => {
+      const { client, model, changes } = await connected();
+      assert.equal(model.notifyLevel("DBOB01"), "all");
+      assert.equal(model.notifyLevel("TEAM01"), "mentions");
+      client.emit("message", message("DBOB01", BOB, "m1", "direct"));
+      client.emit("message", message("TEAM01", BOB, "m2", "chatter"));
+      client.emit("message", withMention("TEAM01", "m3", "@alice look", [ALICE.id]));
+      await settle();
+      const alerted = changes
+        .filter((c) => c.type === "message")
+        .filter((c) => model.alerts(c.message, away))
+        .map((c) => c.message.text);
+      assert.deepEqual(alerted, ["direct", "@alice look"]);
+    });
+
+    it("never alerts for this user's own messages, nor for the conversation being read", async () => {
+      const { client, model, changes } = await connected();
+      client.emit("message", message("DBOB01", BOB, "m1", "direct"));
+      await settle();
+      const m = changes.find((c) => c.type === "message");
+      assert.ok(m?.type === "message");
+      assert.equal(model.alerts(m.message, { visible: true, open: true }), false);
+      assert.equal(model.alerts({ ...m.message, own: true }, away), false);
+      assert.equal(model.alerts(m.message, { visible: true, open: false }), true);
+    });
+
+    it("keeps a muted room silent, mentions included, and leaves it out of the badge", async () => {
+      const { client, model, changes } = await connected();
+      model.setNotifyLevel("team01", "off");
+      assert.equal(model.notifyLevel("TEAM01"), "off");
+      client.emit("message", withMention("TEAM01", "m1", "@alice look", [ALICE.id]));
+      client.emit("message", message("DBOB01", BOB, "m2", "direct"));
+      await settle();
+      const m = changes.find((c) => c.type === "message" && c.message.roomId === "TEAM01");
+      assert.ok(m?.type === "message");
+      assert.equal(model.alerts(m.message, away), false);
+      assert.deepEqual(model.snapshot.unread, { TEAM01: 1, DBOB01: 1 });
+      assert.equal(model.badge(), 1);
+      model.setNotifyLevel("TEAM01", "all");
+      assert.equal(model.badge(), 2);
+    });
+
+    it("refuses a level that is not one of all, mentions, off", async () => {
+      const { model } = await connected();
+      assert.throws(() => model.setNotifyLevel("TEAM01", "loud" as never), TypeError);
+    });
+
+    it("keeps levels and the preview choice, and restores them in a new model", async () => {
+      const history = new History(new MemoryStore());
+      const { client, model } = await connected({ history });
+      assert.equal(model.snapshot.previews, false);
+      model.setNotifyLevel("TEAM01", "all");
+      model.setNotifyLevel("DBOB01", "off");
+      model.setPreviews(true);
+      await history.flush();
+      const next = new ChatModel(client, { history });
+      await next.restoreHistory();
+      assert.deepEqual(next.snapshot.notify, { TEAM01: "all", DBOB01: "off" });
+      assert.equal(next.snapshot.previews, true);
+      model.dispose();
+      next.dispose();
+    });
+  });
+
   describe("replies, reactions, edits, deletes and mentions (CHAT-1..5)", () => {
     let ids = 0;
     /** A message event as the SDK emits it: `content` from `from`, stamped with an id and time. */

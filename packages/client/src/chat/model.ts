@@ -21,6 +21,16 @@ import {
 } from "./changes.js";
 import { type DeliveryInfo, deliveryInfo, forward, statusOf } from "./delivery.js";
 import {
+  type AlertInput,
+  badgeCount,
+  isAlertable,
+  isNotifyLevel,
+  mentionsUser,
+  type NotifyLevel,
+  notifyLevelIn,
+  shouldAlert,
+} from "./notify.js";
+import {
   describeDisappearing,
   isDisappearingSeconds,
   nextRemoval,
@@ -116,6 +126,8 @@ export function emptyChatSnapshot(
     deviceNotes: [],
     invitations: [],
     transfers: {},
+    notify: {},
+    previews: false,
   };
 }
 
@@ -319,6 +331,46 @@ export class ChatModel {
     for (const [roomId, list] of Object.entries(this.#snapshot.messages)) history.save(roomId, list);
     this.#saveRooms();
     this.#sweep();
+  }
+
+  // ------------------------------------------------------------------ notifications
+
+  /** Issue 18.5: this device's notification level for a conversation, chosen or its default. */
+  notifyLevel(roomId: string): NotifyLevel {
+    return notifyLevelIn(this.#snapshot, this.room(roomId)?.id ?? roomId);
+  }
+
+  /** Sets a conversation's notification level on this device (kept with the history). */
+  setNotifyLevel(roomId: string, level: NotifyLevel): void {
+    if (!isNotifyLevel(level))
+      throw new TypeError(`notify level must be all, mentions or off, not ${String(level)}`);
+    const id = this.room(roomId)?.id ?? roomId;
+    this.#set({ notify: { ...this.#snapshot.notify, [id]: level } });
+    this.#emit({ type: "state" });
+  }
+
+  /** Whether notifications on this device may show a message's text. */
+  setPreviews(on: boolean): void {
+    this.#set({ previews: on });
+    this.#emit({ type: "state" });
+  }
+
+  /**
+   * Whether an arriving message (a `message` change) alerts the person now: see shouldAlert().
+   * `view` is what the client knows: is it in front of the person, which conversation is open.
+   */
+  alerts(m: ChatMessage, view: Pick<AlertInput, "visible" | "open">): boolean {
+    if (!isAlertable(m)) return false;
+    return shouldAlert({
+      level: this.notifyLevel(m.roomId),
+      mentioned: mentionsUser(m, this.#snapshot.me?.id),
+      ...view,
+    });
+  }
+
+  /** The count for a badge (page title, app icon): unread messages outside muted conversations. */
+  badge(): number {
+    return badgeCount(this.#snapshot.unread, (roomId) => this.notifyLevel(roomId));
   }
 
   // ------------------------------------------------------------------ messages
@@ -1178,7 +1230,8 @@ export class ChatModel {
     if (this.#disposed) return;
     const gone =
       m.event === "deleted" ||
-      (m.userId === this.#snapshot.me?.id && (m.event === "left" || m.event === "removed"));
+      (m.userId === this.#snapshot.me?.id &&
+        (m.event === "left" || m.event === "removed" || m.event === "banned"));
     if (gone) {
       this.#dropRoom(m.roomId);
     } else {
@@ -1505,14 +1558,27 @@ export class ChatModel {
   #set(patch: Partial<ChatSnapshot>): void {
     if (this.#disposed) return;
     this.#snapshot = { ...this.#snapshot, ...patch };
-    if (patch.unread !== undefined || patch.disappearing !== undefined || patch.deviceNotes !== undefined)
+    if (
+      patch.unread !== undefined ||
+      patch.disappearing !== undefined ||
+      patch.deviceNotes !== undefined ||
+      patch.notify !== undefined ||
+      patch.previews !== undefined
+    )
       this.#saveRooms();
   }
 
   #saveRooms(): void {
     if (this.#disposed) return;
-    const { unread, disappearing, deviceNotes } = this.#snapshot;
-    this.#history?.saveRooms?.({ unread, disappearing, pending: this.#pending, deviceNotes });
+    const { unread, disappearing, deviceNotes, notify, previews } = this.#snapshot;
+    this.#history?.saveRooms?.({
+      unread,
+      disappearing,
+      pending: this.#pending,
+      deviceNotes,
+      notify,
+      previews,
+    });
   }
 
   #emit(change: ChatChange): void {

@@ -25,6 +25,14 @@ export function roomEventLines(e: RoomEvent): string[] {
       return [by !== undefined ? `${who} declined ${by}'s invitation` : `${who} declined the invitation`];
     case "deleted":
       return [`${who} deleted the room`];
+    case "banned":
+      return [by !== undefined ? `${who} was banned by ${by}` : `${who} was banned`];
+    case "unbanned":
+      return [by !== undefined ? `${by} lifted ${who}'s ban` : `${who}'s ban was lifted`];
+    case "owner":
+      return [`${who} is now the owner`];
+    case "account_deleted":
+      return [by !== undefined ? `${who}'s account was deleted by an admin` : `${who} deleted their account`];
     case "role":
       return [
         e.role === "moderator"

@@ -5,6 +5,7 @@ import type { ErrorEvent, InvitedEvent, MembershipEvent, PresenceEvent } from ".
 import type { FileDescriptor } from "../files.js";
 import type { IdentityChange, TrustState } from "../pins.js";
 import type { Typist } from "../typing.js";
+import type { NotifyLevel } from "./notify.js";
 
 /** What the chat model needs of a ParleyClient: its public API, so a fake can stand in for it. */
 export type ChatClient = Pick<
@@ -213,6 +214,13 @@ export interface ChatSnapshot {
   readonly invitations: readonly InvitedEvent[];
   /** Uploads and downloads by message key: progress while running, then how they ended. */
   readonly transfers: Readonly<Record<string, ChatTransfer>>;
+  /**
+   * Issue 18.5: the notification level this device's person chose per conversation; one not
+   * here has its default (defaultNotifyLevel; ChatModel.notifyLevel() resolves both).
+   */
+  readonly notify: Readonly<Record<string, NotifyLevel>>;
+  /** Whether notifications on this device may show a message's text (default false). */
+  readonly previews: boolean;
 }
 
 /**
@@ -280,6 +288,10 @@ export interface ChatRoomState {
   readonly deviceNotes?: readonly DeviceNote[];
   /** Reactions, edits and deletes still waiting for their message, per conversation. */
   readonly pending?: Readonly<Record<string, readonly PendingChange[]>>;
+  /** Notification levels chosen per conversation (absent in what older versions kept). */
+  readonly notify?: Readonly<Record<string, NotifyLevel>>;
+  /** Notification previews on (absent: off). */
+  readonly previews?: boolean;
 }
 
 /**

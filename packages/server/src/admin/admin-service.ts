@@ -1,6 +1,15 @@
+import { randomBytes } from "node:crypto";
 import {
+  ADMIN_INVITES_LIST_MAX,
+  ADMIN_ROOMS_PAGE_DEFAULT,
+  ADMIN_ROOMS_PAGE_MAX,
   type AdminAuditQuery,
   type AdminAuditResponse,
+  type AdminInviteView,
+  type AdminRoomsQuery,
+  type AdminRoomsResponse,
+  type AdminStatsResponse,
+  type AdminUserRef,
   type AdminUserView,
   AUDIT_PAGE_DEFAULT,
   AUDIT_PAGE_MAX,
@@ -9,6 +18,8 @@ import {
   type ResetCodeResponse,
 } from "@parley/protocol";
 import type { AuditEvent, AuditLog } from "../audit/audit-log.js";
+import type { Bus } from "../bus/bus.js";
+import type { AccountDeletion, DeletedSummary } from "../domain/account-deletion.js";
 import type { AccountService } from "../domain/accounts.js";
 import { ParleyError } from "../domain/errors.js";
 import type { UserId } from "../domain/ids.js";
@@ -17,11 +28,14 @@ import type { RecoveryService } from "../domain/recovery.js";
 import type { RoomService } from "../domain/rooms.js";
 import { newInviteCode } from "../domain/tokens.js";
 import { parseAddress } from "../lan/classify-address.js";
+import type { LiveFigures } from "../ops/live-figures.js";
 import type { AuditEntry, AuditFilter } from "../storage/audit-store.js";
 import type { Storage } from "../storage/storage.js";
 
 export interface AdminServiceOptions {
   accounts: AccountService;
+  /** ACCT-3. */
+  deletion: Pick<AccountDeletion, "delete">;
   rooms: Pick<RoomService, "deleteByAdmin">;
   storage: Storage;
   guard: LoginGuard;
@@ -30,6 +44,11 @@ export interface AdminServiceOptions {
   /** The persisted audit log that GET /api/admin/audit reads. */
   auditLog: Pick<AuditLog, "list">;
   recovery: Pick<RecoveryService, "issueResetCode">;
+  /** Who is online, for the live figures. */
+  bus: Pick<Bus, "onlineUserIds">;
+  figures: Pick<LiveFigures, "messagesPerMinute" | "failedLoginsPerHour" | "connections">;
+  /** The effective settings, secrets redacted. */
+  settings: () => Record<string, string | number | boolean | null>;
   /** Milliseconds since the epoch. Default `Date.now`. */
   now?: () => number;
 }
@@ -99,15 +118,144 @@ export class AdminService {
     this.#audit(admin, { kind: "room_deleted", details: { roomId: room.id, members } });
   }
 
-  /** A single-use registration code. Only its hash is stored; the code is returned once. */
-  async createInvite(admin: AdminActor, ttlHours = INVITE_TTL_HOURS_DEFAULT): Promise<CreateInviteResponse> {
+  /**
+   * A registration code for `maxUses` accounts (1 by default). Only its hash is stored; the code
+   * is returned once.
+   */
+  async createInvite(
+    admin: AdminActor,
+    ttlHours = INVITE_TTL_HOURS_DEFAULT,
+    maxUses = 1,
+  ): Promise<CreateInviteResponse> {
     if (!Number.isInteger(ttlHours) || ttlHours < 1) throw new RangeError("ttlHours must be an integer >= 1");
+    if (!Number.isInteger(maxUses) || maxUses < 1) throw new RangeError("maxUses must be an integer >= 1");
     const now = this.#o.now();
     const expiresAt = now + ttlHours * HOUR_MS;
     const { code, hash } = newInviteCode();
-    await this.#o.storage.createInvite({ codeHash: hash, createdBy: admin.id, createdAt: now, expiresAt });
-    this.#audit(admin, { kind: "invite_created", details: { expiresAt } });
-    return { code, expiresAt };
+    const id = randomBytes(8).toString("hex");
+    await this.#o.storage.createInvite({
+      id,
+      codeHash: hash,
+      createdBy: admin.id,
+      createdAt: now,
+      expiresAt,
+      maxUses,
+    });
+    this.#audit(admin, { kind: "invite_created", details: { inviteId: id, expiresAt, maxUses } });
+    return { id, code, expiresAt, maxUses };
+  }
+
+  /** The newest invites (never their codes), with what is left of each. */
+  async listInvites(_admin: AdminActor): Promise<AdminInviteView[]> {
+    const now = this.#o.now();
+    const invites = await this.#o.storage.listInvites(ADMIN_INVITES_LIST_MAX);
+    return invites.map((i) => {
+      const status =
+        i.revokedAt !== null
+          ? "revoked"
+          : i.uses >= i.maxUses
+            ? "used_up"
+            : i.expiresAt <= now
+              ? "expired"
+              : "active";
+      return {
+        id: i.id,
+        createdBy: i.createdByUsername === null ? null : { id: i.createdBy, username: i.createdByUsername },
+        createdAt: i.createdAt,
+        expiresAt: i.expiresAt,
+        maxUses: i.maxUses,
+        uses: i.uses,
+        usesLeft: status === "active" ? i.maxUses - i.uses : 0,
+        status,
+      };
+    });
+  }
+
+  /** Ends an invite before its time: nobody registers with its code any more. */
+  async revokeInvite(admin: AdminActor, inviteId: string): Promise<void> {
+    if (!(await this.#o.storage.revokeInvite(inviteId, this.#o.now())))
+      throw new ParleyError("invite_not_found");
+    this.#audit(admin, { kind: "invite_revoked", details: { inviteId } });
+  }
+
+  /** Every room (not direct conversations), oldest first, with its size and owner. */
+  async listRooms(_admin: AdminActor, query: AdminRoomsQuery): Promise<AdminRoomsResponse> {
+    const limit = query.limit === undefined ? ADMIN_ROOMS_PAGE_DEFAULT : Number(query.limit);
+    if (limit < 1 || limit > ADMIN_ROOMS_PAGE_MAX)
+      throw new ParleyError("validation_failed", { details: ["/limit"] });
+    let after: { createdAt: number; id: string } | undefined;
+    if (query.cursor !== undefined) {
+      const dot = query.cursor.indexOf(".");
+      after = { createdAt: Number(query.cursor.slice(0, dot)), id: query.cursor.slice(dot + 1) };
+    }
+    const rooms = await this.#o.storage.listAllRooms({ ...(after ? { after } : {}), limit });
+    const sizes = await this.#o.storage.countMembers(rooms.map((r) => r.id));
+    const owners = new Map<string, AdminUserRef>();
+    for (const ownerId of new Set(rooms.map((r) => r.ownerId))) {
+      if (ownerId === null) continue;
+      const user = await this.#o.storage.findUserById(ownerId);
+      owners.set(ownerId, user ? { id: user.id, username: user.username } : null);
+    }
+    const last = rooms.at(-1);
+    return {
+      rooms: rooms.map((r) => ({
+        id: r.id,
+        name: r.name,
+        isPublic: r.isPublic,
+        members: sizes.get(r.id) ?? 0,
+        owner: r.ownerId === null ? null : (owners.get(r.ownerId) ?? null),
+        createdAt: r.createdAt,
+      })),
+      nextCursor: rooms.length === limit && last ? `${last.createdAt}.${last.id}` : null,
+    };
+  }
+
+  /** The live figures (issue 19), from the counters /metrics exports. */
+  async stats(_admin: AdminActor): Promise<AdminStatsResponse> {
+    const [connections, online, rooms, blocks] = await Promise.all([
+      this.#o.figures.connections(),
+      this.#o.bus.onlineUserIds(),
+      this.#o.storage.countRooms(),
+      this.#o.guard.blockedIps(),
+    ]);
+    return {
+      at: this.#o.now(),
+      connections,
+      onlinePeople: online.size,
+      rooms,
+      messagesPerMinute: this.#o.figures.messagesPerMinute(),
+      failedLoginsPerHour: this.#o.figures.failedLoginsPerHour(),
+      blockedIps: blocks.length,
+    };
+  }
+
+  /** The effective settings, secrets redacted (as in the `settings_at_start` audit entry). */
+  settings(_admin: AdminActor): Record<string, string | number | boolean | null> {
+    return this.#o.settings();
+  }
+
+  /**
+   * Makes an account an admin or takes that away. The last enabled admin cannot be demoted
+   * (`last_admin`): the server would need its console to get one back. A disabled account
+   * cannot be made an admin (`invalid_target`). Counts from the account's next request
+   * (AUTH-10).
+   */
+  async setRole(admin: AdminActor, userId: UserId, isAdmin: boolean): Promise<void> {
+    const user = await this.#o.storage.findUserById(userId);
+    if (!user) throw new ParleyError("user_not_found");
+    if (user.isAdmin === isAdmin) return;
+    if (isAdmin) {
+      if (user.disabled) throw new ParleyError("invalid_target");
+      await this.#o.storage.setUserAdmin(userId, true);
+    } else if (!(await this.#o.storage.demoteAdminUnlessLast(userId))) {
+      throw new ParleyError("last_admin");
+    }
+    this.#audit(admin, {
+      kind: "role_changed",
+      userId,
+      username: user.username,
+      details: { role: isAdmin ? "admin" : "member" },
+    });
   }
 
   /**
@@ -150,6 +298,45 @@ export class AdminService {
     await this.#o.accounts.setDisabled(userId, disabled);
     const kind = disabled ? "account_disabled" : "account_enabled";
     this.#audit(admin, { kind, userId, username: user.username });
+  }
+
+  /**
+   * ACCT-3: deletes an account as its owner could (the admin's name is on the members' line).
+   * An admin deletes their own account with DELETE /api/me, with their password.
+   */
+  async deleteUser(admin: AdminActor, userId: UserId): Promise<DeletedSummary> {
+    if (userId === admin.id) throw new ParleyError("invalid_target");
+    const [user, me] = await Promise.all([
+      this.#o.storage.findUserById(userId),
+      this.#o.storage.findUserById(admin.id),
+    ]);
+    if (!user) throw new ParleyError("user_not_found");
+    const deleted = await this.#o.deletion.delete(user.id, {
+      id: admin.id,
+      username: me?.username ?? "admin",
+    });
+    this.#audit(admin, {
+      kind: "account_deleted",
+      userId: user.id,
+      username: user.username,
+      details: { by: "admin", rooms: deleted.rooms, devices: deleted.devices, files: deleted.files },
+    });
+    return deleted;
+  }
+
+  /** ACCT-2: ends every session of the account (it may sign in again); returns how many. */
+  async signOut(admin: AdminActor, userId: UserId): Promise<number> {
+    if (userId === admin.id) throw new ParleyError("invalid_target");
+    const user = await this.#o.storage.findUserById(userId);
+    if (!user) throw new ParleyError("user_not_found");
+    const sessions = await this.#o.accounts.endAllSessions(user.id, "session_ended");
+    this.#audit(admin, {
+      kind: "session_revoked",
+      userId: user.id,
+      username: user.username,
+      details: { reason: "admin", sessions },
+    });
+    return sessions;
   }
 
   /** IPs this server has blocked (AUTH-3), with the milliseconds left. */

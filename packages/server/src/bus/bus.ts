@@ -51,7 +51,14 @@ export interface BusSink {
 }
 
 /** Why a session's sockets are closed (the `error` code they get). */
-export type SessionEndReason = "session_revoked" | "account_disabled" | "device_removed";
+export type SessionEndReason =
+  | "session_revoked"
+  | "account_disabled"
+  | "device_removed"
+  /** ACCT-2: ended from another session of the account, or by an admin. */
+  | "session_ended"
+  /** ACCT-3. */
+  | "account_deleted";
 
 export type ControlEvent =
   | { type: "session.revoked"; sessionId: SessionId; reason: SessionEndReason }

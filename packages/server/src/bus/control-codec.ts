@@ -1,6 +1,14 @@
 // Control events on the Redis control channel: encoded as JSON with their sender, parsed as untrusted input.
 import { asRoomId, asSessionId, asUserId, type UserId } from "../domain/ids.js";
-import type { ControlEvent } from "./bus.js";
+import type { ControlEvent, SessionEndReason } from "./bus.js";
+
+const SESSION_END_REASONS: ReadonlySet<SessionEndReason> = new Set<SessionEndReason>([
+  "session_revoked",
+  "account_disabled",
+  "device_removed",
+  "session_ended",
+  "account_deleted",
+]);
 
 /** A control event naming more devices than this is refused as malformed. */
 const MAX_CONTROL_DEVICES = 10_000;
@@ -25,9 +33,11 @@ export function parseControl(message: Buffer): { from: string; event: ControlEve
   switch (e.type) {
     case "session.revoked":
       if (typeof e.sessionId !== "string") return null;
-      if (e.reason !== "session_revoked" && e.reason !== "account_disabled" && e.reason !== "device_removed")
-        return null;
-      return { from, event: { type: e.type, sessionId: asSessionId(e.sessionId), reason: e.reason } };
+      if (!SESSION_END_REASONS.has(e.reason as SessionEndReason)) return null;
+      return {
+        from,
+        event: { type: e.type, sessionId: asSessionId(e.sessionId), reason: e.reason as SessionEndReason },
+      };
     case "device.removed":
       if (typeof e.userId !== "string" || typeof e.deviceId !== "string") return null;
       return { from, event: { type: e.type, userId: asUserId(e.userId), deviceId: e.deviceId } };

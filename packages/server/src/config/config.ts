@@ -33,6 +33,7 @@ export interface Config {
   readonly mdnsInterface: string | null;
   readonly passwordPolicy: "default" | "nist" | "classic";
   readonly registration: "open" | "invite" | "closed";
+  readonly requireTotp: "off" | "admins" | "all";
   readonly mlsSuite: MlsSuite;
   readonly bruteForceMaxFailures: number;
   readonly bruteForceWindowS: number;
@@ -304,6 +305,13 @@ const SETTINGS = [
     default: "open",
     parse: oneOf("open", "invite", "closed"),
     help: "Who may create an account (`invite`: admin-issued codes).",
+  },
+  {
+    key: "requireTotp",
+    env: "PARLEY_REQUIRE_TOTP",
+    default: "off",
+    parse: oneOf("off", "admins", "all"),
+    help: "Who must sign in with a TOTP code as well (`admins` or `all`); one who has not enrolled is made to at their next sign-in. `off`: each person chooses.",
   },
   {
     key: "mlsSuite",
@@ -734,6 +742,22 @@ export function configSummary(c: Config): Record<string, unknown> {
     const v = c[s.key];
     if (!("secret" in s) || typeof v !== "string") out[s.env] = v;
     else out[s.env] = s.secret === "token" ? "[redacted]" : redactUrl(v);
+  }
+  return out;
+}
+
+/**
+ * The effective settings as the audit log keeps them and the admin area shows them: by
+ * environment name, secrets redacted (configSummary), lists joined with ",".
+ */
+export function settingsDetails(config: Config): Record<string, string | number | boolean | null> {
+  const out: Record<string, string | number | boolean | null> = {};
+  for (const [key, value] of Object.entries(configSummary(config))) {
+    out[key] = Array.isArray(value)
+      ? value.join(",")
+      : typeof value === "object" && value !== null
+        ? JSON.stringify(value)
+        : (value as string | number | boolean | null);
   }
   return out;
 }

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { describe, type TestContext, test } from "node:test";
+import type { LoginChallengeResponse, SessionResponse } from "@parley/protocol";
 import { PASSWORD_POLICIES } from "@parley/protocol/password-policy";
 import { AccountService } from "./accounts.js";
 import { ParleyError } from "./errors.js";
@@ -12,6 +13,12 @@ import { TokenService } from "./tokens.js";
 
 const PASSWORD = "Quiet-Harbour-Lamp-7";
 const code = (c: string) => (e: unknown) => e instanceof ParleyError && e.code === c;
+
+/** A login without a second factor answers a session. */
+function signedIn(answer: SessionResponse | LoginChallengeResponse): SessionResponse {
+  assert.ok("accessToken" in answer, "a session, not a challenge");
+  return answer;
+}
 
 async function fixture(t: TestContext, registration: "open" | "invite" | "closed" = "open") {
   const storage = await tempStorage(t);
@@ -70,7 +77,7 @@ describe("AccountService", () => {
   test("logs in with the right password only, telling nobody which part was wrong (AUTH-2)", async (t) => {
     const { accounts } = await fixture(t);
     await accounts.register({ username: "alice", password: PASSWORD });
-    const session = await accounts.login({ username: " alice", password: PASSWORD }, "10.0.0.1");
+    const session = signedIn(await accounts.login({ username: " alice", password: PASSWORD }, "10.0.0.1"));
     assert.equal((await accounts.authenticate(session.accessToken)).username, "alice");
     await assert.rejects(
       accounts.login({ username: "alice", password: `${PASSWORD}!` }, "10.0.0.1"),
@@ -98,7 +105,7 @@ describe("AccountService", () => {
     const a = await accounts.register({ username: "alice", password: PASSWORD });
     await accounts.logout(await accounts.authenticate(a.accessToken));
     await assert.rejects(accounts.authenticate(a.accessToken), code("session_revoked"));
-    const b = await accounts.login({ username: "alice", password: PASSWORD }, "10.0.0.1");
+    const b = signedIn(await accounts.login({ username: "alice", password: PASSWORD }, "10.0.0.1"));
     await accounts.setDisabled((await accounts.authenticate(b.accessToken)).userId, true);
     await assert.rejects(accounts.authenticate(b.accessToken), code("session_revoked"));
     await assert.rejects(

@@ -1,7 +1,14 @@
 import { randomUUID } from "node:crypto";
-import type { SessionResponse } from "@parley/protocol";
+import type {
+  LoginChallengeResponse,
+  LoginEnrolledResponse,
+  SessionResponse,
+  SessionView,
+  TotpEnrolment,
+} from "@parley/protocol";
 import { checkPassword, type PasswordPolicy } from "@parley/protocol/password-policy";
 import type { AuditEvent } from "../audit/audit-log.js";
+import type { SessionEndReason } from "../bus/bus.js";
 import {
   type SessionRecord,
   type Storage,
@@ -12,6 +19,7 @@ import { ParleyError } from "./errors.js";
 import { asSessionId, asUserId, type SessionId, type UserId } from "./ids.js";
 import type { LoginGuard } from "./login-guard.js";
 import { dummyVerify, hashPassword, needsRehash, verifyPassword } from "./password-hasher.js";
+import type { ClientContext } from "./recovery.js";
 import {
   hashInviteCode,
   hashRefreshToken,
@@ -19,6 +27,7 @@ import {
   TokenError,
   type TokenService,
 } from "./tokens.js";
+import type { TotpService } from "./totp.js";
 import { usernameKey, validateUsername } from "./usernames.js";
 
 export interface AccountServiceOptions {
@@ -28,9 +37,11 @@ export interface AccountServiceOptions {
   policy: PasswordPolicy;
   registration: "open" | "invite" | "closed";
   /** Ends every socket of a session (logout, password change, disable). */
-  onSessionRevoked: (sessionId: SessionId, reason: "session_revoked" | "account_disabled") => void;
+  onSessionRevoked: (sessionId: SessionId, reason: SessionEndReason) => void;
   /** The audit log; the routes record what they see, this only what they cannot (token reuse). */
   audit?: (event: AuditEvent) => void;
+  /** The second factor (AUTH-13 to AUTH-15); without it logins need the password only. */
+  totp?: TotpService | undefined;
   refreshTtlMs?: number;
   sessionMaxMs?: number;
   now?: () => number;
@@ -44,6 +55,16 @@ export interface AuthContext {
 }
 
 const DAY = 24 * 60 * 60 * 1000;
+/** ACCT-1: a session's "last seen" is written at most this often. */
+export const LAST_SEEN_RESOLUTION_MS = 60_000;
+/** Sessions whose last write this process remembers; past it the memory starts over. */
+const TOUCHED_MAX = 50_000;
+
+/** Where a request or socket came from: the address and the User-Agent (cleaned). */
+export interface ClientInfo {
+  ip: string | null;
+  userAgent: string | null;
+}
 
 /**
  * Accounts and sessions. A session is one sign-in on one device; it holds a chain of
@@ -51,7 +72,12 @@ const DAY = 24 * 60 * 60 * 1000;
  * Reusing a refresh token that was already rotated means it leaked: the whole session ends.
  */
 export class AccountService {
-  readonly #o: Required<Omit<AccountServiceOptions, "now">> & { now: () => number };
+  readonly #o: Required<Omit<AccountServiceOptions, "now" | "totp">> & {
+    now: () => number;
+    totp: TotpService | undefined;
+  };
+  /** Session id -> when this process last wrote its last_seen_at. */
+  readonly #touched = new Map<SessionId, number>();
 
   constructor(options: AccountServiceOptions) {
     this.#o = {
@@ -59,6 +85,7 @@ export class AccountService {
       sessionMaxMs: 90 * DAY,
       now: Date.now,
       audit: () => undefined,
+      totp: undefined,
       ...options,
     };
   }
@@ -70,6 +97,7 @@ export class AccountService {
       inviteCode?: string;
     },
     ip = "",
+    userAgent: string | null = null,
   ): Promise<SessionResponse> {
     const { storage, registration, policy } = this.#o;
     if (registration === "closed") throw new ParleyError("registration_closed");
@@ -97,10 +125,18 @@ export class AccountService {
       if (e instanceof StorageConflictError) throw new ParleyError("username_taken");
       throw e;
     }
-    return this.#openSession(user);
+    return this.#openSession(user, { ip: ip || null, userAgent });
   }
 
-  async login(input: { username: string; password: string }, ip: string): Promise<SessionResponse> {
+  /**
+   * AUTH-2: the password step. Answers a session, or (AUTH-14) a challenge when the account has
+   * TOTP or must enrol; the account's failure count is cleared only once the login completes.
+   */
+  async login(
+    input: { username: string; password: string },
+    ip: string,
+    userAgent: string | null = null,
+  ): Promise<SessionResponse | LoginChallengeResponse> {
     const { storage, guard } = this.#o;
     // One normalised name for the throttle and the lookup: " alice" must not get its own counter.
     const name = input.username.normalize("NFKC").trim();
@@ -116,15 +152,46 @@ export class AccountService {
       throw new ParleyError("invalid_credentials");
     }
     if (user.disabled) throw new ParleyError("account_disabled");
-    await guard.success(ip, key);
     if (needsRehash(user.passwordHash)) {
       await storage.updatePasswordHash(user.id, await hashPassword(input.password, ip));
     }
-    return this.#openSession(user);
+    const challenge = await this.#o.totp?.challengeFor(user, ip);
+    if (challenge) return challenge;
+    await guard.success(ip, key);
+    return this.#openSession(user, { ip: ip || null, userAgent });
   }
 
-  /** Verifies an access token and that its session is still alive. */
-  async authenticate(token: string): Promise<AuthContext> {
+  /** AUTH-14: the login's second step, a TOTP or TOTP recovery code with its challenge. */
+  async loginTotp(challenge: string, code: string, client: ClientContext): Promise<SessionResponse> {
+    const user = await this.#totp().completeLogin(challenge, code, client);
+    return this.#openSession(user, client);
+  }
+
+  /** AUTH-14: a login PARLEY_REQUIRE_TOTP holds back gets its TOTP secret. */
+  loginTotpEnrol(challenge: string, client: ClientContext): Promise<TotpEnrolment> {
+    return this.#totp().enrolForLogin(challenge, client);
+  }
+
+  /** AUTH-14: the first code confirms the enrolment and completes the login. */
+  async loginTotpConfirm(
+    challenge: string,
+    code: string,
+    client: ClientContext,
+  ): Promise<LoginEnrolledResponse> {
+    const { user, recoveryCodes } = await this.#totp().confirmForLogin(challenge, code, client);
+    return { session: await this.#openSession(user, client), recoveryCodes };
+  }
+
+  #totp(): TotpService {
+    if (!this.#o.totp) throw new ParleyError("login_challenge_invalid");
+    return this.#o.totp;
+  }
+
+  /**
+   * Verifies an access token and that its session is still alive. With `ip`, the session's
+   * "last seen" moves on (ACCT-1), at most once a minute.
+   */
+  async authenticate(token: string, ip?: string): Promise<AuthContext> {
     let claims: Awaited<ReturnType<TokenService["verifyAccessToken"]>>;
     try {
       claims = await this.#o.tokens.verifyAccessToken(token);
@@ -138,7 +205,69 @@ export class AccountService {
     const user = await this.#o.storage.findUserById(asUserId(claims.sub));
     if (!user) throw new ParleyError("session_revoked");
     if (user.disabled) throw new ParleyError("account_disabled");
+    if (ip !== undefined) await this.touch(session.id, ip);
     return { userId: user.id, sessionId: session.id, username: user.username, isAdmin: user.isAdmin };
+  }
+
+  /**
+   * ACCT-1: the session was used just now from `ip`. Written at most once a minute per session
+   * (per process), so a busy socket costs a map lookup per frame, not a database write.
+   */
+  async touch(sessionId: SessionId, ip: string | null): Promise<void> {
+    const now = this.#o.now();
+    const last = this.#touched.get(sessionId);
+    if (last !== undefined && now - last < LAST_SEEN_RESOLUTION_MS) return;
+    if (this.#touched.size >= TOUCHED_MAX) this.#touched.clear();
+    this.#touched.set(sessionId, now);
+    await this.#o.storage.touchSession(sessionId, now, ip);
+  }
+
+  /** ACCT-1: the account's live sessions, newest first, the caller's marked `current`. */
+  async listSessions(auth: AuthContext): Promise<SessionView[]> {
+    const sessions = await this.#o.storage.listLiveSessions(auth.userId, this.#o.now());
+    return sessions.map((s) => ({
+      id: s.id,
+      current: s.id === auth.sessionId,
+      createdAt: s.createdAt,
+      lastSeenAt: s.lastSeenAt,
+      ip: s.ip,
+      userAgent: s.userAgent,
+      deviceId: s.deviceId,
+    }));
+  }
+
+  /**
+   * ACCT-2: ends one live session of the caller's account (their current one too): its
+   * refresh token stops working and its sockets close with `session_ended` at once.
+   * `session_not_found` for any id that is not a live session of this account.
+   */
+  async endSession(auth: AuthContext, sessionId: string): Promise<void> {
+    const session = await this.#o.storage.findSession(asSessionId(sessionId));
+    if (!this.#alive(session) || session.userId !== auth.userId) throw new ParleyError("session_not_found");
+    await this.#revoke(session.id, "session_ended");
+  }
+
+  /** ACCT-2, admin: ends every session of the account; returns how many. */
+  async endAllSessions(userId: UserId, reason: SessionEndReason = "session_ended"): Promise<number> {
+    const revoked = await this.#o.storage.revokeUserSessions(userId, this.#o.now());
+    for (const id of revoked) this.#o.onSessionRevoked(id, reason);
+    return revoked.length;
+  }
+
+  /**
+   * Checks the signed-in person's password as a login would (AUTH-3, AUTH-4 count a wrong
+   * one): `invalid_credentials` when it is wrong.
+   */
+  async confirmPassword(auth: AuthContext, password: string, ip: string): Promise<void> {
+    const { storage, guard } = this.#o;
+    const user = await storage.findUserById(auth.userId);
+    if (!user) throw new ParleyError("session_revoked");
+    const key = usernameKey(user.username);
+    await guard.check(ip, key);
+    if (!(await verifyPassword(user.passwordHash, password, ip))) {
+      await guard.failure(ip, key);
+      throw new ParleyError("invalid_credentials");
+    }
   }
 
   async refresh(refreshToken: string): Promise<SessionResponse> {
@@ -228,13 +357,15 @@ export class AccountService {
     for (const id of revoked) this.#o.onSessionRevoked(id, "account_disabled");
   }
 
-  async #openSession(user: UserRecord): Promise<SessionResponse> {
+  async #openSession(user: UserRecord, client: ClientInfo): Promise<SessionResponse> {
     const now = this.#o.now();
     const session = await this.#o.storage.createSession({
       id: asSessionId(randomUUID()),
       userId: user.id,
       createdAt: now,
       expiresAt: now + this.#o.sessionMaxMs,
+      userAgent: client.userAgent,
+      ip: client.ip,
     });
     return this.#issue(user, session);
   }
@@ -271,7 +402,7 @@ export class AccountService {
   }
 
   /** IDENT-5: ends a session a removed device still held (its socket is being closed). */
-  async endSession(sessionId: SessionId): Promise<void> {
+  async endRemovedDeviceSession(sessionId: SessionId): Promise<void> {
     await this.#o.storage.revokeSession(sessionId, this.#o.now());
   }
 
@@ -279,7 +410,7 @@ export class AccountService {
     return session !== undefined && session.revokedAt === null && session.expiresAt > this.#o.now();
   }
 
-  async #revoke(sessionId: SessionId, reason: "session_revoked" | "account_disabled"): Promise<void> {
+  async #revoke(sessionId: SessionId, reason: SessionEndReason): Promise<void> {
     await this.#o.storage.revokeSession(sessionId, this.#o.now());
     this.#o.onSessionRevoked(sessionId, reason);
   }

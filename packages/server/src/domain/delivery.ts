@@ -200,9 +200,11 @@ export class DeliveryService {
    * MLS-4: one package per device of the user; tells a device that runs low. RFC 9420 §16.8 and
    * RFC 9750 §5.2: one-time packages are a resource others can exhaust, so claims per (claimer,
    * target) and per target are limited; beyond the limits the last resort is handed out, which
-   * keeps adding members possible without draining anyone's one-time supply.
+   * keeps adding members possible without draining anyone's one-time supply. A device claiming
+   * its own account's packages (to add the person's other devices) gets none of its own: it is
+   * in the group already, and its single-use packages are kept for others.
    */
-  async claim(auth: AuthContext, userId: UserId) {
+  async claim(auth: AuthContext, userId: UserId, claimerDeviceId?: string) {
     try {
       await this.#claims.consume(auth.userId);
     } catch (e) {
@@ -215,6 +217,7 @@ export class DeliveryService {
       (await withinLimit(this.#claimsPerTarget, userId));
     const out: { deviceId: string; signatureKey: string; keyPackage: string }[] = [];
     for (const device of await this.#store.listDevices(userId)) {
+      if (userId === auth.userId && device.deviceId === claimerDeviceId) continue;
       const claimed = oneTime
         ? await this.#claimInSuite(device)
         : await this.#store

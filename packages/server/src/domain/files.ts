@@ -49,6 +49,8 @@ export class FileService {
   readonly #now: () => number;
   /** Files with an upload in progress on this server: a second concurrent one is refused. */
   readonly #writing = new Set<string>();
+  /** Aborted when the server stops: uploads in progress end at once, keeping what arrived. */
+  readonly #stopping = new AbortController();
 
   constructor(options: FileServiceOptions) {
     this.#o = options;
@@ -107,6 +109,7 @@ export class FileService {
     offset: number,
     body: AsyncIterable<Uint8Array>,
   ): Promise<FileUploadState> {
+    if (this.#stopping.signal.aborted) throw new ParleyError("server_shutting_down");
     let f = await this.#own(userId, id);
     if (offset !== f.received || f.state !== "uploading" || this.#writing.has(id))
       throw new ParleyError("upload_offset_mismatch", { details: [String(f.received)] });
@@ -126,7 +129,7 @@ export class FileService {
       at += piece.length;
     };
     try {
-      for await (const chunk of body) {
+      for await (const chunk of untilAborted(body, this.#stopping.signal)) {
         if (at + pendingBytes + chunk.length > f.length) {
           // Keep what fits: the rest is refused, and the upload can still finish correctly.
           const fits = chunk.subarray(0, f.length - at - pendingBytes);
@@ -148,9 +151,10 @@ export class FileService {
       }
       await flush();
     } catch (e) {
-      // A cut connection: what arrived whole is kept (the rest of this piece too, when the
-      // stream still yielded it), so the client resumes from the recorded offset.
-      if (!(e instanceof ParleyError)) await flush().catch(() => undefined);
+      // A cut connection or the server stopping: what arrived is kept (the rest of this piece
+      // too, when the stream still yielded it), so the client resumes from the recorded offset.
+      if (!(e instanceof ParleyError) || e.code === "server_shutting_down")
+        await flush().catch(() => undefined);
       throw e;
     } finally {
       this.#writing.delete(id);
@@ -158,6 +162,14 @@ export class FileService {
     }
     f = { ...f, received: at };
     return { id, length: f.length, offset: at, expiresAt: f.expiresAt };
+  }
+
+  /**
+   * The server is stopping: uploads in progress stop reading, keep what arrived and are
+   * answered `server_shutting_down` (the client resumes after the restart); new ones are refused.
+   */
+  stop(): void {
+    this.#stopping.abort();
   }
 
   /**
@@ -184,6 +196,16 @@ export class FileService {
     if (f.state === "deleted") return;
     await this.#o.files.markDeleted(id);
     await this.#o.blobs.delete(id);
+  }
+
+  /** ACCT-3: deletes every file `userId` uploaded (bytes and all); returns how many. Works with files off too. */
+  async removeAllOf(userId: UserId): Promise<number> {
+    let count = 0;
+    for (const id of await this.#o.files.ownedBy(userId)) {
+      await this.#o.blobs.delete(id);
+      if (await this.#o.files.markDeleted(id)) count++;
+    }
+    return count;
   }
 
   /** Deletes the bytes of expired files and forgets long-gone ones; returns how many expired. */
@@ -221,5 +243,29 @@ export class FileService {
     const f = ID.test(id) ? await this.#o.files.get(id) : undefined;
     if (f === undefined || !(await this.#o.isMember(f.roomId, userId))) throw new ParleyError("not_found");
     return f;
+  }
+}
+
+/** `body`'s chunks until `signal` aborts; then `server_shutting_down`, without waiting for the next chunk. */
+async function* untilAborted(
+  body: AsyncIterable<Uint8Array>,
+  signal: AbortSignal,
+): AsyncGenerator<Uint8Array> {
+  const it = body[Symbol.asyncIterator]();
+  let onAbort = () => {};
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new ParleyError("server_shutting_down"));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  aborted.catch(() => {});
+  try {
+    for (;;) {
+      const next = await Promise.race([it.next(), aborted]);
+      if (next.done === true) return;
+      yield next.value;
+    }
+  } finally {
+    signal.removeEventListener("abort", onAbort);
   }
 }

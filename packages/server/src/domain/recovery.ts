@@ -112,7 +112,11 @@ export class RecoveryService {
       // The policy is checked before the code is spent, so a weak password does not cost it.
       const verdict = checkPassword(input.newPassword, user.username, policy);
       if (!verdict.ok) throw new ParleyError("password_policy", { failedRules: verdict.failed });
-      kind = await storage.recovery.consume(user.id, hashInviteCode(input.code), this.#o.now());
+      // A TOTP recovery code stands in for the second factor only: it never sets a password.
+      kind = await storage.recovery.consume(user.id, hashInviteCode(input.code), this.#o.now(), [
+        "reset",
+        "recovery",
+      ]);
     } else {
       // As much work as a real reset's hash, so timing does not tell which names exist.
       await dummyVerify(input.newPassword, client.ip);

@@ -50,7 +50,19 @@ export interface RoomServiceOptions {
 }
 
 type RoomChange = "name" | "topic" | "privacy" | "cap" | "passphrase";
-type RoomEventName = "joined" | "left" | "removed" | "invited" | "declined" | "updated" | "role" | "deleted";
+type RoomEventName =
+  | "joined"
+  | "left"
+  | "removed"
+  | "invited"
+  | "declined"
+  | "updated"
+  | "role"
+  | "deleted"
+  | "banned"
+  | "unbanned"
+  | "owner"
+  | "account_deleted";
 interface RoomEventExtra {
   by?: { id: string; username: string };
   room?: RoomViewT;
@@ -128,6 +140,9 @@ export class RoomService {
     const target = await this.o.storage.findUserById(userId);
     if (!target || target.disabled) throw new ParleyError("user_not_found");
     if (members.some((m) => m.userId === userId)) return;
+    // ACCT-6: the blocker is not told; the inviter learns only that this invitation cannot be.
+    if (await this.o.storage.isBlocked(userId, auth.userId)) throw new ParleyError("invite_refused");
+    if (await this.o.storage.isBannedFromRoom(room.id, userId)) throw new ParleyError("banned_from_room");
     if (room.maxMembers !== null && members.length >= room.maxMembers) throw new ParleyError("room_full");
     if (!(await this.o.storage.hasRoomInvite(room.id, userId))) {
       const max = this.o.maxPendingInvites ?? DEFAULT_MAX_PENDING_INVITES;
@@ -150,6 +165,8 @@ export class RoomService {
     if (room.kind === "direct") throw new ParleyError("not_invited");
     const members = await this.o.storage.listMembers(room.id);
     if (!members.some((m) => m.userId === auth.userId)) {
+      if (await this.o.storage.isBannedFromRoom(room.id, auth.userId))
+        throw new ParleyError("banned_from_room");
       const invited = await this.o.storage.hasRoomInvite(room.id, auth.userId);
       if (!invited) {
         if (!room.isPublic) throw new ParleyError("not_invited");
@@ -293,12 +310,51 @@ export class RoomService {
       this.#changed(room.id);
       return;
     }
-    if (room.ownerId === auth.userId && room.kind === "room") {
-      // The longest-standing member inherits the room rather than leaving it ownerless.
-      const heir = [...rest].sort((a, b) => a.joinedAt - b.joinedAt)[0] as MemberRecord;
-      await this.o.storage.setRoomOwner(room.id, heir.userId);
-    }
     await this.#announce(room.id, "left", auth.userId, auth.username, [auth.userId]);
+    if (room.ownerId === auth.userId && room.kind === "room") await this.#handOver(room.id, rest);
+  }
+
+  /**
+   * ROOM-20: the room passes to the longest-standing moderator, or else the longest-standing
+   * member, rather than being left ownerless; every member gets `room.event` `owner`.
+   */
+  async #handOver(roomId: RoomId, rest: MemberRecord[]): Promise<void> {
+    const byAge = [...rest].sort((a, b) => a.joinedAt - b.joinedAt);
+    const heir = (byAge.find((m) => m.role === "moderator") ?? byAge[0]) as MemberRecord;
+    await this.o.storage.setRoomOwner(roomId, heir.userId);
+    const user = await this.o.storage.findUserById(heir.userId);
+    await this.#announce(roomId, "owner", heir.userId, user?.username ?? "");
+  }
+
+  /**
+   * ACCT-3: takes a deleted account out of every room and direct conversation. The members
+   * get `room.event` `account_deleted` (their devices then remove its leaves from the MLS
+   * group, MLS-5); a room it owned passes on (ROOM-20); a room left empty is deleted.
+   */
+  async removeAccount(
+    user: { id: UserId; username: string },
+    by: { id: UserId; username: string } | null,
+  ): Promise<{ rooms: number; emptyRoomsDeleted: number; roomsHandedOver: number }> {
+    const out = { rooms: 0, emptyRoomsDeleted: 0, roomsHandedOver: 0 };
+    for (const room of await this.o.storage.listRoomsOfUser(user.id)) {
+      if (!(await this.o.storage.removeMember(room.id, user.id))) continue;
+      out.rooms++;
+      this.#changed(room.id);
+      await this.o.onMemberGone?.(user.id, room.id);
+      const rest = await this.o.storage.listMembers(room.id);
+      if (rest.length === 0) {
+        await this.o.storage.deleteRoom(room.id);
+        this.#changed(room.id);
+        out.emptyRoomsDeleted++;
+        continue;
+      }
+      await this.#announce(room.id, "account_deleted", user.id, user.username, [], by ? { by } : {});
+      if (room.ownerId === user.id && room.kind === "room") {
+        await this.#handOver(room.id, rest);
+        out.roomsHandedOver++;
+      }
+    }
+    return out;
   }
 
   /**
@@ -362,6 +418,63 @@ export class RoomService {
     });
   }
 
+  /**
+   * ROOM-19: the owner or a moderator bans a user from the room: a member is removed as by
+   * ROOM-6 (only the owner may ban a moderator; nobody the owner), a pending invitation is
+   * dropped, and until `unban` they cannot join or be invited (`banned_from_room`). The
+   * members and the banned user get `room.event` `banned`.
+   */
+  async ban(auth: AuthContext, rawRoomId: string, userId: UserId): Promise<void> {
+    const room = await this.#room(rawRoomId);
+    const members = await this.o.storage.listMembers(room.id);
+    const role = members.find((m) => m.userId === auth.userId)?.role;
+    if (role === undefined) throw new ParleyError("not_a_member");
+    if (room.kind === "direct") throw new ParleyError("invalid_target");
+    if (role === "member") throw new ParleyError("not_room_moderator");
+    if (userId === auth.userId) throw new ParleyError("invalid_target");
+    const targetRole = members.find((m) => m.userId === userId)?.role;
+    if (targetRole !== undefined && targetRole !== "member" && role !== "owner") {
+      throw new ParleyError("not_room_owner");
+    }
+    const target = await this.o.storage.findUserById(userId);
+    if (!target) throw new ParleyError("user_not_found");
+    await this.o.storage.addRoomBan(room.id, target.id, auth.userId, this.#now());
+    await this.o.storage.removeRoomInvite(room.id, target.id);
+    if (targetRole !== undefined && (await this.o.storage.removeMember(room.id, target.id))) {
+      this.#changed(room.id);
+      await this.o.onMemberGone?.(target.id, room.id);
+    }
+    await this.#announce(room.id, "banned", target.id, target.username, [target.id], {
+      by: { id: auth.userId, username: auth.username },
+    });
+  }
+
+  /** ROOM-19: the owner or a moderator lifts a ban; the members get `room.event` `unbanned`. */
+  async unban(auth: AuthContext, rawRoomId: string, userId: UserId): Promise<void> {
+    const room = await this.#room(rawRoomId);
+    if ((await this.#roleOf(room.id, auth.userId)) === "member") throw new ParleyError("not_room_moderator");
+    const target = await this.o.storage.findUserById(userId);
+    if (!target || !(await this.o.storage.removeRoomBan(room.id, userId))) return;
+    await this.#announce(room.id, "unbanned", target.id, target.username, [], {
+      by: { id: auth.userId, username: auth.username },
+    });
+  }
+
+  /** ROOM-19: the room's bans, for its owner and moderators. */
+  async bans(auth: AuthContext, rawRoomId: string) {
+    const room = await this.#room(rawRoomId);
+    if ((await this.#roleOf(room.id, auth.userId)) === "member") throw new ParleyError("not_room_moderator");
+    const bans = await this.o.storage.listRoomBans(room.id);
+    return {
+      roomId: room.id,
+      bans: bans.map((b) => ({
+        user: { id: b.userId, username: b.username },
+        by: b.bannedBy,
+        ts: b.createdAt,
+      })),
+    };
+  }
+
   async listMine(auth: AuthContext): Promise<RoomViewT[]> {
     return (await this.o.storage.listRoomsOfUser(auth.userId)).map(roomView);
   }
@@ -399,6 +512,8 @@ export class RoomService {
     if (userId === auth.userId) throw new ParleyError("invalid_target");
     const target = await this.o.storage.findUserById(userId);
     if (!target || target.disabled) throw new ParleyError("user_not_found");
+    // ACCT-6: a direct conversation is an invitation too.
+    if (await this.o.storage.isBlocked(userId, auth.userId)) throw new ParleyError("invite_refused");
     const pairKey = [auth.userId, userId].sort().join(":");
     let room = await this.o.storage.findDirectRoom(pairKey);
     if (!room) {

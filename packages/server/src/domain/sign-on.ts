@@ -15,6 +15,30 @@ export interface SignOnOptions {
   presenceWindowMs?: number;
 }
 
+/** IDENT-5: removed devices, and the session a device signs on with. */
+export interface DeviceSessions {
+  isRemoved(userId: UserId, deviceId: string): Promise<boolean>;
+  endSession(sessionId: AuthContext["sessionId"]): Promise<void>;
+  bindSession(sessionId: AuthContext["sessionId"], deviceId: string): Promise<void>;
+  /** Reports a session whose device could not be recorded (sign-on goes on). */
+  onUnbound(err: unknown): void;
+}
+
+/**
+ * IDENT-5: whether device `deviceId` may sign on with `auth`'s session. A removed device may
+ * not, and its session ends; a live one marks the session as its own, so that removing the
+ * device later ends this session too.
+ */
+export async function signOnDevice(d: DeviceSessions, auth: AuthContext, deviceId: string): Promise<boolean> {
+  if (await d.isRemoved(auth.userId, deviceId)) {
+    await d.endSession(auth.sessionId);
+    return false;
+  }
+  // Best effort: a full disk must not stop sign-ins (the removed device id is refused anyway).
+  await d.bindSession(auth.sessionId, deviceId).catch((err: unknown) => d.onUnbound(err));
+  return true;
+}
+
 /** Why an authenticated socket is refused (LIMIT-3). */
 export type SignOnRefusal = "too_many_connections" | "duplicate_login";
 

@@ -25,8 +25,10 @@ import Fastify, {
 import type { Logger } from "pino";
 import type { AuditEvent, AuditLog } from "../audit/audit-log.js";
 import type { Bus } from "../bus/bus.js";
-import type { Config } from "../config/config.js";
+import { type Config, settingsDetails } from "../config/config.js";
+import { AccountDeletion } from "../domain/account-deletion.js";
 import type { AccountService } from "../domain/accounts.js";
+import { BlockService } from "../domain/blocks.js";
 import type { DeliveryService } from "../domain/delivery.js";
 import { ParleyError } from "../domain/errors.js";
 import type { FileService } from "../domain/files.js";
@@ -34,15 +36,19 @@ import { isLimiterRejection, type LimiterFactory } from "../domain/limiters.js";
 import type { LoginGuard } from "../domain/login-guard.js";
 import type { RecoveryService } from "../domain/recovery.js";
 import type { RoomService } from "../domain/rooms.js";
+import type { TotpService } from "../domain/totp.js";
+import type { LiveFigures } from "../ops/live-figures.js";
 import { LogThrottle } from "../ops/log-throttle.js";
 import type { Metrics } from "../ops/metrics.js";
 import type { Storage } from "../storage/storage.js";
 import { isStorageFull } from "../storage/storage-full.js";
+import { registerAccountRoutes } from "./account-routes.js";
 import { registerAdminRoutes } from "./admin-routes.js";
 import { authOf, requireAuth } from "./auth-hook.js";
 import { registerFileRoutes } from "./file-routes.js";
 import { clientOf, registerRecoveryRoutes } from "./recovery-routes.js";
 import { registerSecurityHeaders } from "./security-headers.js";
+import { registerTotpRoutes } from "./totp-routes.js";
 import { registerWebClient } from "./web-client.js";
 
 export interface HttpAppOptions {
@@ -71,6 +77,10 @@ export interface HttpAppOptions {
   auditLog: AuditLog;
   /** Reset and recovery codes (AUTH-11, AUTH-12). */
   recovery: RecoveryService;
+  /** The optional second factor (AUTH-13 to AUTH-15). */
+  totp: TotpService;
+  /** The admin area's live rates, from the /metrics counters. */
+  figures: LiveFigures;
 }
 
 /** A client's request headers arrive within this (a browser sends them in one packet). */
@@ -115,6 +125,14 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance<Server>;
 
   app.decorateRequest("auth", null);
+  // HTTP-6: a 405's `Allow` names the methods the routes take, collected as they are added, so a
+  // new route with another method cannot leave it stale.
+  const routeMethods = new Set<string>();
+  app.addHook("onRoute", (route) => {
+    for (const method of [route.method].flat()) routeMethods.add(method.toUpperCase());
+  });
+  const allowed = () =>
+    [...routeMethods].sort((a, b) => methodRank(a) - methodRank(b) || a.localeCompare(b)).join(", ");
   // JSON only: a text/plain body is what a cross-site form can send without a CORS preflight.
   app.removeContentTypeParser("text/plain");
   await registerSecurityHeaders(app, o.https !== null);
@@ -160,7 +178,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     }
     if (e.retryAfterMs !== undefined)
       reply.header("Retry-After", Math.max(1, Math.ceil(e.retryAfterMs / 1000)));
-    if (e.code === "method_not_allowed") reply.header("Allow", "GET, HEAD, POST, PATCH, DELETE");
+    if (e.code === "method_not_allowed") reply.header("Allow", allowed());
     return reply.status(e.status).header("Cache-Control", "no-store").send(e.toBody());
   });
   app.setNotFoundHandler((_req, reply) => {
@@ -211,6 +229,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
           ...(body.inviteCode !== undefined ? { inviteCode: body.inviteCode } : {}),
         },
         req.ip,
+        clientOf(req).userAgent,
       );
       const who = { userId: session.user.id, username: session.user.username };
       record(req, { kind: "user_registered", ...who, details: { invite: config.registration === "invite" } });
@@ -222,12 +241,15 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
   app.post("/api/login", { schema: { body: LoginRequest }, preHandler: rateLimitAuth }, async (req) => {
     const body = req.body as LoginRequest;
     try {
-      const session = await o.accounts.login(body, req.ip);
-      record(req, { kind: "login_succeeded", userId: session.user.id, username: session.user.username });
-      return session;
+      const answer = await o.accounts.login(body, req.ip, clientOf(req).userAgent);
+      // AUTH-14: a challenge is not a sign-in yet; the second step records it.
+      if ("user" in answer)
+        record(req, { kind: "login_succeeded", userId: answer.user.id, username: answer.user.username });
+      return answer;
     } catch (e) {
       if (e instanceof ParleyError) {
         o.metrics.authFailures.inc({ kind: e.code });
+        o.metrics.loginFailures++;
         // The account, when there is one: a name nobody has may be a password typed in the
         // wrong field, so it is not kept.
         const user = await o.storage
@@ -281,11 +303,37 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     },
   );
 
+  const deletion = new AccountDeletion({
+    storage: o.storage,
+    accounts: o.accounts,
+    rooms: o.rooms,
+    files: o.files,
+  });
+  registerAccountRoutes(app, {
+    accounts: o.accounts,
+    deletion,
+    blocks: new BlockService(o.storage),
+    requireAuth: auth,
+    rateLimitPasswordChange,
+    record,
+  });
+
   registerRecoveryRoutes(app, {
     recovery: o.recovery,
     requireAuth: auth,
     rateLimitAuth,
     rateLimitPasswordChange,
+  });
+
+  registerTotpRoutes(app, {
+    accounts: o.accounts,
+    totp: o.totp,
+    storage: o.storage,
+    requireAuth: auth,
+    rateLimitAuth,
+    rateLimitPasswordChange,
+    record,
+    onAuthFailure: (code) => o.metrics.authFailures.inc({ kind: code }),
   });
 
   // IDENT-2: a new sign-in asks whether the account has an identity before making one.
@@ -404,6 +452,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
 
   await registerAdminRoutes(app, {
     accounts: o.accounts,
+    deletion,
     rooms: o.rooms,
     storage: o.storage,
     guard: o.guard,
@@ -412,6 +461,9 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     recovery: o.recovery,
     limiters: o.limiters,
     ratePerMin: config.adminRatePerMin,
+    bus: o.bus,
+    figures: o.figures,
+    settings: () => settingsDetails(config),
   });
 
   return app;
@@ -467,4 +519,11 @@ function toParleyError(error: FastifyError | ParleyError): ParleyError {
   if (error.statusCode === 408) return new ParleyError("request_timeout");
   if (error.statusCode === 400 && error.message.includes("JSON")) return new ParleyError("malformed_json");
   return new ParleyError("internal_error");
+}
+
+/** The usual order of methods in an `Allow` header; others after them, alphabetically. */
+const METHOD_ORDER = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+function methodRank(method: string): number {
+  const i = METHOD_ORDER.indexOf(method);
+  return i === -1 ? METHOD_ORDER.length : i;
 }

@@ -15,7 +15,7 @@ export function requireAuth(accounts: AccountService, onFailure: (code: string) 
       const header = req.headers.authorization;
       const match = typeof header === "string" ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header) : null;
       if (!match?.[1]) throw new ParleyError("token_invalid");
-      req.auth = await accounts.authenticate(match[1]);
+      req.auth = await accounts.authenticate(match[1], req.ip);
     } catch (e) {
       if (e instanceof ParleyError) onFailure(e.code);
       throw e;

@@ -9,6 +9,10 @@ export class Metrics {
   framesIn = 0;
   framesOut = 0;
   deliveries = 0;
+  /** `message.send` frames relayed (one per message, whatever the recipients). */
+  messages = 0;
+  /** Refused sign-ins at POST /api/login (a subset of parley_auth_failures_total). */
+  loginFailures = 0;
   readonly authFailures: Counter<"kind">;
   readonly blocks: Counter;
   readonly connections: Gauge;
@@ -49,6 +53,24 @@ export class Metrics {
       collect() {
         this.reset();
         this.inc(self.deliveries);
+      },
+    });
+    new Counter({
+      name: "parley_messages_total",
+      help: "Messages relayed (message.send frames accepted, one per message)",
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(self.messages);
+      },
+    });
+    new Counter({
+      name: "parley_login_failures_total",
+      help: "Refused sign-ins at POST /api/login",
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(self.loginFailures);
       },
     });
     this.authFailures = new Counter({

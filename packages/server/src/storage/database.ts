@@ -28,13 +28,60 @@ export interface Database {
   files: FilesTable;
   file_chunks: FileChunksTable;
   recovery_codes: RecoveryCodesTable;
+  totp_factors: TotpFactorsTable;
+  login_challenges: LoginChallengesTable;
+  user_blocks: UserBlocksTable;
+  room_bans: RoomBansTable;
+  retired_usernames: RetiredUsernamesTable;
+}
+
+/** ACCT-6: `blocker_id` refuses room invitations from `blocked_id`. */
+export interface UserBlocksTable {
+  blocker_id: UserId;
+  blocked_id: UserId;
+  created_at: number;
+}
+
+/** ROOM-19. */
+export interface RoomBansTable {
+  room_id: RoomId;
+  user_id: UserId;
+  banned_by: UserId | null;
+  created_at: number;
+}
+
+/** ACCT-5: usernameKey() of deleted accounts' names. */
+export interface RetiredUsernamesTable {
+  username_key: string;
+  retired_at: number;
+}
+
+/** AUTH-13: one TOTP factor per account; `secret` is sealed with the server's TOTP key. */
+export interface TotpFactorsTable {
+  user_id: UserId;
+  secret: string;
+  created_at: number;
+  enabled_at: number | null;
+  last_step: number | null;
+}
+
+/** AUTH-14: a login waiting for its TOTP code (or for TOTP enrolment), by SHA-256 hash. */
+export interface LoginChallengesTable {
+  token_hash: string;
+  user_id: UserId;
+  kind: "totp" | "totp_enrol";
+  ip: string;
+  created_at: number;
+  expires_at: number;
+  attempts: number;
+  used_at: number | null;
 }
 
 /** AUTH-11, AUTH-12: reset and recovery codes, by SHA-256 hash. */
 export interface RecoveryCodesTable {
   code_hash: string;
   user_id: UserId;
-  kind: "reset" | "recovery";
+  kind: "reset" | "recovery" | "totp";
   created_by: string;
   created_at: number;
   expires_at: number | null;
@@ -109,6 +156,10 @@ export interface SessionsTable {
   revoked_at: number | null;
   /** The device that last authenticated a socket with this session (IDENT-5), if any. */
   device_id: string | null;
+  /** ACCT-1 (migration 0010): the sign-in's User-Agent, its last address and time seen. */
+  user_agent: string | null;
+  ip: string | null;
+  last_seen_at: number | null;
 }
 
 export interface RefreshTokensTable {
@@ -126,6 +177,11 @@ export interface InvitesTable {
   expires_at: number;
   used_at: number | null;
   used_by: UserId | null;
+  /** 0014: the public id, the most registrations, those made, and when it was revoked. */
+  id: string;
+  max_uses: number;
+  uses: number;
+  revoked_at: number | null;
 }
 
 export interface RoomsTable {

@@ -36,6 +36,8 @@ export interface FileStore {
   markDeleted(id: string): Promise<boolean>;
   /** Ciphertext bytes an account holds in files that are not deleted or expired at `now`. */
   usage(ownerId: UserId, now: number): Promise<number>;
+  /** ACCT-3: the ids of the files `ownerId` uploaded that are not deleted yet. */
+  ownedBy(ownerId: UserId): Promise<string[]>;
   /** Files not yet deleted whose time ran out at `now`, oldest first. */
   expired(now: number, limit: number): Promise<FileRecord[]>;
   /** Forgets deleted files that expired before `before`; returns how many. */
@@ -106,6 +108,16 @@ export class KyselyFileStore implements FileStore {
       .where("state", "!=", "deleted")
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
+  }
+
+  async ownedBy(ownerId: UserId): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom("files")
+      .select("id")
+      .where("owner_id", "=", ownerId)
+      .where("state", "!=", "deleted")
+      .execute();
+    return rows.map((r) => r.id);
   }
 
   async usage(ownerId: UserId, now: number): Promise<number> {

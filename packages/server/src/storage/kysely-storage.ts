@@ -9,6 +9,8 @@ import { KyselyOfflineQueueStore } from "./offline-queue-store.js";
 import { KyselyRecoveryCodeStore } from "./recovery-code-store.js";
 import { toFlag, toMember, toRefreshToken, toRoom, toRoomInvite, toSession, toUser } from "./rows.js";
 import type {
+  DeletedUserCounts,
+  InviteRecord,
   MemberRecord,
   MemberRole,
   NewInvite,
@@ -18,13 +20,17 @@ import type {
   NewUser,
   PublicRoomsPage,
   RefreshTokenRecord,
+  RoomBanRecord,
   RoomInviteRecord,
   RoomPatch,
   RoomRecord,
+  SessionDetails,
   SessionRecord,
   Storage,
   UserRecord,
 } from "./storage.js";
+import { StorageConflictError } from "./storage.js";
+import { KyselyTotpStore } from "./totp-store.js";
 import { rejectingConflicts } from "./unique-violation.js";
 import { usernameKey } from "./username-key.js";
 
@@ -42,6 +48,7 @@ export class KyselyStorage implements Storage {
   readonly fileBlobs: DatabaseBlobStore;
   readonly audit: KyselyAuditStore;
   readonly recovery: KyselyRecoveryCodeStore;
+  readonly totp: KyselyTotpStore;
   #closing: Promise<void> | undefined;
 
   constructor(
@@ -55,11 +62,19 @@ export class KyselyStorage implements Storage {
     this.fileBlobs = new DatabaseBlobStore(db);
     this.audit = new KyselyAuditStore(db);
     this.recovery = new KyselyRecoveryCodeStore(db);
+    this.totp = new KyselyTotpStore(db);
   }
 
   // ---- users ----
 
   async createUser(user: NewUser): Promise<UserRecord> {
+    // ACCT-5: a deleted account's name is never handed to someone else.
+    const retired = await this.#db
+      .selectFrom("retired_usernames")
+      .select("username_key")
+      .where("username_key", "=", usernameKey(user.username))
+      .executeTakeFirst();
+    if (retired) throw new StorageConflictError("retired_usernames_pkey");
     await rejectingConflicts(
       this.#db
         .insertInto("users")
@@ -125,6 +140,29 @@ export class KyselyStorage implements Storage {
       .execute();
   }
 
+  async demoteAdminUnlessLast(id: UserId): Promise<boolean> {
+    // One statement, so two admins demoting each other at once cannot both succeed on SQLite;
+    // on PostgreSQL the subquery sees the snapshot of the statement's start.
+    const result = await this.#db
+      .updateTable("users")
+      .set({ is_admin: 0 })
+      .where("id", "=", id)
+      .where("is_admin", "=", 1)
+      .where(
+        (eb) =>
+          eb
+            .selectFrom("users as other")
+            .select((o) => o.fn.countAll<number>().as("n"))
+            .where("other.is_admin", "=", 1)
+            .where("other.disabled", "=", 0)
+            .where("other.id", "!=", id),
+        ">",
+        0,
+      )
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
   // ---- sessions and refresh tokens ----
 
   async createSession(session: NewSession): Promise<SessionRecord> {
@@ -137,6 +175,9 @@ export class KyselyStorage implements Storage {
           created_at: session.createdAt,
           expires_at: session.expiresAt,
           revoked_at: null,
+          user_agent: session.userAgent ?? null,
+          ip: session.ip ?? null,
+          last_seen_at: session.createdAt,
         })
         .execute(),
     );
@@ -168,6 +209,33 @@ export class KyselyStorage implements Storage {
     if (keep !== undefined) query = query.where("id", "!=", keep);
     const rows = await query.returning("id").execute();
     return rows.map((r) => r.id);
+  }
+
+  async listLiveSessions(userId: UserId, now: number): Promise<SessionDetails[]> {
+    const rows = await this.#db
+      .selectFrom("sessions")
+      .selectAll()
+      .where("user_id", "=", userId)
+      .where("revoked_at", "is", null)
+      .where("expires_at", ">", now)
+      .orderBy("created_at", "desc")
+      .orderBy("id")
+      .execute();
+    return rows.map((r) => ({
+      ...toSession(r),
+      deviceId: r.device_id,
+      userAgent: r.user_agent,
+      ip: r.ip,
+      lastSeenAt: r.last_seen_at === null ? null : Number(r.last_seen_at),
+    }));
+  }
+
+  async touchSession(id: SessionId, at: number, ip: string | null): Promise<void> {
+    await this.#db
+      .updateTable("sessions")
+      .set({ last_seen_at: at, ...(ip !== null ? { ip } : {}) })
+      .where("id", "=", id)
+      .execute();
   }
 
   async bindSessionDevice(id: SessionId, deviceId: string): Promise<void> {
@@ -240,12 +308,16 @@ export class KyselyStorage implements Storage {
       this.#db
         .insertInto("invites")
         .values({
+          id: invite.id,
           code_hash: invite.codeHash,
           created_by: invite.createdBy,
           created_at: invite.createdAt,
           expires_at: invite.expiresAt,
           used_at: null,
           used_by: null,
+          max_uses: invite.maxUses ?? 1,
+          uses: 0,
+          revoked_at: null,
         })
         .execute(),
     );
@@ -254,10 +326,51 @@ export class KyselyStorage implements Storage {
   async consumeInvite(codeHash: string, userId: UserId, at: number): Promise<boolean> {
     const result = await this.#db
       .updateTable("invites")
-      .set({ used_at: at, used_by: userId })
+      .set((eb) => ({ used_at: at, used_by: userId, uses: eb("uses", "+", 1) }))
       .where("code_hash", "=", codeHash)
-      .where("used_at", "is", null)
+      .where("revoked_at", "is", null)
+      .where((eb) => eb("uses", "<", eb.ref("max_uses")))
       .where("expires_at", ">", at)
+      .executeTakeFirst();
+    return result.numUpdatedRows > 0n;
+  }
+
+  async listInvites(limit: number): Promise<InviteRecord[]> {
+    const rows = await this.#db
+      .selectFrom("invites")
+      .leftJoin("users", "users.id", "invites.created_by")
+      .select([
+        "invites.id as id",
+        "invites.created_by as created_by",
+        "users.username as username",
+        "invites.created_at as created_at",
+        "invites.expires_at as expires_at",
+        "invites.max_uses as max_uses",
+        "invites.uses as uses",
+        "invites.revoked_at as revoked_at",
+      ])
+      .orderBy("invites.created_at", "desc")
+      .orderBy("invites.id", "desc")
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      id: r.id,
+      createdBy: r.created_by,
+      createdByUsername: r.username ?? null,
+      createdAt: Number(r.created_at),
+      expiresAt: Number(r.expires_at),
+      maxUses: Number(r.max_uses),
+      uses: Number(r.uses),
+      revokedAt: r.revoked_at === null ? null : Number(r.revoked_at),
+    }));
+  }
+
+  async revokeInvite(id: string, at: number): Promise<boolean> {
+    const result = await this.#db
+      .updateTable("invites")
+      .set({ revoked_at: at })
+      .where("id", "=", id)
+      .where("revoked_at", "is", null)
       .executeTakeFirst();
     return result.numUpdatedRows > 0n;
   }
@@ -383,6 +496,33 @@ export class KyselyStorage implements Storage {
     q = q.orderBy("created_at").orderBy("id");
     if (page.limit !== undefined) q = q.limit(page.limit);
     return (await q.execute()).map(toRoom);
+  }
+
+  async listAllRooms(page: {
+    after?: { createdAt: number; id: string };
+    limit: number;
+  }): Promise<RoomRecord[]> {
+    let q = this.#db.selectFrom("rooms").selectAll().where("kind", "=", "room");
+    const after = page.after;
+    if (after !== undefined) {
+      q = q.where((eb) =>
+        eb.or([
+          eb("created_at", ">", after.createdAt),
+          eb.and([eb("created_at", "=", after.createdAt), eb("id", ">", after.id as RoomId)]),
+        ]),
+      );
+    }
+    const rows = await q.orderBy("created_at").orderBy("id").limit(page.limit).execute();
+    return rows.map(toRoom);
+  }
+
+  async countRooms(): Promise<number> {
+    const row = await this.#db
+      .selectFrom("rooms")
+      .select((eb) => eb.fn.countAll<number | string | bigint>().as("n"))
+      .where("kind", "=", "room")
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
   }
 
   async countRoomsOwnedBy(userId: UserId): Promise<number> {
@@ -522,6 +662,175 @@ export class KyselyStorage implements Storage {
       await trx.deleteFrom("room_members").where("room_id", "=", id).execute();
       await trx.deleteFrom("room_invites").where("room_id", "=", id).execute();
       await trx.deleteFrom("rooms").where("id", "=", id).execute();
+    });
+  }
+
+  // ---- bans (ROOM-19) ----
+
+  async addRoomBan(roomId: RoomId, userId: UserId, bannedBy: UserId, at: number): Promise<void> {
+    await this.#db
+      .insertInto("room_bans")
+      .values({ room_id: roomId, user_id: userId, banned_by: bannedBy, created_at: at })
+      .onConflict((oc) => oc.columns(["room_id", "user_id"]).doNothing())
+      .execute();
+  }
+
+  async removeRoomBan(roomId: RoomId, userId: UserId): Promise<boolean> {
+    const r = await this.#db
+      .deleteFrom("room_bans")
+      .where("room_id", "=", roomId)
+      .where("user_id", "=", userId)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async isBannedFromRoom(roomId: RoomId, userId: UserId): Promise<boolean> {
+    const row = await this.#db
+      .selectFrom("room_bans")
+      .select("user_id")
+      .where("room_id", "=", roomId)
+      .where("user_id", "=", userId)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async listRoomBans(roomId: RoomId): Promise<RoomBanRecord[]> {
+    const rows = await this.#db
+      .selectFrom("room_bans as b")
+      .innerJoin("users as u", "u.id", "b.user_id")
+      .leftJoin("users as m", "m.id", "b.banned_by")
+      .select(["b.user_id", "u.username", "b.banned_by", "m.username as by_name", "b.created_at"])
+      .where("b.room_id", "=", roomId)
+      .orderBy("b.created_at")
+      .orderBy("b.user_id")
+      .execute();
+    return rows.map((r) => ({
+      userId: r.user_id,
+      username: r.username,
+      bannedBy: r.banned_by !== null && r.by_name !== null ? { id: r.banned_by, username: r.by_name } : null,
+      createdAt: Number(r.created_at),
+    }));
+  }
+
+  // ---- blocks (ACCT-6) ----
+
+  async addBlock(blockerId: UserId, blockedId: UserId, at: number): Promise<void> {
+    await this.#db
+      .insertInto("user_blocks")
+      .values({ blocker_id: blockerId, blocked_id: blockedId, created_at: at })
+      .onConflict((oc) => oc.columns(["blocker_id", "blocked_id"]).doNothing())
+      .execute();
+  }
+
+  async removeBlock(blockerId: UserId, blockedId: UserId): Promise<boolean> {
+    const r = await this.#db
+      .deleteFrom("user_blocks")
+      .where("blocker_id", "=", blockerId)
+      .where("blocked_id", "=", blockedId)
+      .executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
+  async isBlocked(blockerId: UserId, blockedId: UserId): Promise<boolean> {
+    const row = await this.#db
+      .selectFrom("user_blocks")
+      .select("blocked_id")
+      .where("blocker_id", "=", blockerId)
+      .where("blocked_id", "=", blockedId)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async countBlocks(blockerId: UserId): Promise<number> {
+    const row = await this.#db
+      .selectFrom("user_blocks")
+      .select((eb) => eb.fn.countAll<number | string>().as("n"))
+      .where("blocker_id", "=", blockerId)
+      .executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async listBlocks(blockerId: UserId): Promise<{ userId: UserId; username: string; createdAt: number }[]> {
+    const rows = await this.#db
+      .selectFrom("user_blocks as b")
+      .innerJoin("users as u", "u.id", "b.blocked_id")
+      .select(["b.blocked_id", "u.username", "b.created_at"])
+      .where("b.blocker_id", "=", blockerId)
+      .orderBy("b.created_at")
+      .orderBy("b.blocked_id")
+      .execute();
+    return rows.map((r) => ({ userId: r.blocked_id, username: r.username, createdAt: Number(r.created_at) }));
+  }
+
+  // ---- account deletion (ACCT-3) ----
+
+  async deleteUser(id: UserId, at: number): Promise<DeletedUserCounts | undefined> {
+    return this.#db.transaction().execute(async (trx) => {
+      const user = await trx.selectFrom("users").select("username").where("id", "=", id).executeTakeFirst();
+      if (!user) return undefined;
+      const count = async (table: "devices" | "key_packages", column: "user_id") => {
+        const row = await trx
+          .selectFrom(table)
+          .select((eb) => eb.fn.countAll<number | string>().as("n"))
+          .where(column, "=", id)
+          .executeTakeFirstOrThrow();
+        return Number(row.n);
+      };
+      const devices = await count("devices", "user_id");
+      const keyPackages = await count("key_packages", "user_id");
+      const identity = await trx.deleteFrom("identity_keys").where("user_id", "=", id).executeTakeFirst();
+      // Children first: SQLite enforces the cascades only with foreign_keys on. The user's
+      // mls_group_devices rows stay: remaining members' Commits remove those leaves (MLS-5).
+      for (const table of [
+        "handshake_queue",
+        "key_packages",
+        "offline_queue",
+        "offline_queue_cursors",
+        "device_revocations",
+        "devices",
+      ] as const) {
+        await trx.deleteFrom(table).where("user_id", "=", id).execute();
+      }
+      const invites = await trx
+        .deleteFrom("room_invites")
+        .where((eb) => eb.or([eb("user_id", "=", id), eb("invited_by", "=", id)]))
+        .executeTakeFirst();
+      const sessions = await trx
+        .selectFrom("sessions")
+        .select((eb) => eb.fn.countAll<number | string>().as("n"))
+        .where("user_id", "=", id)
+        .executeTakeFirstOrThrow();
+      await trx
+        .deleteFrom("refresh_tokens")
+        .where("session_id", "in", (eb) => eb.selectFrom("sessions").select("id").where("user_id", "=", id))
+        .execute();
+      await trx.deleteFrom("sessions").where("user_id", "=", id).execute();
+      await trx.deleteFrom("room_members").where("user_id", "=", id).execute();
+      await trx.deleteFrom("room_bans").where("user_id", "=", id).execute();
+      await trx
+        .deleteFrom("user_blocks")
+        .where((eb) => eb.or([eb("blocker_id", "=", id), eb("blocked_id", "=", id)]))
+        .execute();
+      await trx
+        .deleteFrom("subscriptions")
+        .where((eb) => eb.or([eb("follower_id", "=", id), eb("target_id", "=", id)]))
+        .execute();
+      await trx.deleteFrom("recovery_codes").where("user_id", "=", id).execute();
+      await trx.deleteFrom("invites").where("created_by", "=", id).execute();
+      await trx.updateTable("rooms").set({ owner_id: null }).where("owner_id", "=", id).execute();
+      await trx
+        .insertInto("retired_usernames")
+        .values({ username_key: usernameKey(user.username), retired_at: at })
+        .onConflict((oc) => oc.column("username_key").doNothing())
+        .execute();
+      await trx.deleteFrom("users").where("id", "=", id).execute();
+      return {
+        devices,
+        keyPackages,
+        sessions: Number(sessions.n),
+        invites: Number(invites.numDeletedRows),
+        identityKey: Number(identity.numDeletedRows) > 0,
+      };
     });
   }
 

@@ -2,8 +2,11 @@ import type { Kysely } from "kysely";
 import type { UserId } from "../domain/ids.js";
 import type { Database } from "./database.js";
 
-/** `reset`: issued by an admin, expires (AUTH-11). `recovery`: made by the person (AUTH-12). */
-export type RecoveryCodeKind = "reset" | "recovery";
+/**
+ * `reset`: issued by an admin, expires (AUTH-11). `recovery`: made by the person (AUTH-12).
+ * `totp`: stands in for a TOTP code at sign-in (AUTH-15); never resets a password.
+ */
+export type RecoveryCodeKind = "reset" | "recovery" | "totp";
 
 export interface NewRecoveryCode {
   codeHash: string;
@@ -21,10 +24,15 @@ export interface RecoveryCodeStore {
     at: number,
   ): Promise<void>;
   /**
-   * Marks the account's code used if it is unused and unexpired at `at`; returns its kind, or
-   * undefined. Atomic: of two concurrent calls with one code, one wins.
+   * Marks the account's code used if it is one of `kinds`, unused and unexpired at `at`;
+   * returns its kind, or undefined. Atomic: of two concurrent calls with one code, one wins.
    */
-  consume(userId: UserId, codeHash: string, at: number): Promise<RecoveryCodeKind | undefined>;
+  consume(
+    userId: UserId,
+    codeHash: string,
+    at: number,
+    kinds: readonly RecoveryCodeKind[],
+  ): Promise<RecoveryCodeKind | undefined>;
   /** Unused, unexpired codes of `kind` the account holds. */
   countUsable(userId: UserId, kind: RecoveryCodeKind, at: number): Promise<number>;
 }
@@ -64,12 +72,19 @@ export class KyselyRecoveryCodeStore implements RecoveryCodeStore {
     });
   }
 
-  async consume(userId: UserId, codeHash: string, at: number): Promise<RecoveryCodeKind | undefined> {
+  async consume(
+    userId: UserId,
+    codeHash: string,
+    at: number,
+    kinds: readonly RecoveryCodeKind[],
+  ): Promise<RecoveryCodeKind | undefined> {
+    if (kinds.length === 0) return undefined;
     const row = await this.db
       .updateTable("recovery_codes")
       .set({ used_at: at })
       .where("code_hash", "=", codeHash)
       .where("user_id", "=", userId)
+      .where("kind", "in", kinds)
       .where("used_at", "is", null)
       .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", at)]))
       .returning("kind")

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, type TestContext, test } from "node:test";
 import { asRoomId, asSessionId, asUserId, type RoomId, type UserId } from "../domain/ids.js";
-import { type NewRoom, type Storage, StorageConflictError } from "./storage.js";
+import { type NewRoom, type RoomRecord, type Storage, StorageConflictError } from "./storage.js";
 
 /** How the contract suite gets databases from one backend. */
 export interface StorageHarness {
@@ -172,6 +172,20 @@ export function storageContract(name: string, harness: StorageHarness): void {
         await s.setUserAdmin(id, false);
         assert.equal((await s.findUserById(id))?.isAdmin, false);
       });
+
+      test("demotes an admin only while another enabled admin remains", async (t) => {
+        const s = await fresh(t);
+        const alice = await addUser(s, "alice", true);
+        const bob = await addUser(s, "bob", true);
+        await s.setUserDisabled(bob, true);
+        assert.equal(await s.demoteAdminUnlessLast(alice), false, "a disabled admin does not count");
+        await s.setUserDisabled(bob, false);
+        assert.equal(await s.demoteAdminUnlessLast(alice), true);
+        assert.equal((await s.findUserById(alice))?.isAdmin, false);
+        assert.equal(await s.demoteAdminUnlessLast(bob), false, "bob is the last admin now");
+        assert.equal(await s.demoteAdminUnlessLast(alice), false, "not an admin");
+        assert.equal((await s.findUserById(bob))?.isAdmin, true);
+      });
     });
 
     describe("sessions", () => {
@@ -315,7 +329,13 @@ export function storageContract(name: string, harness: StorageHarness): void {
       async function withInvite(t: TestContext) {
         const s = await fresh(t);
         const admin = await addUser(s, "admin", true);
-        await s.createInvite({ codeHash: "ch1", createdBy: admin, createdAt: T0, expiresAt: T0 + HOUR });
+        await s.createInvite({
+          id: "00000000000000a1",
+          codeHash: "ch1",
+          createdBy: admin,
+          createdAt: T0,
+          expiresAt: T0 + HOUR,
+        });
         return { s, admin };
       }
 
@@ -348,9 +368,59 @@ export function storageContract(name: string, harness: StorageHarness): void {
       test("refuses a second invite with the same code", async (t) => {
         const { s, admin } = await withInvite(t);
         await assert.rejects(
-          s.createInvite({ codeHash: "ch1", createdBy: admin, createdAt: T0, expiresAt: T0 + HOUR }),
+          s.createInvite({
+            id: "00000000000000a2",
+            codeHash: "ch1",
+            createdBy: admin,
+            createdAt: T0,
+            expiresAt: T0 + HOUR,
+          }),
           conflictOn("invite"),
         );
+      });
+
+      test("lets a multi-use invite register exactly as many accounts as it allows, even at once", async (t) => {
+        const { s, admin } = await withInvite(t);
+        await s.createInvite({
+          id: "00000000000000b1",
+          codeHash: "ch3",
+          createdBy: admin,
+          createdAt: T0,
+          expiresAt: T0 + HOUR,
+          maxUses: 3,
+        });
+        const results = await Promise.all(
+          Array.from({ length: 6 }, (_, i) => s.consumeInvite("ch3", asUserId(`m${i}`), T0 + 1)),
+        );
+        assert.equal(results.filter(Boolean).length, 3);
+        const listed = (await s.listInvites(10)).find((i) => i.id === "00000000000000b1");
+        assert.equal(listed?.uses, 3);
+        assert.equal(listed?.maxUses, 3);
+      });
+
+      test("lists invites newest first with their creator, and a revoked one can no longer be used", async (t) => {
+        const { s, admin } = await withInvite(t);
+        await s.createInvite({
+          id: "00000000000000c1",
+          codeHash: "ch4",
+          createdBy: admin,
+          createdAt: T0 + 5,
+          expiresAt: T0 + HOUR,
+        });
+        const list = await s.listInvites(10);
+        assert.deepEqual(
+          list.map((i) => [i.id, i.createdByUsername, i.revokedAt]),
+          [
+            ["00000000000000c1", "admin", null],
+            ["00000000000000a1", "admin", null],
+          ],
+        );
+        assert.equal((await s.listInvites(1)).length, 1);
+        assert.equal(await s.revokeInvite("00000000000000c1", T0 + 6), true);
+        assert.equal(await s.revokeInvite("00000000000000c1", T0 + 7), false, "already revoked");
+        assert.equal(await s.revokeInvite("ffffffffffffffff", T0 + 7), false, "unknown");
+        assert.equal(await s.consumeInvite("ch4", asUserId("x"), T0 + 8), false);
+        assert.equal((await s.listInvites(10))[0]?.revokedAt, T0 + 6);
       });
     });
 
@@ -359,6 +429,26 @@ export function storageContract(name: string, harness: StorageHarness): void {
         const s = await fresh(t);
         return { s, alice: await addUser(s, "alice"), bob: await addUser(s, "bob") };
       }
+
+      test("lists and counts every room, public or private, but no direct conversation, a page at a time", async (t) => {
+        const { s, alice, bob } = await withUsers(t);
+        await s.createRoom(room("r1", { ownerId: alice, createdAt: T0 + 1 }));
+        await s.createRoom(room("r2", { ownerId: bob, isPublic: false, createdAt: T0 + 2 }));
+        await s.createRoom(room("r3", { ownerId: bob, createdAt: T0 + 2 }));
+        await s.createRoom(room("d1", { kind: "direct", pairKey: "a:b", createdAt: T0 + 3 }));
+        assert.equal(await s.countRooms(), 3);
+        const first = await s.listAllRooms({ limit: 2 });
+        assert.deepEqual(
+          first.map((r) => r.id),
+          ["r1", "r2"],
+        );
+        const last = first.at(-1) as RoomRecord;
+        const second = await s.listAllRooms({ after: { createdAt: last.createdAt, id: last.id }, limit: 2 });
+        assert.deepEqual(
+          second.map((r) => r.id),
+          ["r3"],
+        );
+      });
 
       test("returns a created room by id", async (t) => {
         const { s, alice } = await withUsers(t);

@@ -5,6 +5,7 @@ import type { DeliveryStore } from "./delivery-store.js";
 import type { FileStore } from "./file-store.js";
 import type { OfflineQueueStore } from "./offline-queue-store.js";
 import type { RecoveryCodeStore } from "./recovery-code-store.js";
+import type { TotpStore } from "./totp-store.js";
 
 /**
  * Everything the server keeps on disk, behind one interface so that the domain never knows
@@ -36,6 +37,8 @@ export interface Storage {
   readonly audit: AuditStore;
   /** Single-use password reset and recovery codes (AUTH-11, AUTH-12). */
   readonly recovery: RecoveryCodeStore;
+  /** TOTP factors and second-step login challenges (AUTH-13 to AUTH-15). */
+  readonly totp: TotpStore;
 
   // ---- users ----
   /** Throws StorageConflictError when the username is taken (case-insensitively). */
@@ -49,6 +52,11 @@ export interface Storage {
   setUserDisabled(id: UserId, disabled: boolean): Promise<void>;
   /** Grants or takes away admin rights (the server's local admin command). */
   setUserAdmin(id: UserId, isAdmin: boolean): Promise<void>;
+  /**
+   * Takes away admin rights unless the account is the last enabled admin, in one statement;
+   * false when it was the last one (or no admin at all).
+   */
+  demoteAdminUnlessLast(id: UserId): Promise<boolean>;
 
   // ---- sessions and refresh tokens ----
   createSession(session: NewSession): Promise<SessionRecord>;
@@ -57,6 +65,10 @@ export interface Storage {
   revokeSession(id: SessionId, at: number): Promise<boolean>;
   /** Revokes every live session of the user except `keep`; returns the ids it revoked. */
   revokeUserSessions(userId: UserId, at: number, keep?: SessionId): Promise<SessionId[]>;
+  /** ACCT-1: the user's sessions that are neither revoked nor expired at `now`, newest first. */
+  listLiveSessions(userId: UserId, now: number): Promise<SessionDetails[]>;
+  /** ACCT-1: the session was used at `at` from `ip` (the caller keeps this to once a minute). */
+  touchSession(id: SessionId, at: number, ip: string | null): Promise<void>;
   /** IDENT-5: records that `deviceId` authenticated a socket with this session. */
   bindSessionDevice(id: SessionId, deviceId: string): Promise<void>;
   /** IDENT-5: revokes every live session of the user bound to `deviceId`; returns their ids. */
@@ -74,8 +86,15 @@ export interface Storage {
 
   // ---- registration invites (admin-issued codes, stored hashed) ----
   createInvite(invite: NewInvite): Promise<void>;
-  /** Atomically consumes an unused, unexpired invite; true when it was consumed by this call. */
+  /**
+   * Atomically takes one use of an unexpired, unrevoked invite that has uses left; true when
+   * this call took it.
+   */
   consumeInvite(codeHash: string, userId: UserId, at: number): Promise<boolean>;
+  /** Invites newest first, at most `limit`, with their creators' names. */
+  listInvites(limit: number): Promise<InviteRecord[]>;
+  /** Marks the invite revoked; false when there is no such invite or it already was. */
+  revokeInvite(id: string, at: number): Promise<boolean>;
 
   // ---- rooms and direct conversations ----
   /** Throws StorageConflictError when the id (or the direct pair key) is taken. */
@@ -90,6 +109,10 @@ export interface Storage {
    * most `limit`.
    */
   listPublicRooms(page?: PublicRoomsPage): Promise<RoomRecord[]>;
+  /** Every room (not direct conversations), public or not, oldest first, a page at a time. */
+  listAllRooms(page: { after?: { createdAt: number; id: string }; limit: number }): Promise<RoomRecord[]>;
+  /** How many rooms (not direct conversations) there are. */
+  countRooms(): Promise<number>;
   /** Rooms (not direct conversations) the user owns: what the per-user creation cap counts. */
   countRoomsOwnedBy(userId: UserId): Promise<number>;
   /** Changes the settings given (ROOM-16); the rest stay. */
@@ -118,6 +141,37 @@ export interface Storage {
   setRoomOwner(roomId: RoomId, userId: UserId): Promise<void>;
   /** Deletes the room, its members and its invites. */
   deleteRoom(id: RoomId): Promise<void>;
+
+  // ---- bans (ROOM-19) ----
+  /** Idempotent: a second ban keeps the first one's author and time. */
+  addRoomBan(roomId: RoomId, userId: UserId, bannedBy: UserId, at: number): Promise<void>;
+  /** True when there was one. */
+  removeRoomBan(roomId: RoomId, userId: UserId): Promise<boolean>;
+  isBannedFromRoom(roomId: RoomId, userId: UserId): Promise<boolean>;
+  /** The room's bans, oldest first, with the names of the banned (and of who banned, if they still exist). */
+  listRoomBans(roomId: RoomId): Promise<RoomBanRecord[]>;
+
+  // ---- blocks (ACCT-6) ----
+  /** Idempotent. */
+  addBlock(blockerId: UserId, blockedId: UserId, at: number): Promise<void>;
+  /** True when there was one. */
+  removeBlock(blockerId: UserId, blockedId: UserId): Promise<boolean>;
+  /** Whether `blockerId` blocked `blockedId`. */
+  isBlocked(blockerId: UserId, blockedId: UserId): Promise<boolean>;
+  countBlocks(blockerId: UserId): Promise<number>;
+  /** Oldest first. */
+  listBlocks(blockerId: UserId): Promise<{ userId: UserId; username: string; createdAt: number }[]>;
+
+  // ---- account deletion (ACCT-3) ----
+  /**
+   * Deletes the account and everything of it the server keeps, in one transaction: devices,
+   * KeyPackages, identity key, handshake and offline queues, revocations, sessions and refresh
+   * tokens, room memberships, bans, blocks, room invitations it received or sent, subscriptions,
+   * recovery codes. Its group places (mls_group_devices) stay until a remaining member's Commit
+   * removes them (MLS-5). The username is retired: `createUser` refuses it from then on
+   * (ACCT-5). Returns what it deleted; undefined when there was no such user.
+   */
+  deleteUser(id: UserId, at: number): Promise<DeletedUserCounts | undefined>;
 
   // ---- subscriptions (follow a user's posts in public rooms) ----
   /** Idempotent. */
@@ -153,9 +207,35 @@ export interface NewSession {
   createdAt: number;
   /** Absolute end of the session (refresh tokens cannot extend past it). */
   expiresAt: number;
+  /** ACCT-1: the sign-in's User-Agent (cleaned) and address. */
+  userAgent?: string | null;
+  ip?: string | null;
 }
 export interface SessionRecord extends NewSession {
   revokedAt: number | null;
+}
+
+/** ACCT-1: a live session as its owner sees it. */
+export interface SessionDetails extends SessionRecord {
+  deviceId: string | null;
+  userAgent: string | null;
+  ip: string | null;
+  lastSeenAt: number | null;
+}
+
+export interface RoomBanRecord {
+  userId: UserId;
+  username: string;
+  bannedBy: { id: UserId; username: string } | null;
+  createdAt: number;
+}
+
+export interface DeletedUserCounts {
+  devices: number;
+  keyPackages: number;
+  sessions: number;
+  invites: number;
+  identityKey: boolean;
 }
 
 export interface NewRefreshToken {
@@ -169,10 +249,25 @@ export interface RefreshTokenRecord extends NewRefreshToken {
 }
 
 export interface NewInvite {
+  /** The public id (16 hex digits). */
+  id: string;
   codeHash: string;
   createdBy: UserId;
   createdAt: number;
   expiresAt: number;
+  /** Registrations the code allows; 1 when absent. */
+  maxUses?: number;
+}
+export interface InviteRecord {
+  id: string;
+  createdBy: UserId;
+  /** Null once the creator's account is gone. */
+  createdByUsername: string | null;
+  createdAt: number;
+  expiresAt: number;
+  maxUses: number;
+  uses: number;
+  revokedAt: number | null;
 }
 
 export interface NewRoom {

@@ -1,5 +1,5 @@
 // This server's connections by user, session and device, with each connected user's frame budget: the bus's sink.
-import { assertNever, deviceKey } from "@parley/protocol";
+import { assertNever, deviceKey, type ErrorCode } from "@parley/protocol";
 import type { BusSink, ControlEvent } from "../bus/bus.js";
 import { ParleyError } from "../domain/errors.js";
 import type { SessionId, UserId } from "../domain/ids.js";
@@ -46,6 +46,22 @@ export class ConnectionRegistry implements BusSink {
 
   all(): Iterable<Connection> {
     return this.#all;
+  }
+
+  /** Closes every connection with `code`'s close code; one that does not close within `graceMs` is cut. */
+  async closeAll(code: ErrorCode, graceMs: number): Promise<void> {
+    const closing = [...this.all()].map(
+      (conn) =>
+        new Promise<void>((resolve) => {
+          conn.ws.once("close", () => resolve());
+          conn.close(code);
+          setTimeout(() => {
+            conn.ws.terminate();
+            resolve();
+          }, graceMs).unref();
+        }),
+    );
+    await Promise.all(closing);
   }
 
   opened(conn: Connection): void {

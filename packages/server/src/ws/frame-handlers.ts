@@ -132,6 +132,23 @@ export const FRAME_HANDLERS: FrameHandlers = {
       conn.send({ type: "ok", ...rid(frame) });
     },
   },
+  "room.ban": {
+    async handle(d, { conn, auth }, frame) {
+      await d.rooms.ban(auth, frame.roomId, asUserId(frame.userId));
+      conn.send({ type: "ok", ...rid(frame) });
+    },
+  },
+  "room.unban": {
+    async handle(d, { conn, auth }, frame) {
+      await d.rooms.unban(auth, frame.roomId, asUserId(frame.userId));
+      conn.send({ type: "ok", ...rid(frame) });
+    },
+  },
+  "room.bans": {
+    async handle(d, { conn, auth }, frame) {
+      conn.send({ type: "bans", ...rid(frame), ...(await d.rooms.bans(auth, frame.roomId)) });
+    },
+  },
   "room.list": {
     async handle(d, { conn, auth }, frame) {
       conn.send({ type: "rooms", ...rid(frame), rooms: await d.rooms.listMine(auth) });
@@ -195,7 +212,7 @@ export const FRAME_HANDLERS: FrameHandlers = {
       conn.send({
         type: "keypackages",
         ...rid(frame),
-        ...(await d.delivery.claim(auth, asUserId(frame.userId))),
+        ...(await d.delivery.claim(auth, asUserId(frame.userId), conn.deviceId ?? undefined)),
       });
     },
   },

@@ -11,12 +11,11 @@ import type { DeviceStreams } from "../domain/device-stream.js";
 import { ParleyError } from "../domain/errors.js";
 import type { UserId } from "../domain/ids.js";
 import type { MembershipCache } from "../domain/membership-cache.js";
-import { SignOn } from "../domain/sign-on.js";
-import { LogThrottle } from "../ops/log-throttle.js";
+import { type DeviceSessions, SignOn, signOnDevice } from "../domain/sign-on.js";
 import type { Metrics } from "../ops/metrics.js";
-import { isStorageFull } from "../storage/storage-full.js";
 import { Connection } from "./connection.js";
 import { ConnectionRegistry } from "./connection-registry.js";
+import { FrameFailures } from "./frame-failures.js";
 import { FRAME_HANDLERS, type FrameDomain, type FrameHandler } from "./frame-handlers.js";
 import { FrameError, FrameParser } from "./frame-parser.js";
 import { startHeartbeat } from "./heartbeat.js";
@@ -47,16 +46,17 @@ const MAX_INVALID_FRAMES = 10;
 export class Gateway {
   readonly #upgrades: UpgradeHandler;
   readonly #parser = new FrameParser();
-  /** Error lines a client can cause, at most one a minute per kind. */
-  readonly #quiet = new LogThrottle();
+  readonly #failures: FrameFailures;
   readonly #registry: ConnectionRegistry;
   readonly #signOn: SignOn;
+  readonly #devices: DeviceSessions;
   readonly #stopHeartbeat: () => void;
   readonly #onSent = () => {
     this.o.metrics.framesOut++;
   };
 
   constructor(private readonly o: GatewayOptions) {
+    this.#failures = new FrameFailures(o.log, o.storageUp);
     this.#upgrades = new UpgradeHandler({
       maxFrameBytes: o.config.maxFrameBytes,
       allowedOrigins: o.config.allowedOrigins,
@@ -77,6 +77,13 @@ export class Gateway {
       onStreamError: (err) =>
         o.log.warn({ err, event: "offline_queue_failed" }, "could not send queued messages"),
     });
+    this.#devices = {
+      isRemoved: (userId, deviceId) => o.delivery.isRemoved(userId, deviceId),
+      endSession: (sessionId) => o.accounts.endRemovedDeviceSession(sessionId),
+      bindSession: (sessionId, deviceId) => o.accounts.bindSessionDevice(sessionId, deviceId),
+      onUnbound: (err) =>
+        o.log.warn({ err, event: "session_device_unbound" }, "could not record the session's device"),
+    };
     this.#signOn = new SignOn({
       bus: o.bus,
       maxConnectionsPerUser: o.config.maxConnectionsPerUser,
@@ -122,9 +129,7 @@ export class Gateway {
         "socket error",
       );
     });
-    ws.on("close", () => {
-      void this.#closed(conn);
-    });
+    ws.on("close", () => void this.#closed(conn));
   }
 
   async #closed(conn: Connection): Promise<void> {
@@ -145,18 +150,7 @@ export class Gateway {
   async shutdown(): Promise<void> {
     this.#stopHeartbeat();
     this.#signOn.stop();
-    const closing = [...this.#registry.all()].map(
-      (conn) =>
-        new Promise<void>((resolve) => {
-          conn.ws.once("close", () => resolve());
-          conn.close("server_shutting_down");
-          setTimeout(() => {
-            conn.ws.terminate();
-            resolve();
-          }, 2000).unref();
-        }),
-    );
-    await Promise.all(closing);
+    await this.#registry.closeAll("server_shutting_down", 2000);
     this.#upgrades.close();
   }
 
@@ -181,23 +175,8 @@ export class Gateway {
   }
 
   async #fail(conn: Connection, e: unknown, frame: ClientFrame): Promise<void> {
-    const rid = "rid" in frame ? frame.rid : undefined;
-    let error: ParleyError;
-    if (e instanceof ParleyError) {
-      error = e;
-    } else if (isStorageFull(e)) {
-      const folded = this.#quiet.take("storage_full");
-      if (folded > 0)
-        this.o.log.error(
-          { event: "storage_full", count: folded, frameType: frame.type },
-          "a write failed: the storage is full",
-        );
-      error = new ParleyError("storage_full");
-    } else {
-      this.o.log.error({ err: e, event: "frame_error", frameType: frame.type }, "frame handling failed");
-      error = new ParleyError((await this.o.storageUp()) ? "internal_error" : "service_unavailable");
-    }
-    conn.sendError(error, rid);
+    const error = await this.#failures.describe(e, frame.type);
+    conn.sendError(error, "rid" in frame ? frame.rid : undefined);
     // A connection that could not be authenticated gets no second chance and no open socket.
     if (!conn.auth) conn.close(error.code);
   }
@@ -213,7 +192,15 @@ export class Gateway {
     const handler = FRAME_HANDLERS[frame.type] as FrameHandler<typeof frame.type>;
     const wait = this.#registry.take(auth.userId, handler.cost?.(frame) ?? 1);
     if (wait > 0) throw new ParleyError("rate_limited", { retryAfterMs: wait });
+    // ACCT-1: a map lookup per frame; a database write at most once a minute per session.
+    this.o.accounts.touch(auth.sessionId, conn.ip).catch((err: unknown) => {
+      this.o.log.warn(
+        { err, event: "session_touch_failed" },
+        "could not record when a session was last seen",
+      );
+    });
     await handler.handle(this.o, { conn, auth }, frame);
+    if (frame.type === "message.send") this.o.metrics.messages++;
   }
 
   async #authenticate(conn: Connection, frame: ClientFrameOf<"auth">): Promise<void> {
@@ -221,25 +208,16 @@ export class Gateway {
     if (frame.protocolVersion !== PROTOCOL_VERSION) return conn.close("unsupported_protocol_version");
     let auth: Awaited<ReturnType<AccountService["authenticate"]>>;
     try {
-      auth = await this.o.accounts.authenticate(frame.token);
+      auth = await this.o.accounts.authenticate(frame.token, conn.ip);
     } catch (e) {
       if (!(e instanceof ParleyError)) throw e;
       this.o.metrics.authFailures.inc({ kind: "ws_token" });
       conn.sendError(e);
       return conn.close(e.code);
     }
-    // IDENT-5: a removed device is told so, and its session ends; a live one marks the session
-    // as its own, so that removing the device later ends this session too.
-    if (frame.deviceId !== undefined) {
-      if (await this.o.delivery.isRemoved(auth.userId, frame.deviceId)) {
-        await this.o.accounts.endSession(auth.sessionId);
-        conn.sendError(new ParleyError("device_removed"));
-        return conn.close("device_removed");
-      }
-      // Best effort: a full disk must not stop sign-ins (the removed device id is refused anyway).
-      await this.o.accounts.bindSessionDevice(auth.sessionId, frame.deviceId).catch((err: unknown) => {
-        this.o.log.warn({ err, event: "session_device_unbound" }, "could not record the session's device");
-      });
+    if (frame.deviceId !== undefined && !(await signOnDevice(this.#devices, auth, frame.deviceId))) {
+      conn.sendError(new ParleyError("device_removed"));
+      return conn.close("device_removed");
     }
     if (conn.closing) return;
     const admission = await this.#signOn.admit(auth, conn.id, () => conn.closing);

@@ -1,8 +1,10 @@
 import {
+  badgeCount,
   type ChatSnapshot,
   DEFAULT_RETENTION,
   emptyChatSnapshot,
   type HistoryRetention,
+  notifyLevelIn,
 } from "@parley/client";
 import type { InfoResponse, RoomView } from "@parley/protocol";
 import { computed, signal } from "@preact/signals";
@@ -36,6 +38,8 @@ export const typing = computed(() => chat.value.typing);
 export const trust = computed(() => chat.value.trust);
 export const members = computed(() => chat.value.members);
 export const invitations = computed(() => chat.value.invitations);
+/** Issue 18.5: unread messages outside muted conversations, for the title and the app icon. */
+export const badge = computed(() => badgeCount(chat.value.unread, (id) => notifyLevelIn(chat.value, id)));
 /** Message key -> its file's upload or download: progress while running, then how it ended. */
 export const transfers = computed(() => chat.value.transfers);
 

@@ -1,3 +1,4 @@
+import type { NotifyLevel } from "@parley/client";
 import {
   type ChatChange,
   type ChatMessage,
@@ -38,6 +39,7 @@ import type { StagedFile } from "./files.js";
 import {
   chat,
   composing,
+  conversationName,
   focused,
   type MessageRef,
   notice,
@@ -48,6 +50,7 @@ import {
   selectedRoom,
   serverInfo,
 } from "./model.js";
+import { alertArrival, askOnFirstSend } from "./notifications.js";
 
 /**
  * The page's side of the chat: signing in and out, and the actions components call. The chat
@@ -224,9 +227,17 @@ function onChange(model: ChatModel, change: ChatChange): void {
           ? "This device could not keep a message in its history."
           : describeError(change.error);
       return;
+    case "message": {
+      const room = model.room(change.message.roomId);
+      alertArrival(model, change.message, {
+        open: selectedRoom.peek() === change.message.roomId,
+        roomName: room !== undefined ? conversationName(room) : change.message.roomId,
+        onClick: () => selectRoom(change.message.roomId),
+      });
+      return;
+    }
     case "state":
     case "status":
-    case "message":
     case "conversation":
     case "presence":
     case "typing":
@@ -250,6 +261,7 @@ function onChange(model: ChatModel, change: ChatChange): void {
 
 /** Sends a text to a conversation: at once when connected, else when the connection is back. */
 export function sendMessage(roomId: string, text: string, replyTo?: MessageRef): void {
+  askOnFirstSend();
   // A failure shows on the message (Retry) and as a notice.
   session?.model.send(roomId, text, replyTo !== undefined ? { replyTo } : {}).catch(() => undefined);
 }
@@ -415,6 +427,16 @@ export function retry(key: string): void {
 /** Tells the room this user is typing (repeated while typing, stopped after a pause). */
 export function typingInRoom(roomId: string): void {
   session?.model.typed(roomId);
+}
+
+/** Issue 18.5: a conversation's notification level on this device. */
+export function setNotifyLevel(roomId: string, level: NotifyLevel): void {
+  session?.model.setNotifyLevel(roomId, level);
+}
+
+/** Whether this device's notifications show a message's text. */
+export function setPreviews(on: boolean): void {
+  session?.model.setPreviews(on);
 }
 
 export function selectRoom(roomId: string | undefined): void {

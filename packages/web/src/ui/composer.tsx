@@ -7,6 +7,7 @@ import { chat, composing, connection, me, members, notice, serverInfo } from "..
 import { editMessage, filePolicy, sendAttachments, sendMessage, typingInRoom } from "../state/session.js";
 import { AttachButton, StagedList, stageFiles } from "./attach.js";
 import { EMOJI_GROUPS } from "./emoji.js";
+import { SendHorizontal, Smile } from "./icons.js";
 import { maxMessageChars } from "./limits.js";
 import { VoiceButton } from "./voice-record.js";
 
@@ -249,7 +250,7 @@ export function Composer({ roomId, blocked }: { roomId: string; blocked: boolean
           disabled={blocked}
           onClick={() => setPicker(!picker)}
         >
-          <span aria-hidden="true">☺</span>
+          <Smile />
         </button>
         {policy !== undefined && <AttachButton disabled={blocked} onFiles={addFiles} />}
         <textarea
@@ -288,10 +289,11 @@ export function Composer({ roomId, blocked }: { roomId: string; blocked: boolean
         )}
         <button
           type="submit"
-          class="primary"
+          class="primary send"
           disabled={blocked || over || (text.trim().length === 0 && staged.length === 0)}
         >
-          {mode?.mode === "edit" ? "Save" : "Send"}
+          <SendHorizontal />
+          <span class="button-label">{mode?.mode === "edit" ? "Save" : "Send"}</span>
         </button>
       </div>
       <p

@@ -1,11 +1,14 @@
 import type { RoomView } from "@parley/protocol";
-import { useState } from "preact/hooks";
+import { useEffect, useId, useRef, useState } from "preact/hooks";
 import { describeError } from "../state/errors.js";
 import { conversationName, directPeer, disappearing, me, members, notice, trust } from "../state/model.js";
-import { inviteUser, leaveRoom, setDisappearing } from "../state/session.js";
+import { inviteUser, leaveRoom, selectRoom, setDisappearing } from "../state/session.js";
+import { Avatar } from "./avatar.js";
 import { Composer } from "./composer.js";
 import { Dialog } from "./dialog.js";
+import { ArrowLeft, DoorOpen, EllipsisVertical, SlidersHorizontal, UserPlus, Users } from "./icons.js";
 import { MessageList } from "./message-list.js";
+import { NotifySelect } from "./notify.js";
 import { RoomSettingsDialog } from "./room-settings.js";
 import { SafetyDialog } from "./safety-dialog.js";
 import { SuiteLabel } from "./suite-label.js";
@@ -34,6 +37,33 @@ export function Conversation({ room }: { room: RoomView }) {
   const [showMembers, setShowMembers] = useState(() => matchMedia("(min-width: 900px)").matches);
   const isRoom = room.kind === "room";
   const peer = isRoom ? undefined : directPeer(room.id);
+  // On a phone the room's actions fold into one menu, so the header stays one row (issue 20).
+  const [menuOpen, setMenuOpen] = useState(false);
+  const menuId = useId();
+  const headerRef = useRef<HTMLElement>(null);
+  const toggleRef = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (!menuOpen) return;
+    const outside = (e: PointerEvent) => {
+      if (!(e.target instanceof Node) || headerRef.current?.contains(e.target) !== true) setMenuOpen(false);
+    };
+    const onEscape = (e: KeyboardEvent) => {
+      if (e.key !== "Escape") return;
+      setMenuOpen(false);
+      toggleRef.current?.focus();
+    };
+    document.addEventListener("pointerdown", outside);
+    document.addEventListener("keydown", onEscape);
+    return () => {
+      document.removeEventListener("pointerdown", outside);
+      document.removeEventListener("keydown", onEscape);
+    };
+  }, [menuOpen]);
+  /** Runs a menu item's action and folds the menu again. */
+  const pick = (action: () => void) => () => {
+    setMenuOpen(false);
+    action();
+  };
 
   const openLock = () => {
     if (peer !== undefined) setVerifying({ userId: peer.id, username: peer.username });
@@ -42,7 +72,17 @@ export function Conversation({ room }: { room: RoomView }) {
 
   return (
     <section class="conversation" aria-labelledby="conversation-title">
-      <header class="conversation-header">
+      <header class="conversation-header" ref={headerRef}>
+        <button
+          type="button"
+          class="back icon-button"
+          aria-label="Back to conversations"
+          title="Conversations"
+          onClick={() => selectRoom(undefined)}
+        >
+          <ArrowLeft />
+        </button>
+        <Avatar userId={peer?.id ?? room.id} name={name} room={isRoom} />
         <div class="conversation-title">
           <h2 id="conversation-title">{name}</h2>
           {isRoom && (
@@ -56,32 +96,52 @@ export function Conversation({ room }: { room: RoomView }) {
             </span>
           )}
         </div>
-        <div class="conversation-actions">
-          <button
-            type="button"
-            class={`lock lock-${level.replace(" ", "-")}`}
-            aria-label={`Encryption: ${level}`}
-            title={`End-to-end encrypted, ${level}`}
-            onClick={openLock}
-          >
-            <LockIcon open={level === "key changed"} />
-            <span aria-hidden="true" class="lock-text">
-              {level === "verified" ? "Verified" : level === "key changed" ? "Key changed" : "Unverified"}
-            </span>
-          </button>
+        <button
+          type="button"
+          class={`lock lock-${level.replace(" ", "-")}`}
+          aria-label={`Encryption: ${level}`}
+          title={`End-to-end encrypted, ${level}`}
+          onClick={openLock}
+        >
+          <LockIcon open={level === "key changed"} />
+          <span aria-hidden="true" class="lock-text">
+            {level === "verified" ? "Verified" : level === "key changed" ? "Key changed" : "Unverified"}
+          </span>
+        </button>
+        <button
+          type="button"
+          ref={toggleRef}
+          class="menu-toggle icon-button"
+          aria-label={isRoom ? "Room menu" : "Conversation menu"}
+          aria-expanded={menuOpen}
+          aria-controls={menuId}
+          onClick={() => setMenuOpen(!menuOpen)}
+        >
+          <EllipsisVertical />
+        </button>
+        <div class={`conversation-actions${menuOpen ? " open" : ""}`} id={menuId}>
           <DisappearingSelect roomId={room.id} />
+          <NotifySelect roomId={room.id} />
           {isRoom && (
             <>
-              <button type="button" aria-expanded={showMembers} onClick={() => setShowMembers(!showMembers)}>
+              <button
+                type="button"
+                aria-expanded={showMembers}
+                onClick={pick(() => setShowMembers(!showMembers))}
+              >
+                <Users />
                 Members ({list.length})
               </button>
-              <button type="button" onClick={() => setDialog("invite")}>
+              <button type="button" onClick={pick(() => setDialog("invite"))}>
+                <UserPlus />
                 Invite
               </button>
-              <button type="button" onClick={() => setDialog("room")}>
+              <button type="button" onClick={pick(() => setDialog("room"))}>
+                <SlidersHorizontal />
                 Room settings
               </button>
-              <button type="button" onClick={() => setDialog("leave")}>
+              <button type="button" onClick={pick(() => setDialog("leave"))}>
+                <DoorOpen />
                 Leave
               </button>
             </>
@@ -115,7 +175,10 @@ export function Conversation({ room }: { room: RoomView }) {
         <ul class="members" aria-label="Members">
           {list.map((m) => (
             <li key={m.userId} data-user={m.username} data-presence={m.online ? "online" : "offline"}>
-              <span class={`dot ${m.online ? "online" : "offline"}`} aria-hidden="true" />
+              <span class="avatar-with-presence">
+                <Avatar userId={m.userId} name={m.username} size="sm" />
+                <span class={`dot ${m.online ? "online" : "offline"}`} aria-hidden="true" />
+              </span>
               <span>
                 {m.username}
                 {m.role !== "member" ? ` (${m.role})` : ""}

@@ -6,6 +6,7 @@ import { canDelete, canEdit, deleteMessage, react } from "../state/session.js";
 import { Dialog } from "./dialog.js";
 import { EMOJI_GROUPS } from "./emoji.js";
 import { formatFull } from "./format.js";
+import { Copy, Info, Pencil, Reply, SmilePlus, Trash2 } from "./icons.js";
 import { MessageInfoDialog } from "./message-info.js";
 
 /** The reactions offered first; "More" opens every emoji the picker has. */
@@ -55,9 +56,11 @@ export function MessageActions({ message: m, onDone }: { message: ChatMessage; o
             onDone();
           }}
         >
+          <Reply />
           Reply
         </button>
         <button type="button" class="small" aria-expanded={open === "react"} onClick={() => setOpen("react")}>
+          <SmilePlus />
           React
         </button>
         {canEdit(m) && (
@@ -69,18 +72,22 @@ export function MessageActions({ message: m, onDone }: { message: ChatMessage; o
               onDone();
             }}
           >
+            <Pencil />
             Edit
           </button>
         )}
         {canDelete(m) && (
           <button type="button" class="small" onClick={() => setOpen("delete")}>
+            <Trash2 />
             Delete
           </button>
         )}
         <button type="button" class="small" onClick={copy}>
+          <Copy />
           Copy
         </button>
         <button type="button" class="small" onClick={() => setOpen("info")}>
+          <Info />
           Info
         </button>
       </div>

@@ -15,7 +15,9 @@ import {
 } from "../state/model.js";
 import { jumpTo, quoteOf, react, retry } from "../state/session.js";
 import { AttachmentSlot } from "./attachment-slot.js";
+import { Avatar } from "./avatar.js";
 import { dayNumber, formatDay, formatFull, formatTime } from "./format.js";
+import { Check, CheckCheck, CircleAlert, Clock, ShieldCheck } from "./icons.js";
 import { type Decorate, Markdown } from "./markdown.js";
 import { MessageActions } from "./message-actions.js";
 
@@ -36,7 +38,25 @@ export function MessageList({ roomId }: { roomId: string }) {
   useLayoutEffect(() => {
     const el = ref.current;
     if (el !== null && stick.current) el.scrollTop = el.scrollHeight;
+    // Messages that change size without a render (a theme switch's font, a font or a photo
+    // arriving, a narrower window) keep the newest message in view while the reader is at the end.
+    if (el !== null) for (const child of el.children) observer.current?.observe(child);
   });
+  const observer = useRef<ResizeObserver | undefined>(undefined);
+  useEffect(() => {
+    const el = ref.current;
+    if (el === null) return;
+    const o = new ResizeObserver(() => {
+      if (stick.current) el.scrollTop = el.scrollHeight;
+    });
+    o.observe(el);
+    for (const child of el.children) o.observe(child);
+    observer.current = o;
+    return () => {
+      o.disconnect();
+      observer.current = undefined;
+    };
+  }, []);
   const onScroll = () => {
     const el = ref.current;
     if (el !== null) stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < STICKY_PX;
@@ -77,8 +97,13 @@ export function MessageList({ roomId }: { roomId: string }) {
         {list.map((m, i) => {
           const prev = list[i - 1];
           const newDay = prev === undefined || dayNumber(prev.ts) !== dayNumber(m.ts);
+          // A line about the room ("bob joined") is no message: the one after it shows its sender.
           const burst =
-            !newDay && prev !== undefined && prev.fromId === m.fromId && m.ts - prev.ts < BURST_MS;
+            !newDay &&
+            prev !== undefined &&
+            prev.system !== true &&
+            prev.fromId === m.fromId &&
+            m.ts - prev.ts < BURST_MS;
           return (
             <Fragment key={m.key}>
               {notesBetween(prev?.ts ?? Number.NEGATIVE_INFINITY, m.ts)}
@@ -157,12 +182,13 @@ const STATUS_LABEL: Record<OutgoingStatus, string> = {
   read: "Read",
   failed: "Not sent",
 };
-const STATUS_MARK: Record<OutgoingStatus, string> = {
-  sending: "🕓",
-  sent: "✓",
-  delivered: "✓✓",
-  read: "✓✓",
-  failed: "!",
+/** The tick drawn for each state: one check once the server has it, two once a device has it. */
+const STATUS_MARK: Record<OutgoingStatus, typeof Check> = {
+  sending: Clock,
+  sent: Check,
+  delivered: CheckCheck,
+  read: CheckCheck,
+  failed: CircleAlert,
 };
 
 function Message({
@@ -227,11 +253,13 @@ function Message({
         if (pressed) e.preventDefault();
       }}
     >
+      {!m.own && !continued && <Avatar userId={m.fromId} name={m.fromName} />}
       <header class={continued ? "sr-only" : "message-header"}>
-        <span class="sender">{m.fromName}</span>
+        {/* One's own name on one's own bubbles says nothing: the side and colour say it is yours. */}
+        {!m.own && <span class="sender">{m.fromName}</span>}
         {m.trust === "verified" && (
           <span class="verified" title="Verified">
-            <span aria-hidden="true">✓</span>
+            <ShieldCheck size={14} />
             <span class="sr-only">verified</span>
           </span>
         )}
@@ -263,8 +291,8 @@ function Message({
       )}
       {statusLabel !== undefined && (
         <footer class={`status status-${m.status}`}>
-          <span title={`${statusLabel}${progress}`} data-testid="ticks">
-            <span aria-hidden="true">{m.status === undefined ? "" : STATUS_MARK[m.status]}</span>
+          <span title={`${statusLabel}${progress}`} data-testid="ticks" data-ticks={m.status}>
+            {m.status !== undefined && <Tick status={m.status} />}
             <span class="sr-only">{`${statusLabel}${progress}`}</span>
           </span>
           {m.status === "failed" && (
@@ -276,6 +304,11 @@ function Message({
       )}
     </article>
   );
+}
+
+function Tick({ status }: { status: OutgoingStatus }) {
+  const Mark = STATUS_MARK[status];
+  return <Mark size={18} strokeWidth={2.25} class="tick" />;
 }
 
 /** CHAT-1: the message a reply answers, quoted; a click opens it. */

@@ -2,8 +2,10 @@ import { formatRetention, parseRetention, RETENTION_DAYS } from "@parley/client"
 import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../state/errors.js";
 import {
+  badge,
   connection,
   conversationName,
+  directPeer,
   invitations,
   me,
   notice,
@@ -17,6 +19,7 @@ import {
   theme,
   unread,
 } from "../state/model.js";
+import { showBadge } from "../state/notifications.js";
 import {
   declineInvitation,
   joinRoom,
@@ -27,40 +30,46 @@ import {
   signOut,
 } from "../state/session.js";
 import { ChangePasswordSection } from "./account.js";
+import { Avatar } from "./avatar.js";
 import { Conversation } from "./conversation.js";
 import { DevicesSection } from "./devices.js";
 import { Dialog } from "./dialog.js";
+import { LogIn, MessageSquarePlus, Search, Settings } from "./icons.js";
+import { NotificationSettings } from "./notify.js";
 import { JoinRoomDialog, NewRoomDialog } from "./rooms.js";
 import { SearchDialog } from "./search.js";
 
 export function Shell() {
   const [dialog, setDialog] = useState<"new" | "join" | "settings" | "search" | undefined>();
   const room = rooms.value.find((r) => r.id === selectedRoom.value);
-  const totalUnread = Object.values(unread.value).reduce((a, b) => a + b, 0);
-  useEffect(() => {
-    document.title = totalUnread > 0 ? `(${totalUnread}) Parley` : "Parley";
-  }, [totalUnread]);
+  const count = badge.value;
+  useEffect(() => showBadge(count), [count]);
   return (
     <div class={`shell${room !== undefined ? " has-conversation" : ""}`}>
       <header class="topbar">
         <span class="logo">Parley</span>
         <ConnectionStatus />
+        {me.value !== undefined && <Avatar userId={me.value.id} name={me.value.username} size="sm" />}
         <span class="me" data-testid="me">
           {me.value?.username}
         </span>
-        <button type="button" onClick={() => setDialog("settings")}>
-          Settings
+        <button type="button" class="icon-button" onClick={() => setDialog("settings")}>
+          <Settings />
+          <span class="button-label">Settings</span>
         </button>
       </header>
       <aside class="sidebar">
         <div class="sidebar-actions">
           <button type="button" onClick={() => setDialog("new")}>
+            <MessageSquarePlus />
             New room
           </button>
           <button type="button" onClick={() => setDialog("join")}>
+            <LogIn />
             Join room
           </button>
           <button type="button" onClick={() => setDialog("search")}>
+            <Search />
             Search
           </button>
         </div>
@@ -73,6 +82,7 @@ export function Shell() {
               .sort((a, b) => conversationName(a).localeCompare(conversationName(b)))
               .map((r) => {
                 const n = unread.value[r.id] ?? 0;
+                const peer = r.kind === "direct" ? directPeer(r.id) : undefined;
                 return (
                   <li key={r.id}>
                     <button
@@ -81,10 +91,12 @@ export function Shell() {
                       aria-current={r.id === selectedRoom.value ? "true" : undefined}
                       onClick={() => selectRoom(r.id)}
                     >
-                      <span class="conversation-name">
-                        <span aria-hidden="true">{r.kind === "direct" ? "@ " : "# "}</span>
-                        {conversationName(r)}
-                      </span>
+                      <Avatar
+                        userId={peer?.id ?? r.id}
+                        name={conversationName(r)}
+                        room={peer === undefined}
+                      />
+                      <span class="conversation-name">{conversationName(r)}</span>
                       {n > 0 && (
                         <span class="badge" data-testid="unread">
                           <span aria-hidden="true">{n}</span>
@@ -101,12 +113,7 @@ export function Shell() {
       </aside>
       <main class="main">
         {room !== undefined ? (
-          <>
-            <button type="button" class="back" onClick={() => selectRoom(undefined)}>
-              ← Conversations
-            </button>
-            <Conversation key={room.id} room={room} />
-          </>
+          <Conversation key={room.id} room={room} />
         ) : (
           <section class="welcome">
             <h2>Welcome{me.value ? `, ${me.value.username}` : ""}</h2>
@@ -217,8 +224,11 @@ function People() {
                 });
               }}
             >
-              <span class={`dot ${p.online ? "online" : "offline"}`} aria-hidden="true" />
-              {p.username}
+              <span class="avatar-with-presence">
+                <Avatar userId={p.id} name={p.username} />
+                <span class={`dot ${p.online ? "online" : "offline"}`} aria-hidden="true" />
+              </span>
+              <span class="person-name">{p.username}</span>
             </button>
             <span class="sr-only">{p.online ? "online" : "offline"}</span>
           </li>
@@ -232,56 +242,76 @@ function SettingsDialog({ onClose }: { onClose: () => void }) {
   const [erase, setErase] = useState(false);
   return (
     <Dialog title="Settings" onClose={onClose}>
-      <label>
-        Theme
-        <select value={theme.value} onChange={(e) => (theme.value = e.currentTarget.value as ThemeChoice)}>
-          <option value="system">System</option>
-          <option value="modern-light">Modern light</option>
-          <option value="modern-dark">Modern dark</option>
-          <option value="terminal">Terminal</option>
-        </select>
-      </label>
-      <label>
-        History on this device
-        <select
-          value={formatRetention(retention.value)}
-          disabled={!persistent.value}
-          onChange={(e) => {
-            const next = parseRetention(e.currentTarget.value);
-            if (next !== undefined) void setRetention(next);
-          }}
-        >
-          <option value="all">Keep</option>
-          {RETENTION_DAYS.map((d) => (
-            <option key={d} value={`${d}d`}>
-              Keep for {d === 1 ? "1 day" : `${d} days`}
-            </option>
-          ))}
-          <option value="none">Keep nothing</option>
-        </select>
-      </label>
-      <p class="muted small-text">
-        Kept messages, unread counts and read positions stay in this browser, encrypted with a key the page
-        cannot export. Keep nothing: messages live in this page's memory only.
-      </p>
-      <label class="check">
-        <input
-          type="checkbox"
-          checked={readReceipts.value}
-          onChange={(e) => void setReadReceipts(e.currentTarget.checked)}
-        />
-        Send read receipts
-      </label>
-      <p class="muted small-text">Off: nobody sees when you read their messages, and you see nobody's.</p>
-      <hr />
-      <DevicesSection />
-      <hr />
-      <ChangePasswordSection />
-      <hr />
-      <label class="check">
-        <input type="checkbox" checked={erase} onChange={(e) => setErase(e.currentTarget.checked)} />
-        Erase this device's keys and history
-      </label>
+      <div class="settings-form">
+        <fieldset class="settings-group">
+          <legend>Appearance</legend>
+          <label class="field">
+            <span class="field-label">Theme</span>
+            <select
+              value={theme.value}
+              onChange={(e) => (theme.value = e.currentTarget.value as ThemeChoice)}
+            >
+              <option value="system">System</option>
+              <option value="modern-light">Modern light</option>
+              <option value="modern-dark">Modern dark</option>
+              <option value="terminal">Terminal</option>
+            </select>
+          </label>
+        </fieldset>
+        <fieldset class="settings-group">
+          <legend>Privacy</legend>
+          <label class="field">
+            <span class="field-label">History on this device</span>
+            <select
+              value={formatRetention(retention.value)}
+              disabled={!persistent.value}
+              onChange={(e) => {
+                const next = parseRetention(e.currentTarget.value);
+                if (next !== undefined) void setRetention(next);
+              }}
+            >
+              <option value="all">Keep</option>
+              {RETENTION_DAYS.map((d) => (
+                <option key={d} value={`${d}d`}>
+                  Keep for {d === 1 ? "1 day" : `${d} days`}
+                </option>
+              ))}
+              <option value="none">Keep nothing</option>
+            </select>
+          </label>
+          <p class="field-help muted small-text">
+            Kept messages, unread counts and read positions stay in this browser, encrypted with a key the
+            page cannot export. Keep nothing: messages live in this page's memory only.
+          </p>
+          <label class="check">
+            <input
+              type="checkbox"
+              checked={readReceipts.value}
+              onChange={(e) => void setReadReceipts(e.currentTarget.checked)}
+            />
+            Send read receipts
+          </label>
+          <p class="field-help muted small-text">
+            Off: nobody sees when you read their messages, and you see nobody's.
+          </p>
+        </fieldset>
+        <div class="settings-group">
+          <NotificationSettings />
+        </div>
+        <div class="settings-group">
+          <DevicesSection />
+        </div>
+        <div class="settings-group">
+          <ChangePasswordSection />
+        </div>
+        <fieldset class="settings-group">
+          <legend>Sign out</legend>
+          <label class="check">
+            <input type="checkbox" checked={erase} onChange={(e) => setErase(e.currentTarget.checked)} />
+            Erase this device's keys and history
+          </label>
+        </fieldset>
+      </div>
       <div class="dialog-actions">
         <button type="button" class={erase ? "danger" : ""} onClick={() => void signOut(erase)}>
           Sign out

@@ -8,6 +8,9 @@ import { auditLog } from "./0006-audit-log.js";
 import { files } from "./0007-files.js";
 import { recoveryCodes } from "./0008-recovery-codes.js";
 import { roomSettings } from "./0009-room-settings.js";
+import { accountSelfService } from "./0010-account-self-service.js";
+import { totp } from "./0012-totp.js";
+import { inviteUses } from "./0014-invite-uses.js";
 
 /**
  * Every migration, by name. A static map rather than Kysely's FileMigrationProvider so that
@@ -23,6 +26,9 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   "0007-files": files,
   "0008-recovery-codes": recoveryCodes,
   "0009-room-settings": roomSettings,
+  "0010-account-self-service": accountSelfService,
+  "0012-totp": totp,
+  "0014-invite-uses": inviteUses,
 });
 
 export const migrationProvider: MigrationProvider = {

@@ -1,0 +1,30 @@
+/**
+ * The app's icons: Lucide (ISC licence), bundled, one module per icon so only those named here
+ * reach the bundle. An icon is decoration: the button around it carries the accessible name
+ * (visible text or aria-label), and lucide marks the SVG aria-hidden.
+ */
+export {
+  ArrowLeft,
+  Check,
+  CheckCheck,
+  CircleAlert,
+  Clock,
+  Copy,
+  DoorOpen,
+  EllipsisVertical,
+  Info,
+  LogIn,
+  MessageSquarePlus,
+  Pencil,
+  Reply,
+  Search,
+  SendHorizontal,
+  Settings,
+  ShieldCheck,
+  SlidersHorizontal,
+  Smile,
+  SmilePlus,
+  Trash2,
+  UserPlus,
+  Users,
+} from "lucide-preact";
