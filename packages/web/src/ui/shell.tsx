@@ -34,6 +34,7 @@ import { Avatar } from "./avatar.js";
 import { Conversation } from "./conversation.js";
 import { DevicesSection } from "./devices.js";
 import { Dialog } from "./dialog.js";
+import { FollowButton, FollowedPosts } from "./following.js";
 import { LogIn, MessageSquarePlus, Search, Settings } from "./icons.js";
 import { NotificationSettings } from "./notify.js";
 import { JoinRoomDialog, NewRoomDialog } from "./rooms.js";
@@ -74,6 +75,7 @@ export function Shell() {
           </button>
         </div>
         <Invitations />
+        <FollowedPosts />
         <nav aria-label="Conversations">
           <h2 class="section-title">Conversations</h2>
           {rooms.value.length === 0 && <p class="muted small-text">No conversations yet.</p>}
@@ -231,6 +233,7 @@ function People() {
               <span class="person-name">{p.username}</span>
             </button>
             <span class="sr-only">{p.online ? "online" : "offline"}</span>
+            <FollowButton userId={p.id} username={p.username} />
           </li>
         ))}
       </ul>
