@@ -42,6 +42,7 @@ export type ChatInput =
   | { readonly kind: "settings" }
   | { readonly kind: "delete-room"; readonly confirm: string }
   | { readonly kind: "password" }
+  | { readonly kind: "recovery-codes" }
   | { readonly kind: "invite"; readonly user: string }
   | { readonly kind: "msg"; readonly user: string; readonly text: string }
   | { readonly kind: "switch"; readonly target: string }
@@ -107,6 +108,7 @@ export const COMMAND_HELP: readonly (readonly [string, string])[] = [
   ["/mod <user>", "make a member a moderator (owner); /unmod to undo"],
   ["/delete-room <name>", "delete the room for everyone (owner; its name)"],
   ["/password", "change your password; your other sessions end"],
+  ["/recovery-codes", "ten codes for a forgotten password; print them"],
   ["/msg <user> <text>", "send an end-to-end encrypted direct message"],
   ["/who", "who is online, and the members of the current room"],
   ["/subscribe <user>", "follow a user: see when they come and go"],
@@ -170,7 +172,8 @@ export function parseInput(line: string): ChatInput {
       | "more"
       | "invites"
       | "settings"
-      | "password",
+      | "password"
+      | "recovery-codes",
   ): ChatInput =>
     words.length === 0 ? { kind } : { kind: "invalid", reason: `/${name} takes no arguments` };
 
@@ -349,6 +352,7 @@ export function parseInput(line: string): ChatInput {
     case "invites":
     case "settings":
     case "password":
+    case "recovery-codes":
       return none(name);
     default:
       return { kind: "invalid", reason: `unknown command /${head} (see /help)` };

@@ -4,9 +4,10 @@ import {
   USERNAME_MAX_LENGTH,
   USERNAME_MIN_LENGTH,
 } from "@parley/protocol";
+import { Fragment } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../state/errors.js";
-import { notice, persistent, secondStep, serverInfo } from "../state/model.js";
+import { notice, pendingInvite, persistent, secondStep, serverInfo } from "../state/model.js";
 import { register, signIn } from "../state/session.js";
 import { PolicyWarning, ServerPanel } from "./server-policy.js";
 import { TwoFactorStep } from "./two-factor.js";
@@ -189,7 +190,14 @@ export function Register() {
         {info?.registration === "invite" && (
           <label>
             Invite code
-            <input name="invite" autoComplete="off" autoCapitalize="characters" spellcheck={false} required />
+            <input
+              name="invite"
+              autoComplete="off"
+              autoCapitalize="characters"
+              spellcheck={false}
+              required
+              defaultValue={pendingInvite.value ?? ""}
+            />
           </label>
         )}
         {error !== undefined && (
@@ -231,6 +239,28 @@ export function AuthFooter() {
   );
 }
 
+/**
+ * `AB:CD:…` with a line-break opportunity after each colon only, so that a narrow screen wraps
+ * it between bytes and never splits one (the text copied is the same, `<wbr>` adds none).
+ */
+function Fingerprint({ value }: { value: string }) {
+  const bytes = value.split(":");
+  return (
+    <>
+      {bytes.map((b, i) => (
+        <Fragment key={i}>
+          {b}
+          {i < bytes.length - 1 && (
+            <>
+              :<wbr />
+            </>
+          )}
+        </Fragment>
+      ))}
+    </>
+  );
+}
+
 export function Trust() {
   const info = serverInfo.value;
   return (
@@ -244,7 +274,11 @@ export function Trust() {
         </p>
         <p>SHA-256 fingerprint of the CA:</p>
         <p class="fingerprint" data-testid="ca-fingerprint">
-          {info?.caFingerprint ?? "This server uses a certificate from its operator, not a local CA."}
+          {info?.caFingerprint != null ? (
+            <Fingerprint value={info.caFingerprint} />
+          ) : (
+            "This server uses a certificate from its operator, not a local CA."
+          )}
         </p>
         {info?.caFingerprint != null && (
           <p>
