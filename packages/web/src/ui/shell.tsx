@@ -21,6 +21,7 @@ import {
 } from "../state/model.js";
 import { showBadge } from "../state/notifications.js";
 import {
+  blockUser,
   declineInvitation,
   joinRoom,
   openDirect,
@@ -29,7 +30,7 @@ import {
   setRetention,
   signOut,
 } from "../state/session.js";
-import { ChangePasswordSection } from "./account.js";
+import { BlockedSection, ChangePasswordSection, DeleteAccountSection, SessionsSection } from "./account.js";
 import { Avatar } from "./avatar.js";
 import { Conversation } from "./conversation.js";
 import { DevicesSection } from "./devices.js";
@@ -194,6 +195,19 @@ function Invitations() {
               <button type="button" class="small" onClick={() => declineInvitation(i.room.id)}>
                 Decline {i.room.name}
               </button>
+              <button
+                type="button"
+                class="small danger"
+                onClick={() =>
+                  blockUser(i.by.id).then(
+                    () =>
+                      (notice.value = `${i.by.username} is blocked: their invitations will not reach you.`),
+                    (e: unknown) => (notice.value = describeError(e)),
+                  )
+                }
+              >
+                Block {i.by.username}
+              </button>
             </span>
           </li>
         ))}
@@ -231,6 +245,20 @@ function People() {
               <span class="person-name">{p.username}</span>
             </button>
             <span class="sr-only">{p.online ? "online" : "offline"}</span>
+            <button
+              type="button"
+              class="small subtle"
+              aria-label={`Block ${p.username}`}
+              title={`Block ${p.username}'s invitations`}
+              onClick={() =>
+                blockUser(p.id).then(
+                  () => (notice.value = `${p.username} is blocked: their invitations will not reach you.`),
+                  (e: unknown) => (notice.value = describeError(e)),
+                )
+              }
+            >
+              Block
+            </button>
           </li>
         ))}
       </ul>
@@ -302,7 +330,16 @@ function SettingsDialog({ onClose }: { onClose: () => void }) {
           <DevicesSection />
         </div>
         <div class="settings-group">
+          <SessionsSection />
+        </div>
+        <div class="settings-group">
           <ChangePasswordSection />
+        </div>
+        <div class="settings-group">
+          <BlockedSection />
+        </div>
+        <div class="settings-group">
+          <DeleteAccountSection />
         </div>
         <fieldset class="settings-group">
           <legend>Sign out</legend>
