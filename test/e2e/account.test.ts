@@ -117,7 +117,7 @@ describe("account self-service, blocks and bans, in the browser", () => {
       assert.equal(await bob.page.getByRole("list", { name: "Invitations" }).count(), 0);
       const settings = await openSettings(bob.page);
       const blocked = settings.getByRole("list", { name: "Blocked" });
-      await blocked.getByText(alice.username).waitFor();
+      await blocked.locator(`li[data-user="${alice.username}"]`).waitFor();
       await blocked.getByRole("button", { name: `Unblock ${alice.username}` }).click();
       await settings.getByText("You have blocked nobody.").waitFor();
     }));
