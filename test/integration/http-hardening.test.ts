@@ -120,6 +120,8 @@ describe("HTTP hardening over TLS", () => {
         const res = await request<Err>(ts, "TRACE", path);
         assert.equal(res.status, 405);
         assert.equal(res.body.code, "method_not_allowed");
+        // HTTP-6: the methods the API's routes take (PUT: /api/blocks, PATCH: /api/files).
+        assert.equal(res.headers.allow, "GET, HEAD, POST, PUT, PATCH, DELETE");
       });
     }
 

@@ -13,12 +13,14 @@ import {
   encodeDeviceRef,
   encodeRevocation,
   exportDeviceIdentity,
+  forgetVerifiedCertificates,
   generateDeviceIdentity,
   generateIdentityKey,
   importDeviceIdentity,
   signDeviceCertificate,
   signDeviceRevocation,
   verifyDeviceCertificate,
+  verifyDeviceCertificateAsync,
   verifyDeviceRevocation,
 } from "./identity.js";
 
@@ -154,4 +156,32 @@ test("encodes a revocation that decodes to the same signed statement, and refuse
   const flipped = Uint8Array.from(bytes);
   flipped[flipped.length - 1] = (flipped[flipped.length - 1] ?? 0) ^ 1;
   assert.equal(verifyDeviceRevocation(decodeRevocation(flipped)), false);
+});
+
+test("checks certificates alike in JavaScript and with the platform's Ed25519, keeping only what verified", async () => {
+  const ik = generateIdentityKey();
+  const id = await generateDeviceIdentity({ accountId: "alice", deviceId: "laptop" }, ik, 1_700_000_000_000);
+  const cert = id.certificate;
+  // The same signature with S + L (the group order), a malleated copy RFC 8032 refuses: both
+  // paths must refuse it alike.
+  const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+  let s = 0n;
+  for (let i = 63; i >= 32; i--) s = (s << 8n) | BigInt(cert.signature[i] ?? 0);
+  s += L;
+  const malleable = Uint8Array.from(cert.signature);
+  for (let i = 32; i < 64; i++, s >>= 8n) malleable[i] = Number(s & 0xffn);
+  const tampered = [
+    { ...cert, deviceId: "phone" },
+    { ...cert, createdAt: cert.createdAt + 1 },
+    { ...cert, signature: malleable },
+  ];
+  for (const verify of [verifyDeviceCertificate, verifyDeviceCertificateAsync]) {
+    forgetVerifiedCertificates();
+    for (const t of tampered) assert.equal(await verify(t, id.signaturePublicKey), false, verify.name);
+    assert.equal(await verify(cert, id.signaturePublicKey), true, verify.name);
+    // Remembered: the certificate verified. Not remembered: anything else under it.
+    for (const t of tampered) assert.equal(await verify(t, id.signaturePublicKey), false, verify.name);
+    assert.equal(await verify(cert, Uint8Array.from(id.signaturePublicKey).reverse()), false, verify.name);
+    assert.equal(await verify(cert, id.signaturePublicKey), true, verify.name);
+  }
 });

@@ -19,8 +19,10 @@
  */
 import { bytesToUtf8, equalBytes, utf8ToBytes } from "@noble/ciphers/utils.js";
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { concatBytes } from "@noble/hashes/utils.js";
+import { sha256 } from "@noble/hashes/sha2.js";
+import { bytesToHex, concatBytes } from "@noble/hashes/utils.js";
 import type { Credential, CredentialBasic } from "ts-mls";
+import { ed25519Verify } from "./ed25519.js";
 import { ParleyCryptoError } from "./errors.js";
 import { parleyCiphersuite } from "./provider.js";
 
@@ -189,14 +191,66 @@ export function signDeviceCertificate(
   });
 }
 
-/** True when the certificate is the identity key's signature over exactly these fields and `deviceKey`. */
+/**
+ * Certificates already verified, by a hash of exactly what was signed and the signature: a group
+ * of n members shows the same n certificates in every Welcome, KeyPackage and Commit that names
+ * them, and Ed25519 in JavaScript costs about a millisecond each. Public data only; bounded,
+ * emptied when full. Only successes are kept, so a forged certificate is checked every time.
+ */
+const VERIFIED_MAX = 4096;
+const verified = new Set<string>();
+
+/** Forgets every verified certificate: for measurements that play several devices in one process. */
+export function forgetVerifiedCertificates(): void {
+  verified.clear();
+}
+
+function verifiedId(tbs: Uint8Array, signature: Uint8Array): string {
+  return bytesToHex(sha256(concatBytes(tbs, signature)));
+}
+
+function remember(id: string): void {
+  if (verified.size >= VERIFIED_MAX) verified.clear();
+  verified.add(id);
+}
+
+/**
+ * True when the certificate is the identity key's signature over exactly these fields and
+ * `deviceKey` (strict RFC 8032, as WebCrypto checks it: see verifyDeviceCertificateAsync).
+ */
 export function verifyDeviceCertificate(certificate: DeviceCertificate, deviceKey: Uint8Array): boolean {
   try {
     const tbs = certificateTbs(certificate, certificate.identityKey, deviceKey, certificate.createdAt);
-    return ed25519.verify(certificate.signature, tbs, certificate.identityKey);
+    const id = verifiedId(tbs, certificate.signature);
+    if (verified.has(id)) return true;
+    if (!ed25519.verify(certificate.signature, tbs, certificate.identityKey, { zip215: false })) return false;
+    remember(id);
+    return true;
   } catch {
     return false;
   }
+}
+
+/**
+ * verifyDeviceCertificate through the platform's Ed25519 where it has one (ed25519.ts): the
+ * check MLS makes for every leaf of every tree it meets (mls.ts), where the JavaScript path was
+ * most of the time to join or add to a large group.
+ */
+export async function verifyDeviceCertificateAsync(
+  certificate: DeviceCertificate,
+  deviceKey: Uint8Array,
+): Promise<boolean> {
+  let tbs: Uint8Array;
+  try {
+    tbs = certificateTbs(certificate, certificate.identityKey, deviceKey, certificate.createdAt);
+  } catch {
+    return false;
+  }
+  const id = verifiedId(tbs, certificate.signature);
+  if (verified.has(id)) return true;
+  if (!(await ed25519Verify(certificate.identityKey, tbs, certificate.signature))) return false;
+  remember(id);
+  return true;
 }
 
 export function encodeCertificate(certificate: DeviceCertificate): Uint8Array {

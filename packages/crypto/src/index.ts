@@ -40,6 +40,7 @@ export {
   type DeviceRef,
   type DeviceRevocation,
   decodeCertificate,
+  forgetVerifiedCertificates,
   decodeDeviceRef,
   decodeRevocation,
   deviceRefFromCredential,
@@ -56,6 +57,7 @@ export {
   signDeviceCertificate,
   signDeviceRevocation,
   verifyDeviceCertificate,
+  verifyDeviceCertificateAsync,
   verifyDeviceRevocation,
 } from "./identity.js";
 export { signMessageOrigin, verifyMessageOrigin } from "./message-origin.js";

@@ -48,7 +48,7 @@ import {
   type DeviceCertificate,
   type DeviceIdentity,
   type DeviceRef,
-  verifyDeviceCertificate,
+  verifyDeviceCertificateAsync,
 } from "./identity.js";
 import { type KeyPackageBundle, keyPackageOf, makeKeyPackage } from "./key-package.js";
 import { decodeMessage, encodeMessage, guarded, implOf, intInRange } from "./mls-internal.js";
@@ -119,7 +119,7 @@ export function createMlsConfig(options: MlsConfigOptions = {}): ClientConfig {
       } catch {
         return false;
       }
-      if (!verifyDeviceCertificate(certificate, signaturePublicKey)) return false;
+      if (!(await verifyDeviceCertificateAsync(certificate, signaturePublicKey))) return false;
       return verifyDevice === undefined ? true : await verifyDevice(certificate, signaturePublicKey);
     },
   };

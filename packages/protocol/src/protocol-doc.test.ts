@@ -3,7 +3,15 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
-import { CLIENT_ACTIONS, ClientFrame, ERROR_CODES, ERRORS, PROTOCOL_VERSION, ServerFrame } from "./index.js";
+import {
+  AUDIT_KINDS,
+  CLIENT_ACTIONS,
+  ClientFrame,
+  ERROR_CODES,
+  ERRORS,
+  PROTOCOL_VERSION,
+  ServerFrame,
+} from "./index.js";
 
 // docs/PROTOCOL.md is the spec clients are written from; these tests keep it in step with the
 // registry and the frame unions, so a new code or frame cannot ship undocumented.
@@ -12,7 +20,8 @@ const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const DOC = readFileSync(new URL("../../../docs/PROTOCOL.md", import.meta.url), "utf8");
 const LINES = DOC.split("\n");
 const TABLE_HEADER = "| code | HTTP status | WebSocket close | client | meaning |";
-const RULE_PREFIXES = "PROTO|WS|RELAY|AUTH|AUDIT|HTTP|ROOM|PRES|SUB|LIMIT|RCPT|FILE|ACCT";
+const RULE_PREFIXES =
+  "PROTO|WS|RELAY|AUTH|AUDIT|ADMIN|HTTP|ROOM|PRES|SUB|LIMIT|RCPT|FILE|MLS|IDENT|CHAT|LAN|ACCT";
 
 interface DocumentedError {
   code: string;
@@ -66,6 +75,55 @@ function frameTypes(union: unknown): string[] {
 /** A heading or a table row that names the frame type in backticks. */
 function documentsFrame(type: string): boolean {
   return LINES.some((line) => /^(#{1,6} |\|)/.test(line) && line.includes(`\`${type}\``));
+}
+
+interface FrameRow {
+  type: string;
+  fields: { name: string; optional: boolean }[];
+  line: string;
+}
+
+/**
+ * The rows of the frame tables of sections 6 and 7 (headed `| type | fields | ...`): the frame
+ * type and the fields its second cell names in backticks, `?` marking an optional one, anything
+ * after a `:` (a shape) ignored.
+ */
+function frameTableRows(): FrameRow[] {
+  const rows: FrameRow[] = [];
+  let inTable = false;
+  for (const raw of LINES) {
+    const line = raw.trim();
+    if (/^\| type \| fields \|/.test(line)) {
+      inTable = true;
+      continue;
+    }
+    if (!line.startsWith("|")) inTable = false;
+    if (!inTable || line.startsWith("| ---")) continue;
+    // A `\|` inside a cell (a union type) is not a cell border.
+    const cells = line.slice(1, -1).split(/(?<!\\)\|/);
+    const type = /^`([a-z.]+)`$/.exec(cells[0]?.trim() ?? "")?.[1];
+    assert.ok(type, `frame table row does not start with a frame type: ${line}`);
+    const fields = [...(cells[1] ?? "").matchAll(/`([A-Za-z]+)(\?)?(?::[^`]*)?`/g)].map((m) => ({
+      name: m[1] as string,
+      optional: m[2] === "?",
+    }));
+    rows.push({ type, fields, line });
+  }
+  return rows;
+}
+
+function frameSchemas(
+  union: unknown,
+): Map<string, { properties: Record<string, unknown>; required: string[] }> {
+  const variants = (
+    union as { anyOf: { properties: Record<string, { const?: string }>; required?: string[] }[] }
+  ).anyOf;
+  return new Map(
+    variants.map((v) => [
+      v.properties.type?.const as string,
+      { properties: v.properties, required: v.required ?? [] },
+    ]),
+  );
 }
 
 function definedRuleIds(): string[] {
@@ -133,6 +191,30 @@ describe("docs/PROTOCOL.md frames and version", () => {
     assert.deepEqual(missing, []);
   });
 
+  test("the frame tables give each frame's fields, and which are optional, as its schema has them", () => {
+    const schemas = new Map([...frameSchemas(ClientFrame), ...frameSchemas(ServerFrame)]);
+    const rows = frameTableRows();
+    assert.ok(rows.length > 20, "PROTOCOL.md has no frame tables headed `| type | fields |`");
+    const wrong: string[] = [];
+    for (const row of rows) {
+      const schema = schemas.get(row.type);
+      if (!schema) {
+        wrong.push(`${row.type}: no such frame`);
+        continue;
+      }
+      const documented = row.fields.map((f) => `${f.name}${f.optional ? "?" : ""}`).sort();
+      const actual = Object.keys(schema.properties)
+        .filter((name) => name !== "type")
+        .map((name) => `${name}${schema.required.includes(name) ? "" : "?"}`)
+        .sort();
+      if (documented.join() !== actual.join())
+        wrong.push(
+          `${row.type}: the table says ${documented.join(", ")}; the schema has ${actual.join(", ")}`,
+        );
+    }
+    assert.deepEqual(wrong, []);
+  });
+
   test("states the protocol version the code speaks", () => {
     const stated = [...DOC.matchAll(/`PROTOCOL_VERSION = (\d+)`/g)].map((m) => Number(m[1]));
     assert.ok(stated.length > 0, "PROTOCOL.md does not state `PROTOCOL_VERSION = n`");
@@ -140,7 +222,26 @@ describe("docs/PROTOCOL.md frames and version", () => {
   });
 });
 
+describe("docs/PROTOCOL.md audit log", () => {
+  test("AUDIT-1 names every audit kind the server records", () => {
+    const start = DOC.indexOf("**AUDIT-1**");
+    const end = DOC.indexOf("**AUDIT-2**");
+    assert.ok(start !== -1 && end > start, "PROTOCOL.md has no AUDIT-1 followed by AUDIT-2");
+    const section = DOC.slice(start, end);
+    assert.deepEqual(
+      AUDIT_KINDS.filter((kind) => !section.includes(`\`${kind}\``)),
+      [],
+    );
+  });
+});
+
 describe("docs/PROTOCOL.md rule ids", () => {
+  test("knows every family of rule ids the spec defines, so citations of each are checked", () => {
+    const families = new Set([...DOC.matchAll(/^\*\*([A-Z]+)-\d+\*\*/gm)].map((m) => m[1] as string));
+    const unknown = [...families].filter((f) => !RULE_PREFIXES.split("|").includes(f));
+    assert.deepEqual(unknown, []);
+  });
+
   test("defines each rule id once", () => {
     const ids = definedRuleIds();
     const twice = ids.filter((id, i) => ids.indexOf(id) !== i);

@@ -125,6 +125,14 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as FastifyInstance<Server>;
 
   app.decorateRequest("auth", null);
+  // HTTP-6: a 405's `Allow` names the methods the routes take, collected as they are added, so a
+  // new route with another method cannot leave it stale.
+  const routeMethods = new Set<string>();
+  app.addHook("onRoute", (route) => {
+    for (const method of [route.method].flat()) routeMethods.add(method.toUpperCase());
+  });
+  const allowed = () =>
+    [...routeMethods].sort((a, b) => methodRank(a) - methodRank(b) || a.localeCompare(b)).join(", ");
   // JSON only: a text/plain body is what a cross-site form can send without a CORS preflight.
   app.removeContentTypeParser("text/plain");
   await registerSecurityHeaders(app, o.https !== null);
@@ -170,7 +178,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     }
     if (e.retryAfterMs !== undefined)
       reply.header("Retry-After", Math.max(1, Math.ceil(e.retryAfterMs / 1000)));
-    if (e.code === "method_not_allowed") reply.header("Allow", "GET, HEAD, POST, PATCH, DELETE");
+    if (e.code === "method_not_allowed") reply.header("Allow", allowed());
     return reply.status(e.status).header("Cache-Control", "no-store").send(e.toBody());
   });
   app.setNotFoundHandler((_req, reply) => {
@@ -511,4 +519,11 @@ function toParleyError(error: FastifyError | ParleyError): ParleyError {
   if (error.statusCode === 408) return new ParleyError("request_timeout");
   if (error.statusCode === 400 && error.message.includes("JSON")) return new ParleyError("malformed_json");
   return new ParleyError("internal_error");
+}
+
+/** The usual order of methods in an `Allow` header; others after them, alphabetically. */
+const METHOD_ORDER = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+function methodRank(method: string): number {
+  const i = METHOD_ORDER.indexOf(method);
+  return i === -1 ? METHOD_ORDER.length : i;
 }
