@@ -11,7 +11,8 @@ import { TmuxSession, haveTmux as tmuxInstalled } from "./support/tmux.js";
 
 // Issue 18.5 on a real terminal (tmux): the bell rings for a mention in a room (mentions only
 // by default) and for a direct message, not for a room's chatter nor in a muted room; /notify
-// sets the level; /rooms shows unread counts (issue 13).
+// sets the level; /rooms shows unread counts (issue 13). Then following (issue 18.7): a followed
+// person's public room is offered, and after /join the terminal reads what they post next.
 
 let tmp: string;
 let ts: TestServer;
@@ -103,4 +104,26 @@ it("rings the bell on mentions and direct messages, by each conversation's level
     `the direct conversation has 2 unread:\n${list.join("\n")}`,
   );
   await until(async () => (await term.bells()) === 3, "the second direct message's bell");
+});
+
+it("offers the public room a followed person posts in, and reads what follows after /join", async (t) => {
+  if (!haveTmux || ben === undefined) {
+    t.skip("needs the signed-in terminal of the test before");
+    return;
+  }
+  await term.type(`/subscribe ${ben.username}`, true);
+  await term.waitFor(shows(`following ${ben.username}`));
+  const lobby = await ben.client.createRoom("ben-lobby", { isPublic: true });
+  await ben.client.send(lobby.id, "said before alice came");
+  await term.waitFor(shows(`/join ${lobby.id} to read what is said there from now on`));
+  await term.type("/rooms", true);
+  await term.waitFor(
+    shows(`${ben.username} (followed) posted once in public room ${lobby.id}: /join ${lobby.id}`),
+  );
+
+  await term.type(`/join ${lobby.id}`, true);
+  await term.waitFor(shows("#ben-lobby"), 20_000, "the joined room");
+  await ben.client.send(lobby.id, "welcome, follower");
+  const rows = await term.waitFor(shows("welcome, follower"));
+  assert.ok(!rows.some((r) => r.includes("said before alice came")), rows.join("\n"));
 });

@@ -349,6 +349,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
           this.#scheduler.later(0, () => this.#answerSync(roomId, from, notice)),
         membership: (event) => this.emit("membership", event),
         error: (error, roomId, messageId) => this.#report(error, roomId, messageId),
+        followed: (event) => this.emit("followed_post", event),
       },
       random: this.#o.random,
       syncTimeoutMs: options.syncTimeoutMs ?? 10_000,

@@ -134,6 +134,17 @@ export interface DeviceRemovedEvent {
   readonly deviceId: string;
 }
 
+/**
+ * SUB-2: someone this user follows posted in a public room this user is not in. The post itself
+ * is MLS ciphertext for the room's members: this says only who, where and when.
+ */
+export interface FollowedPostEvent {
+  readonly roomId: string;
+  readonly from: { readonly userId: string; readonly username: string };
+  /** The server's time stamp (ms). */
+  readonly ts: number;
+}
+
 export interface ClientEvents {
   message: MessageEvent;
   membership: MembershipEvent;
@@ -157,6 +168,7 @@ export interface ClientEvents {
    */
   this_device_removed: DeviceRemovedEvent;
   queue_missed: QueueMissedEvent;
+  followed_post: FollowedPostEvent;
   delivery: DeliveryEvent;
   status: ConnectionStatus;
   error: ErrorEvent;

@@ -63,6 +63,7 @@ async function device(
     out: {
       message: (e) => void messages.push(e),
       sync: () => undefined,
+      followed: () => undefined,
       membership: (e) => membership.push(e),
       error: (error, roomId, messageId) =>
         errors.push({

@@ -5,7 +5,7 @@ import { CommitEngine, type DeliveryService } from "./commit-engine.js";
 import type { SyncNotice } from "./content.js";
 import type { DeviceKeys } from "./device.js";
 import { asClientError, type ParleyClientError } from "./errors.js";
-import type { MembershipEvent, MessageEvent } from "./events.js";
+import type { FollowedPostEvent, MembershipEvent, MessageEvent } from "./events.js";
 import type { GroupStates } from "./groups.js";
 import { type AckedStream, Inbox } from "./inbox.js";
 import { KeyedMutex } from "./lock.js";
@@ -28,6 +28,8 @@ export interface GroupSyncOptions {
     sync(roomId: string, from: DeviceRef, notice: SyncNotice): void;
     membership(event: MembershipEvent): void;
     error(error: ParleyClientError, roomId?: string, messageId?: string): void;
+    /** SUB-2: a followed person's post in a public room this device is not in. */
+    followed(event: FollowedPostEvent): void;
   };
   random(): number;
   /** How long to wait for the handshake queue to bring a group to the server's epoch. */

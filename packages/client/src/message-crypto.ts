@@ -20,7 +20,7 @@ import {
   type SyncNotice,
 } from "./content.js";
 import { asClientError, ParleyClientError } from "./errors.js";
-import type { MessageEvent } from "./events.js";
+import type { FollowedPostEvent, MessageEvent } from "./events.js";
 import type { GroupStates } from "./groups.js";
 import type { KeyedMutex } from "./lock.js";
 import type { KeyPins } from "./pins.js";
@@ -53,6 +53,11 @@ export interface MessageCryptoOptions {
     /** RCPT-4: a device's sync notice (never shown). */
     sync(roomId: string, from: DeviceRef, sync: SyncNotice): void;
     error(error: ParleyClientError, roomId: string, messageId: string): void;
+    /**
+     * SUB-2: a person this user follows posted in a public room this device has no group for:
+     * what it can tell without the content (which only the room's members can read).
+     */
+    followed(event: FollowedPostEvent): void;
   };
   /**
    * Brings the room's group to the delivery service's epoch (external Commit if need be); called
@@ -106,8 +111,16 @@ export class MessageCrypto {
     await this.#o.groupLock.run(roomId, async () => {
       const state = await groups.get(roomId);
       if (state === undefined) {
-        // Followers of a public room's members get its traffic too (SUB-2); they are not in it.
-        if (frame.via === "subscription") return;
+        // Followers of a public room's members get its traffic too (SUB-2); they are not in it,
+        // so they cannot read it: they learn who posted where, and may join to read what follows.
+        if (frame.via === "subscription") {
+          out.followed({
+            roomId,
+            from: { userId: frame.from.id, username: frame.from.username },
+            ts: frame.ts,
+          });
+          return;
+        }
         out.error(new ParleyClientError("no_group"), roomId, frame.id);
         this.#o.scheduler.later(0, () => this.#o.resync(roomId));
         return;

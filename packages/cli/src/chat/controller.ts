@@ -411,19 +411,17 @@ export class ChatController {
         return this.#who();
       case "subscribe": {
         const user = await this.#user(input.user);
-        await this.#need().subscribe(user.id);
-        this.#state.follow(user);
+        await this.#chat().follow(user.id);
         await this.#chat().refreshPeople();
         const online = this.#chat().snapshot.people.find((u) => u.id === user.id)?.online;
         this.#notice(
-          `following ${user.username} (${online ? "online" : "offline"} now); you will see when they come and go`,
+          `following ${user.username} (${online ? "online" : "offline"} now); you will see when they come and go, and the public rooms they post in`,
         );
         return;
       }
       case "unsubscribe": {
         const user = await this.#user(input.user);
-        await this.#need().unsubscribe(user.id);
-        this.#state.unfollow(user.id);
+        await this.#chat().unfollow(user.id);
         this.#notice(`no longer following ${user.username}`);
         return;
       }
@@ -795,6 +793,10 @@ export class ChatController {
         const muted = model.notifyLevel(r.id) === "off" ? ", muted" : "";
         return `${r.id === current ? "*" : " "} ${this.#state.label(r.id).padEnd(24)} ${r.id}  ${kind}${muted}${count}`;
       }),
+      ...model.snapshot.followedPosts.map(
+        (p) =>
+          `  ${p.by.username} (followed) posted ${p.count === 1 ? "once" : `${p.count} times`} in public room ${p.roomId}: /join ${p.roomId}`,
+      ),
     );
   }
 
@@ -1187,7 +1189,6 @@ export class ChatController {
     }
     await this.#o.lastUser.set(user.username);
     await model.refresh();
-    this.#state.setFollowing(await client.subscriptions());
     this.#notice(`signed in as ${user.username}; device state sealed on this machine`);
     const rooms = this.#state.rooms();
     if (rooms.length > 0) this.#notice(`your rooms: ${rooms.map((r) => this.#withUnread(r.id)).join(", ")}`);
@@ -1268,8 +1269,7 @@ export class ChatController {
         return;
       case "presence": {
         const p = change.event;
-        if (this.#state.follows(p.userId))
-          this.#notice(`${p.username} is ${p.online ? "online" : "offline"}`);
+        if (model.follows(p.userId)) this.#notice(`${p.username} is ${p.online ? "online" : "offline"}`);
         return;
       }
       case "invited": {
@@ -1311,6 +1311,15 @@ export class ChatController {
         return;
       case "changed":
         return this.#onChanged(change.message, change.change, change.by);
+      case "followed_post": {
+        // Once per room: /rooms lists the offers with how many posts each has seen.
+        if (!change.isNew) return;
+        const { post } = change;
+        this.#notice(
+          `${post.by.username} (followed) posted in a public room you are not in (id ${post.roomId}): /join ${post.roomId} to read what is said there from now on`,
+        );
+        return;
+      }
       case "failed":
       case "queue_missed":
         return;

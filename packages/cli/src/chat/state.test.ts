@@ -84,16 +84,10 @@ describe("ChatState", () => {
     assert.ok(!s.prompt().includes("\u001b"));
   });
 
-  it("tracks who is followed, and forgets it and the current conversation on reset", () => {
+  it("forgets the current conversation on reset", () => {
     const { s } = state();
     s.setCurrent("AAAAAA");
-    s.setFollowing([{ id: "u-bob", username: "bob" }]);
-    assert.ok(s.follows("u-bob"));
-    s.unfollow("u-bob");
-    assert.ok(!s.follows("u-bob"));
-    s.follow({ id: "u-bob", username: "bob" });
     s.reset();
-    assert.ok(!s.follows("u-bob"));
     assert.equal(s.current, undefined);
   });
 });

@@ -5,13 +5,11 @@ import { printable } from "../printable.js";
 export type UserRef = Person;
 
 /**
- * What `parley chat` keeps beside the chat model: which conversation is current and who is
- * followed; and how the model's conversations are named and picked on a terminal. Pure, so the
+ * What `parley chat` keeps beside the chat model: which conversation is current; and how the model's conversations are named and picked on a terminal. Pure, so the
  * rules (how a room is named on screen, what `/switch x` means) are tested on their own.
  */
 export class ChatState {
   #current: string | undefined;
-  readonly #following = new Map<string, string>();
 
   /** `chat` gives the chat model's latest snapshot. */
   constructor(private readonly chat: () => ChatSnapshot) {}
@@ -28,7 +26,6 @@ export class ChatState {
   /** Forgets the signed-in user's choices (logout, another login). */
   reset(): void {
     this.#current = undefined;
-    this.#following.clear();
   }
 
   setCurrent(roomId: string | undefined): void {
@@ -46,23 +43,6 @@ export class ChatState {
 
   peer(roomId: string): UserRef | undefined {
     return this.chat().peers[canonicalRoomId(roomId)];
-  }
-
-  setFollowing(users: readonly UserRef[]): void {
-    this.#following.clear();
-    for (const u of users) this.follow(u);
-  }
-
-  follow(user: UserRef): void {
-    this.#following.set(user.id, user.username);
-  }
-
-  unfollow(userId: string): void {
-    this.#following.delete(userId);
-  }
-
-  follows(userId: string): boolean {
-    return this.#following.has(userId);
   }
 
   /** How a conversation is named on screen: "#team" for a room, "@alice" for a direct one. */

@@ -190,6 +190,18 @@ class FakeClient extends TypedEmitter<ClientEvents> implements ChatClient {
   async setRole() {}
   pending: { room: RoomView; by: { id: string; username: string }; ts: number }[] = [];
   declined: string[] = [];
+  followed: { id: string; username: string }[] = [];
+  async subscribe(userId: string) {
+    const u = this.people.find((p) => p.id === userId);
+    if (u === undefined) throw new ParleyClientError("user_not_found");
+    if (!this.followed.some((f) => f.id === userId)) this.followed.push({ id: u.id, username: u.username });
+  }
+  async unsubscribe(userId: string) {
+    this.followed = this.followed.filter((f) => f.id !== userId);
+  }
+  async subscriptions() {
+    return [...this.followed];
+  }
   async invitations() {
     return [...this.pending];
   }
@@ -1155,6 +1167,57 @@ describe("ChatModel", () => {
       assert.equal(next.snapshot.previews, true);
       model.dispose();
       next.dispose();
+    });
+  });
+
+  describe("following (SUB-1, SUB-2)", () => {
+    it("loads who this user follows, and follows and unfollows", async () => {
+      const { client, model } = setUp();
+      client.followed = [{ id: CAROL.id, username: CAROL.username }];
+      client.connectNow();
+      await settle();
+      assert.deepEqual(model.snapshot.following, [CAROL]);
+      await model.follow(BOB.id);
+      assert.ok(model.follows(BOB.id));
+      assert.deepEqual(await client.subscriptions(), [CAROL, BOB]);
+      await model.unfollow(CAROL.id);
+      assert.deepEqual(model.snapshot.following, [BOB]);
+      await assert.rejects(model.follow("u-nobody"), (e) => isParleyClientError(e, "user_not_found"));
+    });
+
+    it("offers each public room a followed person posts in once, until it is joined or dismissed", async () => {
+      const { client, model, changes } = await connected();
+      await model.follow(BOB.id);
+      client.emit("followed_post", { roomId: "pub001", from: { userId: BOB.id, username: "bob" }, ts: 5 });
+      client.emit("followed_post", { roomId: "PUB001", from: { userId: BOB.id, username: "bob" }, ts: 6 });
+      client.emit("followed_post", { roomId: "PUB002", from: { userId: BOB.id, username: "bob" }, ts: 7 });
+      // A room this user is in already is no offer.
+      client.emit("followed_post", { roomId: "TEAM01", from: { userId: BOB.id, username: "bob" }, ts: 8 });
+      await settle();
+      assert.deepEqual(
+        model.snapshot.followedPosts.map((p) => [p.roomId, p.by.username, p.at, p.count]),
+        [
+          ["PUB002", "bob", 7, 1],
+          ["PUB001", "bob", 6, 2],
+        ],
+      );
+      assert.deepEqual(
+        changes.flatMap((c) => (c.type === "followed_post" ? [`${c.post.roomId} ${c.isNew}`] : [])),
+        ["PUB001 true", "PUB001 false", "PUB002 true"],
+      );
+      model.dismissFollowedPost("pub002");
+      client.emit("room", room("PUB001", "lobby"));
+      await settle();
+      assert.deepEqual(model.snapshot.followedPosts, []);
+    });
+
+    it("drops a person's offers when this user stops following them", async () => {
+      const { client, model } = await connected();
+      await model.follow(BOB.id);
+      client.emit("followed_post", { roomId: "PUB001", from: { userId: BOB.id, username: "bob" }, ts: 5 });
+      await settle();
+      await model.unfollow(BOB.id);
+      assert.deepEqual(model.snapshot.followedPosts, []);
     });
   });
 

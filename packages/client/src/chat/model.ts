@@ -4,7 +4,14 @@ import type { CreateRoomOptions, ParleyClient, RoomSettings } from "../client.js
 import type { ConnectionStatus } from "../connection.js";
 import { type Content, newMessageId } from "../content.js";
 import { ParleyClientError } from "../errors.js";
-import type { DeliveryEvent, InvitedEvent, MembershipEvent, MessageEvent, PresenceEvent } from "../events.js";
+import type {
+  DeliveryEvent,
+  FollowedPostEvent,
+  InvitedEvent,
+  MembershipEvent,
+  MessageEvent,
+  PresenceEvent,
+} from "../events.js";
 import type { FileDescriptor, FileMeta, FileSink, FileSource } from "../files.js";
 import { defaultTimers, type Timers } from "../platform.js";
 import { TypingNotifier, TypingRoster } from "../typing.js";
@@ -48,6 +55,7 @@ import type {
   ChatSnapshot,
   ChatTransfer,
   DeviceNote,
+  FollowedPost,
   MessageChange,
   MessageKey,
   PendingChange,
@@ -128,6 +136,8 @@ export function emptyChatSnapshot(
     transfers: {},
     notify: {},
     previews: false,
+    following: [],
+    followedPosts: [],
   };
 }
 
@@ -371,6 +381,64 @@ export class ChatModel {
   /** The count for a badge (page title, app icon): unread messages outside muted conversations. */
   badge(): number {
     return badgeCount(this.#snapshot.unread, (roomId) => this.notifyLevel(roomId));
+  }
+
+  // ------------------------------------------------------------------ following (SUB-1, SUB-2)
+
+  /**
+   * Follows a person: when they post in a public room this user is not in, followedPosts offers
+   * it (who, which room, when; never what: only the room's members can read that).
+   */
+  async follow(userId: string): Promise<void> {
+    await this.#client.subscribe(userId);
+    const person = this.#person(userId);
+    if (this.#snapshot.following.some((p) => p.id === userId)) return;
+    this.#set({ following: [...this.#snapshot.following, person] });
+    this.#emit({ type: "state" });
+  }
+
+  /** Stops following a person; their offers go too. */
+  async unfollow(userId: string): Promise<void> {
+    await this.#client.unsubscribe(userId);
+    this.#set({
+      following: this.#snapshot.following.filter((p) => p.id !== userId),
+      followedPosts: this.#snapshot.followedPosts.filter((p) => p.by.id !== userId),
+    });
+    this.#emit({ type: "state" });
+  }
+
+  /** Whether this user follows `userId`. */
+  follows(userId: string): boolean {
+    return this.#snapshot.following.some((p) => p.id === userId);
+  }
+
+  /** Drops the offer of a room (the person does not want to join it). */
+  dismissFollowedPost(roomId: string): void {
+    const id = canonicalRoomId(roomId);
+    this.#set({ followedPosts: this.#snapshot.followedPosts.filter((p) => p.roomId !== id) });
+    this.#emit({ type: "state" });
+  }
+
+  #person(userId: string): Person {
+    return { id: userId, username: this.nameOf(userId) ?? userId };
+  }
+
+  #onFollowedPost(e: FollowedPostEvent): void {
+    const roomId = canonicalRoomId(e.roomId);
+    if (this.room(roomId) !== undefined) return;
+    this.#learn({ id: e.from.userId, username: e.from.username });
+    const before = this.#snapshot.followedPosts.find((p) => p.roomId === roomId);
+    const post: FollowedPost = {
+      roomId,
+      by: { id: e.from.userId, username: e.from.username },
+      at: e.ts,
+      count: (before?.count ?? 0) + 1,
+    };
+    this.#set({
+      followedPosts: [post, ...this.#snapshot.followedPosts.filter((p) => p.roomId !== roomId)],
+    });
+    this.#emit({ type: "state" });
+    this.#emit({ type: "followed_post", post, isNew: before === undefined });
   }
 
   // ------------------------------------------------------------------ messages
@@ -1025,6 +1093,7 @@ export class ChatModel {
     on.push(c.on("room", (room) => this.#chain(() => this.#onRoom(room))));
     on.push(c.on("membership", (m) => this.#chain(() => this.#onMembership(m))));
     on.push(c.on("invited", (i) => this.#chain(async () => this.#onInvited(i))));
+    on.push(c.on("followed_post", (e) => this.#chain(async () => this.#onFollowedPost(e))));
     on.push(c.on("presence", (p) => this.#onPresence(p)));
     on.push(
       c.on("typing", (t) => {
@@ -1433,12 +1502,17 @@ export class ChatModel {
   // ------------------------------------------------------------------ helpers
 
   async #refreshAll(): Promise<void> {
-    const [rooms, people] = await Promise.all([this.#client.rooms(), this.#client.users()]);
+    const [rooms, people, following] = await Promise.all([
+      this.#client.rooms(),
+      this.#client.users(),
+      this.#client.subscriptions(),
+    ]);
     if (this.#disposed) return;
     for (const p of people) this.#learn(p);
     const ids = new Set(rooms.map((r) => r.id));
     const peers = Object.fromEntries(Object.entries(this.#snapshot.peers).filter(([id]) => ids.has(id)));
-    this.#set({ rooms, people, peers });
+    const followedPosts = this.#snapshot.followedPosts.filter((p) => !ids.has(p.roomId));
+    this.#set({ rooms, people, peers, following, followedPosts });
     this.#emit({ type: "state" });
     await Promise.all([
       ...rooms.map((r) => this.#loadMembersQuietly(r.id)),
@@ -1451,6 +1525,7 @@ export class ChatModel {
     this.#set({
       rooms: [...this.#snapshot.rooms.filter((r) => r.id !== room.id), room],
       invitations: this.#snapshot.invitations.filter((i) => i.room.id !== room.id),
+      followedPosts: this.#snapshot.followedPosts.filter((p) => p.roomId !== room.id),
     });
     this.#emit({ type: "state" });
     await this.#loadMembersQuietly(room.id);

@@ -56,6 +56,9 @@ export type ChatClient = Pick<
   | "uploadFile"
   | "downloadFile"
   | "deleteFile"
+  | "subscribe"
+  | "unsubscribe"
+  | "subscriptions"
 >;
 
 /**
@@ -227,6 +230,24 @@ export interface ChatSnapshot {
   readonly notify: Readonly<Record<string, NotifyLevel>>;
   /** Whether notifications on this device may show a message's text (default false). */
   readonly previews: boolean;
+  /** SUB-1: the people this user follows. */
+  readonly following: readonly Person[];
+  /**
+   * SUB-2: public rooms this user is not in where someone they follow posted, newest first, one
+   * per room: an offer to join and read what is said there from then on.
+   */
+  readonly followedPosts: readonly FollowedPost[];
+}
+
+/** A followed person posted in a public room this user is not in (ChatSnapshot.followedPosts). */
+export interface FollowedPost {
+  readonly roomId: string;
+  /** The latest poster. */
+  readonly by: Person;
+  /** When (the server's time, ms). */
+  readonly at: number;
+  /** Posts there by people this user follows since the offer appeared. */
+  readonly count: number;
 }
 
 /**
@@ -263,6 +284,8 @@ export type ChatChange =
       readonly by: Person;
     }
   | { readonly type: "queue_missed"; readonly dropped: number }
+  /** SUB-2: a followed person posted in a public room this user is not in; `isNew` for a room not offered yet. */
+  | { readonly type: "followed_post"; readonly post: FollowedPost; readonly isNew: boolean }
   | { readonly type: "error"; readonly event: ErrorEvent }
   /**
    * Work the model did on its own failed: `refresh` (rooms and people after connecting),

@@ -245,6 +245,7 @@ function onChange(model: ChatModel, change: ChatChange): void {
     }
     case "state":
     case "conversation":
+    case "followed_post":
     case "presence":
     case "typing":
     case "invited":
@@ -433,6 +434,20 @@ export function retry(key: string): void {
 /** Tells the room this user is typing (repeated while typing, stopped after a pause). */
 export function typingInRoom(roomId: string): void {
   session?.model.typed(roomId);
+}
+
+/** SUB-1: follows a person (their public-room posts are offered in the sidebar). */
+export function follow(userId: string): Promise<void> {
+  return active().model.follow(userId);
+}
+
+export function unfollow(userId: string): Promise<void> {
+  return active().model.unfollow(userId);
+}
+
+/** Drops the offer to join a public room a followed person posted in. */
+export function dismissFollowedPost(roomId: string): void {
+  session?.model.dismissFollowedPost(roomId);
 }
 
 /** Issue 18.5: a conversation's notification level on this device. */

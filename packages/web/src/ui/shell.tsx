@@ -35,6 +35,7 @@ import { Avatar } from "./avatar.js";
 import { Conversation } from "./conversation.js";
 import { DevicesSection } from "./devices.js";
 import { Dialog } from "./dialog.js";
+import { FollowButton, FollowedPosts } from "./following.js";
 import { LogIn, MessageSquarePlus, Search, Settings } from "./icons.js";
 import { NotificationSettings } from "./notify.js";
 import { JoinRoomDialog, NewRoomDialog } from "./rooms.js";
@@ -75,6 +76,7 @@ export function Shell() {
           </button>
         </div>
         <Invitations />
+        <FollowedPosts />
         <nav aria-label="Conversations">
           <h2 class="section-title">Conversations</h2>
           {rooms.value.length === 0 && <p class="muted small-text">No conversations yet.</p>}
@@ -245,6 +247,7 @@ function People() {
               <span class="person-name">{p.username}</span>
             </button>
             <span class="sr-only">{p.online ? "online" : "offline"}</span>
+            <FollowButton userId={p.id} username={p.username} />
             <button
               type="button"
               class="small subtle"
