@@ -228,6 +228,108 @@ describe("parley admin", () => {
     socket.close();
   });
 
+  it("invite --uses makes a code for several accounts; invites lists it and revoke-invite ends it", async () => {
+    const made = await admin(["invite", "--json", "--uses", "2"]);
+    assert.equal(made.code, 0, made.stderr);
+    const invite = JSON.parse(made.stdout) as { id: string; code: string; maxUses: number };
+    assert.equal(invite.maxUses, 2);
+    const register = (username: string) =>
+      request<{ code: string }>(ts, "POST", "/api/register", {
+        body: { username, password: STRONG_PASSWORD, inviteCode: invite.code },
+      });
+    assert.equal((await register("many1")).status, 201);
+
+    const listed = await admin(["invites", "--json"]);
+    assert.equal(listed.code, 0, listed.stderr);
+    const { invites } = JSON.parse(listed.stdout) as {
+      invites: {
+        id: string;
+        uses: number;
+        usesLeft: number;
+        status: string;
+        createdBy: { username: string };
+      }[];
+    };
+    const mine = invites.find((i) => i.id === invite.id);
+    assert.deepEqual(
+      [mine?.uses, mine?.usesLeft, mine?.status, mine?.createdBy.username],
+      [1, 1, "active", "boss"],
+    );
+    assert.ok(!listed.stdout.includes(invite.code), "the code is never listed");
+    const table = await admin(["invites"]);
+    assert.match(table.stdout, new RegExp(`^${invite.id}  1/2 +1 +active `, "m"));
+
+    const revoked = await admin(["revoke-invite", invite.id]);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    assert.equal(revoked.stdout, `invite ${invite.id} revoked\n`);
+    assert.equal((await register("many2")).body.code, "invite_invalid");
+    const again = await admin(["revoke-invite", invite.id]);
+    assert.equal(again.code, 1);
+    assert.match(again.stderr, /\(invite_not_found\)/);
+    const bad = await admin(["invite", "--uses", "0"]);
+    assert.equal(bad.code, 2, "--uses 0 is a usage error");
+  });
+
+  it("role makes an account an admin and back, and never demotes the last admin", async () => {
+    const up = await admin(["role", "pat", "admin"]);
+    assert.equal(up.code, 0, up.stderr);
+    assert.equal(up.stdout, "pat is an admin\n");
+    assert.equal((await admin(["users"], { user: "pat" })).code, 0, "pat may use the admin API");
+    const down = await admin(["role", "pat", "member"]);
+    assert.equal(down.code, 0, down.stderr);
+    assert.equal(down.stdout, "pat is no longer an admin\n");
+    assert.equal((await admin(["users"], { user: "pat" })).code, 1, "pat may not any more");
+    const last = await admin(["role", "boss", "member"]);
+    assert.equal(last.code, 1);
+    assert.match(last.stderr, /\(last_admin\)$/m);
+    assert.equal((await admin(["role", "pat", "boss"])).code, 2, "admin or member only");
+  });
+
+  it("rooms lists every room with size and owner; stats and settings print the server's figures", async () => {
+    const pat = await login(ts, "pat");
+    const socket = await TestSocket.authed(ts, pat.body.accessToken);
+    const created = (await socket.call({ type: "room.create", name: "listed", isPublic: false })) as {
+      room: { id: string };
+    };
+    const rooms = await admin(["rooms", "--json"]);
+    assert.equal(rooms.code, 0, rooms.stderr);
+    const listed = (
+      JSON.parse(rooms.stdout) as {
+        rooms: { id: string; members: number; isPublic: boolean; owner: { username: string } }[];
+      }
+    ).rooms.find((r) => r.id === created.room.id);
+    assert.deepEqual([listed?.members, listed?.isPublic, listed?.owner.username], [1, false, "pat"]);
+    const table = await admin(["rooms"]);
+    assert.match(table.stdout, new RegExp(`^${created.room.id}  listed +private +1 +pat$`, "m"));
+
+    const stats = await admin(["stats", "--json"]);
+    assert.equal(stats.code, 0, stats.stderr);
+    const figures = JSON.parse(stats.stdout) as { connections: number; rooms: number; onlinePeople: number };
+    assert.ok(figures.connections >= 1 && figures.onlinePeople >= 1, stats.stdout);
+    assert.ok(figures.rooms >= 1, stats.stdout);
+    assert.match((await admin(["stats"])).stdout, /^messages per minute +\d+$/m);
+
+    const settings = await admin(["settings"]);
+    assert.equal(settings.code, 0, settings.stderr);
+    assert.match(settings.stdout, /^PARLEY_REGISTRATION=invite$/m);
+    assert.match(settings.stdout, /^PARLEY_METRICS_TOKEN=/m);
+    socket.close();
+  });
+
+  it("sign-out ends every session of an account and closes its sockets", async () => {
+    const pat = await login(ts, "pat");
+    const socket = await TestSocket.authed(ts, pat.body.accessToken);
+    const run = await admin(["sign-out", "pat"]);
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.stdout, "pat signed out everywhere\n");
+    await socket.closed;
+    const refused = await request<{ code: string }>(ts, "GET", "/api/admin/users", {
+      token: pat.body.accessToken,
+    });
+    assert.equal(refused.status, 401);
+    assert.equal((await login(ts, "pat")).status, 200, "pat may sign in again");
+  });
+
   it("gives a non-admin one line and exit 1", async () => {
     const run = await admin(["users"], { user: "pat" });
     assert.equal(run.code, 1);

@@ -1,5 +1,9 @@
 import {
   AdminBlocksResponse,
+  AdminInvitesResponse,
+  AdminRoomsResponse,
+  AdminSettingsResponse,
+  AdminStatsResponse,
   AdminUsersResponse,
   CreateInviteResponse,
   ErrorBody,
@@ -33,9 +37,45 @@ export class AdminApi {
     return new AdminApi(root, fetch, session.accessToken);
   }
 
-  createInvite(ttlHours?: number): Promise<CreateInviteResponse> {
-    const body = ttlHours === undefined ? {} : { ttlHours };
+  createInvite(ttlHours?: number, maxUses?: number): Promise<CreateInviteResponse> {
+    const body = {
+      ...(ttlHours === undefined ? {} : { ttlHours }),
+      ...(maxUses === undefined ? {} : { maxUses }),
+    };
     return this.#call<CreateInviteResponse>("POST", "/api/admin/invites", CreateInviteResponse, body);
+  }
+
+  async invites(): Promise<AdminInvitesResponse["invites"]> {
+    return (await this.#call<AdminInvitesResponse>("GET", "/api/admin/invites", AdminInvitesResponse))
+      .invites;
+  }
+
+  async revokeInvite(inviteId: string): Promise<void> {
+    await this.#call("DELETE", `/api/admin/invites/${encodeURIComponent(inviteId)}`, null);
+  }
+
+  /** One page of every room, oldest first. */
+  rooms(cursor?: string): Promise<AdminRoomsResponse> {
+    const query = cursor === undefined ? "?limit=200" : `?limit=200&cursor=${encodeURIComponent(cursor)}`;
+    return this.#call<AdminRoomsResponse>("GET", `/api/admin/rooms${query}`, AdminRoomsResponse);
+  }
+
+  stats(): Promise<AdminStatsResponse> {
+    return this.#call<AdminStatsResponse>("GET", "/api/admin/stats", AdminStatsResponse);
+  }
+
+  async settings(): Promise<AdminSettingsResponse["settings"]> {
+    return (await this.#call<AdminSettingsResponse>("GET", "/api/admin/settings", AdminSettingsResponse))
+      .settings;
+  }
+
+  async setAdmin(userId: string, admin: boolean): Promise<void> {
+    await this.#call("POST", `/api/admin/users/${encodeURIComponent(userId)}/role`, null, { admin });
+  }
+
+  /** Ends every session of the account (its sockets close). */
+  async signOutEverywhere(userId: string): Promise<void> {
+    await this.#call("POST", `/api/admin/users/${encodeURIComponent(userId)}/sign-out`, null);
   }
 
   async users(): Promise<AdminUsersResponse["users"]> {

@@ -1,4 +1,5 @@
 /** The SDK's public facade, ParleyClient: account, connection, rooms and identity calls, and the events pushed frames become. */
+
 import {
   computeSafetyNumber,
   createMlsConfig,
@@ -38,6 +39,7 @@ import {
   type UserView,
   type UserWithPresence,
 } from "@parley/protocol";
+import { AdminApi } from "./admin.js";
 import type { BackoffOptions } from "./backoff.js";
 import { base64ToBytes, bytesToBase64 } from "./base64.js";
 import { Connection, type ConnectionStatus } from "./connection.js";
@@ -80,6 +82,7 @@ import { KeyPins, type TrustState } from "./pins.js";
 import { defaultTimers, type FetchLike, sleep, type Timers, type WebSocketConstructor } from "./platform.js";
 import { ReceiptSender } from "./receipts.js";
 import { RecentIds } from "./recent-ids.js";
+import { createRecoveryCodes, recoveryCodesLeft } from "./recovery.js";
 import { type Passable, Redelivery } from "./redelivery.js";
 import { Scheduler } from "./scheduler.js";
 import { fetchServerInfo } from "./server-info.js";
@@ -225,6 +228,7 @@ export interface DeviceInfo {
 export class ParleyClient extends TypedEmitter<ClientEvents> {
   readonly #o: Required<Pick<ParleyClientOptions, "now" | "random" | "timers">> & ParleyClientOptions;
   readonly #session: SessionManager;
+  #admin: AdminApi | undefined;
   readonly #device: DeviceKeys;
   readonly #pins: KeyPins;
   readonly #groups: GroupStates;
@@ -727,6 +731,22 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
    */
   async changePassword(currentPassword: string, newPassword: string): Promise<void> {
     await this.#session.api("POST", "/api/password", { currentPassword, newPassword });
+  }
+
+  /** AUTH-12: ten new recovery codes (shown once; the old set stops working). */
+  createRecoveryCodes(password: string): Promise<string[]> {
+    return createRecoveryCodes((m, p, b) => this.#session.api(m, p, b), password);
+  }
+
+  /** AUTH-12: how many unused recovery codes this account has left. */
+  recoveryCodesLeft(): Promise<number> {
+    return recoveryCodesLeft((m, p) => this.#session.api(m, p));
+  }
+
+  /** The admin API as this account; the server refuses it to anyone not an admin (AUTH-10). */
+  get admin(): AdminApi {
+    this.#admin ??= new AdminApi((m, p, b) => this.#session.api(m, p, b));
+    return this.#admin;
   }
 
   /** Leaves a room; the remaining members remove this user's devices from the group. */

@@ -2,6 +2,8 @@
  * @parley/client: the SDK the web and terminal clients share. Pure: no node: imports, no DOM;
  * the platform injects fetch, a WebSocket constructor and a DeviceStore.
  */
+
+export { AdminApi, type ApiCall } from "./admin.js";
 export { BACKOFF_DEFAULTS, Backoff, type BackoffOptions, backoffDelay } from "./backoff.js";
 export { base64ToBytes, bytesToBase64 } from "./base64.js";
 export {
@@ -146,7 +148,7 @@ export {
 } from "./files.js";
 export { type DeviceAdded, type IdentityChange, KeyPins, type TrustState } from "./pins.js";
 export type { FetchLike, FetchResponse, Timers, WebSocketConstructor, WebSocketLike } from "./platform.js";
-export { resetPassword } from "./recovery.js";
+export { createRecoveryCodes, recoveryCodesLeft, resetPassword } from "./recovery.js";
 export { SAFETY_NUMBER_GROUPS_PER_ROW, SAFETY_NUMBER_ROWS, safetyNumberRows } from "./safety-layout.js";
 export { fetchServerInfo } from "./server-info.js";
 export { type DeviceStore, MemoryStore } from "./store.js";

@@ -107,7 +107,3 @@ export type AdminSettingsResponse = Static<typeof AdminSettingsResponse>;
 /** POST /api/admin/users/:userId/role */
 export const AdminRoleRequest = Type.Object({ admin: Type.Boolean() });
 export type AdminRoleRequest = Static<typeof AdminRoleRequest>;
-
-/** Answer to POST /api/admin/users/:userId/sign-out: how many sessions ended. */
-export const AdminSignOutResponse = Type.Object({ sessionsEnded: Type.Integer({ minimum: 0 }) });
-export type AdminSignOutResponse = Static<typeof AdminSignOutResponse>;

@@ -2,8 +2,8 @@ import { effect } from "@preact/signals";
 import { render } from "preact";
 import "./styles/emoji-font.css";
 import "./styles/base.css";
-import { me, route } from "./state/model.js";
-import { routeFromHash } from "./state/routes.js";
+import { me, pendingInvite, route } from "./state/model.js";
+import { inviteFromHash, routeFromHash } from "./state/routes.js";
 import { loadServerInfo, resumeLastSession } from "./state/session.js";
 import { App } from "./ui/app.js";
 import { startTheme } from "./ui/theme.js";
@@ -13,6 +13,13 @@ const root = document.getElementById("app");
 if (root === null) throw new Error("#app is missing from index.html");
 
 const follow = () => {
+  // Issue 19: an invite link opens the registration form with its code filled in, and the
+  // code leaves the address bar (and so the history) at once.
+  const invite = inviteFromHash(location.hash);
+  if (invite !== undefined) {
+    pendingInvite.value = invite;
+    history.replaceState(null, "", "#/register");
+  }
   route.value = routeFromHash(location.hash, me.value !== undefined);
 };
 addEventListener("hashchange", follow);

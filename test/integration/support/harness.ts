@@ -82,6 +82,8 @@ export interface RequestOptions {
   rawBody?: string | Buffer;
   token?: string;
   headers?: Record<string, string>;
+  /** The loopback source address to send from (127.0.0.2, say, so an IP block spares 127.0.0.1). */
+  localAddress?: string;
 }
 
 /** One HTTP(S) request to the test server, trusting only its CA. */
@@ -99,22 +101,27 @@ export function request<T = unknown>(
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   const send = url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise((resolve, reject) => {
-    const req = send(url, { method, headers, ...(ts.ca ? { ca: ts.ca } : {}), agent: false }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => {
-        const raw = Buffer.concat(chunks);
-        const text = raw.toString("utf8");
-        let body: unknown = text;
-        try {
-          body = text.length > 0 ? JSON.parse(text) : undefined;
-        } catch {
-          // not JSON: keep the text
-        }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, body: body as T, text, raw });
-      });
-      res.on("error", reject);
-    });
+    const from = options.localAddress !== undefined ? { localAddress: options.localAddress } : {};
+    const req = send(
+      url,
+      { method, headers, ...(ts.ca ? { ca: ts.ca } : {}), ...from, agent: false },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => {
+          const raw = Buffer.concat(chunks);
+          const text = raw.toString("utf8");
+          let body: unknown = text;
+          try {
+            body = text.length > 0 ? JSON.parse(text) : undefined;
+          } catch {
+            // not JSON: keep the text
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: body as T, text, raw });
+        });
+        res.on("error", reject);
+      },
+    );
     req.on("error", reject);
     req.setTimeout(15_000, () => req.destroy(new Error(`request ${method} ${path} timed out`)));
     if (payload !== undefined) req.write(payload);

@@ -384,6 +384,8 @@ export class ChatController {
       }
       case "password":
         return this.#changePassword();
+      case "recovery-codes":
+        return this.#recoveryCodes();
       case "leave": {
         const room = this.#currentRoom();
         const label = this.#state.label(room.id);
@@ -911,6 +913,20 @@ export class ChatController {
       throw new ChatError(`${passwordRefusal(e.failedRules ?? [], policy)} The password is unchanged.`);
     }
     this.#notice("password changed; your other sessions have ended");
+  }
+
+  /**
+   * AUTH-12: ten new recovery codes, printed once for the person to write down or print; the
+   * unused codes of the earlier set stop working.
+   */
+  async #recoveryCodes(): Promise<void> {
+    const password = await this.#secret("Password: ");
+    const codes = await this.#chat().createRecoveryCodes(password);
+    this.#notice("your new recovery codes, shown only now; your earlier codes no longer work:");
+    this.#screen.print(
+      ...codes.map((c, i) => `  ${String(i + 1).padStart(2)}. ${printable(c)}`),
+      '  each works once, with "parley reset-password" or "Forgot password?" in a browser',
+    );
   }
 
   async #who(): Promise<void> {

@@ -107,7 +107,9 @@ describe("parseInput", () => {
     assert.deepEqual(parseInput("/cap 5"), { kind: "cap", maxMembers: 5 });
     assert.deepEqual(parseInput("/passphrase on"), { kind: "passphrase", on: true });
     assert.deepEqual(parseInput("/delete-room ops"), { kind: "delete-room", confirm: "ops" });
+    assert.deepEqual(parseInput("/recovery-codes"), { kind: "recovery-codes" });
     for (const line of [
+      "/recovery-codes now",
       "/privacy open",
       "/cap 1",
       "/cap x",

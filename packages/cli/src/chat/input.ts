@@ -51,6 +51,7 @@ export type ChatInput =
   | { readonly kind: "settings" }
   | { readonly kind: "delete-room"; readonly confirm: string }
   | { readonly kind: "password" }
+  | { readonly kind: "recovery-codes" }
   | { readonly kind: "invite"; readonly user: string }
   | { readonly kind: "msg"; readonly user: string; readonly text: string }
   | { readonly kind: "switch"; readonly target: string }
@@ -118,6 +119,7 @@ export const COMMAND_HELP: readonly (readonly [string, string])[] = [
   ["/sessions", "where your account is signed in (end <n>: end one)"],
   ["/block <user>", "refuse their invitations; /unblock, /blocks"],
   ["/delete-account", "delete your account for good (password asked)"],
+  ["/recovery-codes", "ten codes for a forgotten password; print them"],
   ["/msg <user> <text>", "send an end-to-end encrypted direct message"],
   ["/who", "who is online, and the members of the current room"],
   ["/subscribe <user>", "follow a user: see when they come and go"],
@@ -194,7 +196,8 @@ export function parseInput(line: string): ChatInput {
       | "password"
       | "bans"
       | "blocks"
-      | "delete-account",
+      | "delete-account"
+      | "recovery-codes",
   ): ChatInput =>
     words.length === 0 ? { kind } : { kind: "invalid", reason: `/${name} takes no arguments` };
 
@@ -378,6 +381,7 @@ export function parseInput(line: string): ChatInput {
     case "invites":
     case "settings":
     case "password":
+    case "recovery-codes":
       return none(name);
     default:
       return { kind: "invalid", reason: `unknown command /${head} (see /help)` };

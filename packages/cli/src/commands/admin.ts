@@ -13,15 +13,25 @@ export const DEFAULT_URL = "https://127.0.0.1:8443";
 const USAGE = `usage: parley admin <command> [options]
 
 On a server, over HTTPS, signed in as an admin account:
-  invite [--ttl-hours N]   create a single-use invite code (valid 72 hours unless N, 1-720)
+  invite [--ttl-hours N] [--uses N]
+                           create an invite code (valid 72 hours unless N, 1-720; for one
+                           account unless --uses, 1-1000)
+  invites                  list the newest invite codes' ids, uses left and expiry
+  revoke-invite <id>       end an invite code before its time
   users                    list every account
+  role <user> admin|member make an account an admin, or take that away (never the last one)
+  sign-out <user>          end every session of an account; it may sign in again
   disable <user>           disable an account; its sessions end at once
   enable <user>            let a disabled account log in again
   reset-code <user>        a one-time code (24 hours) with which the person sets a new
                            password ("parley reset-password", or the sign-in page)
   blocks                   list the IP addresses blocked for failed logins
   unblock <ip>             lift the block on an address
+  rooms                    list every room with its size and owner
   delete-room <room-id>    delete a room for everyone (its members are told)
+  stats                    live figures: connections, people online, rooms, messages per
+                           minute, failed sign-ins per hour, blocked addresses
+  settings                 the server's effective settings, secrets redacted
 
 On this machine, on the server's own database (nobody becomes admin over the network):
   promote <user>           make an account an admin (this is how the first admin is made)
@@ -32,7 +42,8 @@ On this machine, on the server's own database (nobody becomes admin over the net
 Options of the server commands:
   --url URL                the server (default ${DEFAULT_URL})
   --user NAME              the admin account to sign in as (required)
-  --json                   machine-readable output (invite, users, blocks)
+  --json                   machine-readable output (invite, invites, users, blocks, rooms,
+                           stats, settings)
   --ca FILE                trust this CA certificate (PEM) instead of pinning the server's
   --accept-new-fingerprint pin the server's CA again when its fingerprint changed
   --config-dir DIR         where pinned servers are kept (default: $XDG_CONFIG_HOME/parley,
@@ -44,7 +55,14 @@ ssh does); a later change is refused with exit status 3.
 
 const REMOTE = [
   "invite",
+  "invites",
+  "revoke-invite",
   "users",
+  "role",
+  "sign-out",
+  "rooms",
+  "stats",
+  "settings",
   "disable",
   "enable",
   "reset-code",
@@ -62,14 +80,22 @@ const OPTIONS = {
   "accept-new-fingerprint": { type: "boolean" },
   "config-dir": { type: "string" },
   "ttl-hours": { type: "string" },
+  uses: { type: "string" },
   "data-dir": { type: "string" },
   "database-url": { type: "string" },
 } as const;
 
 /** Which options each subcommand takes besides the connection ones. */
 const OWN_OPTIONS: Record<Remote | "promote" | "demote", readonly string[]> = {
-  invite: ["ttl-hours", "json"],
+  invite: ["ttl-hours", "uses", "json"],
+  invites: ["json"],
+  "revoke-invite": [],
   users: ["json"],
+  role: [],
+  "sign-out": [],
+  rooms: ["json"],
+  stats: ["json"],
+  settings: ["json"],
   blocks: ["json"],
   disable: [],
   enable: [],
@@ -100,20 +126,25 @@ export async function adminCommand(argv: string[]): Promise<number> {
     if (!allowed.has(given)) throw usageError(`"admin ${sub}" takes no --${given}`, "admin");
   }
   const wantArgs =
-    sub === "disable" ||
-    sub === "enable" ||
-    sub === "reset-code" ||
-    sub === "unblock" ||
-    sub === "delete-room" ||
-    sub === "promote" ||
-    sub === "demote"
-      ? 1
-      : 0;
+    sub === "role"
+      ? 2
+      : sub === "disable" ||
+          sub === "revoke-invite" ||
+          sub === "sign-out" ||
+          sub === "enable" ||
+          sub === "reset-code" ||
+          sub === "unblock" ||
+          sub === "delete-room" ||
+          sub === "promote" ||
+          sub === "demote"
+        ? 1
+        : 0;
   if (args.length !== wantArgs) {
-    throw usageError(
-      wantArgs === 1 ? `"admin ${sub}" takes one argument` : `"admin ${sub}" takes no arguments`,
-      "admin",
-    );
+    const count = ["no arguments", "one argument", "two arguments"][wantArgs];
+    throw usageError(`"admin ${sub}" takes ${count}`, "admin");
+  }
+  if (sub === "role" && args[1] !== "admin" && args[1] !== "member") {
+    throw usageError('"admin role" takes a user and "admin" or "member"', "admin");
   }
 
   if (sub === "promote" || sub === "demote") return promote(sub, args[0] ?? "", values);
@@ -123,6 +154,13 @@ export async function adminCommand(argv: string[]): Promise<number> {
     ttlHours = Number(values["ttl-hours"]);
     if (!/^\d+$/.test(values["ttl-hours"]) || ttlHours < 1 || ttlHours > 720) {
       throw usageError("--ttl-hours must be a whole number of hours from 1 to 720", "admin");
+    }
+  }
+  let maxUses: number | undefined;
+  if (values.uses !== undefined) {
+    maxUses = Number(values.uses);
+    if (!/^\d+$/.test(values.uses) || maxUses < 1 || maxUses > 1000) {
+      throw usageError("--uses must be a whole number from 1 to 1000", "admin");
     }
   }
   if (values.user === undefined || values.user.trim() === "")
@@ -145,24 +183,103 @@ export async function adminCommand(argv: string[]): Promise<number> {
   const password = await readPassword(values.user);
   const api = await AdminApi.signIn(url, trustedFetch({ ca: trust.ca }), values.user, password);
   try {
-    return await runRemote(api, sub, args[0] ?? "", { json: values.json === true, ttlHours });
+    return await runRemote(api, sub, args, { json: values.json === true, ttlHours, maxUses });
   } finally {
     await api.signOut();
   }
 }
 
+/** The most rooms `admin rooms` lists (pages of 200). */
+const ROOMS_LIST_MAX = 100_000;
+
 async function runRemote(
   api: AdminApi,
   sub: Remote,
-  arg: string,
-  o: { json: boolean; ttlHours: number | undefined },
+  args: string[],
+  o: { json: boolean; ttlHours: number | undefined; maxUses: number | undefined },
 ): Promise<number> {
   const out = (text: string) => process.stdout.write(`${text}\n`);
+  const arg = args[0] ?? "";
+  const iso = (ms: number) => new Date(ms).toISOString();
   switch (sub) {
     case "invite": {
-      const invite = await api.createInvite(o.ttlHours);
+      const invite = await api.createInvite(o.ttlHours, o.maxUses);
+      const uses = invite.maxUses === 1 ? "single use" : `${invite.maxUses} uses`;
       if (o.json) out(JSON.stringify(invite));
-      else out(`${invite.code}  (single use, valid until ${new Date(invite.expiresAt).toISOString()})`);
+      else out(`${invite.code}  (${uses}, valid until ${iso(invite.expiresAt)}; id ${invite.id})`);
+      return EXIT.ok;
+    }
+    case "invites": {
+      const invites = await api.invites();
+      if (o.json) out(JSON.stringify({ invites }));
+      else if (invites.length === 0) out("no invites");
+      else {
+        out("ID                USES  LEFT  STATUS    EXPIRES                   CREATED BY");
+        for (const i of invites) {
+          const uses = `${i.uses}/${i.maxUses}`;
+          out(
+            `${i.id}  ${uses.padEnd(4)}  ${String(i.usesLeft).padEnd(4)}  ${i.status.padEnd(8)}  ${iso(i.expiresAt)}  ${printable(i.createdBy?.username ?? "-")}`,
+          );
+        }
+      }
+      return EXIT.ok;
+    }
+    case "revoke-invite":
+      await api.revokeInvite(arg);
+      out(`invite ${printable(arg)} revoked`);
+      return EXIT.ok;
+    case "role": {
+      const user = await findUser(api, arg);
+      await api.setAdmin(user.id, args[1] === "admin");
+      out(`${printable(user.username)} is ${args[1] === "admin" ? "an admin" : "no longer an admin"}`);
+      return EXIT.ok;
+    }
+    case "sign-out": {
+      const user = await findUser(api, arg);
+      await api.signOutEverywhere(user.id);
+      out(`${printable(user.username)} signed out everywhere`);
+      return EXIT.ok;
+    }
+    case "rooms": {
+      const rooms: Awaited<ReturnType<AdminApi["rooms"]>>["rooms"] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await api.rooms(cursor);
+        rooms.push(...page.rooms);
+        cursor = page.nextCursor ?? undefined;
+      } while (cursor !== undefined && rooms.length < ROOMS_LIST_MAX);
+      if (o.json) out(JSON.stringify({ rooms }));
+      else if (rooms.length === 0) out("no rooms");
+      else {
+        const width = Math.max(4, ...rooms.map((r) => r.name.length));
+        out(`ID      ${"NAME".padEnd(width)}  KIND     MEMBERS  OWNER`);
+        for (const r of rooms) {
+          out(
+            `${r.id}  ${printable(r.name).padEnd(width)}  ${(r.isPublic ? "public" : "private").padEnd(7)}  ${String(r.members).padEnd(7)}  ${printable(r.owner?.username ?? "-")}`,
+          );
+        }
+      }
+      return EXIT.ok;
+    }
+    case "stats": {
+      const s = await api.stats();
+      if (o.json) out(JSON.stringify(s));
+      else {
+        out(`connections             ${s.connections}`);
+        out(`people online           ${s.onlinePeople}`);
+        out(`rooms                   ${s.rooms}`);
+        out(`messages per minute     ${s.messagesPerMinute}`);
+        out(`failed sign-ins / hour  ${s.failedLoginsPerHour}`);
+        out(`blocked addresses       ${s.blockedIps}`);
+      }
+      return EXIT.ok;
+    }
+    case "settings": {
+      const settings = await api.settings();
+      if (o.json) out(JSON.stringify({ settings }));
+      else
+        for (const [key, value] of Object.entries(settings).sort(([a], [b]) => a.localeCompare(b)))
+          out(`${key}=${printable(value === null ? "" : String(value))}`);
       return EXIT.ok;
     }
     case "users": {

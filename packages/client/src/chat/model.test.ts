@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it, mock } from "node:test";
 import type { MemberView, RoomView, UserView, UserWithPresence } from "@parley/protocol";
+import { AdminApi } from "../admin.js";
 import type { ConnectionStatus } from "../connection.js";
 import type { Content } from "../content.js";
 import { TypedEmitter } from "../emitter.js";
@@ -212,6 +213,15 @@ class FakeClient extends TypedEmitter<ClientEvents> implements ChatClient {
     await this.leave(roomId);
   }
   async changePassword() {}
+  async createRecoveryCodes(): Promise<string[]> {
+    return [];
+  }
+  async recoveryCodesLeft(): Promise<number> {
+    return 0;
+  }
+  readonly admin = new AdminApi(async () => {
+    throw new Error("no admin API in this fake");
+  });
   async markVerified(userId: string) {
     this.trustStates.set(userId, "verified");
   }

@@ -1005,6 +1005,21 @@ export class ChatModel {
     return this.#client.changePassword(currentPassword, newPassword);
   }
 
+  /** AUTH-12: ten new recovery codes, shown once; the earlier set stops working. */
+  createRecoveryCodes(password: string): Promise<string[]> {
+    return this.#client.createRecoveryCodes(password);
+  }
+
+  /** AUTH-12: how many unused recovery codes this account has left. */
+  recoveryCodesLeft(): Promise<number> {
+    return this.#client.recoveryCodesLeft();
+  }
+
+  /** The admin API (the server refuses it to anyone not an admin). */
+  get admin(): ChatClient["admin"] {
+    return this.#client.admin;
+  }
+
   /** Leaves a room: it goes, with its messages (kept ones too). */
   async leave(roomId: string): Promise<void> {
     const id = canonicalRoomId(roomId);

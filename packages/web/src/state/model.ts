@@ -44,6 +44,10 @@ export const badge = computed(() => badgeCount(chat.value.unread, (id) => notify
 export const transfers = computed(() => chat.value.transfers);
 
 export const route = signal<Route>("signin");
+/** Issue 19: whether the admin area fills the main column (its link is shown to admins only). */
+export const adminOpen = signal(false);
+/** An invite code from an invite link (`#invite=<code>`), to prefill the registration form. */
+export const pendingInvite = signal<string | undefined>(undefined);
 export const serverInfo = signal<InfoResponse | undefined>(undefined);
 export const selectedRoom = signal<string | undefined>(undefined);
 /** A short message about something that failed outside a form (shown in a live region). */

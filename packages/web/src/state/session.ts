@@ -1,5 +1,6 @@
 import type { NotifyLevel } from "@parley/client";
 import {
+  type AdminApi,
   type ChatChange,
   type ChatMessage,
   ChatModel,
@@ -38,6 +39,7 @@ import { eraseAccount, getSetting, openAccountStore, setSetting } from "../platf
 import { describeError } from "./errors.js";
 import type { StagedFile } from "./files.js";
 import {
+  adminOpen,
   chat,
   composing,
   conversationName,
@@ -462,6 +464,7 @@ export function setPreviews(on: boolean): void {
 
 export function selectRoom(roomId: string | undefined): void {
   selectedRoom.value = roomId;
+  if (roomId !== undefined) adminOpen.value = false;
   if (composing.value !== undefined && composing.value.roomId !== roomId) composing.value = undefined;
   if (roomId !== undefined) session?.model.markRead(roomId);
 }
@@ -580,6 +583,21 @@ export async function changePassword(currentPassword: string, newPassword: strin
   await active().model.changePassword(currentPassword, newPassword);
 }
 
+/** AUTH-12: ten new recovery codes (shown once); the old set stops working. */
+export function createRecoveryCodes(password: string): Promise<string[]> {
+  return active().model.createRecoveryCodes(password);
+}
+
+/** AUTH-12: how many unused recovery codes the account has left. */
+export function recoveryCodesLeft(): Promise<number> {
+  return active().model.recoveryCodesLeft();
+}
+
+/** The admin API as the signed-in account (the server refuses anyone not an admin). */
+export function adminApi(): AdminApi {
+  return active().model.admin;
+}
+
 export async function leaveRoom(roomId: string): Promise<void> {
   await active().model.leave(roomId);
   if (selectedRoom.value === roomId) selectedRoom.value = undefined;
@@ -674,6 +692,7 @@ export function setDisappearing(roomId: string, seconds: number): Promise<void> 
 export async function signOut(erase: boolean): Promise<void> {
   const s = session;
   session = undefined;
+  adminOpen.value = false;
   if (s !== undefined) {
     s.detach();
     s.model.dispose();

@@ -6,7 +6,7 @@ import {
 } from "@parley/protocol";
 import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../state/errors.js";
-import { notice, persistent, serverInfo } from "../state/model.js";
+import { notice, pendingInvite, persistent, serverInfo } from "../state/model.js";
 import { register, signIn } from "../state/session.js";
 
 type Checker = typeof import("@parley/protocol/password-policy-compact");
@@ -178,7 +178,14 @@ export function Register() {
         {info?.registration === "invite" && (
           <label>
             Invite code
-            <input name="invite" autoComplete="off" autoCapitalize="characters" spellcheck={false} required />
+            <input
+              name="invite"
+              autoComplete="off"
+              autoCapitalize="characters"
+              spellcheck={false}
+              required
+              defaultValue={pendingInvite.value ?? ""}
+            />
           </label>
         )}
         {error !== undefined && (

@@ -2,6 +2,7 @@ import { formatRetention, parseRetention, RETENTION_DAYS } from "@parley/client"
 import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../state/errors.js";
 import {
+  adminOpen,
   badge,
   connection,
   conversationName,
@@ -30,13 +31,20 @@ import {
   setRetention,
   signOut,
 } from "../state/session.js";
-import { BlockedSection, ChangePasswordSection, DeleteAccountSection, SessionsSection } from "./account.js";
+import {
+  BlockedSection,
+  ChangePasswordSection,
+  DeleteAccountSection,
+  RecoveryCodesSection,
+  SessionsSection,
+} from "./account.js";
+import { AdminArea } from "./admin.js";
 import { Avatar } from "./avatar.js";
 import { Conversation } from "./conversation.js";
 import { DevicesSection } from "./devices.js";
 import { Dialog } from "./dialog.js";
 import { FollowButton, FollowedPosts } from "./following.js";
-import { LogIn, MessageSquarePlus, Search, Settings } from "./icons.js";
+import { LogIn, MessageSquarePlus, Search, Settings, ShieldCheck } from "./icons.js";
 import { NotificationSettings } from "./notify.js";
 import { JoinRoomDialog, NewRoomDialog } from "./rooms.js";
 import { SearchDialog } from "./search.js";
@@ -55,6 +63,17 @@ export function Shell() {
         <span class="me" data-testid="me">
           {me.value?.username}
         </span>
+        {me.value?.isAdmin === true && (
+          <button
+            type="button"
+            class="icon-button"
+            aria-pressed={adminOpen.value}
+            onClick={() => (adminOpen.value = !adminOpen.value)}
+          >
+            <ShieldCheck />
+            <span class="button-label">Admin</span>
+          </button>
+        )}
         <button type="button" class="icon-button" onClick={() => setDialog("settings")}>
           <Settings />
           <span class="button-label">Settings</span>
@@ -115,7 +134,9 @@ export function Shell() {
         <People />
       </aside>
       <main class="main">
-        {room !== undefined ? (
+        {adminOpen.value && me.value?.isAdmin === true ? (
+          <AdminArea />
+        ) : room !== undefined ? (
           <Conversation key={room.id} room={room} />
         ) : (
           <section class="welcome">
@@ -337,6 +358,9 @@ function SettingsDialog({ onClose }: { onClose: () => void }) {
         </div>
         <div class="settings-group">
           <ChangePasswordSection />
+        </div>
+        <div class="settings-group">
+          <RecoveryCodesSection />
         </div>
         <div class="settings-group">
           <BlockedSection />
