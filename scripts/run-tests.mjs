@@ -1,17 +1,18 @@
 #!/usr/bin/env node
 // Runs the test suites with Node's own test runner and tsx, against the TypeScript sources
 // (the `parley-source` export condition), so no build step can leave a test on stale code.
-//   unit:        packages/*/src/**/*.test.ts and bench/**/*.test.ts (no sockets, no services)
+//   unit:        packages/*/src/**/*.test.ts, bench/**/*.test.ts and scripts/*.test.ts (no sockets, no services)
 //   integration: test/integration/**/*.test.ts (real HTTPS/WSS on ephemeral ports, SQLite, Postgres, Redis)
 //   e2e:         test/e2e/**/*.test.ts         (real Chromium)
 //   all:         every one of them
-import { spawn, spawnSync } from "node:child_process";
-import { existsSync, readdirSync, statSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
+import { buildWeb, webBuildStale } from "./web-build.mjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const suites = {
-  unit: ["packages", "bench"],
+  unit: ["packages", "bench", "scripts"],
   integration: ["test/integration"],
   e2e: ["test/e2e"],
 };
@@ -50,27 +51,13 @@ if (files.length === 0) {
   process.exit(1);
 }
 // The e2e suite drives the production bundle the server serves: (re)build it when it is missing
-// or older than anything it is built from (the web sources and the SDK packages it bundles).
-function newestMtime(path) {
-  if (!existsSync(path)) return 0;
-  const stat = statSync(path);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  let newest = 0;
-  for (const name of readdirSync(path)) {
-    if (name === "node_modules" || name === "dist") continue;
-    newest = Math.max(newest, newestMtime(join(path, name)));
-  }
-  return newest;
-}
+// or older than anything it is built from (scripts/web-build.mjs).
 if (files.some((f) => f.startsWith("test/e2e/"))) {
-  const web = join(root, "packages/web");
-  const inputs = ["src", "public", "index.html", "vite.config.ts"].map((p) => join(web, p));
-  inputs.push(...["protocol", "crypto", "client"].map((p) => join(root, "packages", p, "src")));
-  const built = newestMtime(join(web, "dist/index.html"));
-  if (built === 0 || inputs.some((p) => newestMtime(p) > built)) {
+  const stale = webBuildStale(root);
+  if (stale !== null) {
     console.error("run-tests: building packages/web for the e2e suite");
-    const build = spawnSync("npm", ["run", "build", "-w", "@parley/web"], { cwd: root, stdio: "inherit" });
-    if (build.status !== 0) process.exit(build.status ?? 1);
+    const status = buildWeb({ root, force: true });
+    if (status !== 0) process.exit(status);
   }
 }
 

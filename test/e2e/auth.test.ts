@@ -136,6 +136,38 @@ describe("register and sign in", () => {
       assert.ok(info.body.caFingerprint, "the server has a local CA");
       assert.equal(info.body.caFingerprint, new X509Certificate(s.server.ca ?? "").fingerprint256);
       await waitForText(page.getByTestId("ca-fingerprint"), info.body.caFingerprint);
+      // On a narrow phone the fingerprint wraps, and only between bytes: both hex digits of every
+      // byte are on the same line.
+      const size = page.viewportSize();
+      await page.setViewportSize({ width: 300, height: 640 });
+      try {
+        // The rendered lines of the element's text, read character by character (as a string:
+        // the tests are compiled without the DOM's types).
+        const lines = (await page.evaluate(`(() => {
+          const el = document.querySelector('[data-testid="ca-fingerprint"]');
+          const out = [];
+          let top;
+          const walker = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+          for (let node = walker.nextNode(); node !== null; node = walker.nextNode()) {
+            const text = node.textContent ?? "";
+            for (let i = 0; i < text.length; i++) {
+              const range = document.createRange();
+              range.setStart(node, i);
+              range.setEnd(node, i + 1);
+              const y = Math.round(range.getBoundingClientRect().top);
+              if (top === undefined || Math.abs(y - top) > 2) out.push("");
+              top = y;
+              out[out.length - 1] += text[i];
+            }
+          }
+          return out;
+        })()`)) as string[];
+        assert.ok(lines.length >= 2, `wrapped at 300 px: ${JSON.stringify(lines)}`);
+        assert.equal(lines.join(""), info.body.caFingerprint);
+        for (const line of lines) assert.match(line, /^([0-9A-F]{2}:)*[0-9A-F]{2}:?$/, JSON.stringify(lines));
+      } finally {
+        if (size) await page.setViewportSize(size);
+      }
       const download = page.getByRole("link", { name: "Download the CA certificate" });
       assert.equal(new URL((await download.getAttribute("href")) ?? "", s.url).pathname, "/ca.crt");
       await page.getByRole("link", { name: "Back to sign in" }).click();

@@ -4,6 +4,7 @@ import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { fingerprintRows } from "../../packages/cli/src/fingerprint-rows.js";
 import { lines, parley, type Run } from "./support/cli.js";
 import {
   login,
@@ -123,7 +124,8 @@ describe("parley admin", () => {
     const run = await admin(["users"]);
     assert.equal(run.code, 0, run.stderr);
     const fingerprint = ts.server.caFingerprint ?? "";
-    assert.ok(run.stderr.includes(fingerprint), `the fingerprint is shown: ${run.stderr}`);
+    for (const row of fingerprintRows("  SHA-256 ", fingerprint))
+      assert.ok(lines(run.stderr).includes(row), `the fingerprint is shown in whole bytes: ${run.stderr}`);
     const pins = await readPins();
     assert.equal(pins.servers[ts.url]?.caFingerprint, fingerprint);
     assert.equal((await stat(join(configDir, "known_servers.json"))).mode & 0o777, 0o600);
@@ -374,8 +376,11 @@ describe("parley admin", () => {
       refused.stderr,
       /^parley admin: REFUSED: the CA fingerprint of https:\/\/127\.0\.0\.1:\d+ changed/,
     );
-    assert.ok(refused.stderr.includes(WRONG_FP), "the pinned fingerprint is shown");
-    assert.ok(refused.stderr.includes(ts.server.caFingerprint ?? "?"), "the offered fingerprint is shown");
+    // Both fingerprints, each in rows of whole bytes under its label.
+    for (const row of fingerprintRows("pinned:  ", WRONG_FP))
+      assert.ok(refused.stderr.includes(row), `the pinned fingerprint is shown: ${refused.stderr}`);
+    for (const row of fingerprintRows("offered: ", ts.server.caFingerprint ?? "?"))
+      assert.ok(refused.stderr.includes(row), `the offered fingerprint is shown: ${refused.stderr}`);
     assert.equal((await readPins()).servers[ts.url]?.caFingerprint, WRONG_FP, "the pin is left alone");
 
     const accepted = await admin(["users", "--accept-new-fingerprint"]);

@@ -3,6 +3,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { fingerprintRows } from "../../packages/cli/src/fingerprint-rows.js";
 import { CliProcess, lines, ROOT } from "./support/cli.js";
 import { STRONG_PASSWORD, uniqueName } from "./support/harness.js";
 import { createNetnsPair, type NetnsPair, NetnsUnavailableError } from "./support/netns.js";
@@ -75,7 +76,7 @@ it("lists the servers found on the LAN, connects to the one picked, and pins its
   );
   try {
     await chat.waitFor(`https://${pair.serverAddress}:${PORT}`, 30_000);
-    await chat.waitFor(`CA ${caFingerprint}`);
+    for (const row of fingerprintRows("    CA ", caFingerprint)) await chat.waitFor(row);
     await chat.waitFor("Which server? [1-1]");
     chat.send("1");
     await chat.waitFor("not signed in", 30_000);
@@ -119,7 +120,7 @@ describe("an announcement naming another CA than the server presents", () => {
       inNs(pair.client),
     );
     const entry = await chat.waitFor("Parley on forger", 30_000);
-    await chat.waitFor(`CA ${FORGED}`);
+    for (const row of fingerprintRows("    CA ", FORGED)) await chat.waitFor(row);
     await chat.waitFor("Which server? [1-2]");
     chat.send(entry.trim().split(".")[0] ?? "");
     return chat;
@@ -131,8 +132,12 @@ describe("an announcement naming another CA than the server presents", () => {
     const chat = await pickForged(home);
     assert.equal(await chat.exited, 3, chat.stderr);
     assert.match(chat.stderr, /REFUSED: .* presents another CA than the one announced for it on the LAN/);
-    assert.ok(chat.stderr.includes(`announced: ${FORGED}`), chat.stderr);
-    assert.ok(chat.stderr.includes(`presented: ${caFingerprint}`), chat.stderr);
+    // Each fingerprint in rows of whole bytes (16 to a row), under its label.
+    for (const row of [
+      ...fingerprintRows("announced: ", FORGED),
+      ...fingerprintRows("presented: ", caFingerprint),
+    ])
+      assert.ok(chat.stderr.includes(row), chat.stderr);
     await assert.rejects(readFile(join(home, ".config/parley/known_servers.json"), "utf8"), {
       code: "ENOENT",
     });
@@ -157,7 +162,7 @@ describe("an announcement naming another CA than the server presents", () => {
     const chat = await pickForged(home);
     try {
       await chat.waitFor("Warning: the LAN announcement of", 30_000);
-      await chat.waitFor(`announced: ${FORGED}`);
+      for (const row of fingerprintRows("  announced: ", FORGED)) await chat.waitFor(row);
       await chat.waitFor(`signed in as ${user}`, 30_000);
     } finally {
       await chat.stop();

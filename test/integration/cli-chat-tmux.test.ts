@@ -3,6 +3,7 @@ import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, it } from "node:test";
+import { fingerprintRows } from "../../packages/cli/src/fingerprint-rows.js";
 import { CLI, NODE_ARGS, ROOT } from "./support/cli.js";
 import { STRONG_PASSWORD, startTestServer, type TestServer, uniqueName } from "./support/harness.js";
 import { nextEvent, type SdkUser, sdkSignUp } from "./support/sdk.js";
@@ -65,15 +66,20 @@ it("keeps the half-typed input line intact while a message arrives, in an 80x24 
       "the TOFU question",
       60_000,
     );
+    // The fingerprint in rows of whole bytes: 80 columns never fold it in the middle of one.
+    for (const row of fingerprintRows("  SHA-256 ", ts.server.caFingerprint ?? "?")) {
+      assert.ok(rows.includes(row), `the fingerprint row "${row}" is shown whole:\n${rows.join("\n")}`);
+    }
+    // The question is its own prompt: the answer is typed after it, not at a chat prompt.
+    await waitCursorRow("Trust this server and remember its CA? [y/N]", "the TOFU question as the prompt");
     assert.ok(
-      rows
-        .join("")
-        .replaceAll("\n", "")
-        .includes(ts.server.caFingerprint ?? "?"),
-      "the fingerprint is shown",
+      !rows.some((r) => r.startsWith(">")),
+      `no chat prompt while the question waits:\n${rows.join("\n")}`,
     );
     await type("y", true);
-    await waitScreen(shows("not signed in"), "the greeting", 30_000);
+    rows = await waitScreen(shows("not signed in"), "the greeting", 30_000);
+    assert.ok(rows.includes("Trust this server and remember its CA? [y/N] y"), rows.join("\n"));
+    assert.ok(!rows.includes("> y"), "the answer was not typed at the chat prompt");
 
     // The password is asked without echo.
     await type(`/register ${alice}`, true);
@@ -187,12 +193,22 @@ it("keeps the half-typed input line intact while a message arrives, in an 80x24 
     await term.waitGone();
     await term.start(command, ROOT);
     await waitScreen(shows(`signed in as ${alice}`), "resumed after the restart", 30_000);
-    await type("/switch den", true);
+    // The resumed session reopens the conversation that was open: no /switch needed.
+    await waitScreen(shows("now talking in #den, where you were last"), "the last conversation reopened");
+    await waitCursorRow("#den>", "the room's prompt");
     await waitScreen(
       shows(`<${sam.username}?> incoming while you type`),
       "the kept message, after a restart",
     );
     await waitScreen(shows(`<${alice}> partial words and the rest`), "the kept own message");
+    // A yes/no question in the chat has its own prompt too, and the room's prompt comes back after it.
+    await type("/reset-identity", true);
+    await waitCursorRow("Reset your identity? [y/N]", "the question as the prompt");
+    await type("n", true);
+    rows = await waitScreen(shows("identity left as it was"), "the answer taken");
+    assert.ok(rows.includes("Reset your identity? [y/N] n"), rows.join("\n"));
+    assert.ok(!rows.includes("#den> n"), "the answer was not typed at the chat prompt");
+    await waitCursorRow("#den>", "the room's prompt back");
     for (const file of await filesUnder(join(tmp, ".config"))) {
       const raw = await readFile(file);
       for (const said of ["incoming while you type", "partial words and the rest"]) {

@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { fingerprintRows } from "../../packages/cli/src/fingerprint-rows.js";
 import { CliProcess, lines, parley } from "./support/cli.js";
 import { STRONG_PASSWORD, startTestServer, type TestServer, uniqueName } from "./support/harness.js";
 import { linkBySdk, nextEvent, type SdkUser, sdkClient, sdkSignUp } from "./support/sdk.js";
@@ -59,10 +60,9 @@ describe("parley chat", () => {
   it("pins the server's CA on first use, registers, and keeps the password off the screen", async () => {
     a = chat(aliceHome());
     await a.waitFor("not signed in");
-    assert.ok(
-      a.stdout.includes(ts.server.caFingerprint ?? "?"),
-      "the CA fingerprint is shown before pinning",
-    );
+    // In rows of whole bytes, so no terminal folds it in the middle of one.
+    for (const row of fingerprintRows("  SHA-256 ", ts.server.caFingerprint ?? "?"))
+      assert.ok(lines(a.stdout).includes(row), `the CA fingerprint is shown before pinning: ${row}`);
     await step(a, [`/register ${alice}`, STRONG_PASSWORD, STRONG_PASSWORD], `signed in as ${alice}`);
     const pins = JSON.parse(
       await readFile(join(aliceHome(), ".config/parley/known_servers.json"), "utf8"),
@@ -374,8 +374,12 @@ describe("parley chat and a changed server CA", () => {
       run.stderr,
       /^parley chat: REFUSED: the CA fingerprint of https:\/\/127\.0\.0\.1:\d+ changed/,
     );
-    assert.ok(run.stderr.includes(`pinned:  ${ts.server.caFingerprint}`), run.stderr);
-    assert.ok(run.stderr.includes(`offered: ${other.server.caFingerprint}`), run.stderr);
+    // Each fingerprint in rows of whole bytes (16 to a row), under its label.
+    for (const row of [
+      ...fingerprintRows("pinned:  ", ts.server.caFingerprint ?? ""),
+      ...fingerprintRows("offered: ", other.server.caFingerprint ?? ""),
+    ])
+      assert.ok(run.stderr.includes(row), run.stderr);
     assert.ok(lines(run.stderr).length > 1, "the fingerprints follow the one-line reason");
     const pins = JSON.parse(await readFile(join(config, "known_servers.json"), "utf8")) as {
       servers: Record<string, { caFingerprint: string }>;

@@ -3,6 +3,7 @@ import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import { type ConnectionOptions, connect, type DetailedPeerCertificate, type TLSSocket } from "node:tls";
 import { CliError, EXIT } from "./cli-error.js";
+import { fingerprintRows } from "./fingerprint-rows.js";
 import { KnownServers, originOf } from "./known-servers.js";
 import { printable } from "./printable.js";
 
@@ -81,7 +82,7 @@ export async function trustServer(options: TrustOptions): Promise<ServerTrust> {
   if (pin?.caFingerprint === presented.fingerprint) {
     if (unlikeAnnounced) {
       options.notice(`Warning: the LAN announcement of ${origin} named another CA than the one pinned:`);
-      options.notice(`  announced: ${announced}`);
+      for (const row of fingerprintRows("  announced: ", announced)) options.notice(row);
       options.notice("The pinned CA was used; the announcement may be forged or out of date.");
     }
     return { ca: presented.pem, caFingerprint: presented.fingerprint, how: "pinned" };
@@ -92,8 +93,8 @@ export async function trustServer(options: TrustOptions): Promise<ServerTrust> {
         `REFUSED: the CA fingerprint of ${origin} changed since it was pinned; someone may be intercepting the connection`,
         EXIT.untrusted,
         [
-          `pinned:  ${pin.caFingerprint}`,
-          `offered: ${presented.fingerprint}`,
+          ...fingerprintRows("pinned:  ", pin.caFingerprint),
+          ...fingerprintRows("offered: ", presented.fingerprint),
           "If the server's CA really changed, compare the new fingerprint with the one the server printed",
           `at start, then rerun with --accept-new-fingerprint (pins are kept in ${known.file}).`,
         ],
@@ -101,7 +102,7 @@ export async function trustServer(options: TrustOptions): Promise<ServerTrust> {
     }
     await known.pin(url, presented.fingerprint);
     options.notice(`The CA of ${origin} changed; pinned the new one (--accept-new-fingerprint):`);
-    options.notice(`  ${presented.fingerprint}`);
+    for (const row of fingerprintRows("  ", presented.fingerprint)) options.notice(row);
     return { ca: presented.pem, caFingerprint: presented.fingerprint, how: "re-pinned" };
   }
 
@@ -110,8 +111,8 @@ export async function trustServer(options: TrustOptions): Promise<ServerTrust> {
       `REFUSED: ${origin} presents another CA than the one announced for it on the LAN; someone may be impersonating it`,
       EXIT.untrusted,
       [
-        `announced: ${announced}`,
-        `presented: ${presented.fingerprint}`,
+        ...fingerprintRows("announced: ", announced),
+        ...fingerprintRows("presented: ", presented.fingerprint),
         "Nothing was pinned. Compare both with the fingerprint the server printed at start, then",
         `connect with its URL: parley chat ${origin}`,
       ],
@@ -120,7 +121,7 @@ export async function trustServer(options: TrustOptions): Promise<ServerTrust> {
   options.notice(
     `${origin} is a server not seen before. Its CA ("${presented.subject}") has the fingerprint`,
   );
-  options.notice(`  SHA-256 ${presented.fingerprint}`);
+  for (const row of fingerprintRows("  SHA-256 ", presented.fingerprint)) options.notice(row);
   options.notice(
     announced === null
       ? "Compare it with the fingerprint the server printed at start."

@@ -6,6 +6,7 @@ export * from "./device-ref.js";
 export * from "./display-text.js";
 export * from "./errors.js";
 export * from "./files.js";
+export * from "./fingerprint-lines.js";
 export * from "./frames.js";
 export * from "./http.js";
 export * from "./lan.js";

@@ -2,7 +2,7 @@ import { networkInterfaces } from "node:os";
 import { CONFIG_SETTINGS, ConfigError, configSummary, formerNamesIn, loadConfig } from "./config/config.js";
 import { createLogger } from "./ops/logger.js";
 import { startServer } from "./server.js";
-import { terminalQr } from "./tls/index.js";
+import { plainBanner, terminalBanner } from "./start-banner.js";
 
 export interface RunServerOptions {
   /** How the command is called in usage and error lines. Default "parley". */
@@ -11,7 +11,8 @@ export interface RunServerOptions {
 
 /**
  * The server as a command (`npm start`, `parley-server`, `parley server`): configuration from
- * `argv` and the environment, a start-up banner on a terminal, a graceful stop on SIGTERM or
+ * `argv` and the environment, readable logs and a start-up banner with a QR code on a terminal
+ * (JSON logs and a one-line banner on stderr elsewhere), a graceful stop on SIGTERM or
  * SIGINT. It owns the process from then on: exit 2 on a bad configuration (one line on stderr),
  * 1 when the server cannot start or stop cleanly, 0 after a clean stop.
  */
@@ -38,7 +39,7 @@ export async function runServer(argv: string[], options: RunServerOptions = {}):
       process.stderr.write(`${prog}: ${e instanceof Error ? e.message : String(e)}\n`);
       process.exit(2);
     }
-    const log = createLogger(config.logLevel);
+    const log = createLogger(config.logLevel, undefined, { pretty: process.stdout.isTTY === true });
     log.info({ event: "config", config: configSummary(config) }, "configuration");
     for (const { formerly, now } of formerNamesIn()) {
       log.warn(
@@ -52,16 +53,14 @@ export async function runServer(argv: string[], options: RunServerOptions = {}):
     const urls = lanUrls(scheme, config.host, server.port);
     log.info({ event: "listening", urls, caFingerprint: server.caFingerprint }, "Parley is listening");
 
-    if (process.stdout.isTTY) {
-      const main = urls.find((u) => !u.includes("127.0.0.1") && !u.includes("[::1]")) ?? server.url;
-      process.stdout.write(`\nParley is up. Open ${main}\n`);
-      for (const u of urls) process.stdout.write(`  ${u}\n`);
-      if (server.caFingerprint && server.caCertPem) {
-        process.stdout.write(`CA fingerprint (SHA-256): ${server.caFingerprint}\n`);
-        process.stdout.write(`Trust it on a phone: download ${main}/ca.crt\n`);
-      }
-      process.stdout.write(`${await terminalQr(main)}\n`);
-    }
+    // On a terminal: the banner with a QR code. Otherwise (a service, a log file) one plain line
+    // on stderr, so stdout stays one JSON object per line for whatever reads the logs.
+    const banner = {
+      urls,
+      caFingerprint: server.caFingerprint && server.caCertPem ? server.caFingerprint : null,
+    };
+    if (process.stdout.isTTY) process.stdout.write(await terminalBanner(banner));
+    else process.stderr.write(plainBanner(banner));
 
     let stopping = false;
     const stop = (signal: string) => {

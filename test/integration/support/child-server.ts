@@ -15,6 +15,10 @@ export interface ChildServer {
   readonly ts: TestServer;
   /** Every JSON log line the server wrote so far. */
   readonly events: Record<string, unknown>[];
+  /** Every line of standard output as written, JSON or not. */
+  readonly stdoutLines: string[];
+  /** Every line the server wrote to standard error so far (the start banner when not a terminal). */
+  readonly stderrLines: string[];
   readonly exited: Promise<number | null>;
   /** Resolves once the server's standard output has closed: every log line is in `events`. */
   readonly outputClosed: Promise<void>;
@@ -38,13 +42,18 @@ export async function startChildServer(
     stdio: ["ignore", "pipe", "pipe"],
   });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  child.stderr?.resume();
+  const stderrLines: string[] = [];
+  createInterface({ input: child.stderr as NodeJS.ReadableStream }).on("line", (line) =>
+    stderrLines.push(line),
+  );
   const events: Record<string, unknown>[] = [];
+  const stdoutLines: string[] = [];
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   const outputClosed = new Promise<void>((resolve) => lines.once("close", () => resolve()));
   const listening = await new Promise<{ urls: string[] }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("server did not start within 180 s")), 180_000);
     lines.on("line", (line) => {
+      stdoutLines.push(line);
       let entry: Record<string, unknown>;
       try {
         entry = JSON.parse(line) as Record<string, unknown>;
@@ -79,6 +88,8 @@ export async function startChildServer(
     pid: child.pid ?? 0,
     ts,
     events,
+    stdoutLines,
+    stderrLines,
     exited,
     outputClosed,
     async stop(graceMs = 15_000) {

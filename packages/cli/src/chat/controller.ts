@@ -88,6 +88,8 @@ export interface ChatControllerOptions {
 
 /** Where the retention setting is kept: in the sealed device state, beside what it governs. */
 const RETENTION_KEY = "settings/history";
+/** The conversation open last, reopened when the session resumes. */
+const OPEN_ROOM_KEY = "settings/open-conversation";
 /** The newest messages shown on opening a conversation. */
 const SHOWN_ON_OPEN = 20;
 /** Public rooms per `/directory` page. */
@@ -117,7 +119,10 @@ function reason(e: unknown): string {
 export class ChatController {
   readonly #o: ChatControllerOptions;
   readonly #screen: Screen;
-  readonly #state = new ChatState(() => this.#model?.snapshot ?? EMPTY);
+  readonly #state = new ChatState(
+    () => this.#model?.snapshot ?? EMPTY,
+    (roomId) => this.#rememberOpen(roomId),
+  );
   readonly #now: () => number;
   #client: ParleyClient | undefined;
   #model: ChatModel | undefined;
@@ -147,6 +152,7 @@ export class ChatController {
   async run(): Promise<number> {
     this.#notice(`parley chat on ${this.#o.baseUrl}; /help lists the commands`);
     await this.#resume();
+    this.#updatePrompt();
     this.#screen.start();
     try {
       for (;;) {
@@ -1208,6 +1214,25 @@ export class ChatController {
     this.#notice(`signed in as ${user.username}; device state sealed on this machine`);
     const rooms = this.#state.rooms();
     if (rooms.length > 0) this.#notice(`your rooms: ${rooms.map((r) => this.#withUnread(r.id)).join(", ")}`);
+    // Where this device was last: that conversation again, with what was kept of it.
+    const open = await store.get(OPEN_ROOM_KEY);
+    const last = open === undefined ? undefined : this.#state.room(new TextDecoder().decode(open));
+    if (last !== undefined) {
+      this.#state.setCurrent(last.id);
+      this.#notice(`now talking in ${this.#state.label(last.id)}, where you were last`);
+      await this.#showKept(last.id);
+    }
+  }
+
+  /** Keeps the open conversation in the sealed device state, for the next session. */
+  #rememberOpen(roomId: string | undefined): void {
+    const store = this.#store;
+    if (store === undefined) return;
+    const saved =
+      roomId === undefined
+        ? store.delete(OPEN_ROOM_KEY)
+        : store.put(OPEN_ROOM_KEY, new TextEncoder().encode(roomId));
+    saved.catch((e: unknown) => this.#fail(e));
   }
 
   async #logout(): Promise<void> {

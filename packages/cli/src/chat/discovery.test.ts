@@ -25,7 +25,8 @@ describe("choosing a discovered server", () => {
   it("lists each server with a number, its URL and the CA it announced", () => {
     assert.deepEqual(serverChoices(servers), [
       " 1. Parley on lab  https://10.0.0.5:8443",
-      `    CA ${FP}`,
+      "    CA AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89",
+      "       AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89",
       " 2. Parley on desk  https://10.0.0.9:8443",
       "    CA none announced",
     ]);

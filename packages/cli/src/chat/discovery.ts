@@ -1,4 +1,5 @@
 import { CliError, EXIT } from "../cli-error.js";
+import { fingerprintRows } from "../fingerprint-rows.js";
 import { type BrowseOptions, browseParleyServers, type DiscoveredServer } from "../mdns-browser.js";
 import type { Screen } from "./screen.js";
 
@@ -34,7 +35,7 @@ export async function pickServer(screen: Screen, options: BrowseOptions): Promis
 export function serverChoices(servers: readonly DiscoveredServer[]): string[] {
   return servers.flatMap((s, i) => [
     `${String(i + 1).padStart(2)}. ${s.name}  ${s.url}`,
-    `    CA ${s.caFingerprint ?? "none announced"}`,
+    ...(s.caFingerprint === null ? ["    CA none announced"] : fingerprintRows("    CA ", s.caFingerprint)),
   ]);
 }
 

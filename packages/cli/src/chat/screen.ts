@@ -31,6 +31,8 @@ export class Screen {
   /** Rows printed while a secret is being typed, shown once it is entered. */
   readonly #held: string[] = [];
   #secret = false;
+  /** The prompt of a question being asked (`ask`), which the chat prompt must not replace. */
+  #question: string | undefined;
   #ended = false;
   #prompt = "> ";
   /** Called on Ctrl-C at an empty prompt. */
@@ -47,8 +49,8 @@ export class Screen {
       this.#rl = createInterface({ input: o.input, output: this.#echo, terminal: true, historySize: 200 });
       this.#rl.setPrompt(this.#prompt);
       this.#rl.on("history", (history) => {
-        // A secret is never kept for arrow-up.
-        if (this.#secret) history.shift();
+        // A secret is never kept for arrow-up, nor is an answer to a question.
+        if (this.#secret || this.#question !== undefined) history.shift();
       });
       this.#rl.on("SIGINT", () => {
         if (this.#secret) return this.#deliver(undefined);
@@ -59,8 +61,9 @@ export class Screen {
         this.onInterrupt();
       });
       // readline handles each key first (its listener came first), so the line is up to date.
+      // An answer to a question is not a message being typed (no typing notice).
       o.input.on("keypress", () => {
-        if (!this.#secret && !this.#ended) this.onEdit(this.#rl.line);
+        if (!this.#secret && this.#question === undefined && !this.#ended) this.onEdit(this.#rl.line);
       });
     } else {
       this.#echo = undefined;
@@ -84,7 +87,7 @@ export class Screen {
 
   setPrompt(prompt: string): void {
     this.#prompt = prompt;
-    if (this.#secret || !this.interactive) return;
+    if (this.#secret || this.#question !== undefined || !this.interactive) return;
     this.#rl.setPrompt(prompt);
     this.#redraw([]);
   }
@@ -130,10 +133,27 @@ export class Screen {
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
-  /** Asks a question; the answer is the next line. */
+  /**
+   * Asks a question; the answer is the next line. On a terminal the question is the prompt while
+   * it waits (its last row, when it needs more than one), so the answer is typed after it and
+   * not at the chat prompt; the chat prompt comes back once it is answered.
+   */
   async ask(question: string): Promise<string | undefined> {
-    this.print(question);
-    return this.nextLine();
+    if (!this.interactive) {
+      this.print(question);
+      return this.nextLine();
+    }
+    const rows = wrap(question, this.columns);
+    const last = rows.pop() ?? "";
+    this.#question = `${last.trimEnd()} `;
+    this.#rl.setPrompt(this.#question);
+    this.#redraw(rows);
+    try {
+      return await this.nextLine();
+    } finally {
+      this.#question = undefined;
+      this.#rl.setPrompt(this.#prompt);
+    }
   }
 
   /** Asks for a secret: on a terminal it is not echoed and not kept in the history. */

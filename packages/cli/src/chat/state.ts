@@ -11,8 +11,14 @@ export type UserRef = Person;
 export class ChatState {
   #current: string | undefined;
 
-  /** `chat` gives the chat model's latest snapshot. */
-  constructor(private readonly chat: () => ChatSnapshot) {}
+  /**
+   * `chat` gives the chat model's latest snapshot; `onOpen` hears of every conversation opened
+   * (`setCurrent`), so the controller can keep it for the next session.
+   */
+  constructor(
+    private readonly chat: () => ChatSnapshot,
+    private readonly onOpen: (roomId: string | undefined) => void = () => undefined,
+  ) {}
 
   get me(): UserRef | undefined {
     const me = this.chat().me;
@@ -30,6 +36,7 @@ export class ChatState {
 
   setCurrent(roomId: string | undefined): void {
     this.#current = roomId === undefined ? undefined : canonicalRoomId(roomId);
+    this.onOpen(this.#current);
   }
 
   rooms(): RoomView[] {

@@ -4,6 +4,7 @@ import {
   USERNAME_MAX_LENGTH,
   USERNAME_MIN_LENGTH,
 } from "@parley/protocol";
+import { Fragment } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../state/errors.js";
 import { notice, pendingInvite, persistent, serverInfo } from "../state/model.js";
@@ -227,6 +228,28 @@ export function AuthFooter() {
   );
 }
 
+/**
+ * `AB:CD:…` with a line-break opportunity after each colon only, so that a narrow screen wraps
+ * it between bytes and never splits one (the text copied is the same, `<wbr>` adds none).
+ */
+function Fingerprint({ value }: { value: string }) {
+  const bytes = value.split(":");
+  return (
+    <>
+      {bytes.map((b, i) => (
+        <Fragment key={i}>
+          {b}
+          {i < bytes.length - 1 && (
+            <>
+              :<wbr />
+            </>
+          )}
+        </Fragment>
+      ))}
+    </>
+  );
+}
+
 export function Trust() {
   const info = serverInfo.value;
   return (
@@ -240,7 +263,11 @@ export function Trust() {
         </p>
         <p>SHA-256 fingerprint of the CA:</p>
         <p class="fingerprint" data-testid="ca-fingerprint">
-          {info?.caFingerprint ?? "This server uses a certificate from its operator, not a local CA."}
+          {info?.caFingerprint != null ? (
+            <Fingerprint value={info.caFingerprint} />
+          ) : (
+            "This server uses a certificate from its operator, not a local CA."
+          )}
         </p>
         {info?.caFingerprint != null && (
           <p>
