@@ -5,7 +5,7 @@ import "./styles/base.css";
 import { me, pendingInvite, route } from "./state/model.js";
 import { inviteFromHash, routeFromHash } from "./state/routes.js";
 import { loadServerInfo, resumeLastSession } from "./state/session.js";
-import { App } from "./ui/app.js";
+import { App, loadShell } from "./ui/app.js";
 import { startTheme } from "./ui/theme.js";
 
 startTheme();
@@ -38,6 +38,7 @@ effect(() => {
 });
 
 render(<App />, root);
+void loadShell();
 void loadServerInfo();
 void resumeLastSession().then((resumed) => {
   if (!resumed) follow();

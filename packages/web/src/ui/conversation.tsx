@@ -127,22 +127,23 @@ export function Conversation({ room }: { room: RoomView }) {
               <button
                 type="button"
                 aria-expanded={showMembers}
+                title={`Members (${list.length})`}
                 onClick={pick(() => setShowMembers(!showMembers))}
               >
                 <Users />
-                Members ({list.length})
+                <span class="button-label">Members ({list.length})</span>
               </button>
-              <button type="button" onClick={pick(() => setDialog("invite"))}>
+              <button type="button" title="Invite" onClick={pick(() => setDialog("invite"))}>
                 <UserPlus />
-                Invite
+                <span class="button-label">Invite</span>
               </button>
-              <button type="button" onClick={pick(() => setDialog("room"))}>
+              <button type="button" title="Room settings" onClick={pick(() => setDialog("room"))}>
                 <SlidersHorizontal />
-                Room settings
+                <span class="button-label">Room settings</span>
               </button>
-              <button type="button" onClick={pick(() => setDialog("leave"))}>
+              <button type="button" title="Leave" onClick={pick(() => setDialog("leave"))}>
                 <DoorOpen />
-                Leave
+                <span class="button-label">Leave</span>
               </button>
             </>
           )}
