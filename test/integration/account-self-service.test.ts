@@ -392,6 +392,19 @@ describe("account self-service, blocks and bans", () => {
       expectType(await bob.socket.next("invited"), "invited");
     });
 
+    test("blocking drops the person's invitations already waiting, without telling them", async () => {
+      const alice = await user();
+      const bob = await user();
+      const room = expectType(await alice.socket.call({ type: "room.create", name: "early" }), "room").room;
+      expectType(await alice.socket.call({ type: "room.invite", roomId: room.id, userId: bob.id }), "ok");
+      assert.equal(expectType(await bob.socket.call({ type: "room.invites" }), "invites").invites.length, 1);
+      await request(ts, "PUT", `/api/blocks/${alice.id}`, { token: bob.token });
+      assert.deepEqual(expectType(await bob.socket.call({ type: "room.invites" }), "invites").invites, []);
+      assert.equal(errorCode(await bob.socket.call({ type: "room.join", roomId: room.id })), "not_invited");
+      const seen = await alice.socket.settle();
+      assert.ok(!seen.some((f) => f.type === "room.event" && f.event === "declined"), JSON.stringify(seen));
+    });
+
     test("oneself and unknown users cannot be blocked; blocking twice is one block", async () => {
       const alice = await user();
       const bob = await user();

@@ -20,6 +20,8 @@ import {
   verifyDeviceRevocation,
 } from "@parley/crypto";
 import {
+  AccountDeletedResponse,
+  BlocksResponse,
   canonicalRoomId,
   type FilesInfo,
   type IdentityResponse,
@@ -27,6 +29,8 @@ import {
   type RoomView,
   type ServerFrame,
   type ServerFrameOf,
+  SessionsResponse,
+  type SessionView,
   type TotpEnrolment,
   TotpEnrolment as TotpEnrolmentSchema,
   TotpRecoveryCodes,
@@ -441,6 +445,55 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     return check;
   }
 
+  // ------------------------------------------------------------------ account self-service (ACCT)
+
+  /** ACCT-1: this account's live sessions, newest first; `current` is this one. */
+  async sessions(): Promise<SessionView[]> {
+    const answer = await this.#session.api("GET", "/api/sessions");
+    return expectShape<SessionsResponse>(SessionsResponse, answer, "sessions").sessions;
+  }
+
+  /** ACCT-2: ends a session of this account; its sockets close with `session_ended` at once. */
+  async endSession(sessionId: string): Promise<void> {
+    await this.#session.api("DELETE", `/api/sessions/${encodeURIComponent(sessionId)}`);
+  }
+
+  /**
+   * ACCT-3: deletes the account (the password confirms it). The server removes it from every
+   * room and deletes its devices, keys, files and sessions; this device then erases what it
+   * holds, as a removed device does. Answers what the server deleted.
+   */
+  async deleteAccount(password: string): Promise<AccountDeletedResponse["deleted"]> {
+    const answer = await this.#session.api("DELETE", "/api/me", { password });
+    const { deleted } = expectShape<AccountDeletedResponse>(
+      AccountDeletedResponse,
+      answer,
+      "account deletion",
+    );
+    this.#conn.stop("account_deleted");
+    this.#scheduler.close();
+    this.#groups.cancelWaiters();
+    await this.#sync.drain();
+    await this.#session.forget();
+    await this.#device.wipe();
+    return deleted;
+  }
+
+  /** ACCT-6: the people whose invitations this account refuses. */
+  async blocked(): Promise<BlocksResponse["blocked"]> {
+    const answer = await this.#session.api("GET", "/api/blocks");
+    return expectShape<BlocksResponse>(BlocksResponse, answer, "blocks").blocked;
+  }
+
+  /** ACCT-6: refuses `userId`'s room invitations and direct conversations from now on. */
+  async block(userId: string): Promise<void> {
+    await this.#session.api("PUT", `/api/blocks/${encodeURIComponent(userId)}`);
+  }
+
+  async unblock(userId: string): Promise<void> {
+    await this.#session.api("DELETE", `/api/blocks/${encodeURIComponent(userId)}`);
+  }
+
   // ------------------------------------------------------------------ two-step sign-in (AUTH-13)
 
   /** Whether the account has TOTP on, whether the server requires it, and recovery codes left. */
@@ -723,6 +776,23 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     const id = canonicalRoomId(roomId);
     await this.#conn.request({ type: "room.remove", roomId: id, userId }, "ok");
     await this.#sync.engine.removeUser(id, userId);
+  }
+
+  /** ROOM-19: bans a user from a room (a member is removed, with their devices from its group). */
+  async ban(roomId: string, userId: string): Promise<void> {
+    const id = canonicalRoomId(roomId);
+    await this.#conn.request({ type: "room.ban", roomId: id, userId }, "ok");
+    await this.#sync.engine.removeUser(id, userId);
+  }
+
+  /** ROOM-19: lifts a ban. */
+  async unban(roomId: string, userId: string): Promise<void> {
+    await this.#conn.request({ type: "room.unban", roomId: canonicalRoomId(roomId), userId }, "ok");
+  }
+
+  /** ROOM-19: a room's bans (owner and moderators only). */
+  async bans(roomId: string): Promise<ServerFrameOf<"bans">["bans"]> {
+    return (await this.#conn.request({ type: "room.bans", roomId: canonicalRoomId(roomId) }, "bans")).bans;
   }
 
   /** The direct conversation with a user: a two-member room and group (ROOM-8). */

@@ -320,6 +320,55 @@ export class ChatController {
         await this.#chat().remove(room.id, user.id);
         return;
       }
+      case "ban": {
+        const room = this.#currentRoom();
+        const user = await this.#user(input.user);
+        await this.#chat().ban(room.id, user.id);
+        return;
+      }
+      case "unban": {
+        const room = this.#currentRoom();
+        const user = await this.#user(input.user);
+        await this.#chat().unban(room.id, user.id);
+        return;
+      }
+      case "bans": {
+        const room = this.#currentRoom();
+        const bans = await this.#chat().bans(room.id);
+        this.#screen.print(
+          `banned from ${this.#state.label(room.id)} (${bans.length}):`,
+          ...bans.map(
+            (b) => `  ${b.user.username}${b.by !== null ? ` by ${b.by.username}` : ""}, ${dateTime(b.ts)}`,
+          ),
+        );
+        return;
+      }
+      case "block": {
+        const user = await this.#user(input.user);
+        await this.#chat().block(user.id);
+        this.#notice(`blocked ${user.username}: their invitations will not reach you (they are not told)`);
+        return;
+      }
+      case "unblock": {
+        const user = await this.#user(input.user);
+        await this.#chat().unblock(user.id);
+        this.#notice(`unblocked ${user.username}`);
+        return;
+      }
+      case "blocks": {
+        const list = await this.#chat().blocked();
+        this.#screen.print(
+          `blocked (${list.length}):`,
+          ...list.map((b) => `  ${b.username}, since ${dateTime(b.since)}`),
+        );
+        return;
+      }
+      case "sessions":
+        return this.#sessions();
+      case "session-end":
+        return this.#endSession(input.n);
+      case "delete-account":
+        return this.#deleteAccount();
       case "mod": {
         const room = this.#currentRoom();
         const user = await this.#user(input.user);
@@ -979,6 +1028,50 @@ export class ChatController {
     this.#notice(`device ${n} removed: it is signed out and out of every conversation`);
   }
 
+  /** ACCT-1: where the account is signed in, numbered for `/sessions end <n>`. */
+  async #sessions(): Promise<void> {
+    const list = await this.#need().sessions();
+    this.#screen.print(
+      `your sessions (${list.length}):`,
+      ...list.map(
+        (s, i) =>
+          `  ${i + 1}. ${sessionDevice(s.userAgent)} from ${s.ip ?? "?"}, signed in ${dateTime(s.createdAt)}, last seen ${s.lastSeenAt === null ? "never" : dateTime(s.lastSeenAt)}${s.current ? "  (this session)" : ""}`,
+      ),
+    );
+  }
+
+  /** ACCT-2: ends session number `n` of /sessions. */
+  async #endSession(n: number): Promise<void> {
+    const client = this.#need();
+    const s = (await client.sessions())[n - 1];
+    if (s === undefined) throw new ChatError(`you have no session ${n}: see /sessions`);
+    if (s.current) throw new ChatError("that is this session: /logout to end it");
+    await client.endSession(s.id);
+    this.#notice(`session ${n} ended: it is signed out`);
+  }
+
+  /** ACCT-3: deletes the account after a warning, the password and the account's name typed out. */
+  async #deleteAccount(): Promise<void> {
+    const client = this.#need();
+    const name = this.#me().username;
+    this.#screen.print(
+      "Deleting your account removes you from every room and conversation and deletes your devices, keys, files and sessions on the server. It cannot be undone, and the name cannot be registered again.",
+    );
+    const answer = await this.#screen.ask(`Type your username (${name}) to delete the account:`);
+    if (answer?.trim() !== name) {
+      this.#notice("account kept");
+      return;
+    }
+    const password = await this.#secret("password (to delete your account): ");
+    const deleted = await client.deleteAccount(password);
+    await this.#closeClient();
+    await this.#o.lastUser.set(undefined);
+    await this.#o.eraseStore(name);
+    this.#notice(
+      `account ${name} deleted: you left ${deleted.rooms} conversation(s); ${deleted.devices} device(s), your keys, ${deleted.files} file(s) and ${deleted.sessions} session(s) were deleted on the server, and this device's keys and history erased`,
+    );
+  }
+
   /** New identity keys for this person, after a warning, a yes and the password. */
   async #resetIdentity(): Promise<void> {
     const client = this.#need();
@@ -1367,6 +1460,10 @@ export class ChatController {
           this.#notice(`connection lost (${s.reason}); reconnecting`);
         } else if (s.state === "offline" && s.reason === "signed_out") {
           this.#warn("the server ended this session: /login again");
+        } else if (s.state === "offline" && s.reason === "session_ended") {
+          this.#warn("this session was ended from another of your sessions (or by an admin): /login again");
+        } else if (s.state === "offline" && s.reason === "account_deleted") {
+          this.#warn("this account was deleted");
         }
         return;
       }
@@ -1580,3 +1677,28 @@ export class ChatController {
 }
 
 const EMPTY = emptyChatSnapshot();
+
+/** A short name for a session's User-Agent (ACCT-1). */
+function sessionDevice(userAgent: string | null): string {
+  if (userAgent === null || userAgent === "") return "unknown device";
+  if (!/Mozilla/.test(userAgent)) return userAgent.slice(0, 40);
+  const browser = /Firefox\//.test(userAgent)
+    ? "Firefox"
+    : /Chrome\/|Chromium\//.test(userAgent)
+      ? "Chrome"
+      : /Safari\//.test(userAgent)
+        ? "Safari"
+        : "browser";
+  const system = /Android/.test(userAgent)
+    ? " on Android"
+    : /iPhone|iPad/.test(userAgent)
+      ? " on iOS"
+      : /Windows/.test(userAgent)
+        ? " on Windows"
+        : /Mac OS X/.test(userAgent)
+          ? " on macOS"
+          : /Linux/.test(userAgent)
+            ? " on Linux"
+            : "";
+  return `${browser}${system}`;
+}

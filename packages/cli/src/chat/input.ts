@@ -31,6 +31,19 @@ export type ChatInput =
   | { readonly kind: "accept"; readonly room: string }
   | { readonly kind: "decline"; readonly room: string }
   | { readonly kind: "kick"; readonly user: string }
+  /** ROOM-19: in the current room. */
+  | { readonly kind: "ban"; readonly user: string }
+  | { readonly kind: "unban"; readonly user: string }
+  | { readonly kind: "bans" }
+  /** ACCT-6. */
+  | { readonly kind: "block"; readonly user: string }
+  | { readonly kind: "unblock"; readonly user: string }
+  | { readonly kind: "blocks" }
+  /** ACCT-1, ACCT-2: list; or end session number `n` of the list. */
+  | { readonly kind: "sessions" }
+  | { readonly kind: "session-end"; readonly n: number }
+  /** ACCT-3: password asked, then a typed confirmation. */
+  | { readonly kind: "delete-account" }
   | { readonly kind: "mod"; readonly user: string; readonly role: "moderator" | "member" }
   | { readonly kind: "rename"; readonly name: string }
   /** Empty: clears the topic. */
@@ -105,9 +118,13 @@ export const COMMAND_HELP: readonly (readonly [string, string])[] = [
   ["/cap <n>|off", "at most n members (owner)"],
   ["/passphrase on|off", "a passphrase to join this public room (owner)"],
   ["/kick <user>", "remove a member (owner, moderators; or /remove)"],
+  ["/ban <user>", "remove and ban from the current room; /unban, /bans"],
   ["/mod <user>", "make a member a moderator (owner); /unmod to undo"],
   ["/delete-room <name>", "delete the room for everyone (owner; its name)"],
   ["/password", "change your password; your other sessions end"],
+  ["/sessions", "where your account is signed in (end <n>: end one)"],
+  ["/block <user>", "refuse their invitations; /unblock, /blocks"],
+  ["/delete-account", "delete your account for good (password asked)"],
   ["/recovery-codes", "ten codes for a forgotten password; print them"],
   ["/msg <user> <text>", "send an end-to-end encrypted direct message"],
   ["/who", "who is online, and the members of the current room"],
@@ -156,7 +173,17 @@ export function parseInput(line: string): ChatInput {
   const rest = trimmed.slice(1 + head.length).trim();
   const one = (
     what: string,
-    kind: "login" | "invite" | "subscribe" | "unsubscribe" | "verify" | "kick",
+    kind:
+      | "login"
+      | "invite"
+      | "subscribe"
+      | "unsubscribe"
+      | "verify"
+      | "kick"
+      | "ban"
+      | "unban"
+      | "block"
+      | "unblock",
   ): ChatInput =>
     words.length === 1 && words[0] !== undefined
       ? { kind, user: stripAt(words[0]) }
@@ -173,6 +200,9 @@ export function parseInput(line: string): ChatInput {
       | "invites"
       | "settings"
       | "password"
+      | "bans"
+      | "blocks"
+      | "delete-account"
       | "recovery-codes",
   ): ChatInput =>
     words.length === 0 ? { kind } : { kind: "invalid", reason: `/${name} takes no arguments` };
@@ -196,6 +226,10 @@ export function parseInput(line: string): ChatInput {
         : { kind: "invalid", reason: "usage: /server [accept]" };
     case "invite":
     case "kick":
+    case "ban":
+    case "unban":
+    case "block":
+    case "unblock":
     case "subscribe":
     case "unsubscribe":
     case "verify":
@@ -214,6 +248,17 @@ export function parseInput(line: string): ChatInput {
       return words.length <= 1
         ? { kind: "devices", user: words[0] === undefined ? undefined : stripAt(words[0]) }
         : { kind: "invalid", reason: "usage: /devices [user] or /devices remove <n>" };
+    case "bans":
+    case "blocks":
+    case "delete-account":
+      return none(name);
+    case "sessions": {
+      if (words.length === 0) return { kind: "sessions" };
+      const n = Number(words[1]);
+      return words[0] === "end" && words.length === 2 && Number.isSafeInteger(n) && n >= 1
+        ? { kind: "session-end", n }
+        : { kind: "invalid", reason: "usage: /sessions or /sessions end <n> (n as /sessions numbers them)" };
+    }
     case "reset-identity":
       return words.length === 0
         ? { kind: "reset-identity" }

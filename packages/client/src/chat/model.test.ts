@@ -148,6 +148,29 @@ class FakeClient extends TypedEmitter<ClientEvents> implements ChatClient {
         list.filter((m) => m.userId !== userId),
       );
   }
+  banned: { roomId: string; userId: string }[] = [];
+  async ban(roomId: string, userId: string) {
+    await this.remove(roomId, userId);
+    this.banned.push({ roomId, userId });
+  }
+  async unban(roomId: string, userId: string) {
+    this.banned = this.banned.filter((b) => b.roomId !== roomId || b.userId !== userId);
+  }
+  async bans(roomId: string) {
+    return this.banned
+      .filter((b) => b.roomId === roomId)
+      .map((b) => ({ user: { id: b.userId, username: b.userId }, by: null, ts: 0 }));
+  }
+  blocks: string[] = [];
+  async block(userId: string) {
+    this.blocks.push(userId);
+  }
+  async unblock(userId: string) {
+    this.blocks = this.blocks.filter((b) => b !== userId);
+  }
+  async blocked() {
+    return this.blocks.map((id) => ({ id, username: id, since: 0 }));
+  }
   /** The public directory, as the test sets it. */
   directory: RoomView[] = [];
   joined: { roomId: string; passphrase: string | undefined }[] = [];

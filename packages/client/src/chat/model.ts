@@ -942,6 +942,40 @@ export class ChatModel {
     await this.#loadMembersQuietly(canonicalRoomId(roomId));
   }
 
+  /** Bans a user (owner or moderator, ROOM-19): a member is removed as by `remove`, and cannot come back until unbanned. */
+  async ban(roomId: string, userId: string): Promise<void> {
+    await this.#client.ban(roomId, userId);
+    await this.#loadMembersQuietly(canonicalRoomId(roomId));
+  }
+
+  /** Lifts a ban (ROOM-19). */
+  unban(roomId: string, userId: string): Promise<void> {
+    return this.#client.unban(roomId, userId);
+  }
+
+  /** A room's bans, for its owner and moderators (ROOM-19). */
+  bans(roomId: string): ReturnType<ChatClient["bans"]> {
+    return this.#client.bans(roomId);
+  }
+
+  /**
+   * Blocks a person's invitations (ACCT-6); their pending invitations to this user go from the
+   * list at once (the server keeps them, but they cannot be sent again while blocked).
+   */
+  async block(userId: string): Promise<void> {
+    await this.#client.block(userId);
+    this.#set({ invitations: this.#snapshot.invitations.filter((i) => i.by.id !== userId) });
+    this.#emit({ type: "state" });
+  }
+
+  unblock(userId: string): Promise<void> {
+    return this.#client.unblock(userId);
+  }
+
+  blocked(): ReturnType<ChatClient["blocked"]> {
+    return this.#client.blocked();
+  }
+
   /** Deletes a room for everyone (its owner only, ROOM-18); it goes with its messages here. */
   async deleteRoom(roomId: string): Promise<void> {
     const id = canonicalRoomId(roomId);

@@ -5,8 +5,8 @@ import { ParleyError } from "./errors.js";
 import type { UserId } from "./ids.js";
 
 /**
- * ACCT-6: a person's block list. A blocked person's room invitations and direct conversations
- * are refused with `invite_refused` (RoomService); the blocker is never told of the attempt,
+ * ACCT-6: a person's block list. Blocking drops the person's invitations already waiting; from
+ * then on their room invitations and direct conversations are refused with `invite_refused` (RoomService); the blocker is never told of the attempt,
  * and the blocked person is never told they are blocked: the code says only that this
  * invitation cannot be made.
  */
@@ -28,6 +28,10 @@ export class BlockService {
     if ((await this.storage.countBlocks(auth.userId)) >= MAX_BLOCKED_USERS)
       throw new ParleyError("too_many_blocks");
     await this.storage.addBlock(auth.userId, userId, this.#now());
+    // Their invitations already waiting go too, silently: a decline would tell them.
+    for (const invite of await this.storage.listRoomInvitesOf(auth.userId)) {
+      if (invite.invitedBy === userId) await this.storage.removeRoomInvite(invite.roomId, auth.userId);
+    }
   }
 
   /** Idempotent: unblocking someone not blocked changes nothing. */

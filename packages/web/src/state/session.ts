@@ -35,6 +35,7 @@ import {
   type InfoResponse,
   type MlsSuite,
   type RoomView,
+  type SessionView,
   type TotpStatus,
 } from "@parley/protocol";
 import { eraseAccount, getSetting, openAccountStore, setSetting } from "../platform/idb-store.js";
@@ -341,8 +342,13 @@ function onChange(model: ChatModel, change: ChatChange): void {
       });
       return;
     }
+    case "status": {
+      // ACCT-2, ACCT-3: this session was ended elsewhere, or the account deleted: signed out.
+      const st = change.status;
+      if (st.state === "offline" && ENDED_ELSEWHERE[st.reason] !== undefined) void endedElsewhere(st.reason);
+      return;
+    }
     case "state":
-    case "status":
     case "conversation":
     case "followed_post":
     case "presence":
@@ -614,6 +620,61 @@ export async function removeMember(roomId: string, userId: string): Promise<void
   await active().model.remove(roomId, userId);
 }
 
+/** Bans a user: removed like a kick, and cannot rejoin or be invited until unbanned (ROOM-19). */
+export async function banMember(roomId: string, userId: string): Promise<void> {
+  await active().model.ban(roomId, userId);
+}
+
+export async function unbanUser(roomId: string, userId: string): Promise<void> {
+  await active().model.unban(roomId, userId);
+}
+
+export function bansOf(roomId: string): ReturnType<ChatModel["bans"]> {
+  return active().model.bans(roomId);
+}
+
+/** Refuses this person's invitations from now on (ACCT-6); they are not told. */
+export async function blockUser(userId: string): Promise<void> {
+  await active().model.block(userId);
+}
+
+export async function unblockUser(userId: string): Promise<void> {
+  await active().model.unblock(userId);
+}
+
+export function blockedUsers(): ReturnType<ChatModel["blocked"]> {
+  return active().model.blocked();
+}
+
+/** ACCT-1: this account's sessions, this one marked `current`. */
+export function accountSessions(): Promise<SessionView[]> {
+  return active().client.sessions();
+}
+
+/** ACCT-2: ends another session (or this one) of the account. */
+export async function endSession(sessionId: string): Promise<void> {
+  await active().client.endSession(sessionId);
+}
+
+/**
+ * ACCT-3: deletes the account (the password confirms it), erases what this browser kept for
+ * it, and signs out with a message that says what was deleted.
+ */
+export async function deleteAccount(password: string): Promise<void> {
+  const s = active();
+  const deleted = await s.client.deleteAccount(password);
+  session = undefined;
+  s.detach();
+  s.model.dispose();
+  await s.client.close();
+  await eraseAccount(s.account);
+  await setSetting(LAST_ACCOUNT, undefined);
+  chat.value = emptyChatSnapshot({ state: "offline", reason: "account_deleted" });
+  selectedRoom.value = undefined;
+  route.value = "signin";
+  notice.value = `Your account ${s.account} was deleted: you left ${deleted.rooms} conversation${deleted.rooms === 1 ? "" : "s"}, and your ${deleted.devices} device${deleted.devices === 1 ? "" : "s"}, keys, files and sessions were deleted from the server. Its history was erased from this browser.`;
+}
+
 /** Deletes a room for everyone (its owner, ROOM-18). */
 export async function deleteRoom(roomId: string): Promise<void> {
   await active().model.deleteRoom(roomId);
@@ -751,6 +812,31 @@ export async function signOut(erase: boolean): Promise<void> {
   chat.value = emptyChatSnapshot({ state: "offline", reason: "signed_out" });
   selectedRoom.value = undefined;
   route.value = "signin";
+}
+
+const ENDED_ELSEWHERE: Record<string, string> = {
+  session_ended:
+    "This session was ended from another of your sessions (or by an admin). Sign in again to go on.",
+  session_revoked:
+    "This session has ended (your password was changed, or you signed out elsewhere). Sign in again to go on.",
+  account_deleted: "This account was deleted.",
+};
+
+/** The server ended this session: the page signs out and says why. */
+async function endedElsewhere(reason: string): Promise<void> {
+  const s = session;
+  if (s === undefined) return;
+  session = undefined;
+  s.detach();
+  s.model.dispose();
+  await s.client.close();
+  await s.history.flush();
+  if (reason === "account_deleted") await eraseAccount(s.account);
+  await setSetting(LAST_ACCOUNT, undefined);
+  chat.value = emptyChatSnapshot({ state: "offline", reason });
+  selectedRoom.value = undefined;
+  route.value = "signin";
+  notice.value = ENDED_ELSEWHERE[reason];
 }
 
 /**

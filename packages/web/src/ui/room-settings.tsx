@@ -1,9 +1,17 @@
 import type { RoomSettings } from "@parley/client";
 import { ROOM_MEMBERS_CAP_MAX, ROOM_MEMBERS_CAP_MIN, type RoomView } from "@parley/protocol";
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../state/errors.js";
 import { me, members } from "../state/model.js";
-import { deleteRoom, removeMember, setMemberRole, updateRoom } from "../state/session.js";
+import {
+  banMember,
+  bansOf,
+  deleteRoom,
+  removeMember,
+  setMemberRole,
+  unbanUser,
+  updateRoom,
+} from "../state/session.js";
 import { Dialog } from "./dialog.js";
 import { capOf } from "./rooms.js";
 
@@ -22,6 +30,14 @@ export function RoomSettingsDialog({ room, onClose }: { room: RoomView; onClose:
   const [busy, setBusy] = useState(false);
   const [isPublic, setPublic] = useState(room.isPublic);
   const [confirmDelete, setConfirmDelete] = useState(false);
+  const [bans, setBans] = useState<{ id: string; username: string; by: string | undefined }[]>([]);
+  const loadBans = async () => {
+    const list = await bansOf(room.id);
+    setBans(list.map((b) => ({ id: b.user.id, username: b.user.username, by: b.by?.username })));
+  };
+  useEffect(() => {
+    if (moderator) loadBans().catch((err: unknown) => setError(describeError(err)));
+  }, [room.id, moderator]);
 
   const act = async (what: () => Promise<void>, close = false) => {
     setBusy(true);
@@ -145,9 +161,56 @@ export function RoomSettingsDialog({ room, onClose }: { room: RoomView; onClose:
                 Remove {m.username}
               </button>
             )}
+            {m.userId !== self && (owner ? m.role !== "owner" : moderator && m.role === "member") && (
+              <button
+                type="button"
+                class="small danger"
+                disabled={busy}
+                onClick={() =>
+                  void act(async () => {
+                    await banMember(room.id, m.userId);
+                    await loadBans();
+                  })
+                }
+              >
+                Ban {m.username}
+              </button>
+            )}
           </li>
         ))}
       </ul>
+      {moderator && (
+        <>
+          <h3>Banned</h3>
+          {bans.length === 0 ? (
+            <p class="small-text">Nobody is banned from this room.</p>
+          ) : (
+            <ul class="members" aria-label="Banned users">
+              {bans.map((b) => (
+                <li key={b.id} data-user={b.username}>
+                  <span>
+                    {b.username}
+                    {b.by !== undefined ? ` (banned by ${b.by})` : ""}
+                  </span>
+                  <button
+                    type="button"
+                    class="small"
+                    disabled={busy}
+                    onClick={() =>
+                      void act(async () => {
+                        await unbanUser(room.id, b.id);
+                        await loadBans();
+                      })
+                    }
+                  >
+                    Unban {b.username}
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
+        </>
+      )}
       {error !== undefined && <p role="alert">{error}</p>}
       <div class="dialog-actions">
         {owner &&

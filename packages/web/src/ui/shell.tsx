@@ -22,6 +22,7 @@ import {
 } from "../state/model.js";
 import { showBadge } from "../state/notifications.js";
 import {
+  blockUser,
   declineInvitation,
   joinRoom,
   openDirect,
@@ -30,7 +31,13 @@ import {
   setRetention,
   signOut,
 } from "../state/session.js";
-import { ChangePasswordSection, RecoveryCodesSection } from "./account.js";
+import {
+  BlockedSection,
+  ChangePasswordSection,
+  DeleteAccountSection,
+  RecoveryCodesSection,
+  SessionsSection,
+} from "./account.js";
 import { AdminArea } from "./admin.js";
 import { Avatar } from "./avatar.js";
 import { Conversation } from "./conversation.js";
@@ -215,6 +222,19 @@ function Invitations() {
               <button type="button" class="small" onClick={() => declineInvitation(i.room.id)}>
                 Decline {i.room.name}
               </button>
+              <button
+                type="button"
+                class="small danger"
+                onClick={() =>
+                  blockUser(i.by.id).then(
+                    () =>
+                      (notice.value = `${i.by.username} is blocked: their invitations will not reach you.`),
+                    (e: unknown) => (notice.value = describeError(e)),
+                  )
+                }
+              >
+                Block {i.by.username}
+              </button>
             </span>
           </li>
         ))}
@@ -253,6 +273,20 @@ function People() {
             </button>
             <span class="sr-only">{p.online ? "online" : "offline"}</span>
             <FollowButton userId={p.id} username={p.username} />
+            <button
+              type="button"
+              class="small subtle"
+              aria-label={`Block ${p.username}`}
+              title={`Block ${p.username}'s invitations`}
+              onClick={() =>
+                blockUser(p.id).then(
+                  () => (notice.value = `${p.username} is blocked: their invitations will not reach you.`),
+                  (e: unknown) => (notice.value = describeError(e)),
+                )
+              }
+            >
+              Block
+            </button>
           </li>
         ))}
       </ul>
@@ -324,6 +358,9 @@ function SettingsDialog({ onClose }: { onClose: () => void }) {
           <DevicesSection />
         </div>
         <div class="settings-group">
+          <SessionsSection />
+        </div>
+        <div class="settings-group">
           <ChangePasswordSection />
         </div>
         <div class="settings-group">
@@ -335,6 +372,12 @@ function SettingsDialog({ onClose }: { onClose: () => void }) {
         </div>
         <div class="settings-group">
           <ServerPanel />
+        </div>
+        <div class="settings-group">
+          <BlockedSection />
+        </div>
+        <div class="settings-group">
+          <DeleteAccountSection />
         </div>
         <fieldset class="settings-group">
           <legend>Sign out</legend>
