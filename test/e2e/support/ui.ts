@@ -72,7 +72,7 @@ export async function signOut(page: Page, options: { erase?: boolean } = {}): Pr
   const dialog = await openSettings(page);
   if (options.erase)
     await dialog.getByRole("checkbox", { name: "Erase this device's keys and history" }).check();
-  await dialog.getByRole("button", { name: "Sign out" }).click();
+  await dialog.getByRole("button", { name: "Sign out", exact: true }).click();
   await signInForm(page).waitFor();
 }
 
