@@ -19,6 +19,7 @@ import { FrameFailures } from "./frame-failures.js";
 import { FRAME_HANDLERS, type FrameDomain, type FrameHandler } from "./frame-handlers.js";
 import { FrameError, FrameParser } from "./frame-parser.js";
 import { startHeartbeat } from "./heartbeat.js";
+import { readyFrame } from "./ready-frame.js";
 import { UpgradeHandler } from "./upgrade.js";
 
 export interface GatewayOptions extends FrameDomain {
@@ -233,19 +234,7 @@ export class Gateway {
       conn.holdDeliveries();
     }
     this.#registry.authenticated(conn);
-    conn.send({
-      type: "ready",
-      user: { id: auth.userId, username: auth.username, isAdmin: auth.isAdmin },
-      sessionId: auth.sessionId,
-      protocolVersion: PROTOCOL_VERSION,
-      serverTime: Date.now(),
-      limits: {
-        maxFrameBytes: this.o.config.maxFrameBytes,
-        messageRate: this.o.config.frameRate,
-        messageBurst: this.o.config.frameBurst,
-      },
-      mlsSuite: this.o.config.mlsSuite,
-    });
+    conn.send(readyFrame(auth, this.o.config, Date.now()));
     // MLS-8, RELAY-6: everything still queued for this device, before anything newer.
     try {
       await conn.stream?.resume();
