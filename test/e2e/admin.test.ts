@@ -67,19 +67,10 @@ function fetchFromPage(page: Page, path: string, method: string, token: string |
  * After the server ended a person's sessions: whether the page still shows the app (offline)
  * or the sign-in form, they sign out there and in again.
  */
-async function signInAgain(person: Person): Promise<void> {
-  const { page } = person;
-  const where = await until(
-    async () =>
-      (await signInForm(page).isVisible())
-        ? "signin"
-        : (await page.getByTestId("me").isVisible())
-          ? "app"
-          : false,
-    "the sign-in form or the app",
-  );
-  if (where === "app") await signOut(page);
-  await signIn(page, person.username, person.password);
+/** The server ended `person`'s session: their page is back at the sign-in form saying `why`; they sign in again. */
+async function signInAgain(person: Person, why: RegExp): Promise<void> {
+  await waitForText(signInForm(person.page).getByTestId("signin-notice"), why);
+  await signIn(person.page, person.username, person.password);
 }
 
 describe("admin area", () => {
@@ -160,17 +151,17 @@ describe("admin area", () => {
       await row.getByRole("button", { name: "Enable" }).click();
       await waitForText(row.locator("td").nth(2), "active");
       assert.equal((await login(s.server, user.username, user.password)).status, 200);
-      // The disable ended the user's browser session: sign in again for the next tests.
-      await signInAgain(user);
+      // The disable ended the user's browser session, which says so: sign in again.
+      await signInAgain(user, /disabled by an admin/);
     }));
 
-  it("signs a user out everywhere: their open page goes offline", (t) =>
+  it("signs a user out everywhere: their open page is signed out and says why", (t) =>
     s.check(t, async () => {
       await waitForText(user.page.getByTestId("connection"), "Connected");
       const users = await openAdmin(admin.page, "Users");
       await userRow(users, user.username).getByRole("button", { name: "Sign out everywhere" }).click();
-      await waitForText(user.page.getByTestId("connection"), "Offline");
-      await signInAgain(user);
+      // ACCT-2: the socket closes with session_ended and the page goes back to the sign-in form.
+      await signInAgain(user, /ended .*by an admin/);
     }));
 
   it("issues a reset code shown once, which then sets a new password", (t) =>
@@ -187,7 +178,8 @@ describe("admin area", () => {
       });
       assert.ok(reset.status >= 200 && reset.status < 300, reset.text);
       user = Object.assign(user, { password: NEW_PASSWORD });
-      await signInAgain(user);
+      // The reset ended every session of the account, the open page's too.
+      await signInAgain(user, /session has ended/);
     }));
 
   it("creates a multi-use invite with its link, lists it and revokes it", (t) =>

@@ -820,6 +820,7 @@ const ENDED_ELSEWHERE: Record<string, string> = {
   session_revoked:
     "This session has ended (your password was changed, or you signed out elsewhere). Sign in again to go on.",
   account_deleted: "This account was deleted.",
+  account_disabled: "This account was disabled by an admin.",
 };
 
 /** The server ended this session: the page signs out and says why. */
