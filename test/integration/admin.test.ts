@@ -150,7 +150,7 @@ describe("admin API", () => {
     assert.equal(res.body.code, "admin_required");
   });
 
-  it("lists every account with its admin and disabled flags and nothing secret", async () => {
+  it("lists every account with its admin, disabled and two-step flags and nothing secret", async () => {
     const res = await request<AdminUsersResponse>(ts, "GET", "/api/admin/users", {
       token: admin.accessToken,
     });
@@ -162,9 +162,11 @@ describe("admin API", () => {
       "disabled",
       "id",
       "isAdmin",
+      "totp",
       "username",
     ]);
     assert.equal(byName.get(admin.user.username)?.isAdmin, true);
+    assert.equal(byName.get(user.user.username)?.totp, false);
     assert.equal(byName.get(user.user.username)?.isAdmin, false);
     assert.equal(byName.get(user.user.username)?.disabled, false);
     assert.equal(byName.get(user.user.username)?.id, user.user.id);
@@ -756,6 +758,111 @@ describe("admin API: IP blocks", () => {
       assert.equal(res.status, 400, `${ip}: ${res.text}`);
       assert.equal(res.body.code, "validation_failed");
     }
+  });
+});
+
+describe("admin API: an admin blocks an address, with a note", () => {
+  let ts: TestServer;
+  let admin: SessionResponse;
+  let person: string;
+  // The balancer is trusted, so the address each request names is the one the server sees.
+  const from = (ip: string) => ({ "x-forwarded-for": ip });
+  before(async () => {
+    ts = await startTestServer({
+      trustedProxies: ["127.0.0.1"],
+      bruteForceMaxFailures: 2,
+      bruteForceBlockS: 600,
+      accountFreeFailures: 1_000_000,
+      authRatePerMin: 1_000_000,
+    });
+    admin = await registerAdmin(ts);
+    person = uniqueName("behind");
+    await registerUser(ts, person);
+  });
+  after(async () => {
+    await ts?.stop();
+  });
+  const block = (body: unknown, token = admin.accessToken) =>
+    request<{ ip: string } & Err>(ts, "POST", "/api/admin/blocks", { token, body });
+  const blocks = () =>
+    request<AdminBlocksResponse>(ts, "GET", "/api/admin/blocks", { token: admin.accessToken });
+  const loginFrom = (ip: string) =>
+    request<Err>(ts, "POST", "/api/login", {
+      body: { username: person, password: STRONG_PASSWORD },
+      headers: from(ip),
+    });
+
+  it("refuses logins from the address, lists it with the admin and the note, and lifts it", async () => {
+    const note = "Scanning the login page\u0007 since 03:00";
+    const res = await block({ ip: "10.44.0.9", minutes: 30, note });
+    assert.equal(res.status, 201, res.text);
+    assert.equal(res.body.ip, "10.44.0.9");
+    const refused = await loginFrom("10.44.0.9");
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.code, "ip_blocked");
+    assert.equal((await loginFrom("::ffff:10.44.0.9")).body.code, "ip_blocked", "the mapped form too");
+    assert.equal((await loginFrom("10.44.0.10")).status, 200, "its neighbour is not blocked");
+
+    const listed = await blocks();
+    assert.ok(Value.Check(AdminBlocksResponse, listed.body), listed.text);
+    const entry = listed.body.blocks.find((b) => b.ip === "10.44.0.9");
+    assert.equal(entry?.reason, "admin");
+    assert.equal(entry?.note, "Scanning the login page  since 03:00", "control characters replaced");
+    assert.equal(entry?.blockedBy?.id, admin.user.id);
+    assert.ok((entry?.retryAfterMs ?? 0) > 29 * 60_000 && (entry?.retryAfterMs ?? 0) <= 30 * 60_000);
+    assert.ok(!ts.logs.join("").includes("Scanning the login page"), "the note is never logged");
+    const line = auditLine(ts, (l) => l.event === "ip_blocked" && l.actorId === admin.user.id, "ip_blocked");
+    assert.equal(line.ip, "10.44.0.9");
+    assert.equal(detailsOf(line).by, "admin");
+
+    const lifted = await request(ts, "DELETE", "/api/admin/blocks/10.44.0.9", { token: admin.accessToken });
+    assert.equal(lifted.status, 204, lifted.text);
+    assert.equal((await loginFrom("10.44.0.9")).status, 200);
+    assert.equal((await loginFrom("::ffff:10.44.0.9")).status, 200);
+  });
+
+  it("lists a block after failed logins as such, beside an admin's", async () => {
+    for (let i = 0; i < 2; i++) {
+      const res = await request(ts, "POST", "/api/login", {
+        body: { username: uniqueName("nobody"), password: `Wrong-Guess-${i}-Zq!` },
+        headers: from("10.55.0.1"),
+      });
+      assert.equal(res.status, 401, res.text);
+    }
+    assert.equal((await block({ ip: "10.55.0.2", minutes: 5 })).status, 201);
+    const listed = (await blocks()).body.blocks;
+    const guessed = listed.find((b) => b.ip === "10.55.0.1");
+    assert.equal(guessed?.reason, "brute_force");
+    assert.equal(guessed?.note, null);
+    assert.equal(guessed?.blockedBy, null);
+    const byAdmin = listed.find((b) => b.ip === "10.55.0.2");
+    assert.equal(byAdmin?.reason, "admin");
+    assert.equal(byAdmin?.note, null);
+  });
+
+  it("refuses a bad address, minutes or note, the admin's own address, and a non-admin", async () => {
+    for (const body of [
+      { ip: "not-an-ip", minutes: 5 },
+      { ip: "10.1.1.1", minutes: 0 },
+      { ip: "10.1.1.1", minutes: 43_201 },
+      { ip: "10.1.1.1", minutes: 5, note: "x".repeat(201) },
+      { ip: "10.1.1.1" },
+      { ip: "10.1.1.1", minutes: "5" },
+    ]) {
+      const res = await block(body);
+      assert.equal(res.status, 400, `${JSON.stringify(body)}: ${res.text}`);
+      assert.equal(res.body.code, "validation_failed");
+    }
+    const own = await block({ ip: "127.0.0.1", minutes: 5 });
+    assert.equal(own.body.code, "invalid_target", "an admin does not lock themselves out");
+    const member = await registerUser(ts, uniqueName("member"));
+    const refused = await block({ ip: "10.1.1.1", minutes: 5 }, member.accessToken);
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.code, "admin_required");
+    assert.equal(
+      (await blocks()).body.blocks.some((b) => b.ip === "10.1.1.1"),
+      false,
+    );
   });
 });
 

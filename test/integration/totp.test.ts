@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type {
   AdminAuditResponse,
+  AdminUsersResponse,
   LoginChallengeResponse,
   LoginEnrolledResponse,
   SessionResponse,
@@ -203,5 +204,116 @@ describe("TOTP two-factor sign-in", () => {
     });
     assert.equal(audit.status, 200, audit.text);
     assert.ok(audit.body.entries.some((e) => e.username === name));
+  });
+
+  describe("cleared by an admin (AUTH-16)", () => {
+    const clearTotp = (ts: TestServer, token: string, userId: string) =>
+      request<{ sessions: number } & Err>(ts, "DELETE", `/api/admin/users/${userId}/totp`, { token });
+    const adminOn = async (ts: TestServer) => {
+      const a = await registerUser(ts, uniqueName("ops"));
+      await ts.server.storage.setUserAdmin(asUserId(a.user.id), true);
+      return a;
+    };
+
+    it("turns TOTP off for a locked-out person, ends their sessions and voids their codes", async () => {
+      const ts = await start({ bruteForceMaxFailures: 1_000_000, accountFreeFailures: 1_000_000 });
+      const admin = await adminOn(ts);
+      const name = uniqueName("lost");
+      const s = await registerUser(ts, name);
+      const { recoveryCodes } = await enrol(ts, s);
+      const listed = await request<AdminUsersResponse>(ts, "GET", "/api/admin/users", {
+        token: admin.accessToken,
+      });
+      assert.equal(listed.body.users.find((u) => u.id === s.user.id)?.totp, true);
+      const pending = await challengeOf(ts, name);
+
+      const cleared = await clearTotp(ts, admin.accessToken, s.user.id);
+      assert.equal(cleared.status, 200, cleared.text);
+      assert.equal(cleared.body.sessions, 1);
+      const old = await request<Err>(ts, "GET", "/api/me", { token: s.accessToken });
+      assert.equal(old.status, 401, "the person's session ended");
+      const refreshed = await request<Err>(ts, "POST", "/api/token/refresh", {
+        body: { refreshToken: s.refreshToken },
+      });
+      assert.equal(refreshed.status, 401);
+      assert.equal(
+        (await second(ts, pending, recoveryCodes[0] ?? "")).body.code,
+        "login_challenge_invalid",
+        "a challenge handed out before is worthless",
+      );
+      const res = await login(ts, name);
+      assert.equal(res.status, 200, res.text);
+      assert.ok(res.body.accessToken, "the password alone signs in");
+      const status = await request<TotpStatus>(ts, "GET", "/api/totp", { token: res.body.accessToken });
+      assert.deepEqual(status.body, { enabled: false, required: false, recoveryCodesLeft: 0 });
+      const after = await request<AdminUsersResponse>(ts, "GET", "/api/admin/users", {
+        token: admin.accessToken,
+      });
+      assert.equal(after.body.users.find((u) => u.id === s.user.id)?.totp, false);
+
+      const again = await clearTotp(ts, admin.accessToken, s.user.id);
+      assert.equal(again.status, 409);
+      assert.equal(again.body.code, "totp_not_enabled");
+      const audit = await request<AdminAuditResponse>(ts, "GET", "/api/admin/audit?kind=totp_cleared", {
+        token: admin.accessToken,
+      });
+      const entry = audit.body.entries.find((e) => e.userId === s.user.id);
+      assert.equal(entry?.actorId, admin.user.id);
+      assert.deepEqual(entry?.details, { sessions: 1, mustEnrol: false });
+    });
+
+    it("is refused to a non-admin and to an admin for their own account", async () => {
+      const ts = await start({ bruteForceMaxFailures: 1_000_000, accountFreeFailures: 1_000_000 });
+      const admin = await adminOn(ts);
+      await enrol(ts, admin);
+      const victim = await registerUser(ts, uniqueName("vic"));
+      await enrol(ts, victim);
+      const mallory = await registerUser(ts, uniqueName("mal"));
+      const refused = await clearTotp(ts, mallory.accessToken, victim.user.id);
+      assert.equal(refused.status, 403);
+      assert.equal(refused.body.code, "admin_required");
+      const self = await clearTotp(ts, admin.accessToken, admin.user.id);
+      assert.equal(self.body.code, "invalid_target");
+      const ghost = await clearTotp(ts, admin.accessToken, "u_doesnotexist0000000000");
+      assert.equal(ghost.status, 404, ghost.text);
+      assert.equal(ghost.body.code, "user_not_found");
+      const bad = await clearTotp(ts, admin.accessToken, "x".repeat(65));
+      assert.equal(bad.status, 400);
+      assert.equal(bad.body.code, "validation_failed");
+      const still = await request<TotpStatus>(ts, "GET", "/api/totp", { token: victim.accessToken });
+      assert.equal(still.body.enabled, true, "nothing was cleared");
+    });
+
+    it("under PARLEY_REQUIRE_TOTP the person enrols a new authenticator at the next sign-in", async () => {
+      const ts = await start({ requireTotp: "all", bruteForceMaxFailures: 1_000_000 });
+      const adminName = uniqueName("boss");
+      const first = await registerUser(ts, adminName);
+      await ts.server.storage.setUserAdmin(asUserId(first.user.id), true);
+      const name = uniqueName("req");
+      await registerUser(ts, name);
+      const enrolled = async (who: string) => {
+        const c = (await login(ts, who)).body as unknown as LoginChallengeResponse;
+        assert.equal(c.next, "totp_enrol");
+        const e = await request<TotpEnrolment>(ts, "POST", "/api/login/totp/enrol", {
+          body: { challenge: c.challenge },
+        });
+        const done = await request<LoginEnrolledResponse>(ts, "POST", "/api/login/totp/confirm", {
+          body: { challenge: c.challenge, code: codeAt(e.body.secret, now) },
+        });
+        assert.equal(done.status, 200, done.text);
+        return done.body.session;
+      };
+      const admin = await enrolled(adminName);
+      const person = await enrolled(name);
+      now += 2 * STEP;
+      const cleared = await clearTotp(ts, admin.accessToken, person.user.id);
+      assert.equal(cleared.status, 200, cleared.text);
+      const next = (await login(ts, name)).body as unknown as LoginChallengeResponse;
+      assert.equal(next.next, "totp_enrol", "no way in without a new authenticator");
+      const audit = await request<AdminAuditResponse>(ts, "GET", "/api/admin/audit?kind=totp_cleared", {
+        token: admin.accessToken,
+      });
+      assert.equal(audit.body.entries.find((e) => e.userId === person.user.id)?.details.mustEnrol, true);
+    });
   });
 });

@@ -1,4 +1,5 @@
 import {
+  type AdminBlockRequest,
   AdminBlocksResponse,
   AdminInvitesResponse,
   AdminRoomsResponse,
@@ -9,6 +10,7 @@ import {
   ErrorBody,
   ResetCodeResponse,
   SessionResponse,
+  SignOutResponse,
 } from "@parley/protocol";
 import type { TSchema } from "typebox";
 import { Check } from "typebox/value";
@@ -93,6 +95,12 @@ export class AdminApi {
     return this.#call<ResetCodeResponse>("POST", path, ResetCodeResponse);
   }
 
+  /** AUTH-16: turns two-step sign-in off for the account; its sessions end. */
+  async clearTotp(userId: string): Promise<number> {
+    const path = `/api/admin/users/${encodeURIComponent(userId)}/totp`;
+    return (await this.#call<SignOutResponse>("DELETE", path, SignOutResponse)).sessions;
+  }
+
   async blocks(): Promise<AdminBlocksResponse["blocks"]> {
     return (await this.#call<AdminBlocksResponse>("GET", "/api/admin/blocks", AdminBlocksResponse)).blocks;
   }
@@ -100,6 +108,12 @@ export class AdminApi {
   /** Deletes a room for everyone (ROOM-13). */
   async deleteRoom(roomId: string): Promise<void> {
     await this.#call("DELETE", `/api/admin/rooms/${encodeURIComponent(roomId)}`, null);
+  }
+
+  /** Blocks an address's logins for `minutes`; answers the address as listed. */
+  async block(request: AdminBlockRequest): Promise<string> {
+    const answer = await this.#call<{ ip: string }>("POST", "/api/admin/blocks", null, request);
+    return answer.ip;
   }
 
   async unblock(ip: string): Promise<void> {

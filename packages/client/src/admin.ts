@@ -2,6 +2,7 @@
 import {
   type AdminAuditQuery,
   AdminAuditResponse,
+  type AdminBlockRequest,
   AdminBlocksResponse,
   AdminInvitesResponse,
   AdminRoomsResponse,
@@ -10,6 +11,7 @@ import {
   AdminUsersResponse,
   CreateInviteResponse,
   ResetCodeResponse,
+  SignOutResponse,
 } from "@parley/protocol";
 import { expectShape } from "./json.js";
 
@@ -47,6 +49,15 @@ export class AdminApi {
     await this.#call("POST", `${user(userId)}/sign-out`);
   }
 
+  /**
+   * AUTH-16: turns two-step sign-in off for someone who lost their authenticator and recovery
+   * codes; every session of the account ends. Answers how many.
+   */
+  async clearTotp(userId: string): Promise<number> {
+    const answer = await this.#call("DELETE", `${user(userId)}/totp`);
+    return expectShape<SignOutResponse>(SignOutResponse, answer, "sessions ended").sessions;
+  }
+
   /** AUTH-11: a one-time reset code for the account, shown once. */
   async issueResetCode(userId: string): Promise<ResetCodeResponse> {
     const answer = await this.#call("POST", `${user(userId)}/reset-code`);
@@ -78,6 +89,11 @@ export class AdminApi {
     return this.#get<AdminBlocksResponse>(AdminBlocksResponse, "/api/admin/blocks", "block list").then(
       (r) => r.blocks,
     );
+  }
+
+  /** Blocks an address's logins for `minutes`, with an optional note shown in the list. */
+  async block(request: AdminBlockRequest): Promise<void> {
+    await this.#call("POST", "/api/admin/blocks", request);
   }
 
   async unblock(ip: string): Promise<void> {

@@ -162,6 +162,9 @@ export {
   PolicyPins,
   policyChanges,
   policyPartLabel,
+  type ServerPolicyState,
+  ServerPolicyWatch,
+  type ServerPolicyWatchOptions,
   type VerifiedPolicy,
   verifyServerPolicy,
 } from "./server-policy.js";

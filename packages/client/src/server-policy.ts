@@ -141,6 +141,96 @@ export class PolicyPins {
   }
 }
 
+/** What a client knows of its server's policy: the last check, or why it failed. */
+export interface ServerPolicyState {
+  /** The last completed check; undefined before the first one succeeds. */
+  readonly check: PolicyCheck | undefined;
+  /** Why the last check failed, as thrown (`policy_invalid`, a network error …), or undefined. */
+  readonly error: unknown;
+}
+
+export interface ServerPolicyWatchOptions {
+  /** The server's origin, as the pins are keyed. */
+  baseUrl: string;
+  fetch: FetchLike;
+  pins: PolicyPinStore;
+}
+
+/**
+ * POLICY-2 for a client's lifetime: fetches, verifies and checks the server's policy against the
+ * pin whenever asked (each connection and reconnection, through ChatModel, and before sign-in),
+ * keeps the latest state and tells subscribers. `warning` is set when a change shows up that was
+ * not reported before, so a client warns once per change, not on every reconnect; the change
+ * stays in `state` until accept().
+ */
+export class ServerPolicyWatch {
+  readonly #o: ServerPolicyWatchOptions;
+  readonly #pins: PolicyPins;
+  readonly #listeners = new Set<(state: ServerPolicyState, warning: boolean) => void>();
+  #state: ServerPolicyState = { check: undefined, error: undefined };
+  #running: Promise<PolicyCheck | undefined> | undefined;
+  /** The statement and key last warned about. */
+  #warned: string | undefined;
+
+  constructor(options: ServerPolicyWatchOptions) {
+    this.#o = options;
+    this.#pins = new PolicyPins(options.pins);
+  }
+
+  get state(): ServerPolicyState {
+    return this.#state;
+  }
+
+  /** `listener(state, warning)` after every check; `warning` for a change not reported before. */
+  subscribe(listener: (state: ServerPolicyState, warning: boolean) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Checks now (concurrent calls share one check); never throws: a failure is in `state.error`. */
+  check(): Promise<PolicyCheck | undefined> {
+    this.#running ??= this.#check().finally(() => {
+      this.#running = undefined;
+    });
+    return this.#running;
+  }
+
+  /** The person saw the change: the current statement and key are pinned. */
+  async accept(): Promise<void> {
+    const check = this.#state.check;
+    if (check === undefined) return;
+    await this.#pins.accept(this.#o.baseUrl, check.policy);
+    this.#warned = undefined;
+    this.#publish({ check: { state: "unchanged", policy: check.policy }, error: undefined }, false);
+  }
+
+  async #check(): Promise<PolicyCheck | undefined> {
+    try {
+      const check = await this.#pins.check(
+        this.#o.baseUrl,
+        await fetchServerPolicy(this.#o.baseUrl, this.#o.fetch),
+      );
+      let warning = false;
+      if (check.state === "changed") {
+        const seen = `${check.policy.keyFingerprint}\n${check.policy.text}`;
+        warning = seen !== this.#warned;
+        this.#warned = seen;
+      } else this.#warned = undefined;
+      this.#publish({ check, error: undefined }, warning);
+      return check;
+    } catch (e) {
+      // The last good check stays: a server unreachable for a moment has not changed its policy.
+      this.#publish({ check: this.#state.check, error: e }, false);
+      return undefined;
+    }
+  }
+
+  #publish(state: ServerPolicyState, warning: boolean): void {
+    this.#state = state;
+    for (const listener of this.#listeners) listener(state, warning);
+  }
+}
+
 const pinKey = (origin: string) => `policy-pin:${origin.replace(/\/+$/, "")}`;
 
 export type PolicyPart = "messages" | "files" | "audit" | "logLevel" | "ids" | "registration" | "requireTotp";

@@ -17,6 +17,7 @@ export const AUDIT_KINDS = [
   "recovery_codes_created",
   "totp_enabled",
   "totp_disabled",
+  "totp_cleared",
   "totp_failed",
   "session_revoked",
   "account_disabled",

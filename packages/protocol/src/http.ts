@@ -213,6 +213,8 @@ export const AdminUserView = Type.Object({
   username: Type.String(),
   isAdmin: Type.Boolean(),
   disabled: Type.Boolean(),
+  /** Whether two-step sign-in (TOTP, AUTH-13) is on for the account. */
+  totp: Type.Boolean(),
   /** Milliseconds since the epoch. */
   createdAt: Type.Integer(),
 });
@@ -236,17 +238,36 @@ export const AdminRoomParams = Type.Object({
 });
 export type AdminRoomParams = Static<typeof AdminRoomParams>;
 
-/** GET /api/admin/blocks: client IPs refused by the login block (AUTH-3). */
-export const AdminBlocksResponse = Type.Object({
-  blocks: Type.Array(
-    Type.Object({
-      ip: Type.String(),
-      /** Milliseconds until the block ends by itself. */
-      retryAfterMs: Type.Integer({ minimum: 0 }),
-    }),
-  ),
+/** The most a note on an admin's IP block holds, and the longest such block (30 days). */
+export const ADMIN_BLOCK_NOTE_MAX = 200;
+export const ADMIN_BLOCK_MINUTES_MAX = 43_200;
+
+/** One blocked address: why (AUTH-3 failed logins, or an admin), by whom, until when. */
+export const AdminBlockView = Type.Object({
+  ip: Type.String(),
+  /** Milliseconds until the block ends by itself. */
+  retryAfterMs: Type.Integer({ minimum: 0 }),
+  reason: Type.Union([Type.Literal("brute_force"), Type.Literal("admin")]),
+  /** The admin's note; null for a block after failed logins. */
+  note: Type.Union([Type.String(), Type.Null()]),
+  /** The admin who blocked it; null for a block after failed logins. */
+  blockedBy: Type.Union([Type.Object({ id: UserIdSchema, username: Type.String() }), Type.Null()]),
+  /** Milliseconds since the epoch. */
+  blockedAt: Type.Integer(),
 });
+export type AdminBlockView = Static<typeof AdminBlockView>;
+
+/** GET /api/admin/blocks: client IPs refused at login (AUTH-3), sorted by `ip`. */
+export const AdminBlocksResponse = Type.Object({ blocks: Type.Array(AdminBlockView) });
 export type AdminBlocksResponse = Static<typeof AdminBlocksResponse>;
+
+/** POST /api/admin/blocks: an admin blocks an address's logins for `minutes`, with a note. */
+export const AdminBlockRequest = Type.Object({
+  ip: Type.String({ minLength: 2, maxLength: 64 }),
+  minutes: Type.Integer({ minimum: 1, maximum: ADMIN_BLOCK_MINUTES_MAX }),
+  note: Type.Optional(Type.String({ maxLength: ADMIN_BLOCK_NOTE_MAX })),
+});
+export type AdminBlockRequest = Static<typeof AdminBlockRequest>;
 
 /** Path of DELETE /api/admin/blocks/:ip. The server then checks it is an IP address. */
 export const AdminBlockParams = Type.Object({

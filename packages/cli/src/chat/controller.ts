@@ -27,10 +27,10 @@ import {
   type Person,
   type PolicyCheck,
   type PolicyPinStore,
-  PolicyPins,
   parseDisappearing,
   parseRetention,
   reactionGroups,
+  ServerPolicyWatch,
   type SignInStep,
   type WebSocketConstructor,
 } from "@parley/client";
@@ -856,7 +856,7 @@ export class ChatController {
     if (page.rooms.length === 0) {
       this.#notice(
         after === undefined
-          ? "no public rooms" + (query ? ` named like "${printable(query)}"` : "")
+          ? `no public rooms${query ? ` named like "${printable(query)}"` : ""}`
           : "no more public rooms",
       );
       return;
@@ -1219,35 +1219,41 @@ export class ChatController {
     if (action === "off") {
       const code = await this.#secret("Authenticator code (or a recovery code): ", "no code given");
       await client.disableTwoFactor(password, code);
+      await this.#model?.refreshTwoFactor();
       this.#notice("two-step sign-in is off");
       return;
     }
     await this.#showEnrolment(await client.enrolTwoFactor(password));
     const code = await this.#secret("Code from your authenticator app: ", "no code given");
     this.#showRecoveryCodes(await client.confirmTwoFactor(code));
+    await this.#model?.refreshTwoFactor();
     this.#notice("two-step sign-in is on");
   }
 
-  #policy: PolicyCheck | undefined;
+  /** POLICY-2: the server's policy, checked before sign-in and by the model on every connection. */
+  #policyWatch: ServerPolicyWatch | undefined;
+
+  #watch(): ServerPolicyWatch | undefined {
+    const pins = this.#o.policyPins;
+    if (pins === undefined) return undefined;
+    this.#policyWatch ??= new ServerPolicyWatch({ baseUrl: this.#o.baseUrl, fetch: this.#o.fetch, pins });
+    return this.#policyWatch;
+  }
 
   /** POLICY-2: checks the server's signed policy against the pin, and warns of a change. */
   async #checkPolicy(): Promise<void> {
-    const store = this.#o.policyPins;
-    if (store === undefined) return;
-    try {
-      const check = await new PolicyPins(store).check(
-        this.#o.baseUrl,
-        await fetchServerPolicy(this.#o.baseUrl, this.#o.fetch),
-      );
-      this.#policy = check;
-      if (check.state === "first_use")
-        this.#notice(
-          `pinned this server's signed policy (key ${check.policy.keyFingerprint}): /server shows it`,
-        );
-      if (check.state === "changed") this.#warnPolicy(check);
-    } catch (e) {
-      this.#warn(`could not check this server's signed policy: ${reason(e)}`);
+    const watch = this.#watch();
+    if (watch === undefined) return;
+    const check = await watch.check();
+    if (check === undefined) {
+      this.#warn(`could not check this server's signed policy: ${reason(watch.state.error)}`);
+      return;
     }
+    if (check.state === "first_use")
+      this.#notice(
+        `pinned this server's signed policy (key ${check.policy.keyFingerprint}): /server shows it`,
+      );
+    if (check.state === "changed") this.#warnPolicy(check);
   }
 
   #warnPolicy(check: Extract<PolicyCheck, { state: "changed" }>): void {
@@ -1262,22 +1268,32 @@ export class ChatController {
 
   /** POLICY-1: /server shows the signed policy; /server accept pins a changed one. */
   async #server(accept: boolean): Promise<void> {
-    const store = this.#o.policyPins;
-    if (store === undefined) throw new ChatError("this client keeps no policy pins");
+    const watch = this.#watch();
+    if (watch === undefined) throw new ChatError("this client keeps no policy pins");
     if (accept) {
-      const check = this.#policy;
-      if (check?.state !== "changed") throw new ChatError("nothing to acknowledge: the policy is as pinned");
-      await new PolicyPins(store).accept(this.#o.baseUrl, check.policy);
-      this.#policy = { state: "unchanged", policy: check.policy };
+      if (watch.state.check?.state !== "changed")
+        throw new ChatError("nothing to acknowledge: the policy is as pinned");
+      await (this.#model?.acceptServerPolicy() ?? watch.accept());
       this.#notice("acknowledged: the server's current policy is pinned");
       return;
     }
-    await this.#checkPolicy();
-    const check = this.#policy;
-    if (check === undefined) return;
+    if (this.#model !== undefined) await this.#model.checkServer();
+    else await watch.check();
+    const server = this.#model?.snapshot.server;
+    const check = server?.policy ?? watch.state.check;
+    if (check === undefined) {
+      this.#warn(`could not check this server's signed policy: ${reason(watch.state.error)}`);
+      return;
+    }
+    if (check.state === "changed") this.#warnPolicy(check);
     this.#notice("this server keeps and logs (signed by its policy key):");
     this.#screen.print(...describePolicy(check.policy.statement).map((l) => `  ${l.label}: ${l.text}`));
     this.#screen.printUnwrapped(`  policy key SHA-256: ${check.policy.keyFingerprint}`);
+    const totp = server?.totp;
+    if (totp !== undefined)
+      this.#screen.print(
+        `  this account's two-step sign-in: ${totp.enabled ? "on" : "off"}${totp.required ? " (required here)" : ""}`,
+      );
   }
 
   async #signIn(username: string, how: (client: ParleyClient) => Promise<UserView>): Promise<void> {
@@ -1307,9 +1323,11 @@ export class ChatController {
     const keeps = this.#retention.keep !== "none";
     // Current before connecting, so what arrives with the connection (a Welcome's room, a
     // message) is shown rather than dropped as the event of a replaced client.
+    const watch = this.#watch();
     const model = new ChatModel(client, {
       holdWhileOffline: false,
       ...(keeps ? { history } : {}),
+      ...(watch !== undefined ? { serverPolicy: watch } : {}),
       // A message that arrives in the conversation on screen is read as it is printed (RCPT-1).
       isRead: (roomId) => this.#state.current?.id === roomId,
     });
@@ -1491,6 +1509,9 @@ export class ChatController {
         );
         return;
       }
+      case "policy_changed":
+        // A server restarted with other settings (or another key) since the last check.
+        return this.#warnPolicy(change.check);
       case "failed":
       case "queue_missed":
         return;

@@ -1,4 +1,4 @@
-import { assertNever } from "@parley/protocol";
+import { ADMIN_BLOCK_MINUTES_MAX, ADMIN_BLOCK_NOTE_MAX, assertNever } from "@parley/protocol";
 import { AdminApi } from "../admin-api.js";
 import { parseCommand, wantsHelp } from "../args.js";
 import { CliError, EXIT, usageError } from "../cli-error.js";
@@ -21,11 +21,18 @@ On a server, over HTTPS, signed in as an admin account:
   users                    list every account
   role <user> admin|member make an account an admin, or take that away (never the last one)
   sign-out <user>          end every session of an account; it may sign in again
+  clear-totp <user>        turn two-step sign-in off for someone who lost both their
+                           authenticator and recovery codes (check who they are first);
+                           their sessions end, and they enrol again at their next sign-in
+                           if PARLEY_REQUIRE_TOTP covers them
   disable <user>           disable an account; its sessions end at once
   enable <user>            let a disabled account log in again
   reset-code <user>        a one-time code (24 hours) with which the person sets a new
                            password ("parley reset-password", or the sign-in page)
-  blocks                   list the IP addresses blocked for failed logins
+  blocks                   list the blocked IP addresses: why (failed sign-ins, or which
+                           admin, with their note) and for how long
+  block <ip> --minutes N [--note TEXT]
+                           refuse sign-ins from an address for N minutes (1-43200)
   unblock <ip>             lift the block on an address
   rooms                    list every room with its size and owner
   delete-room <room-id>    delete a room for everyone (its members are told)
@@ -60,6 +67,7 @@ const REMOTE = [
   "users",
   "role",
   "sign-out",
+  "clear-totp",
   "rooms",
   "stats",
   "settings",
@@ -67,6 +75,7 @@ const REMOTE = [
   "enable",
   "reset-code",
   "blocks",
+  "block",
   "unblock",
   "delete-room",
 ] as const;
@@ -80,6 +89,8 @@ const OPTIONS = {
   "accept-new-fingerprint": { type: "boolean" },
   "config-dir": { type: "string" },
   "ttl-hours": { type: "string" },
+  minutes: { type: "string" },
+  note: { type: "string" },
   uses: { type: "string" },
   "data-dir": { type: "string" },
   "database-url": { type: "string" },
@@ -93,6 +104,7 @@ const OWN_OPTIONS: Record<Remote | "promote" | "demote", readonly string[]> = {
   users: ["json"],
   role: [],
   "sign-out": [],
+  "clear-totp": [],
   rooms: ["json"],
   stats: ["json"],
   settings: ["json"],
@@ -100,6 +112,7 @@ const OWN_OPTIONS: Record<Remote | "promote" | "demote", readonly string[]> = {
   disable: [],
   enable: [],
   "reset-code": ["json"],
+  block: ["minutes", "note"],
   unblock: [],
   "delete-room": [],
   promote: ["data-dir", "database-url"],
@@ -131,9 +144,11 @@ export async function adminCommand(argv: string[]): Promise<number> {
       : sub === "disable" ||
           sub === "revoke-invite" ||
           sub === "sign-out" ||
+          sub === "clear-totp" ||
           sub === "enable" ||
           sub === "reset-code" ||
           sub === "unblock" ||
+          sub === "block" ||
           sub === "delete-room" ||
           sub === "promote" ||
           sub === "demote"
@@ -155,6 +170,16 @@ export async function adminCommand(argv: string[]): Promise<number> {
     if (!/^\d+$/.test(values["ttl-hours"]) || ttlHours < 1 || ttlHours > 720) {
       throw usageError("--ttl-hours must be a whole number of hours from 1 to 720", "admin");
     }
+  }
+  let minutes: number | undefined;
+  if (sub === "block") {
+    if (values.minutes === undefined) throw usageError('"admin block" needs --minutes N', "admin");
+    minutes = Number(values.minutes);
+    if (!/^\d+$/.test(values.minutes) || minutes < 1 || minutes > ADMIN_BLOCK_MINUTES_MAX) {
+      throw usageError(`--minutes must be a whole number from 1 to ${ADMIN_BLOCK_MINUTES_MAX}`, "admin");
+    }
+    if (values.note !== undefined && [...values.note].length > ADMIN_BLOCK_NOTE_MAX)
+      throw usageError(`--note holds at most ${ADMIN_BLOCK_NOTE_MAX} characters`, "admin");
   }
   let maxUses: number | undefined;
   if (values.uses !== undefined) {
@@ -183,7 +208,13 @@ export async function adminCommand(argv: string[]): Promise<number> {
   const password = await readPassword(values.user);
   const api = await AdminApi.signIn(url, trustedFetch({ ca: trust.ca }), values.user, password);
   try {
-    return await runRemote(api, sub, args, { json: values.json === true, ttlHours, maxUses });
+    return await runRemote(api, sub, args, {
+      json: values.json === true,
+      ttlHours,
+      maxUses,
+      minutes,
+      note: values.note,
+    });
   } finally {
     await api.signOut();
   }
@@ -196,7 +227,13 @@ async function runRemote(
   api: AdminApi,
   sub: Remote,
   args: string[],
-  o: { json: boolean; ttlHours: number | undefined; maxUses: number | undefined },
+  o: {
+    json: boolean;
+    ttlHours: number | undefined;
+    maxUses: number | undefined;
+    minutes: number | undefined;
+    note: string | undefined;
+  },
 ): Promise<number> {
   const out = (text: string) => process.stdout.write(`${text}\n`);
   const arg = args[0] ?? "";
@@ -238,6 +275,13 @@ async function runRemote(
       const user = await findUser(api, arg);
       await api.signOutEverywhere(user.id);
       out(`${printable(user.username)} signed out everywhere`);
+      return EXIT.ok;
+    }
+    case "clear-totp": {
+      const user = await findUser(api, arg);
+      const sessions = await api.clearTotp(user.id);
+      const ended = sessions === 1 ? "1 session ended" : `${sessions} sessions ended`;
+      out(`two-step sign-in cleared for ${printable(user.username)} (${ended})`);
       return EXIT.ok;
     }
     case "rooms": {
@@ -288,11 +332,11 @@ async function runRemote(
       else if (users.length === 0) out("no accounts");
       else {
         const width = Math.max(8, ...users.map((u) => u.username.length));
-        out(`${"USERNAME".padEnd(width)}  ADMIN  DISABLED  CREATED`);
+        out(`${"USERNAME".padEnd(width)}  ADMIN  DISABLED  2FA  CREATED`);
         for (const u of users) {
           const created = new Date(u.createdAt).toISOString().slice(0, 10);
           out(
-            `${printable(u.username).padEnd(width)}  ${(u.isAdmin ? "yes" : "no").padEnd(5)}  ${(u.disabled ? "yes" : "no").padEnd(8)}  ${created}`,
+            `${printable(u.username).padEnd(width)}  ${(u.isAdmin ? "yes" : "no").padEnd(5)}  ${(u.disabled ? "yes" : "no").padEnd(8)}  ${(u.totp ? "on" : "off").padEnd(3)}  ${created}`,
           );
         }
       }
@@ -310,8 +354,13 @@ async function runRemote(
       if (o.json) out(JSON.stringify({ blocks }));
       else if (blocks.length === 0) out("no blocked addresses");
       else
-        for (const b of blocks)
-          out(`${printable(b.ip)}  blocked for ${Math.ceil(b.retryAfterMs / 1000)} s more`);
+        for (const b of blocks) {
+          const why =
+            b.reason === "admin"
+              ? `by ${printable(b.blockedBy?.username ?? "an admin")}${b.note === null ? "" : `: ${printable(b.note)}`}`
+              : "failed sign-ins";
+          out(`${printable(b.ip)}  blocked for ${Math.ceil(b.retryAfterMs / 1000)} s more  (${why})`);
+        }
       return EXIT.ok;
     }
     case "reset-code": {
@@ -330,6 +379,15 @@ async function runRemote(
       await api.deleteRoom(arg);
       out(`room ${printable(arg)} deleted`);
       return EXIT.ok;
+    case "block": {
+      const ip = await api.block({
+        ip: arg,
+        minutes: o.minutes ?? 0,
+        ...(o.note === undefined || o.note.trim() === "" ? {} : { note: o.note }),
+      });
+      out(`${printable(ip)} blocked for ${o.minutes} min`);
+      return EXIT.ok;
+    }
     case "unblock":
       await api.unblock(arg);
       out(`${arg} unblocked`);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it, mock } from "node:test";
-import type { MemberView, RoomView, UserView, UserWithPresence } from "@parley/protocol";
+import type { MemberView, RoomView, TotpStatus, UserView, UserWithPresence } from "@parley/protocol";
 import { AdminApi } from "../admin.js";
 import type { ConnectionStatus } from "../connection.js";
 import type { Content } from "../content.js";
@@ -216,6 +216,10 @@ class FakeClient extends TypedEmitter<ClientEvents> implements ChatClient {
   async createRecoveryCodes(): Promise<string[]> {
     return [];
   }
+  async twoFactorStatus(): Promise<TotpStatus> {
+    return { enabled: false, required: false, recoveryCodesLeft: 0 };
+  }
+
   async recoveryCodesLeft(): Promise<number> {
     return 0;
   }

@@ -14,6 +14,7 @@ import type {
 } from "../events.js";
 import type { FileDescriptor, FileMeta, FileSink, FileSource } from "../files.js";
 import { defaultTimers, type Timers } from "../platform.js";
+import type { ServerPolicyState, ServerPolicyWatch } from "../server-policy.js";
 import { TypingNotifier, TypingRoster } from "../typing.js";
 import {
   applyChange,
@@ -85,6 +86,12 @@ export interface ChatModelOptions {
    * (by its sender's time) is ignored. Default EDIT_WINDOW_MS (24 hours).
    */
   editWindowMs?: number;
+  /**
+   * POLICY-2: the server's signed policy, checked again on every connection (a server restarted
+   * with other settings is noticed at the reconnect, not at the next page load) and kept in
+   * `snapshot.server`. Default none: `snapshot.server.policy` stays undefined.
+   */
+  serverPolicy?: ServerPolicyWatch;
 }
 
 interface OutboxItem {
@@ -138,6 +145,7 @@ export function emptyChatSnapshot(
     previews: false,
     following: [],
     followedPosts: [],
+    server: { policy: undefined, policyError: undefined, totp: undefined },
   };
 }
 
@@ -212,7 +220,13 @@ export class ChatModel {
       if (this.#snapshot.connection.state === "connected") this.#client.typing(roomId, active);
     }, timers);
     this.#removals = new RemovalTimer(options.timers ?? defaultTimers, () => this.#sweep());
-    this.#snapshot = { ...emptyChatSnapshot(client.status), me: client.user };
+    const empty = emptyChatSnapshot(client.status);
+    const policy = options.serverPolicy?.state;
+    this.#snapshot = {
+      ...empty,
+      me: client.user,
+      server: { ...empty.server, policy: policy?.check, policyError: policy?.error },
+    };
     if (client.user !== undefined) this.#learn(client.user);
     this.#wire();
   }
@@ -1098,6 +1112,41 @@ export class ChatModel {
     return this.#client.devices(userId);
   }
 
+  // ------------------------------------------------------------------ this server (POLICY, AUTH-13)
+
+  /**
+   * Checks the server's signed policy against the pin and reads this account's two-step
+   * sign-in again (also done on every connection). Never rejects: a failed policy check is in
+   * `snapshot.server.policyError`, a failed TOTP read leaves the last one.
+   */
+  async checkServer(): Promise<void> {
+    await Promise.all([this.#o.serverPolicy?.check(), this.refreshTwoFactor()]);
+  }
+
+  /** The person saw the policy change: the server's current policy and key are pinned. */
+  async acceptServerPolicy(): Promise<void> {
+    await this.#o.serverPolicy?.accept();
+  }
+
+  /** Reads this account's TOTP status again, e.g. after turning it on or off. */
+  async refreshTwoFactor(): Promise<void> {
+    try {
+      const totp = await this.#client.twoFactorStatus();
+      if (this.#disposed) return;
+      this.#set({ server: { ...this.#snapshot.server, totp } });
+      this.#emit({ type: "state" });
+    } catch {
+      // Offline or signed out: the last status stays until the next connection.
+    }
+  }
+
+  #onServerPolicy(state: ServerPolicyState, warning: boolean): void {
+    this.#set({ server: { ...this.#snapshot.server, policy: state.check, policyError: state.error } });
+    this.#emit({ type: "state" });
+    if (warning && state.check?.state === "changed")
+      this.#emit({ type: "policy_changed", check: state.check });
+  }
+
   // ------------------------------------------------------------------ the client's events
 
   #wire(): void {
@@ -1138,6 +1187,9 @@ export class ChatModel {
     on.push(c.on("delivery", (d) => this.#onDelivery(d)));
     on.push(c.on("queue_missed", (m) => this.#emit({ type: "queue_missed", dropped: m.dropped })));
     on.push(c.on("error", (event) => this.#emit({ type: "error", event })));
+    const watch = this.#o.serverPolicy;
+    if (watch !== undefined)
+      on.push(watch.subscribe((state, warning) => this.#onServerPolicy(state, warning)));
   }
 
   /** Runs event handlers one at a time, in arrival order: a message waiting for its room is not overtaken. */
@@ -1159,6 +1211,7 @@ export class ChatModel {
       this.refresh().catch((error: unknown) => {
         if (!this.#disposed) this.#emit({ type: "failed", what: "refresh", error });
       });
+      void this.checkServer();
       void this.#flush();
     } else if (status.state === "offline") {
       for (const item of this.#outbox.splice(0)) this.#fail(item, new ParleyClientError("not_connected"));

@@ -1,9 +1,10 @@
-import type { MemberView, RoomView, UserView, UserWithPresence } from "@parley/protocol";
+import type { MemberView, RoomView, TotpStatus, UserView, UserWithPresence } from "@parley/protocol";
 import type { ParleyClient } from "../client.js";
 import type { ConnectionStatus } from "../connection.js";
 import type { ErrorEvent, InvitedEvent, MembershipEvent, PresenceEvent } from "../events.js";
 import type { FileDescriptor } from "../files.js";
 import type { IdentityChange, TrustState } from "../pins.js";
+import type { PolicyCheck } from "../server-policy.js";
 import type { Typist } from "../typing.js";
 import type { NotifyLevel } from "./notify.js";
 
@@ -46,6 +47,7 @@ export type ChatClient = Pick<
   | "createRecoveryCodes"
   | "recoveryCodesLeft"
   | "admin"
+  | "twoFactorStatus"
   | "openDirect"
   | "markVerified"
   | "acceptKeyChange"
@@ -240,6 +242,18 @@ export interface ChatSnapshot {
    * per room: an offer to join and read what is said there from then on.
    */
   readonly followedPosts: readonly FollowedPost[];
+  /** POLICY-1, POLICY-2 and AUTH-13: what the client knows of its server and this account. */
+  readonly server: ServerState;
+}
+
+/** The server's signed policy as last checked, and this account's two-step sign-in. */
+export interface ServerState {
+  /** The last policy check (undefined before the first, or with no policy watch). */
+  readonly policy: PolicyCheck | undefined;
+  /** Why the last policy check failed, as thrown; undefined after a good one. */
+  readonly policyError: unknown;
+  /** This account's TOTP status (AUTH-13), read on each connection; undefined until then. */
+  readonly totp: TotpStatus | undefined;
 }
 
 /** A followed person posted in a public room this user is not in (ChatSnapshot.followedPosts). */
@@ -287,6 +301,12 @@ export type ChatChange =
       readonly by: Person;
     }
   | { readonly type: "queue_missed"; readonly dropped: number }
+  /**
+   * POLICY-2: the server's signed policy (or its key) differs from the pinned one, seen for the
+   * first time (once per change, not on every reconnect); it stays in `snapshot.server.policy`
+   * until acceptServerPolicy().
+   */
+  | { readonly type: "policy_changed"; readonly check: Extract<PolicyCheck, { state: "changed" }> }
   /** SUB-2: a followed person posted in a public room this user is not in; `isNew` for a room not offered yet. */
   | { readonly type: "followed_post"; readonly post: FollowedPost; readonly isNew: boolean }
   | { readonly type: "error"; readonly event: ErrorEvent }

@@ -5,6 +5,7 @@ import {
   ADMIN_ROOMS_PAGE_MAX,
   type AdminAuditQuery,
   type AdminAuditResponse,
+  type AdminBlockView,
   type AdminInviteView,
   type AdminRoomsQuery,
   type AdminRoomsResponse,
@@ -27,6 +28,7 @@ import type { LoginGuard } from "../domain/login-guard.js";
 import type { RecoveryService } from "../domain/recovery.js";
 import type { RoomService } from "../domain/rooms.js";
 import { newInviteCode } from "../domain/tokens.js";
+import type { TotpService } from "../domain/totp.js";
 import { parseAddress } from "../lan/classify-address.js";
 import type { LiveFigures } from "../ops/live-figures.js";
 import type { AuditEntry, AuditFilter } from "../storage/audit-store.js";
@@ -44,6 +46,8 @@ export interface AdminServiceOptions {
   /** The persisted audit log that GET /api/admin/audit reads. */
   auditLog: Pick<AuditLog, "list">;
   recovery: Pick<RecoveryService, "issueResetCode">;
+  /** AUTH-16: clearing a person's TOTP; the user list's `totp` column. */
+  totp: Pick<TotpService, "clear" | "enabledAmong" | "required">;
   /** Who is online, for the live figures. */
   bus: Pick<Bus, "onlineUserIds">;
   figures: Pick<LiveFigures, "messagesPerMinute" | "failedLoginsPerHour" | "connections">;
@@ -278,11 +282,13 @@ export class AdminService {
   /** Every account, disabled ones included, in username order. */
   async listUsers(_admin: AdminActor): Promise<AdminUserView[]> {
     const users = await this.#o.storage.listUsers();
+    const totp = await this.#o.totp.enabledAmong(users.map((u) => u.id));
     return users.map((u) => ({
       id: u.id,
       username: u.username,
       isAdmin: u.isAdmin,
       disabled: u.disabled,
+      totp: totp.has(u.id),
       createdAt: u.createdAt,
     }));
   }
@@ -339,12 +345,70 @@ export class AdminService {
     return sessions;
   }
 
-  /** IPs this server has blocked (AUTH-3), with the milliseconds left. */
-  async listBlocks(_admin: AdminActor): Promise<{ ip: string; retryAfterMs: number }[]> {
+  /**
+   * AUTH-16: turns TOTP off for someone locked out of it (authenticator and recovery codes
+   * lost) and ends every session of the account, so whoever holds one signs in again under
+   * the new rule; returns how many ended. Not for one's own account: that needs the password
+   * and a code (POST /api/totp/disable), or a stolen admin session could strip its own factor.
+   */
+  async clearTotp(admin: AdminActor, userId: UserId): Promise<number> {
+    if (userId === admin.id) throw new ParleyError("invalid_target");
+    const user = await this.#o.storage.findUserById(userId);
+    if (!user) throw new ParleyError("user_not_found");
+    await this.#o.totp.clear(user);
+    const sessions = await this.#o.accounts.endAllSessions(user.id, "session_ended");
+    this.#audit(admin, {
+      kind: "totp_cleared",
+      userId: user.id,
+      username: user.username,
+      details: { sessions, mustEnrol: this.#o.totp.required(user) },
+    });
+    return sessions;
+  }
+
+  /** IPs this server has blocked (AUTH-3, or an admin), with the milliseconds left and why. */
+  async listBlocks(_admin: AdminActor): Promise<AdminBlockView[]> {
     const blocks = await this.#o.guard.blockedIps();
     return blocks
-      .map((b) => ({ ip: b.ip, retryAfterMs: Math.ceil(b.retryAfterMs) }))
+      .map((b) => ({
+        ...b,
+        blockedBy: b.blockedBy as AdminBlockView["blockedBy"],
+        retryAfterMs: Math.ceil(b.retryAfterMs),
+      }))
       .sort((a, b) => a.ip.localeCompare(b.ip));
+  }
+
+  /**
+   * Blocks an address's logins for `minutes` (someone guessing slowly enough to stay under
+   * AUTH-3's threshold, a machine that must not sign in). Every form the address may arrive in
+   * is blocked (IPv4 and its IPv4-mapped IPv6 form). Not the admin's own address
+   * (`invalid_target`): it would lock the admin out. The note is kept with the block and shown
+   * in the list, never written to the log or the audit entry (it is free text).
+   */
+  async block(admin: AdminActor, ip: string, minutes: number, note: string | undefined): Promise<string> {
+    const target = parseAddress(ip);
+    if (target === undefined) throw new ParleyError("validation_failed", { details: ["/ip"] });
+    const own = admin.client.ip === null ? undefined : parseAddress(admin.client.ip);
+    if (own !== undefined && own.toNormalizedString() === target.toNormalizedString())
+      throw new ParleyError("invalid_target");
+    const listed = target.toString();
+    const keys = target.kind() === "ipv4" ? [listed, `::ffff:${listed}`] : [listed];
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: stripping them is the point.
+    const clean = (note ?? "").replace(/[\u0000-\u001f\u007f-\u009f]/g, " ").trim();
+    const me = await this.#o.storage.findUserById(admin.id);
+    await this.#o.guard.blockByAdmin(
+      listed,
+      keys,
+      minutes * 60,
+      { id: admin.id, username: me?.username ?? "admin" },
+      clean === "" ? null : clean,
+    );
+    this.#audit(admin, {
+      kind: "ip_blocked",
+      ip: listed,
+      details: { by: "admin", seconds: minutes * 60, adminIp: admin.client.ip },
+    });
+    return listed;
   }
 
   /**

@@ -14,6 +14,32 @@ export interface LoginGuardOptions {
   audit: (event: AuditEvent) => void;
 }
 
+/** Why an address is blocked: failed logins (AUTH-3), or an admin's decision with a note. */
+export type BlockReason = "brute_force" | "admin";
+
+/** One blocked address as the admin area lists it. */
+export interface IpBlock {
+  ip: string;
+  retryAfterMs: number;
+  reason: BlockReason;
+  /** The admin's note (admin blocks only; never logged). */
+  note: string | null;
+  /** The admin who blocked it, or null. */
+  blockedBy: { id: string; username: string } | null;
+  /** Milliseconds since the epoch. */
+  blockedAt: number;
+}
+
+interface BlockEntry {
+  /** The limiter keys blocked: the forms a socket may report the address in. */
+  keys: string[];
+  reason: BlockReason;
+  note: string | null;
+  blockedBy: { id: string; username: string } | null;
+  blockedAt: number;
+  timer: NodeJS.Timeout;
+}
+
 export type AuditEvent =
   | { event: "ip_blocked"; ip: string; seconds: number; failures: number }
   | { event: "ip_unblocked"; ip: string; by: "expiry" | "admin" }
@@ -33,7 +59,8 @@ export class LoginGuard {
   readonly #ipBlocks: Limiter;
   readonly #accountFailures: Limiter;
   readonly #accountWait: Limiter;
-  readonly #unblockTimers = new Map<string, NodeJS.Timeout>();
+  /** The blocks this server made that have not ended, by the address as listed. */
+  readonly #blocks = new Map<string, BlockEntry>();
 
   constructor(private readonly options: LoginGuardOptions) {
     const { limiters } = options;
@@ -67,7 +94,7 @@ export class LoginGuard {
       await this.#ipBlocks.block(ip, this.options.blockS);
       await this.#ipFailures.delete(ip);
       this.options.audit({ event: "ip_blocked", ip, seconds: this.options.blockS, failures: ipFailures });
-      this.#scheduleUnblockAudit(ip);
+      this.#remember(ip, [ip], this.options.blockS, { reason: "brute_force", note: null, blockedBy: null });
     }
     const accountFailures = await consumeCount(this.#accountFailures, accountKey);
     const over = accountFailures - this.options.accountFreeFailures;
@@ -92,42 +119,77 @@ export class LoginGuard {
     await Promise.all([this.#accountFailures.delete(accountKey), this.#accountWait.delete(accountKey)]);
   }
 
+  /**
+   * An admin blocks an address for `seconds` (its logins are refused as after too many
+   * failures). `keys` are the forms the address may arrive in (IPv4 and its IPv4-mapped IPv6
+   * form); the block is listed under `ip`. The caller writes the audit entry.
+   */
+  async blockByAdmin(
+    ip: string,
+    keys: readonly string[],
+    seconds: number,
+    by: { id: string; username: string },
+    note: string | null,
+  ): Promise<void> {
+    if (!Number.isInteger(seconds) || seconds < 1) throw new RangeError("seconds must be an integer >= 1");
+    for (const key of keys) await this.#ipBlocks.block(key, seconds);
+    this.#remember(ip, [...keys], seconds, { reason: "admin", note, blockedBy: by });
+  }
+
   /** Lifts a block by hand (admin). Returns whether the IP was blocked. */
   async unblock(ip: string): Promise<boolean> {
-    const was = (await blockedFor(this.#ipBlocks, ip, 1)) > 0;
-    await this.#ipBlocks.delete(ip);
-    await this.#ipFailures.delete(ip);
-    const timer = this.#unblockTimers.get(ip);
-    if (timer) clearTimeout(timer);
-    this.#unblockTimers.delete(ip);
+    const entry = this.#blocks.get(ip);
+    let was = false;
+    for (const key of entry?.keys ?? [ip]) {
+      if ((await blockedFor(this.#ipBlocks, key, 1)) > 0) was = true;
+      await this.#ipBlocks.delete(key);
+      await this.#ipFailures.delete(key);
+    }
+    if (entry) clearTimeout(entry.timer);
+    this.#blocks.delete(ip);
     if (was) this.options.audit({ event: "ip_unblocked", ip, by: "admin" });
     return was;
   }
 
-  /** IPs this server blocked that are still blocked, with the milliseconds left. */
-  async blockedIps(): Promise<{ ip: string; retryAfterMs: number }[]> {
-    const out: { ip: string; retryAfterMs: number }[] = [];
-    for (const ip of this.#unblockTimers.keys()) {
-      const ms = await blockedFor(this.#ipBlocks, ip, 1);
-      if (ms > 0) out.push({ ip, retryAfterMs: ms });
+  /** IPs this server blocked that are still blocked, with the milliseconds left and why. */
+  async blockedIps(): Promise<IpBlock[]> {
+    const out: IpBlock[] = [];
+    for (const [ip, b] of this.#blocks) {
+      let ms = 0;
+      for (const key of b.keys) ms = Math.max(ms, await blockedFor(this.#ipBlocks, key, 1));
+      if (ms > 0)
+        out.push({
+          ip,
+          retryAfterMs: ms,
+          reason: b.reason,
+          note: b.note,
+          blockedBy: b.blockedBy,
+          blockedAt: b.blockedAt,
+        });
     }
     return out;
   }
 
   close(): void {
-    for (const t of this.#unblockTimers.values()) clearTimeout(t);
-    this.#unblockTimers.clear();
+    for (const b of this.#blocks.values()) clearTimeout(b.timer);
+    this.#blocks.clear();
   }
 
-  #scheduleUnblockAudit(ip: string): void {
-    const previous = this.#unblockTimers.get(ip);
-    if (previous) clearTimeout(previous);
+  /** Keeps why `ip` is blocked, and records its end by expiry. */
+  #remember(
+    ip: string,
+    keys: string[],
+    seconds: number,
+    why: Pick<BlockEntry, "reason" | "note" | "blockedBy">,
+  ): void {
+    const previous = this.#blocks.get(ip);
+    if (previous) clearTimeout(previous.timer);
     const timer = setTimeout(() => {
-      this.#unblockTimers.delete(ip);
+      this.#blocks.delete(ip);
       this.options.audit({ event: "ip_unblocked", ip, by: "expiry" });
-    }, this.options.blockS * 1000);
+    }, seconds * 1000);
     timer.unref();
-    this.#unblockTimers.set(ip, timer);
+    this.#blocks.set(ip, { keys, ...why, blockedAt: Date.now(), timer });
   }
 }
 

@@ -105,6 +105,26 @@ export class TotpService {
     this.#audit("totp_disabled", user, client);
   }
 
+  /**
+   * AUTH-16: an admin turns TOTP off for someone who lost both their authenticator and their
+   * recovery codes (no password, no code: the admin vouches). The secret and the unused
+   * recovery codes are gone; an account PARLEY_REQUIRE_TOTP covers enrols again at its next
+   * sign-in. Throws `totp_not_enabled` when it was not on. The caller ends the sessions and
+   * writes the audit entry.
+   */
+  async clear(user: UserRecord): Promise<void> {
+    const { storage } = this.#o;
+    const factor = await storage.totp.find(user.id);
+    if (factor?.enabledAt == null) throw new ParleyError("totp_not_enabled");
+    await storage.totp.remove(user.id);
+    await storage.recovery.replace(user.id, "totp", user.id, [], this.#o.now());
+  }
+
+  /** Of `userIds`, those with TOTP on. */
+  enabledAmong(userIds: readonly UserId[]): Promise<Set<UserId>> {
+    return this.#o.storage.totp.enabledAmong(userIds);
+  }
+
   // ---------------------------------------------------------------- the login's second step
 
   /**

@@ -5,6 +5,7 @@ import {
   AdminAuditQuery,
   type AdminAuditResponse,
   AdminBlockParams,
+  AdminBlockRequest,
   type AdminBlocksResponse,
   AdminInviteParams,
   type AdminInvitesResponse,
@@ -33,6 +34,7 @@ import { consumeOrRefuse, type LimiterFactory } from "../domain/limiters.js";
 import type { LoginGuard } from "../domain/login-guard.js";
 import type { RecoveryService } from "../domain/recovery.js";
 import type { RoomService } from "../domain/rooms.js";
+import type { TotpService } from "../domain/totp.js";
 import { parseAddress } from "../lan/classify-address.js";
 import type { LiveFigures } from "../ops/live-figures.js";
 import type { Storage } from "../storage/storage.js";
@@ -50,6 +52,7 @@ export interface AdminRouteDeps {
   requireAuth: (req: FastifyRequest) => Promise<void>;
   auditLog: AuditLog;
   recovery: RecoveryService;
+  totp: TotpService;
   limiters: LimiterFactory;
   /** PARLEY_ADMIN_RATE: requests per admin per minute. */
   ratePerMin: number;
@@ -77,6 +80,7 @@ export async function registerAdminRoutes(app: FastifyInstance<Server>, deps: Ad
     audit: (event) => deps.auditLog.record(event),
     auditLog: deps.auditLog,
     recovery: deps.recovery,
+    totp: deps.totp,
     bus: deps.bus,
     figures: deps.figures,
     settings: deps.settings,
@@ -193,6 +197,14 @@ export async function registerAdminRoutes(app: FastifyInstance<Server>, deps: Ad
         return { sessions: await service.signOut(actorOf(req), asUserId(userId)) } satisfies SignOutResponse;
       });
 
+      // AUTH-16: for someone who lost both authenticator and recovery codes; sessions end.
+      admin.delete("/users/:userId/totp", { schema: { params: AdminUserParams } }, async (req) => {
+        const { userId } = req.params as AdminUserParams;
+        return {
+          sessions: await service.clearTotp(actorOf(req), asUserId(userId)),
+        } satisfies SignOutResponse;
+      });
+
       // AUTH-11: the code is in this answer only.
       admin.post("/users/:userId/reset-code", { schema: { params: AdminUserParams } }, async (req, reply) => {
         const { userId } = req.params as AdminUserParams;
@@ -208,6 +220,12 @@ export async function registerAdminRoutes(app: FastifyInstance<Server>, deps: Ad
 
       admin.get("/blocks", async (req): Promise<AdminBlocksResponse> => {
         return { blocks: await service.listBlocks(actorOf(req)) };
+      });
+
+      admin.post("/blocks", { schema: { body: AdminBlockRequest } }, async (req, reply) => {
+        const body = req.body as AdminBlockRequest;
+        const ip = await service.block(actorOf(req), body.ip, body.minutes, body.note);
+        return reply.status(201).send({ ip });
       });
 
       admin.delete("/blocks/:ip", { schema: { params: AdminBlockParams } }, async (req, reply) => {

@@ -467,6 +467,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     requireAuth: auth,
     auditLog: o.auditLog,
     recovery: o.recovery,
+    totp: o.totp,
     limiters: o.limiters,
     ratePerMin: config.adminRatePerMin,
     bus: o.bus,

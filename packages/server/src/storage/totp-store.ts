@@ -35,6 +35,8 @@ export interface TotpStore {
    */
   useStep(userId: UserId, step: number): Promise<boolean>;
   remove(userId: UserId): Promise<void>;
+  /** Of `userIds`, those whose TOTP is on (confirmed), for the admin's user list. */
+  enabledAmong(userIds: readonly UserId[]): Promise<Set<UserId>>;
 
   insertChallenge(tokenHash: string, challenge: LoginChallengeRecord & { createdAt: number }): Promise<void>;
   /**
@@ -104,6 +106,21 @@ export class KyselyTotpStore implements TotpStore {
 
   async remove(userId: UserId): Promise<void> {
     await this.db.deleteFrom("totp_factors").where("user_id", "=", userId).execute();
+  }
+
+  async enabledAmong(userIds: readonly UserId[]): Promise<Set<UserId>> {
+    const on = new Set<UserId>();
+    // Chunked: SQLite caps the number of bound parameters of one statement.
+    for (let i = 0; i < userIds.length; i += 500) {
+      const rows = await this.db
+        .selectFrom("totp_factors")
+        .select("user_id")
+        .where("user_id", "in", userIds.slice(i, i + 500))
+        .where("enabled_at", "is not", null)
+        .execute();
+      for (const row of rows) on.add(row.user_id as UserId);
+    }
+    return on;
   }
 
   async insertChallenge(tokenHash: string, c: LoginChallengeRecord & { createdAt: number }): Promise<void> {

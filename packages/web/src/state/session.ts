@@ -13,7 +13,6 @@ import {
   type FileMeta,
   type FileSource,
   fetchServerInfo,
-  fetchServerPolicy,
   formatRetention,
   History,
   type HistoryRetention,
@@ -22,12 +21,13 @@ import {
   maxAgeMs,
   ParleyClient,
   type PendingLink,
-  PolicyPins,
+  type PolicyCheck,
   parseRetention,
   type Quote,
   type RoomSettings,
   resetPassword,
   type SafetyNumberResult,
+  ServerPolicyWatch,
 } from "@parley/client";
 import {
   assertNever,
@@ -195,38 +195,45 @@ export function enrolTwoFactor(password: string): Promise<{ secret: string; uri:
 
 export async function confirmTwoFactor(code: string): Promise<void> {
   recoveryCodesShown.value = await active().client.confirmTwoFactor(code);
+  await active().model.refreshTwoFactor();
 }
 
-export function disableTwoFactor(password: string, code: string): Promise<void> {
-  return active().client.disableTwoFactor(password, code);
+export async function disableTwoFactor(password: string, code: string): Promise<void> {
+  await active().client.disableTwoFactor(password, code);
+  await active().model.refreshTwoFactor();
 }
 
 // ------------------------------------------------------------------ the server's policy (POLICY-2)
 
-const policyPins = new PolicyPins({
-  get: (key) => getSetting(key),
-  set: (key, value) => setSetting(key, value),
+/**
+ * One watch for the page's lifetime: it checks before sign-in (the sign-in page shows the
+ * panel too), and the chat model checks it again on every connection, so a server restarted
+ * with other settings raises the warning at the reconnect, without a reload.
+ */
+const policyWatch = new ServerPolicyWatch({
+  baseUrl: location.origin,
+  fetch: (url, init) => fetch(url, { ...init, cache: "no-store" }),
+  pins: { get: (key) => getSetting(key), set: (key, value) => setSetting(key, value) },
 });
+// Signed out, the page follows the watch itself; signed in, the model's snapshot (onChange).
+policyWatch.subscribe((state) => {
+  if (session === undefined) showPolicy(state.check, state.error);
+});
+
+function showPolicy(check: PolicyCheck | undefined, error: unknown): void {
+  serverPolicy.value = check;
+  serverPolicyError.value = error === undefined ? undefined : describeError(error);
+}
 
 /** Fetches, verifies and checks the server's signed policy against this browser's pin. */
 export async function loadServerPolicy(): Promise<void> {
-  try {
-    const policy = await fetchServerPolicy(location.origin, (url, init) =>
-      fetch(url, { ...init, cache: "no-store" }),
-    );
-    serverPolicy.value = await policyPins.check(location.origin, policy);
-    serverPolicyError.value = undefined;
-  } catch (e) {
-    serverPolicyError.value = describeError(e);
-  }
+  await (session?.model.checkServer() ?? policyWatch.check());
 }
 
 /** The person saw the change: the new statement and key are pinned. */
 export async function acknowledgePolicy(): Promise<void> {
-  const check = serverPolicy.value;
-  if (check === undefined) return;
-  await policyPins.accept(location.origin, check.policy);
-  serverPolicy.value = { state: "unchanged", policy: check.policy };
+  await (session?.model.acceptServerPolicy() ?? policyWatch.accept());
+  if (session === undefined) showPolicy(policyWatch.state.check, policyWatch.state.error);
 }
 
 /** AUTH-11, AUTH-12: a new password with a reset or recovery code; then sign in as usual. */
@@ -260,6 +267,7 @@ async function begin(
     ...(keeps ? { history } : {}),
     // A message in the open conversation of a visible page is read as it arrives.
     isRead: (roomId) => roomId === selectedRoom.peek() && document.visibilityState === "visible",
+    serverPolicy: policyWatch,
   });
   const stop = model.subscribe((change) => onChange(model, change));
   const flush = () => void history.flush();
@@ -305,6 +313,7 @@ async function retentionOf(account: string): Promise<HistoryRetention> {
 function onChange(model: ChatModel, change: ChatChange): void {
   if (session?.model !== model) return;
   chat.value = model.snapshot;
+  showPolicy(model.snapshot.server.policy, model.snapshot.server.policyError);
   switch (change.type) {
     case "membership": {
       const m = change.event;
@@ -356,6 +365,9 @@ function onChange(model: ChatModel, change: ChatChange): void {
     case "invited":
     case "identity_changed":
     case "changed":
+      return;
+    case "policy_changed":
+      // The warning is a section of its own (PolicyWarning), from snapshot.server.policy.
       return;
     case "device_added":
     case "device_removed":

@@ -1,4 +1,6 @@
 import {
+  ADMIN_BLOCK_MINUTES_MAX,
+  ADMIN_BLOCK_NOTE_MAX,
   type AdminInviteView,
   type AdminRoomView,
   type AdminStatsResponse,
@@ -137,6 +139,7 @@ function UsersSection() {
   const [query, setQuery] = useState("");
   const [resetCode, setResetCode] = useState<(ResetCodeResponse & { username: string }) | undefined>();
   const [deleting, setDeleting] = useState<AdminUserView | undefined>();
+  const [clearing, setClearing] = useState<AdminUserView | undefined>();
   const self = me.value?.id;
   const shown = (users.value ?? []).filter((u) =>
     u.username.toLowerCase().includes(query.trim().toLowerCase()),
@@ -163,7 +166,10 @@ function UsersSection() {
             <tr key={u.id} data-user={u.username}>
               <td>{u.username}</td>
               <td>{u.isAdmin ? "admin" : "member"}</td>
-              <td>{u.disabled ? "disabled" : "active"}</td>
+              <td>
+                {u.disabled ? "disabled" : "active"}
+                {u.totp && <span class="muted"> · two-step</span>}
+              </td>
               <td class="admin-actions">
                 <button
                   type="button"
@@ -203,6 +209,11 @@ function UsersSection() {
                 >
                   Reset code
                 </button>
+                {u.totp && u.id !== self && (
+                  <button type="button" class="small" disabled={busy} onClick={() => setClearing(u)}>
+                    Clear two-step
+                  </button>
+                )}
                 {u.id !== self && (
                   <button type="button" class="small danger" disabled={busy} onClick={() => setDeleting(u)}>
                     Delete
@@ -226,6 +237,37 @@ function UsersSection() {
             <CopyButton text={resetCode.code} label="Copy code" />
             <button type="button" onClick={() => setResetCode(undefined)}>
               Done
+            </button>
+          </div>
+        </Dialog>
+      )}
+      {clearing !== undefined && (
+        <Dialog
+          title={`Clear two-step sign-in for ${clearing.username}?`}
+          onClose={() => setClearing(undefined)}
+        >
+          <p>
+            Only for someone who lost both their authenticator and their recovery codes, and only once you
+            have made sure, in person, that it is {clearing.username} asking. Their authenticator and recovery
+            codes stop working, they are signed out everywhere, and they sign in with their password alone
+            (where this server requires two-step sign-in, they set up a new authenticator at that sign-in).
+          </p>
+          <div class="dialog-actions">
+            <button
+              type="button"
+              class="danger"
+              disabled={busy}
+              onClick={() =>
+                void run(async () => {
+                  await adminApi().clearTotp(clearing.id);
+                  setClearing(undefined);
+                })
+              }
+            >
+              Clear two-step for {clearing.username}
+            </button>
+            <button type="button" onClick={() => setClearing(undefined)}>
+              Keep
             </button>
           </div>
         </Dialog>
@@ -363,8 +405,44 @@ function BlocksSection() {
   const blocks = useLoaded(async () => ({ at: Date.now(), list: await adminApi().blocks() }));
   const { busy, run } = useAction(blocks.reload, blocks.setError);
   const list = blocks.value?.list ?? [];
+  const submit = (e: Event) => {
+    e.preventDefault();
+    const formEl = e.currentTarget as HTMLFormElement;
+    const form = new FormData(formEl);
+    const ip = String(form.get("ip") ?? "").trim();
+    const minutes = Number(form.get("minutes"));
+    const note = String(form.get("note") ?? "").trim();
+    void run(async () => {
+      await adminApi().block({ ip, minutes, ...(note === "" ? {} : { note }) });
+      formEl.reset();
+    });
+  };
   return (
     <section aria-label="IP blocks">
+      <form class="admin-form" onSubmit={submit} aria-label="Block an address">
+        <label>
+          Address
+          <input name="ip" required maxLength={64} autoComplete="off" spellcheck={false} />
+        </label>
+        <label>
+          Minutes
+          <input
+            name="minutes"
+            type="number"
+            min={1}
+            max={ADMIN_BLOCK_MINUTES_MAX}
+            defaultValue="60"
+            required
+          />
+        </label>
+        <label>
+          Note
+          <input name="note" maxLength={ADMIN_BLOCK_NOTE_MAX} autoComplete="off" />
+        </label>
+        <button type="submit" class="primary" disabled={busy}>
+          Block address
+        </button>
+      </form>
       <Alert error={blocks.error} />
       {blocks.value !== undefined && list.length === 0 && <p class="muted">No address is blocked.</p>}
       {list.length > 0 && (
@@ -381,7 +459,12 @@ function BlocksSection() {
             {list.map((b) => (
               <tr key={b.ip} data-ip={b.ip}>
                 <td>{b.ip}</td>
-                <td>Too many failed sign-ins</td>
+                <td data-testid="block-reason">
+                  {b.reason === "admin"
+                    ? `Blocked by ${b.blockedBy?.username ?? "an admin"}`
+                    : "Too many failed sign-ins"}
+                  {b.note !== null && <span class="block-note">: {b.note}</span>}
+                </td>
                 <td>{formatFull((blocks.value?.at ?? 0) + b.retryAfterMs)}</td>
                 <td>
                   <button
