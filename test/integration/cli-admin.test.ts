@@ -4,6 +4,7 @@ import { request as httpsRequest } from "node:https";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { Secret, TOTP } from "otpauth";
 import { fingerprintRows } from "../../packages/cli/src/fingerprint-rows.js";
 import { lines, parley, type Run } from "./support/cli.js";
 import {
@@ -418,5 +419,70 @@ describe("parley admin", () => {
     );
     assert.equal(wrong.code, 3, wrong.stderr);
     assert.equal(lines(wrong.stderr).length, 1, wrong.stderr);
+  });
+
+  it("block refuses an address's logins and blocks says who blocked it, why, and failed sign-ins apart", async () => {
+    const made = await admin(["block", "127.0.0.3", "--minutes", "10", "--note", "noisy scanner"]);
+    assert.equal(made.code, 0, made.stderr);
+    assert.equal(made.stdout, "127.0.0.3 blocked for 10 min\n");
+    assert.equal((await loginFrom("127.0.0.3", "pat", STRONG_PASSWORD)).body.code, "ip_blocked");
+    let guessed = false;
+    for (let i = 0; i < 8 && !guessed; i += 1) {
+      const res = await loginFrom("127.0.0.4", `nobody${i}`, "Wrong-Password-123!");
+      guessed = res.body.code === "ip_blocked";
+    }
+    assert.ok(guessed, "127.0.0.4 got blocked");
+
+    const text = await admin(["blocks"]);
+    assert.equal(text.code, 0, text.stderr);
+    const rows = lines(text.stdout);
+    assert.match(rows[0] ?? "", /^127\.0\.0\.3 {2}blocked for \d+ s more {2}\(by boss: noisy scanner\)$/);
+    assert.match(rows[1] ?? "", /^127\.0\.0\.4 {2}blocked for \d+ s more {2}\(failed sign-ins\)$/);
+    const json = JSON.parse((await admin(["blocks", "--json"])).stdout) as {
+      blocks: { ip: string; reason: string; note: string | null; blockedBy: { username: string } | null }[];
+    };
+    assert.deepEqual(
+      json.blocks.map((b) => [b.ip, b.reason, b.note, b.blockedBy?.username ?? null]),
+      [
+        ["127.0.0.3", "admin", "noisy scanner", "boss"],
+        ["127.0.0.4", "brute_force", null, null],
+      ],
+    );
+    for (const ip of ["127.0.0.3", "127.0.0.4"]) assert.equal((await admin(["unblock", ip])).code, 0);
+    assert.equal((await loginFrom("127.0.0.3", "pat", STRONG_PASSWORD)).status, 200);
+
+    const usage = await admin(["block", "127.0.0.3"]);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /--minutes/);
+    const bad = await admin(["block", "127.0.0.3", "--minutes", "99999"]);
+    assert.equal(bad.code, 2);
+  });
+
+  it("clear-totp turns two-step sign-in off for a locked-out person and ends their sessions", async () => {
+    const s = await login(ts, "pat");
+    const token = (s.body as { accessToken: string }).accessToken;
+    const begun = await request<{ secret: string }>(ts, "POST", "/api/totp/enrol", {
+      token,
+      body: { password: STRONG_PASSWORD },
+    });
+    assert.equal(begun.status, 200, begun.text);
+    const code = new TOTP({ secret: Secret.fromBase32(begun.body.secret) }).generate();
+    const on = await request(ts, "POST", "/api/totp/confirm", { token, body: { code } });
+    assert.equal(on.status, 200, on.text);
+    assert.match((await admin(["users"])).stdout, /^pat +no +no +on /m);
+
+    const cleared = await admin(["clear-totp", "pat"]);
+    assert.equal(cleared.code, 0, cleared.stderr);
+    assert.match(cleared.stdout, /^two-step sign-in cleared for pat \(\d+ sessions? ended\)\n$/);
+    assert.equal((await request(ts, "GET", "/api/me", { token })).status, 401, "pat's session ended");
+    const again = await login(ts, "pat");
+    assert.ok((again.body as { accessToken?: string }).accessToken, "the password alone signs in");
+    assert.match((await admin(["users"])).stdout, /^pat +no +no +off /m);
+
+    const twice = await admin(["clear-totp", "pat"]);
+    assert.equal(twice.code, 1);
+    assert.match(twice.stderr, /\(totp_not_enabled\)$/m);
+    const self = await admin(["clear-totp", "boss"]);
+    assert.match(self.stderr, /\(invalid_target\)$/m);
   });
 });

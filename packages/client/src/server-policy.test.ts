@@ -7,6 +7,7 @@ import {
   describePolicyChange,
   type PolicyPinStore,
   PolicyPins,
+  ServerPolicyWatch,
   verifyServerPolicy,
 } from "./server-policy.js";
 
@@ -99,4 +100,41 @@ test("a new policy key is reported even when the statement is the same", async (
   assert.ok(check.state === "changed");
   assert.equal(check.keyChanged, true);
   assert.deepEqual(check.changes, []);
+});
+
+test("a policy watch warns once per change, keeps the last good check offline, and stops after accept", async () => {
+  const key = keyPair();
+  let answer: unknown = signed(BASE, key);
+  const fetch = async () => {
+    if (answer === undefined) throw new Error("connection refused");
+    const text = JSON.stringify(answer);
+    return { status: 200, text: async () => text } as never;
+  };
+  const watch = new ServerPolicyWatch({ baseUrl: "https://a.test", fetch, pins: mapStore() });
+  const seen: [string | undefined, boolean][] = [];
+  watch.subscribe((state, warning) => seen.push([state.check?.state, warning]));
+
+  assert.equal((await watch.check())?.state, "first_use");
+  assert.equal((await watch.check())?.state, "unchanged");
+  const queued = { ...BASE, messages: { storage: "queue" as const, ttlSeconds: 604_800 } };
+  answer = signed(queued, key);
+  const changed = await watch.check();
+  assert.equal(changed?.state, "changed");
+  assert.equal((await watch.check())?.state, "changed", "still changed until accepted");
+  answer = undefined;
+  assert.equal(await watch.check(), undefined);
+  assert.equal(watch.state.check?.state, "changed", "an unreachable server has not changed its policy");
+  assert.ok(watch.state.error instanceof ParleyClientError);
+  answer = signed(queued, key);
+  await watch.accept();
+  assert.equal((await watch.check())?.state, "unchanged");
+  assert.deepEqual(seen, [
+    ["first_use", false],
+    ["unchanged", false],
+    ["changed", true],
+    ["changed", false],
+    ["changed", false],
+    ["unchanged", false],
+    ["unchanged", false],
+  ]);
 });

@@ -16,6 +16,7 @@ import {
   type TransferOptions,
 } from "../files.js";
 import type { TrustState } from "../pins.js";
+import type { PolicyCheck, ServerPolicyState, ServerPolicyWatch, VerifiedPolicy } from "../server-policy.js";
 import { MemoryStore } from "../store.js";
 import { TYPING_SHOWN_MS } from "../typing.js";
 import { reactionGroups } from "./changes.js";
@@ -370,6 +371,84 @@ describe("ChatModel", () => {
     assert.notEqual(model.snapshot, before);
     assert.equal(before.people.find((p) => p.id === CAROL.id)?.online, false);
     assert.equal(model.snapshot.people.find((p) => p.id === CAROL.id)?.online, true);
+  });
+
+  describe("this server (POLICY-2, AUTH-13)", () => {
+    /** A policy watch whose checks the test answers: each check() publishes the next state. */
+    function fakeWatch() {
+      const listeners = new Set<(state: ServerPolicyState, warning: boolean) => void>();
+      let state: ServerPolicyState = { check: undefined, error: undefined };
+      const next: [PolicyCheck, boolean][] = [];
+      const watch = {
+        checks: 0,
+        accepted: 0,
+        next,
+        get state() {
+          return state;
+        },
+        subscribe(l: (state: ServerPolicyState, warning: boolean) => void) {
+          listeners.add(l);
+          return () => listeners.delete(l);
+        },
+        async check() {
+          watch.checks += 1;
+          const [check, warning] = next.shift() ?? [state.check, false];
+          state = { check, error: undefined };
+          for (const l of listeners) l(state, warning);
+          return check;
+        },
+        async accept() {
+          watch.accepted += 1;
+        },
+      };
+      return watch;
+    }
+    const policy = { statement: {}, text: "{}", keyFingerprint: "AA" } as unknown as VerifiedPolicy;
+    const changed: PolicyCheck = {
+      state: "changed",
+      policy,
+      keyChanged: false,
+      changes: [{ part: "messages", before: "never stored", after: "kept" }],
+      pinnedKeyFingerprint: "AA",
+    };
+
+    it("checks the policy on every connection and tells of a change once, with this account's TOTP", async () => {
+      const watch = fakeWatch();
+      watch.next.push([{ state: "unchanged", policy }, false]);
+      const { client, model, changes } = await connected({
+        serverPolicy: watch as unknown as ServerPolicyWatch,
+      });
+      assert.equal(watch.checks, 1);
+      assert.equal(model.snapshot.server.policy?.state, "unchanged");
+      assert.deepEqual(model.snapshot.server.totp, { enabled: false, required: false, recoveryCodesLeft: 0 });
+      assert.equal(changes.filter((c) => c.type === "policy_changed").length, 0);
+
+      // The server restarts with the offline queue on: the reconnect shows it, no reload needed.
+      watch.next.push([changed, true]);
+      client.emit("status", { state: "reconnecting", reason: "closed", inMs: 500 } as ConnectionStatus);
+      client.connectNow();
+      await settle();
+      assert.equal(watch.checks, 2);
+      assert.equal(model.snapshot.server.policy?.state, "changed");
+      const told = changes.filter((c) => c.type === "policy_changed");
+      assert.equal(told.length, 1);
+      client.emit("status", { state: "reconnecting", reason: "closed", inMs: 500 } as ConnectionStatus);
+      client.connectNow();
+      await settle();
+      assert.equal(changes.filter((c) => c.type === "policy_changed").length, 1, "once per change");
+      await model.acceptServerPolicy();
+      assert.equal(watch.accepted, 1);
+    });
+
+    it("stops following the watch once disposed", async () => {
+      const watch = fakeWatch();
+      const { model, changes } = await connected({ serverPolicy: watch as unknown as ServerPolicyWatch });
+      model.dispose();
+      const before = changes.length;
+      watch.next.push([changed, true]);
+      await watch.check();
+      assert.equal(changes.length, before);
+    });
   });
 
   describe("direct conversations", () => {

@@ -668,13 +668,19 @@ interface AuditFilter {
   to?: string;
 }
 
+/** Entries in one page of the audit view. */
+export const AUDIT_VIEW_PAGE = 50;
+
 function AuditSection() {
   const [filter, setFilter] = useState<AuditFilter>({});
   const [entries, setEntries] = useState<AuditEntryView[] | undefined>();
   const [next, setNext] = useState<string | null>(null);
+  // AUDIT-2's cursors of the pages visited, newest first: going back is going down this stack.
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const [error, setError] = useState<string | undefined>();
-  const load = (f: AuditFilter, cursor?: string) =>
-    adminApi()
+  const load = (f: AuditFilter, stack: (string | undefined)[]) => {
+    const cursor = stack.at(-1);
+    return adminApi()
       .audit({
         ...(f.kind ? { kind: f.kind as AuditEntryView["kind"] } : {}),
         ...(f.user ? { user: f.user } : {}),
@@ -682,17 +688,19 @@ function AuditSection() {
         ...(f.from ? { from: String(new Date(f.from).getTime()) } : {}),
         ...(f.to ? { to: String(new Date(f.to).getTime()) } : {}),
         ...(cursor !== undefined ? { cursor } : {}),
-        limit: "50",
+        limit: String(AUDIT_VIEW_PAGE),
       })
       .then(
         (page) => {
-          setEntries((old) => (cursor === undefined ? page.entries : [...(old ?? []), ...page.entries]));
+          setEntries(page.entries);
           setNext(page.nextCursor);
+          setCursors(stack);
           setError(undefined);
         },
         (e: unknown) => setError(describeError(e)),
       );
-  useEffect(() => void load({}), []);
+  };
+  useEffect(() => void load({}, [undefined]), []);
   const submit = (e: Event) => {
     e.preventDefault();
     const form = new FormData(e.currentTarget as HTMLFormElement);
@@ -703,8 +711,9 @@ function AuditSection() {
       if (value !== undefined) f[key] = value;
     }
     setFilter(f);
-    void load(f);
+    void load(f, [undefined]);
   };
+  const pageNumber = cursors.length;
   return (
     <section aria-label="Audit log">
       <form class="admin-form" onSubmit={submit} aria-label="Filter the audit log">
@@ -767,11 +776,25 @@ function AuditSection() {
           ))}
         </tbody>
       </table>
-      {next !== null && (
-        <button type="button" class="small" onClick={() => void load(filter, next)}>
+      <nav class="admin-pager" aria-label="Audit log pages">
+        <button
+          type="button"
+          class="small"
+          disabled={pageNumber === 1}
+          onClick={() => void load(filter, cursors.slice(0, -1))}
+        >
+          Newer entries
+        </button>
+        <span data-testid="audit-page">Page {pageNumber}</span>
+        <button
+          type="button"
+          class="small"
+          disabled={next === null}
+          onClick={() => next !== null && void load(filter, [...cursors, next])}
+        >
           Older entries
         </button>
-      )}
+      </nav>
     </section>
   );
 }
