@@ -1,12 +1,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { SessionResponse } from "@parley/protocol";
+import { Secret, TOTP } from "otpauth";
 import type { Locator, Page } from "playwright-core";
 import { asUserId } from "../../packages/server/src/domain/ids.js";
 import { newInviteCode } from "../../packages/server/src/domain/tokens.js";
 import { login, request, STRONG_PASSWORD, uniqueName } from "../integration/support/harness.js";
 import { newPerson, type Person } from "./support/people.js";
-import { E2eSuite, type E2eUser } from "./support/suite.js";
+import { DESKTOP, E2eSuite, type E2eUser } from "./support/suite.js";
 import {
   conversationButton,
   createRoom,
@@ -313,6 +314,137 @@ describe("admin area", () => {
       const refused = await login(s.server, doomed.username, doomed.password);
       assert.equal(refused.status, 401);
       await doomed.close();
+    }));
+
+  it("clears a locked-out person's two-step sign-in after a confirmation; their page signs out", (t) =>
+    s.check(t, async () => {
+      const session = await login(s.server, user.username, user.password);
+      const token = session.body.accessToken;
+      const begun = await request<{ secret: string }>(s.server, "POST", "/api/totp/enrol", {
+        token,
+        body: { password: user.password },
+      });
+      const code = new TOTP({ secret: Secret.fromBase32(begun.body.secret) }).generate();
+      const on = await request(s.server, "POST", "/api/totp/confirm", { token, body: { code } });
+      assert.equal(on.status, 200, on.text);
+      await waitForText(user.page.getByTestId("connection"), "Connected");
+
+      const users = await openAdmin(admin.page, "Users");
+      await openAdmin(admin.page, "Invites");
+      await openAdmin(admin.page, "Users");
+      const row = userRow(users, user.username);
+      await waitForText(row.locator("td").nth(2), /two-step/);
+      assert.equal(
+        await userRow(users, admin.username).getByRole("button", { name: "Clear two-step" }).count(),
+        0,
+        "no button where two-step is off",
+      );
+      await row.getByRole("button", { name: "Clear two-step" }).click();
+      const dialog = admin.page.getByRole("dialog", { name: `Clear two-step sign-in for ${user.username}?` });
+      await waitForText(dialog, /lost both their authenticator and their recovery codes/);
+      await dialog.getByRole("button", { name: "Keep" }).click();
+      await dialog.waitFor({ state: "hidden" });
+      assert.equal((await request(s.server, "GET", "/api/me", { token })).status, 200, "Keep clears nothing");
+      await row.getByRole("button", { name: "Clear two-step" }).click();
+      await dialog.getByRole("button", { name: `Clear two-step for ${user.username}` }).click();
+      await until(
+        async () => !(await row.locator("td").nth(2).textContent())?.includes("two-step"),
+        "cleared",
+      );
+      await waitForCount(row.getByRole("button", { name: "Clear two-step" }), 0);
+      // Every session ended (AUTH-16): the open page is back at the sign-in form, and the
+      // password alone signs in again.
+      await signInAgain(user, /ended .*by an admin/);
+      assert.equal(await user.page.getByRole("form", { name: "Two-step sign-in" }).count(), 0);
+      await s.screenshot(admin, "clear-two-step");
+    }));
+
+  it("blocks an address with a note, lists who blocked it and why, and lifts it", (t) =>
+    s.check(t, async () => {
+      const blocks = await openAdmin(admin.page, "IP blocks");
+      const form = blocks.getByRole("form", { name: "Block an address" });
+      await form.getByRole("textbox", { name: "Address" }).fill("10.20.30.40");
+      await form.getByRole("spinbutton", { name: "Minutes" }).fill("15");
+      await form.getByRole("textbox", { name: "Note" }).fill("Port scanner on the guest Wi-Fi");
+      await form.getByRole("button", { name: "Block address" }).click();
+      const row = blocks.locator('tr[data-ip="10.20.30.40"]');
+      await waitForText(
+        row.getByTestId("block-reason"),
+        `Blocked by ${admin.username}: Port scanner on the guest Wi-Fi`,
+      );
+      await form.getByRole("textbox", { name: "Address" }).fill("not-an-address");
+      await form.getByRole("button", { name: "Block address" }).click();
+      await waitForText(blocks.getByRole("alert"), /./);
+      await s.screenshot(admin, "ip-blocks");
+      await row.getByRole("button", { name: "Lift block" }).click();
+      await waitForCount(row, 0);
+    }));
+
+  it("pages the audit log with next and previous, keeping the filter", (t) =>
+    s.check(t, async () => {
+      const token = (await login(s.server, admin.username, admin.password)).body.accessToken;
+      // More invite_created entries than two pages of 50 hold.
+      for (let i = 0; i < 105; i++) {
+        const res = await request(s.server, "POST", "/api/admin/invites", { token, body: {} });
+        assert.equal(res.status, 201, res.text);
+      }
+      const audit = await openAdmin(admin.page, "Audit log");
+      const form = audit.getByRole("form", { name: "Filter the audit log" });
+      await form.getByRole("combobox", { name: "Kind" }).selectOption("invite_created");
+      await form.getByRole("button", { name: "Filter" }).click();
+      const rows = audit.locator("tbody tr");
+      const pager = audit.getByRole("navigation", { name: "Audit log pages" });
+      const newer = pager.getByRole("button", { name: "Newer entries" });
+      const older = pager.getByRole("button", { name: "Older entries" });
+      const first = () => rows.first().locator("td").nth(4).textContent();
+      await waitForCount(rows, 50);
+      await waitForText(pager.getByTestId("audit-page"), "Page 1");
+      assert.equal(await newer.isDisabled(), true);
+      const page1 = await first();
+
+      await older.click();
+      await waitForText(pager.getByTestId("audit-page"), "Page 2");
+      await until(async () => (await first()) !== page1, "page 2 shows other entries");
+      const page2 = await first();
+      await waitForCount(rows, 50);
+      for (const kind of await rows.locator("td:nth-child(2)").allTextContents())
+        assert.equal(kind, "invite_created", "the filter holds on page 2");
+
+      await older.click();
+      await waitForText(pager.getByTestId("audit-page"), "Page 3");
+      await until(async () => (await older.isDisabled()) && (await rows.count()) >= 5, "the last page");
+      for (const kind of await rows.locator("td:nth-child(2)").allTextContents())
+        assert.equal(kind, "invite_created", "the filter holds on page 3");
+
+      await newer.click();
+      await waitForText(pager.getByTestId("audit-page"), "Page 2");
+      await until(async () => (await first()) === page2, "back on page 2");
+      await newer.click();
+      await waitForText(pager.getByTestId("audit-page"), "Page 1");
+      await until(async () => (await first()) === page1, "back on page 1");
+      assert.equal(await newer.isDisabled(), true);
+      await s.screenshot(admin, "audit-pages");
+    }));
+
+  it("fits the admin area on a laptop and on a phone", (t) =>
+    s.check(t, async () => {
+      for (const [width, height] of [
+        [1440, 900],
+        [360, 740],
+      ] as const) {
+        await admin.page.setViewportSize({ width, height });
+        for (const section of ["Users", "IP blocks", "Audit log"]) {
+          const region = await openAdmin(admin.page, section);
+          await s.screenshot(admin, `${section.toLowerCase().replace(/ /g, "-")}-${width}`);
+          // Nothing of the page is pushed off its side: the admin area scrolls within itself.
+          const overflow = await admin.page.evaluate<number>(
+            "document.documentElement.scrollWidth - document.documentElement.clientWidth",
+          );
+          assert.equal(overflow, 0, `${section} at ${width}: the page scrolls sideways`);
+          assert.ok(await region.isVisible());
+        }
+      }
+      await admin.page.setViewportSize(DESKTOP);
     }));
 
   it("closes the admin area and shows conversations again", (t) =>

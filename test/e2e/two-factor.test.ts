@@ -105,4 +105,27 @@ describe("two-step sign-in and the server's policy in the browser", () => {
       await waitForText(page.getByRole("region", { name: "This server" }), /kept \(ciphertext\)/);
       assert.equal(await page.getByTestId("policy-warning").count(), 0, "acknowledged: pinned anew");
     }));
+
+  it("raises the warning at a reconnect, without a reload, when the server comes back changed", (t) =>
+    s.check(t, async () => {
+      const viewer = await s.newUser("signedin");
+      const { page } = viewer;
+      await register(page, uniqueName("rhea"), STRONG_PASSWORD);
+      await waitForText(page.getByTestId("connection"), "Connected");
+      assert.equal(await page.getByTestId("policy-warning").count(), 0, "pinned at this page's first use");
+
+      // The operator restarts the server with the offline queue off again: the open page
+      // reconnects by itself and checks the policy as it does.
+      await s.stopServer();
+      await s.restartServer({ offlineQueue: "off" });
+      await waitForText(page.getByTestId("connection"), "Connected");
+      const warning = page.getByRole("alert", { name: "Server policy changed" });
+      await waitForText(
+        warning,
+        /Messages: kept \(ciphertext\) for offline devices up to 7 days → never stored on the server/,
+      );
+      await s.screenshot(viewer, "policy-changed-at-reconnect");
+      await warning.getByRole("button", { name: "I understand" }).click();
+      await warning.waitFor({ state: "detached" });
+    }));
 });

@@ -9,6 +9,7 @@ import {
   type SessionResponse,
 } from "@parley/protocol";
 import type { Config } from "@parley/server";
+import { Secret, TOTP } from "otpauth";
 import { Value } from "typebox/value";
 import { runPromote } from "../../packages/server/src/admin/promote.js";
 import { asUserId } from "../../packages/server/src/domain/ids.js";
@@ -204,6 +205,42 @@ function suite(
       assert.equal(e?.userId, victim.user.id);
     }
     assert.equal(entries.find((e) => e.kind === "invite_created")?.ip, "127.0.0.1");
+  });
+
+  it("records an admin clearing a person's TOTP and an admin's IP block, with the admin as actor", async () => {
+    const person = await registerUser(ts, uniqueName("lostphone"));
+    const begun = await request<{ secret: string }>(ts, "POST", "/api/totp/enrol", {
+      token: person.accessToken,
+      body: { password: STRONG_PASSWORD },
+    });
+    assert.equal(begun.status, 200, begun.text);
+    secrets.push(begun.body.secret);
+    const code = new TOTP({ secret: Secret.fromBase32(begun.body.secret) }).generate();
+    const on = await request(ts, "POST", "/api/totp/confirm", { token: person.accessToken, body: { code } });
+    assert.equal(on.status, 200, on.text);
+    const cleared = await request(ts, "DELETE", `/api/admin/users/${person.user.id}/totp`, {
+      token: admin.accessToken,
+    });
+    assert.equal(cleared.status, 200, cleared.text);
+    const note = "audit-note-never-stored";
+    const blocked = await request(ts, "POST", "/api/admin/blocks", {
+      token: admin.accessToken,
+      body: { ip: "10.77.0.1", minutes: 5, note },
+    });
+    assert.equal(blocked.status, 201, blocked.text);
+    const entries = await awaitEntries(
+      ts,
+      admin.accessToken,
+      { user: admin.user.id },
+      (es) => hasKind("totp_cleared")(es) && hasKind("ip_blocked")(es),
+    );
+    const entry = entries.find((e) => e.kind === "totp_cleared");
+    assert.equal(entry?.userId, person.user.id);
+    assert.deepEqual(entry?.details, { sessions: 1, mustEnrol: false });
+    const block = entries.find((e) => e.kind === "ip_blocked");
+    assert.equal(block?.ip, "10.77.0.1");
+    assert.equal(block?.details.by, "admin");
+    assert.ok(!JSON.stringify(entries).includes(note), "the note is not in the audit log");
   });
 
   it("records a role change made with the promote command, in the same log", async () => {

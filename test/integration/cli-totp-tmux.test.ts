@@ -122,3 +122,44 @@ it("signs in with an authenticator code, and warns when the server's policy chan
     "the /server panel",
   );
 });
+
+it("warns at a reconnect, without a restart of the chat, when the server comes back changed", async (t) => {
+  if (!haveTmux) {
+    if (process.env.PARLEY_REQUIRE_SERVICES === "1")
+      assert.fail("tmux is missing (scripts/ensure-services.sh installs it)");
+    t.skip("tmux is not installed");
+    return;
+  }
+  // The first test left the server running with the offline queue on, acknowledged.
+  const queued = servers.at(-1);
+  assert.ok(queued);
+  const s = await registerUser(queued);
+  await term.kill();
+  term = new TmuxSession({ HOME: tmp, XDG_CONFIG_HOME: join(tmp, ".config") });
+  await term.start(
+    [process.execPath, ...NODE_ARGS, CLI, "chat", queued.url].map((a) => `'${a}'`).join(" "),
+    ROOT,
+  );
+  await term.type(`/login ${s.user.username}`, true);
+  await waitScreen(shows(`Password for ${s.user.username}:`), "the password question", 30_000);
+  await term.type(STRONG_PASSWORD, true);
+  await waitScreen(shows(`signed in as ${s.user.username}`), "signed in", 30_000);
+  assert.equal(
+    (await term.screen()).some((r) => r.includes("policy changed")),
+    false,
+    "as pinned",
+  );
+
+  // The operator restarts it with the queue off again; the chat reconnects by itself.
+  await queued.stop();
+  const plain = await start({ port: queued.server.port, offlineQueue: "off" });
+  await waitScreen(shows("connected again"), "the reconnect", 60_000);
+  await waitScreen(shows("this server's policy changed:"), "the policy warning at the reconnect", 60_000);
+  const rows = await waitScreen(shows("Messages: kept (ciphertext)"), "what changed");
+  assert.match(rows.join(" ").replace(/\s+/g, " "), /→ never stored on the server/);
+  await term.type("/server", true);
+  await waitScreen(shows("this account's two-step sign-in: off"), "the account's TOTP in /server");
+  await term.type("/server accept", true);
+  await waitScreen(shows("acknowledged: the server's current policy is pinned"), "the acknowledgement");
+  assert.ok(plain.server.policyKeyFingerprint);
+});

@@ -57,7 +57,11 @@ export function Shell() {
   const count = badge.value;
   useEffect(() => showBadge(count), [count]);
   return (
-    <div class={`shell${room !== undefined ? " has-conversation" : ""}`}>
+    // On a phone the main pane replaces the sidebar while it shows something: a conversation,
+    // or the admin area (else an admin's tap on Admin showed nothing until a room was picked).
+    <div
+      class={`shell${room !== undefined || (adminOpen.value && me.value?.isAdmin === true) ? " has-conversation" : ""}`}
+    >
       <header class="topbar">
         <span class="logo">Parley</span>
         <ConnectionStatus />
