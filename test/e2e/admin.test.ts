@@ -436,12 +436,20 @@ describe("admin area", () => {
         for (const section of ["Users", "IP blocks", "Audit log"]) {
           const region = await openAdmin(admin.page, section);
           await s.screenshot(admin, `${section.toLowerCase().replace(/ /g, "-")}-${width}`);
-          // Nothing of the page is pushed off its side: the admin area scrolls within itself.
+          // Nothing of the page is pushed off its side: the admin area scrolls within itself,
+          // and its header and section buttons stay on screen.
           const overflow = await admin.page.evaluate<number>(
             "document.documentElement.scrollWidth - document.documentElement.clientWidth",
           );
           assert.equal(overflow, 0, `${section} at ${width}: the page scrolls sideways`);
           assert.ok(await region.isVisible());
+          for (const control of [
+            adminArea(admin.page).getByRole("button", { name: "Close admin" }),
+            adminArea(admin.page).getByRole("button", { name: "Audit log" }),
+          ]) {
+            const box = await control.boundingBox();
+            assert.ok(box && box.x >= 0 && box.x + box.width <= width, `${section} at ${width}: cut off`);
+          }
         }
       }
       await admin.page.setViewportSize(DESKTOP);
