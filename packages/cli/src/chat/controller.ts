@@ -45,18 +45,18 @@ import { toString as qrToString } from "qrcode";
 import { CliError } from "../cli-error.js";
 import { printable } from "../printable.js";
 import {
-  COMMAND_HELP_LINES,
   dateTime,
   formatMessage,
   formatNotice,
   formatWarning,
-  MARK_LEGEND,
+  HELP_OVERVIEW_LINES,
+  helpTopicLines,
   passwordRequirements,
   safetyNumberRows,
   suiteLine,
   TRUST_MARK,
 } from "./format.js";
-import { type ChatInput, parseInput } from "./input.js";
+import { type ChatInput, HELP_TOPICS, parseInput } from "./input.js";
 
 const NOTIFY_WORDS: Record<NotifyLevel, string> = {
   all: "every message rings the bell",
@@ -238,9 +238,19 @@ export class ChatController {
         return;
       case "invalid":
         throw new ChatError(input.reason);
-      case "help":
-        this.#screen.print(...COMMAND_HELP_LINES, MARK_LEGEND);
+      case "help": {
+        if (input.topic === undefined) {
+          this.#screen.print(...HELP_OVERVIEW_LINES);
+          return;
+        }
+        const lines = helpTopicLines(input.topic);
+        if (lines === undefined)
+          throw new ChatError(
+            `no help topic "${input.topic}" (topics: ${HELP_TOPICS.map((t) => t.name).join(", ")}, all)`,
+          );
+        this.#screen.print(...lines);
         return;
+      }
       case "say":
         return this.#say(input.text);
       case "register": {
