@@ -6,7 +6,16 @@ import { inviteUser, leaveRoom, selectRoom, setDisappearing } from "../state/ses
 import { Avatar } from "./avatar.js";
 import { Composer } from "./composer.js";
 import { Dialog } from "./dialog.js";
-import { ArrowLeft, DoorOpen, EllipsisVertical, Lock, LockOpen, SlidersHorizontal, UserPlus, Users } from "./icons.js";
+import {
+  ArrowLeft,
+  DoorOpen,
+  EllipsisVertical,
+  Lock,
+  LockOpen,
+  SlidersHorizontal,
+  UserPlus,
+  Users,
+} from "./icons.js";
 import { MessageList } from "./message-list.js";
 import { NotifySelect } from "./notify.js";
 import { RoomSettingsDialog } from "./room-settings.js";
