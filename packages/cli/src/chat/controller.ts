@@ -22,6 +22,7 @@ import {
   type MembershipEvent,
   type MessageChange,
   maxAgeMs,
+  mentionsUser,
   type NotifyLevel,
   ParleyClient,
   type Person,
@@ -720,7 +721,8 @@ export class ChatController {
       for (; next < notes.length && (notes[next]?.at ?? 0) < ts; next++) {
         const d = notes[next];
         if (d !== undefined)
-          this.#screen.print(
+          this.#screen.printAs(
+            "notice",
             formatNotice(d.at, `${await this.#personName(model, d.userId)} ${d.kind} a device`),
           );
       }
@@ -1521,10 +1523,14 @@ export class ChatController {
   #printMessage(m: ChatMessage, here: boolean): void {
     const where = here ? undefined : this.#state.label(m.roomId);
     if (m.system === true) {
-      this.#screen.print(formatNotice(m.ts, where === undefined ? m.text : `${where}: ${m.text}`));
+      this.#screen.printAs(
+        "notice",
+        formatNotice(m.ts, where === undefined ? m.text : `${where}: ${m.text}`),
+      );
       return;
     }
-    this.#screen.print(`${this.#line(m, where)} #${this.#numbers.of(m)}`);
+    const style = m.own ? "own" : mentionsUser(m, this.#state.me?.id) ? "mention" : "plain";
+    this.#screen.printAs(style, `${this.#line(m, where)} #${this.#numbers.of(m)}`);
   }
 
   /** A message's line without its number: sender, the quote it replies to, text, edited, reactions. */
@@ -1670,11 +1676,11 @@ export class ChatController {
   }
 
   #notice(text: string): void {
-    this.#screen.print(formatNotice(this.#now(), text));
+    this.#screen.printAs("notice", formatNotice(this.#now(), text));
   }
 
   #warn(text: string): void {
-    this.#screen.print(formatWarning(text));
+    this.#screen.printAs("warning", formatWarning(text));
   }
 
   /** One line for anything that went wrong, never a stack, never a secret. */
