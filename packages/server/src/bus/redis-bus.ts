@@ -58,20 +58,20 @@ const BATCH_BYTES = 1 << 20;
 const DROP_LOG_MS = 60_000;
 
 /** What a bus dropped from Redis because it could not read it (RedisBus.dropped). */
-export interface BusDrops {
+export type BusDrops = {
   /** A message on this node's channel that is not a valid envelope or batch. */
   envelope: number;
   /** A message on the node channel in a bus protocol newer than this server's. */
   version: number;
   /** A malformed control event. */
   control: number;
-}
+};
 
 /**
  * The bus of a Parley cluster: several servers on one Redis act as one. Frames for users on
- * other nodes go through Redis pub/sub on one channel per node, chosen from a presence index,
- * so a frame costs one PUBLISH per node that hosts a recipient, whatever the number of users
- * (docs/OPERATIONS.md explains the choice). Local recipients get frames directly. Presence
+ * other nodes go through Redis pub/sub on one channel per node, chosen from a presence index:
+ * the frames of one event-loop tick cost one script call, and one PUBLISH per node that hosts a
+ * recipient, whatever the number of frames and users (docs/OPERATIONS.md explains the choice). Local recipients get frames directly. Presence
  * expires with a node's alive key, so a crashed node's users go offline within
  * `presenceTtlMs + heartbeatMs`. While Redis is unreachable the node keeps serving its own
  * users, reports not healthy, and puts its presence back in order when Redis answers again.
