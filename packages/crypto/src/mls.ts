@@ -591,7 +591,6 @@ export async function processMessage(
   options: ProcessOptions = {},
 ): Promise<IncomingResult> {
   const m = decodeMessage(bytes);
-  const pskIndex = makePskIndex(state, {});
   const cs = await implOf(state);
   if (m.wireformat === "mls_private_message") {
     const pm = m.privateMessage;
@@ -601,6 +600,7 @@ export async function processMessage(
       throw new ParleyCryptoError("not_in_group");
     if (pm.contentType === "application") return openApplicationMessage(state, pm, cs);
     const { leaf } = await privateSenderLeaf(state, pm);
+    const pskIndex = makePskIndex(state, {});
     const result = await guarded(() => processPrivateMessage(state, pm, pskIndex, cs, options.policy));
     if (result.kind === "applicationMessage") throw new ParleyCryptoError("invalid_message");
     return afterHandshake(state, result.newState, result.actionTaken, result.consumed, leaf, pm.contentType);
@@ -616,6 +616,7 @@ export async function processMessage(
       throw new ParleyCryptoError("own_commit");
     }
     if (pub.content.contentType === "application") throw new ParleyCryptoError("invalid_message");
+    const pskIndex = makePskIndex(state, {});
     const result = await guarded(() => processPublicMessage(state, pub, pskIndex, cs, options.policy));
     return afterHandshake(
       state,
