@@ -19,6 +19,8 @@ export interface StartParleyOptions {
   backend?: ParleyBackend;
   /** Label in error messages and the process list; default "parley". */
   label?: string;
+  /** Extra node flags before the module (e.g. `--cpu-prof`); none by default. */
+  nodeArgs?: readonly string[];
 }
 
 /**
@@ -30,7 +32,7 @@ export async function startParley(o: StartParleyOptions): Promise<RunningServer>
     parleyBenchSettings({ tls: o.tls, dataDir: o.dataDir, ...(o.backend ? { backend: o.backend } : {}) }),
   );
   const child = spawnChild({
-    argv: [process.execPath, ...TS_NODE_ARGS, MAIN],
+    argv: [process.execPath, ...(o.nodeArgs ?? []), ...TS_NODE_ARGS, MAIN],
     pin: o.pin,
     env,
     openFiles: o.openFiles,
