@@ -21,6 +21,8 @@ export interface StartParleyOptions {
   label?: string;
   /** Extra node flags before the module (e.g. `--cpu-prof`); none by default. */
   nodeArgs?: readonly string[];
+  /** Another checkout (with its own node_modules) whose server to run; default this one. */
+  root?: string;
 }
 
 /**
@@ -28,11 +30,19 @@ export interface StartParleyOptions {
  * module), with the benchmark configuration, and waits for its `listening` log event.
  */
 export async function startParley(o: StartParleyOptions): Promise<RunningServer> {
-  const env = settingsEnv(
-    parleyBenchSettings({ tls: o.tls, dataDir: o.dataDir, ...(o.backend ? { backend: o.backend } : {}) }),
-  );
+  const env = {
+    ...settingsEnv(
+      parleyBenchSettings({ tls: o.tls, dataDir: o.dataDir, ...(o.backend ? { backend: o.backend } : {}) }),
+    ),
+  };
   const child = spawnChild({
-    argv: [process.execPath, ...(o.nodeArgs ?? []), ...TS_NODE_ARGS, MAIN],
+    argv: [
+      process.execPath,
+      ...(o.nodeArgs ?? []),
+      ...TS_NODE_ARGS,
+      o.root === undefined ? MAIN : join(o.root, "packages/server/src/main.ts"),
+    ],
+    ...(o.root !== undefined ? { cwd: o.root } : {}),
     pin: o.pin,
     env,
     openFiles: o.openFiles,

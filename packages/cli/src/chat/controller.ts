@@ -22,6 +22,7 @@ import {
   type MembershipEvent,
   type MessageChange,
   maxAgeMs,
+  mentionsUser,
   type NotifyLevel,
   ParleyClient,
   type Person,
@@ -45,18 +46,18 @@ import { toString as qrToString } from "qrcode";
 import { CliError } from "../cli-error.js";
 import { printable } from "../printable.js";
 import {
-  COMMAND_HELP_LINES,
   dateTime,
   formatMessage,
   formatNotice,
   formatWarning,
-  MARK_LEGEND,
+  HELP_OVERVIEW_LINES,
+  helpTopicLines,
   passwordRequirements,
   safetyNumberRows,
   suiteLine,
   TRUST_MARK,
 } from "./format.js";
-import { type ChatInput, parseInput } from "./input.js";
+import { type ChatInput, HELP_TOPICS, parseInput } from "./input.js";
 
 const NOTIFY_WORDS: Record<NotifyLevel, string> = {
   all: "every message rings the bell",
@@ -238,9 +239,19 @@ export class ChatController {
         return;
       case "invalid":
         throw new ChatError(input.reason);
-      case "help":
-        this.#screen.print(...COMMAND_HELP_LINES, MARK_LEGEND);
+      case "help": {
+        if (input.topic === undefined) {
+          this.#screen.print(...HELP_OVERVIEW_LINES);
+          return;
+        }
+        const lines = helpTopicLines(input.topic);
+        if (lines === undefined)
+          throw new ChatError(
+            `no help topic "${input.topic}" (topics: ${HELP_TOPICS.map((t) => t.name).join(", ")}, all)`,
+          );
+        this.#screen.print(...lines);
         return;
+      }
       case "say":
         return this.#say(input.text);
       case "register": {
@@ -710,7 +721,8 @@ export class ChatController {
       for (; next < notes.length && (notes[next]?.at ?? 0) < ts; next++) {
         const d = notes[next];
         if (d !== undefined)
-          this.#screen.print(
+          this.#screen.printAs(
+            "notice",
             formatNotice(d.at, `${await this.#personName(model, d.userId)} ${d.kind} a device`),
           );
       }
@@ -1511,10 +1523,14 @@ export class ChatController {
   #printMessage(m: ChatMessage, here: boolean): void {
     const where = here ? undefined : this.#state.label(m.roomId);
     if (m.system === true) {
-      this.#screen.print(formatNotice(m.ts, where === undefined ? m.text : `${where}: ${m.text}`));
+      this.#screen.printAs(
+        "notice",
+        formatNotice(m.ts, where === undefined ? m.text : `${where}: ${m.text}`),
+      );
       return;
     }
-    this.#screen.print(`${this.#line(m, where)} #${this.#numbers.of(m)}`);
+    const style = m.own ? "own" : mentionsUser(m, this.#state.me?.id) ? "mention" : "plain";
+    this.#screen.printAs(style, `${this.#line(m, where)} #${this.#numbers.of(m)}`);
   }
 
   /** A message's line without its number: sender, the quote it replies to, text, edited, reactions. */
@@ -1660,11 +1676,11 @@ export class ChatController {
   }
 
   #notice(text: string): void {
-    this.#screen.print(formatNotice(this.#now(), text));
+    this.#screen.printAs("notice", formatNotice(this.#now(), text));
   }
 
   #warn(text: string): void {
-    this.#screen.print(formatWarning(text));
+    this.#screen.printAs("warning", formatWarning(text));
   }
 
   /** One line for anything that went wrong, never a stack, never a secret. */
