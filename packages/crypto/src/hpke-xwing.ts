@@ -14,12 +14,11 @@
  * Secrets (shared secret, PRKs, key schedule outputs) are wiped with fill(0) once consumed.
  */
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
-import { extract } from "@noble/hashes/hkdf.js";
+import { expand, extract } from "@noble/hashes/hkdf.js";
 import { sha512 } from "@noble/hashes/sha2.js";
 import { shake256 } from "@noble/hashes/sha3.js";
 import { concatBytes, utf8ToBytes } from "@noble/hashes/utils.js";
 import { XWing } from "@noble/post-quantum/hybrid.js";
-import { hkdfExpand } from "./hkdf.js";
 import { HpkeError } from "./hpke.js";
 
 const KEM_ID = 0x647a;
@@ -66,7 +65,7 @@ function labeledExpand(prk: Uint8Array, label: string, info: Uint8Array, length:
     throw new RangeError(`HPKE expand length must be an integer in 0..${255 * N_H}`);
   }
   const labeledInfo = concatBytes(i2osp2(length), HPKE_V1, HPKE_SUITE_ID, utf8ToBytes(label), info);
-  return hkdfExpand(sha512, prk, labeledInfo, length);
+  return expand(sha512, prk, labeledInfo, length);
 }
 
 export interface XWingKeyPair {

@@ -15,11 +15,10 @@
  */
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { x25519 } from "@noble/curves/ed25519.js";
-import { extract } from "@noble/hashes/hkdf.js";
+import { expand, extract } from "@noble/hashes/hkdf.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { concatBytes, randomBytes, utf8ToBytes } from "@noble/hashes/utils.js";
 import { nativeX25519Ops } from "./ed25519.js";
-import { hkdfExpand } from "./hkdf.js";
 
 const KEM_ID = 0x0020;
 const KDF_ID = 0x0001;
@@ -77,7 +76,7 @@ function labeledExpand(
     throw new RangeError(`HPKE expand length must be an integer in 0..${255 * N_H}`);
   }
   const labeledInfo = concatBytes(i2osp(length, 2), HPKE_V1, suiteId, utf8ToBytes(label), info);
-  return hkdfExpand(sha256, prk, labeledInfo, length);
+  return expand(sha256, prk, labeledInfo, length);
 }
 
 /** RFC 7748 §5 decodeScalar25519 clamping, applied per RFC 9180 §7.1.2 on (de)serialisation. */

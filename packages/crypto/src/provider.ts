@@ -16,14 +16,13 @@
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
 import { equalBytes } from "@noble/ciphers/utils.js";
 import { ed25519 } from "@noble/curves/ed25519.js";
-import { extract } from "@noble/hashes/hkdf.js";
+import { expand, extract } from "@noble/hashes/hkdf.js";
 import { hmac } from "@noble/hashes/hmac.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { type CHash, randomBytes } from "@noble/hashes/utils.js";
 import type { CiphersuiteImpl, CiphersuiteName, Hash, Hpke, Kdf, PrivateKey, Rng, Signature } from "ts-mls";
 import { CryptoError } from "ts-mls/mlsError.js";
 import { ed25519Sign, ed25519Verify } from "./ed25519.js";
-import { hkdfExpand } from "./hkdf.js";
 import {
   clampX25519,
   deriveKeyPair,
@@ -71,7 +70,7 @@ export function suiteKdf(fn: CHash, size: number): Kdf {
       return extract(fn, ikm, salt);
     },
     async expand(prk, info, length) {
-      return hkdfExpand(fn, prk, info, length);
+      return expand(fn, prk, info, length);
     },
     size,
   };
