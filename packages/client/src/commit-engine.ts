@@ -4,7 +4,6 @@ import {
   createGroup,
   type createMlsConfig,
   type DeviceIdentity,
-  type DeviceRef,
   exportGroupInfo,
   type GroupState,
   groupEpoch,
@@ -21,7 +20,7 @@ import {
   removeMembers,
   selfUpdate,
 } from "@parley/crypto";
-import { canonicalRoomId, deviceKey, type ServerFrameOf } from "@parley/protocol";
+import { canonicalRoomId, type DeviceRef, deviceKey, type ServerFrameOf, sameDevice } from "@parley/protocol";
 import { base64ToBytes, bytesToBase64 } from "./base64.js";
 import type { Connection } from "./connection.js";
 import type { DeviceKeys } from "./device.js";
@@ -146,8 +145,8 @@ export class CommitEngine {
     const state = await this.#d.groups.get(roomId);
     if (state === undefined) return;
     const members = groupMembers(state);
-    if (!members.some((m) => m.device.accountId === userId)) return;
-    const others = members.filter((m) => m.device.accountId !== userId).map((m) => m.leafIndex);
+    if (!members.some((m) => m.device.userId === userId)) return;
+    const others = members.filter((m) => m.device.userId !== userId).map((m) => m.leafIndex);
     const rank = others.sort((a, b) => a - b).indexOf(ownLeafIndex(state));
     const delay = (byOwner ? 2000 : 0) + (rank <= 0 ? 0 : 1000 * rank + Math.floor(this.#d.random() * 500));
     this.#d.scheduler.later(delay, () => this.removeUser(roomId, userId));
@@ -162,8 +161,8 @@ export class CommitEngine {
     const state = await this.#d.groups.get(roomId);
     if (state === undefined) return;
     const members = groupMembers(state);
-    if (!members.some((m) => refKey(m.device) === refKey(device))) return;
-    const others = members.filter((m) => refKey(m.device) !== refKey(device)).map((m) => m.leafIndex);
+    if (!members.some((m) => sameDevice(m.device, device))) return;
+    const others = members.filter((m) => !sameDevice(m.device, device)).map((m) => m.leafIndex);
     const rank = others.sort((a, b) => a - b).indexOf(ownLeafIndex(state));
     const delay = 2000 + 1000 * Math.max(rank, 0) + Math.floor(this.#d.random() * 500);
     this.#d.scheduler.later(delay, () => this.removeDevices(roomId, [device]));
@@ -172,9 +171,9 @@ export class CommitEngine {
   /** Removes the leaves of these devices that are still in the group. */
   async removeDevices(roomId: string, devices: readonly DeviceRef[]): Promise<void> {
     if ((await this.#d.groups.get(roomId)) === undefined) return;
-    const wanted = new Set(devices.map(refKey));
+    const wanted = new Set(devices.map((d) => deviceKey(d)));
     await this.#commit(roomId, async (state) => {
-      const leaves = groupMembers(state).filter((m) => wanted.has(refKey(m.device)));
+      const leaves = groupMembers(state).filter((m) => wanted.has(deviceKey(m.device)));
       if (leaves.length === 0) return undefined;
       return {
         pending: await removeMembers(
@@ -316,8 +315,8 @@ export class CommitEngine {
       commit: bytesToBase64(p.pending.commit),
       groupInfo: p.groupInfo,
       ...(p.pending.welcome !== undefined ? { welcome: bytesToBase64(p.pending.welcome) } : {}),
-      ...(p.addDevices.length > 0 ? { addDevices: p.addDevices.map(toWire) } : {}),
-      ...(p.removeDevices.length > 0 ? { removeDevices: p.removeDevices.map(toWire) } : {}),
+      ...(p.addDevices.length > 0 ? { addDevices: p.addDevices.map(idsOnly) } : {}),
+      ...(p.removeDevices.length > 0 ? { removeDevices: p.removeDevices.map(idsOnly) } : {}),
     };
     try {
       await this.#d.server.request(frame, "mls.accepted");
@@ -353,7 +352,7 @@ export class CommitEngine {
         epoch: Number(groupEpoch(merged)),
         added: added.map((m) => m.device),
         removed: removed.map((m) => m.device),
-        by: { accountId: this.#d.identity().accountId, deviceId: this.#d.identity().deviceId },
+        by: idsOnly(this.#d.identity()),
       });
     });
     this.#d.out.epochChanged(roomId);
@@ -458,7 +457,7 @@ export class CommitEngine {
    */
   async claimOwnOthers(): Promise<ClaimedDevice[]> {
     const me = this.#d.identity();
-    return (await this.claim(me.accountId)).filter((c) => c.ref.deviceId !== me.deviceId);
+    return (await this.claim(me.userId)).filter((c) => c.ref.deviceId !== me.deviceId);
   }
 
   /** Adds every device of `userId` that is not in the group yet. */
@@ -466,8 +465,8 @@ export class CommitEngine {
     const claimed = await this.claim(userId);
     if (claimed.length === 0) return; // no devices yet: they join by external Commit later
     await this.#commit(roomId, async (state) => {
-      const present = new Set(groupMembers(state).map((m) => refKey(m.device)));
-      const todo = claimed.filter((c) => !present.has(refKey(c.ref)));
+      const present = new Set(groupMembers(state).map((m) => deviceKey(m.device)));
+      const todo = claimed.filter((c) => !present.has(deviceKey(c.ref)));
       if (todo.length === 0) return undefined;
       try {
         return {
@@ -490,7 +489,7 @@ export class CommitEngine {
   async removeUser(roomId: string, userId: string): Promise<void> {
     if ((await this.#d.groups.get(roomId)) === undefined) return;
     await this.#commit(roomId, async (state) => {
-      const leaves = groupMembers(state).filter((m) => m.device.accountId === userId);
+      const leaves = groupMembers(state).filter((m) => m.device.userId === userId);
       if (leaves.length === 0) return undefined;
       return {
         pending: await removeMembers(
@@ -512,14 +511,14 @@ export class CommitEngine {
         const info = await inspectKeyPackage(keyPackage);
         const claimedKey = base64ToBytes(d.signatureKey);
         if (
-          info.device.accountId !== userId ||
+          info.device.userId !== userId ||
           info.device.deviceId !== d.deviceId ||
           bytesToBase64(info.signaturePublicKey) !== bytesToBase64(claimedKey)
         ) {
           throw new ParleyClientError("key_package_invalid");
         }
         await this.#d.pins.observe(userId, info.certificate.identityKey, d.deviceId);
-        out.push({ ref: { accountId: userId, deviceId: d.deviceId }, keyPackage });
+        out.push({ ref: { userId, deviceId: d.deviceId }, keyPackage });
       } catch (e) {
         this.#d.out.error(asClientError(e));
       }
@@ -659,10 +658,10 @@ export class CommitEngine {
   }
 }
 
-function refKey(d: DeviceRef): string {
-  return deviceKey(d.accountId, d.deviceId);
-}
-
-function toWire(d: DeviceRef): { userId: string; deviceId: string } {
-  return { userId: d.accountId, deviceId: d.deviceId };
+/**
+ * Only the two ids go into a frame, whatever else the object holds: a DeviceIdentity is a
+ * DeviceRef too, and its private key must never reach JSON.stringify.
+ */
+function idsOnly({ userId, deviceId }: DeviceRef): DeviceRef {
+  return { userId, deviceId };
 }

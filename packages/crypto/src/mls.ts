@@ -18,7 +18,7 @@
  */
 
 import { equalBytes } from "@noble/ciphers/utils.js";
-import { assertNever, DEFAULT_MLS_SUITE, type MlsSuite, mlsSuiteOf } from "@parley/protocol";
+import { assertNever, DEFAULT_MLS_SUITE, type DeviceRef, type MlsSuite, mlsSuiteOf } from "@parley/protocol";
 import {
   type AuthenticationService,
   type ClientConfig,
@@ -47,7 +47,6 @@ import {
   certificateFromCredential,
   type DeviceCertificate,
   type DeviceIdentity,
-  type DeviceRef,
   verifyDeviceCertificateAsync,
 } from "./identity.js";
 import { type KeyPackageBundle, keyPackageOf, makeKeyPackage } from "./key-package.js";
@@ -183,7 +182,7 @@ export function membersOfTree(tree: RatchetTree): Member[] {
     out.push(
       Object.freeze({
         leafIndex: nodeIndex / 2,
-        device: { accountId: certificate.accountId, deviceId: certificate.deviceId },
+        device: { userId: certificate.userId, deviceId: certificate.deviceId },
         signaturePublicKey: node.leaf.signaturePublicKey,
         identityKey: certificate.identityKey,
       }),
@@ -497,7 +496,7 @@ function memberAt(tree: RatchetTree, leafIndex: number | undefined): Member | un
   const certificate = certificateFromCredential(node.leaf.credential);
   return Object.freeze({
     leafIndex,
-    device: { accountId: certificate.accountId, deviceId: certificate.deviceId },
+    device: { userId: certificate.userId, deviceId: certificate.deviceId },
     signaturePublicKey: node.leaf.signaturePublicKey,
     identityKey: certificate.identityKey,
   });

@@ -569,7 +569,7 @@ describe("ChatModel", () => {
   });
 
   describe("delivery (RCPT-2, RCPT-3)", () => {
-    const dev = (accountId: string, deviceId: string) => ({ accountId, deviceId });
+    const dev = (userId: string, deviceId: string) => ({ userId, deviceId });
     const targets = [dev(BOB.id, "bob-laptop"), dev(BOB.id, "bob-phone")];
     let serverIds = 0;
     const incoming = (
