@@ -17,6 +17,7 @@ import {
 } from "../files.js";
 import type { TrustState } from "../pins.js";
 import { MemoryStore } from "../store.js";
+import { roomView } from "../testing/rooms.js";
 import { TYPING_SHOWN_MS } from "../typing.js";
 import { reactionGroups } from "./changes.js";
 import { History } from "./history.js";
@@ -27,15 +28,7 @@ const ALICE: UserView = { id: "u-alice", username: "alice", isAdmin: false };
 const BOB = { id: "u-bob", username: "bob" };
 const CAROL = { id: "u-carol", username: "Carol" };
 
-const room = (id: string, name: string, kind: RoomView["kind"] = "room"): RoomView => ({
-  id,
-  kind,
-  name,
-  topic: null,
-  isPublic: kind === "room",
-  ownerId: null,
-  createdAt: 0,
-});
+const room = roomView;
 const member = (u: { id: string; username: string }, online = true): MemberView => ({
   userId: u.id,
   username: u.username,
