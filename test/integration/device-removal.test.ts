@@ -265,4 +265,51 @@ describe("removing a device (IDENT-5)", () => {
     assert.equal((await back.closed).code, 1008);
     socket.ws.close();
   });
+
+  it("takes the old devices out of every group after an identity reset, so a lost phone reads nothing more", async () => {
+    const bob = await user("bob");
+    const alice = await user("alice");
+    const room = await alice.client.createRoom("after the reset", { isPublic: false });
+    await alice.client.invite(room.id, bob.id);
+    await bob.client.join(room.id);
+    const phone = sdkClient(ts);
+    open.push(phone);
+    await phone.login(bob.username, STRONG_PASSWORD);
+    await linkBySdk(bob.client, phone);
+    const phoneId = phone.deviceId ?? assert.fail("the phone has a device id");
+    const oldLaptopId = bob.client.deviceId ?? assert.fail("the laptop has a device id");
+    const bobsLeaves = async () =>
+      (await alice.client.roomDevices(room.id))
+        .filter((d) => d.userId === bob.id)
+        .map((d) => d.deviceId)
+        .sort();
+    await eventually(
+      async () => (await bobsLeaves()).join() === [oldLaptopId, phoneId].sort().join(),
+      "alice's group holds bob's laptop and phone",
+    );
+
+    // Bob lost the phone (with its keys) and has no other device that could remove it: he
+    // resets his identity on the laptop, which becomes a new device under a new key.
+    const aliceSees = nextEvent(alice.client, "identity_changed", (c) => c.userId === bob.id);
+    await bob.client.resetIdentity(STRONG_PASSWORD);
+    const newLaptopId = bob.client.deviceId ?? assert.fail("the laptop has a new device id");
+    assert.notEqual(newLaptopId, oldLaptopId);
+    await aliceSees;
+    await eventually(
+      async () => (await bobsLeaves()).join() === newLaptopId,
+      "only bob's new device is left in alice's group",
+    );
+    await eventually(
+      () => groupDevices(phoneId).length === 0 && groupDevices(oldLaptopId).length === 0,
+      "the server no longer lists the old devices in the group",
+    );
+    const heard = nextEvent(bob.client, "message", (m) => m.text === "welcome back");
+    await alice.client.send(room.id, "welcome back");
+    await heard;
+
+    // And when bob leaves, his leaves leave with him: nothing stale blocks the Commit.
+    await bob.client.leave(room.id);
+    await eventually(async () => (await bobsLeaves()).length === 0, "bob's leaves leave with him");
+    assert.equal(groupDevices(newLaptopId).length, 0);
+  });
 });

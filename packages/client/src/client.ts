@@ -286,7 +286,10 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     );
     this.#device = new DeviceKeys(store, now);
     this.#pins = new KeyPins(store, {
-      identityChanged: (change) => this.emit("identity_changed", change),
+      identityChanged: (change) => {
+        this.emit("identity_changed", change);
+        this.#dropSuperseded(change.userId);
+      },
       deviceAdded: (event) => this.emit("device_added", event),
     });
     this.#mls = createMlsConfig({
@@ -628,6 +631,17 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
    */
   async suite(roomId: string): Promise<MlsSuite | undefined> {
     return this.#groups.suite(roomId);
+  }
+
+  /**
+   * The devices that hold the room's keys, as this device's MLS group has them (the leaves of
+   * its ratchet tree), for a conversation's security details; empty when this device is not in
+   * the group.
+   */
+  async roomDevices(roomId: string): Promise<{ userId: string; deviceId: string }[]> {
+    const state = await this.#groups.get(canonicalRoomId(roomId));
+    if (state === undefined) return [];
+    return groupMembers(state).map((m) => ({ userId: m.device.accountId, deviceId: m.device.deviceId }));
   }
 
   /** The suite the server makes new groups and KeyPackages in, once connected (MLS-9). */
@@ -1223,11 +1237,15 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     // Rooms whose group this device is not in (a new device, lost state): join them in the
     // background, after the handshake queue the server resends on auth has been applied. A
     // connection lost meanwhile ends the pass quietly: the next connection starts a new one.
-    // Then RCPT-4: each group hears what this device holds and awaits.
+    // Then leaves of the account's old identity go (IDENT-4), and RCPT-4: each group hears
+    // what this device holds and awaits.
     this.#scheduler.later(0, () =>
       this.#sync.engine
         .rejoinRooms()
-        .then(() => this.#announce())
+        .then(async (roomIds) => {
+          await this.#dropSupersededOwn(roomIds);
+          await this.#announce(roomIds);
+        })
         .catch((e: unknown) => {
           if (!isConnectionGone(e)) throw e;
         }),
@@ -1277,11 +1295,10 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   }
 
   /** RCPT-4: one sync notice to each group this device is in, after every Commit received so far. */
-  async #announce(): Promise<void> {
+  async #announce(roomIds: readonly string[]): Promise<void> {
     await this.#sync.drain();
     let sent = 0;
-    for (const room of await this.rooms()) {
-      const roomId = canonicalRoomId(room.id);
+    for (const roomId of roomIds) {
       if ((await this.#groups.get(roomId)) === undefined) continue;
       // Paced beyond the first few: a person in many rooms must not spend the frame budget
       // (LIMIT-2) they need for what they type right after reconnecting.
@@ -1454,6 +1471,38 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     const rooms = (await this.rooms()).map((r) => canonicalRoomId(r.id));
     const held = await Promise.all(rooms.map(async (id) => ((await this.#groups.get(id)) ? id : undefined)));
     return held.filter((id): id is string => id !== undefined);
+  }
+
+  /**
+   * IDENT-4: `userId` has a new identity key: the leaves their old key certified leave the
+   * groups this device shares with them (after the person's own new device had its turn).
+   */
+  #dropSuperseded(userId: string): void {
+    this.#scheduler.later(0, async () => {
+      for (const roomId of await this.#groupRooms()) {
+        await this.#sync.engine.scheduleSupersededRemoval(roomId, userId, () =>
+          this.#pins.identityKey(userId),
+        );
+      }
+    });
+  }
+
+  /**
+   * IDENT-4: this device's person reset their identity (here or on another device): leaves of
+   * the account's old devices, whose certificates name another identity key, leave this
+   * device's groups at once. A device of the account always may remove them (MLS-5).
+   */
+  async #dropSupersededOwn(roomIds: readonly string[]): Promise<void> {
+    const me = this.#identity();
+    const key = me.certificate.identityKey;
+    for (const roomId of roomIds) {
+      try {
+        await this.#sync.engine.scheduleSupersededRemoval(roomId, me.accountId, async () => key, true);
+      } catch (e) {
+        if (isConnectionGone(e)) throw e;
+        this.#report(asClientError(e), roomId);
+      }
+    }
   }
 
   /**

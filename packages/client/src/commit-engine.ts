@@ -168,6 +168,45 @@ export class CommitEngine {
     this.#d.scheduler.later(delay, () => this.removeDevices(roomId, [device]));
   }
 
+  /**
+   * IDENT-4: after `userId` reset their identity, their old devices' leaves (certified by a key
+   * they no longer have) must leave the group, or a lost device would go on reading it. The
+   * person's new device commits that at once (`first`); everyone else waits as for a removed
+   * device and commits only if such leaves are still there. `currentKey` is read when the
+   * Commit is made: the identity key the leaves must name to stay.
+   */
+  async scheduleSupersededRemoval(
+    roomId: string,
+    userId: string,
+    currentKey: () => Promise<Uint8Array | undefined>,
+    first = false,
+  ): Promise<void> {
+    const state = await this.#d.groups.get(roomId);
+    if (state === undefined) return;
+    const members = groupMembers(state);
+    const own = members.filter((m) => m.device.accountId === userId);
+    if (own.length === 0) return;
+    const drop = async () => {
+      const key = await currentKey();
+      if (key === undefined) return;
+      const current = await this.#d.groups.get(roomId);
+      if (current === undefined) return;
+      const stale = groupMembers(current).filter(
+        (m) => m.device.accountId === userId && bytesToBase64(m.identityKey) !== bytesToBase64(key),
+      );
+      if (stale.length > 0)
+        await this.removeDevices(
+          roomId,
+          stale.map((m) => m.device),
+        );
+    };
+    if (first) return drop();
+    const others = members.filter((m) => m.device.accountId !== userId).map((m) => m.leafIndex);
+    const rank = others.sort((a, b) => a - b).indexOf(ownLeafIndex(state));
+    const delay = 2000 + 1000 * Math.max(rank, 0) + Math.floor(this.#d.random() * 500);
+    this.#d.scheduler.later(delay, drop);
+  }
+
   /** Removes the leaves of these devices that are still in the group. */
   async removeDevices(roomId: string, devices: readonly DeviceRef[]): Promise<void> {
     if ((await this.#d.groups.get(roomId)) === undefined) return;
@@ -568,14 +607,15 @@ export class CommitEngine {
    * The rejoin pass, after each connect: rooms whose group this device is not in (a new device,
    * lost state) are joined, after the handshake queue resent on auth has been applied. Rooms
    * without a group yet are left to their creator. A lost connection ends the pass (thrown).
+   * Returns the rooms the server listed (canonical ids), for the steps after the pass.
    */
-  async rejoinRooms(): Promise<void> {
+  async rejoinRooms(): Promise<string[]> {
     const { rooms } = await this.#d.server.request({ type: "room.list" }, "rooms");
     await this.#d.inbox.drain();
-    for (const room of rooms) {
-      if (this.#d.scheduler.closed) return;
-      const id = canonicalRoomId(room.id);
-      if ((await this.#d.groups.get(id)) !== undefined) continue;
+    const ids = rooms.map((r) => canonicalRoomId(r.id));
+    for (const id of ids) {
+      if (this.#d.scheduler.closed) return ids;
+      if (await this.#holdsOwnLeaf(id)) continue;
       try {
         await this.ensureGroup(id, false);
       } catch (e) {
@@ -583,6 +623,25 @@ export class CommitEngine {
         this.#d.out.error(asClientError(e), id);
       }
     }
+    return ids;
+  }
+
+  /**
+   * Whether this device holds the room's group as itself. A state whose own leaf is another
+   * device's (this device was made anew under a new identity key, IDENT-4, and kept the old
+   * device's states) is dropped: its leaf is certified by a key the person no longer has, so
+   * the device joins again as itself and the old leaf goes with the account's other old ones.
+   */
+  async #holdsOwnLeaf(roomId: string): Promise<boolean> {
+    return this.#d.groupLock.run(roomId, async () => {
+      const state = await this.#d.groups.get(roomId);
+      if (state === undefined) return false;
+      const me = this.#d.identity();
+      const own = groupMembers(state).find((m) => m.leafIndex === ownLeafIndex(state));
+      if (own !== undefined && refKey(own.device) === refKey(me)) return true;
+      await this.#d.groups.delete(roomId);
+      return false;
+    });
   }
 
   /** Rejoins in the background (outside the inbox, which must not wait for itself). */

@@ -407,13 +407,14 @@ export class DeliveryService {
       const ref = asDeviceRef(d.device);
       if (!groupKeys.has(deviceKey(ref)))
         throw new ParleyError("commit_invalid", { details: ["/removeDevices"] });
-      // Anyone may drop devices of people who left, and devices their person removed (IDENT-5);
-      // one's own devices; the owner anyone's.
+      // Anyone may drop devices of people who left, and devices the server no longer has: their
+      // person removed them (IDENT-5) or reset their identity (IDENT-4); one's own devices; the
+      // owner anyone's.
       const ok =
         ref.userId === auth.userId ||
         !members.has(ref.userId) ||
         (!external && room.ownerId === auth.userId) ||
-        (!external && (await this.#store.findRevocation(ref)) !== undefined);
+        (!external && (await this.#store.findDevice(ref)) === undefined);
       if (!ok) throw new ParleyError("not_room_owner", { details: ["/removeDevices"] });
       remove.push(ref);
     }

@@ -75,7 +75,8 @@ export interface DeliveryStore {
   bindIdentityKey(userId: UserId, identityKey: string, at: number): Promise<string>;
   /**
    * Identity reset: binds a new identity key and deletes every device of the account (their
-   * certificates name the old key), with their KeyPackages, queues and group places.
+   * certificates name the old key), with their KeyPackages and queues. Their places in groups
+   * stay until a Commit removes their leaves.
    */
   resetIdentityKey(userId: UserId, identityKey: string, at: number): Promise<void>;
   /**
@@ -194,8 +195,10 @@ export class KyselyDeliveryStore implements DeliveryStore {
         .insertInto("identity_keys")
         .values({ user_id: userId, identity_key: identityKey, created_at: at })
         .execute();
-      // Children first: SQLite enforces the cascades only with foreign_keys on.
-      for (const table of ["handshake_queue", "mls_group_devices", "key_packages"] as const) {
+      // Children first: SQLite enforces the cascades only with foreign_keys on. The devices'
+      // places in groups stay, as for a removed device (IDENT-5), until a Commit takes their
+      // leaves out: the DS must know them to accept that Commit.
+      for (const table of ["handshake_queue", "key_packages"] as const) {
         await trx.deleteFrom(table).where("user_id", "=", userId).execute();
       }
       await trx.deleteFrom("offline_queue").where("user_id", "=", userId).execute();

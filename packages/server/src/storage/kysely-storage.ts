@@ -1,4 +1,4 @@
-import { type Kysely, sql } from "kysely";
+import { type ExpressionBuilder, type Kysely, sql } from "kysely";
 import { DatabaseBlobStore } from "../blobs/database-blob-store.js";
 import type { RoomId, SessionId, UserId } from "../domain/ids.js";
 import { KyselyAuditStore } from "./audit-store.js";
@@ -479,14 +479,7 @@ export class KyselyStorage implements Storage {
   async listPublicRooms(page: PublicRoomsPage = {}): Promise<RoomRecord[]> {
     let q = this.#db.selectFrom("rooms").selectAll().where("kind", "=", "room").where("is_public", "=", 1);
     const after = page.after;
-    if (after !== undefined) {
-      q = q.where((eb) =>
-        eb.or([
-          eb("created_at", ">", after.createdAt),
-          eb.and([eb("created_at", "=", after.createdAt), eb("id", ">", after.id as RoomId)]),
-        ]),
-      );
-    }
+    if (after !== undefined) q = q.where((eb) => roomAfter(eb, after));
     if (page.query !== undefined && page.query !== "") {
       // LIKE with the query's own wildcards escaped; lower() on both sides, as SQLite's and
       // PostgreSQL's LIKE differ in case sensitivity.
@@ -504,14 +497,7 @@ export class KyselyStorage implements Storage {
   }): Promise<RoomRecord[]> {
     let q = this.#db.selectFrom("rooms").selectAll().where("kind", "=", "room");
     const after = page.after;
-    if (after !== undefined) {
-      q = q.where((eb) =>
-        eb.or([
-          eb("created_at", ">", after.createdAt),
-          eb.and([eb("created_at", "=", after.createdAt), eb("id", ">", after.id as RoomId)]),
-        ]),
-      );
-    }
+    if (after !== undefined) q = q.where((eb) => roomAfter(eb, after));
     const rows = await q.orderBy("created_at").orderBy("id").limit(page.limit).execute();
     return rows.map(toRoom);
   }
@@ -884,4 +870,12 @@ export class KyselyStorage implements Storage {
     this.#closing ??= this.#db.destroy();
     return this.#closing;
   }
+}
+
+/** Keyset paging over rooms in (created_at, id) order: the rooms after `after`. */
+function roomAfter(eb: ExpressionBuilder<Database, "rooms">, after: { createdAt: number; id: string }) {
+  return eb.or([
+    eb("created_at", ">", after.createdAt),
+    eb.and([eb("created_at", "=", after.createdAt), eb("id", ">", after.id as RoomId)]),
+  ]);
 }
