@@ -641,7 +641,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   async roomDevices(roomId: string): Promise<{ userId: string; deviceId: string }[]> {
     const state = await this.#groups.get(canonicalRoomId(roomId));
     if (state === undefined) return [];
-    return groupMembers(state).map((m) => ({ userId: m.device.accountId, deviceId: m.device.deviceId }));
+    return groupMembers(state).map((m) => m.device);
   }
 
   /** The suite the server makes new groups and KeyPackages in, once connected (MLS-9). */
@@ -1497,7 +1497,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     const key = me.certificate.identityKey;
     for (const roomId of roomIds) {
       try {
-        await this.#sync.engine.scheduleSupersededRemoval(roomId, me.accountId, async () => key, true);
+        await this.#sync.engine.scheduleSupersededRemoval(roomId, me.userId, async () => key, true);
       } catch (e) {
         if (isConnectionGone(e)) throw e;
         this.#report(asClientError(e), roomId);

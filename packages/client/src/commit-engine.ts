@@ -184,7 +184,7 @@ export class CommitEngine {
     const state = await this.#d.groups.get(roomId);
     if (state === undefined) return;
     const members = groupMembers(state);
-    const own = members.filter((m) => m.device.accountId === userId);
+    const own = members.filter((m) => m.device.userId === userId);
     if (own.length === 0) return;
     const drop = async () => {
       const key = await currentKey();
@@ -192,7 +192,7 @@ export class CommitEngine {
       const current = await this.#d.groups.get(roomId);
       if (current === undefined) return;
       const stale = groupMembers(current).filter(
-        (m) => m.device.accountId === userId && bytesToBase64(m.identityKey) !== bytesToBase64(key),
+        (m) => m.device.userId === userId && bytesToBase64(m.identityKey) !== bytesToBase64(key),
       );
       if (stale.length > 0)
         await this.removeDevices(
@@ -201,7 +201,7 @@ export class CommitEngine {
         );
     };
     if (first) return drop();
-    const others = members.filter((m) => m.device.accountId !== userId).map((m) => m.leafIndex);
+    const others = members.filter((m) => m.device.userId !== userId).map((m) => m.leafIndex);
     const rank = others.sort((a, b) => a - b).indexOf(ownLeafIndex(state));
     const delay = 2000 + 1000 * Math.max(rank, 0) + Math.floor(this.#d.random() * 500);
     this.#d.scheduler.later(delay, drop);
@@ -638,7 +638,7 @@ export class CommitEngine {
       if (state === undefined) return false;
       const me = this.#d.identity();
       const own = groupMembers(state).find((m) => m.leafIndex === ownLeafIndex(state));
-      if (own !== undefined && refKey(own.device) === refKey(me)) return true;
+      if (own !== undefined && sameDevice(own.device, me)) return true;
       await this.#d.groups.delete(roomId);
       return false;
     });
