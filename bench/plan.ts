@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { MLS_MESSAGE_BYTES } from "./load/payload.js";
 import type { TargetId } from "./targets/target.js";
@@ -38,6 +39,11 @@ export interface BenchPlan {
   readonly cryptoMessages: number;
   /** Web: cold page loads per run, each in a fresh browser context. */
   readonly webLoads: number;
+  /**
+   * Web: another checkout of Parley (its own npm install and web build) whose browser client's
+   * cold loads are measured interleaved with this one's, served by its own server; or null.
+   */
+  readonly webBaseline: string | null;
   /** Generator processes; default: one per generator core. */
   readonly generators: number | null;
   /** A fresh server for every run (full); quick mode keeps one per server to save start-ups. */
@@ -65,6 +71,7 @@ const FULL: Omit<BenchPlan, "outDir"> = {
   cryptoPayloads: [256, 4096],
   cryptoMessages: 2000,
   webLoads: 5,
+  webBaseline: null,
   generators: null,
   freshServers: true,
   pin: true,
@@ -102,6 +109,9 @@ const USAGE = `usage: node --conditions=parley-source --import tsx bench/run.ts 
   --duration S            seconds measured per run (full: 10, quick: 3)
   --warmup S              seconds of traffic before measuring (full: 2, quick: 1)
   --inflight N            deliveries kept in flight at max rate (1000)
+  --web-loads N           cold loads per web run (full: 5, quick: 2)
+  --web-baseline DIR      also measure the web client of another checkout (its own npm
+                          install and web build; its own server serves it), interleaved
   --generators N          load-generator processes (default: one per generator core)
   --fresh-servers         start a fresh server for every run in quick mode too
   --no-pin                do not pin server and generator to separate cores
@@ -125,6 +135,8 @@ export function parsePlan(argv: readonly string[], defaultOut: string): BenchPla
       warmup: { type: "string" },
       inflight: { type: "string" },
       generators: { type: "string" },
+      "web-loads": { type: "string" },
+      "web-baseline": { type: "string" },
       "fresh-servers": { type: "boolean", default: false },
       "no-pin": { type: "boolean", default: false },
       out: { type: "string" },
@@ -165,6 +177,8 @@ export function parsePlan(argv: readonly string[], defaultOut: string): BenchPla
     warmupS: int(values.warmup, "warmup", 0, 60) ?? base.warmupS,
     inflightDeliveries: int(values.inflight, "inflight", 1, 1_000_000) ?? base.inflightDeliveries,
     generators: int(values.generators, "generators", 1, 64) ?? base.generators,
+    webLoads: int(values["web-loads"], "web-loads", 1, 50) ?? base.webLoads,
+    webBaseline: values["web-baseline"] !== undefined ? resolve(values["web-baseline"]) : base.webBaseline,
     freshServers: values["fresh-servers"] || base.freshServers,
     pin: !values["no-pin"],
     outDir: values.out ?? defaultOut,

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import type { RunRecord } from "../scenarios/types.js";
 import type { AssetSize, NavigationFigures, WebData } from "../scenarios/web-data.js";
 import { totalsByKind } from "../web/asset-sizes.js";
-import { aggregateWeb, sumTotals, webHeadline, webLine, webSection } from "./web-section.js";
+import { aggregateWeb, coldLoadLines, sumTotals, webHeadline, webLine, webSection } from "./web-section.js";
 
 const files: AssetSize[] = [
   {
@@ -137,4 +137,46 @@ test("sumTotals adds every field", () => {
     gzipBytes: 103 * 1024,
     brotliBytes: 92.5 * 1024,
   });
+});
+
+test("cold loads of this build and a baseline: pooled over runs, median and p95, load average, time-outs", () => {
+  const cold = (list: number[], base: number[], failed?: number) => ({
+    rooms: 3,
+    rounds: list.length,
+    viewport: "1440x900",
+    loadAverageBefore: [1, 2, 3],
+    loadAverageAfter: [1.5, 2, 3],
+    variants: [
+      { label: "this build", signInMs: list.map((x) => x / 2), conversationListMs: list },
+      {
+        label: "baseline",
+        signInMs: base.map((x) => x / 2),
+        conversationListMs: base,
+        ...(failed ? { failed } : {}),
+      },
+    ],
+    note: null,
+  });
+  const a = aggregateWeb([
+    run(1, { ...built(nav([100])), coldLoads: cold([1000, 2000], [3000, 4000], 1), coldLoadsSkipped: null }),
+    run(2, { ...built(nav([100])), coldLoads: cold([3000], [5000]), coldLoadsSkipped: null }),
+  ]);
+  const md = webSection("w", a, "").join("\n");
+  assert.match(md, /### Cold loads: sign-in form and conversation list/);
+  assert.match(md, /\| this build \| 3 \| 0 \| 1000 \| 1500 \| 2000 \| 3000 \|/);
+  assert.match(md, /\| baseline \| 3 \| 1 \| 2000 \| 2500 \| 4000 \| 5000 \|/);
+  assert.match(md, /Load average \(1, 5, 15 min\): 1\.00 2\.00 3\.00 → 1\.50 2\.00 3\.00/);
+  const lines = coldLoadLines(cold([1000, 2000], [3000, 4000], 1));
+  assert.match(lines[0] ?? "", /^this build: sign-in form .*; conversation list \(3 rooms\) 1500 ms median/);
+  assert.match(lines[1] ?? "", /; 1 timed out$/);
+  assert.match(lines[2] ?? "", /^load average 1\.00 2\.00 3\.00 before, 1\.50 2\.00 3\.00 after$/);
+});
+
+test("cold loads not measured say why", () => {
+  const md = webSection(
+    "w",
+    aggregateWeb([run(1, { ...built(nav([100])), coldLoadsSkipped: "no baseline" })]),
+    "",
+  ).join("\n");
+  assert.match(md, /Not measured: no baseline\./);
 });

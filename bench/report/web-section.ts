@@ -1,6 +1,14 @@
 import { median, percentile, type Spread, spread } from "../measure/stats.js";
 import type { RunRecord } from "../scenarios/types.js";
-import type { AssetKind, AssetSize, AssetTotals, BudgetFigure, WebData } from "../scenarios/web-data.js";
+import type {
+  AssetKind,
+  AssetSize,
+  AssetTotals,
+  BudgetFigure,
+  ColdLoadComparison,
+  ColdLoadVariantFigures,
+  WebData,
+} from "../scenarios/web-data.js";
 import { budgetsLine } from "../web/js-budgets.js";
 import { cell, kib, ms, num, table, withSpread } from "./format.js";
 
@@ -14,6 +22,8 @@ export interface WebAgg {
   runs: number;
   /** The last run's data: build state and sizes. */
   last: WebData;
+  /** Every run's data, in order. */
+  list: WebData[];
   signInP50: Spread;
   signInP95: Spread;
   domContentLoadedP50: Spread;
@@ -39,6 +49,7 @@ export function aggregateWeb(runs: readonly RunRecord[]): WebAgg | null {
   return {
     runs: list.length,
     last,
+    list,
     signInP50: spread(navs.map((n) => median(n.signInMs))),
     signInP95: spread(navs.map((n) => percentile(n.signInMs, 95))),
     domContentLoadedP50: spread(navs.map((n) => median(n.domContentLoadedMs))),
@@ -50,6 +61,41 @@ export function aggregateWeb(runs: readonly RunRecord[]): WebAgg | null {
     launchMs: spread(navs.map((n) => n.launchMs)),
     notes,
   };
+}
+
+/** The cold loads of every run, pooled per build (in the order of the first run's variants). */
+export function poolColdLoads(
+  list: readonly (ColdLoadComparison | null | undefined)[],
+): ColdLoadVariantFigures[] {
+  const pooled = new Map<string, ColdLoadVariantFigures>();
+  for (const c of list) {
+    for (const v of c?.variants ?? []) {
+      const p = pooled.get(v.label) ?? { label: v.label, signInMs: [], conversationListMs: [] };
+      if (v.failed) p.failed = (p.failed ?? 0) + v.failed;
+      p.signInMs.push(...v.signInMs);
+      p.conversationListMs.push(...v.conversationListMs);
+      pooled.set(v.label, p);
+    }
+  }
+  return [...pooled.values()];
+}
+
+const loadAvg = (l: readonly number[]) => l.map((x) => x.toFixed(2)).join(" ");
+const medP95 = (xs: readonly number[]) =>
+  xs.length === 0 ? "none" : `${ms(median(xs))} ms median, ${ms(percentile(xs, 95))} ms p95`;
+
+/** What the bench prints after the cold-load comparison: one line per build, then the load average. */
+export function coldLoadLines(c: ColdLoadComparison): string[] {
+  return [
+    ...c.variants.map(
+      (v) =>
+        `${v.label}: sign-in form ${medP95(v.signInMs)}; conversation list (${c.rooms} rooms) ` +
+        `${medP95(v.conversationListMs)}; ${v.conversationListMs.length} cold loads each` +
+        (v.failed ? `; ${v.failed} timed out` : ""),
+    ),
+    `load average ${loadAvg(c.loadAverageBefore)} before, ${loadAvg(c.loadAverageAfter)} after` +
+      (c.note ? `; stopped: ${c.note}` : ""),
+  ];
 }
 
 /** The line the bench prints after a web run. */
@@ -144,6 +190,7 @@ export function webSection(title: string, a: WebAgg | null, failures: string): s
   );
   if (a.signInP50.n === 0) {
     out.push(`No load reached a sign-in form: ${a.notes.map(cell).join("; ") || "not run"}.`);
+    out.push(...coldLoadSection(a));
     return out;
   }
   out.push(
@@ -179,6 +226,55 @@ export function webSection(title: string, a: WebAgg | null, failures: string): s
       `Browser start-up (${ms(a.launchMs.median)} ms) is not included.`,
   );
   if (a.notes.length > 0) out.push("", `Notes: ${a.notes.map(cell).join("; ")}.`);
+  out.push(...coldLoadSection(a));
+  return out;
+}
+
+function coldLoadSection(a: WebAgg): string[] {
+  const runs = a.list.flatMap((d) => (d.coldLoads ? [d.coldLoads] : []));
+  const skipped = [...new Set(a.list.flatMap((d) => (d.coldLoadsSkipped ? [d.coldLoadsSkipped] : [])))];
+  const out = ["", "### Cold loads: sign-in form and conversation list", ""];
+  if (runs.length === 0)
+    return [...out, `Not measured${skipped.length ? `: ${skipped.map(cell).join("; ")}` : ""}.`];
+  const first = runs[0] as ColdLoadComparison;
+  out.push(
+    `Headless Chromium at ${first.viewport}, a fresh browser for every load. Sign-in form: an empty context, ` +
+      "navigation start to an enabled Username textbox. Conversation list: a profile signed in as a person " +
+      `with ${first.rooms} rooms (made through the build's own pages), its HTTP, code and service-worker ` +
+      "caches removed before each load, navigation start to every room listed and enabled. With " +
+      "--web-baseline, the baseline build is served by its own Parley server and loaded in alternation " +
+      "with this one, round by round.",
+    "",
+  );
+  out.push(
+    table(
+      [
+        "build",
+        "loads",
+        "timed out",
+        "sign-in form, median ms",
+        "p95 ms",
+        "conversation list, median ms",
+        "p95 ms",
+      ],
+      poolColdLoads(runs).map((v) => [
+        cell(v.label),
+        num(v.conversationListMs.length),
+        num(v.failed ?? 0),
+        v.signInMs.length ? ms(median(v.signInMs)) : "-",
+        v.signInMs.length ? ms(percentile(v.signInMs, 95)) : "-",
+        v.conversationListMs.length ? ms(median(v.conversationListMs)) : "-",
+        v.conversationListMs.length ? ms(percentile(v.conversationListMs, 95)) : "-",
+      ]),
+      [0],
+    ),
+    "",
+  );
+  out.push(
+    `Load average (1, 5, 15 min): ${runs.map((r) => `${loadAvg(r.loadAverageBefore)} → ${loadAvg(r.loadAverageAfter)}`).join("; ")}.`,
+  );
+  const notes = runs.flatMap((r) => (r.note ? [r.note] : []));
+  if (notes.length > 0) out.push("", `Stopped short: ${notes.map(cell).join("; ")}.`);
   return out;
 }
 

@@ -59,6 +59,32 @@ export interface NavigationFigures {
   note: string | null;
 }
 
+/** One build of the browser client in the cold-load comparison (bench/web/cold-loads.ts). */
+export interface ColdLoadVariantFigures {
+  /** "this build", or "baseline" (--web-baseline). */
+  label: string;
+  /** Navigation start to an enabled "Username" textbox, fresh context, ms. */
+  signInMs: number[];
+  /** Navigation start to every room listed, signed-in profile with its caches removed, ms. */
+  conversationListMs: number[];
+  /** Loads that failed or timed out (not in the figures); absent when none. */
+  failed?: number;
+}
+
+/** Cold loads of this build (and a baseline build, when given), interleaved in one run. */
+export interface ColdLoadComparison {
+  rooms: number;
+  /** Rounds completed; each loads every variant once, in alternating order. */
+  rounds: number;
+  viewport: string;
+  /** os.loadavg() (1, 5, 15 min) before and after the loads. */
+  loadAverageBefore: number[];
+  loadAverageAfter: number[];
+  variants: ColdLoadVariantFigures[];
+  /** Why the loads stopped short, or null. */
+  note: string | null;
+}
+
 export interface WebData {
   /** "built" (dist was there), "built now" (the scenario ran the build) or "not built". */
   build: "built" | "built now" | "not built";
@@ -72,4 +98,8 @@ export interface WebData {
   navigation: NavigationFigures | null;
   /** Why the navigation was not measured (no browser, no build), or null. */
   navigationSkipped: string | null;
+  /** Absent in results written before it was measured; null when not measured. */
+  coldLoads?: ColdLoadComparison | null;
+  /** Why the cold-load comparison was not measured, or null. */
+  coldLoadsSkipped?: string | null;
 }

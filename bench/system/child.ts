@@ -25,6 +25,8 @@ export interface SpawnOptions {
   /** Open an IPC channel (structured-clone serialisation). */
   readonly ipc?: boolean;
   readonly label: string;
+  /** Working directory; default the repository root. */
+  readonly cwd?: string;
 }
 
 export interface Child {
@@ -47,7 +49,7 @@ export function spawnChild(o: SpawnOptions): Child {
   // `exec "$@"` replaces the shell, so the pid is the program's (taskset itself execs too).
   const script = `ulimit -n ${o.openFiles} 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"`;
   const proc = spawn("sh", ["-c", script, "sh", ...o.pin, ...o.argv], {
-    cwd: REPO_ROOT,
+    cwd: o.cwd ?? REPO_ROOT,
     env: { ...process.env, ...o.env },
     stdio: ["ignore", "pipe", "pipe", ...(o.ipc ? (["ipc"] as const) : [])],
     ...(o.ipc ? { serialization: "advanced" as const } : {}),

@@ -19,6 +19,8 @@ export interface StartParleyOptions {
   backend?: ParleyBackend;
   /** Label in error messages and the process list; default "parley". */
   label?: string;
+  /** Another checkout (with its own node_modules) whose server to run; default this one. */
+  root?: string;
 }
 
 /**
@@ -26,11 +28,18 @@ export interface StartParleyOptions {
  * module), with the benchmark configuration, and waits for its `listening` log event.
  */
 export async function startParley(o: StartParleyOptions): Promise<RunningServer> {
-  const env = settingsEnv(
-    parleyBenchSettings({ tls: o.tls, dataDir: o.dataDir, ...(o.backend ? { backend: o.backend } : {}) }),
-  );
+  const env = {
+    ...settingsEnv(
+      parleyBenchSettings({ tls: o.tls, dataDir: o.dataDir, ...(o.backend ? { backend: o.backend } : {}) }),
+    ),
+  };
   const child = spawnChild({
-    argv: [process.execPath, ...TS_NODE_ARGS, MAIN],
+    argv: [
+      process.execPath,
+      ...TS_NODE_ARGS,
+      o.root === undefined ? MAIN : join(o.root, "packages/server/src/main.ts"),
+    ],
+    ...(o.root !== undefined ? { cwd: o.root } : {}),
     pin: o.pin,
     env,
     openFiles: o.openFiles,

@@ -241,6 +241,27 @@ describe("design: icons, avatars, phone header, themes and emoji", () => {
           await user.page.getByRole("button", { name, exact: true }).waitFor();
         const icons = await user.page.locator("button svg.lucide").count();
         assert.ok(icons >= 5, `${size}: only ${icons} icons in buttons`);
+        // The composer's attach and voice-note buttons are lucide icons with names, and no
+        // button in the chat screen (header, sidebar actions, room header, composer) is text only.
+        for (const name of ["Attach files", "Record a voice note"])
+          await user.page.getByRole("button", { name, exact: true }).locator("svg.lucide").waitFor();
+        const textOnly = (scope: string) =>
+          user.page.evaluate<string[]>(`[...document.querySelectorAll(${JSON.stringify(scope)})]
+            .filter((b) => b.getBoundingClientRect().width > 0 && !b.querySelector("svg.lucide, .avatar"))
+            .map((b) => (b.getAttribute("aria-label") ?? b.textContent ?? "").trim())`);
+        assert.deepEqual(
+          await textOnly(
+            ".topbar button, .sidebar-actions button, .conversation-header button, .composer-row button",
+          ),
+          [],
+          `${size}: text-only buttons in the chat screen`,
+        );
+        // Settings: its Sign out and Close have icons too.
+        const settings = await openSettings(user.page);
+        for (const name of ["Sign out", "Close"])
+          await settings.getByRole("button", { name, exact: true }).locator("svg.lucide").waitFor();
+        await settings.getByRole("button", { name: "Close", exact: true }).click();
+        await settings.waitFor({ state: "hidden" });
 
         // Keyboard focus is drawn.
         await composer(user.page).focus();

@@ -187,6 +187,31 @@ it("keeps the half-typed input line intact while a message arrives, in an 80x24 
     await type("/info 9", true);
     await waitScreen(shows("no message #9 of yours in this session"), "an unknown number");
 
+    // /help fits the 80x24 screen whole, from its first row to the marks legend, and so does
+    // a topic; an unknown topic names the topics.
+    await type("/help", true);
+    rows = await waitScreen(shows("marks: + verified"), "the help overview");
+    const helpTop = rows.indexOf("Type a message and press Enter to send it to the current conversation.");
+    assert.ok(helpTop >= 0, `the overview's first row is still on the screen:\n${rows.join("\n")}`);
+    for (const topic of ["messages", "rooms", "manage", "privacy", "account", "security"])
+      assert.ok(
+        rows.some((r) => r.startsWith(`  ${topic} `)),
+        `topic ${topic}:\n${rows.join("\n")}`,
+      );
+    await type("/help messages", true);
+    rows = await waitScreen(shows("messages: reply, react"), "the messages topic");
+    assert.ok(
+      rows.some((r) => r.startsWith("  /reply <n> <text> ")),
+      rows.join("\n"),
+    );
+    assert.ok(
+      rows.some((r) => r.startsWith("  /files ")),
+      `the topic's last row:\n${rows.join("\n")}`,
+    );
+    for (const row of rows) assert.ok([...row].length <= 80, `row fits 80 columns: ${row}`);
+    await type("/help nonsense", true);
+    await waitScreen(shows('no help topic "nonsense"'), "an unknown topic");
+
     // History is kept on the device by default: after a restart of the program, opening the
     // room shows what was said, and the files on disk hold none of it readable.
     await type("/quit", true);

@@ -30,9 +30,11 @@ import type { RedisBusTuning } from "../../packages/server/src/bus/redis-bus.js"
 import { TestSchemas } from "../../packages/server/src/storage/test-databases.js";
 import {
   login,
+  metricSum,
   registerUser,
   request,
   STRONG_PASSWORD,
+  scrapeMetrics,
   startTestServer,
   type TestServer,
 } from "./support/harness.js";
@@ -320,6 +322,37 @@ describeCluster("two servers on one Redis and one PostgreSQL", (redisUrl, baseDa
     alice.socket.close();
     bob.socket.close();
   });
+
+  test(
+    "a malformed message on a server's bus channel is dropped, counted, and changes nothing",
+    BOUNDED,
+    async () => {
+      const drops = async () => metricSum(await scrapeMetrics(pair.b), "parley_bus_messages_dropped_total");
+      const before = await drops();
+      const alice = await user(pair.a);
+      const bob = await user(pair.b);
+      const publisher = new Redis(redisUrl);
+      try {
+        // Forged batch for bob, cut short: read whole or not at all. Then an unknown protocol.
+        const forged = Buffer.from([3, 0, 0, 0, 40, 1, 0, 0, 1, 0, 36, ...Buffer.from(bob.id)]);
+        await publisher.publish(`${prefix}node:${pair.nodeB}`, forged);
+        await publisher.publish(`${prefix}node:${pair.nodeB}`, Buffer.from([77, 0]));
+      } finally {
+        await publisher.quit();
+      }
+      await eventually(async () => (await drops()) === before + 2, 10_000, "counted");
+      assert.equal(
+        metricSum(await scrapeMetrics(pair.b), "parley_bus_messages_dropped_total", { what: "version" }) >= 1,
+        true,
+      );
+      await alice.socket.call({ type: "message.send", to: { user: bob.id }, payload: payload("still fine") });
+      const got = await bob.socket.next("message");
+      assert.equal(Buffer.from(got.payload, "base64").toString(), "still fine");
+      assert.ok(!(await bob.socket.settle()).some((f) => f.type === "message"), "nothing forged arrived");
+      alice.socket.close();
+      bob.socket.close();
+    },
+  );
 
   test(
     "a direct message reaches the recipient and the sender's other devices on the other server",

@@ -157,6 +157,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
   const bus: Bus = options.bus ?? redisBus ?? new MemoryBus();
   const limiters = options.limiters ?? redisLimiters?.factory ?? memoryLimiters;
   const metrics = new Metrics();
+  metrics.busDrops = redisBus?.dropped;
   const figures = new LiveFigures(metrics);
   const audit = log.child({ component: "audit" });
   const auditLog = new AuditLog({

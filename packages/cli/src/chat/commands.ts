@@ -8,8 +8,8 @@ import { roomCommands } from "./commands/rooms.js";
 import { serverCommands } from "./commands/server.js";
 import type { ChatContext } from "./context.js";
 import { ChatError } from "./context.js";
-import { COMMAND_HELP_LINES, MARK_LEGEND } from "./format.js";
-import type { ChatInput } from "./input.js";
+import { HELP_OVERVIEW_LINES, helpTopicLines } from "./format.js";
+import { type ChatInput, HELP_TOPICS } from "./input.js";
 
 type Kind = ChatInput["kind"];
 type Handler<K extends Kind> = (
@@ -26,7 +26,18 @@ const COMMANDS: CommandTable = {
   invalid: (_, input) => {
     throw new ChatError(input.reason);
   },
-  help: (ctx) => ctx.screen.print(...COMMAND_HELP_LINES, MARK_LEGEND),
+  help: (ctx, input) => {
+    if (input.topic === undefined) {
+      ctx.screen.print(...HELP_OVERVIEW_LINES);
+      return;
+    }
+    const lines = helpTopicLines(input.topic);
+    if (lines === undefined)
+      throw new ChatError(
+        `no help topic "${input.topic}" (topics: ${HELP_TOPICS.map((t) => t.name).join(", ")}, all)`,
+      );
+    ctx.screen.print(...lines);
+  },
   ...accountCommands,
   ...deviceCommands,
   ...fileCommands,

@@ -223,11 +223,11 @@ export class ChatController implements ChatContext {
   }
 
   notice(text: string): void {
-    this.screen.print(formatNotice(this.now(), text));
+    this.screen.printAs("notice", formatNotice(this.now(), text));
   }
 
   warn(text: string): void {
-    this.screen.print(formatWarning(text));
+    this.screen.printAs("warning", formatWarning(text));
   }
 
   // ------------------------------------------------------------------ signing in and out

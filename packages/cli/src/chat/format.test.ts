@@ -4,11 +4,14 @@ import {
   COMMAND_HELP_LINES,
   clock,
   formatMessage,
+  HELP_OVERVIEW_LINES,
+  helpTopicLines,
   MARK_LEGEND,
   safetyNumberRows,
   suiteLine,
   wrap,
 } from "./format.js";
+import { COMMAND_HELP, commandOf, HELP_TOPICS } from "./input.js";
 
 const TS = new Date(2026, 0, 2, 9, 7).getTime();
 
@@ -96,8 +99,29 @@ describe("safetyNumberRows", () => {
 
 describe("/help", () => {
   it("fits every row in 80 columns, so nothing wraps in a plain terminal", () => {
-    for (const row of [...COMMAND_HELP_LINES, MARK_LEGEND]) assert.ok(row.length <= 80, row);
+    for (const row of [...COMMAND_HELP_LINES, MARK_LEGEND, ...HELP_OVERVIEW_LINES])
+      assert.ok(row.length <= 80, row);
     assert.ok(COMMAND_HELP_LINES.some((r) => r.includes("/verify <user>")));
+  });
+
+  it("fits the overview and every topic on an 80x24 screen, with room for the prompt", () => {
+    assert.ok(HELP_OVERVIEW_LINES.length <= 22, `overview: ${HELP_OVERVIEW_LINES.length} rows`);
+    for (const t of HELP_TOPICS) {
+      const lines = helpTopicLines(t.name) ?? [];
+      assert.ok(lines.length >= 2 && lines.length <= 22, `${t.name}: ${lines.length} rows`);
+      for (const row of lines) assert.ok(row.length <= 80, row);
+    }
+  });
+
+  it("puts every command in exactly one topic, and finds a topic by its start", () => {
+    const listed = HELP_TOPICS.flatMap((t) => t.commands);
+    const all = COMMAND_HELP.map(([usage]) => commandOf(usage)).filter((c) => c !== "/help" && c !== "/quit");
+    assert.deepEqual([...listed].sort(), [...all].sort());
+    assert.equal(new Set(listed).size, listed.length);
+    assert.deepEqual(helpTopicLines("mess"), helpTopicLines("messages"));
+    assert.ok(helpTopicLines("messages")?.some((r) => r.includes("/reply <n> <text>")));
+    assert.equal(helpTopicLines("nonsense"), undefined);
+    assert.equal(helpTopicLines("all")?.length, COMMAND_HELP.length);
   });
 });
 

@@ -2,7 +2,7 @@
 import { safetyNumberRows as layoutRows, type TrustState } from "@parley/client";
 import type { InfoResponse, MlsSuite } from "@parley/protocol";
 import { printable } from "../printable.js";
-import { COMMAND_HELP } from "./input.js";
+import { COMMAND_HELP, commandOf, HELP_TOPICS } from "./input.js";
 
 /**
  * How `parley chat` shows things: plain lines for a plain 80-column terminal, no colour, no
@@ -20,10 +20,36 @@ export const TRUST_MARK: Record<TrustState, string> = {
 
 export const MARK_LEGEND = "marks: + verified, ? unverified, ! verified identity changed, ~ identity changed";
 
-/** /help: one row per command, aligned. */
+/** Every command, one row each, aligned. */
 export const COMMAND_HELP_LINES: readonly string[] = COMMAND_HELP.map(
   ([usage, what]) => `  ${usage.padEnd(26)} ${what}`,
 );
+
+/** /help: the topics, each with what it covers; fits 80x24 with the prompt. */
+export const HELP_OVERVIEW_LINES: readonly string[] = [
+  "Type a message and press Enter to send it to the current conversation.",
+  "Messages are numbered (#n) for /reply, /react, /edit, /delete, /info and /get.",
+  "",
+  "Help topics (/help <topic> lists its commands):",
+  ...HELP_TOPICS.map((t) => `  ${t.name.padEnd(10)} ${t.about}`),
+  "",
+  `  ${"/help all".padEnd(10)} every command (${COMMAND_HELP.length} rows)`,
+  `  ${"/quit".padEnd(10)} leave parley chat (also Ctrl-D)`,
+  "",
+  MARK_LEGEND,
+];
+
+/**
+ * /help <topic>: its commands, aligned; "all": every command; undefined for an unknown topic
+ * (a prefix is enough: "/help mess").
+ */
+export function helpTopicLines(topic: string): string[] | undefined {
+  if (topic === "all") return [...COMMAND_HELP_LINES];
+  const t = HELP_TOPICS.find((x) => x.name === topic) ?? HELP_TOPICS.find((x) => x.name.startsWith(topic));
+  if (t === undefined) return undefined;
+  const rows = t.commands.flatMap((c) => COMMAND_HELP.filter(([usage]) => commandOf(usage) === c));
+  return [`${t.name}: ${t.about}`, ...rows.map(([usage, what]) => `  ${usage.padEnd(26)} ${what}`)];
+}
 
 /** "14:05", local time. */
 /** "2026-12-07 07:40" in local time: when a device was added. */

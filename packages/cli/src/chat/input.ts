@@ -89,7 +89,8 @@ export type ChatInput =
   | { readonly kind: "receipts"; readonly setting: "on" | "off" | undefined }
   /** Issue 18.5: show (no level) or set the current conversation's notifications on this device. */
   | { readonly kind: "notify"; readonly level: "all" | "mentions" | "off" | undefined }
-  | { readonly kind: "help" }
+  /** The overview, or one topic's commands (HELP_TOPICS). */
+  | { readonly kind: "help"; readonly topic: string | undefined }
   | { readonly kind: "quit" }
   | { readonly kind: "empty" }
   | { readonly kind: "invalid"; readonly reason: string };
@@ -149,9 +150,102 @@ export const COMMAND_HELP: readonly (readonly [string, string])[] = [
   ["/files", "files here: number, name, size, sender"],
   ["/receipts [on|off]", "share read receipts (off: you see nobody's either)"],
   ["/notify [all|mentions|off]", "when this conversation rings the bell here"],
-  ["/help", "this list"],
+  ["/help [topic]", "the topics; a topic's commands"],
   ["/quit", "leave parley chat (also Ctrl-D)"],
 ];
+
+/**
+ * /help by topic, so that each screen fits a 80x24 terminal: the overview names the topics and
+ * a few commands of each; `/help <topic>` lists that topic's commands. Every command of
+ * COMMAND_HELP is in exactly one topic (input.test.ts checks it).
+ */
+export const HELP_TOPICS: readonly {
+  readonly name: string;
+  readonly about: string;
+  readonly commands: readonly string[];
+}[] = [
+  {
+    name: "messages",
+    about: "reply, react, edit, delete, search, files",
+    commands: [
+      "/reply",
+      "/react",
+      "/edit",
+      "/delete",
+      "/search",
+      "/goto",
+      "/info",
+      "/msg",
+      "/send",
+      "/get",
+      "/files",
+    ],
+  },
+  {
+    name: "rooms",
+    about: "list, create, join, switch, invite",
+    commands: [
+      "/rooms",
+      "/create",
+      "/directory",
+      "/join",
+      "/switch",
+      "/leave",
+      "/invite",
+      "/invites",
+      "/accept",
+      "/decline",
+      "/who",
+    ],
+  },
+  {
+    name: "manage",
+    about: "a room's settings, members and bans",
+    commands: [
+      "/settings",
+      "/rename",
+      "/topic",
+      "/privacy",
+      "/cap",
+      "/passphrase",
+      "/kick",
+      "/ban",
+      "/mod",
+      "/delete-room",
+    ],
+  },
+  {
+    name: "privacy",
+    about: "history kept, disappearing, receipts, bell",
+    commands: ["/history", "/disappear", "/receipts", "/notify", "/subscribe", "/unsubscribe", "/block"],
+  },
+  {
+    name: "account",
+    about: "sign in and out, password, two-step, sessions",
+    commands: [
+      "/register",
+      "/login",
+      "/logout",
+      "/2fa",
+      "/password",
+      "/sessions",
+      "/recovery-codes",
+      "/delete-account",
+      "/server",
+    ],
+  },
+  {
+    name: "security",
+    about: "verify people, devices, linking, identity",
+    commands: ["/verify", "/devices", "/devices remove", "/link", "/reset-identity"],
+  },
+];
+
+/** The first word of a usage ("/devices remove <n>" is "/devices remove"). */
+export function commandOf(usage: string): string {
+  const words = usage.split(" ");
+  return words[1] !== undefined && /^[a-z-]+$/.test(words[1]) ? `${words[0]} ${words[1]}` : (words[0] ?? "");
+}
 
 const ALIASES: Record<string, string> = {
   open: "switch",
@@ -194,7 +288,6 @@ export function parseInput(line: string): ChatInput {
       | "leave"
       | "rooms"
       | "who"
-      | "help"
       | "quit"
       | "more"
       | "invites"
@@ -388,10 +481,13 @@ export function parseInput(line: string): ChatInput {
     case "rooms":
       if (words.length === 1 && words[0] === "--all") return { kind: "directory", query: undefined };
       return none(name);
+    case "help":
+      return words.length <= 1
+        ? { kind: "help", topic: words[0]?.toLowerCase() }
+        : { kind: "invalid", reason: "usage: /help [topic]" };
     case "logout":
     case "leave":
     case "who":
-    case "help":
     case "quit":
     case "more":
     case "invites":

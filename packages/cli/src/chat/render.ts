@@ -9,6 +9,7 @@ import {
   type IdentityChange,
   type MembershipEvent,
   type MessageChange,
+  mentionsUser,
   type Person,
   reactionGroups,
 } from "@parley/client";
@@ -92,7 +93,8 @@ export class ChatView {
       for (; next < notes.length && (notes[next]?.at ?? 0) < ts; next++) {
         const d = notes[next];
         if (d !== undefined)
-          this.#ctx.screen.print(
+          this.#ctx.screen.printAs(
+            "notice",
             formatNotice(d.at, `${await this.#personName(model, d.userId)} ${d.kind} a device`),
           );
       }
@@ -217,10 +219,14 @@ export class ChatView {
   printMessage(m: ChatMessage, here: boolean): void {
     const where = here ? undefined : this.#ctx.state.label(m.roomId);
     if (m.system === true) {
-      this.#ctx.screen.print(formatNotice(m.ts, where === undefined ? m.text : `${where}: ${m.text}`));
+      this.#ctx.screen.printAs(
+        "notice",
+        formatNotice(m.ts, where === undefined ? m.text : `${where}: ${m.text}`),
+      );
       return;
     }
-    this.#ctx.screen.print(`${this.line(m, where)} #${this.#ctx.numbers.of(m)}`);
+    const style = m.own ? "own" : mentionsUser(m, this.#ctx.state.me?.id) ? "mention" : "plain";
+    this.#ctx.screen.printAs(style, `${this.line(m, where)} #${this.#ctx.numbers.of(m)}`);
   }
 
   /** A message's line without its number: sender, the quote it replies to, text, edited, reactions. */

@@ -7,6 +7,28 @@ import { wrap } from "./format.js";
 export interface ScreenOptions {
   input: NodeJS.ReadableStream & { isTTY?: boolean };
   output: NodeJS.WriteStream;
+  /** NO_COLOR and TERM decide whether a terminal gets colour; default process.env. */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * What a printed line is, for its colour on a terminal: a notice ("14:05 -- …", dim), a warning
+ * or error ("!! …", bold red), one of this user's own messages (cyan), a message that mentions
+ * this user (bold yellow), or anything else (the terminal's colour). The prefixes say the same
+ * without colour (pipes, NO_COLOR, TERM=dumb).
+ */
+export type LineStyle = "plain" | "notice" | "warning" | "own" | "mention";
+
+const SGR: Record<Exclude<LineStyle, "plain">, string> = {
+  notice: "2",
+  warning: "1;31",
+  own: "36",
+  mention: "1;33",
+};
+
+/** Colour on a terminal unless NO_COLOR is set (https://no-color.org) or TERM is "dumb". */
+export function colourWanted(env: Readonly<Record<string, string | undefined>>): boolean {
+  return (env.NO_COLOR ?? "") === "" && env.TERM !== "dumb";
 }
 
 /**
@@ -23,6 +45,8 @@ export interface ScreenOptions {
  */
 export class Screen {
   readonly interactive: boolean;
+  /** Whether printed lines get their style's colour (an interactive terminal that wants it). */
+  readonly colour: boolean;
   readonly #out: NodeJS.WriteStream;
   readonly #input: ScreenOptions["input"];
   readonly #echo: MutableOutput | undefined;
@@ -45,6 +69,7 @@ export class Screen {
     this.#out = o.output;
     this.#input = o.input;
     this.interactive = o.input.isTTY === true && o.output.isTTY === true;
+    this.colour = this.interactive && colourWanted(o.env ?? process.env);
     if (this.interactive) {
       this.#echo = new MutableOutput(o.output);
       this.#rl = createInterface({ input: o.input, output: this.#echo, terminal: true, historySize: 200 });
@@ -103,7 +128,16 @@ export class Screen {
 
   /** Prints lines above the input line, wrapped to the terminal's width. */
   print(...lines: string[]): void {
-    this.#show(lines.flatMap((l) => l.split("\n")).flatMap((l) => wrap(l, this.columns)));
+    this.printAs("plain", ...lines);
+  }
+
+  /**
+   * Prints lines like print(), each row in the style's colour when the terminal gets colour:
+   * rows are wrapped first, so a colour code never counts towards a row's width.
+   */
+  printAs(style: LineStyle, ...lines: string[]): void {
+    const rows = lines.flatMap((l) => l.split("\n")).flatMap((l) => wrap(l, this.columns));
+    this.#show(style === "plain" || !this.colour ? rows : rows.map((r) => `\x1b[${SGR[style]}m${r}\x1b[0m`));
   }
 
   /**

@@ -28,6 +28,8 @@ interface Received {
 export class FakeSink<B extends Bus = Bus> implements BusSink {
   readonly received: Received[] = [];
   readonly controls: ControlEvent[] = [];
+  /** For each control event, how many frames had arrived before it (their relative order). */
+  readonly framesBeforeControl: number[] = [];
   readonly #connections = new Map<string, Set<string>>();
   readonly #devices = new Map<string, string>();
 
@@ -81,6 +83,7 @@ export class FakeSink<B extends Bus = Bus> implements BusSink {
 
   onControl(event: ControlEvent): void {
     this.controls.push(event);
+    this.framesBeforeControl.push(this.received.length);
   }
 
   framesFor(userId: string): string[] {
@@ -384,6 +387,72 @@ export function busContract(name: string, harness: BusHarness): void {
           await b.connect("bob");
           a.bus.deliver([asUserId("bob")], frame("over there"));
           await eventually(() => b.received.length === 1, "delivered on the other node");
+        });
+
+        test("keeps the order of many frames sent in one tick, to users and to devices", async (t) => {
+          const a = await node(t);
+          const b = new FakeSink(await peer(t, a.bus));
+          await b.connect("bob", "phone");
+          const sent: string[] = [];
+          // More than one batch's worth (bus/redis-bus.ts), with recipients that are nowhere.
+          for (let i = 0; i < 2500; i++) {
+            const text = `m${i}`;
+            if (i % 3 === 0) a.bus.deliverToDevice(asUserId("bob"), "phone", frame(text));
+            else a.bus.deliver([asUserId("nobody"), asUserId("bob")], frame(text));
+            sent.push(JSON.stringify({ type: "test", text }));
+          }
+          await eventually(() => b.received.length >= sent.length, "every frame delivered", 20_000);
+          assert.deepEqual(
+            b.received.map((r) => r.frame),
+            sent,
+          );
+        });
+
+        test("sends the frames of a tick ahead of a control event published after them", async (t) => {
+          const a = await node(t);
+          const b = new FakeSink(await peer(t, a.bus));
+          await b.connect("bob", "phone");
+          for (let i = 0; i < 50; i++) a.bus.deliver([asUserId("bob")], frame(`last words ${i}`));
+          a.bus.publishControl({ type: "device.removed", userId: asUserId("bob"), deviceId: "phone" });
+          await eventually(() => b.controls.length === 1, "the removal on the other node");
+          assert.deepEqual(b.framesBeforeControl, [50], "the frames went first");
+        });
+
+        test("a node leaving right after sending still delivers what it sent", async (t) => {
+          const a = await node(t);
+          const b = new FakeSink(await peer(t, a.bus));
+          await b.connect("bob");
+          a.bus.deliver([asUserId("bob")], frame("goodbye"));
+          await a.bus.close();
+          await eventually(() => b.received.length === 1, "delivered after the sender left");
+          assert.equal(b.received[0]?.frame, JSON.stringify({ type: "test", text: "goodbye" }));
+        });
+
+        test("a receiving node going away amid a stream of batches costs the others nothing", async (t) => {
+          const a = await node(t);
+          const b = new FakeSink(await peer(t, a.bus));
+          const c = new FakeSink(await peer(t, a.bus));
+          await b.connect("bob");
+          await c.connect("carol");
+          const sent: string[] = [];
+          const send = (i: number) => {
+            a.bus.deliver([asUserId("carol"), asUserId("bob")], frame(`n${i}`));
+            sent.push(JSON.stringify({ type: "test", text: `n${i}` }));
+          };
+          for (let i = 0; i < 100; i++) send(i);
+          const leaving = c.bus.close();
+          for (let i = 100; i < 200; i++) {
+            send(i);
+            if (i % 20 === 0) await sleep(1);
+          }
+          await leaving;
+          for (let i = 200; i < 300; i++) send(i);
+          await eventually(() => b.received.length >= sent.length, "every frame on b", 10_000);
+          assert.deepEqual(
+            b.received.map((r) => r.frame),
+            sent,
+          );
+          assert.equal(a.bus.healthy(), true);
         });
 
         test("hands a control event to every other node once", async (t) => {

@@ -52,7 +52,8 @@ if (redisUrl) {
       log: silent,
       keyPrefix: `${prefix}${cluster}`,
       heartbeatMs: 100,
-      presenceTtlMs: 400,
+      // Long: no contract test waits for an expiry, and a stalled loop must not expire a node.
+      presenceTtlMs: 30_000,
       usernameOf: async (id) => `name-${id}`,
     });
     clusters.set(bus, cluster);

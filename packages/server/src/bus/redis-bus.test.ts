@@ -7,7 +7,16 @@ import pino from "pino";
 import { asRoomId, asSessionId, asUserId } from "../domain/ids.js";
 import type { ControlEvent } from "./bus.js";
 import { deleteKeys, FakeSink } from "./bus-contract.js";
-import { decodeEnvelope, ENVELOPE_DEVICE, ENVELOPE_USERS, encodeEnvelope } from "./envelope.js";
+import {
+  decodeEnvelope,
+  decodeMessage,
+  ENVELOPE_BATCH,
+  ENVELOPE_DEVICE,
+  ENVELOPE_USERS,
+  encodeBatch,
+  encodeEntry,
+  encodeEnvelope,
+} from "./envelope.js";
 import { RedisBus, type RedisBusOptions } from "./redis-bus.js";
 
 // The Redis bus against a real Redis (PARLEY_TEST_REDIS_URL). Each run works under its own key
@@ -78,6 +87,67 @@ describe("the Redis bus envelope", () => {
     const notJson = Buffer.concat([Buffer.from([1, 0, 0, 0, 2]), Buffer.from("{x")]);
     assert.equal(decodeEnvelope(notJson), null);
   });
+
+  const users = (userIds: string[], frame: Buffer, except?: string) => ({
+    kind: ENVELOPE_USERS as typeof ENVELOPE_USERS,
+    userIds: userIds.map(asUserId),
+    ...(except === undefined ? {} : { except }),
+    frame,
+  });
+
+  test("batches entries of bus protocol 2 in order, ids in any script and frames byte for byte", () => {
+    const frame = Buffer.from([0, 1, 2, 255, 10, 13, 0]);
+    const entries = [
+      users(["a", "b"], frame, "conn-1"),
+      {
+        kind: ENVELOPE_DEVICE as typeof ENVELOPE_DEVICE,
+        userId: asUserId("zoë"),
+        deviceId: "téléphone",
+        frame,
+      },
+      users([], Buffer.alloc(0)),
+      users(["用户"], Buffer.from("{}")),
+    ];
+    const batch = encodeBatch(entries.map(encodeEntry));
+    assert.equal(batch[0], ENVELOPE_BATCH);
+    assert.deepEqual(decodeMessage(batch), entries);
+    // Protocol 1 is still read, as one envelope.
+    assert.deepEqual(decodeMessage(encodeEnvelope(ENVELOPE_USERS, { u: ["a"] }, frame)), [
+      users(["a"], frame),
+    ]);
+  });
+
+  test("refuses a damaged batch whole, and tells a newer protocol from garbage", () => {
+    const good = encodeEntry(users(["alice", "bob"], Buffer.from("frame"), "c1"));
+    const batch = encodeBatch([good, good]);
+    assert.equal(decodeMessage(Buffer.alloc(0)), null);
+    assert.equal(decodeMessage(Buffer.of(ENVELOPE_BATCH)), null, "an empty batch");
+    for (let cut = 1; cut < batch.length; cut++) {
+      // Cut at an entry boundary it is one whole entry; anywhere else nothing is delivered.
+      const expected = cut === 1 + good.length ? 1 : null;
+      const got = decodeMessage(batch.subarray(0, cut));
+      assert.equal(got === null ? null : (got as unknown[]).length, expected, `cut at ${cut}`);
+    }
+    const badFlags = Buffer.from(good);
+    badFlags[5] = 0x80;
+    assert.equal(decodeMessage(encodeBatch([badFlags])), null);
+    const badKind = Buffer.from(good);
+    badKind[4] = 7;
+    assert.equal(decodeMessage(encodeBatch([badKind])), null);
+    const tooLong = Buffer.from(good);
+    tooLong.writeUInt32BE(good.length, 0);
+    assert.equal(decodeMessage(encodeBatch([tooLong])), null);
+    const manyUsers = Buffer.from(good);
+    manyUsers.writeUInt16BE(3, 6);
+    assert.equal(decodeMessage(encodeBatch([manyUsers])), null, "more users than bytes");
+    assert.equal(decodeMessage(Buffer.from([9, 0, 0])), "unknown");
+    assert.equal(decodeMessage(Buffer.from([0, 0, 0])), "unknown");
+  });
+
+  test("refuses ids longer than an entry can carry", () => {
+    assert.throws(() => encodeEntry(users(["x".repeat(70_000)], Buffer.alloc(0))), RangeError);
+    assert.throws(() => encodeEntry(users(["a"], Buffer.alloc(0), "é".repeat(40_000))), RangeError);
+  });
 });
 
 describe("RedisBus options", () => {
@@ -112,6 +182,8 @@ describeRedis("RedisBus", (url) => {
 
   const HEARTBEAT_MS = 100;
   const TTL_MS = 400;
+  /** For tests of the message path: a stalled event loop on a loaded machine must not expire a node. */
+  const STEADY = { presenceTtlMs: 30_000 };
 
   async function node(options: Partial<RedisBusOptions> = {}, suffix = "") {
     const bus = new RedisBus({
@@ -248,24 +320,139 @@ describeRedis("RedisBus", (url) => {
     assert.equal(a.controls.length, 3, "a node ignores its own events coming back from Redis");
   });
 
-  test("drops malformed messages on its channels and keeps working", async () => {
-    const [a, b] = await cluster();
+  test("drops malformed messages on its channels, counts them, and keeps working", async () => {
+    const [a, b] = await cluster(STEADY);
     await b.connect("liam");
     const publisher = new Redis(url);
+    const good = encodeEntry({
+      kind: ENVELOPE_USERS,
+      userIds: [asUserId("liam")],
+      frame: Buffer.from("forged"),
+    });
     try {
       const channels = (await admin.call("PUBSUB", "CHANNELS", `${prefix}*`)) as string[];
       const nodeChannel = channels.find((ch) => ch.endsWith(`node:${b.bus.nodeId}`));
       assert.ok(nodeChannel);
       const controlChannel = nodeChannel.replace(/node:[^:]+$/, "control");
       await publisher.publish(nodeChannel, Buffer.from([1, 255, 255, 255, 255]));
+      await publisher.publish(nodeChannel, Buffer.alloc(0));
+      // A whole entry followed by a cut one: nothing of the batch is delivered.
+      await publisher.publish(nodeChannel, encodeBatch([good, good.subarray(0, good.length - 1)]));
+      await publisher.publish(nodeChannel, Buffer.from([ENVELOPE_BATCH, 0, 0, 0, 200, 1]));
+      await publisher.publish(nodeChannel, Buffer.from([42, 1, 2, 3]));
       await publisher.publish(controlChannel, "{not json");
       await publisher.publish(controlChannel, JSON.stringify({ from: "x", event: { type: "__proto__" } }));
     } finally {
       await publisher.quit();
     }
     a.bus.deliver([asUserId("liam")], Buffer.from("still here"));
-    await eventually(() => b.framesFor("liam").length === 1, 2000, "delivered");
+    await eventually(() => b.framesFor("liam").length === 1, 10_000, "delivered");
+    assert.deepEqual(b.framesFor("liam"), ["still here"]);
     assert.deepEqual(b.controls, []);
+    assert.deepEqual(b.bus.dropped, { envelope: 4, version: 1, control: 2 });
+    assert.equal(b.bus.healthy(), true);
+  });
+
+  test("sends one message per other node for a tick's frames, whatever their number", async () => {
+    const [a, b, c] = await cluster(STEADY);
+    await b.connect("bea");
+    await c.connect("cy");
+    const channels = (await admin.call("PUBSUB", "CHANNELS", `${prefix}*`)) as string[];
+    const toB = channels.find((ch) => ch.endsWith(`node:${b.bus.nodeId}`)) as string;
+    const toC = channels.find((ch) => ch.endsWith(`node:${c.bus.nodeId}`)) as string;
+    const listener = new Redis(url);
+    const seen: { channel: string; message: Buffer }[] = [];
+    listener.on("messageBuffer", (channel: Buffer, message: Buffer) =>
+      seen.push({ channel: channel.toString(), message }),
+    );
+    try {
+      await listener.subscribe(toB, toC);
+      for (let i = 0; i < 40; i++) a.bus.deliver([asUserId("bea"), asUserId("cy")], Buffer.from(`r${i}`));
+      a.bus.deliverToDevice(asUserId("bea"), "phone", Buffer.from("d"));
+      await eventually(
+        () => b.framesFor("bea").length === 40 && c.framesFor("cy").length === 40,
+        3000,
+        "delivered",
+      );
+      await sleep(50);
+      assert.deepEqual(seen.map((s) => s.channel).sort(), [toB, toC].sort());
+      const forB = decodeMessage((seen.find((s) => s.channel === toB) as { message: Buffer }).message);
+      assert.ok(Array.isArray(forB));
+      assert.equal(forB.length, 41, "c's batch has no device frame for bea; b's has it");
+      const forC = decodeMessage((seen.find((s) => s.channel === toC) as { message: Buffer }).message);
+      assert.ok(Array.isArray(forC));
+      assert.equal(forC.length, 40);
+    } finally {
+      await listener.quit();
+    }
+  });
+
+  test("speaks bus protocol 1 while a server of that version is alive, and 2 again once it left", async () => {
+    const suffix = `${randomBytes(3).toString("hex")}:`;
+    const p = `${prefix}${suffix}`;
+    const lines: { event?: string; node?: string; protocol?: number }[] = [];
+    const log = pino({ level: "info" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const a = await node({ ...STEADY, log }, suffix);
+    await a.connect("ann");
+    // A server of the previous version, as it registers itself: a bare alive token, its presence.
+    const old = `old${randomBytes(3).toString("hex")}`;
+    await admin.set(`${p}node-alive:${old}`, randomBytes(8).toString("hex"), "PX", 60_000);
+    await admin.sadd(`${p}nodes`, old);
+    await admin.hset(`${p}presence:otto`, `${old}|c1`, old);
+    await admin.sadd(`${p}node-users:${old}`, "otto");
+    const listener = new Redis(url);
+    const got: Buffer[] = [];
+    listener.on("messageBuffer", (_channel: Buffer, message: Buffer) => got.push(message));
+    const publisher = new Redis(url);
+    try {
+      await listener.subscribe(`${p}node:${old}`);
+      await eventually(
+        () => lines.some((l) => l.event === "bus_protocol_mixed" && l.node === old),
+        3000,
+        "noticed",
+      );
+      assert.equal(lines.find((l) => l.event === "bus_protocol_mixed")?.protocol, 1);
+      a.bus.deliver([asUserId("otto"), asUserId("ann")], Buffer.from("hello old"));
+      a.bus.deliverToDevice(asUserId("otto"), "phone", Buffer.from("commit"));
+      await eventually(() => got.length === 2, 10_000, "two messages for the old server");
+      // What a server of protocol 1 reads: one envelope per message, JSON header.
+      assert.deepEqual(decodeEnvelope(got[0] as Buffer), {
+        kind: ENVELOPE_USERS,
+        userIds: ["otto", "ann"],
+        frame: Buffer.from("hello old"),
+      });
+      assert.deepEqual(decodeEnvelope(got[1] as Buffer), {
+        kind: ENVELOPE_DEVICE,
+        userId: "otto",
+        deviceId: "phone",
+        frame: Buffer.from("commit"),
+      });
+      // And this server reads what the old one sends.
+      await publisher.publish(
+        `${p}node:${a.bus.nodeId}`,
+        encodeEnvelope(ENVELOPE_USERS, { u: ["ann"] }, Buffer.from("from old")),
+      );
+      await eventually(() => a.framesFor("ann").includes("from old"), 10_000, "read protocol 1");
+      // The old server stops; once it is swept, frames go out in batches again.
+      await admin.del(`${p}node-alive:${old}`);
+      await eventually(
+        () => lines.some((l) => l.event === "bus_protocol_uniform"),
+        3000,
+        "back to one protocol",
+      );
+      await admin.hset(`${p}presence:otto`, `${old}|c2`, old);
+      got.length = 0;
+      a.bus.deliver([asUserId("otto")], Buffer.from("new again"));
+      const isNew = (m: Buffer) => {
+        const envelopes = decodeMessage(m);
+        return Array.isArray(envelopes) && envelopes.some((e) => e.frame.toString() === "new again");
+      };
+      await eventually(() => got.some(isNew), 10_000, "published");
+      assert.equal(got.find(isNew)?.[0], ENVELOPE_BATCH, "a batch of protocol 2");
+    } finally {
+      await listener.quit();
+      await publisher.quit();
+    }
   });
 
   test("writes frames to no key: a canary payload is found nowhere under the prefix", async () => {

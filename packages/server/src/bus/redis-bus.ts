@@ -7,7 +7,17 @@ import { asUserId, type UserId } from "../domain/ids.js";
 import { announcePresence, type PresenceChange } from "../domain/presence.js";
 import { type Bus, type BusSink, type ControlEvent, isDurableControl } from "./bus.js";
 import { encodeControl, parseControl } from "./control-codec.js";
-import { decodeEnvelope, ENVELOPE_DEVICE, ENVELOPE_USERS, encodeEnvelope } from "./envelope.js";
+import {
+  BUS_PROTOCOL,
+  decodeEntry,
+  decodeMessage,
+  ENVELOPE_DEVICE,
+  ENVELOPE_USERS,
+  type Envelope,
+  encodeEntry,
+  encodeLegacy,
+  MAX_ENTRY_USERS,
+} from "./envelope.js";
 import { type LinkStore, RedisLinkStore } from "./link-store.js";
 import { SCRIPTS, type ScriptedRedis } from "./redis-scripts.js";
 
@@ -41,12 +51,27 @@ export const DEFAULT_REDIS_KEY_PREFIX = "parley:";
 const NODE_ID = /^[A-Za-z0-9._-]{1,64}$/;
 /** Control events kept while Redis is unreachable, sent when it is back (oldest dropped beyond). */
 const OUTBOX_LIMIT = 10_000;
+/** A tick's deliveries go out as one script call up to this many entries or bytes, then another. */
+const BATCH_ENTRIES = 1000;
+const BATCH_BYTES = 1 << 20;
+/** Malformed messages from Redis are logged at most this often (all are counted). */
+const DROP_LOG_MS = 60_000;
+
+/** What a bus dropped from Redis because it could not read it (RedisBus.dropped). */
+export type BusDrops = {
+  /** A message on this node's channel that is not a valid envelope or batch. */
+  envelope: number;
+  /** A message on the node channel in a bus protocol newer than this server's. */
+  version: number;
+  /** A malformed control event. */
+  control: number;
+};
 
 /**
  * The bus of a Parley cluster: several servers on one Redis act as one. Frames for users on
- * other nodes go through Redis pub/sub on one channel per node, chosen from a presence index,
- * so a frame costs one PUBLISH per node that hosts a recipient, whatever the number of users
- * (docs/OPERATIONS.md explains the choice). Local recipients get frames directly. Presence
+ * other nodes go through Redis pub/sub on one channel per node, chosen from a presence index:
+ * the frames of one event-loop tick cost one script call, and one PUBLISH per node that hosts a
+ * recipient, whatever the number of frames and users (docs/OPERATIONS.md explains the choice). Local recipients get frames directly. Presence
  * expires with a node's alive key, so a crashed node's users go offline within
  * `presenceTtlMs + heartbeatMs`. While Redis is unreachable the node keeps serving its own
  * users, reports not healthy, and puts its presence back in order when Redis answers again.
@@ -59,8 +84,22 @@ export class RedisBus implements Bus {
   readonly #sub: Redis;
   readonly #nodeChannel: string;
   readonly #controlChannel: string;
-  /** Tells this process's alive key apart from another's with the same node id. */
-  readonly #instance = randomBytes(8).toString("hex");
+  /**
+   * Tells this process's alive key apart from another's with the same node id, and tells the
+   * other nodes which bus protocol this one speaks.
+   */
+  readonly #instance = `${BUS_PROTOCOL}:${randomBytes(8).toString("hex")}`;
+  /** Messages from Redis this node could not read, by kind; also in /metrics. */
+  readonly dropped: BusDrops = { envelope: 0, version: 0, control: 0 };
+  #droppedLoggedAt = Number.NEGATIVE_INFINITY;
+  /** Deliveries for other nodes waiting for the end of this tick (protocol-2 entries, in order). */
+  #pending: Buffer[] = [];
+  #pendingBytes = 0;
+  #flushScheduled: NodeJS.Immediate | undefined;
+  /** Other live nodes speaking another bus protocol than ours, from the last heartbeat. */
+  #otherProtocols = new Map<string, number>();
+  /** A node of protocol 1 is alive: send it what it reads (one envelope per script call). */
+  #legacy = false;
   readonly #local = new Map<UserId, Set<string>>();
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #heartbeat: NodeJS.Timeout;
@@ -157,14 +196,22 @@ export class RedisBus implements Bus {
   deliver(userIds: readonly UserId[], frame: Buffer, exceptConnection?: string): void {
     this.#sink?.deliverLocal(userIds, frame, exceptConnection);
     if (userIds.length === 0 || this.#pub.status !== "ready") return;
-    const header = exceptConnection === undefined ? { u: userIds } : { u: userIds, x: exceptConnection };
-    this.#publish(encodeEnvelope(ENVELOPE_USERS, header, frame), userIds);
+    for (let i = 0; i < userIds.length; i += MAX_ENTRY_USERS) {
+      const part = userIds.length <= MAX_ENTRY_USERS ? userIds : userIds.slice(i, i + MAX_ENTRY_USERS);
+      this.#enqueue(
+        encodeEntry(
+          exceptConnection === undefined
+            ? { kind: ENVELOPE_USERS, userIds: part, frame }
+            : { kind: ENVELOPE_USERS, userIds: part, except: exceptConnection, frame },
+        ),
+      );
+    }
   }
 
   deliverToDevice(userId: UserId, deviceId: string, frame: Buffer): void {
     this.#sink?.deliverLocalDevice(userId, deviceId, frame);
     if (this.#pub.status !== "ready") return;
-    this.#publish(encodeEnvelope(ENVELOPE_DEVICE, { u: userId, d: deviceId }, frame), [userId]);
+    this.#enqueue(encodeEntry({ kind: ENVELOPE_DEVICE, userId, deviceId, frame }));
   }
 
   async connectionOpened(
@@ -252,6 +299,8 @@ export class RedisBus implements Bus {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#heartbeat);
+    // Deliveries made before close() still go out, ahead of the presence changes below.
+    this.#flush();
     await Promise.allSettled([...this.#inflight]);
     if (this.#pub.status === "ready") {
       try {
@@ -268,21 +317,58 @@ export class RedisBus implements Bus {
 
   // ------------------------------------------------------------------ internals
 
-  /** Remote recipients only: a frame is dropped, not queued, while Redis is away. */
-  #publish(envelope: Buffer, userIds: readonly string[]): void {
-    this.#pub
-      .parleyFanout(this.#o.keyPrefix, this.nodeId, envelope, userIds)
-      .catch((err: unknown) => this.#failed("publish", err));
+  /**
+   * Holds a delivery for other nodes until the end of this tick, so that every frame of one
+   * tick reaches Redis in one script call and each other node in one message. The entries keep
+   * their order, and one connection carries every call, so frames stay in the order sent.
+   */
+  #enqueue(entry: Buffer): void {
+    this.#pending.push(entry);
+    this.#pendingBytes += entry.length;
+    if (this.#pending.length >= BATCH_ENTRIES || this.#pendingBytes >= BATCH_BYTES) this.#flush();
+    else this.#flushScheduled ??= setImmediate(() => this.#flush());
+  }
+
+  /** Remote recipients only: frames are dropped, not queued, while Redis is away. */
+  #flush(): void {
+    if (this.#flushScheduled !== undefined) {
+      clearImmediate(this.#flushScheduled);
+      this.#flushScheduled = undefined;
+    }
+    const entries = this.#pending;
+    if (entries.length === 0) return;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    if (this.#pub.status !== "ready") return;
+    if (this.#legacy) {
+      for (const entry of entries) {
+        const envelope = decodeEntry(entry) as Envelope;
+        const users = envelope.kind === ENVELOPE_USERS ? envelope.userIds : [envelope.userId];
+        this.#track(
+          this.#pub.parleyFanout(this.#o.keyPrefix, this.nodeId, encodeLegacy(envelope), users),
+        ).catch((err: unknown) => this.#failed("publish", err));
+      }
+      return;
+    }
+    this.#track(this.#pub.parleyFanoutBatch(this.#o.keyPrefix, this.nodeId, entries)).catch((err: unknown) =>
+      this.#failed("publish", err),
+    );
   }
 
   #onMessage(channelBytes: Buffer, message: Buffer): void {
     const channel = channelBytes.toString("utf8");
     if (channel === this.#nodeChannel) {
-      const envelope = decodeEnvelope(message);
-      if (envelope === null) this.#dropped("envelope");
-      else if (envelope.kind === ENVELOPE_USERS)
-        this.#sink?.deliverLocal(envelope.userIds, envelope.frame, envelope.except);
-      else this.#sink?.deliverLocalDevice(envelope.userId, envelope.deviceId, envelope.frame);
+      const envelopes = decodeMessage(message);
+      if (envelopes === null) this.#dropped("envelope");
+      else if (envelopes === "unknown") this.#dropped("version");
+      else {
+        const sink = this.#sink;
+        if (sink === undefined) return;
+        for (const e of envelopes) {
+          if (e.kind === ENVELOPE_USERS) sink.deliverLocal(e.userIds, e.frame, e.except);
+          else sink.deliverLocalDevice(e.userId, e.deviceId, e.frame);
+        }
+      }
     } else if (channel === this.#controlChannel) {
       const received = parseControl(message);
       if (received === null) this.#dropped("control");
@@ -291,6 +377,8 @@ export class RedisBus implements Bus {
   }
 
   #sendControl(event: ControlEvent): void {
+    // Frames sent before the event go ahead of it (a frame to a device, then its logout).
+    this.#flush();
     if (this.#pub.status !== "ready") {
       this.#queueControl(event);
       return;
@@ -318,9 +406,10 @@ export class RedisBus implements Bus {
     if (this.#ticking || this.#closed || this.#pub.status !== "ready") return;
     this.#ticking = true;
     try {
-      const [previous, offline] = await this.#track(
+      const [previous, offline, peers] = await this.#track(
         this.#pub.parleyBeat(this.#o.keyPrefix, this.nodeId, this.#o.presenceTtlMs, this.#instance),
       );
+      this.#peersSpeak(peers);
       if (previous !== this.#instance) {
         // Empty: our key expired (an outage longer than the TTL, or the first beat). Another
         // token: a restart under the same node id (first beat) or a second node using our id.
@@ -375,6 +464,36 @@ export class RedisBus implements Bus {
     await announcePresence(this, changes);
   }
 
+  /**
+   * From the heartbeat's `[node, alive token, ...]` of the other live nodes: while a node of
+   * protocol 1 is alive (a rolling upgrade), frames go out in protocol 1, which every node reads.
+   */
+  #peersSpeak(peers: readonly string[]): void {
+    const others = new Map<string, number>();
+    for (let i = 0; i + 1 < peers.length; i += 2) {
+      const protocol = protocolOf(peers[i + 1] as string);
+      if (protocol !== BUS_PROTOCOL) others.set(peers[i] as string, protocol);
+    }
+    for (const [node, protocol] of others) {
+      if (this.#otherProtocols.get(node) === protocol) continue;
+      this.#o.log.warn(
+        { event: "bus_protocol_mixed", node, protocol, ours: BUS_PROTOCOL },
+        protocol < BUS_PROTOCOL
+          ? "a server of an older version shares the bus: sending it the older format until it leaves"
+          : "a server of a newer version shares the bus: upgrade this server too",
+      );
+    }
+    if (others.size === 0 && this.#otherProtocols.size > 0)
+      this.#o.log.info(
+        { event: "bus_protocol_uniform", protocol: BUS_PROTOCOL },
+        "every server speaks one bus protocol",
+      );
+    this.#otherProtocols = others;
+    const legacy = [...others.values()].some((p) => p < BUS_PROTOCOL);
+    if (legacy !== this.#legacy) this.#flush();
+    this.#legacy = legacy;
+  }
+
   #track<T>(promise: Promise<T>): Promise<T> {
     this.#inflight.add(promise);
     const done = () => this.#inflight.delete(promise);
@@ -410,8 +529,18 @@ export class RedisBus implements Bus {
     this.#o.log.debug({ event: "redis_command_failed", what, err: errorCode(err) }, "Redis command failed");
   }
 
-  #dropped(what: "envelope" | "control"): void {
-    this.#o.log.warn({ event: "bus_message_dropped", what }, "dropped a malformed message from Redis");
+  /** Counted always, logged at most once a minute: a flood of bad messages must not flood the log. */
+  #dropped(what: keyof BusDrops): void {
+    this.dropped[what]++;
+    const now = Date.now();
+    if (now - this.#droppedLoggedAt < DROP_LOG_MS) return;
+    this.#droppedLoggedAt = now;
+    this.#o.log.warn(
+      { event: "bus_message_dropped", what, dropped: { ...this.dropped } },
+      what === "version"
+        ? "dropped a message of a newer bus protocol from Redis: upgrade this server"
+        : "dropped a malformed message from Redis",
+    );
   }
 }
 
@@ -423,6 +552,12 @@ async function quit(client: Redis): Promise<void> {
   } catch {
     client.disconnect();
   }
+}
+
+/** The bus protocol of a node from its alive token: `<protocol>:<random>`, or a bare token for 1. */
+function protocolOf(token: string): number {
+  const m = /^(\d{1,4}):/.exec(token);
+  return m === null ? 1 : Number(m[1]);
 }
 
 function errorCode(err: unknown): string {

@@ -1,14 +1,16 @@
 // The Lua scripts that keep the Redis bus's presence index exact, and the key layout they share.
 import type { Redis } from "ioredis";
+import { ENVELOPE_BATCH } from "./envelope.js";
 
 // ---------------------------------------------------------------------------------------------
 // Redis layout, all under the key prefix P (docs/OPERATIONS.md, "Several servers"):
-//   P node-alive:<node>   string, the node's instance token, PX presenceTtlMs, refreshed every beat
+//   P node-alive:<node>   string, the node's instance token, PX presenceTtlMs, refreshed every beat;
+//                         "<bus protocol>:<random>" (a bare random token: protocol 1)
 //   P nodes               set of node ids that registered and have not been swept
 //   P node-users:<node>   set of user ids with a connection on that node
 //   P presence:<user>     hash <node>|<connection> -> <node>, one field per authenticated socket
 // channels:
-//   P node:<node>         frames for users on that node (binary envelope, below)
+//   P node:<node>         frames for users on that node (binary envelopes, envelope.ts)
 //   P control             control events for every node (JSON)
 // Nothing else is stored; frames travel only in PUBLISH, never in a key.
 //
@@ -69,6 +71,60 @@ for i = 4, #ARGV do
   end
 end
 return sent`,
+  // ARGV: p, self, entry... (bus protocol 2, envelope.ts) -> number of nodes published to.
+  // Reads each entry's recipients from the entry itself, and publishes to every other node
+  // hosting one of them one batch of its entries, in the order given.
+  parleyFanoutBatch: `${PRELUDE}
+local nodesOf, batches, order = {}, {}, {}
+local function nodesFor(u)
+  local list = nodesOf[u]
+  if list == nil then
+    list = {}
+    local seen = {}
+    for _, n in ipairs(redis.call('HVALS', p .. 'presence:' .. u)) do
+      if n ~= self and not seen[n] then
+        seen[n] = true
+        list[#list + 1] = n
+      end
+    end
+    nodesOf[u] = list
+  end
+  return list
+end
+for i = 3, #ARGV do
+  local e = ARGV[i]
+  local targets, users = {}, {}
+  if string.byte(e, 5) == 1 then
+    local count = struct.unpack('>I2', e, 7)
+    local at = 9
+    for k = 1, count do
+      local len = struct.unpack('>I2', e, at)
+      users[k] = string.sub(e, at + 2, at + 1 + len)
+      at = at + 2 + len
+    end
+  else
+    local len = struct.unpack('>I2', e, 6)
+    users[1] = string.sub(e, 8, 7 + len)
+  end
+  for _, u in ipairs(users) do
+    for _, n in ipairs(nodesFor(u)) do
+      if not targets[n] then
+        targets[n] = true
+        local b = batches[n]
+        if b == nil then
+          b = { string.char(${ENVELOPE_BATCH}) }
+          batches[n] = b
+          order[#order + 1] = n
+        end
+        b[#b + 1] = e
+      end
+    end
+  end
+end
+for _, n in ipairs(order) do
+  redis.call('PUBLISH', p .. 'node:' .. n, table.concat(batches[n]))
+end
+return #order`,
   // ARGV: p, self, userId, connectionId -> the user's live connections in the cluster.
   parleyOpen: `${PRELUDE}
 local key = p .. 'presence:' .. ARGV[3]
@@ -93,8 +149,9 @@ for _, n in ipairs(nodes) do
   end
 end
 return redis.call('SUNION', unpack(keys))`,
-  // ARGV: p, self, ttlMs, instance -> { previous instance token or '', users who went offline }.
-  // Refreshes this node's alive key, then removes every dead node's connections.
+  // ARGV: p, self, ttlMs, instance -> { previous instance token or '', users who went offline,
+  // { node, its alive token }... of the other live nodes }. Refreshes this node's alive key,
+  // then removes every dead node's connections.
   parleyBeat: `${PRELUDE}
 local aliveKey = p .. 'node-alive:' .. self
 local previous = redis.call('GET', aliveKey)
@@ -112,7 +169,17 @@ for _, n in ipairs(redis.call('SMEMBERS', p .. 'nodes')) do
     redis.call('SREM', p .. 'nodes', n)
   end
 end
-return { previous or '', offline }`,
+local peers = {}
+for _, n in ipairs(redis.call('SMEMBERS', p .. 'nodes')) do
+  if n ~= self then
+    local token = redis.call('GET', p .. 'node-alive:' .. n)
+    if token then
+      peers[#peers + 1] = n
+      peers[#peers + 1] = token
+    end
+  end
+end
+return { previous or '', offline, peers }`,
   // ARGV: p, self, leave, userId1, connectionId1, ... -> { came online, went offline }.
   // Makes this node's entries exactly its local connections (after an outage, a restart under
   // the same node id, or a shutdown with leave = '1').
@@ -156,6 +223,7 @@ return { came, went }`,
 export interface BusScripts {
   parleyElsewhere(p: string, self: string, userIds: readonly string[]): Promise<string[]>;
   parleyFanout(p: string, self: string, envelope: Buffer, userIds: readonly string[]): Promise<number>;
+  parleyFanoutBatch(p: string, self: string, entries: readonly Buffer[]): Promise<number>;
   parleyOpen(p: string, self: string, userId: string, connectionId: string): Promise<number>;
   parleyClose(
     p: string,
@@ -165,7 +233,7 @@ export interface BusScripts {
     lastLocal: "0" | "1",
   ): Promise<[number, number]>;
   parleyOnline(p: string, self: string): Promise<string[]>;
-  parleyBeat(p: string, self: string, ttlMs: number, instance: string): Promise<[string, string[]]>;
+  parleyBeat(p: string, self: string, ttlMs: number, instance: string): Promise<[string, string[], string[]]>;
   parleyReconcile(
     p: string,
     self: string,

@@ -24,6 +24,8 @@ export class Metrics {
   /** Issue 15: the work requests cost that is charged to the account, and what was refused. */
   readonly keyPackagesVerified: Counter;
   readonly connectionsRefused: Counter<"reason">;
+  /** Messages from Redis the cluster bus could not read (RedisBus.dropped); absent on one server. */
+  busDrops: Readonly<Record<string, number>> | undefined;
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "parley_", eventLoopMonitoringPrecision: 20 });
@@ -113,6 +115,16 @@ export class Metrics {
       name: "parley_key_packages_verified_total",
       help: "KeyPackage signatures checked (each one charged to the uploading account's budget)",
       registers: [this.registry],
+    });
+    new Counter({
+      name: "parley_bus_messages_dropped_total",
+      help: "Messages from Redis the cluster bus dropped unread: malformed envelope or control event, or a newer bus protocol",
+      labelNames: ["what"],
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [what, n] of Object.entries(self.busDrops ?? {})) this.inc({ what }, n);
+      },
     });
     this.connectionsRefused = new Counter({
       name: "parley_connections_refused_total",

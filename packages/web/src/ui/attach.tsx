@@ -2,6 +2,7 @@ import { useEffect, useMemo, useRef } from "preact/hooks";
 import { checkFile, type FilePolicy, formatBytes, formatKeep } from "../media/file-policy.js";
 import { formatDuration } from "../media/waveform.js";
 import type { StagedFile } from "../state/files.js";
+import { Paperclip, X } from "./icons.js";
 
 /** Photo types the composer treats as photos (previews, view once, details stripped). */
 const PHOTO_TYPES = new Set(["image/jpeg", "image/png", "image/webp", "image/gif"]);
@@ -49,7 +50,7 @@ export function AttachButton({ disabled, onFiles }: { disabled: boolean; onFiles
         disabled={disabled}
         onClick={() => input.current?.click()}
       >
-        <PaperClip />
+        <Paperclip />
       </button>
       <input
         ref={input}
@@ -122,6 +123,7 @@ export function StagedList({
               aria-label={`Remove ${s.kind === "voice" ? "voice note" : s.name}`}
               onClick={() => onChange(items.filter((x) => x.id !== s.id))}
             >
+              <X />
               Remove
             </button>
           </li>
@@ -143,18 +145,4 @@ function StagedPreview({ blob }: { blob: Blob }) {
 /** "42%" of a transfer. */
 export function percent(done: number, total: number): string {
   return total > 0 ? `${Math.floor((done / total) * 100)}%` : "";
-}
-
-function PaperClip() {
-  return (
-    <svg class="glyph" viewBox="0 0 16 16" aria-hidden="true" focusable="false">
-      <path
-        d="M11.5 4.5 6 10a1.4 1.4 0 0 0 2 2l5.6-5.6a2.8 2.8 0 0 0-4-4L4 8a4.2 4.2 0 0 0 6 6l4.5-4.5"
-        fill="none"
-        stroke="currentColor"
-        stroke-width="1.4"
-        stroke-linecap="round"
-      />
-    </svg>
-  );
 }

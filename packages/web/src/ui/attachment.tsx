@@ -7,6 +7,7 @@ import { cancelTransfer, downloadAttachment } from "../state/session.js";
 import { percent } from "./attach.js";
 import { Dialog } from "./dialog.js";
 import { formatFull } from "./format.js";
+import { X } from "./icons.js";
 
 type AttachmentKind = "file" | "photo" | "voice";
 
@@ -203,6 +204,7 @@ function Photo({ file, expired, fetchIt, hold }: PartProps & HoldProps) {
               </a>
             )}
             <button type="button" onClick={close}>
+              <X />
               Close
             </button>
           </div>

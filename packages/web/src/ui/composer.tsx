@@ -7,7 +7,7 @@ import { chat, composing, connection, me, members, notice, serverInfo } from "..
 import { editMessage, filePolicy, sendAttachments, sendMessage, typingInRoom } from "../state/session.js";
 import { AttachButton, StagedList, stageFiles } from "./attach.js";
 import { EMOJI_GROUPS } from "./emoji.js";
-import { SendHorizontal, Smile } from "./icons.js";
+import { SendHorizontal, Smile, X } from "./icons.js";
 import { maxMessageChars } from "./limits.js";
 import { VoiceButton } from "./voice-record.js";
 
@@ -217,6 +217,7 @@ export function Composer({ roomId, blocked }: { roomId: string; blocked: boolean
             )}
           </span>
           <button type="button" class="small" onClick={cancel}>
+            <X />
             {mode.mode === "reply" ? "Cancel reply" : "Cancel edit"}
           </button>
         </div>

@@ -6,7 +6,16 @@ import { inviteUser, leaveRoom, selectRoom, setDisappearing } from "../state/ses
 import { Avatar } from "./avatar.js";
 import { Composer } from "./composer.js";
 import { Dialog } from "./dialog.js";
-import { ArrowLeft, DoorOpen, EllipsisVertical, SlidersHorizontal, UserPlus, Users } from "./icons.js";
+import {
+  ArrowLeft,
+  DoorOpen,
+  EllipsisVertical,
+  Lock,
+  LockOpen,
+  SlidersHorizontal,
+  UserPlus,
+  Users,
+} from "./icons.js";
 import { MessageList } from "./message-list.js";
 import { NotifySelect } from "./notify.js";
 import { RoomSettingsDialog } from "./room-settings.js";
@@ -103,7 +112,7 @@ export function Conversation({ room }: { room: RoomView }) {
           title={`End-to-end encrypted, ${level}`}
           onClick={openLock}
         >
-          <LockIcon open={level === "key changed"} />
+          {level === "key changed" ? <LockOpen class="lock-icon" /> : <Lock class="lock-icon" />}
           <span aria-hidden="true" class="lock-text">
             {level === "verified" ? "Verified" : level === "key changed" ? "Key changed" : "Unverified"}
           </span>
@@ -282,19 +291,6 @@ function LeaveDialog({ room, onClose }: { room: RoomView; onClose: () => void })
 }
 
 /** A padlock drawn in SVG, so it shows on systems without an emoji font. */
-function LockIcon({ open }: { open: boolean }) {
-  return (
-    <svg class="lock-icon" viewBox="0 0 16 16" aria-hidden="true" focusable="false">
-      <path
-        d={open ? "M5 7V4.5a3 3 0 0 1 5.8-1" : "M5 7V4.5a3 3 0 0 1 6 0V7"}
-        fill="none"
-        stroke="currentColor"
-        stroke-width="1.6"
-      />
-      <rect x="3" y="7" width="10" height="7.5" rx="1.5" fill="currentColor" />
-    </svg>
-  );
-}
 
 const TIMERS: readonly [number, string][] = [
   [0, "Off"],

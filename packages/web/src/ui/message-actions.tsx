@@ -6,7 +6,7 @@ import { canDelete, canEdit, deleteMessage, react } from "../state/session.js";
 import { Dialog } from "./dialog.js";
 import { EMOJI_GROUPS } from "./emoji.js";
 import { formatFull } from "./format.js";
-import { Copy, Info, Pencil, Reply, SmilePlus, Trash2 } from "./icons.js";
+import { Copy, Info, Pencil, Reply, SmilePlus, Trash2, X } from "./icons.js";
 import { MessageInfoDialog } from "./message-info.js";
 
 /** The reactions offered first; "More" opens every emoji the picker has. */
@@ -196,6 +196,7 @@ function AboutDialog({ message: m, onClose }: { message: ChatMessage; onClose: (
       <p class="muted">End-to-end encrypted: only the members' devices can read it.</p>
       <div class="dialog-actions">
         <button type="button" onClick={onClose}>
+          <X />
           Close
         </button>
       </div>

@@ -2,6 +2,7 @@ import { keepsNoMessages, waitingNote } from "@parley/client";
 import { chat, serverInfo } from "../state/model.js";
 import { messageInfo } from "../state/session.js";
 import { Dialog } from "./dialog.js";
+import { X } from "./icons.js";
 
 /**
  * RCPT-2: who has one of this user's messages, device by device ("delivered to 1 of 2
@@ -45,6 +46,7 @@ export function MessageInfoDialog({ messageKey, onClose }: { messageKey: string;
       )}
       <div class="dialog-actions">
         <button type="button" onClick={onClose}>
+          <X />
           Close
         </button>
       </div>

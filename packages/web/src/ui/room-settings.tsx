@@ -13,6 +13,7 @@ import {
   updateRoom,
 } from "../state/session.js";
 import { Dialog } from "./dialog.js";
+import { X } from "./icons.js";
 import { capOf } from "./rooms.js";
 
 /**
@@ -229,6 +230,7 @@ export function RoomSettingsDialog({ room, onClose }: { room: RoomView; onClose:
             </button>
           ))}
         <button type="button" onClick={onClose}>
+          <X />
           Close
         </button>
       </div>

@@ -5,6 +5,7 @@ import { trust } from "../state/model.js";
 import { acceptKeyChange, markVerified, safetyNumber } from "../state/session.js";
 import { DeviceList } from "./devices.js";
 import { Dialog } from "./dialog.js";
+import { X } from "./icons.js";
 import { QrCode } from "./qr-code.js";
 import { safetyCodeText } from "./safety-code.js";
 import { ScanSafetyCode } from "./scan-safety-code.js";
@@ -81,6 +82,7 @@ export function SafetyDialog({
           </button>
         )}
         <button type="button" onClick={onClose}>
+          <X />
           Close
         </button>
       </div>

@@ -4,6 +4,7 @@ import { chat, conversationName, rooms } from "../state/model.js";
 import { jumpTo, search } from "../state/session.js";
 import { Dialog } from "./dialog.js";
 import { formatFull, formatTime } from "./format.js";
+import { X } from "./icons.js";
 
 /** The characters of a hit shown around the first word found. */
 const HIT_CHARS = 120;
@@ -76,6 +77,7 @@ export function SearchDialog({ onClose }: { onClose: () => void }) {
       )}
       <div class="dialog-actions">
         <button type="button" onClick={onClose}>
+          <X />
           Close
         </button>
       </div>

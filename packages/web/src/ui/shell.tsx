@@ -44,7 +44,7 @@ import { Conversation } from "./conversation.js";
 import { DevicesSection } from "./devices.js";
 import { Dialog } from "./dialog.js";
 import { FollowButton, FollowedPosts } from "./following.js";
-import { LogIn, MessageSquarePlus, Search, Settings, ShieldCheck } from "./icons.js";
+import { LogIn, LogOut, MessageSquarePlus, Search, Settings, ShieldCheck, X } from "./icons.js";
 import { NotificationSettings } from "./notify.js";
 import { JoinRoomDialog, NewRoomDialog } from "./rooms.js";
 import { SearchDialog } from "./search.js";
@@ -389,9 +389,11 @@ function SettingsDialog({ onClose }: { onClose: () => void }) {
       </div>
       <div class="dialog-actions">
         <button type="button" class={erase ? "danger" : ""} onClick={() => void signOut(erase)}>
+          <LogOut />
           Sign out
         </button>
         <button type="button" onClick={onClose}>
+          <X />
           Close
         </button>
       </div>

@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { VoiceNote, VoiceRecorder } from "../media/voice-recorder.js";
 import { formatDuration } from "../media/waveform.js";
+import { Mic, Square, Trash2 } from "./icons.js";
 
 /** Bars of the live meter: the last few seconds of levels. */
 const METER_BARS = 48;
@@ -90,6 +91,7 @@ export function VoiceButton({
             {formatDuration(Math.max(0, now - since))}
           </span>
           <button type="button" class="small" onClick={cancel}>
+            <Trash2 />
             Discard
           </button>
         </fieldset>
@@ -140,7 +142,7 @@ export function VoiceButton({
           else start();
         }}
       >
-        <Microphone />
+        {recording ? <Square /> : <Mic />}
       </button>
     </>
   );
@@ -165,13 +167,4 @@ function microphoneError(e: unknown): string {
     return "The microphone is blocked for this page: allow it in the browser's site settings.";
   if (name === "NotFoundError") return "This device has no microphone.";
   return e instanceof Error ? e.message : "The microphone could not be opened.";
-}
-
-function Microphone() {
-  return (
-    <svg class="glyph" viewBox="0 0 16 16" aria-hidden="true" focusable="false">
-      <rect x="5.5" y="1.5" width="5" height="8.5" rx="2.5" fill="currentColor" />
-      <path d="M3.5 8a4.5 4.5 0 0 0 9 0M8 12.5v2.5" fill="none" stroke="currentColor" stroke-width="1.4" />
-    </svg>
-  );
 }
