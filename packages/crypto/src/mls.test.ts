@@ -260,6 +260,23 @@ describe("ordering and retention", () => {
     assert.equal(groupEpoch(bob), 4n);
     await rejects(processMessage(bob, late.message), "epoch_unavailable");
   });
+
+  test("a late message from a retained epoch is read once, names its sender, and leaves the new epoch readable", async () => {
+    let { alice, bob, ids } = await trio();
+    const late = await send(alice, "late");
+    alice = late.state;
+    const p = await selfUpdate(alice);
+    alice = mergePendingCommit(p);
+    bob = expectKind(await processMessage(bob, p.commit), "commit").state;
+    const old = await read(bob, late.message);
+    assert.equal(old.epoch, 1n);
+    assert.deepEqual(old.sender.device, { accountId: ids.a.accountId, deviceId: ids.a.deviceId });
+    bob = old.state;
+    // Its key was deleted from the retained epoch (RFC 9420 §9.2), so a replay is refused.
+    await rejects(processMessage(bob, late.message), "message_replayed");
+    const now = await send(alice, "current");
+    assert.equal(new TextDecoder().decode((await read(bob, now.message)).plaintext), "current");
+  });
 });
 
 describe("handshakes", () => {
