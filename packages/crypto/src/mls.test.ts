@@ -270,7 +270,7 @@ describe("ordering and retention", () => {
     bob = expectKind(await processMessage(bob, p.commit), "commit").state;
     const old = await read(bob, late.message);
     assert.equal(old.epoch, 1n);
-    assert.deepEqual(old.sender.device, { accountId: ids.a.accountId, deviceId: ids.a.deviceId });
+    assert.deepEqual(old.sender.device, { userId: ids.a.userId, deviceId: ids.a.deviceId });
     bob = old.state;
     // Its key was deleted from the retained epoch (RFC 9420 §9.2), so a replay is refused.
     await rejects(processMessage(bob, late.message), "message_replayed");
