@@ -50,9 +50,15 @@ export interface BenchPlan {
   readonly freshServers: boolean;
   readonly pin: boolean;
   readonly outDir: string;
+  /**
+   * Where each Parley server under test writes a V8 CPU profile (`node --cpu-prof`) when it
+   * stops; null for none. For finding where the server's time goes, not for the figures:
+   * profiling slows the server, so a profiled run's numbers are not comparable.
+   */
+  readonly cpuProfileDir: string | null;
 }
 
-const FULL: Omit<BenchPlan, "outDir"> = {
+const FULL: Omit<BenchPlan, "outDir" | "cpuProfileDir"> = {
   mode: "full",
   repetitions: 3,
   targets: ["ws-relay", "socketio-relay", "parley"],
@@ -77,7 +83,7 @@ const FULL: Omit<BenchPlan, "outDir"> = {
   pin: true,
 };
 
-const QUICK: Omit<BenchPlan, "outDir"> = {
+const QUICK: Omit<BenchPlan, "outDir" | "cpuProfileDir"> = {
   ...FULL,
   mode: "quick",
   repetitions: 1,
@@ -116,6 +122,8 @@ const USAGE = `usage: node --conditions=parley-source --import tsx bench/run.ts 
   --fresh-servers         start a fresh server for every run in quick mode too
   --no-pin                do not pin server and generator to separate cores
   --out DIR               where results go (bench/results)
+  --cpu-prof DIR          each Parley server under test writes a V8 CPU profile there
+                          (node --cpu-prof) when it stops; slows it, so not for figures
 `;
 
 export function parsePlan(argv: readonly string[], defaultOut: string): BenchPlan {
@@ -140,6 +148,7 @@ export function parsePlan(argv: readonly string[], defaultOut: string): BenchPla
       "fresh-servers": { type: "boolean", default: false },
       "no-pin": { type: "boolean", default: false },
       out: { type: "string" },
+      "cpu-prof": { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
@@ -182,6 +191,7 @@ export function parsePlan(argv: readonly string[], defaultOut: string): BenchPla
     freshServers: values["fresh-servers"] || base.freshServers,
     pin: !values["no-pin"],
     outDir: values.out ?? defaultOut,
+    cpuProfileDir: values["cpu-prof"] !== undefined ? resolve(values["cpu-prof"]) : null,
   };
   for (const size of plan.fanoutRoomSizes) {
     if (size > plan.clients)

@@ -100,6 +100,9 @@ async function main(): Promise<number> {
     dataDir,
     openFiles: OPEN_FILES,
     cluster,
+    ...(plan.cpuProfileDir !== null
+      ? { parleyNodeArgs: ["--cpu-prof", `--cpu-prof-dir=${plan.cpuProfileDir}`] }
+      : {}),
   });
   try {
     // The generator processes start while the accounts are being registered.

@@ -13,6 +13,8 @@ export interface ServerSupplyOptions {
   openFiles: number;
   /** PostgreSQL + Redis for `parley-redis` and `parley-cluster`, or why there are none. */
   cluster: Promise<ClusterBackend | string>;
+  /** Extra node flags for the Parley server under test (e.g. `--cpu-prof`). */
+  parleyNodeArgs?: readonly string[];
 }
 
 /**
@@ -45,6 +47,7 @@ export class ServerSupply {
           dataDir: this.o.dataDir,
           pin,
           openFiles: this.o.openFiles,
+          ...(this.o.parleyNodeArgs ? { nodeArgs: this.o.parleyNodeArgs } : {}),
         });
       case "parley-redis":
       case "parley-cluster": {

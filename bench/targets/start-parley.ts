@@ -19,6 +19,8 @@ export interface StartParleyOptions {
   backend?: ParleyBackend;
   /** Label in error messages and the process list; default "parley". */
   label?: string;
+  /** Extra node flags before the module (e.g. `--cpu-prof`); none by default. */
+  nodeArgs?: readonly string[];
   /** Another checkout (with its own node_modules) whose server to run; default this one. */
   root?: string;
 }
@@ -36,6 +38,7 @@ export async function startParley(o: StartParleyOptions): Promise<RunningServer>
   const child = spawnChild({
     argv: [
       process.execPath,
+      ...(o.nodeArgs ?? []),
       ...TS_NODE_ARGS,
       o.root === undefined ? MAIN : join(o.root, "packages/server/src/main.ts"),
     ],

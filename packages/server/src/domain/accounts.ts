@@ -212,13 +212,18 @@ export class AccountService {
   /**
    * ACCT-1: the session was used just now from `ip`. Written at most once a minute per session
    * (per process), so a busy socket costs a map lookup per frame, not a database write.
+   * Undefined when nothing is written: the frame path then allocates no promise.
    */
-  async touch(sessionId: SessionId, ip: string | null): Promise<void> {
+  touch(sessionId: SessionId, ip: string | null): Promise<void> | undefined {
     const now = this.#o.now();
     const last = this.#touched.get(sessionId);
-    if (last !== undefined && now - last < LAST_SEEN_RESOLUTION_MS) return;
+    if (last !== undefined && now - last < LAST_SEEN_RESOLUTION_MS) return undefined;
     if (this.#touched.size >= TOUCHED_MAX) this.#touched.clear();
     this.#touched.set(sessionId, now);
+    return this.#recordSeen(sessionId, now, ip);
+  }
+
+  async #recordSeen(sessionId: SessionId, now: number, ip: string | null): Promise<void> {
     await this.#o.storage.touchSession(sessionId, now, ip);
   }
 

@@ -86,8 +86,11 @@ describe("Relay", () => {
   test("refuses a room that does not exist or that the sender is not in", async (t) => {
     const f = await fixture(t);
     const { room } = await f.rooms.create(f.alice, { name: "team" });
-    await assert.rejects(f.relay.toRoom(f.bob, "u-bob-1", room.id, "AA"), code("not_a_member"));
-    await assert.rejects(f.relay.toRoom(f.bob, "u-bob-1", "ZZZZZZ", "AA"), code("room_not_found"));
+    await assert.rejects(async () => f.relay.toRoom(f.bob, "u-bob-1", room.id, "AA"), code("not_a_member"));
+    await assert.rejects(
+      async () => f.relay.toRoom(f.bob, "u-bob-1", "ZZZZZZ", "AA"),
+      code("room_not_found"),
+    );
     await assert.rejects(f.relay.typing(f.bob, "u-bob-1", room.id, true), code("not_a_member"));
   });
 

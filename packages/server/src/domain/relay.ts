@@ -3,7 +3,7 @@ import type { Bus } from "../bus/bus.js";
 import type { AuthContext } from "./accounts.js";
 import { encodeFrame } from "./encode.js";
 import { ParleyError } from "./errors.js";
-import { asRoomId, type UserId } from "./ids.js";
+import { asRoomId, type RoomId, type UserId } from "./ids.js";
 import type { Membership, MembershipCache } from "./membership-cache.js";
 import type { MessageIdGenerator } from "./message-id-generator.js";
 import type { OfflineQueue } from "./offline-queue.js";
@@ -39,43 +39,60 @@ export class Relay {
     this.#now = o.now ?? Date.now;
   }
 
-  async toRoom(
+  /**
+   * RELAY-1: relays `payload` to the room's members. Synchronous when everything it needs is in
+   * memory (the room's members, the sender's followers, no offline queue): the relay's hot path
+   * then makes no promise. A refusal known at once is thrown, not returned as a rejection.
+   */
+  toRoom(auth: AuthContext, connectionId: string, rawRoomId: string, payload: string): Sent | Promise<Sent> {
+    const roomId = asRoomId(canonicalRoomId(rawRoomId));
+    const members = this.o.membership.peek(roomId);
+    if (members === undefined) {
+      return this.o.membership
+        .load(roomId)
+        .then((loaded) => this.#toMembers(auth, connectionId, roomId, loaded, payload));
+    }
+    return this.#toMembers(auth, connectionId, roomId, members, payload);
+  }
+
+  #toMembers(
     auth: AuthContext,
     connectionId: string,
-    rawRoomId: string,
+    roomId: RoomId,
+    members: Membership | null,
     payload: string,
-  ): Promise<{ id: string; ts: number }> {
-    const roomId = asRoomId(canonicalRoomId(rawRoomId));
-    const members = this.o.membership.peek(roomId) ?? (await this.o.membership.load(roomId));
+  ): Sent | Promise<Sent> {
     if (!members) throw new ParleyError("room_not_found");
     if (!members.set.has(auth.userId)) throw new ParleyError("not_a_member");
-    const id = this.o.messageIds.next();
-    const ts = this.#now();
-    const from = { id: auth.userId, username: auth.username };
-    this.o.bus.deliver(
-      members.list,
-      encodeFrame({ type: "message", id, ts, from, room: roomId, payload }),
-      connectionId,
-    );
-    if (this.o.offlineQueue) {
-      try {
-        await this.o.offlineQueue.enqueue(members.set, {
-          roomId,
-          messageId: id,
-          from: { userId: auth.userId, username: auth.username },
-          ts,
-          payload,
-        });
-      } catch (err) {
-        this.o.onQueueError?.(err);
-      }
+    const sent: Sent = { id: this.o.messageIds.next(), ts: this.#now() };
+    this.o.bus.deliver(members.list, roomMessageFrame(auth, sent, roomId, payload, false), connectionId);
+    if (this.o.offlineQueue)
+      return this.#queueThenFollowers(this.o.offlineQueue, auth, roomId, members, sent, payload);
+    const pending = this.#toFollowers(auth, members, roomId, sent, payload);
+    return pending === undefined ? sent : pending.then(() => sent);
+  }
+
+  async #queueThenFollowers(
+    queue: OfflineQueue,
+    auth: AuthContext,
+    roomId: RoomId,
+    members: Membership,
+    sent: Sent,
+    payload: string,
+  ): Promise<Sent> {
+    try {
+      await queue.enqueue(members.set, {
+        roomId,
+        messageId: sent.id,
+        from: { userId: auth.userId, username: auth.username },
+        ts: sent.ts,
+        payload,
+      });
+    } catch (err) {
+      this.o.onQueueError?.(err);
     }
-    if (members.isPublic && members.kind === "room") {
-      await this.#toFollowers(auth.userId, members, () =>
-        encodeFrame({ type: "message", id, ts, from, room: roomId, via: "subscription", payload }),
-      );
-    }
-    return { id, ts };
+    await this.#toFollowers(auth, members, roomId, sent, payload);
+    return sent;
   }
 
   async toUser(
@@ -141,10 +158,60 @@ export class Relay {
     );
   }
 
-  async #toFollowers(sender: UserId, members: Membership, frame: () => Buffer): Promise<void> {
-    const followers = await this.o.subscriptions.followersOf(sender);
+  /**
+   * SUB-2: a public room's post, copied to the sender's followers outside the room. Undefined
+   * when done at once (no followers, or their list in memory).
+   */
+  #toFollowers(
+    auth: AuthContext,
+    members: Membership,
+    roomId: RoomId,
+    sent: Sent,
+    payload: string,
+  ): Promise<void> | undefined {
+    if (!members.isPublic || members.kind !== "room") return undefined;
+    const followers = this.o.subscriptions.followersOf(auth.userId);
+    if (!Array.isArray(followers)) {
+      return (followers as Promise<readonly UserId[]>).then((list) =>
+        this.#copyToFollowers(list, auth, members, roomId, sent, payload),
+      );
+    }
+    this.#copyToFollowers(followers as readonly UserId[], auth, members, roomId, sent, payload);
+    return undefined;
+  }
+
+  #copyToFollowers(
+    followers: readonly UserId[],
+    auth: AuthContext,
+    members: Membership,
+    roomId: RoomId,
+    sent: Sent,
+    payload: string,
+  ): void {
     if (followers.length === 0) return;
     const outside = followers.filter((f) => !members.set.has(f));
-    if (outside.length > 0) this.o.bus.deliver(outside, frame());
+    if (outside.length > 0) this.o.bus.deliver(outside, roomMessageFrame(auth, sent, roomId, payload, true));
   }
+}
+
+/** A message id and the server's time stamp (WS-6). */
+export interface Sent {
+  id: string;
+  ts: number;
+}
+
+/** The `message` frame of a room post, serialised once for all its recipients (RELAY-2). */
+function roomMessageFrame(
+  auth: AuthContext,
+  sent: Sent,
+  roomId: RoomId,
+  payload: string,
+  viaSubscription: boolean,
+): Buffer {
+  const from = { id: auth.userId, username: auth.username };
+  return encodeFrame(
+    viaSubscription
+      ? { type: "message", id: sent.id, ts: sent.ts, from, room: roomId, via: "subscription", payload }
+      : { type: "message", id: sent.id, ts: sent.ts, from, room: roomId, payload },
+  );
 }

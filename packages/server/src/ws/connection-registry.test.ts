@@ -1,5 +1,6 @@
 // ConnectionRegistry: indexes, deliveries, control events and frame budgets.
 import assert from "node:assert/strict";
+import type { Writable } from "node:stream";
 import { describe, test } from "node:test";
 import { ERRORS } from "@parley/protocol";
 import type WebSocket from "ws";
@@ -8,21 +9,52 @@ import type { DeviceStream } from "../domain/device-stream.js";
 import { asRoomId, asSessionId, asUserId } from "../domain/ids.js";
 import { Connection } from "./connection.js";
 import { ConnectionRegistry } from "./connection-registry.js";
+import { WriteBatch } from "./write-batch.js";
 
-/** A socket that records what the connection sent and how it was closed. */
+/** The JSON inside a server's WebSocket text frame (RFC 6455 §5.2, unmasked). */
+function unframe(chunk: Buffer): string {
+  assert.equal(chunk[0], 0x81, "one unfragmented text frame");
+  const length7 = (chunk[1] ?? 0) & 0x7f;
+  return chunk.subarray(length7 < 126 ? 2 : length7 === 126 ? 4 : 10).toString("utf8");
+}
+
+const batch = new WriteBatch();
+
+/** A WebSocket and its socket, recording what the connection wrote and how it was closed. */
 function fakeSocket() {
   const sent: string[] = [];
   const closes: [number, string][] = [];
   const ws = {
     readyState: 1,
     bufferedAmount: 0,
-    send: (data: Buffer) => sent.push(data.toString("utf8")),
     close: (code: number, reason: string) => {
       closes.push([code, reason]);
     },
     terminate: () => undefined,
   };
-  return { ws: ws as unknown as WebSocket, sent, closes };
+  const socket = {
+    writableCorked: 0,
+    cork() {
+      this.writableCorked++;
+    },
+    uncork() {
+      this.writableCorked--;
+    },
+    write: (chunk: Buffer) => sent.push(unframe(chunk)),
+  };
+  return { ws: ws as unknown as WebSocket, socket: socket as unknown as Writable, sent, closes };
+}
+
+function connection(id: string, socket: ReturnType<typeof fakeSocket>, sendBufferBytes = 1 << 20) {
+  return new Connection({
+    id,
+    ws: socket.ws,
+    socket: socket.socket,
+    ip: "127.0.0.1",
+    sendBufferBytes,
+    batch,
+    onSent: () => undefined,
+  });
 }
 
 let n = 0;
@@ -33,7 +65,7 @@ function connect(
   deviceId: string | null = null,
 ) {
   const socket = fakeSocket();
-  const conn = new Connection(`c${++n}`, socket.ws, "127.0.0.1", 1 << 20, () => undefined);
+  const conn = connection(`c${++n}`, socket);
   registry.opened(conn);
   const auth: AuthContext = {
     userId: asUserId(user),
@@ -127,7 +159,7 @@ describe("ConnectionRegistry", () => {
   test("closes a holding connection as a slow consumer instead of holding without bound", () => {
     const { r } = registry();
     const socket = fakeSocket();
-    const conn = new Connection("small", socket.ws, "127.0.0.1", 16, () => undefined);
+    const conn = connection("small", socket, 16);
     r.opened(conn);
     conn.auth = { userId: asUserId("bob"), username: "bob", sessionId: asSessionId("s-bob"), isAdmin: false };
     conn.deviceId = "phone";
@@ -164,6 +196,7 @@ describe("ConnectionRegistry", () => {
     r.onControl({ type: "queue.written", devices: [{ userId: asUserId("alice"), deviceId: "laptop" }] });
     await new Promise((resolve) =>
       phone.conn.serially(
+        undefined,
         async () => resolve(undefined),
         () => undefined,
       ),

@@ -1,10 +1,12 @@
 // This server's connections by user, session and device, with each connected user's frame budget: the bus's sink.
 import { assertNever, deviceKey, type ErrorCode } from "@parley/protocol";
 import type { BusSink, ControlEvent } from "../bus/bus.js";
+import type { DeviceStream } from "../domain/device-stream.js";
 import { ParleyError } from "../domain/errors.js";
 import type { SessionId, UserId } from "../domain/ids.js";
 import { TokenBuckets } from "../domain/token-bucket.js";
 import type { Connection } from "./connection.js";
+import { type WireFrame, wireFrame } from "./wire-frame.js";
 
 export interface ConnectionRegistryOptions {
   /** LIMIT-2: frames per second and burst per user. */
@@ -95,14 +97,17 @@ export class ConnectionRegistry implements BusSink {
     return this.#budgets.take(userId, cost);
   }
 
+  /** RELAY-2: the frame is framed once, and that buffer written to every recipient's socket. */
   deliverLocal(userIds: readonly UserId[], frame: Buffer, exceptConnection?: string): void {
+    let wire: WireFrame | undefined;
     let delivered = 0;
     for (const userId of userIds) {
       const conns = this.#byUser.get(userId);
       if (!conns) continue;
       for (const conn of conns) {
         if (conn.id === exceptConnection) continue;
-        conn.deliver(frame);
+        wire ??= wireFrame(frame);
+        conn.deliver(wire);
         delivered++;
       }
     }
@@ -110,7 +115,10 @@ export class ConnectionRegistry implements BusSink {
   }
 
   deliverLocalDevice(userId: UserId, deviceId: string, frame: Buffer): void {
-    for (const conn of this.#byDevice.get(deviceKey(userId, deviceId)) ?? []) conn.deliver(frame);
+    const conns = this.#byDevice.get(deviceKey(userId, deviceId));
+    if (!conns) return;
+    const wire = wireFrame(frame);
+    for (const conn of conns) conn.deliver(wire);
   }
 
   hasLocalDevice(userId: UserId, deviceId: string): boolean {
@@ -136,7 +144,7 @@ export class ConnectionRegistry implements BusSink {
         for (const d of event.devices) {
           for (const conn of this.#byDevice.get(deviceKey(d.userId, d.deviceId)) ?? []) {
             const stream = conn.stream;
-            if (stream) conn.serially(() => stream.queueWritten(), this.o.onStreamError);
+            if (stream) conn.serially(stream, queueWritten, this.o.onStreamError);
           }
         }
         return;
@@ -148,6 +156,10 @@ export class ConnectionRegistry implements BusSink {
         assertNever(event);
     }
   }
+}
+
+function queueWritten(stream: DeviceStream): Promise<void> {
+  return stream.queueWritten();
 }
 
 function addTo<K, V>(map: Map<K, Set<V>>, key: K, value: V): void {

@@ -8,6 +8,7 @@ import type { LinkRelay } from "../domain/link-relay.js";
 import type { Relay } from "../domain/relay.js";
 import type { RoomService } from "../domain/rooms.js";
 import type { SubscriptionService } from "../domain/subscriptions.js";
+import { ackFrame } from "./ack-frame.js";
 import type { Connection } from "./connection.js";
 
 /** The domain services the handlers call. */
@@ -28,7 +29,8 @@ export interface FrameContext {
 export interface FrameHandler<T extends ClientFrameType> {
   /** Frame tokens (LIMIT-2) the frame costs; 1 when absent. */
   cost?: (frame: ClientFrameOf<T>) => number;
-  handle: (d: FrameDomain, c: FrameContext, frame: ClientFrameOf<T>) => Promise<void> | void;
+  /** Returns a promise only when it has to wait (WS-4 then holds the connection's next frame). */
+  handle: (d: FrameDomain, c: FrameContext, frame: ClientFrameOf<T>) => Promise<void> | undefined | void;
 }
 
 export type FrameHandlers = { [T in Exclude<ClientFrameType, "auth">]: FrameHandler<T> };
@@ -46,13 +48,16 @@ function streamOf(conn: Connection) {
 
 export const FRAME_HANDLERS: FrameHandlers = {
   "message.send": {
-    async handle(d, { conn, auth }, frame) {
+    // The relay's hot path: synchronous when the room's members are in memory (Relay.toRoom).
+    handle(d, { conn, auth }, frame) {
       const to = frame.to;
-      const { id, ts } =
+      const sent =
         "room" in to
-          ? await d.relay.toRoom(auth, conn.id, to.room, frame.payload)
-          : await d.relay.toUser(auth, conn.id, asUserId(to.user), frame.payload);
-      conn.send({ type: "ack", ...rid(frame), id, ts });
+          ? d.relay.toRoom(auth, conn.id, to.room, frame.payload)
+          : d.relay.toUser(auth, conn.id, asUserId(to.user), frame.payload);
+      if (sent instanceof Promise) return sent.then((s) => conn.sendRaw(ackFrame(frame.rid, s)));
+      conn.sendRaw(ackFrame(frame.rid, sent));
+      return undefined;
     },
   },
   typing: {

@@ -66,6 +66,22 @@ describe("FrameParser", () => {
     assert.equal(({} as { polluted?: boolean }).polluted, undefined);
   });
 
+  test("drops those keys when they are spelled with JSON escapes too", () => {
+    const frame = parser.parse(
+      '{"type":"room.list","\\u005f_proto__":{"polluted":true},"\\u0063onstructor":{"x":1},"prototyp\\u0065":2}',
+    );
+    assert.equal(frame.type, "room.list");
+    assert.equal(Object.hasOwn(frame, "__proto__"), false);
+    assert.equal(Object.hasOwn(frame, "constructor"), false);
+    assert.equal(Object.hasOwn(frame, "prototype"), false);
+    assert.equal((frame as { polluted?: boolean }).polluted, undefined);
+  });
+
+  test("parses a frame with none of those keys to the same value", () => {
+    const text = JSON.stringify({ type: "message.send", rid: "r1", to: { room: "ABC234" }, payload: "QUJD" });
+    assert.deepEqual(parser.parse(text), JSON.parse(text));
+  });
+
   test("ignores unknown fields", () => {
     assert.equal(parser.parse('{"type":"room.list","extra":1}').type, "room.list");
   });

@@ -1,6 +1,7 @@
 // The WebSocket transport: authenticates sockets (WS-1), validates frames (WS-3), applies the frame rate (LIMIT-2), keeps heartbeats and hands each frame to its handler.
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, Server } from "node:http";
+import type { Duplex } from "node:stream";
 import { type ClientFrame, type ClientFrameOf, PROTOCOL_VERSION } from "@parley/protocol";
 import type { Logger } from "pino";
 import type { RawData, WebSocket } from "ws";
@@ -21,6 +22,7 @@ import { FrameError, FrameParser } from "./frame-parser.js";
 import { startHeartbeat } from "./heartbeat.js";
 import { readyFrame } from "./ready-frame.js";
 import { UpgradeHandler } from "./upgrade.js";
+import { WriteBatch } from "./write-batch.js";
 
 export interface GatewayOptions extends FrameDomain {
   config: Config;
@@ -35,6 +37,14 @@ export interface GatewayOptions extends FrameDomain {
   storageUp: () => Promise<boolean>;
   /** The client address as the HTTP layer sees it (honours trusted proxies). */
   clientIp: (req: IncomingMessage) => string;
+}
+
+/** A validated frame and the connection it came on, waiting for its turn (WS-4). */
+class PendingFrame {
+  constructor(
+    readonly conn: Connection,
+    readonly frame: ClientFrame,
+  ) {}
 }
 
 /** Invalid frames a connection may send before it is closed (WS-3). */
@@ -52,6 +62,8 @@ export class Gateway {
   readonly #signOn: SignOn;
   readonly #devices: DeviceSessions;
   readonly #stopHeartbeat: () => void;
+  /** Every connection's writes of one event-loop turn, each socket's in one write. */
+  readonly #batch = new WriteBatch();
   readonly #onSent = () => {
     this.o.metrics.framesOut++;
   };
@@ -63,7 +75,7 @@ export class Gateway {
       allowedOrigins: o.config.allowedOrigins,
       onOriginRefused: (req) =>
         o.log.warn({ event: "ws_origin_refused", ip: o.clientIp(req) }, "foreign origin refused"),
-      onSocket: (ws, req) => this.#open(ws, req),
+      onSocket: (ws, req, socket) => this.#open(ws, req, socket),
     });
     this.#registry = new ConnectionRegistry({
       frameRate: o.config.frameRate,
@@ -108,14 +120,16 @@ export class Gateway {
     return this.#registry.hasLocalDevice(userId, deviceId);
   }
 
-  #open(ws: WebSocket, req: IncomingMessage): void {
-    const conn = new Connection(
-      randomUUID(),
+  #open(ws: WebSocket, req: IncomingMessage, socket: Duplex): void {
+    const conn = new Connection({
+      id: randomUUID(),
       ws,
-      this.o.clientIp(req),
-      this.o.config.sendBufferBytes,
-      this.#onSent,
-    );
+      socket,
+      ip: this.o.clientIp(req),
+      sendBufferBytes: this.o.config.sendBufferBytes,
+      batch: this.#batch,
+      onSent: this.#onSent,
+    });
     this.#registry.opened(conn);
     this.o.metrics.connections.inc();
     conn.authTimer = setTimeout(() => conn.close("auth_timeout"), this.o.config.authTimeoutMs);
@@ -169,24 +183,25 @@ export class Gateway {
       else conn.sendError(err, e instanceof FrameError ? e.rid : undefined);
       return;
     }
-    conn.serially(
-      () => this.#handle(conn, frame),
-      (e) => this.#fail(conn, e, frame),
-    );
+    conn.serially(new PendingFrame(conn, frame), this.#handle, this.#fail);
   }
 
-  async #fail(conn: Connection, e: unknown, frame: ClientFrame): Promise<void> {
+  readonly #fail = async (e: unknown, { conn, frame }: PendingFrame): Promise<void> => {
     const error = await this.#failures.describe(e, frame.type);
     conn.sendError(error, "rid" in frame ? frame.rid : undefined);
     // A connection that could not be authenticated gets no second chance and no open socket.
     if (!conn.auth) conn.close(error.code);
-  }
+  };
 
-  async #handle(conn: Connection, frame: ClientFrame): Promise<void> {
-    if (conn.closing) return;
+  /** Handles one frame; a promise only when the frame has to wait for something (WS-4). */
+  readonly #handle = ({ conn, frame }: PendingFrame): Promise<void> | undefined => {
+    if (conn.closing) return undefined;
     const auth = conn.auth;
     if (!auth) {
-      if (frame.type !== "auth") return conn.close("auth_required");
+      if (frame.type !== "auth") {
+        conn.close("auth_required");
+        return undefined;
+      }
       return this.#authenticate(conn, frame);
     }
     if (frame.type === "auth") throw new ParleyError("validation_failed", { details: ["/type"] });
@@ -194,15 +209,23 @@ export class Gateway {
     const wait = this.#registry.take(auth.userId, handler.cost?.(frame) ?? 1);
     if (wait > 0) throw new ParleyError("rate_limited", { retryAfterMs: wait });
     // ACCT-1: a map lookup per frame; a database write at most once a minute per session.
-    this.o.accounts.touch(auth.sessionId, conn.ip).catch((err: unknown) => {
-      this.o.log.warn(
-        { err, event: "session_touch_failed" },
-        "could not record when a session was last seen",
-      );
-    });
-    await handler.handle(this.o, { conn, auth }, frame);
-    if (frame.type === "message.send") this.o.metrics.messages++;
-  }
+    this.o.accounts.touch(auth.sessionId, conn.ip)?.catch(this.#touchFailed);
+    const pending = handler.handle(this.o, { conn, auth }, frame);
+    if (frame.type !== "message.send") return pending ?? undefined;
+    if (!pending) {
+      this.o.metrics.messages++;
+      return undefined;
+    }
+    return pending.then(this.#countMessage);
+  };
+
+  readonly #touchFailed = (err: unknown): void => {
+    this.o.log.warn({ err, event: "session_touch_failed" }, "could not record when a session was last seen");
+  };
+
+  readonly #countMessage = (): void => {
+    this.o.metrics.messages++;
+  };
 
   async #authenticate(conn: Connection, frame: ClientFrameOf<"auth">): Promise<void> {
     clearTimeout(conn.authTimer);

@@ -12,8 +12,8 @@ export interface UpgradeOptions {
   allowedOrigins: readonly string[];
   /** Called with the refused request's client address. */
   onOriginRefused: (req: IncomingMessage) => void;
-  /** A socket that passed the checks. */
-  onSocket: (ws: WebSocket, req: IncomingMessage) => void;
+  /** A socket that passed the checks, with the TCP (or TLS) socket under it. */
+  onSocket: (ws: WebSocket, req: IncomingMessage, socket: Duplex) => void;
 }
 
 /** Accepts WebSocket upgrades on `WS_PATH` and refuses every other one with a registry error body. */
@@ -53,7 +53,7 @@ export class UpgradeHandler {
       refuse(socket, 403, "Forbidden", "origin_forbidden");
       return;
     }
-    this.#wss.handleUpgrade(req, socket, head, (ws) => this.o.onSocket(ws, req));
+    this.#wss.handleUpgrade(req, socket, head, (ws) => this.o.onSocket(ws, req, socket));
   }
 
   #originAllowed(origin: string, req: IncomingMessage): boolean {
