@@ -116,7 +116,7 @@ class People {
 
   identity(): Promise<DeviceIdentity> {
     this.#n += 1;
-    return generateDeviceIdentity({ accountId: `bench-${this.#n}`, deviceId: "d1" });
+    return generateDeviceIdentity({ userId: `bench-${this.#n}`, deviceId: "d1" });
   }
 
   async withKeyPackages(count: number): Promise<{ id: DeviceIdentity; bundle: KeyPackageBundle }[]> {

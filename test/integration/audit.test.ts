@@ -266,7 +266,7 @@ function suite(
   it("records a device bound to an account", async () => {
     const s = await registerUser(ts, uniqueName("dev"));
     const deviceId = `dev${Math.floor(Math.random() * 1e9)}`;
-    const identity = await generateDeviceIdentity({ accountId: s.user.id, deviceId });
+    const identity = await generateDeviceIdentity({ userId: s.user.id, deviceId });
     const [bundle] = await generateKeyPackages(identity, 1);
     const last = await generateLastResortKeyPackage(identity);
     const socket = await TestSocket.open(ts);

@@ -133,7 +133,7 @@ it("manages a room from the terminal: privacy, invitations, roles, settings, dir
   const groupShrank = nextEvent(
     sam.client,
     "membership",
-    (m) => m.source === "group" && m.removed.some((d) => d.accountId === dan.id),
+    (m) => m.source === "group" && m.removed.some((d) => d.userId === dan.id),
   );
   await type(`/kick ${dan.username}`, true);
   await waitScreen(shows(`${dan.username} was removed by ${alice}`), "the removal line");

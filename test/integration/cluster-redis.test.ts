@@ -244,7 +244,7 @@ async function newDevice(ts: TestServer): Promise<Device> {
   const session = await registerUser(ts);
   const userId = session.user.id;
   const deviceId = `dev${randomBytes(4).toString("hex")}`;
-  const identity = await generateDeviceIdentity({ accountId: userId, deviceId });
+  const identity = await generateDeviceIdentity({ userId: userId, deviceId });
   const bundles = await generateKeyPackages(identity, 2);
   const last = await generateLastResortKeyPackage(identity);
   const socket = await TestSocket.open(ts);

@@ -214,7 +214,7 @@ describe("removing a device (IDENT-5)", () => {
     await socket.next("ready");
     const revoke = (key = generateIdentityKey(), deviceKey: Uint8Array = tabletKey, deviceId = tabletId) =>
       Buffer.from(
-        encodeRevocation(signDeviceRevocation(key, { accountId: erin.id, deviceId }, deviceKey, Date.now())),
+        encodeRevocation(signDeviceRevocation(key, { userId: erin.id, deviceId }, deviceKey, Date.now())),
       ).toString("base64");
     const answer = (frame: Record<string, unknown>) => socket.call({ type: "device.remove", ...frame });
     const code = (f: unknown) => (f as { type: string; code?: string }).code;

@@ -929,7 +929,7 @@ test("a server that substitutes a user's key is caught: identity_changed, a refu
 
     // Whoever holds the server's database puts a key of their own on bob's device, with
     // KeyPackages to match: an invite would then add the attacker instead of bob.
-    const fake = await generateDeviceIdentity({ accountId: bob.id, deviceId: bobDevice });
+    const fake = await generateDeviceIdentity({ userId: bob.id, deviceId: bobDevice });
     const packages = await generateKeyPackages(fake, 2);
     const db = new Database(join(dataDir, "parley.db"));
     try {

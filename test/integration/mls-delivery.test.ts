@@ -60,7 +60,7 @@ async function newDevice(ts: TestServer, count = 3, of?: Device): Promise<Device
     u = session.user.id;
   }
   const deviceId = `dev${Math.floor(Math.random() * 1e9)}`;
-  const identity = await generateDeviceIdentity({ accountId: u, deviceId }, identityKey);
+  const identity = await generateDeviceIdentity({ userId: u, deviceId }, identityKey);
   const bundles = await generateKeyPackages(identity, count);
   const last = await generateLastResortKeyPackage(identity);
   const socket = await connectDevice(ts, t, deviceId);
@@ -114,7 +114,7 @@ describe("MLS delivery service", () => {
     });
     assert.equal(expect(refused, "error").code, "key_package_invalid");
     // The same device id with another key is a different device: refused.
-    const other = await generateDeviceIdentity({ accountId: alice.userId, deviceId: alice.deviceId });
+    const other = await generateDeviceIdentity({ userId: alice.userId, deviceId: alice.deviceId });
     const swap = await alice.socket.call({
       type: "device.register",
       deviceId: alice.deviceId,
@@ -377,7 +377,7 @@ describe("MLS delivery service", () => {
     const state = await createGroup(alice.identity, { groupId: new TextEncoder().encode(roomId) });
 
     // A KeyPackage made for Bob's device id with a key the server never bound to it.
-    const impostor = await generateDeviceIdentity({ accountId: bob.userId, deviceId: bob.deviceId });
+    const impostor = await generateDeviceIdentity({ userId: bob.userId, deviceId: bob.deviceId });
     const [forged] = await generateKeyPackages(impostor, 1);
     const fake = await addMembers(state, [forged!.keyPackage]);
     await refused(await commitFrame(roomId, fake, { addDevices: [bobDevice] }), "/addDevices");

@@ -142,7 +142,7 @@ test("suites do not mix: KeyPackages and a group's first Commit of another suite
   try {
     const session = await registerUser(ts);
     const deviceId = "laptop";
-    const identity = await generateDeviceIdentity({ accountId: session.user.id, deviceId });
+    const identity = await generateDeviceIdentity({ userId: session.user.id, deviceId });
     const socket = await TestSocket.open(ts);
     sockets.push(socket);
     socket.send({ type: "auth", token: session.accessToken, protocolVersion: PROTOCOL_VERSION, deviceId });

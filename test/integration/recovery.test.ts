@@ -48,7 +48,7 @@ function issue(ts: TestServer, token: string, userId: string) {
 /** Binds an identity key to the account with a real device registration; returns the key. */
 async function bindIdentity(ts: TestServer, s: SessionResponse): Promise<string> {
   const deviceId = `dev${Math.floor(Math.random() * 1e9)}`;
-  const identity = await generateDeviceIdentity({ accountId: s.user.id, deviceId });
+  const identity = await generateDeviceIdentity({ userId: s.user.id, deviceId });
   const last = await generateLastResortKeyPackage(identity);
   const socket = await TestSocket.open(ts);
   socket.send({ type: "auth", token: s.accessToken, protocolVersion: PROTOCOL_VERSION, deviceId });

@@ -74,7 +74,7 @@ async function deviceOf(
 ): Promise<Device> {
   const deviceId = `dev${Math.floor(Math.random() * 1e9)}`;
   // One identity per person (issue 14): a person's devices are certified by one identity key.
-  const identity = await generateDeviceIdentity({ accountId: userId, deviceId }, identityKey);
+  const identity = await generateDeviceIdentity({ userId: userId, deviceId }, identityKey);
   const socket = await TestSocket.open(ts);
   socket.send({ type: "auth", token, protocolVersion: PROTOCOL_VERSION, deviceId });
   await socket.next("ready");

@@ -1,3 +1,4 @@
+// The admin API as typed calls, signed in as one admin account for one command.
 import {
   type AdminBlockRequest,
   AdminBlocksResponse,

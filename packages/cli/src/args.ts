@@ -1,3 +1,4 @@
+// Parses a subcommand's arguments strictly and turns mistakes into usage errors.
 import { type ParseArgsConfig, parseArgs } from "node:util";
 import { usageError } from "./cli-error.js";
 

@@ -1,3 +1,4 @@
+// Where the user's Parley directory is (XDG config dir, or --config-dir).
 import { homedir } from "node:os";
 import { join } from "node:path";
 

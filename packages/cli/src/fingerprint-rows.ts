@@ -1,3 +1,4 @@
+// Lays a certificate fingerprint out in rows that an 80-column terminal never folds mid-byte.
 import { fingerprintLines } from "@parley/protocol";
 
 /**

@@ -1,3 +1,4 @@
+// A fetch over node:https that trusts exactly one CA, for the SDK and the admin commands.
 import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { CliError, EXIT } from "./cli-error.js";

@@ -1,3 +1,4 @@
+// The servers this user trusted and the CA fingerprint each presented first, like ssh's known_hosts.
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+// The `parley` command: picks the subcommand, runs it and turns its failure into one line and an exit status.
 import { CliError, EXIT } from "./cli-error.js";
 
 const USAGE = `usage: parley <command> [options]

@@ -1,3 +1,4 @@
+// Finds Parley servers on the LAN by DNS-SD over mDNS and validates what they announce.
 import type { EventEmitter } from "node:events";
 import { isIP } from "node:net";
 import { MDNS_SERVICE_TYPE, MDNS_TXT } from "@parley/protocol";

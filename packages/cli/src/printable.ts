@@ -1,3 +1,4 @@
+// Makes text from the network safe to print: control characters replaced, bidirectional controls dropped.
 import { BIDI_CONTROLS } from "@parley/protocol";
 
 /**

@@ -1,3 +1,4 @@
+// Reads a password without echo, and yes/no answers, from the terminal.
 import { createInterface } from "node:readline/promises";
 import { CliError, EXIT } from "./cli-error.js";
 

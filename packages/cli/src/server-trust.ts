@@ -1,3 +1,4 @@
+// Decides whether to talk to a server: pins its CA on first use and refuses a changed one unless accepted.
 import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";

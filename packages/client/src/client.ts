@@ -5,7 +5,6 @@ import {
   createMlsConfig,
   type DeviceCertificate,
   type DeviceIdentity,
-  type DeviceRef,
   decodeCertificate,
   decodeRevocation,
   encodeRevocation,
@@ -23,6 +22,7 @@ import {
   AccountDeletedResponse,
   BlocksResponse,
   canonicalRoomId,
+  type DeviceRef,
   type FilesInfo,
   type IdentityResponse,
   type MlsSuite,
@@ -31,6 +31,7 @@ import {
   type ServerFrameOf,
   SessionsResponse,
   type SessionView,
+  sameDevice,
   type TotpEnrolment,
   TotpEnrolment as TotpEnrolmentSchema,
   TotpRecoveryCodes,
@@ -297,7 +298,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       // what is left is the person's identity key against the one pinned for them.
       verifyDevice: async (certificate) => {
         // IDENT-5: a device its person removed is never accepted again, whatever the server says.
-        if (await this.#pins.isRevoked(certificate.accountId, certificate.deviceId)) return false;
+        if (await this.#pins.isRevoked(certificate.userId, certificate.deviceId)) return false;
         await this.#observe(certificate);
         return true; // a changed identity is reported (identity_changed), not refused: the group must go on
       },
@@ -640,7 +641,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   async roomDevices(roomId: string): Promise<{ userId: string; deviceId: string }[]> {
     const state = await this.#groups.get(canonicalRoomId(roomId));
     if (state === undefined) return [];
-    return groupMembers(state).map((m) => ({ userId: m.device.accountId, deviceId: m.device.deviceId }));
+    return groupMembers(state).map((m) => m.device);
   }
 
   /** The suite the server makes new groups and KeyPackages in, once connected (MLS-9). */
@@ -693,7 +694,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     const id = canonicalRoomId(answer.room.id);
     await this.#sync.engine.ensureGroup(id);
     // This person's other devices come in with this one, not at their next reconnect.
-    await this.#sync.engine.addUser(id, this.#identity().accountId);
+    await this.#sync.engine.addUser(id, this.#identity().userId);
     return answer.room;
   }
 
@@ -828,15 +829,14 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     const c: Content = typeof content === "string" ? { text: content } : content;
     const me = this.#identity();
     const bare = { id: options.messageId ?? newMessageId(), sent: options.sentAt ?? this.#o.now() };
-    const author = { userId: me.accountId, deviceId: me.deviceId };
-    const sig = bytesToBase64(await signMessageOrigin(me, originText(id, author, bare, c)));
+    const sig = bytesToBase64(await signMessageOrigin(me, originText(id, me, bare, c)));
     const stamp = { ...bare, sig };
     const plaintext = encodeContent(c, stamp);
     if ((await this.#groups.get(id)) === undefined) await this.#sync.engine.ensureGroup(id);
     const { message, members } = await this.#sync.crypto.encryptFor(id, plaintext);
     await this.#redelivery.recordSent(id, stamp, c, members, me);
     // CHAT-4: what is deleted for everyone is not sent again to a device that lacks it.
-    if ("delete" in c) await this.#redelivery.forgetContent(id, me.accountId, c.delete.to.id, true);
+    if ("delete" in c) await this.#redelivery.forgetContent(id, me.userId, c.delete.to.id, true);
     try {
       const ack = await this.#conn.request(
         { type: "message.send", to: { room: id }, payload: bytesToBase64(message) },
@@ -979,13 +979,13 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   async safetyNumber(userId: string): Promise<SafetyNumberResult> {
     const me = this.#identity();
     let theirs = await this.#pins.identityKey(userId);
-    if (theirs === undefined || userId === me.accountId) {
+    if (theirs === undefined || userId === me.userId) {
       await this.devices(userId);
       theirs = await this.#pins.identityKey(userId);
     }
     if (theirs === undefined) throw new ParleyClientError("no_identity");
     const number = computeSafetyNumber(
-      { userId: me.accountId, identityKeys: [me.certificate.identityKey] },
+      { userId: me.userId, identityKeys: [me.certificate.identityKey] },
       { userId, identityKeys: [theirs] },
     );
     return { ...number, trust: await this.#pins.state(userId) };
@@ -1027,7 +1027,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
         continue;
       }
       const ok =
-        certificate.accountId === userId &&
+        certificate.userId === userId &&
         certificate.deviceId === d.deviceId &&
         verifyDeviceCertificate(certificate, base64ToBytes(d.signatureKey));
       if (!ok) continue;
@@ -1037,7 +1037,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       out.push({
         deviceId: d.deviceId,
         createdAt: certificate.createdAt,
-        current: userId === me.accountId && d.deviceId === me.deviceId,
+        current: userId === me.userId && d.deviceId === me.deviceId,
       });
     }
     return out;
@@ -1057,7 +1057,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     if (deviceId === me.deviceId) throw new ParleyClientError("invalid_target");
     const identityKey = await this.#device.identityKey();
     if (identityKey === undefined) throw new ParleyClientError("identity_link_required");
-    const answer = await this.#conn.request({ type: "devices.list", userId: me.accountId }, "devices");
+    const answer = await this.#conn.request({ type: "devices.list", userId: me.userId }, "devices");
     const listed = answer.devices.find((d) => d.deviceId === deviceId && d.certificate !== undefined);
     let deviceKey: Uint8Array | undefined;
     if (listed?.certificate !== undefined) {
@@ -1065,7 +1065,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       try {
         const certificate = decodeCertificate(base64ToBytes(listed.certificate));
         const ours =
-          certificate.accountId === me.accountId &&
+          certificate.userId === me.userId &&
           certificate.deviceId === deviceId &&
           bytesToBase64(certificate.identityKey) === bytesToBase64(identityKey.publicKey) &&
           verifyDeviceCertificate(certificate, key);
@@ -1077,13 +1077,13 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     if (deviceKey === undefined) throw new ParleyClientError("device_not_found");
     const revocation = signDeviceRevocation(
       identityKey,
-      { accountId: me.accountId, deviceId },
+      { userId: me.userId, deviceId },
       deviceKey,
       this.#o.now(),
     );
     const encoded = bytesToBase64(encodeRevocation(revocation));
     await this.#conn.request({ type: "device.remove", deviceId, revocation: encoded }, "ok");
-    await this.#deviceRemoved(me.accountId, deviceId, encoded, true);
+    await this.#deviceRemoved(me.userId, deviceId, encoded, true);
   }
 
   /**
@@ -1096,17 +1096,17 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     let identityKey: Uint8Array | undefined;
     try {
       const r = decodeRevocation(base64ToBytes(encoded));
-      ok = r.accountId === userId && r.deviceId === deviceId && verifyDeviceRevocation(r);
+      ok = r.userId === userId && r.deviceId === deviceId && verifyDeviceRevocation(r);
       identityKey = r.identityKey;
     } catch {
       ok = false;
     }
     if (!ok || identityKey === undefined) return;
     const me = this.#device.identity;
-    if (me !== undefined && me.accountId === userId && me.deviceId === deviceId) return; // the socket closes next
+    if (me !== undefined && me.userId === userId && me.deviceId === deviceId) return; // the socket closes next
     if (!(await this.#pins.revoke(userId, deviceId, identityKey))) return;
     this.emit("device_removed", { userId, deviceId });
-    const device = { accountId: userId, deviceId };
+    const device = { userId, deviceId };
     for (const roomId of await this.#groupRooms()) {
       if (first) {
         try {
@@ -1125,7 +1125,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   /** IDENT-5: the server says this device was removed: erase what it holds, and say so. */
   async #removedHere(): Promise<void> {
     const me = this.#device.identity;
-    const userId = me?.accountId ?? this.user?.id ?? "";
+    const userId = me?.userId ?? this.user?.id ?? "";
     const deviceId = me?.deviceId ?? this.#device.pendingId ?? "";
     this.#scheduler.close();
     this.#groups.cancelWaiters();
@@ -1155,7 +1155,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     const link = new NewDeviceLink(this.#conn);
     this.#link = link;
     return link.open(async (payload) => {
-      if (payload.accountId !== userId) throw new ParleyClientError("link_invalid");
+      if (payload.userId !== userId) throw new ParleyClientError("link_invalid");
       await this.#device.saveIdentityKey(payload.identityKey);
       for (const mark of payload.verified) {
         if (mark.userId !== userId) await this.#pins.markVerified(mark.userId, mark.identityKey);
@@ -1178,7 +1178,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     return joinLink(this.#conn, codeOrQr, async (): Promise<LinkPayload> => {
       const identityKey = await this.#device.identityKey();
       if (identityKey === undefined) throw new ParleyClientError("identity_link_required");
-      return { accountId: me.accountId, identityKey, verified: await this.#pins.verifiedMarks() };
+      return { userId: me.userId, identityKey, verified: await this.#pins.verifiedMarks() };
     });
   }
 
@@ -1263,7 +1263,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     // CHAT-4: a delete from the message's own sender (MLS authenticated it): its text is not
     // kept to send or pass on again.
     if ("delete" in c && c.delete.to.from === event.from.userId) {
-      const mine = event.from.userId === this.#identity().accountId;
+      const mine = event.from.userId === this.#identity().userId;
       await this.#redelivery.forgetContent(event.roomId, event.from.userId, c.delete.to.id, mine);
     }
     if (event.messageId !== undefined && event.sentAt !== undefined) {
@@ -1319,9 +1319,9 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   /** RCPT-4, RCPT-5: another device's notice, answered outside the receive path. */
   async #answerSync(roomId: string, from: DeviceRef, notice: SyncNotice): Promise<void> {
     const me = this.#identity();
-    if (from.accountId === me.accountId && from.deviceId === me.deviceId) return;
+    if (sameDevice(from, me)) return;
     const answer = await this.#redelivery.sync(roomId, from, notice);
-    for (const id of answer.acknowledge) this.#receipts.add(roomId, from.accountId, id, "delivered");
+    for (const id of answer.acknowledge) this.#receipts.add(roomId, from.userId, id, "delivered");
     if (answer.redeliver.length > 0) await this.#redeliver(roomId, answer.redeliver);
     if (answer.relay.length > 0) {
       // RCPT-6: the author's device answers at once; a holder waits, and passes on only what
@@ -1497,7 +1497,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     const key = me.certificate.identityKey;
     for (const roomId of roomIds) {
       try {
-        await this.#sync.engine.scheduleSupersededRemoval(roomId, me.accountId, async () => key, true);
+        await this.#sync.engine.scheduleSupersededRemoval(roomId, me.userId, async () => key, true);
       } catch (e) {
         if (isConnectionGone(e)) throw e;
         this.#report(asClientError(e), roomId);
@@ -1517,7 +1517,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       const shared: string[] = [];
       for (const roomId of await this.#groupRooms()) {
         const state = await this.#groups.get(roomId);
-        if (state !== undefined && groupMembers(state).some((m) => m.device.accountId === userId)) {
+        if (state !== undefined && groupMembers(state).some((m) => m.device.userId === userId)) {
           shared.push(roomId);
         }
       }
@@ -1530,11 +1530,11 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   /** This account's own identity key, pinned as verified: it comes from this device. */
   async #pinOwn(): Promise<void> {
     const me = this.#identity();
-    await this.#pins.pinOwn(me.accountId, me.certificate.identityKey, me.deviceId);
+    await this.#pins.pinOwn(me.userId, me.certificate.identityKey, me.deviceId);
   }
 
   async #observe(certificate: DeviceCertificate): Promise<void> {
-    await this.#pins.observe(certificate.accountId, certificate.identityKey, certificate.deviceId);
+    await this.#pins.observe(certificate.userId, certificate.identityKey, certificate.deviceId);
   }
 
   #report(error: ParleyClientError, roomId?: string, messageId?: string): void {

@@ -4,7 +4,6 @@ import {
   createGroup,
   type createMlsConfig,
   type DeviceIdentity,
-  type DeviceRef,
   exportGroupInfo,
   type GroupState,
   groupEpoch,
@@ -21,7 +20,7 @@ import {
   removeMembers,
   selfUpdate,
 } from "@parley/crypto";
-import { canonicalRoomId, deviceKey, type ServerFrameOf } from "@parley/protocol";
+import { canonicalRoomId, type DeviceRef, deviceKey, type ServerFrameOf, sameDevice } from "@parley/protocol";
 import { base64ToBytes, bytesToBase64 } from "./base64.js";
 import type { Connection } from "./connection.js";
 import type { DeviceKeys } from "./device.js";
@@ -146,8 +145,8 @@ export class CommitEngine {
     const state = await this.#d.groups.get(roomId);
     if (state === undefined) return;
     const members = groupMembers(state);
-    if (!members.some((m) => m.device.accountId === userId)) return;
-    const others = members.filter((m) => m.device.accountId !== userId).map((m) => m.leafIndex);
+    if (!members.some((m) => m.device.userId === userId)) return;
+    const others = members.filter((m) => m.device.userId !== userId).map((m) => m.leafIndex);
     const rank = others.sort((a, b) => a - b).indexOf(ownLeafIndex(state));
     const delay = (byOwner ? 2000 : 0) + (rank <= 0 ? 0 : 1000 * rank + Math.floor(this.#d.random() * 500));
     this.#d.scheduler.later(delay, () => this.removeUser(roomId, userId));
@@ -162,8 +161,8 @@ export class CommitEngine {
     const state = await this.#d.groups.get(roomId);
     if (state === undefined) return;
     const members = groupMembers(state);
-    if (!members.some((m) => refKey(m.device) === refKey(device))) return;
-    const others = members.filter((m) => refKey(m.device) !== refKey(device)).map((m) => m.leafIndex);
+    if (!members.some((m) => sameDevice(m.device, device))) return;
+    const others = members.filter((m) => !sameDevice(m.device, device)).map((m) => m.leafIndex);
     const rank = others.sort((a, b) => a - b).indexOf(ownLeafIndex(state));
     const delay = 2000 + 1000 * Math.max(rank, 0) + Math.floor(this.#d.random() * 500);
     this.#d.scheduler.later(delay, () => this.removeDevices(roomId, [device]));
@@ -185,7 +184,7 @@ export class CommitEngine {
     const state = await this.#d.groups.get(roomId);
     if (state === undefined) return;
     const members = groupMembers(state);
-    const own = members.filter((m) => m.device.accountId === userId);
+    const own = members.filter((m) => m.device.userId === userId);
     if (own.length === 0) return;
     const drop = async () => {
       const key = await currentKey();
@@ -193,7 +192,7 @@ export class CommitEngine {
       const current = await this.#d.groups.get(roomId);
       if (current === undefined) return;
       const stale = groupMembers(current).filter(
-        (m) => m.device.accountId === userId && bytesToBase64(m.identityKey) !== bytesToBase64(key),
+        (m) => m.device.userId === userId && bytesToBase64(m.identityKey) !== bytesToBase64(key),
       );
       if (stale.length > 0)
         await this.removeDevices(
@@ -202,7 +201,7 @@ export class CommitEngine {
         );
     };
     if (first) return drop();
-    const others = members.filter((m) => m.device.accountId !== userId).map((m) => m.leafIndex);
+    const others = members.filter((m) => m.device.userId !== userId).map((m) => m.leafIndex);
     const rank = others.sort((a, b) => a - b).indexOf(ownLeafIndex(state));
     const delay = 2000 + 1000 * Math.max(rank, 0) + Math.floor(this.#d.random() * 500);
     this.#d.scheduler.later(delay, drop);
@@ -211,9 +210,9 @@ export class CommitEngine {
   /** Removes the leaves of these devices that are still in the group. */
   async removeDevices(roomId: string, devices: readonly DeviceRef[]): Promise<void> {
     if ((await this.#d.groups.get(roomId)) === undefined) return;
-    const wanted = new Set(devices.map(refKey));
+    const wanted = new Set(devices.map((d) => deviceKey(d)));
     await this.#commit(roomId, async (state) => {
-      const leaves = groupMembers(state).filter((m) => wanted.has(refKey(m.device)));
+      const leaves = groupMembers(state).filter((m) => wanted.has(deviceKey(m.device)));
       if (leaves.length === 0) return undefined;
       return {
         pending: await removeMembers(
@@ -355,8 +354,8 @@ export class CommitEngine {
       commit: bytesToBase64(p.pending.commit),
       groupInfo: p.groupInfo,
       ...(p.pending.welcome !== undefined ? { welcome: bytesToBase64(p.pending.welcome) } : {}),
-      ...(p.addDevices.length > 0 ? { addDevices: p.addDevices.map(toWire) } : {}),
-      ...(p.removeDevices.length > 0 ? { removeDevices: p.removeDevices.map(toWire) } : {}),
+      ...(p.addDevices.length > 0 ? { addDevices: p.addDevices.map(idsOnly) } : {}),
+      ...(p.removeDevices.length > 0 ? { removeDevices: p.removeDevices.map(idsOnly) } : {}),
     };
     try {
       await this.#d.server.request(frame, "mls.accepted");
@@ -392,7 +391,7 @@ export class CommitEngine {
         epoch: Number(groupEpoch(merged)),
         added: added.map((m) => m.device),
         removed: removed.map((m) => m.device),
-        by: { accountId: this.#d.identity().accountId, deviceId: this.#d.identity().deviceId },
+        by: idsOnly(this.#d.identity()),
       });
     });
     this.#d.out.epochChanged(roomId);
@@ -497,7 +496,7 @@ export class CommitEngine {
    */
   async claimOwnOthers(): Promise<ClaimedDevice[]> {
     const me = this.#d.identity();
-    return (await this.claim(me.accountId)).filter((c) => c.ref.deviceId !== me.deviceId);
+    return (await this.claim(me.userId)).filter((c) => c.ref.deviceId !== me.deviceId);
   }
 
   /** Adds every device of `userId` that is not in the group yet. */
@@ -505,8 +504,8 @@ export class CommitEngine {
     const claimed = await this.claim(userId);
     if (claimed.length === 0) return; // no devices yet: they join by external Commit later
     await this.#commit(roomId, async (state) => {
-      const present = new Set(groupMembers(state).map((m) => refKey(m.device)));
-      const todo = claimed.filter((c) => !present.has(refKey(c.ref)));
+      const present = new Set(groupMembers(state).map((m) => deviceKey(m.device)));
+      const todo = claimed.filter((c) => !present.has(deviceKey(c.ref)));
       if (todo.length === 0) return undefined;
       try {
         return {
@@ -529,7 +528,7 @@ export class CommitEngine {
   async removeUser(roomId: string, userId: string): Promise<void> {
     if ((await this.#d.groups.get(roomId)) === undefined) return;
     await this.#commit(roomId, async (state) => {
-      const leaves = groupMembers(state).filter((m) => m.device.accountId === userId);
+      const leaves = groupMembers(state).filter((m) => m.device.userId === userId);
       if (leaves.length === 0) return undefined;
       return {
         pending: await removeMembers(
@@ -551,14 +550,14 @@ export class CommitEngine {
         const info = await inspectKeyPackage(keyPackage);
         const claimedKey = base64ToBytes(d.signatureKey);
         if (
-          info.device.accountId !== userId ||
+          info.device.userId !== userId ||
           info.device.deviceId !== d.deviceId ||
           bytesToBase64(info.signaturePublicKey) !== bytesToBase64(claimedKey)
         ) {
           throw new ParleyClientError("key_package_invalid");
         }
         await this.#d.pins.observe(userId, info.certificate.identityKey, d.deviceId);
-        out.push({ ref: { accountId: userId, deviceId: d.deviceId }, keyPackage });
+        out.push({ ref: { userId, deviceId: d.deviceId }, keyPackage });
       } catch (e) {
         this.#d.out.error(asClientError(e));
       }
@@ -639,7 +638,7 @@ export class CommitEngine {
       if (state === undefined) return false;
       const me = this.#d.identity();
       const own = groupMembers(state).find((m) => m.leafIndex === ownLeafIndex(state));
-      if (own !== undefined && refKey(own.device) === refKey(me)) return true;
+      if (own !== undefined && sameDevice(own.device, me)) return true;
       await this.#d.groups.delete(roomId);
       return false;
     });
@@ -718,10 +717,10 @@ export class CommitEngine {
   }
 }
 
-function refKey(d: DeviceRef): string {
-  return deviceKey(d.accountId, d.deviceId);
-}
-
-function toWire(d: DeviceRef): { userId: string; deviceId: string } {
-  return { userId: d.accountId, deviceId: d.deviceId };
+/**
+ * Only the two ids go into a frame, whatever else the object holds: a DeviceIdentity is a
+ * DeviceRef too, and its private key must never reach JSON.stringify.
+ */
+function idsOnly({ userId, deviceId }: DeviceRef): DeviceRef {
+  return { userId, deviceId };
 }

@@ -39,7 +39,7 @@ export interface LinkedMark {
 
 /** The plaintext of the sealed link payload. */
 export interface LinkPayload {
-  readonly accountId: string;
+  readonly userId: string;
   readonly identityKey: IdentityKeyPair;
   readonly verified: readonly LinkedMark[];
 }
@@ -90,7 +90,7 @@ export function encodeLinkPayload(p: LinkPayload): Uint8Array {
   return utf8ToBytes(
     JSON.stringify({
       v: 1,
-      accountId: p.accountId,
+      accountId: p.userId, // the sealed JSON's key since version 1
       identityKey: bytesToBase64(p.identityKey.privateKey),
       verified: p.verified.map((m) => ({ userId: m.userId, identityKey: bytesToBase64(m.identityKey) })),
     }),
@@ -120,7 +120,7 @@ export function decodeLinkPayload(bytes: Uint8Array): LinkPayload {
     }
   }
   return {
-    accountId: value.accountId,
+    userId: value.accountId,
     identityKey: identityKeyFromSeed(base64ToBytes(value.identityKey)),
     verified,
   };

@@ -82,7 +82,7 @@ export class DeviceKeys {
    * device starts anew).
    */
   async load(userId: string): Promise<DeviceIdentity | undefined> {
-    if (this.#identity !== undefined && this.#identity.accountId === userId) return this.#identity;
+    if (this.#identity !== undefined && this.#identity.userId === userId) return this.#identity;
     const raw = await this.store.get(IDENTITY_KEY);
     if (raw === undefined) return undefined;
     let identity: DeviceIdentity;
@@ -93,7 +93,7 @@ export class DeviceKeys {
       await this.#forgetDevice();
       return undefined;
     }
-    if (identity.accountId !== userId) throw new ParleyClientError("store_account_mismatch");
+    if (identity.userId !== userId) throw new ParleyClientError("store_account_mismatch");
     this.#identity = identity;
     return identity;
   }
@@ -139,7 +139,7 @@ export class DeviceKeys {
    */
   async create(userId: string, identityKey: IdentityKeyPair): Promise<DeviceIdentity> {
     const deviceId = await this.pending();
-    const identity = await generateDeviceIdentity({ accountId: userId, deviceId }, identityKey, this.now());
+    const identity = await generateDeviceIdentity({ userId, deviceId }, identityKey, this.now());
     await this.store.put(IDENTITY_KEY, exportDeviceIdentity(identity));
     await this.store.delete(PENDING_ID_KEY);
     this.#pendingId = undefined;

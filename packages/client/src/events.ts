@@ -1,7 +1,6 @@
 /** The types of the events ParleyClient emits (messages, membership, presence, typing, key changes, status, errors). */
 
-import type { DeviceRef } from "@parley/crypto";
-import type { RoomView, ServerFrameOf } from "@parley/protocol";
+import type { DeviceRef, RoomView, ServerFrameOf } from "@parley/protocol";
 import type { ConnectionStatus } from "./connection.js";
 import type { Content } from "./content.js";
 import type { AnyErrorCode, ParleyClientError } from "./errors.js";

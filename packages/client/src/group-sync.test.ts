@@ -46,7 +46,7 @@ async function device(
   const scheduler = new Scheduler(defaultTimers, (e) => errors.push({ code: asClientError(e).code }));
   let sync: GroupSync | undefined;
   const link =
-    existing?.link ?? server.device({ accountId: identity.accountId, deviceId: identity.deviceId }, () => {});
+    existing?.link ?? server.device({ userId: identity.userId, deviceId: identity.deviceId }, () => {});
   link.receive = (frame) => sync?.receive(frame);
   if (existing === undefined) {
     link.keyPackages = await keys.newKeyPackages(identity, 5);

@@ -1,6 +1,6 @@
 /** One device's MLS receive path: handshakes and messages go through the acked Inbox to the commit engine and message crypto, which it wires together. */
-import type { createMlsConfig, DeviceIdentity, DeviceRef } from "@parley/crypto";
-import type { ClientFrame, ServerFrameOf } from "@parley/protocol";
+import type { createMlsConfig, DeviceIdentity } from "@parley/crypto";
+import type { ClientFrame, DeviceRef, ServerFrameOf } from "@parley/protocol";
 import { CommitEngine, type DeliveryService } from "./commit-engine.js";
 import type { SyncNotice } from "./content.js";
 import type { DeviceKeys } from "./device.js";

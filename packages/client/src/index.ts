@@ -25,6 +25,16 @@ export {
 } from "./chat/delivery.js";
 export { HISTORY_LIMIT, History, type HistoryOptions } from "./chat/history.js";
 export {
+  type ConversationMiss,
+  deviceNotesIn,
+  filesIn,
+  findConversation,
+  invitationsTo,
+  messageInContext,
+  roleIn,
+  roomOf,
+} from "./chat/lookup.js";
+export {
   ChatModel,
   type ChatModelOptions,
   emptyChatSnapshot,

@@ -61,7 +61,7 @@ export class KeySupply {
     } catch (e) {
       // The id is bound to another key (state lost): this is a new device from now on.
       if (e instanceof ParleyClientError && e.code === "device_key_mismatch") {
-        await device.recreate(identity.accountId);
+        await device.recreate(identity.userId);
         this.#o.onNewDevice();
       }
       throw e;

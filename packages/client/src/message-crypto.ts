@@ -1,6 +1,5 @@
 /** Encrypts and decrypts a room's application messages with its MLS group, holding back messages whose epoch's Commit has not arrived yet. */
 import {
-  type DeviceRef,
   encryptApplicationMessage,
   type GroupState,
   groupEpoch,
@@ -10,7 +9,7 @@ import {
   processMessage,
   verifyMessageOrigin,
 } from "@parley/crypto";
-import { canonicalRoomId, type ServerFrameOf } from "@parley/protocol";
+import { canonicalRoomId, type DeviceRef, type ServerFrameOf, sameDevice } from "@parley/protocol";
 import { base64ToBytes } from "./base64.js";
 import {
   decodeEnvelope,
@@ -156,12 +155,12 @@ export class MessageCrypto {
         return;
       }
       const sender = result.sender.device;
-      if (sender.accountId !== frame.from.id) {
+      if (sender.userId !== frame.from.id) {
         out.error(new ParleyClientError("sender_mismatch"), roomId, frame.id);
         return;
       }
       // IDENT-5: a device its person removed is never trusted again, even before its leaf goes.
-      if (await this.#o.pins.isRevoked(sender.accountId, sender.deviceId)) {
+      if (await this.#o.pins.isRevoked(sender.userId, sender.deviceId)) {
         out.error(new ParleyClientError("device_removed"), roomId, frame.id);
         return;
       }
@@ -179,11 +178,9 @@ export class MessageCrypto {
         const { content } = item;
         const stamp = "stamp" in item ? item.stamp : undefined;
         const by = "by" in item ? item.by : undefined;
-        let author = { userId: sender.accountId, username: frame.from.username, deviceId: sender.deviceId };
-        if (by !== undefined && (by.userId !== sender.accountId || by.deviceId !== sender.deviceId)) {
-          const leaf = members.find(
-            (m) => m.device.accountId === by.userId && m.device.deviceId === by.deviceId,
-          );
+        let author = { userId: sender.userId, username: frame.from.username, deviceId: sender.deviceId };
+        if (by !== undefined && !sameDevice(by, sender)) {
+          const leaf = members.find((m) => sameDevice(m.device, by));
           const sig = stamp?.sig === undefined ? undefined : base64ToBytesOrNone(stamp.sig);
           const genuine =
             leaf !== undefined &&

@@ -1,8 +1,7 @@
 /** What this device sent and who acknowledged it (RCPT-2), what it received (RCPT-3), and what it sends again to a device that lacks it (RCPT-4, RCPT-5), kept sealed in the device store. */
 
 import { bytesToUtf8, utf8ToBytes } from "@noble/ciphers/utils.js";
-import type { DeviceRef } from "@parley/crypto";
-import type { ServerFrameOf } from "@parley/protocol";
+import type { DeviceRef, ServerFrameOf } from "@parley/protocol";
 import {
   type Content,
   isMessageId,
@@ -61,11 +60,14 @@ export interface Passable {
   readonly members: readonly DeviceRef[];
 }
 
-/** A device as one string: device ids have no space (MLS-1), user ids come after it. */
-const deviceKey = (d: DeviceRef) => `${d.deviceId} ${d.accountId}`;
+/**
+ * A device as SentRecord.targets and .delivered store it: "deviceId userId" (device ids have
+ * no space, MLS-1). Not @parley/protocol's deviceKey: records already saved use this form.
+ */
+const targetKey = (d: DeviceRef) => `${d.deviceId} ${d.userId}`;
 function deviceOf(key: string): DeviceRef {
   const i = key.indexOf(" ");
-  return { deviceId: key.slice(0, i), accountId: key.slice(i + 1) };
+  return { deviceId: key.slice(0, i), userId: key.slice(i + 1) };
 }
 
 export interface RedeliveryOptions {
@@ -138,7 +140,7 @@ export class Redelivery {
     self: DeviceRef,
   ): Promise<void> {
     await this.load();
-    const targets = members.map(deviceKey).filter((k) => k !== deviceKey(self));
+    const targets = members.map(targetKey).filter((k) => k !== targetKey(self));
     const record: SentRecord = { roomId, id: stamp.id, sent: stamp.sent, targets, delivered: [], readBy: [] };
     if (targets.length > 0) record.content = content;
     this.#sent.set(stamp.id, record);
@@ -182,18 +184,18 @@ export class Redelivery {
   /** RCPT-2: another device's receipt, relayed by the server. */
   async receipt(frame: ServerFrameOf<"receipt.event">, me: string): Promise<void> {
     await this.load();
-    const from: DeviceRef = { accountId: frame.from.userId, deviceId: frame.from.deviceId };
+    const from = frame.from;
     for (const id of frame.ids) {
       const r = this.#sent.get(id);
       if (r === undefined || r.roomId !== frame.roomId) continue;
       let changed = this.#deliveredTo(r, from);
       if (
         frame.state === "read" &&
-        from.accountId !== me &&
+        from.userId !== me &&
         this.#o.readReceipts() &&
-        !r.readBy.includes(from.accountId)
+        !r.readBy.includes(from.userId)
       ) {
-        r.readBy.push(from.accountId);
+        r.readBy.push(from.userId);
         changed = true;
       }
       if (changed) this.#o.changed(this.#event(r));
@@ -212,7 +214,7 @@ export class Redelivery {
         origin: pass.origin,
         content: pass.content,
         sig: pass.sig,
-        targets: pass.members.map(deviceKey),
+        targets: pass.members.map(targetKey),
       };
     }
     this.#received.set(key, record);
@@ -258,7 +260,7 @@ export class Redelivery {
     await this.load();
     this.#expire();
     const have = new Set(notice.have);
-    const key = deviceKey(from);
+    const key = targetKey(from);
     const redeliver: StampedContent[] = [];
     let bytes = 0;
     const records = [...this.#sent.values()]
@@ -277,7 +279,7 @@ export class Redelivery {
       redeliver.push({ content: r.content, stamp: { id: r.id, sent: r.sent } });
     }
     this.#save();
-    const acknowledge = notice.pending.filter((id) => this.#received.has(`${from.accountId} ${id}`));
+    const acknowledge = notice.pending.filter((id) => this.#received.has(`${from.userId} ${id}`));
     const reply = notice.reply !== true && acknowledge.length < notice.pending.length;
     return { redeliver, relay: this.#relayable(roomId, from, have), acknowledge, reply };
   }
@@ -287,7 +289,7 @@ export class Redelivery {
    * (its send-time group included it), oldest first, bounded as a batch.
    */
   #relayable(roomId: string, to: DeviceRef, have: ReadonlySet<string>): StampedContent[] {
-    const key = deviceKey(to);
+    const key = targetKey(to);
     const out: StampedContent[] = [];
     let bytes = 0;
     const records = [...this.#received.values()]
@@ -296,7 +298,7 @@ export class Redelivery {
     for (const r of records) {
       const pass = r.pass!;
       if (!pass.targets.includes(key)) continue;
-      if (pass.origin.userId === to.accountId && pass.origin.deviceId === to.deviceId) continue;
+      if (pass.origin.userId === to.userId && pass.origin.deviceId === to.deviceId) continue;
       if (out.length >= BATCH_MAX) break;
       const size = JSON.stringify(pass.content).length;
       if (out.length > 0 && bytes + size > BATCH_BYTES_MAX) continue;
@@ -307,7 +309,7 @@ export class Redelivery {
   }
 
   #deliveredTo(r: SentRecord, device: DeviceRef): boolean {
-    const key = deviceKey(device);
+    const key = targetKey(device);
     if (!r.targets.includes(key) || r.delivered.includes(key)) return false;
     r.delivered.push(key);
     if (r.delivered.length === r.targets.length) delete r.content;

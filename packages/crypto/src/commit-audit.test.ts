@@ -32,8 +32,8 @@ async function fails(p: Promise<unknown>, code: CryptoErrorCode, part: AuditedPa
   });
 }
 
-const who = (d: { device: { accountId: string; deviceId: string } }) =>
-  `${d.device.accountId}/${d.device.deviceId}`;
+const who = (d: { device: { userId: string; deviceId: string } }) =>
+  `${d.device.userId}/${d.device.deviceId}`;
 
 interface Made {
   before: Uint8Array | undefined;
@@ -50,15 +50,15 @@ async function made(state: GroupState | undefined, pending: PendingCommit): Prom
   };
 }
 
-async function device(accountId: string, deviceId: string) {
-  const id = await generateDeviceIdentity({ accountId, deviceId });
+async function device(userId: string, deviceId: string) {
+  const id = await generateDeviceIdentity({ userId, deviceId });
   const [kp] = await generateKeyPackages(id, 1);
   return { id, kp: kp!.keyPackage };
 }
 
 /** Alice's group with Bob and Carol, from its first Commit. */
 async function team(): Promise<{ a: DeviceIdentity; first: Made; alice: GroupState }> {
-  const a = await generateDeviceIdentity({ accountId: "alice", deviceId: "laptop" });
+  const a = await generateDeviceIdentity({ userId: "alice", deviceId: "laptop" });
   const b = await device("bob", "phone");
   const c = await device("carol", "desk");
   const pending = await addMembers(await createGroup(a), [b.kp, c.kp]);
@@ -130,7 +130,7 @@ describe("the delivery service's audit of a Commit", () => {
 
   test("an external Commit is made by the joiner; a rejoin replaces the device's own leaf", async () => {
     const { a, alice } = await team();
-    const phone = await generateDeviceIdentity({ accountId: "alice", deviceId: "phone" });
+    const phone = await generateDeviceIdentity({ userId: "alice", deviceId: "phone" });
     const before = await exportGroupInfo(alice);
     const join = await joinByExternalCommit(before, phone);
     const audit = await auditCommit(before, join.commit, await exportGroupInfo(join.state));
@@ -193,7 +193,7 @@ describe("the delivery service's audit of a Commit", () => {
     });
     await fails(auditCommit(update.before, update.pending.commit, dropped), "invalid_message", "groupInfo");
     // The same tree signed by someone else than the committer.
-    const mallory = await generateDeviceIdentity({ accountId: "mallory", deviceId: "x" });
+    const mallory = await generateDeviceIdentity({ userId: "mallory", deviceId: "x" });
     const unsigned = await forged(update.after, mallory, () => {});
     await fails(
       auditCommit(update.before, update.pending.commit, unsigned),

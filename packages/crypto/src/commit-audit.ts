@@ -23,7 +23,7 @@
  */
 
 import { equalBytes } from "@noble/ciphers/utils.js";
-import { deviceKey, type MlsSuite } from "@parley/protocol";
+import { type DeviceRef, deviceKey, type MlsSuite } from "@parley/protocol";
 import type { Credential } from "ts-mls";
 import { verifyFramedContentSignature } from "ts-mls/framedContent.js";
 import { verifyGroupInfoSignature } from "ts-mls/groupInfo.js";
@@ -32,12 +32,7 @@ import { findSignaturePublicKey } from "ts-mls/publicMessage.js";
 import { createConfirmedHash, createInterimHash } from "ts-mls/transcriptHash.js";
 import { treeHashRoot } from "ts-mls/treeHash.js";
 import { type CryptoErrorCode, ParleyCryptoError } from "./errors.js";
-import {
-  certificateFromCredential,
-  type DeviceCertificate,
-  type DeviceRef,
-  verifyDeviceCertificate,
-} from "./identity.js";
+import { certificateFromCredential, type DeviceCertificate, verifyDeviceCertificate } from "./identity.js";
 import { decodeGroupInfo, type Member, membersOfTree } from "./mls.js";
 import { decodeMessage, guarded } from "./mls-internal.js";
 import { implFor, suiteOf } from "./suites.js";
@@ -118,14 +113,14 @@ function certifiedLeaf(leaf: { credential: Credential; signaturePublicKey: Uint8
   }
   if (!verifyDeviceCertificate(certificate, leaf.signaturePublicKey)) fail("credential_rejected", "commit");
   return {
-    device: { accountId: certificate.accountId, deviceId: certificate.deviceId },
+    device: { userId: certificate.userId, deviceId: certificate.deviceId },
     signaturePublicKey: leaf.signaturePublicKey,
     identityKey: certificate.identityKey,
   };
 }
 /** A device together with the signature key its leaf carries: a new key is a new leaf. */
 const leafKey = (d: AuditedDevice) =>
-  `${deviceKey(d.device.accountId, d.device.deviceId)}\u0000${Array.from(d.signaturePublicKey).join(",")}`;
+  `${deviceKey(d.device)}\u0000${Array.from(d.signaturePublicKey).join(",")}`;
 
 /**
  * Checks a Commit against the group's GroupInfo before it (undefined for the group's first

@@ -13,6 +13,9 @@
  *     opaque device_id<1..255>;    // UTF-8, one length byte
  *   } ParleyIdentity;
  *
+ * `account_id` holds the DeviceRef's `userId` (@parley/protocol): one shape for a device in
+ * every package, whatever the field is called on the wire.
+ *
  * Length prefixes make it unambiguous (no separator can be smuggled inside an id), and decoding
  * accepts exactly one byte string per pair of ids: canonical UTF-8, no trailing bytes, no
  * control characters.
@@ -21,16 +24,11 @@ import { bytesToUtf8, equalBytes, utf8ToBytes } from "@noble/ciphers/utils.js";
 import { ed25519 } from "@noble/curves/ed25519.js";
 import { sha256 } from "@noble/hashes/sha2.js";
 import { bytesToHex, concatBytes } from "@noble/hashes/utils.js";
+import type { DeviceRef } from "@parley/protocol";
 import type { Credential, CredentialBasic } from "ts-mls";
 import { ed25519Verify } from "./ed25519.js";
 import { ParleyCryptoError } from "./errors.js";
 import { parleyCiphersuite } from "./provider.js";
-
-/** Which device of which account: what a credential names. */
-export interface DeviceRef {
-  readonly accountId: string;
-  readonly deviceId: string;
-}
 
 /**
  * A device's long-term signing identity. `signaturePrivateKey` is the 32-byte Ed25519 seed;
@@ -60,7 +58,7 @@ function idBytes(name: string, value: string): Uint8Array {
 
 /** Encodes a DeviceRef as the ParleyIdentity above. Throws TypeError/RangeError on bad ids. */
 export function encodeDeviceRef(ref: DeviceRef): Uint8Array {
-  const account = idBytes("accountId", ref.accountId);
+  const account = idBytes("userId", ref.userId);
   const device = idBytes("deviceId", ref.deviceId);
   const out = new Uint8Array(3 + account.length + device.length);
   out[0] = IDENTITY_VERSION;
@@ -87,10 +85,10 @@ function readId(bytes: Uint8Array, offset: number): [string, number] {
 /** Decodes and validates a ParleyIdentity. Throws ParleyCryptoError `invalid_identity`. */
 export function decodeDeviceRef(bytes: Uint8Array): DeviceRef {
   if (bytes[0] !== IDENTITY_VERSION) throw new ParleyCryptoError("invalid_identity");
-  const [accountId, next] = readId(bytes, 1);
+  const [userId, next] = readId(bytes, 1);
   const [deviceId, end] = readId(bytes, next);
   if (end !== bytes.length) throw new ParleyCryptoError("invalid_identity");
-  return { accountId, deviceId };
+  return { userId, deviceId };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -108,7 +106,7 @@ export interface IdentityKeyPair {
 
 /**
  * The identity key's statement about one device: "this MLS signature key is device `deviceId`
- * of account `accountId`, since `createdAt`". It travels as the `identity` of the device's MLS
+ * of account `userId`, since `createdAt`". It travels as the `identity` of the device's MLS
  * BasicCredential (RFC 9420 §5.3), so every member checks it locally; the device signature key
  * is not repeated inside, it is the leaf's own `signature_key` that the signature covers.
  *
@@ -183,7 +181,7 @@ export function signDeviceCertificate(
 ): DeviceCertificate {
   const tbs = certificateTbs(ref, identityKey.publicKey, deviceKey, createdAt);
   return Object.freeze({
-    accountId: ref.accountId,
+    userId: ref.userId,
     deviceId: ref.deviceId,
     identityKey: Uint8Array.from(identityKey.publicKey),
     createdAt,
@@ -268,7 +266,7 @@ export function encodeCertificate(certificate: DeviceCertificate): Uint8Array {
 /** Decodes a ParleyDeviceCertificate (not its signature: see verifyDeviceCertificate). Throws `invalid_identity`. */
 export function decodeCertificate(bytes: Uint8Array): DeviceCertificate {
   if (bytes[0] !== CERTIFICATE_VERSION) throw new ParleyCryptoError("invalid_identity");
-  const [accountId, next] = readId(bytes, 1);
+  const [userId, next] = readId(bytes, 1);
   const [deviceId, end] = readId(bytes, next);
   if (bytes.length !== end + ED25519_KEY_LENGTH + 8 + SIGNATURE_LENGTH)
     throw new ParleyCryptoError("invalid_identity");
@@ -276,7 +274,7 @@ export function decodeCertificate(bytes: Uint8Array): DeviceCertificate {
   const time = new DataView(bytes.buffer, bytes.byteOffset + end + ED25519_KEY_LENGTH, 8).getBigUint64(0);
   if (time > BigInt(Number.MAX_SAFE_INTEGER)) throw new ParleyCryptoError("invalid_identity");
   const signature = bytes.slice(end + ED25519_KEY_LENGTH + 8);
-  return Object.freeze({ accountId, deviceId, identityKey, createdAt: Number(time), signature });
+  return Object.freeze({ userId, deviceId, identityKey, createdAt: Number(time), signature });
 }
 
 /**
@@ -308,7 +306,7 @@ export function signDeviceRevocation(
   revokedAt: number,
 ): DeviceRevocation {
   const body = {
-    accountId: ref.accountId,
+    userId: ref.userId,
     deviceId: ref.deviceId,
     identityKey: Uint8Array.from(identityKey.publicKey),
     deviceKey: Uint8Array.from(deviceKey),
@@ -356,7 +354,7 @@ export function encodeRevocation(revocation: DeviceRevocation): Uint8Array {
 /** Decodes a ParleyDeviceRevocation (not its signature: see verifyDeviceRevocation). Throws `invalid_identity`. */
 export function decodeRevocation(bytes: Uint8Array): DeviceRevocation {
   if (bytes[0] !== REVOCATION_VERSION) throw new ParleyCryptoError("invalid_identity");
-  const [accountId, next] = readId(bytes, 1);
+  const [userId, next] = readId(bytes, 1);
   const [deviceId, end] = readId(bytes, next);
   if (bytes.length !== end + 2 * ED25519_KEY_LENGTH + 8 + SIGNATURE_LENGTH)
     throw new ParleyCryptoError("invalid_identity");
@@ -366,7 +364,7 @@ export function decodeRevocation(bytes: Uint8Array): DeviceRevocation {
   const time = new DataView(bytes.buffer, bytes.byteOffset + at, 8).getBigUint64(0);
   if (time > BigInt(Number.MAX_SAFE_INTEGER)) throw new ParleyCryptoError("invalid_identity");
   const signature = bytes.slice(at + 8);
-  return Object.freeze({ accountId, deviceId, identityKey, deviceKey, revokedAt: Number(time), signature });
+  return Object.freeze({ userId, deviceId, identityKey, deviceKey, revokedAt: Number(time), signature });
 }
 
 /** RFC 9420 §5.3: a BasicCredential whose identity is the device's certificate. */
@@ -386,7 +384,7 @@ export function certificateFromCredential(credential: Credential): DeviceCertifi
  */
 export function deviceRefFromCredential(credential: Credential): DeviceRef {
   const c = certificateFromCredential(credential);
-  return { accountId: c.accountId, deviceId: c.deviceId };
+  return { userId: c.userId, deviceId: c.deviceId };
 }
 
 /**
@@ -402,7 +400,7 @@ export async function generateDeviceIdentity(
   encodeDeviceRef(ref); // validates the ids before any key is made
   const { signKey, publicKey } = await parleyCiphersuite().signature.keygen();
   return Object.freeze({
-    accountId: ref.accountId,
+    userId: ref.userId,
     deviceId: ref.deviceId,
     signaturePublicKey: publicKey,
     signaturePrivateKey: signKey,
@@ -446,15 +444,10 @@ export function importDeviceIdentity(bytes: Uint8Array): DeviceIdentity {
   const signaturePublicKey = ed25519.getPublicKey(signaturePrivateKey);
   if (!verifyDeviceCertificate(certificate, signaturePublicKey)) throw new ParleyCryptoError("invalid_state");
   return Object.freeze({
-    accountId: certificate.accountId,
+    userId: certificate.userId,
     deviceId: certificate.deviceId,
     signaturePublicKey,
     signaturePrivateKey,
     certificate,
   });
-}
-
-/** Same account and same device. */
-export function sameDevice(a: DeviceRef, b: DeviceRef): boolean {
-  return a.accountId === b.accountId && a.deviceId === b.deviceId;
 }

@@ -5,7 +5,7 @@
  * inspectKeyPackage.
  */
 import { equalBytes } from "@noble/ciphers/utils.js";
-import { DEFAULT_MLS_SUITE, type MlsSuite } from "@parley/protocol";
+import { DEFAULT_MLS_SUITE, type DeviceRef, type MlsSuite } from "@parley/protocol";
 import type { CiphersuiteName, KeyPackage, Lifetime } from "ts-mls";
 import { decodeVarLenData, varLenDataEncoder } from "ts-mls/codec/variableLength.js";
 import { defaultGreaseConfig, greaseCapabilities } from "ts-mls/grease.js";
@@ -18,7 +18,6 @@ import {
   credentialFor,
   type DeviceCertificate,
   type DeviceIdentity,
-  type DeviceRef,
   verifyDeviceCertificate,
 } from "./identity.js";
 import { decodeMessage, encodeMessage, intInRange } from "./mls-internal.js";
@@ -249,7 +248,7 @@ export async function inspectKeyPackage(bytes: Uint8Array): Promise<KeyPackageIn
   return Object.freeze({
     ref: await makeKeyPackageRef(kp, cs.hash),
     suite,
-    device: { accountId: certificate.accountId, deviceId: certificate.deviceId },
+    device: { userId: certificate.userId, deviceId: certificate.deviceId },
     signaturePublicKey: leaf.signaturePublicKey,
     certificate,
     lastResort: kp.extensions.some((e) => e.extensionType === LAST_RESORT_EXTENSION_TYPE),

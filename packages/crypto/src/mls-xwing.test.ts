@@ -48,9 +48,9 @@ async function rejects(p: Promise<unknown>, code: CryptoErrorCode): Promise<void
 
 describe("a group on the X-Wing suite", () => {
   test("is created, adds a member, exchanges messages, updates, removes, and is joined externally", async () => {
-    const a = await generateDeviceIdentity({ accountId: "alice", deviceId: "laptop" });
-    const b = await generateDeviceIdentity({ accountId: "bob", deviceId: "phone" });
-    const a2 = await generateDeviceIdentity({ accountId: "alice", deviceId: "tablet" });
+    const a = await generateDeviceIdentity({ userId: "alice", deviceId: "laptop" });
+    const b = await generateDeviceIdentity({ userId: "bob", deviceId: "phone" });
+    const a2 = await generateDeviceIdentity({ userId: "alice", deviceId: "tablet" });
     let alice = await createGroup(a, { suite: "xwing" });
     assert.equal(groupSuite(alice), "xwing");
 
@@ -118,7 +118,7 @@ describe("a group on the X-Wing suite", () => {
   });
 
   test("the last-resort KeyPackage is in the suite asked for", async () => {
-    const b = await generateDeviceIdentity({ accountId: "bob", deviceId: "phone" });
+    const b = await generateDeviceIdentity({ userId: "bob", deviceId: "phone" });
     const last = await generateLastResortKeyPackage(b, { suite: "xwing" });
     const info = await inspectKeyPackage(last.keyPackage);
     assert.equal(info.suite, "xwing");
@@ -142,7 +142,7 @@ describe("KeyPackages whose keys are not the suite's", () => {
 
   for (const suite of ["xwing", "x25519"] as const) {
     test(`refuses a ${suite} KeyPackage whose init_key has the wrong length, though well signed`, async () => {
-      const b = await generateDeviceIdentity({ accountId: "bob", deviceId: "phone" });
+      const b = await generateDeviceIdentity({ userId: "bob", deviceId: "phone" });
       const [good] = await generateKeyPackages(b, 1, { suite });
       assert.ok(good);
       const { initKey } = keyPackageOf(good.keyPackage, "key_package_unusable");
@@ -157,8 +157,8 @@ describe("KeyPackages whose keys are not the suite's", () => {
 
 describe("suites do not mix", () => {
   test("an X25519 group refuses an X-Wing KeyPackage, and the reverse, with suite_mismatch", async () => {
-    const a = await generateDeviceIdentity({ accountId: "alice", deviceId: "laptop" });
-    const b = await generateDeviceIdentity({ accountId: "bob", deviceId: "phone" });
+    const a = await generateDeviceIdentity({ userId: "alice", deviceId: "laptop" });
+    const b = await generateDeviceIdentity({ userId: "bob", deviceId: "phone" });
     const classic = await createGroup(a);
     assert.equal(groupSuite(classic), "x25519");
     const [pq] = await generateKeyPackages(b, 1, { suite: "xwing" });
@@ -169,8 +169,8 @@ describe("suites do not mix", () => {
   });
 
   test("the commit audit reports a GroupInfo of another suite than the group's as suite_mismatch", async () => {
-    const a = await generateDeviceIdentity({ accountId: "alice", deviceId: "laptop" });
-    const b = await generateDeviceIdentity({ accountId: "bob", deviceId: "phone" });
+    const a = await generateDeviceIdentity({ userId: "alice", deviceId: "laptop" });
+    const b = await generateDeviceIdentity({ userId: "bob", deviceId: "phone" });
     // Two groups with the same id, one per suite: the second one's Commit after the first's GroupInfo.
     const groupId = text("room-mixed");
     const classic = await createGroup(a, { groupId });

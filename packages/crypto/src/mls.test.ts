@@ -71,9 +71,9 @@ interface Trio {
 }
 
 async function trio(config = createMlsConfig()): Promise<Trio> {
-  const a = await generateDeviceIdentity({ accountId: "alice", deviceId: "laptop" });
-  const b = await generateDeviceIdentity({ accountId: "bob", deviceId: "phone" });
-  const c = await generateDeviceIdentity({ accountId: "carol", deviceId: "desk" });
+  const a = await generateDeviceIdentity({ userId: "alice", deviceId: "laptop" });
+  const b = await generateDeviceIdentity({ userId: "bob", deviceId: "phone" });
+  const c = await generateDeviceIdentity({ userId: "carol", deviceId: "desk" });
   const alice0 = await createGroup(a, { config });
   const [kpB] = await generateKeyPackages(b, 1);
   const [kpC] = await generateKeyPackages(c, 1);
@@ -92,7 +92,7 @@ describe("a group of three", () => {
     assert.equal(groupEpoch(bob), 1n);
     assert.equal(groupEpoch(carol), 1n);
     assert.deepEqual(
-      groupMembers(alice).map((m) => m.device.accountId),
+      groupMembers(alice).map((m) => m.device.userId),
       ["alice", "bob", "carol"],
     );
 
@@ -104,12 +104,12 @@ describe("a group of three", () => {
     carol = atCarol.state;
     assert.equal(new TextDecoder().decode(atBob.plaintext), "hello from alice");
     assert.equal(new TextDecoder().decode(atCarol.plaintext), "hello from alice");
-    assert.deepEqual(atBob.sender.device, { accountId: "alice", deviceId: "laptop" });
+    assert.deepEqual(atBob.sender.device, { userId: "alice", deviceId: "laptop" });
 
     const fromBob = await send(bob, "hi, bob here");
     const atAlice = await read(alice, fromBob.message);
     assert.equal(new TextDecoder().decode(atAlice.plaintext), "hi, bob here");
-    assert.equal(atAlice.sender.device.accountId, "bob");
+    assert.equal(atAlice.sender.device.userId, "bob");
     assert.equal((await read(carol, fromBob.message)).sender.leafIndex, ownLeafIndex(bob));
   });
 
@@ -123,7 +123,7 @@ describe("a group of three", () => {
     const atBob = expectKind(await processMessage(bob, pending.commit), "commit");
     bob = atBob.state;
     assert.deepEqual(
-      atBob.removed.map((m) => m.device.accountId),
+      atBob.removed.map((m) => m.device.userId),
       ["carol"],
     );
     const atCarol = expectKind(await processMessage(carol, pending.commit), "commit");
@@ -270,7 +270,7 @@ describe("ordering and retention", () => {
     bob = expectKind(await processMessage(bob, p.commit), "commit").state;
     const old = await read(bob, late.message);
     assert.equal(old.epoch, 1n);
-    assert.deepEqual(old.sender.device, { accountId: ids.a.accountId, deviceId: ids.a.deviceId });
+    assert.deepEqual(old.sender.device, { userId: ids.a.userId, deviceId: ids.a.deviceId });
     bob = old.state;
     // Its key was deleted from the retained epoch (RFC 9420 §9.2), so a replay is refused.
     await rejects(processMessage(bob, late.message), "message_replayed");
@@ -341,7 +341,7 @@ describe("handshakes", () => {
 
   test("a new device joins by external commit; a device that lost its state rejoins", async () => {
     let { ids, alice, bob } = await trio();
-    const d = await generateDeviceIdentity({ accountId: "alice", deviceId: "phone" });
+    const d = await generateDeviceIdentity({ userId: "alice", deviceId: "phone" });
     const join = await joinByExternalCommit(await exportGroupInfo(alice), d);
     alice = expectKind(await processMessage(alice, join.commit), "commit").state;
     bob = expectKind(await processMessage(bob, join.commit), "commit").state;
@@ -356,7 +356,7 @@ describe("handshakes", () => {
     alice = r.state;
     // Same device, same key, same leaf: to the group this is no membership change.
     assert.deepEqual([r.added.length, r.removed.length, r.committer], [0, 0, undefined]);
-    assert.equal(groupMembers(alice).filter((m) => m.device.accountId === "carol").length, 1);
+    assert.equal(groupMembers(alice).filter((m) => m.device.userId === "carol").length, 1);
     const m = await send(alice, "welcome back");
     assert.equal(new TextDecoder().decode((await read(rejoin.state, m.message)).plaintext), "welcome back");
     assert.ok(phone);
@@ -365,7 +365,7 @@ describe("handshakes", () => {
 
 describe("key packages", () => {
   test("a batch is single-use packages with distinct refs; the last resort is marked", async () => {
-    const id = await generateDeviceIdentity({ accountId: "dave", deviceId: "cli" });
+    const id = await generateDeviceIdentity({ userId: "dave", deviceId: "cli" });
     const batch = await generateKeyPackages(id, 3);
     const refs = new Set(batch.map((b) => Buffer.from(b.ref).toString("hex")));
     assert.equal(refs.size, 3);
@@ -374,7 +374,7 @@ describe("key packages", () => {
     assert.equal(last.lastResort, true);
 
     const info = await inspectKeyPackage(last.keyPackage);
-    assert.deepEqual(info.device, { accountId: "dave", deviceId: "cli" });
+    assert.deepEqual(info.device, { userId: "dave", deviceId: "cli" });
     assert.equal(info.lastResort, true);
     assert.deepEqual(info.signaturePublicKey, id.signaturePublicKey);
     assert.deepEqual(info.ref, last.ref);
@@ -383,7 +383,7 @@ describe("key packages", () => {
   });
 
   test("inspectKeyPackage rejects a package whose bytes were altered", async () => {
-    const id = await generateDeviceIdentity({ accountId: "dave", deviceId: "cli" });
+    const id = await generateDeviceIdentity({ userId: "dave", deviceId: "cli" });
     const [kp] = await generateKeyPackages(id, 1);
     const bytes = kp!.keyPackage.slice();
     bytes[bytes.length - 1] = bytes[bytes.length - 1]! ^ 1; // inside the signature
@@ -392,8 +392,8 @@ describe("key packages", () => {
   });
 
   test("bundles round-trip through bytes and still open their Welcome", async () => {
-    const a = await generateDeviceIdentity({ accountId: "alice", deviceId: "laptop" });
-    const e = await generateDeviceIdentity({ accountId: "erin", deviceId: "tablet" });
+    const a = await generateDeviceIdentity({ userId: "alice", deviceId: "laptop" });
+    const e = await generateDeviceIdentity({ userId: "erin", deviceId: "tablet" });
     const [kp] = await generateKeyPackages(e, 1);
     const restored = await decodeKeyPackageBundle(encodeKeyPackageBundle(kp!));
     assert.deepEqual(restored.ref, kp!.ref);
@@ -410,8 +410,8 @@ describe("key packages", () => {
   });
 
   test("the last-resort package can be used twice; its init key is kept", async () => {
-    const a = await generateDeviceIdentity({ accountId: "alice", deviceId: "laptop" });
-    const e = await generateDeviceIdentity({ accountId: "erin", deviceId: "tablet" });
+    const a = await generateDeviceIdentity({ userId: "alice", deviceId: "laptop" });
+    const e = await generateDeviceIdentity({ userId: "erin", deviceId: "tablet" });
     const last = await generateLastResortKeyPackage(e);
     for (let i = 0; i < 2; i++) {
       const p = await addMembers(await createGroup(a), [last.keyPackage]);
@@ -421,8 +421,8 @@ describe("key packages", () => {
   });
 
   test("a Welcome for someone else's package is no_matching_key_package", async () => {
-    const a = await generateDeviceIdentity({ accountId: "alice", deviceId: "laptop" });
-    const e = await generateDeviceIdentity({ accountId: "erin", deviceId: "tablet" });
+    const a = await generateDeviceIdentity({ userId: "alice", deviceId: "laptop" });
+    const e = await generateDeviceIdentity({ userId: "erin", deviceId: "tablet" });
     const [kp1, kp2] = await generateKeyPackages(e, 2);
     const p = await addMembers(await createGroup(a), [kp1!.keyPackage]);
     assert.ok(p.welcome !== undefined);
@@ -430,9 +430,9 @@ describe("key packages", () => {
   });
 
   test("the Authentication Service hook can refuse a device", async () => {
-    const a = await generateDeviceIdentity({ accountId: "alice", deviceId: "laptop" });
-    const m = await generateDeviceIdentity({ accountId: "mallory", deviceId: "x" });
-    const config = createMlsConfig({ verifyDevice: (device) => device.accountId !== "mallory" });
+    const a = await generateDeviceIdentity({ userId: "alice", deviceId: "laptop" });
+    const m = await generateDeviceIdentity({ userId: "mallory", deviceId: "x" });
+    const config = createMlsConfig({ verifyDevice: (device) => device.userId !== "mallory" });
     const [kp] = await generateKeyPackages(m, 1);
     await rejects(addMembers(await createGroup(a, { config }), [kp!.keyPackage]), "credential_rejected");
   });

@@ -18,7 +18,7 @@
  */
 
 import { equalBytes } from "@noble/ciphers/utils.js";
-import { assertNever, DEFAULT_MLS_SUITE, type MlsSuite, mlsSuiteOf } from "@parley/protocol";
+import { assertNever, DEFAULT_MLS_SUITE, type DeviceRef, type MlsSuite, mlsSuiteOf } from "@parley/protocol";
 import {
   type AuthenticationService,
   type CiphersuiteImpl,
@@ -49,7 +49,6 @@ import {
   certificateFromCredential,
   type DeviceCertificate,
   type DeviceIdentity,
-  type DeviceRef,
   verifyDeviceCertificateAsync,
 } from "./identity.js";
 import { type KeyPackageBundle, keyPackageOf, makeKeyPackage } from "./key-package.js";
@@ -185,7 +184,7 @@ export function membersOfTree(tree: RatchetTree): Member[] {
     out.push(
       Object.freeze({
         leafIndex: nodeIndex / 2,
-        device: { accountId: certificate.accountId, deviceId: certificate.deviceId },
+        device: { userId: certificate.userId, deviceId: certificate.deviceId },
         signaturePublicKey: node.leaf.signaturePublicKey,
         identityKey: certificate.identityKey,
       }),
@@ -499,7 +498,7 @@ function memberAt(tree: RatchetTree, leafIndex: number | undefined): Member | un
   const certificate = certificateFromCredential(node.leaf.credential);
   return Object.freeze({
     leafIndex,
-    device: { accountId: certificate.accountId, deviceId: certificate.deviceId },
+    device: { userId: certificate.userId, deviceId: certificate.deviceId },
     signaturePublicKey: node.leaf.signaturePublicKey,
     identityKey: certificate.identityKey,
   });

@@ -17,8 +17,8 @@ test("runs a whole group without touching crypto.subtle", async () => {
   assert.throws(() => globalThis.crypto.subtle, /crypto\.subtle was used/);
 
   const p = await import("./index.js");
-  const a = await p.generateDeviceIdentity({ accountId: "alice", deviceId: "browser" });
-  const b = await p.generateDeviceIdentity({ accountId: "bob", deviceId: "browser" });
+  const a = await p.generateDeviceIdentity({ userId: "alice", deviceId: "browser" });
+  const b = await p.generateDeviceIdentity({ userId: "bob", deviceId: "browser" });
   const [kpB] = await p.generateKeyPackages(b, 1);
   assert.ok(kpB !== undefined);
   const pending = await p.addMembers(await p.createGroup(a), [kpB.keyPackage]);

@@ -92,7 +92,7 @@ export async function fuzzServer(ts: TestServer, o: FuzzOptions): Promise<FuzzRe
     // The fuzzing socket speaks for a registered device, so the MLS frames reach the delivery
     // service instead of stopping at `device_required`; real KeyPackages are among the values.
     const deviceId = "fuzz-device-1";
-    const identity = await generateDeviceIdentity({ accountId: alice.user.id, deviceId });
+    const identity = await generateDeviceIdentity({ userId: alice.user.id, deviceId });
     const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64");
     const keyPackages = (await generateKeyPackages(identity, 4)).map((k) => b64(k.keyPackage));
     const lastResort = b64((await generateLastResortKeyPackage(identity)).keyPackage);

@@ -1,3 +1,4 @@
+// Opens, seals and erases `parley chat`'s per-server, per-user device state and the key that seals it.
 import { randomBytes, scrypt } from "node:crypto";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";

@@ -1,3 +1,4 @@
+// `parley chat` without a URL: lists the servers announced on the LAN and lets the person pick one.
 import { CliError, EXIT } from "../cli-error.js";
 import { fingerprintRows } from "../fingerprint-rows.js";
 import { type BrowseOptions, browseParleyServers, type DiscoveredServer } from "../mdns-browser.js";

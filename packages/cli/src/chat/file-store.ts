@@ -1,3 +1,4 @@
+// A DeviceStore in one JSON file, written atomically with owner-only permissions.
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";

@@ -1,3 +1,4 @@
+// How `parley chat` prints messages, notices, warnings, help and safety numbers on a plain terminal.
 import { safetyNumberRows as layoutRows, type TrustState } from "@parley/client";
 import type { InfoResponse, MlsSuite } from "@parley/protocol";
 import { printable } from "../printable.js";

@@ -1,3 +1,4 @@
+// Remembers who signed in last on a server, so the next `parley chat` resumes their session.
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";

@@ -1,3 +1,4 @@
+// Keeps the server's pinned signed policy (POLICY-2) in a file beside the last user.
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";

@@ -1,3 +1,4 @@
+// The terminal side of `parley chat`: readline lines in, lines printed above the input, prompts and secret questions.
 import { clearScreenDown, createInterface, cursorTo, type Interface, moveCursor } from "node:readline";
 import { Writable } from "node:stream";
 import { CliError, EXIT } from "../cli-error.js";

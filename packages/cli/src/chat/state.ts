@@ -1,5 +1,6 @@
-import { type ChatSnapshot, type Person, usernameKey } from "@parley/client";
-import { canonicalRoomId, type RoomView } from "@parley/protocol";
+/** Which conversation `parley chat` has open, and how conversations are named and picked on a terminal. */
+import { type ChatSnapshot, findConversation, type Person, roomOf } from "@parley/client";
+import { assertNever, canonicalRoomId, type RoomView } from "@parley/protocol";
 import { printable } from "../printable.js";
 
 export type UserRef = Person;
@@ -44,8 +45,7 @@ export class ChatState {
   }
 
   room(roomId: string): RoomView | undefined {
-    const id = canonicalRoomId(roomId);
-    return this.chat().rooms.find((r) => r.id === id);
+    return roomOf(this.chat(), roomId);
   }
 
   peer(roomId: string): UserRef | undefined {
@@ -62,26 +62,22 @@ export class ChatState {
     return `#${room?.name || canonicalRoomId(roomId)}`;
   }
 
-  /**
-   * The conversation `/switch target` means: a room id, "#name" or a name (exactly one room of
-   * that name), or "@user" for a direct conversation already open.
-   */
+  /** The conversation `/switch target` means (findConversation), or why there is none, in words. */
   resolve(target: string): { roomId: string } | { error: string } {
-    const byId = this.room(target);
-    if (byId) return { roomId: byId.id };
-    const { rooms, peers } = this.chat();
-    if (target.startsWith("@")) {
-      const key = usernameKey(target.slice(1));
-      for (const [roomId, peer] of Object.entries(peers))
-        if (usernameKey(peer.username) === key && this.room(roomId) !== undefined) return { roomId };
-      return { error: `no direct conversation with ${target.slice(1)} yet (send one with /msg)` };
+    const found = findConversation(this.chat(), target);
+    if ("roomId" in found) return found;
+    switch (found.miss) {
+      case "no_direct":
+        return { error: `no direct conversation with ${target.slice(1)} yet (send one with /msg)` };
+      case "ambiguous":
+        return {
+          error: `several rooms are called ${(target.startsWith("#") ? target.slice(1) : target).toLowerCase()}: use the room id (see /rooms)`,
+        };
+      case "unknown":
+        return { error: `you are in no room ${target} (see /rooms, or /join <room-id>)` };
+      default:
+        return assertNever(found.miss);
     }
-    const name = (target.startsWith("#") ? target.slice(1) : target).toLowerCase();
-    const matches = rooms.filter((r) => r.kind === "room" && r.name.toLowerCase() === name);
-    if (matches.length === 1 && matches[0]) return { roomId: matches[0].id };
-    if (matches.length > 1)
-      return { error: `several rooms are called ${name}: use the room id (see /rooms)` };
-    return { error: `you are in no room ${target} (see /rooms, or /join <room-id>)` };
   }
 
   /**

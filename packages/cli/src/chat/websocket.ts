@@ -1,3 +1,4 @@
+// The SDK's WebSocket constructor on Node, trusting exactly the server's pinned CA.
 import type { WebSocketConstructor } from "@parley/client";
 import WebSocket from "ws";
 

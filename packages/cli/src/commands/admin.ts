@@ -1,3 +1,4 @@
+// `parley admin`: invites, accounts, blocked addresses, rooms, live stats and settings from the terminal, over the admin API or on the data directory.
 import { ADMIN_BLOCK_MINUTES_MAX, ADMIN_BLOCK_NOTE_MAX, assertNever } from "@parley/protocol";
 import { AdminApi } from "../admin-api.js";
 import { parseCommand, wantsHelp } from "../args.js";

@@ -1,3 +1,4 @@
+// `parley chat`: picks and trusts the server, opens the terminal and device state, and runs the chat controller.
 import { rm } from "node:fs/promises";
 import { isIP } from "node:net";
 import { parseCommand, wantsHelp } from "../args.js";

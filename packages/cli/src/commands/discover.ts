@@ -1,3 +1,4 @@
+// `parley discover`: lists the Parley servers announced on the LAN, optionally checking each one.
 import { isIP } from "node:net";
 import { parseCommand, wantsHelp } from "../args.js";
 import { EXIT, usageError } from "../cli-error.js";

@@ -1,3 +1,4 @@
+// `parley reset-password`: a new password with a recovery code (AUTH-11, AUTH-12), before signing in.
 import { isParleyClientError, resetPassword } from "@parley/client";
 import { parseCommand, wantsHelp } from "../args.js";
 import { CliError, EXIT, usageError } from "../cli-error.js";

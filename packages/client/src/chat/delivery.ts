@@ -1,4 +1,5 @@
 /** The chat model's view of delivery (RCPT-2): ticks from the SDK's delivery events, forward only, and the per-device "message info". */
+import { deviceKey } from "@parley/protocol";
 import type { DeliveryEvent } from "../events.js";
 import type { OutgoingStatus } from "./types.js";
 
@@ -51,13 +52,13 @@ export function deliveryInfo(
   nameOf: (userId: string) => string | undefined,
 ): DeliveryInfo {
   const targets = event?.targets ?? [];
-  const got = new Set((event?.delivered ?? []).map((d) => `${d.deviceId} ${d.accountId}`));
+  const got = new Set((event?.delivered ?? []).map((d) => deviceKey(d)));
   const devices = targets.map((d) => ({
-    userId: d.accountId,
-    username: nameOf(d.accountId) ?? d.accountId,
+    userId: d.userId,
+    username: nameOf(d.userId) ?? d.userId,
     deviceId: d.deviceId,
     label: `device ${d.deviceId.slice(0, 6)}`,
-    received: got.has(`${d.deviceId} ${d.accountId}`),
+    received: got.has(deviceKey(d)),
   }));
   return {
     status,

@@ -1,3 +1,4 @@
+/** The chat model's message history in the platform's sealed DeviceStore: recent messages per conversation, batched writes, and per-conversation state. */
 import { bytesToUtf8, utf8ToBytes } from "@noble/ciphers/utils.js";
 import { defaultTimers, type Timers } from "../platform.js";
 import type { DeviceStore } from "../store.js";

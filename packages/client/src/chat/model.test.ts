@@ -18,6 +18,7 @@ import {
 import type { TrustState } from "../pins.js";
 import type { PolicyCheck, ServerPolicyState, ServerPolicyWatch, VerifiedPolicy } from "../server-policy.js";
 import { MemoryStore } from "../store.js";
+import { roomView } from "../testing/rooms.js";
 import { TYPING_SHOWN_MS } from "../typing.js";
 import { reactionGroups } from "./changes.js";
 import { History } from "./history.js";
@@ -28,15 +29,7 @@ const ALICE: UserView = { id: "u-alice", username: "alice", isAdmin: false };
 const BOB = { id: "u-bob", username: "bob" };
 const CAROL = { id: "u-carol", username: "Carol" };
 
-const room = (id: string, name: string, kind: RoomView["kind"] = "room"): RoomView => ({
-  id,
-  kind,
-  name,
-  topic: null,
-  isPublic: kind === "room",
-  ownerId: null,
-  createdAt: 0,
-});
+const room = roomView;
 const member = (u: { id: string; username: string }, online = true): MemberView => ({
   userId: u.id,
   username: u.username,
@@ -652,7 +645,7 @@ describe("ChatModel", () => {
   });
 
   describe("delivery (RCPT-2, RCPT-3)", () => {
-    const dev = (accountId: string, deviceId: string) => ({ accountId, deviceId });
+    const dev = (userId: string, deviceId: string) => ({ userId, deviceId });
     const targets = [dev(BOB.id, "bob-laptop"), dev(BOB.id, "bob-phone")];
     let serverIds = 0;
     const incoming = (

@@ -1,3 +1,4 @@
+/** ChatModel: the chat both clients show (conversations, people, members, trust, typing, unread, outbox, messages) as one snapshot they subscribe to. */
 import { canonicalRoomId, isRoomId, type RoomView } from "@parley/protocol";
 import { bytesToBase64 } from "../base64.js";
 import type { CreateRoomOptions, ParleyClient, RoomSettings } from "../client.js";
@@ -1486,7 +1487,7 @@ export class ChatModel {
   #restateTimerFor(m: Extract<MembershipEvent, { source: "group" }>): void {
     const seconds = this.#snapshot.disappearing[m.roomId];
     if (seconds === undefined || m.added.length === 0 || m.by === undefined) return;
-    if (m.by.accountId !== this.#snapshot.me?.id || m.by.deviceId !== this.#client.deviceId) return;
+    if (m.by.userId !== this.#snapshot.me?.id || m.by.deviceId !== this.#client.deviceId) return;
     this.#client
       .send(m.roomId, { data: { kind: DISAPPEARING_KIND, seconds, restate: true } })
       .catch((error: unknown) => this.#emit({ type: "failed", what: "send", error }));

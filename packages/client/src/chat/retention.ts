@@ -1,3 +1,4 @@
+/** How long messages stay on a device: the retention setting and disappearing-message timers, as pure functions over the model's messages. */
 import type { Timers } from "../platform.js";
 import type { ChatMessage } from "./types.js";
 

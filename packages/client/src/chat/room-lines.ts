@@ -1,3 +1,4 @@
+/** The line a room event shows in its conversation for every member, in both clients (ROOM-9). */
 import { assertNever } from "@parley/protocol";
 import type { MembershipEvent } from "../events.js";
 

@@ -1,3 +1,4 @@
+/** The chat model's types: its snapshot, messages, changes, and the slices of ParleyClient and history it uses. */
 import type { MemberView, RoomView, TotpStatus, UserView, UserWithPresence } from "@parley/protocol";
 import type { ParleyClient } from "../client.js";
 import type { ConnectionStatus } from "../connection.js";

@@ -1,6 +1,5 @@
 /** An in-memory stand-in for the server's MLS delivery service and offline queue, for unit tests of the SDK's receive path. */
-import type { DeviceRef } from "@parley/crypto";
-import { type ClientFrame, deviceKey, type ServerFrameOf } from "@parley/protocol";
+import { type ClientFrame, type DeviceRef, deviceKey, type ServerFrameOf } from "@parley/protocol";
 import type { RequestFrame } from "../connection.js";
 import { ParleyClientError } from "../errors.js";
 
@@ -11,8 +10,6 @@ interface Group {
   groupInfo: string;
   members: Set<string>;
 }
-
-const key = (d: { userId: string; deviceId: string }) => deviceKey(d);
 
 /**
  * The rules of docs/PROTOCOL.md that the receive path depends on, without sockets or audits:
@@ -28,8 +25,8 @@ export class FakeDeliveryService {
 
   /** A device of `userId`; `receive` gets its pushed frames, in order. */
   device(ref: DeviceRef, receive: (frame: Pushed) => void): FakeDevice {
-    const d = new FakeDevice(this, { userId: ref.accountId, deviceId: ref.deviceId }, receive);
-    this.#devices.set(key(d.ref), d);
+    const d = new FakeDevice(this, { userId: ref.userId, deviceId: ref.deviceId }, receive);
+    this.#devices.set(deviceKey(d.ref), d);
     return d;
   }
 
@@ -46,11 +43,11 @@ export class FakeDeliveryService {
         if (frame.epoch !== current) {
           throw new ParleyClientError("stale_epoch", { epoch: current });
         }
-        const next: Group = group ?? { epoch: 0, groupInfo: "", members: new Set([key(from.ref)]) };
-        if (frame.external === true) next.members.add(key(from.ref));
-        for (const d of frame.removeDevices ?? []) next.members.delete(key(d));
+        const next: Group = group ?? { epoch: 0, groupInfo: "", members: new Set([deviceKey(from.ref)]) };
+        if (frame.external === true) next.members.add(deviceKey(from.ref));
+        for (const d of frame.removeDevices ?? []) next.members.delete(deviceKey(d));
         const before = new Set(next.members);
-        for (const d of frame.addDevices ?? []) next.members.add(key(d));
+        for (const d of frame.addDevices ?? []) next.members.add(deviceKey(d));
         next.epoch = frame.epoch + 1;
         next.groupInfo = frame.groupInfo;
         this.#groups.set(frame.roomId, next);
@@ -60,12 +57,12 @@ export class FakeDeliveryService {
           from: from.ref,
         };
         for (const member of before) {
-          if (member !== key(from.ref))
+          if (member !== deviceKey(from.ref))
             this.#devices.get(member)?.enqueue({ ...entry, kind: "commit", payload: frame.commit });
         }
         if (frame.welcome !== undefined) {
           for (const d of frame.addDevices ?? [])
-            this.#devices.get(key(d))?.enqueue({ ...entry, kind: "welcome", payload: frame.welcome });
+            this.#devices.get(deviceKey(d))?.enqueue({ ...entry, kind: "welcome", payload: frame.welcome });
         }
         return { type: "mls.accepted", roomId: frame.roomId, epoch: next.epoch };
       }
@@ -84,7 +81,7 @@ export class FakeDeliveryService {
         const rooms = [...this.#groups]
           .filter(([, g]) =>
             [...this.#devices.values()].some(
-              (d) => d.ref.userId === from.ref.userId && g.members.has(key(d.ref)),
+              (d) => d.ref.userId === from.ref.userId && g.members.has(deviceKey(d.ref)),
             ),
           )
           .map(([id]) => ({ id }));
@@ -112,7 +109,7 @@ export class FakeDeliveryService {
           payload: frame.payload,
         };
         for (const member of group?.members ?? []) {
-          if (member !== key(from.ref)) this.#devices.get(member)?.relay(message);
+          if (member !== deviceKey(from.ref)) this.#devices.get(member)?.relay(message);
         }
         return { type: "ack", id: message.id, ts: message.ts };
       }

@@ -3,7 +3,6 @@ import {
   auditCommit,
   type CommitAudit,
   CommitAuditError,
-  type DeviceRef as CryptoDeviceRef,
   decodeRevocation,
   encodeCertificate,
   inspectKeyPackage,
@@ -11,14 +10,14 @@ import {
   ParleyCryptoError,
   verifyDeviceRevocation,
 } from "@parley/crypto";
-import { canonicalRoomId, DEFAULT_MLS_SUITE, deviceKey, type MlsSuite } from "@parley/protocol";
+import { canonicalRoomId, DEFAULT_MLS_SUITE, deviceKey, type MlsSuite, sameDevice } from "@parley/protocol";
 import type { Bus } from "../bus/bus.js";
 import type { DeliveryStore, DeviceRef, NewKeyPackage, QueuedHandshake } from "../storage/delivery-store.js";
 import { type Storage, StorageConflictError } from "../storage/storage.js";
 import type { AuthContext } from "./accounts.js";
 import { encodeFrame } from "./encode.js";
 import { ParleyError } from "./errors.js";
-import { asRoomId, asUserId, type RoomId, type UserId } from "./ids.js";
+import { asDeviceRef, asRoomId, type RoomId, type UserId } from "./ids.js";
 import { isLimiterRejection, type Limiter, type LimiterFactory } from "./limiters.js";
 import { TokenBuckets } from "./token-bucket.js";
 
@@ -307,7 +306,7 @@ export class DeliveryService {
       throw new ParleyError("revocation_invalid", { details: ["/revocation"] });
     }
     const ok =
-      decoded.accountId === auth.userId &&
+      decoded.userId === auth.userId &&
       decoded.deviceId === targetId &&
       identityKey !== undefined &&
       Buffer.from(decoded.identityKey).toString("base64") === identityKey &&
@@ -386,17 +385,17 @@ export class DeliveryService {
       throw new ParleyError("mls_suite_mismatch", { details: ["/groupInfo"] });
     if (req.welcome !== undefined && welcomeSuite(req.welcome) !== audit.suite)
       throw new ParleyError("mls_suite_mismatch", { details: ["/welcome"] });
-    if (!(await this.#isBound(audit.committer)) || !sameRef(audit.committer, device)) {
+    if (!(await this.#isBound(audit.committer)) || !sameDevice(audit.committer.device, device)) {
       throw new ParleyError("commit_invalid", { details: ["/commit"] });
     }
     this.#declared(req.addDevices, external ? [] : audit.added, "/addDevices");
     // A device rejoining by external Commit replaces its own old leaf; it stays in the group.
-    const removed = external ? audit.removed.filter((d) => !sameRef(d, device)) : audit.removed;
+    const removed = external ? audit.removed.filter((d) => !sameDevice(d.device, device)) : audit.removed;
     this.#declared(req.removeDevices, removed, "/removeDevices");
 
     const add: DeviceRef[] = [];
     for (const d of external ? [] : audit.added) {
-      const ref = { userId: asUserId(d.device.accountId), deviceId: d.device.deviceId };
+      const ref = asDeviceRef(d.device);
       // The Authentication Service check: an added leaf carries the device's registered key.
       if (!(await this.#isBound(d))) throw new ParleyError("commit_invalid", { details: ["/addDevices"] });
       const allowed = members.has(ref.userId) || (await this.o.storage.hasRoomInvite(roomId, ref.userId));
@@ -405,7 +404,7 @@ export class DeliveryService {
     }
     const remove: DeviceRef[] = [];
     for (const d of removed) {
-      const ref = { userId: asUserId(d.device.accountId), deviceId: d.device.deviceId };
+      const ref = asDeviceRef(d.device);
       if (!groupKeys.has(deviceKey(ref)))
         throw new ParleyError("commit_invalid", { details: ["/removeDevices"] });
       // Anyone may drop devices of people who left, and devices the server no longer has: their
@@ -525,9 +524,8 @@ export class DeliveryService {
           throw new ParleyError("key_package_invalid", { details: [where] });
         throw e;
       }
-      const sameDevice = (d: CryptoDeviceRef) => d.accountId === ref.userId && d.deviceId === ref.deviceId;
       const ok =
-        sameDevice(info.device) &&
+        sameDevice(info.device, ref) &&
         Buffer.from(info.signaturePublicKey).equals(expectedKey) &&
         info.lastResort === last &&
         info.notBefore <= nowS + 300n &&
@@ -573,10 +571,10 @@ export class DeliveryService {
    * its certificate (verified by the audit) is signed by the identity key bound to the account.
    */
   async #isBound(d: AuditedDevice): Promise<boolean> {
-    const userId = asUserId(d.device.accountId);
+    const ref = asDeviceRef(d.device);
     const [found, identityKey] = await Promise.all([
-      this.#store.findDevice({ userId, deviceId: d.device.deviceId }),
-      this.#store.findIdentityKey(userId),
+      this.#store.findDevice(ref),
+      this.#store.findIdentityKey(ref.userId),
     ]);
     return (
       found !== undefined &&
@@ -593,7 +591,7 @@ export class DeliveryService {
     where: "/addDevices" | "/removeDevices",
   ): void {
     const named = new Set((declared ?? []).map((d) => deviceKey(d)));
-    const made = new Set(actual.map((d) => deviceKey(d.device.accountId, d.device.deviceId)));
+    const made = new Set(actual.map((d) => deviceKey(d.device)));
     const same =
       named.size === (declared ?? []).length &&
       named.size === made.size &&
@@ -649,9 +647,6 @@ function welcomeSuite(welcome: string): MlsSuite | undefined {
     return undefined;
   }
 }
-
-const sameRef = (d: AuditedDevice, ref: DeviceRef) =>
-  d.device.accountId === ref.userId && d.device.deviceId === ref.deviceId;
 
 export function handshakeFrame(e: QueuedHandshake) {
   return {

@@ -1,3 +1,4 @@
+// Turns a frame handler's failure into the error frame the client gets (WS-3), logging a full disk once a minute.
 import type { Logger } from "pino";
 import { ParleyError } from "../domain/errors.js";
 import { LogThrottle } from "../ops/log-throttle.js";

@@ -1,3 +1,4 @@
+// Builds the `ready` frame a socket gets once its `auth` is accepted (WS-1).
 import { PROTOCOL_VERSION, type ServerFrameOf } from "@parley/protocol";
 import type { Config } from "../config/config.js";
 import type { AuthContext } from "../domain/accounts.js";

@@ -7,7 +7,7 @@ import { maxMessageChars } from "./limits.js";
 // The composer's counter must never allow a message whose encrypted frame the server refuses:
 // measure the real frame for the worst case (4-byte characters) at a few frame limits.
 test("the longest allowed message, in 4-byte characters, fits the server's frame limit once encrypted", async () => {
-  const me = await generateDeviceIdentity({ accountId: "alice", deviceId: "browser" });
+  const me = await generateDeviceIdentity({ userId: "alice", deviceId: "browser" });
   let state = await createGroup(me);
   for (const maxFrameBytes of [8_192, 16_384, 262_144]) {
     const chars = maxMessageChars(maxFrameBytes);

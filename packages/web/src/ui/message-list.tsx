@@ -1,4 +1,10 @@
-import { type DeviceNote, mentionParts, type OutgoingStatus, reactionGroups } from "@parley/client";
+import {
+  type DeviceNote,
+  deviceNotesIn,
+  mentionParts,
+  type OutgoingStatus,
+  reactionGroups,
+} from "@parley/client";
 import type { MemberView } from "@parley/protocol";
 import { Fragment } from "preact";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
@@ -79,8 +85,7 @@ export function MessageList({ roomId }: { roomId: string }) {
   }, [target, roomId]);
   const typists = (typing.value[roomId] ?? []).map((t) => t.username);
   const roomMembers = members.value[roomId] ?? [];
-  const inRoom = new Set(roomMembers.map((m) => m.userId));
-  const notes = chat.value.deviceNotes.filter((n) => inRoom.has(n.userId));
+  const notes = deviceNotesIn(chat.value, roomId);
   const nameOf = (userId: string) =>
     userId === me.value?.id ? "You" : (roomMembers.find((m) => m.userId === userId)?.username ?? "Someone");
   // Quiet lines between the messages they came between.

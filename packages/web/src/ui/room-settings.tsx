@@ -1,8 +1,8 @@
-import type { RoomSettings } from "@parley/client";
+import { type RoomSettings, roleIn } from "@parley/client";
 import { ROOM_MEMBERS_CAP_MAX, ROOM_MEMBERS_CAP_MIN, type RoomView } from "@parley/protocol";
 import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../state/errors.js";
-import { me, members } from "../state/model.js";
+import { chat, me, members } from "../state/model.js";
 import {
   banMember,
   bansOf,
@@ -24,7 +24,7 @@ import { capOf } from "./rooms.js";
 export function RoomSettingsDialog({ room, onClose }: { room: RoomView; onClose: () => void }) {
   const self = me.value?.id;
   const list = members.value[room.id] ?? [];
-  const role = list.find((m) => m.userId === self)?.role ?? "member";
+  const role = roleIn(chat.value, room.id, self);
   const owner = role === "owner";
   const moderator = owner || role === "moderator";
   const [error, setError] = useState<string | undefined>();
