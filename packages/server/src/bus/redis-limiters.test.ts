@@ -91,11 +91,14 @@ describeRedis("RedisLimiters", (url) => {
 });
 
 describe("RedisLimiters without Redis", () => {
-  test("counts in memory, neither blocking everybody nor failing, when nothing listens", async () => {
+  // No timing is asserted: a command that waited for Redis would wait for the next connection
+  // attempt (a minute away) or for ever, past the test's generous timeout.
+  test("counts in memory, neither blocking everybody nor failing, when nothing listens", {
+    timeout: 30_000,
+  }, async () => {
     const limiters = new RedisLimiters({ url: "redis://127.0.0.1:1", retryDelayMs: () => 60_000 });
     try {
       const limiter = limiters.factory({ keyPrefix: "down", points: 2, duration: 60 });
-      const started = Date.now();
       assert.equal((await limiter.consume("k")).consumedPoints, 1);
       assert.equal((await limiter.consume("k")).consumedPoints, 2);
       await assert.rejects(
@@ -103,13 +106,12 @@ describe("RedisLimiters without Redis", () => {
         (res: { consumedPoints: number }) => res.consumedPoints === 3,
       );
       assert.equal((await limiter.consume("other")).consumedPoints, 1, "other keys are not blocked");
-      assert.ok(Date.now() - started < 1000, "no command waited for Redis");
     } finally {
       await limiters.close();
     }
   });
 
-  test("answers at once when Redis accepts connections but never replies", async (t) => {
+  test("answers when Redis accepts connections but never replies", { timeout: 30_000 }, async (t) => {
     const sockets = new Set<Socket>();
     const silent = createServer((socket) => sockets.add(socket));
     await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
@@ -120,10 +122,9 @@ describe("RedisLimiters without Redis", () => {
     const { port } = silent.address() as { port: number };
     const limiters = new RedisLimiters({ url: `redis://127.0.0.1:${port}`, commandTimeoutMs: 200 });
     try {
-      const started = Date.now();
+      // Without the command timeout the answer would never come (the test's timeout fails it).
       const res = await limiters.factory({ keyPrefix: "mute", points: 5, duration: 60 }).consume("k");
       assert.equal(res.consumedPoints, 1);
-      assert.ok(Date.now() - started < 1000, `took ${Date.now() - started} ms`);
     } finally {
       await limiters.close();
     }
