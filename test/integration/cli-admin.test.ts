@@ -28,6 +28,7 @@ interface AdminRunOptions {
   user?: string;
   password?: string;
   configDir?: string;
+  env?: Record<string, string>;
 }
 
 /** `parley admin <args> --url … --user … --config-dir …` with PARLEY_PASSWORD set. */
@@ -44,7 +45,7 @@ function admin(args: string[], o: AdminRunOptions = {}): Promise<Run> {
       "--config-dir",
       o.configDir ?? configDir,
     ],
-    { PARLEY_PASSWORD: o.password ?? STRONG_PASSWORD },
+    { PARLEY_PASSWORD: o.password ?? STRONG_PASSWORD, ...o.env },
   );
 }
 
@@ -484,5 +485,37 @@ describe("parley admin", () => {
     assert.match(twice.stderr, /\(totp_not_enabled\)$/m);
     const self = await admin(["clear-totp", "boss"]);
     assert.match(self.stderr, /\(invalid_target\)$/m);
+  });
+
+  it("signs an admin with two-step sign-in in with their code or a recovery code, and refuses a wrong one", async () => {
+    assert.equal((await admin(["role", "pat", "admin"])).code, 0);
+    const s = await login(ts, "pat");
+    const token = (s.body as { accessToken: string }).accessToken;
+    const begun = await request<{ secret: string }>(ts, "POST", "/api/totp/enrol", {
+      token,
+      body: { password: STRONG_PASSWORD },
+    });
+    assert.equal(begun.status, 200, begun.text);
+    const totp = new TOTP({ secret: Secret.fromBase32(begun.body.secret) });
+    const on = await request<{ recoveryCodes: string[] }>(ts, "POST", "/api/totp/confirm", {
+      token,
+      body: { code: totp.generate() },
+    });
+    assert.equal(on.status, 200, on.text);
+    const recovery = on.body.recoveryCodes[0] ?? assert.fail("no recovery codes");
+
+    // No code and no terminal to ask on: a usage error that names the variable.
+    const none = await admin(["users"], { user: "pat" });
+    assert.equal(none.code, 2);
+    assert.match(none.stderr, /PARLEY_TOTP_CODE/);
+    const wrong = await admin(["users"], { user: "pat", env: { PARLEY_TOTP_CODE: "000000" } });
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /\(totp_invalid\)/);
+    // The recovery code first: the code the confirmation used is spent for its 30 s step.
+    const byRecovery = await admin(["users"], { user: "pat", env: { PARLEY_TOTP_CODE: recovery } });
+    assert.equal(byRecovery.code, 0, byRecovery.stderr);
+    assert.match(byRecovery.stdout, /^pat +yes +no +on /m);
+    const spent = await admin(["users"], { user: "pat", env: { PARLEY_TOTP_CODE: recovery } });
+    assert.equal(spent.code, 1, "a recovery code works once");
   });
 });

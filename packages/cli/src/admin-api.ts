@@ -9,6 +9,7 @@ import {
   AdminUsersResponse,
   CreateInviteResponse,
   ErrorBody,
+  LoginResponse,
   ResetCodeResponse,
   SessionResponse,
   SignOutResponse,
@@ -30,13 +31,43 @@ export class AdminApi {
     private readonly token: string,
   ) {}
 
-  /** Logs in (POST /api/login): a new session, ended again by signOut(). */
-  static async signIn(base: URL, fetch: FetchLike, username: string, password: string): Promise<AdminApi> {
+  /**
+   * Logs in (POST /api/login): a new session, ended again by signOut(). An account with two-step
+   * sign-in (AUTH-13) is asked for its code by `totpCode`, then POST /api/login/totp; one that
+   * PARLEY_REQUIRE_TOTP makes enrol first is refused: enrolling shows a secret and a QR code,
+   * which is for the browser or `parley chat`, not an admin command.
+   */
+  static async signIn(
+    base: URL,
+    fetch: FetchLike,
+    username: string,
+    password: string,
+    totpCode: () => Promise<string>,
+  ): Promise<AdminApi> {
     const root = base.origin;
-    const session = await call<SessionResponse>(fetch, root, "POST", "/api/login", null, SessionResponse, {
+    const answer = await call<LoginResponse>(fetch, root, "POST", "/api/login", null, LoginResponse, {
       username,
       password,
     });
+    if (!("next" in answer)) return new AdminApi(root, fetch, answer.accessToken);
+    if (answer.next === "totp_enrol") {
+      throw new CliError(
+        "this account must set up two-step sign-in first: sign in once with the browser or `parley chat`",
+        EXIT.failed,
+      );
+    }
+    const session = await call<SessionResponse>(
+      fetch,
+      root,
+      "POST",
+      "/api/login/totp",
+      null,
+      SessionResponse,
+      {
+        challenge: answer.challenge,
+        code: await totpCode(),
+      },
+    );
     return new AdminApi(root, fetch, session.accessToken);
   }
 

@@ -56,7 +56,8 @@ Options of the server commands:
   --accept-new-fingerprint pin the server's CA again when its fingerprint changed
   --config-dir DIR         where pinned servers are kept (default: $XDG_CONFIG_HOME/parley,
                            else ~/.config/parley)
-The password is read from PARLEY_PASSWORD, else asked for on the terminal without echo.
+The password is read from PARLEY_PASSWORD, else asked for on the terminal without echo; an
+account with two-step sign-in is asked for its code the same way (PARLEY_TOTP_CODE).
 The first use of a URL pins the CA fingerprint the server presents (trust on first use, as
 ssh does); a later change is refused with exit status 3.
 `;
@@ -207,7 +208,10 @@ export async function adminCommand(argv: string[]): Promise<number> {
     notice: (line) => process.stderr.write(`${line}\n`),
   });
   const password = await readPassword(values.user);
-  const api = await AdminApi.signIn(url, trustedFetch({ ca: trust.ca }), values.user, password);
+  const user = values.user;
+  const api = await AdminApi.signIn(url, trustedFetch({ ca: trust.ca }), user, password, () =>
+    readTotpCode(user),
+  );
   try {
     return await runRemote(api, sub, args, {
       json: values.json === true,
@@ -414,6 +418,19 @@ async function readPassword(user: string): Promise<string> {
     throw new CliError("no password: set PARLEY_PASSWORD, or run on a terminal to be asked", EXIT.usage);
   }
   return readHidden(`Password for ${user}: `);
+}
+
+/** A two-step sign-in code (AUTH-13), or one of the account's TOTP recovery codes. */
+async function readTotpCode(user: string): Promise<string> {
+  const fromEnv = process.env.PARLEY_TOTP_CODE;
+  if (fromEnv !== undefined && fromEnv !== "") return fromEnv;
+  if (!process.stdin.isTTY) {
+    throw new CliError(
+      "this account signs in with a two-step code: set PARLEY_TOTP_CODE, or run on a terminal to be asked",
+      EXIT.usage,
+    );
+  }
+  return readHidden(`Two-step code for ${user} (or a recovery code): `);
 }
 
 async function promote(
