@@ -769,7 +769,9 @@ function AuditSection() {
               <td>{a.ip ?? ""}</td>
               <td class="small-text">
                 {Object.entries(a.details)
-                  .map(([k, v]) => `${k}: ${String(v)}`)
+                  .map(
+                    ([k, v]) => `${k}: ${/At$/.test(k) && typeof v === "number" ? formatFull(v) : String(v)}`,
+                  )
                   .join(", ")}
               </td>
             </tr>
