@@ -1438,6 +1438,33 @@ describe("ChatModel", () => {
       assert.ok(changes.some((c) => c.type === "changed" && c.change.kind === "edit" && c.by.id === BOB.id));
     });
 
+    it("keeps an edit in history before it shows it, so a reload right after still has it", async () => {
+      // A history whose writes wait for the test: what the model shows meanwhile is what a page
+      // that reloads at that moment would lose if it were not kept yet.
+      const kept = new Map<string, readonly ChatMessage[]>();
+      let release: (() => void) | undefined;
+      const history: ChatHistory = {
+        loadAll: async () => Object.fromEntries(kept),
+        save: (roomId, list) => void kept.set(roomId, list),
+        saveNow: async (roomId, list) => {
+          if (list.some((m) => m.edited !== undefined)) await new Promise<void>((r) => (release = r));
+          kept.set(roomId, list);
+        },
+        remove: async (roomId) => void kept.delete(roomId),
+      };
+      const { client, model } = await connected({ history });
+      client.emit("message", bobSays());
+      await settle();
+      client.emit("message", event(BOB, { edit: { to, text: "lunch at one?" } }, 12_000));
+      await settle();
+      assert.ok(release !== undefined, "the edit is being kept");
+      assert.equal(shown(model)?.text, "lunch at noon?", "not shown before it is kept");
+      release();
+      await settle();
+      assert.equal(shown(model)?.text, "lunch at one?");
+      assert.equal(kept.get("TEAM01")?.find((m) => m.key === BOB_MSG)?.text, "lunch at one?");
+    });
+
     it("ignores an edit after the edit window, and lets the window be set", async () => {
       const { client, model } = await connected({ editWindowMs: 60_000 });
       client.emit("message", bobSays());

@@ -613,8 +613,7 @@ export class ChatModel {
           : undefined;
     const at = Math.max(this.#now(), (last ?? -1) + 1);
     await this.#client.send(m.roomId, content, { messageId: id, sentAt: at });
-    this.#applyOrWait(m.roomId, { target: { key: m.key, fromId: m.fromId }, by, at, id, change });
-    await this.#keepNow(m.roomId);
+    await this.#applyOrWait(m.roomId, { target: { key: m.key, fromId: m.fromId }, by, at, id, change });
   }
 
   /** Sends a failed message again; undefined when there is no failed message with that key. */
@@ -1313,14 +1312,15 @@ export class ChatModel {
       id: m.messageId ?? m.id,
       change,
     };
-    const changed = this.#applyOrWait(m.roomId, pc);
-    // Kept before the next event, as a message is: a reload right after shows it; and what a
-    // delete removed leaves the history now (CHAT-4), not with the next batched write.
-    if (changed !== undefined) await this.#keepNow(m.roomId);
+    await this.#applyOrWait(m.roomId, pc);
   }
 
-  /** Applies a change to its message, or keeps it until the message arrives. Returns the message changed. */
-  #applyOrWait(roomId: string, pc: PendingChange): ChatMessage | undefined {
+  /**
+   * Applies a change to its message, or keeps it until the message arrives. Returns the message
+   * changed. The change is kept in history before it is shown, as a message is: a reload right
+   * after it still shows it, and what a delete removed leaves the history now (CHAT-4).
+   */
+  async #applyOrWait(roomId: string, pc: PendingChange): Promise<ChatMessage | undefined> {
     const list = this.#snapshot.messages[roomId] ?? [];
     const i = list.findIndex((x) => sameMessage(x, pc.target));
     if (i < 0) {
@@ -1330,22 +1330,30 @@ export class ChatModel {
       return undefined;
     }
     const before = list[i]!;
-    const after = applyChange(before, pc, this.#editWindowMs);
+    let after = applyChange(before, pc, this.#editWindowMs);
     if (after === before) return undefined;
-    const copy = [...list];
-    copy[i] = after;
+    const history = this.#history;
+    if (history !== undefined) {
+      const kept = [...list];
+      kept[i] = after;
+      try {
+        await history.saveNow(roomId, kept);
+      } catch (error) {
+        this.#emit({ type: "failed", what: "history", error });
+      }
+      if (this.#disposed) return undefined;
+    }
+    // The list may have changed while history was written: apply to what it is now.
+    const now = this.#snapshot.messages[roomId] ?? [];
+    const j = now.findIndex((x) => sameMessage(x, pc.target));
+    if (j < 0) return undefined;
+    if (now[j] !== before) after = applyChange(now[j]!, pc, this.#editWindowMs);
+    const copy = [...now];
+    copy[j] = after;
     this.#setMessages(roomId, copy);
     this.#emit({ type: "state" });
     this.#emit({ type: "changed", message: after, change: pc.change, by: pc.by });
     return after;
-  }
-
-  async #keepNow(roomId: string): Promise<void> {
-    try {
-      await this.#history?.saveNow(roomId, this.#snapshot.messages[roomId] ?? []);
-    } catch (error) {
-      this.#emit({ type: "failed", what: "history", error });
-    }
   }
 
   #setPending(roomId: string, list: readonly PendingChange[]): void {
