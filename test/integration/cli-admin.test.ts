@@ -49,6 +49,24 @@ function admin(args: string[], o: AdminRunOptions = {}): Promise<Run> {
   );
 }
 
+/** Turns two-step sign-in on for `username` as they would (enrol, then confirm with a code). */
+async function enrolTotp(username: string): Promise<{ token: string; recoveryCodes: string[] }> {
+  const s = await login(ts, username);
+  const token = (s.body as { accessToken: string }).accessToken;
+  const begun = await request<{ secret: string }>(ts, "POST", "/api/totp/enrol", {
+    token,
+    body: { password: STRONG_PASSWORD },
+  });
+  assert.equal(begun.status, 200, begun.text);
+  const code = new TOTP({ secret: Secret.fromBase32(begun.body.secret) }).generate();
+  const on = await request<{ recoveryCodes: string[] }>(ts, "POST", "/api/totp/confirm", {
+    token,
+    body: { code },
+  });
+  assert.equal(on.status, 200, on.text);
+  return { token, recoveryCodes: on.body.recoveryCodes };
+}
+
 /** POST /api/login from a chosen loopback source address (so an IP block spares 127.0.0.1). */
 function loginFrom(localAddress: string, username: string, password: string) {
   return new Promise<{ status: number; body: { code?: string } }>((resolve, reject) => {
@@ -460,16 +478,7 @@ describe("parley admin", () => {
   });
 
   it("clear-totp turns two-step sign-in off for a locked-out person and ends their sessions", async () => {
-    const s = await login(ts, "pat");
-    const token = (s.body as { accessToken: string }).accessToken;
-    const begun = await request<{ secret: string }>(ts, "POST", "/api/totp/enrol", {
-      token,
-      body: { password: STRONG_PASSWORD },
-    });
-    assert.equal(begun.status, 200, begun.text);
-    const code = new TOTP({ secret: Secret.fromBase32(begun.body.secret) }).generate();
-    const on = await request(ts, "POST", "/api/totp/confirm", { token, body: { code } });
-    assert.equal(on.status, 200, on.text);
+    const { token } = await enrolTotp("pat");
     assert.match((await admin(["users"])).stdout, /^pat +no +no +on /m);
 
     const cleared = await admin(["clear-totp", "pat"]);
@@ -489,20 +498,8 @@ describe("parley admin", () => {
 
   it("signs an admin with two-step sign-in in with their code or a recovery code, and refuses a wrong one", async () => {
     assert.equal((await admin(["role", "pat", "admin"])).code, 0);
-    const s = await login(ts, "pat");
-    const token = (s.body as { accessToken: string }).accessToken;
-    const begun = await request<{ secret: string }>(ts, "POST", "/api/totp/enrol", {
-      token,
-      body: { password: STRONG_PASSWORD },
-    });
-    assert.equal(begun.status, 200, begun.text);
-    const totp = new TOTP({ secret: Secret.fromBase32(begun.body.secret) });
-    const on = await request<{ recoveryCodes: string[] }>(ts, "POST", "/api/totp/confirm", {
-      token,
-      body: { code: totp.generate() },
-    });
-    assert.equal(on.status, 200, on.text);
-    const recovery = on.body.recoveryCodes[0] ?? assert.fail("no recovery codes");
+    const { recoveryCodes } = await enrolTotp("pat");
+    const recovery = recoveryCodes[0] ?? assert.fail("no recovery codes");
 
     // No code and no terminal to ask on: a usage error that names the variable.
     const none = await admin(["users"], { user: "pat" });
