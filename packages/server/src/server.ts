@@ -91,7 +91,15 @@ export async function startServer(config: Config, options: StartOptions): Promis
   // block the event loop and compete for the CPU just as the logins arrive (password-hasher.ts);
   // the dummy hash unknown usernames are checked against is made meanwhile.
   const hasherStarted = dummyPasswordHash().then(
-    () => log.info({ event: "hasher_started", priority: hasher.priority }, "password hasher started"),
+    () => {
+      const priority = hasher.priority;
+      if (priority === "idle") log.info({ event: "hasher_started", priority }, "password hasher started");
+      else
+        log.warn(
+          { event: "hasher_started", priority },
+          "password hasher started without SCHED_IDLE: bursts of logins may slow the chat",
+        );
+    },
     (err: unknown) =>
       log.warn(
         { err, event: "hasher_start_failed" },
