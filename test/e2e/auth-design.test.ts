@@ -108,7 +108,13 @@ async function load(s: E2eSuite, page: Page, path: string, theme: Theme): Promis
  * primary button and every input on screen (on a phone, 44px high and inputs in 16px type), a
  * drawn focus ring on the focused input, the heading and labels at 4.5:1 against the card.
  */
-async function assertPageHolds(page: Page, where: string, scope: Locator, primary: Locator, viewport: Viewport) {
+async function assertPageHolds(
+  page: Page,
+  where: string,
+  scope: Locator,
+  primary: Locator,
+  viewport: Viewport,
+) {
   const overflow = await page.evaluate<{ scroll: number; inner: number }>(
     "({ scroll: document.documentElement.scrollWidth, inner: innerWidth })",
   );
@@ -118,16 +124,23 @@ async function assertPageHolds(page: Page, where: string, scope: Locator, primar
   const inputs = scope.locator("input:visible");
   const count = await inputs.count();
   const controls: [string, Locator][] = [["the primary button", primary]];
-  for (let i = 0; i < count; i++) controls.push([`input ${(await inputs.nth(i).getAttribute("name")) ?? i}`, inputs.nth(i)]);
+  for (let i = 0; i < count; i++)
+    controls.push([`input ${(await inputs.nth(i).getAttribute("name")) ?? i}`, inputs.nth(i)]);
   for (const [what, control] of controls) {
     const box = await boxOf(control, `${where}: ${what}`);
-    assert.ok(box.x >= 0 && box.x + box.width <= viewport.width, `${where}: ${what} leaves the screen sideways`);
+    assert.ok(
+      box.x >= 0 && box.x + box.width <= viewport.width,
+      `${where}: ${what} leaves the screen sideways`,
+    );
     if (phone) assert.ok(box.height >= 44, `${where}: ${what} is ${box.height}px high`);
   }
   if (phone) {
     const card = await boxOf(page.locator("main.auth > .card"), `${where}: the card`);
     const right = viewport.width - card.x - card.width;
-    assert.ok(card.x >= 12 && right >= 12 && card.x <= 24 && right <= 24, `${where}: card margins ${card.x}/${right}`);
+    assert.ok(
+      card.x >= 12 && right >= 12 && card.x <= 24 && right <= 24,
+      `${where}: card margins ${card.x}/${right}`,
+    );
   }
 
   for (let i = 0; i < count; i++) {
@@ -140,7 +153,10 @@ async function assertPageHolds(page: Page, where: string, scope: Locator, primar
   if (count > 0) {
     const first = inputs.first();
     await first.focus();
-    const ring = await first.evaluate<{ outline: string; width: string; shadow: string }, undefined>(`(el) => {
+    const ring = await first.evaluate<
+      { outline: string; width: string; shadow: string },
+      undefined
+    >(`(el) => {
       const style = getComputedStyle(el);
       return { outline: style.outlineStyle, width: style.outlineWidth, shadow: style.boxShadow };
     }`);
@@ -167,7 +183,14 @@ async function assertStillOnLoad(page: Page, where: string): Promise<void> {
  * the button enabled again under its own label, and nothing moved (every shift counted, even those
  * right after the click that the Layout Instability API would excuse as caused by input).
  */
-async function wrongPassword(page: Page, where: string, form: Locator, button: Locator, label: string, error: RegExp | string) {
+async function wrongPassword(
+  page: Page,
+  where: string,
+  form: Locator,
+  button: Locator,
+  label: string,
+  error: RegExp | string,
+) {
   const before = await boxOf(button, `${where}: ${label}`);
   const since = await pageClock(page);
   await button.click();
@@ -175,7 +198,10 @@ async function wrongPassword(page: Page, where: string, form: Locator, button: L
   await until(async () => !(await button.isDisabled()), `${where}: ${label} enabled again`);
   assert.equal(((await button.textContent()) ?? "").trim(), label);
   const { sum, shifts } = await shiftsSince(page, since);
-  assert.ok(sum < 0.01, `${where}: layout shift ${sum.toFixed(4)} as the error appeared: ${JSON.stringify(shifts)}`);
+  assert.ok(
+    sum < 0.01,
+    `${where}: layout shift ${sum.toFixed(4)} as the error appeared: ${JSON.stringify(shifts)}`,
+  );
   assert.deepEqual(await boxOf(button, `${where}: ${label}`), before, `${where}: ${label} moved`);
 }
 
@@ -219,7 +245,14 @@ describe("the pages before sign-in: design, in every theme and on a phone", () =
           await s.screenshot(user, `sign-in-${theme.name}-${size}`);
           await signIn.getByRole("textbox", { name: "Username" }).fill(username);
           await signIn.getByLabel("Password", { exact: true }).fill("Wrong-Harbour-Lamp-8");
-          await wrongPassword(page, `sign-in ${size} ${theme.name}`, signIn, signInButton, "Sign in", "Wrong username or password.");
+          await wrongPassword(
+            page,
+            `sign-in ${size} ${theme.name}`,
+            signIn,
+            signInButton,
+            "Sign in",
+            "Wrong username or password.",
+          );
           await s.screenshot(user, `sign-in-error-${theme.name}-${size}`);
 
           // Sign up: the rules' list takes its room before the policy and the checker arrive.
@@ -257,9 +290,18 @@ describe("the pages before sign-in: design, in every theme and on a phone", () =
           await screen.waitFor();
           const shown = await pageClock(page);
           const where = `link ${size} ${theme.name}`;
-          await assertPageHolds(page, where, screen, screen.getByRole("button", { name: "Link this device" }), viewport);
+          await assertPageHolds(
+            page,
+            where,
+            screen,
+            screen.getByRole("button", { name: "Link this device" }),
+            viewport,
+          );
           const { sum, shifts } = await shiftsSince(page, shown);
-          assert.ok(sum < 0.01, `${where}: layout shift ${sum.toFixed(4)} once shown: ${JSON.stringify(shifts)}`);
+          assert.ok(
+            sum < 0.01,
+            `${where}: layout shift ${sum.toFixed(4)} once shown: ${JSON.stringify(shifts)}`,
+          );
           await s.screenshot(user, `link-device-${theme.name}-${size}`);
 
           // Resetting the identity asks for the password; a wrong one is refused in place.
@@ -352,7 +394,11 @@ describe("the pages before sign-in: design, in every theme and on a phone", () =
         const items = rules.locator(`li[data-met="${met}"]`);
         const n = await items.count();
         assert.ok(n > 0, `no rule with data-met=${met}`);
-        assert.equal(await items.locator(`svg.${icon}`).count(), n, `a rule with data-met=${met} lacks ${icon}`);
+        assert.equal(
+          await items.locator(`svg.${icon}`).count(),
+          n,
+          `a rule with data-met=${met} lacks ${icon}`,
+        );
       }
 
       await page.goto(new URL("/#/reset", s.url).href);

@@ -8,7 +8,15 @@ import { Fragment } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { notice, pendingInvite, persistent, secondStep, serverInfo } from "../state/model.js";
 import { register, signIn } from "../state/session.js";
-import { FormError, FormNotice, FormProblem, PasswordField, RuleItem, SubmitButton, useFormAction } from "./auth-form.js";
+import {
+  FormError,
+  FormNotice,
+  FormProblem,
+  PasswordField,
+  RuleItem,
+  SubmitButton,
+  useFormAction,
+} from "./auth-form.js";
 import { MessageSquareLock } from "./icons.js";
 import { PolicyWarning, ServerPanel } from "./server-policy.js";
 import { TwoFactorStep } from "./two-factor.js";
@@ -126,7 +134,8 @@ function PasswordRules({
     );
   // Until the checker (with its common-password list) has loaded, the policy's rules are listed
   // as not met yet, so nothing below moves when it arrives.
-  const shown = checks ?? PASSWORD_RULES.filter((rule) => ENFORCED[rule](policy)).map((rule) => ({ rule, ok: false }));
+  const shown =
+    checks ?? PASSWORD_RULES.filter((rule) => ENFORCED[rule](policy)).map((rule) => ({ rule, ok: false }));
   return (
     <ul id="password-rules" class="checklist" aria-label="Password requirements" aria-live="polite">
       {shown.map((c) => (

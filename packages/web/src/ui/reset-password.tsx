@@ -14,7 +14,11 @@ export function ResetPassword() {
     const data = new FormData(form);
     const password = String(data.get("password") ?? "");
     if (password !== String(data.get("confirm") ?? "")) throw new FormProblem("The two passwords differ.");
-    await resetWithCode(String(data.get("username") ?? "").trim(), String(data.get("code") ?? "").trim(), password);
+    await resetWithCode(
+      String(data.get("username") ?? "").trim(),
+      String(data.get("code") ?? "").trim(),
+      password,
+    );
     notice.value = "Your password is changed and every session ended. Sign in with the new password.";
     location.hash = "#/signin";
   });

@@ -44,7 +44,9 @@ export function TwoFactorStep() {
       <header class="card-head">
         <h2>{step.next === "totp_enrol" ? "Set up two-step sign-in" : "Two-step sign-in"}</h2>
         {step.next === "totp_enrol" && step.enrolment !== undefined ? (
-          <p class="muted">This server requires a second step for {step.username}. Set it up now to sign in.</p>
+          <p class="muted">
+            This server requires a second step for {step.username}. Set it up now to sign in.
+          </p>
         ) : (
           <p class="muted">Signing in as {step.username}.</p>
         )}
