@@ -16,6 +16,8 @@ import { until, waitForText } from "./support/wait.js";
 
 type Viewport = { width: number; height: number };
 type Box = { x: number; y: number; width: number; height: number };
+/** What the tests read of an element's computed style (they are compiled without the DOM's types). */
+type ComputedStyle = { fontSize: string; outlineStyle: string; outlineWidth: string; boxShadow: string };
 
 const THEMES = [
   { name: "modern-light", colorScheme: "light", choice: "system" },
@@ -146,20 +148,23 @@ async function assertPageHolds(
   for (let i = 0; i < count; i++) {
     const input = inputs.nth(i);
     if (phone) {
-      const size = await input.evaluate<string, undefined>("(el) => getComputedStyle(el).fontSize");
+      const size = await input.evaluate(
+        (el) =>
+          (globalThis as unknown as { getComputedStyle(e: unknown): ComputedStyle }).getComputedStyle(el)
+            .fontSize,
+      );
       assert.ok(Number.parseFloat(size) >= 16, `${where}: an input in ${size} type`);
     }
   }
   if (count > 0) {
     const first = inputs.first();
     await first.focus();
-    const ring = await first.evaluate<
-      { outline: string; width: string; shadow: string },
-      undefined
-    >(`(el) => {
-      const style = getComputedStyle(el);
+    const ring = await first.evaluate((el) => {
+      const style = (
+        globalThis as unknown as { getComputedStyle(e: unknown): ComputedStyle }
+      ).getComputedStyle(el);
       return { outline: style.outlineStyle, width: style.outlineWidth, shadow: style.boxShadow };
-    }`);
+    });
     assert.ok(
       (ring.outline !== "none" && Number.parseFloat(ring.width) >= 2) || ring.shadow !== "none",
       `${where}: no focus ring on the focused input: ${JSON.stringify(ring)}`,

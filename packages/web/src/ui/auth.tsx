@@ -174,7 +174,7 @@ export function Register() {
       <form class="card" aria-label="Create account" onSubmit={action.onSubmit}>
         <header class="card-head">
           <h2>Create account</h2>
-          <p class="muted">Your keys are made on this device and never leave it.</p>
+          <p class="muted">Your keys are made on this device; the server never sees them.</p>
         </header>
         {info?.registration === "closed" && (
           <p class="form-error">This server does not take new accounts; ask its operator.</p>

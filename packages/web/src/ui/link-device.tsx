@@ -4,7 +4,7 @@ import { describeError } from "../state/errors.js";
 import { finishLink, resetIdentity, sessionAccount, signOut, startLink } from "../state/session.js";
 import { Brand } from "./auth.js";
 import { FormError, PasswordField, SubmitButton, useFormAction } from "./auth-form.js";
-import { CircleAlert, LogOut } from "./icons.js";
+import { CircleAlert } from "./icons.js";
 import { QrCode } from "./qr-code.js";
 
 /**
@@ -45,8 +45,7 @@ export function LinkThisDevice() {
             <footer class="auth-alt">
               <p>
                 Not you, or not now?{" "}
-                <button type="button" class="link with-icon" onClick={() => void signOut(true)}>
-                  <LogOut />
+                <button type="button" class="link" onClick={() => void signOut(true)}>
                   Sign out
                 </button>
               </p>
