@@ -50,7 +50,7 @@ export interface CommitEngineOptions {
   identity(): DeviceIdentity;
   /** The receive path: drained before a change, so that it is made on the latest state. */
   readonly inbox: Pick<Inbox, "drain">;
-  readonly scheduler: Scheduler;
+  readonly scheduler: Pick<Scheduler, "later" | "closed">;
   readonly out: {
     membership(event: MembershipEvent): void;
     error(error: ParleyClientError, roomId?: string): void;
