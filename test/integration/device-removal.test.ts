@@ -312,4 +312,126 @@ describe("removing a device (IDENT-5)", () => {
     await eventually(async () => (await bobsLeaves()).length === 0, "bob's leaves leave with him");
     assert.equal(groupDevices(newLaptopId).length, 0);
   });
+
+  it("has the other members take a reset person's old leaves out when the person's new device is away", async () => {
+    // bob's laptop, whose store outlives its client: bob comes back on it later.
+    const bobStore = new MemoryStore();
+    const bobLaptop = sdkClient(ts, bobStore);
+    open.push(bobLaptop);
+    const bobName = uniqueName("bob");
+    const bob = { client: bobLaptop, id: (await bobLaptop.register(bobName, STRONG_PASSWORD)).id };
+    await bobLaptop.connect();
+    const alice = await user("alice");
+    const carol = await user("carol");
+    const room = await alice.client.createRoom("while bob is away", { isPublic: false });
+    for (const u of [bob, carol]) {
+      await alice.client.invite(room.id, u.id);
+      await u.client.join(room.id);
+    }
+    const phone = sdkClient(ts);
+    open.push(phone);
+    await phone.login(bobName, STRONG_PASSWORD);
+    await linkBySdk(bobLaptop, phone);
+    const phoneId = phone.deviceId ?? assert.fail("the phone has a device id");
+    const oldLaptopId = bobLaptop.deviceId ?? assert.fail("the laptop has a device id");
+    const bobsLeaves = async (client: ParleyClient) =>
+      (await client.roomDevices(room.id))
+        .filter((d) => d.userId === bob.id)
+        .map((d) => d.deviceId)
+        .sort();
+    for (const client of [alice.client, carol.client])
+      await eventually(
+        async () => (await bobsLeaves(client)).join() === [oldLaptopId, phoneId].sort().join(),
+        "the group holds bob's laptop and phone",
+      );
+    const serverEpoch = () =>
+      (db.prepare("select epoch from mls_groups where room_id = ?").get(room.id) as { epoch: number }).epoch;
+    await eventually(
+      async () =>
+        (await alice.client.epoch(room.id)) === serverEpoch() &&
+        (await carol.client.epoch(room.id)) === serverEpoch(),
+      "alice and carol are at the server's epoch",
+    );
+    const before = serverEpoch();
+    const removals: string[] = [];
+    const errors: string[] = [];
+    for (const [name, client] of [
+      ["alice", alice.client],
+      ["carol", carol.client],
+    ] as const) {
+      client.on("membership", (e) => {
+        if (e.source === "group" && e.roomId === room.id && e.removed.length > 0)
+          removals.push(
+            `${name} saw ${e.removed
+              .map((d) => d.deviceId)
+              .sort()
+              .join("+")} removed by ${e.by?.userId}/${e.by?.deviceId}`,
+          );
+      });
+      client.on("error", (e) => errors.push(`${name}: ${e.code}`));
+    }
+
+    // bob lost the phone and resets his identity on the laptop, which is closed before its new
+    // device could rejoin the group (and so take the old leaves out itself).
+    await bobLaptop.resetIdentity(STRONG_PASSWORD);
+    await bobLaptop.close();
+    const newLaptopId = bobLaptop.deviceId ?? assert.fail("the laptop has a new device id");
+    assert.notEqual(newLaptopId, oldLaptopId);
+    assert.deepEqual(groupDevices(newLaptopId), [], "the new device did not rejoin");
+    assert.deepEqual([groupDevices(oldLaptopId), groupDevices(phoneId)], [[room.id], [room.id]]);
+    assert.equal(serverEpoch(), before, "and committed nothing");
+
+    // alice and carol meet bob's new key (here in his device list, as a conversation's security
+    // details show it), and each schedules the removal; alice's leaf comes first, so she commits.
+    const aliceSees = nextEvent(alice.client, "identity_changed", (c) => c.userId === bob.id);
+    const carolSees = nextEvent(carol.client, "identity_changed", (c) => c.userId === bob.id);
+    for (const client of [alice.client, carol.client])
+      assert.deepEqual(
+        (await client.devices(bob.id)).map((d) => d.deviceId),
+        [newLaptopId],
+      );
+    await Promise.all([aliceSees, carolSees]);
+    for (const client of [alice.client, carol.client])
+      await eventually(
+        async () => (await bobsLeaves(client)).length === 0,
+        "bob's old leaves leave the group",
+      );
+    await eventually(
+      () => groupDevices(phoneId).length === 0 && groupDevices(oldLaptopId).length === 0,
+      "the server no longer lists the old devices in the group",
+    );
+    // carol's turn comes 1 s after alice's (plus under 0.5 s of jitter): let it pass, then the
+    // group must have moved by exactly one Commit.
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(serverEpoch(), before + 1, "one Commit removed the old leaves");
+    const by = `${alice.id}/${alice.client.deviceId}`;
+    const gone = [oldLaptopId, phoneId].sort().join("+");
+    assert.deepEqual(removals.sort(), [
+      `alice saw ${gone} removed by ${by}`,
+      `carol saw ${gone} removed by ${by}`,
+    ]);
+    assert.equal(await carol.client.epoch(room.id), before + 1);
+    const carolHears = nextEvent(carol.client, "message", (m) => m.text === "while bob is away");
+    await alice.client.send(room.id, "while bob is away");
+    await carolHears;
+
+    // bob comes back on the laptop: its new device joins the group and reads what is said from
+    // then on; what was said before it joined was never for it.
+    const back = sdkClient(ts, bobStore);
+    open.push(back);
+    const bobHeard: string[] = [];
+    back.on("message", (m) => bobHeard.push(m.text ?? ""));
+    assert.equal(await back.resume(), true);
+    await back.connect();
+    assert.equal(back.deviceId, newLaptopId);
+    await eventually(
+      async () => (await bobsLeaves(alice.client)).join() === newLaptopId,
+      "bob's new device joins alice's group",
+    );
+    const heard = nextEvent(back, "message", (m) => m.text === "welcome back");
+    await alice.client.send(room.id, "welcome back");
+    await heard;
+    assert.deepEqual(bobHeard, ["welcome back"]);
+    assert.deepEqual(errors, []);
+  });
 });

@@ -14,6 +14,7 @@ import {
   joinFromWelcome,
   memberDiff,
   mergePendingCommit,
+  ownLeafDevice,
   ownLeafIndex,
   type PendingCommit,
   processMessage,
@@ -49,7 +50,7 @@ export interface CommitEngineOptions {
   identity(): DeviceIdentity;
   /** The receive path: drained before a change, so that it is made on the latest state. */
   readonly inbox: Pick<Inbox, "drain">;
-  readonly scheduler: Scheduler;
+  readonly scheduler: Pick<Scheduler, "later" | "closed">;
   readonly out: {
     membership(event: MembershipEvent): void;
     error(error: ParleyClientError, roomId?: string): void;
@@ -636,9 +637,8 @@ export class CommitEngine {
     return this.#d.groupLock.run(roomId, async () => {
       const state = await this.#d.groups.get(roomId);
       if (state === undefined) return false;
-      const me = this.#d.identity();
-      const own = groupMembers(state).find((m) => m.leafIndex === ownLeafIndex(state));
-      if (own !== undefined && sameDevice(own.device, me)) return true;
+      const own = ownLeafDevice(state);
+      if (own !== undefined && sameDevice(own, this.#d.identity())) return true;
       await this.#d.groups.delete(roomId);
       return false;
     });

@@ -22,7 +22,7 @@ export interface GroupSyncOptions {
   readonly server: DeliveryService & { fire(frame: ClientFrame): boolean };
   readonly mls: ReturnType<typeof createMlsConfig>;
   identity(): DeviceIdentity;
-  readonly scheduler: Scheduler;
+  readonly scheduler: Pick<Scheduler, "later" | "closed">;
   readonly out: {
     message(event: MessageEvent, held?: HeldMessage): void | Promise<void>;
     sync(roomId: string, from: DeviceRef, notice: SyncNotice): void;

@@ -41,7 +41,7 @@ export interface MessageCryptoOptions {
   /** The per-room lock every read-modify-write of a group state takes. */
   readonly groupLock: KeyedMutex;
   readonly pins: Pick<KeyPins, "state" | "isRevoked">;
-  readonly scheduler: Scheduler;
+  readonly scheduler: Pick<Scheduler, "later">;
   /** Where decrypted messages and undecryptable ones go. */
   readonly out: {
     /**

@@ -93,6 +93,7 @@ export {
   type MlsConfigOptions,
   memberDiff,
   mergePendingCommit,
+  ownLeafDevice,
   ownLeafIndex,
   type PendingCommit,
   type ProcessOptions,

@@ -28,6 +28,7 @@ import {
   joinByExternalCommit,
   joinFromWelcome,
   mergePendingCommit,
+  ownLeafDevice,
   ownLeafIndex,
   processMessage,
   removeMembers,
@@ -145,6 +146,21 @@ describe("a group of three", () => {
     for (const s of [carol, carolBefore]) {
       await assert.rejects(processPrivateMessage(s, pm.privateMessage, makePskIndex(s, {}), cs));
     }
+  });
+
+  test("ownLeafDevice names the device of each member's own leaf, and none once that leaf was removed", async () => {
+    const { alice, bob, carol } = await trio();
+    assert.deepEqual(ownLeafDevice(alice), { userId: "alice", deviceId: "laptop" });
+    assert.deepEqual(ownLeafDevice(bob), { userId: "bob", deviceId: "phone" });
+    assert.deepEqual(ownLeafDevice(carol), { userId: "carol", deviceId: "desk" });
+    for (const s of [alice, bob, carol]) {
+      const own = groupMembers(s).find((m) => m.leafIndex === ownLeafIndex(s));
+      assert.deepEqual(ownLeafDevice(s), own?.device, "the same as reading every member");
+    }
+    const pending = await removeMembers(alice, [ownLeafIndex(carol)]);
+    const atCarol = expectKind(await processMessage(carol, pending.commit), "commit");
+    assert.equal(atCarol.removedSelf, true);
+    assert.equal(ownLeafDevice(atCarol.state), undefined);
   });
 
   test("a self-update heals: a copy of the old state cannot read the new epoch", async () => {

@@ -214,6 +214,14 @@ export function ownLeafIndex(state: GroupState): number {
   return state.privatePath.leafIndex;
 }
 
+/**
+ * The device this state's own leaf names, undefined once that leaf is blank (this device was
+ * removed). Decodes that one credential only, where groupMembers decodes every member's.
+ */
+export function ownLeafDevice(state: GroupState): DeviceRef | undefined {
+  return memberAt(state.ratchetTree, ownLeafIndex(state))?.device;
+}
+
 /** False once this device has been removed (or the group awaits a ReInit). */
 export function isActiveMember(state: GroupState): boolean {
   return state.groupActiveState.kind === "active";

@@ -2,7 +2,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, Server } from "node:http";
 import type { Duplex } from "node:stream";
-import { type ClientFrame, type ClientFrameOf, PROTOCOL_VERSION } from "@parley/protocol";
+import type { ClientFrame, ClientFrameOf } from "@parley/protocol";
 import type { Logger } from "pino";
 import type { RawData, WebSocket } from "ws";
 import type { Bus } from "../bus/bus.js";
@@ -12,8 +12,8 @@ import type { DeviceStreams } from "../domain/device-stream.js";
 import { ParleyError } from "../domain/errors.js";
 import type { UserId } from "../domain/ids.js";
 import type { MembershipCache } from "../domain/membership-cache.js";
-import { type DeviceSessions, SignOn, signOnDevice } from "../domain/sign-on.js";
 import type { Metrics } from "../ops/metrics.js";
+import { SocketAuth } from "./authentication.js";
 import { Connection } from "./connection.js";
 import { ConnectionRegistry } from "./connection-registry.js";
 import { FrameFailures } from "./frame-failures.js";
@@ -59,8 +59,7 @@ export class Gateway {
   readonly #parser = new FrameParser();
   readonly #failures: FrameFailures;
   readonly #registry: ConnectionRegistry;
-  readonly #signOn: SignOn;
-  readonly #devices: DeviceSessions;
+  readonly #auth: SocketAuth;
   readonly #stopHeartbeat: () => void;
   /** Every connection's writes of one event-loop turn, each socket's in one write. */
   readonly #batch = new WriteBatch();
@@ -90,19 +89,7 @@ export class Gateway {
       onStreamError: (err) =>
         o.log.warn({ err, event: "offline_queue_failed" }, "could not send queued messages"),
     });
-    this.#devices = {
-      isRemoved: (userId, deviceId) => o.delivery.isRemoved(userId, deviceId),
-      endSession: (sessionId) => o.accounts.endRemovedDeviceSession(sessionId),
-      bindSession: (sessionId, deviceId) => o.accounts.bindSessionDevice(sessionId, deviceId),
-      onUnbound: (err) =>
-        o.log.warn({ err, event: "session_device_unbound" }, "could not record the session's device"),
-    };
-    this.#signOn = new SignOn({
-      bus: o.bus,
-      maxConnectionsPerUser: o.config.maxConnectionsPerUser,
-      duplicateLogin: o.config.duplicateLogin,
-      onError: (err) => o.log.error({ err, event: "presence_error" }, "presence update failed"),
-    });
+    this.#auth = new SocketAuth(o);
     this.#stopHeartbeat = startHeartbeat(() => this.#registry.all(), o.config.heartbeatS * 1000);
     o.bus.attach(this.#registry);
   }
@@ -152,19 +139,13 @@ export class Gateway {
     clearTimeout(conn.authTimer);
     if (!this.#registry.closed(conn)) return;
     this.o.metrics.connections.dec();
-    const auth = conn.auth;
-    if (!auth) return;
-    try {
-      await this.#signOn.left(auth.userId, auth.username, conn.id);
-    } catch (err) {
-      this.o.log.error({ err, event: "presence_error" }, "presence update failed");
-    }
+    if (conn.auth) await this.#auth.signOff(conn.auth, conn.id);
   }
 
   /** Closes every connection with 1001 (going away) and stops the heartbeat. */
   async shutdown(): Promise<void> {
     this.#stopHeartbeat();
-    this.#signOn.stop();
+    this.#auth.stop();
     await this.#registry.closeAll("server_shutting_down", 2000);
     this.#upgrades.close();
   }
@@ -229,26 +210,8 @@ export class Gateway {
 
   async #authenticate(conn: Connection, frame: ClientFrameOf<"auth">): Promise<void> {
     clearTimeout(conn.authTimer);
-    if (frame.protocolVersion !== PROTOCOL_VERSION) return conn.close("unsupported_protocol_version");
-    let auth: Awaited<ReturnType<AccountService["authenticate"]>>;
-    try {
-      auth = await this.o.accounts.authenticate(frame.token, conn.ip);
-    } catch (e) {
-      if (!(e instanceof ParleyError)) throw e;
-      this.o.metrics.authFailures.inc({ kind: "ws_token" });
-      conn.sendError(e);
-      return conn.close(e.code);
-    }
-    if (frame.deviceId !== undefined && !(await signOnDevice(this.#devices, auth, frame.deviceId))) {
-      conn.sendError(new ParleyError("device_removed"));
-      return conn.close("device_removed");
-    }
-    if (conn.closing) return;
-    const admission = await this.#signOn.admit(auth, conn.id, () => conn.closing);
-    if (!admission.admitted) {
-      if (admission.reason) conn.close(admission.reason);
-      return;
-    }
+    const auth = await this.#auth.signOn(conn, frame);
+    if (auth === undefined) return;
     conn.auth = auth;
     conn.deviceId = frame.deviceId ?? null;
     if (conn.deviceId !== null) {
