@@ -39,7 +39,7 @@ export class ResetChecks {
   constructor(check: (userId: string) => void, options: ResetChecksOptions = {}) {
     const o = {
       timers: defaultTimers,
-      now: Date.now,
+      now: () => Date.now(),
       spacingMs: RESET_CHECK_SPACING_MS,
       waitingMax: RESET_CHECKS_WAITING_MAX,
       ...options,
