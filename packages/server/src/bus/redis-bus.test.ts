@@ -56,6 +56,12 @@ async function killConnections(admin: Redis, nodeId: string): Promise<number> {
   return ids.length;
 }
 
+/**
+ * How long a wait may take before the test gives up. Not a timing bound: `eventually` returns as
+ * soon as its condition holds, and CI machines are shared and loaded.
+ */
+const WAIT_MS = 20_000;
+
 async function eventually(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string) {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
@@ -215,7 +221,7 @@ describeRedis("RedisBus", (url) => {
     a.bus.deliver([asUserId("alice"), asUserId("bob")], Buffer.from('{"type":"x","n":1}'));
     // Local delivery is synchronous: it happened before deliver() returned.
     assert.deepEqual(a.framesFor("alice"), ['{"type":"x","n":1}']);
-    await eventually(() => b.framesFor("bob").length === 1, 2000, "delivered on b");
+    await eventually(() => b.framesFor("bob").length === 1, WAIT_MS, "delivered on b");
     assert.deepEqual(b.framesFor("bob"), ['{"type":"x","n":1}']);
     assert.deepEqual(a.framesFor("bob"), [], "bob is not on a");
     assert.deepEqual(b.framesFor("alice"), [], "alice is not on b");
@@ -226,7 +232,7 @@ describeRedis("RedisBus", (url) => {
     const first = await a.connect("carol");
     await b.connect("carol");
     a.bus.deliver([asUserId("carol")], Buffer.from("m"), first.connectionId);
-    await eventually(() => b.framesFor("carol").length === 1, 2000, "delivered on b");
+    await eventually(() => b.framesFor("carol").length === 1, WAIT_MS, "delivered on b");
     assert.deepEqual(a.framesFor("carol"), []);
   });
 
@@ -237,13 +243,13 @@ describeRedis("RedisBus", (url) => {
     await c.connect("frank");
     a.bus.deliver([asUserId("erin")], Buffer.from("for erin"));
     a.bus.deliver([asUserId("frank")], Buffer.from("for frank"));
-    await eventually(() => c.framesFor("frank").length === 1, 2000, "delivered on c");
+    await eventually(() => c.framesFor("frank").length === 1, WAIT_MS, "delivered on c");
     // One publisher connection keeps order: had c been sent the first frame, it would be here.
     assert.deepEqual(
       c.received.map((r) => r.frame),
       ["for frank"],
     );
-    await eventually(() => b.framesFor("erin").length === 1, 2000, "delivered on b");
+    await eventually(() => b.framesFor("erin").length === 1, WAIT_MS, "delivered on b");
   });
 
   test("sends a device's frame only to that device's connections", async () => {
@@ -251,7 +257,7 @@ describeRedis("RedisBus", (url) => {
     await b.connect("gina", "phone");
     await b.connect("gina", "laptop");
     a.bus.deliverToDevice(asUserId("gina"), "phone", Buffer.from("commit"));
-    await eventually(() => b.received.length === 1, 2000, "delivered");
+    await eventually(() => b.received.length === 1, WAIT_MS, "delivered");
     const [got] = b.received;
     assert.equal(got?.frame, "commit");
     await sleep(50);
@@ -308,10 +314,10 @@ describeRedis("RedisBus", (url) => {
     };
     a.bus.publishControl(event);
     assert.deepEqual(a.controls, [event]);
-    await eventually(() => b.controls.length === 1 && c.controls.length === 1, 2000, "delivered");
+    await eventually(() => b.controls.length === 1 && c.controls.length === 1, WAIT_MS, "delivered");
     a.bus.publishControl({ type: "membership.changed", roomId: asRoomId("ROOM42") });
     a.bus.publishControl({ type: "subscriptions.changed", userId: asUserId("kim") });
-    await eventually(() => c.controls.length === 3, 2000, "delivered");
+    await eventually(() => c.controls.length === 3, WAIT_MS, "delivered");
     assert.deepEqual(c.controls.slice(1), [
       { type: "membership.changed", roomId: "ROOM42" },
       { type: "subscriptions.changed", userId: "kim" },
@@ -346,7 +352,7 @@ describeRedis("RedisBus", (url) => {
       await publisher.quit();
     }
     a.bus.deliver([asUserId("liam")], Buffer.from("still here"));
-    await eventually(() => b.framesFor("liam").length === 1, 10_000, "delivered");
+    await eventually(() => b.framesFor("liam").length === 1, WAIT_MS, "delivered");
     assert.deepEqual(b.framesFor("liam"), ["still here"]);
     assert.deepEqual(b.controls, []);
     assert.deepEqual(b.bus.dropped, { envelope: 4, version: 1, control: 2 });
@@ -371,7 +377,7 @@ describeRedis("RedisBus", (url) => {
       a.bus.deliverToDevice(asUserId("bea"), "phone", Buffer.from("d"));
       await eventually(
         () => b.framesFor("bea").length === 40 && c.framesFor("cy").length === 40,
-        3000,
+        WAIT_MS,
         "delivered",
       );
       await sleep(50);
@@ -408,13 +414,13 @@ describeRedis("RedisBus", (url) => {
       await listener.subscribe(`${p}node:${old}`);
       await eventually(
         () => lines.some((l) => l.event === "bus_protocol_mixed" && l.node === old),
-        3000,
+        WAIT_MS,
         "noticed",
       );
       assert.equal(lines.find((l) => l.event === "bus_protocol_mixed")?.protocol, 1);
       a.bus.deliver([asUserId("otto"), asUserId("ann")], Buffer.from("hello old"));
       a.bus.deliverToDevice(asUserId("otto"), "phone", Buffer.from("commit"));
-      await eventually(() => got.length === 2, 10_000, "two messages for the old server");
+      await eventually(() => got.length === 2, WAIT_MS, "two messages for the old server");
       // What a server of protocol 1 reads: one envelope per message, JSON header.
       assert.deepEqual(decodeEnvelope(got[0] as Buffer), {
         kind: ENVELOPE_USERS,
@@ -432,12 +438,12 @@ describeRedis("RedisBus", (url) => {
         `${p}node:${a.bus.nodeId}`,
         encodeEnvelope(ENVELOPE_USERS, { u: ["ann"] }, Buffer.from("from old")),
       );
-      await eventually(() => a.framesFor("ann").includes("from old"), 10_000, "read protocol 1");
+      await eventually(() => a.framesFor("ann").includes("from old"), WAIT_MS, "read protocol 1");
       // The old server stops; once it is swept, frames go out in batches again.
       await admin.del(`${p}node-alive:${old}`);
       await eventually(
         () => lines.some((l) => l.event === "bus_protocol_uniform"),
-        3000,
+        WAIT_MS,
         "back to one protocol",
       );
       await admin.hset(`${p}presence:otto`, `${old}|c2`, old);
@@ -447,7 +453,7 @@ describeRedis("RedisBus", (url) => {
         const envelopes = decodeMessage(m);
         return Array.isArray(envelopes) && envelopes.some((e) => e.frame.toString() === "new again");
       };
-      await eventually(() => got.some(isNew), 10_000, "published");
+      await eventually(() => got.some(isNew), WAIT_MS, "published");
       assert.equal(got.find(isNew)?.[0], ENVELOPE_BATCH, "a batch of protocol 2");
     } finally {
       await listener.quit();
@@ -462,7 +468,7 @@ describeRedis("RedisBus", (url) => {
     await b.connect("noah", "tablet");
     a.bus.deliver([asUserId("mia"), asUserId("noah")], Buffer.from(canary));
     a.bus.deliverToDevice(asUserId("noah"), "tablet", Buffer.from(canary));
-    await eventually(() => b.received.length === 2, 2000, "delivered");
+    await eventually(() => b.received.length === 2, WAIT_MS, "delivered");
     for (const key of await keysUnder(admin, prefix)) {
       const type = await admin.type(key);
       const dump =
@@ -488,12 +494,12 @@ describeRedis("RedisBus", (url) => {
     // bound is asserted; the wait is generous for a loaded machine).
     await eventually(
       async () => !(await b.bus.onlineUserIds()).has(asUserId("olga")),
-      20_000,
+      WAIT_MS,
       "olga offline",
     );
     await eventually(
       () => b.presence("olga").length === 1 && c.presence("olga").length === 1,
-      20_000,
+      WAIT_MS,
       "offline announced",
     );
     await sleep(3 * HEARTBEAT_MS);
@@ -509,22 +515,22 @@ describeRedis("RedisBus", (url) => {
     await a.connect("rita");
     await b.connect("sam");
     await killConnections(admin, a.bus.nodeId);
-    await eventually(() => !a.bus.healthy(), 1000, "a unhealthy");
+    await eventually(() => !a.bus.healthy(), WAIT_MS, "a unhealthy");
     // Meanwhile a still serves its own users.
     a.bus.deliver([asUserId("rita")], Buffer.from("local"));
     assert.deepEqual(a.framesFor("rita"), ["local"]);
-    await eventually(() => b.presence("rita").some((p) => !p.online), TTL_MS * 3, "rita offline on b");
-    await eventually(() => a.bus.healthy(), TTL_MS * 6, "a healthy again");
-    await eventually(() => b.presence("rita").some((p) => p.online), 3000, "rita online again on b");
+    await eventually(() => b.presence("rita").some((p) => !p.online), WAIT_MS, "rita offline on b");
+    await eventually(() => a.bus.healthy(), WAIT_MS, "a healthy again");
+    await eventually(() => b.presence("rita").some((p) => p.online), WAIT_MS, "rita online again on b");
     assert.ok((await b.bus.onlineUserIds()).has(asUserId("rita")));
     b.bus.deliver([asUserId("rita")], Buffer.from("welcome back"));
-    await eventually(() => a.framesFor("rita").includes("welcome back"), 2000, "delivered to a");
+    await eventually(() => a.framesFor("rita").includes("welcome back"), WAIT_MS, "delivered to a");
   });
 
   test("keeps control events published during an outage and sends them when Redis is back", async () => {
     const [a, b] = await cluster({ retryDelayMs: () => 300 });
     await killConnections(admin, a.bus.nodeId);
-    await eventually(() => !a.bus.healthy(), 1000, "a unhealthy");
+    await eventually(() => !a.bus.healthy(), WAIT_MS, "a unhealthy");
     const event: ControlEvent = {
       type: "session.revoked",
       sessionId: asSessionId("s2"),
@@ -532,7 +538,7 @@ describeRedis("RedisBus", (url) => {
     };
     a.bus.publishControl(event);
     assert.deepEqual(a.controls, [event], "handled locally at once");
-    await eventually(() => b.controls.length === 1, 5000, "delivered after the reconnect");
+    await eventually(() => b.controls.length === 1, WAIT_MS, "delivered after the reconnect");
     assert.deepEqual(b.controls, [event]);
   });
 
@@ -541,8 +547,8 @@ describeRedis("RedisBus", (url) => {
     const log = pino({ level: "debug" }, { write: (line: string) => void lines.push(JSON.parse(line)) });
     const a = await node({ log, retryDelayMs: () => 200 });
     await killConnections(admin, a.bus.nodeId);
-    await eventually(() => !a.bus.healthy(), 1000, "a unhealthy");
-    await eventually(() => a.bus.healthy(), 5000, "a healthy again");
+    await eventually(() => !a.bus.healthy(), WAIT_MS, "a unhealthy");
+    await eventually(() => a.bus.healthy(), WAIT_MS, "a healthy again");
     const events = lines.filter((l) => l.event === "redis_down" || l.event === "redis_up");
     assert.deepEqual(events.map((l) => `${l.event}/${l.role}`).sort(), [
       "redis_down/pub",
@@ -564,10 +570,10 @@ describeRedis("RedisBus", (url) => {
     const second = await node({ ...long, nodeId }, suffix);
     await eventually(
       async () => !(await other.bus.onlineUserIds()).has(asUserId("tara")),
-      3000,
+      15_000,
       "tara offline well before the 30 s TTL",
     );
-    await eventually(() => other.presence("tara").length === 1, 2000, "offline announced");
+    await eventually(() => other.presence("tara").length === 1, WAIT_MS, "offline announced");
     const again = await second.connect("tara");
     assert.deepEqual([again.count, again.cameOnline], [1, true]);
   });

@@ -6,13 +6,23 @@ import {
 } from "@parley/protocol";
 import { Fragment } from "preact";
 import { useEffect, useState } from "preact/hooks";
-import { describeError } from "../state/errors.js";
 import { notice, pendingInvite, persistent, secondStep, serverInfo } from "../state/model.js";
 import { register, signIn } from "../state/session.js";
+import {
+  FormError,
+  FormNotice,
+  FormProblem,
+  PasswordField,
+  RuleItem,
+  SubmitButton,
+  useFormAction,
+} from "./auth-form.js";
+import { MessageSquareLock } from "./icons.js";
 import { PolicyWarning, ServerPanel } from "./server-policy.js";
 import { TwoFactorStep } from "./two-factor.js";
 
 type Checker = typeof import("@parley/protocol/password-policy-compact");
+type Policy = NonNullable<typeof serverInfo.value>["passwordPolicy"];
 
 /** The password rules with a compact table of the common-password list, loaded once the register form opens. */
 let checker: Promise<Checker> | undefined;
@@ -22,20 +32,10 @@ const loadChecker = () => {
 };
 
 export function SignIn() {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | undefined>();
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    const form = new FormData(e.currentTarget as HTMLFormElement);
-    setBusy(true);
-    setError(undefined);
-    try {
-      await signIn(String(form.get("username") ?? "").trim(), String(form.get("password") ?? ""));
-    } catch (err) {
-      setError(describeError(err));
-      setBusy(false);
-    }
-  };
+  const action = useFormAction(async (form) => {
+    const data = new FormData(form);
+    await signIn(String(data.get("username") ?? "").trim(), String(data.get("password") ?? ""));
+  });
   if (secondStep.value !== undefined)
     return (
       <main class="auth">
@@ -48,50 +48,105 @@ export function SignIn() {
     <main class="auth">
       <Brand />
       <PolicyWarning />
-      <form class="card" aria-label="Sign in" onSubmit={submit}>
-        <h2>Sign in</h2>
-        {notice.value !== undefined && (
-          <p role="status" class="notice" data-testid="signin-notice">
-            {notice.value}
-          </p>
-        )}
+      <form class="card" aria-label="Sign in" onSubmit={action.onSubmit}>
+        <header class="card-head">
+          <h2>Sign in</h2>
+          <p class="muted">With your account on this Parley server.</p>
+        </header>
+        {notice.value !== undefined && <FormNotice testId="signin-notice">{notice.value}</FormNotice>}
         <label>
           Username
           <input name="username" autoComplete="username" autoCapitalize="none" spellcheck={false} required />
         </label>
-        <label>
-          Password
-          <input name="password" type="password" autoComplete="current-password" required />
-        </label>
-        {error !== undefined && (
-          <p role="alert" class="form-error">
-            {error}
-          </p>
-        )}
-        <button type="submit" class="primary" disabled={busy}>
-          {busy ? "Signing in…" : "Sign in"}
-        </button>
-        <p class="muted">
-          New here? <a href="#/register">Create an account</a>
-        </p>
-        <p class="muted">
+        <PasswordField label="Password" name="password" autoComplete="current-password" required />
+        <FormError error={action.error} />
+        <SubmitButton busy={action.busy} label="Sign in" busyLabel="Signing in…" />
+        <p class="auth-links">
           <a href="#/reset">Forgot password?</a>
         </p>
+        <footer class="auth-alt">
+          <p>
+            New here? <a href="#/register">Create an account</a>
+          </p>
+          <p class="muted">On a new device? Sign in, then link it from a device you already use.</p>
+        </footer>
       </form>
       <AuthFooter />
     </main>
   );
 }
 
-const RULE_TEXT: Record<PasswordRule, (p: NonNullable<typeof serverInfo.value>["passwordPolicy"]) => string> =
-  {
-    too_short: (p) => `At least ${p.minLength} characters`,
-    too_long: (p) => `At most ${p.maxLength} characters`,
-    needs_uppercase: () => "An uppercase letter",
-    needs_special: (p) => `A special character (${p.specialCharacters.slice(0, 12)}…)`,
-    common_password: () => "Not a commonly used password",
-    contains_username: () => "Does not contain your username",
-  };
+const RULE_TEXT: Record<PasswordRule, (p: Policy) => string> = {
+  too_short: (p) => `At least ${p.minLength} characters`,
+  too_long: (p) => `At most ${p.maxLength} characters`,
+  needs_uppercase: () => "An uppercase letter",
+  needs_special: (p) => `A special character (${p.specialCharacters.slice(0, 8)}…)`,
+  common_password: () => "Not a commonly used password",
+  contains_username: () => "Does not contain your username",
+};
+
+/** Whether a policy enforces a rule: the rules the checker will report, known before it loads. */
+const ENFORCED: Record<PasswordRule, (p: Policy) => boolean> = {
+  too_short: () => true,
+  too_long: () => true,
+  needs_uppercase: (p) => p.requireUppercase,
+  needs_special: (p) => p.requireSpecial,
+  common_password: (p) => p.rejectCommon,
+  contains_username: (p) => p.rejectUsername,
+};
+
+/**
+ * Until /api/info answers, the list is drawn invisible from the default preset's figures, so it
+ * already takes the room the server's rules will (the same, under the default policy).
+ */
+const STAND_IN: Policy = {
+  name: "default",
+  minLength: 12,
+  maxLength: 128,
+  requireUppercase: true,
+  requireSpecial: true,
+  specialCharacters: "!\"#$%&'()*+,-./",
+  rejectCommon: true,
+  rejectUsername: true,
+};
+
+function PasswordRules({
+  policy,
+  checks,
+  password,
+  matches,
+}: {
+  policy: Policy | undefined;
+  checks: ReadonlyArray<{ rule: PasswordRule; ok: boolean }> | undefined;
+  password: string;
+  matches: boolean;
+}) {
+  if (policy === undefined)
+    return (
+      <ul class="checklist pending" aria-hidden="true">
+        {PASSWORD_RULES.map((rule) => (
+          <RuleItem key={rule} met={false}>
+            {RULE_TEXT[rule](STAND_IN)}
+          </RuleItem>
+        ))}
+        <RuleItem met={false}>Both passwords match</RuleItem>
+      </ul>
+    );
+  // Until the checker (with its common-password list) has loaded, the policy's rules are listed
+  // as not met yet, so nothing below moves when it arrives.
+  const shown =
+    checks ?? PASSWORD_RULES.filter((rule) => ENFORCED[rule](policy)).map((rule) => ({ rule, ok: false }));
+  return (
+    <ul id="password-rules" class="checklist" aria-label="Password requirements" aria-live="polite">
+      {shown.map((c) => (
+        <RuleItem key={c.rule} met={c.ok && password.length > 0}>
+          {RULE_TEXT[c.rule](policy)}
+        </RuleItem>
+      ))}
+      <RuleItem met={matches}>Both passwords match</RuleItem>
+    </ul>
+  );
+}
 
 export function Register() {
   const info = serverInfo.value;
@@ -99,8 +154,6 @@ export function Register() {
   const [password, setPassword] = useState("");
   const [confirm, setConfirm] = useState("");
   const [mod, setMod] = useState<Checker | undefined>();
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | undefined>();
   useEffect(() => {
     void loadChecker().then(setMod);
   }, []);
@@ -110,28 +163,19 @@ export function Register() {
       ? mod.checkPassword(password, username, policy as Parameters<Checker["checkPassword"]>[2])
       : undefined;
   const matches = confirm.length > 0 && confirm === password;
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    if (!matches) {
-      setError("The two passwords differ.");
-      return;
-    }
-    const form = new FormData(e.currentTarget as HTMLFormElement);
-    const invite = String(form.get("invite") ?? "").trim();
-    setBusy(true);
-    setError(undefined);
-    try {
-      await register(username.trim(), password, invite.length > 0 ? invite : undefined);
-    } catch (err) {
-      setError(describeError(err));
-      setBusy(false);
-    }
-  };
+  const action = useFormAction(async (form) => {
+    if (!matches) throw new FormProblem("The two passwords differ.");
+    const invite = String(new FormData(form).get("invite") ?? "").trim();
+    await register(username.trim(), password, invite.length > 0 ? invite : undefined);
+  });
   return (
     <main class="auth">
       <Brand />
-      <form class="card" aria-label="Create account" onSubmit={submit}>
-        <h2>Create account</h2>
+      <form class="card" aria-label="Create account" onSubmit={action.onSubmit}>
+        <header class="card-head">
+          <h2>Create account</h2>
+          <p class="muted">Your keys are made on this device; the server never sees them.</p>
+        </header>
         {info?.registration === "closed" && (
           <p class="form-error">This server does not take new accounts; ask its operator.</p>
         )}
@@ -149,44 +193,24 @@ export function Register() {
             onInput={(e) => setUsername(e.currentTarget.value)}
           />
         </label>
-        <label>
-          Password
-          <input
-            name="password"
-            type="password"
-            autoComplete="new-password"
-            required
-            aria-describedby="password-rules"
-            value={password}
-            onInput={(e) => setPassword(e.currentTarget.value)}
-          />
-        </label>
-        <ul id="password-rules" class="checklist" aria-label="Password requirements" aria-live="polite">
-          {policy !== undefined
-            ? // Until the checker (with its common-password list) has loaded, the same rules are
-              // listed as not met yet, so nothing below moves when it arrives.
-              (verdict?.checks ?? PASSWORD_RULES.map((rule) => ({ rule, ok: false }))).map((c) => (
-                <li key={c.rule} data-met={String(c.ok && password.length > 0)}>
-                  <span aria-hidden="true">{c.ok && password.length > 0 ? "✓" : "•"}</span>{" "}
-                  {RULE_TEXT[c.rule](policy)}
-                </li>
-              ))
-            : null}
-          <li data-met={String(matches)}>
-            <span aria-hidden="true">{matches ? "✓" : "•"}</span> Both passwords match
-          </li>
-        </ul>
-        <label>
-          Confirm password
-          <input
-            name="confirm"
-            type="password"
-            autoComplete="new-password"
-            required
-            value={confirm}
-            onInput={(e) => setConfirm(e.currentTarget.value)}
-          />
-        </label>
+        <PasswordField
+          label="Password"
+          name="password"
+          autoComplete="new-password"
+          required
+          aria-describedby="password-rules"
+          value={password}
+          onInput={(e) => setPassword(e.currentTarget.value)}
+        />
+        <PasswordRules policy={policy} checks={verdict?.checks} password={password} matches={matches} />
+        <PasswordField
+          label="Confirm password"
+          name="confirm"
+          autoComplete="new-password"
+          required
+          value={confirm}
+          onInput={(e) => setConfirm(e.currentTarget.value)}
+        />
         {info?.registration === "invite" && (
           <label>
             Invite code
@@ -200,28 +224,34 @@ export function Register() {
             />
           </label>
         )}
-        {error !== undefined && (
-          <p role="alert" class="form-error">
-            {error}
+        <FormError error={action.error} />
+        <SubmitButton busy={action.busy} label="Create account" busyLabel="Creating…" />
+        <footer class="auth-alt">
+          <p>
+            Have an account? <a href="#/signin">Sign in instead</a>
           </p>
-        )}
-        <button type="submit" class="primary" disabled={busy}>
-          {busy ? "Creating…" : "Create account"}
-        </button>
-        <p class="muted">
-          Have an account? <a href="#/signin">Sign in instead</a>
-        </p>
+        </footer>
       </form>
       <AuthFooter />
     </main>
   );
 }
 
-export function Brand() {
+/** Parley's mark and name above every page before one is in; `tagline` says what it is. */
+export function Brand({ tagline = true }: { tagline?: boolean }) {
   return (
     <header class="brand">
-      <h1>Parley</h1>
-      <p class="muted">End-to-end encrypted chat for this network. The server cannot read your messages.</p>
+      <div class="brand-name">
+        <span class="brand-icon">
+          <MessageSquareLock />
+        </span>
+        <h1>Parley</h1>
+      </div>
+      {tagline && (
+        <p class="brand-tagline">
+          End-to-end encrypted chat for this network. The server cannot read your messages.
+        </p>
+      )}
     </header>
   );
 }

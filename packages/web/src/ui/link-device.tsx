@@ -2,6 +2,9 @@ import type { PendingLink } from "@parley/client";
 import { useEffect, useState } from "preact/hooks";
 import { describeError } from "../state/errors.js";
 import { finishLink, resetIdentity, sessionAccount, signOut, startLink } from "../state/session.js";
+import { Brand } from "./auth.js";
+import { FormError, PasswordField, SubmitButton, useFormAction } from "./auth-form.js";
+import { CircleAlert } from "./icons.js";
 import { QrCode } from "./qr-code.js";
 
 /**
@@ -15,28 +18,38 @@ export function LinkThisDevice() {
   const name = sessionAccount();
   return (
     <main class="auth">
-      <header class="brand">
-        <h1>Parley</h1>
-      </header>
+      <Brand tagline={false} />
       <section class="card link-device" aria-labelledby="link-title">
-        <h2 id="link-title">{mode === "reset" ? "Reset identity" : "Link this device"}</h2>
+        <header class="card-head">
+          <h2 id="link-title">{mode === "reset" ? "Reset identity" : "Link this device"}</h2>
+          {mode !== "reset" && (
+            <p class="muted">
+              Signed in as <strong>{name ?? "this account"}</strong>
+            </p>
+          )}
+        </header>
         {mode === "choose" && (
           <>
             <p>
               {name === undefined ? "This account" : name} already has an identity on another device. To read
               and send as you here, link this browser from that device.
             </p>
-            <div class="dialog-actions">
+            <div class="auth-actions">
               <button type="button" class="primary" onClick={() => setMode("link")}>
                 Link this device
               </button>
               <button type="button" onClick={() => setMode("reset")}>
                 Reset identity
               </button>
-              <button type="button" onClick={() => void signOut(true)}>
-                Sign out
-              </button>
             </div>
+            <footer class="auth-alt">
+              <p>
+                Not you, or not now?{" "}
+                <button type="button" class="link" onClick={() => void signOut(true)}>
+                  Sign out
+                </button>
+              </p>
+            </footer>
           </>
         )}
         {mode === "link" && <ShowLinkCode onCancel={() => setMode("choose")} />}
@@ -128,12 +141,8 @@ function ShowLinkCode({ onCancel }: { onCancel: () => void }) {
         </>
       )}
       {step.kind === "finishing" && <p role="status">Setting up this device…</p>}
-      {step.kind === "failed" && (
-        <p role="alert" class="form-error">
-          {step.message}
-        </p>
-      )}
-      <div class="dialog-actions">
+      <FormError error={step.kind === "failed" ? step.message : undefined} />
+      <div class="auth-actions">
         {step.kind === "compare" && (
           <button
             type="button"
@@ -161,40 +170,23 @@ function ShowLinkCode({ onCancel }: { onCancel: () => void }) {
 
 /** A new identity: every contact is warned, and the account's other devices are signed out. */
 function ResetIdentityForm({ onCancel }: { onCancel: () => void }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | undefined>();
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    const form = new FormData(e.currentTarget as HTMLFormElement);
-    setBusy(true);
-    setError(undefined);
-    try {
-      await resetIdentity(String(form.get("password") ?? ""));
-    } catch (err) {
-      setError(describeError(err));
-      setBusy(false);
-    }
-  };
+  const action = useFormAction(async (form) => {
+    await resetIdentity(String(new FormData(form).get("password") ?? ""));
+  });
   return (
-    <form aria-label="Reset identity" onSubmit={submit} class="reset-identity">
-      <p role="note" class="warning">
-        Only if you have no other device at hand. A reset makes new keys: everyone you talk to is told your
-        identity changed (those who verified you must verify you again), your other devices are signed out,
-        and messages sent to your old keys cannot be read here.
+    <form aria-label="Reset identity" onSubmit={action.onSubmit} class="reset-identity">
+      <p role="note" class="warning callout">
+        <CircleAlert />
+        <span>
+          Only if you have no other device at hand. A reset makes new keys: everyone you talk to is told your
+          identity changed (those who verified you must verify you again), your other devices are signed out,
+          and messages sent to your old keys cannot be read here.
+        </span>
       </p>
-      <label>
-        Password
-        <input name="password" type="password" autoComplete="current-password" required />
-      </label>
-      {error !== undefined && (
-        <p role="alert" class="form-error">
-          {error}
-        </p>
-      )}
-      <div class="dialog-actions">
-        <button type="submit" class="danger" disabled={busy}>
-          {busy ? "Resetting…" : "Reset identity"}
-        </button>
+      <PasswordField label="Password" name="password" autoComplete="current-password" required />
+      <FormError error={action.error} />
+      <div class="auth-actions">
+        <SubmitButton busy={action.busy} label="Reset identity" busyLabel="Resetting…" danger />
         <button type="button" onClick={onCancel}>
           Cancel
         </button>

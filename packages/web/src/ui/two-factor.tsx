@@ -10,6 +10,8 @@ import {
   enrolTwoFactor,
   twoFactorStatus,
 } from "../state/session.js";
+import { FormError, SubmitButton, useFormAction } from "./auth-form.js";
+import { ArrowLeft } from "./icons.js";
 import { QrCode } from "./qr-code.js";
 
 /** An authenticator's secret: the QR code (drawn here, never fetched) and the text to type. */
@@ -28,51 +30,53 @@ function Enrolment({ secret, uri }: { secret: string; uri: string }) {
 /** AUTH-14: the sign-in's second step: a code, or (when the server requires it) enrolment first. */
 export function TwoFactorStep() {
   const step = secondStep.value;
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<string | undefined>();
-  if (step === undefined) return null;
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    const formEl = e.currentTarget as HTMLFormElement;
-    const code = String(new FormData(formEl).get("code") ?? "").trim();
-    setBusy(true);
-    setError(undefined);
+  const action = useFormAction(async (form) => {
     try {
-      await completeSignIn(code);
+      await completeSignIn(String(new FormData(form).get("code") ?? "").trim());
     } catch (err) {
-      setError(describeError(err));
-      formEl.reset();
-      setBusy(false);
+      form.reset();
+      throw err;
     }
-  };
+  });
+  if (step === undefined) return null;
   return (
-    <form class="card" aria-label="Two-step sign-in" onSubmit={submit}>
-      <h2>{step.next === "totp_enrol" ? "Set up two-step sign-in" : "Two-step sign-in"}</h2>
+    <form class="card" aria-label="Two-step sign-in" onSubmit={action.onSubmit}>
+      <header class="card-head">
+        <h2>{step.next === "totp_enrol" ? "Set up two-step sign-in" : "Two-step sign-in"}</h2>
+        {step.next === "totp_enrol" && step.enrolment !== undefined ? (
+          <p class="muted">
+            This server requires a second step for {step.username}. Set it up now to sign in.
+          </p>
+        ) : (
+          <p class="muted">Signing in as {step.username}.</p>
+        )}
+      </header>
       {step.next === "totp_enrol" && step.enrolment !== undefined && (
-        <>
-          <p>This server requires a second step for {step.username}. Set it up now to sign in.</p>
-          <Enrolment secret={step.enrolment.secret} uri={step.enrolment.uri} />
-        </>
+        <Enrolment secret={step.enrolment.secret} uri={step.enrolment.uri} />
       )}
       <label>
         {step.next === "totp_enrol"
           ? "The code your app shows"
           : "Code from your authenticator app, or a recovery code"}
-        <input name="code" autoComplete="one-time-code" inputMode="text" spellcheck={false} required />
+        <input
+          name="code"
+          autoComplete="one-time-code"
+          inputMode="text"
+          autoCapitalize="characters"
+          spellcheck={false}
+          required
+        />
       </label>
-      {error !== undefined && (
-        <p role="alert" class="form-error">
-          {error}
+      <FormError error={action.error} />
+      <SubmitButton busy={action.busy} label="Continue" busyLabel="Checking…" />
+      <footer class="auth-alt">
+        <p>
+          <button type="button" class="link with-icon" onClick={cancelSignIn}>
+            <ArrowLeft />
+            Back to sign in
+          </button>
         </p>
-      )}
-      <button type="submit" class="primary" disabled={busy}>
-        {busy ? "Checking…" : "Continue"}
-      </button>
-      <p class="muted">
-        <button type="button" class="link" onClick={cancelSignIn}>
-          Back to sign in
-        </button>
-      </p>
+      </footer>
     </form>
   );
 }
