@@ -7,6 +7,8 @@ import { newPerson, type Person } from "./support/people.js";
 import { E2eSuite } from "./support/suite.js";
 import {
   closeDialog,
+  conversationButton,
+  conversationHeading,
   messageLog,
   messages,
   openConversation,
@@ -165,5 +167,23 @@ describe("history on this device", () => {
         /^This server keeps no messages/,
       );
       assert.equal(await messages(alice.page, bob.username).count(), 0);
+    }));
+
+  // Issue 20: a cold load lists the conversations this device kept, usable at once, while the
+  // server has not answered on the socket yet. Last: the socket stays held for this page.
+  it("lists its conversations from this device while the server has not answered on the socket", (t) =>
+    s.check(t, async () => {
+      const held: string[] = [];
+      // The page's socket opens but nothing reaches the server, so no `ready` ever comes.
+      await alice.page.routeWebSocket(/\/ws$/, (ws) => {
+        ws.onMessage((frame) => held.push(String(frame)));
+      });
+      await alice.page.reload();
+      const entry = conversationButton(alice.page, bob.username).and(alice.page.locator(":enabled"));
+      await entry.waitFor();
+      await until(async () => held.some((f) => f.includes('"type":"auth"')), "the socket is opened and held");
+      await waitForText(alice.page.getByTestId("connection"), "Connecting");
+      await entry.click();
+      await conversationHeading(alice.page, bob.username).waitFor();
     }));
 });

@@ -18,7 +18,14 @@ import {
 } from "@parley/crypto";
 import { PROTOCOL_VERSION } from "@parley/protocol";
 import Database from "better-sqlite3";
-import { login, STRONG_PASSWORD, startTestServer, type TestServer, uniqueName } from "./support/harness.js";
+import {
+  login,
+  registerUser,
+  STRONG_PASSWORD,
+  startTestServer,
+  type TestServer,
+  uniqueName,
+} from "./support/harness.js";
 import { linkBySdk, nextEvent, type SdkUser, sdkClient, sdkSignUp } from "./support/sdk.js";
 import { TestSocket } from "./support/ws-client.js";
 
@@ -328,6 +335,16 @@ describe("removing a device (IDENT-5)", () => {
       await alice.client.invite(room.id, u.id);
       await u.client.join(room.id);
     }
+    // Two raw sockets see what the server pushes: frank's (in the room, no device) and dave's
+    // (who shares no room with bob).
+    const frank = await registerUser(ts, uniqueName("frank"));
+    const frankSocket = await TestSocket.authed(ts, frank.accessToken);
+    await alice.client.invite(room.id, frank.user.id);
+    assert.equal((await frankSocket.call({ type: "room.join", roomId: room.id })).type, "room");
+    const dave = await registerUser(ts, uniqueName("dave"));
+    const daveSocket = await TestSocket.authed(ts, dave.accessToken);
+    const elsewhere = await alice.client.createRoom("without bob", { isPublic: true });
+    assert.equal((await daveSocket.call({ type: "room.join", roomId: elsewhere.id })).type, "room");
     const phone = sdkClient(ts);
     open.push(phone);
     await phone.login(bobName, STRONG_PASSWORD);
@@ -372,7 +389,12 @@ describe("removing a device (IDENT-5)", () => {
     }
 
     // bob lost the phone and resets his identity on the laptop, which is closed before its new
-    // device could rejoin the group (and so take the old leaves out itself).
+    // device could rejoin the group (and so take the old leaves out itself). Nobody looks bob
+    // up: the server's identity.reset hint, pushed when the new key's first device registered,
+    // makes alice and carol check his devices, meet the new key, and schedule the removal;
+    // alice's leaf comes first, so she commits.
+    const aliceSees = nextEvent(alice.client, "identity_changed", (c) => c.userId === bob.id);
+    const carolSees = nextEvent(carol.client, "identity_changed", (c) => c.userId === bob.id);
     await bobLaptop.resetIdentity(STRONG_PASSWORD);
     await bobLaptop.close();
     const newLaptopId = bobLaptop.deviceId ?? assert.fail("the laptop has a new device id");
@@ -381,16 +403,21 @@ describe("removing a device (IDENT-5)", () => {
     assert.deepEqual([groupDevices(oldLaptopId), groupDevices(phoneId)], [[room.id], [room.id]]);
     assert.equal(serverEpoch(), before, "and committed nothing");
 
-    // alice and carol meet bob's new key (here in his device list, as a conversation's security
-    // details show it), and each schedules the removal; alice's leaf comes first, so she commits.
-    const aliceSees = nextEvent(alice.client, "identity_changed", (c) => c.userId === bob.id);
-    const carolSees = nextEvent(carol.client, "identity_changed", (c) => c.userId === bob.id);
-    for (const client of [alice.client, carol.client])
-      assert.deepEqual(
-        (await client.devices(bob.id)).map((d) => d.deviceId),
-        [newLaptopId],
-      );
     await Promise.all([aliceSees, carolSees]);
+    // The hint names bob and carries no key; it went once, and not to dave.
+    assert.deepEqual(await frankSocket.next("identity.reset"), { type: "identity.reset", userId: bob.id });
+    assert.deepEqual(
+      (await frankSocket.settle()).filter((f) => f.type === "identity.reset"),
+      [],
+      "one hint for one reset",
+    );
+    assert.deepEqual(
+      (await daveSocket.settle()).filter((f) => f.type === "identity.reset"),
+      [],
+      "nobody outside bob's rooms hears of it",
+    );
+    frankSocket.close();
+    daveSocket.close();
     for (const client of [alice.client, carol.client])
       await eventually(
         async () => (await bobsLeaves(client)).length === 0,

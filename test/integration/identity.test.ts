@@ -6,7 +6,8 @@ import { after, before, describe, it } from "node:test";
 import {
   type IdentityChange,
   isParleyClientError,
-  type ParleyClient,
+  MemoryStore,
+  ParleyClient,
   safetyNumberRows,
 } from "@parley/client";
 import {
@@ -16,7 +17,11 @@ import {
   signDeviceCertificate,
 } from "@parley/crypto";
 import Database from "better-sqlite3";
-import { STRONG_PASSWORD, startTestServer, type TestServer } from "./support/harness.js";
+import { pinnedWebSocket } from "../../packages/cli/src/chat/websocket.js";
+import { trustedFetch } from "../../packages/cli/src/https-fetch.js";
+import { MemoryBus } from "../../packages/server/src/bus/memory-bus.js";
+import { asUserId } from "../../packages/server/src/domain/ids.js";
+import { STRONG_PASSWORD, startTestServer, type TestServer, uniqueName } from "./support/harness.js";
 import { linkBySdk, nextEvent, type SdkUser, sdkClient, sdkSignUp } from "./support/sdk.js";
 
 // Issue 14: one identity per person across devices. Real server, SDK clients.
@@ -262,6 +267,66 @@ describe("a server that lies about identities", () => {
       await Promise.all(clients.map((c) => c.close()));
       await ts.stop();
       await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("a server that pushes false identity.reset hints (IDENT-4)", () => {
+  it("costs one look-up per person in a burst, none for strangers or oneself, and no alarm", async () => {
+    // The test holds the server's bus, so it can push whatever frames a lying server would.
+    const bus = new MemoryBus();
+    const ts = await startTestServer({}, { bus });
+    const clients: ParleyClient[] = [];
+    try {
+      const bob = await sdkSignUp(ts, "bob");
+      clients.push(bob.client);
+      // alice's socket records what her client sends.
+      const sent: { type?: unknown; userId?: unknown }[] = [];
+      const Pinned = pinnedWebSocket(ts.ca);
+      class Recording extends Pinned {
+        override send(data: string): void {
+          sent.push(JSON.parse(data) as { type?: unknown; userId?: unknown });
+          super.send(data);
+        }
+      }
+      const alice = new ParleyClient({
+        baseUrl: ts.url,
+        fetch: trustedFetch({ ca: ts.ca }),
+        WebSocket: Recording,
+        store: new MemoryStore(),
+        backoff: { baseMs: 100, maxMs: 1000 },
+      });
+      clients.push(alice);
+      const aliceId = (await alice.register(uniqueName("alice"), STRONG_PASSWORD)).id;
+      await alice.connect();
+      const aliceSees = watch(alice);
+      const errors: string[] = [];
+      alice.on("error", (e) => errors.push(e.code));
+      await alice.devices(bob.id); // pins bob's identity key
+      const lookUps = (userId: string) =>
+        sent.filter((f) => f.type === "devices.list" && f.userId === userId).length;
+      assert.equal(lookUps(bob.id), 1);
+
+      const push = (frame: unknown) => bus.deliver([asUserId(aliceId)], Buffer.from(JSON.stringify(frame)));
+      push({ type: "identity.reset" });
+      push({ type: "identity.reset", userId: 7 });
+      push({ type: "identity.reset", userId: "" });
+      push({ type: "identity.reset", userId: "nobody-at-all" });
+      push({ type: "identity.reset", userId: aliceId });
+      for (let i = 0; i < 50; i++) push({ type: "identity.reset", userId: bob.id });
+      await eventually(async () => lookUps(bob.id) === 2, "alice looks bob up once more");
+      // Past the spacing, a burst's hints would all have been acted on.
+      await new Promise((r) => setTimeout(r, 6_000));
+      assert.equal(lookUps(bob.id), 2, "fifty hints, one look-up");
+      assert.equal(lookUps("nobody-at-all"), 0, "a stranger is not looked up");
+      assert.equal(lookUps(aliceId), 0, "nor is alice herself");
+      assert.deepEqual(aliceSees.changes, [], "bob's key did not change: no alarm");
+      assert.deepEqual(errors, ["unexpected_answer", "unexpected_answer", "unexpected_answer"]);
+      assert.equal(alice.status.state, "connected", "and alice's client goes on");
+      assert.equal((await alice.devices(bob.id)).length, 1);
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+      await ts.stop();
     }
   });
 });

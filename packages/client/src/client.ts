@@ -85,6 +85,7 @@ import { ReceiptSender } from "./receipts.js";
 import { RecentIds } from "./recent-ids.js";
 import { createRecoveryCodes, recoveryCodesLeft } from "./recovery.js";
 import { type Passable, Redelivery } from "./redelivery.js";
+import { ResetChecks } from "./reset-checks.js";
 import { Scheduler } from "./scheduler.js";
 import { fetchServerInfo } from "./server-info.js";
 import { fetchServerPolicy, type PolicyCheck, type PolicyPins } from "./server-policy.js";
@@ -239,6 +240,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   readonly #mls: ReturnType<typeof createMlsConfig>;
   readonly #sync: GroupSync;
   readonly #scheduler: Scheduler;
+  readonly #resetChecks: ResetChecks;
   readonly #keys: KeySupply;
   readonly #redelivery: Redelivery;
   readonly #receipts: ReceiptSender;
@@ -326,6 +328,10 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       },
     });
     this.#scheduler = new Scheduler(timers, (e) => this.#report(asClientError(e)));
+    this.#resetChecks = new ResetChecks(
+      (userId) => this.#scheduler.later(0, () => this.#identityResetHint(userId)),
+      { timers, now },
+    );
     this.#keys = new KeySupply({
       device: this.#device,
       server: this.#conn,
@@ -476,6 +482,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     );
     this.#conn.stop("account_deleted");
     this.#scheduler.close();
+    this.#resetChecks.clear();
     this.#groups.cancelWaiters();
     await this.#sync.drain();
     await this.#session.forget();
@@ -587,6 +594,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   /** Closes the connection and stops every timer; resolves after work in progress has finished. */
   async close(): Promise<void> {
     this.#scheduler.close();
+    this.#resetChecks.clear();
     this.#conn.stop("closed");
     this.#groups.cancelWaiters();
     await this.#sync.drain();
@@ -1128,6 +1136,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
     const userId = me?.userId ?? this.user?.id ?? "";
     const deviceId = me?.deviceId ?? this.#device.pendingId ?? "";
     this.#scheduler.close();
+    this.#resetChecks.clear();
     this.#groups.cancelWaiters();
     await this.#sync.drain();
     await this.#session.forget();
@@ -1394,6 +1403,9 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
           if (!isConnectionGone(e)) this.#report(asClientError(e));
         });
         return;
+      case "identity.reset":
+        this.#resetChecks.hint(frame.userId);
+        return;
       case "link.joined":
         if (this.#link?.linkId === frame.linkId) this.#link.joined(frame);
         return;
@@ -1485,6 +1497,19 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
         );
       }
     });
+  }
+
+  /**
+   * IDENT-4: the server says `userId` reset their identity. Only a hint: their devices are
+   * fetched and checked against the key pinned for them, so a new key raises `identity_changed`
+   * and the old leaves' removal is scheduled (#dropSuperseded). People this device never pinned
+   * have no leaves it accepted, and this device's own person is handled on their new device.
+   */
+  async #identityResetHint(userId: string): Promise<void> {
+    const me = this.#device.identity;
+    if (me === undefined || userId === me.userId) return;
+    if ((await this.#pins.identityKey(userId)) === undefined) return;
+    await this.devices(userId);
   }
 
   /**

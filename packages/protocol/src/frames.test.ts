@@ -21,3 +21,13 @@ test("a frame's type picks the schema that checks it", () => {
   assert.equal(CLIENT_FRAME_SCHEMAS.get("ready"), undefined, "server frames are not client frames");
   assert.ok(SERVER_FRAME_SCHEMAS.has("ready"));
 });
+
+test("identity.reset (IDENT-4) names a person and nothing else can pass for one", () => {
+  const reset = SERVER_FRAME_SCHEMAS.get("identity.reset");
+  assert.ok(reset !== undefined);
+  assert.equal(Check(reset, { type: "identity.reset", userId: "u1" }), true);
+  assert.equal(Check(reset, { type: "identity.reset", userId: "" }), false);
+  assert.equal(Check(reset, { type: "identity.reset", userId: 7 }), false);
+  assert.equal(Check(reset, { type: "identity.reset" }), false);
+  assert.equal(Check(reset, { type: "identity.reset", userId: "x".repeat(10_000) }), false);
+});

@@ -457,6 +457,12 @@ export const DeviceRemovedFrame = frame("device.removed", {
   deviceId: Type.String(),
   revocation: Type.String(),
 });
+/**
+ * IDENT-4: pushed to every user sharing a room with `userId` when the first device under that
+ * person's new identity key (after an identity reset) registered. A hint, with no key: clients
+ * fetch the person's devices and check them against the key they pinned.
+ */
+export const IdentityResetFrame = frame("identity.reset", { userId: UserIdSchema });
 /** Answer to link.open: the link waits for a device of the account until `expiresAt`. */
 export const LinkOpenedFrame = frame("link.opened", {
   rid,
@@ -528,6 +534,7 @@ export const ServerFrame = Type.Union([
   KeyPackagesCountFrame,
   DevicesFrame,
   DeviceRemovedFrame,
+  IdentityResetFrame,
   LinkOpenedFrame,
   LinkPeerFrame,
   LinkJoinedFrame,

@@ -25,6 +25,7 @@ import { MembershipCache } from "./domain/membership-cache.js";
 import { MessageIdGenerator } from "./domain/message-id-generator.js";
 import { OfflineQueue } from "./domain/offline-queue.js";
 import { PassphraseGuard } from "./domain/passphrase-guard.js";
+import { dummyPasswordHash, hasher } from "./domain/password-hasher.js";
 import { RecoveryService } from "./domain/recovery.js";
 import { Relay } from "./domain/relay.js";
 import { RoomService } from "./domain/rooms.js";
@@ -86,6 +87,25 @@ const TLS_RECHECK_MS = 12 * 60 * 60 * 1000;
 /** Builds every part of a Parley server from its configuration and starts listening. */
 export async function startServer(config: Config, options: StartOptions): Promise<ParleyServer> {
   const { log } = options;
+  // The password hasher's process starts with the server, not at the first login, which would
+  // block the event loop and compete for the CPU just as the logins arrive (password-hasher.ts);
+  // the dummy hash unknown usernames are checked against is made meanwhile.
+  const hasherStarted = dummyPasswordHash().then(
+    () => {
+      const priority = hasher.priority;
+      if (priority === "idle") log.info({ event: "hasher_started", priority }, "password hasher started");
+      else
+        log.warn(
+          { event: "hasher_started", priority },
+          "password hasher started without SCHED_IDLE: bursts of logins may slow the chat",
+        );
+    },
+    (err: unknown) =>
+      log.warn(
+        { err, event: "hasher_start_failed" },
+        "the password hasher could not start; logins will retry",
+      ),
+  );
   await mkdir(config.dataDir, { recursive: true, mode: 0o700 });
 
   let https: { material: Awaited<ReturnType<typeof ensureTlsMaterial>> | null; options: object } | null =
@@ -429,6 +449,7 @@ export async function startServer(config: Config, options: StartOptions): Promis
     socket.destroy();
   });
 
+  await hasherStarted;
   await app.listen({ host: config.host, port: config.port });
   const port = (server.address() as AddressInfo).port;
   const shownHost = config.host === "0.0.0.0" || config.host === "::" ? "127.0.0.1" : config.host;

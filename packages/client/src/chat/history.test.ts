@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { MemoryStore } from "../store.js";
+import { roomView } from "../testing/rooms.js";
 import { HISTORY_LIMIT, History } from "./history.js";
 import type { ChatMessage } from "./types.js";
 
@@ -107,4 +108,25 @@ test("keeps the device lines beside the messages, and drops malformed ones", asy
   const broken = [{ ...added, kind: "changed" }, { ...added, at: "5" }, { userId: 1 }, null, removed];
   await store.put("history/rooms", new TextEncoder().encode(JSON.stringify({ deviceNotes: broken })));
   assert.deepEqual((await h.loadRooms())?.deviceNotes, [removed]);
+});
+
+test("keeps the conversation list and each direct one's person, and drops malformed ones", async () => {
+  const store = new MemoryStore();
+  const h = new History(store);
+  const team = roomView("TEAM01", "team");
+  const direct = roomView("DBOB01", "", "direct");
+  const bob = { id: "u-bob", username: "bob" };
+  h.saveRooms({ unread: {}, disappearing: {}, rooms: [team, direct], peers: { DBOB01: bob } });
+  await h.flush();
+  const kept = await new History(store).loadRooms();
+  assert.deepEqual(kept?.rooms, [team, direct]);
+  assert.deepEqual(kept?.peers, { DBOB01: bob });
+  const broken = {
+    rooms: [{ ...team, kind: "channel" }, { id: "X" }, null, direct],
+    peers: { A: { id: 1, username: "x" }, B: null, DBOB01: bob },
+  };
+  await store.put("history/rooms", new TextEncoder().encode(JSON.stringify(broken)));
+  const loaded = await h.loadRooms();
+  assert.deepEqual(loaded?.rooms, [direct]);
+  assert.deepEqual(loaded?.peers, { DBOB01: bob });
 });

@@ -1,9 +1,11 @@
 /** The chat model's message history in the platform's sealed DeviceStore: recent messages per conversation, batched writes, and per-conversation state. */
 import { bytesToUtf8, utf8ToBytes } from "@noble/ciphers/utils.js";
+import { RoomView } from "@parley/protocol";
+import { Check } from "typebox/value";
 import { defaultTimers, type Timers } from "../platform.js";
 import type { DeviceStore } from "../store.js";
 import { isNotifyLevel, type NotifyLevel } from "./notify.js";
-import type { ChatHistory, ChatMessage, ChatRoomState, DeviceNote, PendingChange } from "./types.js";
+import type { ChatHistory, ChatMessage, ChatRoomState, DeviceNote, PendingChange, Person } from "./types.js";
 
 const INDEX = "history/index";
 const ROOMS = "history/rooms";
@@ -158,9 +160,12 @@ function parseRooms(text: string): ChatRoomState | undefined {
       deviceNotes?: unknown;
       notify?: unknown;
       previews?: unknown;
+      rooms?: unknown;
+      peers?: unknown;
     };
     const waiting = pending(v.pending);
     const notify = levels(v.notify);
+    const peers = persons(v.peers);
     return {
       unread: numbers(v.unread),
       disappearing: numbers(v.disappearing),
@@ -168,6 +173,8 @@ function parseRooms(text: string): ChatRoomState | undefined {
       deviceNotes: notes(v.deviceNotes),
       ...(Object.keys(notify).length > 0 ? { notify } : {}),
       ...(v.previews === true ? { previews: true } : {}),
+      ...(Array.isArray(v.rooms) ? { rooms: v.rooms.filter((r): r is RoomView => Check(RoomView, r)) } : {}),
+      ...(Object.keys(peers).length > 0 ? { peers } : {}),
     };
   } catch {
     return undefined;
@@ -190,6 +197,18 @@ function levels(value: unknown): Record<string, NotifyLevel> {
   if (typeof value !== "object" || value === null) return out;
   for (const [k, level] of Object.entries(value)) {
     if (k !== "__proto__" && isNotifyLevel(level)) out[k] = level;
+  }
+  return out;
+}
+
+/** The other person of each direct conversation, anything malformed left out. */
+function persons(value: unknown): Record<string, Person> {
+  const out: Record<string, Person> = {};
+  if (typeof value !== "object" || value === null) return out;
+  for (const [roomId, p] of Object.entries(value)) {
+    const v = p as Partial<Person> | null;
+    if (roomId !== "__proto__" && typeof v?.id === "string" && typeof v.username === "string")
+      out[roomId] = { id: v.id, username: v.username };
   }
   return out;
 }

@@ -337,6 +337,23 @@ async function connected(options: ChatModelOptions = {}) {
 }
 
 describe("ChatModel", () => {
+  it("lists the rooms when the server does, without waiting for the people list (issue 20)", async () => {
+    const { client, model } = setUp();
+    let answer: (people: UserWithPresence[]) => void = () => undefined;
+    client.users = () => new Promise((resolve) => (answer = resolve));
+    client.connectNow();
+    await settle();
+    assert.deepEqual(
+      model.snapshot.rooms.map((r) => r.id),
+      ["TEAM01", "DBOB01"],
+    );
+    assert.deepEqual(model.snapshot.people, []);
+    answer(client.people);
+    await settle();
+    assert.equal(model.snapshot.people.length, 3);
+    model.dispose();
+  });
+
   it("loads rooms, people, members and each member's trust when the client connects", async () => {
     const { client, model } = setUp();
     client.trustStates.set(BOB.id, "verified");
@@ -938,6 +955,45 @@ describe("ChatModel", () => {
       assert.equal(next.snapshot.messages.TEAM01?.[0]?.text, "kept");
       model.dispose();
       next.dispose();
+    });
+
+    it("lists the conversations it kept before it is connected; the server's list replaces them (issue 20)", async () => {
+      const history = new History(new MemoryStore());
+      const { client, model } = await connected({ history });
+      await history.flush();
+      model.dispose();
+      const later = new FakeClient();
+      later.roomList = [room("TEAM01", "team")];
+      later.memberLists.set("TEAM01", [member(ALICE), member(BOB)]);
+      const next = new ChatModel(later, { history });
+      await next.restoreHistory();
+      assert.equal(next.snapshot.connection.state, "offline");
+      assert.deepEqual(
+        next.snapshot.rooms.map((r) => r.id),
+        client.roomList.map((r) => r.id),
+      );
+      assert.equal(next.snapshot.peers.DBOB01?.username, "bob");
+      later.connectNow();
+      await settle();
+      assert.deepEqual(
+        next.snapshot.rooms.map((r) => r.id),
+        ["TEAM01"],
+      );
+      assert.equal(next.snapshot.peers.DBOB01, undefined);
+      next.dispose();
+    });
+
+    it("keeps the server's list when the history is read after it answered", async () => {
+      const history = new History(new MemoryStore());
+      history.saveRooms({ unread: {}, disappearing: {}, rooms: [room("GONE01", "old")] });
+      await history.flush();
+      const { model } = await connected({ history });
+      await model.restoreHistory();
+      assert.deepEqual(
+        model.snapshot.rooms.map((r) => r.id),
+        ["TEAM01", "DBOB01"],
+      );
+      model.dispose();
     });
 
     it("keeps device lines once each, and restores them in a new model (issue 14)", async () => {

@@ -54,6 +54,7 @@ import type {
   ChatClient,
   ChatHistory,
   ChatMessage,
+  ChatRoomState,
   ChatSnapshot,
   ChatTransfer,
   DeviceNote,
@@ -196,6 +197,8 @@ export class ChatModel {
   /** Own messages' ids whose read receipts went (RCPT-1), so each goes once. */
   readonly #readSent = new Set<string>();
   #refreshing: Promise<void> | undefined;
+  /** The server listed the rooms: what the history kept of them is out of date. */
+  #listed = false;
   /** Files being sent: their sources until sent (retry() uploads again), and cancel switches. */
   readonly #sources = new Map<string, { source: FileSource; meta: FileMeta }>();
   readonly #cancels = new Map<string, { aborted: boolean }>();
@@ -336,14 +339,28 @@ export class ChatModel {
   async restoreHistory(): Promise<void> {
     const history = this.#history;
     if (history === undefined) return;
-    const [messages, rooms] = await Promise.all([history.loadAll(), history.loadRooms?.()]);
+    // The conversation list is shown as soon as it is read, before the messages (issue 20).
+    const [messages, rooms] = await Promise.all([
+      history.loadAll(),
+      history.loadRooms?.().then((state) => {
+        this.#showKeptRooms(state);
+        return state;
+      }),
+    ]);
     if (this.#disposed) return;
-    const { pending, ...kept } = rooms ?? {};
+    const { pending, rooms: _rooms, peers: _peers, ...kept } = rooms ?? {};
     this.#pending = { ...pending };
     this.#set({ messages, ...kept });
     this.#emit({ type: "state" });
     this.#sweep();
     this.#prepareSearch();
+  }
+
+  /** The conversations the history kept, until the server's list replaces them. */
+  #showKeptRooms(state: ChatRoomState | undefined): void {
+    if (this.#disposed || this.#listed || state?.rooms === undefined) return;
+    this.#set({ rooms: state.rooms, peers: { ...state.peers, ...this.#snapshot.peers } });
+    this.#emit({ type: "state" });
   }
 
   /**
@@ -1579,19 +1596,25 @@ export class ChatModel {
   // ------------------------------------------------------------------ helpers
 
   async #refreshAll(): Promise<void> {
-    const [rooms, people, following] = await Promise.all([
-      this.#client.rooms(),
-      this.#client.users(),
-      this.#client.subscriptions(),
-    ]);
+    // The conversation list shows as soon as the server lists the rooms; the people list (every
+    // account on the server: thousands on a big one) and the subscriptions follow on their own.
+    const others = Promise.all([this.#client.users(), this.#client.subscriptions()]);
+    others.catch(() => undefined); // awaited below, also when the room list fails first
+    const rooms = await this.#client.rooms();
     if (this.#disposed) return;
-    for (const p of people) this.#learn(p);
+    this.#listed = true;
     const ids = new Set(rooms.map((r) => r.id));
     const peers = Object.fromEntries(Object.entries(this.#snapshot.peers).filter(([id]) => ids.has(id)));
     const followedPosts = this.#snapshot.followedPosts.filter((p) => !ids.has(p.roomId));
-    this.#set({ rooms, people, peers, following, followedPosts });
+    this.#set({ rooms, peers, followedPosts });
     this.#emit({ type: "state" });
     await Promise.all([
+      others.then(([people, following]) => {
+        if (this.#disposed) return;
+        for (const p of people) this.#learn(p);
+        this.#set({ people, following });
+        this.#emit({ type: "state" });
+      }),
       ...rooms.map((r) => this.#loadMembersQuietly(r.id)),
       // Invitations that came while this device was away (ROOM-17).
       this.loadInvitations().catch(() => undefined),
@@ -1749,14 +1772,16 @@ export class ChatModel {
       patch.disappearing !== undefined ||
       patch.deviceNotes !== undefined ||
       patch.notify !== undefined ||
-      patch.previews !== undefined
+      patch.previews !== undefined ||
+      patch.rooms !== undefined ||
+      patch.peers !== undefined
     )
       this.#saveRooms();
   }
 
   #saveRooms(): void {
     if (this.#disposed) return;
-    const { unread, disappearing, deviceNotes, notify, previews } = this.#snapshot;
+    const { unread, disappearing, deviceNotes, notify, previews, rooms, peers } = this.#snapshot;
     this.#history?.saveRooms?.({
       unread,
       disappearing,
@@ -1764,6 +1789,8 @@ export class ChatModel {
       deviceNotes,
       notify,
       previews,
+      rooms,
+      peers,
     });
   }
 

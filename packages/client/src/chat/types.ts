@@ -345,6 +345,13 @@ export interface ChatRoomState {
   readonly notify?: Readonly<Record<string, NotifyLevel>>;
   /** Notification previews on (absent: off). */
   readonly previews?: boolean;
+  /**
+   * The conversations this device was in when it last heard from the server, and the other
+   * person of each direct one: a cold start lists them at once, before it is connected (issue
+   * 20). The server's list replaces them as soon as it answers. Absent in what older versions kept.
+   */
+  readonly rooms?: readonly RoomView[];
+  readonly peers?: Readonly<Record<string, Person>>;
 }
 
 /**

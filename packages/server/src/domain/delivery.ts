@@ -121,12 +121,15 @@ export class DeliveryService {
     const ref: DeviceRef = { userId: auth.userId, deviceId: reg.deviceId };
     const existing = await this.#store.findDevice(ref);
     if (existing && existing.signatureKey !== reg.signatureKey) throw new ParleyError("device_key_mismatch");
+    // IDENT-4: an account with an identity key and no device has just been reset.
+    let afterReset = false;
     if (!existing) {
       // IDENT-5: a removed device stays removed; a new device has a new id.
       if ((await this.#store.findRevocation(ref)) !== undefined) throw new ParleyError("device_removed");
       const max = this.o.maxDevicesPerAccount ?? 10;
-      if ((await this.#store.listDevices(auth.userId)).length >= max)
-        throw new ParleyError("too_many_devices");
+      const devices = await this.#store.listDevices(auth.userId);
+      if (devices.length >= max) throw new ParleyError("too_many_devices");
+      afterReset = devices.length === 0 && (await this.#store.findIdentityKey(auth.userId)) !== undefined;
     }
     const known = existing
       ? await this.#store.storedKeyPackages(ref, [...reg.keyPackages, reg.lastResort])
@@ -171,6 +174,15 @@ export class DeliveryService {
       this.o.onDeviceAdded?.(ref);
     }
     await this.#store.addKeyPackages(packages, this.#now());
+    // IDENT-4: the new identity key can now be met (in this device's certificate), so everyone
+    // who shares a room with the person hears of it and takes the old devices' leaves out of
+    // their groups. A hint only, with no key: clients check the certificates themselves.
+    if (afterReset) {
+      const told = await this.#roomPeers(auth.userId);
+      told.delete(auth.userId);
+      if (told.size > 0)
+        this.o.bus.deliver([...told], encodeFrame({ type: "identity.reset", userId: auth.userId }));
+    }
     return this.#supply(ref);
   }
 
@@ -322,9 +334,8 @@ export class DeliveryService {
     for (const sessionId of await this.o.storage.revokeDeviceSessions(auth.userId, targetId, this.#now()))
       this.o.bus.publishControl({ type: "session.revoked", sessionId, reason: "device_removed" });
     // Everyone who shares a room with the person hears of it, to take its leaves out of groups.
-    const told = new Set<UserId>([auth.userId]);
-    for (const room of await this.o.storage.listRoomsOfUser(auth.userId))
-      for (const m of await this.o.storage.listMembers(room.id)) told.add(m.userId);
+    const told = await this.#roomPeers(auth.userId);
+    told.add(auth.userId);
     this.o.bus.deliver(
       [...told],
       encodeFrame({ type: "device.removed", userId: auth.userId, deviceId: targetId, revocation: encoded }),
@@ -543,6 +554,14 @@ export class DeliveryService {
       out.push({ ...ref, ref: Buffer.from(info.ref).toString("hex"), keyPackage: p, lastResort: last });
     }
     return { packages: out, certificate };
+  }
+
+  /** Everyone who shares a room with `userId` (themself included when in any room). */
+  async #roomPeers(userId: UserId): Promise<Set<UserId>> {
+    const peers = new Set<UserId>();
+    for (const room of await this.o.storage.listRoomsOfUser(userId))
+      for (const m of await this.o.storage.listMembers(room.id)) peers.add(m.userId);
+    return peers;
   }
 
   async #bindIdentity(userId: UserId, identityKey: string): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * The password hasher's own process (see password-hasher.ts, HashProcess): argon2 in a process
- * the server lowers in priority, so a burst of logins takes only the CPU the event loop leaves.
- * It answers each request over the IPC channel and exits when the server goes away.
+ * that runs under SCHED_IDLE (or at nice 19), so a burst of logins takes only the CPU the event
+ * loop leaves. It says when it is ready, answers each request over the IPC channel and exits
+ * when the server goes away.
  */
 import { hash, verify } from "argon2";
 import { ARGON2_PARAMETERS } from "./argon2-parameters.js";
@@ -27,3 +28,4 @@ process.on("message", (m: unknown) => {
   );
 });
 process.on("disconnect", () => process.exit(0));
+process.send?.({ ready: true });

@@ -1,6 +1,6 @@
-import { type ChildProcess, fork } from "node:child_process";
+import { type ChildProcess, fork, type SpawnOptions, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { availableParallelism, constants, setPriority } from "node:os";
+import { availableParallelism, setPriority } from "node:os";
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { normalizePassword } from "@parley/protocol/password-policy";
@@ -11,11 +11,17 @@ export { ARGON2_PARAMETERS } from "./argon2-parameters.js";
 
 /**
  * Password hashing with argon2id (RFC 9106) through the `argon2` package, in a child process of
- * its own at a lower scheduling priority (nice 10, `HashProcess`). On a one-core deployment the
- * kernel then gives the event loop, which relays everyone's messages, about nine tenths of the
- * core whenever it has work, and argon2 what is left; in the server's own process argon2 ran on
- * libuv's threads at the event loop's priority and took half the core or more. The benchmark's
- * login storm (50 logins during chat on a server pinned to one core) raised chat p99 13-fold.
+ * its own that runs only when the server leaves the CPU idle (`HashProcess`): Linux's SCHED_IDLE
+ * policy, set by util-linux's `chrt --idle 0`, or nice 19 where that cannot be had. On a
+ * one-core deployment the event loop, which relays everyone's messages, then takes the core back
+ * the moment it has work; in the server's own process argon2 ran on libuv's threads at the event
+ * loop's priority. The benchmark's login storm (50 logins during chat on a server pinned to one
+ * core) raised chat p99 13-fold that way, still 7-fold at nice 10: a nice task that is running
+ * keeps the core for the rest of its slice when the event loop wakes, a SCHED_IDLE one does not.
+ *
+ * The child starts with the server (`startServer` makes the dummy hash), not at the first login:
+ * starting a process blocks the event loop for tens of milliseconds, and the child's own start-up
+ * then competes for the core just as the logins arrive.
  *
  * At most one hash less than there are cores runs at a time (at least one; `availableParallelism`
  * honours the process's CPU affinity), and the others wait their turn fairly: one queue per
@@ -130,8 +136,24 @@ export class WorkGate {
 /** argon2 hashes in progress: one core is left to the event loop (see the top of this file). */
 export const hashGate = new WorkGate(Math.max(1, availableParallelism() - 1));
 
-/** The niceness of the hasher process: the event loop gets about 90% of a shared core. */
-export const HASHER_NICE = 10;
+/** The niceness of the hasher process where SCHED_IDLE cannot be had: the lowest priority. */
+export const HASHER_NICE = 19;
+
+/**
+ * How the hasher runs: `idle` in a child under SCHED_IDLE, `nice` in a child at `HASHER_NICE`,
+ * `in-process` on this process's threads (no child process could be started).
+ */
+export type HasherPriority = "idle" | "nice" | "in-process";
+
+export interface HashProcessOptions {
+  /**
+   * util-linux's `chrt`, which starts the child under SCHED_IDLE; null to not try it. Default
+   * `"chrt"` (looked up on PATH) on Linux, null elsewhere.
+   */
+  readonly chrt?: string | null;
+  /** How long a starting child may take to say it is ready before it counts as failed. Default 60000. */
+  readonly startTimeoutMs?: number;
+}
 
 /** The hasher process died or could not start; the request may be tried again. */
 export class HasherUnavailableError extends Error {
@@ -143,27 +165,52 @@ export class HasherUnavailableError extends Error {
 
 type Answer = { readonly id: number; readonly ok: boolean; readonly value?: unknown };
 
+const isReady = (m: unknown) =>
+  typeof m === "object" && m !== null && (m as { ready?: unknown }).ready === true;
+
 /**
- * One long-lived child process that hashes and verifies (hasher-child.ts), started on first use
- * and again after it dies. It never keeps the server's process alive: its channel holds the
- * event loop only while an answer is awaited, and it exits when the server goes away. Where a
- * child process cannot be started, hashing runs in this process as before.
+ * One long-lived child process that hashes and verifies (hasher-child.ts), started by `start`
+ * or the first request, and again after it dies: under SCHED_IDLE through `chrt`, or, when
+ * `chrt` is missing or refused, by a plain fork at nice 19. It never keeps the server's process
+ * alive: it holds the event loop only while it starts or an answer is awaited, and it exits when
+ * the server goes away. Where no child process can be started at all, hashing runs in this
+ * process as before.
  */
 export class HashProcess {
+  readonly #options: Required<HashProcessOptions>;
   #child: ChildProcess | undefined;
+  #starting: Promise<ChildProcess | undefined> | undefined;
   readonly #pending = new Map<number, { resolve: (a: Answer) => void; reject: (e: Error) => void }>();
   #next = 0;
-  #inProcess = false;
+  #priority: HasherPriority | undefined;
   /** Children started so far (a test watches a restart). */
   started = 0;
+
+  constructor(options: HashProcessOptions = {}) {
+    this.#options = {
+      chrt: process.platform === "linux" ? "chrt" : null,
+      startTimeoutMs: 60_000,
+      ...options,
+    };
+  }
 
   /** The child's pid while it runs. */
   get pid(): number | undefined {
     return this.#child?.pid;
   }
 
+  /** How the last child started (undefined before the first start). */
+  get priority(): HasherPriority | undefined {
+    return this.#priority;
+  }
+
+  /** Starts the child now rather than at the first request; resolves once it is ready. */
+  async start(): Promise<HasherPriority> {
+    await this.#ensure();
+    return this.#priority ?? "in-process";
+  }
+
   async hash(password: string): Promise<string> {
-    if (this.#inProcess) return hash(password, ARGON2_PARAMETERS);
     const answer = await this.#ask({ op: "hash", password });
     if (!answer.ok || typeof answer.value !== "string") throw new Error("argon2 refused to hash");
     return answer.value;
@@ -171,7 +218,6 @@ export class HashProcess {
 
   /** Throws when argon2 refuses the stored hash (the caller answers "no"), or the child died. */
   async verify(encoded: string, password: string): Promise<boolean> {
-    if (this.#inProcess) return verify(encoded, password);
     const answer = await this.#ask({ op: "verify", password, encoded });
     if (!answer.ok) throw new Error("argon2 refused the stored hash");
     return answer.value === true;
@@ -182,10 +228,9 @@ export class HashProcess {
     this.#child?.kill();
   }
 
-  #ask(request: { op: "hash" | "verify"; password: string; encoded?: string }): Promise<Answer> {
-    const child = this.#spawn();
+  async #ask(request: { op: "hash" | "verify"; password: string; encoded?: string }): Promise<Answer> {
+    const child = await this.#ensure();
     if (child === undefined) {
-      this.#inProcess = true;
       return request.op === "hash"
         ? hash(request.password, ARGON2_PARAMETERS).then((value) => ({ id: 0, ok: true, value }))
         : verify(request.encoded ?? "", request.password).then(
@@ -216,32 +261,89 @@ export class HashProcess {
     return p;
   }
 
-  #spawn(): ChildProcess | undefined {
-    if (this.#child !== undefined) return this.#child;
+  #ensure(): Promise<ChildProcess | undefined> {
+    if (this.#priority === "in-process") return Promise.resolve(undefined);
+    if (this.#child !== undefined) return Promise.resolve(this.#child);
+    if (this.#starting === undefined) {
+      const starting = this.#launch();
+      this.#starting = starting;
+      const clear = () => {
+        if (this.#starting === starting) this.#starting = undefined;
+      };
+      starting.then(clear, clear);
+    }
+    return this.#starting;
+  }
+
+  async #launch(): Promise<ChildProcess | undefined> {
     // The child is this module's sibling, as source (.ts, run through the same loader) or built (.js).
     const here = fileURLToPath(import.meta.url);
     const path = fileURLToPath(new URL(`./hasher-child${extname(here)}`, import.meta.url));
+    const flags = loaderFlags(process.execArgv);
+    const stdio: SpawnOptions["stdio"] = ["ignore", "ignore", "inherit", "ipc"];
+    const { chrt } = this.#options;
+    if (chrt !== null) {
+      // chrt sets the policy on itself and then execs node, so the pid and the channel stay.
+      const child = await this.#whenReady(() =>
+        spawn(chrt, ["--idle", "0", process.execPath, ...flags, path], { stdio, serialization: "json" }),
+      );
+      if (child) return this.#adopt(child, "idle");
+    }
+    const child = await this.#whenReady(() => {
+      const forked = fork(path, [], { execArgv: flags, stdio, serialization: "json" });
+      if (forked.pid !== undefined) {
+        try {
+          setPriority(forked.pid, HASHER_NICE);
+        } catch {
+          // Not allowed here (a container without the capability): it still runs off the event loop.
+        }
+      }
+      return forked;
+    });
+    if (child) return this.#adopt(child, "nice");
+    this.#priority = "in-process";
+    return undefined;
+  }
+
+  /** Starts a child and resolves with it once it says it is ready; undefined if it never does. */
+  #whenReady(make: () => ChildProcess): Promise<ChildProcess | undefined> {
     let child: ChildProcess;
     try {
-      child = fork(path, [], {
-        execArgv: loaderFlags(process.execArgv),
-        stdio: ["ignore", "ignore", "inherit", "ipc"],
-        serialization: "json",
-      });
+      child = make();
     } catch {
-      return undefined;
+      return Promise.resolve(undefined);
     }
+    return new Promise((resolve) => {
+      const done = (ready: boolean) => {
+        clearTimeout(timer);
+        child.off("message", onMessage);
+        child.off("exit", onFailure);
+        child.off("error", onFailure);
+        if (!ready) {
+          child.on("error", () => undefined);
+          child.kill();
+        }
+        resolve(ready ? child : undefined);
+      };
+      const onMessage = (m: unknown) => {
+        if (isReady(m)) done(true);
+      };
+      const onFailure = () => done(false);
+      const timer = setTimeout(onFailure, this.#options.startTimeoutMs);
+      child.on("message", onMessage);
+      child.on("exit", onFailure);
+      child.on("error", onFailure);
+    });
+  }
+
+  #adopt(child: ChildProcess, priority: HasherPriority): ChildProcess {
     this.#child = child;
+    this.#priority = priority;
     this.started++;
-    if (child.pid !== undefined) {
-      try {
-        setPriority(child.pid, Math.min(constants.priority.PRIORITY_LOW, HASHER_NICE));
-      } catch {
-        // Not allowed here (a container without the capability): it still runs off the event loop.
-      }
+    if (this.#pending.size === 0) {
+      child.unref();
+      child.channel?.unref();
     }
-    child.unref();
-    child.channel?.unref();
     child.on("message", (m: unknown) => {
       const a = m as Answer;
       if (typeof a?.id === "number") this.#settle(a.id)?.resolve(a);

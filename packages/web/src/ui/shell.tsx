@@ -247,17 +247,25 @@ function Invitations() {
   );
 }
 
+/**
+ * How many people the sidebar lists before "Show all": the list holds every account on the
+ * server, and a server of a thousand would hold the page's thread for a second at each cold
+ * load and each presence change (issue 20), for a list nobody scrolls through.
+ */
+const PEOPLE_SHOWN = 50;
+const byName = new Intl.Collator().compare;
+
 function People() {
+  const [all, setAll] = useState(false);
   const self = me.value?.id;
   const others = people.value.filter((p) => p.id !== self);
-  const sorted = [...others].sort(
-    (a, b) => Number(b.online) - Number(a.online) || a.username.localeCompare(b.username),
-  );
+  const sorted = others.sort((a, b) => Number(b.online) - Number(a.online) || byName(a.username, b.username));
+  const shown = all ? sorted : sorted.slice(0, PEOPLE_SHOWN);
   return (
     <section class="people" aria-label="People">
       <h2 class="section-title">People</h2>
       <ul>
-        {sorted.map((p) => (
+        {shown.map((p) => (
           <li key={p.id} data-user={p.username} data-presence={p.online ? "online" : "offline"}>
             <button
               type="button"
@@ -294,6 +302,11 @@ function People() {
           </li>
         ))}
       </ul>
+      {shown.length < sorted.length && (
+        <button type="button" class="small subtle" onClick={() => setAll(true)}>
+          Show all {sorted.length} people
+        </button>
+      )}
     </section>
   );
 }
