@@ -13,6 +13,7 @@ import { defaultTimers } from "./platform.js";
 import { MemoryStore } from "./store.js";
 import { FakeDeliveryService, type FakeDevice } from "./testing/fake-delivery.js";
 import { FakeScheduler } from "./testing/fake-scheduler.js";
+import { epochIn, settled as settleAll, until } from "./testing/settle.js";
 
 const ROOM = "ROOM01";
 
@@ -66,30 +67,8 @@ async function device(server: FakeDeliveryService, name: string, random = () => 
   return { name, identity, sync, groups, link, scheduler, errors };
 }
 
-async function epoch(d: Device): Promise<number | undefined> {
-  const e = await d.groups.epoch(ROOM);
-  return e === undefined ? undefined : Number(e);
-}
-
-/** Waits (bounded by count) until every device has handled what reached it and all agree. */
-async function settled(devices: Device[]): Promise<number> {
-  for (let i = 0; i < 200; i++) {
-    await Promise.all(devices.map((d) => d.sync.drain()));
-    const epochs = await Promise.all(devices.map(epoch));
-    if (epochs.every((e) => e !== undefined && e === epochs[0])) return epochs[0] as number;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  assert.fail(`epochs differ: ${(await Promise.all(devices.map(epoch))).join(", ")}`);
-}
-
-/** Waits (bounded by count) until `check` holds. */
-async function until(check: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 500; i++) {
-    if (check()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  assert.fail(`never: ${what}`);
-}
+const epoch = (d: Device) => epochIn(d, ROOM);
+const settled = (devices: Device[]) => settleAll(devices, ROOM);
 
 type CommitFrame = { type: string; removeDevices?: DeviceRef[] };
 const commits = (d: Device) => d.link.sent.filter((f): f is CommitFrame => f.type === "mls.commit");
