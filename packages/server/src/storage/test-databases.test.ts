@@ -1,13 +1,16 @@
-// Proves that TestSchemas.migratedEmpty() gives every test an empty schema that is still migrated.
+// Proves that the test databases handed to each test are empty and migrated.
 import assert from "node:assert/strict";
-import { after, test } from "node:test";
+import { existsSync } from "node:fs";
+import { dirname } from "node:path";
+import { after, describe, test } from "node:test";
 import { type Kysely, sql } from "kysely";
 import { consoleAuditEntry } from "../audit/audit-log.js";
 import { asRoomId, asSessionId, asUserId } from "../domain/ids.js";
 import type { Database } from "./database.js";
 import { migrate } from "./migrations/migrate.js";
 import { openPostgresStorage } from "./postgres.js";
-import { describePostgres, kyselyOn, TestSchemas, tableNames } from "./test-databases.js";
+import { openSqliteStorage } from "./sqlite.js";
+import { describePostgres, kyselyOn, TestSchemas, TestSqliteFiles, tableNames } from "./test-databases.js";
 
 const T0 = 1_700_000_000_000;
 
@@ -130,5 +133,36 @@ describePostgres("TestSchemas.migratedEmpty", (baseUrl) => {
     const fresh = await schemas.create();
     assert.notEqual(fresh, shared);
     assert.equal(await schemas.migratedEmpty(), shared);
+  });
+});
+
+describe("TestSqliteFiles.migratedEmpty", () => {
+  test("gives each call a migrated database of its own and removes them all", async (t) => {
+    const files = new TestSqliteFiles();
+    t.after(() => files.removeAll());
+    const first = await files.migratedEmpty();
+    const s = await openSqliteStorage(first);
+    await s.createUser({
+      id: asUserId("u1"),
+      username: "alice",
+      passwordHash: "h",
+      isAdmin: false,
+      createdAt: T0,
+    });
+    await s.close();
+
+    const second = await files.migratedEmpty();
+    assert.notEqual(second, first);
+    const db = kyselyOn("sqlite", second);
+    try {
+      assert.deepEqual(await migrate(db, "sqlite"), [], "already migrated");
+      const { rows } = await sql<{ n: number }>`select count(*) as n from users`.execute(db);
+      assert.deepEqual(rows, [{ n: 0 }], "another test's rows are not in it");
+    } finally {
+      await db.destroy();
+    }
+
+    await files.removeAll();
+    assert.equal(existsSync(dirname(first)), false);
   });
 });

@@ -1,5 +1,8 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
+import { copyFile, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, test } from "node:test";
 import BetterSqlite3 from "better-sqlite3";
 import { DEFAULT_MIGRATION_LOCK_TABLE, DEFAULT_MIGRATION_TABLE, Kysely, SqliteDialect, sql } from "kysely";
@@ -7,6 +10,7 @@ import pg from "pg";
 import type { Database } from "./database.js";
 import { migrate } from "./migrations/migrate.js";
 import { SchemaScopedPostgresDialect } from "./postgres-dialect.js";
+import { openSqliteStorage } from "./sqlite.js";
 import type { Storage } from "./storage.js";
 
 // Helpers for the storage tests only; nothing in the server imports this module.
@@ -163,6 +167,38 @@ function referrersFirst(tables: string[], links: ForeignKey[]): { ordered: strin
     found = ready.length > 0;
   }
   return { ordered, cyclic: [...left] };
+}
+
+/**
+ * SQLite database files in a temporary directory of their own. The first call migrates a
+ * template file; every call returns a new copy of it, so each test has a database of its own
+ * without running every migration for it. removeAll() deletes the directory.
+ */
+export class TestSqliteFiles {
+  #dir: Promise<string> | undefined;
+  #template: Promise<string> | undefined;
+  #count = 0;
+  constructor(readonly prefix = "parley-test-") {}
+
+  /** The path of a new, migrated, empty database file. */
+  async migratedEmpty(): Promise<string> {
+    this.#dir ??= mkdtemp(join(tmpdir(), this.prefix));
+    const dir = await this.#dir;
+    this.#template ??= openSqliteStorage(join(dir, "template.db")).then(async (storage) => {
+      await storage.close();
+      return join(dir, "template.db");
+    });
+    const file = join(dir, `${this.#count++}.db`);
+    await copyFile(await this.#template, file);
+    return file;
+  }
+
+  async removeAll(): Promise<void> {
+    const dir = this.#dir;
+    this.#dir = undefined;
+    this.#template = undefined;
+    if (dir !== undefined) await rm(await dir, { recursive: true, force: true });
+  }
 }
 
 export function withSearchPath(url: string, schema: string): string {
