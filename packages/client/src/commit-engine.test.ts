@@ -13,7 +13,7 @@ import { defaultTimers } from "./platform.js";
 import { MemoryStore } from "./store.js";
 import { FakeDeliveryService, type FakeDevice } from "./testing/fake-delivery.js";
 import { FakeScheduler } from "./testing/fake-scheduler.js";
-import { epochIn, settled as settleAll, until } from "./testing/settle.js";
+import { settled as settleAll, until } from "./testing/settle.js";
 
 const ROOM = "ROOM01";
 
@@ -67,7 +67,6 @@ async function device(server: FakeDeliveryService, name: string, random = () => 
   return { name, identity, sync, groups, link, scheduler, errors };
 }
 
-const epoch = (d: Device) => epochIn(d, ROOM);
 const settled = (devices: Device[]) => settleAll(devices, ROOM);
 
 type CommitFrame = { type: string; removeDevices?: DeviceRef[] };

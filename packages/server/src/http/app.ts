@@ -139,7 +139,7 @@ export async function buildHttpApp(o: HttpAppOptions): Promise<FastifyInstance<S
     [...routeMethods].sort((a, b) => methodRank(a) - methodRank(b) || a.localeCompare(b)).join(", ");
   // JSON only: a text/plain body is what a cross-site form can send without a CORS preflight.
   app.removeContentTypeParser("text/plain");
-  await registerSecurityHeaders(app, o.https !== null);
+  registerSecurityHeaders(app, o.https !== null);
 
   app.addHook("onRequest", async (req, reply) => {
     // TRACE/TRACK echo requests back (cross-site tracing); nothing here needs them.
