@@ -163,7 +163,7 @@ describe("audit log on SQLite", () => {
 describePostgres("audit log on PostgreSQL", (baseUrl) => {
   const schemas = new TestSchemas(baseUrl);
   after(() => schemas.dropAll());
-  auditContract(() => schemas.create(), openPostgresStorage);
+  auditContract(() => schemas.migratedEmpty(), openPostgresStorage);
 });
 
 describe("audit log", () => {

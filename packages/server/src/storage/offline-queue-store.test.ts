@@ -284,5 +284,5 @@ describe("offline queue store on SQLite", () => {
 describePostgres("offline queue store on PostgreSQL", (baseUrl) => {
   const schemas = new TestSchemas(baseUrl);
   after(() => schemas.dropAll());
-  offlineQueueContract(() => schemas.create(), openPostgresStorage);
+  offlineQueueContract(() => schemas.migratedEmpty(), openPostgresStorage);
 });

@@ -6,7 +6,10 @@ import { type NewRoom, type RoomRecord, type Storage, StorageConflictError } fro
 /** How the contract suite gets databases from one backend. */
 export interface StorageHarness {
   readonly dialect: Storage["dialect"];
-  /** A migrated, empty storage on a database of its own. */
+  /**
+   * A migrated, empty storage. Its database may be the one an earlier test used, emptied: each
+   * test closes its storages before the next one asks for a database.
+   */
   create(): Promise<Storage>;
   /** A new handle on the database behind `storage`, which the caller has closed. */
   reopen(storage: Storage): Promise<Storage>;
@@ -18,7 +21,7 @@ const HOUR = 3_600_000;
 
 /**
  * The behaviour every Storage implementation must have. Run it once per backend; each test
- * gets its own empty database and closes it afterwards.
+ * gets an empty database and closes it afterwards.
  */
 export function storageContract(name: string, harness: StorageHarness): void {
   async function fresh(t: TestContext): Promise<Storage> {

@@ -54,7 +54,7 @@ describePostgres("PostgreSQL storage", (baseUrl) => {
   storageContract("contract", {
     dialect: "postgres",
     async create() {
-      const url = await schemas.create();
+      const url = await schemas.migratedEmpty();
       return urls.remember(await openPostgresStorage(url), url);
     },
     async reopen(storage) {
