@@ -178,7 +178,7 @@ export class TestSqliteFiles {
   #dir: Promise<string> | undefined;
   #template: Promise<string> | undefined;
   #count = 0;
-  constructor(readonly prefix = "parley-test-") {}
+  constructor(readonly prefix = "parley-sqlite-") {}
 
   /** The path of a new, migrated, empty database file. */
   async migratedEmpty(): Promise<string> {
