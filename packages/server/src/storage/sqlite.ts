@@ -4,6 +4,7 @@ import { Kysely, SqliteDialect } from "kysely";
 import type { Database } from "./database.js";
 import { KyselyStorage } from "./kysely-storage.js";
 import { migrate } from "./migrations/migrate.js";
+import { withStatementCache } from "./statement-cache.js";
 
 const MEMORY = ":memory:";
 
@@ -14,6 +15,7 @@ const MEMORY = ":memory:";
  * Pragmas: journal_mode=WAL (readers never block the writer), synchronous=NORMAL (durable at
  * every checkpoint, the recommended pairing with WAL), foreign_keys=ON (SQLite's default is
  * off), busy_timeout=5000 ms (another process holding the write lock makes us wait, not fail).
+ * Statements are prepared once per SQL text (statement-cache.ts).
  */
 export async function openSqliteStorage(file: string): Promise<KyselyStorage> {
   if (file !== MEMORY) await createPrivately(file);
@@ -27,7 +29,7 @@ export async function openSqliteStorage(file: string): Promise<KyselyStorage> {
     sqlite.close();
     throw error;
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
   try {
     await migrate(db, "sqlite");
   } catch (error) {
