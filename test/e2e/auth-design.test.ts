@@ -88,12 +88,18 @@ async function boxOf(locator: Locator, what: string): Promise<Box> {
   return box;
 }
 
-/** A fresh browser in `theme` at `viewport`, recording layout shifts from every page's start. */
+/**
+ * A fresh browser in `theme` at `viewport`, recording layout shifts from every page's start. It
+ * starts on about:blank: the first real page is `load()`'s, and the theme choice is in storage
+ * before the page's own scripts read it (set on each load, as a person's stored choice would be).
+ */
 async function openIn(s: E2eSuite, label: string, viewport: Viewport, theme: Theme): Promise<E2eUser> {
-  const user = await s.newUser(`${label}-${theme.name}-${viewport.width}`, { viewport });
+  const user = await s.newUser(`${label}-${theme.name}-${viewport.width}`, { viewport, path: "about:blank" });
   await user.context.addInitScript(RECORD_SHIFTS);
+  await user.context.addInitScript(
+    `if (location.protocol === "https:") localStorage.setItem("parley-theme", ${JSON.stringify(theme.choice)});`,
+  );
   await user.page.emulateMedia({ colorScheme: theme.colorScheme });
-  await user.page.evaluate(`localStorage.setItem("parley-theme", ${JSON.stringify(theme.choice)})`);
   return user;
 }
 
@@ -213,6 +219,8 @@ async function wrongPassword(
 describe("the pages before sign-in: design, in every theme and on a phone", () => {
   let s: E2eSuite;
   let owner: Person;
+  /** An account (no device yet) whose password the sign-in pages get wrong. */
+  let signer: string;
   before(async () => {
     // Many wrong passwords from 127.0.0.1 on purpose: lift the rate limit and the IDS block.
     s = await E2eSuite.start(import.meta.url, {
@@ -223,6 +231,8 @@ describe("the pages before sign-in: design, in every theme and on a phone", () =
     // A person with an identity on one browser: any other browser must be linked.
     owner = await newPerson(s, "owner");
     await owner.close();
+    signer = uniqueName("design");
+    await registerUser(s.server, signer);
   });
   after(async () => {
     await s?.close();
@@ -236,8 +246,6 @@ describe("the pages before sign-in: design, in every theme and on a phone", () =
         s.check(t, async () => {
           const user = await openIn(s, "public", viewport, theme);
           const { page } = user;
-          const username = uniqueName("design");
-          await registerUser(s.server, username);
 
           // Sign in: the button is on the first screen, with no scrolling.
           await load(s, page, "/#/signin", theme);
@@ -248,7 +256,7 @@ describe("the pages before sign-in: design, in every theme and on a phone", () =
           assert.ok(button.y + button.height <= viewport.height, `Sign in is below the fold at ${size}`);
           await assertStillOnLoad(page, `sign-in ${size} ${theme.name}`);
           await s.screenshot(user, `sign-in-${theme.name}-${size}`);
-          await signIn.getByRole("textbox", { name: "Username" }).fill(username);
+          await signIn.getByRole("textbox", { name: "Username" }).fill(signer);
           await signIn.getByLabel("Password", { exact: true }).fill("Wrong-Harbour-Lamp-8");
           await wrongPassword(
             page,

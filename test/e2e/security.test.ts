@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { MemoryStore } from "@parley/client";
 import type { Page } from "playwright-core";
 import { uniqueName } from "../integration/support/harness.js";
+import { sdkClient } from "../integration/support/sdk.js";
 import { newUnlinkedDevice, resetIdentityHere } from "./support/linking.js";
 import { NetworkGuard } from "./support/network-guard.js";
 import { newPerson, type Person } from "./support/people.js";
@@ -288,6 +290,81 @@ describe("safety numbers and key changes", () => {
       await waitForMessage(alice.page, bob.username, "New phone, same Bob.");
       await sendMessage(alice.page, "Verified your phone.");
       await waitForMessage(bobPhone.page, alice.username, "Verified your phone.");
+    }));
+
+  it("raises the banner for a reset made while the browser was offline, and the two talk after", (t) =>
+    s.check(t, async () => {
+      // Alice's browser reaches the server through a relay the test can cut: her device is away
+      // while bob resets, then comes back. Bob's reset is made by an SDK client that stops at
+      // once, before its new device could rejoin the conversation: only the server's answer to
+      // "what did I miss?" can tell alice's browser of the new key.
+      const relay = await s.relay();
+      const alice = await newPerson(s, "alice", { via: relay });
+      const bob = await newPerson(s, "bob");
+      await openDirect(bob.page, alice.username);
+      await sendMessage(bob.page, "Before I lose my laptop.");
+      await openConversation(alice.page, bob.username);
+      await waitForMessage(alice.page, bob.username, "Before I lose my laptop.");
+      await verify(alice.page, bob.username);
+
+      relay.cut();
+      await waitForText(alice.page.getByTestId("connection"), /^Reconnecting in \d+ s$/);
+      const store = new MemoryStore();
+      const bobNew = sdkClient(s.server, store);
+      try {
+        await bobNew.login(bob.username, bob.password);
+        await bobNew.resetIdentity(bob.password);
+      } finally {
+        await bobNew.close();
+      }
+      await bob.close();
+
+      relay.restore();
+      await waitForText(alice.page.getByTestId("connection"), "Connected");
+      const banner = alice.page
+        .getByRole("alert")
+        .filter({ hasText: `${bob.username}'s security key changed` });
+      await banner.waitFor();
+      await alice.page.getByRole("button", { name: "Encryption: key changed", exact: true }).waitFor();
+      assert.ok(await composer(alice.page).isDisabled(), "the composer waits for a review");
+
+      // Bob's new device comes back and joins; alice reviews the new number and they talk.
+      const bobBack = sdkClient(s.server, store);
+      try {
+        assert.equal(await bobBack.resume(), true);
+        await bobBack.connect();
+        const aliceId = (await bobBack.users()).find((u) => u.username === alice.username)?.id;
+        assert.ok(aliceId !== undefined);
+        const direct = await bobBack.openDirect(aliceId);
+        await banner.getByRole("button", { name: "Review safety number" }).click();
+        const dialog = safetyDialog(alice.page, bob.username);
+        const aliceSees = await waitForText(dialog.getByTestId("safety-number"), SAFETY_NUMBER);
+        assert.equal(
+          aliceSees,
+          (await bobBack.safetyNumber(aliceId)).groups.join(" "),
+          "the new key's number",
+        );
+        await dialog.getByRole("button", { name: "Mark as verified" }).click();
+        await closeDialog(dialog);
+        await banner.waitFor({ state: "detached" });
+        await until(
+          async () => (await bobBack.roomDevices(direct.id)).length === 2,
+          "bob's new device in the group",
+        );
+        const heard = new Promise<void>((resolve) => {
+          const off = bobBack.on("message", (m) => {
+            if (m.text !== "Welcome back, Bob.") return;
+            off();
+            resolve();
+          });
+        });
+        await sendMessage(alice.page, "Welcome back, Bob.");
+        await heard;
+        await bobBack.send(direct.id, "Thanks, new laptop.");
+        await waitForMessage(alice.page, bob.username, "Thanks, new laptop.");
+      } finally {
+        await bobBack.close();
+      }
     }));
 
   it("lets the user accept a changed key without verifying, which unblocks the composer", (t) =>

@@ -17,6 +17,7 @@ import {
 } from "@parley/protocol";
 import type { Config } from "@parley/server";
 import { Value } from "typebox/value";
+import { PROMOTE_USAGE, PromoteError, runPromote } from "../../packages/server/src/admin/promote.js";
 import { asUserId } from "../../packages/server/src/domain/ids.js";
 import { newInviteCode } from "../../packages/server/src/domain/tokens.js";
 import { describePostgres, TestSchemas } from "../../packages/server/src/storage/test-databases.js";
@@ -913,6 +914,9 @@ describe("promote command (local, on the server's own database)", () => {
     await rm(emptyDir, { recursive: true, force: true });
   });
 
+  // A child process per exit status proves the command's wiring (output, stderr, status); the
+  // cases behind each status run through runPromote in this process, which is what the command
+  // runs, because each child costs seconds of start-up through tsx.
   it("promotes a user while the server runs, and their current token works for the admin API at once", async () => {
     const name = uniqueName("operator");
     const session = await registerUser(ts, name);
@@ -925,13 +929,11 @@ describe("promote command (local, on the server's own database)", () => {
     assert.equal(res.stderr, "");
     assert.equal((await request(ts, "GET", path, { token: session.accessToken })).status, 200);
 
-    const again = await runCli(["promote", name.toUpperCase(), "--data-dir", ts.dataDir]);
-    assert.equal(again.status, 0, again.stderr);
-    assert.equal(again.stdout, `${name} is already an admin\n`);
+    const again = await runPromote(["promote", name.toUpperCase(), "--data-dir", ts.dataDir]);
+    assert.equal(again, `${name} is already an admin`);
 
-    const demoted = await runCli(["demote", name, "--data-dir", ts.dataDir]);
-    assert.equal(demoted.status, 0, demoted.stderr);
-    assert.equal(demoted.stdout, `${name} is no longer an admin\n`);
+    const demoted = await runPromote(["demote", name, "--data-dir", ts.dataDir]);
+    assert.equal(demoted, `${name} is no longer an admin`);
     const refused = await request<Err>(ts, "GET", path, { token: session.accessToken });
     assert.equal(refused.status, 403);
     assert.equal(refused.body.code, "admin_required");
@@ -945,16 +947,20 @@ describe("promote command (local, on the server's own database)", () => {
   });
 
   it("exits 1 without creating a database in a data dir that has none", async () => {
-    const res = await runCli(["promote", "alice", "--data-dir", emptyDir]);
-    assert.equal(res.status, 1);
-    assert.match(
-      res.stderr,
-      /^parley admin: no Parley database at .*parley\.db \(check --data-dir or PARLEY_DATA_DIR\)\n$/,
-    );
+    await assert.rejects(runPromote(["promote", "alice", "--data-dir", emptyDir]), (e: unknown) => {
+      assert.ok(e instanceof PromoteError, String(e));
+      assert.equal(e.exitCode, 1);
+      assert.match(e.message, /^no Parley database at .*parley\.db \(check --data-dir or PARLEY_DATA_DIR\)$/);
+      return true;
+    });
     assert.deepEqual(await readdir(emptyDir), []);
   });
 
   it("exits 2 with the usage line for a bad command line", async () => {
+    const res = await runCli(["crown", "alice", "--data-dir", ts.dataDir]);
+    assert.equal(res.status, 2, res.stderr);
+    assert.equal(res.stdout, "");
+    assert.equal(res.stderr, `parley admin: ${PROMOTE_USAGE}\n`);
     for (const args of [
       [],
       ["promote"],
@@ -962,10 +968,11 @@ describe("promote command (local, on the server's own database)", () => {
       ["promote", "a", "b"],
       ["promote", "a", "--nope"],
     ]) {
-      const res = await runCli([...args, "--data-dir", ts.dataDir]);
-      assert.equal(res.status, 2, `${args.join(" ")}: ${res.stderr}`);
-      assert.equal(res.stderr.split("\n").length, 2, res.stderr);
-      assert.ok(res.stderr.startsWith("parley admin: "), res.stderr);
+      await assert.rejects(runPromote([...args, "--data-dir", ts.dataDir]), (e: unknown) => {
+        assert.ok(e instanceof PromoteError, `${args.join(" ")}: ${String(e)}`);
+        assert.equal(e.exitCode, 2, args.join(" "));
+        return true;
+      });
     }
   });
 });

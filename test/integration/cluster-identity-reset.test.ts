@@ -4,11 +4,11 @@ import { chmod, copyFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it, test } from "node:test";
-import type { ParleyClient } from "@parley/client";
+import { MemoryStore, type ParleyClient } from "@parley/client";
 import { Redis } from "ioredis";
 import { TestSchemas } from "../../packages/server/src/storage/test-databases.js";
-import { STRONG_PASSWORD, startTestServer, type TestServer } from "./support/harness.js";
-import { nextEvent, sdkSignUp } from "./support/sdk.js";
+import { STRONG_PASSWORD, startTestServer, type TestServer, uniqueName } from "./support/harness.js";
+import { nextEvent, sdkClient, sdkSignUp } from "./support/sdk.js";
 
 // IDENT-4 across a cluster: a person resets their identity on server A; a member connected to
 // server B hears the server's identity.reset hint over the bus and takes the old leaves out.
@@ -106,6 +106,38 @@ if (REDIS_URL === undefined || DATABASE_URL === undefined) {
       const carolHears = nextEvent(carol.client, "message", (m) => m.text === "after bob's reset");
       await alice.client.send(room.id, "after bob's reset");
       await carolHears;
+    });
+
+    it("has a member who was away hear of a reset made on the other server when it is back", async () => {
+      const bob = await sdkSignUp(a, "bob");
+      const aliceStore = new MemoryStore();
+      const alice = { client: sdkClient(b, aliceStore), id: "" };
+      open.push(bob.client, alice.client);
+      alice.id = (await alice.client.register(uniqueName("alice"), STRONG_PASSWORD)).id;
+      await alice.client.connect();
+      const room = await alice.client.createRoom("reset while away", { isPublic: false });
+      await alice.client.invite(room.id, bob.id);
+      await bob.client.join(room.id);
+      const oldLaptopId = bob.client.deviceId ?? assert.fail("bob has a device id");
+      const bobsLeaves = async () =>
+        (await alice.client.roomDevices(room.id)).filter((d) => d.userId === bob.id).map((d) => d.deviceId);
+      await eventually(
+        async () => (await bobsLeaves()).join() === oldLaptopId,
+        "the group holds bob's laptop",
+      );
+
+      // alice (server B) is away while bob resets on server A, whose new device goes at once.
+      await alice.client.close();
+      await bob.client.resetIdentity(STRONG_PASSWORD);
+      await bob.client.close();
+      const back = sdkClient(b, aliceStore);
+      open.push(back);
+      const aliceSees = nextEvent(back, "identity_changed", (c) => c.userId === bob.id);
+      assert.equal(await back.resume(), true);
+      await back.connect();
+      assert.equal((await aliceSees).deviceId, bob.client.deviceId);
+      alice.client = back;
+      await eventually(async () => (await bobsLeaves()).length === 0, "bob's old leaf leaves the group");
     });
   });
 }

@@ -85,6 +85,7 @@ import { ReceiptSender } from "./receipts.js";
 import { RecentIds } from "./recent-ids.js";
 import { createRecoveryCodes, recoveryCodesLeft } from "./recovery.js";
 import { type Passable, Redelivery } from "./redelivery.js";
+import { ResetCatchUp } from "./reset-catch-up.js";
 import { ResetChecks } from "./reset-checks.js";
 import { Scheduler } from "./scheduler.js";
 import { fetchServerInfo } from "./server-info.js";
@@ -241,6 +242,9 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
   readonly #sync: GroupSync;
   readonly #scheduler: Scheduler;
   readonly #resetChecks: ResetChecks;
+  readonly #resetCatchUp: ResetCatchUp;
+  /** The server's clock in the last `ready` frame. */
+  #readyAt: number | undefined;
   readonly #keys: KeySupply;
   readonly #redelivery: Redelivery;
   readonly #receipts: ReceiptSender;
@@ -332,6 +336,19 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
       (userId) => this.#scheduler.later(0, () => this.#identityResetHint(userId)),
       { timers, now },
     );
+    this.#resetCatchUp = new ResetCatchUp({
+      store,
+      list: async (since) =>
+        (await this.#conn.request({ type: "identity.resets.list", since }, "identity.resets")).userIds,
+      check: async (userId) => {
+        try {
+          await this.#identityResetHint(userId);
+        } catch (e) {
+          if (isConnectionGone(e)) throw e;
+          this.#report(asClientError(e));
+        }
+      },
+    });
     this.#keys = new KeySupply({
       device: this.#device,
       server: this.#conn,
@@ -1231,6 +1248,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
 
   async #onReady(ready: ServerFrameOf<"ready">): Promise<void> {
     this.#user = ready.user;
+    this.#readyAt = ready.serverTime;
     this.#device.suite = ready.mlsSuite;
     // A device that is still being linked has nothing to register or join yet.
     if (this.#device.identity === undefined) return;
@@ -1259,6 +1277,14 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
           if (!isConnectionGone(e)) throw e;
         }),
     );
+    // IDENT-4: the identity.reset hints pushed while this device was away.
+    const readyAt = this.#readyAt;
+    if (readyAt !== undefined)
+      this.#scheduler.later(0, () =>
+        this.#resetCatchUp.connected(readyAt).catch((e: unknown) => {
+          if (!isConnectionGone(e)) throw e;
+        }),
+      );
   }
 
   // ------------------------------------------------------------------ delivery (RCPT-*)
@@ -1504,6 +1530,7 @@ export class ParleyClient extends TypedEmitter<ClientEvents> {
    * fetched and checked against the key pinned for them, so a new key raises `identity_changed`
    * and the old leaves' removal is scheduled (#dropSuperseded). People this device never pinned
    * have no leaves it accepted, and this device's own person is handled on their new device.
+   * Also what a device that was away runs for each reset it missed (ResetCatchUp).
    */
   async #identityResetHint(userId: string): Promise<void> {
     const me = this.#device.identity;

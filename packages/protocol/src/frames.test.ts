@@ -31,3 +31,21 @@ test("identity.reset (IDENT-4) names a person and nothing else can pass for one"
   assert.equal(Check(reset, { type: "identity.reset" }), false);
   assert.equal(Check(reset, { type: "identity.reset", userId: "x".repeat(10_000) }), false);
 });
+
+test("identity.resets.list asks from a time, and identity.resets (IDENT-4) names at most 64 people", () => {
+  const list = CLIENT_FRAME_SCHEMAS.get("identity.resets.list");
+  assert.ok(list !== undefined);
+  assert.equal(Check(list, { type: "identity.resets.list", rid: "r1", since: 1_700_000_000_000 }), true);
+  assert.equal(Check(list, { type: "identity.resets.list", since: 0 }), true);
+  for (const since of [-1, 1.5, "1", null, undefined])
+    assert.equal(Check(list, { type: "identity.resets.list", since }), false, `since ${String(since)}`);
+  const answer = SERVER_FRAME_SCHEMAS.get("identity.resets");
+  assert.ok(answer !== undefined);
+  const people = (n: number) => Array.from({ length: n }, (_, i) => `u${i}`);
+  assert.equal(Check(answer, { type: "identity.resets", rid: "r1", userIds: [] }), true);
+  assert.equal(Check(answer, { type: "identity.resets", userIds: people(64) }), true);
+  assert.equal(Check(answer, { type: "identity.resets", userIds: people(65) }), false, "a flood");
+  assert.equal(Check(answer, { type: "identity.resets", userIds: [""] }), false);
+  assert.equal(Check(answer, { type: "identity.resets", userIds: [7] }), false);
+  assert.equal(Check(answer, { type: "identity.resets", userIds: ["x".repeat(10_000)] }), false);
+});

@@ -15,6 +15,7 @@ import {
   COMMIT_DEVICES_MAX,
   DISCOVER_PAGE_MAX,
   DISCOVER_QUERY_MAX_LENGTH,
+  IDENTITY_RESETS_MAX,
   KEY_PACKAGES_PER_UPLOAD_MAX,
   MESSAGE_ID_PATTERN,
   PRESENCE_BATCH_MAX,
@@ -175,6 +176,14 @@ export const KeyPackagesClaimFrame = frame("keypackages.claim", { rid, userId: U
 /** The devices of a user with copies of their certificates, and the account's identity key (IDENT-1). */
 export const DevicesListFrame = frame("devices.list", { rid, userId: UserIdSchema });
 /**
+ * IDENT-4: the people sharing a room with the caller whose identity reset was announced
+ * (`identity.reset`) at or after `since` (server time, ms): what a device that was away missed.
+ */
+export const IdentityResetsListFrame = frame("identity.resets.list", {
+  rid,
+  since: Type.Integer({ minimum: 0 }),
+});
+/**
  * IDENT-5: removes another device of the caller's account. `revocation` is the identity key's
  * signed statement (base64 ParleyDeviceRevocation) naming the device and its signature key.
  */
@@ -260,6 +269,7 @@ export const ClientFrame = Type.Union([
   KeyPackagesUploadFrame,
   KeyPackagesClaimFrame,
   DevicesListFrame,
+  IdentityResetsListFrame,
   DeviceRemoveFrame,
   LinkOpenFrame,
   LinkJoinFrame,
@@ -463,6 +473,11 @@ export const DeviceRemovedFrame = frame("device.removed", {
  * fetch the person's devices and check them against the key they pinned.
  */
 export const IdentityResetFrame = frame("identity.reset", { userId: UserIdSchema });
+/** Answer to identity.resets.list: the people to look up, each a hint as `identity.reset` is. */
+export const IdentityResetsFrame = frame("identity.resets", {
+  rid,
+  userIds: Type.Array(UserIdSchema, { maxItems: IDENTITY_RESETS_MAX }),
+});
 /** Answer to link.open: the link waits for a device of the account until `expiresAt`. */
 export const LinkOpenedFrame = frame("link.opened", {
   rid,
@@ -535,6 +550,7 @@ export const ServerFrame = Type.Union([
   DevicesFrame,
   DeviceRemovedFrame,
   IdentityResetFrame,
+  IdentityResetsFrame,
   LinkOpenedFrame,
   LinkPeerFrame,
   LinkJoinedFrame,

@@ -47,6 +47,8 @@ export const DEFAULT_MAX_PENDING_INVITES = 100;
 export const KEY_PACKAGES_PER_UPLOAD_MAX = 100;
 /** MLS-5: devices one Commit may declare it adds, or removes. */
 export const COMMIT_DEVICES_MAX = 1000;
+/** IDENT-4: people one `identity.resets` answer names (the most recent resets first). */
+export const IDENTITY_RESETS_MAX = 64;
 /** PRES-1: users in one `presence.batch` frame. */
 export const PRESENCE_BATCH_MAX = 500;
 /** RCPT-1: message ids one `receipt` frame may acknowledge. */

@@ -1,14 +1,11 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, before, describe, type TestContext, test } from "node:test";
+import { after, describe, type TestContext, test } from "node:test";
 import pino from "pino";
 import type { AuditEntry, AuditStore } from "../storage/audit-store.js";
 import { openPostgresStorage } from "../storage/postgres.js";
 import { openSqliteStorage } from "../storage/sqlite.js";
 import type { Storage } from "../storage/storage.js";
-import { describePostgres, TestSchemas } from "../storage/test-databases.js";
+import { describePostgres, TestSchemas, TestSqliteFiles } from "../storage/test-databases.js";
 import { AuditLog, cleanUserAgent, consoleAuditEntry } from "./audit-log.js";
 
 // Past 2^32 ms, so a time truncated to 32 bits or returned as a string would show.
@@ -151,19 +148,15 @@ function auditContract(
 }
 
 describe("audit log on SQLite", () => {
-  let dir = "";
-  let count = 0;
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "parley-audit-"));
-  });
-  after(() => rm(dir, { recursive: true, force: true }));
-  auditContract(async () => join(dir, `${count++}.db`), openSqliteStorage);
+  const files = new TestSqliteFiles("parley-audit-");
+  after(() => files.removeAll());
+  auditContract(() => files.migratedEmpty(), openSqliteStorage);
 });
 
 describePostgres("audit log on PostgreSQL", (baseUrl) => {
   const schemas = new TestSchemas(baseUrl);
   after(() => schemas.dropAll());
-  auditContract(() => schemas.create(), openPostgresStorage);
+  auditContract(() => schemas.migratedEmpty(), openPostgresStorage);
 });
 
 describe("audit log", () => {

@@ -10,7 +10,14 @@ import {
   ParleyCryptoError,
   verifyDeviceRevocation,
 } from "@parley/crypto";
-import { canonicalRoomId, DEFAULT_MLS_SUITE, deviceKey, type MlsSuite, sameDevice } from "@parley/protocol";
+import {
+  canonicalRoomId,
+  DEFAULT_MLS_SUITE,
+  deviceKey,
+  IDENTITY_RESETS_MAX,
+  type MlsSuite,
+  sameDevice,
+} from "@parley/protocol";
 import type { Bus } from "../bus/bus.js";
 import type { DeliveryStore, DeviceRef, NewKeyPackage, QueuedHandshake } from "../storage/delivery-store.js";
 import { type Storage, StorageConflictError } from "../storage/storage.js";
@@ -26,6 +33,8 @@ export const KEY_PACKAGES_LOW = 10;
 /** The most single-use KeyPackages one device may hold (MLS-3): bounds what a device can store. */
 export const KEY_PACKAGES_MAX = 200;
 const PENDING_BATCH = 500;
+/** IDENT-4: how far the clocks of a service's servers may disagree when resets are asked for. */
+export const RESET_CLOCK_SLACK_MS = 60_000;
 
 export interface DeliveryServiceOptions {
   storage: Storage;
@@ -178,6 +187,8 @@ export class DeliveryService {
     // who shares a room with the person hears of it and takes the old devices' leaves out of
     // their groups. A hint only, with no key: clients check the certificates themselves.
     if (afterReset) {
+      // Devices away at this moment ask for it when they are back (identityResetsSince).
+      await this.#store.markIdentityReset(auth.userId, this.#now());
       const told = await this.#roomPeers(auth.userId);
       told.delete(auth.userId);
       if (told.size > 0)
@@ -346,6 +357,21 @@ export class DeliveryService {
   /** IDENT-5: true when the account removed this device. */
   async isRemoved(userId: UserId, deviceId: string): Promise<boolean> {
     return (await this.#store.findRevocation({ userId, deviceId })) !== undefined;
+  }
+
+  /**
+   * IDENT-4: who among the people sharing a room with the caller reset their identity (their new
+   * key's first device registered) at or after `since`, by the server's clock: the
+   * `identity.reset` hints a device missed while it was away. Servers of one service may
+   * disagree on the time, so the window opens RESET_CLOCK_SLACK_MS earlier: a hint given twice
+   * costs a device-list request, one missed costs an alarm.
+   */
+  async identityResetsSince(auth: AuthContext, since: number): Promise<UserId[]> {
+    return this.#store.identityResetsSince(
+      auth.userId,
+      Math.max(0, since - RESET_CLOCK_SLACK_MS),
+      IDENTITY_RESETS_MAX,
+    );
   }
 
   /** The identity key bound to the account (base64), or null before its first device registers. */

@@ -126,6 +126,8 @@ export interface IdentityKeysTable {
   user_id: UserId;
   identity_key: string;
   created_at: number;
+  /** IDENT-4 (migration 0015): when this key, made by a reset, got its first device. */
+  reset_at: number | null;
 }
 
 export interface DeviceRevocationsTable {

@@ -80,6 +80,16 @@ export interface DeliveryStore {
    */
   resetIdentityKey(userId: UserId, identityKey: string, at: number): Promise<void>;
   /**
+   * IDENT-4: records that the account's reset identity key got its first device at `at`: the
+   * moment the person's room peers are told (`identity.reset`).
+   */
+  markIdentityReset(userId: UserId, at: number): Promise<void>;
+  /**
+   * IDENT-4: the people who share a room with `userId` (never `userId`) whose reset was marked
+   * at or after `since`, the most recent first, at most `limit`.
+   */
+  identityResetsSince(userId: UserId, since: number, limit: number): Promise<UserId[]>;
+  /**
    * IDENT-5: keeps the identity key's revocation of a device and deletes the device with its
    * KeyPackages and queues. Its places in groups stay until a Commit removes its leaves.
    * False when the device does not exist.
@@ -206,6 +216,33 @@ export class KyselyDeliveryStore implements DeliveryStore {
       await trx.deleteFrom("device_revocations").where("user_id", "=", userId).execute();
       await trx.deleteFrom("devices").where("user_id", "=", userId).execute();
     });
+  }
+
+  async markIdentityReset(userId: UserId, at: number): Promise<void> {
+    await this.db.updateTable("identity_keys").set({ reset_at: at }).where("user_id", "=", userId).execute();
+  }
+
+  async identityResetsSince(userId: UserId, since: number, limit: number): Promise<UserId[]> {
+    // The index on reset_at finds the few recent resets; only those are checked for a shared room.
+    const rows = await this.db
+      .selectFrom("identity_keys as k")
+      .select("k.user_id")
+      .where("k.reset_at", ">=", since)
+      .where("k.user_id", "<>", userId)
+      .where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom("room_members as theirs")
+            .innerJoin("room_members as mine", "mine.room_id", "theirs.room_id")
+            .select("theirs.room_id")
+            .whereRef("theirs.user_id", "=", "k.user_id")
+            .where("mine.user_id", "=", userId),
+        ),
+      )
+      .orderBy("k.reset_at", "desc")
+      .orderBy("k.user_id")
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.user_id);
   }
 
   async revokeDevice(ref: DeviceRef, revocation: string, at: number): Promise<boolean> {

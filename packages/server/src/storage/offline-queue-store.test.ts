@@ -1,15 +1,12 @@
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, before, describe, type TestContext, test } from "node:test";
+import { after, describe, type TestContext, test } from "node:test";
 import { asRoomId, asUserId, type RoomId, type UserId } from "../domain/ids.js";
 import type { DeviceRef } from "./delivery-store.js";
 import type { OfflineMessage } from "./offline-queue-store.js";
 import { openPostgresStorage } from "./postgres.js";
 import { openSqliteStorage } from "./sqlite.js";
 import type { Storage } from "./storage.js";
-import { describePostgres, TestSchemas } from "./test-databases.js";
+import { describePostgres, TestSchemas, TestSqliteFiles } from "./test-databases.js";
 
 // Past 2^32 ms, so a time truncated to 32 bits or returned as a string would show.
 const T0 = 1_700_000_000_000;
@@ -272,17 +269,13 @@ function offlineQueueContract(
 }
 
 describe("offline queue store on SQLite", () => {
-  let dir = "";
-  let count = 0;
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "parley-offline-queue-"));
-  });
-  after(() => rm(dir, { recursive: true, force: true }));
-  offlineQueueContract(async () => join(dir, `${count++}.db`), openSqliteStorage);
+  const files = new TestSqliteFiles("parley-offline-queue-");
+  after(() => files.removeAll());
+  offlineQueueContract(() => files.migratedEmpty(), openSqliteStorage);
 });
 
 describePostgres("offline queue store on PostgreSQL", (baseUrl) => {
   const schemas = new TestSchemas(baseUrl);
   after(() => schemas.dropAll());
-  offlineQueueContract(() => schemas.create(), openPostgresStorage);
+  offlineQueueContract(() => schemas.migratedEmpty(), openPostgresStorage);
 });

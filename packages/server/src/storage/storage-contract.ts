@@ -6,7 +6,10 @@ import { type NewRoom, type RoomRecord, type Storage, StorageConflictError } fro
 /** How the contract suite gets databases from one backend. */
 export interface StorageHarness {
   readonly dialect: Storage["dialect"];
-  /** A migrated, empty storage on a database of its own. */
+  /**
+   * A migrated, empty storage. Its database may be the one an earlier test used, emptied: each
+   * test closes its storages before the next one asks for a database.
+   */
   create(): Promise<Storage>;
   /** A new handle on the database behind `storage`, which the caller has closed. */
   reopen(storage: Storage): Promise<Storage>;
@@ -18,7 +21,7 @@ const HOUR = 3_600_000;
 
 /**
  * The behaviour every Storage implementation must have. Run it once per backend; each test
- * gets its own empty database and closes it afterwards.
+ * gets an empty database and closes it afterwards.
  */
 export function storageContract(name: string, harness: StorageHarness): void {
   async function fresh(t: TestContext): Promise<Storage> {
@@ -747,6 +750,51 @@ export function storageContract(name: string, harness: StorageHarness): void {
         assert.equal(await s.removeSubscription(a, b), true);
         assert.equal(await s.removeSubscription(a, b), false);
         assert.deepEqual(await s.listSubscriptions(a), []);
+      });
+    });
+
+    describe("identity resets (IDENT-4)", () => {
+      test("names the room peers whose reset was marked since a time, most recent first, up to a limit", async (t) => {
+        const s = await fresh(t);
+        const me = await addUser(s, "me");
+        const bob = await addUser(s, "bob");
+        const carol = await addUser(s, "carol");
+        const dave = await addUser(s, "dave");
+        const erin = await addUser(s, "erin");
+        const stranger = await addUser(s, "stranger");
+        for (const id of ["r1", "r2", "r3"]) await s.createRoom(room(id));
+        await s.addMember(asRoomId("r1"), me, "owner", T0);
+        await s.addMember(asRoomId("r2"), me, "member", T0);
+        for (const u of [bob, carol]) await s.addMember(asRoomId("r1"), u, "member", T0);
+        await s.addMember(asRoomId("r2"), carol, "member", T0);
+        await s.addMember(asRoomId("r2"), dave, "member", T0);
+        await s.addMember(asRoomId("r3"), stranger, "member", T0);
+        const d = s.delivery;
+        for (const u of [me, bob, carol, dave, erin, stranger]) await d.bindIdentityKey(u, `IK-${u}`, T0);
+        assert.deepEqual(await d.identityResetsSince(me, 0, 10), [], "a first key is no reset");
+
+        await d.resetIdentityKey(bob, "IK-bob-2", T0 + 1);
+        assert.deepEqual(await d.identityResetsSince(me, 0, 10), [], "no device under the new key yet");
+        await d.markIdentityReset(bob, T0 + HOUR);
+        await d.markIdentityReset(carol, T0 + 3 * HOUR);
+        await d.markIdentityReset(dave, T0 + 2 * HOUR);
+        await d.markIdentityReset(stranger, T0 + 4 * HOUR);
+        await d.markIdentityReset(me, T0 + 4 * HOUR);
+        // Carol shares two rooms with me and is named once; the stranger, erin (no room) and I
+        // am never named.
+        assert.deepEqual(await d.identityResetsSince(me, T0, 10), [carol, dave, bob]);
+        assert.deepEqual(await d.identityResetsSince(me, T0 + 2 * HOUR, 10), [carol, dave], "at or after");
+        assert.deepEqual(await d.identityResetsSince(me, T0, 2), [carol, dave]);
+        assert.deepEqual(await d.identityResetsSince(me, T0 + 5 * HOUR, 10), []);
+        assert.deepEqual(await d.identityResetsSince(erin, 0, 10), []);
+        assert.deepEqual(await d.identityResetsSince(stranger, 0, 10), [], "alone in its room");
+
+        // A reset again replaces the key; until its first device, only the earlier one counts.
+        await d.resetIdentityKey(carol, "IK-carol-2", T0 + 5 * HOUR);
+        assert.deepEqual(await d.identityResetsSince(me, T0, 10), [dave, bob]);
+        // Who left every shared room is no longer named.
+        await s.removeMember(asRoomId("r2"), dave);
+        assert.deepEqual(await d.identityResetsSince(me, T0, 10), [bob]);
       });
     });
 

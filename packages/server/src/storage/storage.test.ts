@@ -1,65 +1,48 @@
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, before } from "node:test";
+// Runs the Storage contract on SQLite and on PostgreSQL.
+import { after } from "node:test";
 import { openPostgresStorage } from "./postgres.js";
 import { openSqliteStorage } from "./sqlite.js";
 import type { Storage } from "./storage.js";
-import { storageContract } from "./storage-contract.js";
-import { describePostgres, TestSchemas } from "./test-databases.js";
+import { type StorageHarness, storageContract } from "./storage-contract.js";
+import { describePostgres, TestSchemas, TestSqliteFiles } from "./test-databases.js";
 
-/** Remembers where each storage lives so that the harness can reopen it. */
-function locations() {
+/** Opens each test's database from `newLocation` and remembers where it lives, to reopen it. */
+function harness(
+  dialect: Storage["dialect"],
+  newLocation: () => Promise<string>,
+  open: (location: string) => Promise<Storage>,
+): StorageHarness {
   const where = new WeakMap<Storage, string>();
+  async function remember(location: string): Promise<Storage> {
+    const storage = await open(location);
+    where.set(storage, location);
+    return storage;
+  }
   return {
-    remember(storage: Storage, location: string): Storage {
-      where.set(storage, location);
-      return storage;
-    },
-    of(storage: Storage): string {
+    dialect,
+    create: async () => remember(await newLocation()),
+    reopen(storage) {
       const location = where.get(storage);
       if (location === undefined) throw new Error("storage was not created by this harness");
-      return location;
+      return remember(location);
     },
   };
 }
 
 {
-  let dir = "";
-  let count = 0;
-  const files = locations();
-  before(async () => {
-    dir = await mkdtemp(join(tmpdir(), "parley-storage-"));
-  });
-  after(() => rm(dir, { recursive: true, force: true }));
-
-  storageContract("SQLite storage", {
-    dialect: "sqlite",
-    async create() {
-      const file = join(dir, `${count++}.db`);
-      return files.remember(await openSqliteStorage(file), file);
-    },
-    async reopen(storage) {
-      const file = files.of(storage);
-      return files.remember(await openSqliteStorage(file), file);
-    },
-  });
+  const files = new TestSqliteFiles("parley-storage-");
+  after(() => files.removeAll());
+  storageContract(
+    "SQLite storage",
+    harness("sqlite", () => files.migratedEmpty(), openSqliteStorage),
+  );
 }
 
 describePostgres("PostgreSQL storage", (baseUrl) => {
   const schemas = new TestSchemas(baseUrl);
-  const urls = locations();
   after(() => schemas.dropAll());
-
-  storageContract("contract", {
-    dialect: "postgres",
-    async create() {
-      const url = await schemas.create();
-      return urls.remember(await openPostgresStorage(url), url);
-    },
-    async reopen(storage) {
-      const url = urls.of(storage);
-      return urls.remember(await openPostgresStorage(url), url);
-    },
-  });
+  storageContract(
+    "contract",
+    harness("postgres", () => schemas.migratedEmpty(), openPostgresStorage),
+  );
 });

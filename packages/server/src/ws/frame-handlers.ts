@@ -226,6 +226,12 @@ export const FRAME_HANDLERS: FrameHandlers = {
       conn.send({ type: "devices", ...rid(frame), ...(await d.delivery.devices(asUserId(frame.userId))) });
     },
   },
+  "identity.resets.list": {
+    async handle(d, { conn, auth }, frame) {
+      const userIds = await d.delivery.identityResetsSince(auth, frame.since);
+      conn.send({ type: "identity.resets", ...rid(frame), userIds });
+    },
+  },
   "device.remove": {
     async handle(d, { conn, auth }, frame) {
       await d.delivery.removeDevice(auth, conn.deviceId, frame.deviceId, frame.revocation);

@@ -11,6 +11,7 @@ import { roomSettings } from "./0009-room-settings.js";
 import { accountSelfService } from "./0010-account-self-service.js";
 import { totp } from "./0012-totp.js";
 import { inviteUses } from "./0014-invite-uses.js";
+import { identityResetTimes } from "./0015-identity-reset-times.js";
 
 /**
  * Every migration, by name. A static map rather than Kysely's FileMigrationProvider so that
@@ -29,6 +30,7 @@ export const migrations: Readonly<Record<string, Migration>> = Object.freeze({
   "0010-account-self-service": accountSelfService,
   "0012-totp": totp,
   "0014-invite-uses": inviteUses,
+  "0015-identity-reset-times": identityResetTimes,
 });
 
 export const migrationProvider: MigrationProvider = {
