@@ -6,7 +6,7 @@ import type { Locator, Page } from "playwright-core";
 import { asUserId } from "../../packages/server/src/domain/ids.js";
 import { newInviteCode } from "../../packages/server/src/domain/tokens.js";
 import { login, request, STRONG_PASSWORD, uniqueName } from "../integration/support/harness.js";
-import { newPerson, type Person } from "./support/people.js";
+import { newPerson, type Person, signedInPerson } from "./support/people.js";
 import { DESKTOP, E2eSuite, type E2eUser } from "./support/suite.js";
 import {
   conversationButton,
@@ -85,14 +85,14 @@ describe("admin area", () => {
       accountFreeFailures: 1_000_000,
       metricsToken: METRICS_TOKEN,
     });
-    admin = await newPerson(s, "admin");
-    user = await newPerson(s, "user");
-    const users = await s.server.server.storage.listUsers();
-    const adminId = users.find((u) => u.username === admin.username)?.id;
-    await s.server.server.storage.setUserAdmin(asUserId(adminId ?? ""), true);
-    // The page learns its role when it signs in.
-    await signOut(admin.page);
-    await signIn(admin.page, admin.username, admin.password);
+    // Both at once: each is mostly its own page's key generation. The admin flag is set before
+    // the admin's page signs in, which is when the page learns its role.
+    [admin, user] = await Promise.all([
+      signedInPerson(s, "admin", {
+        prepare: (account) => s.server.server.storage.setUserAdmin(asUserId(account.user.id), true),
+      }),
+      newPerson(s, "user"),
+    ]);
   });
   after(async () => {
     await s?.close();

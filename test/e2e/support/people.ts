@@ -1,4 +1,5 @@
-import { STRONG_PASSWORD, uniqueName } from "../../integration/support/harness.js";
+import type { SessionResponse } from "@parley/protocol";
+import { registerUser, STRONG_PASSWORD, uniqueName } from "../../integration/support/harness.js";
 import type { E2eSuite, E2eUser, UserOptions } from "./suite.js";
 import { register, signIn } from "./ui.js";
 
@@ -21,4 +22,24 @@ export async function newDevice(s: E2eSuite, person: Person, label: string, opti
   const user = await s.newUser(label, options);
   await signIn(user.page, person.username, person.password);
   return Object.assign(user, { username: person.username, password: person.password });
+}
+
+/**
+ * A person whose account is made over the HTTP API, then signed in through the page's form on a
+ * fresh context (this first device creates the identity): for tests about something other than
+ * registering, which auth.test.ts covers in the page. `prepare` runs in between, on the server's
+ * side (an admin flag, which the page learns as it signs in).
+ */
+export async function signedInPerson(
+  s: E2eSuite,
+  label: string,
+  options: UserOptions & { prepare?: (account: SessionResponse) => Promise<void> } = {},
+): Promise<Person> {
+  const { prepare, ...userOptions } = options;
+  const username = uniqueName(label);
+  const account = await registerUser(s.server, username);
+  await prepare?.(account);
+  const user = await s.newUser(label, userOptions);
+  await signIn(user.page, username, STRONG_PASSWORD);
+  return Object.assign(user, { username, password: STRONG_PASSWORD });
 }
