@@ -17,6 +17,10 @@ export interface HttpOptions {
   json?: unknown;
   ca?: string;
   timeoutMs?: number;
+  /** A connection of its own, closed after the answer, rather than a kept-alive one. Default false. */
+  newConnection?: boolean;
+  /** Called once the whole request has been handed to the kernel. */
+  onSent?: () => void;
 }
 
 export function httpCall(url: string, o: HttpOptions = {}): Promise<HttpAnswer> {
@@ -31,6 +35,7 @@ export function httpCall(url: string, o: HttpOptions = {}): Promise<HttpAnswer> 
         headers: body !== undefined ? { "content-type": "application/json" } : {},
         timeout: o.timeoutMs ?? 30_000,
         ...(o.ca !== undefined ? { ca: o.ca } : {}),
+        ...(o.newConnection ? { agent: false } : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];
@@ -43,6 +48,7 @@ export function httpCall(url: string, o: HttpOptions = {}): Promise<HttpAnswer> 
     );
     req.on("timeout", () => req.destroy(new Error(`${u.pathname}: timed out`)));
     req.on("error", reject);
+    if (o.onSent) req.once("finish", o.onSent);
     req.end(body);
   });
 }

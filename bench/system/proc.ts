@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readdir, readFile } from "node:fs/promises";
 
 /**
  * Readers for Linux's /proc (proc(5)): a process's CPU time and resident memory, a core's busy
@@ -120,4 +120,59 @@ export function parseCpuList(list: string): number[] {
     for (let i = a; i <= end; i++) out.push(i);
   }
   return out;
+}
+
+/**
+ * On-CPU time of one thread in nanoseconds (the first field of /proc/<pid>/task/<tid>/schedstat,
+ * the scheduler's own account, not rounded to clock ticks); `tid` defaults to the main thread,
+ * which runs a Node process's event loop. Null when unknown.
+ */
+export async function readThreadCpuNs(pid: number, tid = pid): Promise<number | null> {
+  try {
+    const text = await readFile(`/proc/${pid}/task/${tid}/schedstat`, "utf8");
+    const ns = Number(text.split(" ")[0]);
+    return Number.isFinite(ns) ? ns : null;
+  } catch {
+    return null;
+  }
+}
+
+/** On-CPU time in nanoseconds of all the live threads of a process, summed; null when unknown. */
+export async function readProcessCpuNs(pid: number): Promise<number | null> {
+  let tids: string[];
+  try {
+    tids = await readdir(`/proc/${pid}/task`);
+  } catch {
+    return null;
+  }
+  const times = await Promise.all(tids.map((tid) => readThreadCpuNs(pid, Number(tid))));
+  return times.reduce<number>((sum, t) => sum + (t ?? 0), 0);
+}
+
+/** The pids of a process's children (/proc/<pid>/task/<tid>/children of each thread). */
+export async function readChildPids(pid: number): Promise<number[]> {
+  let tids: string[];
+  try {
+    tids = await readdir(`/proc/${pid}/task`);
+  } catch {
+    return [];
+  }
+  const lists = await Promise.all(
+    tids.map((tid) => readFile(`/proc/${pid}/task/${tid}/children`, "utf8").catch(() => "")),
+  );
+  return lists.flatMap((l) =>
+    l
+      .split(" ")
+      .filter((s) => s !== "")
+      .map(Number),
+  );
+}
+
+/** A process's command line, its arguments joined by spaces; null when it ended. */
+export async function readCommandLine(pid: number): Promise<string | null> {
+  try {
+    return (await readFile(`/proc/${pid}/cmdline`, "utf8")).split("\0").join(" ").trim();
+  } catch {
+    return null;
+  }
 }

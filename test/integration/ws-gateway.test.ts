@@ -201,8 +201,18 @@ describe("WebSocket liveness and back-pressure", () => {
     try {
       const alice = await registerUser(ts);
       const socket = await TestSocket.authed(ts, alice.accessToken);
-      // Ten heartbeat periods later the connection still works.
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      // A socket that misses two pongs is cut at the third beat (heartbeat.ts): by the fifth ping
+      // an answering one has outlived that twice over, and it still works.
+      let pings = 0;
+      await within(
+        new Promise<void>((resolve) =>
+          socket.ws.on("ping", () => {
+            if (++pings === 5) resolve();
+          }),
+        ),
+        BOUND,
+        "fifth ping",
+      );
       assert.equal((await socket.call({ type: "room.list" })).type, "rooms");
       socket.close();
     } finally {

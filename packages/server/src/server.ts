@@ -93,7 +93,9 @@ export async function startServer(config: Config, options: StartOptions): Promis
   const hasherStarted = dummyPasswordHash().then(
     () => {
       const priority = hasher.priority;
-      if (priority === "idle") log.info({ event: "hasher_started", priority }, "password hasher started");
+      // "normal" only under NODE_ENV=test (hasherOptions), where that is the point.
+      if (priority === "idle" || priority === "normal")
+        log.info({ event: "hasher_started", priority }, "password hasher started");
       else
         log.warn(
           { event: "hasher_started", priority },

@@ -11,6 +11,7 @@ import {
   HASHER_NICE,
   HashProcess,
   hasher,
+  hasherOptions,
   hashGate,
   hashPassword,
   loaderFlags,
@@ -173,14 +174,37 @@ describe("dummyVerify", () => {
 
 describe("the hasher process", () => {
   it("hashes in a child process that runs only when the server leaves the CPU idle", async () => {
+    // The server's own hasher outside NODE_ENV=test (hasherOptions), started here with the same options.
+    const server = new HashProcess(hasherOptions({ NODE_ENV: "production" }));
+    try {
+      const encoded = await server.hash(PASSWORD);
+      const pid = server.pid;
+      assert.ok(pid !== undefined && pid !== process.pid, "a child of its own");
+      // SCHED_IDLE wherever util-linux's chrt may set it (it needs no privilege on Linux).
+      const chrtWorks = spawnSync("chrt", ["--idle", "0", "true"]).status === 0;
+      assert.equal(server.priority, chrtWorks ? "idle" : "nice");
+      if (chrtWorks) assert.equal(schedulingPolicy(pid), SCHED_IDLE);
+      else assert.equal(getPriority(pid), Math.max(getPriority(), HASHER_NICE));
+      assert.equal(await server.verify(encoded, PASSWORD), true);
+      assert.equal(server.pid, pid, "one long-lived child");
+      assert.equal(server.started, 1);
+    } finally {
+      server.stop();
+    }
+  });
+
+  const notTest = process.env.NODE_ENV !== "test" && "the server's hasher is set up without NODE_ENV=test";
+  it("hashes at the test's own priority under NODE_ENV=test, in one long-lived child", {
+    skip: notTest,
+  }, async () => {
+    assert.deepEqual(hasherOptions({ NODE_ENV: "test" }), { chrt: null, nice: null });
+    assert.deepEqual(hasherOptions({}), {});
     const encoded = await hashPassword(PASSWORD);
     const pid = hasher.pid;
     assert.ok(pid !== undefined && pid !== process.pid, "a child of its own");
-    // SCHED_IDLE wherever util-linux's chrt may set it (it needs no privilege on Linux).
-    const chrtWorks = spawnSync("chrt", ["--idle", "0", "true"]).status === 0;
-    assert.equal(hasher.priority, chrtWorks ? "idle" : "nice");
-    if (chrtWorks) assert.equal(schedulingPolicy(pid), SCHED_IDLE);
-    else assert.equal(getPriority(pid), Math.max(getPriority(), HASHER_NICE));
+    assert.equal(hasher.priority, "normal");
+    assert.equal(schedulingPolicy(pid), SCHED_OTHER);
+    assert.equal(getPriority(pid), getPriority());
     assert.equal(await verifyPassword(encoded, PASSWORD), true);
     assert.equal(hasher.pid, pid, "one long-lived child");
   });

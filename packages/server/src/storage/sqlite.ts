@@ -4,6 +4,8 @@ import { Kysely, SqliteDialect } from "kysely";
 import type { Database } from "./database.js";
 import { KyselyStorage } from "./kysely-storage.js";
 import { migrate } from "./migrations/migrate.js";
+import { withStatementCache } from "./statement-cache.js";
+import { checkpointOffThread, type WalCheckpointer } from "./wal-checkpointer.js";
 
 const MEMORY = ":memory:";
 
@@ -14,6 +16,8 @@ const MEMORY = ":memory:";
  * Pragmas: journal_mode=WAL (readers never block the writer), synchronous=NORMAL (durable at
  * every checkpoint, the recommended pairing with WAL), foreign_keys=ON (SQLite's default is
  * off), busy_timeout=5000 ms (another process holding the write lock makes us wait, not fail).
+ * Statements are prepared once per SQL text (statement-cache.ts), and a file's checkpoints run
+ * on a worker thread, off the event loop (wal-checkpointer.ts).
  */
 export async function openSqliteStorage(file: string): Promise<KyselyStorage> {
   if (file !== MEMORY) await createPrivately(file);
@@ -27,13 +31,23 @@ export async function openSqliteStorage(file: string): Promise<KyselyStorage> {
     sqlite.close();
     throw error;
   }
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const statements = withStatementCache(sqlite);
+  let checkpoints: WalCheckpointer | undefined;
+  const database = {
+    prepare: (sql: string) => statements.prepare(sql),
+    close: () => {
+      checkpoints?.stop();
+      statements.close();
+    },
+  };
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   try {
     await migrate(db, "sqlite");
   } catch (error) {
     await db.destroy();
     throw error;
   }
+  if (file !== MEMORY) checkpoints = checkpointOffThread(sqlite, file);
   return new KyselyStorage(db, "sqlite");
 }
 

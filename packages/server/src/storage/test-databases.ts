@@ -11,6 +11,7 @@ import type { Database } from "./database.js";
 import { migrate } from "./migrations/migrate.js";
 import { SchemaScopedPostgresDialect } from "./postgres-dialect.js";
 import { openSqliteStorage } from "./sqlite.js";
+import { withStatementCache } from "./statement-cache.js";
 import type { Storage } from "./storage.js";
 
 // Helpers for the storage tests only; nothing in the server imports this module.
@@ -212,7 +213,7 @@ export function kyselyOn(dialect: Storage["dialect"], location: string): Kysely<
   return new Kysely<Database>({
     dialect:
       dialect === "sqlite"
-        ? new SqliteDialect({ database: new BetterSqlite3(location) })
+        ? new SqliteDialect({ database: withStatementCache(new BetterSqlite3(location)) })
         : new SchemaScopedPostgresDialect({ pool: new pg.Pool({ connectionString: location, max: 2 }) }),
   });
 }
