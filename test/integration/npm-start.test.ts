@@ -3,7 +3,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { createInterface } from "node:readline";
 import { after, before, describe, it } from "node:test";
 import { ROOT } from "./support/cli.js";
@@ -121,6 +121,20 @@ async function npmStart(dataDir: string): Promise<Started & { stop(): Promise<vo
         killGroup(child.pid as number);
         assert.fail("npm start did not end after its server was stopped");
       }
+      // And the server itself is gone, not left running without its npm.
+      const gone = () => {
+        try {
+          process.kill(serverPid as number, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      };
+      for (let i = 0; i < STOP_TIMEOUT_MS / 100 && !gone(); i++) await new Promise((r) => setTimeout(r, 100));
+      if (!gone()) {
+        process.kill(serverPid as number, "SIGKILL");
+        assert.fail("the server was still running after npm start ended");
+      }
     },
   };
 }
@@ -147,7 +161,11 @@ async function serverPidUnder(root: number): Promise<number | undefined> {
   for (const pid of parents.keys()) {
     if (!under(pid)) continue;
     const cmd = await readFile(`/proc/${pid}/cmdline`, "utf8").catch(() => "");
-    if (cmd.split("\0").some((arg) => arg.endsWith("packages/server/dist/main.js"))) return pid;
+    // Node itself, not the shell npm runs the start script in: its one argument is the whole
+    // script, which ends with the same path (signalling the shell left the server running).
+    const [program = "", ...args] = cmd.split("\0");
+    if (basename(program) === "node" && args.some((arg) => arg.endsWith("packages/server/dist/main.js")))
+      return pid;
   }
   return undefined;
 }

@@ -187,3 +187,27 @@ async function uploadOffset(ts: TestServer, token: string, id: string): Promise<
   assert.equal(r.status, 200, r.text);
   return r.body.offset;
 }
+
+test("SIGTERM stops the server even when whatever read its log output has gone away", async () => {
+  // A log collector that died (or `npm start` killed above it) leaves the server's standard
+  // output a broken pipe. The logger's last flush at exit used to retry EPIPE every 100 ms,
+  // forever, on the main thread: the server neither exited nor answered.
+  const dataDir = await mkdtemp(join(tmpdir(), "parley-shutdown-epipe-"));
+  const server = await startChildServer(dataDir);
+  const { child, exited } = server;
+  try {
+    child.stdout?.destroy();
+    child.stderr?.destroy();
+    child.kill("SIGTERM");
+    // The server's own force-exit comes after 10 s; wait well past it for either outcome.
+    const outcome = await Promise.race([
+      exited.then((code) => ({ code })),
+      new Promise<"still running">((resolve) => setTimeout(() => resolve("still running"), 30_000)),
+    ]);
+    assert.notEqual(outcome, "still running", "the server is still running 30 s after SIGTERM");
+    assert.equal((outcome as { code: number | null }).code, 0, "a graceful stop exits 0");
+  } finally {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await rm(dataDir, { recursive: true, force: true });
+  }
+});
