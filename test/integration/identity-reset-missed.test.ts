@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type IdentityChange, MemoryStore, type ParleyClient } from "@parley/client";
 import Database from "better-sqlite3";
+import { until } from "../e2e/support/wait.js";
 import {
   registerUser,
   STRONG_PASSWORD,
@@ -20,14 +21,9 @@ import { TestSocket } from "./support/ws-client.js";
 // and looks those people up. Real server (SQLite in a temp dir), SDK clients whose stores
 // outlive them: a new client on a store is the same device coming back.
 
-async function eventually(check: () => Promise<boolean> | boolean, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  assert.fail(`not within ${ms} ms: ${what}`);
-}
+/** The shared bounded poll (e2e/support/wait.ts `until`), for checks that answer true or false. */
+const eventually = (check: () => Promise<boolean> | boolean, what: string) =>
+  until(async () => check(), what);
 
 /** A device: its store outlives each client made on it. */
 interface Device {
